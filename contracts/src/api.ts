@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { IsoDate, ProgrammeId, Uuid } from './primitives.js';
+import { FieldErrorSchema } from './problem.js';
+
+export const AppendResult = Type.Object(
+  {
+    eventId: Uuid(),
+    status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate')], {
+      description: 'accepted: stored now; duplicate: the same event was stored before, nothing changed.',
+    }),
+    streamVersion: Type.Integer({ minimum: 1, description: "The event's version within its stream." }),
+    position: Type.String({ description: 'Global log position (a 64-bit integer as a string).' }),
+  },
+  { additionalProperties: false, title: 'AppendResult' },
+);
+export type AppendResult = Static<typeof AppendResult>;
+
+/** The log position a report was computed at, so the same request at the same position gives the same figures. */
+export const ReportPosition = Type.Object(
+  {
+    projection: Type.String(),
+    position: Type.String({ description: 'Highest global log position applied to the read model.' }),
+    eventsApplied: Type.String(),
+    updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+export const AttendanceQuery = Type.Object(
+  {
+    programmeId: Type.Optional(ProgrammeId),
+    from: Type.Optional(IsoDate('Sessions on or after this date.')),
+    to: Type.Optional(IsoDate('Sessions on or before this date.')),
+  },
+  { additionalProperties: false },
+);
+
+export const AttendanceRow = Type.Object(
+  {
+    programmeId: Type.String(),
+    participants: Type.Integer({ description: 'Participants with at least one session offered in the period.' }),
+    sessionsAttended: Type.Integer(),
+    sessionsMissed: Type.Integer(),
+    attendanceRate: Type.Union([Type.Number(), Type.Null()], { description: 'attended / (attended + missed); null when no sessions.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AttendanceReport = Type.Object(
+  {
+    report: Type.Literal('attendance'),
+    filters: AttendanceQuery,
+    computedAt: ReportPosition,
+    rows: Type.Array(AttendanceRow),
+  },
+  { additionalProperties: false },
+);
+export type AttendanceReport = Static<typeof AttendanceReport>;
+
+export { FieldErrorSchema };

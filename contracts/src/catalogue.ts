@@ -1,0 +1,185 @@
+import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { GrantRef, IsoDateTime, ParticipantRef, ProgrammeId, ProviderId, Uuid } from './primitives.js';
+import * as P from './events/participant.js';
+import * as G from './events/grant.js';
+
+export const Roles = ['provider', 'data-partner', 'commissioner', 'funder', 'admin'] as const;
+export type Role = (typeof Roles)[number];
+
+export type StreamKind = 'participant' | 'grant';
+
+/** An upcaster turns the data of version n into version n + 1. Pure and total: stored events never fail to read. */
+export type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
+
+export interface EventDefinition {
+  readonly type: string;
+  readonly stream: StreamKind;
+  /** Roles whose keys may submit this event type. */
+  readonly submittedBy: readonly Role[];
+  /** Data schema per schema version, 1..latest. */
+  readonly versions: Readonly<Record<number, TObject>>;
+  readonly latest: number;
+  /** upcasters[n] upgrades version n to n + 1. */
+  readonly upcasters: Readonly<Record<number, Upcaster>>;
+  readonly example: Record<string, unknown>;
+  readonly summary: string;
+}
+
+function define(def: Omit<EventDefinition, 'latest' | 'upcasters'> & { upcasters?: Record<number, Upcaster> }): EventDefinition {
+  const latest = Math.max(...Object.keys(def.versions).map(Number));
+  return { ...def, latest, upcasters: def.upcasters ?? {} };
+}
+
+const PROVIDER = ['provider'] as const;
+
+export const EventCatalogue = {
+  ParticipantReferred: define({
+    type: 'ParticipantReferred', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantReferredV1 },
+    summary: 'Referral received',
+    example: {
+      referralDate: '2026-09-01', referralSource: 'school', ageAtReferral: 15, gender: 'male', ethnicity: 'white-british',
+      postcodeDistrict: 'DE23', riskFactors: ['school-exclusion', 'victim-of-violence'], protectiveFactors: ['trusted-adult'],
+    },
+  }),
+  ConsentRecorded: define({
+    type: 'ConsentRecorded', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ConsentRecordedV1 },
+    summary: 'Consent given for one scope', example: { scope: 'evaluation', recordedOn: '2026-09-03' },
+  }),
+  ConsentWithdrawn: define({
+    type: 'ConsentWithdrawn', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ConsentWithdrawnV1 },
+    summary: 'Consent withdrawn for one scope', example: { scope: 'evaluation', withdrawnOn: '2026-10-20' },
+  }),
+  ParticipantEnrolled: define({
+    type: 'ParticipantEnrolled', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantEnrolledV1 },
+    summary: 'Started the intervention', example: { startDate: '2026-09-08', plannedSessions: 12, deliverySetting: 'community' },
+  }),
+  SessionAttended: define({
+    type: 'SessionAttended', stream: 'participant', submittedBy: PROVIDER,
+    versions: { 1: P.SessionAttendedV1, 2: P.SessionAttendedV2 },
+    upcasters: { 1: (data) => ({ ...data, deliveredBy: 'not-recorded' }) },
+    summary: 'Attended a session',
+    example: { sessionId: 'S-2026-09-14-A', sessionDate: '2026-09-14', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff' },
+  }),
+  SessionMissed: define({
+    type: 'SessionMissed', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.SessionMissedV1 },
+    summary: 'Missed an offered session',
+    example: { sessionId: 'S-2026-09-21-A', sessionDate: '2026-09-21', sessionType: 'one-to-one', reason: 'did-not-attend' },
+  }),
+  OutcomeMeasured: define({
+    type: 'OutcomeMeasured', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.OutcomeMeasuredV1 },
+    summary: 'Outcome measure taken', example: { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-09-08', score: 19.5 },
+  }),
+  ParticipantExited: define({
+    type: 'ParticipantExited', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantExitedV1 },
+    summary: 'Left the intervention', example: { exitDate: '2026-12-01', reason: 'completed' },
+  }),
+  FollowUpRecorded: define({
+    type: 'FollowUpRecorded', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.FollowUpRecordedV1 },
+    summary: 'Follow-up after exit',
+    example: { monthsAfterExit: 3, followUpDate: '2027-03-01', contactMade: true, status: 'in-education-training-employment' },
+  }),
+  OffenceRecorded: define({
+    type: 'OffenceRecorded', stream: 'participant', submittedBy: ['data-partner'], versions: { 1: P.OffenceRecordedV1 },
+    summary: 'Proven offence (data partners only)',
+    example: {
+      offenceDate: '2026-11-02', provenDate: '2027-01-15', disposal: 'conviction',
+      offenceCategory: 'knife-or-sharp-object-enabled', seriousViolence: true,
+    },
+  }),
+  GrantAwarded: define({
+    type: 'GrantAwarded', stream: 'grant', submittedBy: ['commissioner', 'admin'], versions: { 1: G.GrantAwardedV1 },
+    summary: 'Grant awarded',
+    example: {
+      providerId: 'safe-spaces-trust', programmeId: 'mentoring-derby', amountPence: 12_000_000,
+      startDate: '2026-04-01', endDate: '2027-03-31', targetParticipants: 60,
+    },
+  }),
+  SpendRecorded: define({
+    type: 'SpendRecorded', stream: 'grant', submittedBy: PROVIDER, versions: { 1: G.SpendRecordedV1 },
+    summary: 'Spend against a grant',
+    example: { amountPence: 450_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef: 'INV-2026-0042' },
+  }),
+  SpendCorrected: define({
+    type: 'SpendCorrected', stream: 'grant', submittedBy: PROVIDER, versions: { 1: G.SpendCorrectedV1 },
+    summary: 'Correction to earlier spend',
+    example: { correctsEventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', amountPence: 400_000, category: 'staff', reason: 'Invoice credited' },
+  }),
+} as const satisfies Record<string, EventDefinition>;
+
+export type EventType = keyof typeof EventCatalogue;
+export const EventTypes = Object.keys(EventCatalogue) as EventType[];
+
+export function eventDefinition(type: string): EventDefinition | undefined {
+  return Object.hasOwn(EventCatalogue, type) ? EventCatalogue[type as EventType] : undefined;
+}
+
+/** Reads stored data of any version as the latest version. */
+export function upcast(type: string, schemaVersion: number, data: Record<string, unknown>): { schemaVersion: number; data: Record<string, unknown> } {
+  const def = eventDefinition(type);
+  if (!def) return { schemaVersion, data };
+  let v = schemaVersion;
+  let d = data;
+  while (v < def.latest) {
+    const up = def.upcasters[v];
+    if (!up) throw new Error(`no upcaster for ${type} v${v}`);
+    d = up(d);
+    v += 1;
+  }
+  return { schemaVersion: v, data: d };
+}
+
+const envelopeCommon = {
+  eventId: Uuid('Chosen by the submitter; the idempotency key. Re-sending the same eventId with the same body is harmless.'),
+  occurredAt: IsoDateTime('When the fact happened (or was recorded by the provider), with a time zone.'),
+  expectedVersion: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Optimistic concurrency: the stream version the submitter last saw (0 = new stream). A mismatch is a 409.' }),
+  ),
+};
+
+/** The full envelope schema for one event type and version: what a submitter posts. */
+export function envelopeSchema(def: EventDefinition, version: number): TObject {
+  const data = def.versions[version];
+  if (!data) throw new Error(`${def.type} has no version ${version}`);
+  const title = `${def.type}V${version}`;
+  const head = {
+    eventId: envelopeCommon.eventId,
+    type: Type.Literal(def.type),
+    schemaVersion: Type.Literal(version),
+    occurredAt: envelopeCommon.occurredAt,
+  };
+  const example = { eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: def.type, schemaVersion: version, occurredAt: '2026-09-14T16:30:00Z' };
+  const exampleData = version === def.latest ? def.example : undefined;
+  if (def.stream === 'grant') {
+    return Type.Object(
+      { ...head, grantRef: GrantRef, expectedVersion: envelopeCommon.expectedVersion, data },
+      { additionalProperties: false, title, description: def.summary, examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined },
+    );
+  }
+  const targetsOtherProvider = def.submittedBy.includes('data-partner');
+  return Type.Object(
+    {
+      ...head,
+      ...(targetsOtherProvider ? { providerId: ProviderId } : {}),
+      programmeId: ProgrammeId,
+      participantRef: ParticipantRef,
+      expectedVersion: envelopeCommon.expectedVersion,
+      data,
+    },
+    {
+      additionalProperties: false, title, description: def.summary,
+      examples: exampleData
+        ? [{ ...example, ...(targetsOtherProvider ? { providerId: 'safe-spaces-trust' } : {}), programmeId: 'mentoring-derby', participantRef: 'P-000123', data: exampleData }]
+        : undefined,
+    },
+  );
+}
+
+export const AllEnvelopeSchemas: TSchema[] = Object.values(EventCatalogue).flatMap((def) =>
+  Object.keys(def.versions).map((v) => envelopeSchema(def, Number(v))),
+);
+
+/** Documentation schema for a submitted event: any envelope of the catalogue. Validation is done per type and version. */
+export const EventSubmission = Type.Union(AllEnvelopeSchemas, {
+  $id: 'EventSubmission',
+  description: 'One event. `type` and `schemaVersion` select the shape of `data`.',
+});

@@ -1,0 +1,38 @@
+import { Type, type TSchema, type TLiteral, type TUnion } from '@sinclair/typebox';
+
+/** A string enum as a union of literals: documents as `enum` in OpenAPI and narrows in TypeScript. */
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string } = {},
+): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as TUnion<TLiteral<T[number]>[]>;
+}
+
+export const Uuid = (description?: string) =>
+  Type.String({ format: 'uuid', description, examples: ['3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10'] });
+
+export const IsoDate = (description?: string) =>
+  Type.String({ format: 'date', description, examples: ['2026-09-14'] });
+
+export const IsoDateTime = (description?: string) =>
+  Type.String({ format: 'date-time', description, examples: ['2026-09-14T16:30:00Z'] });
+
+/** Identifiers chosen by people (programme ids, references): short, no spaces, no personal data. */
+export const Identifier = (description: string, example: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description, examples: [example] });
+
+export const ProgrammeId = Identifier('The programme (intervention) this event belongs to, as registered by the VRU.', 'mentoring-derby');
+export const ParticipantRef = Identifier(
+  "The provider's own pseudonymous reference for the participant. Never a name or any identifying value.",
+  'P-000123',
+);
+export const ProviderId = Identifier('A provider organisation registered with the VRU.', 'safe-spaces-trust');
+export const GrantRef = Identifier('The grant reference as issued by the VRU.', 'VRU-2026-MENT-01');
+
+export const PositiveInt = (description: string, max = 2_147_483_647) =>
+  Type.Integer({ minimum: 1, maximum: max, description });
+
+export type Static<T extends TSchema> = import('@sinclair/typebox').Static<T>;

@@ -1,0 +1,139 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import type { TObject } from '@sinclair/typebox';
+import './formats.js';
+import { EventCatalogue, envelopeSchema, eventDefinition, type EventDefinition, type EventType } from './catalogue.js';
+import { InstrumentRanges } from './events/vocabulary.js';
+
+/** One reason a submission was refused: a JSON Pointer to the field and the rule it broke. */
+export interface FieldError {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+export interface ValidSubmission {
+  eventId: string;
+  type: EventType;
+  schemaVersion: number;
+  occurredAt: string;
+  programmeId?: string;
+  participantRef?: string;
+  providerId?: string;
+  grantRef?: string;
+  expectedVersion?: number;
+  data: Record<string, unknown>;
+}
+
+export type SubmissionCheck = { ok: true; submission: ValidSubmission; definition: EventDefinition } | { ok: false; errors: FieldError[] };
+
+const compiled = new Map<string, TypeCheck<TObject>>();
+function checker(def: EventDefinition, version: number): TypeCheck<TObject> {
+  const key = `${def.type}@${version}`;
+  let c = compiled.get(key);
+  if (!c) {
+    c = TypeCompiler.Compile(envelopeSchema(def, version));
+    compiled.set(key, c);
+  }
+  return c;
+}
+// Compile every schema once at load so the first request does not pay for it.
+for (const def of Object.values(EventCatalogue)) for (const v of Object.keys(def.versions)) checker(def, Number(v));
+
+const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+function toFieldError(e: ValueError): FieldError {
+  let field = e.path || '/';
+  let rule = kebab(ValueErrorType[e.type] ?? 'invalid');
+  let message = e.message;
+  if (e.type === ValueErrorType.ObjectRequiredProperty) rule = 'required';
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    rule = 'unknown-property';
+    message = 'Property is not part of the schema';
+  }
+  if (e.type === ValueErrorType.Union && Array.isArray(e.schema.anyOf)) {
+    const allowed = (e.schema.anyOf as { const?: unknown }[]).map((s) => s.const).filter((v) => v !== undefined);
+    if (allowed.length > 0) {
+      rule = 'enum';
+      message = `Expected one of: ${allowed.join(', ')}`;
+    }
+  }
+  if (e.type === ValueErrorType.StringFormat) message = `Expected a valid ${String(e.schema.format)}`;
+  return { field: field === '' ? '/' : field, rule, message };
+}
+
+/** The first error per field: TypeBox reports a bad union member several times over. */
+function dedupe(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => (seen.has(e.field) ? false : (seen.add(e.field), true)));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Rules that cross fields and cannot be said in JSON Schema. */
+function crossFieldErrors(type: string, data: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  if (type === 'ParticipantReferred' && data.ageAtReferral === undefined && data.birthYearMonth === undefined) {
+    errors.push({ field: '/data/ageAtReferral', rule: 'age-or-birth-month-required', message: 'Give ageAtReferral or birthYearMonth' });
+  }
+  if (type === 'OutcomeMeasured') {
+    const instrument = data.instrument as keyof typeof InstrumentRanges | 'custom';
+    const score = data.score as number;
+    const range = instrument === 'custom'
+      ? (data.customRange as { min: number; max: number } | undefined)
+      : InstrumentRanges[instrument];
+    if (instrument === 'custom' && !range) {
+      errors.push({ field: '/data/customRange', rule: 'required', message: 'A custom instrument must declare its range' });
+    } else if (instrument === 'custom' && !data.scale) {
+      errors.push({ field: '/data/scale', rule: 'required', message: 'A custom instrument must be named in scale' });
+    } else if (instrument === 'outcomes-star' && !data.scale) {
+      errors.push({ field: '/data/scale', rule: 'required', message: 'Outcomes Star measures must name the scale' });
+    }
+    if (range && range.min >= range.max) {
+      errors.push({ field: '/data/customRange', rule: 'range-order', message: 'min must be below max' });
+    } else if (range && (score < range.min || score > range.max)) {
+      errors.push({ field: '/data/score', rule: 'instrument-range', message: `Score must be between ${range.min} and ${range.max} for ${instrument}` });
+    }
+  }
+  if (type === 'GrantAwarded' && String(data.startDate) > String(data.endDate)) {
+    errors.push({ field: '/data/endDate', rule: 'date-order', message: 'endDate must not be before startDate' });
+  }
+  if (type === 'SpendRecorded' && String(data.periodStart) > String(data.periodEnd)) {
+    errors.push({ field: '/data/periodEnd', rule: 'date-order', message: 'periodEnd must not be before periodStart' });
+  }
+  if (type === 'OffenceRecorded' && String(data.offenceDate) > String(data.provenDate)) {
+    errors.push({ field: '/data/provenDate', rule: 'date-order', message: 'provenDate must not be before offenceDate' });
+  }
+  return errors;
+}
+
+/** Checks a submitted event against the catalogue: known type, supported version, exact shape, cross-field rules. */
+export function checkSubmission(body: unknown): SubmissionCheck {
+  if (!isRecord(body)) return { ok: false, errors: [{ field: '/', rule: 'type', message: 'Expected a JSON object' }] };
+  const def = typeof body.type === 'string' ? eventDefinition(body.type) : undefined;
+  if (!def) {
+    return {
+      ok: false,
+      errors: [{ field: '/type', rule: body.type === undefined ? 'required' : 'enum', message: `Expected one of: ${Object.keys(EventCatalogue).join(', ')}` }],
+    };
+  }
+  const version = body.schemaVersion;
+  if (typeof version !== 'number' || !Object.hasOwn(def.versions, version)) {
+    return {
+      ok: false,
+      errors: [{
+        field: '/schemaVersion', rule: version === undefined ? 'required' : 'supported-version',
+        message: `${def.type} supports schemaVersion ${Object.keys(def.versions).join(', ')}`,
+      }],
+    };
+  }
+  const check = checker(def, version);
+  if (!check.Check(body)) {
+    return { ok: false, errors: dedupe([...check.Errors(body)].map(toFieldError)) };
+  }
+  const errors = crossFieldErrors(def.type, body.data as Record<string, unknown>);
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
+}

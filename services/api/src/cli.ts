@@ -1,0 +1,63 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { Roles, type Role } from '@vru/contracts';
+import { createApiKey, createLogger, createSql, loadConfig, openDatabase, upsertProgramme, upsertProvider, ensureEventTopic } from '@vru/platform';
+import { buildApp } from './app.js';
+
+const USAGE = `usage: vru <command>
+  migrate                                         apply database migrations
+  topic                                           create the Kafka topic if missing
+  provider <id> <name>                            register a provider
+  programme <id> <name> <type> <startsOn> [endsOn] register a programme
+  key <role> [providerId] [label]                 create an API key and print it (once)
+  openapi [file]                                  write the OpenAPI document (default: stdout)`;
+
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'cli');
+const { positionals } = parseArgs({ allowPositionals: true, strict: false });
+const [command, ...args] = positionals;
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'openapi': {
+      const sql = createSql(config.DATABASE_URL, { max: 1 });
+      const app = await buildApp({ config: { ...config, LOG_LEVEL: 'silent' }, sql });
+      await app.ready();
+      const text = `${JSON.stringify(app.swagger(), null, 2)}\n`;
+      await app.close();
+      await sql.end();
+      if (args[0]) await writeFile(args[0], text);
+      else process.stdout.write(text);
+      return 0;
+    }
+    case 'topic':
+      await ensureEventTopic(config, logger);
+      return 0;
+    case 'migrate':
+    case 'provider':
+    case 'programme':
+    case 'key': {
+      const sql = await openDatabase(config, logger, 'vru-cli', { max: 1 });
+      try {
+        if (command === 'provider' && args.length >= 2) await upsertProvider(sql, args[0]!, args.slice(1).join(' '));
+        else if (command === 'programme' && args.length >= 4) {
+          await upsertProgramme(sql, { programmeId: args[0]!, name: args[1]!, interventionType: args[2]!, startsOn: args[3]!, endsOn: args[4] ?? null });
+        } else if (command === 'key' && args.length >= 1 && (Roles as readonly string[]).includes(args[0]!)) {
+          const { apiKey } = await createApiKey(sql, config.API_KEY_PEPPER, { role: args[0] as Role, providerId: args[1] ?? null, label: args[2] ?? '' });
+          process.stdout.write(`${apiKey}\n`);
+        } else if (command !== 'migrate') {
+          process.stderr.write(`${USAGE}\n`);
+          return 2;
+        }
+      } finally {
+        await sql.end();
+      }
+      return 0;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,90 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FieldError } from '@vru/contracts';
+import { isDatabaseUnavailable } from '@vru/platform';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** An error that maps to one RFC 9457 problem: a stable code, a status and, where it applies, the fields. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    readonly title: string,
+    readonly errors?: FieldError[],
+    readonly detail?: string,
+  ) {
+    super(title);
+  }
+}
+
+export function problemBody(request: FastifyRequest, p: { statusCode: number; code: string; title: string; errors?: FieldError[] | undefined; detail?: string | undefined }) {
+  return {
+    type: `urn:vru:problem:${p.code}`,
+    title: p.title,
+    status: p.statusCode,
+    code: p.code,
+    ...(p.detail ? { detail: p.detail } : {}),
+    instance: request.url.split('?')[0],
+    ...(p.errors ? { errors: p.errors } : {}),
+    requestId: String(request.id),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, problem: HttpProblem) {
+  return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(reply.request, problem));
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Ajv's errors (query strings, params, admin bodies) in the same field/rule shape as event validation. */
+function ajvFieldErrors(errors: AjvError[], context: string | undefined): FieldError[] {
+  const prefix = context && context !== 'body' ? `/${context}` : '';
+  return errors.map((e) => {
+    let path = e.instancePath;
+    if (e.keyword === 'required') path += `/${String(e.params.missingProperty)}`;
+    if (e.keyword === 'additionalProperties') path += `/${String(e.params.additionalProperty)}`;
+    const rule = e.keyword === 'additionalProperties' ? 'unknown-property' : e.keyword === 'format' ? 'string-format' : e.keyword;
+    return { field: `${prefix}${path}` || '/', rule, message: e.message ?? rule };
+  });
+}
+
+const SAFE_4XX_TITLES: Record<number, string> = {
+  400: 'The request could not be read',
+  401: 'Authentication required',
+  403: 'Not allowed',
+  404: 'Not found',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  409: 'Conflict',
+  413: 'Request body too large',
+  415: 'Unsupported media type',
+  422: 'The request is invalid',
+  429: 'Too many requests',
+};
+
+/** The one error handler: every failure leaves as problem+json; 5xx text never leaks. */
+export function errorHandler(error: FastifyError & { validation?: AjvError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof HttpProblem) return sendProblem(reply, error);
+  if (error.validation) {
+    const context = error.validationContext;
+    return sendProblem(reply, new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', ajvFieldErrors(error.validation, context)));
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: { code: (error as { code?: string }).code } }, 'database unavailable');
+    reply.header('retry-after', '5');
+    return sendProblem(reply, new HttpProblem(503, 'dependency-unavailable', 'A dependency is unavailable; retry shortly'));
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const code = status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : status === 429 ? 'rate-limited' : 'bad-request';
+    // Parser messages describe the body (e.g. where the JSON broke), never server internals.
+    return sendProblem(reply, new HttpProblem(status, code, SAFE_4XX_TITLES[status] ?? 'Bad request', undefined, error.message));
+  }
+  request.log.error({ err: error }, 'request failed');
+  return sendProblem(reply, new HttpProblem(500, 'internal-error', 'Something went wrong on our side'));
+}

@@ -1,0 +1,163 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  AppendResult, checkSubmission, EventSubmission, ParticipantRef, ProblemDetails, StoredEvent, type FieldError,
+} from '@vru/contracts';
+import {
+  participantId, participantStreamId, type AppendCommand, type AppendOutcome, type EventStore, type GroupCommit,
+} from '@vru/platform';
+import { HttpProblem } from '../problem.js';
+
+const MAX_BATCH = 1000;
+
+const problemResponses = {
+  400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails,
+  413: ProblemDetails, 415: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
+};
+
+const BatchItemResult = Type.Object(
+  {
+    index: Type.Integer({ description: 'Position of the event in the submitted array, from 0.' }),
+    eventId: Type.Union([Type.String(), Type.Null()]),
+    status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate'), Type.Literal('rejected')]),
+    streamVersion: Type.Optional(Type.Integer()),
+    position: Type.Optional(Type.String()),
+    problem: Type.Optional(ProblemDetails),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchResponse = Type.Object(
+  {
+    accepted: Type.Integer(),
+    duplicates: Type.Integer(),
+    rejected: Type.Integer(),
+    results: Type.Array(BatchItemResult),
+  },
+  { additionalProperties: false },
+);
+
+export interface EventRouteDeps {
+  store: EventStore;
+  groupCommit: GroupCommit;
+  pseudonymSecret: string;
+}
+
+/**
+ * The event catalogue is documented by the union schema but validated in the handler per type and version
+ * (checkSubmission), which names the exact field and rule; Ajv's errors for a 14-way union would not.
+ */
+const eventBodyValidator = () => (data: unknown) => ({ value: data });
+
+function rejectionProblem(outcome: Extract<AppendOutcome, { status: 'rejected' }>) {
+  return new HttpProblem(outcome.httpStatus, outcome.code, outcome.title, outcome.errors);
+}
+
+export function toBatchResult(index: number, eventId: string | null, outcome: AppendOutcome | { status: 'rejected'; httpStatus: number; code: string; title: string; errors: FieldError[] }, request: { url: string; id: string }) {
+  if (outcome.status === 'rejected') {
+    return {
+      index, eventId, status: 'rejected' as const,
+      problem: {
+        type: `urn:vru:problem:${outcome.code}`, title: outcome.title, status: outcome.httpStatus, code: outcome.code,
+        instance: request.url.split('?')[0], errors: outcome.errors, requestId: request.id,
+      },
+    };
+  }
+  return { index, eventId: outcome.eventId, status: outcome.status, streamVersion: outcome.streamVersion, position: outcome.position };
+}
+
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, deps) => {
+  app.post('/v1/events', {
+    config: { roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
+    validatorCompiler: eventBodyValidator,
+    schema: {
+      tags: ['events'],
+      operationId: 'submitEvent',
+      summary: 'Submit one event',
+      description: 'Idempotent by eventId: the same event sent again answers `duplicate` and stores nothing; the same eventId with a different body is a 409. Rule violations are 409 (conflicts with the participant\'s or grant\'s history) or 422 (invalid on its own).',
+      body: EventSubmission,
+      response: { 202: AppendResult, ...problemResponses },
+    },
+  }, async (request, reply) => {
+    const check = checkSubmission(request.body);
+    if (!check.ok) throw new HttpProblem(422, 'validation-failed', 'The event is invalid', check.errors);
+    const command: AppendCommand = {
+      submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
+    };
+    const outcome = await deps.groupCommit.append(command);
+    if (outcome.status === 'rejected') throw rejectionProblem(outcome);
+    return reply.code(202).send(outcome);
+  });
+
+  app.post('/v1/events/batch', {
+    config: { roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
+    schema: {
+      tags: ['events'],
+      operationId: 'submitEventBatch',
+      summary: `Submit up to ${MAX_BATCH} events`,
+      description: 'Each event stands or falls on its own; the answer lists one result per event, in input order. Events for the same participant are applied in the order given. Retrying the whole batch is safe.',
+      body: Type.Object({ events: Type.Array(Type.Unknown({ description: 'An EventSubmission; each is validated on its own.' }), { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+      response: { 200: BatchResponse, ...problemResponses },
+    },
+  }, async (request) => {
+    const events = request.body.events;
+    const commands: AppendCommand[] = [];
+    const slots: number[] = [];
+    const results: ReturnType<typeof toBatchResult>[] = new Array(events.length);
+    events.forEach((body, index) => {
+      const check = checkSubmission(body);
+      const eventId = typeof (body as { eventId?: unknown })?.eventId === 'string' ? (body as { eventId: string }).eventId : null;
+      if (!check.ok) {
+        results[index] = toBatchResult(index, eventId, { status: 'rejected', httpStatus: 422, code: 'validation-failed', title: 'The event is invalid', errors: check.errors }, { url: request.url, id: String(request.id) });
+        return;
+      }
+      slots.push(index);
+      commands.push({ submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'batch' });
+    });
+    const outcomes = commands.length > 0 ? await deps.store.append(commands) : [];
+    outcomes.forEach((o, k) => {
+      const index = slots[k]!;
+      results[index] = toBatchResult(index, commands[k]!.submission.eventId, o, { url: request.url, id: String(request.id) });
+    });
+    return summarise(results);
+  });
+
+  app.get('/v1/participants/:participantRef/events', {
+    config: { roles: ['provider'] },
+    schema: {
+      tags: ['participants'],
+      operationId: 'listParticipantEvents',
+      summary: "A participant's history (your own participants only)",
+      params: Type.Object({ participantRef: ParticipantRef }),
+      response: {
+        200: Type.Object({
+          participantRef: Type.String(),
+          streamVersion: Type.Integer(),
+          events: Type.Array(Type.Omit(StoredEvent, ['streamId', 'providerId'])),
+        }),
+        ...problemResponses,
+        404: ProblemDetails,
+      },
+    },
+  }, async (request) => {
+    const principal = request.principal;
+    const streamId = participantStreamId(participantId(deps.pseudonymSecret, principal.providerId as string, request.params.participantRef));
+    const events = await deps.store.readStream(streamId);
+    // Another provider's participant with the same reference is a different stream: isolation by construction.
+    if (events.length === 0) throw new HttpProblem(404, 'not-found', 'No events for this participant');
+    return {
+      participantRef: request.params.participantRef,
+      streamVersion: events[events.length - 1]!.streamVersion,
+      events: events.map(({ streamId: _s, providerId: _p, ...rest }) => rest),
+    };
+  });
+};
+
+export function summarise<T extends { status: string }>(results: T[]) {
+  return {
+    accepted: results.filter((r) => r.status === 'accepted').length,
+    duplicates: results.filter((r) => r.status === 'duplicate').length,
+    rejected: results.filter((r) => r.status === 'rejected').length,
+    results,
+  };
+}

@@ -1,0 +1,72 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AttendanceQuery, AttendanceReport, ProblemDetails } from '@vru/contracts';
+import type { Principal, Sql } from '@vru/platform';
+
+export interface ReportDeps {
+  sql: Sql;
+}
+
+/** Providers see their own figures only; commissioners and funders see every provider's. */
+export function providerScope(principal: Principal): string | null {
+  return principal.role === 'provider' ? principal.providerId : null;
+}
+
+export async function reportPosition(sql: Sql, projection: string) {
+  const schema = `rm_${projection}`;
+  const rows = await sql.unsafe<{ position: bigint; events_applied: bigint; updated_at: Date | null }[]>(
+    `select position, events_applied, updated_at from ${schema}.checkpoint`,
+  ).catch(() => []);
+  const row = rows[0];
+  return {
+    projection,
+    position: (row?.position ?? 0n).toString(),
+    eventsApplied: (row?.events_applied ?? 0n).toString(),
+    updatedAt: row?.updated_at ? row.updated_at.toISOString() : null,
+  };
+}
+
+export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
+  app.get('/v1/reports/attendance', {
+    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    schema: {
+      tags: ['reports'],
+      operationId: 'attendanceReport',
+      summary: 'Sessions attended and missed per programme',
+      description: 'Attendance rate = sessions attended / sessions offered (attended + missed), per programme, for sessions dated within from..to.',
+      querystring: AttendanceQuery,
+      response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+    },
+  }, async (request) => {
+    const q = request.query;
+    const provider = providerScope(request.principal);
+    const computedAt = await reportPosition(sql, 'attendance');
+    const rows = await sql<{ programme_id: string; participants: number; attended: number; missed: number }[]>`
+      select programme_id,
+             count(distinct stream_id)::int as participants,
+             count(*) filter (where attended)::int as attended,
+             count(*) filter (where not attended)::int as missed
+      from rm_attendance.sessions
+      where true
+        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+        ${provider ? sql`and provider_id = ${provider}` : sql``}
+        ${q.from ? sql`and session_date >= ${q.from}::date` : sql``}
+        ${q.to ? sql`and session_date <= ${q.to}::date` : sql``}
+      group by programme_id
+      order by programme_id`.catch((err: { code?: string }) => {
+        if (err.code === '3F000' || err.code === '42P01') return []; // the projector has not created the read model yet
+        throw err;
+      });
+    return {
+      report: 'attendance' as const,
+      filters: q,
+      computedAt,
+      rows: rows.map((r) => ({
+        programmeId: r.programme_id,
+        participants: r.participants,
+        sessionsAttended: r.attended,
+        sessionsMissed: r.missed,
+        attendanceRate: r.attended + r.missed === 0 ? null : Math.round((r.attended / (r.attended + r.missed)) * 10_000) / 10_000,
+      })),
+    };
+  });
+};

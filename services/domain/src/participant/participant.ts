@@ -1,0 +1,57 @@
+import type { DomainEvent } from '../decision.js';
+
+export type ConsentScope = 'service-delivery' | 'evaluation' | 'follow-up-contact';
+
+/** What the rules need to know about one participant's history. JSON-serialisable: stored as a snapshot. */
+export interface ParticipantState {
+  referralDate: string | null;
+  startDate: string | null;
+  exitDate: string | null;
+  /** Per scope, the periods consent was in force: [from, to | null]. */
+  consents: Partial<Record<ConsentScope, { from: string; to: string | null }[]>>;
+  sessionIds: string[];
+}
+
+export const initialParticipantState = (): ParticipantState => ({
+  referralDate: null,
+  startDate: null,
+  exitDate: null,
+  consents: {},
+  sessionIds: [],
+});
+
+export function evolveParticipant(state: ParticipantState, event: DomainEvent): ParticipantState {
+  const d = event.data;
+  switch (event.type) {
+    case 'ParticipantReferred':
+      return { ...state, referralDate: d.referralDate as string };
+    case 'ParticipantEnrolled':
+      return { ...state, startDate: d.startDate as string };
+    case 'ParticipantExited':
+      return { ...state, exitDate: d.exitDate as string };
+    case 'SessionAttended':
+    case 'SessionMissed':
+      return { ...state, sessionIds: [...state.sessionIds, d.sessionId as string] };
+    case 'ConsentRecorded': {
+      const scope = d.scope as ConsentScope;
+      const periods = state.consents[scope] ?? [];
+      return { ...state, consents: { ...state.consents, [scope]: [...periods, { from: d.recordedOn as string, to: null }] } };
+    }
+    case 'ConsentWithdrawn': {
+      const scope = d.scope as ConsentScope;
+      const periods = (state.consents[scope] ?? []).map((p) => (p.to === null ? { ...p, to: d.withdrawnOn as string } : p));
+      return { ...state, consents: { ...state.consents, [scope]: periods } };
+    }
+    default:
+      return state;
+  }
+}
+
+/** Whether consent for a scope was in force on a date (withdrawal takes effect from its date). */
+export function consentInForce(state: ParticipantState, scope: ConsentScope, date: string): boolean {
+  return (state.consents[scope] ?? []).some((p) => p.from <= date && (p.to === null || date < p.to));
+}
+
+export function hasOpenConsent(state: ParticipantState, scope: ConsentScope): boolean {
+  return (state.consents[scope] ?? []).some((p) => p.to === null);
+}

@@ -1,0 +1,364 @@
+import { upcast, type EventDefinition, type FieldError, type StoredEvent, type ValidSubmission, type EventMetadata } from '@vru/contracts';
+import {
+  DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
+} from '@vru/domain';
+import type { Principal } from './api-keys.js';
+import { canonicalJson, sha256Hex } from './canonical-json.js';
+import type { Sql, TransactionSql } from './db.js';
+import { grantStreamId, participantId, participantStreamId } from './pseudonym.js';
+import { ReferenceData } from './reference-data.js';
+
+export interface AppendCommand {
+  submission: ValidSubmission;
+  definition: EventDefinition;
+  principal: Principal;
+  requestId: string;
+  source: EventMetadata['source'];
+}
+
+export type Rejection = { status: 'rejected'; httpStatus: 403 | 409 | 422; code: string; title: string; errors: FieldError[] };
+export type AppendOutcome =
+  | { status: 'accepted' | 'duplicate'; eventId: string; streamVersion: number; position: string }
+  | Rejection;
+
+export const rejection = (httpStatus: Rejection['httpStatus'], code: string, title: string, errors: FieldError[]): Rejection => ({
+  status: 'rejected', httpStatus, code, title, errors,
+});
+
+interface StreamRow {
+  stream_id: string;
+  kind: 'participant' | 'grant';
+  provider_id: string;
+  version: number;
+  state: unknown;
+  state_version: number;
+}
+
+interface Target {
+  streamId: string;
+  kind: 'participant' | 'grant';
+  providerId: string;
+  programmeId: string | null;
+}
+
+const deciders: Record<'participant' | 'grant', Decider<unknown>> = {
+  participant: participantDecider as Decider<unknown>,
+  grant: grantDecider as Decider<unknown>,
+};
+
+/** Why a whole append transaction is retried: another writer stored the same eventId between our check and insert. */
+const UNIQUE_VIOLATION = '23505';
+const MAX_ATTEMPTS = 3;
+
+export function requestHash(submission: ValidSubmission): string {
+  const { expectedVersion: _ignored, ...content } = submission;
+  return sha256Hex(canonicalJson(content));
+}
+
+export function toDomainEvent(row: { event_id: string; type: string; schema_version: number; occurred_at: Date | string; programme_id: string | null; data: Record<string, unknown> }): DomainEvent {
+  const { data } = upcast(row.type, row.schema_version, row.data);
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    occurredAt: row.occurred_at instanceof Date ? row.occurred_at.toISOString() : row.occurred_at,
+    programmeId: row.programme_id ?? undefined,
+    data,
+  };
+}
+
+/**
+ * The append path. Takes many commands at once (a batch, or concurrent single requests coalesced by GroupCommit)
+ * and stores the accepted ones in one transaction: event rows, outbox rows and stream snapshots together.
+ * Each command still gets its own answer: accepted, duplicate, or rejected with the rule it broke.
+ */
+export class EventStore {
+  readonly reference: ReferenceData;
+
+  constructor(private readonly sql: Sql, private readonly pseudonymSecret: string) {
+    this.reference = new ReferenceData(sql);
+  }
+
+  /** Where a command's event goes, or why it may not go anywhere. Pure apart from reference data. */
+  private target(cmd: AppendCommand): Target | Rejection {
+    const { submission: s, definition: def, principal } = cmd;
+    if (!def.submittedBy.includes(principal.role)) {
+      return rejection(403, 'role-not-permitted', 'This key may not submit this event type', [
+        { field: '/type', rule: 'role-not-permitted', message: `${def.type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
+      ]);
+    }
+    if (def.stream === 'grant') {
+      const grantRef = s.grantRef as string;
+      const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId as string);
+      return { streamId: grantStreamId(grantRef), kind: 'grant', providerId, programmeId: (s.data.programmeId as string | undefined) ?? null };
+    }
+    const providerId = principal.role === 'provider' ? (principal.providerId as string) : (s.providerId as string);
+    return {
+      streamId: participantStreamId(participantId(this.pseudonymSecret, providerId, s.participantRef as string)),
+      kind: 'participant',
+      providerId,
+      programmeId: s.programmeId ?? null,
+    };
+  }
+
+  async append(commands: AppendCommand[]): Promise<AppendOutcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.appendOnce(commands);
+      } catch (err) {
+        if ((err as { code?: string }).code === UNIQUE_VIOLATION && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async appendOnce(commands: AppendCommand[]): Promise<AppendOutcome[]> {
+    const outcomes: (AppendOutcome | undefined)[] = new Array(commands.length);
+    const targets: (Target | undefined)[] = new Array(commands.length);
+    const hashes = commands.map((c) => requestHash(c.submission));
+    const now = new Date().toISOString();
+    await this.reference.refreshIfStale();
+
+    commands.forEach((cmd, i) => {
+      const t = this.target(cmd);
+      if ('status' in t) outcomes[i] = t;
+      else {
+        const refErrors = this.reference.check(cmd, t);
+        if (refErrors.length > 0) outcomes[i] = rejection(422, 'unknown-reference', 'The submission names something that is not registered', refErrors);
+        else targets[i] = t;
+      }
+    });
+
+    const live = commands.map((_, i) => i).filter((i) => targets[i] !== undefined);
+    if (live.length === 0) return outcomes as AppendOutcome[];
+
+    return this.sql.begin(async (tx) => {
+      const eventIds = [...new Set(live.map((i) => commands[i]!.submission.eventId))];
+      const streamIds = [...new Set(live.map((i) => targets[i]!.streamId))].sort();
+      const streamMeta = new Map(live.map((i) => [targets[i]!.streamId, targets[i]!]));
+      const [existing, streams] = await Promise.all([
+        tx<{ event_id: string; request_hash: string; stream_version: number; position: bigint }[]>`
+          select event_id, request_hash, stream_version, position from events where event_id = any(${eventIds}::uuid[])`,
+        // Creates missing streams and locks all of them, in id order so concurrent batches cannot deadlock.
+        tx<StreamRow[]>`
+          insert into streams (stream_id, kind, provider_id)
+          select id, kind, provider from unnest(${streamIds}::text[], ${streamIds.map((id) => streamMeta.get(id)!.kind)}::text[],
+                                                ${streamIds.map((id) => streamMeta.get(id)!.providerId)}::text[]) as x(id, kind, provider)
+          order by id
+          on conflict (stream_id) do update set stream_id = excluded.stream_id
+          returning stream_id, kind, provider_id, version, state, state_version`,
+      ]);
+      const known = new Map(existing.map((r) => [r.event_id, r]));
+      const states = await this.loadStates(tx, streams);
+
+      const inserts: { i: number; target: Target; version: number; metadata: EventMetadata }[] = [];
+      const seenInBatch = new Map<string, number>();
+      for (const i of live) {
+        const cmd = commands[i]!;
+        const target = targets[i]!;
+        const s = cmd.submission;
+        const prior = known.get(s.eventId);
+        if (prior) {
+          outcomes[i] = prior.request_hash === hashes[i]
+            ? { status: 'duplicate', eventId: s.eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
+            : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
+              { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
+            ]);
+          continue;
+        }
+        const firstInBatch = seenInBatch.get(s.eventId);
+        if (firstInBatch !== undefined) {
+          outcomes[i] = hashes[firstInBatch] === hashes[i]
+            ? { status: 'duplicate-in-batch', of: firstInBatch } as unknown as AppendOutcome
+            : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
+              { field: '/eventId', rule: 'event-id-reused', message: 'eventId appears twice in this submission with different content' },
+            ]);
+          continue;
+        }
+        const stream = states.get(target.streamId)!;
+        if (stream.kind !== target.kind || (target.kind === 'grant' && !this.ownsGrant(cmd, stream))) {
+          outcomes[i] = rejection(409, 'unknown-grant', 'No such grant for this provider', [
+            { field: '/grantRef', rule: 'unknown-grant', message: 'No grant with this reference has been awarded to your organisation' },
+          ]);
+          continue;
+        }
+        if (s.expectedVersion !== undefined && s.expectedVersion !== stream.version) {
+          outcomes[i] = rejection(409, 'version-conflict', 'The stream has changed since you read it', [
+            { field: '/expectedVersion', rule: 'version-conflict', message: `Expected version ${s.expectedVersion}, stream is at ${stream.version}` },
+          ]);
+          continue;
+        }
+        const decider = deciders[target.kind];
+        const event: DomainEvent = {
+          eventId: s.eventId, type: s.type, occurredAt: s.occurredAt, programmeId: s.programmeId,
+          data: upcast(s.type, s.schemaVersion, s.data).data,
+        };
+        const context: DecisionContext = { now, programme: target.kind === 'participant' ? this.reference.programme(target.programmeId) : undefined };
+        try {
+          const decided = decider.decide({ type: 'RecordFact', event, context }, stream.state);
+          for (const e of decided) stream.state = decider.evolve(stream.state, e);
+        } catch (err) {
+          if (!(err instanceof DomainRuleError)) throw err;
+          const status = err.violations.some((v) => v.status === 409) ? 409 : 422;
+          outcomes[i] = rejection(status, err.violations[0]!.rule, 'The event breaks a business rule', err.violations.map(({ rule, field, message }) => ({ rule, field, message })));
+          continue;
+        }
+        stream.version += 1;
+        stream.dirty = true;
+        if (target.kind === 'grant') stream.providerId = (stream.state as { providerId: string }).providerId;
+        seenInBatch.set(s.eventId, i);
+        inserts.push({
+          i, target, version: stream.version,
+          metadata: { requestId: cmd.requestId, keyId: cmd.principal.keyId, role: cmd.principal.role, source: cmd.source },
+        });
+      }
+
+      if (inserts.length > 0) {
+        const dirty = [...states.values()].filter((st) => st.dirty);
+        const [stored] = await Promise.all([
+          tx<{ event_id: string; position: bigint }[]>`
+            with input as (
+              select * from unnest(
+                ${inserts.map((x) => commands[x.i]!.submission.eventId)}::uuid[],
+                ${inserts.map((x) => x.target.streamId)}::text[],
+                ${inserts.map((x) => x.version)}::int[],
+                ${inserts.map((x) => commands[x.i]!.submission.type)}::text[],
+                ${inserts.map((x) => commands[x.i]!.submission.schemaVersion)}::int[],
+                ${inserts.map((x) => x.target.providerId)}::text[],
+                ${inserts.map((x) => x.target.programmeId ?? states.get(x.target.streamId)!.programmeId)}::text[],
+                ${inserts.map((x) => commands[x.i]!.submission.occurredAt)}::timestamptz[],
+                ${inserts.map((x) => JSON.stringify(commands[x.i]!.submission.data))}::jsonb[],
+                ${inserts.map((x) => JSON.stringify(x.metadata))}::jsonb[],
+                ${inserts.map((x) => hashes[x.i]!)}::text[]
+              ) with ordinality as x(event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+                                      occurred_at, data, metadata, request_hash, ord)
+            ), ins as (
+              insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+                                  occurred_at, data, metadata, request_hash)
+              select event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+                     occurred_at, data, metadata, request_hash
+              from input order by ord
+              returning position, event_id
+            ), outbox_rows as (
+              insert into outbox (position) select position from ins
+            )
+            select event_id, position from ins`,
+          tx`
+            update streams s set version = x.version, state = x.state, state_version = x.state_version, provider_id = x.provider_id
+            from unnest(${dirty.map((d) => d.streamId)}::text[], ${dirty.map((d) => d.version)}::int[],
+                        ${dirty.map((d) => JSON.stringify(d.state))}::jsonb[], ${dirty.map((d) => d.stateVersion)}::int[],
+                        ${dirty.map((d) => d.providerId)}::text[])
+                 as x(stream_id, version, state, state_version, provider_id)
+            where s.stream_id = x.stream_id`,
+        ]);
+        const positions = new Map(stored.map((r) => [r.event_id, r.position.toString()]));
+        for (const x of inserts) {
+          const eventId = commands[x.i]!.submission.eventId;
+          outcomes[x.i] = { status: 'accepted', eventId, streamVersion: x.version, position: positions.get(eventId)! };
+        }
+      }
+      // Repeats inside one submission answer like the first, as a duplicate when the first was stored.
+      return outcomes.map((o) => {
+        const dup = o as unknown as { status: string; of?: number };
+        if (dup?.status !== 'duplicate-in-batch') return o as AppendOutcome;
+        const first = outcomes[dup.of!] as AppendOutcome;
+        return first.status === 'accepted' ? { ...first, status: 'duplicate' as const } : first;
+      });
+    });
+  }
+
+  private ownsGrant(cmd: AppendCommand, stream: LoadedStream): boolean {
+    if (cmd.definition.type === 'GrantAwarded') return true;
+    const state = stream.state as { providerId: string | null; awarded: boolean };
+    // A grant not yet awarded falls through to the decider's unknown-grant rule.
+    return !state.awarded || state.providerId === cmd.principal.providerId;
+  }
+
+  /** Stream snapshots, rebuilt from the stream's events when missing or of an older shape. */
+  private async loadStates(tx: TransactionSql, rows: StreamRow[]): Promise<Map<string, LoadedStream>> {
+    const out = new Map<string, LoadedStream>();
+    const stale: StreamRow[] = [];
+    for (const r of rows) {
+      const decider = deciders[r.kind];
+      const fresh = r.version === 0 || (r.state !== null && r.state_version === decider.stateVersion);
+      if (!fresh) stale.push(r);
+      out.set(r.stream_id, {
+        streamId: r.stream_id, kind: r.kind, providerId: r.provider_id, version: r.version,
+        state: r.version === 0 ? decider.initialState() : r.state, stateVersion: decider.stateVersion, dirty: false,
+        programmeId: (r.state as { programmeId?: string } | null)?.programmeId ?? null,
+      });
+    }
+    if (stale.length > 0) {
+      const events = await tx<{ stream_id: string; event_id: string; type: string; schema_version: number; occurred_at: Date; programme_id: string | null; data: Record<string, unknown> }[]>`
+        select stream_id, event_id, type, schema_version, occurred_at, programme_id, data from events
+        where stream_id = any(${stale.map((s) => s.stream_id)}::text[]) order by stream_id, stream_version`;
+      for (const s of stale) out.get(s.stream_id)!.state = deciders[s.kind].initialState();
+      for (const e of events) {
+        const st = out.get(e.stream_id)!;
+        st.state = deciders[st.kind].evolve(st.state, toDomainEvent(e));
+      }
+      for (const s of stale) out.get(s.stream_id)!.dirty = true;
+    }
+    return out;
+  }
+
+  /** A stream's events in order, upcast to the latest schema versions. */
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    const rows = await this.sql<EventRow[]>`
+      select ${this.sql.unsafe(EVENT_COLUMNS)} from events where stream_id = ${streamId} order by stream_version`;
+    return rows.map((r) => upcastEvent(toStoredEvent(r)));
+  }
+}
+
+interface LoadedStream {
+  streamId: string;
+  kind: 'participant' | 'grant';
+  providerId: string;
+  version: number;
+  state: unknown;
+  stateVersion: number;
+  dirty: boolean;
+  programmeId: string | null;
+}
+
+export const EVENT_COLUMNS =
+  'position, event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at, data, metadata';
+
+export interface EventRow {
+  position: bigint;
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  provider_id: string;
+  programme_id: string | null;
+  occurred_at: Date;
+  recorded_at: Date;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+}
+
+/** Reads any stored version as the latest: consumers and rebuilds call this, the relay publishes the fact as stored. */
+export function upcastEvent(event: StoredEvent): StoredEvent {
+  if (!event.type) return event;
+  const { schemaVersion, data } = upcast(event.type, event.schemaVersion, event.data);
+  return schemaVersion === event.schemaVersion ? event : { ...event, schemaVersion, data };
+}
+
+/** The one mapping from a stored row to the event as published (its stored schema version). */
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    position: row.position.toString(),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    providerId: row.provider_id,
+    programmeId: row.programme_id,
+    occurredAt: row.occurred_at.toISOString(),
+    recordedAt: row.recorded_at.toISOString(),
+    data: row.data,
+    metadata: row.metadata,
+  };
+}

@@ -1,0 +1,43 @@
+import type { AppendCommand, AppendOutcome, EventStore } from './event-store.js';
+
+interface Pending {
+  command: AppendCommand;
+  resolve: (o: AppendOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit: single-event requests that arrive while earlier appends are in flight are coalesced into
+ * one transaction. No timer: a lone request is written at once; under load each transaction carries
+ * everything that queued behind the previous one (up to maxBatch). Each request keeps its own outcome.
+ */
+export class GroupCommit {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly store: EventStore, private readonly maxInFlight = 4, private readonly maxBatch = 500) {}
+
+  append(command: AppendCommand): Promise<AppendOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight += 1;
+      this.store
+        .append(batch.map((p) => p.command))
+        .then(
+          (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
+          (err) => batch.forEach((p) => p.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+}

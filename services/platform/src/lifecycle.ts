@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+
+/**
+ * Runs a service's main: validated configuration, one logger, and a graceful stop on SIGTERM/SIGINT
+ * (the returned stop function drains and flushes; a second signal forces the exit).
+ */
+export function runService(name: string, main: (config: Config, logger: Logger) => Promise<() => Promise<void>>): void {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, name);
+  let stopping = false;
+  main(config, logger).then(
+    (stop) => {
+      const onSignal = (signal: string) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        logger.info({ signal }, 'stopping');
+        stop().then(
+          () => { logger.info('stopped'); process.exit(0); },
+          (err) => { logger.error({ err }, 'error while stopping'); process.exit(1); },
+        );
+      };
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
+    },
+    (err) => {
+      logger.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'failed to start');
+      process.exit(1);
+    },
+  );
+}

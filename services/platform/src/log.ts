@@ -1,0 +1,35 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * Paths that may carry personal or secret data. Events hold pseudonyms only, but request bodies and
+ * headers still never reach the logs: an API key or a participantRef in a log is a breach.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'apiKey',
+  'key',
+  'participantRef',
+  '*.participantRef',
+  'data',
+  '*.data',
+  'body',
+  '*.body',
+];
+
+export function loggerOptions(level: string, name: string): LoggerOptions {
+  return {
+    name,
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { service: name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+}
+
+export function createLogger(level: string, name: string): Logger {
+  return pino(loggerOptions(level, name));
+}
+export type { Logger };

@@ -1,0 +1,60 @@
+import type { FieldError } from '@vru/contracts';
+import type { Sql } from './db.js';
+
+export interface Programme {
+  programmeId: string;
+  startsOn: string;
+  endsOn: string | null;
+}
+
+const TTL_MS = 5_000;
+
+/**
+ * Providers and programmes, registered by the VRU, cached briefly: every submission names one and
+ * a database round trip per request for data that changes a few times a year would be waste.
+ */
+export class ReferenceData {
+  private programmes = new Map<string, Programme>();
+  private providers = new Set<string>();
+  private loadedAt = 0;
+
+  constructor(private readonly sql: Sql) {}
+
+  async refreshIfStale(force = false): Promise<void> {
+    if (!force && Date.now() - this.loadedAt < TTL_MS) return;
+    const [programmes, providers] = await Promise.all([
+      this.sql<{ programme_id: string; starts_on: string; ends_on: string | null }[]>`
+        select programme_id, starts_on::text, ends_on::text from programmes`,
+      this.sql<{ provider_id: string }[]>`select provider_id from providers`,
+    ]);
+    this.programmes = new Map(programmes.map((p) => [p.programme_id, { programmeId: p.programme_id, startsOn: p.starts_on, endsOn: p.ends_on }]));
+    this.providers = new Set(providers.map((p) => p.provider_id));
+    this.loadedAt = Date.now();
+  }
+
+  invalidate(): void {
+    this.loadedAt = 0;
+  }
+
+  programme(id: string | null | undefined): Programme | undefined {
+    return id ? this.programmes.get(id) : undefined;
+  }
+
+  /** Names in a submission that must be registered. */
+  check(cmd: { submission: { programmeId?: string; providerId?: string; data: Record<string, unknown> }; definition: { type: string } }, target: { programmeId: string | null; providerId: string }): FieldError[] {
+    const errors: FieldError[] = [];
+    const { submission: s, definition } = cmd;
+    if (definition.type === 'GrantAwarded') {
+      if (!this.providers.has(s.data.providerId as string)) errors.push({ field: '/data/providerId', rule: 'unknown-provider', message: 'No provider with this id is registered' });
+      if (!this.programmes.has(s.data.programmeId as string)) errors.push({ field: '/data/programmeId', rule: 'unknown-programme', message: 'No programme with this id is registered' });
+      return errors;
+    }
+    if (s.programmeId !== undefined && !this.programmes.has(s.programmeId)) {
+      errors.push({ field: '/programmeId', rule: 'unknown-programme', message: 'No programme with this id is registered' });
+    }
+    if (s.providerId !== undefined && !this.providers.has(target.providerId)) {
+      errors.push({ field: '/providerId', rule: 'unknown-provider', message: 'No provider with this id is registered' });
+    }
+    return errors;
+  }
+}

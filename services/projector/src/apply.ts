@@ -1,0 +1,92 @@
+import type { StoredEvent } from '@vru/contracts';
+import type { Sql, TransactionSql } from '@vru/platform';
+import { FRAMEWORK_DDL, schemaOf, type Projection } from './projection.js';
+
+export interface KafkaPosition {
+  topic: string;
+  partition: number;
+  nextOffset: string;
+}
+
+/** One advisory lock key per projection: live batches take it shared, a rebuild's swap takes it exclusively. */
+export function projectionLockKey(name: string): number {
+  let h = 0;
+  for (const c of `projection:${name}`) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  return h;
+}
+
+export async function createProjectionSchema(tx: TransactionSql, projection: Projection, schema: string): Promise<void> {
+  await tx.unsafe(`create schema ${schema}`);
+  await tx.unsafe(`set local search_path to ${schema}, public`);
+  await tx.unsafe(FRAMEWORK_DDL + projection.ddl);
+  await tx`insert into checkpoint (projection_version) values (${projection.version})`;
+}
+
+/** Creates the projection's schema if it is missing; returns the stored projection version. */
+export async function ensureProjectionSchema(sql: Sql, projection: Projection): Promise<number> {
+  const schema = schemaOf(projection.name);
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${projectionLockKey(projection.name)})`;
+    const exists = await tx`select 1 from information_schema.schemata where schema_name = ${schema}`;
+    if (exists.length === 0) await createProjectionSchema(tx, projection, schema);
+    const [row] = await tx.unsafe<{ projection_version: number }[]>(`select projection_version from ${schema}.checkpoint`);
+    return row?.projection_version ?? 0;
+  });
+}
+
+/**
+ * Applies events to a projection in the transaction given: skips every event whose stream version was already
+ * applied (so redelivery, replays and overlaps between a rebuild and the live consumer never double count),
+ * writes the rows, the stream positions and the checkpoint together.
+ */
+export async function applyInTransaction(
+  tx: TransactionSql,
+  projection: Projection,
+  schema: string,
+  events: StoredEvent[],
+  kafka?: KafkaPosition,
+): Promise<number> {
+  await tx.unsafe(`set local search_path to ${schema}, public`);
+  const streamIds = [...new Set(events.map((e) => e.streamId))];
+  const known = new Map<string, number>();
+  if (streamIds.length > 0) {
+    const rows = await tx<{ stream_id: string; version: number }[]>`
+      select stream_id, version from stream_positions where stream_id = any(${streamIds}::text[])`;
+    for (const r of rows) known.set(r.stream_id, r.version);
+  }
+  const fresh: StoredEvent[] = [];
+  const applied = new Map<string, number>();
+  for (const e of events) {
+    const at = applied.get(e.streamId) ?? known.get(e.streamId) ?? 0;
+    if (e.streamVersion <= at) continue;
+    applied.set(e.streamId, e.streamVersion);
+    fresh.push(e);
+  }
+  const handled = new Set(projection.handles);
+  const changes = fresh.filter((e) => handled.has(e.type)).flatMap((e) => projection.project(e));
+  if (changes.length > 0) await projection.write(tx, changes);
+  if (applied.size > 0) {
+    await tx`
+      insert into stream_positions (stream_id, version)
+      select * from unnest(${[...applied.keys()]}::text[], ${[...applied.values()]}::int[])
+      on conflict (stream_id) do update set version = greatest(stream_positions.version, excluded.version)`;
+  }
+  const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
+  await tx`
+    update checkpoint set position = greatest(position, ${maxPosition.toString()}::bigint),
+      events_applied = events_applied + ${fresh.length}, updated_at = now()`;
+  if (kafka) {
+    await tx`
+      insert into kafka_offsets (topic, partition, next_offset) values (${kafka.topic}, ${kafka.partition}, ${kafka.nextOffset})
+      on conflict (topic, partition) do update set next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset)`;
+  }
+  return fresh.length;
+}
+
+/** A live batch: shared lock, so instances of one projection run side by side but never during a rebuild's swap. */
+export async function applyBatch(sql: Sql, projection: Projection, events: StoredEvent[], kafka?: KafkaPosition): Promise<number> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`;
+    return applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka);
+  });
+}

@@ -1,0 +1,64 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { StoredEvent } from '@vru/contracts';
+import { upcastEvent, type Logger, type Sql } from '@vru/platform';
+import { applyBatch, ensureProjectionSchema } from './apply.js';
+import type { Projection } from './projection.js';
+import { rebuildProjection } from './rebuild.js';
+
+export interface RunningProjector {
+  projection: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs one projection as a member of its own consumer group. Kafka's committed offsets say where to resume;
+ * PostgreSQL's stream positions (written with the rows) make any redelivery harmless.
+ */
+export async function startProjector(opts: {
+  sql: Sql; kafka: Kafka; topic: string; projection: Projection; logger: Logger; groupPrefix?: string;
+}): Promise<RunningProjector> {
+  const { sql, kafka, topic, projection } = opts;
+  const log = opts.logger.child({ projection: projection.name });
+  const stored = await ensureProjectionSchema(sql, projection);
+  if (stored !== projection.version) {
+    log.info({ stored, current: projection.version }, 'projection version changed: rebuilding from the log');
+    await rebuildProjection(sql, projection, log);
+  }
+  const consumer: Consumer = kafka.consumer({
+    groupId: `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      const events: StoredEvent[] = [];
+      for (const m of batch.messages) {
+        try {
+          events.push(upcastEvent(JSON.parse(m.value?.toString() ?? 'null') as StoredEvent));
+        } catch {
+          // A message that is not an event cannot be projected; it must not block the partition either.
+          log.error({ partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
+        }
+      }
+      const last = batch.lastOffset();
+      const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() });
+      resolveOffset(last);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+      log.debug({ partition: batch.partition, received: batch.messages.length, applied, lastOffset: last }, 'batch projected');
+    },
+  });
+  return {
+    projection: projection.name,
+    stop: async () => {
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { createKafka, ensureEventTopic, openDatabase, runService } from '@vru/platform';
+import { startProjector, type RunningProjector } from './consumer.js';
+import { projections } from './projections/index.js';
+
+runService('projector', async (config, logger) => {
+  const sql = await openDatabase(config, logger, 'vru-projector');
+  await ensureEventTopic(config, logger);
+  const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-projector`, logger);
+  const only = process.env.PROJECTIONS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const running: RunningProjector[] = [];
+  for (const projection of projections.filter((p) => !only || only.includes(p.name))) {
+    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger }));
+  }
+  logger.info({ projections: running.map((r) => r.projection) }, 'projector started');
+  return async () => {
+    // Disconnecting lets each consumer finish its batch (rows and positions commit together) and leave the group.
+    await Promise.all(running.map((r) => r.stop()));
+    await sql.end({ timeout: 5 });
+  };
+});

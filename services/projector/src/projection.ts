@@ -1,0 +1,45 @@
+import type { StoredEvent } from '@vru/contracts';
+import type { TransactionSql } from '@vru/platform';
+
+/**
+ * A read model: a pure `project` from one event to row changes, and a thin SQL `write` for them.
+ * Each projection lives in its own schema (rm_<name>) with its own stream positions and checkpoint,
+ * so it can be rebuilt into a fresh schema and swapped in without touching the others.
+ */
+export interface Projection<Change = unknown> {
+  readonly name: string;
+  /** Bump when the rows' meaning changes: a projector finding an older version rebuilds from the log. */
+  readonly version: number;
+  readonly handles: readonly string[];
+  /** Unqualified CREATE statements, run with search_path set to the projection's schema. */
+  readonly ddl: string;
+  readonly project: (event: StoredEvent) => Change[];
+  readonly write: (tx: TransactionSql, changes: Change[]) => Promise<void>;
+  /** Tables compared row by row after a rebuild (the framework's own are excluded). */
+  readonly tables: readonly string[];
+}
+
+export const schemaOf = (name: string, suffix = ''): string => {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`bad projection name ${name}`);
+  return `rm_${name}${suffix}`;
+};
+
+/** The framework's own tables in every projection schema: idempotence per stream and the checkpoint. */
+export const FRAMEWORK_DDL = `
+create table stream_positions (stream_id text primary key, version integer not null);
+create table checkpoint (
+  id boolean primary key default true check (id),
+  projection_version integer not null,
+  position bigint not null default 0,
+  events_applied bigint not null default 0,
+  updated_at timestamptz
+);
+create table kafka_offsets (topic text not null, partition integer not null, next_offset bigint not null, primary key (topic, partition));
+`;
+
+/** Keeps the last change per key: one multi-row upsert may not touch the same row twice. */
+export function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const r of rows) byKey.set(key(r), r);
+  return [...byKey.values()];
+}

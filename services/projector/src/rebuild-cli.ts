@@ -1,0 +1,22 @@
+import { loadConfig, createLogger, openDatabase } from '@vru/platform';
+import { projectionByName, projections } from './projections/index.js';
+import { rebuildProjection } from './rebuild.js';
+
+/** scripts/rebuild [projection|all]: replays the log into fresh tables and swaps them in while the API serves the old ones. */
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL, 'rebuild');
+const name = process.argv[2] ?? 'all';
+const targets = name === 'all' ? projections : [projectionByName(name)].filter((p) => p !== undefined);
+if (targets.length === 0) {
+  process.stderr.write(`unknown projection ${name}; known: ${projections.map((p) => p.name).join(', ')}\n`);
+  process.exit(2);
+}
+const sql = await openDatabase(config, logger, 'vru-rebuild', { max: 2 });
+for (const projection of targets) {
+  let last = Date.now();
+  const result = await rebuildProjection(sql, projection, logger, (n) => {
+    if (Date.now() - last > 2_000) { last = Date.now(); process.stdout.write(`${projection.name}: ${n} events replayed\n`); }
+  });
+  process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
+}
+await sql.end();

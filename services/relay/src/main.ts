@@ -1,0 +1,20 @@
+import { createKafka, ensureEventTopic, openDatabase, runService } from '@vru/platform';
+import { startRelay } from './relay.js';
+
+runService('relay', async (config, logger) => {
+  const sql = await openDatabase(config, logger, 'vru-relay', { max: 4 });
+  await ensureEventTopic(config, logger);
+  const relay = await startRelay({
+    sql,
+    kafka: createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-relay`, logger),
+    topic: config.KAFKA_TOPIC,
+    logger,
+    batchSize: config.RELAY_BATCH_SIZE,
+    pollMs: config.RELAY_POLL_MS,
+  });
+  logger.info({ topic: config.KAFKA_TOPIC }, 'relay started');
+  return async () => {
+    await relay.stop();
+    await sql.end({ timeout: 5 });
+  };
+});

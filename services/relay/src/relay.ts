@@ -1,0 +1,119 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow, type Logger, type Sql } from '@vru/platform';
+
+/** Only one relay publishes at a time; a second instance waits and takes over if the first dies. */
+export const RELAY_LOCK = 7_406_002;
+
+export interface RelayOptions {
+  sql: Sql;
+  kafka: Kafka;
+  topic: string;
+  logger: Logger;
+  batchSize?: number;
+  pollMs?: number;
+}
+
+export interface RunningRelay {
+  stop(): Promise<void>;
+  /** Resolves when the outbox has been seen empty after the call (for tests and shutdown). */
+  drained(): Promise<void>;
+  readonly published: number;
+}
+
+/**
+ * The outbox relay: publishes events in log order to Kafka, keyed by stream id so each participant's
+ * events stay in order on one partition, with the idempotent producer (acks = all). A row leaves the
+ * outbox only after Kafka acknowledged it; if Kafka is down, rows wait and the relay retries with backoff.
+ */
+export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
+  const { sql, kafka, topic } = opts;
+  const log = opts.logger.child({ component: 'relay' });
+  const batchSize = opts.batchSize ?? 500;
+  const pollMs = opts.pollMs ?? 200;
+  let running = true;
+  let published = 0;
+  let wake: (() => void) | null = null;
+  let drainWaiters: (() => void)[] = [];
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  let connected = false;
+
+  const lockConn = await sql.reserve();
+  const listener = await sql.listen('outbox', () => wake?.()).catch(() => null);
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const t = setTimeout(() => { wake = null; resolve(); }, ms);
+    wake = () => { clearTimeout(t); wake = null; resolve(); };
+  });
+
+  const loop = async () => {
+    let backoff = pollMs;
+    let haveLock = false;
+    while (running) {
+      try {
+        if (!haveLock) {
+          const [row] = await lockConn<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
+          haveLock = row?.locked === true;
+          if (!haveLock) { await sleep(1_000); continue; }
+          log.info('relay holds the publishing lock');
+        }
+        if (!connected) { await producer.connect(); connected = true; }
+        const rows = await sql<EventRow[]>`
+          select ${sql.unsafe(EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', '))}
+          from outbox o join events e on e.position = o.position
+          order by o.position limit ${batchSize}`;
+        if (rows.length === 0) {
+          const waiters = drainWaiters;
+          drainWaiters = [];
+          waiters.forEach((w) => w());
+          backoff = pollMs;
+          await sleep(pollMs);
+          continue;
+        }
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: rows.map((r) => {
+            const event = toStoredEvent(r);
+            return {
+              key: event.streamId,
+              value: JSON.stringify(event),
+              headers: {
+                'event-type': event.type,
+                'schema-version': String(event.schemaVersion),
+                'event-id': event.eventId,
+                'correlation-id': event.metadata.requestId,
+              },
+            };
+          }),
+        });
+        await sql`delete from outbox where position = any(${rows.map((r) => r.position.toString())}::bigint[])`;
+        published += rows.length;
+        backoff = pollMs;
+      } catch (err) {
+        if (!running) break;
+        log.warn({ err: { message: (err as Error).message, name: (err as Error).name } }, 'relay could not publish; will retry');
+        if (haveLock) {
+          // The lock lives on its own connection; if that connection died the lock is gone too.
+          haveLock = await lockConn`select 1`.then(() => true, () => false);
+        }
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  };
+  const done = loop();
+
+  return {
+    get published() { return published; },
+    drained: () => new Promise<void>((resolve) => { drainWaiters.push(resolve); wake?.(); }),
+    stop: async () => {
+      running = false;
+      wake?.();
+      await done;
+      await listener?.unlisten().catch(() => {});
+      await lockConn`select pg_advisory_unlock_all()`.catch(() => {});
+      lockConn.release();
+      if (connected) await producer.disconnect().catch(() => {});
+    },
+  };
+}

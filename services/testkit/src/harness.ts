@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import { buildApp } from '@vru/api';
+import {
+  createApiKey, createKafka, createLogger, createSql, ensureDatabase, ensureTopic, loadConfig, migrate,
+  upsertProgramme, upsertProvider, type Config, type Logger, type Sql,
+} from '@vru/platform';
+import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
+import { startRelay, type RunningRelay } from '@vru/relay';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const run = promisify(execFile);
+
+export interface Keys {
+  providerA: string;
+  providerB: string;
+  dataPartner: string;
+  commissioner: string;
+  funder: string;
+  admin: string;
+}
+
+export const PROGRAMME = 'mentoring-test';
+export const PROGRAMME_2 = 'sport-test';
+
+/**
+ * A real stack for one test file: its own PostgreSQL database and Kafka topic (so files never see each
+ * other's data), the API in process (inject), and the relay and projectors started and stopped on demand.
+ */
+export class Harness {
+  relay: RunningRelay | null = null;
+  projectors: RunningProjector[] = [];
+
+  private constructor(
+    readonly config: Config,
+    readonly sql: Sql,
+    readonly app: FastifyInstance,
+    readonly kafka: Kafka,
+    readonly keys: Keys,
+    readonly logger: Logger,
+    private readonly dbName: string,
+  ) {}
+
+  static async start(options: { partitions?: number; env?: Partial<Record<string, string>> } = {}): Promise<Harness> {
+    const base = loadConfig({ ...process.env, ...options.env });
+    const id = randomUUID().slice(0, 8);
+    const dbName = `vru_test_${id}`;
+    const url = new URL(base.DATABASE_URL);
+    url.pathname = `/${dbName}`;
+    const config: Config = {
+      ...base,
+      DATABASE_URL: url.toString(),
+      KAFKA_TOPIC: `participant-events-test-${id}`,
+      KAFKA_CLIENT_ID: `vru-test-${id}`,
+      LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
+      RELAY_POLL_MS: 50,
+    };
+    const logger = createLogger(config.LOG_LEVEL, 'test');
+    await ensureDatabase(config.DATABASE_URL);
+    const sql = createSql(config.DATABASE_URL, { max: 10, applicationName: 'vru-test' });
+    await migrate(sql);
+    await upsertProvider(sql, 'prov-a', 'Provider A');
+    await upsertProvider(sql, 'prov-b', 'Provider B');
+    await upsertProgramme(sql, { programmeId: PROGRAMME, name: 'Mentoring', interventionType: 'mentoring', startsOn: '2025-01-01' });
+    await upsertProgramme(sql, { programmeId: PROGRAMME_2, name: 'Sport', interventionType: 'sport-and-diversion', startsOn: '2025-01-01' });
+    const key = async (role: Parameters<typeof createApiKey>[2]['role'], providerId?: string) =>
+      (await createApiKey(sql, config.API_KEY_PEPPER, { role, providerId: providerId ?? null, label: 'test' })).apiKey;
+    const keys: Keys = {
+      providerA: await key('provider', 'prov-a'),
+      providerB: await key('provider', 'prov-b'),
+      dataPartner: await key('data-partner'),
+      commissioner: await key('commissioner'),
+      funder: await key('funder'),
+      admin: await key('admin'),
+    };
+    const kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopic(admin, config.KAFKA_TOPIC, { partitions: options.partitions ?? 3 });
+    await admin.disconnect();
+    const app = await buildApp({ config, sql });
+    await app.ready();
+    return new Harness(config, sql, app, kafka, keys, logger, dbName);
+  }
+
+  async startRelay(): Promise<RunningRelay> {
+    this.relay = await startRelay({ sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50 });
+    return this.relay;
+  }
+
+  async stopRelay(): Promise<void> {
+    await this.relay?.stop();
+    this.relay = null;
+  }
+
+  async startProjectors(only?: Projection[]): Promise<void> {
+    for (const projection of only ?? projections) {
+      this.projectors.push(await startProjector({
+        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger: this.logger,
+        groupPrefix: `${this.config.KAFKA_CLIENT_ID}-projection`,
+      }));
+    }
+  }
+
+  async stopProjectors(): Promise<void> {
+    await Promise.all(this.projectors.map((p) => p.stop()));
+    this.projectors = [];
+  }
+
+  /** POST an event (or anything) as JSON with a key. */
+  post(url: string, body: unknown, key: string | null, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.app.inject({
+      method: 'POST', url,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
+  get(url: string, key: string | null, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.app.inject({ method: 'GET', url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
+  }
+
+  async count(table: string): Promise<number> {
+    const [row] = await this.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
+    return row!.n;
+  }
+
+  /** Polls until `check` returns a value that is not undefined, or fails after the timeout. */
+  async waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stopProjectors();
+    await this.stopRelay();
+    await this.app.close();
+    await this.sql.end({ timeout: 5 });
+    const admin = createSql(this.config.DATABASE_URL.replace(`/${this.dbName}`, '/postgres'), { max: 1 });
+    await admin.unsafe(`drop database if exists "${this.dbName}" with (force)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+/** Stops or starts the project's own Kafka broker(s) through scripts/kafka (the real process, not a mock). */
+export async function kafkaScript(...args: string[]): Promise<string> {
+  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000 });
+  return stdout;
+}

@@ -1,0 +1,84 @@
+import t from 'tap';
+import { Harness, PROGRAMME, PROGRAMME_2, event, journey, kafkaScript } from './index.js';
+
+const h = await Harness.start();
+t.teardown(() => h.close());
+
+async function postAll(events: Record<string, unknown>[], key = h.keys.providerA) {
+  for (const e of events) {
+    const res = await h.post('/v1/events', e, key);
+    if (res.statusCode !== 202) throw new Error(`${e.type} answered ${res.statusCode}: ${res.body}`);
+  }
+}
+
+async function attendanceWhenProjected(expectedEvents: number, key = h.keys.commissioner, query = '') {
+  return h.waitFor('attendance projection', async () => {
+    const res = await h.get(`/v1/reports/attendance${query}`, key);
+    const body = res.json();
+    return Number(body.computedAt.eventsApplied) >= expectedEvents ? body : undefined;
+  });
+}
+
+t.test('events posted over HTTP reach the attendance report through Kafka and PostgreSQL', async (t) => {
+  await h.startRelay();
+  await h.startProjectors();
+  await postAll(journey('P-1', { attended: 3, missed: 1 }));
+  await postAll(journey('P-2', { attended: 1, missed: 1 }));
+  await postAll(journey('P-3', { attended: 2, missed: 0 }, PROGRAMME_2));
+  await postAll(journey('P-9', { attended: 4, missed: 0 }), h.keys.providerB);
+  const total = 7 + 5 + 5 + 7;
+  const report = await attendanceWhenProjected(total);
+  t.same(report.rows, [
+    { programmeId: PROGRAMME, participants: 3, sessionsAttended: 8, sessionsMissed: 2, attendanceRate: 0.8 },
+    { programmeId: PROGRAMME_2, participants: 1, sessionsAttended: 2, sessionsMissed: 0, attendanceRate: 1 },
+  ]);
+  t.equal(report.computedAt.eventsApplied, String(total), 'the report says which log position it reflects');
+
+  const filtered = (await h.get(`/v1/reports/attendance?programmeId=${PROGRAMME}&from=2026-02-02&to=2026-02-28`, h.keys.commissioner)).json();
+  t.same(filtered.rows.map((r: { sessionsAttended: number }) => r.sessionsAttended), [2 + 3], 'date filters apply to session dates');
+
+  const own = (await h.get('/v1/reports/attendance', h.keys.providerB)).json();
+  t.same(own.rows, [{ programmeId: PROGRAMME, participants: 1, sessionsAttended: 4, sessionsMissed: 0, attendanceRate: 1 }], 'a provider sees only its own participants');
+  t.equal(await h.count('outbox'), 0, 'the relay emptied the outbox');
+});
+
+t.test('a restarted projector does not count anything twice', async (t) => {
+  const before = (await h.get('/v1/reports/attendance', h.keys.commissioner)).json();
+  await h.stopProjectors();
+  await postAll([event.attended('P-1', 's-extra', '2026-02-20')]);
+  // Redelivery: forget Kafka's committed offsets so the whole topic is consumed again.
+  const admin = h.kafka.admin();
+  await admin.connect();
+  await admin.resetOffsets({ groupId: `${h.config.KAFKA_CLIENT_ID}-projection-attendance`, topic: h.config.KAFKA_TOPIC, earliest: true });
+  await admin.disconnect();
+  await h.startProjectors();
+  const after = await attendanceWhenProjected(Number(before.computedAt.eventsApplied) + 1);
+  const row = after.rows.find((r: { programmeId: string }) => r.programmeId === PROGRAMME);
+  t.equal(row.sessionsAttended, 9, 'one more session, none doubled');
+  t.equal(row.sessionsMissed, 2);
+  t.equal(after.computedAt.eventsApplied, String(Number(before.computedAt.eventsApplied) + 1), 'each event applied exactly once');
+});
+
+t.test('the relay catches up after the broker was stopped and started again', async (t) => {
+  const before = (await h.get('/v1/reports/attendance', h.keys.commissioner)).json();
+  await kafkaScript('stop');
+  try {
+    // The API does not need Kafka to accept: events wait in the outbox.
+    await postAll([event.attended('P-2', 's-while-down-1', '2026-02-21'), event.attended('P-2', 's-while-down-2', '2026-02-22')]);
+    t.equal(await h.count('outbox'), 2, 'acknowledged events wait in the outbox while Kafka is down');
+  } finally {
+    await kafkaScript('start');
+  }
+  const after = await attendanceWhenProjected(Number(before.computedAt.eventsApplied) + 2, h.keys.commissioner);
+  t.equal(after.rows.find((r: { programmeId: string }) => r.programmeId === PROGRAMME).sessionsAttended, 11);
+  await h.waitFor('outbox drained', async () => ((await h.count('outbox')) === 0 ? true : undefined));
+});
+
+t.test('rebuilding the read model from the log gives the same rows', async (t) => {
+  const { rebuildProjection, attendanceProjection } = await import('@vru/projector');
+  const live = await h.sql`select * from rm_attendance.sessions order by stream_id, session_id`;
+  await rebuildProjection(h.sql, attendanceProjection, h.logger);
+  const rebuilt = await h.sql`select * from rm_attendance.sessions order by stream_id, session_id`;
+  t.same(rebuilt, live);
+  t.ok(live.length > 0);
+});
