@@ -226,16 +226,17 @@ export class EventStore {
                 ${inserts.map((x) => x.target.providerId)}::text[],
                 ${inserts.map((x) => x.target.programmeId ?? states.get(x.target.streamId)!.programmeId)}::text[],
                 ${inserts.map((x) => commands[x.i]!.submission.occurredAt)}::timestamptz[],
-                ${inserts.map((x) => JSON.stringify(commands[x.i]!.submission.data))}::jsonb[],
-                ${inserts.map((x) => JSON.stringify(x.metadata))}::jsonb[],
+                ${inserts.map((x) => JSON.stringify(commands[x.i]!.submission.data))}::text[],
+                ${inserts.map((x) => JSON.stringify(x.metadata))}::text[],
                 ${inserts.map((x) => hashes[x.i]!)}::text[]
               ) with ordinality as x(event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
                                       occurred_at, data, metadata, request_hash, ord)
             ), ins as (
               insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
                                   occurred_at, data, metadata, request_hash)
+              -- JSON travels as text: postgres.js would encode a jsonb[] parameter's elements as JSON strings.
               select event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
-                     occurred_at, data, metadata, request_hash
+                     occurred_at, data::jsonb, metadata::jsonb, request_hash
               from input order by ord
               returning position, event_id
             ), outbox_rows as (
@@ -243,9 +244,9 @@ export class EventStore {
             )
             select event_id, position from ins`,
           tx`
-            update streams s set version = x.version, state = x.state, state_version = x.state_version, provider_id = x.provider_id
+            update streams s set version = x.version, state = x.state::jsonb, state_version = x.state_version, provider_id = x.provider_id
             from unnest(${dirty.map((d) => d.streamId)}::text[], ${dirty.map((d) => d.version)}::int[],
-                        ${dirty.map((d) => JSON.stringify(d.state))}::jsonb[], ${dirty.map((d) => d.stateVersion)}::int[],
+                        ${dirty.map((d) => JSON.stringify(d.state))}::text[], ${dirty.map((d) => d.stateVersion)}::int[],
                         ${dirty.map((d) => d.providerId)}::text[])
                  as x(stream_id, version, state, state_version, provider_id)
             where s.stream_id = x.stream_id`,

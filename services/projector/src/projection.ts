@@ -6,7 +6,8 @@ import type { TransactionSql } from '@vru/platform';
  * Each projection lives in its own schema (rm_<name>) with its own stream positions and checkpoint,
  * so it can be rebuilt into a fresh schema and swapped in without touching the others.
  */
-export interface Projection<Change = unknown> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the runner handles projections of any row type
+export interface Projection<Change = any> {
   readonly name: string;
   /** Bump when the rows' meaning changes: a projector finding an older version rebuilds from the log. */
   readonly version: number;
@@ -43,3 +44,10 @@ export function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
   for (const r of rows) byKey.set(key(r), r);
   return [...byKey.values()];
 }
+
+/**
+ * Rows as one JSON parameter for `jsonb_to_recordset`: typed columns, nulls and booleans intact, and one
+ * statement text whatever the row count (postgres.js encodes typed array parameters unreliably).
+ */
+export const recordset = (rows: readonly object[]): string => JSON.stringify(rows);
+// Use as `jsonb_to_recordset(${recordset(rows)}::text::jsonb)`: typed as text so postgres.js does not encode it twice.

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@vru/contracts';
-import { lastPerKey, type Projection } from '../projection.js';
+import { lastPerKey, recordset, type Projection } from '../projection.js';
 
 /** One row per session offered to a participant: attended or missed. Figures are aggregated at query time. */
 export interface SessionRow {
@@ -56,10 +56,9 @@ export const attendanceProjection: Projection<SessionRow> = {
     const rows = lastPerKey(changes, (r) => `${r.streamId}\u0000${r.sessionId}`);
     await tx`
       insert into sessions (stream_id, session_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
-      select * from unnest(
-        ${rows.map((r) => r.streamId)}::text[], ${rows.map((r) => r.sessionId)}::text[], ${rows.map((r) => r.providerId)}::text[],
-        ${rows.map((r) => r.programmeId)}::text[], ${rows.map((r) => r.sessionDate)}::date[], ${rows.map((r) => r.attended)}::boolean[],
-        ${rows.map((r) => r.durationMinutes)}::int[], ${rows.map((r) => r.sessionType)}::text[], ${rows.map((r) => r.deliveredBy)}::text[])
+      select "streamId", "sessionId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy"
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "sessionId" text, "providerId" text, "programmeId" text,
+        "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text)
       on conflict (stream_id, session_id) do update set
         attended = excluded.attended, session_date = excluded.session_date, duration_minutes = excluded.duration_minutes,
         session_type = excluded.session_type, delivered_by = excluded.delivered_by`;
