@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type LogEntry, type Admin } from 'kafkajs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Kafka, logLevel, type LogEntry, type Admin, type ISocketFactory } from 'kafkajs';
 import type { Logger } from './log.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -7,7 +9,20 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /** kafkajs logs through the service's pino logger (structured, one format everywhere). */
 export function createKafka(brokers: string, clientId: string, logger: Logger): Kafka {
-  return new Kafka({
+  const sockets = new Set<net.Socket>();
+  // kafkajs' default factory, plus a registry: kafkajs 2.2.4 can lose track of a connection it reopened
+  // while a broker restarted, and a stopped service must not keep it open.
+  const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    const socket = ssl
+      ? tls.connect(Object.assign({ host, port, servername: host }, ssl), onConnect)
+      : net.connect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    return socket;
+  };
+  const kafka = new Kafka({
+    socketFactory,
     clientId,
     brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean),
     connectionTimeout: 3_000,
@@ -21,6 +36,15 @@ export function createKafka(brokers: string, clientId: string, logger: Logger): 
       logger[LEVELS[level] ?? 'info']({ kafka: extra }, message);
     },
   });
+  openSockets.set(kafka, sockets);
+  return kafka;
+}
+
+const openSockets = new WeakMap<Kafka, Set<net.Socket>>();
+
+/** Closes whatever connections a client still holds after its producers, consumers and admins disconnected. */
+export function destroyKafkaSockets(kafka: Kafka): void {
+  for (const socket of openSockets.get(kafka) ?? []) socket.destroy();
 }
 
 /** Creates the topic if it is missing. Partitions let projector instances share the load; keys keep each stream in order. */

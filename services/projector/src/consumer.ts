@@ -24,41 +24,70 @@ export async function startProjector(opts: {
     log.info({ stored, current: projection.version }, 'projection version changed: rebuilding from the log');
     await rebuildProjection(sql, projection, log);
   }
-  const consumer: Consumer = kafka.consumer({
-    groupId: `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    allowAutoTopicCreation: false,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 1,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-      if (!isRunning() || isStale() || batch.messages.length === 0) return;
-      const events: StoredEvent[] = [];
-      for (const m of batch.messages) {
-        try {
-          events.push(upcastEvent(JSON.parse(m.value?.toString() ?? 'null') as StoredEvent));
-        } catch {
-          // A message that is not an event cannot be projected; it must not block the partition either.
-          log.error({ partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
+  let stopped = false;
+  let consumer: Consumer | null = null;
+  let restartTimer: NodeJS.Timeout | null = null;
+
+  // kafkajs' own restart after a crash (e.g. the broker went away) can leave the old connections open;
+  // instead a crashed consumer is disconnected and replaced by a new one.
+  const connect = async (): Promise<void> => {
+    const c = kafka.consumer({
+      groupId: `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { restartOnFailure: async () => false },
+    });
+    consumer = c;
+    c.on(c.events.CRASH, ({ payload }) => {
+      log.warn({ error: payload.error?.message }, 'consumer crashed; reconnecting');
+      void c.disconnect().catch(() => {}).finally(() => scheduleRestart());
+    });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const events: StoredEvent[] = [];
+        for (const m of batch.messages) {
+          try {
+            events.push(upcastEvent(JSON.parse(m.value?.toString() ?? 'null') as StoredEvent));
+          } catch {
+            // A message that is not an event cannot be projected; it must not block the partition either.
+            log.error({ partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
+          }
         }
-      }
-      const last = batch.lastOffset();
-      const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() });
-      resolveOffset(last);
-      await commitOffsetsIfNecessary();
-      await heartbeat();
-      log.debug({ partition: batch.partition, received: batch.messages.length, applied, lastOffset: last }, 'batch projected');
-    },
-  });
+        const last = batch.lastOffset();
+        const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() });
+        resolveOffset(last);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+        log.debug({ partition: batch.partition, received: batch.messages.length, applied, lastOffset: last }, 'batch projected');
+      },
+    });
+  };
+  const scheduleRestart = () => {
+    if (stopped) return;
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      if (stopped) return;
+      connect().catch((err) => {
+        log.warn({ error: (err as Error).message }, 'consumer could not reconnect');
+        void consumer?.disconnect().catch(() => {});
+        scheduleRestart();
+      });
+    }, 2_000);
+  };
+  await connect();
   return {
     projection: projection.name,
     stop: async () => {
-      await consumer.disconnect();
+      stopped = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      await consumer?.disconnect().catch(() => {});
     },
   };
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
 import {
-  createApiKey, createKafka, createLogger, createSql, ensureDatabase, ensureTopic, loadConfig, migrate,
+  createApiKey, createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureTopic, loadConfig, migrate,
   upsertProgramme, upsertProvider, type Config, type Logger, type Sql,
 } from '@vru/platform';
 import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
@@ -141,13 +141,26 @@ export class Harness {
   }
 
   async close(): Promise<void> {
+    const step = (name: string) => process.env.DEBUG_HARNESS && process.stderr.write(`harness close: ${name}\n`);
+    step('start');
     await this.stopProjectors();
+    step('projectors stopped');
     await this.stopRelay();
+    step('relay stopped');
+    destroyKafkaSockets(this.kafka);
     await this.app.close();
+    step('app closed');
     await this.sql.end({ timeout: 5 });
+    step('sql ended');
     const admin = createSql(this.config.DATABASE_URL.replace(`/${this.dbName}`, '/postgres'), { max: 1 });
     await admin.unsafe(`drop database if exists "${this.dbName}" with (force)`).catch(() => {});
+    step('database dropped');
     await admin.end();
+    step('admin ended');
+    destroyKafkaSockets(this.kafka);
+    // kafkajs 2.2.4 can keep retry timers alive after a consumer that lived through a broker restart has
+    // disconnected; once everything is closed, a test process must not wait on them until tap's timeout.
+    setTimeout(() => process.exit(), 3_000).unref();
   }
 }
 
@@ -156,3 +169,4 @@ export async function kafkaScript(...args: string[]): Promise<string> {
   const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000 });
   return stdout;
 }
+

@@ -19,7 +19,7 @@ async function attendanceWhenProjected(expectedEvents: number, key = h.keys.comm
   });
 }
 
-t.test('events posted over HTTP reach the attendance report through Kafka and PostgreSQL', async (t) => {
+await t.test('events posted over HTTP reach the attendance report through Kafka and PostgreSQL', async (t) => {
   await h.startRelay();
   await h.startProjectors();
   await postAll(journey('P-1', { attended: 3, missed: 1 }));
@@ -42,7 +42,7 @@ t.test('events posted over HTTP reach the attendance report through Kafka and Po
   t.equal(await h.count('outbox'), 0, 'the relay emptied the outbox');
 });
 
-t.test('a restarted projector does not count anything twice', async (t) => {
+await t.test('a restarted projector does not count anything twice', async (t) => {
   const before = (await h.get('/v1/reports/attendance', h.keys.commissioner)).json();
   await h.stopProjectors();
   await postAll([event.attended('P-1', 's-extra', '2026-02-20')]);
@@ -59,7 +59,7 @@ t.test('a restarted projector does not count anything twice', async (t) => {
   t.equal(after.computedAt.eventsApplied, String(Number(before.computedAt.eventsApplied) + 1), 'each event applied exactly once');
 });
 
-t.test('the relay catches up after the broker was stopped and started again', async (t) => {
+await t.test('the relay catches up after the broker was stopped and started again', async (t) => {
   const before = (await h.get('/v1/reports/attendance', h.keys.commissioner)).json();
   await kafkaScript('stop');
   try {
@@ -74,7 +74,7 @@ t.test('the relay catches up after the broker was stopped and started again', as
   await h.waitFor('outbox drained', async () => ((await h.count('outbox')) === 0 ? true : undefined));
 });
 
-t.test('rebuilding the read model from the log gives the same rows', async (t) => {
+await t.test('rebuilding the read model from the log gives the same rows', async (t) => {
   const { rebuildProjection, attendanceProjection } = await import('@vru/projector');
   const live = await h.sql`select * from rm_attendance.sessions order by stream_id, session_id`;
   await rebuildProjection(h.sql, attendanceProjection, h.logger);
@@ -82,3 +82,6 @@ t.test('rebuilding the read model from the log gives the same rows', async (t) =
   t.same(rebuilt, live);
   t.ok(live.length > 0);
 });
+
+// The root test ends here, not at process exit: the open pools would otherwise keep the process alive.
+t.end();
