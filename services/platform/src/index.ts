@@ -12,3 +12,4 @@ export * from './kafka.js';
 export * from './lifecycle.js';
 export * from './setup.js';
 export * from './admin.js';
+export * from './rejections.js';

@@ -4,7 +4,7 @@ import {
   AppendResult, checkSubmission, EventSubmission, ParticipantRef, ProblemDetails, StoredEvent, type FieldError,
 } from '@vru/contracts';
 import {
-  participantId, participantStreamId, type AppendCommand, type AppendOutcome, type EventStore, type GroupCommit,
+  participantId, participantStreamId, recordRejections, type AppendCommand, type Sql, type AppendOutcome, type EventStore, type GroupCommit,
 } from '@vru/platform';
 import { HttpProblem } from '../problem.js';
 
@@ -38,6 +38,7 @@ export const BatchResponse = Type.Object(
 );
 
 export interface EventRouteDeps {
+  sql: Sql;
   store: EventStore;
   groupCommit: GroupCommit;
   pseudonymSecret: string;
@@ -80,12 +81,19 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     },
   }, async (request, reply) => {
     const check = checkSubmission(request.body);
-    if (!check.ok) throw new HttpProblem(422, 'validation-failed', 'The event is invalid', check.errors);
+    const eventType = typeof (request.body as { type?: unknown })?.type === 'string' ? (request.body as { type: string }).type : null;
+    if (!check.ok) {
+      await recordRejections(deps.sql, request.principal, 'api', [{ eventType, errors: check.errors }]).catch(() => {});
+      throw new HttpProblem(422, 'validation-failed', 'The event is invalid', check.errors);
+    }
     const command: AppendCommand = {
       submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
     };
     const outcome = await deps.groupCommit.append(command);
-    if (outcome.status === 'rejected') throw rejectionProblem(outcome);
+    if (outcome.status === 'rejected') {
+      await recordRejections(deps.sql, request.principal, 'api', [{ eventType, errors: outcome.errors }]).catch(() => {});
+      throw rejectionProblem(outcome);
+    }
     return reply.code(202).send(outcome);
   });
 
@@ -119,6 +127,11 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       const index = slots[k]!;
       results[index] = toBatchResult(index, commands[k]!.submission.eventId, o, { url: request.url, id: String(request.id) });
     });
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => ({
+      eventType: typeof (events[r.index] as { type?: unknown })?.type === 'string' ? (events[r.index] as { type: string }).type : null,
+      errors: r.problem?.errors ?? [],
+    }));
+    await recordRejections(deps.sql, request.principal, 'batch', refused).catch(() => {});
     return summarise(results);
   });
 

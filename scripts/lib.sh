@@ -1,0 +1,49 @@
+# Shared by scripts/up, scripts/test and the others: install what is missing, build, find the services.
+# shellcheck shell=bash
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE_DIR="${VRU_STATE_DIR:-$REPO/.run}"
+PNPM_VERSION=10.34.9
+export NODE_OPTIONS="${NODE_OPTIONS:-} --enable-source-maps"
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+ensure_node() {
+  if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
+    log "installing Node.js 20+ from Debian packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+}
+
+ensure_pnpm() {
+  ensure_node
+  if ! command -v pnpm >/dev/null || [[ $(pnpm --version) != "$PNPM_VERSION" ]]; then
+    log "installing pnpm $PNPM_VERSION"
+    npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null
+  fi
+}
+
+# Packages from the lockfile, then a TypeScript build of every workspace (tsc -b, project references).
+install_and_build() {
+  ensure_pnpm
+  (cd "$REPO" && pnpm install --frozen-lockfile --reporter=silent) || { log "pnpm install failed"; return 1; }
+  log "building (tsc -b)"
+  (cd "$REPO" && pnpm exec tsc -b) || { log "build failed"; return 1; }
+}
+
+# Sets DATABASE_URL (server URL; services create their own database) and KAFKA_BROKERS.
+ensure_services() {
+  local brokers=${1:-1}
+  local pg_line kafka_line
+  pg_line=$("$REPO/scripts/pg" ensure | tail -n 1)
+  export "${pg_line?}"
+  if [[ -z ${KAFKA_BROKERS:-} ]]; then
+    kafka_line=$("$REPO/scripts/kafka" start --brokers "$brokers" | tail -n 1)
+    export "${kafka_line?}"
+  fi
+}
+
+# DATABASE_URL with another database name.
+database_url() {
+  local base=$1 name=$2
+  echo "${base%/*}/$name"
+}
