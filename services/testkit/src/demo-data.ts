@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A realistic, deterministic demo data set: three providers, four programmes, three grants, ~100 participants
+ * through every event type, late submissions, and a few submissions that the API must refuse.
+ */
+export const DEMO_PROVIDERS = [
+  { providerId: 'safe-spaces-trust', name: 'Safe Spaces Trust' },
+  { providerId: 'derby-youth-sport', name: 'Derby Youth Sport CIC' },
+  { providerId: 'em-hospital-navigators', name: 'East Midlands Hospital Navigators' },
+] as const;
+
+export const DEMO_PROGRAMMES = [
+  { programmeId: 'mentoring-derby', name: 'One-to-one mentoring (Derby)', interventionType: 'mentoring', startsOn: '2025-04-01', providerId: 'safe-spaces-trust', instrument: 'swemwbs' },
+  { programmeId: 'detached-youth-work', name: 'Detached youth work (Normanton and Arboretum)', interventionType: 'youth-work', startsOn: '2025-09-01', providerId: 'safe-spaces-trust', instrument: 'sdq-total' },
+  { programmeId: 'sport-diversion', name: 'Friday night sport and diversion', interventionType: 'sport-and-diversion', startsOn: '2025-06-01', providerId: 'derby-youth-sport', instrument: 'wemwbs' },
+  { programmeId: 'navigators-rdh', name: 'Hospital navigators (Royal Derby A&E)', interventionType: 'hospital-navigator', startsOn: '2025-04-01', providerId: 'em-hospital-navigators', instrument: 'swemwbs' },
+] as const;
+
+export const DEMO_GRANTS = [
+  { grantRef: 'VRU-2025-MENT-01', providerId: 'safe-spaces-trust', programmeId: 'mentoring-derby', amountPence: 12_000_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 40 },
+  { grantRef: 'VRU-2025-SPORT-01', providerId: 'derby-youth-sport', programmeId: 'sport-diversion', amountPence: 8_000_000, startDate: '2025-06-01', endDate: '2026-05-31', targetParticipants: 30 },
+  { grantRef: 'VRU-2025-NAV-01', providerId: 'em-hospital-navigators', programmeId: 'navigators-rdh', amountPence: 15_000_000, startDate: '2025-04-01', endDate: '2027-03-31', targetParticipants: 50 },
+] as const;
+
+export interface DemoSubmission {
+  as: 'provider' | 'commissioner' | 'data-partner';
+  providerId?: string;
+  body: Record<string, unknown>;
+  /** Expected to be refused (a realistic mistake). */
+  bad?: boolean;
+}
+
+const TODAY = '2026-11-20';
+
+/** Deterministic pseudo-random numbers (mulberry32): the same demo every time. */
+function rng(seed: number) {
+  let a = seed;
+  return () => {
+    a |= 0; a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** A stable UUID per demo event, so loading the demo twice stores nothing twice. */
+function demoEventId(key: string): string {
+  const h = createHash('sha256').update(`vru-demo:${key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function demoSubmissions(): DemoSubmission[] {
+  const r = rng(2026);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const out: DemoSubmission[] = [];
+  const at = (date: string, lateDays = 0) => `${[addDays(date, lateDays), TODAY].sort()[0]}T${String(9 + Math.floor(r() * 8)).padStart(2, '0')}:15:00Z`;
+
+  for (const g of DEMO_GRANTS) {
+    out.push({ as: 'commissioner', body: {
+      eventId: demoEventId(`grant:${g.grantRef}`), type: 'GrantAwarded', schemaVersion: 1, occurredAt: at(g.startDate), grantRef: g.grantRef,
+      data: { providerId: g.providerId, programmeId: g.programmeId, amountPence: g.amountPence, startDate: g.startDate, endDate: g.endDate, targetParticipants: g.targetParticipants },
+    } });
+  }
+
+  const sources = ['police', 'school', 'hospital-navigator', 'youth-justice', 'childrens-social-care', 'community', 'self'] as const;
+  const ethnicities = ['white-british', 'white-british', 'white-british', 'asian-pakistani', 'asian-indian', 'black-caribbean', 'black-african', 'mixed-white-and-black-caribbean', 'white-other', 'other-arab', 'prefer-not-to-say'] as const;
+  const districts = ['DE1', 'DE21', 'DE22', 'DE23', 'DE24', 'DE3', 'DE56', 'S40', 'NG10'] as const;
+  const risks = ['school-exclusion', 'previous-knife-carrying', 'exploitation-concern', 'substance-misuse', 'victim-of-violence', 'gang-association', 'previous-offending'] as const;
+
+  let n = 0;
+  for (const programme of DEMO_PROGRAMMES) {
+    const count = programme.programmeId === 'navigators-rdh' ? 30 : 24;
+    for (let i = 0; i < count; i++) {
+      n += 1;
+      const ref = `${programme.programmeId.slice(0, 3).toUpperCase()}-${String(1000 + i)}`;
+      const provider = programme.providerId;
+      const ev = (type: string, schemaVersion: number, occurredAt: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
+        as: 'provider', providerId: provider,
+        body: { eventId: demoEventId(`${provider}:${ref}:${key}`), type, schemaVersion, occurredAt, programmeId: programme.programmeId, participantRef: ref, data },
+      });
+      const span = Math.max(30, (Date.parse('2026-09-30') - Date.parse(programme.startsOn)) / 86_400_000);
+      const referralDate = addDays(programme.startsOn, Math.floor(r() * span));
+      const age = 11 + Math.floor(r() * 14);
+      out.push(ev('ParticipantReferred', 1, at(referralDate, Math.floor(r() * 3)), {
+        referralDate, referralSource: programme.programmeId === 'navigators-rdh' ? 'hospital-navigator' : pick(sources),
+        ...(r() < 0.5 ? { ageAtReferral: age } : { birthYearMonth: `${2026 - age - 1}-${String(1 + Math.floor(r() * 12)).padStart(2, '0')}` }),
+        gender: r() < 0.72 ? 'male' : r() < 0.9 ? 'female' : pick(['non-binary', 'prefer-not-to-say'] as const),
+        ethnicity: pick(ethnicities), postcodeDistrict: pick(districts),
+        riskFactors: [...new Set([pick(risks), pick(risks)])], protectiveFactors: r() < 0.5 ? ['trusted-adult'] : [],
+      }, 'referral'));
+      const consentDate = addDays(referralDate, 1 + Math.floor(r() * 4));
+      if (consentDate > TODAY) continue;
+      out.push(ev('ConsentRecorded', 1, at(consentDate), { scope: 'service-delivery', recordedOn: consentDate }, 'consent-service'));
+      const evaluation = r() < 0.88;
+      if (evaluation) out.push(ev('ConsentRecorded', 1, at(consentDate), { scope: 'evaluation', recordedOn: consentDate }, 'consent-evaluation'));
+      if (r() < 0.12) continue; // referred but never started
+      const startDate = addDays(consentDate, 2 + Math.floor(r() * 18));
+      if (startDate > TODAY) continue;
+      const planned = 8 + Math.floor(r() * 5);
+      out.push(ev('ParticipantEnrolled', 1, at(startDate), {
+        startDate, plannedSessions: planned,
+        deliverySetting: programme.programmeId === 'navigators-rdh' ? 'hospital' : programme.programmeId === 'detached-youth-work' ? 'community' : pick(['school', 'community'] as const),
+      }, 'enrolment'));
+      const instrument = programme.instrument;
+      const base = instrument === 'sdq-total' ? 18 + Math.floor(r() * 12) : instrument === 'wemwbs' ? 36 + Math.floor(r() * 12) : 18 + Math.floor(r() * 6);
+      if (evaluation) out.push(ev('OutcomeMeasured', 1, at(startDate), { instrument, timepoint: 'baseline', measuredOn: startDate, score: base }, 'baseline'));
+      const attendP = 0.55 + r() * 0.4;
+      const dropsOut = r() < 0.25;
+      const sessionsHeld = dropsOut ? 2 + Math.floor(r() * 4) : planned;
+      let lastSession = startDate;
+      for (let s = 0; s < sessionsHeld; s++) {
+        const date = addDays(startDate, 7 * s + 1);
+        if (date > TODAY) break;
+        lastSession = date;
+        const sessionId = `${ref}-S${s + 1}`;
+        const late = r() < 0.15 ? 20 + Math.floor(r() * 40) : Math.floor(r() * 3);
+        if (r() < attendP) {
+          // Older provider systems still post version 1 of SessionAttended; it is upcast on read.
+          out.push(r() < 0.2
+            ? ev('SessionAttended', 1, at(date, late), { sessionId, sessionDate: date, durationMinutes: 45 + 15 * Math.floor(r() * 4), sessionType: 'group' }, `session-${s}`)
+            : ev('SessionAttended', 2, at(date, late), { sessionId, sessionDate: date, durationMinutes: 60, sessionType: pick(['one-to-one', 'group', 'activity'] as const), deliveredBy: pick(['staff', 'staff', 'volunteer', 'peer-mentor'] as const) }, `session-${s}`));
+        } else {
+          out.push(ev('SessionMissed', 1, at(date, late), { sessionId, sessionDate: date, sessionType: 'one-to-one', reason: pick(['did-not-attend', 'illness', 'did-not-attend', 'cancelled-by-provider'] as const) }, `session-${s}`));
+        }
+      }
+      if (evaluation && r() < 0.08) {
+        const withdrawnOn = addDays(startDate, 10);
+        if (withdrawnOn <= TODAY) out.push(ev('ConsentWithdrawn', 1, at(withdrawnOn), { scope: 'evaluation', withdrawnOn }, 'withdraw-evaluation'));
+        continue;
+      }
+      const exitDate = addDays(lastSession, 7);
+      if (exitDate > TODAY || (!dropsOut && sessionsHeld < planned)) continue;
+      const completed = !dropsOut;
+      if (evaluation && (completed || r() < 0.4)) {
+        const change = instrument === 'sdq-total' ? -Math.floor(r() * 8) + 1 : Math.floor(r() * 9) - 2;
+        const score = Math.max(instrument === 'swemwbs' ? 7 : instrument === 'wemwbs' ? 14 : 0, Math.min(instrument === 'swemwbs' ? 35 : instrument === 'wemwbs' ? 70 : 40, base + change));
+        out.push(ev('OutcomeMeasured', 1, at(lastSession), { instrument, timepoint: 'exit', measuredOn: lastSession, score }, 'exit-measure'));
+      }
+      out.push(ev('ParticipantExited', 1, at(exitDate, 2), { exitDate, reason: completed ? 'completed' : pick(['disengaged', 'disengaged', 'moved-away', 'entered-custody'] as const) }, 'exit'));
+      const followUpDate = addDays(exitDate, 91);
+      if (followUpDate <= TODAY) {
+        out.push(ev('ConsentRecorded', 1, at(exitDate), { scope: 'follow-up-contact', recordedOn: exitDate }, 'consent-follow-up'));
+        out.push(ev('FollowUpRecorded', 1, at(followUpDate), { monthsAfterExit: 3, followUpDate, contactMade: r() < 0.7, status: pick(['in-education-training-employment', 'no-further-concerns', 'further-concerns', 'unknown'] as const) }, 'follow-up-3'));
+      }
+      // Proven offences, from police / youth justice records, for some participants.
+      if (r() < 0.18) {
+        const offenceDate = addDays(startDate, 20 + Math.floor(r() * 300));
+        const provenDate = addDays(offenceDate, 30 + Math.floor(r() * 120));
+        if (provenDate <= TODAY) {
+          const category = pick(['violence-against-the-person', 'possession-of-weapon', 'knife-or-sharp-object-enabled', 'drugs', 'other', 'robbery'] as const);
+          out.push({ as: 'data-partner', body: {
+            eventId: demoEventId(`offence:${provider}:${ref}`), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: at(provenDate, 5),
+            providerId: provider, programmeId: programme.programmeId, participantRef: ref,
+            data: { offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const), offenceCategory: category, seriousViolence: ['violence-against-the-person', 'possession-of-weapon', 'knife-or-sharp-object-enabled', 'robbery'].includes(category) },
+          } });
+        }
+      }
+    }
+  }
+
+  // Quarterly spend in arrears, by budget line, with one correction.
+  const categories = [['staff', 0.62], ['venue', 0.12], ['materials', 0.06], ['participant-costs', 0.1], ['overheads', 0.08]] as const;
+  for (const g of DEMO_GRANTS) {
+    for (let q = 0; q < 8; q++) {
+      const periodStart = addDays(g.startDate, q * 91);
+      const periodEnd = addDays(periodStart, 90);
+      if (periodEnd > g.endDate || addDays(periodEnd, 20) > TODAY) break;
+      for (const [category, share] of categories) {
+        const grantDays = (Date.parse(g.endDate) - Date.parse(g.startDate)) / 86_400_000 + 1;
+        const amountPence = Math.round(g.amountPence * (91 / grantDays) * share * (0.85 + r() * 0.12));
+        out.push({ as: 'provider', providerId: g.providerId, body: {
+          eventId: demoEventId(`spend:${g.grantRef}:${q}:${category}`), type: 'SpendRecorded', schemaVersion: 1, occurredAt: at(periodEnd, 20), grantRef: g.grantRef,
+          data: { amountPence, category, periodStart, periodEnd, evidenceRef: `INV-${g.grantRef.slice(-7)}-${q + 1}-${category.slice(0, 3).toUpperCase()}` },
+        } });
+      }
+    }
+  }
+  const first = DEMO_GRANTS[0];
+  out.push({ as: 'provider', providerId: first.providerId, body: {
+    eventId: demoEventId('correction:1'), type: 'SpendCorrected', schemaVersion: 1, occurredAt: at('2025-08-10'), grantRef: first.grantRef,
+    data: { correctsEventId: demoEventId(`spend:${first.grantRef}:0:venue`), amountPence: 120_000, category: 'venue', reason: 'Venue invoice credited after a cancelled booking' },
+  } });
+
+  // Realistic mistakes the API must refuse: a session before enrolment, a full postcode, spend beyond the award.
+  out.push({ as: 'provider', providerId: 'safe-spaces-trust', bad: true, body: {
+    eventId: demoEventId('bad:1'), type: 'SessionAttended', schemaVersion: 2, occurredAt: '2026-10-01T10:00:00Z', programmeId: 'mentoring-derby', participantRef: 'MEN-9999',
+    data: { sessionId: 'X1', sessionDate: '2026-09-30', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff' },
+  } });
+  out.push({ as: 'provider', providerId: 'derby-youth-sport', bad: true, body: {
+    eventId: demoEventId('bad:2'), type: 'ParticipantReferred', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', programmeId: 'sport-diversion', participantRef: 'SPO-9998',
+    data: { referralDate: '2026-09-30', referralSource: 'school', ageAtReferral: 14, gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23 6AB', riskFactors: [] },
+  } });
+  out.push({ as: 'provider', providerId: 'em-hospital-navigators', bad: true, body: {
+    eventId: demoEventId('bad:3'), type: 'SpendRecorded', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'VRU-2025-NAV-01',
+    data: { amountPence: 90_000_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef: 'INV-OOPS' },
+  } });
+  void n;
+  return out;
+}

@@ -1,0 +1,77 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createApiKey, createLogger, loadConfig, openDatabase, upsertProgramme, upsertProvider } from '@vru/platform';
+import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoSubmissions, type DemoSubmission } from './demo-data.js';
+
+/**
+ * Loads the demo data set through the running API (never straight into the database), so it exercises
+ * validation, rules, idempotency and the pipeline like a real provider would. Safe to run twice.
+ */
+const config = loadConfig();
+const apiUrl = process.env.API_URL ?? `http://${config.HOST}:${config.PORT}`;
+const stateDir = process.env.VRU_STATE_DIR ?? new URL('../../../.run/', import.meta.url).pathname;
+const logger = createLogger('warn', 'demo');
+const sql = await openDatabase(config, logger, 'vru-demo', { max: 2 });
+
+for (const p of DEMO_PROVIDERS) await upsertProvider(sql, p.providerId, p.name);
+for (const p of DEMO_PROGRAMMES) await upsertProgramme(sql, { ...p, endsOn: null });
+const key = async (role: 'provider' | 'commissioner' | 'funder' | 'data-partner' | 'admin', providerId?: string) =>
+  (await createApiKey(sql, config.API_KEY_PEPPER, { role, providerId: providerId ?? null, label: 'demo' })).apiKey;
+const keys: Record<string, string> = {
+  commissioner: await key('commissioner'),
+  funder: await key('funder'),
+  'data-partner': await key('data-partner'),
+  admin: await key('admin'),
+};
+for (const p of DEMO_PROVIDERS) keys[`provider:${p.providerId}`] = await key('provider', p.providerId);
+await sql.end();
+
+const keyFor = (s: DemoSubmission) => keys[s.as === 'provider' ? `provider:${s.providerId}` : s.as]!;
+
+async function post(path: string, body: unknown, apiKey: string) {
+  const res = await fetch(`${apiUrl}${path}`, {
+    method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const all = demoSubmissions();
+const totals = { accepted: 0, duplicates: 0, rejected: 0 };
+const started = Date.now();
+let sent = 0;
+const progress = () => {
+  const line = `demo: ${sent}/${all.length} events sent (${Math.round(sent / ((Date.now() - started) / 1000 + 0.001))}/s)`;
+  if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
+  else process.stdout.write(`${line}\n`);
+};
+// Grants first, then each provider's participants and spend in order, then data partners' offence records.
+const phases: DemoSubmission[][] = [
+  all.filter((s) => s.as === 'commissioner'),
+  ...DEMO_PROVIDERS.map((p) => all.filter((s) => s.as === 'provider' && s.providerId === p.providerId && !s.bad)),
+  all.filter((s) => s.as === 'data-partner'),
+];
+for (const phase of phases) {
+  for (let i = 0; i < phase.length; i += 500) {
+    const chunk = phase.slice(i, i + 500);
+    const res = await post('/v1/events/batch', { events: chunk.map((s) => s.body) }, keyFor(chunk[0]!));
+    if (res.status !== 200) throw new Error(`batch refused: ${res.status} ${JSON.stringify(res.body)}`);
+    totals.accepted += res.body.accepted as number;
+    totals.duplicates += res.body.duplicates as number;
+    totals.rejected += res.body.rejected as number;
+    for (const r of res.body.results as { status: string; problem?: { code: string; errors?: unknown } }[]) {
+      if (r.status === 'rejected') process.stdout.write(`\ndemo: unexpected rejection ${JSON.stringify(r.problem)}\n`);
+    }
+    sent += chunk.length;
+    progress();
+  }
+}
+// The realistic mistakes, one by one, as a provider's system would send them.
+for (const s of all.filter((x) => x.bad)) {
+  const res = await post('/v1/events', s.body, keyFor(s));
+  sent += 1;
+  totals.rejected += res.status >= 400 ? 1 : 0;
+  process.stdout.write(`\ndemo: ${String(s.body.type)} refused as expected: ${res.status} ${String(res.body.code)}`);
+}
+process.stdout.write(`\ndemo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`);
+await mkdir(stateDir, { recursive: true });
+await writeFile(`${stateDir}/demo-keys.json`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+for (const [role, k] of Object.entries(keys)) process.stdout.write(`KEY ${role} ${k}\n`);
