@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, type Config, type Sql } from '@vru/platform';
 import { authPlugin } from './auth.js';
@@ -49,10 +51,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
+  // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.
+  await app.register(helmet, { contentSecurityPolicy: false });
+  // Per key (or per address when there is none): one charity's runaway script cannot starve the others.
+  await app.register(rateLimit, {
+    max: config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => {
+      const m = /^Bearer\s+vru_([a-f0-9]{16})_/i.exec(request.headers.authorization ?? '');
+      return m ? `key:${m[1]}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      new HttpProblem(429, 'rate-limited', 'Too many requests', undefined, `Limit of ${context.max} requests per minute; retry after ${context.after}`),
+  });
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { verifier });
   await app.register(eventRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
+  await app.register((await import('./routes/imports.js')).importRoutes, { sql, store });
   await app.register(reportRoutes, { sql });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },

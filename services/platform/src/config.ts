@@ -26,6 +26,7 @@ export const ConfigSchema = Type.Object({
   KAFKA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
   KAFKA_MIN_INSYNC_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
   APPEND_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 60_000, description: 'Requests per minute per API key.' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
@@ -38,7 +39,7 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES']);
+const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE']);
 
 /** Reads, converts and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
