@@ -7,3 +7,5 @@ export * from './api.js';
 export * as Vocabulary from './events/vocabulary.js';
 export * from './events/vocabulary.js';
 export * from './stored.js';
+export * from './csv.js';
+export * from './reports.js';

@@ -70,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
   await app.register((await import('./routes/imports.js')).importRoutes, { sql, store });
   await app.register(reportRoutes, { sql });
+  await app.register((await import('./routes/outcome-reports.js')).outcomeReportRoutes, { sql });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
   });

@@ -20,6 +20,7 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
     security: [{ apiKey: [] }],
     tags: [
       { name: 'events', description: 'Submitting participant and grant events' },
+      { name: 'imports', description: 'Submitting events as CSV files, with a template per event type' },
       { name: 'participants', description: "Reading back a provider's own participants" },
       { name: 'reports', description: 'Outcome and spend reports computed from the read models' },
       { name: 'operations', description: 'Health and readiness' },

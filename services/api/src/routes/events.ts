@@ -68,6 +68,9 @@ export function toBatchResult(index: number, eventId: string | null, outcome: Ap
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, deps) => {
+  // Events are JSON only: Fastify's default text/plain parser would turn a text body into a 422 instead of a 415.
+  app.removeContentTypeParser('text/plain');
+
   app.post('/v1/events', {
     config: { roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
     validatorCompiler: eventBodyValidator,

@@ -1,0 +1,103 @@
+import t, { type Test } from 'tap';
+import { upcast } from './catalogue.js';
+import { checkSubmission } from './validate.js';
+
+type Json = Record<string, unknown>;
+
+function envelope(type: string, schemaVersion: number, data: Json, over: Json = {}): Json {
+  return {
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type, schemaVersion, occurredAt: '2026-02-10T10:00:00Z',
+    programmeId: 'mentoring-test', participantRef: 'P-000123', data, ...over,
+  };
+}
+const session = (data: Json = {}, over: Json = {}) => envelope('SessionAttended', 2, {
+  sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff', ...data,
+}, over);
+const measure = (data: Json) => envelope('OutcomeMeasured', 1, { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-02-01', score: 20, ...data });
+const referral = (data: Json) => envelope('ParticipantReferred', 1, {
+  referralDate: '2026-01-10', referralSource: 'school', gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23', riskFactors: [], ...data,
+});
+
+/** The errors of a refused submission as [field, rule] pairs; fails the test if it was accepted. */
+function errorsOf(t: Test, body: unknown): [string, string][] {
+  const check = checkSubmission(body);
+  if (check.ok) {
+    t.fail('expected the submission to be refused');
+    return [];
+  }
+  return check.errors.map((e) => [e.field, e.rule]);
+}
+
+t.test('When a submission matches the catalogue', async (t) => {
+  t.test('should accept it as its type and version', async (t) => {
+    const check = checkSubmission(session());
+    t.equal(check.ok, true);
+    if (check.ok) t.same([check.definition.type, check.submission.schemaVersion], ['SessionAttended', 2]);
+  });
+  t.test('should still accept a superseded version', async (t) => {
+    const v1 = envelope('SessionAttended', 1, { sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'group' });
+    t.equal(checkSubmission(v1).ok, true);
+  });
+});
+
+t.test('When a submission does not match the catalogue', async (t) => {
+  t.test('should refuse a body that is not an object', async (t) => {
+    t.same(errorsOf(t, [session()]), [['/', 'type']]);
+    t.same(errorsOf(t, null), [['/', 'type']]);
+  });
+  t.test('should refuse an unknown or missing type', async (t) => {
+    t.same(errorsOf(t, session({}, { type: 'ParticipantAbducted' })), [['/type', 'enum']]);
+    t.same(errorsOf(t, session({}, { type: 'toString' })), [['/type', 'enum']], 'an inherited property name is not a type');
+    const { type: _t, ...untyped } = session();
+    t.same(errorsOf(t, untyped), [['/type', 'required']]);
+  });
+  t.test('should refuse an unsupported schemaVersion', async (t) => {
+    t.same(errorsOf(t, session({}, { schemaVersion: 3 })), [['/schemaVersion', 'supported-version']]);
+    t.same(errorsOf(t, session({}, { schemaVersion: '2' })), [['/schemaVersion', 'supported-version']]);
+  });
+  t.test('should name a missing field', async (t) => {
+    const { sessionDate: _d, ...data } = session().data as Json;
+    t.same(errorsOf(t, session({}, { data })), [['/data/sessionDate', 'required']]);
+  });
+  t.test('should name an unknown property, in data or the envelope', async (t) => {
+    t.same(errorsOf(t, session({ participantName: 'Jo' })), [['/data/participantName', 'unknown-property']]);
+    t.same(errorsOf(t, session({}, { note: 'x' })), [['/note', 'unknown-property']]);
+  });
+  t.test('should refuse a value outside an enum', async (t) => {
+    t.same(errorsOf(t, session({ sessionType: 'lecture' })), [['/data/sessionType', 'enum']]);
+  });
+  t.test('should refuse a date that is not on the calendar', async (t) => {
+    t.same(errorsOf(t, session({ sessionDate: '2026-02-30' })), [['/data/sessionDate', 'string-format']]);
+    t.same(errorsOf(t, session({ sessionDate: '01/02/2026' })), [['/data/sessionDate', 'string-format']]);
+    t.same(errorsOf(t, session({}, { occurredAt: '2026-02-10T10:00:00' })), [['/occurredAt', 'string-format']], 'a time without a zone');
+  });
+  t.test('should refuse a score outside the instrument range', async (t) => {
+    t.same(errorsOf(t, measure({ score: 36 })), [['/data/score', 'instrument-range']]);
+    t.same(errorsOf(t, measure({ score: 6.5 })), [['/data/score', 'instrument-range']]);
+    t.equal(checkSubmission(measure({ score: 35 })).ok, true, 'the top of the range is allowed');
+  });
+  t.test('should refuse a custom instrument without its range', async (t) => {
+    t.same(errorsOf(t, measure({ instrument: 'custom', scale: 'Resilience' })), [['/data/customRange', 'required']]);
+    t.same(errorsOf(t, measure({ instrument: 'custom', scale: 'Resilience', customRange: { min: 0, max: 10, higherIsBetter: true }, score: 11 })), [['/data/score', 'instrument-range']]);
+    t.equal(checkSubmission(measure({ instrument: 'custom', scale: 'Resilience', customRange: { min: 0, max: 100, higherIsBetter: true }, score: 80 })).ok, true);
+  });
+  t.test('should require an age or a birth month on a referral', async (t) => {
+    t.same(errorsOf(t, referral({})), [['/data/ageAtReferral', 'age-or-birth-month-required']]);
+    t.equal(checkSubmission(referral({ birthYearMonth: '2010-04' })).ok, true);
+    t.equal(checkSubmission(referral({ ageAtReferral: 15 })).ok, true);
+  });
+});
+
+t.test('When a stored event is of an older schema version', async (t) => {
+  t.test('should read SessionAttended v1 as v2 with deliveredBy not-recorded', async (t) => {
+    const data = { sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'group' };
+    const read = upcast('SessionAttended', 1, data);
+    t.same(read, { schemaVersion: 2, data: { ...data, deliveredBy: 'not-recorded' } });
+    t.notOk('deliveredBy' in data, 'the stored data is not changed');
+    t.equal(checkSubmission(session(read.data)).ok, true, 'the upcast data is valid v2');
+  });
+  t.test('should leave the latest version as it is', async (t) => {
+    const data = { sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'group', deliveredBy: 'staff' };
+    t.same(upcast('SessionAttended', 2, data), { schemaVersion: 2, data });
+  });
+});

@@ -1,0 +1,211 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { parse } from 'csv-parse/sync';
+import {
+  checkCsvHeader, checkSubmission, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
+  ProblemDetails, StringEnum, type CsvCellError, type FieldError,
+} from '@vru/contracts';
+import { recordRejections, type AppendCommand, type EventStore, type Sql } from '@vru/platform';
+import { HttpProblem } from '../problem.js';
+import { summarise } from './events.js';
+
+/** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
+export const MAX_CSV_ROWS = 5000;
+const MAX_CSV_BYTES = 8 * 1024 * 1024;
+/** Rows per store transaction; chunks go in file order, so a participant's rows still apply in order. */
+const APPEND_CHUNK = 1000;
+
+const CSV_ROLES = ['provider', 'data-partner', 'commissioner', 'admin'] as const;
+
+const problemResponses = {
+  400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 413: ProblemDetails, 415: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
+};
+
+const EventTypeParam = StringEnum(EventTypes, { description: 'The event type of every row in the file.' });
+
+const CsvCellErrorSchema = Type.Object(
+  {
+    column: Type.String({ description: 'The CSV column to fix.' }),
+    rule: Type.String({ description: 'The rule broken, the same as the JSON API reports, e.g. required, string-format, enum, session-before-enrolment.' }),
+    message: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+const ImportRowResult = Type.Object(
+  {
+    line: Type.Integer({ minimum: 2, description: 'Line number of the row in the file, from 1 (the header is line 1).' }),
+    eventId: Type.Union([Type.String(), Type.Null()], { description: 'The eventId given in the row or derived from it.' }),
+    status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate'), Type.Literal('rejected')]),
+    errors: Type.Optional(Type.Array(CsvCellErrorSchema)),
+  },
+  { additionalProperties: false },
+);
+
+const ImportResult = Type.Object(
+  {
+    eventType: Type.String(),
+    rows: Type.Integer({ description: 'Data rows read (the header is not counted).' }),
+    accepted: Type.Integer(),
+    duplicates: Type.Integer({ description: 'Rows already stored, e.g. by an earlier upload of the same file.' }),
+    rejected: Type.Integer(),
+    results: Type.Array(ImportRowResult, { description: 'One result per row, in file order.' }),
+  },
+  { additionalProperties: false },
+);
+
+const LAYOUT_RULES = [
+  'One file holds one event type, at its latest schema version; one row is one event. The first line is the header.',
+  'Columns may come in any order; unknown, repeated or missing required columns refuse the whole file (422, naming them).',
+  '- `eventId`: optional. When blank it is derived from the row (a UUIDv5 of your organisation, the event type, the participant',
+  '  or grant reference and the row\'s content), so uploading the same file again stores nothing twice; any edit to a row makes it a new event.',
+  '- `occurredAt`: optional where the event has a date field; blank means that date (e.g. sessionDate) at 00:00Z.',
+  '- `programmeId` and `participantRef` (plus `providerId` for data-partner events) for participant events; `grantRef` for grant events.',
+  '- Then one column per data field; nested fields as `object.field` (e.g. `customRange.min`).',
+  'Cells: spaces around a value are ignored; blank means absent (or the field\'s default); lists are `;`-separated;',
+  'booleans are `true`, `false`, `yes` or `no`; numbers are plain decimals. Quote cells containing commas as usual in CSV.',
+  'A UTF-8 byte order mark (as Excel writes) is accepted.',
+].join('\n');
+
+function isCsv(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'text/csv';
+}
+
+/** Rows of the file with the line each starts on (a quoted cell may span lines). */
+function readCsv(text: string): { header: string[]; rows: { line: number; cells: string[] }[] } {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { bom: true, info: true, skip_empty_lines: true, relax_column_count: false }) as unknown as typeof records;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
+  }
+  const [head, ...body] = records;
+  if (!head) throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
+  const rows = body.map(({ record, info }) => ({
+    line: info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0),
+    cells: record,
+  }));
+  return { header: head.record.map((h) => h.trim()), rows };
+}
+
+export interface ImportRouteDeps {
+  sql: Sql;
+  store: EventStore;
+}
+
+export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (app, deps) => {
+  // Scoped to this plugin: only the import routes take CSV, with their own size limit.
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body));
+
+  app.get('/v1/imports/templates/:eventType', {
+    config: { roles: CSV_ROLES },
+    schema: {
+      tags: ['imports'],
+      operationId: 'getImportTemplate',
+      summary: 'A CSV template for one event type',
+      description: `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\nThe columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
+      params: Type.Object({ eventType: EventTypeParam }),
+      produces: ['text/csv'],
+      response: {
+        200: { description: 'The template.', content: { 'text/csv': { schema: Type.String() } } },
+        ...problemResponses,
+      },
+    },
+  }, async (request, reply) => {
+    const type = request.params.eventType;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${type}.csv"`)
+      .send(csvTemplate(type));
+  });
+
+  app.post('/v1/imports', {
+    config: { roles: CSV_ROLES },
+    schema: {
+      tags: ['imports'],
+      operationId: 'importCsv',
+      summary: `Submit up to ${MAX_CSV_ROWS} events of one type as a CSV file`,
+      description: [
+        'Send the file as the body with `Content-Type: text/csv` (any other type is 415). Each row stands or falls on its own,',
+        'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
+        'The answer has one result per row with its line number and, for a refused row, each column to fix.',
+        `More than ${MAX_CSV_ROWS} rows (or ${MAX_CSV_BYTES / 1024 / 1024} MiB) is 413. Re-uploading a corrected file is safe:`,
+        'rows already stored answer `duplicate`.',
+        '',
+        LAYOUT_RULES,
+        '',
+        'See `GET /v1/imports/templates/{eventType}` for each event type\'s columns.',
+      ].join('\n'),
+      querystring: Type.Object({ eventType: EventTypeParam }, { additionalProperties: false }),
+      body: { content: { 'text/csv': { schema: Type.String({ description: 'The CSV file, UTF-8, comma-separated, header first.' }) } } },
+      response: { 200: ImportResult, ...problemResponses },
+    },
+    // Before the body is read, so that a JSON or text body is refused as such rather than parsed.
+    onRequest: async (request) => {
+      if (!isCsv(request.headers['content-type'])) {
+        throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', undefined, 'Send the file with Content-Type: text/csv');
+      }
+    },
+  }, async (request) => {
+    const type = request.query.eventType;
+    const def = eventDefinition(type)!;
+    const principal = request.principal;
+    if (!def.submittedBy.includes(principal.role)) {
+      throw new HttpProblem(403, 'role-not-permitted', 'This key may not submit this event type', [
+        { field: '/querystring/eventType', rule: 'role-not-permitted', message: `${type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
+      ]);
+    }
+
+    const { header, rows } = readCsv(String(request.body ?? ''));
+    const headerCheck = checkCsvHeader(type, header);
+    const headerErrors: FieldError[] = [
+      ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
+      ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
+      ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
+    ];
+    if (headerErrors.length > 0) {
+      throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+    }
+    if (rows.length > MAX_CSV_ROWS) {
+      throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
+    }
+
+    type Result = { line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: CsvCellError[] };
+    const results: Result[] = [];
+    const refused: { eventType: string; errors: FieldError[] }[] = [];
+    const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
+    const scope = principal.providerId ?? '';
+    rows.forEach(({ line, cells }, slot) => {
+      const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
+      const submission = csvRowToSubmission(type, record, { scope });
+      const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
+      const check = checkSubmission(submission);
+      if (!check.ok) {
+        results[slot] = { line, eventId, status: 'rejected', errors: csvRowErrors(type, record, check.errors) };
+        refused.push({ eventType: type, errors: check.errors });
+        return;
+      }
+      results[slot] = { line, eventId, status: 'accepted' };
+      pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId: String(request.id), source: 'csv' } });
+    });
+
+    for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
+      const chunk = pending.slice(from, from + APPEND_CHUNK);
+      const outcomes = await deps.store.append(chunk.map((p) => p.command));
+      outcomes.forEach((outcome, k) => {
+        const { slot, record } = chunk[k]!;
+        const result = results[slot]!;
+        if (outcome.status === 'rejected') {
+          results[slot] = { ...result, status: 'rejected', errors: csvRowErrors(type, record, outcome.errors) };
+          refused.push({ eventType: type, errors: outcome.errors });
+        } else {
+          results[slot] = { ...result, status: outcome.status };
+        }
+      });
+    }
+    await recordRejections(deps.sql, principal, 'csv', refused).catch(() => {});
+
+    return { eventType: type, rows: rows.length, ...summarise(results) };
+  });
+};
