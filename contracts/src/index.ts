@@ -9,3 +9,4 @@ export * from './events/vocabulary.js';
 export * from './stored.js';
 export * from './csv.js';
 export * from './reports.js';
+export * from './quality.js';

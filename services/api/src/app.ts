@@ -12,6 +12,9 @@ import { openapiOptions } from './openapi.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
+import { importRoutes } from './routes/imports.js';
+import { outcomeReportRoutes } from './routes/outcome-reports.js';
+import { qualityReportRoutes } from './routes/quality-reports.js';
 
 export interface AppDeps {
   config: Config;
@@ -68,9 +71,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { verifier });
   await app.register(eventRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
-  await app.register((await import('./routes/imports.js')).importRoutes, { sql, store });
+  await app.register(importRoutes, { sql, store });
   await app.register(reportRoutes, { sql });
-  await app.register((await import('./routes/outcome-reports.js')).outcomeReportRoutes, { sql });
+  await app.register(outcomeReportRoutes, { sql });
+  await app.register(qualityReportRoutes, { sql });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
   });

@@ -2,3 +2,8 @@ export * from './decision.js';
 export * from './participant/participant.js';
 export * from './participant/decide.js';
 export * from './grant/decide.js';
+export * from './metrics/dates.js';
+export * from './metrics/intervals.js';
+export * from './metrics/reoffending.js';
+export * from './metrics/suppression.js';
+export * from './metrics/outcomes.js';

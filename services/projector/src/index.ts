@@ -4,3 +4,8 @@ export * from './consumer.js';
 export * from './rebuild.js';
 export * from './projections/index.js';
 export * from './projections/attendance.js';
+export * from './projections/participants.js';
+export * from './projections/outcomes.js';
+export * from './projections/offences.js';
+export * from './projections/spend.js';
+export * from './projections/submissions.js';

@@ -25,6 +25,12 @@ export async function reportPosition(sql: Sql, projection: string) {
   };
 }
 
+/** A report query over a read model the projector has not created yet answers no rows rather than failing. */
+export function emptyIfNoReadModel(err: { code?: string }): never[] {
+  if (err.code === '3F000' || err.code === '42P01') return [];
+  throw err;
+}
+
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/attendance', {
     config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
@@ -52,10 +58,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
         ${q.from ? sql`and session_date >= ${q.from}::date` : sql``}
         ${q.to ? sql`and session_date <= ${q.to}::date` : sql``}
       group by programme_id
-      order by programme_id`.catch((err: { code?: string }) => {
-        if (err.code === '3F000' || err.code === '42P01') return []; // the projector has not created the read model yet
-        throw err;
-      });
+      order by programme_id`.catch(emptyIfNoReadModel);
     return {
       report: 'attendance' as const,
       filters: q,

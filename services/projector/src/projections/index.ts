@@ -1,8 +1,13 @@
 import type { Projection } from '../projection.js';
 import { attendanceProjection } from './attendance.js';
+import { participantsProjection } from './participants.js';
+import { outcomesProjection } from './outcomes.js';
+import { offencesProjection } from './offences.js';
+import { spendProjection } from './spend.js';
+import { submissionsProjection } from './submissions.js';
 
 /** Every read model the projector service maintains. */
-export const projections: readonly Projection<any>[] = [attendanceProjection];
+export const projections: readonly Projection<any>[] = [attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection];
 
 export function projectionByName(name: string): Projection<any> | undefined {
   return projections.find((p) => p.name === name);

@@ -1,0 +1,111 @@
+import type { StoredEvent } from '@vru/contracts';
+import { InstrumentRanges } from '@vru/contracts';
+import { type Projection, recordset } from '../projection.js';
+
+/**
+ * One row per participant × instrument × scale: the first baseline (earliest measuredOn; on a tie the first
+ * recorded) and the last exit measure (latest measuredOn; on a tie the last recorded). Interim and follow-up
+ * measures are counted but not paired.
+ */
+export interface OutcomeRow {
+  streamId: string;
+  providerId: string;
+  programmeId: string;
+  instrument: string;
+  /** Outcomes Star scale or custom instrument name; '' when none. */
+  scale: string;
+  higherIsBetter: boolean;
+  baselineOn: string | null;
+  baselineScore: number | null;
+  exitOn: string | null;
+  exitScore: number | null;
+  measurements: number;
+}
+
+export function projectOutcome(event: StoredEvent): OutcomeRow[] {
+  if (event.type !== 'OutcomeMeasured') return [];
+  const d = event.data as { instrument: string; timepoint: string; measuredOn: string; score: number; scale?: string; customRange?: { higherIsBetter: boolean } };
+  const range = InstrumentRanges[d.instrument as keyof typeof InstrumentRanges];
+  return [{
+    streamId: event.streamId,
+    providerId: event.providerId,
+    programmeId: event.programmeId ?? '',
+    instrument: d.instrument,
+    scale: d.scale ?? '',
+    higherIsBetter: range?.higherIsBetter ?? d.customRange?.higherIsBetter ?? true,
+    baselineOn: d.timepoint === 'baseline' ? d.measuredOn : null,
+    baselineScore: d.timepoint === 'baseline' ? d.score : null,
+    exitOn: d.timepoint === 'exit' ? d.measuredOn : null,
+    exitScore: d.timepoint === 'exit' ? d.score : null,
+    measurements: 1,
+  }];
+}
+
+const keyOf = (r: OutcomeRow) => `${r.streamId}\u0000${r.instrument}\u0000${r.scale}`;
+
+/** Folds one batch in order with the same rules the upsert applies to the stored row. */
+export function mergeOutcomes(rows: readonly OutcomeRow[]): OutcomeRow[] {
+  const byKey = new Map<string, OutcomeRow>();
+  for (const r of rows) {
+    const prev = byKey.get(keyOf(r));
+    if (!prev) {
+      byKey.set(keyOf(r), { ...r });
+      continue;
+    }
+    if (r.baselineOn !== null && (prev.baselineOn === null || r.baselineOn < prev.baselineOn)) {
+      prev.baselineOn = r.baselineOn;
+      prev.baselineScore = r.baselineScore;
+    }
+    if (r.exitOn !== null && (prev.exitOn === null || r.exitOn >= prev.exitOn)) {
+      prev.exitOn = r.exitOn;
+      prev.exitScore = r.exitScore;
+    }
+    prev.higherIsBetter = r.higherIsBetter;
+    prev.measurements += r.measurements;
+  }
+  return [...byKey.values()];
+}
+
+export const outcomesProjection: Projection<OutcomeRow> = {
+  name: 'outcomes',
+  version: 1,
+  handles: ['OutcomeMeasured'],
+  tables: ['outcomes'],
+  ddl: `
+    create table outcomes (
+      stream_id text not null,
+      provider_id text not null,
+      programme_id text not null,
+      instrument text not null,
+      scale text not null,
+      higher_is_better boolean not null,
+      baseline_on date,
+      baseline_score double precision,
+      exit_on date,
+      exit_score double precision,
+      measurements integer not null,
+      primary key (stream_id, instrument, scale)
+    );
+    create index outcomes_programme on outcomes (programme_id, instrument);
+  `,
+  project: projectOutcome,
+  write: async (tx, changes) => {
+    const rows = mergeOutcomes(changes);
+    await tx`
+      insert into outcomes as t (stream_id, provider_id, programme_id, instrument, scale, higher_is_better, baseline_on, baseline_score, exit_on, exit_score, measurements)
+      select "streamId", "providerId", "programmeId", instrument, scale, "higherIsBetter", "baselineOn", "baselineScore", "exitOn", "exitScore", measurements
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, instrument text,
+        scale text, "higherIsBetter" boolean, "baselineOn" date, "baselineScore" double precision, "exitOn" date, "exitScore" double precision, measurements integer)
+      on conflict (stream_id, instrument, scale) do update set
+        higher_is_better = excluded.higher_is_better,
+        baseline_score = case when excluded.baseline_on is not null and (t.baseline_on is null or excluded.baseline_on < t.baseline_on)
+          then excluded.baseline_score else t.baseline_score end,
+        baseline_on = case when excluded.baseline_on is not null and (t.baseline_on is null or excluded.baseline_on < t.baseline_on)
+          then excluded.baseline_on else t.baseline_on end,
+        exit_score = case when excluded.exit_on is not null and (t.exit_on is null or excluded.exit_on >= t.exit_on)
+          then excluded.exit_score else t.exit_score end,
+        exit_on = case when excluded.exit_on is not null and (t.exit_on is null or excluded.exit_on >= t.exit_on)
+          then excluded.exit_on else t.exit_on end,
+        measurements = t.measurements + excluded.measurements`;
+  },
+};

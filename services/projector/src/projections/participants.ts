@@ -1,0 +1,201 @@
+import type { StoredEvent } from '@vru/contracts';
+import { type Projection, recordset } from '../projection.js';
+
+/**
+ * One row per participant stream: who was referred (pseudonymous: the stream id only, banded age, postcode
+ * district), their consents, enrolment, first session, exit and follow-ups. Serves the engagement funnel,
+ * demographic breakdowns and cohort membership for outcomes and reoffending.
+ */
+export interface ParticipantPatch {
+  referralDate?: string;
+  referralSource?: string;
+  ageAtReferral?: number | null;
+  ageBand?: string | null;
+  gender?: string;
+  ethnicity?: string;
+  postcodeDistrict?: string;
+  serviceConsentFrom?: string | null;
+  serviceConsentWithdrawnOn?: string | null;
+  evaluationConsentFrom?: string | null;
+  evaluationConsentWithdrawnOn?: string | null;
+  followUpConsentFrom?: string | null;
+  followUpConsentWithdrawnOn?: string | null;
+  enrolledOn?: string;
+  plannedSessions?: number;
+  deliverySetting?: string;
+  /** The earliest wins (least), whatever order sessions arrive in. */
+  firstSessionDate?: string;
+  exitDate?: string;
+  exitReason?: string;
+  /** Keyed by months after exit; merged, a later record for the same month replaces the earlier. */
+  followUps?: Record<string, { followUpDate: string; contactMade: boolean; status: string }>;
+}
+
+export interface ParticipantChange {
+  streamId: string;
+  providerId: string;
+  programmeId: string;
+  patch: ParticipantPatch;
+}
+
+export const AGE_BANDS = ['under-10', '10-13', '14-17', '18-21', '22-25', '26+'] as const;
+
+export function ageBand(age: number): string {
+  if (age < 10) return 'under-10';
+  if (age <= 13) return '10-13';
+  if (age <= 17) return '14-17';
+  if (age <= 21) return '18-21';
+  if (age <= 25) return '22-25';
+  return '26+';
+}
+
+/** Age in whole years at referral; from a birth month the birthday month counts as reached (no day is stored). */
+export function ageAtReferral(data: { ageAtReferral?: number; birthYearMonth?: string; referralDate: string }): number | null {
+  if (typeof data.ageAtReferral === 'number') return data.ageAtReferral;
+  if (!data.birthYearMonth) return null;
+  const [by, bm] = data.birthYearMonth.split('-').map(Number) as [number, number];
+  const [ry, rm] = data.referralDate.split('-').map(Number) as [number, number];
+  return Math.floor(((ry - by) * 12 + (rm - bm)) / 12);
+}
+
+const SCOPE_COLUMNS: Record<string, ['serviceConsent' | 'evaluationConsent' | 'followUpConsent']> = {
+  'service-delivery': ['serviceConsent'],
+  evaluation: ['evaluationConsent'],
+  'follow-up-contact': ['followUpConsent'],
+};
+
+export function projectParticipant(event: StoredEvent): ParticipantChange[] {
+  const d = event.data as Record<string, unknown>;
+  const patch = participantPatch(event.type, d);
+  if (!patch) return [];
+  return [{ streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '', patch }];
+}
+
+function participantPatch(type: string, d: Record<string, unknown>): ParticipantPatch | null {
+  switch (type) {
+    case 'ParticipantReferred': {
+      const age = ageAtReferral(d as { ageAtReferral?: number; birthYearMonth?: string; referralDate: string });
+      return {
+        referralDate: String(d.referralDate), referralSource: String(d.referralSource), ageAtReferral: age,
+        ageBand: age === null ? null : ageBand(age), gender: String(d.gender), ethnicity: String(d.ethnicity),
+        postcodeDistrict: String(d.postcodeDistrict),
+      };
+    }
+    case 'ConsentRecorded': {
+      // The latest recorded consent for a scope wins: consenting again after a withdrawal re-includes from then.
+      const [col] = SCOPE_COLUMNS[String(d.scope)] ?? [];
+      return col ? { [`${col}From`]: String(d.recordedOn), [`${col}WithdrawnOn`]: null } : null;
+    }
+    case 'ConsentWithdrawn': {
+      const [col] = SCOPE_COLUMNS[String(d.scope)] ?? [];
+      return col ? { [`${col}WithdrawnOn`]: String(d.withdrawnOn) } : null;
+    }
+    case 'ParticipantEnrolled':
+      return { enrolledOn: String(d.startDate), plannedSessions: Number(d.plannedSessions), deliverySetting: String(d.deliverySetting) };
+    case 'SessionAttended':
+      return { firstSessionDate: String(d.sessionDate) };
+    case 'ParticipantExited':
+      return { exitDate: String(d.exitDate), exitReason: String(d.reason) };
+    case 'FollowUpRecorded':
+      return {
+        followUps: {
+          [String(d.monthsAfterExit)]: { followUpDate: String(d.followUpDate), contactMade: Boolean(d.contactMade), status: String(d.status) },
+        },
+      };
+    default:
+      return null;
+  }
+}
+
+/** Folds a batch's changes into one patch per stream, in order. */
+export function mergeParticipantChanges(changes: readonly ParticipantChange[]): ParticipantChange[] {
+  const byStream = new Map<string, ParticipantChange>();
+  for (const c of changes) {
+    const prev = byStream.get(c.streamId);
+    if (!prev) {
+      byStream.set(c.streamId, { ...c, patch: { ...c.patch } });
+      continue;
+    }
+    const { firstSessionDate, followUps, ...rest } = c.patch;
+    Object.assign(prev.patch, rest);
+    if (firstSessionDate && (!prev.patch.firstSessionDate || firstSessionDate < prev.patch.firstSessionDate)) prev.patch.firstSessionDate = firstSessionDate;
+    if (followUps) prev.patch.followUps = { ...prev.patch.followUps, ...followUps };
+  }
+  return [...byStream.values()];
+}
+
+/** patch key → [column, SQL type]. A key present in the patch sets the column (null included); absent keeps it. */
+const COLUMNS: [keyof ParticipantPatch, string, string][] = [
+  ['referralDate', 'referral_date', 'date'],
+  ['referralSource', 'referral_source', 'text'],
+  ['ageAtReferral', 'age_at_referral', 'integer'],
+  ['ageBand', 'age_band', 'text'],
+  ['gender', 'gender', 'text'],
+  ['ethnicity', 'ethnicity', 'text'],
+  ['postcodeDistrict', 'postcode_district', 'text'],
+  ['serviceConsentFrom', 'service_consent_from', 'date'],
+  ['serviceConsentWithdrawnOn', 'service_consent_withdrawn_on', 'date'],
+  ['evaluationConsentFrom', 'evaluation_consent_from', 'date'],
+  ['evaluationConsentWithdrawnOn', 'evaluation_consent_withdrawn_on', 'date'],
+  ['followUpConsentFrom', 'follow_up_consent_from', 'date'],
+  ['followUpConsentWithdrawnOn', 'follow_up_consent_withdrawn_on', 'date'],
+  ['enrolledOn', 'enrolled_on', 'date'],
+  ['plannedSessions', 'planned_sessions', 'integer'],
+  ['deliverySetting', 'delivery_setting', 'text'],
+  ['exitDate', 'exit_date', 'date'],
+  ['exitReason', 'exit_reason', 'text'],
+];
+
+const UPDATE_SQL = `
+  update participants t set
+    ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')},
+    first_session_date = least(t.first_session_date, (x.patch->>'firstSessionDate')::date),
+    follow_ups = t.follow_ups || coalesce(x.patch->'followUps', '{}'::jsonb)
+  from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb)
+  where t.stream_id = x."streamId"`;
+
+export const participantsProjection: Projection<ParticipantChange> = {
+  name: 'participants',
+  version: 1,
+  handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded'],
+  tables: ['participants'],
+  ddl: `
+    create table participants (
+      stream_id text primary key,
+      provider_id text not null,
+      programme_id text not null,
+      referral_date date,
+      referral_source text,
+      age_at_referral integer,
+      age_band text,
+      gender text,
+      ethnicity text,
+      postcode_district text,
+      service_consent_from date,
+      service_consent_withdrawn_on date,
+      evaluation_consent_from date,
+      evaluation_consent_withdrawn_on date,
+      follow_up_consent_from date,
+      follow_up_consent_withdrawn_on date,
+      enrolled_on date,
+      planned_sessions integer,
+      delivery_setting text,
+      first_session_date date,
+      exit_date date,
+      exit_reason text,
+      follow_ups jsonb not null default '{}'
+    );
+    create index participants_programme_referral on participants (programme_id, referral_date);
+    create index participants_provider_referral on participants (provider_id, referral_date);
+  `,
+  project: projectParticipant,
+  write: async (tx, changes) => {
+    const rows = mergeParticipantChanges(changes);
+    await tx`
+      insert into participants (stream_id, provider_id, programme_id)
+      select "streamId", "providerId", "programmeId"
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text)
+      on conflict (stream_id) do nothing`;
+    await tx.unsafe(UPDATE_SQL, [recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch })))]);
+  },
+};

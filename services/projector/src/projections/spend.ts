@@ -1,0 +1,103 @@
+import type { StoredEvent } from '@vru/contracts';
+import { lastPerKey, recordset, type Projection } from '../projection.js';
+
+/** Grants (GrantAwarded) and spend against them (SpendRecorded, one row per event, updated by SpendCorrected). */
+export type SpendChange =
+  | { kind: 'grant'; grantRef: string; streamId: string; providerId: string; programmeId: string; amountPence: number; startDate: string; endDate: string; targetParticipants: number }
+  | { kind: 'spend'; eventId: string; grantRef: string; providerId: string; amountPence: number; category: string; periodStart: string; periodEnd: string; evidenceRef: string }
+  | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string; reason: string };
+
+const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
+
+export function projectSpend(event: StoredEvent): SpendChange[] {
+  const d = event.data as Record<string, unknown>;
+  switch (event.type) {
+    case 'GrantAwarded':
+      return [{
+        kind: 'grant', grantRef: grantRefOf(event.streamId), streamId: event.streamId, providerId: String(d.providerId), programmeId: String(d.programmeId),
+        amountPence: Number(d.amountPence), startDate: String(d.startDate), endDate: String(d.endDate), targetParticipants: Number(d.targetParticipants),
+      }];
+    case 'SpendRecorded':
+      return [{
+        kind: 'spend', eventId: event.eventId, grantRef: grantRefOf(event.streamId), providerId: event.providerId, amountPence: Number(d.amountPence),
+        category: String(d.category), periodStart: String(d.periodStart), periodEnd: String(d.periodEnd), evidenceRef: String(d.evidenceRef),
+      }];
+    case 'SpendCorrected':
+      return [{ kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category), reason: String(d.reason) }];
+    default:
+      return [];
+  }
+}
+
+export const spendProjection: Projection<SpendChange> = {
+  name: 'spend',
+  version: 1,
+  handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected'],
+  tables: ['grants', 'spend'],
+  ddl: `
+    create table grants (
+      grant_ref text primary key,
+      stream_id text not null,
+      provider_id text not null,
+      programme_id text not null,
+      amount_pence bigint not null,
+      start_date date not null,
+      end_date date not null,
+      target_participants integer not null
+    );
+    create table spend (
+      event_id uuid primary key,
+      grant_ref text not null,
+      provider_id text not null,
+      amount_pence bigint not null,
+      category text not null,
+      period_start date not null,
+      period_end date not null,
+      evidence_ref text not null,
+      original_amount_pence bigint not null,
+      original_category text not null,
+      corrections integer not null default 0,
+      last_correction_reason text
+    );
+    create index spend_grant on spend (grant_ref);
+  `,
+  project: projectSpend,
+  write: async (tx, changes) => {
+    const grants = lastPerKey(changes.filter((c) => c.kind === 'grant'), (c) => c.grantRef);
+    const spends = lastPerKey(changes.filter((c) => c.kind === 'spend'), (c) => c.eventId);
+    // Several corrections of one spend in a batch: the last one's amount and category, every one counted.
+    const corrections = new Map<string, { correctsEventId: string; amountPence: number; category: string; reason: string; count: number }>();
+    for (const c of changes) {
+      if (c.kind !== 'correction') continue;
+      const prev = corrections.get(c.correctsEventId);
+      corrections.set(c.correctsEventId, { ...c, count: (prev?.count ?? 0) + 1 });
+    }
+    if (grants.length > 0) {
+      await tx`
+        insert into grants (grant_ref, stream_id, provider_id, programme_id, amount_pence, start_date, end_date, target_participants)
+        select "grantRef", "streamId", "providerId", "programmeId", "amountPence", "startDate", "endDate", "targetParticipants"
+        from jsonb_to_recordset(${recordset(grants)}::text::jsonb) as x("grantRef" text, "streamId" text, "providerId" text, "programmeId" text,
+          "amountPence" bigint, "startDate" date, "endDate" date, "targetParticipants" integer)
+        on conflict (grant_ref) do update set provider_id = excluded.provider_id, programme_id = excluded.programme_id,
+          amount_pence = excluded.amount_pence, start_date = excluded.start_date, end_date = excluded.end_date,
+          target_participants = excluded.target_participants`;
+    }
+    if (spends.length > 0) {
+      await tx`
+        insert into spend (event_id, grant_ref, provider_id, amount_pence, category, period_start, period_end, evidence_ref, original_amount_pence, original_category)
+        select "eventId", "grantRef", "providerId", "amountPence", category, "periodStart", "periodEnd", "evidenceRef", "amountPence", category
+        from jsonb_to_recordset(${recordset(spends)}::text::jsonb) as x("eventId" uuid, "grantRef" text, "providerId" text, "amountPence" bigint,
+          category text, "periodStart" date, "periodEnd" date, "evidenceRef" text)
+        on conflict (event_id) do nothing`;
+    }
+    if (corrections.size > 0) {
+      // A correction arrives after the spend it corrects (same stream, later version), so the row exists.
+      await tx`
+        update spend s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count,
+          last_correction_reason = x.reason
+        from jsonb_to_recordset(${recordset([...corrections.values()])}::text::jsonb)
+          as x("correctsEventId" uuid, "amountPence" bigint, category text, reason text, count integer)
+        where s.event_id = x."correctsEventId"`;
+    }
+  },
+};

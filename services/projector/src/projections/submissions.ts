@@ -1,0 +1,57 @@
+import type { StoredEvent } from '@vru/contracts';
+import { lastPerKey, recordset, type Projection } from '../projection.js';
+
+/** One row per accepted event: who sent what, when it happened and when it arrived (for data quality). */
+export interface SubmissionRow {
+  eventId: string;
+  providerId: string;
+  programmeId: string | null;
+  type: string;
+  source: string;
+  occurredAt: string;
+  recordedAt: string;
+}
+
+export function projectSubmission(event: StoredEvent): SubmissionRow[] {
+  return [{
+    eventId: event.eventId,
+    providerId: event.providerId,
+    programmeId: event.programmeId,
+    type: event.type,
+    source: event.metadata.source,
+    occurredAt: event.occurredAt,
+    recordedAt: event.recordedAt,
+  }];
+}
+
+export const submissionsProjection: Projection<SubmissionRow> = {
+  name: 'submissions',
+  version: 1,
+  handles: [
+    'ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'SessionMissed',
+    'OutcomeMeasured', 'ParticipantExited', 'FollowUpRecorded', 'OffenceRecorded', 'GrantAwarded', 'SpendRecorded', 'SpendCorrected',
+  ],
+  tables: ['submissions'],
+  ddl: `
+    create table submissions (
+      event_id uuid primary key,
+      provider_id text not null,
+      programme_id text,
+      type text not null,
+      source text not null,
+      occurred_at timestamptz not null,
+      recorded_at timestamptz not null
+    );
+    create index submissions_provider_recorded on submissions (provider_id, recorded_at);
+  `,
+  project: projectSubmission,
+  write: async (tx, changes) => {
+    const rows = lastPerKey(changes, (r) => r.eventId);
+    await tx`
+      insert into submissions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at)
+      select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt"
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
+        type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz)
+      on conflict (event_id) do nothing`;
+  },
+};
