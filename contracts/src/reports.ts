@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { IsoDate, ProgrammeId, ProviderId } from './primitives.js';
+import { IsoDate, ProgrammeId, ProviderId, StringEnum } from './primitives.js';
 import { ReportPosition } from './api.js';
 
 /**
@@ -45,9 +45,27 @@ export const RateWithInterval = Type.Object(
 const computedAt = Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' });
 const suppressed = Type.Boolean({ description: 'True when small-number suppression was applied (null figures are suppressed).' });
 
+export const ReportGroupings = ['month', 'quarter', 'programme', 'provider', 'age-band', 'gender', 'ethnicity', 'referral-source', 'postcode-district'] as const;
+export const ReportGroupBy = StringEnum(ReportGroupings, {
+  description: 'Break each row down by this dimension (the value is in the row\'s group field). month and quarter are of the date the report '
+    + 'selects by (referral date for engagement, enrolment start date for outcomes); a participant without a value is in group unknown.',
+});
+
+export const EngagementQuery = Type.Object(
+  {
+    ...scopeFilters,
+    from: Type.Optional(IsoDate('Referred on or after this date.')),
+    to: Type.Optional(IsoDate('Referred on or before this date.')),
+    groupBy: Type.Optional(ReportGroupBy),
+  },
+  closed,
+);
+export type EngagementQuery = Static<typeof EngagementQuery>;
+
 export const EngagementRow = Type.Object(
   {
     programmeId: Type.String(),
+    group: Type.Optional(Type.String({ description: 'The value of the groupBy dimension for this row (only when groupBy is given).' })),
     referrals: Count('Participants referred within from..to.'),
     consented: Count('Of those, with evaluation consent recorded and not withdrawn.'),
     enrolled: Count('Of those, enrolled.'),
@@ -65,16 +83,28 @@ export const EngagementRow = Type.Object(
 );
 
 export const EngagementReport = Type.Object(
-  { report: Type.Literal('engagement'), filters: ReportQuery, computedAt, suppressed, rows: Type.Array(EngagementRow) },
+  { report: Type.Literal('engagement'), filters: EngagementQuery, computedAt, suppressed, rows: Type.Array(EngagementRow) },
   closed,
 );
 export type EngagementReport = Static<typeof EngagementReport>;
 
 const MeanChange = Type.Object({ mean: Type.Number(), lower: Num(), upper: Num() }, { ...closed, description: 'Mean exit − baseline with its 95% t interval.' });
 
+export const OutcomesQuery = Type.Object(
+  {
+    ...scopeFilters,
+    from: Type.Optional(IsoDate('Enrolled on or after this date.')),
+    to: Type.Optional(IsoDate('Enrolled on or before this date.')),
+    groupBy: Type.Optional(ReportGroupBy),
+  },
+  closed,
+);
+export type OutcomesQuery = Static<typeof OutcomesQuery>;
+
 export const OutcomesRow = Type.Object(
   {
     programmeId: Type.String(),
+    group: Type.Optional(Type.String({ description: 'The value of the groupBy dimension for this row (only when groupBy is given).' })),
     instrument: Type.String(),
     scale: Type.String({ description: "Outcomes Star scale or custom instrument name; '' when none." }),
     pairs: Count('Participants with both a baseline and an exit measure.'),
@@ -89,7 +119,7 @@ export const OutcomesRow = Type.Object(
 );
 
 export const OutcomesReport = Type.Object(
-  { report: Type.Literal('outcomes'), filters: ReportQuery, computedAt, suppressed, rows: Type.Array(OutcomesRow) },
+  { report: Type.Literal('outcomes'), filters: OutcomesQuery, computedAt, suppressed, rows: Type.Array(OutcomesRow) },
   closed,
 );
 export type OutcomesReport = Static<typeof OutcomesReport>;
@@ -146,3 +176,53 @@ export const SpendReport = Type.Object(
   closed,
 );
 export type SpendReport = Static<typeof SpendReport>;
+
+/** Quarterly return: the figures a VRU sends the Home Office each quarter, per programme (intervention). */
+export const QuarterlyReturnQuery = Type.Object(
+  {
+    quarter: Type.String({ pattern: '^\\d{4}Q[1-4]$', description: 'The calendar quarter, e.g. 2026Q3 (July to September 2026).', examples: ['2026Q3'] }),
+    ...scopeFilters,
+  },
+  closed,
+);
+export type QuarterlyReturnQuery = Static<typeof QuarterlyReturnQuery>;
+
+const Breakdown = (description: string) => Type.Record(Type.String(), Count(), { description });
+
+export const QuarterlyGrant = Type.Object(
+  {
+    providerId: Type.String(),
+    awardedPence: Type.Integer(),
+    spentInQuarterPence: Type.Integer({ description: 'Spend (corrections applied) whose period starts in the quarter.' }),
+    spentToQuarterEndPence: Type.Integer({ description: 'Cumulative spend whose period starts on or before the quarter end.' }),
+    remainingAtQuarterEndPence: Type.Integer({ description: 'Awarded − spent to quarter end.' }),
+  },
+  closed,
+);
+
+export const QuarterlyReturnRow = Type.Object(
+  {
+    programmeId: Type.String(),
+    referred: Count('Participants referred in the quarter.'),
+    referredByAgeBand: Breakdown('Referred in the quarter, by age band at referral (unknown when no age was given).'),
+    referredByDeliverySetting: Breakdown('Referred in the quarter, by delivery setting of their enrolment (not-enrolled when none).'),
+    active: Count('Participants enrolled and not exited before the quarter start, enrolled on or before the quarter end.'),
+    activeByAgeBand: Breakdown('Active in the quarter, by age band at referral.'),
+    activeByDeliverySetting: Breakdown('Active in the quarter, by delivery setting.'),
+    newlyEnrolled: Count('Participants whose enrolment started in the quarter.'),
+    sessionsDelivered: Count('Sessions attended (SessionAttended) dated in the quarter.'),
+    completions: Count('Participants who exited with reason completed in the quarter.'),
+    grants: Type.Record(Type.String(), QuarterlyGrant, { description: 'Spend against each grant of the programme, by grant reference.' }),
+  },
+  closed,
+);
+
+export const QuarterlyReturnReport = Type.Object(
+  {
+    report: Type.Literal('quarterly-return'), filters: QuarterlyReturnQuery,
+    quarterStart: IsoDate(), quarterEnd: IsoDate(), computedAt, suppressed,
+    rows: Type.Array(QuarterlyReturnRow),
+  },
+  closed,
+);
+export type QuarterlyReturnReport = Static<typeof QuarterlyReturnReport>;

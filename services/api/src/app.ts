@@ -15,6 +15,8 @@ import { reportRoutes } from './routes/reports.js';
 import { importRoutes } from './routes/imports.js';
 import { outcomeReportRoutes } from './routes/outcome-reports.js';
 import { qualityReportRoutes } from './routes/quality-reports.js';
+import { auditRoutes } from './routes/audit.js';
+import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
 
 export interface AppDeps {
   config: Config;
@@ -75,6 +77,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });
   await app.register(qualityReportRoutes, { sql });
+  await app.register(auditRoutes, { sql });
+  await app.register(quarterlyReturnRoutes, { sql });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
   });

@@ -30,6 +30,10 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  AUDIT_SIGNING_KEY: Type.Optional(Type.String({
+    pattern: '-----BEGIN PRIVATE KEY-----',
+    description: 'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints. Unset: an ephemeral key is generated at start, with a warning.',
+  })),
 });
 export type Config = Static<typeof ConfigSchema>;
 

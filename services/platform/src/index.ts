@@ -13,3 +13,4 @@ export * from './lifecycle.js';
 export * from './setup.js';
 export * from './admin.js';
 export * from './rejections.js';
+export * from './audit.js';

@@ -1,4 +1,4 @@
-import { createKafka, ensureEventTopic, openDatabase, runService } from '@vru/platform';
+import { createKafka, ensureEventTopic, openDatabase, runService, startAuditChainer } from '@vru/platform';
 import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
@@ -13,8 +13,10 @@ runService('relay', async (config, logger) => {
     pollMs: config.RELAY_POLL_MS,
   });
   logger.info({ topic: config.KAFKA_TOPIC }, 'relay started');
+  const auditChainer = startAuditChainer({ sql, logger, intervalMs: 1000, signingKeyPem: config.AUDIT_SIGNING_KEY });
   return async () => {
     await relay.stop();
+    await auditChainer.stop();
     await sql.end({ timeout: 5 });
   };
 });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  EngagementReport, ExitReasons, OutcomesReport, ProblemDetails, ReoffendingQuery, ReoffendingReport, ReportQuery, SpendReport,
+  EngagementQuery, EngagementReport, ExitReasons, OutcomesQuery, OutcomesReport, ProblemDetails, ReoffendingQuery, ReoffendingReport, ReportQuery, SpendReport,
 } from '@vru/contracts';
 import {
   daysBetween, median, pairedChange, provenReoffending, quarterOf, RELIABLE_CHANGE, rateSuppressed, suppressCount, suppressRate,
@@ -20,7 +20,7 @@ const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 
 const CSV_NOTE = ' Send `Accept: text/csv` for the rows as CSV (nested figures as dotted columns).';
 
 /** The provider whose rows a request may see (null: all), refusing a provider key that asks for another provider. */
-function scope(principal: Principal, requested: string | undefined): { provider: string | null; suppress: boolean } {
+export function scope(principal: Principal, requested: string | undefined): { provider: string | null; suppress: boolean } {
   const own = providerScope(principal);
   if (own && requested && requested !== own) {
     throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, 'A provider key sees only its own figures');
@@ -43,6 +43,12 @@ const evaluationConsented = (p: { evaluation_consent_from: string | null; evalua
 
 interface FunnelRow {
   programme_id: string;
+  provider_id: string;
+  age_band: string | null;
+  gender: string | null;
+  ethnicity: string | null;
+  referral_source: string | null;
+  postcode_district: string | null;
   referral_date: string;
   evaluation_consent_from: string | null;
   evaluation_consent_withdrawn_on: string | null;
@@ -53,6 +59,17 @@ interface FunnelRow {
 }
 
 /** Engagement funnel for one programme; each stage counts those who reached it and every stage before. */
+type GroupFields = Pick<FunnelRow, 'programme_id' | 'provider_id' | 'age_band' | 'gender' | 'ethnicity' | 'referral_source' | 'postcode_district'>;
+
+/** The value of a groupBy dimension for one participant ('unknown' when not recorded); month and quarter are of `date`. */
+export function groupValue(p: GroupFields, by: EngagementQuery['groupBy'] & string, date: string | null): string {
+  const v = {
+    month: date?.slice(0, 7), quarter: date ? quarterOf(date) : null, programme: p.programme_id, provider: p.provider_id,
+    'age-band': p.age_band, gender: p.gender, ethnicity: p.ethnicity, 'referral-source': p.referral_source, 'postcode-district': p.postcode_district,
+  }[by];
+  return v ?? 'unknown';
+}
+
 export function engagementRow(programmeId: string, people: readonly FunnelRow[], asOf: string, suppress: boolean) {
   const consented = people.filter((p) => evaluationConsented(p, asOf));
   const enrolled = consented.filter((p) => p.enrolled_on !== null);
@@ -101,8 +118,8 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       summary: 'Referral to completion funnel per programme',
       description: 'Participants referred within from..to: referrals → evaluation consent (not withdrawn) → enrolled → attended at least one session → completed, '
         + 'each stage counting those who also reached every earlier stage; drop-off between stages, completion rate (completed / enrolled, Wilson 95% interval), '
-        + 'median days from referral to enrolment, and exits by reason.' + CSV_NOTE,
-      querystring: ReportQuery,
+        + 'median days from referral to enrolment, and exits by reason. With groupBy, one row per programme and value of that dimension (in group).' + CSV_NOTE,
+      querystring: EngagementQuery,
       response: { 200: EngagementReport, ...errors },
     },
   }, async (request, reply) => {
@@ -110,7 +127,8 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
     const { provider, suppress } = scope(request.principal, q.providerId);
     const computedAt = [await reportPosition(sql, 'participants')];
     const rows = await sql<FunnelRow[]>`
-      select programme_id, referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
+      select programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
+             referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
              first_session_date::text, exit_date::text, exit_reason
       from rm_participants.participants
       where referral_date is not null
@@ -121,7 +139,14 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
     const asOf = today();
     const report = {
       report: 'engagement' as const, filters: q, computedAt, suppressed: suppress,
-      rows: [...groupBy(rows, (r) => r.programme_id)].map(([programmeId, people]) => engagementRow(programmeId, people, asOf, suppress)),
+      rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) => {
+        const by = q.groupBy;
+        if (!by) return [engagementRow(programmeId, people, asOf, suppress)];
+        return [...groupBy(people, (p) => groupValue(p, by, p.referral_date))].map(([group, members]) => {
+          const { programmeId: id, ...figures } = engagementRow(programmeId, members, asOf, suppress);
+          return { programmeId: id, group, ...figures };
+        });
+      }),
     };
     return sendReport(request, reply, report, 'engagement');
   });
@@ -134,8 +159,9 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       summary: 'Baseline to exit change per programme and instrument',
       description: 'Participants with evaluation consent (not withdrawn) enrolled within from..to. Per programme, instrument and scale: pairs (first baseline and last exit), '
         + 'missing pairs, mean baseline and exit, mean change (exit − baseline) with a 95% t interval, and the share reliably improved '
-        + '(SWEMWBS ≥ 3 points up, WEMWBS ≥ 8 up, SDQ total ≥ 6 down; null for other instruments).' + CSV_NOTE,
-      querystring: ReportQuery,
+        + '(SWEMWBS ≥ 3 points up, WEMWBS ≥ 8 up, SDQ total ≥ 6 down; null for other instruments). '
+        + 'With groupBy, one row per programme, instrument, scale and value of that dimension (in group; month and quarter of enrolment).' + CSV_NOTE,
+      querystring: OutcomesQuery,
       response: { 200: OutcomesReport, ...errors },
     },
   }, async (request, reply) => {
@@ -143,8 +169,9 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
     const { provider, suppress } = scope(request.principal, q.providerId);
     const computedAt = [await reportPosition(sql, 'outcomes'), await reportPosition(sql, 'participants')];
     const asOf = today();
-    const rows = await sql<{ programme_id: string; instrument: string; scale: string; baseline_score: number | null; exit_score: number | null }[]>`
-      select o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score
+    const rows = await sql<({ instrument: string; scale: string; baseline_score: number | null; exit_score: number | null; enrolled_on: string | null } & GroupFields)[]>`
+      select o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on::text,
+             p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
       from rm_outcomes.outcomes o join rm_participants.participants p on p.stream_id = o.stream_id
       where p.evaluation_consent_from is not null
         and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
@@ -152,7 +179,9 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
         ${provider ? sql`and o.provider_id = ${provider}` : sql``}
         ${q.from ? sql`and p.enrolled_on >= ${q.from}::date` : sql``}
         ${q.to ? sql`and p.enrolled_on <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-    const groups = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}`);
+    const by = q.groupBy;
+    const groupOf = (r: (typeof rows)[number]) => (by ? groupValue(r, by, r.enrolled_on) : '');
+    const groups = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}\u0000${groupOf(r)}`);
     const report = {
       report: 'outcomes' as const, filters: q, computedAt, suppressed: suppress,
       rows: [...groups.values()].map((g) => {
@@ -163,7 +192,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
         const hideMeans = suppress && rateSuppressed(null, pairs.length);
         const improved = c.reliablyImproved;
         return {
-          programmeId, instrument, scale,
+          programmeId, ...(by ? { group: groupOf(g[0]!) } : {}), instrument, scale,
           pairs: count(pairs.length, suppress),
           missingPairs: count(missing, suppress),
           meanBaseline: hideMeans ? null : round(c.meanBaseline),
