@@ -166,7 +166,10 @@ export class Harness {
 
 /** Stops or starts the project's own Kafka broker(s) through scripts/kafka (the real process, not a mock). */
 export async function kafkaScript(...args: string[]): Promise<string> {
-  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000 });
+  // KAFKA_BROKERS (exported by scripts/test) makes scripts/kafka treat the cluster as external and leave it alone;
+  // these tests stop and start the project's own broker, so the script must not see it.
+  const { KAFKA_BROKERS: _external, ...env } = process.env;
+  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000, env });
   return stdout;
 }
 
