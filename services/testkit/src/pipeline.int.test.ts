@@ -40,6 +40,14 @@ await t.test('events posted over HTTP reach the attendance report through Kafka 
   const own = (await h.get('/v1/reports/attendance', h.keys.providerB)).json();
   t.same(own.rows, [{ programmeId: PROGRAMME, participants: 1, sessionsAttended: 4, sessionsMissed: 0, attendanceRate: 1 }], 'a provider sees only its own participants');
   t.equal(await h.count('outbox'), 0, 'the relay emptied the outbox');
+
+  const csv = await h.get('/v1/reports/attendance', h.keys.commissioner, { accept: 'text/csv' });
+  t.match(csv.headers['content-type'], /text\/csv/);
+  t.same(csv.body.trim().split('\r\n'), [
+    'programmeId,participants,sessionsAttended,sessionsMissed,attendanceRate',
+    `${PROGRAMME},3,8,2,0.8`,
+    `${PROGRAMME_2},1,2,0,1`,
+  ], 'the same report as CSV');
 });
 
 await t.test('a restarted projector does not count anything twice', async (t) => {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AttendanceQuery, AttendanceReport, ProblemDetails } from '@vru/contracts';
 import type { Principal, Sql } from '@vru/platform';
+import { sendReport, wantsCsv } from '../csv.js';
 
 export interface ReportDeps {
   sql: Sql;
@@ -42,7 +43,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
       querystring: AttendanceQuery,
       response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const q = request.query;
     const provider = providerScope(request.principal);
     const computedAt = await reportPosition(sql, 'attendance');
@@ -59,7 +60,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
         ${q.to ? sql`and session_date <= ${q.to}::date` : sql``}
       group by programme_id
       order by programme_id`.catch(emptyIfNoReadModel);
-    return {
+    const report = {
       report: 'attendance' as const,
       filters: q,
       computedAt,
@@ -71,5 +72,10 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
         attendanceRate: r.attended + r.missed === 0 ? null : Math.round((r.attended / (r.attended + r.missed)) * 10_000) / 10_000,
       })),
     };
+    if (wantsCsv(request)) {
+      sendReport(request, reply, { ...report, computedAt: [computedAt] }, 'attendance');
+      return reply;
+    }
+    return report;
   });
 };
