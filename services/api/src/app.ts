@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, type Config, type Sql } from '@vru/platform';
+import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, metricsRegistry, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/platform';
 import { authPlugin } from './auth.js';
 import { errorHandler, HttpProblem, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
@@ -53,6 +53,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Prometheus metrics: routes by pattern (never the URL, which can hold a participantRef); outbox gauges on scrape.
+  // Added before the plugins so the hook reaches every route; /metrics is public and not rate limited.
+  watchOutbox(sql);
+  app.addHook('onClose', async () => watchOutbox(null));
+  app.addHook('onResponse', async (request, reply) => {
+    recordHttpRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics()));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
 

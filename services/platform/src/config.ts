@@ -30,6 +30,8 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  RELAY_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Port of the relay\'s GET /metrics (bound to HOST).' }),
+  PROJECTOR_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: 'Port of the projector\'s GET /metrics (bound to HOST).' }),
   AUDIT_SIGNING_KEY: Type.Optional(Type.String({
     pattern: '-----BEGIN PRIVATE KEY-----',
     description: 'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints. Unset: an ephemeral key is generated at start, with a warning.',
@@ -43,7 +45,7 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE']);
+const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE']);
 
 /** Reads, converts and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

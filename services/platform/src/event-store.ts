@@ -7,6 +7,7 @@ import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { Sql, TransactionSql } from './db.js';
 import { grantStreamId, participantId, participantStreamId } from './pseudonym.js';
 import { ReferenceData } from './reference-data.js';
+import { countAppended } from './metrics.js';
 
 export interface AppendCommand {
   submission: ValidSubmission;
@@ -103,7 +104,7 @@ export class EventStore {
   async append(commands: AppendCommand[]): Promise<AppendOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.appendOnce(commands);
+        return countAppended(commands, await this.appendOnce(commands));
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION && attempt < MAX_ATTEMPTS) continue;
         throw err;

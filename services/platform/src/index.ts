@@ -14,3 +14,4 @@ export * from './setup.js';
 export * from './admin.js';
 export * from './rejections.js';
 export * from './audit.js';
+export * from './metrics.js';

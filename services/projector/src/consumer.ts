@@ -1,12 +1,13 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { StoredEvent } from '@vru/contracts';
-import { upcastEvent, type Logger, type Sql } from '@vru/platform';
+import { recordProjected, upcastEvent, type Logger, type Sql } from '@vru/platform';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
 import type { Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
 
 export interface RunningProjector {
   projection: string;
+  groupId: string;
   stop(): Promise<void>;
 }
 
@@ -24,6 +25,7 @@ export async function startProjector(opts: {
     log.info({ stored, current: projection.version }, 'projection version changed: rebuilding from the log');
     await rebuildProjection(sql, projection, log);
   }
+  const groupId = `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`;
   let stopped = false;
   let consumer: Consumer | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -32,7 +34,7 @@ export async function startProjector(opts: {
   // instead a crashed consumer is disconnected and replaced by a new one.
   const connect = async (): Promise<void> => {
     const c = kafka.consumer({
-      groupId: `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`,
+      groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       allowAutoTopicCreation: false,
@@ -62,6 +64,7 @@ export async function startProjector(opts: {
         }
         const last = batch.lastOffset();
         const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() });
+        recordProjected(projection.name, applied, events.map((e) => e.position));
         resolveOffset(last);
         await commitOffsetsIfNecessary();
         await heartbeat();
@@ -84,6 +87,7 @@ export async function startProjector(opts: {
   await connect();
   return {
     projection: projection.name,
+    groupId,
     stop: async () => {
       stopped = true;
       if (restartTimer) clearTimeout(restartTimer);

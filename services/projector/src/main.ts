@@ -1,4 +1,4 @@
-import { createKafka, ensureEventTopic, openDatabase, runService } from '@vru/platform';
+import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchConsumerLag } from '@vru/platform';
 import { startProjector, type RunningProjector } from './consumer.js';
 import { projections } from './projections/index.js';
 
@@ -12,7 +12,12 @@ runService('projector', async (config, logger) => {
     running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger }));
   }
   logger.info({ projections: running.map((r) => r.projection) }, 'projector started');
+  const stopLag = watchConsumerLag(kafka, config.KAFKA_TOPIC, Object.fromEntries(running.map((r) => [r.projection, r.groupId])));
+  const closeMetrics = await serveMetrics(config.PROJECTOR_METRICS_PORT, config.HOST);
+  logger.info({ port: closeMetrics.port }, 'metrics at GET /metrics');
   return async () => {
+    await closeMetrics();
+    await stopLag();
     // Disconnecting lets each consumer finish its batch (rows and positions commit together) and leave the group.
     await Promise.all(running.map((r) => r.stop()));
     await sql.end({ timeout: 5 });

@@ -1,4 +1,4 @@
-import { createKafka, ensureEventTopic, openDatabase, runService, startAuditChainer } from '@vru/platform';
+import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, startAuditChainer, watchOutbox } from '@vru/platform';
 import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
@@ -13,8 +13,12 @@ runService('relay', async (config, logger) => {
     pollMs: config.RELAY_POLL_MS,
   });
   logger.info({ topic: config.KAFKA_TOPIC }, 'relay started');
+  watchOutbox(sql);
+  const closeMetrics = await serveMetrics(config.RELAY_METRICS_PORT, config.HOST);
+  logger.info({ port: closeMetrics.port }, 'metrics at GET /metrics');
   const auditChainer = startAuditChainer({ sql, logger, intervalMs: 1000, signingKeyPem: config.AUDIT_SIGNING_KEY });
   return async () => {
+    await closeMetrics();
     await relay.stop();
     await auditChainer.stop();
     await sql.end({ timeout: 5 });

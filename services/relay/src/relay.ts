@@ -1,5 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { EVENT_COLUMNS, toStoredEvent, type EventRow, type Logger, type Sql } from '@vru/platform';
+import { EVENT_COLUMNS, relayErrors, relayPublished, toStoredEvent, type EventRow, type Logger, type Sql } from '@vru/platform';
 
 /** Only one relay publishes at a time; a second instance waits and takes over if the first dies. */
 export const RELAY_LOCK = 7_406_002;
@@ -88,9 +88,11 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         });
         await sql`delete from outbox where position = any(${rows.map((r) => r.position.toString())}::bigint[])`;
         published += rows.length;
+        relayPublished.inc(rows.length);
         backoff = pollMs;
       } catch (err) {
         if (!running) break;
+        relayErrors.inc();
         log.warn({ err: { message: (err as Error).message, name: (err as Error).name } }, 'relay could not publish; will retry');
         if (haveLock) {
           // The lock lives on its own connection; if that connection died the lock is gone too.
