@@ -120,6 +120,15 @@ export class Harness {
     });
   }
 
+  /** Posts events one by one and fails on the first that is not accepted (202); returns how many were posted. */
+  async postAccepted(events: readonly Record<string, unknown>[], key: string): Promise<number> {
+    for (const e of events) {
+      const res = await this.post('/v1/events', e, key);
+      if (res.statusCode !== 202) throw new Error(`${String(e.type)} answered ${res.statusCode}: ${res.body}`);
+    }
+    return events.length;
+  }
+
   get(url: string, key: string | null, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
     return this.app.inject({ method: 'GET', url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
   }

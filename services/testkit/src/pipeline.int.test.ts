@@ -5,10 +5,7 @@ const h = await Harness.start();
 t.teardown(() => h.close());
 
 async function postAll(events: Record<string, unknown>[], key = h.keys.providerA) {
-  for (const e of events) {
-    const res = await h.post('/v1/events', e, key);
-    if (res.statusCode !== 202) throw new Error(`${e.type} answered ${res.statusCode}: ${res.body}`);
-  }
+  await h.postAccepted(events, key);
 }
 
 async function attendanceWhenProjected(expectedEvents: number, key = h.keys.commissioner, query = '') {

@@ -9,11 +9,7 @@ type Json = Record<string, unknown>;
 let posted = 0;
 
 async function postAll(events: Json[], key = h.keys.providerA) {
-  for (const e of events) {
-    const res = await h.post('/v1/events', e, key);
-    if (res.statusCode !== 202) throw new Error(`${e.type} answered ${res.statusCode}: ${res.body}`);
-    posted += 1;
-  }
+  posted += await h.postAccepted(events, key);
 }
 
 const participantEvent = (type: string, ref: string, data: Json, extra: Json = {}): Json => ({
