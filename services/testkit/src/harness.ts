@@ -133,6 +133,23 @@ export class Harness {
     return this.app.inject({ method: 'GET', url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
   }
 
+  /** GET with the body parsed when it is JSON (reports answer JSON or CSV). */
+  async getReport(url: string, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: LightMyRequestResponse['headers'] }> {
+    const res = await this.get(url, key, headers);
+    return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body, headers: res.headers };
+  }
+
+  /** Waits until each named projection's checkpoint has applied at least `events` events. */
+  async waitForProjections(names: readonly string[], events: number): Promise<void> {
+    await this.waitFor(`projections ${names.join(', ')} to apply ${events} events`, async () => {
+      for (const name of names) {
+        const rows = await this.sql.unsafe<{ n: string }[]>(`select events_applied::text as n from rm_${name}.checkpoint`).catch(() => [{ n: '0' }]);
+        if (Number(rows[0]?.n ?? 0) < events) return undefined;
+      }
+      return true;
+    }, 60_000);
+  }
+
   async count(table: string): Promise<number> {
     const [row] = await this.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
     return row!.n;

@@ -85,20 +85,9 @@ async function seed() {
   ]);
 }
 
-async function projected() {
-  return h.waitFor('the projections to apply every event', async () => {
-    for (const name of ['participants', 'attendance', 'spend']) {
-      const rows = await h.sql.unsafe<{ n: string }[]>(`select events_applied::text as n from rm_${name}.checkpoint`).catch(() => [{ n: '0' }]);
-      if (Number(rows[0]?.n ?? 0) < posted) return undefined;
-    }
-    return true;
-  }, 60_000);
-}
+const projected = () => h.waitForProjections(['participants', 'attendance', 'spend'], posted);
 
-const get = async (url: string, key: string, headers: Record<string, string> = {}) => {
-  const res = await h.get(url, key, headers);
-  return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body, headers: res.headers };
-};
+const get = (url: string, key: string, headers: Record<string, string> = {}) => h.getReport(url, key, headers);
 
 const Q = '/v1/reports/quarterly-return?quarter=2026Q3';
 const bands = (over: Record<string, number | null>) => ({ 'under-10': 0, '10-13': 0, '14-17': 0, '18-21': 0, '22-25': 0, '26+': 0, unknown: 0, ...over });

@@ -87,20 +87,9 @@ async function seed() {
 
 const NEW_PROJECTIONS = ['participants', 'outcomes', 'offences', 'spend'] as const;
 
-async function projected() {
-  return h.waitFor('every projection to apply every event', async () => {
-    for (const name of NEW_PROJECTIONS) {
-      const rows = await h.sql.unsafe<{ n: string }[]>(`select events_applied::text as n from rm_${name}.checkpoint`).catch(() => [{ n: '0' }]);
-      if (Number(rows[0]?.n ?? 0) < posted) return undefined;
-    }
-    return true;
-  }, 60_000);
-}
+const projected = () => h.waitForProjections(NEW_PROJECTIONS, posted);
 
-const get = async (url: string, key: string, headers: Record<string, string> = {}) => {
-  const res = await h.get(url, key, headers);
-  return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body, headers: res.headers };
-};
+const get = (url: string, key: string, headers: Record<string, string> = {}) => h.getReport(url, key, headers);
 
 await t.test('seeding through HTTP, Kafka and the projectors', async (t) => {
   await h.startRelay();
