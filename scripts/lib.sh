@@ -38,7 +38,7 @@ ensure_services() {
   export "${pg_line?}"
   if [[ -z ${KAFKA_BROKERS:-} ]]; then
     # Remember whether this run started the broker, so Ctrl-C / the end of a test run stops only what it started.
-    if ! (exec 3<>/dev/tcp/127.0.0.1/19092) 2>/dev/null; then STARTED_KAFKA=1; fi
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$(( ${KAFKA_PORT_BASE:-19090} + 2 ))) 2>/dev/null; then STARTED_KAFKA=1; fi
     kafka_line=$("$REPO/scripts/kafka" start --brokers "$brokers" | tail -n 1)
     export "${kafka_line?}"
   fi
