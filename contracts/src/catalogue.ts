@@ -23,6 +23,11 @@ export interface EventDefinition {
   readonly upcasters: Readonly<Record<number, Upcaster>>;
   readonly example: Record<string, unknown>;
   readonly summary: string;
+  /**
+   * Data fields that are personal data: stored encrypted with the participant's own key (crypto-shredding),
+   * so erasure makes them unrecoverable everywhere the event was copied, Kafka included.
+   */
+  readonly personalFields?: readonly string[];
 }
 
 function define(def: Omit<EventDefinition, 'latest' | 'upcasters'> & { upcasters?: Record<number, Upcaster> }): EventDefinition {
@@ -36,6 +41,7 @@ export const EventCatalogue = {
   ParticipantReferred: define({
     type: 'ParticipantReferred', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantReferredV1 },
     summary: 'Referral received',
+    personalFields: ['ageAtReferral', 'birthYearMonth', 'gender', 'ethnicity', 'postcodeDistrict', 'riskFactors', 'protectiveFactors'],
     example: {
       referralDate: '2026-09-01', referralSource: 'school', ageAtReferral: 15, gender: 'male', ethnicity: 'white-british',
       postcodeDistrict: 'DE23', riskFactors: ['school-exclusion', 'victim-of-violence'], protectiveFactors: ['trusted-adult'],
@@ -85,6 +91,17 @@ export const EventCatalogue = {
       offenceDate: '2026-11-02', provenDate: '2027-01-15', disposal: 'conviction',
       offenceCategory: 'knife-or-sharp-object-enabled', seriousViolence: true,
     },
+  }),
+  MatchTokenRecorded: define({
+    type: 'MatchTokenRecorded', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.MatchTokenRecordedV1 },
+    summary: 'Match token for data-partner matching',
+    personalFields: ['matchToken'],
+    example: { matchToken: '9f2c1e0b7a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b' },
+  }),
+  ParticipantErased: define({
+    type: 'ParticipantErased', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantErasedV1 },
+    summary: 'Personal data erased',
+    example: { requestedOn: '2026-11-20', basis: 'data-subject-request' },
   }),
   GrantAwarded: define({
     type: 'GrantAwarded', stream: 'grant', submittedBy: ['commissioner', 'admin'], versions: { 1: G.GrantAwardedV1 },
@@ -156,10 +173,28 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
     );
   }
   const targetsOtherProvider = def.submittedBy.includes('data-partner');
+  if (targetsOtherProvider) {
+    // A data partner names the participant by match token (preferred: neither side sees the other's identifiers)
+    // or, under a data-sharing agreement, by the provider's own reference; exactly one of the two (validate.ts).
+    return Type.Object(
+      {
+        ...head,
+        matchToken: Type.Optional(P.MatchToken),
+        providerId: Type.Optional(ProviderId),
+        programmeId: Type.Optional(ProgrammeId),
+        participantRef: Type.Optional(ParticipantRef),
+        expectedVersion: envelopeCommon.expectedVersion,
+        data,
+      },
+      {
+        additionalProperties: false, title, description: `${def.summary}. Name the participant with matchToken (optionally narrowed by providerId), or with providerId + participantRef.`,
+        examples: exampleData ? [{ ...example, matchToken: '9f2c1e0b7a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b', data: exampleData }] : undefined,
+      },
+    );
+  }
   return Type.Object(
     {
       ...head,
-      ...(targetsOtherProvider ? { providerId: ProviderId } : {}),
       programmeId: ProgrammeId,
       participantRef: ParticipantRef,
       expectedVersion: envelopeCommon.expectedVersion,
@@ -168,7 +203,7 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
     {
       additionalProperties: false, title, description: def.summary,
       examples: exampleData
-        ? [{ ...example, ...(targetsOtherProvider ? { providerId: 'safe-spaces-trust' } : {}), programmeId: 'mentoring-derby', participantRef: 'P-000123', data: exampleData }]
+        ? [{ ...example, programmeId: 'mentoring-derby', participantRef: 'P-000123', data: exampleData }]
         : undefined,
     },
   );

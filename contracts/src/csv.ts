@@ -131,9 +131,13 @@ export function csvColumns(type: string): CsvColumn[] {
     columns.push({ name: 'grantRef', pointer: '/grantRef', kind: 'text', required: true, description: 'The grant reference as issued by the VRU.' });
   } else {
     if (def.submittedBy.includes('data-partner')) {
-      columns.push({ name: 'providerId', pointer: '/providerId', kind: 'text', required: true, description: 'The provider whose participant this is.' });
-    }
-    columns.push(
+      columns.push(
+        { name: 'matchToken', pointer: '/matchToken', kind: 'text', required: false, description: 'The person\'s match token (docs/matching.md); or leave blank and give providerId, programmeId and participantRef.' },
+        { name: 'providerId', pointer: '/providerId', kind: 'text', required: false, description: 'The provider whose participant this is (narrows a match token; needed with participantRef).' },
+        { name: 'programmeId', pointer: '/programmeId', kind: 'text', required: false, description: 'The programme, with participantRef.' },
+        { name: 'participantRef', pointer: '/participantRef', kind: 'text', required: false, description: "The provider's own reference, where a data-sharing agreement allows it." },
+      );
+    } else columns.push(
       { name: 'programmeId', pointer: '/programmeId', kind: 'text', required: true, description: 'The programme, as registered by the VRU.' },
       { name: 'participantRef', pointer: '/participantRef', kind: 'text', required: true, description: "The provider's own pseudonymous reference for the participant; never a name." },
     );
@@ -205,7 +209,7 @@ function setAt(object: Record<string, unknown>, pointer: string, value: unknown)
 }
 
 /** The UUIDv5 of `name` in `namespace` (RFC 9562 section 5.5). */
-function uuidV5(namespace: string, name: string): string {
+export function uuidV5(namespace: string, name: string): string {
   const hash = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
@@ -223,7 +227,7 @@ function uuidV5(namespace: string, name: string): string {
  */
 export function deriveEventId(type: string, submission: Record<string, unknown>, scope = ''): string {
   const columns = csvColumns(type).filter((c) => c.name !== 'eventId');
-  const ref = definitionOf(type).stream === 'grant' ? submission.grantRef : submission.participantRef;
+  const ref = definitionOf(type).stream === 'grant' ? submission.grantRef : submission.participantRef ?? submission.matchToken;
   const content = columns.map((c) => [c.name, valueAt(submission, c.pointer) ?? null]);
   return uuidV5(CSV_EVENT_ID_NAMESPACE, JSON.stringify([scope, type, ref ?? null, content]));
 }

@@ -20,6 +20,7 @@ export interface ValidSubmission {
   programmeId?: string;
   participantRef?: string;
   providerId?: string;
+  matchToken?: string;
   grantRef?: string;
   expectedVersion?: number;
   data: Record<string, unknown>;
@@ -70,6 +71,23 @@ function dedupe(errors: FieldError[]): FieldError[] {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A data partner names the participant one way: by match token, or by provider and the provider's reference. */
+function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): FieldError[] {
+  if (!def.submittedBy.includes('data-partner')) return [];
+  if (body.matchToken !== undefined) {
+    return body.participantRef === undefined ? [] : [
+      { field: '/participantRef', rule: 'one-participant-identifier', message: 'Give matchToken or participantRef, not both' },
+    ];
+  }
+  const errors: FieldError[] = [];
+  if (body.participantRef === undefined) errors.push({ field: '/matchToken', rule: 'required', message: 'Give matchToken (or providerId + participantRef)' });
+  else {
+    if (body.providerId === undefined) errors.push({ field: '/providerId', rule: 'required', message: 'participantRef needs the providerId it belongs to' });
+    if (body.programmeId === undefined) errors.push({ field: '/programmeId', rule: 'required', message: 'participantRef needs the programmeId' });
+  }
+  return errors;
 }
 
 /** Rules that cross fields and cannot be said in JSON Schema. */
@@ -133,7 +151,7 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   if (!check.Check(body)) {
     return { ok: false, errors: dedupe([...check.Errors(body)].map(toFieldError)) };
   }
-  const errors = crossFieldErrors(def.type, body.data as Record<string, unknown>);
+  const errors = [...envelopeErrors(def, body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
 }

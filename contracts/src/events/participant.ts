@@ -123,3 +123,22 @@ export const OffenceRecordedV1 = Type.Object(
   },
   { ...closed, description: 'A proven offence, submitted by a data partner (police or youth justice) only.' },
 );
+
+export const MatchToken = Type.String({
+  pattern: '^[0-9a-f]{64}$',
+  description: 'HMAC-SHA256 (hex) of the normalised identifiers "family|given|YYYY-MM-DD" under the matching key shared by providers and data partners, never by this service (docs/matching.md).',
+  examples: ['5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592'],
+});
+
+export const MatchTokenRecordedV1 = Type.Object(
+  { matchToken: MatchToken },
+  { ...closed, description: 'The provider computed the participant\'s match token so that data partners can link proven offences without either side seeing the other\'s identifiers. Stored encrypted with the participant\'s key.' },
+);
+
+export const ParticipantErasedV1 = Type.Object(
+  {
+    requestedOn: IsoDate('Date the erasure was requested (or the retention period ended).'),
+    basis: StringEnum(V.ErasureBases),
+  },
+  { ...closed, description: 'The participant\'s personal fields were made unrecoverable (their encryption key destroyed). Counts stay; no further events are accepted for the participant.' },
+);

@@ -64,3 +64,6 @@ export const InstrumentRanges: Record<Exclude<Instrument, 'custom'>, { min: numb
   'outcomes-star': { min: 1, max: 10, higherIsBetter: true },
   'school-attendance-pct': { min: 0, max: 100, higherIsBetter: true },
 };
+
+/** Why a participant's personal fields were erased. */
+export const ErasureBases = ['data-subject-request', 'retention-period-ended'] as const;

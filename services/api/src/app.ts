@@ -9,7 +9,7 @@ import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, metricsRegistry
 import { authPlugin } from './auth.js';
 import { errorHandler, HttpProblem, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
-import { eventRoutes } from './routes/events.js';
+import { erasureRoutes, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
 import { importRoutes } from './routes/imports.js';
@@ -45,7 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const store = new EventStore(sql, config.PSEUDONYM_SECRET);
+  const store = new EventStore(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
   const groupCommit = new GroupCommit(store, config.APPEND_MAX_IN_FLIGHT);
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
 
@@ -82,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { verifier });
   await app.register(eventRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
+  await app.register(erasureRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
   await app.register(importRoutes, { sql, store });
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });

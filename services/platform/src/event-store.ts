@@ -8,6 +8,7 @@ import type { Sql, TransactionSql } from './db.js';
 import { grantStreamId, participantId, participantStreamId } from './pseudonym.js';
 import { ReferenceData } from './reference-data.js';
 import { countAppended } from './metrics.js';
+import { matchLookup, PersonalDataVault } from './personal-data.js';
 
 export interface AppendCommand {
   submission: ValidSubmission;
@@ -74,13 +75,30 @@ export function toDomainEvent(row: { event_id: string; type: string; schema_vers
  */
 export class EventStore {
   readonly reference: ReferenceData;
+  readonly vault: PersonalDataVault;
 
-  constructor(private readonly sql: Sql, private readonly pseudonymSecret: string) {
+  constructor(private readonly sql: Sql, private readonly pseudonymSecret: string, personalDataKey: string) {
     this.reference = new ReferenceData(sql);
+    this.vault = new PersonalDataVault(personalDataKey);
   }
 
-  /** Where a command's event goes, or why it may not go anywhere. Pure apart from reference data. */
-  private target(cmd: AppendCommand): Target | Rejection {
+  /** Participants that data partners' match tokens point at (token → streams), looked up before the transaction. */
+  private async matchesFor(commands: AppendCommand[]): Promise<Map<string, { streamId: string; providerId: string }[]>> {
+    const tokens = [...new Set(commands.map((c) => c.submission.matchToken).filter((t): t is string => t !== undefined))];
+    const out = new Map<string, { streamId: string; providerId: string }[]>();
+    if (tokens.length === 0) return out;
+    const lookups = new Map(tokens.map((t) => [matchLookup(this.pseudonymSecret, t), t]));
+    const rows = await this.sql<{ lookup: string; stream_id: string; provider_id: string }[]>`
+      select lookup, stream_id, provider_id from match_index where lookup = any(${[...lookups.keys()]}::text[]) order by stream_id`;
+    for (const r of rows) {
+      const token = lookups.get(r.lookup)!;
+      out.set(token, [...(out.get(token) ?? []), { streamId: r.stream_id, providerId: r.provider_id }]);
+    }
+    return out;
+  }
+
+  /** Where a command's event goes, or why it may not go anywhere. Pure apart from reference data and matches. */
+  private target(cmd: AppendCommand, matches: Map<string, { streamId: string; providerId: string }[]>): Target | Rejection {
     const { submission: s, definition: def, principal } = cmd;
     if (!def.submittedBy.includes(principal.role)) {
       return rejection(403, 'role-not-permitted', 'This key may not submit this event type', [
@@ -91,6 +109,20 @@ export class EventStore {
       const grantRef = s.grantRef as string;
       const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId as string);
       return { streamId: grantStreamId(grantRef), kind: 'grant', providerId, programmeId: (s.data.programmeId as string | undefined) ?? null };
+    }
+    if (s.matchToken !== undefined) {
+      const candidates = (matches.get(s.matchToken) ?? []).filter((m) => s.providerId === undefined || m.providerId === s.providerId);
+      if (candidates.length === 0) {
+        return rejection(422, 'no-match', 'No participant has this match token', [
+          { field: '/matchToken', rule: 'no-match', message: 'No participant (of this provider, if providerId is given) has this match token' },
+        ]);
+      }
+      if (candidates.length > 1) {
+        return rejection(409, 'ambiguous-match', 'The match token names more than one participant', [
+          { field: '/matchToken', rule: 'ambiguous-match', message: `The token matches ${candidates.length} participants; add providerId, or ask the providers to resolve the duplicate` },
+        ]);
+      }
+      return { streamId: candidates[0]!.streamId, kind: 'participant', providerId: candidates[0]!.providerId, programmeId: s.programmeId ?? null };
     }
     const providerId = principal.role === 'provider' ? (principal.providerId as string) : (s.providerId as string);
     return {
@@ -117,10 +149,10 @@ export class EventStore {
     const targets: (Target | undefined)[] = new Array(commands.length);
     const hashes = commands.map((c) => requestHash(c.submission));
     const now = new Date().toISOString();
-    await this.reference.refreshIfStale();
+    const [, matches] = await Promise.all([this.reference.refreshIfStale(), this.matchesFor(commands)]);
 
     commands.forEach((cmd, i) => {
-      const t = this.target(cmd);
+      const t = this.target(cmd, matches);
       if ('status' in t) outcomes[i] = t;
       else {
         const refErrors = this.reference.check(cmd, t);
@@ -215,6 +247,7 @@ export class EventStore {
 
       if (inserts.length > 0) {
         const dirty = [...states.values()].filter((st) => st.dirty);
+        const storedData = await this.storedData(tx, inserts.map((x) => ({ streamId: x.target.streamId, submission: commands[x.i]!.submission })));
         const [stored] = await Promise.all([
           tx<{ event_id: string; position: bigint }[]>`
             with input as (
@@ -227,7 +260,7 @@ export class EventStore {
                 ${inserts.map((x) => x.target.providerId)}::text[],
                 ${inserts.map((x) => x.target.programmeId ?? states.get(x.target.streamId)!.programmeId)}::text[],
                 ${inserts.map((x) => commands[x.i]!.submission.occurredAt)}::timestamptz[],
-                ${inserts.map((x) => JSON.stringify(commands[x.i]!.submission.data))}::text[],
+                ${storedData.map((d) => JSON.stringify(d))}::text[],
                 ${inserts.map((x) => JSON.stringify(x.metadata))}::text[],
                 ${inserts.map((x) => hashes[x.i]!)}::text[]
               ) with ordinality as x(event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
@@ -252,6 +285,7 @@ export class EventStore {
                  as x(stream_id, version, state, state_version, provider_id)
             where s.stream_id = x.stream_id`,
         ]);
+        await this.recordKeeping(tx, inserts.map((x) => ({ streamId: x.target.streamId, providerId: x.target.providerId, submission: commands[x.i]!.submission })));
         const positions = new Map(stored.map((r) => [r.event_id, r.position.toString()]));
         for (const x of inserts) {
           const eventId = commands[x.i]!.submission.eventId;
@@ -266,6 +300,32 @@ export class EventStore {
         return first.status === 'accepted' ? { ...first, status: 'duplicate' as const } : first;
       });
     });
+  }
+
+  /** The data as stored: personal fields sealed with each participant's key (created on first need). */
+  private async storedData(tx: TransactionSql, rows: { streamId: string; submission: ValidSubmission }[]): Promise<Record<string, unknown>[]> {
+    const sealing = rows.filter((r) => PersonalDataVault.needsSealing(r.submission.type, r.submission.data));
+    const keys = await this.vault.keysFor(tx, [...new Set(sealing.map((r) => r.streamId))].sort());
+    return rows.map((r) => (PersonalDataVault.needsSealing(r.submission.type, r.submission.data)
+      ? PersonalDataVault.seal(r.submission.type, r.streamId, r.submission.data, keys.get(r.streamId)!)
+      : r.submission.data));
+  }
+
+  /** In the same transaction as the events: match tokens indexed, erased participants' keys destroyed. */
+  private async recordKeeping(tx: TransactionSql, rows: { streamId: string; providerId: string; submission: ValidSubmission }[]): Promise<void> {
+    const tokens = rows.filter((r) => r.submission.type === 'MatchTokenRecorded');
+    if (tokens.length > 0) {
+      // A participant has one token: a newer one (a corrected name or date of birth) replaces the old.
+      await tx`delete from match_index where stream_id = any(${tokens.map((r) => r.streamId)}::text[])`;
+      const last = new Map(tokens.map((r) => [r.streamId, r]));
+      await tx`
+        insert into match_index (lookup, stream_id, provider_id)
+        select * from unnest(${[...last.values()].map((r) => matchLookup(this.pseudonymSecret, r.submission.data.matchToken as string))}::text[],
+                             ${[...last.keys()]}::text[], ${[...last.values()].map((r) => r.providerId)}::text[])
+        on conflict do nothing`;
+    }
+    const erased = rows.filter((r) => r.submission.type === 'ParticipantErased').map((r) => r.streamId);
+    await PersonalDataVault.destroyKeys(tx, erased);
   }
 
   private ownsGrant(cmd: AppendCommand, stream: LoadedStream): boolean {
@@ -307,7 +367,7 @@ export class EventStore {
   async readStream(streamId: string): Promise<StoredEvent[]> {
     const rows = await this.sql<EventRow[]>`
       select ${this.sql.unsafe(EVENT_COLUMNS)} from events where stream_id = ${streamId} order by stream_version`;
-    return rows.map((r) => upcastEvent(toStoredEvent(r)));
+    return (await this.vault.open(this.sql, rows.map(toStoredEvent))).map(upcastEvent);
   }
 }
 

@@ -19,10 +19,23 @@ export const REDACT_PATHS = [
   '*.body',
 ];
 
+/** URLs name a participant in their path (/v1/participants/{ref}/...): logged with the reference masked. */
+export function safeUrl(url: string): string {
+  return url.replace(/\/participants\/[^/?#]*/g, '/participants/[redacted]');
+}
+
+/** Fastify's request serializer, minus anything personal: method, masked URL, request id and address only. */
+const serializers = {
+  req: (req: { method?: string; url?: string; id?: string | number; ip?: string }) => ({
+    method: req.method, url: safeUrl(req.url ?? ''), id: req.id, remoteAddress: req.ip,
+  }),
+};
+
 export function loggerOptions(level: string, name: string): LoggerOptions {
   return {
     name,
     level,
+    serializers,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -20,3 +20,12 @@ t.test('personal data and secrets never reach the logs', async (t) => {
   t.notMatch(out, /white-british|DE23/, 'event data redacted');
   t.match(out, /\[redacted\]/);
 });
+
+t.test('request URLs are logged with the participant reference masked', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const log = pino(loggerOptions('info', 'test'), sink);
+  log.info({ req: { method: 'POST', url: '/v1/participants/Jane-Doe-2009/erasure', id: 'r1', headers: { authorization: 'Bearer x' } } }, 'incoming request');
+  const out = JSON.parse(lines.join('')) as { req: Record<string, unknown> };
+  t.same(out.req, { method: 'POST', url: '/v1/participants/[redacted]/erasure', id: 'r1' });
+});

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { StoredEvent } from '@vru/contracts';
-import { recordProjected, upcastEvent, type Logger, type Sql } from '@vru/platform';
+import { recordProjected, upcastEvent, type Logger, type PersonalDataVault, type Sql } from '@vru/platform';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
 import type { Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
@@ -16,14 +16,14 @@ export interface RunningProjector {
  * PostgreSQL's stream positions (written with the rows) make any redelivery harmless.
  */
 export async function startProjector(opts: {
-  sql: Sql; kafka: Kafka; topic: string; projection: Projection; logger: Logger; groupPrefix?: string;
+  sql: Sql; kafka: Kafka; topic: string; projection: Projection; logger: Logger; vault: PersonalDataVault; groupPrefix?: string;
 }): Promise<RunningProjector> {
-  const { sql, kafka, topic, projection } = opts;
+  const { sql, kafka, topic, projection, vault } = opts;
   const log = opts.logger.child({ projection: projection.name });
   const stored = await ensureProjectionSchema(sql, projection);
   if (stored !== projection.version) {
     log.info({ stored, current: projection.version }, 'projection version changed: rebuilding from the log');
-    await rebuildProjection(sql, projection, log);
+    await rebuildProjection(sql, projection, log, { vault });
   }
   const groupId = `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`;
   let stopped = false;
@@ -53,15 +53,17 @@ export async function startProjector(opts: {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        const events: StoredEvent[] = [];
+        const published: StoredEvent[] = [];
         for (const m of batch.messages) {
           try {
-            events.push(upcastEvent(JSON.parse(m.value?.toString() ?? 'null') as StoredEvent));
+            published.push(JSON.parse(m.value?.toString() ?? 'null') as StoredEvent);
           } catch {
             // A message that is not an event cannot be projected; it must not block the partition either.
             log.error({ partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
           }
         }
+        // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
+        const events = (await vault.open(sql, published)).map(upcastEvent);
         const last = batch.lastOffset();
         const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() });
         recordProjected(projection.name, applied, events.map((e) => e.position));

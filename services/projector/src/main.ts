@@ -1,4 +1,4 @@
-import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchConsumerLag } from '@vru/platform';
+import { createKafka, ensureEventTopic, openDatabase, PersonalDataVault, runService, serveMetrics, watchConsumerLag } from '@vru/platform';
 import { startProjector, type RunningProjector } from './consumer.js';
 import { projections } from './projections/index.js';
 
@@ -7,9 +7,10 @@ runService('projector', async (config, logger) => {
   await ensureEventTopic(config, logger);
   const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-projector`, logger);
   const only = process.env.PROJECTIONS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const vault = new PersonalDataVault(config.PERSONAL_DATA_KEY);
   const running: RunningProjector[] = [];
   for (const projection of projections.filter((p) => !only || only.includes(p.name))) {
-    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger }));
+    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger, vault }));
   }
   logger.info({ projections: running.map((r) => r.projection) }, 'projector started');
   const stopLag = watchConsumerLag(kafka, config.KAFKA_TOPIC, Object.fromEntries(running.map((r) => [r.projection, r.groupId])));

@@ -1,4 +1,4 @@
-import type { Logger, Sql, EventRow } from '@vru/platform';
+import type { Logger, Sql, EventRow, PersonalDataVault, TransactionSql } from '@vru/platform';
 import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/platform';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
 import { schemaOf, type Projection } from './projection.js';
@@ -10,7 +10,13 @@ const CHUNK = 5_000;
  * transaction. The swap takes the projection's lock exclusively and first applies whatever the live
  * consumer saw that the replay has not (compared per stream version), so nothing is lost or doubled.
  */
-export async function rebuildProjection(sql: Sql, projection: Projection, log: Logger, onProgress?: (events: number) => void): Promise<{ events: number; ms: number }> {
+export async function rebuildProjection(
+  sql: Sql, projection: Projection, log: Logger, options: { vault: PersonalDataVault; onProgress?: (events: number) => void },
+): Promise<{ events: number; ms: number }> {
+  const { vault, onProgress } = options;
+  // Personal fields decrypted where the participant's key still exists; erased participants replay without them.
+  const readable = async (db: Sql | TransactionSql, rows: EventRow[]) =>
+    (await vault.open(db, rows.map(toStoredEvent))).map(upcastEvent);
   const started = Date.now();
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__rebuild');
@@ -25,7 +31,8 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
     const rows = await sql<EventRow[]>`
       select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
     if (rows.length === 0) break;
-    await sql.begin((tx) => applyInTransaction(tx, projection, shadow, rows.map((r) => upcastEvent(toStoredEvent(r)))));
+    const events = await readable(sql, rows);
+    await sql.begin((tx) => applyInTransaction(tx, projection, shadow, events));
     after = rows[rows.length - 1]!.position;
     total += rows.length;
     onProgress?.(total);
@@ -43,7 +50,7 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
       select ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} from behind b
       join events e on e.stream_id = b.stream_id and e.stream_version > b.applied
       order by e.position`);
-    if (missing.length > 0) await applyInTransaction(tx, projection, shadow, missing.map((r) => upcastEvent(toStoredEvent(r))));
+    if (missing.length > 0) await applyInTransaction(tx, projection, shadow, await readable(tx, missing));
     total += missing.length;
     await tx.unsafe(`drop schema if exists ${retired} cascade`);
     const exists = await tx`select 1 from information_schema.schemata where schema_name = ${live}`;

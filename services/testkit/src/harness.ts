@@ -8,6 +8,7 @@ import { buildApp } from '@vru/api';
 import {
   createApiKey, createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureTopic, loadConfig, migrate,
   upsertProgramme, upsertProvider, type Config, type Logger, type Sql,
+  PersonalDataVault,
 } from '@vru/platform';
 import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
@@ -34,6 +35,7 @@ export const PROGRAMME_2 = 'sport-test';
 export class Harness {
   relay: RunningRelay | null = null;
   projectors: RunningProjector[] = [];
+  readonly vault: PersonalDataVault;
 
   private constructor(
     readonly config: Config,
@@ -43,7 +45,9 @@ export class Harness {
     readonly keys: Keys,
     readonly logger: Logger,
     private readonly dbName: string,
-  ) {}
+  ) {
+    this.vault = new PersonalDataVault(config.PERSONAL_DATA_KEY);
+  }
 
   static async start(options: { partitions?: number; env?: Partial<Record<string, string>> } = {}): Promise<Harness> {
     const base = loadConfig({ ...process.env, ...options.env });
@@ -100,7 +104,7 @@ export class Harness {
   async startProjectors(only?: Projection[]): Promise<void> {
     for (const projection of only ?? projections) {
       this.projectors.push(await startProjector({
-        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger: this.logger,
+        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger: this.logger, vault: this.vault,
         groupPrefix: `${this.config.KAFKA_CLIENT_ID}-projection`,
       }));
     }

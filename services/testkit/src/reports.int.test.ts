@@ -219,7 +219,7 @@ await t.test('rebuilding each new read model from the log gives the same rows', 
   for (const name of NEW_PROJECTIONS) {
     const read = () => Promise.all(tables[name]!.map(([table, order]) => h.sql.unsafe(`select * from rm_${name}.${table} order by ${order}`)));
     const live = await read();
-    await rebuildProjection(h.sql, projectionByName(name)!, h.logger);
+    await rebuildProjection(h.sql, projectionByName(name)!, h.logger, { vault: h.vault });
     const rebuilt = await read();
     t.same(rebuilt, live, `${name} rebuilt identically`);
     t.ok(live.every((rows) => rows.length > 0), `${name} has rows`);

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  AppendResult, checkSubmission, EventSubmission, ParticipantRef, ProblemDetails, StoredEvent, type FieldError,
+  AppendResult, checkSubmission, EventSubmission, IsoDate, ParticipantRef, ProblemDetails, ProgrammeId, StoredEvent, Uuid, uuidV5, type FieldError,
 } from '@vru/contracts';
 import {
   participantId, participantStreamId, recordRejections, type AppendCommand, type Sql, type AppendOutcome, type EventStore, type GroupCommit,
@@ -166,6 +166,46 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       streamVersion: events[events.length - 1]!.streamVersion,
       events: events.map(({ streamId: _s, providerId: _p, ...rest }) => rest),
     };
+  });
+};
+
+/** Erasure event ids are derived from the participant, so a retried request is recognised as the same erasure. */
+const ERASURE_NAMESPACE = 'c1f4b7d2-5e8a-4b3c-9d6f-0a2e4c6b8d10';
+
+export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, deps) => {
+  app.post('/v1/participants/:participantRef/erasure', {
+    config: { roles: ['provider'] },
+    schema: {
+      tags: ['participants'],
+      operationId: 'eraseParticipant',
+      summary: "Erase a participant's personal data (right to erasure)",
+      description: 'Records a ParticipantErased event and destroys the participant\'s encryption key in the same transaction: the personal fields of every stored copy of their events (database, Kafka, backups) become unreadable, and read models drop them. Dates, attendance and outcomes stay, so figures already reported are reproducible; no further events are accepted for the participant. Idempotent: the event id is derived from the participant, so a retry on the same day answers `duplicate`.',
+      params: Type.Object({ participantRef: ParticipantRef }),
+      body: Type.Object({
+        programmeId: ProgrammeId,
+        requestedOn: Type.Optional(IsoDate('Date of the request; default today.')),
+        basis: Type.Optional(Type.Union([Type.Literal('data-subject-request'), Type.Literal('retention-period-ended')], { default: 'data-subject-request' })),
+        eventId: Type.Optional(Uuid('Optional; derived from the participant when absent.')),
+      }, { additionalProperties: false }),
+      response: { 202: AppendResult, ...problemResponses },
+    },
+  }, async (request, reply) => {
+    const { participantRef } = request.params;
+    const requestedOn = request.body.requestedOn ?? new Date().toISOString().slice(0, 10);
+    const streamId = participantStreamId(participantId(deps.pseudonymSecret, request.principal.providerId as string, participantRef));
+    const check = checkSubmission({
+      eventId: request.body.eventId ?? uuidV5(ERASURE_NAMESPACE, streamId),
+      type: 'ParticipantErased', schemaVersion: 1, occurredAt: `${requestedOn}T00:00:00Z`,
+      programmeId: request.body.programmeId, participantRef,
+      data: { requestedOn, basis: request.body.basis ?? 'data-subject-request' },
+    });
+    if (!check.ok) throw new HttpProblem(422, 'validation-failed', 'The erasure request is invalid', check.errors);
+    const outcome = await deps.groupCommit.append({
+      submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
+    });
+    if (outcome.status === 'rejected') throw rejectionProblem(outcome);
+    request.log.info({ streamVersion: outcome.streamVersion, status: outcome.status }, 'participant erased');
+    return reply.code(202).send(outcome);
   });
 };
 

@@ -16,10 +16,14 @@ export const FACT_DATE_FIELD: Record<string, string> = {
   ParticipantExited: 'exitDate',
   FollowUpRecorded: 'followUpDate',
   OffenceRecorded: 'provenDate',
+  ParticipantErased: 'requestedOn',
 };
 
+/** Facts about the record, not about the intervention: not bound to the programme's dates or the exit date. */
+const RECORD_KEEPING = new Set(['MatchTokenRecorded', 'ParticipantErased']);
+
 /** Events allowed to describe things after the participant's exit date. */
-const AFTER_EXIT_ALLOWED = new Set(['FollowUpRecorded', 'OffenceRecorded', 'ConsentWithdrawn', 'ConsentRecorded']);
+const AFTER_EXIT_ALLOWED = new Set(['FollowUpRecorded', 'OffenceRecorded', 'ConsentWithdrawn', 'ConsentRecorded', ...RECORD_KEEPING]);
 
 function timeRules(event: DomainEvent, now: string): RuleViolation[] {
   const out: RuleViolation[] = [];
@@ -43,7 +47,10 @@ function participantRules(event: DomainEvent, state: ParticipantState, command: 
   const programme = command.context.programme;
   const out: RuleViolation[] = [];
 
-  if (programme && event.type !== 'OffenceRecorded' && event.type !== 'FollowUpRecorded') {
+  if (state.erased) {
+    return [violation('participant-erased', '/participantRef', 'This participant\'s personal data was erased; no further events are accepted', 409)];
+  }
+  if (programme && event.type !== 'OffenceRecorded' && event.type !== 'FollowUpRecorded' && !RECORD_KEEPING.has(event.type)) {
     if (date < programme.startsOn) out.push(violation('before-programme-start', at, `${field} is before the programme started (${programme.startsOn})`));
     if (programme.endsOn && date > programme.endsOn && event.type !== 'ParticipantExited' && !event.type.startsWith('Consent')) {
       out.push(violation('after-programme-end', at, `${field} is after the programme ended (${programme.endsOn})`));
@@ -113,6 +120,8 @@ function participantRules(event: DomainEvent, state: ParticipantState, command: 
       }
       break;
     case 'OffenceRecorded':
+    case 'MatchTokenRecorded':
+    case 'ParticipantErased':
       break;
   }
   return out;
@@ -128,7 +137,7 @@ export const participantDecider: Decider<ParticipantState> = {
   initialState: initialParticipantState,
   evolve: evolveParticipant,
   decide: decideParticipant,
-  stateVersion: 1,
+  stateVersion: 2,
 };
 
 export { timeRules };

@@ -234,3 +234,26 @@ t.test('When the participant has exited', async (t) => {
     given([...EXITED, consent('follow-up-contact', '2026-04-02')]).when(record(e)).then([e]);
   });
 });
+
+const erased = (requestedOn = '2026-05-20') => fact('ParticipantErased', { requestedOn, basis: 'data-subject-request' });
+const matchToken = () => fact('MatchTokenRecorded', { matchToken: 'a'.repeat(64) });
+
+t.test('When a participant asks for erasure', async (t) => {
+  should(t, 'accept the erasure of a referred participant, after exit and outside the programme dates', (t) => {
+    const e = erased();
+    given(EXITED).when(record(e, { programme: { ...PROGRAMME, endsOn: '2026-04-30' } })).then([e]);
+  });
+  should(t, 'refuse the erasure of a participant who was never referred', (t) => {
+    given([]).when(record(erased())).thenThrows('unknown-participant');
+  });
+  should(t, 'refuse every later fact, the offences of data partners included', (t) => {
+    for (const later of [attended('S-9', '2026-03-01'), offence('2026-05-21'), matchToken(), erased('2026-05-21'), exited('2026-04-01')]) {
+      const err = given([...ENROLLED, erased()]).when(record(later)).thenThrows('participant-erased');
+      t.equal(err.violations.length, 1);
+    }
+  });
+  should(t, 'accept a match token for a referred participant, also after exit', (t) => {
+    const e = matchToken();
+    given(EXITED).when(record(e)).then([e]);
+  });
+});

@@ -10,6 +10,8 @@ export interface ParticipantState {
   /** Per scope, the periods consent was in force: [from, to | null]. */
   consents: Partial<Record<ConsentScope, { from: string; to: string | null }[]>>;
   sessionIds: string[];
+  /** Personal fields erased: the stream is closed to new facts. */
+  erased: boolean;
 }
 
 export const initialParticipantState = (): ParticipantState => ({
@@ -18,6 +20,7 @@ export const initialParticipantState = (): ParticipantState => ({
   exitDate: null,
   consents: {},
   sessionIds: [],
+  erased: false,
 });
 
 export function evolveParticipant(state: ParticipantState, event: DomainEvent): ParticipantState {
@@ -29,6 +32,8 @@ export function evolveParticipant(state: ParticipantState, event: DomainEvent): 
       return { ...state, startDate: d.startDate as string };
     case 'ParticipantExited':
       return { ...state, exitDate: d.exitDate as string };
+    case 'ParticipantErased':
+      return { ...state, erased: true };
     case 'SessionAttended':
     case 'SessionMissed':
       return { ...state, sessionIds: [...state.sessionIds, d.sessionId as string] };

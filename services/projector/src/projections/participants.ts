@@ -11,9 +11,9 @@ export interface ParticipantPatch {
   referralSource?: string;
   ageAtReferral?: number | null;
   ageBand?: string | null;
-  gender?: string;
-  ethnicity?: string;
-  postcodeDistrict?: string;
+  gender?: string | null;
+  ethnicity?: string | null;
+  postcodeDistrict?: string | null;
   serviceConsentFrom?: string | null;
   serviceConsentWithdrawnOn?: string | null;
   evaluationConsentFrom?: string | null;
@@ -71,16 +71,22 @@ export function projectParticipant(event: StoredEvent): ParticipantChange[] {
   return [{ streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '', patch }];
 }
 
+/** A personal field, or null where it was erased (its key destroyed before this replay). */
+const optional = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
 function participantPatch(type: string, d: Record<string, unknown>): ParticipantPatch | null {
   switch (type) {
     case 'ParticipantReferred': {
       const age = ageAtReferral(d as { ageAtReferral?: number; birthYearMonth?: string; referralDate: string });
       return {
         referralDate: String(d.referralDate), referralSource: String(d.referralSource), ageAtReferral: age,
-        ageBand: age === null ? null : ageBand(age), gender: String(d.gender), ethnicity: String(d.ethnicity),
-        postcodeDistrict: String(d.postcodeDistrict),
+        ageBand: age === null ? null : ageBand(age), gender: optional(d.gender), ethnicity: optional(d.ethnicity),
+        postcodeDistrict: optional(d.postcodeDistrict),
       };
     }
+    case 'ParticipantErased':
+      // Counts stay (the row, its dates and consents); what could identify the person goes.
+      return { ageAtReferral: null, ageBand: null, gender: null, ethnicity: null, postcodeDistrict: null };
     case 'ConsentRecorded': {
       // The latest recorded consent for a scope wins: consenting again after a withdrawal re-includes from then.
       const [col] = SCOPE_COLUMNS[String(d.scope)] ?? [];
@@ -156,8 +162,8 @@ const UPDATE_SQL = `
 
 export const participantsProjection: Projection<ParticipantChange> = {
   name: 'participants',
-  version: 1,
-  handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded'],
+  version: 2,
+  handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded', 'ParticipantErased'],
   tables: ['participants'],
   ddl: `
     create table participants (

@@ -26,10 +26,11 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
 
 export const submissionsProjection: Projection<SubmissionRow> = {
   name: 'submissions',
-  version: 1,
+  version: 2,
   handles: [
     'ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'SessionMissed',
     'OutcomeMeasured', 'ParticipantExited', 'FollowUpRecorded', 'OffenceRecorded', 'GrantAwarded', 'SpendRecorded', 'SpendCorrected',
+    'MatchTokenRecorded', 'ParticipantErased',
   ],
   tables: ['submissions'],
   ddl: `
