@@ -7,6 +7,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, metricsRegistry, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/platform';
 import { authPlugin } from './auth.js';
+
+export type { ProtectedRoute } from './auth.js';
 import { errorHandler, HttpProblem, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
 import { erasureRoutes, eventRoutes } from './routes/events.js';
@@ -15,7 +17,8 @@ import { reportRoutes } from './routes/reports.js';
 import { importRoutes } from './routes/imports.js';
 import { outcomeReportRoutes } from './routes/outcome-reports.js';
 import { qualityReportRoutes } from './routes/quality-reports.js';
-import { auditRoutes } from './routes/audit.js';
+import { auditRoutes, evidenceRoutes } from './routes/audit.js';
+import { adminRoutes } from './routes/admin.js';
 import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
 
 export interface AppDeps {
@@ -88,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(outcomeReportRoutes, { sql });
   await app.register(qualityReportRoutes, { sql });
   await app.register(auditRoutes, { sql });
+  await app.register(evidenceRoutes, { sql });
+  await app.register(adminRoutes, { sql, store, verifier, pepper: config.API_KEY_PEPPER });
   await app.register(quarterlyReturnRoutes, { sql });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },

@@ -7,6 +7,12 @@ import { HttpProblem } from './problem.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
+    /** The one provider whose data this request may read or write; null for roles that see every provider. */
+    tenant: string | null;
+  }
+  interface FastifyInstance {
+    /** Every route behind authentication, with its roles: what the role-matrix tests enumerate. */
+    protectedRoutes: ProtectedRoute[];
   }
   interface FastifyContextConfig {
     /** Roles allowed on the route. Routes without it are public (health, docs). */
@@ -14,13 +20,31 @@ declare module 'fastify' {
   }
 }
 
+export interface ProtectedRoute {
+  method: string;
+  url: string;
+  roles: readonly Role[];
+}
+
 /**
- * Authentication and role checks in one place: every route declares `config.roles`, and this hook refuses
- * a missing or wrong key with 401 and a role outside the list with 403 before any handler runs.
+ * Authentication, role checks and tenant isolation in one place: every route declares `config.roles`, and this
+ * hook refuses a missing or wrong key with 401 and a role outside the list with 403 before any handler runs.
+ * A provider key is confined to its own provider: `request.tenant` is set from the key (never from the request),
+ * and a request that names another provider (`providerId` in the query string) is refused here with 403.
+ * Participant streams are keyed by provider too (pseudonym.ts), so another provider's participant cannot even
+ * be addressed.
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: { verifier: ApiKeyVerifier }) => {
     app.decorateRequest('principal', null as unknown as Principal);
+    app.decorateRequest('tenant', null);
+    const registry: ProtectedRoute[] = [];
+    app.decorate('protectedRoutes', registry);
+    app.addHook('onRoute', (route) => {
+      const roles = (route.config as { roles?: readonly Role[] } | undefined)?.roles;
+      if (!roles) return;
+      for (const method of [route.method].flat()) if (method !== 'HEAD') registry.push({ method, url: route.url, roles });
+    });
     app.addHook('onRequest', async (request: FastifyRequest) => {
       const roles = request.routeOptions.config?.roles;
       if (!roles) return;
@@ -30,9 +54,25 @@ export const authPlugin = fp(
       const principal = await opts.verifier.verify(match[1]!);
       if (!principal) throw new HttpProblem(401, 'unauthenticated', 'Authentication required', undefined, 'The API key is not valid');
       if (!roles.includes(principal.role)) throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, `This needs one of the roles: ${roles.join(', ')}`);
+      const tenant = principal.role === 'provider' ? principal.providerId : null;
+      const named = (request.query as { providerId?: unknown } | undefined)?.providerId;
+      if (tenant !== null && named !== undefined && named !== tenant) {
+        throw new HttpProblem(403, 'other-provider', 'Not allowed', [
+          { field: '/querystring/providerId', rule: 'other-provider', message: 'A provider key reads and writes its own provider\'s data only' },
+        ]);
+      }
       request.principal = principal;
+      request.tenant = tenant;
       request.log = request.log.child({ keyId: principal.keyId, role: principal.role });
     });
   },
   { name: 'vru-auth' },
 );
+
+/**
+ * Which provider's rows a report shows: the key's own provider for a provider key (unsuppressed: it is their
+ * own data), otherwise the requested provider or all of them, with small-number suppression.
+ */
+export function reportScope(request: FastifyRequest, requested?: string): { provider: string | null; suppress: boolean } {
+  return { provider: request.tenant ?? requested ?? null, suppress: request.tenant === null };
+}

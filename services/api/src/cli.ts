@@ -1,7 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Roles, type Role } from '@vru/contracts';
-import { createApiKey, createLogger, createSql, loadConfig, openDatabase, upsertProgramme, upsertProvider, ensureEventTopic } from '@vru/platform';
+import { matchToken, Roles, type Role } from '@vru/contracts';
+import {
+  applyRetention, createApiKey, createLogger, createSql, ensureEventTopic, EventStore, listApiKeys, loadConfig, openDatabase, revokeApiKey,
+  rotateApiKey, upsertProgramme, upsertProvider,
+} from '@vru/platform';
 import { buildApp } from './app.js';
 
 const USAGE = `usage: vru <command>
@@ -10,11 +13,16 @@ const USAGE = `usage: vru <command>
   provider <id> <name>                            register a provider
   programme <id> <name> <type> <startsOn> [endsOn] register a programme
   key <role> [providerId] [label]                 create an API key and print it (once)
+  keys                                            list keys (prefix, role, provider, last use; never the secret)
+  rotate <keyId> [graceHours]                     issue a replacement key; the old one works for graceHours (default 24)
+  revoke <keyId>                                  revoke a key now
+  retention [--dry-run]                           erase personal fields past RETENTION_MONTHS; delete old rejection records
+  match-token <familyName> <givenName> <YYYY-MM-DD>  print the match token (MATCHING_KEY from the environment)
   openapi [file]                                  write the OpenAPI document (default: stdout)`;
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'cli');
-const { positionals } = parseArgs({ allowPositionals: true, strict: false });
+const { positionals, values } = parseArgs({ allowPositionals: true, strict: false, options: { 'dry-run': { type: 'boolean' } } });
 const [command, ...args] = positionals;
 
 async function main(): Promise<number> {
@@ -33,6 +41,49 @@ async function main(): Promise<number> {
     case 'topic':
       await ensureEventTopic(config, logger);
       return 0;
+    case 'match-token': {
+      // The matching key is the partners' secret, not the service's: read from the environment of whoever runs this.
+      const key = process.env.MATCHING_KEY ?? '';
+      if (args.length !== 3 || key.length < 32) {
+        process.stderr.write('usage: MATCHING_KEY=<shared key, 32+ chars> vru match-token <familyName> <givenName> <YYYY-MM-DD>\n');
+        return 2;
+      }
+      process.stdout.write(`${matchToken(key, { familyName: args[0]!, givenName: args[1]!, dateOfBirth: args[2]! })}\n`);
+      return 0;
+    }
+    case 'keys':
+    case 'rotate':
+    case 'revoke':
+    case 'retention': {
+      const sql = await openDatabase(config, logger, 'vru-cli', { max: 2 });
+      try {
+        if (command === 'keys') {
+          for (const k of await listApiKeys(sql, { includeInactive: true })) {
+            const state = k.revokedAt ? 'revoked' : k.expiresAt ? `expires ${k.expiresAt}` : 'active';
+            process.stdout.write(`${k.prefix}…\t${k.role}\t${k.providerId ?? '-'}\t${state}\tlast used ${k.lastUsedAt ?? 'never'}\t${k.label}\n`);
+          }
+        } else if (command === 'rotate' && args[0]) {
+          const rotated = await rotateApiKey(sql, config.API_KEY_PEPPER, args[0], Number(args[1] ?? 24) * 3600, null);
+          if (!rotated) { process.stderr.write('no active key with that id\n'); return 1; }
+          process.stdout.write(`${rotated.apiKey}\n`);
+        } else if (command === 'revoke' && args[0]) {
+          if (!(await revokeApiKey(sql, args[0]))) { process.stderr.write('no key with that id\n'); return 1; }
+        } else if (command === 'retention') {
+          const store = new EventStore(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
+          const result = await applyRetention(sql, store, {
+            retentionMonths: config.RETENTION_MONTHS, rejectionRetentionDays: config.REJECTION_RETENTION_DAYS, dryRun: values['dry-run'] === true,
+          });
+          process.stdout.write(`${values['dry-run'] ? 'would erase' : 'erased'} ${result.participantsErased} participants with no event since ${result.cutoff}; `
+            + `${values['dry-run'] ? 'would delete' : 'deleted'} ${result.rejectionsDeleted} refused-submission records\n`);
+        } else {
+          process.stderr.write(`${USAGE}\n`);
+          return 2;
+        }
+      } finally {
+        await sql.end();
+      }
+      return 0;
+    }
     case 'migrate':
     case 'provider':
     case 'programme':

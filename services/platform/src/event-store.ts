@@ -16,6 +16,8 @@ export interface AppendCommand {
   principal: Principal;
   requestId: string;
   source: EventMetadata['source'];
+  /** Set by the service itself (retention), never from a request: the participant stream, for lack of a reference. */
+  streamId?: string;
 }
 
 export type Rejection = { status: 'rejected'; httpStatus: 403 | 409 | 422; code: string; title: string; errors: FieldError[] };
@@ -34,6 +36,12 @@ interface StreamRow {
   version: number;
   state: unknown;
   state_version: number;
+}
+
+interface Match {
+  streamId: string;
+  providerId: string;
+  programmeId: string | null;
 }
 
 interface Target {
@@ -83,22 +91,25 @@ export class EventStore {
   }
 
   /** Participants that data partners' match tokens point at (token → streams), looked up before the transaction. */
-  private async matchesFor(commands: AppendCommand[]): Promise<Map<string, { streamId: string; providerId: string }[]>> {
+  private async matchesFor(commands: AppendCommand[]): Promise<Map<string, Match[]>> {
     const tokens = [...new Set(commands.map((c) => c.submission.matchToken).filter((t): t is string => t !== undefined))];
-    const out = new Map<string, { streamId: string; providerId: string }[]>();
+    const out = new Map<string, Match[]>();
     if (tokens.length === 0) return out;
     const lookups = new Map(tokens.map((t) => [matchLookup(this.pseudonymSecret, t), t]));
-    const rows = await this.sql<{ lookup: string; stream_id: string; provider_id: string }[]>`
-      select lookup, stream_id, provider_id from match_index where lookup = any(${[...lookups.keys()]}::text[]) order by stream_id`;
+    // The participant's programme comes from its latest event: the data partner does not know it.
+    const rows = await this.sql<{ lookup: string; stream_id: string; provider_id: string; programme_id: string | null }[]>`
+      select m.lookup, m.stream_id, m.provider_id,
+             (select e.programme_id from events e where e.stream_id = m.stream_id order by e.stream_version desc limit 1) as programme_id
+      from match_index m where m.lookup = any(${[...lookups.keys()]}::text[]) order by m.stream_id`;
     for (const r of rows) {
       const token = lookups.get(r.lookup)!;
-      out.set(token, [...(out.get(token) ?? []), { streamId: r.stream_id, providerId: r.provider_id }]);
+      out.set(token, [...(out.get(token) ?? []), { streamId: r.stream_id, providerId: r.provider_id, programmeId: r.programme_id }]);
     }
     return out;
   }
 
   /** Where a command's event goes, or why it may not go anywhere. Pure apart from reference data and matches. */
-  private target(cmd: AppendCommand, matches: Map<string, { streamId: string; providerId: string }[]>): Target | Rejection {
+  private target(cmd: AppendCommand, matches: Map<string, Match[]>): Target | Rejection {
     const { submission: s, definition: def, principal } = cmd;
     if (!def.submittedBy.includes(principal.role)) {
       return rejection(403, 'role-not-permitted', 'This key may not submit this event type', [
@@ -109,6 +120,9 @@ export class EventStore {
       const grantRef = s.grantRef as string;
       const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId as string);
       return { streamId: grantStreamId(grantRef), kind: 'grant', providerId, programmeId: (s.data.programmeId as string | undefined) ?? null };
+    }
+    if (cmd.streamId !== undefined) {
+      return { streamId: cmd.streamId, kind: def.stream, providerId: principal.providerId as string, programmeId: s.programmeId ?? null };
     }
     if (s.matchToken !== undefined) {
       const candidates = (matches.get(s.matchToken) ?? []).filter((m) => s.providerId === undefined || m.providerId === s.providerId);
@@ -122,7 +136,8 @@ export class EventStore {
           { field: '/matchToken', rule: 'ambiguous-match', message: `The token matches ${candidates.length} participants; add providerId, or ask the providers to resolve the duplicate` },
         ]);
       }
-      return { streamId: candidates[0]!.streamId, kind: 'participant', providerId: candidates[0]!.providerId, programmeId: s.programmeId ?? null };
+      const match = candidates[0]!;
+      return { streamId: match.streamId, kind: 'participant', providerId: match.providerId, programmeId: s.programmeId ?? match.programmeId };
     }
     const providerId = principal.role === 'provider' ? (principal.providerId as string) : (s.providerId as string);
     return {

@@ -16,3 +16,4 @@ export * from './rejections.js';
 export * from './audit.js';
 export * from './metrics.js';
 export * from './personal-data.js';
+export * from './retention.js';

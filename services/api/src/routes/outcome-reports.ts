@@ -9,7 +9,8 @@ import {
 import type { Principal, Sql } from '@vru/platform';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, providerScope, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, reportPosition, type ReportDeps } from './reports.js';
+import { reportScope } from '../auth.js';
 
 /**
  * Engagement, outcomes, reoffending and spend. A provider key sees only its own participants and grants,
@@ -19,14 +20,6 @@ import { emptyIfNoReadModel, providerScope, reportPosition, type ReportDeps } fr
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails };
 const CSV_NOTE = ' Send `Accept: text/csv` for the rows as CSV (nested figures as dotted columns).';
 
-/** The provider whose rows a request may see (null: all), refusing a provider key that asks for another provider. */
-export function scope(principal: Principal, requested: string | undefined): { provider: string | null; suppress: boolean } {
-  const own = providerScope(principal);
-  if (own && requested && requested !== own) {
-    throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, 'A provider key sees only its own figures');
-  }
-  return { provider: own ?? requested ?? null, suppress: own === null };
-}
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
@@ -124,7 +117,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
     },
   }, async (request, reply) => {
     const q = request.query;
-    const { provider, suppress } = scope(request.principal, q.providerId);
+    const { provider, suppress } = reportScope(request, q.providerId);
     const computedAt = [await reportPosition(sql, 'participants')];
     const rows = await sql<FunnelRow[]>`
       select programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
@@ -166,7 +159,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
     },
   }, async (request, reply) => {
     const q = request.query;
-    const { provider, suppress } = scope(request.principal, q.providerId);
+    const { provider, suppress } = reportScope(request, q.providerId);
     const computedAt = [await reportPosition(sql, 'outcomes'), await reportPosition(sql, 'participants')];
     const asOf = today();
     const rows = await sql<({ instrument: string; scale: string; baseline_score: number | null; exit_score: number | null; enrolled_on: string | null } & GroupFields)[]>`
@@ -221,7 +214,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => {
     const q = request.query;
     if (q.cohortTo < q.cohortFrom) throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
-    const { provider, suppress } = scope(request.principal, q.providerId);
+    const { provider, suppress } = reportScope(request, q.providerId);
     const computedAt = [await reportPosition(sql, 'participants'), await reportPosition(sql, 'offences')];
     const asOf = today();
     const people = await sql<{ stream_id: string; programme_id: string; enrolled_on: string; evaluation_consent_withdrawn_on: string | null }[]>`
@@ -271,7 +264,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
     },
   }, async (request, reply) => {
     const q = request.query;
-    const { provider, suppress } = scope(request.principal, q.providerId);
+    const { provider, suppress } = reportScope(request, q.providerId);
     const computedAt = [await reportPosition(sql, 'spend'), await reportPosition(sql, 'participants')];
     const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; start_date: string; end_date: string }[]>`
       select grant_ref, provider_id, programme_id, amount_pence::text, start_date::text, end_date::text from rm_spend.grants

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataQualityQuery, DataQualityReport, LATE_AFTER_DAYS, ProblemDetails } from '@vru/contracts';
 import type { Sql } from '@vru/platform';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, providerScope, reportPosition } from './reports.js';
+import { emptyIfNoReadModel, reportPosition } from './reports.js';
+import { reportScope } from '../auth.js';
 
 export const qualityReportRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
   app.get('/v1/reports/data-quality', {
@@ -17,7 +18,7 @@ export const qualityReportRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = asyn
     },
   }, async (request, reply) => {
     const q = request.query;
-    const provider = providerScope(request.principal) ?? q.providerId ?? null;
+    const { provider } = reportScope(request, q.providerId);
     const receivedFilter = (column: string) => sql`
       ${provider ? sql`and provider_id = ${provider}` : sql``}
       ${q.from ? sql`and ${sql(column)} >= ${q.from}::date` : sql``}

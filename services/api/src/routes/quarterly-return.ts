@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeliverySettings, ProblemDetails, QuarterlyReturnQuery, QuarterlyReturnReport } from '@vru/contracts';
 import { suppressCount, suppressRecord } from '@vru/domain';
 import { sendReport } from '../csv.js';
-import { scope } from './outcome-reports.js';
+import { reportScope } from '../auth.js';
 import { emptyIfNoReadModel, reportPosition, type ReportDeps } from './reports.js';
 
 /**
@@ -57,7 +57,7 @@ export const quarterlyReturnRoutes: FastifyPluginAsyncTypebox<ReportDeps> = asyn
     },
   }, async (request, reply) => {
     const q = request.query;
-    const { provider, suppress } = scope(request.principal, q.providerId);
+    const { provider, suppress } = reportScope(request, q.providerId);
     const { start, end } = quarterBounds(q.quarter);
     const computedAt = await Promise.all([reportPosition(sql, 'participants'), reportPosition(sql, 'attendance'), reportPosition(sql, 'spend')]);
     const programmeFilter = (column = 'programme_id') => (q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``);

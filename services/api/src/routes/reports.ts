@@ -1,15 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AttendanceQuery, AttendanceReport, ProblemDetails } from '@vru/contracts';
-import type { Principal, Sql } from '@vru/platform';
+import type { Sql } from '@vru/platform';
+import { reportScope } from '../auth.js';
 import { sendReport, wantsCsv } from '../csv.js';
 
 export interface ReportDeps {
   sql: Sql;
-}
-
-/** Providers see their own figures only; commissioners and funders see every provider's. */
-export function providerScope(principal: Principal): string | null {
-  return principal.role === 'provider' ? principal.providerId : null;
 }
 
 export async function reportPosition(sql: Sql, projection: string) {
@@ -45,7 +41,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
     },
   }, async (request, reply) => {
     const q = request.query;
-    const provider = providerScope(request.principal);
+    const { provider } = reportScope(request);
     const computedAt = await reportPosition(sql, 'attendance');
     const rows = await sql<{ programme_id: string; participants: number; attended: number; missed: number }[]>`
       select programme_id,

@@ -1,0 +1,182 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, type Role } from '@vru/contracts';
+import {
+  createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, upsertProgramme, upsertProvider,
+  type ApiKeyVerifier, type EventStore, type Principal, type Sql,
+} from '@vru/platform';
+import { HttpProblem } from '../problem.js';
+
+/**
+ * Keys and reference data, managed by the VRU: commissioners and admins. A commissioner issues keys to
+ * organisations (provider, data-partner, funder); only an admin issues commissioner and admin keys, so no
+ * key can mint a key more powerful than itself.
+ */
+const MANAGERS = ['commissioner', 'admin'] as const;
+const GRANTABLE: Record<Role, readonly Role[]> = {
+  admin: Roles,
+  commissioner: ['provider', 'data-partner', 'funder'],
+  provider: [], 'data-partner': [], funder: [],
+};
+
+const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const KeyId = Type.String({ pattern: '^[a-f0-9]{16}$', description: 'The public part of a key (vru_<keyId>_…).' });
+const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+export const ApiKeySummary = Type.Object({
+  keyId: KeyId,
+  prefix: Type.String({ description: 'What a key starts with; enough to recognise it, useless to authenticate.' }),
+  role: StringEnum(Roles),
+  providerId: Type.Union([ProviderId, Type.Null()]),
+  label: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  createdBy: Type.Union([Type.String(), Type.Null()], { description: 'keyId of the key that created it (null: the command line).' }),
+  rotatedFrom: Type.Union([Type.String(), Type.Null()]),
+  lastUsedAt: Timestamp,
+  expiresAt: Timestamp,
+  revokedAt: Timestamp,
+}, { additionalProperties: false, title: 'ApiKeySummary' });
+
+export const IssuedApiKey = Type.Object({
+  apiKey: Type.String({ description: 'The key itself. Shown once: only a keyed hash of its secret is stored.' }),
+  key: ApiKeySummary,
+}, { additionalProperties: false, title: 'IssuedApiKey' });
+
+function mayGrant(principal: Principal, role: Role): void {
+  if (!GRANTABLE[principal.role].includes(role)) {
+    throw new HttpProblem(403, 'role-not-grantable', 'Not allowed', [
+      { field: '/role', rule: 'role-not-grantable', message: `A ${principal.role} key may issue keys for: ${GRANTABLE[principal.role].join(', ')}` },
+    ]);
+  }
+}
+
+export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStore; verifier: ApiKeyVerifier; pepper: string }> = async (app, deps) => {
+  const { sql, verifier, pepper } = deps;
+
+  app.post('/v1/admin/keys', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'createApiKey', summary: 'Issue an API key',
+      description: 'The key is in the answer once and never again. Provider keys name their provider; other roles must not.',
+      body: Type.Object({
+        role: StringEnum(Roles),
+        providerId: Type.Optional(ProviderId),
+        label: Type.String({ maxLength: 200, default: '', description: 'Who holds it, e.g. "Safe Spaces Trust case system". No personal data.' }),
+      }, { additionalProperties: false }),
+      response: { 201: IssuedApiKey, ...errors },
+    },
+  }, async (request, reply) => {
+    const { role, providerId, label } = request.body;
+    mayGrant(request.principal, role);
+    if ((role === 'provider') !== (providerId !== undefined)) {
+      throw new HttpProblem(422, 'validation-failed', 'The key request is invalid', [
+        role === 'provider'
+          ? { field: '/providerId', rule: 'required', message: 'A provider key names its provider' }
+          : { field: '/providerId', rule: 'not-allowed', message: `A ${role} key is not tied to a provider` },
+      ]);
+    }
+    if (providerId && (await sql`select 1 from providers where provider_id = ${providerId}`).length === 0) {
+      throw new HttpProblem(422, 'unknown-reference', 'The key request names an unregistered provider', [
+        { field: '/providerId', rule: 'unknown-provider', message: 'No provider with this id is registered' },
+      ]);
+    }
+    const { keyId, apiKey } = await createApiKey(sql, pepper, { role, providerId: providerId ?? null, label, createdBy: request.principal.keyId });
+    request.log.info({ issuedKeyId: keyId, issuedRole: role }, 'api key issued');
+    return reply.code(201).send({ apiKey, key: (await getApiKey(sql, keyId))! });
+  });
+
+  app.get('/v1/admin/keys', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'listApiKeys', summary: 'List API keys (prefix only)',
+      querystring: Type.Object({
+        role: Type.Optional(StringEnum(Roles)),
+        providerId: Type.Optional(ProviderId),
+        includeInactive: Type.Boolean({ default: false, description: 'Include revoked and expired keys.' }),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ keys: Type.Array(ApiKeySummary) }, { additionalProperties: false }), ...errors },
+    },
+  }, async (request) => ({ keys: await listApiKeys(sql, request.query) }));
+
+  const keyParams = Type.Object({ keyId: KeyId });
+  const existing = async (principal: Principal, keyId: string) => {
+    const key = await getApiKey(sql, keyId);
+    if (!key) throw new HttpProblem(404, 'not-found', 'No such key');
+    mayGrant(principal, key.role);
+    return key;
+  };
+
+  app.post('/v1/admin/keys/:keyId/rotate', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'rotateApiKey', summary: 'Replace a key, keeping the old one for a grace period',
+      params: keyParams,
+      body: Type.Object({
+        graceHours: Type.Integer({ minimum: 0, maximum: 720, default: 24, description: 'How long the old key keeps working (0: stops now).' }),
+      }, { additionalProperties: false }),
+      response: { 201: IssuedApiKey, ...errors },
+    },
+  }, async (request, reply) => {
+    await existing(request.principal, request.params.keyId);
+    const rotated = await rotateApiKey(sql, pepper, request.params.keyId, request.body.graceHours * 3600, request.principal.keyId);
+    if (!rotated) throw new HttpProblem(409, 'key-inactive', 'The key is revoked or expired; issue a new one instead');
+    verifier.forget(request.params.keyId);
+    request.log.info({ rotatedKeyId: request.params.keyId, issuedKeyId: rotated.keyId }, 'api key rotated');
+    return reply.code(201).send({ apiKey: rotated.apiKey, key: (await getApiKey(sql, rotated.keyId))! });
+  });
+
+  app.post('/v1/admin/keys/:keyId/revoke', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'revokeApiKey', summary: 'Revoke a key now',
+      description: 'Takes effect at once on this instance and within 10 seconds on every other.',
+      params: keyParams,
+      response: { 200: ApiKeySummary, ...errors },
+    },
+  }, async (request) => {
+    await existing(request.principal, request.params.keyId);
+    const key = await revokeApiKey(sql, request.params.keyId);
+    verifier.forget(request.params.keyId);
+    request.log.info({ revokedKeyId: request.params.keyId }, 'api key revoked');
+    return key!;
+  });
+
+  app.put('/v1/admin/providers/:providerId', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'putProvider', summary: 'Register or rename a provider',
+      params: Type.Object({ providerId: ProviderId }),
+      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ providerId: ProviderId, name: Type.String() }), ...errors },
+    },
+  }, async (request) => {
+    await upsertProvider(sql, request.params.providerId, request.body.name);
+    deps.store.reference.invalidate();
+    return { providerId: request.params.providerId, name: request.body.name };
+  });
+
+  const Programme = Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    interventionType: Type.String({ minLength: 1, maxLength: 64 }),
+    startsOn: IsoDate(),
+    endsOn: Type.Optional(Type.Union([IsoDate(), Type.Null()])),
+  }, { additionalProperties: false });
+
+  app.put('/v1/admin/programmes/:programmeId', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'putProgramme', summary: 'Register or update a programme',
+      params: Type.Object({ programmeId: ProgrammeId }),
+      body: Programme,
+      response: { 200: Type.Object({ programmeId: ProgrammeId, name: Type.String() }), ...errors },
+    },
+  }, async (request) => {
+    const b = request.body;
+    if (b.endsOn && b.endsOn < b.startsOn) {
+      throw new HttpProblem(422, 'validation-failed', 'The programme is invalid', [{ field: '/endsOn', rule: 'date-order', message: 'endsOn must not be before startsOn' }]);
+    }
+    await upsertProgramme(sql, { programmeId: request.params.programmeId, ...b, endsOn: b.endsOn ?? null });
+    deps.store.reference.invalidate();
+    return { programmeId: request.params.programmeId, name: b.name };
+  });
+};
