@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { matchToken } from '@vru/contracts';
 
 /**
  * A realistic, deterministic demo data set: three providers, four programmes, three grants, ~100 participants
@@ -151,9 +152,12 @@ export function demoSubmissions(): DemoSubmission[] {
         const provenDate = addDays(offenceDate, 30 + Math.floor(r() * 120));
         if (provenDate <= TODAY) {
           const category = pick(['violence-against-the-person', 'possession-of-weapon', 'knife-or-sharp-object-enabled', 'drugs', 'other', 'robbery'] as const);
+          // The provider records the person's match token; the police match their record by the same token.
+          const token = demoMatchToken(provider, ref);
+          out.push(ev('MatchTokenRecorded', 1, at(provenDate), { matchToken: token }, 'match-token'));
           out.push({ as: 'data-partner', body: {
             eventId: demoEventId(`offence:${provider}:${ref}`), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: at(provenDate, 5),
-            providerId: provider, programmeId: programme.programmeId, participantRef: ref,
+            matchToken: token,
             data: { offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const), offenceCategory: category, seriousViolence: ['violence-against-the-person', 'possession-of-weapon', 'knife-or-sharp-object-enabled', 'robbery'].includes(category) },
           } });
         }
@@ -199,4 +203,13 @@ export function demoSubmissions(): DemoSubmission[] {
   } });
   void n;
   return out;
+}
+
+/** The matching key the demo's providers and police share (docs/matching.md); never the service's. */
+export const DEMO_MATCHING_KEY = 'demo-only-matching-key-shared-by-providers-and-police';
+
+/** A synthetic person behind a demo participant: names of letters only, since normalisation drops digits. */
+export function demoMatchToken(provider: string, ref: string): string {
+  const letters = (s: string) => s.toLowerCase().replace(/\d/g, (d) => 'abcdefghij'[Number(d)]!).replace(/[^a-z]/g, '');
+  return matchToken(DEMO_MATCHING_KEY, { familyName: letters(ref), givenName: letters(provider), dateOfBirth: '2009-06-15' });
 }
