@@ -7,7 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, metricsRegistry, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/platform';
 import { authPlugin } from './auth.js';
-import { errorHandler, HttpProblem, sendProblem } from './problem.js';
+import { clientErrorHandler, errorHandler, HttpProblem, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -41,6 +41,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+    // Malformed percent-encoding and over-long path parameters are refused before routing; they answer problems too.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
