@@ -72,6 +72,22 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** NUL, or half of a UTF-16 surrogate pair: valid in a JSON string, but PostgreSQL's jsonb cannot store either. */
+const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Every string (and key) in the submission that could not be stored, by JSON Pointer. */
+function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
+  const error = (field: string): FieldError => ({
+    field: field || '/', rule: 'unsupported-character', message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
+  });
+  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? [error(pointer)] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => {
+    const field = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    return UNSTORABLE_TEXT.test(key) ? [error(field)] : unstorableTextErrors(v, field);
+  });
+}
+
 /** Rules that cross fields and cannot be said in JSON Schema. */
 function crossFieldErrors(type: string, data: Record<string, unknown>): FieldError[] {
   const errors: FieldError[] = [];
@@ -133,7 +149,7 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   if (!check.Check(body)) {
     return { ok: false, errors: dedupe([...check.Errors(body)].map(toFieldError)) };
   }
-  const errors = crossFieldErrors(def.type, body.data as Record<string, unknown>);
+  const errors = [...unstorableTextErrors(body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
 }

@@ -55,6 +55,16 @@ t.test('When a submission does not match the catalogue', async (t) => {
     t.same(errorsOf(t, session({}, { schemaVersion: 3 })), [['/schemaVersion', 'supported-version']]);
     t.same(errorsOf(t, session({}, { schemaVersion: '2' })), [['/schemaVersion', 'supported-version']]);
   });
+  t.test('should refuse text PostgreSQL cannot store: NUL and unpaired surrogates (found by the fuzz test as 500s)', async (t) => {
+    const spend = (evidenceRef: string) => ({
+      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendRecorded', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'G-1',
+      data: { amountPence: 100, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef },
+    });
+    for (const text of ['INV\u0000', 'INV\ud800', '\udc00INV', 'INV\udfff\ud800']) {
+      t.same(errorsOf(t, spend(text)), [['/data/evidenceRef', 'unsupported-character']], JSON.stringify(text));
+    }
+    t.equal(checkSubmission(spend('INV 🧨 \u202e\u0001')).ok, true, 'a surrogate pair, bidi and other control characters are stored as they are');
+  });
   t.test('should name a missing field', async (t) => {
     const { sessionDate: _d, ...data } = session().data as Json;
     t.same(errorsOf(t, session({}, { data })), [['/data/sessionDate', 'required']]);

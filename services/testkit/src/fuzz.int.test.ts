@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Harness, PROGRAMME, event } from './index.js';
-import { GARBAGE_AUTHORIZATION, generateCases, type FuzzCase } from './fuzz.js';
+import { GARBAGE_AUTHORIZATION, SQL_FRAGMENTS, generateCases, type FuzzCase } from './fuzz.js';
 
 // Replay a failure with the seed it printed: FUZZ_SEED=123 FUZZ_COUNT=3000.
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);
@@ -132,6 +132,52 @@ await t.test(`${count} malformed and hostile requests are each refused with a pr
   t.same(prototypeNames(), prototypesBefore, 'Object.prototype and Array.prototype have no new properties');
   t.equal(({} as Json).polluted, undefined);
   t.equal(({} as Json).isAdmin, undefined);
+});
+
+/** Asserts a problem answer over HTTP: status, content type and code. */
+function isProblem(t: Test, a: Answer, status: number, code: string) {
+  t.equal(a.status, status, a.body.slice(0, 200));
+  t.match(a.contentType, /^application\/problem\+json/);
+  const body = JSON.parse(a.body) as Json;
+  t.equal(body.status, status);
+  t.equal(body.code, code);
+}
+
+await t.test('hostile text in an otherwise valid event is stored verbatim or refused by name, never a 5xx', async (t) => {
+  const texts = [...SQL_FRAGMENTS, 'INV\u0000', 'INV\ud800', 'INV\udfff\ud800', '\u202eINV', '<script>alert(1)</script>', 'INV\u0001\u001f', '🧨', '\\u0000'];
+  for (const [i, evidenceRef] of texts.entries()) {
+    const eventId = `6c1b0a1e-2f57-4a5b-9d59-2b1d2d6f1${String(i).padStart(3, '0')}`;
+    const answer = await send('POST', '/v1/events', { 'content-type': 'application/json', authorization: `Bearer ${h.keys.providerA}` }, Buffer.from(JSON.stringify({
+      eventId, type: 'SpendRecorded', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'G-FUZZ',
+      data: { amountPence: 100, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef },
+    })));
+    const what = `evidenceRef ${JSON.stringify(evidenceRef)}`;
+    if (answer.status === 202) {
+      const [row] = await h.sql<{ data: Json }[]>`select data from events where event_id = ${eventId}`;
+      t.equal(row?.data.evidenceRef, evidenceRef, `${what} is stored verbatim`);
+    } else {
+      t.equal(answer.status, 422, `${what}: ${answer.body.slice(0, 200)}`);
+      t.match(answer.contentType, /^application\/problem\+json/);
+      t.ok(names(JSON.parse(answer.body).errors ?? [], '/data/evidenceRef'), `${what} is refused by name`);
+    }
+  }
+});
+
+// Regressions the fuzz test found: answers Fastify and Node wrote themselves, as plain application/json.
+await t.test('a path with malformed percent-encoding is a 400 problem', async (t) => {
+  isProblem(t, await send('GET', '/v1/participants/%zz/events', { authorization: `Bearer ${h.keys.providerA}` }, null), 400, 'bad-request');
+  isProblem(t, await send('GET', '/v1/imports/templates/%C0%AF', { authorization: `Bearer ${h.keys.providerA}` }, null), 400, 'bad-request');
+});
+
+await t.test('a path parameter over the length limit is a 414 problem', async (t) => {
+  isProblem(t, await send('GET', `/v1/imports/templates/${'a'.repeat(200)}`, { authorization: `Bearer ${h.keys.providerA}` }, null), 414, 'uri-too-long');
+});
+
+await t.test('a request line over 16 KiB is a 431 problem that closes the connection, and the next request is served', async (t) => {
+  const answer = await send('GET', `/v1/reports/spend?programmeId=${'a'.repeat(20_000)}`, { authorization: `Bearer ${h.keys.commissioner}` }, null);
+  isProblem(t, answer, 431, 'headers-too-large');
+  const next = await send('GET', '/healthz', {}, null);
+  t.equal(next.status, 200);
 });
 
 t.end();
