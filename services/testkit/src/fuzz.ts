@@ -237,7 +237,8 @@ function mutatedCsv(rng: Rng, ctx: FuzzContext): { type: EventType; text: string
   }
   const column = rng.pick(columns).name;
   const value = rng.pick([...HOSTILE_STRINGS, ...DATE_EDGES, ...NUMBER_EDGES.map(String), 'abc', 'yes-ish', '1;2;3', 'x'.repeat(600)]);
-  record[column] = value;
+  // As the server will read it: the file goes as UTF-8, where a lone surrogate becomes U+FFFD.
+  record[column] = Buffer.from(value).toString('utf8');
   const scope = EventCatalogue[type].submittedBy.includes('provider' as never) ? ctx.providerId : '';
   if (checkSubmission(csvRowToSubmission(type, record, { scope })).ok) return null;
   const names = columns.map((c) => c.name);
