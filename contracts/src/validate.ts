@@ -82,12 +82,31 @@ function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): Fi
     ];
   }
   const errors: FieldError[] = [];
-  if (body.participantRef === undefined) errors.push({ field: '/matchToken', rule: 'required', message: 'Give matchToken (or providerId + participantRef)' });
+  if (body.participantRef === undefined) {
+    const message = 'Name the participant with matchToken, or with providerId + programmeId + participantRef';
+    errors.push({ field: '/matchToken', rule: 'one-of-required', message }, { field: '/participantRef', rule: 'one-of-required', message });
+  }
   else {
     if (body.providerId === undefined) errors.push({ field: '/providerId', rule: 'required', message: 'participantRef needs the providerId it belongs to' });
     if (body.programmeId === undefined) errors.push({ field: '/programmeId', rule: 'required', message: 'participantRef needs the programmeId' });
   }
   return errors;
+}
+
+/** NUL, or half of a UTF-16 surrogate pair: valid in a JSON string, but PostgreSQL's jsonb cannot store either. */
+const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Every string (and key) in the submission that could not be stored, by JSON Pointer. */
+function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
+  const error = (field: string): FieldError => ({
+    field: field || '/', rule: 'unsupported-character', message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
+  });
+  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? [error(pointer)] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => {
+    const field = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    return UNSTORABLE_TEXT.test(key) ? [error(field)] : unstorableTextErrors(v, field);
+  });
 }
 
 /** Rules that cross fields and cannot be said in JSON Schema. */
@@ -151,7 +170,7 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   if (!check.Check(body)) {
     return { ok: false, errors: dedupe([...check.Errors(body)].map(toFieldError)) };
   }
-  const errors = [...envelopeErrors(def, body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
+  const errors = [...unstorableTextErrors(body), ...envelopeErrors(def, body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
 }

@@ -55,6 +55,16 @@ t.test('When a submission does not match the catalogue', async (t) => {
     t.same(errorsOf(t, session({}, { schemaVersion: 3 })), [['/schemaVersion', 'supported-version']]);
     t.same(errorsOf(t, session({}, { schemaVersion: '2' })), [['/schemaVersion', 'supported-version']]);
   });
+  t.test('should refuse text PostgreSQL cannot store: NUL and unpaired surrogates (found by the fuzz test as 500s)', async (t) => {
+    const spend = (evidenceRef: string) => ({
+      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendRecorded', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'G-1',
+      data: { amountPence: 100, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef },
+    });
+    for (const text of ['INV\u0000', 'INV\ud800', '\udc00INV', 'INV\udfff\ud800']) {
+      t.same(errorsOf(t, spend(text)), [['/data/evidenceRef', 'unsupported-character']], JSON.stringify(text));
+    }
+    t.equal(checkSubmission(spend('INV 🧨 \u202e\u0001')).ok, true, 'a surrogate pair, bidi and other control characters are stored as they are');
+  });
   t.test('should name a missing field', async (t) => {
     const { sessionDate: _d, ...data } = session().data as Json;
     t.same(errorsOf(t, session({}, { data })), [['/data/sessionDate', 'required']]);
@@ -99,5 +109,27 @@ t.test('When a stored event is of an older schema version', async (t) => {
   t.test('should leave the latest version as it is', async (t) => {
     const data = { sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'group', deliveredBy: 'staff' };
     t.same(upcast('SessionAttended', 2, data), { schemaVersion: 2, data });
+  });
+});
+
+t.test('When a data partner names the participant of an offence', async (t) => {
+  const offence = (naming: Record<string, unknown>) => checkSubmission({
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'OffenceRecorded', schemaVersion: 1, occurredAt: '2026-03-21T10:00:00Z', ...naming,
+    data: { offenceDate: '2026-03-01', provenDate: '2026-03-20', disposal: 'conviction', offenceCategory: 'robbery', seriousViolence: true },
+  });
+  const token = 'a'.repeat(64);
+  t.test('should accept a match token, alone or narrowed by provider', async (t) => {
+    t.equal(offence({ matchToken: token }).ok, true);
+    t.equal(offence({ matchToken: token, providerId: 'prov-a' }).ok, true);
+  });
+  t.test('should accept the provider, programme and reference together', async (t) => {
+    t.equal(offence({ providerId: 'prov-a', programmeId: 'mentoring', participantRef: 'P-1' }).ok, true);
+  });
+  t.test('should refuse both ways at once, neither, or a reference without its provider', async (t) => {
+    const both = offence({ matchToken: token, providerId: 'prov-a', programmeId: 'mentoring', participantRef: 'P-1' });
+    t.match(both, { ok: false, errors: [{ field: '/participantRef', rule: 'one-participant-identifier' }] });
+    t.match(offence({}), { ok: false, errors: [{ field: '/matchToken', rule: 'one-of-required' }, { field: '/participantRef', rule: 'one-of-required' }] });
+    t.match(offence({ programmeId: 'mentoring', participantRef: 'P-1' }), { ok: false, errors: [{ field: '/providerId', rule: 'required' }] });
+    t.match(offence({ matchToken: 'A'.repeat(64) }), { ok: false, errors: [{ field: '/matchToken' }] }, 'lower-case hex only');
   });
 });

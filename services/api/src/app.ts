@@ -7,9 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiKeyVerifier, EventStore, GroupCommit, loggerOptions, metricsRegistry, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/platform';
 import { authPlugin } from './auth.js';
-
-export type { ProtectedRoute } from './auth.js';
-import { errorHandler, HttpProblem, sendProblem } from './problem.js';
+import { clientErrorHandler, errorHandler, HttpProblem, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
 import { erasureRoutes, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -20,6 +18,8 @@ import { qualityReportRoutes } from './routes/quality-reports.js';
 import { auditRoutes, evidenceRoutes } from './routes/audit.js';
 import { adminRoutes } from './routes/admin.js';
 import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
+
+export type { ProtectedRoute } from './auth.js';
 
 export interface AppDeps {
   config: Config;
@@ -44,6 +44,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+    // Malformed percent-encoding and over-long path parameters are refused before routing; they answer problems too.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '@vru/contracts';
 import { isDatabaseUnavailable } from '@vru/platform';
@@ -62,6 +64,7 @@ const SAFE_4XX_TITLES: Record<number, string> = {
   406: 'Not acceptable',
   409: 'Conflict',
   413: 'Request body too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   422: 'The request is invalid',
   429: 'Too many requests',
@@ -81,10 +84,28 @@ export function errorHandler(error: FastifyError & { validation?: AjvError[]; va
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const code = status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : status === 429 ? 'rate-limited' : 'bad-request';
+    const code = status === 413 ? 'body-too-large' : status === 414 ? 'uri-too-long' : status === 415 ? 'unsupported-media-type' : status === 429 ? 'rate-limited' : 'bad-request';
     // Parser messages describe the body (e.g. where the JSON broke), never server internals.
     return sendProblem(reply, new HttpProblem(status, code, SAFE_4XX_TITLES[status] ?? 'Bad request', undefined, error.message));
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, new HttpProblem(500, 'internal-error', 'Something went wrong on our side'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (request line and headers over 16 KiB, malformed
+ * HTTP, a client too slow to send its headers) get a problem too, written straight to the socket as there is no reply.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex) {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request-timeout', 'The request took too long to arrive'] as const
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large', 'The request line and headers are too large'] as const
+      : [400, 'bad-request', SAFE_4XX_TITLES[400]!] as const;
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const body = JSON.stringify({ type: `urn:vru:problem:${code}`, title, status, code });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
