@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeliverySettings, ProblemDetails, QuarterlyReturnQuery, QuarterlyReturnReport } from '@vru/contracts';
 import { suppressCount, suppressRecord } from '@vru/domain';
 import { sendReport } from '../csv.js';
-import { scope } from './outcome-reports.js';
-import { emptyIfNoReadModel, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, reportPosition, scope, type ReportDeps } from './reports.js';
 
 /**
  * The quarterly return a VRU sends the Home Office: per programme, people reached (referred; active) by age band

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AttendanceQuery, AttendanceReport, ProblemDetails } from '@vru/contracts';
 import type { Principal, Sql } from '@vru/platform';
+import { HttpProblem } from '../problem.js';
 import { sendReport, wantsCsv } from '../csv.js';
 
 export interface ReportDeps {
@@ -10,6 +11,15 @@ export interface ReportDeps {
 /** Providers see their own figures only; commissioners and funders see every provider's. */
 export function providerScope(principal: Principal): string | null {
   return principal.role === 'provider' ? principal.providerId : null;
+}
+
+/** The provider whose rows a request may see (null: all), refusing a provider key that asks for another provider. */
+export function scope(principal: Principal, requested: string | undefined): { provider: string | null; suppress: boolean } {
+  const own = providerScope(principal);
+  if (own && requested && requested !== own) {
+    throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, 'A provider key sees only its own figures');
+  }
+  return { provider: own ?? requested ?? null, suppress: own === null };
 }
 
 export async function reportPosition(sql: Sql, projection: string) {
@@ -32,6 +42,38 @@ export function emptyIfNoReadModel(err: { code?: string }): never[] {
   throw err;
 }
 
+/** Sessions attended and missed per programme (the attendance report; a provider key sees its own sessions only). */
+export async function attendanceReport(sql: Sql, principal: Principal, q: AttendanceQuery) {
+  const { provider } = scope(principal, q.providerId);
+  const computedAt = await reportPosition(sql, 'attendance');
+  const rows = await sql<{ programme_id: string; participants: number; attended: number; missed: number }[]>`
+    select programme_id,
+           count(distinct stream_id)::int as participants,
+           count(*) filter (where attended)::int as attended,
+           count(*) filter (where not attended)::int as missed
+    from rm_attendance.sessions
+    where true
+      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}
+      ${q.from ? sql`and session_date >= ${q.from}::date` : sql``}
+      ${q.to ? sql`and session_date <= ${q.to}::date` : sql``}
+    group by programme_id
+    order by programme_id`.catch(emptyIfNoReadModel);
+  const report = {
+    report: 'attendance' as const,
+    filters: q,
+    computedAt,
+    rows: rows.map((r) => ({
+      programmeId: r.programme_id,
+      participants: r.participants,
+      sessionsAttended: r.attended,
+      sessionsMissed: r.missed,
+      attendanceRate: r.attended + r.missed === 0 ? null : Math.round((r.attended / (r.attended + r.missed)) * 10_000) / 10_000,
+    })),
+  };
+  return report;
+}
+
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/attendance', {
     config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
@@ -39,41 +81,14 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
       tags: ['reports'],
       operationId: 'attendanceReport',
       summary: 'Sessions attended and missed per programme',
-      description: 'Attendance rate = sessions attended / sessions offered (attended + missed), per programme, for sessions dated within from..to.',
+      description: 'Attendance rate = sessions attended / sessions offered (attended + missed), per programme, for sessions dated within from..to (and of one provider with providerId; a provider key sees its own sessions only).',
       querystring: AttendanceQuery,
       response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => {
-    const q = request.query;
-    const provider = providerScope(request.principal);
-    const computedAt = await reportPosition(sql, 'attendance');
-    const rows = await sql<{ programme_id: string; participants: number; attended: number; missed: number }[]>`
-      select programme_id,
-             count(distinct stream_id)::int as participants,
-             count(*) filter (where attended)::int as attended,
-             count(*) filter (where not attended)::int as missed
-      from rm_attendance.sessions
-      where true
-        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-        ${provider ? sql`and provider_id = ${provider}` : sql``}
-        ${q.from ? sql`and session_date >= ${q.from}::date` : sql``}
-        ${q.to ? sql`and session_date <= ${q.to}::date` : sql``}
-      group by programme_id
-      order by programme_id`.catch(emptyIfNoReadModel);
-    const report = {
-      report: 'attendance' as const,
-      filters: q,
-      computedAt,
-      rows: rows.map((r) => ({
-        programmeId: r.programme_id,
-        participants: r.participants,
-        sessionsAttended: r.attended,
-        sessionsMissed: r.missed,
-        attendanceRate: r.attended + r.missed === 0 ? null : Math.round((r.attended / (r.attended + r.missed)) * 10_000) / 10_000,
-      })),
-    };
+    const report = await attendanceReport(sql, request.principal, request.query);
     if (wantsCsv(request)) {
-      sendReport(request, reply, { ...report, computedAt: [computedAt] }, 'attendance');
+      sendReport(request, reply, { ...report, computedAt: [report.computedAt] }, 'attendance');
       return reply;
     }
     return report;
