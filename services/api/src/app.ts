@@ -17,6 +17,7 @@ import { outcomeReportRoutes } from './routes/outcome-reports.js';
 import { qualityReportRoutes } from './routes/quality-reports.js';
 import { auditRoutes } from './routes/audit.js';
 import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
+import { webRoutes } from './web/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -88,6 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(qualityReportRoutes, { sql });
   await app.register(auditRoutes, { sql });
   await app.register(quarterlyReturnRoutes, { sql });
+  // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
+  await app.register(webRoutes, { config, sql, store, verifier });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
   });

@@ -60,4 +60,12 @@ export class ApiKeyVerifier {
     this.cache.set(apiKey, { principal, expires: now + this.ttlMs });
     return principal;
   }
+
+  /** The principal of a key that is still in force (not revoked), by its id: a dashboard session holds only the id. */
+  async principalOf(keyId: string): Promise<Principal | null> {
+    const rows = await this.sql<{ role: Role; provider_id: string | null }[]>`
+      select role, provider_id from api_keys where key_id = ${keyId} and revoked_at is null`;
+    const row = rows[0];
+    return row ? { keyId, role: row.role, providerId: row.provider_id } : null;
+  }
 }

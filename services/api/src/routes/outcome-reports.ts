@@ -9,7 +9,7 @@ import {
 import type { Principal, Sql } from '@vru/platform';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, reportPosition, scope, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, scope, type ReportDeps } from './reports.js';
 
 /**
  * Engagement, outcomes, reoffending and spend. A provider key sees only its own participants and grants,
@@ -262,7 +262,7 @@ export async function spendReport(sql: Sql, principal: Principal, q: ReportQuery
 
 export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/engagement', {
-    config: { roles: ['provider', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES['engagement'] },
     schema: {
       tags: ['reports'],
       operationId: 'engagementReport',
@@ -276,7 +276,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => sendReport(request, reply, await engagementReport(sql, request.principal, request.query), 'engagement'));
 
   app.get('/v1/reports/outcomes', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['outcomes'] },
     schema: {
       tags: ['reports'],
       operationId: 'outcomesReport',
@@ -291,7 +291,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => sendReport(request, reply, await outcomesReport(sql, request.principal, request.query), 'outcomes'));
 
   app.get('/v1/reports/reoffending', {
-    config: { roles: ['provider', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES['reoffending'] },
     schema: {
       tags: ['reports'],
       operationId: 'reoffendingReport',
@@ -305,7 +305,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => sendReport(request, reply, await reoffendingReport(sql, request.principal, request.query), 'reoffending'));
 
   app.get('/v1/reports/spend', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['spend'] },
     schema: {
       tags: ['reports'],
       operationId: 'spendReport',

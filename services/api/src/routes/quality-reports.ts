@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataQualityQuery, DataQualityReport, LATE_AFTER_DAYS, ProblemDetails } from '@vru/contracts';
 import type { Principal, Sql } from '@vru/platform';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, providerScope, reportPosition } from './reports.js';
+import { emptyIfNoReadModel, providerScope, REPORT_ROLES, reportPosition } from './reports.js';
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
 export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQualityQuery) {
@@ -69,7 +69,7 @@ export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQ
 
 export const qualityReportRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
   app.get('/v1/reports/data-quality', {
-    config: { roles: ['provider', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES['data-quality'] },
     schema: {
       tags: ['reports'],
       operationId: 'dataQualityReport',

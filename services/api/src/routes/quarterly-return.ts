@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeliverySettings, ProblemDetails, QuarterlyReturnQuery, QuarterlyReturnReport } from '@vru/contracts';
 import { suppressCount, suppressRecord } from '@vru/domain';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, reportPosition, scope, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, scope, type ReportDeps } from './reports.js';
 
 /**
  * The quarterly return a VRU sends the Home Office: per programme, people reached (referred; active) by age band
@@ -41,7 +41,7 @@ const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 
 
 export const quarterlyReturnRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/quarterly-return', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['quarterly-return'] },
     schema: {
       tags: ['reports'],
       operationId: 'quarterlyReturn',

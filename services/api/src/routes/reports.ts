@@ -1,8 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AttendanceQuery, AttendanceReport, ProblemDetails } from '@vru/contracts';
+import { AttendanceQuery, AttendanceReport, ProblemDetails, type Role } from '@vru/contracts';
 import type { Principal, Sql } from '@vru/platform';
 import { HttpProblem } from '../problem.js';
 import { sendReport, wantsCsv } from '../csv.js';
+
+/** Who may read each report: the JSON routes and the dashboard pages both use these. */
+export const REPORT_ROLES = {
+  attendance: ['provider', 'commissioner', 'funder', 'admin'],
+  engagement: ['provider', 'commissioner', 'admin'],
+  outcomes: ['provider', 'commissioner', 'funder', 'admin'],
+  reoffending: ['provider', 'commissioner', 'admin'],
+  spend: ['provider', 'commissioner', 'funder', 'admin'],
+  'data-quality': ['provider', 'commissioner', 'admin'],
+  'quarterly-return': ['provider', 'commissioner', 'funder', 'admin'],
+  audit: ['funder', 'commissioner', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
 
 export interface ReportDeps {
   sql: Sql;
@@ -76,7 +88,7 @@ export async function attendanceReport(sql: Sql, principal: Principal, q: Attend
 
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/attendance', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['attendance'] },
     schema: {
       tags: ['reports'],
       operationId: 'attendanceReport',
