@@ -200,3 +200,12 @@ export function demoSubmissions(): DemoSubmission[] {
   void n;
   return out;
 }
+
+/** The order the demo is loaded in: grants first, then each provider's good submissions, then data partners' offences. */
+export function demoPhases(all: readonly DemoSubmission[]): DemoSubmission[][] {
+  return [
+    all.filter((s) => s.as === 'commissioner'),
+    ...DEMO_PROVIDERS.map((p) => all.filter((s) => s.as === 'provider' && s.providerId === p.providerId && !s.bad)),
+    all.filter((s) => s.as === 'data-partner'),
+  ];
+}

@@ -21,6 +21,7 @@ interface PlotNode {
   tagName: string;
   outerHTML: string;
   querySelector(selector: string): PlotNode | null;
+  querySelectorAll(selector: string): Iterable<PlotNode>;
   setAttribute(name: string, value: string): void;
   removeAttribute(name: string): void;
 }
@@ -33,6 +34,11 @@ function render(label: string, description: string, options: Plot.PlotOptions): 
     ...options,
   }) as unknown as PlotNode;
   const svg = node.tagName.toLowerCase() === 'svg' ? node : node.querySelector('svg')!;
+  // The SVG is one image named by its label; Plot's names on inner groups would be prohibited ARIA on generic elements.
+  for (const inner of node.querySelectorAll('[aria-label], [aria-description]')) {
+    inner.removeAttribute('aria-label');
+    inner.removeAttribute('aria-description');
+  }
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', `${label}. ${description}`);
   svg.removeAttribute('aria-description');

@@ -10,7 +10,8 @@ export interface Column {
 export function table(id: string, caption: string, columns: readonly Column[], rows: readonly HtmlValue[][], empty = 'No rows for these filters.'): Html {
   if (rows.length === 0) return html`<p class="govuk-body" id="${id}">${caption}: ${empty}</p>`;
   const numeric = (i: number) => (columns[i]?.numeric ? ' govuk-table__cell--numeric' : '');
-  return html`<div class="app-table-scroll"><table class="govuk-table" id="${id}">
+  // The wrapper scrolls on narrow screens: focusable and named so keyboard users can scroll it too.
+  return html`<div class="app-table-scroll" role="region" aria-label="${caption}" tabindex="0"><table class="govuk-table" id="${id}">
     <caption class="govuk-table__caption govuk-table__caption--s">${caption}</caption>
     <thead class="govuk-table__head"><tr class="govuk-table__row">${columns.map((c) => html`<th scope="col" class="govuk-table__header${c.numeric ? ' govuk-table__header--numeric' : ''}">${c.head}</th>`)}</tr></thead>
     <tbody class="govuk-table__body">${rows.map((cells) => html`<tr class="govuk-table__row">${cells.map((cell, i) => (i === 0

@@ -21,29 +21,31 @@ export const ROLE_NAMES: Record<string, string> = {
   commissioner: 'Commissioner', funder: 'Funder', provider: 'Provider', 'data-partner': 'Data partner', admin: 'Administrator',
 };
 
-function navigation(ctx: PageContext): Html {
-  if (!ctx.principal) return html``;
-  const items = NAV.filter((n) => n.roles.includes(ctx.principal!.role));
-  const who = `${ROLE_NAMES[ctx.principal.role] ?? ctx.principal.role}${ctx.principal.providerId ? `: ${ctx.principal.providerId}` : ''}`;
-  return html`
-  <section class="govuk-service-navigation" aria-label="Menu">
+/** The service navigation (a service outside GOV.UK uses it instead of the GOV.UK header): name, pages, sign out. */
+function serviceNavigation(ctx: PageContext): Html {
+  const items = ctx.principal ? NAV.filter((n) => n.roles.includes(ctx.principal!.role)) : [];
+  const who = ctx.principal ? `${ROLE_NAMES[ctx.principal.role] ?? ctx.principal.role}${ctx.principal.providerId ? `: ${ctx.principal.providerId}` : ''}` : '';
+  return html`<header role="banner">
+  <section class="govuk-service-navigation" aria-label="Service information">
     <div class="govuk-width-container">
       <div class="govuk-service-navigation__container">
-        <nav aria-label="Pages" class="govuk-service-navigation__wrapper">
+        <span class="govuk-service-navigation__service-name"><a href="/app" class="govuk-service-navigation__link">VRU intervention outcomes</a></span>
+        ${items.length ? html`<nav aria-label="Menu" class="govuk-service-navigation__wrapper">
           <ul class="govuk-service-navigation__list" id="navigation">
             ${items.map((n) => (n.href === ctx.path
               ? html`<li class="govuk-service-navigation__item govuk-service-navigation__item--active"><a class="govuk-service-navigation__link" href="${n.href}" aria-current="page"><strong class="govuk-service-navigation__active-fallback">${n.text}</strong></a></li>`
               : html`<li class="govuk-service-navigation__item"><a class="govuk-service-navigation__link" href="${n.href}">${n.text}</a></li>`))}
           </ul>
-        </nav>
-        <form method="post" action="/app/sign-out" class="app-sign-out">
+        </nav>` : ''}
+        ${ctx.principal ? html`<form method="post" action="/app/sign-out" class="app-sign-out">
           <input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}">
           <span class="govuk-body-s app-signed-in-as">Signed in as ${who}</span>
           <button type="submit" class="govuk-button govuk-button--secondary app-sign-out__button" data-module="govuk-button">Sign out</button>
-        </form>
+        </form>` : ''}
       </div>
     </div>
-  </section>`;
+  </section>
+</header>`;
 }
 
 /** The GOV.UK page template: skip link, header, menu, one main landmark, footer. */
@@ -60,14 +62,7 @@ export function page(ctx: PageContext, title: string, content: HtmlValue): Html 
 </head>
 <body class="govuk-template__body">
   <a href="#main-content" class="govuk-skip-link">Skip to main content</a>
-  <header class="govuk-header" role="banner">
-    <div class="govuk-header__container govuk-width-container">
-      <div class="govuk-header__logo">
-        <a href="/app" class="govuk-header__link govuk-header__link--homepage"><span class="govuk-header__logotype-text app-header__name">VRU intervention outcomes</span></a>
-      </div>
-    </div>
-  </header>
-  ${navigation(ctx)}
+  ${serviceNavigation(ctx)}
   <div class="govuk-width-container">
     <main class="govuk-main-wrapper" id="main-content" role="main">
       ${content}
@@ -90,7 +85,6 @@ export const APP_CSS = `
 .app-sign-out { display: flex; align-items: center; gap: 15px; margin-left: auto; padding: 10px 0; }
 .app-sign-out__button { margin-bottom: 0; }
 .app-signed-in-as { margin: 0; }
-.app-header__name { font-weight: 700; font-size: 24px; }
 .app-table-scroll { overflow-x: auto; }
 .govuk-service-navigation__container { display: flex; flex-wrap: wrap; align-items: center; }
 `;
