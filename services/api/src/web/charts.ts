@@ -31,6 +31,8 @@ function render(label: string, description: string, options: Plot.PlotOptions): 
     document: document as never,
     style: { fontSize: '14px', fontFamily: 'arial, sans-serif', color: '#0b0c0c' },
     marginLeft: 60,
+    marginBottom: 45,
+    width: 960,
     ...options,
   }) as unknown as PlotNode;
   const svg = node.tagName.toLowerCase() === 'svg' ? node : node.querySelector('svg')!;
@@ -72,7 +74,7 @@ export function funnelChart(rows: readonly { programmeId: string; stages: readon
     y: { domain: order, label: null },
     x: { label: 'People', grid: true },
     marginLeft: 150,
-    marginRight: 50,
+    marginRight: 170,
     marks: [
       Plot.barX(drawn, { fy: 'programmeId', y: 'stage', x: 'n', fill: BLUE }),
       Plot.text(drawn, { fy: 'programmeId', y: 'stage', x: 'n', text: (d: { n: number }) => String(d.n), textAnchor: 'start', dx: 4 }),

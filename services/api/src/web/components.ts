@@ -49,7 +49,7 @@ export const suppressionNote = (suppressed: boolean): Html => (suppressed
 export function select(id: string, label: string, options: readonly { value: string; text: string }[], selected: string | undefined, anyText: string): Html {
   return html`<div class="govuk-form-group">
     <label class="govuk-label" for="${id}">${label}</label>
-    <select class="govuk-select" id="${id}" name="${id}">
+    <select class="govuk-select app-select--full" id="${id}" name="${id}">
       <option value="">${anyText}</option>
       ${options.map((o) => html`<option value="${o.value}"${o.value === selected ? html` selected` : ''}>${o.text}</option>`)}
     </select>
@@ -66,4 +66,8 @@ export function dateInput(id: string, label: string, hint: string, value: string
 
 export function summaryList(rows: readonly [string, HtmlValue][]): Html {
   return html`<dl class="govuk-summary-list">${rows.map(([k, v]) => html`<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">${k}</dt><dd class="govuk-summary-list__value">${v}</dd></div>`)}</dl>`;
+}
+
+export function details(summary: string, content: HtmlValue): Html {
+  return html`<details class="govuk-details"><summary class="govuk-details__summary"><span class="govuk-details__summary-text">${summary}</span></summary><div class="govuk-details__text">${content}</div></details>`;
 }

@@ -86,5 +86,7 @@ export const APP_CSS = `
 .app-sign-out__button { margin-bottom: 0; }
 .app-signed-in-as { margin: 0; }
 .app-table-scroll { overflow-x: auto; }
+.app-select--full { width: 100%; min-width: 0; }
+.app-hash { word-break: break-all; }
 .govuk-service-navigation__container { display: flex; flex-wrap: wrap; align-items: center; }
 `;

@@ -2,7 +2,7 @@ import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
 import type { AuditReport } from '@vru/platform';
 import type { ImportResult } from '../routes/imports.js';
 import { attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, reoffendingChart, spendByQuarterChart, spendChart } from './charts.js';
-import { dateInput, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
+import { dateInput, details, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
 import { changeWithInterval, count, decimal, money, percent, rateWithInterval } from './format.js';
 import { html, type Html } from './html.js';
 import { cohortOf, csvHref, DEFAULT_COHORT_FROM, type Filters, REPORTS } from './data.js';
@@ -19,13 +19,16 @@ const position = (computedAt: readonly { projection: string; position: string }[
   html`<p class="govuk-body-s">Computed at log position ${computedAt.map((c) => `${c.projection} ${c.position}`).join(', ')}.</p>`;
 
 export function filtersForm(action: string, principal: Principal, f: Filters, choices: Choices): Html {
+  const column = (field: Html) => html`<div class="govuk-grid-column-one-quarter">${field}</div>`;
   return html`<form method="get" action="${action}" class="app-filters" novalidate>
     <fieldset class="govuk-fieldset">
-      <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">Filters</legend>
-      ${select('programmeId', 'Programme', choices.programmes, f.programmeId, 'All programmes')}
-      ${principal.role === 'provider' ? '' : select('providerId', 'Provider', choices.providers, f.providerId, 'All providers')}
-      ${dateInput('from', 'From', 'For example, 2026-01-01', f.from)}
-      ${dateInput('to', 'To', 'For example, 2026-06-30', f.to)}
+      <legend class="govuk-fieldset__legend govuk-fieldset__legend--m"><h2 class="govuk-fieldset__heading">Filters</h2></legend>
+      <div class="govuk-grid-row">
+        ${column(select('programmeId', 'Programme', choices.programmes, f.programmeId, 'All programmes'))}
+        ${principal.role === 'provider' ? '' : column(select('providerId', 'Provider', choices.providers, f.providerId, 'All providers'))}
+        ${column(dateInput('from', 'From', 'For example, 2026-01-01', f.from))}
+        ${column(dateInput('to', 'To', 'For example, 2026-06-30', f.to))}
+      </div>
       <button type="submit" class="govuk-button" data-module="govuk-button">Apply filters</button>
     </fieldset>
   </form>`;
@@ -40,9 +43,9 @@ export function attendanceSection(byMonth: Report<'attendance-by-month'>, period
       table('attendance-table', 'Attendance by programme for the period', [
         { head: 'Programme' }, { head: 'Participants', numeric: true }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
       ], period.rows.map((r) => [r.programmeId, count(r.participants), count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)])),
-      table('attendance-by-month-table', 'Attendance by month', [
+      details('Attendance by month (the figures behind the chart)', table('attendance-by-month-table', 'Attendance by month', [
         { head: 'Month' }, { head: 'Programme' }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
-      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)])),
+      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)]))),
       position([period.computedAt]),
     ],
     csv: { href: csvHref('attendance-by-month', f), text: 'Download attendance by month' },
@@ -157,7 +160,7 @@ export function auditSection(audit: AuditReport): Html {
   return figureSection({
     id: 'audit', heading: 'Audit verification',
     intro: audit.ok
-      ? html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3><div class="govuk-panel__body">Every link of the event log's hash chain recomputes and the latest checkpoint is validly signed.</div></div>`
+      ? html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3><div class="govuk-panel__body">Every link of the event log's hash chain recomputes${cp ? ' and the latest checkpoint is validly signed' : '; no checkpoint has been signed yet'}.</div></div>`
       : html`<div class="govuk-error-summary"><div role="alert"><h3 class="govuk-error-summary__title">Not verified</h3><div class="govuk-error-summary__body"><p class="govuk-body">${audit.firstBroken ? `First broken link at position ${audit.firstBroken.position}: ${audit.firstBroken.reason}.` : 'The latest checkpoint is missing, not validly signed or not on the chain.'}</p></div></div></div>`,
     tables: [summaryList([
       ['Chain links checked', count(audit.checked)],
