@@ -50,6 +50,8 @@ const CSP = [
   "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'",
 ].join('; ');
 
+const SIGN_IN_ATTEMPTS_PER_MINUTE = 30;
+
 const govukDist = `${dirname(createRequire(import.meta.url).resolve('govuk-frontend/package.json'))}/dist/govuk`;
 
 /** The first page a role lands on after signing in. */
@@ -88,6 +90,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   app.decorateRequest('webPrincipal', null);
 
   app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/app/govuk/') || request.url === '/app/app.css') return;
     const session = readSession(request);
     const principal = session ? await deps.verifier.principalOf(session.keyId) : null;
     if (session && principal) {
@@ -143,6 +146,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   });
 
   app.post('/app/sign-in', {
+    // Keys are 256-bit random, so this is politeness rather than protection: a script guessing keys is slowed down.
+    config: { rateLimit: { max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } },
     schema: { body: Type.Object({ apiKey: Type.Optional(Type.String({ maxLength: 200 })), _csrf: Type.Optional(Type.String({ maxLength: 200 })) }) },
   }, async (request, reply) => {
     const body = request.body as { apiKey?: string; _csrf?: string };
