@@ -43,7 +43,8 @@ async function tableRows(page: Page, id: string): Promise<Map<string, string[]>>
 }
 
 const n = (x: number) => x.toLocaleString('en-GB');
-const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
+/** A dash, with words for screen readers, is a figure that does not apply (no denominator). */
+const pct = (x: number | null) => (x === null ? '–not applicable' : `${(x * 100).toFixed(1)}%`);
 
 await t.test('without a session every page sends you to sign in; a wrong key is refused with a message', async (t) => {
   const context = await browser.newContext({ bypassCSP: true, baseURL: base });
@@ -74,6 +75,15 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   }
   t.ok(await page.locator('svg[role="img"]').count() >= 5, 'charts are SVG images with a name');
   await checkAccessible(t, page, 'commissioner overview');
+  // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0.
+  const reoffending = (await h.getReport(`/v1/reports/reoffending?cohortFrom=2020-01-01&cohortTo=${new Date().toISOString().slice(0, 10)}`, keys.commissioner)).body;
+  const shownReoffending = await tableRows(page, 'reoffending-table');
+  t.ok(reoffending.rows.some((r: { reoffenders: number | null }) => r.reoffenders === null), 'the demo has withheld reoffending figures');
+  for (const r of reoffending.rows) {
+    const cells = shownReoffending.get(r.programmeId)!;
+    t.equal(cells[1], r.reoffenders === null ? '[c]' : n(r.reoffenders), `reoffenders of ${r.programmeId}`);
+    t.match(cells[4], r.provisional ? /^Provisional/ : /^Final/, `status of ${r.programmeId}`);
+  }
 
   await page.getByLabel('Provider', { exact: true }).selectOption(PROVIDER);
   await page.getByLabel('From', { exact: true }).fill('2025-04-01');

@@ -11,7 +11,7 @@ const oneDecimal = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 1, ma
 const twoDecimals = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 const suppressedMark = html`<abbr class="app-suppressed" title="withheld: a small number">[c]</abbr>`;
-const notApplicable = html`<span aria-label="not applicable">–</span>`;
+export const notApplicable = html`<span aria-hidden="true">–</span><span class="govuk-visually-hidden">not applicable</span>`;
 
 /** A figure, or [c] when the report withheld it (suppressed reports only), or a dash when it does not apply. */
 function orMissing(value: number | null | undefined, suppressed: boolean, show: (v: number) => string | Html): string | Html {

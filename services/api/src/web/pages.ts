@@ -3,7 +3,7 @@ import type { AuditReport } from '@vru/platform';
 import type { ImportResult } from '../routes/imports.js';
 import { attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, reoffendingChart, spendByQuarterChart, spendChart } from './charts.js';
 import { dateInput, details, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
-import { changeWithInterval, count, decimal, money, percent, rateWithInterval } from './format.js';
+import { changeWithInterval, count, decimal, money, notApplicable, percent, rateWithInterval } from './format.js';
 import { html, type Html } from './html.js';
 import { cohortOf, csvHref, DEFAULT_COHORT_FROM, type Filters, REPORTS } from './data.js';
 import type { Principal } from '@vru/platform';
@@ -78,7 +78,7 @@ export function outcomesSection(r: Report<'outcomes'>, f: Filters): Html {
       { head: 'Programme and measure' }, { head: 'Pairs', numeric: true }, { head: 'Missing pairs', numeric: true }, { head: 'Mean baseline', numeric: true }, { head: 'Mean exit', numeric: true },
       { head: 'Mean change (95% interval)', numeric: true }, { head: 'Reliably improved (95% interval)', numeric: true },
     ], r.rows.map((row) => [label(row), count(row.pairs, s), count(row.missingPairs, s), decimal(row.meanBaseline, s), decimal(row.meanExit, s),
-      changeWithInterval(row.meanChange, s), row.reliableChangeThreshold === null ? html`<span aria-label="not applicable">–</span>` : rateWithInterval(row.reliablyImproved, s)])), position(r.computedAt)],
+      changeWithInterval(row.meanChange, s), row.reliableChangeThreshold === null ? notApplicable : rateWithInterval(row.reliablyImproved, s)])), position(r.computedAt)],
     csv: { href: csvHref('outcomes', f), text: 'Download the outcome figures' },
   });
 }
