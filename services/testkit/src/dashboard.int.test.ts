@@ -170,7 +170,7 @@ await t.test('provider upload: template, a file with a bad row shows the line an
     'WEB-2,mentoring-derby,2026-10-41,school,15,female,white-british,DE1,',
     'WEB-3,mentoring-derby,2026-10-02,police,16,female,mixed-other,DE22,',
   ].join('\r\n');
-  await page.getByLabel('Event type').selectOption('ParticipantReferred');
+  await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
   await page.getByLabel('CSV file').setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.waitForLoadState('load');
@@ -181,20 +181,23 @@ await t.test('provider upload: template, a file with a bad row shows the line an
   t.same([...results.entries()].map(([line, cells]) => [line, cells[0], cells[1]]), [['2', 'Accepted', ''], ['3', 'Rejected', 'referralDate'], ['4', 'Accepted', '']]);
   await checkAccessible(t, page, 'upload results');
 
-  await page.getByLabel('Event type').selectOption('ParticipantReferred');
+  await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
   await page.getByLabel('CSV file').setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.waitForLoadState('load');
   const again = await tableRows(page, 'import-results-table');
   t.same([...again.values()].map((cells) => cells[0]), ['Duplicate', 'Rejected', 'Duplicate'], 'the same file again stores nothing twice');
-  t.ok(await page.getByRole('heading', { name: 'Your submissions and data quality' }).isVisible());
+  t.ok(await page.getByRole('heading', { name: 'Your data quality' }).isVisible());
+  const today = new Date().toISOString().slice(0, 10);
+  const recent = await page.locator('#recent-submissions-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
+  t.ok(recent.some((cells) => cells.join('|') === `${today}|ParticipantReferred|csv|2|2`), 'the uploads appear in recent submissions: 2 stored, the bad row refused twice');
   await context.close();
 });
 
 await t.test('data partner and admin sign in to the pages their role allows', async (t) => {
   const partner = await signIn(keys.dataPartner);
   t.match(new URL(partner.page.url()).pathname, '/app/upload');
-  t.same(await partner.page.getByLabel('Event type').locator('option').allInnerTexts(), ['OffenceRecorded']);
+  t.same(await partner.page.getByLabel('Event type', { exact: true }).locator('option').allInnerTexts(), ['OffenceRecorded']);
   await checkAccessible(t, partner.page, 'data partner upload page');
   t.equal((await partner.page.goto('/app/overview'))?.status(), 403);
   await partner.context.close();

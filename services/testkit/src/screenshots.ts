@@ -50,7 +50,7 @@ try {
     }
     await page.goto(shot.path);
     if (shot.upload) {
-      await page.getByLabel('Event type').selectOption('ParticipantReferred');
+      await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
       await page.getByLabel('CSV file').setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(shot.upload) });
       await page.getByRole('button', { name: 'Upload' }).click();
       await page.waitForLoadState('load');

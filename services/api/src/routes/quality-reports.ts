@@ -67,6 +67,25 @@ export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQ
   return report;
 }
 
+/**
+ * A provider's recent submissions by day of receipt, event type and channel (api or csv): accepted from the
+ * submissions read model, refused from rejected_submissions. The upload page shows it under the form.
+ */
+export async function recentSubmissions(sql: Sql, providerId: string, limit = 20) {
+  const rows = await sql<{ day: string; type: string | null; source: string; accepted: number; rejected: number }[]>`
+    with accepted as (
+      select (recorded_at at time zone 'UTC')::date as day, type, source, count(*)::int as n from rm_submissions.submissions
+      where provider_id = ${providerId} group by 1, 2, 3),
+    rejected as (
+      select (received_at at time zone 'UTC')::date as day, event_type as type, source, count(*)::int as n from rejected_submissions
+      where provider_id = ${providerId} group by 1, 2, 3)
+    select day::text, type, source, coalesce(a.n, 0) as accepted, coalesce(r.n, 0) as rejected
+    from accepted a full join rejected r using (day, type, source)
+    order by day desc, type, source
+    limit ${limit}`.catch(emptyIfNoReadModel);
+  return rows.map((r) => ({ day: r.day, eventType: r.type, source: r.source, accepted: r.accepted, rejected: r.rejected }));
+}
+
 export const qualityReportRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
   app.get('/v1/reports/data-quality', {
     config: { roles: REPORT_ROLES['data-quality'] },

@@ -11,12 +11,13 @@ import { isDatabaseUnavailable, verifyAudit, type ApiKeyVerifier, type Config, t
 import { toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
 import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
+import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, suppressionNote } from './components.js';
 import { mayRead, REPORT_NAMES, REPORTS, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
 import {
-  attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, reoffendingSection,
+  attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
   signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
 } from './pages.js';
 import {
@@ -221,7 +222,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
   const uploadPage = async (request: FastifyRequest, reply: FastifyReply, outcome: { result?: ImportResult; problem?: HttpProblem; chosen?: string } = {}) => {
     const principal = request.webPrincipal!;
-    const quality = mayRead(principal, 'data-quality') && principal.role === 'provider' ? await REPORTS['data-quality'].run(sql, principal, {}) : null;
+    const own = principal.role === 'provider' && principal.providerId !== null;
+    const [quality, recent] = own
+      ? await Promise.all([REPORTS['data-quality'].run(sql, principal, {}), recentSubmissions(sql, principal.providerId!)])
+      : [null, null];
     const c = ctx(request, secret);
     const problem = outcome.problem;
     const status = problem ? problem.statusCode : 200;
@@ -231,7 +235,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       <p class="govuk-body">Each row is checked and stored on its own; a rejected row stores nothing and says which column to fix. Uploading the same file again stores nothing twice.</p>
       ${outcome.result ? importResults(outcome.result) : ''}
       ${uploadForm(principal.role, c.csrf!, outcome.chosen, problem && !problem.errors?.length ? problem.detail : undefined)}
-      ${quality ? dataQualitySection(quality, {}, 'Your submissions and data quality') : ''}`), status);
+      ${recent ? recentSubmissionsSection(recent) : ''}
+      ${quality ? dataQualitySection(quality, {}, 'Your data quality') : ''}`), status);
   };
 
   app.get('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => uploadPage(request, reply));

@@ -242,3 +242,13 @@ export function signInForm(csrf: string, error?: string): Html {
 }
 
 export { suppressionNote };
+
+export function recentSubmissionsSection(rows: readonly { day: string; eventType: string | null; source: string; accepted: number; rejected: number }[]): Html {
+  return figureSection({
+    id: 'recent-submissions', heading: 'Your recent submissions',
+    intro: html`<p class="govuk-body">By day received (UTC), event type and how they came (api: your system; csv: a file upload). Duplicates are not counted.</p>`,
+    tables: [table('recent-submissions-table', 'Submissions by day, event type and channel', [
+      { head: 'Received' }, { head: 'Event type' }, { head: 'Channel' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true },
+    ], rows.map((r) => [r.day, r.eventType ?? 'unknown', r.source, count(r.accepted), count(r.rejected)]), 'nothing received yet.')],
+  });
+}
