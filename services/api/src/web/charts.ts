@@ -47,7 +47,10 @@ function render(label: string, description: string, options: Plot.PlotOptions): 
   return html`<div class="app-chart">${trustedMarkup(node.outerHTML)}</div>`;
 }
 
-const empty = (what: string): Html => html`<p class="govuk-body app-chart-empty">No ${what} to chart for these filters.</p>`;
+/** No chart: nothing matched the filters, or every figure that did is withheld. */
+const empty = (what: string, withheld = false): Html => html`<p class="govuk-body app-chart-empty">${withheld
+  ? `Every ${what} figure for these filters is withheld (small numbers), so there is no chart.`
+  : `No ${what} to chart for these filters.`}</p>`;
 const withheldNote = (names: string[]) => (names.length ? ` Withheld (small numbers) and not drawn: ${names.join(', ')}.` : '');
 
 export function attendanceChart(points: readonly { month: string; programmeId: string; rate: number | null }[]): Html {
@@ -67,7 +70,7 @@ export function attendanceChart(points: readonly { month: string; programmeId: s
 export function funnelChart(rows: readonly { programmeId: string; stages: readonly { stage: string; n: number | null }[] }[]): Html {
   const drawn = rows.flatMap((r) => r.stages.filter((s) => s.n !== null).map((s) => ({ programmeId: r.programmeId, stage: s.stage, n: s.n! })));
   const withheld = rows.flatMap((r) => r.stages.filter((s) => s.n === null).map((s) => `${r.programmeId} ${s.stage}`));
-  if (drawn.length === 0) return empty('engagement');
+  if (drawn.length === 0) return empty('engagement', withheld.length > 0);
   const order = rows[0]!.stages.map((s) => s.stage);
   return render('Engagement funnel per programme', `Bars of people reaching each stage: ${order.join(', ')}.${withheldNote(withheld)}`, {
     fy: { label: null, padding: 0.25 },
@@ -87,7 +90,7 @@ export function funnelChart(rows: readonly { programmeId: string; stages: readon
 export function outcomeChangeChart(rows: readonly { label: string; mean: number | null; lower: number | null; upper: number | null }[]): Html {
   const drawn = rows.filter((r) => r.mean !== null);
   const withheld = rows.filter((r) => r.mean === null).map((r) => r.label);
-  if (drawn.length === 0) return empty('outcome change');
+  if (drawn.length === 0) return empty('outcome change', withheld.length > 0);
   const intervals = drawn.filter((r) => r.lower !== null && r.upper !== null);
   return render('Mean change from baseline to exit with 95% confidence intervals', `A dot per measure with a line for its interval; zero means no change.${withheldNote(withheld)}`, {
     y: { label: null, domain: drawn.map((r) => r.label) },
@@ -105,7 +108,7 @@ export function outcomeChangeChart(rows: readonly { label: string; mean: number 
 export function reoffendingChart(rows: readonly { programmeId: string; value: number | null; lower: number | null; upper: number | null; provisional: boolean }[]): Html {
   const drawn = rows.filter((r) => r.value !== null).map((r) => ({ ...r, label: r.provisional ? `${r.programmeId} (provisional)` : r.programmeId }));
   const withheld = rows.filter((r) => r.value === null).map((r) => r.programmeId);
-  if (drawn.length === 0) return empty('reoffending rate');
+  if (drawn.length === 0) return empty('reoffending rate', withheld.length > 0);
   const provisional = drawn.filter((r) => r.provisional).length;
   return render('Proven reoffending rate with Wilson 95% intervals',
     `A dot per programme with a line for its interval${provisional ? `; ${provisional} provisional (hollow dot): the follow-up is not complete` : ''}.${withheldNote(withheld)}`, {
@@ -150,7 +153,8 @@ export function dataQualityChart(rows: readonly { providerId: string; rate: numb
   if (drawn.length === 0) return empty('data quality');
   return render('Rejected submissions per provider', 'A bar per provider for the share of submissions refused.', {
     y: { label: null, domain: drawn.map((r) => r.providerId) },
-    x: { label: 'Rejected (%)', percent: true, grid: true },
+    // At least 0–5% so that all-zero rates still draw a readable axis.
+    x: { label: 'Rejected (%)', percent: true, grid: true, domain: [0, Math.max(0.05, ...drawn.map((r) => r.rate!))] },
     marginLeft: 200,
     marks: [Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE }), Plot.ruleX([0])],
   });
