@@ -22,6 +22,14 @@ ensure_pnpm() {
   fi
 }
 
+# Debian's Chromium for the dashboard's browser tests and screenshots (playwright-core drives it; no browser download).
+ensure_chromium() {
+  if [[ ! -x ${CHROMIUM_PATH:-/usr/bin/chromium} ]]; then
+    log "installing Chromium from Debian packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 # Packages from the lockfile, then a TypeScript build of every workspace (tsc -b, project references).
 install_and_build() {
   ensure_pnpm

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { IsoDate, ProgrammeId, Uuid } from './primitives.js';
+import { IsoDate, ProgrammeId, ProviderId, Uuid } from './primitives.js';
 import { FieldErrorSchema } from './problem.js';
 
 export const AppendResult = Type.Object(
@@ -29,11 +29,13 @@ export const ReportPosition = Type.Object(
 export const AttendanceQuery = Type.Object(
   {
     programmeId: Type.Optional(ProgrammeId),
+    providerId: Type.Optional(ProviderId),
     from: Type.Optional(IsoDate('Sessions on or after this date.')),
     to: Type.Optional(IsoDate('Sessions on or before this date.')),
   },
   { additionalProperties: false },
 );
+export type AttendanceQuery = Static<typeof AttendanceQuery>;
 
 export const AttendanceRow = Type.Object(
   {

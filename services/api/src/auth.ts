@@ -54,25 +54,37 @@ export const authPlugin = fp(
       const principal = await opts.verifier.verify(match[1]!);
       if (!principal) throw new HttpProblem(401, 'unauthenticated', 'Authentication required', undefined, 'The API key is not valid');
       if (!roles.includes(principal.role)) throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, `This needs one of the roles: ${roles.join(', ')}`);
-      const tenant = principal.role === 'provider' ? principal.providerId : null;
       const named = (request.query as { providerId?: unknown } | undefined)?.providerId;
-      if (tenant !== null && named !== undefined && named !== tenant) {
-        throw new HttpProblem(403, 'other-provider', 'Not allowed', [
-          { field: '/querystring/providerId', rule: 'other-provider', message: 'A provider key reads and writes its own provider\'s data only' },
-        ]);
-      }
+      refuseOtherProvider(principal, named);
       request.principal = principal;
-      request.tenant = tenant;
+      request.tenant = tenantOf(principal);
       request.log = request.log.child({ keyId: principal.keyId, role: principal.role });
     });
   },
   { name: 'vru-auth' },
 );
 
+/** The one provider a key may see and touch; null for roles that see every provider. */
+export function tenantOf(principal: Principal): string | null {
+  return principal.role === 'provider' ? principal.providerId : null;
+}
+
+function refuseOtherProvider(principal: Principal, requested: unknown): void {
+  const tenant = tenantOf(principal);
+  if (tenant !== null && requested !== undefined && requested !== tenant) {
+    throw new HttpProblem(403, 'other-provider', 'Not allowed', [
+      { field: '/querystring/providerId', rule: 'other-provider', message: 'A provider key reads and writes its own provider\'s data only' },
+    ]);
+  }
+}
+
 /**
- * Which provider's rows a report shows: the key's own provider for a provider key (unsuppressed: it is their
- * own data), otherwise the requested provider or all of them, with small-number suppression.
+ * Which provider's rows a report shows, for the API and the dashboard alike: the key's own provider for a
+ * provider key (unsuppressed: it is their own data), otherwise the requested provider or all of them, with
+ * small-number suppression. A provider key asking for another provider is refused.
  */
-export function reportScope(request: FastifyRequest, requested?: string): { provider: string | null; suppress: boolean } {
-  return { provider: request.tenant ?? requested ?? null, suppress: request.tenant === null };
+export function reportScope(principal: Principal, requested?: string): { provider: string | null; suppress: boolean } {
+  refuseOtherProvider(principal, requested);
+  const tenant = tenantOf(principal);
+  return { provider: tenant ?? requested ?? null, suppress: tenant === null };
 }

@@ -138,4 +138,12 @@ export class ApiKeyVerifier {
   forget(keyId: string): void {
     for (const k of this.cache.keys()) if (k.startsWith(`vru_${keyId}_`)) this.cache.delete(k);
   }
+
+  /** The principal of a key that is still in force (not revoked), by its id: a dashboard session holds only the id. */
+  async principalOf(keyId: string): Promise<Principal | null> {
+    const rows = await this.sql<{ role: Role; provider_id: string | null }[]>`
+      select role, provider_id from api_keys where key_id = ${keyId} and revoked_at is null and (expires_at is null or expires_at > now())`;
+    const row = rows[0];
+    return row ? { keyId, role: row.role, providerId: row.provider_id } : null;
+  }
 }

@@ -35,6 +35,12 @@ export const ConfigSchema = Type.Object({
     minimum: 1, maximum: 3650, default: 90,
     description: 'Days a refused submission\'s record (field and rule, never the body) is kept for data-quality reports.',
   }),
+  SESSION_SECRET: Type.String({
+    minLength: 32,
+    default: 'development-only-dashboard-session-secret-change-me',
+    description: 'HMAC key signing the dashboard session cookie and its CSRF tokens.',
+  }),
+  SESSION_TTL_MINUTES: Type.Integer({ minimum: 1, maximum: 24 * 60, default: 30, description: 'Lifetime of a dashboard sign-in.' }),
   KAFKA_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   KAFKA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
   KAFKA_MIN_INSYNC_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
@@ -58,7 +64,7 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_MONTHS', 'REJECTION_RETENTION_DAYS']);
+const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_MONTHS', 'REJECTION_RETENTION_DAYS', 'SESSION_TTL_MINUTES']);
 
 /** Reads, converts and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -73,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as Config;
   if (config.NODE_ENV === 'production') {
-    const weak = (['PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY'] as const).filter((k) => config[k] === ConfigSchema.properties[k].default);
+    const weak = (['PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET'] as const).filter((k) => config[k] === ConfigSchema.properties[k].default);
     if (weak.length > 0) throw new ConfigError(weak.map((k) => `${k}: must be set in production`));
   }
   return config;

@@ -19,7 +19,7 @@ t.test('every invalid variable is named', async (t) => {
 });
 
 t.test('production refuses the development secrets', async (t) => {
-  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /PSEUDONYM_SECRET[\s\S]*API_KEY_PEPPER/);
-  const ok = loadConfig({ NODE_ENV: 'production', PSEUDONYM_SECRET: 'x'.repeat(40), API_KEY_PEPPER: 'y'.repeat(40), PERSONAL_DATA_KEY: 'z'.repeat(40) });
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /PSEUDONYM_SECRET[\s\S]*API_KEY_PEPPER[\s\S]*PERSONAL_DATA_KEY[\s\S]*SESSION_SECRET/);
+  const ok = loadConfig({ NODE_ENV: 'production', PSEUDONYM_SECRET: 'x'.repeat(40), API_KEY_PEPPER: 'y'.repeat(40), PERSONAL_DATA_KEY: 'z'.repeat(40), SESSION_SECRET: 'w'.repeat(40) });
   t.equal(ok.NODE_ENV, 'production');
 });

@@ -213,3 +213,12 @@ export function demoMatchToken(provider: string, ref: string): string {
   const letters = (s: string) => s.toLowerCase().replace(/\d/g, (d) => 'abcdefghij'[Number(d)]!).replace(/[^a-z]/g, '');
   return matchToken(DEMO_MATCHING_KEY, { familyName: letters(ref), givenName: letters(provider), dateOfBirth: '2009-06-15' });
 }
+
+/** The order the demo is loaded in: grants first, then each provider's good submissions, then data partners' offences. */
+export function demoPhases(all: readonly DemoSubmission[]): DemoSubmission[][] {
+  return [
+    all.filter((s) => s.as === 'commissioner'),
+    ...DEMO_PROVIDERS.map((p) => all.filter((s) => s.as === 'provider' && s.providerId === p.providerId && !s.bad)),
+    all.filter((s) => s.as === 'data-partner'),
+  ];
+}

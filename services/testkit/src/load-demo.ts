@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createApiKey, createLogger, loadConfig, openDatabase, upsertProgramme, upsertProvider } from '@vru/platform';
-import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoSubmissions, type DemoSubmission } from './demo-data.js';
+import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
 
 /**
  * Loads the demo data set through the running API (never straight into the database), so it exercises
@@ -43,12 +43,7 @@ const progress = () => {
   if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
   else process.stdout.write(`${line}\n`);
 };
-// Grants first, then each provider's participants and spend in order, then data partners' offence records.
-const phases: DemoSubmission[][] = [
-  all.filter((s) => s.as === 'commissioner'),
-  ...DEMO_PROVIDERS.map((p) => all.filter((s) => s.as === 'provider' && s.providerId === p.providerId && !s.bad)),
-  all.filter((s) => s.as === 'data-partner'),
-];
+const phases = demoPhases(all);
 for (const phase of phases) {
   for (let i = 0; i < phase.length; i += 500) {
     const chunk = phase.slice(i, i + 500);

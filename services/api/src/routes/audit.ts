@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrantRef, ProblemDetails, upcast } from '@vru/contracts';
 import { grantStreamId, verifyAudit, type Sql } from '@vru/platform';
+import { REPORT_ROLES } from './reports.js';
 
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const Position = Type.String({ pattern: '^\\d+$', description: 'Event log position (a decimal string: it is a 64-bit integer).' });
@@ -30,7 +31,7 @@ export const AuditVerification = Type.Object({
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
   app.get('/v1/audit/verify', {
-    config: { roles: ['funder', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES['audit'] },
     schema: {
       tags: ['audit'],
       operationId: 'verifyAuditChain',
@@ -68,7 +69,7 @@ export const EvidenceTrail = Type.Object({
 
 export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
   app.get('/v1/audit/events', {
-    config: { roles: ['funder', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES.audit },
     schema: {
       tags: ['audit'],
       operationId: 'grantEvidenceTrail',

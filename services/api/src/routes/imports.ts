@@ -1,17 +1,17 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { parse } from 'csv-parse/sync';
 import {
   checkCsvHeader, checkSubmission, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
-  ProblemDetails, StringEnum, type CsvCellError, type FieldError,
+  ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
-import { recordRejections, type AppendCommand, type EventStore, type Sql } from '@vru/platform';
+import { recordRejections, type AppendCommand, type EventStore, type Principal, type Sql } from '@vru/platform';
 import { HttpProblem } from '../problem.js';
 import { summarise } from './events.js';
 
 /** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
 export const MAX_CSV_ROWS = 5000;
-const MAX_CSV_BYTES = 8 * 1024 * 1024;
+export const MAX_CSV_BYTES = 8 * 1024 * 1024;
 /** Rows per store transaction; chunks go in file order, so a participant's rows still apply in order. */
 const APPEND_CHUNK = 1000;
 
@@ -42,7 +42,7 @@ const ImportRowResult = Type.Object(
   { additionalProperties: false },
 );
 
-const ImportResult = Type.Object(
+export const ImportResult = Type.Object(
   {
     eventType: Type.String(),
     rows: Type.Integer({ description: 'Data rows read (the header is not counted).' }),
@@ -53,6 +53,7 @@ const ImportResult = Type.Object(
   },
   { additionalProperties: false },
 );
+export type ImportResult = Static<typeof ImportResult>;
 
 const LAYOUT_RULES = [
   'One file holds one event type, at its latest schema version; one row is one event. The first line is the header.',
@@ -92,6 +93,72 @@ function readCsv(text: string): { header: string[]; rows: { line: number; cells:
 export interface ImportRouteDeps {
   sql: Sql;
   store: EventStore;
+}
+
+/**
+ * Validates and stores a CSV file of one event type, row by row, for the JSON route and the upload page alike:
+ * refusals of the whole file (role, header, size) are thrown as HttpProblem; each row answers on its own.
+ */
+export async function importCsv(
+  deps: ImportRouteDeps, principal: Principal, type: EventType, text: string, requestId: string,
+): Promise<ImportResult> {
+  const def = eventDefinition(type)!;
+  if (!def.submittedBy.includes(principal.role)) {
+    throw new HttpProblem(403, 'role-not-permitted', 'This key may not submit this event type', [
+      { field: '/querystring/eventType', rule: 'role-not-permitted', message: `${type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
+    ]);
+  }
+
+  const { header, rows } = readCsv(text);
+  const headerCheck = checkCsvHeader(type, header);
+  const headerErrors: FieldError[] = [
+    ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
+    ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
+    ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
+  ];
+  if (headerErrors.length > 0) {
+    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+  }
+  if (rows.length > MAX_CSV_ROWS) {
+    throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
+  }
+
+  type Result = { line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: CsvCellError[] };
+  const results: Result[] = [];
+  const refused: { eventType: string; errors: FieldError[] }[] = [];
+  const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
+  const scope = principal.providerId ?? '';
+  rows.forEach(({ line, cells }, slot) => {
+    const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
+    const submission = csvRowToSubmission(type, record, { scope });
+    const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
+    const check = checkSubmission(submission);
+    if (!check.ok) {
+      results[slot] = { line, eventId, status: 'rejected', errors: csvRowErrors(type, record, check.errors) };
+      refused.push({ eventType: type, errors: check.errors });
+      return;
+    }
+    results[slot] = { line, eventId, status: 'accepted' };
+    pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: 'csv' } });
+  });
+
+  for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
+    const chunk = pending.slice(from, from + APPEND_CHUNK);
+    const outcomes = await deps.store.append(chunk.map((p) => p.command));
+    outcomes.forEach((outcome, k) => {
+      const { slot, record } = chunk[k]!;
+      const result = results[slot]!;
+      if (outcome.status === 'rejected') {
+        results[slot] = { ...result, status: 'rejected', errors: csvRowErrors(type, record, outcome.errors) };
+        refused.push({ eventType: type, errors: outcome.errors });
+      } else {
+        results[slot] = { ...result, status: outcome.status };
+      }
+    });
+  }
+  await recordRejections(deps.sql, principal, 'csv', refused).catch(() => {});
+
+  return { eventType: type, rows: rows.length, ...summarise(results) };
 }
 
 export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (app, deps) => {
@@ -147,65 +214,5 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', undefined, 'Send the file with Content-Type: text/csv');
       }
     },
-  }, async (request) => {
-    const type = request.query.eventType;
-    const def = eventDefinition(type)!;
-    const principal = request.principal;
-    if (!def.submittedBy.includes(principal.role)) {
-      throw new HttpProblem(403, 'role-not-permitted', 'This key may not submit this event type', [
-        { field: '/querystring/eventType', rule: 'role-not-permitted', message: `${type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
-      ]);
-    }
-
-    const { header, rows } = readCsv(String(request.body ?? ''));
-    const headerCheck = checkCsvHeader(type, header);
-    const headerErrors: FieldError[] = [
-      ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
-      ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
-      ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
-    ];
-    if (headerErrors.length > 0) {
-      throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
-    }
-    if (rows.length > MAX_CSV_ROWS) {
-      throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
-    }
-
-    type Result = { line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: CsvCellError[] };
-    const results: Result[] = [];
-    const refused: { eventType: string; errors: FieldError[] }[] = [];
-    const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
-    const scope = principal.providerId ?? '';
-    rows.forEach(({ line, cells }, slot) => {
-      const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
-      const submission = csvRowToSubmission(type, record, { scope });
-      const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
-      const check = checkSubmission(submission);
-      if (!check.ok) {
-        results[slot] = { line, eventId, status: 'rejected', errors: csvRowErrors(type, record, check.errors) };
-        refused.push({ eventType: type, errors: check.errors });
-        return;
-      }
-      results[slot] = { line, eventId, status: 'accepted' };
-      pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId: String(request.id), source: 'csv' } });
-    });
-
-    for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
-      const chunk = pending.slice(from, from + APPEND_CHUNK);
-      const outcomes = await deps.store.append(chunk.map((p) => p.command));
-      outcomes.forEach((outcome, k) => {
-        const { slot, record } = chunk[k]!;
-        const result = results[slot]!;
-        if (outcome.status === 'rejected') {
-          results[slot] = { ...result, status: 'rejected', errors: csvRowErrors(type, record, outcome.errors) };
-          refused.push({ eventType: type, errors: outcome.errors });
-        } else {
-          results[slot] = { ...result, status: outcome.status };
-        }
-      });
-    }
-    await recordRejections(deps.sql, principal, 'csv', refused).catch(() => {});
-
-    return { eventType: type, rows: rows.length, ...summarise(results) };
-  });
+  }, async (request) => importCsv(deps, request.principal, request.query.eventType, String(request.body ?? ''), String(request.id)));
 };

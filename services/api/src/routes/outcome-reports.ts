@@ -9,7 +9,7 @@ import {
 import type { Principal, Sql } from '@vru/platform';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
 import { reportScope } from '../auth.js';
 
 /**
@@ -19,7 +19,6 @@ import { reportScope } from '../auth.js';
 
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails };
 const CSV_NOTE = ' Send `Accept: text/csv` for the rows as CSV (nested figures as dotted columns).';
-
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
@@ -102,9 +101,169 @@ function measuresOut(m: ReoffendingMeasures, cohortSize: number, suppress: boole
   };
 }
 
+/** The engagement funnel report: scoped to the principal's provider, suppressed for every other role. */
+export async function engagementReport(sql: Sql, principal: Principal, q: EngagementQuery) {
+  const { provider, suppress } = reportScope(principal, q.providerId);
+  const computedAt = [await reportPosition(sql, 'participants')];
+  const rows = await sql<FunnelRow[]>`
+    select programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
+           referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
+           first_session_date::text, exit_date::text, exit_reason
+    from rm_participants.participants
+    where referral_date is not null
+      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}
+      ${q.from ? sql`and referral_date >= ${q.from}::date` : sql``}
+      ${q.to ? sql`and referral_date <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
+  const asOf = today();
+  const report = {
+    report: 'engagement' as const, filters: q, computedAt, suppressed: suppress,
+    rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) => {
+      const by = q.groupBy;
+      if (!by) return [engagementRow(programmeId, people, asOf, suppress)];
+      return [...groupBy(people, (p) => groupValue(p, by, p.referral_date))].map(([group, members]) => {
+        const { programmeId: id, ...figures } = engagementRow(programmeId, members, asOf, suppress);
+        return { programmeId: id, group, ...figures };
+      });
+    }),
+  };
+  return report;
+}
+
+/** The outcomes report: baseline to exit change per programme, instrument and scale. */
+export async function outcomesReport(sql: Sql, principal: Principal, q: OutcomesQuery) {
+  const { provider, suppress } = reportScope(principal, q.providerId);
+  const computedAt = [await reportPosition(sql, 'outcomes'), await reportPosition(sql, 'participants')];
+  const asOf = today();
+  const rows = await sql<({ instrument: string; scale: string; baseline_score: number | null; exit_score: number | null; enrolled_on: string | null } & GroupFields)[]>`
+    select o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on::text,
+           p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
+    from rm_outcomes.outcomes o join rm_participants.participants p on p.stream_id = o.stream_id
+    where p.evaluation_consent_from is not null
+      and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
+      ${q.programmeId ? sql`and o.programme_id = ${q.programmeId}` : sql``}
+      ${provider ? sql`and o.provider_id = ${provider}` : sql``}
+      ${q.from ? sql`and p.enrolled_on >= ${q.from}::date` : sql``}
+      ${q.to ? sql`and p.enrolled_on <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
+  const by = q.groupBy;
+  const groupOf = (r: (typeof rows)[number]) => (by ? groupValue(r, by, r.enrolled_on) : '');
+  const groups = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}\u0000${groupOf(r)}`);
+  const report = {
+    report: 'outcomes' as const, filters: q, computedAt, suppressed: suppress,
+    rows: [...groups.values()].map((g) => {
+      const { programme_id: programmeId, instrument, scale } = g[0]!;
+      const pairs = g.filter((r) => r.baseline_score !== null && r.exit_score !== null).map((r) => ({ baseline: r.baseline_score!, exit: r.exit_score! }));
+      const missing = g.length - pairs.length;
+      const c = pairedChange(instrument, pairs);
+      const hideMeans = suppress && rateSuppressed(null, pairs.length);
+      const improved = c.reliablyImproved;
+      return {
+        programmeId, ...(by ? { group: groupOf(g[0]!) } : {}), instrument, scale,
+        pairs: count(pairs.length, suppress),
+        missingPairs: count(missing, suppress),
+        meanBaseline: hideMeans ? null : round(c.meanBaseline),
+        meanExit: hideMeans ? null : round(c.meanExit),
+        meanChange: hideMeans || !c.change ? null : { mean: round(c.change.mean)!, lower: round(c.change.ci?.lower ?? null), upper: round(c.change.ci?.upper ?? null) },
+        reliableChangeThreshold: RELIABLE_CHANGE[instrument]?.points ?? null,
+        reliablyImproved: improved && !(suppress && rateSuppressed(improved.numerator, pairs.length)) ? rate(improved) : null,
+      };
+    }),
+  };
+  return report;
+}
+
+/** The proven reoffending report (MoJ method) per programme. */
+export async function reoffendingReport(sql: Sql, principal: Principal, q: ReoffendingQuery) {
+  if (q.cohortTo < q.cohortFrom) throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
+  const { provider, suppress } = reportScope(principal, q.providerId);
+  const computedAt = [await reportPosition(sql, 'participants'), await reportPosition(sql, 'offences')];
+  const asOf = today();
+  const people = await sql<{ stream_id: string; programme_id: string; enrolled_on: string; evaluation_consent_withdrawn_on: string | null }[]>`
+    select stream_id, programme_id, enrolled_on::text, evaluation_consent_withdrawn_on::text
+    from rm_participants.participants
+    where evaluation_consent_from is not null
+      and enrolled_on between ${q.cohortFrom}::date and ${q.cohortTo}::date
+      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}`.catch(emptyIfNoReadModel);
+  const offences = people.length === 0 ? [] : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
+    select stream_id, offence_date::text, proven_date::text, serious_violence from rm_offences.offences
+    where stream_id = any(${people.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
+  const byStream = groupBy(offences, (o) => o.stream_id);
+  const report = {
+    report: 'reoffending' as const, filters: q, asOf, computedAt, suppressed: suppress,
+    rows: [...groupBy(people, (p) => p.programme_id)].map(([programmeId, members]) => {
+      const cohort: ReoffendingParticipant[] = members.map((p) => ({
+        indexDate: p.enrolled_on,
+        evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on,
+        offences: (byStream.get(p.stream_id) ?? []).map((o) => ({ offenceDate: o.offence_date, provenDate: o.proven_date, seriousViolence: o.serious_violence })),
+      }));
+      const r = provenReoffending(cohort, { from: q.cohortFrom, to: q.cohortTo }, asOf);
+      return {
+        programmeId,
+        cohortSize: count(r.cohortSize, suppress),
+        ...measuresOut(r, r.cohortSize, suppress),
+        seriousViolence: measuresOut(r.seriousViolence, r.cohortSize, suppress),
+        finalOn: r.finalOn,
+        provisional: r.provisional,
+      };
+    }).filter((r) => r.cohortSize !== 0),
+  };
+  return report;
+}
+
+/** The spend report: per grant, spend against award and cost per participant. */
+export async function spendReport(sql: Sql, principal: Principal, q: ReportQuery) {
+  const { provider, suppress } = reportScope(principal, q.providerId);
+  const computedAt = [await reportPosition(sql, 'spend'), await reportPosition(sql, 'participants')];
+  const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; start_date: string; end_date: string }[]>`
+    select grant_ref, provider_id, programme_id, amount_pence::text, start_date::text, end_date::text from rm_spend.grants
+    where true
+      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}
+    order by grant_ref`.catch(emptyIfNoReadModel);
+  const refs = grants.map((g) => g.grant_ref);
+  const spend = refs.length === 0 ? [] : await sql<{ grant_ref: string; amount_pence: string; category: string; period_start: string }[]>`
+    select grant_ref, amount_pence::text, category, period_start::text from rm_spend.spend
+    where grant_ref = any(${refs}::text[])
+      ${q.from ? sql`and period_start >= ${q.from}::date` : sql``}
+      ${q.to ? sql`and period_start <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
+  const people = refs.length === 0 ? [] : await sql<{ provider_id: string; programme_id: string; enrolled_on: string; exit_reason: string | null }[]>`
+    select provider_id, programme_id, enrolled_on::text, exit_reason from rm_participants.participants
+    where enrolled_on is not null and programme_id = any(${[...new Set(grants.map((g) => g.programme_id))]}::text[])
+      ${q.from ? sql`and enrolled_on >= ${q.from}::date` : sql``}
+      ${q.to ? sql`and enrolled_on <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
+  const spendByGrant = groupBy(spend, (s) => s.grant_ref);
+  const report = {
+    report: 'spend' as const, filters: q, computedAt, suppressed: suppress,
+    rows: grants.map((g) => {
+      const items = spendByGrant.get(g.grant_ref) ?? [];
+      const byCategory: Record<string, number> = {};
+      const byQuarter: Record<string, number> = {};
+      for (const s of items) {
+        byCategory[s.category] = (byCategory[s.category] ?? 0) + Number(s.amount_pence);
+        const quarter = quarterOf(s.period_start);
+        byQuarter[quarter] = (byQuarter[quarter] ?? 0) + Number(s.amount_pence);
+      }
+      const spent = items.reduce((sum, s) => sum + Number(s.amount_pence), 0);
+      const enrolled = people.filter((p) => p.provider_id === g.provider_id && p.programme_id === g.programme_id
+        && p.enrolled_on >= g.start_date && p.enrolled_on <= g.end_date);
+      const completed = enrolled.filter((p) => p.exit_reason === 'completed').length;
+      const costPer = (n: number) => (n === 0 || (suppress && rateSuppressed(n, n)) ? null : Math.round(spent / n));
+      return {
+        grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id,
+        awardedPence: Number(g.amount_pence), spentPence: spent, remainingPence: Number(g.amount_pence) - spent,
+        spentByCategory: byCategory, spentByQuarter: Object.fromEntries(Object.entries(byQuarter).sort(([a], [b]) => a.localeCompare(b))),
+        enrolled: count(enrolled.length, suppress), completed: count(completed, suppress),
+        costPerEnrolledPence: costPer(enrolled.length), costPerCompletionPence: costPer(completed),
+      };
+    }),
+  };
+  return report;
+}
+
 export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/engagement', {
-    config: { roles: ['provider', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES['engagement'] },
     schema: {
       tags: ['reports'],
       operationId: 'engagementReport',
@@ -115,37 +274,10 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       querystring: EngagementQuery,
       response: { 200: EngagementReport, ...errors },
     },
-  }, async (request, reply) => {
-    const q = request.query;
-    const { provider, suppress } = reportScope(request, q.providerId);
-    const computedAt = [await reportPosition(sql, 'participants')];
-    const rows = await sql<FunnelRow[]>`
-      select programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
-             referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
-             first_session_date::text, exit_date::text, exit_reason
-      from rm_participants.participants
-      where referral_date is not null
-        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-        ${provider ? sql`and provider_id = ${provider}` : sql``}
-        ${q.from ? sql`and referral_date >= ${q.from}::date` : sql``}
-        ${q.to ? sql`and referral_date <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-    const asOf = today();
-    const report = {
-      report: 'engagement' as const, filters: q, computedAt, suppressed: suppress,
-      rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) => {
-        const by = q.groupBy;
-        if (!by) return [engagementRow(programmeId, people, asOf, suppress)];
-        return [...groupBy(people, (p) => groupValue(p, by, p.referral_date))].map(([group, members]) => {
-          const { programmeId: id, ...figures } = engagementRow(programmeId, members, asOf, suppress);
-          return { programmeId: id, group, ...figures };
-        });
-      }),
-    };
-    return sendReport(request, reply, report, 'engagement');
-  });
+  }, async (request, reply) => sendReport(request, reply, await engagementReport(sql, request.principal, request.query), 'engagement'));
 
   app.get('/v1/reports/outcomes', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['outcomes'] },
     schema: {
       tags: ['reports'],
       operationId: 'outcomesReport',
@@ -157,50 +289,10 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       querystring: OutcomesQuery,
       response: { 200: OutcomesReport, ...errors },
     },
-  }, async (request, reply) => {
-    const q = request.query;
-    const { provider, suppress } = reportScope(request, q.providerId);
-    const computedAt = [await reportPosition(sql, 'outcomes'), await reportPosition(sql, 'participants')];
-    const asOf = today();
-    const rows = await sql<({ instrument: string; scale: string; baseline_score: number | null; exit_score: number | null; enrolled_on: string | null } & GroupFields)[]>`
-      select o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on::text,
-             p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
-      from rm_outcomes.outcomes o join rm_participants.participants p on p.stream_id = o.stream_id
-      where p.evaluation_consent_from is not null
-        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
-        ${q.programmeId ? sql`and o.programme_id = ${q.programmeId}` : sql``}
-        ${provider ? sql`and o.provider_id = ${provider}` : sql``}
-        ${q.from ? sql`and p.enrolled_on >= ${q.from}::date` : sql``}
-        ${q.to ? sql`and p.enrolled_on <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-    const by = q.groupBy;
-    const groupOf = (r: (typeof rows)[number]) => (by ? groupValue(r, by, r.enrolled_on) : '');
-    const groups = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}\u0000${groupOf(r)}`);
-    const report = {
-      report: 'outcomes' as const, filters: q, computedAt, suppressed: suppress,
-      rows: [...groups.values()].map((g) => {
-        const { programme_id: programmeId, instrument, scale } = g[0]!;
-        const pairs = g.filter((r) => r.baseline_score !== null && r.exit_score !== null).map((r) => ({ baseline: r.baseline_score!, exit: r.exit_score! }));
-        const missing = g.length - pairs.length;
-        const c = pairedChange(instrument, pairs);
-        const hideMeans = suppress && rateSuppressed(null, pairs.length);
-        const improved = c.reliablyImproved;
-        return {
-          programmeId, ...(by ? { group: groupOf(g[0]!) } : {}), instrument, scale,
-          pairs: count(pairs.length, suppress),
-          missingPairs: count(missing, suppress),
-          meanBaseline: hideMeans ? null : round(c.meanBaseline),
-          meanExit: hideMeans ? null : round(c.meanExit),
-          meanChange: hideMeans || !c.change ? null : { mean: round(c.change.mean)!, lower: round(c.change.ci?.lower ?? null), upper: round(c.change.ci?.upper ?? null) },
-          reliableChangeThreshold: RELIABLE_CHANGE[instrument]?.points ?? null,
-          reliablyImproved: improved && !(suppress && rateSuppressed(improved.numerator, pairs.length)) ? rate(improved) : null,
-        };
-      }),
-    };
-    return sendReport(request, reply, report, 'outcomes');
-  });
+  }, async (request, reply) => sendReport(request, reply, await outcomesReport(sql, request.principal, request.query), 'outcomes'));
 
   app.get('/v1/reports/reoffending', {
-    config: { roles: ['provider', 'commissioner', 'admin'] },
+    config: { roles: REPORT_ROLES['reoffending'] },
     schema: {
       tags: ['reports'],
       operationId: 'reoffendingReport',
@@ -211,47 +303,10 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       querystring: ReoffendingQuery,
       response: { 200: ReoffendingReport, ...errors },
     },
-  }, async (request, reply) => {
-    const q = request.query;
-    if (q.cohortTo < q.cohortFrom) throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
-    const { provider, suppress } = reportScope(request, q.providerId);
-    const computedAt = [await reportPosition(sql, 'participants'), await reportPosition(sql, 'offences')];
-    const asOf = today();
-    const people = await sql<{ stream_id: string; programme_id: string; enrolled_on: string; evaluation_consent_withdrawn_on: string | null }[]>`
-      select stream_id, programme_id, enrolled_on::text, evaluation_consent_withdrawn_on::text
-      from rm_participants.participants
-      where evaluation_consent_from is not null
-        and enrolled_on between ${q.cohortFrom}::date and ${q.cohortTo}::date
-        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-        ${provider ? sql`and provider_id = ${provider}` : sql``}`.catch(emptyIfNoReadModel);
-    const offences = people.length === 0 ? [] : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
-      select stream_id, offence_date::text, proven_date::text, serious_violence from rm_offences.offences
-      where stream_id = any(${people.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
-    const byStream = groupBy(offences, (o) => o.stream_id);
-    const report = {
-      report: 'reoffending' as const, filters: q, asOf, computedAt, suppressed: suppress,
-      rows: [...groupBy(people, (p) => p.programme_id)].map(([programmeId, members]) => {
-        const cohort: ReoffendingParticipant[] = members.map((p) => ({
-          indexDate: p.enrolled_on,
-          evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on,
-          offences: (byStream.get(p.stream_id) ?? []).map((o) => ({ offenceDate: o.offence_date, provenDate: o.proven_date, seriousViolence: o.serious_violence })),
-        }));
-        const r = provenReoffending(cohort, { from: q.cohortFrom, to: q.cohortTo }, asOf);
-        return {
-          programmeId,
-          cohortSize: count(r.cohortSize, suppress),
-          ...measuresOut(r, r.cohortSize, suppress),
-          seriousViolence: measuresOut(r.seriousViolence, r.cohortSize, suppress),
-          finalOn: r.finalOn,
-          provisional: r.provisional,
-        };
-      }).filter((r) => r.cohortSize !== 0),
-    };
-    return sendReport(request, reply, report, 'reoffending');
-  });
+  }, async (request, reply) => sendReport(request, reply, await reoffendingReport(sql, request.principal, request.query), 'reoffending'));
 
   app.get('/v1/reports/spend', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['spend'] },
     schema: {
       tags: ['reports'],
       operationId: 'spendReport',
@@ -262,53 +317,5 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       querystring: ReportQuery,
       response: { 200: SpendReport, ...errors },
     },
-  }, async (request, reply) => {
-    const q = request.query;
-    const { provider, suppress } = reportScope(request, q.providerId);
-    const computedAt = [await reportPosition(sql, 'spend'), await reportPosition(sql, 'participants')];
-    const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; start_date: string; end_date: string }[]>`
-      select grant_ref, provider_id, programme_id, amount_pence::text, start_date::text, end_date::text from rm_spend.grants
-      where true
-        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-        ${provider ? sql`and provider_id = ${provider}` : sql``}
-      order by grant_ref`.catch(emptyIfNoReadModel);
-    const refs = grants.map((g) => g.grant_ref);
-    const spend = refs.length === 0 ? [] : await sql<{ grant_ref: string; amount_pence: string; category: string; period_start: string }[]>`
-      select grant_ref, amount_pence::text, category, period_start::text from rm_spend.spend
-      where grant_ref = any(${refs}::text[])
-        ${q.from ? sql`and period_start >= ${q.from}::date` : sql``}
-        ${q.to ? sql`and period_start <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-    const people = refs.length === 0 ? [] : await sql<{ provider_id: string; programme_id: string; enrolled_on: string; exit_reason: string | null }[]>`
-      select provider_id, programme_id, enrolled_on::text, exit_reason from rm_participants.participants
-      where enrolled_on is not null and programme_id = any(${[...new Set(grants.map((g) => g.programme_id))]}::text[])
-        ${q.from ? sql`and enrolled_on >= ${q.from}::date` : sql``}
-        ${q.to ? sql`and enrolled_on <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-    const spendByGrant = groupBy(spend, (s) => s.grant_ref);
-    const report = {
-      report: 'spend' as const, filters: q, computedAt, suppressed: suppress,
-      rows: grants.map((g) => {
-        const items = spendByGrant.get(g.grant_ref) ?? [];
-        const byCategory: Record<string, number> = {};
-        const byQuarter: Record<string, number> = {};
-        for (const s of items) {
-          byCategory[s.category] = (byCategory[s.category] ?? 0) + Number(s.amount_pence);
-          const quarter = quarterOf(s.period_start);
-          byQuarter[quarter] = (byQuarter[quarter] ?? 0) + Number(s.amount_pence);
-        }
-        const spent = items.reduce((sum, s) => sum + Number(s.amount_pence), 0);
-        const enrolled = people.filter((p) => p.provider_id === g.provider_id && p.programme_id === g.programme_id
-          && p.enrolled_on >= g.start_date && p.enrolled_on <= g.end_date);
-        const completed = enrolled.filter((p) => p.exit_reason === 'completed').length;
-        const costPer = (n: number) => (n === 0 || (suppress && rateSuppressed(n, n)) ? null : Math.round(spent / n));
-        return {
-          grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id,
-          awardedPence: Number(g.amount_pence), spentPence: spent, remainingPence: Number(g.amount_pence) - spent,
-          spentByCategory: byCategory, spentByQuarter: Object.fromEntries(Object.entries(byQuarter).sort(([a], [b]) => a.localeCompare(b))),
-          enrolled: count(enrolled.length, suppress), completed: count(completed, suppress),
-          costPerEnrolledPence: costPer(enrolled.length), costPerCompletionPence: costPer(completed),
-        };
-      }),
-    };
-    return sendReport(request, reply, report, 'spend');
-  });
+  }, async (request, reply) => sendReport(request, reply, await spendReport(sql, request.principal, request.query), 'spend'));
 };

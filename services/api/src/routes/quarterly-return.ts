@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeliverySettings, ProblemDetails, QuarterlyReturnQuery, QuarterlyReturnReport } from '@vru/contracts';
 import { suppressCount, suppressRecord } from '@vru/domain';
 import { sendReport } from '../csv.js';
+import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
 import { reportScope } from '../auth.js';
-import { emptyIfNoReadModel, reportPosition, type ReportDeps } from './reports.js';
 
 /**
  * The quarterly return a VRU sends the Home Office: per programme, people reached (referred; active) by age band
@@ -42,7 +42,7 @@ const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 
 
 export const quarterlyReturnRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/quarterly-return', {
-    config: { roles: ['provider', 'commissioner', 'funder', 'admin'] },
+    config: { roles: REPORT_ROLES['quarterly-return'] },
     schema: {
       tags: ['reports'],
       operationId: 'quarterlyReturn',
@@ -57,7 +57,7 @@ export const quarterlyReturnRoutes: FastifyPluginAsyncTypebox<ReportDeps> = asyn
     },
   }, async (request, reply) => {
     const q = request.query;
-    const { provider, suppress } = reportScope(request, q.providerId);
+    const { provider, suppress } = reportScope(request.principal, q.providerId);
     const { start, end } = quarterBounds(q.quarter);
     const computedAt = await Promise.all([reportPosition(sql, 'participants'), reportPosition(sql, 'attendance'), reportPosition(sql, 'spend')]);
     const programmeFilter = (column = 'programme_id') => (q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``);

@@ -1,0 +1,161 @@
+import * as Plot from '@observablehq/plot';
+import { parseHTML } from 'linkedom';
+import { html, trustedMarkup, type Html } from './html.js';
+
+/**
+ * Charts are drawn on the server with Observable Plot into a lightweight DOM (linkedom), so the pages need no
+ * script. Each SVG is an image with a text name and description; the table beside it carries the figures.
+ * Withheld (suppressed) figures are left out of the chart and named in its description.
+ */
+const { document } = parseHTML('<!doctype html><html><body></body></html>');
+
+// GOV.UK colours (govuk-frontend palette), dark enough for 3:1 contrast against white.
+const BLUE = '#1d70b8';
+const DARK_BLUE = '#003078';
+const GREY = '#b1b4b6';
+const ORANGE = '#f47738';
+const PALETTE = [BLUE, '#d4351c', '#00703c', '#4c2c92', ORANGE, '#28a197', '#912b88', '#505a5f'];
+
+/** The little of the DOM used here (the project compiles without the DOM library). */
+interface PlotNode {
+  tagName: string;
+  outerHTML: string;
+  querySelector(selector: string): PlotNode | null;
+  querySelectorAll(selector: string): Iterable<PlotNode>;
+  setAttribute(name: string, value: string): void;
+  removeAttribute(name: string): void;
+}
+
+function render(label: string, description: string, options: Plot.PlotOptions): Html {
+  const node = Plot.plot({
+    document: document as never,
+    style: { fontSize: '14px', fontFamily: 'arial, sans-serif', color: '#0b0c0c' },
+    marginLeft: 60,
+    marginBottom: 45,
+    width: 960,
+    ...options,
+  }) as unknown as PlotNode;
+  const svg = node.tagName.toLowerCase() === 'svg' ? node : node.querySelector('svg')!;
+  // The SVG is one image named by its label; Plot's names on inner groups would be prohibited ARIA on generic elements.
+  for (const inner of node.querySelectorAll('[aria-label], [aria-description]')) {
+    inner.removeAttribute('aria-label');
+    inner.removeAttribute('aria-description');
+  }
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${label}. ${description}`);
+  svg.removeAttribute('aria-description');
+  return html`<div class="app-chart">${trustedMarkup(node.outerHTML)}</div>`;
+}
+
+/** No chart: nothing matched the filters, or every figure that did is withheld. */
+const empty = (what: string, withheld = false): Html => html`<p class="govuk-body app-chart-empty">${withheld
+  ? `Every ${what} figure for these filters is withheld (small numbers), so there is no chart.`
+  : `No ${what} to chart for these filters.`}</p>`;
+const withheldNote = (names: string[]) => (names.length ? ` Withheld (small numbers) and not drawn: ${names.join(', ')}.` : '');
+
+export function attendanceChart(points: readonly { month: string; programmeId: string; rate: number | null }[]): Html {
+  const drawn = points.filter((p) => p.rate !== null).map((p) => ({ ...p, date: new Date(`${p.month}-01T00:00:00Z`) }));
+  if (drawn.length === 0) return empty('attendance');
+  return render('Attendance rate by month', `Line per programme, ${drawn.length} monthly points; the figures are in the table below.`, {
+    y: { label: 'Attendance rate (%)', percent: true, domain: [0, 100], grid: true },
+    x: { label: 'Month', type: 'utc' },
+    color: { legend: true, range: PALETTE },
+    marks: [
+      Plot.lineY(drawn, { x: 'date', y: 'rate', stroke: 'programmeId', strokeWidth: 2 }),
+      Plot.dot(drawn, { x: 'date', y: 'rate', fill: 'programmeId', r: 3 }),
+    ],
+  });
+}
+
+export function funnelChart(rows: readonly { programmeId: string; stages: readonly { stage: string; n: number | null }[] }[]): Html {
+  const drawn = rows.flatMap((r) => r.stages.filter((s) => s.n !== null).map((s) => ({ programmeId: r.programmeId, stage: s.stage, n: s.n! })));
+  const withheld = rows.flatMap((r) => r.stages.filter((s) => s.n === null).map((s) => `${r.programmeId} ${s.stage}`));
+  if (drawn.length === 0) return empty('engagement', withheld.length > 0);
+  const order = rows[0]!.stages.map((s) => s.stage);
+  return render('Engagement funnel per programme', `Bars of people reaching each stage: ${order.join(', ')}.${withheldNote(withheld)}`, {
+    fy: { label: null, padding: 0.25 },
+    y: { domain: order, label: null },
+    x: { label: 'People', grid: true },
+    marginLeft: 150,
+    marginRight: 170,
+    marks: [
+      Plot.barX(drawn, { fy: 'programmeId', y: 'stage', x: 'n', fill: BLUE }),
+      Plot.text(drawn, { fy: 'programmeId', y: 'stage', x: 'n', text: (d: { n: number }) => String(d.n), textAnchor: 'start', dx: 4 }),
+      Plot.ruleX([0]),
+    ],
+  });
+}
+
+/** Mean change (exit − baseline) with its 95% interval, one row per programme, instrument and scale. */
+export function outcomeChangeChart(rows: readonly { label: string; mean: number | null; lower: number | null; upper: number | null }[]): Html {
+  const drawn = rows.filter((r) => r.mean !== null);
+  const withheld = rows.filter((r) => r.mean === null).map((r) => r.label);
+  if (drawn.length === 0) return empty('outcome change', withheld.length > 0);
+  const intervals = drawn.filter((r) => r.lower !== null && r.upper !== null);
+  return render('Mean change from baseline to exit with 95% confidence intervals', `A dot per measure with a line for its interval; zero means no change.${withheldNote(withheld)}`, {
+    y: { label: null, domain: drawn.map((r) => r.label) },
+    x: { label: 'Mean change (exit − baseline)', grid: true },
+    marginLeft: 260,
+    marks: [
+      Plot.ruleX([0], { stroke: GREY }),
+      Plot.ruleY(intervals, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 2 }),
+      Plot.dot(drawn, { y: 'label', x: 'mean', fill: DARK_BLUE, r: 5 }),
+    ],
+  });
+}
+
+/** Binary reoffending rate with its Wilson interval; provisional cohorts drawn hollow and labelled. */
+export function reoffendingChart(rows: readonly { programmeId: string; value: number | null; lower: number | null; upper: number | null; provisional: boolean }[]): Html {
+  const drawn = rows.filter((r) => r.value !== null).map((r) => ({ ...r, label: r.provisional ? `${r.programmeId} (provisional)` : r.programmeId }));
+  const withheld = rows.filter((r) => r.value === null).map((r) => r.programmeId);
+  if (drawn.length === 0) return empty('reoffending rate', withheld.length > 0);
+  const provisional = drawn.filter((r) => r.provisional).length;
+  return render('Proven reoffending rate with Wilson 95% intervals',
+    `A dot per programme with a line for its interval${provisional ? `; ${provisional} provisional (hollow dot): the follow-up is not complete` : ''}.${withheldNote(withheld)}`, {
+      y: { label: null, domain: drawn.map((r) => r.label) },
+      x: { label: 'Reoffending rate (%)', percent: true, domain: [0, 100], grid: true },
+      marginLeft: 260,
+      marks: [
+        Plot.ruleY(drawn, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 2 }),
+        Plot.dot(drawn, { y: 'label', x: 'value', r: 6, stroke: DARK_BLUE, strokeWidth: 2, fill: (d: { provisional: boolean }) => (d.provisional ? 'white' : DARK_BLUE) }),
+      ],
+    });
+}
+
+export function spendChart(rows: readonly { grantRef: string; awardedPence: number; spentPence: number }[]): Html {
+  if (rows.length === 0) return empty('spend');
+  const pounds = rows.map((r) => ({ grantRef: r.grantRef, awarded: r.awardedPence / 100, spent: r.spentPence / 100 }));
+  return render('Spend against award per grant', 'A grey bar for the award and a blue bar for what has been spent, per grant.', {
+    y: { label: null, domain: pounds.map((r) => r.grantRef) },
+    x: { label: 'Pounds', grid: true, tickFormat: '~s' },
+    marginLeft: 170,
+    marks: [
+      Plot.barX(pounds, { y: 'grantRef', x: 'awarded', fill: GREY, insetTop: 2, insetBottom: 2 }),
+      Plot.barX(pounds, { y: 'grantRef', x: 'spent', fill: BLUE, insetTop: 8, insetBottom: 8 }),
+      Plot.ruleX([0]),
+    ],
+  });
+}
+
+export function spendByQuarterChart(rows: readonly { grantRef: string; quarter: string; pence: number }[]): Html {
+  if (rows.length === 0) return empty('spend');
+  const pounds = rows.map((r) => ({ ...r, pounds: r.pence / 100 }));
+  return render('Spend by quarter', 'Stacked bars of spend per quarter, coloured by grant.', {
+    x: { label: 'Quarter' },
+    y: { label: 'Pounds', grid: true, tickFormat: '~s' },
+    color: { legend: true, range: PALETTE },
+    marks: [Plot.barY(pounds, { x: 'quarter', y: 'pounds', fill: 'grantRef' }), Plot.ruleY([0])],
+  });
+}
+
+export function dataQualityChart(rows: readonly { providerId: string; rate: number | null }[]): Html {
+  const drawn = rows.filter((r) => r.rate !== null);
+  if (drawn.length === 0) return empty('data quality');
+  return render('Rejected submissions per provider', 'A bar per provider for the share of submissions refused.', {
+    y: { label: null, domain: drawn.map((r) => r.providerId) },
+    // At least 0–5% so that all-zero rates still draw a readable axis.
+    x: { label: 'Rejected (%)', percent: true, grid: true, domain: [0, Math.max(0.05, ...drawn.map((r) => r.rate!))] },
+    marginLeft: 200,
+    marks: [Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE }), Plot.ruleX([0])],
+  });
+}

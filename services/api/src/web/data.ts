@@ -1,0 +1,72 @@
+import type { ReportQuery, Role } from '@vru/contracts';
+import type { Principal, Sql } from '@vru/platform';
+import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
+import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
+import { dataQualityReport } from '../routes/quality-reports.js';
+
+/**
+ * The dashboard's figures come from the same report functions as the JSON routes, with the same roles and the
+ * same provider scoping; this table maps the page filters (programme, provider, period) onto each report's query.
+ */
+export type Filters = ReportQuery;
+
+/** Reoffending needs a cohort; with no period chosen it is everyone enrolled from this date to today. */
+export const DEFAULT_COHORT_FROM = '2020-01-01';
+/** The attendance chart shows at most this many months (the last of the period). */
+export const MAX_MONTHS = 24;
+
+const today = (): string => new Date().toISOString().slice(0, 10);
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+
+/** Calendar months overlapping from..to (default: the twelve months to today), newest last. */
+export function monthsOf(from: string | undefined, to: string | undefined): { month: string; start: string; end: string }[] {
+  const end = to ?? today();
+  const endMonth = new Date(`${end.slice(0, 7)}-01T00:00:00Z`);
+  const startMonth = from ? new Date(`${from.slice(0, 7)}-01T00:00:00Z`) : new Date(Date.UTC(endMonth.getUTCFullYear(), endMonth.getUTCMonth() - 11, 1));
+  const months: { month: string; start: string; end: string }[] = [];
+  for (let d = startMonth; d <= endMonth; d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))) {
+    const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).toISOString().slice(0, 10);
+    const first = d.toISOString().slice(0, 10);
+    months.push({ month: first.slice(0, 7), start: from && from > first ? from : first, end: to && to < last ? to : last });
+  }
+  return months.slice(-MAX_MONTHS);
+}
+
+/** The attendance report run once per month of the period: attendance over time. */
+export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filters) {
+  const months = monthsOf(f.from, f.to);
+  const reports = await Promise.all(months.map((m) => attendanceReport(sql, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }))));
+  return {
+    report: 'attendance-by-month' as const,
+    computedAt: reports.slice(0, 1).map((r) => r.computedAt),
+    rows: reports.flatMap((r, i) => r.rows.map((row) => ({ month: months[i]!.month, ...row }))),
+  };
+}
+
+export const cohortOf = (f: Filters) => ({ cohortFrom: f.from ?? DEFAULT_COHORT_FROM, cohortTo: f.to ?? today() });
+
+export const REPORTS = {
+  attendance: { roles: REPORT_ROLES.attendance, run: (sql: Sql, p: Principal, f: Filters) => attendanceReport(sql, p, defined(f)) },
+  'attendance-by-month': { roles: REPORT_ROLES.attendance, run: attendanceByMonth },
+  engagement: { roles: REPORT_ROLES.engagement, run: (sql: Sql, p: Principal, f: Filters) => engagementReport(sql, p, defined(f)) },
+  outcomes: { roles: REPORT_ROLES.outcomes, run: (sql: Sql, p: Principal, f: Filters) => outcomesReport(sql, p, defined(f)) },
+  reoffending: {
+    roles: REPORT_ROLES.reoffending,
+    run: (sql: Sql, p: Principal, f: Filters) => reoffendingReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, ...cohortOf(f) })),
+  },
+  spend: { roles: REPORT_ROLES.spend, run: (sql: Sql, p: Principal, f: Filters) => spendReport(sql, p, defined(f)) },
+  'data-quality': {
+    roles: REPORT_ROLES['data-quality'],
+    run: (sql: Sql, p: Principal, f: Filters) => dataQualityReport(sql, p, defined({ providerId: f.providerId, from: f.from, to: f.to })),
+  },
+} as const;
+export type ReportName = keyof typeof REPORTS;
+export const REPORT_NAMES = Object.keys(REPORTS) as ReportName[];
+
+export const mayRead = (principal: Principal, name: ReportName): boolean => (REPORTS[name].roles as readonly Role[]).includes(principal.role);
+
+/** The download link of a report with the page's filters. */
+export function csvHref(name: ReportName, f: Filters): string {
+  const q = new URLSearchParams(defined(f) as Record<string, string>).toString();
+  return `/app/download/${name}.csv${q ? `?${q}` : ''}`;
+}

@@ -1,0 +1,294 @@
+import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import { Type } from '@sinclair/typebox';
+import { csvTemplate, EventTypes, ReportQuery, type EventType, type Role } from '@vru/contracts';
+import { isDatabaseUnavailable, verifyAudit, type ApiKeyVerifier, type Config, type EventStore, type Principal, type Sql } from '@vru/platform';
+import { toCsv } from '../csv.js';
+import { HttpProblem } from '../problem.js';
+import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
+import { recentSubmissions } from '../routes/quality-reports.js';
+import { errorSummary, suppressionNote } from './components.js';
+import { mayRead, REPORT_NAMES, REPORTS, type Filters, type ReportName } from './data.js';
+import { html, type Html } from './html.js';
+import { APP_CSS, NAV, page, type PageContext } from './layout.js';
+import {
+  attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
+  signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
+} from './pages.js';
+import {
+  csrfToken, csrfValid, endSession, readSession, readSignInSid, signInSid, startSession, type Session,
+} from './session.js';
+
+/**
+ * The dashboard: server-rendered GOV.UK pages under /app for commissioners, funders, providers and data partners.
+ * Pages need no script; figures come from the report functions behind the JSON routes, scoped the same way.
+ */
+export interface WebDeps {
+  config: Config;
+  sql: Sql;
+  store: EventStore;
+  verifier: ApiKeyVerifier;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Roles allowed on a dashboard page; a page without it is open (sign-in, assets). */
+    pageRoles?: readonly Role[];
+  }
+  interface FastifyRequest {
+    webSession: Session | null;
+    webPrincipal: Principal | null;
+  }
+}
+
+const CSP = [
+  "default-src 'self'", "img-src 'self' data:", "style-src 'self' 'unsafe-inline'", "script-src 'none'",
+  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'",
+].join('; ');
+
+const SIGN_IN_ATTEMPTS_PER_MINUTE = 30;
+
+const govukDist = `${dirname(createRequire(import.meta.url).resolve('govuk-frontend/package.json'))}/dist/govuk`;
+
+/** The first page a role lands on after signing in. */
+function homeOf(role: Role): string {
+  return NAV.find((n) => n.roles.includes(role))?.href ?? '/app/sign-in';
+}
+
+function ctx(request: FastifyRequest, secret: string): PageContext {
+  return { principal: request.webPrincipal, csrf: request.webSession ? csrfToken(secret, request.webSession.sid) : null, path: request.url.split('?')[0]! };
+}
+
+const sendPage = (reply: FastifyReply, body: Html, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(body.value);
+
+/** An empty filter field in a GET form means "any": drop it before the query schema sees it. */
+function dropEmpty(request: FastifyRequest): void {
+  const q = request.query as Record<string, unknown>;
+  for (const k of Object.keys(q)) if (q[k] === '') delete q[k];
+}
+
+export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const { config, sql } = deps;
+  const secret = config.SESSION_SECRET;
+  const secure = config.NODE_ENV === 'production';
+
+  // Pages are not part of the API contract: keep them out of the OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...(route.schema ?? {}), hide: true };
+  });
+  await app.register(cookie, { secret });
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(multipart, { limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 4, parts: 5 } });
+  // govuk-frontend's compiled CSS, JS and images; its GDS Transport font is for GOV.UK domains only, so not served.
+  await app.register(fastifyStatic, { root: govukDist, prefix: '/app/govuk/', decorateReply: false, index: false, allowedPath: (path) => !path.startsWith('/assets/fonts') });
+
+  app.decorateRequest('webSession', null);
+  app.decorateRequest('webPrincipal', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/app/govuk/') || request.url === '/app/app.css') return;
+    const session = readSession(request);
+    const principal = session ? await deps.verifier.principalOf(session.keyId) : null;
+    if (session && principal) {
+      request.webSession = session;
+      request.webPrincipal = principal;
+      request.log = request.log.child({ keyId: principal.keyId, role: principal.role });
+    }
+    const roles = request.routeOptions.config?.pageRoles;
+    if (!roles) return;
+    if (!principal) return reply.redirect('/app/sign-in', 303);
+    if (!roles.includes(principal.role)) throw new HttpProblem(403, 'forbidden', 'You cannot open this page', undefined, `This page is for: ${roles.join(', ')}`);
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('content-security-policy', CSP);
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('text/css')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  // Failures are pages too: the same statuses as the API's problems, the detail in words, 5xx text never shown.
+  app.setErrorHandler((error: FastifyError & { validation?: { instancePath: string; message?: string; params: Record<string, unknown> }[] }, request, reply) => {
+    let status = 500;
+    let title = 'Sorry, there is a problem with the service';
+    let items: { text: string }[] = [{ text: 'Try again later.' }];
+    if (error instanceof HttpProblem) {
+      status = error.statusCode;
+      title = error.title;
+      items = error.errors?.length ? error.errors.map((e) => ({ text: `${e.field}: ${e.message}` })) : [{ text: error.detail ?? error.title }];
+    } else if (error.validation) {
+      status = 400;
+      title = 'Some filters are not valid';
+      items = error.validation.map((v) => ({ text: `${v.instancePath.slice(1) || String(v.params.additionalProperty ?? v.params.missingProperty ?? 'filter')}: ${v.message ?? 'not valid'}` }));
+    } else if (isDatabaseUnavailable(error)) {
+      status = 503;
+      items = [{ text: 'A service we depend on is unavailable. Try again in a few seconds.' }];
+    } else if ((error.statusCode ?? 500) < 500) {
+      status = error.statusCode!;
+      title = status === 413 ? 'The file is too large' : 'The request could not be read';
+      items = [{ text: error.message }];
+    } else {
+      request.log.error({ err: error }, 'page failed');
+    }
+    return sendPage(reply, page(ctx(request, secret), title, html`${errorSummary(title, items)}<p class="govuk-body"><a class="govuk-link" href="/app">Back to the dashboard</a></p>`), status);
+  });
+
+  app.get('/app/app.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(APP_CSS));
+
+  app.get('/app', async (request, reply) => reply.redirect(request.webPrincipal ? homeOf(request.webPrincipal.role) : '/app/sign-in', 303));
+
+  app.get('/app/sign-in', async (request, reply) => {
+    if (request.webPrincipal) return reply.redirect(homeOf(request.webPrincipal.role), 303);
+    const sid = signInSid(request, reply, secure);
+    return sendPage(reply, page(ctx(request, secret), 'Sign in', signInForm(csrfToken(secret, sid))));
+  });
+
+  app.post('/app/sign-in', {
+    // Keys are 256-bit random, so this is politeness rather than protection: a script guessing keys is slowed down.
+    config: { rateLimit: { max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } },
+    schema: { body: Type.Object({ apiKey: Type.Optional(Type.String({ maxLength: 200 })), _csrf: Type.Optional(Type.String({ maxLength: 200 })) }) },
+  }, async (request, reply) => {
+    const body = request.body as { apiKey?: string; _csrf?: string };
+    if (!csrfValid(secret, readSignInSid(request), body._csrf)) {
+      throw new HttpProblem(403, 'csrf-failed', 'The form has expired', undefined, 'Open the sign-in page again and resubmit.');
+    }
+    const principal = body.apiKey ? await deps.verifier.verify(body.apiKey.trim()) : null;
+    if (!principal) {
+      const sid = signInSid(request, reply, secure);
+      return sendPage(reply, page(ctx(request, secret), 'Error: Sign in', signInForm(csrfToken(secret, sid), body.apiKey ? 'The API key is not valid' : 'Enter your API key')), 401);
+    }
+    startSession(reply, principal.keyId, config.SESSION_TTL_MINUTES, secure);
+    request.log.info({ keyId: principal.keyId, role: principal.role }, 'dashboard sign-in');
+    return reply.redirect(homeOf(principal.role), 303);
+  });
+
+  app.post('/app/sign-out', async (request, reply) => {
+    const body = (request.body ?? {}) as { _csrf?: string };
+    if (!csrfValid(secret, request.webSession?.sid ?? null, body._csrf)) throw new HttpProblem(403, 'csrf-failed', 'The form has expired', undefined, 'Reload the page and try again.');
+    endSession(reply);
+    return reply.redirect('/app/sign-in', 303);
+  });
+
+  const choices = async (principal: Principal): Promise<Choices> => {
+    const [programmes, providers] = await Promise.all([
+      sql<{ programme_id: string; name: string }[]>`select programme_id, name from programmes order by name`,
+      sql<{ provider_id: string; name: string }[]>`select provider_id, name from providers order by name`,
+    ]);
+    return {
+      programmes: programmes.map((p) => ({ value: p.programme_id, text: p.name })),
+      providers: providers.filter((p) => principal.providerId === null || p.provider_id === principal.providerId).map((p) => ({ value: p.provider_id, text: p.name })),
+    };
+  };
+
+  const filterRoute = { querystring: ReportQuery };
+
+  app.get('/app/overview', { config: { pageRoles: ['commissioner', 'admin', 'provider'] }, schema: filterRoute, preValidation: async (request) => dropEmpty(request) }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const f = request.query as Filters;
+    const [attendance, byMonth, engagement, outcomes, reoffending, spend, quality, options] = await Promise.all([
+      REPORTS.attendance.run(sql, principal, f), REPORTS['attendance-by-month'].run(sql, principal, f), REPORTS.engagement.run(sql, principal, f),
+      REPORTS.outcomes.run(sql, principal, f), REPORTS.reoffending.run(sql, principal, f), REPORTS.spend.run(sql, principal, f),
+      REPORTS['data-quality'].run(sql, principal, f), choices(principal),
+    ]);
+    const own = principal.role === 'provider';
+    return sendPage(reply, page(ctx(request, secret), 'Overview', html`
+      <h1 class="govuk-heading-l">${own ? `Your programmes (${principal.providerId})` : 'Programme overview'}</h1>
+      ${filtersForm('/app/overview', principal, f, options)}
+      ${suppressionNote(engagement.suppressed)}
+      ${attendanceSection(byMonth, attendance, f)}
+      ${engagementSection(engagement, f)}
+      ${outcomesSection(outcomes, f)}
+      ${reoffendingSection(reoffending, f)}
+      ${spendSection(spend, f)}
+      ${dataQualitySection(quality, f)}`));
+  });
+
+  app.get('/app/funding', { config: { pageRoles: ['funder', 'commissioner', 'admin'] }, schema: filterRoute, preValidation: async (request) => dropEmpty(request) }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const f = request.query as Filters;
+    const [spend, audit, options] = await Promise.all([REPORTS.spend.run(sql, principal, f), verifyAudit(sql), choices(principal)]);
+    return sendPage(reply, page(ctx(request, secret), 'Funding', html`
+      <h1 class="govuk-heading-l">Funding and audit</h1>
+      ${filtersForm('/app/funding', principal, f, options)}
+      ${suppressionNote(spend.suppressed)}
+      ${spendSection(spend, f, 'Spend against award, and cost per participant')}
+      ${spendBreakdownSections(spend)}
+      ${auditSection(audit)}`));
+  });
+
+  const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
+  const uploadPage = async (request: FastifyRequest, reply: FastifyReply, outcome: { result?: ImportResult; problem?: HttpProblem; chosen?: string } = {}) => {
+    const principal = request.webPrincipal!;
+    const own = principal.role === 'provider' && principal.providerId !== null;
+    const [quality, recent] = own
+      ? await Promise.all([REPORTS['data-quality'].run(sql, principal, {}), recentSubmissions(sql, principal.providerId!)])
+      : [null, null];
+    const c = ctx(request, secret);
+    const problem = outcome.problem;
+    const status = problem ? problem.statusCode : 200;
+    return sendPage(reply, page(c, outcome.result || problem ? 'Upload results' : 'Upload a CSV file', html`
+      ${problem ? errorSummary(problem.title, problem.errors?.length ? problem.errors.map((e) => ({ text: `${e.field}: ${e.message}` })) : [{ text: problem.detail ?? problem.title, href: '#file' }]) : ''}
+      <h1 class="govuk-heading-l">Upload a CSV file</h1>
+      <p class="govuk-body">Each row is checked and stored on its own; a rejected row stores nothing and says which column to fix. Uploading the same file again stores nothing twice.</p>
+      ${outcome.result ? importResults(outcome.result) : ''}
+      ${uploadForm(principal.role, c.csrf!, outcome.chosen, problem && !problem.errors?.length ? problem.detail : undefined)}
+      ${recent ? recentSubmissionsSection(recent) : ''}
+      ${quality ? dataQualitySection(quality, {}, 'Your data quality') : ''}`), status);
+  };
+
+  app.get('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => uploadPage(request, reply));
+
+  app.get('/app/upload/templates/:file', { config: { pageRoles: uploadRoles }, schema: { params: Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.csv$' }) }) } }, async (request, reply) => {
+    const type = (request.params as { file: string }).file.replace(/\.csv$/, '');
+    if (!(EventTypes as string[]).includes(type)) throw new HttpProblem(404, 'not-found', 'No such template', undefined, `There is no event type ${type}`);
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${type}.csv"`).send(csvTemplate(type));
+  });
+
+  app.post('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => {
+    if (!request.isMultipart()) throw new HttpProblem(415, 'unsupported-media-type', 'Send the form as multipart/form-data');
+    const fields: Record<string, string> = {};
+    let file: Buffer | null = null;
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        file = await part.toBuffer();
+        if (part.file.truncated) throw new HttpProblem(413, 'body-too-large', 'The file is too large', undefined, `At most ${MAX_CSV_BYTES / 1024 / 1024} MiB`);
+      } else fields[part.fieldname] = String(part.value);
+    }
+    if (!csrfValid(secret, request.webSession!.sid, fields._csrf)) throw new HttpProblem(403, 'csrf-failed', 'The form has expired', undefined, 'Reload the page and upload again.');
+    const type = fields.eventType ?? '';
+    const principal = request.webPrincipal!;
+    if (!submittableTypes(principal.role).includes(type as EventType)) {
+      return uploadPage(request, reply, { problem: new HttpProblem(422, 'validation-failed', 'Choose an event type', [{ field: 'eventType', rule: 'enum', message: 'Choose one of the listed event types' }]) });
+    }
+    if (!file || file.length === 0) {
+      return uploadPage(request, reply, { chosen: type, problem: new HttpProblem(422, 'file-required', 'Choose a CSV file', undefined, 'Choose a CSV file to upload') });
+    }
+    try {
+      const result = await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
+      return await uploadPage(request, reply, { result, chosen: type });
+    } catch (err) {
+      if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });
+      throw err;
+    }
+  });
+
+  app.get('/app/download/:file', {
+    config: { pageRoles: ['provider', 'commissioner', 'funder', 'admin'] },
+    schema: { params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.csv$' }) }), querystring: ReportQuery },
+    preValidation: async (request) => dropEmpty(request),
+  }, async (request, reply) => {
+    const name = (request.params as { file: string }).file.replace(/\.csv$/, '') as ReportName;
+    if (!REPORT_NAMES.includes(name)) throw new HttpProblem(404, 'not-found', 'No such download');
+    const principal = request.webPrincipal!;
+    if (!mayRead(principal, name)) throw new HttpProblem(403, 'forbidden', 'You cannot download this report');
+    const report = await REPORTS[name].run(sql, principal, request.query as Filters);
+    const computedAt = Array.isArray(report.computedAt) ? report.computedAt : [report.computedAt];
+    return reply.type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}.csv"`)
+      .header('x-report-position', computedAt.map((c: { projection: string; position: string }) => `${c.projection}=${c.position}`).join(','))
+      .send(toCsv(report.rows));
+  });
+}

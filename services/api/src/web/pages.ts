@@ -1,0 +1,254 @@
+import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
+import type { AuditReport } from '@vru/platform';
+import type { ImportResult } from '../routes/imports.js';
+import { attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, reoffendingChart, spendByQuarterChart, spendChart } from './charts.js';
+import { dateInput, details, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
+import { changeWithInterval, count, decimal, money, notApplicable, percent, rateWithInterval } from './format.js';
+import { html, type Html } from './html.js';
+import { cohortOf, csvHref, DEFAULT_COHORT_FROM, type Filters, REPORTS } from './data.js';
+import type { Principal } from '@vru/platform';
+
+type Report<N extends keyof typeof REPORTS> = Awaited<ReturnType<(typeof REPORTS)[N]['run']>>;
+
+export interface Choices {
+  programmes: { value: string; text: string }[];
+  providers: { value: string; text: string }[];
+}
+
+const position = (computedAt: readonly { projection: string; position: string }[]) =>
+  html`<p class="govuk-body-s">Computed at log position ${computedAt.map((c) => `${c.projection} ${c.position}`).join(', ')}.</p>`;
+
+export function filtersForm(action: string, principal: Principal, f: Filters, choices: Choices): Html {
+  const column = (field: Html) => html`<div class="govuk-grid-column-one-quarter">${field}</div>`;
+  return html`<form method="get" action="${action}" class="app-filters" novalidate>
+    <fieldset class="govuk-fieldset">
+      <legend class="govuk-fieldset__legend govuk-fieldset__legend--m"><h2 class="govuk-fieldset__heading">Filters</h2></legend>
+      <div class="govuk-grid-row">
+        ${column(select('programmeId', 'Programme', choices.programmes, f.programmeId, 'All programmes'))}
+        ${principal.role === 'provider' ? '' : column(select('providerId', 'Provider', choices.providers, f.providerId, 'All providers'))}
+        ${column(dateInput('from', 'From', 'For example, 2026-01-01', f.from))}
+        ${column(dateInput('to', 'To', 'For example, 2026-06-30', f.to))}
+      </div>
+      <button type="submit" class="govuk-button" data-module="govuk-button">Apply filters</button>
+    </fieldset>
+  </form>`;
+}
+
+export function attendanceSection(byMonth: Report<'attendance-by-month'>, period: Report<'attendance'>, f: Filters): Html {
+  return figureSection({
+    id: 'attendance', heading: 'Attendance',
+    intro: html`<p class="govuk-body">Sessions attended as a share of sessions offered (attended or missed).</p>`,
+    chart: attendanceChart(byMonth.rows.map((r) => ({ month: r.month, programmeId: r.programmeId, rate: r.attendanceRate }))),
+    tables: [
+      table('attendance-table', 'Attendance by programme for the period', [
+        { head: 'Programme' }, { head: 'Participants', numeric: true }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
+      ], period.rows.map((r) => [r.programmeId, count(r.participants), count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)])),
+      details('Attendance by month (the figures behind the chart)', table('attendance-by-month-table', 'Attendance by month', [
+        { head: 'Month' }, { head: 'Programme' }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
+      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)]))),
+      position([period.computedAt]),
+    ],
+    csv: { href: csvHref('attendance-by-month', f), text: 'Download attendance by month' },
+  });
+}
+
+const STAGES = [['referrals', 'Referred'], ['consented', 'Consented'], ['enrolled', 'Enrolled'], ['attended', 'Attended'], ['completed', 'Completed']] as const;
+
+export function engagementSection(r: Report<'engagement'>, f: Filters): Html {
+  const s = r.suppressed;
+  return figureSection({
+    id: 'engagement', heading: 'Engagement funnel',
+    intro: html`<p class="govuk-body">People referred in the period, and how many reached each later stage.</p>`,
+    chart: funnelChart(r.rows.map((row) => ({ programmeId: row.programmeId, stages: STAGES.map(([k, label]) => ({ stage: label, n: row[k] })) }))),
+    tables: [table('engagement-table', 'Engagement by programme', [
+      { head: 'Programme' }, ...STAGES.map(([, label]) => ({ head: label, numeric: true })), { head: 'Completion rate (95% interval)', numeric: true }, { head: 'Median days to enrolment', numeric: true },
+    ], r.rows.map((row) => [row.programmeId, ...STAGES.map(([k]) => count(row[k], s)), rateWithInterval(row.completionRate, s), count(row.medianDaysReferralToEnrolment, s)])), position(r.computedAt)],
+    csv: { href: csvHref('engagement', f), text: 'Download the engagement figures' },
+  });
+}
+
+export function outcomesSection(r: Report<'outcomes'>, f: Filters): Html {
+  const s = r.suppressed;
+  const label = (row: (typeof r.rows)[number]) => `${row.programmeId} – ${row.instrument}${row.scale && row.scale !== row.instrument ? ` ${row.scale}` : ''}`;
+  return figureSection({
+    id: 'outcomes', heading: 'Outcome change',
+    intro: html`<p class="govuk-body">Change from the first baseline to the last exit measure, for participants with both, with a 95% confidence interval.</p>`,
+    chart: outcomeChangeChart(r.rows.map((row) => ({ label: label(row), mean: row.meanChange?.mean ?? null, lower: row.meanChange?.lower ?? null, upper: row.meanChange?.upper ?? null }))),
+    tables: [table('outcomes-table', 'Outcome change by programme and measure', [
+      { head: 'Programme and measure' }, { head: 'Pairs', numeric: true }, { head: 'Missing pairs', numeric: true }, { head: 'Mean baseline', numeric: true }, { head: 'Mean exit', numeric: true },
+      { head: 'Mean change (95% interval)', numeric: true }, { head: 'Reliably improved (95% interval)', numeric: true },
+    ], r.rows.map((row) => [label(row), count(row.pairs, s), count(row.missingPairs, s), decimal(row.meanBaseline, s), decimal(row.meanExit, s),
+      changeWithInterval(row.meanChange, s), row.reliableChangeThreshold === null ? notApplicable : rateWithInterval(row.reliablyImproved, s)])), position(r.computedAt)],
+    csv: { href: csvHref('outcomes', f), text: 'Download the outcome figures' },
+  });
+}
+
+export function reoffendingSection(r: Report<'reoffending'>, f: Filters): Html {
+  const s = r.suppressed;
+  const cohort = cohortOf(f);
+  const provisional = r.rows.some((row) => row.provisional);
+  return figureSection({
+    id: 'reoffending', heading: 'Proven reoffending',
+    intro: html`<p class="govuk-body">Participants enrolled from ${cohort.cohortFrom} to ${cohort.cohortTo}${f.from ? '' : html` (no period chosen: from ${DEFAULT_COHORT_FROM})`}: the share with a proven reoffence within 12 months (Ministry of Justice method), with a Wilson 95% interval.</p>
+      ${provisional ? html`<div class="govuk-warning-text"><span class="govuk-warning-text__icon" aria-hidden="true">!</span><strong class="govuk-warning-text__text"><span class="govuk-visually-hidden">Warning</span>Provisional: some cohorts are less than 18 months past their last enrolment, so reoffences may still be proven and the rate may rise.</strong></div>` : ''}`,
+    chart: reoffendingChart(r.rows.map((row) => ({ programmeId: row.programmeId, value: row.binaryRate?.value ?? null, lower: row.binaryRate?.lower ?? null, upper: row.binaryRate?.upper ?? null, provisional: row.provisional }))),
+    tables: [table('reoffending-table', 'Proven reoffending by programme', [
+      { head: 'Programme' }, { head: 'Cohort', numeric: true }, { head: 'Reoffenders', numeric: true }, { head: 'Reoffending rate (95% interval)', numeric: true },
+      { head: 'Reoffences per person', numeric: true }, { head: 'Status' },
+    ], r.rows.map((row) => [row.programmeId, count(row.cohortSize, s), count(row.reoffenders, s), rateWithInterval(row.binaryRate, s), decimal(row.frequencyPerPerson, s),
+      row.provisional ? html`<strong class="govuk-tag govuk-tag--yellow">Provisional</strong> final on ${row.finalOn}` : html`<strong class="govuk-tag govuk-tag--green">Final</strong>`])), position(r.computedAt)],
+    csv: { href: csvHref('reoffending', f), text: 'Download the reoffending figures' },
+  });
+}
+
+export function spendSection(r: Report<'spend'>, f: Filters, heading = 'Spend against award'): Html {
+  const s = r.suppressed;
+  return figureSection({
+    id: 'spend', heading,
+    chart: spendChart(r.rows),
+    tables: [table('spend-table', 'Spend per grant', [
+      { head: 'Grant' }, { head: 'Provider' }, { head: 'Awarded', numeric: true }, { head: 'Spent', numeric: true }, { head: 'Remaining', numeric: true },
+      { head: 'Enrolled', numeric: true }, { head: 'Completed', numeric: true }, { head: 'Cost per participant', numeric: true }, { head: 'Cost per completion', numeric: true },
+    ], r.rows.map((row) => [row.grantRef, row.providerId, money(row.awardedPence), money(row.spentPence), money(row.remainingPence),
+      count(row.enrolled, s), count(row.completed, s), money(row.costPerEnrolledPence, s), money(row.costPerCompletionPence, s)])), position(r.computedAt)],
+    csv: { href: csvHref('spend', f), text: 'Download the spend figures' },
+  });
+}
+
+export function dataQualitySection(r: Report<'data-quality'>, f: Filters, heading = 'Data quality per provider'): Html {
+  const byProvider = new Map<string, { accepted: number; rejected: number; late: number }>();
+  for (const row of r.rows) {
+    const t = byProvider.get(row.providerId) ?? { accepted: 0, rejected: 0, late: 0 };
+    t.accepted += row.accepted; t.rejected += row.rejected; t.late += row.late;
+    byProvider.set(row.providerId, t);
+  }
+  const totals = [...byProvider.entries()];
+  return figureSection({
+    id: 'data-quality', heading,
+    chart: dataQualityChart(totals.map(([providerId, t]) => ({ providerId, rate: t.accepted + t.rejected === 0 ? null : t.rejected / (t.accepted + t.rejected) }))),
+    tables: [
+      table('data-quality-table', 'Submissions by provider and month of receipt', [
+        { head: 'Provider and month' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true }, { head: 'Rejected share', numeric: true }, { head: 'Late', numeric: true }, { head: 'Median days to submit', numeric: true },
+      ], r.rows.map((row) => [`${row.providerId} ${row.month}`, count(row.accepted), count(row.rejected), percent(row.rejectionRate), count(row.late), decimal(row.medianDaysLate)])),
+      table('rejections-table', 'Rejections by rule', [{ head: 'Provider' }, { head: 'Rule' }, { head: 'Rejections', numeric: true }],
+        r.rejectionsByRule.map((row) => [row.providerId, row.rule, count(row.count)])),
+      table('missing-measures-table', 'Participants missing a measure', [
+        { head: 'Provider' }, { head: 'Enrolled with evaluation consent', numeric: true }, { head: 'Missing baseline', numeric: true }, { head: 'Exited', numeric: true }, { head: 'Missing exit', numeric: true },
+      ], r.missingMeasures.map((row) => [row.providerId, count(row.enrolledWithEvaluationConsent), count(row.missingBaseline), count(row.exited), count(row.missingExit)])),
+      position(r.computedAt),
+    ],
+    csv: { href: csvHref('data-quality', f), text: 'Download the data-quality figures' },
+  });
+}
+
+export function spendBreakdownSections(r: Report<'spend'>): Html {
+  const byCategory = r.rows.flatMap((row) => Object.entries(row.spentByCategory).map(([category, pence]) => [row.grantRef, category, money(pence)]));
+  const quarters = r.rows.flatMap((row) => Object.entries(row.spentByQuarter).map(([quarter, pence]) => ({ grantRef: row.grantRef, quarter, pence })));
+  return html`${figureSection({
+    id: 'spend-by-quarter', heading: 'Spend by quarter',
+    chart: spendByQuarterChart(quarters),
+    tables: [table('spend-quarter-table', 'Spend by grant and quarter', [{ head: 'Grant' }, { head: 'Quarter' }, { head: 'Spent', numeric: true }],
+      quarters.map((q) => [q.grantRef, q.quarter, money(q.pence)]))],
+  })}${figureSection({
+    id: 'spend-by-category', heading: 'Spend by budget category',
+    tables: [table('spend-category-table', 'Spend by grant and budget category', [{ head: 'Grant' }, { head: 'Category' }, { head: 'Spent', numeric: true }], byCategory)],
+  })}`;
+}
+
+export function auditSection(audit: AuditReport): Html {
+  const cp = audit.checkpoint;
+  return figureSection({
+    id: 'audit', heading: 'Audit verification',
+    intro: audit.ok
+      ? html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3><div class="govuk-panel__body">Every link of the event log's hash chain recomputes${cp ? ' and the latest checkpoint is validly signed' : '; no checkpoint has been signed yet'}.</div></div>`
+      : html`<div class="govuk-error-summary"><div role="alert"><h3 class="govuk-error-summary__title">Not verified</h3><div class="govuk-error-summary__body"><p class="govuk-body">${audit.firstBroken ? `First broken link at position ${audit.firstBroken.position}: ${audit.firstBroken.reason}.` : 'The latest checkpoint is missing, not validly signed or not on the chain.'}</p></div></div></div>`,
+    tables: [summaryList([
+      ['Chain links checked', count(audit.checked)],
+      ['Head position', audit.headPosition ?? 'none yet'],
+      ['Head hash', html`<code class="app-hash">${audit.headHash}</code>`],
+      ['Events below the head never chained', count(audit.unchainedBelowHead)],
+      ['Latest signed checkpoint', cp ? `position ${cp.position}${cp.signedAt ? `, signed ${cp.signedAt}` : ''}` : 'none yet'],
+      ['Checkpoint signature', cp ? (cp.signatureValid ? 'valid' : 'NOT valid') : '–'],
+      ['Checkpoint on the chain', cp ? (cp.matchesChain ? 'yes' : 'NO') : '–'],
+      ['Checkpoint hash', cp ? html`<code class="app-hash">${cp.headHash}</code>` : '–'],
+    ])],
+  });
+}
+
+/** The event types a role may submit (a data partner: offences; a provider: its participants' events). */
+export const submittableTypes = (role: Role) => EventTypes.filter((t) => eventDefinition(t)!.submittedBy.includes(role));
+
+export function uploadForm(role: Role, csrf: string, chosen: string | undefined, error?: string): Html {
+  const types = submittableTypes(role);
+  return html`<form method="post" action="/app/upload" enctype="multipart/form-data" novalidate>
+    <input type="hidden" name="_csrf" value="${csrf}">
+    <div class="govuk-form-group${error ? ' govuk-form-group--error' : ''}">
+      <label class="govuk-label govuk-label--s" for="eventType">Event type</label>
+      <div class="govuk-hint" id="eventType-hint">Every row of the file is one event of this type.</div>
+      <select class="govuk-select" id="eventType" name="eventType" aria-describedby="eventType-hint">
+        ${types.map((t) => html`<option value="${t}"${t === chosen ? html` selected` : ''}>${t}</option>`)}
+      </select>
+    </div>
+    <div class="govuk-form-group${error ? ' govuk-form-group--error' : ''}">
+      <label class="govuk-label govuk-label--s" for="file">CSV file</label>
+      <div class="govuk-hint" id="file-hint">Comma-separated, UTF-8, with the template's header line first.</div>
+      ${error ? html`<p id="file-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> ${error}</p>` : ''}
+      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv" aria-describedby="file-hint${error ? ' file-error' : ''}">
+    </div>
+    <button type="submit" class="govuk-button" data-module="govuk-button">Upload</button>
+  </form>
+  <details class="govuk-details">
+    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Download a CSV template</span></summary>
+    <div class="govuk-details__text"><ul class="govuk-list">
+      ${types.map((t) => html`<li><a class="govuk-link" href="/app/upload/templates/${t}.csv" download>${t} template<span class="govuk-visually-hidden"> (CSV)</span></a></li>`)}
+    </ul></div>
+  </details>`;
+}
+
+export function importResults(result: ImportResult): Html {
+  const rejected = result.results.filter((r) => r.status === 'rejected');
+  return html`<section aria-labelledby="result-heading">
+    <h2 class="govuk-heading-m" id="result-heading">${result.rows} rows read from your ${result.eventType} file</h2>
+    ${summaryList([['Accepted', count(result.accepted)], ['Already stored (duplicates)', count(result.duplicates)], ['Rejected', count(result.rejected)]])}
+    ${rejected.length ? errorSummary(`${rejected.length} ${rejected.length === 1 ? 'row was' : 'rows were'} rejected: nothing from ${rejected.length === 1 ? 'it was' : 'them was'} stored`,
+      rejected.slice(0, 20).map((r) => ({ text: `Line ${r.line}: ${(r.errors ?? []).map((e) => `${e.column} – ${e.message}`).join('; ')}`, href: `#line-${r.line}` }))) : ''}
+    ${table('import-results-table', 'Every row and what happened to it', [{ head: 'Line' }, { head: 'Result' }, { head: 'Column' }, { head: 'Rule' }, { head: 'What to fix' }],
+      result.results.slice(0, 1000).map((r) => {
+        const e = r.errors ?? [];
+        const tag = r.status === 'rejected' ? html`<strong class="govuk-tag govuk-tag--red" id="line-${r.line}">Rejected</strong>`
+          : r.status === 'duplicate' ? html`<strong class="govuk-tag govuk-tag--grey">Duplicate</strong>` : html`<strong class="govuk-tag govuk-tag--green">Accepted</strong>`;
+        return [String(r.line), tag, e.map((x) => x.column).join(', '), e.map((x) => x.rule).join(', '), e.map((x) => x.message).join('; ')];
+      }))}
+    ${result.results.length > 1000 ? html`<p class="govuk-body">The first 1,000 rows are listed.</p>` : ''}
+  </section>`;
+}
+
+export function signInForm(csrf: string, error?: string): Html {
+  return html`<div class="govuk-grid-row"><div class="govuk-grid-column-two-thirds">
+    ${error ? errorSummary('There is a problem', [{ text: error, href: '#apiKey' }]) : ''}
+    <h1 class="govuk-heading-l">Sign in</h1>
+    <p class="govuk-body">Sign in with the API key your Violence Reduction Unit gave your organisation. The key decides what you can see.</p>
+    <form method="post" action="/app/sign-in" novalidate>
+      <input type="hidden" name="_csrf" value="${csrf}">
+      <div class="govuk-form-group${error ? ' govuk-form-group--error' : ''}">
+        <label class="govuk-label govuk-label--s" for="apiKey">API key</label>
+        <div class="govuk-hint" id="apiKey-hint">Starts with vru_</div>
+        ${error ? html`<p id="apiKey-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> ${error}</p>` : ''}
+        <input class="govuk-input${error ? ' govuk-input--error' : ''}" id="apiKey" name="apiKey" type="password" autocomplete="current-password" spellcheck="false" aria-describedby="apiKey-hint${error ? ' apiKey-error' : ''}">
+      </div>
+      <button type="submit" class="govuk-button" data-module="govuk-button">Sign in</button>
+    </form>
+  </div></div>`;
+}
+
+export { suppressionNote };
+
+export function recentSubmissionsSection(rows: readonly { day: string; eventType: string | null; source: string; accepted: number; rejected: number }[]): Html {
+  return figureSection({
+    id: 'recent-submissions', heading: 'Your recent submissions',
+    intro: html`<p class="govuk-body">By day received (UTC), event type and how they came (api: your system; csv: a file upload). Duplicates are not counted.</p>`,
+    tables: [table('recent-submissions-table', 'Submissions by day, event type and channel', [
+      { head: 'Received' }, { head: 'Event type' }, { head: 'Channel' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true },
+    ], rows.map((r) => [r.day, r.eventType ?? 'unknown', r.source, count(r.accepted), count(r.rejected)]), 'nothing received yet.')],
+  });
+}

@@ -1,0 +1,223 @@
+import t, { type Test } from 'tap';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, seriousAxeViolations } from './browser.js';
+import { loadDemo, type DemoKeys } from './demo-stack.js';
+import { Harness } from './index.js';
+
+/** The dashboard in real headless Chromium against the API listening on a free port, with the demo data set loaded. */
+const h = await Harness.start();
+t.teardown(() => h.close());
+await h.startRelay();
+await h.startProjectors();
+const { keys } = await loadDemo(h);
+await h.app.listen({ host: '127.0.0.1', port: 0 });
+const address = h.app.server.address();
+const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+const browser: Browser = await launchChromium();
+t.teardown(() => browser.close());
+
+const PROVIDER = 'safe-spaces-trust';
+const OTHER_PROVIDER = 'derby-youth-sport';
+
+/** A fresh browser context (no cookies), signed in with the key through the form. */
+async function signIn(key: string): Promise<{ context: BrowserContext; page: Page }> {
+  // axe is injected as a script, which the pages' content security policy (script-src 'none') would block.
+  const context = await browser.newContext({ bypassCSP: true, baseURL: base });
+  const page = await context.newPage();
+  await page.goto('/app/overview');
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('load');
+  return { context, page };
+}
+
+async function checkAccessible(t: Test, page: Page, what: string) {
+  const violations = await seriousAxeViolations(page);
+  t.same(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`), [], `${what}: no serious or critical axe violations`);
+}
+
+/** A table's body rows as text cells, keyed by their row header. */
+async function tableRows(page: Page, id: string): Promise<Map<string, string[]>> {
+  const rows = await page.locator(`#${id} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim().replace(/\s+/g, ' '))));
+  return new Map(rows.map((cells) => [cells[0]!, cells.slice(1)]));
+}
+
+const n = (x: number) => x.toLocaleString('en-GB');
+/** A dash, with words for screen readers, is a figure that does not apply (no denominator). */
+const pct = (x: number | null) => (x === null ? '–not applicable' : `${(x * 100).toFixed(1)}%`);
+
+await t.test('without a session every page sends you to sign in; a wrong key is refused with a message', async (t) => {
+  const context = await browser.newContext({ bypassCSP: true, baseURL: base });
+  const page = await context.newPage();
+  await page.goto('/app/funding');
+  t.match(new URL(page.url()).pathname, '/app/sign-in');
+  await checkAccessible(t, page, 'sign-in page');
+  await page.getByLabel('API key').fill('vru_0000000000000000_notarealkeynotarealkeynotarealkeynotareal00');
+  const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/app/sign-in') && r.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in' }).click()]);
+  t.equal(res.status(), 401);
+  t.match(await page.locator('.govuk-error-summary').innerText(), /The API key is not valid/);
+  await checkAccessible(t, page, 'sign-in page with an error');
+  const cookies = await context.cookies();
+  t.notOk(cookies.some((c) => c.name === 'vru_session'), 'no session for a bad key');
+  await context.close();
+});
+
+await t.test('commissioner: overview with every chart and table; a filter shows the same numbers as the JSON reports', async (t) => {
+  const { context, page } = await signIn(keys.commissioner);
+  t.match(new URL(page.url()).pathname, '/app/overview');
+  const session = (await context.cookies()).find((c) => c.name === 'vru_session');
+  t.ok(session, 'a session cookie is set');
+  t.match(session, { httpOnly: true, sameSite: 'Strict', path: '/app' });
+  const secretPart = keys.commissioner.slice('vru_0123456789abcdef_'.length);
+  t.notOk(session!.value.includes(secretPart), 'the cookie does not hold the key\'s secret');
+  for (const heading of ['Attendance', 'Engagement funnel', 'Outcome change', 'Proven reoffending', 'Spend against award', 'Data quality per provider']) {
+    t.ok(await page.getByRole('heading', { level: 2, name: heading }).isVisible(), `${heading} section`);
+  }
+  t.ok(await page.locator('svg[role="img"]').count() >= 5, 'charts are SVG images with a name');
+  await checkAccessible(t, page, 'commissioner overview');
+  // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0.
+  const reoffending = (await h.getReport(`/v1/reports/reoffending?cohortFrom=2020-01-01&cohortTo=${new Date().toISOString().slice(0, 10)}`, keys.commissioner)).body;
+  const shownReoffending = await tableRows(page, 'reoffending-table');
+  t.ok(reoffending.rows.some((r: { reoffenders: number | null }) => r.reoffenders === null), 'the demo has withheld reoffending figures');
+  for (const r of reoffending.rows) {
+    const cells = shownReoffending.get(r.programmeId)!;
+    t.equal(cells[1], r.reoffenders === null ? '[c]' : n(r.reoffenders), `reoffenders of ${r.programmeId}`);
+    t.match(cells[4], r.provisional ? /^Provisional/ : /^Final/, `status of ${r.programmeId}`);
+  }
+
+  await page.getByLabel('Provider', { exact: true }).selectOption(PROVIDER);
+  await page.getByLabel('From', { exact: true }).fill('2025-04-01');
+  await page.getByLabel('To', { exact: true }).fill('2026-03-31');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForLoadState('load');
+  const query = `providerId=${PROVIDER}&from=2025-04-01&to=2026-03-31`;
+  t.match(page.url(), query);
+
+  const attendance = (await h.getReport(`/v1/reports/attendance?${query}`, keys.commissioner)).body;
+  t.ok(attendance.rows.length > 0, 'the filter selects attendance');
+  const shownAttendance = await tableRows(page, 'attendance-table');
+  t.same([...shownAttendance.keys()], attendance.rows.map((r: { programmeId: string }) => r.programmeId));
+  for (const r of attendance.rows) {
+    t.same(shownAttendance.get(r.programmeId), [n(r.participants), n(r.sessionsAttended), n(r.sessionsMissed), pct(r.attendanceRate)], `attendance of ${r.programmeId}`);
+  }
+  const engagement = (await h.getReport(`/v1/reports/engagement?${query}`, keys.commissioner)).body;
+  const shownEngagement = await tableRows(page, 'engagement-table');
+  for (const r of engagement.rows) {
+    const cells = shownEngagement.get(r.programmeId)!;
+    t.same(cells.slice(0, 5), [r.referrals, r.consented, r.enrolled, r.attended, r.completed].map((x: number | null) => (x === null ? '[c]' : n(x))), `engagement of ${r.programmeId}, suppressed figures as [c]`);
+  }
+  const spend = (await h.getReport(`/v1/reports/spend?${query}`, keys.commissioner)).body;
+  const shownSpend = await tableRows(page, 'spend-table');
+  for (const r of spend.rows) t.equal(shownSpend.get(r.grantRef)?.[2], `£${(r.spentPence / 100).toLocaleString('en-GB', { minimumFractionDigits: 2 })}`, `spend of ${r.grantRef}`);
+
+  const csvLink = page.getByRole('link', { name: /Download the engagement figures/ });
+  const csv = await context.request.get(await csvLink.getAttribute('href') as string);
+  t.equal(csv.status(), 200);
+  t.match(csv.headers()['content-type'], /^text\/csv/);
+  const api = await h.getReport(`/v1/reports/engagement?${query}`, keys.commissioner, { accept: 'text/csv' });
+  t.equal(await csv.text(), api.body, 'the CSV download is the JSON route\'s CSV');
+  await checkAccessible(t, page, 'filtered overview');
+  await context.close();
+});
+
+await t.test('funder: spend by grant, category and quarter, cost per participant, and the audit status', async (t) => {
+  const { context, page } = await signIn(keys.funder);
+  t.match(new URL(page.url()).pathname, '/app/funding');
+  const spend = (await h.getReport('/v1/reports/spend', keys.funder)).body;
+  const shown = await tableRows(page, 'spend-table');
+  t.equal(shown.size, spend.rows.length);
+  for (const r of spend.rows) {
+    t.equal(shown.get(r.grantRef)?.[1], `£${(r.awardedPence / 100).toLocaleString('en-GB', { minimumFractionDigits: 2 })}`, `award of ${r.grantRef}`);
+  }
+  t.ok((await tableRows(page, 'spend-quarter-table')).size > 0, 'spend by quarter');
+  t.ok((await tableRows(page, 'spend-category-table')).size > 0, 'spend by category');
+  t.ok(await page.getByRole('heading', { name: 'Audit verification' }).isVisible());
+  t.match(await page.locator('#audit-heading + *').innerText(), /Verified|Not verified/);
+  await checkAccessible(t, page, 'funder page');
+  const overview = await page.goto('/app/overview');
+  t.equal(overview?.status(), 403, 'a funder cannot open the overview (its reports are not a funder\'s)');
+  await checkAccessible(t, page, 'error page');
+  await context.close();
+});
+
+await t.test('provider: own figures only, another provider\'s are refused', async (t) => {
+  const { context, page } = await signIn(keys.providers[PROVIDER]!);
+  t.match(new URL(page.url()).pathname, '/app/overview');
+  t.equal(await page.getByLabel('Provider', { exact: true }).count(), 0, 'no provider filter for a provider');
+  const spend = await tableRows(page, 'spend-table');
+  t.ok([...spend.values()].every((cells) => cells[0] === PROVIDER), 'only its own grants');
+  t.equal(await page.locator('.app-suppressed').count(), 0, 'its own figures are never suppressed');
+  await checkAccessible(t, page, 'provider overview');
+  const other = await page.goto(`/app/overview?providerId=${OTHER_PROVIDER}`);
+  t.equal(other?.status(), 403, 'another provider\'s overview is refused');
+  const download = await context.request.get(`/app/download/engagement.csv?providerId=${OTHER_PROVIDER}`);
+  t.equal(download.status(), 403, 'and its CSV');
+  const funding = await page.goto('/app/funding');
+  t.equal(funding?.status(), 403, 'the funder page is not for providers');
+  await context.close();
+});
+
+await t.test('provider upload: template, a file with a bad row shows the line and the reason; data quality below', async (t) => {
+  const { context, page } = await signIn(keys.providers[PROVIDER]!);
+  await page.goto('/app/upload');
+  await checkAccessible(t, page, 'upload page');
+  const template = await context.request.get('/app/upload/templates/ParticipantReferred.csv');
+  t.equal(template.status(), 200);
+  t.match(await template.text(), /^eventId,occurredAt,programmeId,participantRef,/);
+  const csv = [
+    'participantRef,programmeId,referralDate,referralSource,ageAtReferral,gender,ethnicity,postcodeDistrict,riskFactors',
+    'WEB-1,mentoring-derby,2026-10-01,school,15,male,white-british,DE23,school-exclusion',
+    'WEB-2,mentoring-derby,2026-10-41,school,15,female,white-british,DE1,',
+    'WEB-3,mentoring-derby,2026-10-02,police,16,female,mixed-other,DE22,',
+  ].join('\r\n');
+  await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
+  await page.getByLabel('CSV file').setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForLoadState('load');
+  const summary = await page.locator('.govuk-error-summary').innerText();
+  t.match(summary, /1 row was rejected/);
+  t.match(summary, /Line 3: referralDate/);
+  const results = await tableRows(page, 'import-results-table');
+  t.same([...results.entries()].map(([line, cells]) => [line, cells[0], cells[1]]), [['2', 'Accepted', ''], ['3', 'Rejected', 'referralDate'], ['4', 'Accepted', '']]);
+  await checkAccessible(t, page, 'upload results');
+
+  await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
+  await page.getByLabel('CSV file').setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForLoadState('load');
+  const again = await tableRows(page, 'import-results-table');
+  t.same([...again.values()].map((cells) => cells[0]), ['Duplicate', 'Rejected', 'Duplicate'], 'the same file again stores nothing twice');
+  t.ok(await page.getByRole('heading', { name: 'Your data quality' }).isVisible());
+  const today = new Date().toISOString().slice(0, 10);
+  const recent = await page.locator('#recent-submissions-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
+  t.ok(recent.some((cells) => cells.join('|') === `${today}|ParticipantReferred|csv|2|2`), 'the uploads appear in recent submissions: 2 stored, the bad row refused twice');
+  await context.close();
+});
+
+await t.test('data partner and admin sign in to the pages their role allows', async (t) => {
+  const partner = await signIn(keys.dataPartner);
+  t.match(new URL(partner.page.url()).pathname, '/app/upload');
+  t.same(await partner.page.getByLabel('Event type', { exact: true }).locator('option').allInnerTexts(), ['OffenceRecorded']);
+  await checkAccessible(t, partner.page, 'data partner upload page');
+  t.equal((await partner.page.goto('/app/overview'))?.status(), 403);
+  await partner.context.close();
+  const admin = await signIn(keys.admin);
+  t.match(new URL(admin.page.url()).pathname, '/app/overview');
+  t.equal((await admin.page.goto('/app/funding'))?.status(), 200);
+  await admin.context.close();
+});
+
+await t.test('forms need their CSRF token; signing out ends the session', async (t) => {
+  const { context, page } = await signIn(keys.commissioner);
+  const forged = await context.request.post('/app/sign-out', { form: { _csrf: 'forged' } });
+  t.equal(forged.status(), 403, 'a sign-out without the page\'s token is refused');
+  await page.goto('/app/overview');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForLoadState('load');
+  t.match(new URL(page.url()).pathname, '/app/sign-in');
+  await page.goto('/app/overview');
+  t.match(new URL(page.url()).pathname, '/app/sign-in', 'the session is gone');
+  await context.close();
+});
+
+t.end();
