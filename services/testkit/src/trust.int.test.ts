@@ -122,6 +122,18 @@ await t.test('personal fields are stored and published only encrypted; erasure d
     select data::text from events where type = 'ParticipantReferred' order by position limit 1`;
   t.notMatch(stored!.data, /white-british|DE23|school-exclusion|"gender"/, 'no personal field in clear in the event log');
   t.match(stored!.data, /"\$sealed": "v1\./);
+  // What the relay published: read the topic back from the start with a consumer of our own.
+  const published: string[] = [];
+  const consumer = h.kafka.consumer({ groupId: `${h.config.KAFKA_CLIENT_ID}-trust-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: h.config.KAFKA_TOPIC, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void published.push(message.value?.toString() ?? '') });
+  const referrals = await h.waitFor('the referrals on the topic', async () => {
+    const found = published.filter((m) => m.includes('"ParticipantReferred"'));
+    return found.length >= 3 ? found : undefined;
+  });
+  await consumer.disconnect();
+  for (const m of referrals) t.notMatch(m, /white-british|DE23|school-exclusion|"gender"/, 'no personal field in clear on Kafka');
   const history = (await h.get('/v1/participants/P-A1/events', h.keys.providerA)).json();
   t.match(history.events[0].data, { gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23' }, 'the provider reads its own participant in clear');
 
