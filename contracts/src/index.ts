@@ -10,3 +10,4 @@ export * from './stored.js';
 export * from './csv.js';
 export * from './reports.js';
 export * from './quality.js';
+export * from './asyncapi.js';

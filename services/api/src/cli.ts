@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Roles, type Role } from '@vru/contracts';
+import { buildAsyncApi, Roles, type Role } from '@vru/contracts';
 import { createApiKey, createLogger, createSql, loadConfig, openDatabase, upsertProgramme, upsertProvider, ensureEventTopic } from '@vru/platform';
 import { buildApp } from './app.js';
 
@@ -10,7 +10,8 @@ const USAGE = `usage: vru <command>
   provider <id> <name>                            register a provider
   programme <id> <name> <type> <startsOn> [endsOn] register a programme
   key <role> [providerId] [label]                 create an API key and print it (once)
-  openapi [file]                                  write the OpenAPI document (default: stdout)`;
+  openapi [file]                                  write the OpenAPI document (default: stdout)
+  asyncapi [file]                                 write the AsyncAPI document of the event topic (default: stdout)`;
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'cli');
@@ -26,6 +27,12 @@ async function main(): Promise<number> {
       const text = `${JSON.stringify(app.swagger(), null, 2)}\n`;
       await app.close();
       await sql.end();
+      if (args[0]) await writeFile(args[0], text);
+      else process.stdout.write(text);
+      return 0;
+    }
+    case 'asyncapi': {
+      const text = `${JSON.stringify(buildAsyncApi(), null, 2)}\n`;
       if (args[0]) await writeFile(args[0], text);
       else process.stdout.write(text);
       return 0;
