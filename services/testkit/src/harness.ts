@@ -97,10 +97,11 @@ export class Harness {
     this.relay = null;
   }
 
-  async startProjectors(only?: Projection[]): Promise<void> {
+  /** Starts the projectors (all, or `only`); `logger` lets a test read what they log. */
+  async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
     for (const projection of only ?? projections) {
       this.projectors.push(await startProjector({
-        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger: this.logger,
+        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger,
         groupPrefix: `${this.config.KAFKA_CLIENT_ID}-projection`,
       }));
     }
