@@ -31,7 +31,19 @@ export const ConfigSchema = Type.Object({
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   RELAY_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Port of the relay\'s GET /metrics (bound to HOST).' }),
+  PROJECTIONS: Type.Optional(Type.String({
+    pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
+    description: 'Comma-separated projections this projector instance runs (e.g. attendance,outcomes). Unset: all of them.',
+  })),
+  PROJECTOR_GROUP_PREFIX: Type.String({
+    pattern: '^[A-Za-z0-9._-]+$', default: 'vru-projection',
+    description: 'Consumer group of each projection: <prefix>-<projection>. Instances with the same prefix share the work.',
+  }),
   PROJECTOR_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: 'Port of the projector\'s GET /metrics (bound to HOST).' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 1_000, maximum: 600_000, default: 30_000,
+    description: 'How long a service may take to drain and flush after SIGTERM before it exits anyway (with status 1).',
+  }),
   AUDIT_SIGNING_KEY: Type.Optional(Type.String({
     pattern: '-----BEGIN PRIVATE KEY-----',
     description: 'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints. Unset: an ephemeral key is generated at start, with a warning.',
@@ -45,7 +57,8 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE']);
+// Environment variables are strings; the schema's integer settings are converted before validation.
+const INTEGER_KEYS = new Set(Object.entries(ConfigSchema.properties).filter(([, schema]) => schema.type === 'integer').map(([key]) => key));
 
 /** Reads, converts and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
