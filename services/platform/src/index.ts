@@ -15,3 +15,4 @@ export * from './admin.js';
 export * from './rejections.js';
 export * from './audit.js';
 export * from './metrics.js';
+export * from './progress.js';

@@ -1,5 +1,5 @@
 import type { Logger, Sql, EventRow } from '@vru/platform';
-import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/platform';
+import { EVENT_COLUMNS, rebuildEventsReplayed, rebuildEventsTotal, toStoredEvent, upcastEvent } from '@vru/platform';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
 import { schemaOf, type Projection } from './projection.js';
 
@@ -10,7 +10,10 @@ const CHUNK = 5_000;
  * transaction. The swap takes the projection's lock exclusively and first applies whatever the live
  * consumer saw that the replay has not (compared per stream version), so nothing is lost or doubled.
  */
-export async function rebuildProjection(sql: Sql, projection: Projection, log: Logger, onProgress?: (events: number) => void): Promise<{ events: number; ms: number }> {
+/** `onProgress(replayed, total)` after each chunk; the same figures are the vru_rebuild_events_* metrics. */
+export async function rebuildProjection(
+  sql: Sql, projection: Projection, log: Logger, onProgress?: (replayed: number, total: number) => void,
+): Promise<{ events: number; ms: number }> {
   const started = Date.now();
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__rebuild');
@@ -21,6 +24,9 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
   });
   let after = 0n;
   let total = 0;
+  const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
+  rebuildEventsTotal.set({ projection: projection.name }, expected);
+  rebuildEventsReplayed.set({ projection: projection.name }, 0);
   for (;;) {
     const rows = await sql<EventRow[]>`
       select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
@@ -28,7 +34,8 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
     await sql.begin((tx) => applyInTransaction(tx, projection, shadow, rows.map((r) => upcastEvent(toStoredEvent(r)))));
     after = rows[rows.length - 1]!.position;
     total += rows.length;
-    onProgress?.(total);
+    rebuildEventsReplayed.set({ projection: projection.name }, total);
+    onProgress?.(total, Math.max(expected, total));
   }
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${projectionLockKey(projection.name)})`;

@@ -13,14 +13,19 @@ export class ChildService {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Spawns `node script` with exactly `env` added to this process's environment. */
-  static start(name: string, script: string, env: Record<string, string>): ChildService {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Spawns `node script ...args` with `env` added to this process's environment. */
+  static start(name: string, script: string, env: Record<string, string>, args: readonly string[] = []): ChildService {
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ChildService(name, child);
   }
 
   lines(): LogLine[] {
     return parseLogLines(this.stdout);
+  }
+
+  /** Everything written to stdout so far. */
+  get output(): string {
+    return this.stdout;
   }
 
   get errorOutput(): string {
