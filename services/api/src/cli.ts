@@ -43,7 +43,7 @@ async function main(): Promise<number> {
     }
     case 'import': {
       const [eventType, file] = args;
-      const apiKey = process.env.VRU_API_KEY;
+      const apiKey = config.VRU_API_KEY;
       if (!eventType || !file || !apiKey) {
         process.stderr.write(`${USAGE}\n(set VRU_API_KEY to the provider's API key)\n`);
         return 2;
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
       const progress = startProgress({ label: `import ${eventType}`, logger: createLogger(config.LOG_LEVEL, 'import') });
       let seen = 0;
       const summary = await uploadCsvFile({
-        apiUrl: process.env.API_URL ?? `http://${config.HOST}:${config.PORT}`, apiKey, eventType, file,
+        apiUrl: config.API_URL ?? `http://${config.HOST}:${config.PORT}`, apiKey, eventType, file,
         rowsPerRequest: Number(values['rows-per-request'] ?? 500) || 500,
         onPart: (done, total) => { progress.advance(done - seen, total); seen = done; },
       });

@@ -7,7 +7,7 @@ import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoSubmissions, type DemoSubmission }
  * validation, rules, idempotency and the pipeline like a real provider would. Safe to run twice.
  */
 const config = loadConfig();
-const apiUrl = process.env.API_URL ?? `http://${config.HOST}:${config.PORT}`;
+const apiUrl = config.API_URL ?? `http://${config.HOST}:${config.PORT}`;
 const stateDir = process.env.VRU_STATE_DIR ?? new URL('../../../.run/', import.meta.url).pathname;
 const logger = createLogger('warn', 'demo');
 const sql = await openDatabase(config, logger, 'vru-demo', { max: 2 });
