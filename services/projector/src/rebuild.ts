@@ -27,6 +27,7 @@ export async function rebuildProjection(
   const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
   rebuildEventsTotal.set({ projection: projection.name }, expected);
   rebuildEventsReplayed.set({ projection: projection.name }, 0);
+  onProgress?.(0, expected);
   for (;;) {
     const rows = await sql<EventRow[]>`
       select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
