@@ -11,3 +11,4 @@ export * from './csv.js';
 export * from './reports.js';
 export * from './quality.js';
 export * from './matching.js';
+export * from './asyncapi.js';

@@ -30,6 +30,21 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+// W3C trace context: version-traceid-parentid-flags; an all-zero trace id is invalid.
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * The request id, which becomes the correlation id stored with its events: the caller's `x-request-id` if well
+ * formed, else the trace id of a valid `traceparent`, else a new UUID. Anything else is ignored, never echoed.
+ */
+export function requestIdFrom(headers: Record<string, string | string[] | undefined>): string {
+  const given = headers['x-request-id'];
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  const trace = headers.traceparent;
+  const traceId = typeof trace === 'string' ? TRACEPARENT.exec(trace.trim())?.[1] : undefined;
+  if (traceId && !/^0+$/.test(traceId)) return traceId;
+  return randomUUID();
+}
 
 /** Builds the API as a plugin tree without listening: tests use inject, server.ts listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -40,10 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     // A client-supplied request id (if well formed) becomes the correlation id stored with its events.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdFrom(req.headers),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
     // Malformed percent-encoding and over-long path parameters are refused before routing; they answer problems too.
     frameworkErrors: errorHandler,

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { matchToken, Roles, type Role } from '@vru/contracts';
+import { buildAsyncApi, matchToken, Roles, type Role } from '@vru/contracts';
 import {
   applyRetention, createApiKey, createLogger, createSql, ensureEventTopic, EventStore, listApiKeys, loadConfig, openDatabase, revokeApiKey,
-  rotateApiKey, upsertProgramme, upsertProvider,
+  rotateApiKey, startProgress, upsertProgramme, upsertProvider,
 } from '@vru/platform';
 import { buildApp } from './app.js';
+import { uploadCsvFile } from './csv-upload.js';
 
 const USAGE = `usage: vru <command>
   migrate                                         apply database migrations
@@ -18,11 +19,17 @@ const USAGE = `usage: vru <command>
   revoke <keyId>                                  revoke a key now
   retention [--dry-run]                           erase personal fields past RETENTION_MONTHS; delete old rejection records
   match-token <familyName> <givenName> <YYYY-MM-DD>  print the match token (MATCHING_KEY from the environment)
-  openapi [file]                                  write the OpenAPI document (default: stdout)`;
+  openapi [file]                                  write the OpenAPI document (default: stdout)
+  asyncapi [file]                                 write the AsyncAPI document of the event topic (default: stdout)
+  import <eventType> <file.csv> [--rows-per-request N]
+                                                  upload a CSV file through the running API (POST /v1/imports, in parts),
+                                                  with VRU_API_KEY; API_URL defaults to http://HOST:PORT`;
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'cli');
-const { positionals, values } = parseArgs({ allowPositionals: true, strict: false, options: { 'dry-run': { type: 'boolean' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true, strict: false, options: { 'rows-per-request': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+});
 const [command, ...args] = positionals;
 
 async function main(): Promise<number> {
@@ -37,6 +44,33 @@ async function main(): Promise<number> {
       if (args[0]) await writeFile(args[0], text);
       else process.stdout.write(text);
       return 0;
+    }
+    case 'asyncapi': {
+      const text = `${JSON.stringify(buildAsyncApi(), null, 2)}\n`;
+      if (args[0]) await writeFile(args[0], text);
+      else process.stdout.write(text);
+      return 0;
+    }
+    case 'import': {
+      const [eventType, file] = args;
+      const apiKey = config.VRU_API_KEY;
+      if (!eventType || !file || !apiKey) {
+        process.stderr.write(`${USAGE}\n(set VRU_API_KEY to the provider's API key)\n`);
+        return 2;
+      }
+      const progress = startProgress({ label: `import ${eventType}`, logger: createLogger(config.LOG_LEVEL, 'import') });
+      let seen = 0;
+      const summary = await uploadCsvFile({
+        apiUrl: config.API_URL ?? `http://${config.HOST}:${config.PORT}`, apiKey, eventType, file,
+        rowsPerRequest: Number(values['rows-per-request'] ?? 500) || 500,
+        onPart: (done, total) => { progress.advance(done - seen, total); seen = done; },
+      });
+      progress.finish();
+      for (const r of summary.results.filter((x) => x.status === 'rejected')) {
+        for (const e of r.errors ?? []) process.stdout.write(`line ${r.line}: ${e.column ?? e.field ?? ''} ${e.rule}: ${e.message}\n`);
+      }
+      process.stdout.write(`${summary.rows} rows: ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.rejected} rejected\n`);
+      return summary.rejected > 0 ? 1 : 0;
     }
     case 'topic':
       await ensureEventTopic(config, logger);

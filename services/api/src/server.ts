@@ -16,7 +16,11 @@ runService('api', async (config, logger) => {
   await app.listen({ host: config.HOST, port: config.PORT });
   return async () => {
     // Stop accepting, let in-flight requests finish (each has its outcome committed or not), then close the pool.
-    await app.close();
+    // A keep-alive connection whose request finishes during the close would otherwise stay open until the
+    // keep-alive timeout (72 s): close each one as soon as it is idle, and cut any still open after 20 s.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => app.server.closeAllConnections(), 20_000);
+    await app.close().finally(() => { clearInterval(sweep); clearTimeout(cut); });
     await admin.disconnect().catch(() => {});
     await sql.end({ timeout: 5 });
   };

@@ -50,7 +50,27 @@ export const ConfigSchema = Type.Object({
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   RELAY_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Port of the relay\'s GET /metrics (bound to HOST).' }),
+  PROJECTIONS: Type.Optional(Type.String({
+    pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
+    description: 'Comma-separated projections this projector instance runs (e.g. attendance,outcomes). Unset: all of them.',
+  })),
+  PROJECTOR_GROUP_PREFIX: Type.String({
+    pattern: '^[A-Za-z0-9._-]+$', default: 'vru-projection',
+    description: 'Consumer group of each projection: <prefix>-<projection>. Instances with the same prefix share the work.',
+  }),
   PROJECTOR_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: 'Port of the projector\'s GET /metrics (bound to HOST).' }),
+  API_URL: Type.Optional(Type.String({
+    pattern: '^https?://[^\\s]+$',
+    description: 'Where command-line clients (vru import, the demo data load) reach the API. Unset: http://HOST:PORT.',
+  })),
+  VRU_API_KEY: Type.Optional(Type.String({
+    pattern: '^vru_[A-Za-z0-9]+_[A-Za-z0-9_-]+$',
+    description: 'API key used by `vru import` (a provider key). Services never read it.',
+  })),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 1_000, maximum: 600_000, default: 30_000,
+    description: 'How long a service may take to drain and flush after SIGTERM before it exits anyway (with status 1).',
+  }),
   AUDIT_SIGNING_KEY: Type.Optional(Type.String({
     pattern: '-----BEGIN PRIVATE KEY-----',
     description: 'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints. Unset: an ephemeral key is generated at start, with a warning.',
@@ -64,9 +84,24 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'RETENTION_MONTHS', 'REJECTION_RETENTION_DAYS', 'SESSION_TTL_MINUTES']);
+// Environment variables are strings; the schema's integer settings are converted before validation.
+const INTEGER_KEYS = new Set(Object.entries(ConfigSchema.properties).filter(([, schema]) => schema.type === 'integer').map(([key]) => key));
 
-/** Reads, converts and validates the environment; throws ConfigError naming every bad variable. */
+/** Settings whose values never appear in an error message. */
+const SECRET_KEYS = new Set(['DATABASE_URL', 'PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'AUDIT_SIGNING_KEY', 'VRU_API_KEY']);
+
+type SettingSchema = { type?: string; anyOf?: { const?: unknown }[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number };
+
+/** What a setting accepts, in words: `one of: a, b`, `integer 1..100`, `matching ^postgres(ql)?://`. */
+function expectation(schema: SettingSchema): string {
+  if (schema.anyOf) return `one of: ${schema.anyOf.map((s) => String(s.const)).join(', ')}`;
+  if (schema.type === 'integer') return `an integer ${schema.minimum ?? ''}..${schema.maximum ?? ''}`;
+  if (schema.pattern) return `text matching ${schema.pattern}`;
+  if (schema.minLength) return `text of at least ${schema.minLength} characters`;
+  return schema.type ?? 'a value';
+}
+
+/** Reads, converts and validates the environment; throws ConfigError naming every bad variable, once each. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.properties)) {
@@ -75,7 +110,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value;
   }
   const withDefaults = Value.Default(ConfigSchema, raw) as Record<string, unknown>;
-  const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => `${e.path.slice(1)}: ${e.message}`);
+  const problems: string[] = [];
+  const named = new Set<string>();
+  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+    const key = e.path.slice(1);
+    if (named.has(key)) continue;
+    named.add(key);
+    const schema = (ConfigSchema.properties as Record<string, SettingSchema>)[key] ?? {};
+    const given = SECRET_KEYS.has(key) ? '' : ` (got ${JSON.stringify(env[key])})`;
+    problems.push(`${key}: expected ${expectation(schema)}${given}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as Config;
   if (config.NODE_ENV === 'production') {

@@ -17,3 +17,4 @@ export * from './audit.js';
 export * from './metrics.js';
 export * from './personal-data.js';
 export * from './retention.js';
+export * from './progress.js';

@@ -52,8 +52,20 @@ export async function ensureTopic(admin: Admin, topic: string, options: { partit
   const existing = await admin.listTopics();
   if (existing.includes(topic)) return;
   const configEntries = options.minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }] : [];
+  // kafkajs' own waitForLeaders asks one broker for the metadata and, on a cluster where that broker has not heard
+  // of the topic yet, fails with an unhandled UNKNOWN_TOPIC_OR_PARTITION; so wait for the leaders here instead.
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false,
     topics: [{ topic, numPartitions: options.partitions ?? 12, replicationFactor: options.replicationFactor ?? 1, configEntries }],
   });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+      ({ topics }) => (topics[0]?.partitions.length ?? 0) > 0 && topics[0]!.partitions.every((p) => p.leader >= 0),
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -24,6 +24,7 @@ export function runService(name: string, main: (config: Config, logger: Logger) 
         if (stopping) process.exit(1);
         stopping = true;
         logger.info({ signal }, 'stopping');
+        setTimeout(() => { logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'did not stop in time; exiting'); process.exit(1); }, config.SHUTDOWN_TIMEOUT_MS).unref();
         stop().then(
           () => { logger.info('stopped'); process.exit(0); },
           (err) => { logger.error({ err }, 'error while stopping'); process.exit(1); },

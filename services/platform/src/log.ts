@@ -42,7 +42,8 @@ export function loggerOptions(level: string, name: string): LoggerOptions {
   };
 }
 
-export function createLogger(level: string, name: string): Logger {
-  return pino(loggerOptions(level, name));
+/** A pino logger; `destination` (default stdout) lets tests read the JSON lines a component writes. */
+export function createLogger(level: string, name: string, destination?: pino.DestinationStream): Logger {
+  return destination ? pino(loggerOptions(level, name), destination) : pino(loggerOptions(level, name));
 }
 export type { Logger };

@@ -44,6 +44,15 @@ export const projectionEventsApplied = new Counter({
   labelNames: ['projection'] as const, registers: [metricsRegistry],
 });
 
+export const rebuildEventsReplayed = new Gauge({
+  name: 'vru_rebuild_events_replayed', help: 'Events replayed so far by the running (or last) rebuild of a projection.',
+  labelNames: ['projection'] as const, registers: [metricsRegistry],
+});
+export const rebuildEventsTotal = new Gauge({
+  name: 'vru_rebuild_events_total', help: 'Events in the log when the running (or last) rebuild of a projection started.',
+  labelNames: ['projection'] as const, registers: [metricsRegistry],
+});
+
 /** Records the HTTP metrics for one answered request; `route` must be the route pattern. */
 export function recordHttpRequest(route: string | undefined, method: string, status: number, elapsedMs: number): void {
   const labels = { route: route ?? 'unmatched', method, status: String(status) };

@@ -54,12 +54,23 @@ export async function startProjector(opts: {
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const published: StoredEvent[] = [];
+        // One child logger per event, carrying its correlation id (the HTTP request that appended it).
+        const eventLogs: Logger[] = [];
+        const perEvent = log.isLevelEnabled('debug');
         for (const m of batch.messages) {
+          const correlationId = m.headers?.['correlation-id']?.toString();
           try {
-            published.push(JSON.parse(m.value?.toString() ?? 'null') as StoredEvent);
+            const event = JSON.parse(m.value?.toString() ?? 'null') as StoredEvent;
+            published.push(event);
+            if (perEvent) {
+              eventLogs.push(log.child({
+                correlationId: correlationId ?? event.metadata?.requestId, eventId: event.eventId, eventType: event.type,
+                position: event.position, partition: batch.partition, offset: m.offset,
+              }));
+            }
           } catch {
             // A message that is not an event cannot be projected; it must not block the partition either.
-            log.error({ partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
+            log.error({ correlationId, partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
           }
         }
         // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
@@ -70,6 +81,8 @@ export async function startProjector(opts: {
         resolveOffset(last);
         await commitOffsetsIfNecessary();
         await heartbeat();
+        // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
+        for (const eventLog of eventLogs) eventLog.debug('event projected');
         log.debug({ partition: batch.partition, received: batch.messages.length, applied, lastOffset: last }, 'batch projected');
       },
     });

@@ -6,11 +6,11 @@ runService('projector', async (config, logger) => {
   const sql = await openDatabase(config, logger, 'vru-projector');
   await ensureEventTopic(config, logger);
   const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-projector`, logger);
-  const only = process.env.PROJECTIONS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = config.PROJECTIONS?.split(',');
   const vault = new PersonalDataVault(config.PERSONAL_DATA_KEY);
   const running: RunningProjector[] = [];
   for (const projection of projections.filter((p) => !only || only.includes(p.name))) {
-    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger, vault }));
+    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger, vault, groupPrefix: config.PROJECTOR_GROUP_PREFIX }));
   }
   logger.info({ projections: running.map((r) => r.projection) }, 'projector started');
   const stopLag = watchConsumerLag(kafka, config.KAFKA_TOPIC, Object.fromEntries(running.map((r) => [r.projection, r.groupId])));

@@ -1,4 +1,4 @@
-import { loadConfig, createLogger, openDatabase, PersonalDataVault } from '@vru/platform';
+import { loadConfig, createLogger, openDatabase, PersonalDataVault, startProgress } from '@vru/platform';
 import { projectionByName, projections } from './projections/index.js';
 import { rebuildProjection } from './rebuild.js';
 
@@ -13,13 +13,16 @@ if (targets.length === 0) {
 }
 const sql = await openDatabase(config, logger, 'vru-rebuild', { max: 2 });
 for (const projection of targets) {
-  let last = Date.now();
+  const progress = startProgress({ label: `rebuild ${projection.name}`, logger });
+  let seen = 0;
   const result = await rebuildProjection(sql, projection, logger, {
     vault: new PersonalDataVault(config.PERSONAL_DATA_KEY),
-    onProgress: (n) => {
-      if (Date.now() - last > 2_000) { last = Date.now(); process.stdout.write(`${projection.name}: ${n} events replayed\n`); }
+    onProgress: (replayed, total) => {
+      progress.advance(replayed - seen, total);
+      seen = replayed;
     },
   });
+  progress.finish();
   process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
 }
 await sql.end();

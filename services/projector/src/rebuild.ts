@@ -1,5 +1,5 @@
 import type { Logger, Sql, EventRow, PersonalDataVault, TransactionSql } from '@vru/platform';
-import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/platform';
+import { EVENT_COLUMNS, rebuildEventsReplayed, rebuildEventsTotal, toStoredEvent, upcastEvent } from '@vru/platform';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
 import { schemaOf, type Projection } from './projection.js';
 
@@ -10,8 +10,10 @@ const CHUNK = 5_000;
  * transaction. The swap takes the projection's lock exclusively and first applies whatever the live
  * consumer saw that the replay has not (compared per stream version), so nothing is lost or doubled.
  */
+/** `onProgress(replayed, total)` after each chunk; the same figures are the vru_rebuild_events_* metrics. */
 export async function rebuildProjection(
-  sql: Sql, projection: Projection, log: Logger, options: { vault: PersonalDataVault; onProgress?: (events: number) => void },
+  sql: Sql, projection: Projection, log: Logger,
+  options: { vault: PersonalDataVault; onProgress?: (replayed: number, total: number) => void },
 ): Promise<{ events: number; ms: number }> {
   const { vault, onProgress } = options;
   // Personal fields decrypted where the participant's key still exists; erased participants replay without them.
@@ -27,6 +29,10 @@ export async function rebuildProjection(
   });
   let after = 0n;
   let total = 0;
+  const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
+  rebuildEventsTotal.set({ projection: projection.name }, expected);
+  rebuildEventsReplayed.set({ projection: projection.name }, 0);
+  onProgress?.(0, expected);
   for (;;) {
     const rows = await sql<EventRow[]>`
       select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
@@ -35,7 +41,8 @@ export async function rebuildProjection(
     await sql.begin((tx) => applyInTransaction(tx, projection, shadow, events));
     after = rows[rows.length - 1]!.position;
     total += rows.length;
-    onProgress?.(total);
+    rebuildEventsReplayed.set({ projection: projection.name }, total);
+    onProgress?.(total, Math.max(expected, total));
   }
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${projectionLockKey(projection.name)})`;

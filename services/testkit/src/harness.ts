@@ -1,12 +1,15 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
 import {
-  createApiKey, createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureTopic, loadConfig, migrate,
+  createApiKey, createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureEventTopic, loadConfig, migrate,
   upsertProgramme, upsertProvider, type Config, type Logger, type Sql,
   PersonalDataVault,
 } from '@vru/platform';
@@ -82,10 +85,8 @@ export class Harness {
       admin: await key('admin'),
     };
     const kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger);
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopic(admin, config.KAFKA_TOPIC, { partitions: options.partitions ?? 3 });
-    await admin.disconnect();
+    // The services' own topic creation (partitions, replication factor and min.insync.replicas from the config).
+    await ensureEventTopic({ ...config, KAFKA_PARTITIONS: options.partitions ?? 3 }, logger);
     const app = await buildApp({ config, sql });
     await app.ready();
     return new Harness(config, sql, app, kafka, keys, logger, dbName);
@@ -101,10 +102,11 @@ export class Harness {
     this.relay = null;
   }
 
-  async startProjectors(only?: Projection[]): Promise<void> {
+  /** Starts the projectors (all, or `only`); `logger` lets a test read what they log. */
+  async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
     for (const projection of only ?? projections) {
       this.projectors.push(await startProjector({
-        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger: this.logger, vault: this.vault,
+        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
         groupPrefix: `${this.config.KAFKA_CLIENT_ID}-projection`,
       }));
     }
@@ -196,10 +198,61 @@ export class Harness {
 
 /** Stops or starts the project's own Kafka broker(s) through scripts/kafka (the real process, not a mock). */
 export async function kafkaScript(...args: string[]): Promise<string> {
+  return runKafkaScript(args, {});
+}
+
+async function runKafkaScript(args: string[], extraEnv: Record<string, string>): Promise<string> {
   // KAFKA_BROKERS (exported by scripts/test) makes scripts/kafka treat the cluster as external and leave it alone;
   // these tests stop and start the project's own broker, so the script must not see it.
-  const { KAFKA_BROKERS: _external, ...env } = process.env;
-  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000, env });
+  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000, env: { ...withoutBrokers(), ...extraEnv } });
   return stdout;
+}
+
+function withoutBrokers(): NodeJS.ProcessEnv {
+  const { KAFKA_BROKERS: _external, ...env } = process.env;
+  return env;
+}
+
+export interface KafkaCluster {
+  /** Bootstrap list, e.g. 127.0.0.1:19112,127.0.0.1:19114,127.0.0.1:19116. */
+  brokers: string;
+  /** scripts/kafka on this cluster (e.g. 'kill', '--broker', '2'). */
+  script(...args: string[]): Promise<string>;
+  /** Kills every broker and deletes the cluster's state. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A cluster of its own for one test file: scripts/kafka with `brokers` nodes on another port base
+ * (the shared broker's base + `portOffset`) and its own state directory, so it never touches the shared broker.
+ */
+export async function startKafkaCluster(brokers: number, portOffset: number): Promise<KafkaCluster> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'vru-kafka-'));
+  const env = {
+    KAFKA_PORT_BASE: String(Number(process.env.KAFKA_PORT_BASE ?? 19090) + portOffset),
+    VRU_STATE_DIR: stateDir,
+    KAFKA_HEAP_OPTS: process.env.KAFKA_HEAP_OPTS ?? '-Xms128m -Xmx384m',
+  };
+  const script = (...args: string[]) => runKafkaScript(args, env);
+  // If the test process dies before its teardown runs, the brokers must not outlive it.
+  const stopOnExit = () => {
+    try {
+      execFileSync(`${REPO_ROOT}scripts/kafka`, ['stop'], { env: { ...withoutBrokers(), ...env }, stdio: 'ignore', timeout: 60_000 });
+    } catch { /* best effort */ }
+  };
+  process.once('exit', stopOnExit);
+  const out = await script('start', '--brokers', String(brokers));
+  const bootstrap = /KAFKA_BROKERS=(\S+)/.exec(out)?.[1];
+  if (!bootstrap) throw new Error(`scripts/kafka start printed no KAFKA_BROKERS: ${out}`);
+  return {
+    brokers: bootstrap,
+    script,
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      // Its state is deleted next, so there is nothing to shut down gracefully (which waits for the quorum).
+      await Promise.all(Array.from({ length: brokers }, (_, i) => script('kill', '--broker', String(i + 1)).catch(() => '')));
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
 }
 

@@ -1,2 +1,4 @@
 export * from './harness.js';
 export * from './fixtures.js';
+export * from './logs.js';
+export * from './processes.js';

@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createApiKey, createLogger, loadConfig, openDatabase, upsertProgramme, upsertProvider } from '@vru/platform';
+import { createApiKey, createLogger, loadConfig, openDatabase, startProgress, upsertProgramme, upsertProvider } from '@vru/platform';
 import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
 
 /**
@@ -7,7 +7,7 @@ import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoPhases, demoSubmissions, type Demo
  * validation, rules, idempotency and the pipeline like a real provider would. Safe to run twice.
  */
 const config = loadConfig();
-const apiUrl = process.env.API_URL ?? `http://${config.HOST}:${config.PORT}`;
+const apiUrl = config.API_URL ?? `http://${config.HOST}:${config.PORT}`;
 const stateDir = process.env.VRU_STATE_DIR ?? new URL('../../../.run/', import.meta.url).pathname;
 const logger = createLogger('warn', 'demo');
 const sql = await openDatabase(config, logger, 'vru-demo', { max: 2 });
@@ -36,13 +36,9 @@ async function post(path: string, body: unknown, apiKey: string) {
 
 const all = demoSubmissions();
 const totals = { accepted: 0, duplicates: 0, rejected: 0 };
-const started = Date.now();
-let sent = 0;
-const progress = () => {
-  const line = `demo: ${sent}/${all.length} events sent (${Math.round(sent / ((Date.now() - started) / 1000 + 0.001))}/s)`;
-  if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
-  else process.stdout.write(`${line}\n`);
-};
+// A bar on a terminal (stderr: stdout is read by scripts/up), log lines with counts and rate otherwise.
+const progress = startProgress({ label: 'demo events', total: all.length, logger: createLogger(config.LOG_LEVEL, 'demo') });
+// Grants first, then each provider's participants and spend in order, then data partners' offence records.
 const phases = demoPhases(all);
 for (const phase of phases) {
   for (let i = 0; i < phase.length; i += 500) {
@@ -53,20 +49,20 @@ for (const phase of phases) {
     totals.duplicates += res.body.duplicates as number;
     totals.rejected += res.body.rejected as number;
     for (const r of res.body.results as { status: string; problem?: { code: string; errors?: unknown } }[]) {
-      if (r.status === 'rejected') process.stdout.write(`\ndemo: unexpected rejection ${JSON.stringify(r.problem)}\n`);
+      if (r.status === 'rejected') process.stdout.write(`demo: unexpected rejection ${JSON.stringify(r.problem)}\n`);
     }
-    sent += chunk.length;
-    progress();
+    progress.advance(chunk.length);
   }
 }
 // The realistic mistakes, one by one, as a provider's system would send them.
 for (const s of all.filter((x) => x.bad)) {
   const res = await post('/v1/events', s.body, keyFor(s));
-  sent += 1;
+  progress.advance(1);
   totals.rejected += res.status >= 400 ? 1 : 0;
-  process.stdout.write(`\ndemo: ${String(s.body.type)} refused as expected: ${res.status} ${String(res.body.code)}`);
+  process.stdout.write(`demo: ${String(s.body.type)} refused as expected: ${res.status} ${String(res.body.code)}\n`);
 }
-process.stdout.write(`\ndemo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`);
+progress.finish();
+process.stdout.write(`demo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`);
 await mkdir(stateDir, { recursive: true });
 await writeFile(`${stateDir}/demo-keys.json`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
 for (const [role, k] of Object.entries(keys)) process.stdout.write(`KEY ${role} ${k}\n`);

