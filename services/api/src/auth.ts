@@ -7,8 +7,6 @@ import { HttpProblem } from './problem.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
-    /** The one provider whose data this request may read or write; null for roles that see every provider. */
-    tenant: string | null;
   }
   interface FastifyInstance {
     /** Every route behind authentication, with its roles: what the role-matrix tests enumerate. */
@@ -29,15 +27,15 @@ export interface ProtectedRoute {
 /**
  * Authentication, role checks and tenant isolation in one place: every route declares `config.roles`, and this
  * hook refuses a missing or wrong key with 401 and a role outside the list with 403 before any handler runs.
- * A provider key is confined to its own provider: `request.tenant` is set from the key (never from the request),
- * and a request that names another provider (`providerId` in the query string) is refused here with 403.
+ * A provider key is confined to its own provider (`tenantOf`, from the key, never from the request): a request
+ * that names another provider (`providerId` in the query string) is refused here with 403, and reports scope
+ * their rows with `reportScope`.
  * Participant streams are keyed by provider too (pseudonym.ts), so another provider's participant cannot even
  * be addressed.
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: { verifier: ApiKeyVerifier }) => {
     app.decorateRequest('principal', null as unknown as Principal);
-    app.decorateRequest('tenant', null);
     const registry: ProtectedRoute[] = [];
     app.decorate('protectedRoutes', registry);
     app.addHook('onRoute', (route) => {
@@ -57,7 +55,6 @@ export const authPlugin = fp(
       const named = (request.query as { providerId?: unknown } | undefined)?.providerId;
       refuseOtherProvider(principal, named);
       request.principal = principal;
-      request.tenant = tenantOf(principal);
       request.log = request.log.child({ keyId: principal.keyId, role: principal.role });
     });
   },
