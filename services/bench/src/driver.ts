@@ -228,7 +228,8 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   /** Waits for the next send slot of the schedule; false once the offered-load window is over. */
   const permit = async (): Promise<boolean> => {
     const at = started + (issued++ * 1000) / t.rate;
-    if (at >= deadline) return false;
+    // Past the window in schedule or in wall time (when the system cannot keep up, fewer events are offered).
+    if (at >= deadline || performance.now() >= deadline) return false;
     const wait = at - performance.now();
     if (wait > 0) await sleep(wait);
     return true;

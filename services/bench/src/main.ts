@@ -60,9 +60,12 @@ function peakRssMb(pid: number | undefined): number {
 interface Service { name: string; child: ChildProcess; peakRss: () => number }
 const services: Service[] = [];
 
+/** BENCH_CPU_PROF=1 writes a V8 CPU profile of each service to .run/bench/prof when it stops. */
+const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}/prof`] : [];
+
 function startService(name: string, script: string, env: Record<string, string>): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
-  const child = spawn(process.execPath, [`${REPO}${script}`], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...profileArgs, `${REPO}${script}`], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
   const service = { name, child, peakRss: () => peakRssMb(child.pid) };
   services.push(service);
   return service;

@@ -79,6 +79,30 @@ export class EventStore {
     this.reference = new ReferenceData(sql);
   }
 
+  private notifying = false;
+  private notifyAgain = false;
+
+  /**
+   * Wakes the relay once an append with outbox rows has committed. Sent after the commit, not from a trigger
+   * inside the transaction: there PostgreSQL's cluster-wide notify lock is held through the commit's WAL flush,
+   * which serialised every append (see migration 004). At most one NOTIFY in flight; appends meanwhile ask for
+   * one more. A NOTIFY lost to a crash costs the relay one poll interval (RELAY_POLL_MS), never an event.
+   */
+  private wakeRelay(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.sql`select pg_notify('outbox', '')`.catch(() => {}).finally(() => {
+      this.notifying = false;
+      if (this.notifyAgain) {
+        this.notifyAgain = false;
+        this.wakeRelay();
+      }
+    });
+  }
+
   /** Where a command's event goes, or why it may not go anywhere. Pure apart from reference data. */
   private target(cmd: AppendCommand): Target | Rejection {
     const { submission: s, definition: def, principal } = cmd;
@@ -104,7 +128,9 @@ export class EventStore {
   async append(commands: AppendCommand[]): Promise<AppendOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return countAppended(commands, await this.appendOnce(commands));
+        const outcomes = await this.appendOnce(commands);
+        if (outcomes.some((o) => o.status === 'accepted')) this.wakeRelay();
+        return countAppended(commands, outcomes);
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION && attempt < MAX_ATTEMPTS) continue;
         throw err;

@@ -1,6 +1,6 @@
 import { loadConfig, createLogger, openDatabase } from '@vru/platform';
 import { projectionByName, projections } from './projections/index.js';
-import { rebuildProjection } from './rebuild.js';
+import { rebuildProjections } from './rebuild.js';
 
 /** scripts/rebuild [projection|all]: replays the log into fresh tables and swaps them in while the API serves the old ones. */
 const config = loadConfig();
@@ -12,11 +12,9 @@ if (targets.length === 0) {
   process.exit(2);
 }
 const sql = await openDatabase(config, logger, 'vru-rebuild', { max: 2 });
-for (const projection of targets) {
-  let last = Date.now();
-  const result = await rebuildProjection(sql, projection, logger, (n) => {
-    if (Date.now() - last > 2_000) { last = Date.now(); process.stdout.write(`${projection.name}: ${n} events replayed\n`); }
-  });
-  process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
-}
+let last = Date.now();
+const result = await rebuildProjections(sql, targets, logger, (n) => {
+  if (Date.now() - last > 2_000) { last = Date.now(); process.stdout.write(`rebuild: ${n} events replayed\n`); }
+});
+process.stdout.write(`${targets.map((p) => p.name).join(', ')}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
 await sql.end();

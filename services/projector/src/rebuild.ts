@@ -11,13 +11,22 @@ const CHUNK = 5_000;
  * consumer saw that the replay has not (compared per stream version), so nothing is lost or doubled.
  */
 export async function rebuildProjection(sql: Sql, projection: Projection, log: Logger, onProgress?: (events: number) => void): Promise<{ events: number; ms: number }> {
+  return rebuildProjections(sql, [projection], log, onProgress);
+}
+
+/**
+ * Rebuilds several projections from one pass over the log: each chunk is read and decoded once and applied
+ * to every shadow schema in one transaction (reading and decoding cost as much as applying; see
+ * docs/performance.md). Each projection is then swapped in on its own, as rebuildProjection does.
+ */
+export async function rebuildProjections(sql: Sql, targets: readonly Projection[], log: Logger, onProgress?: (events: number) => void): Promise<{ events: number; ms: number }> {
   const started = Date.now();
-  const live = schemaOf(projection.name);
-  const shadow = schemaOf(projection.name, '__rebuild');
-  const retired = schemaOf(projection.name, '__retired');
   await sql.begin(async (tx) => {
-    await tx.unsafe(`drop schema if exists ${shadow} cascade`);
-    await createProjectionSchema(tx, projection, shadow);
+    for (const projection of targets) {
+      const shadow = schemaOf(projection.name, '__rebuild');
+      await tx.unsafe(`drop schema if exists ${shadow} cascade`);
+      await createProjectionSchema(tx, projection, shadow);
+    }
   });
   let after = 0n;
   let total = 0;
@@ -25,12 +34,27 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
     const rows = await sql<EventRow[]>`
       select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
     if (rows.length === 0) break;
-    await sql.begin((tx) => applyInTransaction(tx, projection, shadow, rows.map((r) => upcastEvent(toStoredEvent(r)))));
+    const events = rows.map((r) => upcastEvent(toStoredEvent(r)));
+    await sql.begin(async (tx) => {
+      for (const projection of targets) await applyInTransaction(tx, projection, schemaOf(projection.name, '__rebuild'), events);
+    });
     after = rows[rows.length - 1]!.position;
     total += rows.length;
     onProgress?.(total);
   }
-  await sql.begin(async (tx) => {
+  for (const projection of targets) {
+    const caughtUp = await swapIn(sql, projection);
+    log.info({ projection: projection.name, events: total + caughtUp, ms: Date.now() - started }, 'projection rebuilt');
+  }
+  return { events: total, ms: Date.now() - started };
+}
+
+/** Applies what the replay missed, then renames the shadow schema over the live one; returns the events applied here. */
+async function swapIn(sql: Sql, projection: Projection): Promise<number> {
+  const live = schemaOf(projection.name);
+  const shadow = schemaOf(projection.name, '__rebuild');
+  const retired = schemaOf(projection.name, '__retired');
+  return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${projectionLockKey(projection.name)})`;
     // Events committed out of position order (or after the replay read past them) that the shadow lacks.
     // The streams table has one row per stream, so finding the laggards does not scan the whole log.
@@ -44,7 +68,6 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
       join events e on e.stream_id = b.stream_id and e.stream_version > b.applied
       order by e.position`);
     if (missing.length > 0) await applyInTransaction(tx, projection, shadow, missing.map((r) => upcastEvent(toStoredEvent(r))));
-    total += missing.length;
     await tx.unsafe(`drop schema if exists ${retired} cascade`);
     const exists = await tx`select 1 from information_schema.schemata where schema_name = ${live}`;
     if (exists.length > 0) {
@@ -54,8 +77,6 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
     }
     await tx.unsafe(`alter schema ${shadow} rename to ${live}`);
     await tx.unsafe(`drop schema if exists ${retired} cascade`);
+    return missing.length;
   });
-  const ms = Date.now() - started;
-  log.info({ projection: projection.name, events: total, ms }, 'projection rebuilt');
-  return { events: total, ms };
 }
