@@ -30,7 +30,17 @@ export interface Result {
   /** Lag only: events sent per second, and events never seen in the read model within the wait. */
   offered_eps?: number;
   unseen?: number;
+  /** Up to 20,000 latencies (ms, evenly sampled), so that the orchestrator can merge rounds. */
+  samples?: number[];
 }
+
+const MAX_SAMPLES = 20_000;
+const sample = (sorted: number[]): number[] => {
+  const step = Math.max(1, sorted.length / MAX_SAMPLES);
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length; i += step) out.push(round(sorted[Math.floor(i)]!, 2));
+  return out;
+};
 
 /**
  * Runs `concurrency` workers until the deadline. Only work finished after the warm-up counts (JIT, pools and
@@ -65,6 +75,7 @@ async function closedLoop(
   return {
     events, seconds: round(elapsed, 1), eps: round(events / elapsed), errors, firstError,
     p50_ms: round(percentile(latencies, 50), 1), p99_ms: round(percentile(latencies, 99), 1), max_ms: round(latencies.at(-1) ?? 0, 1),
+    samples: sample(latencies),
   };
 }
 

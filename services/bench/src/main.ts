@@ -7,7 +7,7 @@ import {
   createApiKey, createLogger, createSql, EVENT_COLUMNS, loadConfig, openDatabase, upsertProgramme, upsertProvider, type Sql,
 } from '@vru/platform';
 import type { Result, Task } from './driver.js';
-import { ratio, round, sleep } from './stats.js';
+import { percentile, ratio, round, sleep } from './stats.js';
 import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';
 
 /**
@@ -17,8 +17,8 @@ import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workloa
 const quick = process.argv.includes('--quick');
 const keep = process.argv.includes('--keep');
 const plan = quick
-  ? { warmup: 1, ingest: 6, batch: 6, ceiling: 5, emmett: 5, lag: 8, rebuildEvents: 100_000 }
-  : { warmup: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, rebuildEvents: 1_000_000 };
+  ? { warmup: 1, rounds: 2, ingest: 6, batch: 4, ceiling: 4, emmett: 4, lag: 8, rebuildEvents: 100_000 }
+  : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, rebuildEvents: 1_000_000 };
 /** In flight at once: the issue's single-row ceiling is measured with 32 inserts in flight, and so is everything single-event. */
 const CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
@@ -92,6 +92,18 @@ function runDriver(task: Task): Promise<Result> {
       else reject(new Error(`${task.kind} driver exited with ${code}: ${out.slice(-500)}`));
     });
   });
+}
+
+/** Rounds of one contender as one result: events over seconds, percentiles over the pooled latency samples. */
+function mergeRounds(results: Result[]): Result & { samples: number[] } {
+  const events = results.reduce((n, r) => n + r.events, 0);
+  const seconds = results.reduce((n, r) => n + r.seconds, 0);
+  const samples = results.flatMap((r) => r.samples ?? []).sort((a, b) => a - b);
+  return {
+    events, seconds: round(seconds, 1), eps: round(events / seconds), samples,
+    p50_ms: round(percentile(samples, 50), 1), p99_ms: round(percentile(samples, 99), 1), max_ms: Math.max(...results.map((r) => r.max_ms ?? 0)),
+    errors: results.reduce((n, r) => n + r.errors, 0), firstError: results.find((r) => r.firstError)?.firstError,
+  };
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -172,16 +184,28 @@ try {
   // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
   await stopPipeline();
 
-  say(`phase: single-row ceiling (${CONCURRENCY} in flight, ${plan.ceiling} s)`);
-  const ceiling = await runDriver({ kind: 'ceiling-single', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: CONCURRENCY, seconds: plan.ceiling, warmupSeconds: plan.warmup });
-  say(`phase: single-event ingest over HTTP (${CONCURRENCY} in flight, ${plan.ingest} s)`);
-  const ingest = await runDriver({ kind: 'http-single', url: apiUrl, apiKey, concurrency: CONCURRENCY, seconds: plan.ingest, warmupSeconds: plan.warmup });
-  say(`phase: Emmett appendToStream (${CONCURRENCY} in flight, ${plan.emmett} s)`);
-  const peer = await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: plan.emmett, warmupSeconds: plan.warmup });
-  say(`phase: batch ceiling (${BATCH_SIZE}-row inserts, ${BATCH_CONCURRENCY} in flight, ${plan.ceiling} s)`);
-  const batchCeiling = await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: plan.ceiling, warmupSeconds: plan.warmup, batchSize: BATCH_SIZE });
-  say(`phase: batch ingest over HTTP (${BATCH_SIZE}-event batches, ${BATCH_CONCURRENCY} in flight, ${plan.batch} s)`);
-  const batch = await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: plan.batch, warmupSeconds: plan.warmup, batchSize: BATCH_SIZE });
+  // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
+  // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
+  const rounds = plan.rounds;
+  const merged: Record<'ceiling' | 'ingest' | 'peer' | 'batchCeiling' | 'batch', Result[]> = { ceiling: [], ingest: [], peer: [], batchCeiling: [], batch: [] };
+  const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
+  for (let round = 1; round <= rounds; round++) {
+    say(`round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream (${CONCURRENCY} in flight each)`);
+    merged.ceiling.push(await runDriver({ kind: 'ceiling-single', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup }));
+    merged.ingest.push(await runDriver({ kind: 'http-single', url: apiUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.ingest), warmupSeconds: plan.warmup }));
+    merged.peer.push(await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
+  }
+  for (let round = 1; round <= rounds; round++) {
+    say(`round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`);
+    merged.batchCeiling.push(await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+    merged.batch.push(await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.batch), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+  }
+  const ceiling = mergeRounds(merged.ceiling);
+  const ingest = mergeRounds(merged.ingest);
+  const peer = mergeRounds(merged.peer);
+  const batchCeiling = mergeRounds(merged.batchCeiling);
+  const batch = mergeRounds(merged.batch);
+  say(`per round, events/s: ${Object.entries(merged).map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`).join('; ')}`);
   for (const [name, r] of Object.entries({ ceiling, ingest, peer, batchCeiling, batch })) if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
 
   Object.assign(results, {
