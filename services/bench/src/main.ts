@@ -4,7 +4,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
-  createApiKey, createLogger, createSql, EVENT_COLUMNS, loadConfig, openDatabase, upsertProgramme, upsertProvider, type Sql,
+  createApiKey, createKafka, createLogger, createSql, EVENT_COLUMNS, loadConfig, openDatabase, upsertProgramme, upsertProvider, type Sql,
 } from '@vru/platform';
 import type { Result, Task } from './driver.js';
 import { percentile, ratio, round, sleep } from './stats.js';
@@ -63,9 +63,13 @@ const services: Service[] = [];
 /** BENCH_CPU_PROF=1 writes a V8 CPU profile of each service to .run/bench/prof when it stops. */
 const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}/prof`] : [];
 
-function startService(name: string, script: string, env: Record<string, string>): Service {
+/** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
+function startService(name: string, script: string, env: Record<string, string>, options: { echo?: boolean } = {}): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
-  const child = spawn(process.execPath, [...profileArgs, `${REPO}${script}`], { env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...profileArgs, `${REPO}${script}`], {
+    env: { ...process.env, ...env }, stdio: ['ignore', options.echo ? 'pipe' : out, out],
+  });
+  child.stdout?.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, '  ')));
   const service = { name, child, peakRss: () => peakRssMb(child.pid) };
   services.push(service);
   return service;
@@ -227,15 +231,20 @@ try {
   const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
   if (stored < plan.rebuildEvents) {
     say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
-    const copies = Math.ceil(plan.rebuildEvents / stored);
-    await sql`
-      insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
-      select gen_random_uuid(), e.stream_id || '~' || k, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
-             e.occurred_at, e.data, e.metadata, e.request_hash
-      from generate_series(1, ${copies}::int) k cross join events e
-      where e.position <= (select max(position) from events)
-      order by k, e.position
-      limit ${plan.rebuildEvents - stored}::int`;
+    const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
+    // One statement per copy of the stored events, so that a long top-up reports its progress.
+    for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
+      const take = Math.min(stored, plan.rebuildEvents - total);
+      await sql`
+        insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
+        select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
+               e.occurred_at, e.data, e.metadata, e.request_hash
+        from events e where e.position <= ${last.toString()}::bigint
+        order by e.position
+        limit ${take}::int`;
+      total += take;
+      say(`  top-up: ${total} events in the log`);
+    }
   }
   await sql`vacuum analyze events`;
   const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
@@ -255,7 +264,7 @@ try {
 
   say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
   const rebuildStarted = performance.now();
-  const rebuild = startService('rebuild', 'services/projector/dist/rebuild-cli.js', { ...serviceEnv, LOG_LEVEL: 'warn' });
+  const rebuild = startService('rebuild', 'services/projector/dist/rebuild-cli.js', { ...serviceEnv, LOG_LEVEL: 'warn' }, { echo: true });
   let rebuildPeak = 0;
   const sampler = setInterval(() => { rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss()); }, 250);
   const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
@@ -275,6 +284,9 @@ try {
   row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 } finally {
   await Promise.all(services.map(stopService));
+  const kafkaAdmin = createKafka(config.KAFKA_BROKERS, `vru-bench-${runId}-admin`, logger).admin();
+  await kafkaAdmin.connect().then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] })).catch(() => {});
+  await kafkaAdmin.disconnect().catch(() => {});
   await sql.end();
   if (!keep) {
     await admin.unsafe(`drop database if exists ${benchDb} with (force)`).catch(() => {});
