@@ -151,20 +151,20 @@ const serviceEnv = {
   // One key drives the whole load; the limiter stays in the path but must not be what is measured.
   RATE_LIMIT_PER_MINUTE: '10000000',
 };
-const api = startService('api', 'services/api/dist/server.js', serviceEnv);
-await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
-let relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
-let projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
-let projectorPeak = 0;
-const stopPipeline = async () => {
-  projectorPeak = Math.max(projectorPeak, projector.peakRss());
-  await Promise.all([stopService(relay), stopService(projector)]);
-};
-
 const results: Record<string, number> = {};
 const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
 try {
+  const api = startService('api', 'services/api/dist/server.js', serviceEnv);
+  await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
+  const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
+  const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
+  let projectorPeak = 0;
+  const stopPipeline = async () => {
+    projectorPeak = Math.max(projectorPeak, projector.peakRss());
+    await Promise.all([stopService(relay), stopService(projector)]);
+  };
+
   // 5. End-to-end lag first, on a quiet pipeline: one journey must come through before the clock starts.
   say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
   const probe = new Journeys(`probe-${runId}`).next();

@@ -39,10 +39,6 @@ export async function startProjector(opts: {
       heartbeatInterval: 3_000,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      // Each partition's batch is one PostgreSQL transaction: under load, let the broker gather up to 100 ms of
-      // messages per fetch rather than answer every few messages (fewer, larger transactions; see docs/performance.md).
-      minBytes: 64 * 1024,
-      maxWaitTimeInMs: 100,
       retry: { restartOnFailure: async () => false },
     });
     consumer = c;
