@@ -241,8 +241,8 @@ export class EventStore {
 
       if (inserts.length > 0) {
         const dirty = [...states.values()].filter((st) => st.dirty);
-        const [stored] = await Promise.all([
-          tx<{ event_id: string; position: bigint }[]>`
+        // Events, outbox rows and stream snapshots in one statement: one round trip and one write to the socket.
+        const stored = await tx<{ event_id: string; position: bigint }[]>`
             with input as (
               select * from unnest(
                 ${inserts.map((x) => commands[x.i]!.submission.eventId)}::uuid[],
@@ -268,16 +268,15 @@ export class EventStore {
               returning position, event_id
             ), outbox_rows as (
               insert into outbox (position) select position from ins
+            ), snapshots as (
+              update streams s set version = x.version, state = x.state::jsonb, state_version = x.state_version, provider_id = x.provider_id
+              from unnest(${dirty.map((d) => d.streamId)}::text[], ${dirty.map((d) => d.version)}::int[],
+                          ${dirty.map((d) => JSON.stringify(d.state))}::text[], ${dirty.map((d) => d.stateVersion)}::int[],
+                          ${dirty.map((d) => d.providerId)}::text[])
+                   as x(stream_id, version, state, state_version, provider_id)
+              where s.stream_id = x.stream_id
             )
-            select event_id, position from ins`,
-          tx`
-            update streams s set version = x.version, state = x.state::jsonb, state_version = x.state_version, provider_id = x.provider_id
-            from unnest(${dirty.map((d) => d.streamId)}::text[], ${dirty.map((d) => d.version)}::int[],
-                        ${dirty.map((d) => JSON.stringify(d.state))}::text[], ${dirty.map((d) => d.stateVersion)}::int[],
-                        ${dirty.map((d) => d.providerId)}::text[])
-                 as x(stream_id, version, state, state_version, provider_id)
-            where s.stream_id = x.stream_id`,
-        ]);
+            select event_id, position from ins`;
         const positions = new Map(stored.map((r) => [r.event_id, r.position.toString()]));
         for (const x of inserts) {
           const eventId = commands[x.i]!.submission.eventId;
