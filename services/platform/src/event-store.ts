@@ -90,6 +90,30 @@ export class EventStore {
     this.vault = new PersonalDataVault(personalDataKey);
   }
 
+  private notifying = false;
+  private notifyAgain = false;
+
+  /**
+   * Wakes the relay once an append with outbox rows has committed. Sent after the commit, not from a trigger
+   * inside the transaction: there PostgreSQL's cluster-wide notify lock is held through the commit's WAL flush,
+   * which serialised every append (see migration 005). At most one NOTIFY in flight; appends meanwhile ask for
+   * one more. A NOTIFY lost to a crash costs the relay one poll interval (RELAY_POLL_MS), never an event.
+   */
+  private wakeRelay(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.sql`select pg_notify('outbox', '')`.catch(() => {}).finally(() => {
+      this.notifying = false;
+      if (this.notifyAgain) {
+        this.notifyAgain = false;
+        this.wakeRelay();
+      }
+    });
+  }
+
   /** Participants that data partners' match tokens point at (token → streams), looked up before the transaction. */
   private async matchesFor(commands: AppendCommand[]): Promise<Map<string, Match[]>> {
     const tokens = [...new Set(commands.map((c) => c.submission.matchToken).filter((t): t is string => t !== undefined))];
@@ -151,7 +175,9 @@ export class EventStore {
   async append(commands: AppendCommand[]): Promise<AppendOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return countAppended(commands, await this.appendOnce(commands));
+        const outcomes = await this.appendOnce(commands);
+        if (outcomes.some((o) => o.status === 'accepted')) this.wakeRelay();
+        return countAppended(commands, outcomes);
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION && attempt < MAX_ATTEMPTS) continue;
         throw err;
@@ -263,8 +289,8 @@ export class EventStore {
       if (inserts.length > 0) {
         const dirty = [...states.values()].filter((st) => st.dirty);
         const storedData = await this.storedData(tx, inserts.map((x) => ({ streamId: x.target.streamId, submission: commands[x.i]!.submission })));
-        const [stored] = await Promise.all([
-          tx<{ event_id: string; position: bigint }[]>`
+        // Events, outbox rows and stream snapshots in one statement: one round trip and one write to the socket.
+        const stored = await tx<{ event_id: string; position: bigint }[]>`
             with input as (
               select * from unnest(
                 ${inserts.map((x) => commands[x.i]!.submission.eventId)}::uuid[],
@@ -290,16 +316,15 @@ export class EventStore {
               returning position, event_id
             ), outbox_rows as (
               insert into outbox (position) select position from ins
+            ), snapshots as (
+              update streams s set version = x.version, state = x.state::jsonb, state_version = x.state_version, provider_id = x.provider_id
+              from unnest(${dirty.map((d) => d.streamId)}::text[], ${dirty.map((d) => d.version)}::int[],
+                          ${dirty.map((d) => JSON.stringify(d.state))}::text[], ${dirty.map((d) => d.stateVersion)}::int[],
+                          ${dirty.map((d) => d.providerId)}::text[])
+                   as x(stream_id, version, state, state_version, provider_id)
+              where s.stream_id = x.stream_id
             )
-            select event_id, position from ins`,
-          tx`
-            update streams s set version = x.version, state = x.state::jsonb, state_version = x.state_version, provider_id = x.provider_id
-            from unnest(${dirty.map((d) => d.streamId)}::text[], ${dirty.map((d) => d.version)}::int[],
-                        ${dirty.map((d) => JSON.stringify(d.state))}::text[], ${dirty.map((d) => d.stateVersion)}::int[],
-                        ${dirty.map((d) => d.providerId)}::text[])
-                 as x(stream_id, version, state, state_version, provider_id)
-            where s.stream_id = x.stream_id`,
-        ]);
+            select event_id, position from ins`;
         await this.recordKeeping(tx, inserts.map((x) => ({ streamId: x.target.streamId, providerId: x.target.providerId, submission: commands[x.i]!.submission })));
         const positions = new Map(stored.map((r) => [r.event_id, r.position.toString()]));
         for (const x of inserts) {

@@ -46,14 +46,18 @@ export async function applyInTransaction(
   events: StoredEvent[],
   kafka?: KafkaPosition,
 ): Promise<number> {
-  await tx.unsafe(`set local search_path to ${schema}, public`);
+  // Statements that do not depend on each other's results are sent together (postgres.js pipelines them on the
+  // transaction's connection, in order): a live batch costs four round trips instead of eight.
   const streamIds = [...new Set(events.map((e) => e.streamId))];
   const known = new Map<string, number>();
-  if (streamIds.length > 0) {
-    const rows = await tx<{ stream_id: string; version: number }[]>`
-      select stream_id, version from stream_positions where stream_id = any(${streamIds}::text[])`;
-    for (const r of rows) known.set(r.stream_id, r.version);
-  }
+  const [, rows] = await Promise.all([
+    tx.unsafe(`set local search_path to ${schema}, public`),
+    streamIds.length > 0
+      ? tx<{ stream_id: string; version: number }[]>`
+          select stream_id, version from stream_positions where stream_id = any(${streamIds}::text[])`
+      : Promise.resolve([]),
+  ]);
+  for (const r of rows) known.set(r.stream_id, r.version);
   const fresh: StoredEvent[] = [];
   const applied = new Map<string, number>();
   for (const e of events) {
@@ -64,29 +68,34 @@ export async function applyInTransaction(
   }
   const handled = new Set(projection.handles);
   const changes = fresh.filter((e) => handled.has(e.type)).flatMap((e) => projection.project(e));
-  if (changes.length > 0) await projection.write(tx, changes);
-  if (applied.size > 0) {
-    await tx`
-      insert into stream_positions (stream_id, version)
-      select * from unnest(${[...applied.keys()]}::text[], ${[...applied.values()]}::int[])
-      on conflict (stream_id) do update set version = greatest(stream_positions.version, excluded.version)`;
-  }
   const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
-  await tx`
-    update checkpoint set position = greatest(position, ${maxPosition.toString()}::bigint),
-      events_applied = events_applied + ${fresh.length}, updated_at = now()`;
-  if (kafka) {
-    await tx`
-      insert into kafka_offsets (topic, partition, next_offset) values (${kafka.topic}, ${kafka.partition}, ${kafka.nextOffset})
-      on conflict (topic, partition) do update set next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset)`;
-  }
+  await Promise.all([
+    changes.length > 0 ? projection.write(tx, changes) : undefined,
+    applied.size > 0
+      ? tx`
+          insert into stream_positions (stream_id, version)
+          select * from unnest(${[...applied.keys()]}::text[], ${[...applied.values()]}::int[])
+          on conflict (stream_id) do update set version = greatest(stream_positions.version, excluded.version)`
+      : undefined,
+    tx`
+      update checkpoint set position = greatest(position, ${maxPosition.toString()}::bigint),
+        events_applied = events_applied + ${fresh.length}, updated_at = now()`,
+    kafka
+      ? tx`
+          insert into kafka_offsets (topic, partition, next_offset) values (${kafka.topic}, ${kafka.partition}, ${kafka.nextOffset})
+          on conflict (topic, partition) do update set next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset)`
+      : undefined,
+  ]);
   return fresh.length;
 }
 
 /** A live batch: shared lock, so instances of one projection run side by side but never during a rebuild's swap. */
 export async function applyBatch(sql: Sql, projection: Projection, events: StoredEvent[], kafka?: KafkaPosition): Promise<number> {
   return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`;
-    return applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka);
+    // Sent now (execute) so that it precedes every statement of applyInTransaction on the connection, but not
+    // awaited alone: the lock and the first reads share one round trip.
+    const locked = tx`select pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`.execute();
+    const [, applied] = await Promise.all([locked, applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka)]);
+    return applied;
   });
 }

@@ -1,6 +1,6 @@
 import { loadConfig, createLogger, openDatabase, PersonalDataVault, startProgress } from '@vru/platform';
 import { projectionByName, projections } from './projections/index.js';
-import { rebuildProjection } from './rebuild.js';
+import { rebuildProjections } from './rebuild.js';
 
 /** scripts/rebuild [projection|all]: replays the log into fresh tables and swaps them in while the API serves the old ones. */
 const config = loadConfig();
@@ -12,17 +12,16 @@ if (targets.length === 0) {
   process.exit(2);
 }
 const sql = await openDatabase(config, logger, 'vru-rebuild', { max: 2 });
-for (const projection of targets) {
-  const progress = startProgress({ label: `rebuild ${projection.name}`, logger });
-  let seen = 0;
-  const result = await rebuildProjection(sql, projection, logger, {
-    vault: new PersonalDataVault(config.PERSONAL_DATA_KEY),
-    onProgress: (replayed, total) => {
-      progress.advance(replayed - seen, total);
-      seen = replayed;
-    },
-  });
-  progress.finish();
-  process.stdout.write(`${projection.name}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
-}
+// One pass over the log for every target projection (rebuildProjections).
+const progress = startProgress({ label: `rebuild ${targets.map((p) => p.name).join(', ')}`, logger });
+let seen = 0;
+const result = await rebuildProjections(sql, targets, logger, {
+  vault: new PersonalDataVault(config.PERSONAL_DATA_KEY),
+  onProgress: (replayed, total) => {
+    progress.advance(replayed - seen, total);
+    seen = replayed;
+  },
+});
+progress.finish();
+process.stdout.write(`${targets.map((p) => p.name).join(', ')}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
 await sql.end();

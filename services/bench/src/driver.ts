@@ -1,0 +1,313 @@
+import { Pool } from 'undici';
+import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
+import { STREAM_DOES_NOT_EXIST, type Event } from '@event-driven-io/emmett';
+import { createSql, type Sql } from '@vru/platform';
+import { percentile, progress, round, sleep } from './stats.js';
+import { ceilingRows, Journeys, streamIdOf, type Body, type CeilingRow } from './workload.js';
+
+/**
+ * One benchmark phase, run in its own process so that the load generator never shares a CPU budget with
+ * what it measures in-process. The orchestrator (main.ts) passes the task as JSON in BENCH_TASK; the result
+ * is the last line on stdout, progress goes to stderr.
+ */
+export type Task =
+  | { kind: 'http-single'; url: string; apiKey: string; concurrency: number; seconds: number; warmupSeconds: number }
+  | { kind: 'http-batch'; url: string; apiKey: string; concurrency: number; seconds: number; warmupSeconds: number; batchSize: number }
+  | { kind: 'ceiling-single'; databaseUrl: string; secret: string; concurrency: number; seconds: number; warmupSeconds: number }
+  | { kind: 'ceiling-batch'; databaseUrl: string; secret: string; concurrency: number; seconds: number; warmupSeconds: number; batchSize: number }
+  | { kind: 'emmett'; databaseUrl: string; concurrency: number; seconds: number; warmupSeconds: number }
+  | { kind: 'lag'; url: string; apiKey: string; databaseUrl: string; secret: string; rate: number; seconds: number; concurrency: number };
+
+export interface Result {
+  events: number;
+  seconds: number;
+  eps: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  max_ms?: number;
+  errors: number;
+  firstError?: string;
+  /** Lag only: events sent per second, and events never seen in the read model within the wait. */
+  offered_eps?: number;
+  unseen?: number;
+  /** Up to 20,000 latencies (ms, evenly sampled), so that the orchestrator can merge rounds. */
+  samples?: number[];
+}
+
+const MAX_SAMPLES = 20_000;
+const sample = (sorted: number[]): number[] => {
+  const step = Math.max(1, sorted.length / MAX_SAMPLES);
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length; i += step) out.push(round(sorted[Math.floor(i)]!, 2));
+  return out;
+};
+
+/**
+ * Runs `concurrency` workers until the deadline. Only work finished after the warm-up counts (JIT, pools and
+ * caches settle first); each worker reports the events and the latency of each unit of work it completes.
+ */
+async function closedLoop(
+  label: string, concurrency: number, seconds: number, warmupSeconds: number,
+  worker: (slot: number, running: () => boolean, done: (events: number, ms: number) => void, fail: (why: string) => void) => Promise<void>,
+): Promise<Result> {
+  const started = performance.now();
+  const measureFrom = started + warmupSeconds * 1000;
+  const deadline = measureFrom + seconds * 1000;
+  let events = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const latencies: number[] = [];
+  const stop = progress(label, () => events);
+  const running = () => performance.now() < deadline;
+  const done = (n: number, ms: number) => {
+    if (performance.now() < measureFrom) return;
+    events += n;
+    latencies.push(ms);
+  };
+  const fail = (why: string) => {
+    errors += 1;
+    firstError ??= why;
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, slot) => worker(slot, running, done, fail)));
+  stop();
+  const elapsed = (performance.now() - measureFrom) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    events, seconds: round(elapsed, 1), eps: round(events / elapsed), errors, firstError,
+    p50_ms: round(percentile(latencies, 50), 1), p99_ms: round(percentile(latencies, 99), 1), max_ms: round(latencies.at(-1) ?? 0, 1),
+    samples: sample(latencies),
+  };
+}
+
+function httpPool(url: string, connections: number): Pool {
+  return new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+}
+
+async function post(pool: Pool, path: string, apiKey: string, body: unknown): Promise<{ status: number; body: string }> {
+  const res = await pool.request({
+    method: 'POST', path, body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+  });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+/** Single events over HTTP: each worker walks one participant's journey at a time, one request per event. */
+async function httpSingle(t: Extract<Task, { kind: 'http-single' }>): Promise<Result> {
+  const pool = httpPool(t.url, t.concurrency);
+  const result = await closedLoop('single-event ingest', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
+    const journeys = new Journeys(`s${slot}-${process.pid}`);
+    while (running()) {
+      for (const e of journeys.next().events) {
+        if (!running()) return;
+        const t0 = performance.now();
+        const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: Error) => ({ status: 0, body: err.message }));
+        if (res.status === 202) done(1, performance.now() - t0);
+        else { fail(`${res.status} ${res.body.slice(0, 300)}`); break; }
+      }
+    }
+  });
+  await pool.close();
+  return result;
+}
+
+/** Batches over HTTP: whole journeys, `batchSize` events per request. */
+async function httpBatch(t: Extract<Task, { kind: 'http-batch' }>): Promise<Result> {
+  const pool = httpPool(t.url, t.concurrency);
+  const result = await closedLoop('batch ingest', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
+    const journeys = new Journeys(`b${slot}-${process.pid}`);
+    let carry: Body[] = [];
+    while (running()) {
+      const all = [...carry, ...journeys.take(t.batchSize - carry.length)];
+      // Cutting a journey between batches is fine: the next batch continues it in order.
+      const events = all.slice(0, t.batchSize);
+      carry = all.slice(t.batchSize);
+      const t0 = performance.now();
+      const res = await post(pool, '/v1/events/batch', t.apiKey, { events }).catch((err: Error) => ({ status: 0, body: err.message }));
+      if (res.status !== 200) { fail(`${res.status} ${res.body.slice(0, 300)}`); continue; }
+      const answer = JSON.parse(res.body) as { accepted: number; rejected: number; results: { status: string; problem?: unknown }[] };
+      if (answer.rejected > 0) fail(`rejected in batch: ${JSON.stringify(answer.results.find((r) => r.status === 'rejected')?.problem).slice(0, 300)}`);
+      done(answer.accepted, performance.now() - t0);
+    }
+  });
+  await pool.close();
+  return result;
+}
+
+const CEILING_COLUMNS = [
+  'event_id', 'stream_id', 'stream_version', 'type', 'schema_version', 'provider_id', 'programme_id', 'occurred_at', 'data', 'metadata', 'request_hash',
+] as const;
+
+/** The single-row ceiling: the same rows, one durable insert per transaction, no HTTP, no validation. */
+async function ceilingSingle(t: Extract<Task, { kind: 'ceiling-single' }>): Promise<Result> {
+  const sql = createSql(t.databaseUrl, { max: t.concurrency, applicationName: 'vru-bench-ceiling' });
+  const result = await closedLoop('single-row ceiling', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
+    const journeys = new Journeys(`cs${slot}-${process.pid}`);
+    while (running()) {
+      const { ref, events } = journeys.next();
+      for (const r of ceilingRows(t.secret, ref, events)) {
+        if (!running()) return;
+        const t0 = performance.now();
+        try {
+          await sql`
+            insert into bench_ceiling.events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+                                              occurred_at, data, metadata, request_hash)
+            values (${r.event_id}::uuid, ${r.stream_id}, ${r.stream_version}, ${r.type}, ${r.schema_version}, ${r.provider_id},
+                    ${r.programme_id}, ${r.occurred_at}::timestamptz, ${r.data}::jsonb, ${r.metadata}::jsonb, ${r.request_hash})`;
+          done(1, performance.now() - t0);
+        } catch (err) {
+          fail((err as Error).message);
+        }
+      }
+    }
+  });
+  await sql.end();
+  return result;
+}
+
+/** The batch ceiling: `batchSize` rows per multi-row insert (one statement, one transaction). */
+async function ceilingBatch(t: Extract<Task, { kind: 'ceiling-batch' }>): Promise<Result> {
+  const sql = createSql(t.databaseUrl, { max: t.concurrency, applicationName: 'vru-bench-ceiling' });
+  const result = await closedLoop('batch ceiling', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
+    const journeys = new Journeys(`cb${slot}-${process.pid}`);
+    let rows: CeilingRow[] = [];
+    while (running()) {
+      while (rows.length < t.batchSize) {
+        const { ref, events } = journeys.next();
+        rows.push(...ceilingRows(t.secret, ref, events));
+      }
+      const batch = rows.slice(0, t.batchSize);
+      rows = rows.slice(t.batchSize);
+      const t0 = performance.now();
+      try {
+        await sql`insert into bench_ceiling.events ${sql(batch.map((r) => ({ ...r, data: JSON.parse(r.data), metadata: JSON.parse(r.metadata) })), CEILING_COLUMNS)}`;
+        done(batch.length, performance.now() - t0);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    }
+  });
+  await sql.end();
+  return result;
+}
+
+/** The peer: Emmett's PostgreSQL event store, one appendToStream per event with the expected stream version. */
+async function emmett(t: Extract<Task, { kind: 'emmett' }>): Promise<Result> {
+  const store = getPostgreSQLEventStore(t.databaseUrl);
+  // Creates Emmett's schema before the clock starts.
+  await store.appendToStream(`bench-warmup-${process.pid}`, [{ type: 'Warmup', data: {} }]);
+  const result = await closedLoop('Emmett appendToStream', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
+    const journeys = new Journeys(`e${slot}-${process.pid}`);
+    while (running()) {
+      const { ref, events } = journeys.next();
+      let expected: bigint | typeof STREAM_DOES_NOT_EXIST = STREAM_DOES_NOT_EXIST;
+      for (const e of events) {
+        if (!running()) return;
+        const { data, participantRef: _ref, ...envelope } = e;
+        const event = { type: e.type as string, data: data as Record<string, unknown>, metadata: envelope } as Event;
+        const t0 = performance.now();
+        try {
+          const appended: { nextExpectedStreamVersion: bigint } = await store.appendToStream(`participant-${ref}`, [event], { expectedStreamVersion: expected });
+          expected = appended.nextExpectedStreamVersion;
+          done(1, performance.now() - t0);
+        } catch (err) {
+          fail((err as Error).message);
+          break;
+        }
+      }
+    }
+  });
+  await store.close();
+  return result;
+}
+
+/**
+ * End-to-end lag at a fixed offered load: events are sent on a schedule (rate per second), each participant's
+ * in order; an event is visible when the attendance read model's stream position (written in the same
+ * transaction as its rows) reaches the event's stream version. Lag = visible − 202 received, polled every 10 ms.
+ */
+async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
+  const pool = httpPool(t.url, Math.min(t.concurrency, 64));
+  const sql: Sql = createSql(t.databaseUrl, { max: 2, applicationName: 'vru-bench-lag' });
+  const pending = new Map<string, { version: number; acceptedAt: number }[]>();
+  const lags: number[] = [];
+  let sent = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  const deadline = started + t.seconds * 1000;
+  let issued = 0;
+  /** Waits for the next send slot of the schedule; false once the offered-load window is over. */
+  const permit = async (): Promise<boolean> => {
+    const at = started + (issued++ * 1000) / t.rate;
+    // Past the window in schedule or in wall time (when the system cannot keep up, fewer events are offered).
+    if (at >= deadline || performance.now() >= deadline) return false;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+    return true;
+  };
+  let polling = true;
+  const poller = (async () => {
+    while (polling || pending.size > 0) {
+      const ids = [...pending.keys()];
+      if (ids.length > 0) {
+        const rows = await sql<{ stream_id: string; version: number }[]>`
+          select stream_id, version from rm_attendance.stream_positions where stream_id = any(${ids}::text[])`;
+        const now = performance.now();
+        for (const r of rows) {
+          const waiting = pending.get(r.stream_id)!;
+          const still = waiting.filter((w) => w.version > r.version);
+          for (const w of waiting) if (w.version <= r.version) lags.push(now - w.acceptedAt);
+          if (still.length === 0) pending.delete(r.stream_id);
+          else pending.set(r.stream_id, still);
+        }
+      }
+      if (!polling && performance.now() > deadline + 60_000) break;
+      await sleep(10);
+    }
+  })();
+  const stopProgress = progress('lag (events sent / seen)', () => sent);
+  await Promise.all(Array.from({ length: t.concurrency }, async (_, slot) => {
+    const journeys = new Journeys(`l${slot}-${process.pid}`);
+    for (;;) {
+      const { ref, events } = journeys.next();
+      const streamId = streamIdOf(t.secret, ref);
+      for (const e of events) {
+        if (!(await permit())) return;
+        const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: Error) => ({ status: 0, body: err.message }));
+        const acceptedAt = performance.now();
+        sent += 1;
+        if (res.status !== 202) { errors += 1; firstError ??= `${res.status} ${res.body.slice(0, 300)}`; break; }
+        const { streamVersion } = JSON.parse(res.body) as { streamVersion: number };
+        const list = pending.get(streamId) ?? [];
+        list.push({ version: streamVersion, acceptedAt });
+        pending.set(streamId, list);
+      }
+    }
+  }));
+  const sendSeconds = (performance.now() - started) / 1000;
+  polling = false;
+  await poller;
+  stopProgress();
+  const unseen = [...pending.values()].reduce((n, l) => n + l.length, 0);
+  await pool.close();
+  await sql.end();
+  lags.sort((a, b) => a - b);
+  return {
+    events: lags.length, seconds: round(sendSeconds, 1), eps: round(lags.length / sendSeconds), offered_eps: round(sent / sendSeconds),
+    errors, firstError, unseen,
+    p50_ms: round(percentile(lags, 50), 1), p99_ms: round(percentile(lags, 99), 1), max_ms: round(lags.at(-1) ?? 0, 1),
+  };
+}
+
+const run: Record<Task['kind'], (t: never) => Promise<Result>> = {
+  'http-single': httpSingle, 'http-batch': httpBatch, 'ceiling-single': ceilingSingle, 'ceiling-batch': ceilingBatch, emmett, lag,
+};
+
+const task = JSON.parse(process.env.BENCH_TASK ?? 'null') as Task | null;
+if (!task || !(task.kind in run)) {
+  process.stderr.write('driver.js is started by scripts/bench (BENCH_TASK missing or unknown)\n');
+  process.exit(2);
+}
+const result = await run[task.kind](task as never);
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);

@@ -1,0 +1,305 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import {
+  createApiKey, createKafka, createLogger, createSql, EVENT_COLUMNS, loadConfig, openDatabase, upsertProgramme, upsertProvider, type Sql,
+} from '@vru/platform';
+import type { Result, Task } from './driver.js';
+import { percentile, ratio, round, sleep } from './stats.js';
+import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';
+
+/**
+ * scripts/bench [--quick]: starts the real API, relay and projector on a database of its own, measures every
+ * figure of issue 9 side by side in one run, prints them next to the targets, and ends with one JSON line.
+ */
+const quick = process.argv.includes('--quick');
+const keep = process.argv.includes('--keep');
+const plan = quick
+  ? { warmup: 1, rounds: 2, ingest: 6, batch: 4, ceiling: 4, emmett: 4, lag: 8, rebuildEvents: 100_000 }
+  : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, rebuildEvents: 1_000_000 };
+/** In flight at once: the issue's single-row ceiling is measured with 32 inserts in flight, and so is everything single-event. */
+const CONCURRENCY = 32;
+const BATCH_CONCURRENCY = 4;
+const BATCH_SIZE = 500;
+const LAG_RATE = 1_000;
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const logDir = `${process.env.VRU_STATE_DIR ?? `${REPO}.run`}/bench`;
+mkdirSync(logDir, { recursive: true });
+const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+const config = loadConfig();
+const runId = randomUUID().slice(0, 8);
+const withDatabase = (name: string) => { const u = new URL(config.DATABASE_URL); u.pathname = `/${name}`; return u.toString(); };
+const benchDb = `vru_bench_${runId}`;
+const emmettDb = `vru_bench_emmett_${runId}`;
+const benchUrl = withDatabase(benchDb);
+const emmettUrl = withDatabase(emmettDb);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Peak resident set size (VmHWM) of a live process, in MB. */
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? round(Number(kb) / 1024, 1) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Service { name: string; child: ChildProcess; peakRss: () => number }
+const services: Service[] = [];
+
+/** BENCH_CPU_PROF=1 writes a V8 CPU profile of each service to .run/bench/prof when it stops. */
+const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}/prof`] : [];
+
+/** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
+function startService(name: string, script: string, env: Record<string, string>, options: { echo?: boolean } = {}): Service {
+  const out = openSync(`${logDir}/${name}.log`, 'a');
+  const child = spawn(process.execPath, [...profileArgs, `${REPO}${script}`], {
+    env: { ...process.env, ...env }, stdio: ['ignore', options.echo ? 'pipe' : out, out],
+  });
+  child.stdout?.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, '  ')));
+  const service = { name, child, peakRss: () => peakRssMb(child.pid) };
+  services.push(service);
+  return service;
+}
+
+async function stopService(s: Service): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => s.child.once('exit', resolve));
+  s.child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000).then(() => s.child.kill('SIGKILL'))]);
+}
+
+/** Runs one phase in a separate process (driver.js) and returns its result. */
+function runDriver(task: Task): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./driver.js', import.meta.url))], {
+      env: { ...process.env, BENCH_TASK: JSON.stringify(task) }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').at(-1);
+      if (code === 0 && last) resolve(JSON.parse(last) as Result);
+      else reject(new Error(`${task.kind} driver exited with ${code}: ${out.slice(-500)}`));
+    });
+  });
+}
+
+/** Rounds of one contender as one result: events over seconds, percentiles over the pooled latency samples. */
+function mergeRounds(results: Result[]): Result & { samples: number[] } {
+  const events = results.reduce((n, r) => n + r.events, 0);
+  const seconds = results.reduce((n, r) => n + r.seconds, 0);
+  const samples = results.flatMap((r) => r.samples ?? []).sort((a, b) => a - b);
+  return {
+    events, seconds: round(seconds, 1), eps: round(events / seconds), samples,
+    p50_ms: round(percentile(samples, 50), 1), p99_ms: round(percentile(samples, 99), 1), max_ms: Math.max(...results.map((r) => r.max_ms ?? 0)),
+    errors: results.reduce((n, r) => n + r.errors, 0), firstError: results.find((r) => r.firstError)?.firstError,
+  };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function describeMachine(sql: Sql) {
+  return sql<{ version: string; fsync: string; synchronous_commit: string; wal_sync_method: string; shared_buffers: string }[]>`
+    select current_setting('server_version') as version, current_setting('fsync') as fsync,
+           current_setting('synchronous_commit') as synchronous_commit, current_setting('wal_sync_method') as wal_sync_method,
+           current_setting('shared_buffers') as shared_buffers`;
+}
+
+const logger = createLogger('warn', 'bench');
+const started = performance.now();
+say(`${quick ? 'quick' : 'full'} run ${runId}: database ${benchDb}, peer database ${emmettDb}, service logs in ${logDir}`);
+
+// The database, its reference data and a provider key, before the API starts (it caches reference data).
+const sql = await openDatabase({ ...config, DATABASE_URL: benchUrl }, logger, 'vru-bench', { max: 4 });
+await upsertProvider(sql, BENCH_PROVIDER, 'Benchmark provider');
+await upsertProgramme(sql, { programmeId: BENCH_PROGRAMME, name: 'Benchmark mentoring', interventionType: 'mentoring', startsOn: '2025-01-01' });
+const apiKey = (await createApiKey(sql, config.API_KEY_PEPPER, { role: 'provider', providerId: BENCH_PROVIDER, label: 'bench' })).apiKey;
+await sql`create schema bench_ceiling`;
+// The ceiling's table is the events table (columns, identity, unique constraints, indexes) without triggers.
+await sql`create table bench_ceiling.events (like public.events including all)`;
+const [machine] = await describeMachine(sql);
+const admin = createSql(config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { max: 1, applicationName: 'vru-bench' });
+await admin.unsafe(`create database ${emmettDb}`);
+
+const port = await freePort();
+const apiUrl = `http://127.0.0.1:${port}`;
+const serviceEnv = {
+  DATABASE_URL: benchUrl, KAFKA_TOPIC: `bench-${runId}`, KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
+  LOG_LEVEL: 'warn', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
+  // One key drives the whole load; the limiter stays in the path but must not be what is measured.
+  RATE_LIMIT_PER_MINUTE: '10000000',
+};
+const results: Record<string, number> = {};
+const rows: [string, string, string][] = [];
+const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
+try {
+  const api = startService('api', 'services/api/dist/server.js', serviceEnv);
+  await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
+  const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
+  const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
+  let projectorPeak = 0;
+  const stopPipeline = async () => {
+    projectorPeak = Math.max(projectorPeak, projector.peakRss());
+    await Promise.all([stopService(relay), stopService(projector)]);
+  };
+
+  // 5. End-to-end lag first, on a quiet pipeline: one journey must come through before the clock starts.
+  say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
+  const probe = new Journeys(`probe-${runId}`).next();
+  for (const e of probe.events) {
+    const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(e) });
+    if (res.status !== 202) throw new Error(`probe event answered ${res.status}: ${await res.text()}`);
+  }
+  const probeStream = streamIdOf(config.PSEUDONYM_SECRET, probe.ref);
+  await waitFor('the first journey in the attendance read model', async () => {
+    const [r] = await sql<{ version: number }[]>`select version from rm_attendance.stream_positions where stream_id = ${probeStream}`;
+    return r && r.version >= probe.events.length ? true : undefined;
+  }, 120_000);
+
+  say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
+  const lag = await runDriver({ kind: 'lag', url: apiUrl, apiKey, databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, rate: LAG_RATE, seconds: plan.lag, concurrency: 100 });
+  Object.assign(results, { lag_offered_eps: lag.offered_eps ?? 0, lag_p50_ms: lag.p50_ms ?? 0, lag_p99_ms: lag.p99_ms ?? 0, lag_max_ms: lag.max_ms ?? 0, lag_unseen: lag.unseen ?? 0 });
+  row('end-to-end lag p50 / p99 / max', `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.unseen} unseen, ${lag.errors} errors)`, 'p99 < 1000 ms');
+  if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
+
+  // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
+  // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
+  await stopPipeline();
+
+  // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
+  // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
+  const rounds = plan.rounds;
+  const merged: Record<'ceiling' | 'ingest' | 'peer' | 'batchCeiling' | 'batch', Result[]> = { ceiling: [], ingest: [], peer: [], batchCeiling: [], batch: [] };
+  const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
+  for (let round = 1; round <= rounds; round++) {
+    say(`round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream (${CONCURRENCY} in flight each)`);
+    merged.ceiling.push(await runDriver({ kind: 'ceiling-single', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup }));
+    merged.ingest.push(await runDriver({ kind: 'http-single', url: apiUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.ingest), warmupSeconds: plan.warmup }));
+    merged.peer.push(await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
+  }
+  for (let round = 1; round <= rounds; round++) {
+    say(`round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`);
+    merged.batchCeiling.push(await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+    merged.batch.push(await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.batch), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+  }
+  const ceiling = mergeRounds(merged.ceiling);
+  const ingest = mergeRounds(merged.ingest);
+  const peer = mergeRounds(merged.peer);
+  const batchCeiling = mergeRounds(merged.batchCeiling);
+  const batch = mergeRounds(merged.batch);
+  say(`per round, events/s: ${Object.entries(merged).map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`).join('; ')}`);
+  for (const [name, r] of Object.entries({ ceiling, ingest, peer, batchCeiling, batch })) if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+
+  Object.assign(results, {
+    ingest_eps: ingest.eps, ingest_p50_ms: ingest.p50_ms ?? 0, ingest_p99_ms: ingest.p99_ms ?? 0, ingest_errors: ingest.errors,
+    ceiling_eps: ceiling.eps, ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
+    emmett_eps: peer.eps, ingest_vs_emmett: ratio(ingest.eps, peer.eps),
+    batch_eps: batch.eps, batch_ceiling_eps: batchCeiling.eps, batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
+  });
+  row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
+  row('single-row ceiling (postgres.js, 1 row/tx)', `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`, '≈ 11,700 ev/s on the reference machine');
+  row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 1.0');
+  row('Emmett appendToStream', `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`, '≈ 3,200 ev/s on the reference machine');
+  row('  ingest ÷ Emmett', `${results.ingest_vs_emmett}`, '≥ 3.0');
+  row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
+  row(`batch ceiling (${BATCH_SIZE}-row insert)`, `${batchCeiling.eps} ev/s`, '≈ 43,600 ev/s on the reference machine');
+  row('  batch ÷ batch ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
+
+  // 6. Rebuild: the log topped up to N events with copies of what the phases stored (new streams, same bodies).
+  const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+  if (stored < plan.rebuildEvents) {
+    say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
+    const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
+    // One statement per copy of the stored events, so that a long top-up reports its progress.
+    for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
+      const take = Math.min(stored, plan.rebuildEvents - total);
+      await sql`
+        insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
+        select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
+               e.occurred_at, e.data, e.metadata, e.request_hash
+        from events e where e.position <= ${last.toString()}::bigint
+        order by e.position
+        limit ${take}::int`;
+      total += take;
+      say(`  top-up: ${total} events in the log`);
+    }
+  }
+  await sql`vacuum analyze events`;
+  const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+
+  say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
+  const seqStarted = performance.now();
+  let after = 0n;
+  let read = 0;
+  for (;;) {
+    const chunk = await sql<{ position: bigint }[]>`
+      select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
+    if (chunk.length === 0) break;
+    after = chunk[chunk.length - 1]!.position;
+    read += chunk.length;
+  }
+  const seqSeconds = (performance.now() - seqStarted) / 1000;
+
+  say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
+  const rebuildStarted = performance.now();
+  const rebuild = startService('rebuild', 'services/projector/dist/rebuild-cli.js', { ...serviceEnv, LOG_LEVEL: 'warn' }, { echo: true });
+  let rebuildPeak = 0;
+  const sampler = setInterval(() => { rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss()); }, 250);
+  const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+  clearInterval(sampler);
+  if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
+  const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+  Object.assign(results, {
+    rebuild_events: logSize, rebuild_s: round(rebuildSeconds, 1), rebuild_eps: round(logSize / rebuildSeconds),
+    seqread_eps: round(read / seqSeconds), rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds), rebuild_rss_mb: rebuildPeak,
+  });
+  row(`rebuild, every read model (${logSize} events)`, `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`, '1,000,000 events < 60 s');
+  row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
+  row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
+
+  Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
+  row('API peak RSS', `${results.api_rss_mb} MB`, '< 250 MB');
+  row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
+} finally {
+  await Promise.all(services.map(stopService));
+  const kafkaAdmin = createKafka(config.KAFKA_BROKERS, `vru-bench-${runId}-admin`, logger).admin();
+  await kafkaAdmin.connect().then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] })).catch(() => {});
+  await kafkaAdmin.disconnect().catch(() => {});
+  await sql.end();
+  if (!keep) {
+    await admin.unsafe(`drop database if exists ${benchDb} with (force)`).catch(() => {});
+    await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
+  }
+  await admin.end();
+}
+
+const width = Math.max(...rows.map((r) => r[0].length));
+const figWidth = Math.max(...rows.map((r) => r[1].length));
+process.stdout.write(`\nscripts/bench${quick ? ' --quick' : ''}: ${round((performance.now() - started) / 1000)} s\n`);
+process.stdout.write(`machine: ${(await import('node:os')).cpus().length} CPUs, ${round((await import('node:os')).totalmem() / 2 ** 30, 1)} GB RAM, PostgreSQL ${machine?.version} (fsync=${machine?.fsync}, synchronous_commit=${machine?.synchronous_commit}, wal_sync_method=${machine?.wal_sync_method}, shared_buffers=${machine?.shared_buffers}), Node ${process.versions.node}\n\n`);
+process.stdout.write(`${'figure'.padEnd(width)}  ${'measured'.padEnd(figWidth)}  target\n`);
+for (const [what, figure, target] of rows) process.stdout.write(`${what.padEnd(width)}  ${figure.padEnd(figWidth)}  ${target}\n`);
+process.stdout.write(`${JSON.stringify(results)}\n`);
+process.exit(0);
