@@ -25,6 +25,11 @@ export const ConfigSchema = Type.Object({
   KAFKA_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   KAFKA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
   KAFKA_MIN_INSYNC_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+  KAFKA_GROUP_PREFIX: Type.String({ pattern: '^[A-Za-z0-9._-]+$', default: 'vru-projection', description: 'Consumer groups are <prefix>-<projection>.' }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
+    minimum: 6_000, maximum: 300_000, default: 30_000,
+    description: 'How long a projector instance may be silent before the group hands its partitions to the others.',
+  }),
   APPEND_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 60_000, description: 'Requests per minute per API key.' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
@@ -45,7 +50,7 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE']);
+const INTEGER_KEYS = new Set(['DATABASE_POOL_SIZE', 'PORT', 'RELAY_POLL_MS', 'RELAY_BATCH_SIZE', 'RELAY_METRICS_PORT', 'PROJECTOR_METRICS_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS', 'KAFKA_SESSION_TIMEOUT_MS', 'APPEND_MAX_IN_FLIGHT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE']);
 
 /** Reads, converts and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -9,7 +9,7 @@ runService('projector', async (config, logger) => {
   const only = process.env.PROJECTIONS?.split(',').map((s) => s.trim()).filter(Boolean);
   const running: RunningProjector[] = [];
   for (const projection of projections.filter((p) => !only || only.includes(p.name))) {
-    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger }));
+    running.push(await startProjector({ sql, kafka, topic: config.KAFKA_TOPIC, projection, logger, groupPrefix: config.KAFKA_GROUP_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS }));
   }
   logger.info({ projections: running.map((r) => r.projection) }, 'projector started');
   const stopLag = watchConsumerLag(kafka, config.KAFKA_TOPIC, Object.fromEntries(running.map((r) => [r.projection, r.groupId])));
