@@ -153,6 +153,8 @@ export class EventStore {
 
       const inserts: { i: number; target: Target; version: number; metadata: EventMetadata }[] = [];
       const seenInBatch = new Map<string, number>();
+      // Refused because of the stream's state, which may be the state this very event produced: see below.
+      const refusedByState: number[] = [];
       for (const i of live) {
         const cmd = commands[i]!;
         const target = targets[i]!;
@@ -180,12 +182,14 @@ export class EventStore {
           outcomes[i] = rejection(409, 'unknown-grant', 'No such grant for this provider', [
             { field: '/grantRef', rule: 'unknown-grant', message: 'No grant with this reference has been awarded to your organisation' },
           ]);
+          refusedByState.push(i);
           continue;
         }
         if (s.expectedVersion !== undefined && s.expectedVersion !== stream.version) {
           outcomes[i] = rejection(409, 'version-conflict', 'The stream has changed since you read it', [
             { field: '/expectedVersion', rule: 'version-conflict', message: `Expected version ${s.expectedVersion}, stream is at ${stream.version}` },
           ]);
+          refusedByState.push(i);
           continue;
         }
         const decider = deciders[target.kind];
@@ -201,6 +205,7 @@ export class EventStore {
           if (!(err instanceof DomainRuleError)) throw err;
           const status = err.violations.some((v) => v.status === 409) ? 409 : 422;
           outcomes[i] = rejection(status, err.violations[0]!.rule, 'The event breaks a business rule', err.violations.map(({ rule, field, message }) => ({ rule, field, message })));
+          refusedByState.push(i);
           continue;
         }
         stream.version += 1;
@@ -211,6 +216,16 @@ export class EventStore {
           i, target, version: stream.version,
           metadata: { requestId: cmd.requestId, keyId: cmd.principal.keyId, role: cmd.principal.role, source: cmd.source },
         });
+      }
+
+      // The eventId lookup ran alongside taking the stream locks, so it cannot see an event that another API
+      // instance stored while this one waited for the lock (the same event retried on two instances at once).
+      // Refused against that newer state, such a retry would answer 409 instead of duplicate: look again, and
+      // if one was stored meanwhile start over (append retries), this time seeing it as a duplicate.
+      if (refusedByState.length > 0) {
+        const ids = refusedByState.map((i) => commands[i]!.submission.eventId);
+        const meanwhile = await tx`select 1 from events where event_id = any(${ids}::uuid[]) limit 1`;
+        if (meanwhile.length > 0) throw Object.assign(new Error('an event of this append was stored concurrently'), { code: UNIQUE_VIOLATION });
       }
 
       if (inserts.length > 0) {

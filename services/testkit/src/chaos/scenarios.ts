@@ -453,18 +453,18 @@ const relayTakeover: Scenario = {
       relays.find((r) => r.running && r.lines.some((l) => l.includes('relay holds the publishing lock'))), 30_000);
     const active = await holder();
     const holdersLogged = relays.filter((r) => r.lines.some((l) => l.includes('relay holds the publishing lock'))).length;
-    const lockHolders = await stack.count(`select count(*)::text as n from pg_locks where locktype = 'advisory' and objid = ${RELAY_LOCK} and granted`);
+    const lockHolders = await stack.count(`select count(*)::text as n from pg_locks where locktype = 'advisory' and objid = ${RELAY_LOCK} and granted and database = (select oid from pg_database where datname = current_database())`);
     const load = newLoad(stack, o, [url], 'relay-takeover');
     const running = load.run();
     await load.acknowledgedAtLeast(Math.floor(load.events / 3));
+    const killedAt = Date.now();
     await active.kill();
     o.log(`relay-takeover: active relay SIGKILLed after ${load.acknowledged.size} acknowledged`);
-    const killedAt = Date.now();
     const standby = relays.find((r) => r !== active)!;
     await standby.waitForLog('relay holds the publishing lock', 60_000);
     const takeoverMs = Date.now() - killedAt;
     await running;
-    const holdersAfter = await stack.count(`select count(*)::text as n from pg_locks where locktype = 'advisory' and objid = ${RELAY_LOCK} and granted`);
+    const holdersAfter = await stack.count(`select count(*)::text as n from pg_locks where locktype = 'advisory' and objid = ${RELAY_LOCK} and granted and database = (select oid from pg_database where datname = current_database())`);
     return settle(stack, load, 'relay-takeover', [
       { name: 'exactly one relay held the publishing lock', ok: lockHolders === 1 && holdersLogged === 1, detail: `${lockHolders} granted lock(s), ${holdersLogged} relay(s) publishing` },
       { name: 'the standby took the lock after the kill', ok: holdersAfter === 1 },
