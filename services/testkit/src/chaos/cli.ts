@@ -23,6 +23,9 @@ const options: ChaosOptions = {
   } : undefined,
 };
 
+// Some waits end only by an unref'd timer (fetch's AbortSignal.timeout); the run must not end before them.
+setInterval(() => {}, 60_000);
+
 const results: ScenarioResult[] = [];
 for (const scenario of scenarios.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
   if (NEEDS_CLUSTER.has(scenario.name) && !options.cluster) {

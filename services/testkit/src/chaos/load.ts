@@ -37,6 +37,7 @@ export class LoadClient {
   readonly answers: Answer[] = [];
   retries = 0;
   private next = 0;
+  private participantsStarted = 0;
   private stopped = false;
 
   constructor(private readonly options: LoadOptions) {}
@@ -59,12 +60,13 @@ export class LoadClient {
     this.stopped = true;
   }
 
-  async run(): Promise<void> {
+  /** Posts the journeys of `participants` more participants (by default the configured number). */
+  async run(participants = this.options.participants): Promise<void> {
     const o = this.options;
-    let nextParticipant = 0;
+    const end = this.participantsStarted + participants;
     const worker = async () => {
-      while (!this.stopped && nextParticipant < o.participants) {
-        const i = nextParticipant++;
+      while (!this.stopped && this.participantsStarted < end) {
+        const i = this.participantsStarted++;
         const events = journey(`${o.prefix}-${i}`, { attended: o.sessionsPerParticipant, missed: 1 });
         for (const event of events) {
           if (this.stopped) return;

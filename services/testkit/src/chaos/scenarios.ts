@@ -66,9 +66,10 @@ const statusCounts = (answers: { status: number | string }[]): string => {
 async function settle(stack: ChaosStack, load: LoadClient, scenario: string, checks: Check[], figures: ScenarioResult['figures'], o: ChaosOptions): Promise<ScenarioResult> {
   let convergedMs: number | null = null;
   try {
-    convergedMs = await stack.converged(o.short ? 120_000 : 300_000);
+    convergedMs = await stack.converged(o.short ? 60_000 : 300_000);
   } catch (err) {
     checks.push({ name: 'outbox drained and every read model caught up', ok: false, detail: (err as Error).message });
+    for (const service of stack.started) o.log(`${scenario}: last log lines of ${service.name} (pid ${service.pid}):\n${service.tail(15)}`);
   }
   if (convergedMs !== null) figures.settle_ms = convergedMs;
   const rows = await stack.h.sql<{ event_id: string; n: number }[]>`select event_id::text, count(*)::int as n from events group by event_id`;
@@ -177,8 +178,8 @@ const brokerStopped: Scenario = {
     await stack.startRelay();
     await stack.startProjector();
     const load = newLoad(stack, o, [url], 'broker-stopped');
-    const running = load.run();
-    await load.acknowledgedAtLeast(Math.floor(load.events / 4));
+    const size = loadSize(o);
+    await load.run(Math.ceil(size.participants / 4));
     const pauseMs = o.short ? 3_000 : 30_000;
     let downFrom = 0;
     let downTo = 0;
@@ -186,12 +187,14 @@ const brokerStopped: Scenario = {
     let lastWaiting = '0';
     await stack.h.withBrokerStopped(async () => {
       downFrom = Date.now();
-      o.log(`broker-stopped: broker stopped for ${pauseMs / 1000} s`);
-      await sleep(pauseMs);
+      o.log(`broker-stopped: broker stopped for ${pauseMs / 1000} s, load continues`);
+      // Load for the whole outage: journeys of a few participants at a time until the pause is over.
+      while (Date.now() - downFrom < pauseMs) await load.run(size.concurrency);
       downTo = Date.now();
       backlogAtRestart = await stack.count('select count(*)::text as n from outbox');
       lastWaiting = String(await stack.count('select coalesce(max(position), 0)::text as n from outbox'));
     });
+    const running = load.run(Math.ceil(size.participants / 4));
     // Catch-up: from the broker answering again to every event that waited in the outbox being in every read model.
     const restartedAt = Date.now();
     const waited = await stack.count(`select count(*)::text as n from events where position <= ${lastWaiting}`);
@@ -236,7 +239,7 @@ const postgresStopped: Scenario = {
         await stack.startRelay();
         await stack.startProjector();
         const requestTimeoutMs = 15_000;
-        const load = newLoad(stack, o, [url], 'postgres-stopped', { requestTimeoutMs });
+        const load = newLoad(stack, o, [url], 'postgres-stopped', { requestTimeoutMs, giveUpMs: 60_000 });
         const running = load.run();
         await load.acknowledgedAtLeast(Math.floor(load.events / 4));
         // The harness's own pool would hold connections the stop has to wait for; fast shutdown closes them.
@@ -249,6 +252,12 @@ const postgresStopped: Scenario = {
         o.log('postgres-stopped: PostgreSQL started again');
         const upAt = Date.now();
         await running;
+        o.log(`postgres-stopped: load finished (${load.acknowledged.size} of ${load.offered.size} acknowledged)`);
+        // The scenario's own pool lost its connections too; it reconnects on the next queries.
+        await stack.h.waitFor('the database answering the checks', () => stack.h.sql`select 1`.then(() => true, () => undefined), 60_000);
+        if (load.acknowledged.size < load.offered.size) {
+          for (const service of stack.started) o.log(`postgres-stopped: last log lines of ${service.name} (${service.running ? 'running' : 'exited'}):\n${service.tail(25)}`);
+        }
         const during = load.answersBetween(downFrom + 500, downTo);
         const refusals = during.filter((a) => a.status !== 202);
         const firstAcceptAfter = load.answers.find((a) => a.at > upAt && a.status === 202);
@@ -262,6 +271,7 @@ const postgresStopped: Scenario = {
           pg_down_ms: downTo - downFrom,
           answers_while_down: statusCounts(during),
           slowest_answer_while_down_ms: Math.max(...during.map((a) => a.ms), 0),
+          timeouts_at_ms: load.answers.filter((a) => a.status === 'timeout').map((a) => a.at - a.ms - downFrom).join(',') || 'none',
           first_202_after_restart_ms: firstAcceptAfter ? firstAcceptAfter.at - upAt : 'none',
         }, o);
       });

@@ -8,6 +8,8 @@ import { freePort, ServiceProcess } from '../processes.js';
  */
 export class ChaosStack {
   readonly services = new Set<ServiceProcess>();
+  /** Every process started, running or not (their last log lines explain a failure). */
+  readonly started: ServiceProcess[] = [];
 
   private constructor(readonly h: Harness, private readonly serviceEnv: Record<string, string>) {}
 
@@ -41,6 +43,7 @@ export class ChaosStack {
   private async launch(name: 'api' | 'relay' | 'projector', env: Record<string, string>): Promise<ServiceProcess> {
     const service = await ServiceProcess.start(name, { ...this.serviceEnv, ...env });
     this.services.add(service);
+    this.started.push(service);
     void service.exited.then(() => this.services.delete(service));
     return service;
   }
