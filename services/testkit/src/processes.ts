@@ -19,6 +19,13 @@ const READY: Record<ServiceName, string> = {
   projector: 'projector started',
 };
 
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every service this process started that still runs (a harness interrupted by Ctrl-C). */
+export function killAllServices(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 /** A port nobody listens on right now (the OS picks it). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -59,6 +66,8 @@ export class ServiceProcess {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     const service = new ServiceProcess(name, env, child);
     try {
       await service.waitForLog(READY[name], timeoutMs);

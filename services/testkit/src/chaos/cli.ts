@@ -1,3 +1,4 @@
+import { killAllServices } from '../processes.js';
 import { failed, NEEDS_CLUSTER, scenarios, type ChaosOptions, type ScenarioResult } from './scenarios.js';
 
 /**
@@ -25,6 +26,9 @@ const options: ChaosOptions = {
 
 // Some waits end only by an unref'd timer (fetch's AbortSignal.timeout); the run must not end before them.
 setInterval(() => {}, 60_000);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => { killAllServices(); process.exit(130); });
+}
 
 const results: ScenarioResult[] = [];
 for (const scenario of scenarios.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
