@@ -445,6 +445,7 @@ const twoApis: Scenario = {
     return settle(stack, load, 'two-apis', [
       { name: 'each concurrent pair with the same expectedVersion: one 202, one 409 version-conflict', ok: oneWinner === races, detail: statusCounts(outcomes.map((status) => ({ status }))) },
       { name: 'every event sent to both instances answered 202 by both', ok: both.acknowledged.size === load.offered.size },
+      { name: 'no 5xx from either instance', ok: [...load.answers, ...both.answers].every((x) => typeof x.status !== 'number' || x.status < 500), detail: statusCounts([...load.answers, ...both.answers]) },
       { name: 'each race stored its winner and not its loser', ok: winnersStored === winners.length && losersStored === 0, detail: `${winnersStored}/${winners.length} winners, ${losersStored} losers stored` },
     ], { races, answers_second_client: statusCounts(both.answers) }, o);
   }),
