@@ -67,6 +67,15 @@ export function toDomainEvent(row: { event_id: string; type: string; schema_vers
   };
 }
 
+/** The answer to an eventId that is already stored: a duplicate if the body is the same, else a 409. */
+function repeatOutcome(prior: { request_hash: string; stream_version: number; position: bigint }, hash: string, eventId: string): AppendOutcome {
+  return prior.request_hash === hash
+    ? { status: 'duplicate', eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
+    : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
+      { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
+    ]);
+}
+
 /**
  * The append path. Takes many commands at once (a batch, or concurrent single requests coalesced by GroupCommit)
  * and stores the accepted ones in one transaction: event rows, outbox rows and stream snapshots together.
@@ -161,11 +170,7 @@ export class EventStore {
         const s = cmd.submission;
         const prior = known.get(s.eventId);
         if (prior) {
-          outcomes[i] = prior.request_hash === hashes[i]
-            ? { status: 'duplicate', eventId: s.eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
-            : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
-              { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
-            ]);
+          outcomes[i] = repeatOutcome(prior, hashes[i]!, s.eventId);
           continue;
         }
         const firstInBatch = seenInBatch.get(s.eventId);
@@ -220,12 +225,16 @@ export class EventStore {
 
       // The eventId lookup ran alongside taking the stream locks, so it cannot see an event that another API
       // instance stored while this one waited for the lock (the same event retried on two instances at once).
-      // Refused against that newer state, such a retry would answer 409 instead of duplicate: look again, and
-      // if one was stored meanwhile start over (append retries), this time seeing it as a duplicate.
+      // Refused against the state that event produced, such a retry would answer 409 instead of duplicate:
+      // look those up again, now under the lock, and answer as for any repeat.
       if (refusedByState.length > 0) {
         const ids = refusedByState.map((i) => commands[i]!.submission.eventId);
-        const meanwhile = await tx`select 1 from events where event_id = any(${ids}::uuid[]) limit 1`;
-        if (meanwhile.length > 0) throw Object.assign(new Error('an event of this append was stored concurrently'), { code: UNIQUE_VIOLATION });
+        const meanwhile = new Map((await tx<{ event_id: string; request_hash: string; stream_version: number; position: bigint }[]>`
+          select event_id, request_hash, stream_version, position from events where event_id = any(${ids}::uuid[])`).map((r) => [r.event_id, r]));
+        for (const i of refusedByState) {
+          const prior = meanwhile.get(commands[i]!.submission.eventId);
+          if (prior) outcomes[i] = repeatOutcome(prior, hashes[i]!, commands[i]!.submission.eventId);
+        }
       }
 
       if (inserts.length > 0) {
