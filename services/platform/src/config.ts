@@ -44,6 +44,10 @@ export const ConfigSchema = Type.Object({
   KAFKA_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   KAFKA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
   KAFKA_MIN_INSYNC_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
+    minimum: 6_000, maximum: 300_000, default: 30_000,
+    description: 'How long a projector instance may be silent before the group hands its partitions to the others.',
+  }),
   APPEND_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 60_000, description: 'Requests per minute per API key.' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),

@@ -76,6 +76,15 @@ export function toDomainEvent(row: { event_id: string; type: string; schema_vers
   };
 }
 
+/** The answer to an eventId that is already stored: a duplicate if the body is the same, else a 409. */
+function repeatOutcome(prior: { request_hash: string; stream_version: number; position: bigint }, hash: string, eventId: string): AppendOutcome {
+  return prior.request_hash === hash
+    ? { status: 'duplicate', eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
+    : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
+      { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
+    ]);
+}
+
 /**
  * The append path. Takes many commands at once (a batch, or concurrent single requests coalesced by GroupCommit)
  * and stores the accepted ones in one transaction: event rows, outbox rows and stream snapshots together.
@@ -226,17 +235,15 @@ export class EventStore {
 
       const inserts: { i: number; target: Target; version: number; metadata: EventMetadata }[] = [];
       const seenInBatch = new Map<string, number>();
+      // Refused because of the stream's state, which may be the state this very event produced: see below.
+      const refusedByState: number[] = [];
       for (const i of live) {
         const cmd = commands[i]!;
         const target = targets[i]!;
         const s = cmd.submission;
         const prior = known.get(s.eventId);
         if (prior) {
-          outcomes[i] = prior.request_hash === hashes[i]
-            ? { status: 'duplicate', eventId: s.eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
-            : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
-              { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
-            ]);
+          outcomes[i] = repeatOutcome(prior, hashes[i]!, s.eventId);
           continue;
         }
         const firstInBatch = seenInBatch.get(s.eventId);
@@ -253,12 +260,14 @@ export class EventStore {
           outcomes[i] = rejection(409, 'unknown-grant', 'No such grant for this provider', [
             { field: '/grantRef', rule: 'unknown-grant', message: 'No grant with this reference has been awarded to your organisation' },
           ]);
+          refusedByState.push(i);
           continue;
         }
         if (s.expectedVersion !== undefined && s.expectedVersion !== stream.version) {
           outcomes[i] = rejection(409, 'version-conflict', 'The stream has changed since you read it', [
             { field: '/expectedVersion', rule: 'version-conflict', message: `Expected version ${s.expectedVersion}, stream is at ${stream.version}` },
           ]);
+          refusedByState.push(i);
           continue;
         }
         const decider = deciders[target.kind];
@@ -274,6 +283,7 @@ export class EventStore {
           if (!(err instanceof DomainRuleError)) throw err;
           const status = err.violations.some((v) => v.status === 409) ? 409 : 422;
           outcomes[i] = rejection(status, err.violations[0]!.rule, 'The event breaks a business rule', err.violations.map(({ rule, field, message }) => ({ rule, field, message })));
+          refusedByState.push(i);
           continue;
         }
         stream.version += 1;
@@ -284,6 +294,20 @@ export class EventStore {
           i, target, version: stream.version,
           metadata: { requestId: cmd.requestId, keyId: cmd.principal.keyId, role: cmd.principal.role, source: cmd.source },
         });
+      }
+
+      // The eventId lookup ran alongside taking the stream locks, so it cannot see an event that another API
+      // instance stored while this one waited for the lock (the same event retried on two instances at once).
+      // Refused against the state that event produced, such a retry would answer 409 instead of duplicate:
+      // look those up again, now under the lock, and answer as for any repeat.
+      if (refusedByState.length > 0) {
+        const ids = refusedByState.map((i) => commands[i]!.submission.eventId);
+        const meanwhile = new Map((await tx<{ event_id: string; request_hash: string; stream_version: number; position: bigint }[]>`
+          select event_id, request_hash, stream_version, position from events where event_id = any(${ids}::uuid[])`).map((r) => [r.event_id, r]));
+        for (const i of refusedByState) {
+          const prior = meanwhile.get(commands[i]!.submission.eventId);
+          if (prior) outcomes[i] = repeatOutcome(prior, hashes[i]!, commands[i]!.submission.eventId);
+        }
       }
 
       if (inserts.length > 0) {

@@ -16,7 +16,7 @@ export interface RunningProjector {
  * PostgreSQL's stream positions (written with the rows) make any redelivery harmless.
  */
 export async function startProjector(opts: {
-  sql: Sql; kafka: Kafka; topic: string; projection: Projection; logger: Logger; vault: PersonalDataVault; groupPrefix?: string;
+  sql: Sql; kafka: Kafka; topic: string; projection: Projection; logger: Logger; vault: PersonalDataVault; groupPrefix?: string; sessionTimeoutMs?: number;
 }): Promise<RunningProjector> {
   const { sql, kafka, topic, projection, vault } = opts;
   const log = opts.logger.child({ projection: projection.name });
@@ -35,7 +35,7 @@ export async function startProjector(opts: {
   const connect = async (): Promise<void> => {
     const c = kafka.consumer({
       groupId,
-      sessionTimeout: 30_000,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,

@@ -1,3 +1,4 @@
+import type { StoredEvent } from '@vru/contracts';
 import type { Logger, Sql, EventRow, PersonalDataVault, TransactionSql } from '@vru/platform';
 import { EVENT_COLUMNS, rebuildEventsReplayed, rebuildEventsTotal, toStoredEvent, upcastEvent } from '@vru/platform';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
@@ -27,37 +28,14 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
  * docs/performance.md). Each projection is then swapped in on its own, as rebuildProjection does.
  */
 export async function rebuildProjections(sql: Sql, targets: readonly Projection[], log: Logger, options: RebuildOptions): Promise<{ events: number; ms: number }> {
-  const { vault, onProgress } = options;
-  const readable = async (db: Sql | TransactionSql, rows: EventRow[]) => (await vault.open(db, rows.map(toStoredEvent))).map(upcastEvent);
   const started = Date.now();
-  await sql.begin(async (tx) => {
-    for (const projection of targets) {
-      const shadow = schemaOf(projection.name, '__rebuild');
-      await tx.unsafe(`drop schema if exists ${shadow} cascade`);
-      await createProjectionSchema(tx, projection, shadow);
-    }
-  });
-  let after = 0n;
-  let total = 0;
+  const readable = readableWith(options.vault);
   const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
-  const progress = (replayed: number) => {
-    for (const projection of targets) rebuildEventsReplayed.set({ projection: projection.name }, replayed);
-    onProgress?.(replayed, Math.max(expected, replayed));
-  };
   for (const projection of targets) rebuildEventsTotal.set({ projection: projection.name }, expected);
-  progress(0);
-  for (;;) {
-    const rows = await sql<EventRow[]>`
-      select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
-    if (rows.length === 0) break;
-    const events = await readable(sql, rows);
-    await sql.begin(async (tx) => {
-      for (const projection of targets) await applyInTransaction(tx, projection, schemaOf(projection.name, '__rebuild'), events);
-    });
-    after = rows[rows.length - 1]!.position;
-    total += rows.length;
-    progress(total);
-  }
+  const total = await replayLogInto(sql, targets, '__rebuild', readable, (replayed) => {
+    for (const projection of targets) rebuildEventsReplayed.set({ projection: projection.name }, replayed);
+    options.onProgress?.(replayed, Math.max(expected, replayed));
+  });
   for (const projection of targets) {
     const caughtUp = await swapIn(sql, projection, readable);
     log.info({ projection: projection.name, events: total + caughtUp, ms: Date.now() - started }, 'projection rebuilt');
@@ -65,10 +43,87 @@ export async function rebuildProjections(sql: Sql, targets: readonly Projection[
   return { events: total, ms: Date.now() - started };
 }
 
-/** Applies what the replay missed, then renames the shadow schema over the live one; returns the events applied here. */
-async function swapIn(
-  sql: Sql, projection: Projection, readable: (db: TransactionSql, rows: EventRow[]) => Promise<ReturnType<typeof upcastEvent>[]>,
+type Readable = (db: Sql | TransactionSql, rows: EventRow[]) => Promise<StoredEvent[]>;
+
+/** Stored rows as projections read them: personal fields decrypted (while the key exists), upcast to the latest version. */
+const readableWith = (vault: PersonalDataVault): Readable => async (db, rows) => (await vault.open(db, rows.map(toStoredEvent))).map(upcastEvent);
+
+/**
+ * Replays the whole log, in position order, into a fresh schema per projection (`rm_<name><suffix>`, dropped
+ * first if it exists), reading and decoding each chunk once for all of them; returns the events replayed.
+ */
+async function replayLogInto(
+  sql: Sql, targets: readonly Projection[], suffix: string, readable: Readable, onChunk: (replayed: number) => void,
 ): Promise<number> {
+  await sql.begin(async (tx) => {
+    for (const projection of targets) {
+      const shadow = schemaOf(projection.name, suffix);
+      await tx.unsafe(`drop schema if exists ${shadow} cascade`);
+      await createProjectionSchema(tx, projection, shadow);
+    }
+  });
+  let after = 0n;
+  let total = 0;
+  onChunk(0);
+  for (;;) {
+    const rows = await sql<EventRow[]>`
+      select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
+    if (rows.length === 0) break;
+    const events = await readable(sql, rows);
+    await sql.begin(async (tx) => {
+      for (const projection of targets) await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events);
+    });
+    after = rows[rows.length - 1]!.position;
+    total += rows.length;
+    onChunk(total);
+  }
+  return total;
+}
+
+export interface ProjectionDifference {
+  table: string;
+  /** Rows a fresh rebuild has that the live read model lacks (a gap). */
+  missing: number;
+  /** Rows the live read model has that a fresh rebuild lacks (a double count or a stray row). */
+  extra: number;
+}
+
+/**
+ * Compares the live read model with a fresh replay of the log into a shadow schema (which is dropped again):
+ * every table of the projection and its per-stream positions, row by row, plus the checkpoint's event count.
+ * Meant for a quiet system (fault injection, checks after an incident); an empty list means they are equal.
+ */
+export async function compareWithRebuild(sql: Sql, projection: Projection, vault: PersonalDataVault): Promise<ProjectionDifference[]> {
+  const live = schemaOf(projection.name);
+  const shadow = schemaOf(projection.name, '__verify');
+  await replayLogInto(sql, [projection], '__verify', readableWith(vault), () => {});
+  try {
+    const differences: ProjectionDifference[] = [];
+    for (const table of [...projection.tables, 'stream_positions']) {
+      const count = async (from: string, minus: string) => {
+        const [row] = await sql.unsafe<{ n: number }[]>(
+          `select count(*)::int as n from (select * from ${from}.${table} except all select * from ${minus}.${table}) d`);
+        return row!.n;
+      };
+      const missing = await count(shadow, live);
+      const extra = await count(live, shadow);
+      if (missing > 0 || extra > 0) differences.push({ table, missing, extra });
+    }
+    const [counts] = await sql.unsafe<{ live: string; shadow: string }[]>(
+      `select (select events_applied from ${live}.checkpoint)::text as live, (select events_applied from ${shadow}.checkpoint)::text as shadow`);
+    const liveApplied = Number(counts!.live);
+    const shadowApplied = Number(counts!.shadow);
+    if (liveApplied !== shadowApplied) {
+      differences.push({ table: 'checkpoint.events_applied', missing: Math.max(0, shadowApplied - liveApplied), extra: Math.max(0, liveApplied - shadowApplied) });
+    }
+    return differences;
+  } finally {
+    await sql.unsafe(`drop schema if exists ${shadow} cascade`);
+  }
+}
+
+/** Applies what the replay missed, then renames the shadow schema over the live one; returns the events applied here. */
+async function swapIn(sql: Sql, projection: Projection, readable: Readable): Promise<number> {
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__rebuild');
   const retired = schemaOf(projection.name, '__retired');

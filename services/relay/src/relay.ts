@@ -37,7 +37,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   let connected = false;
 
-  const lockConn = await sql.reserve();
+  // The lock lives on one reserved connection. postgres.js never reconnects a reserved connection, so when it
+  // dies (database restarted) it is released and a fresh one reserved on the next attempt.
+  let lockConn: Awaited<ReturnType<Sql['reserve']>> | null = await sql.reserve();
+  const lockConnection = async () => (lockConn ??= await sql.reserve());
   const listener = await sql.listen('outbox', () => wake?.()).catch(() => null);
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -51,7 +54,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     while (running) {
       try {
         if (!haveLock) {
-          const [row] = await lockConn<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
+          const conn = await lockConnection();
+          const [row] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
           haveLock = row?.locked === true;
           if (!haveLock) { await sleep(1_000); continue; }
           log.info('relay holds the publishing lock');
@@ -94,9 +98,14 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         if (!running) break;
         relayErrors.inc();
         log.warn({ err: { message: (err as Error).message, name: (err as Error).name } }, 'relay could not publish; will retry');
-        if (haveLock) {
-          // The lock lives on its own connection; if that connection died the lock is gone too.
-          haveLock = await lockConn`select 1`.then(() => true, () => false);
+        if (lockConn) {
+          // If the lock's connection died, the lock is gone too.
+          const alive = await lockConn`select 1`.then(() => true, () => false);
+          if (!alive) {
+            lockConn.release();
+            lockConn = null;
+          }
+          haveLock = haveLock && alive;
         }
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
@@ -113,8 +122,11 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       wake?.();
       await done;
       await listener?.unlisten().catch(() => {});
-      await lockConn`select pg_advisory_unlock_all()`.catch(() => {});
-      lockConn.release();
+      const conn = lockConn;
+      if (conn) {
+        await conn`select pg_advisory_unlock_all()`.catch(() => {});
+        conn.release();
+      }
       if (connected) await producer.disconnect().catch(() => {});
     },
   };

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { ChildService, Harness, PROGRAMME, REPO_ROOT } from './index.js';
+import { Harness, PROGRAMME, ServiceProcess } from './index.js';
 
 // `vru import` uploads a CSV file through the running API in parts, showing progress (log lines when not a terminal).
 const h = await Harness.start();
@@ -21,7 +21,7 @@ const file = join(dir, 'referrals.csv');
 await writeFile(file, [header, row('C-1'), row('C-2'), row('C-3'), row('C-4', 'DE23 6AB'), row('C-5')].join('\n'));
 
 const runImport = async () => {
-  const cli = ChildService.start('cli', `${REPO_ROOT}services/api/dist/cli.js`, {
+  const cli = ServiceProcess.spawn('cli', 'services/api/dist/cli.js', {
     DATABASE_URL: h.config.DATABASE_URL, VRU_API_KEY: h.keys.providerA, API_URL: `http://127.0.0.1:${address.port}`, LOG_LEVEL: 'info',
   }, ['import', 'ParticipantReferred', file, '--rows-per-request', '2']);
   const { code } = await cli.exited;
@@ -31,7 +31,7 @@ const runImport = async () => {
 await t.test('a CSV file goes through the import route in parts, with progress and refused rows by file line', async (t) => {
   const { code, cli } = await runImport();
   t.equal(code, 1, 'exit status 1: a row was refused');
-  const lines = cli.lines();
+  const lines = cli.logLines();
   const finished = lines.find((l) => l.msg === 'finished');
   t.match(finished, { task: 'import ParticipantReferred', done: 5, total: 5, percent: 100 }, 'a final progress line with counts');
   t.type(finished?.perSecond, 'number', 'and the rate');

@@ -1,8 +1,8 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -172,7 +172,26 @@ export class Harness {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the project's broker, runs `during`, and starts it again. A lock file serialises outages across test
+   * files running side by side, so one file's restart never ends another file's outage early.
+   */
+  async withBrokerStopped<T>(during: () => Promise<T>): Promise<T> {
+    const release = await lockFile(path.join(os.tmpdir(), `vru-broker-outage-${process.env.KAFKA_PORT_BASE ?? '19090'}.lock`));
+    try {
+      await kafkaScript('stop');
+      try {
+        return await during();
+      } finally {
+        await kafkaScript('start');
+      }
+    } finally {
+      await release();
+    }
+  }
+
+  /** `keepProcess`: the caller runs more work after this harness (scripts/chaos), so no forced exit. */
+  async close(options: { keepProcess?: boolean } = {}): Promise<void> {
     const step = (name: string) => process.env.DEBUG_HARNESS && process.stderr.write(`harness close: ${name}\n`);
     step('start');
     await this.stopProjectors();
@@ -192,16 +211,17 @@ export class Harness {
     destroyKafkaSockets(this.kafka);
     // kafkajs 2.2.4 can keep retry timers alive after a consumer that lived through a broker restart has
     // disconnected; once everything is closed, a test process must not wait on them until tap's timeout.
-    setTimeout(() => process.exit(), 3_000).unref();
+    if (!options.keepProcess) setTimeout(() => process.exit(), 3_000).unref();
   }
 }
 
 /** Stops or starts the project's own Kafka broker(s) through scripts/kafka (the real process, not a mock). */
 export async function kafkaScript(...args: string[]): Promise<string> {
-  return runKafkaScript(args, {});
+  return kafkaScriptWith({}, ...args);
 }
 
-async function runKafkaScript(args: string[], extraEnv: Record<string, string>): Promise<string> {
+/** kafkaScript with extra environment, e.g. another KAFKA_PORT_BASE and VRU_STATE_DIR for a second cluster. */
+export async function kafkaScriptWith(extraEnv: Record<string, string>, ...args: string[]): Promise<string> {
   // KAFKA_BROKERS (exported by scripts/test) makes scripts/kafka treat the cluster as external and leave it alone;
   // these tests stop and start the project's own broker, so the script must not see it.
   const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000, env: { ...withoutBrokers(), ...extraEnv } });
@@ -227,13 +247,13 @@ export interface KafkaCluster {
  * (the shared broker's base + `portOffset`) and its own state directory, so it never touches the shared broker.
  */
 export async function startKafkaCluster(brokers: number, portOffset: number): Promise<KafkaCluster> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'vru-kafka-'));
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vru-kafka-'));
   const env = {
     KAFKA_PORT_BASE: String(Number(process.env.KAFKA_PORT_BASE ?? 19090) + portOffset),
     VRU_STATE_DIR: stateDir,
     KAFKA_HEAP_OPTS: process.env.KAFKA_HEAP_OPTS ?? '-Xms128m -Xmx384m',
   };
-  const script = (...args: string[]) => runKafkaScript(args, env);
+  const script = (...args: string[]) => kafkaScriptWith(env, ...args);
   // If the test process dies before its teardown runs, the brokers must not outlive it.
   const stopOnExit = () => {
     try {
@@ -251,8 +271,24 @@ export async function startKafkaCluster(brokers: number, portOffset: number): Pr
       process.removeListener('exit', stopOnExit);
       // Its state is deleted next, so there is nothing to shut down gracefully (which waits for the quorum).
       await Promise.all(Array.from({ length: brokers }, (_, i) => script('kill', '--broker', String(i + 1)).catch(() => '')));
-      await rm(stateDir, { recursive: true, force: true });
+      await fs.rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** An exclusive lock between processes: a file created with O_EXCL; a holder that died long ago is ignored. */
+async function lockFile(file: string, staleMs = 600_000): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      const handle = await fs.open(file, 'wx');
+      await handle.close();
+      return () => fs.rm(file, { force: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const stat = await fs.stat(file).catch(() => null);
+      if (stat && Date.now() - stat.mtimeMs > staleMs) await fs.rm(file, { force: true });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Harness, PROGRAMME, PROGRAMME_2, event, journey, kafkaScript } from './index.js';
+import { Harness, PROGRAMME, PROGRAMME_2, event, journey } from './index.js';
 
 const h = await Harness.start();
 t.teardown(() => h.close());
@@ -66,14 +66,11 @@ await t.test('a restarted projector does not count anything twice', async (t) =>
 
 await t.test('the relay catches up after the broker was stopped and started again', async (t) => {
   const before = (await h.get('/v1/reports/attendance', h.keys.commissioner)).json();
-  await kafkaScript('stop');
-  try {
+  await h.withBrokerStopped(async () => {
     // The API does not need Kafka to accept: events wait in the outbox.
     await postAll([event.attended('P-2', 's-while-down-1', '2026-02-21'), event.attended('P-2', 's-while-down-2', '2026-02-22')]);
     t.equal(await h.count('outbox'), 2, 'acknowledged events wait in the outbox while Kafka is down');
-  } finally {
-    await kafkaScript('start');
-  }
+  });
   const after = await attendanceWhenProjected(Number(before.computedAt.eventsApplied) + 2, h.keys.commissioner);
   t.equal(after.rows.find((r: { programmeId: string }) => r.programmeId === PROGRAMME).sessionsAttended, 11);
   await h.waitFor('outbox drained', async () => ((await h.count('outbox')) === 0 ? true : undefined));

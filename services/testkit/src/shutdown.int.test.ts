@@ -1,11 +1,11 @@
 import t from 'tap';
-import { ChildService, Harness, REPO_ROOT, event } from './index.js';
+import { Harness, ServiceProcess, event } from './index.js';
 
 // The API, relay and projector as real processes, stopped with SIGTERM while a load generator is posting.
 const h = await Harness.start();
-const children: ChildService[] = [];
+const children: ServiceProcess[] = [];
 t.teardown(async () => {
-  await Promise.all(children.map((c) => c.stop('SIGKILL')));
+  await Promise.all(children.map((c) => c.kill()));
   await h.close();
 });
 
@@ -26,7 +26,7 @@ const env: Record<string, string> = {
   PROJECTOR_GROUP_PREFIX: `${h.config.KAFKA_CLIENT_ID}-projection`,
 };
 const service = (name: string, script: string) => {
-  const child = ChildService.start(name, `${REPO_ROOT}services/${script}`, env);
+  const child = ServiceProcess.spawn(name, `services/${script}`, env);
   children.push(child);
   return child;
 };
@@ -67,12 +67,12 @@ await t.test('SIGTERM under load loses nothing that was acknowledged', async (t)
   const acknowledgedAtLeast = (n: number) => h.waitFor(`${n} events acknowledged under load`, async () => (acknowledged.length >= n ? true : undefined), 120_000);
   await acknowledgedAtLeast(100);
   // The relay and projector stop first, mid-stream; the API goes on accepting (into the outbox), then stops too.
-  const pipelineExits = await Promise.all([relay.stop('SIGTERM'), projector.stop('SIGTERM')]);
+  const pipelineExits = await Promise.all([relay.stop(), projector.stop()]);
   await acknowledgedAtLeast(acknowledged.length + 50);
-  const exits = [await api.stop('SIGTERM'), ...pipelineExits];
+  const exits = [await api.stop(), ...pipelineExits];
   await load;
   t.same(exits.map((e) => e.code), [0, 0, 0], 'each service stopped cleanly on SIGTERM');
-  for (const c of [api, relay, projector]) t.ok(c.lines().some((l) => l.msg === 'stopped'), `${c.name} logged that it stopped`);
+  for (const c of [api, relay, projector]) t.ok(c.logLines().some((l) => l.msg === 'stopped'), `${c.name} logged that it stopped`);
   t.same([...statuses.keys()].filter((s) => s !== 202 && s !== 503), [], 'no answer but 202, or 503 while closing');
   t.ok(refused > 0, 'new connections were refused after SIGTERM');
 
@@ -90,7 +90,7 @@ await t.test('SIGTERM under load loses nothing that was acknowledged', async (t)
   const [referred] = await h.sql<{ n: number }[]>`select count(*)::int as n from rm_participants.participants`;
   const [referrals] = await h.sql<{ n: number }[]>`select count(*)::int as n from events where type = 'ParticipantReferred'`;
   t.equal(referred!.n, referrals!.n, 'one read-model row per stored referral');
-  const exits2 = await Promise.all([relay2.stop('SIGTERM'), projector2.stop('SIGTERM')]);
+  const exits2 = await Promise.all([relay2.stop(), projector2.stop()]);
   t.same(exits2.map((e) => e.code), [0, 0], 'the restarted relay and projector stop cleanly too');
 });
 
