@@ -366,6 +366,13 @@ const brokerKilledInCluster: Scenario = {
         { name: 'topic replicated on 3 brokers', ok: replicas === 3, detail: `replicas ${replicas}` },
         { name: 'no 5xx from the API', ok: load.answers.every((a) => typeof a.status === 'number' && a.status < 500) },
       ], { answers_after_kill: statusCounts(load.answersBetween(killedAt)) }, o);
+      // Messages on the topic (sum of the partitions' end offsets) against events stored: tells a message the relay
+      // never got onto Kafka from one a consumer did not read. Repeats from producer retries can make it larger.
+      const topicAdmin = stack.h.kafka.admin();
+      await topicAdmin.connect();
+      const ends = await topicAdmin.fetchTopicOffsets(stack.h.config.KAFKA_TOPIC);
+      await topicAdmin.disconnect();
+      result.figures.topic_messages = ends.reduce((n, p) => n + Number(p.high), 0);
       await kafkaScriptWith(cluster.env, 'start', '--broker', '2');
       return result;
     });
