@@ -5,6 +5,10 @@ import { applyBatch, ensureProjectionSchema } from './apply.js';
 import type { Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
 
+/** No batch for this long while messages wait on the topic: the consumer is taken for stalled and replaced. */
+const STALL_AFTER_MS = 45_000;
+const STALL_CHECK_MS = 15_000;
+
 export interface RunningProjector {
   projection: string;
   groupId: string;
@@ -29,6 +33,7 @@ export async function startProjector(opts: {
   let stopped = false;
   let consumer: Consumer | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
+  let lastProgressAt = Date.now();
 
   // kafkajs' own restart after a crash (e.g. the broker went away) can leave the old connections open;
   // instead a crashed consumer is disconnected and replaced by a new one.
@@ -80,6 +85,7 @@ export async function startProjector(opts: {
         recordProjected(projection.name, applied, events.map((e) => e.position));
         resolveOffset(last);
         await commitOffsetsIfNecessary();
+        lastProgressAt = Date.now();
         await heartbeat();
         // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
         for (const eventLog of eventLogs) eventLog.debug('event projected');
@@ -88,7 +94,8 @@ export async function startProjector(opts: {
     });
   };
   const scheduleRestart = () => {
-    if (stopped) return;
+    // One replacement at a time: a crash and the stall watchdog may both ask for one.
+    if (stopped || restartTimer) return;
     restartTimer = setTimeout(() => {
       restartTimer = null;
       if (stopped) return;
@@ -99,12 +106,40 @@ export async function startProjector(opts: {
       });
     }, 2_000);
   };
+  // kafkajs' consumer can also stop fetching without crashing after a broker of the cluster dies (seen with
+  // scripts/chaos broker-killed-3-brokers). A consumer that has applied nothing for STALL_AFTER_MS while its
+  // group is behind the end of the topic is replaced like a crashed one; redelivery is harmless.
+  const groupLag = async (): Promise<number> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      return ends.reduce((n, p) => n + Math.max(0, Number(p.high) - Math.max(at.get(p.partition) ?? 0, Number(p.low))), 0);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  };
+  let checking = false;
+  const watchdog = setInterval(() => {
+    if (stopped || checking || restartTimer || Date.now() - lastProgressAt < STALL_AFTER_MS) return;
+    checking = true;
+    groupLag().then((behind) => {
+      if (behind === 0 || stopped || restartTimer) return;
+      log.warn({ behind, idleMs: Date.now() - lastProgressAt }, 'consumer made no progress while messages wait; replacing it');
+      lastProgressAt = Date.now();
+      const stuck = consumer;
+      void Promise.race([stuck?.disconnect(), new Promise((r) => setTimeout(r, 10_000))]).catch(() => {}).finally(() => scheduleRestart());
+    }, (err) => log.debug({ error: (err as Error).message }, 'consumer lag check failed')).finally(() => { checking = false; });
+  }, STALL_CHECK_MS);
+  watchdog.unref();
   await connect();
   return {
     projection: projection.name,
     groupId,
     stop: async () => {
       stopped = true;
+      clearInterval(watchdog);
       if (restartTimer) clearTimeout(restartTimer);
       await consumer?.disconnect().catch(() => {});
     },
