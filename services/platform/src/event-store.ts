@@ -370,9 +370,11 @@ export class EventStore {
   private async storedData(tx: TransactionSql, rows: { streamId: string; submission: ValidSubmission }[]): Promise<Record<string, unknown>[]> {
     const sealing = rows.filter((r) => PersonalDataVault.needsSealing(r.submission.type, r.submission.data));
     const keys = await this.vault.keysFor(tx, [...new Set(sealing.map((r) => r.streamId))].sort());
-    return rows.map((r) => (PersonalDataVault.needsSealing(r.submission.type, r.submission.data)
-      ? PersonalDataVault.seal(r.submission.type, r.streamId, r.submission.data, keys.get(r.streamId)!)
-      : r.submission.data));
+    // keysFor returns keys only for streams with something to seal; seal() leaves an event without personal fields as it is.
+    return rows.map((r) => {
+      const key = keys.get(r.streamId);
+      return key ? PersonalDataVault.seal(r.submission.type, r.streamId, r.submission.data, key) : r.submission.data;
+    });
   }
 
   /** In the same transaction as the events: match tokens indexed, erased participants' keys destroyed. */
