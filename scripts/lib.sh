@@ -57,3 +57,18 @@ database_url() {
   local base=$1 name=$2
   echo "${base%/*}/$name"
 }
+
+# Development secrets: random, generated once into $STATE_DIR/secrets (directory 0700, files 0600) and exported, so
+# no service ever runs on a built-in or published value. A variable already set in the environment wins (production
+# sets every one from its own secret store). Add a new secret's name to DEV_SECRETS; keys with a special form
+# (the audit key pair) have their own generator below.
+DEV_SECRETS=(PSEUDONYM_SECRET API_KEY_PEPPER PERSONAL_DATA_KEY SESSION_SECRET)
+ensure_dev_secrets() {
+  local dir="$STATE_DIR/secrets" name
+  mkdir -p "$dir" && chmod 700 "$dir"
+  for name in "${DEV_SECRETS[@]}"; do
+    [[ -n ${!name:-} ]] && continue
+    [[ -s $dir/$name ]] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/$name")
+    export "$name=$(cat "$dir/$name")"
+  done
+}
