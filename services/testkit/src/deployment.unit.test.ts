@@ -75,7 +75,7 @@ t.test('the Dockerfile builds with pnpm and tsc -b on node:20-slim and runs as a
   t.match(dockerfile, /pnpm install --frozen-lockfile --prod/, 'the runtime stage has production dependencies only');
   const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
   t.ok(users.length > 0 && users.at(-1) !== 'root', 'the final stage runs as a non-root user');
-  for (const pkg of ['contracts', ...['api', 'domain', 'platform', 'projector', 'relay', 'testkit'].map((s) => `services/${s}`)]) {
+  for (const pkg of ['contracts', ...['api', 'domain', 'platform', 'projector', 'relay', 'testkit', 'verifier'].map((s) => `services/${s}`)]) {
     t.match(dockerfile, `COPY ${pkg}/package.json ${pkg}/`, `${pkg}'s manifest is copied for the frozen install`);
   }
 });
