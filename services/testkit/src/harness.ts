@@ -70,6 +70,9 @@ export class Harness {
       PROJECTOR_GROUP_PREFIX: `vru-projection-test-${id}`,
       KAFKA_CLIENT_ID: `vru-test-${id}`,
       LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
+      // A projector consumer that crashed (a broker restart) leaves its member in the group until this times out, and
+      // its replacement gets no partitions until then: short, so the tests' waits outlast it (the broker's minimum is 6 s).
+      KAFKA_SESSION_TIMEOUT_MS: 10_000,
       RELAY_POLL_MS: 50,
     };
     const logger = createLogger(config.LOG_LEVEL, 'test');
@@ -113,7 +116,7 @@ export class Harness {
     for (const projection of only ?? projections) {
       this.projectors.push(await startProjector({
         sql: this.sql, kafka: this.projectorKafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
-        groupPrefix: this.config.PROJECTOR_GROUP_PREFIX,
+        groupPrefix: this.config.PROJECTOR_GROUP_PREFIX, sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
       }));
     }
   }
