@@ -58,7 +58,11 @@ function deviance(eta: readonly number[], y: readonly number[]): number {
   return d;
 }
 
-const linear = (x: Matrix, beta: readonly number[]) => x.map((row) => row.reduce((s, v, j) => s + v * beta[j]!, 0));
+const linear = (x: Matrix, beta: readonly number[]) => x.map((row) => {
+  let eta = 0;
+  for (let j = 0; j < row.length; j++) eta += row[j]! * beta[j]!;
+  return eta;
+});
 
 interface Standardised {
   x: Matrix;
@@ -89,37 +93,47 @@ interface RawFit {
   singular: boolean;
 }
 
+/**
+ * The score X'(y − p) − λγ and the information X'WX + λI (intercept unpenalised) at γ. Loops over rows once and
+ * skips zero entries: most columns are 0/1 dummies.
+ */
+function scoreAndInformation(x: Matrix, y: readonly number[], gamma: readonly number[], lambda: number): { score: number[]; information: Matrix } {
+  const p = gamma.length;
+  const score = new Float64Array(p);
+  const info = new Float64Array(p * p);
+  for (let i = 0; i < x.length; i++) {
+    const row = x[i]!;
+    let eta = 0;
+    for (let j = 0; j < p; j++) eta += row[j]! * gamma[j]!;
+    const prob = sigmoid(eta);
+    const r = y[i]! - prob;
+    const w = prob * (1 - prob);
+    for (let j = 0; j < p; j++) {
+      const xj = row[j]!;
+      if (xj === 0) continue;
+      score[j]! += xj * r;
+      const wx = w * xj;
+      for (let k = 0; k <= j; k++) info[j * p + k]! += wx * row[k]!;
+    }
+  }
+  const information: Matrix = Array.from({ length: p }, (_, j) => Array.from({ length: p }, (_, k) => info[Math.max(j, k) * p + Math.min(j, k)]!));
+  for (let j = 1; j < p; j++) {
+    information[j]![j]! += lambda;
+    score[j]! -= lambda * gamma[j]!;
+  }
+  return { score: [...score], information };
+}
+
 /** Newton–Raphson with step halving on the penalised deviance −2 log L + λ Σ γ²; λ = 0 is the maximum-likelihood fit. */
 function newton(x: Matrix, y: readonly number[], lambda: number, options: LogisticOptions): RawFit {
-  const n = x.length;
   const p = x[0]!.length;
-  const mean = y.reduce((s, v) => s + v, 0) / n;
+  const mean = y.reduce((s, v) => s + v, 0) / y.length;
   const gamma = new Array<number>(p).fill(0);
   gamma[0] = Math.log(mean / (1 - mean));
   const penalised = (g: readonly number[]) => deviance(linear(x, g), y) + lambda * g.reduce((s, v, j) => s + (j === 0 ? 0 : v * v), 0);
   let current = penalised(gamma);
-  let information: Matrix = [];
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
-    const eta = linear(x, gamma);
-    const prob = eta.map(sigmoid);
-    const score = new Array<number>(p).fill(0);
-    information = Array.from({ length: p }, () => new Array<number>(p).fill(0));
-    for (let i = 0; i < n; i++) {
-      const row = x[i]!;
-      const r = y[i]! - prob[i]!;
-      const w = prob[i]! * (1 - prob[i]!);
-      for (let j = 0; j < p; j++) {
-        score[j]! += row[j]! * r;
-        for (let k = 0; k <= j; k++) information[j]![k]! += w * row[j]! * row[k]!;
-      }
-    }
-    for (let j = 0; j < p; j++) {
-      for (let k = 0; k < j; k++) information[k]![j] = information[j]![k]!;
-      if (j > 0) {
-        information[j]![j]! += lambda;
-        score[j]! -= lambda * gamma[j]!;
-      }
-    }
+    const { score, information } = scoreAndInformation(x, y, gamma, lambda);
     const l = cholesky(information);
     if (!l) return { gamma, information, converged: false, iterations: iteration, singular: true };
     const step = choleskySolve(l, score);
@@ -135,21 +149,11 @@ function newton(x: Matrix, y: readonly number[], lambda: number, options: Logist
     for (let j = 0; j < p; j++) gamma[j] = next[j]!;
     const change = Math.abs(current - value) / (Math.abs(value) + 0.1);
     current = value;
-    if (change < options.tolerance) return { gamma, information: informationAt(x, gamma, lambda), converged: true, iterations: iteration, singular: false };
+    if (change < options.tolerance) {
+      return { gamma, information: scoreAndInformation(x, y, gamma, lambda).information, converged: true, iterations: iteration, singular: false };
+    }
   }
-  return { gamma, information: informationAt(x, gamma, lambda), converged: false, iterations: options.maxIterations, singular: false };
-}
-
-function informationAt(x: Matrix, gamma: readonly number[], lambda: number): Matrix {
-  const p = gamma.length;
-  const info = Array.from({ length: p }, () => new Array<number>(p).fill(0));
-  for (const row of x) {
-    const prob = sigmoid(row.reduce((s, v, j) => s + v * gamma[j]!, 0));
-    const w = prob * (1 - prob);
-    for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) info[j]![k]! += w * row[j]! * row[k]!;
-  }
-  for (let j = 1; j < p; j++) info[j]![j]! += lambda;
-  return info;
+  return { gamma, information: scoreAndInformation(x, y, gamma, lambda).information, converged: false, iterations: options.maxIterations, singular: false };
 }
 
 /**

@@ -10,11 +10,11 @@ export type Measure = 'binary' | 'frequency';
 const NOUN: Record<Measure, string> = { binary: 'proven reoffenders', frequency: 'proven reoffences' };
 const COMPARED = 'than in a matched comparison group of similar people who did not take part';
 
-/** A count per 100 people: whole numbers, one decimal below 1 so that a small non-zero bound does not read as 0. */
+/** A count per 100 people: whole numbers; one significant figure below 1, so that a small non-zero bound does not read as 0. */
 export function per100(x: number): string {
   const a = Math.abs(x);
   if (a === 0) return '0';
-  return a < 0.95 ? a.toFixed(1) : String(Math.round(a));
+  return a < 0.95 ? String(Number(a.toPrecision(1))) : String(Math.round(a));
 }
 
 const rate = (measure: Measure, x: number) => (measure === 'binary' ? `${(100 * x).toFixed(1)}%` : `${x.toFixed(2)} per person`);
