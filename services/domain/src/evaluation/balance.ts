@@ -175,7 +175,8 @@ export function balanceDiagnostics(input: BalanceInput): BalanceDiagnostics {
     ...(column.level === undefined ? {} : { level: column.level }),
     ...summarise((i) => input.values[i]![j]!),
   }));
-  const numeric = new Set(input.columns.filter((c) => c.level === undefined && (c.covariate === 'age' || c.covariate === 'priorOffences')).map((c) => c.name));
+  const isNumeric = (c: DesignColumn) => c.level === undefined && (c.covariate === 'age' || c.covariate === 'priorOffences');
+  const numeric = new Set(input.columns.filter(isNumeric).map((c) => c.name));
   const [low, high] = VARIANCE_RATIO_LIMITS;
   return {
     threshold: BALANCE_THRESHOLD,

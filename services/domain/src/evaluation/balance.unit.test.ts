@@ -13,12 +13,17 @@ const subjects = [
 ];
 const probabilities = [0.42, 0.61, 0.02, 0.44, 0.63];
 const logits = probabilities.map((q) => Math.log(q / (1 - q)));
-const columns: DesignColumn[] = [{ name: 'priorOffences', covariate: 'priorOffences' }, { name: 'priorCustody', covariate: 'priorCustody' }];
+const columns: DesignColumn[] = [
+  { name: 'priorOffences', covariate: 'priorOffences' },
+  { name: 'priorCustody', covariate: 'priorCustody' },
+];
 // priorOffences: P 2, 4; C 0, 2, 4.  priorCustody: P 1, 1; C 0, 1, 1.
 const values = [[2, 1], [4, 1], [0, 0], [2, 1], [4, 1]];
 const units: MatchingUnit[] = subjects.map((s, i) => ({ ...s, logit: logits[i]!, stratum: '' }));
 
-const input = (matching = matchOnPropensity(units, { caliperSd: null })): BalanceInput => ({ subjects, columns, values, probabilities, logits, matching });
+const input = (matching = matchOnPropensity(units, { caliperSd: null })): BalanceInput => ({
+  subjects, columns, values, probabilities, logits, matching,
+});
 
 t.test('standardised differences and variance ratios, by hand', async (t) => {
   const b = balanceDiagnostics(input());
@@ -43,7 +48,8 @@ t.test('standardised differences and variance ratios, by hand', async (t) => {
 
 t.test('a comparison used twice carries its weight, and imbalance is named', async (t) => {
   // Both participants matched to C3 (used twice, weight 2): comparisons' mean 4 after matching.
-  const reused = matchOnPropensity(units.map((u) => (u.id === 'C3' ? { ...u, logit: 0 } : u)).filter((u) => u.id !== 'C2'), { caliperSd: null });
+  const withoutC2 = units.map((u) => (u.id === 'C3' ? { ...u, logit: 0 } : u)).filter((u) => u.id !== 'C2');
+  const reused = matchOnPropensity(withoutC2, { caliperSd: null });
   t.same(reused.comparisonWeights, [{ id: 'C3', weight: 2, uses: 2 }]);
   const b = balanceDiagnostics(input(reused));
   close(t, b.covariates[0]!.after!.comparisonMean, 4, 'weighted mean');
@@ -57,7 +63,8 @@ t.test('a comparison used twice carries its weight, and imbalance is named', asy
 t.test('propensity score overlap', async (t) => {
   const o = balanceDiagnostics(input()).overlap;
   t.equal(o.bins.length, 20);
-  const nonEmpty = o.bins.filter((x) => x.participants + x.comparisons > 0).map((x) => [x.from, x.participants, x.comparisons, x.matchedParticipants, x.matchedComparisonWeight]);
+  const nonEmpty = o.bins.filter((x) => x.participants + x.comparisons > 0)
+    .map((x) => [x.from, x.participants, x.comparisons, x.matchedParticipants, x.matchedComparisonWeight]);
   t.same(nonEmpty, [[0, 0, 1, 0, 0], [0.4, 1, 1, 1, 1], [0.6, 1, 1, 1, 1]], 'bins of width 0.05');
   t.same(o.participants, { min: 0.42, max: 0.61 });
   t.same(o.comparisons, { min: 0.02, max: 0.63 });

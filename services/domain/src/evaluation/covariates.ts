@@ -230,7 +230,8 @@ export function buildDesign(subjects: readonly Covariates[], overrides: Partial<
     if (cat) {
       const code = codings.get(cat)!;
       for (const level of code.levels) {
-        add({ name: `${cat}=${level}`, covariate, level }, (c) => (levelOf(code, categoricalValue(c, cat)) === level ? 1 : 0), level !== code.reference);
+        const indicator = (c: Covariates) => (levelOf(code, categoricalValue(c, cat)) === level ? 1 : 0);
+        add({ name: `${cat}=${level}`, covariate, level }, indicator, level !== code.reference);
       }
     } else if (covariate === 'age') {
       add({ name: 'ageAtIndex', covariate }, (c) => clamp(c.ageAtIndex, options.ageRange), true);

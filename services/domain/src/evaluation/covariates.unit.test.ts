@@ -37,7 +37,9 @@ t.test('offending history counts what was proven before the index date', async (
 });
 
 t.test("a participant's covariates from the referral and the offences before the index date", async (t) => {
-  const referral = { referralDate: '2024-11-20', ageAtReferral: 16, gender: 'male' as const, ethnicity: 'black-african' as const, postcodeDistrict: 'DE23' };
+  const referral = {
+    referralDate: '2024-11-20', ageAtReferral: 16, gender: 'male' as const, ethnicity: 'black-african' as const, postcodeDistrict: 'DE23',
+  };
   t.same(participantCovariates(referral, '2025-01-06', [offence('2024-05-01', '2024-07-01')]), {
     indexDate: '2025-01-06', ageAtIndex: 16, gender: 'male', ethnicityGroup: 'black', area: 'DE23',
     priorOffences: 1, priorSeriousViolence: false, priorCustody: false,
@@ -54,16 +56,18 @@ t.test('design matrix: intercept, reference levels, pooling, caps, names', async
   // 30 people: areas DE23 × 14, DE22 × 10, DE1 × 4, NG10 × 2 (DE1 and NG10 are small: pooled, 6 people: folded into DE23).
   // gender: male × 20, female × 10. priorOffences 0..29 (capped at 10). Everyone white: no ethnicity column.
   const areas = [...Array(14).fill('DE23'), ...Array(10).fill('DE22'), ...Array(4).fill('DE1'), ...Array(2).fill('NG10')] as string[];
-  const people = areas.map((area, i) => person({ area, gender: i % 3 === 0 ? 'female' : 'male', priorOffences: i, ageAtIndex: 12 + (i % 8) }));
+  const people = areas.map((area, i) =>
+    person({ area, gender: i % 3 === 0 ? 'female' : 'male', priorOffences: i, ageAtIndex: 12 + (i % 8) }));
   const d = buildDesign(people);
   t.same(d.columns.map((c) => c.name), ['intercept', 'ageAtIndex', 'gender=female', 'area=DE22', 'priorOffences']);
-  t.same(d.dropped, ['priorSeriousViolence', 'priorCustody'], 'binary covariates that never vary are dropped (one ethnicity level: no dummy)');
+  t.same(d.dropped, ['priorSeriousViolence', 'priorCustody'], 'binary covariates that never vary are dropped (one ethnicity: no dummy)');
   const area = d.categorical.find((c) => c.covariate === 'area')!;
   t.same(area, { covariate: 'area', levels: ['DE23', 'DE22'], reference: 'DE23', pooled: ['DE1', 'NG10'] });
   t.same(d.rows[0], [1, 12, 1, 0, 0], 'person 0: age 12, female, DE23 (reference), no prior offences');
   t.same(d.rows[29], [1, 17, 0, 0, 10], 'person 29: NG10 is folded into the reference; 29 prior offences capped at 10');
   t.same(d.balanceColumns.map((c) => c.name), [
-    'ageAtIndex', 'gender=male', 'gender=female', 'ethnicityGroup=white', 'area=DE23', 'area=DE22', 'priorOffences', 'priorSeriousViolence', 'priorCustody',
+    'ageAtIndex', 'gender=male', 'gender=female', 'ethnicityGroup=white', 'area=DE23', 'area=DE22',
+    'priorOffences', 'priorSeriousViolence', 'priorCustody',
   ], 'balance keeps every level, the reference included');
 });
 

@@ -8,7 +8,9 @@ import { normalCdf, twoSidedPValue } from './normal.js';
 const close = (t: Test, actual: number | undefined, expected: number, what: string, eps = 1e-6) =>
   t.ok(actual !== undefined && Math.abs(actual - expected) < eps, `${what}: ${actual} ≈ ${expected}`);
 
-const set = (participantId: string, ...ids: string[]): MatchedSet => ({ participantId, comparisons: ids.map((id) => ({ id, distance: 0 })) });
+const set = (participantId: string, ...ids: string[]): MatchedSet => ({
+  participantId, comparisons: ids.map((id) => ({ id, distance: 0 })),
+});
 
 t.test('the Abadie–Imbens estimate, by hand', async (t) => {
   // A (reoffended) ← c1, c2; B (no) ← c1; C (reoffended) ← c3; D (no) ← c2, c3. Comparisons: c1 yes, c2 and c3 no.

@@ -1,7 +1,9 @@
 import { wilsonInterval, type Interval, type Proportion } from '../metrics/intervals.js';
 import { finalOnFor, inEvaluationOn, isProvenReoffence } from '../metrics/reoffending.js';
 import { balanceDiagnostics, type BalanceDiagnostics } from './balance.js';
-import { buildDesign, categoricalValue, type CategoricalCoding, type Covariates, type DesignOptions, type EvaluationSubject } from './covariates.js';
+import {
+  buildDesign, categoricalValue, type CategoricalCoding, type Covariates, type DesignOptions, type EvaluationSubject,
+} from './covariates.js';
 import {
   comparisonVariances, matchedDifference, participantsNeededForMeans, participantsNeededForRates, unadjustedDifference,
   type DifferenceEstimate,
@@ -198,7 +200,10 @@ export function evaluateImpact(
     });
   }
   if (design.dropped.length > 0) {
-    warnings.push({ code: 'constant-covariates', message: `Left out of the model because everybody had the same value: ${design.dropped.join(', ')}.` });
+    warnings.push({
+      code: 'constant-covariates',
+      message: `Left out of the model because everybody had the same value: ${design.dropped.join(', ')}.`,
+    });
   }
 
   const units: MatchingUnit[] = included.map((s, i) => ({
@@ -214,11 +219,11 @@ export function evaluateImpact(
     probabilities: fit.probabilities, logits: fit.logits, matching,
   });
   if (matching.counts.unmatched > 0) {
+    // No counts in the words: the counts are figures, and disclosure control applies to figures.
     warnings.push({
       code: 'unmatched-participants',
-      message: `${matching.counts.unmatched} of ${matching.counts.participants} participants had no similar enough comparison `
-        + `(${matching.counts.unmatchedNoneWithinCaliper} outside the caliper, ${matching.counts.unmatchedNoComparisonInStratum} with nobody `
-        + 'of the same exact-matching group) and are not in the estimate.',
+      message: 'Some participants had no similar enough person in the comparison group (see the matching counts) and are not in the '
+        + 'estimate: it describes the participants who could be matched.',
     });
   }
   if (matching.counts.matched > 0 && !balance.balanced) {
@@ -235,27 +240,32 @@ export function evaluateImpact(
     ...matching.comparisonWeights.map((w) => byId.get(w.id)!),
   ];
   const { finalOn, provisional } = provisionalFrom(matching.counts.matched > 0 ? matchedPeople : participants);
-  const base = { asOf, population, propensity, matching: { ...matching, caliperSd, exact: options.exact }, balance, finalOn, provisional, warnings };
+  const base = {
+    asOf, population, propensity, matching: { ...matching, caliperSd, exact: options.exact }, balance, finalOn, provisional, warnings,
+  };
 
   if (matching.counts.matched < MINIMUM_MATCHED_PARTICIPANTS) {
     return {
       ...base,
       estimate: notEstimated('fewer-than-minimum-matched', matching.counts.matched,
-        describeTooFewMatched(matching.counts.matched, MINIMUM_MATCHED_PARTICIPANTS)),
+        describeTooFewMatched(MINIMUM_MATCHED_PARTICIPANTS)),
     };
   }
 
   // The proven reoffending rule of the reoffending report, applied to both groups alike.
-  const reoffences = new Map(included.map((s) => [s.id, s.offences.filter((o) => isProvenReoffence(s.covariates.indexDate, o, asOf)).length]));
+  const provenReoffences = (s: EvaluationSubject) => s.offences.filter((o) => isProvenReoffence(s.covariates.indexDate, o, asOf)).length;
+  const reoffences = new Map(included.map((s) => [s.id, provenReoffences(s)]));
   const reoffended = new Map([...reoffences].map(([id, n]) => [id, n > 0 ? 1 : 0]));
   const usedComparisons = matching.comparisonWeights.map((w) => w.id);
   const comparisonUnits = units.filter((u) => u.group === 'comparison');
-  const estimateFor = (outcome: ReadonlyMap<string, number>) =>
-    matchedDifference(matching.matched, outcome, comparisonVariances(comparisonUnits, usedComparisons, outcome, options.varianceNeighbours));
+  const estimateFor = (outcome: ReadonlyMap<string, number>) => matchedDifference(
+    matching.matched, outcome, comparisonVariances(comparisonUnits, usedComparisons, outcome, options.varianceNeighbours),
+  );
   const all = (group: 'participant' | 'comparison', outcome: ReadonlyMap<string, number>) =>
     included.filter((s) => s.group === group).map((s) => outcome.get(s.id)!);
-  const unadjusted = (outcome: ReadonlyMap<string, number>) =>
-    participants.length >= 2 && comparisons.length >= 2 ? unadjustedDifference(all('participant', outcome), all('comparison', outcome)) : null;
+  const unadjusted = (outcome: ReadonlyMap<string, number>) => (participants.length >= 2 && comparisons.length >= 2
+    ? unadjustedDifference(all('participant', outcome), all('comparison', outcome))
+    : null);
 
   const n = matching.counts.matched;
   const binary = estimateFor(reoffended);
@@ -275,7 +285,9 @@ export function evaluateImpact(
       matchedParticipants: n,
       varianceMethod: 'abadie-imbens-2006',
       participantRate: wilsonInterval(reoffenders, n)!,
-      binary: measureEstimate('binary', binary, unadjusted(reoffended), participantsNeededForRates(binary.participants, binary.comparison), n),
+      binary: measureEstimate(
+        'binary', binary, unadjusted(reoffended), participantsNeededForRates(binary.participants, binary.comparison), n,
+      ),
       frequency: measureEstimate('frequency', frequency, unadjusted(reoffences), frequencyNeeded, n),
     },
   };

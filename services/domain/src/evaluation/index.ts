@@ -6,3 +6,4 @@ export * from './estimate.js';
 export * from './wording.js';
 export * from './evaluate.js';
 export { normalCdf, twoSidedPValue } from './normal.js';
+export * from './publishable.js';

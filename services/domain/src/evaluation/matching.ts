@@ -80,10 +80,24 @@ const variance = (xs: readonly number[]) => {
   return xs.reduce((s, v) => s + (v - m) ** 2, 0) / xs.length;
 };
 
+/** First index in `sorted` whose logit is ≥ `logit` (or > `logit` when `after`). */
+function bound(sorted: readonly MatchingUnit[], logit: number, after: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const x = sorted[mid]!.logit;
+    if (x < logit || (after && x === logit)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * The `count` units of `sorted` (ordered by logit, then id) nearest to `logit`, within `caliper`, skipping
- * `exclude`: nearest first, equal distances by id. Walks outwards from the insertion point, so the cost grows
- * with the number of units close to `logit`, not with the size of the pool.
+ * `exclude`: nearest first, equal distances by id. Walks outwards one block of equal logits at a time and takes
+ * from each block only what it needs, so the cost is about count × log(pool size) however many units tie (a
+ * pool of identical records cannot make matching slow).
  */
 export function nearest(
   sorted: readonly MatchingUnit[],
@@ -92,28 +106,28 @@ export function nearest(
   caliper: number | null,
   exclude?: string,
 ): { id: string; distance: number }[] {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]!.logit < logit) lo = mid + 1;
-    else hi = mid;
-  }
-  let left = lo - 1;
-  let right = lo;
+  let left = bound(sorted, logit, false) - 1;
+  let right = left + 1;
   const found: { id: string; distance: number }[] = [];
-  const within = (d: number) => caliper === null || d <= caliper;
-  for (;;) {
+  while (found.length < count) {
     const dl = left >= 0 ? logit - sorted[left]!.logit : Number.POSITIVE_INFINITY;
     const dr = right < sorted.length ? sorted[right]!.logit - logit : Number.POSITIVE_INFINITY;
     const d = Math.min(dl, dr);
-    if (!Number.isFinite(d) || !within(d)) break;
-    // Once `count` are found, keep only those tied with the last one, so the tie is broken by id below.
-    if (found.length >= count && d > found[found.length - 1]!.distance) break;
-    const unit = dl <= dr ? sorted[left--]! : sorted[right++]!;
-    if (unit.id !== exclude) found.push({ id: unit.id, distance: d });
+    if (!Number.isFinite(d) || (caliper !== null && d > caliper)) break;
+    // The blocks of units at distance d on either side; each is in id order.
+    const leftStart = dl === d ? bound(sorted, sorted[left]!.logit, false) : left + 1;
+    const rightEnd = dr === d ? bound(sorted, sorted[right]!.logit, true) : right;
+    let i = leftStart;
+    let j = right;
+    while (found.length < count && (i <= left || j < rightEnd)) {
+      const takeLeft = j >= rightEnd || (i <= left && byId(sorted[i]!.id, sorted[j]!.id) < 0);
+      const unit = takeLeft ? sorted[i++]! : sorted[j++]!;
+      if (unit.id !== exclude) found.push({ id: unit.id, distance: d });
+    }
+    left = leftStart - 1;
+    right = rightEnd;
   }
-  return found.sort((a, b) => a.distance - b.distance || byId(a.id, b.id)).slice(0, count);
+  return found;
 }
 
 /** Comparison units by stratum, each list ordered by logit then id. */

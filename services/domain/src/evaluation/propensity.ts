@@ -97,7 +97,12 @@ interface RawFit {
  * The score X'(y − p) − λγ and the information X'WX + λI (intercept unpenalised) at γ. Loops over rows once and
  * skips zero entries: most columns are 0/1 dummies.
  */
-function scoreAndInformation(x: Matrix, y: readonly number[], gamma: readonly number[], lambda: number): { score: number[]; information: Matrix } {
+function scoreAndInformation(
+  x: Matrix,
+  y: readonly number[],
+  gamma: readonly number[],
+  lambda: number,
+): { score: number[]; information: Matrix } {
   const p = gamma.length;
   const score = new Float64Array(p);
   const info = new Float64Array(p * p);
@@ -116,7 +121,8 @@ function scoreAndInformation(x: Matrix, y: readonly number[], gamma: readonly nu
       for (let k = 0; k <= j; k++) info[j * p + k]! += wx * row[k]!;
     }
   }
-  const information: Matrix = Array.from({ length: p }, (_, j) => Array.from({ length: p }, (_, k) => info[Math.max(j, k) * p + Math.min(j, k)]!));
+  const information: Matrix = Array.from({ length: p }, (_, j) =>
+    Array.from({ length: p }, (_, k) => info[Math.max(j, k) * p + Math.min(j, k)]!));
   for (let j = 1; j < p; j++) {
     information[j]![j]! += lambda;
     score[j]! -= lambda * gamma[j]!;
@@ -131,6 +137,7 @@ function newton(x: Matrix, y: readonly number[], lambda: number, options: Logist
   const gamma = new Array<number>(p).fill(0);
   gamma[0] = Math.log(mean / (1 - mean));
   const penalised = (g: readonly number[]) => deviance(linear(x, g), y) + lambda * g.reduce((s, v, j) => s + (j === 0 ? 0 : v * v), 0);
+  const informationAt = (g: readonly number[]) => scoreAndInformation(x, y, g, lambda).information;
   let current = penalised(gamma);
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
     const { score, information } = scoreAndInformation(x, y, gamma, lambda);
@@ -150,10 +157,10 @@ function newton(x: Matrix, y: readonly number[], lambda: number, options: Logist
     const change = Math.abs(current - value) / (Math.abs(value) + 0.1);
     current = value;
     if (change < options.tolerance) {
-      return { gamma, information: scoreAndInformation(x, y, gamma, lambda).information, converged: true, iterations: iteration, singular: false };
+      return { gamma, information: informationAt(gamma), converged: true, iterations: iteration, singular: false };
     }
   }
-  return { gamma, information: scoreAndInformation(x, y, gamma, lambda).information, converged: false, iterations: options.maxIterations, singular: false };
+  return { gamma, information: informationAt(gamma), converged: false, iterations: options.maxIterations, singular: false };
 }
 
 /**

@@ -17,12 +17,12 @@ export function per100(x: number): string {
   return a < 0.95 ? String(Number(a.toPrecision(1))) : String(Math.round(a));
 }
 
-const rate = (measure: Measure, x: number) => (measure === 'binary' ? `${(100 * x).toFixed(1)}%` : `${x.toFixed(2)} per person`);
-
 /**
  * E.g. "For every 100 participants, between 2 and 14 fewer proven reoffenders than in a matched comparison group
  * of similar people who did not take part." or, when the interval includes no difference, "Inconclusive: …
  * This does not mean the programme does not work: about 240 more participants would be needed to tell …".
+ * The words carry no count of people and no group rate (only the modelled interval), so they never publish a
+ * figure that disclosure control would withhold from the tables.
  */
 export function describeDifference(measure: Measure, estimate: DifferenceEstimate, additionalParticipantsNeeded: number | null): string {
   const noun = NOUN[measure];
@@ -36,20 +36,20 @@ export function describeDifference(measure: Measure, estimate: DifferenceEstimat
   }
   const range = `for every 100 participants, the difference lies between ${per100(lower)} ${lower < 0 ? 'fewer' : 'more'} and `
     + `${per100(upper)} ${upper < 0 ? 'fewer' : 'more'} ${noun} ${COMPARED}, so it may be no difference at all.`;
-  const seen = `${rate(measure, estimate.participants)} for participants against ${rate(measure, estimate.comparison)} for the comparison group`;
   let more: string;
   if (additionalParticipantsNeeded === null) {
-    more = `the two groups' figures were the same (${seen}), so more participants would not show a difference of this size.`;
+    more = 'the two groups\' figures were the same, so more participants would not show a difference.';
   } else if (additionalParticipantsNeeded === 0) {
-    more = `a study of this size would usually detect a difference as large as the one seen (${seen}), but this one did not.`;
+    more = 'a study of this size would usually detect a difference as large as the one seen, but this one did not.';
   } else {
     more = `about ${additionalParticipantsNeeded} more participants would be needed to tell whether a difference as large as the one `
-      + `seen (${seen}) is real (80% power, 5% significance).`;
+      + 'seen is real (80% power, 5% significance).';
   }
   return `Inconclusive: ${range} This does not mean the programme does not work: ${more}`;
 }
 
-export function describeTooFewMatched(matched: number, minimum: number): string {
-  return `No estimate: ${matched} participants were matched to a comparison, and an estimate needs at least ${minimum} `
-    + `(the Justice Data Lab's minimum). About ${minimum - matched} more matched participants are needed.`;
+/** Why there is no estimate; says no count of people (the counts are figures, under disclosure control). */
+export function describeTooFewMatched(minimum: number): string {
+  return `No estimate: fewer than ${minimum} participants could be matched to similar people in the comparison group, and an estimate `
+    + `needs at least ${minimum} (the Justice Data Lab's minimum). More participants are needed before the programme can be evaluated.`;
 }
