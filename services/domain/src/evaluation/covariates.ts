@@ -152,7 +152,10 @@ export interface CategoricalCoding {
   /** Levels after pooling, most common first (ties by name); the first is the reference. */
   levels: string[];
   reference: string;
-  /** Original levels folded into `pooled` (or into the reference when even the pooled level was too small). */
+  /**
+   * Original levels with fewer than `minLevelSize` people, folded into `pooled` (or into the reference when even
+   * the pooled level would be too small). Never published: naming one says someone with that value is in the data.
+   */
   pooled: string[];
 }
 
@@ -189,8 +192,8 @@ function coding(covariate: CategoricalCovariate, all: readonly Covariates[], min
   const pooledSize = small.reduce((s, [, n]) => s + n, 0);
   const pooled = small.map(([level]) => level).sort();
   if (kept.length === 0) {
-    // Every level is small: keep them as they are rather than pool everything into one constant level.
-    return { covariate, levels: sorted.map(([l]) => l), reference: sorted[0]?.[0] ?? '', pooled: [] };
+    // Every level is small: one pooled level (constant, so it adds no column), and no small level is named.
+    return { covariate, levels: [POOLED_LEVEL], reference: POOLED_LEVEL, pooled };
   }
   const levels = kept.map(([l]) => l);
   if (pooledSize >= minLevelSize) levels.push(POOLED_LEVEL);

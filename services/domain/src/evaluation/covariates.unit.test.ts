@@ -79,6 +79,14 @@ t.test('small levels that add up to enough people form a pooled level', async (t
   t.same(d.rows[30], [1, 0, 1]);
 });
 
+t.test('when every level is small, none is named: one pooled level, no column', async (t) => {
+  const people = ['DE1', 'DE1', 'NG10', 'S1', 'S1', 'S1'].map((area) => person({ area }));
+  const d = buildDesign(people, { covariates: ['area', 'priorOffences'] });
+  t.same(d.categorical[0], { covariate: 'area', levels: [POOLED_LEVEL], reference: POOLED_LEVEL, pooled: ['DE1', 'NG10', 'S1'] });
+  t.same(d.balanceColumns.map((c) => c.name), ['area=pooled', 'priorOffences']);
+  t.same(d.columns.map((c) => c.name), ['intercept'], 'prior offences do not vary here either');
+});
+
 t.test('age bands instead of age, and a clamped age', async (t) => {
   const people = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21].map((ageAtIndex) => person({ ageAtIndex }));
   const banded = buildDesign(people, { covariates: ['age'], age: 'band', minLevelSize: 1 });
