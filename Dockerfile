@@ -2,11 +2,13 @@
 # One image for the API, the relay and the projector (the command picks which); see infra/compose.yaml.
 # Not built in CI (no container engine there): scripts/up and scripts/test are the tested path.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 # Manifests first, so the dependency layer is rebuilt only when they change.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json tsconfig.json ./
+# pnpm applies the patches in patches/ (package.json `patchedDependencies`) while installing.
+COPY patches patches
 COPY contracts/package.json contracts/
 COPY services/api/package.json services/api/
 COPY services/domain/package.json services/domain/
@@ -19,10 +21,11 @@ COPY contracts contracts
 COPY services services
 RUN pnpm exec tsc -b
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json /app/pnpm-lock.yaml /app/pnpm-workspace.yaml ./
+COPY --from=build /app/patches patches
 COPY --from=build /app/contracts/package.json contracts/
 COPY --from=build /app/services/api/package.json services/api/
 COPY --from=build /app/services/domain/package.json services/domain/

@@ -66,10 +66,12 @@ t.test('the services are configured with the variables of config.ts, as scripts/
   ]);
 });
 
-t.test('the Dockerfile builds with pnpm and tsc -b on node:20-slim and runs as a non-root user', async (t) => {
+t.test('the Dockerfile builds with pnpm and tsc -b on node:24-slim and runs as a non-root user', async (t) => {
   const dockerfile = await readFile(root('Dockerfile'), 'utf8');
   const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-  t.same(from, ['node:20-slim', 'node:20-slim'], 'multi-stage, both on node:20-slim');
+  const major = /^NODE_VERSION=(\d+)\./m.exec(await readFile(root('scripts/lib.sh'), 'utf8'))?.[1];
+  t.same(from, [`node:${major}-slim`, `node:${major}-slim`], 'multi-stage, both on the Node.js line the scripts install');
+  t.match(dockerfile, /^COPY patches patches$/m, 'the patched dependencies can be installed');
   t.match(dockerfile, /pnpm install --frozen-lockfile\b/);
   t.match(dockerfile, /pnpm exec tsc -b/);
   t.match(dockerfile, /pnpm install --frozen-lockfile --prod/, 'the runtime stage has production dependencies only');

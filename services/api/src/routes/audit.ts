@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { GrantRef, ProblemDetails, upcast } from '@vru/contracts';
 import { grantStreamId, verifyAudit, type Sql } from '@vru/platform';
 import { REPORT_ROLES } from './reports.js';

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   AppendResult, checkSubmission, EventSubmission, IsoDate, ParticipantRef, ProblemDetails, ProgrammeId, StoredEvent, Uuid, uuidV5, type FieldError,
@@ -149,7 +149,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
         200: Type.Object({
           participantRef: Type.String(),
           streamVersion: Type.Integer(),
-          events: Type.Array(Type.Omit(StoredEvent, ['streamId', 'providerId'])),
+          events: Type.Array(Type.Omit(StoredEvent, ['streamId', 'providerId'], { additionalProperties: false })),
         }),
         ...problemResponses,
         404: ProblemDetails,

@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { csvTemplate, EventTypes, ReportQuery, type EventType, type Role } from '@vru/contracts';
 import { isDatabaseUnavailable, verifyAudit, type ApiKeyVerifier, type Config, type EventStore, type Principal, type Sql } from '@vru/platform';
 import { toCsv } from '../csv.js';
