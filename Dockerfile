@@ -12,7 +12,8 @@ COPY patches patches
 COPY contracts/package.json contracts/
 COPY services/api/package.json services/api/
 COPY services/domain/package.json services/domain/
-COPY services/platform/package.json services/platform/
+COPY services/runtime/package.json services/runtime/
+COPY services/event-store/package.json services/event-store/
 COPY services/projector/package.json services/projector/
 COPY services/relay/package.json services/relay/
 COPY services/testkit/package.json services/testkit/
@@ -29,7 +30,8 @@ COPY --from=build /app/patches patches
 COPY --from=build /app/contracts/package.json contracts/
 COPY --from=build /app/services/api/package.json services/api/
 COPY --from=build /app/services/domain/package.json services/domain/
-COPY --from=build /app/services/platform/package.json services/platform/
+COPY --from=build /app/services/runtime/package.json services/runtime/
+COPY --from=build /app/services/event-store/package.json services/event-store/
 COPY --from=build /app/services/projector/package.json services/projector/
 COPY --from=build /app/services/relay/package.json services/relay/
 COPY --from=build /app/services/testkit/package.json services/testkit/
@@ -39,12 +41,13 @@ COPY --from=build /app/contracts/dist contracts/dist
 COPY --from=build /app/contracts/openapi.json /app/contracts/asyncapi.json contracts/
 COPY --from=build /app/services/api/dist services/api/dist
 COPY --from=build /app/services/domain/dist services/domain/dist
-COPY --from=build /app/services/platform/dist services/platform/dist
+COPY --from=build /app/services/runtime/dist services/runtime/dist
+COPY --from=build /app/services/event-store/dist services/event-store/dist
 COPY --from=build /app/services/projector/dist services/projector/dist
 COPY --from=build /app/services/relay/dist services/relay/dist
 COPY infra/migrations infra/migrations
 # The image's own unprivileged user (uid 1000), never root.
 USER node
 EXPOSE 8080 9464 9465
-# SIGTERM goes straight to node (exec form), which drains and exits (see services/platform/src/lifecycle.ts).
+# SIGTERM goes straight to node (exec form), which drains and exits (see services/runtime/src/lifecycle.ts).
 CMD ["node", "services/api/dist/server.js"]

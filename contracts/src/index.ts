@@ -1,6 +1,7 @@
 export * from './primitives.js';
 export * from './formats.js';
 export * from './catalogue.js';
+export * from './roles.js';
 export * from './field-errors.js';
 export * from './validate.js';
 export * from './problem.js';

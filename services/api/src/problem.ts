@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { schemaFieldErrors, type FieldError, type SchemaError } from '@vru/contracts';
-import { isDatabaseUnavailable } from '@vru/platform';
+import { isDatabaseUnavailable } from '@vru/runtime';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

@@ -4,7 +4,10 @@ import {
   checkCsvHeader, checkSubmission, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
   ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
-import { recordRejections, type AppendCommand, type EventStore, type Principal, type Sql } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
+import type { AppendCommand, EventStore } from '../ingest/event-store.js';
+import { recordRejections } from '../ingest/rejections.js';
 import { readCsvRows, type CsvRow } from '../csv-upload.js';
 import { HttpProblem } from '../problem.js';
 import { summarise } from './events.js';
