@@ -67,6 +67,14 @@ ensure_chromium() {
 install_and_build() {
   ensure_pnpm
   (cd "$REPO" && pnpm install --frozen-lockfile --reporter=silent) || { log "pnpm install failed"; return 1; }
+  # tap compiles its plugin set (.taprc) into node_modules, and a run before that would still load the default set:
+  # build it once per install and plugin configuration.
+  local tap_marker="$REPO/node_modules/.tap-plugins-built" tap_key
+  tap_key=$(cat "$REPO/.taprc" "$REPO/pnpm-lock.yaml" | sha256sum | cut -d' ' -f1)
+  if [[ $(cat "$tap_marker" 2>/dev/null) != "$tap_key" ]]; then
+    (cd "$REPO" && pnpm exec tap build >/dev/null) || { log "tap build failed"; return 1; }
+    echo "$tap_key" >"$tap_marker"
+  fi
   log "building (tsc -b)"
   (cd "$REPO" && pnpm exec tsc -b) || { log "build failed"; return 1; }
 }
