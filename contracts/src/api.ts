@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { IsoDate, ProgrammeId, ProviderId, Uuid } from './primitives.js';
 import { FieldErrorSchema } from './problem.js';
 

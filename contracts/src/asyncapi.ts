@@ -1,4 +1,4 @@
-import { Type, type TObject } from '@sinclair/typebox';
+import { Type, type TObject } from 'typebox';
 import { EventCatalogue, type EventDefinition } from './catalogue.js';
 import { EventMetadata, StoredEvent } from './stored.js';
 
@@ -27,7 +27,7 @@ function publishedData(def: EventDefinition, data: TObject): TObject {
       pattern: '^v1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
       description: `AES-256-GCM ciphertext (v1.<iv>.<ciphertext+tag>, base64url, bound to the stream id) of the JSON object holding ${personal.join(', ')} where given. Readable only with the participant's key; after erasure the key is destroyed.`,
     }),
-  }, { additionalProperties: false, description: data.description });
+  }, { additionalProperties: false, description: (data as { description?: string }).description });
 }
 
 /** The value of one message: a stored event whose `data` has the shape of one event type and version. */

@@ -1,4 +1,4 @@
-import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { Type, type TObject, type TSchema } from 'typebox';
 import { GrantRef, IsoDateTime, ParticipantRef, ProgrammeId, ProviderId, Uuid } from './primitives.js';
 import * as P from './events/participant.js';
 import * as G from './events/grant.js';

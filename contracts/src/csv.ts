@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { TSchema } from '@sinclair/typebox';
 import { eventDefinition, type EventDefinition } from './catalogue.js';
 import { isIsoDate } from './formats.js';
-import type { FieldError } from './validate.js';
+import type { FieldError } from './field-errors.js';
 
 /**
  * CSV submission, for organisations that keep their records in a spreadsheet. One file holds one event type
@@ -64,13 +63,28 @@ function definitionOf(type: string): EventDefinition {
   return def;
 }
 
-function enumValues(schema: TSchema): (string | number)[] | undefined {
-  if (!Array.isArray(schema.anyOf)) return undefined;
-  const values = (schema.anyOf as TSchema[]).map((s) => s.const as unknown);
+/** The JSON Schema keywords the CSV columns are derived from. */
+interface SchemaNode {
+  type?: string;
+  enum?: unknown[];
+  anyOf?: SchemaNode[];
+  const?: unknown;
+  description?: string;
+  format?: string;
+  required?: string[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  default?: unknown;
+}
+
+/** A vocabulary's values: an `enum`, or a union of constants. */
+function enumValues(schema: SchemaNode): (string | number)[] | undefined {
+  const values = schema.enum ?? schema.anyOf?.map((s) => s.const);
+  if (!values) return undefined;
   return values.every((v) => typeof v === 'string' || typeof v === 'number') ? (values as (string | number)[]) : undefined;
 }
 
-function kindOf(schema: TSchema): CsvKind {
+function kindOf(schema: SchemaNode): CsvKind {
   const values = enumValues(schema);
   if (values) return values.every((v) => typeof v === 'number') ? (values.every(Number.isInteger) ? 'integer' : 'number') : 'text';
   switch (schema.type) {
@@ -82,7 +96,7 @@ function kindOf(schema: TSchema): CsvKind {
   }
 }
 
-function describe(schema: TSchema, kind: CsvKind): string {
+function describe(schema: SchemaNode, kind: CsvKind): string {
   const parts: string[] = [];
   if (schema.description) parts.push(String(schema.description));
   if (schema.format === 'date') parts.push('Date as YYYY-MM-DD.');
@@ -93,13 +107,13 @@ function describe(schema: TSchema, kind: CsvKind): string {
   return parts.join(' ');
 }
 
-function dataColumns(schema: TSchema, pointer: string, prefix: string, parentRequired: boolean): CsvColumn[] {
-  const required = new Set<string>((schema.required as string[] | undefined) ?? []);
-  return Object.entries(schema.properties as Record<string, TSchema>).flatMap(([key, prop]) => {
+function dataColumns(schema: SchemaNode, pointer: string, prefix: string, parentRequired: boolean): CsvColumn[] {
+  const required = new Set<string>(schema.required ?? []);
+  return Object.entries(schema.properties ?? {}).flatMap(([key, prop]) => {
     const isRequired = parentRequired && required.has(key) && prop.default === undefined;
     if (prop.type === 'object' && prop.properties) return dataColumns(prop, `${pointer}/${key}`, `${prefix}${key}.`, isRequired);
     const kind = kindOf(prop);
-    const values = kind === 'list' ? enumValues(prop.items as TSchema) : enumValues(prop);
+    const values = kind === 'list' ? enumValues(prop.items ?? {}) : enumValues(prop);
     return [{
       name: `${prefix}${key}`, pointer: `${pointer}/${key}`, kind, required: isRequired,
       description: describe(prop, kind),
@@ -112,7 +126,7 @@ function dataColumns(schema: TSchema, pointer: string, prefix: string, parentReq
 /** The first date field of the event's data: the default day for occurredAt. */
 export function csvFactDateColumn(type: string): string | undefined {
   const def = definitionOf(type);
-  const props = def.versions[def.latest]!.properties as Record<string, TSchema>;
+  const props = (def.versions[def.latest] as SchemaNode).properties ?? {};
   return Object.entries(props).find(([, p]) => p.format === 'date')?.[0];
 }
 

@@ -1,14 +1,11 @@
-import { Type, type TSchema, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { Type, type TEnum, type TSchema } from 'typebox';
 
-/** A string enum as a union of literals: documents as `enum` in OpenAPI and narrows in TypeScript. */
-export function StringEnum<const T extends readonly string[]>(
-  values: T,
-  options: { description?: string } = {},
-): TUnion<TLiteral<T[number]>[]> {
-  return Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  ) as TUnion<TLiteral<T[number]>[]>;
+/**
+ * A fixed vocabulary: one `enum` of strings, so it documents as one list in OpenAPI, a wrong value is refused once
+ * with every allowed value named, and TypeScript narrows to the union of the values.
+ */
+export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TEnum<[...T]> {
+  return Type.Enum([...values], { type: 'string', ...options }) as TEnum<[...T]>;
 }
 
 export const Uuid = (description?: string) =>
@@ -35,4 +32,4 @@ export const GrantRef = Identifier('The grant reference as issued by the VRU.', 
 export const PositiveInt = (description: string, max = 2_147_483_647) =>
   Type.Integer({ minimum: 1, maximum: max, description });
 
-export type Static<T extends TSchema> = import('@sinclair/typebox').Static<T>;
+export type Static<T extends TSchema> = import('typebox').Static<T>;

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { IsoDate, ProviderId } from './primitives.js';
 import { ReportPosition } from './api.js';
 

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { IsoDate, ProgrammeId, ProviderId, StringEnum } from './primitives.js';
 import { ReportPosition } from './api.js';
 

@@ -1,16 +1,9 @@
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import type { TObject } from '@sinclair/typebox';
+import { Compile, type Validator } from 'typebox/compile';
 import './formats.js';
 import { EventCatalogue, envelopeSchema, eventDefinition, type EventDefinition, type EventType } from './catalogue.js';
 import { InstrumentRanges } from './events/vocabulary.js';
+import { schemaFieldErrors, type FieldError } from './field-errors.js';
 
-/** One reason a submission was refused: a JSON Pointer to the field and the rule it broke. */
-export interface FieldError {
-  field: string;
-  rule: string;
-  message: string;
-}
 
 export interface ValidSubmission {
   eventId: string;
@@ -28,46 +21,18 @@ export interface ValidSubmission {
 
 export type SubmissionCheck = { ok: true; submission: ValidSubmission; definition: EventDefinition } | { ok: false; errors: FieldError[] };
 
-const compiled = new Map<string, TypeCheck<TObject>>();
-function checker(def: EventDefinition, version: number): TypeCheck<TObject> {
+const compiled = new Map<string, Validator>();
+function checker(def: EventDefinition, version: number): Validator {
   const key = `${def.type}@${version}`;
   let c = compiled.get(key);
   if (!c) {
-    c = TypeCompiler.Compile(envelopeSchema(def, version));
+    c = Compile(envelopeSchema(def, version));
     compiled.set(key, c);
   }
   return c;
 }
 // Compile every schema once at load so the first request does not pay for it.
 for (const def of Object.values(EventCatalogue)) for (const v of Object.keys(def.versions)) checker(def, Number(v));
-
-const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-
-function toFieldError(e: ValueError): FieldError {
-  let field = e.path || '/';
-  let rule = kebab(ValueErrorType[e.type] ?? 'invalid');
-  let message = e.message;
-  if (e.type === ValueErrorType.ObjectRequiredProperty) rule = 'required';
-  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
-    rule = 'unknown-property';
-    message = 'Property is not part of the schema';
-  }
-  if (e.type === ValueErrorType.Union && Array.isArray(e.schema.anyOf)) {
-    const allowed = (e.schema.anyOf as { const?: unknown }[]).map((s) => s.const).filter((v) => v !== undefined);
-    if (allowed.length > 0) {
-      rule = 'enum';
-      message = `Expected one of: ${allowed.join(', ')}`;
-    }
-  }
-  if (e.type === ValueErrorType.StringFormat) message = `Expected a valid ${String(e.schema.format)}`;
-  return { field: field === '' ? '/' : field, rule, message };
-}
-
-/** The first error per field: TypeBox reports a bad union member several times over. */
-function dedupe(errors: FieldError[]): FieldError[] {
-  const seen = new Set<string>();
-  return errors.filter((e) => (seen.has(e.field) ? false : (seen.add(e.field), true)));
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -168,7 +133,7 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   }
   const check = checker(def, version);
   if (!check.Check(body)) {
-    return { ok: false, errors: dedupe([...check.Errors(body)].map(toFieldError)) };
+    return { ok: false, errors: schemaFieldErrors(check.Errors(body)) };
   }
   const errors = [...unstorableTextErrors(body), ...envelopeErrors(def, body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
   if (errors.length > 0) return { ok: false, errors };

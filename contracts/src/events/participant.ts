@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { IsoDate, StringEnum, Identifier } from '../primitives.js';
 import * as V from './vocabulary.js';
 

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Role } from '@vru/contracts';
-import type { ApiKeyVerifier, Principal } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { ApiKeyVerifier } from './api-keys.js';
 import { HttpProblem } from './problem.js';
 
 declare module 'fastify' {

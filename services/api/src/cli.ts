@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildAsyncApi, matchToken, Roles, type Role } from '@vru/contracts';
-import {
-  applyRetention, createApiKey, createLogger, createSql, ensureEventTopic, EventStore, listApiKeys, loadConfig, openDatabase, revokeApiKey,
-  rotateApiKey, startProgress, upsertProgramme, upsertProvider,
-} from '@vru/platform';
+import { createLogger, createSql, ensureEventTopic, loadConfig, openDatabase, startProgress } from '@vru/runtime';
+import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from './api-keys.js';
+import { EventStore } from './ingest/event-store.js';
+import { upsertProgramme, upsertProvider } from './ingest/reference-data.js';
+import { applyRetention } from './ingest/retention.js';
 import { buildApp } from './app.js';
 import { uploadCsvFile } from './csv-upload.js';
 

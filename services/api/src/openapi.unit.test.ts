@@ -2,7 +2,7 @@ import { EventCatalogue } from '@vru/contracts';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createSql, loadConfig } from '@vru/platform';
+import { createSql, loadConfig } from '@vru/runtime';
 import { buildApp } from './app.js';
 
 const COMMITTED = fileURLToPath(new URL('../../../contracts/openapi.json', import.meta.url));

@@ -1,8 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { FieldError } from '@vru/contracts';
-import { isDatabaseUnavailable } from '@vru/platform';
+import { schemaFieldErrors, type FieldError, type SchemaError } from '@vru/contracts';
+import { isDatabaseUnavailable } from '@vru/runtime';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -36,23 +36,9 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem) {
   return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(reply.request, problem));
 }
 
-interface AjvError {
-  instancePath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
-}
-
 /** Ajv's errors (query strings, params, admin bodies) in the same field/rule shape as event validation. */
-function ajvFieldErrors(errors: AjvError[], context: string | undefined): FieldError[] {
-  const prefix = context && context !== 'body' ? `/${context}` : '';
-  return errors.map((e) => {
-    let path = e.instancePath;
-    if (e.keyword === 'required') path += `/${String(e.params.missingProperty)}`;
-    if (e.keyword === 'additionalProperties') path += `/${String(e.params.additionalProperty)}`;
-    const rule = e.keyword === 'additionalProperties' ? 'unknown-property' : e.keyword === 'format' ? 'string-format' : e.keyword;
-    return { field: `${prefix}${path}` || '/', rule, message: e.message ?? rule };
-  });
+function ajvFieldErrors(errors: SchemaError[], context: string | undefined): FieldError[] {
+  return schemaFieldErrors(errors, context && context !== 'body' ? `/${context}` : '');
 }
 
 const SAFE_4XX_TITLES: Record<number, string> = {
@@ -71,7 +57,7 @@ const SAFE_4XX_TITLES: Record<number, string> = {
 };
 
 /** The one error handler: every failure leaves as problem+json; 5xx text never leaks. */
-export function errorHandler(error: FastifyError & { validation?: AjvError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(error: FastifyError & { validation?: SchemaError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof HttpProblem) return sendProblem(reply, error);
   if (error.validation) {
     const context = error.validationContext;

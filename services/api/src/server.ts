@@ -1,4 +1,4 @@
-import { createKafka, openDatabase, runService } from '@vru/platform';
+import { createKafka, openDatabase, runService } from '@vru/runtime';
 import { buildApp } from './app.js';
 
 runService('api', async (config, logger) => {

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { STREAM_DOES_NOT_EXIST, type Event } from '@event-driven-io/emmett';
-import { createSql, type Sql } from '@vru/platform';
+import { createSql, type Sql } from '@vru/runtime';
 import { percentile, progress, round, sleep } from './stats.js';
 import { ceilingRows, Journeys, streamIdOf, type Body, type CeilingRow } from './workload.js';
 

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import {
-  createApiKey, createKafka, createLogger, createSql, EVENT_COLUMNS, loadConfig, openDatabase, upsertProgramme, upsertProvider, type Sql,
-} from '@vru/platform';
+import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
+import { EVENT_COLUMNS } from '@vru/event-store';
+import { createKafka, createLogger, createSql, loadConfig, openDatabase, type Sql } from '@vru/runtime';
 import type { Result, Task } from './driver.js';
 import { percentile, ratio, round, sleep } from './stats.js';
 import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';

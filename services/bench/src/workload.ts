@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { participantId, participantStreamId, requestHash } from '@vru/platform';
+import { requestHash } from '@vru/api';
+import { participantId, participantStreamId } from '@vru/event-store';
 import type { ValidSubmission } from '@vru/contracts';
 import { journey } from '@vru/testkit';
 

@@ -8,3 +8,5 @@ export * from './metrics/intervals.js';
 export * from './metrics/reoffending.js';
 export * from './metrics/suppression.js';
 export * from './metrics/outcomes.js';
+export * from './metrics/age.js';
+export * from './evaluation/index.js';

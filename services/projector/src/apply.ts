@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@vru/contracts';
-import type { Sql, TransactionSql } from '@vru/platform';
+import type { Sql, TransactionSql } from '@vru/runtime';
 import { FRAMEWORK_DDL, schemaOf, type Projection } from './projection.js';
 
 export interface KafkaPosition {

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { StoredEvent } from '@vru/contracts';
-import { recordProjected, upcastEvent, type Logger, type PersonalDataVault, type Sql } from '@vru/platform';
+import { upcastEvent, type PersonalDataVault } from '@vru/event-store';
+import { recordProjected, type Logger, type Sql } from '@vru/runtime';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
 import type { Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';

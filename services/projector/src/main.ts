@@ -1,4 +1,5 @@
-import { createKafka, ensureEventTopic, openDatabase, PersonalDataVault, runService, serveMetrics, watchConsumerLag } from '@vru/platform';
+import { PersonalDataVault } from '@vru/event-store';
+import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchConsumerLag } from '@vru/runtime';
 import { startProjector, type RunningProjector } from './consumer.js';
 import { projections } from './projections/index.js';
 

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@vru/contracts';
-import type { TransactionSql } from '@vru/platform';
+import type { TransactionSql } from '@vru/runtime';
 
 /**
  * A read model: a pure `project` from one event to row changes, and a thin SQL `write` for them.

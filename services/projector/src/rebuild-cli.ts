@@ -1,4 +1,5 @@
-import { loadConfig, createLogger, openDatabase, PersonalDataVault, startProgress } from '@vru/platform';
+import { PersonalDataVault } from '@vru/event-store';
+import { loadConfig, createLogger, openDatabase, startProgress } from '@vru/runtime';
 import { projectionByName, projections } from './projections/index.js';
 import { rebuildProjections } from './rebuild.js';
 

@@ -1,6 +1,8 @@
 import type { StoredEvent } from '@vru/contracts';
-import type { Logger, Sql, EventRow, PersonalDataVault, TransactionSql } from '@vru/platform';
-import { EVENT_COLUMNS, rebuildEventsReplayed, rebuildEventsTotal, toStoredEvent, upcastEvent } from '@vru/platform';
+import type { EventRow, PersonalDataVault } from '@vru/event-store';
+import type { Logger, Sql, TransactionSql } from '@vru/runtime';
+import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/event-store';
+import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
 import { schemaOf, type Projection } from './projection.js';
 

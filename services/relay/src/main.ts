@@ -1,4 +1,5 @@
-import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, startAuditChainer, watchOutbox } from '@vru/platform';
+import { startAuditChainer } from '@vru/event-store';
+import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchOutbox } from '@vru/runtime';
 import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {

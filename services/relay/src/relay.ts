@@ -1,5 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { EVENT_COLUMNS, relayErrors, relayPublished, toStoredEvent, type EventRow, type Logger, type Sql } from '@vru/platform';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '@vru/event-store';
+import { relayErrors, relayPublished, type Logger, type Sql } from '@vru/runtime';
 
 /** Only one relay publishes at a time; a second instance waits and takes over if the first dies. */
 export const RELAY_LOCK = 7_406_002;

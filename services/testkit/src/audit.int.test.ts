@@ -1,5 +1,5 @@
 import t from 'tap';
-import { chainPending, generateSigningKey, signCheckpoint, verifyCheckpointOffline } from '@vru/platform';
+import { chainPending, generateSigningKey, signCheckpoint, verifyCheckpointOffline } from '@vru/event-store';
 import { Harness, journey } from './index.js';
 
 const h = await Harness.start();

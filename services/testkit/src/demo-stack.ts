@@ -1,4 +1,4 @@
-import { createApiKey, upsertProgramme, upsertProvider } from '@vru/platform';
+import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { projections } from '@vru/projector';
 import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
 import type { Harness } from './harness.js';

@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
+import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
+import { PersonalDataVault } from '@vru/event-store';
 import {
-  createApiKey, createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureEventTopic, loadConfig, migrate,
-  upsertProgramme, upsertProvider, type Config, type Logger, type Sql,
-  PersonalDataVault,
-} from '@vru/platform';
+  createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureEventTopic, loadConfig, migrate, type Config, type Logger, type Sql,
+} from '@vru/runtime';
 import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import t from 'tap';
-import { kafkaCredentials } from '@vru/platform';
+import { kafkaCredentials } from '@vru/runtime';
 import { Harness, journey, PROGRAMME } from './index.js';
 
 // The broker started by scripts/kafka authenticates every client (SASL/SCRAM-SHA-512) and authorises by ACL:

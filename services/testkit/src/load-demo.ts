@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createApiKey, createLogger, loadConfig, openDatabase, startProgress, upsertProgramme, upsertProvider } from '@vru/platform';
+import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
+import { createLogger, loadConfig, openDatabase, startProgress } from '@vru/runtime';
 import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
 
 /**

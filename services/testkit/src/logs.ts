@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '@vru/platform';
+import { createLogger, type Logger } from '@vru/runtime';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 

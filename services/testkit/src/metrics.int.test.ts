@@ -1,5 +1,5 @@
 import t from 'tap';
-import { watchConsumerLag } from '@vru/platform';
+import { watchConsumerLag } from '@vru/runtime';
 import { projectionByName, rebuildProjection } from '@vru/projector';
 import { Harness, event } from './index.js';
 

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { chainPending, generateSigningKey, signCheckpoint } from '@vru/platform';
+import { chainPending, generateSigningKey, signCheckpoint } from '@vru/event-store';
 import { launchChromium } from './browser.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './harness.js';

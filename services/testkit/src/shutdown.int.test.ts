@@ -73,6 +73,10 @@ await t.test('SIGTERM under load loses nothing that was acknowledged', async (t)
   await load;
   t.same(exits.map((e) => e.code), [0, 0, 0], 'each service stopped cleanly on SIGTERM');
   for (const c of [api, relay, projector]) t.ok(c.logLines().some((l) => l.msg === 'stopped'), `${c.name} logged that it stopped`);
+  for (const c of [api, relay, projector]) {
+    const runtime = c.logLines().find((l) => l.msg === 'starting')?.node;
+    t.match(runtime, /^v24\./, `${c.name} ran on Node.js 24 (${String(runtime)})`);
+  }
   t.same([...statuses.keys()].filter((s) => s !== 202 && s !== 503), [], 'no answer but 202, or 503 while closing');
   t.ok(refused > 0, 'new connections were refused after SIGTERM');
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { matchToken } from '@vru/contracts';
-import { applyRetention, EventStore } from '@vru/platform';
+import { applyRetention, EventStore } from '@vru/api';
 import { participantsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from './index.js';
 

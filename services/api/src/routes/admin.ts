@@ -1,10 +1,11 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, type Role } from '@vru/contracts';
-import {
-  createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, upsertProgramme, upsertProvider,
-  type ApiKeyVerifier, type EventStore, type Principal, type Sql,
-} from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, type ApiKeyVerifier } from '../api-keys.js';
+import type { EventStore } from '../ingest/event-store.js';
+import { upsertProgramme, upsertProvider } from '../ingest/reference-data.js';
 import { HttpProblem } from '../problem.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { GrantRef, ProblemDetails, upcast } from '@vru/contracts';
-import { grantStreamId, verifyAudit, type Sql } from '@vru/platform';
+import { grantStreamId, verifyAudit } from '@vru/event-store';
+import type { Sql } from '@vru/runtime';
 import { REPORT_ROLES } from './reports.js';
 
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });

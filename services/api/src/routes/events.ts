@@ -1,11 +1,13 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   AppendResult, checkSubmission, EventSubmission, IsoDate, ParticipantRef, ProblemDetails, ProgrammeId, StoredEvent, Uuid, uuidV5, type FieldError,
 } from '@vru/contracts';
-import {
-  participantId, participantStreamId, recordRejections, type AppendCommand, type Sql, type AppendOutcome, type EventStore, type GroupCommit,
-} from '@vru/platform';
+import { participantId, participantStreamId, readStream } from '@vru/event-store';
+import type { Sql } from '@vru/runtime';
+import type { AppendCommand, AppendOutcome, EventStore } from '../ingest/event-store.js';
+import type { GroupCommit } from '../ingest/group-commit.js';
+import { recordRejections } from '../ingest/rejections.js';
 import { HttpProblem } from '../problem.js';
 
 const MAX_BATCH = 1000;
@@ -149,7 +151,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
         200: Type.Object({
           participantRef: Type.String(),
           streamVersion: Type.Integer(),
-          events: Type.Array(Type.Omit(StoredEvent, ['streamId', 'providerId'])),
+          events: Type.Array(Type.Omit(StoredEvent, ['streamId', 'providerId'], { additionalProperties: false })),
         }),
         ...problemResponses,
         404: ProblemDetails,
@@ -158,7 +160,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
   }, async (request) => {
     const principal = request.principal;
     const streamId = participantStreamId(participantId(deps.pseudonymSecret, principal.providerId as string, request.params.participantRef));
-    const events = await deps.store.readStream(streamId);
+    const events = await readStream(deps.sql, deps.store.vault, streamId);
     // Another provider's participant with the same reference is a different stream: isolation by construction.
     if (events.length === 0) throw new HttpProblem(404, 'not-found', 'No events for this participant');
     return {

@@ -1,10 +1,13 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   checkCsvHeader, checkSubmission, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
   ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
-import { recordRejections, type AppendCommand, type EventStore, type Principal, type Sql } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
+import type { AppendCommand, EventStore } from '../ingest/event-store.js';
+import { recordRejections } from '../ingest/rejections.js';
 import { readCsvRows, type CsvRow } from '../csv-upload.js';
 import { HttpProblem } from '../problem.js';
 import { summarise } from './events.js';

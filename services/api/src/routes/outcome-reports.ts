@@ -6,7 +6,8 @@ import {
   daysBetween, median, pairedChange, provenReoffending, quarterOf, RELIABLE_CHANGE, rateSuppressed, spendFigures, suppressCount, suppressRate,
   suppressRecord, wilsonInterval, type Proportion, type ReoffendingMeasures, type ReoffendingParticipant,
 } from '@vru/domain';
-import type { Principal, Sql } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
 import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DataQualityQuery, DataQualityReport, LATE_AFTER_DAYS, ProblemDetails } from '@vru/contracts';
-import type { Principal, Sql } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { emptyIfNoReadModel, REPORT_ROLES, reportPosition } from './reports.js';
 import { reportScope } from '../auth.js';

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AttendanceQuery, AttendanceReport, ProblemDetails, type Role } from '@vru/contracts';
-import type { Principal, Sql } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
 import { reportScope } from '../auth.js';
 import { sendReport, wantsCsv } from '../csv.js';
 

@@ -1,5 +1,6 @@
 import type { ReportQuery, Role } from '@vru/contracts';
-import type { Principal, Sql } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
 import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';

@@ -1,4 +1,4 @@
-import type { Principal } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
 import { html, type Html, type HtmlValue } from './html.js';
 
 export interface PageContext {

@@ -1,12 +1,12 @@
 import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
-import type { AuditReport } from '@vru/platform';
+import type { AuditReport } from '@vru/event-store';
 import type { ImportResult } from '../routes/imports.js';
 import { attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, reoffendingChart, spendByQuarterChart, spendChart } from './charts.js';
 import { dateInput, details, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
 import { changeWithInterval, count, decimal, money, notApplicable, percent, rateWithInterval } from './format.js';
 import { html, type Html } from './html.js';
 import { cohortOf, csvHref, DEFAULT_COHORT_FROM, type Filters, REPORTS } from './data.js';
-import type { Principal } from '@vru/platform';
+import type { Principal } from '@vru/contracts';
 
 type Report<N extends keyof typeof REPORTS> = Awaited<ReturnType<(typeof REPORTS)[N]['run']>>;
 

@@ -64,6 +64,13 @@ export function isProvenReoffence(indexDate: string, offence: ReoffendingOffence
     && offence.provenDate <= asOf;
 }
 
+/** Evaluation consent has not been withdrawn on or before `asOf`: the person counts in evaluation figures. */
+export const inEvaluationOn = (p: Pick<ReoffendingParticipant, 'evaluationConsentWithdrawnOn'>, asOf: string): boolean =>
+  p.evaluationConsentWithdrawnOn === null || p.evaluationConsentWithdrawnOn > asOf;
+
+/** The follow-up year and the waiting period have ended for a person indexed on `indexDate` from this date on. */
+export const finalOnFor = (indexDate: string): string => addMonths(indexDate, FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS);
+
 function measures(counts: readonly number[]): ReoffendingMeasures {
   const n = counts.length;
   const reoffenders = counts.filter((c) => c > 0).length;
@@ -89,10 +96,10 @@ export function provenReoffending(
   asOf: string,
 ): ReoffendingResult {
   const inPeriod = participants.filter((p) => p.indexDate >= cohort.from && p.indexDate <= cohort.to);
-  const members = inPeriod.filter((p) => p.evaluationConsentWithdrawnOn === null || p.evaluationConsentWithdrawnOn > asOf);
+  const members = inPeriod.filter((p) => inEvaluationOn(p, asOf));
   const all = members.map((p) => p.offences.filter((o) => isProvenReoffence(p.indexDate, o, asOf)));
   const lastIndex = members.reduce((m, p) => (p.indexDate > m ? p.indexDate : m), '');
-  const finalOn = addMonths(lastIndex || cohort.to, FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS);
+  const finalOn = finalOnFor(lastIndex || cohort.to);
   return {
     cohortFrom: cohort.from,
     cohortTo: cohort.to,

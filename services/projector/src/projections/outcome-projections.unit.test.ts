@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { StoredEvent } from '@vru/contracts';
-import { ageAtReferral, ageBand, mergeParticipantChanges, projectParticipant } from './participants.js';
+import { ageAtReferral, ageBand } from '@vru/domain';
+import { mergeParticipantChanges, projectParticipant } from './participants.js';
 import { mergeOutcomes, projectOutcome } from './outcomes.js';
 import { projectSpend } from './spend.js';
 

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '@vru/contracts';
+import { ageAtReferral, ageBand } from '@vru/domain';
 import { type Projection, recordset } from '../projection.js';
 
 /**
@@ -36,26 +37,6 @@ export interface ParticipantChange {
   providerId: string;
   programmeId: string;
   patch: ParticipantPatch;
-}
-
-export const AGE_BANDS = ['under-10', '10-13', '14-17', '18-21', '22-25', '26+'] as const;
-
-export function ageBand(age: number): string {
-  if (age < 10) return 'under-10';
-  if (age <= 13) return '10-13';
-  if (age <= 17) return '14-17';
-  if (age <= 21) return '18-21';
-  if (age <= 25) return '22-25';
-  return '26+';
-}
-
-/** Age in whole years at referral; from a birth month the birthday month counts as reached (no day is stored). */
-export function ageAtReferral(data: { ageAtReferral?: number; birthYearMonth?: string; referralDate: string }): number | null {
-  if (typeof data.ageAtReferral === 'number') return data.ageAtReferral;
-  if (!data.birthYearMonth) return null;
-  const [by, bm] = data.birthYearMonth.split('-').map(Number) as [number, number];
-  const [ry, rm] = data.referralDate.split('-').map(Number) as [number, number];
-  return Math.floor(((ry - by) * 12 + (rm - bm)) / 12);
 }
 
 const SCOPE_COLUMNS: Record<string, ['serviceConsent' | 'evaluationConsent' | 'followUpConsent']> = {

@@ -17,6 +17,7 @@ export function runService(name: string, main: (config: Config, logger: Logger) 
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL, name);
+  logger.info({ node: process.version }, 'starting');
   let stopping = false;
   main(config, logger).then(
     (stop) => {

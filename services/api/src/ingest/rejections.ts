@@ -1,6 +1,5 @@
-import type { FieldError } from '@vru/contracts';
-import type { Principal } from './api-keys.js';
-import type { Sql } from './db.js';
+import type { FieldError, Principal } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
 
 export interface RejectedItem {
   eventType: string | null;

@@ -1,12 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '@vru/contracts';
-import type { Sql } from './db.js';
-
-export interface Principal {
-  keyId: string;
-  role: Role;
-  providerId: string | null;
-}
+import type { Principal, Role } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
 
 const KEY_FORMAT = /^vru_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 

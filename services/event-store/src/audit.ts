@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { Logger, Sql } from '@vru/runtime';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
-import type { Sql } from './db.js';
-import type { Logger } from './log.js';
 
 /**
  * Tamper-evident audit ledger: one global hash chain over the event log in position order (see

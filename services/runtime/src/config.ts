@@ -1,9 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
 
 /** Every setting, from the environment. Validated once at start-up; see .env.example. */
 export const ConfigSchema = Type.Object({
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
+  NODE_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/vru' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   KAFKA_BROKERS: Type.String({ minLength: 1, default: '127.0.0.1:19092', description: 'Comma-separated host:port list.' }),
@@ -11,7 +11,7 @@ export const ConfigSchema = Type.Object({
   KAFKA_CLIENT_ID: Type.String({ minLength: 1, default: 'vru-outcomes' }),
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   PSEUDONYM_SECRET: Type.String({
     minLength: 32,
     default: 'development-only-pseudonym-secret-change-me',
@@ -102,19 +102,19 @@ export class ConfigError extends Error {
 }
 
 // Environment variables are strings; the schema's integer settings are converted before validation.
-const INTEGER_KEYS = new Set(Object.entries(ConfigSchema.properties).filter(([, schema]) => schema.type === 'integer').map(([key]) => key));
+const INTEGER_KEYS = new Set(Object.entries(ConfigSchema.properties as Record<string, SettingSchema>).filter(([, schema]) => schema.type === 'integer').map(([key]) => key));
 
 /** Settings whose values never appear in an error message. */
 const SECRET_KEYS = new Set([
-  'DATABASE_URL', 'PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'AUDIT_SIGNING_KEY', 'VRU_API_KEY', 'KAFKA_ADMIN_PASSWORD', 'KAFKA_RELAY_PASSWORD',
-  'KAFKA_PROJECTOR_PASSWORD',
+  'DATABASE_URL', 'PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET', 'AUDIT_SIGNING_KEY', 'VRU_API_KEY',
+  'KAFKA_ADMIN_PASSWORD', 'KAFKA_RELAY_PASSWORD', 'KAFKA_PROJECTOR_PASSWORD',
 ]);
 
-type SettingSchema = { type?: string; anyOf?: { const?: unknown }[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number };
+type SettingSchema = { type?: string; enum?: unknown[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number; default?: unknown };
 
 /** What a setting accepts, in words: `one of: a, b`, `integer 1..100`, `matching ^postgres(ql)?://`. */
 function expectation(schema: SettingSchema): string {
-  if (schema.anyOf) return `one of: ${schema.anyOf.map((s) => String(s.const)).join(', ')}`;
+  if (schema.enum) return `one of: ${schema.enum.map(String).join(', ')}`;
   if (schema.type === 'integer') return `an integer ${schema.minimum ?? ''}..${schema.maximum ?? ''}`;
   if (schema.pattern) return `text matching ${schema.pattern}`;
   if (schema.minLength) return `text of at least ${schema.minLength} characters`;
@@ -133,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const named = new Set<string>();
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
-    const key = e.path.slice(1);
+    const key = e.instancePath.slice(1).split('/')[0] || String((e.params as { requiredProperties?: string[] }).requiredProperties?.[0]);
     if (named.has(key)) continue;
     named.add(key);
     const schema = (ConfigSchema.properties as Record<string, SettingSchema>)[key] ?? {};
@@ -143,7 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as Config;
   if (config.NODE_ENV === 'production') {
-    const weak = (['PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET'] as const).filter((k) => config[k] === ConfigSchema.properties[k].default);
+    const weak = (['PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET'] as const).filter((k) => config[k] === (ConfigSchema.properties[k] as SettingSchema).default);
     if (weak.length > 0) throw new ConfigError(weak.map((k) => `${k}: must be set in production`));
   }
   return config;

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { eventDefinition, type StoredEvent } from '@vru/contracts';
-import type { Sql, TransactionSql } from './db.js';
+import type { Sql, TransactionSql } from '@vru/runtime';
 
 /**
  * Crypto-shredding. A participant's personal fields (catalogue `personalFields`) are stored, and published to

@@ -1,5 +1,5 @@
 import { eventDefinition, type ValidSubmission } from '@vru/contracts';
-import type { Sql } from './db.js';
+import type { Sql } from '@vru/runtime';
 import type { EventStore } from './event-store.js';
 
 export interface RetentionResult {

@@ -3,9 +3,8 @@
 //   audit-cli.js verify                       recompute the whole chain from the events table; exit 1 when broken
 //   audit-cli.js verify-checkpoint <file>     check a stored checkpoint's signature offline; exit 1 when bad
 import { readFile } from 'node:fs/promises';
+import { createSql, loadConfig } from '@vru/runtime';
 import { verifyAudit, verifyCheckpointOffline } from './audit.js';
-import { loadConfig } from './config.js';
-import { createSql } from './db.js';
 
 const [command, arg] = process.argv.slice(2);
 

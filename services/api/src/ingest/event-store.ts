@@ -1,14 +1,12 @@
-import { upcast, type EventDefinition, type FieldError, type StoredEvent, type ValidSubmission, type EventMetadata } from '@vru/contracts';
+import { upcast, type EventDefinition, type FieldError, type Principal, type ValidSubmission, type EventMetadata } from '@vru/contracts';
 import {
   DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
 } from '@vru/domain';
-import type { Principal } from './api-keys.js';
-import { canonicalJson, sha256Hex } from './canonical-json.js';
-import type { Sql, TransactionSql } from './db.js';
-import { grantStreamId, participantId, participantStreamId } from './pseudonym.js';
+import {
+  canonicalJson, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sha256Hex,
+} from '@vru/event-store';
+import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
-import { countAppended } from './metrics.js';
-import { matchLookup, PersonalDataVault } from './personal-data.js';
 
 export interface AppendCommand {
   submission: ValidSubmission;
@@ -428,13 +426,6 @@ export class EventStore {
     }
     return out;
   }
-
-  /** A stream's events in order, upcast to the latest schema versions. */
-  async readStream(streamId: string): Promise<StoredEvent[]> {
-    const rows = await this.sql<EventRow[]>`
-      select ${this.sql.unsafe(EVENT_COLUMNS)} from events where stream_id = ${streamId} order by stream_version`;
-    return (await this.vault.open(this.sql, rows.map(toStoredEvent))).map(upcastEvent);
-  }
 }
 
 interface LoadedStream {
@@ -446,47 +437,4 @@ interface LoadedStream {
   stateVersion: number;
   dirty: boolean;
   programmeId: string | null;
-}
-
-export const EVENT_COLUMNS =
-  'position, event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at, data, metadata';
-
-export interface EventRow {
-  position: bigint;
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  provider_id: string;
-  programme_id: string | null;
-  occurred_at: Date;
-  recorded_at: Date;
-  data: Record<string, unknown>;
-  metadata: EventMetadata;
-}
-
-/** Reads any stored version as the latest: consumers and rebuilds call this, the relay publishes the fact as stored. */
-export function upcastEvent(event: StoredEvent): StoredEvent {
-  if (!event.type) return event;
-  const { schemaVersion, data } = upcast(event.type, event.schemaVersion, event.data);
-  return schemaVersion === event.schemaVersion ? event : { ...event, schemaVersion, data };
-}
-
-/** The one mapping from a stored row to the event as published (its stored schema version). */
-export function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    position: row.position.toString(),
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    providerId: row.provider_id,
-    programmeId: row.programme_id,
-    occurredAt: row.occurred_at.toISOString(),
-    recordedAt: row.recorded_at.toISOString(),
-    data: row.data,
-    metadata: row.metadata,
-  };
 }

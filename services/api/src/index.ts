@@ -1,0 +1,5 @@
+export { buildApp, requestIdFrom, type AppDeps, type ProtectedRoute } from './app.js';
+export * from './api-keys.js';
+export { upsertProgramme, upsertProvider } from './ingest/reference-data.js';
+export { EventStore, requestHash, type AppendCommand, type AppendOutcome } from './ingest/event-store.js';
+export { applyRetention } from './ingest/retention.js';

@@ -1,0 +1,53 @@
+import { upcast, type EventMetadata, type StoredEvent } from '@vru/contracts';
+import type { Sql } from '@vru/runtime';
+import type { PersonalDataVault } from './personal-data.js';
+
+export const EVENT_COLUMNS =
+  'position, event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at, data, metadata';
+
+export interface EventRow {
+  position: bigint;
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  provider_id: string;
+  programme_id: string | null;
+  occurred_at: Date;
+  recorded_at: Date;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+}
+
+/** Reads any stored version as the latest: consumers and rebuilds call this, the relay publishes the fact as stored. */
+export function upcastEvent(event: StoredEvent): StoredEvent {
+  if (!event.type) return event;
+  const { schemaVersion, data } = upcast(event.type, event.schemaVersion, event.data);
+  return schemaVersion === event.schemaVersion ? event : { ...event, schemaVersion, data };
+}
+
+/** The one mapping from a stored row to the event as published (its stored schema version). */
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    position: row.position.toString(),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    providerId: row.provider_id,
+    programmeId: row.programme_id,
+    occurredAt: row.occurred_at.toISOString(),
+    recordedAt: row.recorded_at.toISOString(),
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+/** A stream's events in order, personal fields opened, upcast to the latest schema versions. */
+export async function readStream(sql: Sql, vault: PersonalDataVault, streamId: string): Promise<StoredEvent[]> {
+  const rows = await sql<EventRow[]>`
+    select ${sql.unsafe(EVENT_COLUMNS)} from events where stream_id = ${streamId} order by stream_version`;
+  return (await vault.open(sql, rows.map(toStoredEvent))).map(upcastEvent);
+}

@@ -1,0 +1,5 @@
+export * from './event-row.js';
+export * from './pseudonym.js';
+export * from './personal-data.js';
+export * from './canonical-json.js';
+export * from './audit.js';
