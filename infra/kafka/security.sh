@@ -38,10 +38,12 @@ kafka_security_properties() { # kafka_security_properties CLIENT_LISTENER
 # controllers cannot use SCRAM, so their listener uses PLAIN with its own password.
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.$client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$KAFKA_ADMIN_PASSWORD";
+listener.name.$client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\
+  username="$ADMIN_USER" password="$KAFKA_ADMIN_PASSWORD";
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 sasl.mechanism.controller.protocol=PLAIN
-listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$CONTROLLER_USER" password="$KAFKA_CONTROLLER_PASSWORD" user_$CONTROLLER_USER="$KAFKA_CONTROLLER_PASSWORD";
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\
+  username="$CONTROLLER_USER" password="$KAFKA_CONTROLLER_PASSWORD" user_$CONTROLLER_USER="$KAFKA_CONTROLLER_PASSWORD";
 
 # Nothing is allowed that an ACL does not grant; the admin and the controllers are super users.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
@@ -63,7 +65,8 @@ kafka_admin_client_properties() {
   cat <<EOF
 security.protocol=SASL_PLAINTEXT
 sasl.mechanism=SCRAM-SHA-512
-sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$KAFKA_ADMIN_PASSWORD";
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\
+  username="$ADMIN_USER" password="$KAFKA_ADMIN_PASSWORD";
 EOF
 }
 

@@ -41,15 +41,23 @@ export const ConfigSchema = Type.Object({
     description: 'HMAC key signing the dashboard session cookie and its CSRF tokens.',
   }),
   SESSION_TTL_MINUTES: Type.Integer({ minimum: 1, maximum: 24 * 60, default: 30, description: 'Lifetime of a dashboard sign-in.' }),
-  KAFKA_ADMIN_USERNAME: Type.String({ minLength: 1, default: 'admin', description: 'Kafka SCRAM user that creates topics (a super user).' }),
+  KAFKA_ADMIN_USERNAME: Type.String({
+    minLength: 1, default: 'admin', description: 'Kafka SCRAM user that creates topics (a super user).',
+  }),
   KAFKA_ADMIN_PASSWORD: Type.Optional(Type.String({
     minLength: 16,
-    description: 'Password of KAFKA_ADMIN_USERNAME. Only the process that creates the topic needs it; unset, a service assumes the topic exists.',
+    description: 'Password of KAFKA_ADMIN_USERNAME. Only the process that creates the topic needs it; unset, a service assumes '
+      + 'the topic exists.',
   })),
-  KAFKA_RELAY_USERNAME: Type.String({ minLength: 1, default: 'relay', description: 'Kafka SCRAM user of the relay: may write the event topic.' }),
-  KAFKA_RELAY_PASSWORD: Type.Optional(Type.String({ minLength: 16, description: 'Password of KAFKA_RELAY_USERNAME (the relay needs it).' })),
+  KAFKA_RELAY_USERNAME: Type.String({
+    minLength: 1, default: 'relay', description: 'Kafka SCRAM user of the relay: may write the event topic.',
+  }),
+  KAFKA_RELAY_PASSWORD: Type.Optional(Type.String({
+    minLength: 16, description: 'Password of KAFKA_RELAY_USERNAME (the relay needs it).',
+  })),
   KAFKA_PROJECTOR_USERNAME: Type.String({
-    minLength: 1, default: 'projector', description: 'Kafka SCRAM user of the projectors: may read the event topic in the projector groups.',
+    minLength: 1, default: 'projector',
+    description: 'Kafka SCRAM user of the projectors: may read the event topic in the projector groups.',
   }),
   KAFKA_PROJECTOR_PASSWORD: Type.Optional(Type.String({
     minLength: 16, description: 'Password of KAFKA_PROJECTOR_USERNAME (the projector needs it; the API uses it for its readiness check).',

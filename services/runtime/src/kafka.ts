@@ -14,8 +14,8 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  */
 export type KafkaRole = 'admin' | 'relay' | 'projector';
 
-export type KafkaSettings = Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ADMIN_USERNAME' | 'KAFKA_ADMIN_PASSWORD' | 'KAFKA_RELAY_USERNAME'
-  | 'KAFKA_RELAY_PASSWORD' | 'KAFKA_PROJECTOR_USERNAME' | 'KAFKA_PROJECTOR_PASSWORD'>;
+export type KafkaSettings = Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ADMIN_USERNAME' | 'KAFKA_ADMIN_PASSWORD'
+  | 'KAFKA_RELAY_USERNAME' | 'KAFKA_RELAY_PASSWORD' | 'KAFKA_PROJECTOR_USERNAME' | 'KAFKA_PROJECTOR_PASSWORD'>;
 
 const CREDENTIALS = {
   admin: ['KAFKA_ADMIN_USERNAME', 'KAFKA_ADMIN_PASSWORD'],

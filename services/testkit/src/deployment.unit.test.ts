@@ -10,7 +10,9 @@ import { ConfigSchema } from '@vru/runtime';
 // No container engine here: the deployment example is checked for what can be checked without one.
 const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const compose = parse(await readFile(root('infra/compose.yaml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; build?: unknown }>;
+  services: Record<string, {
+    image?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; build?: unknown;
+  }>;
 };
 const SERVICES = ['api', 'relay', 'projector'];
 
@@ -55,7 +57,8 @@ t.test('three KRaft brokers of apache/kafka:3.9.1 in one controller quorum', asy
 });
 
 t.test('each service holds only its own Kafka password; only the one-shot jobs hold the admin\'s', async (t) => {
-  const passwords = (name: string) => Object.keys(compose.services[name]?.environment ?? {}).filter((k) => /^KAFKA_.*_PASSWORD$/.test(k)).sort();
+  const passwords = (name: string) =>
+    Object.keys(compose.services[name]?.environment ?? {}).filter((k) => /^KAFKA_.*_PASSWORD$/.test(k)).sort();
   t.same(passwords('relay'), ['KAFKA_RELAY_PASSWORD']);
   t.same(passwords('projector'), ['KAFKA_PROJECTOR_PASSWORD']);
   t.same(passwords('api'), ['KAFKA_PROJECTOR_PASSWORD'], 'the readiness check uses the read-only user');

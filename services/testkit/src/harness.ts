@@ -102,7 +102,9 @@ export class Harness {
   }
 
   async startRelay(): Promise<RunningRelay> {
-    this.relay = await startRelay({ sql: this.sql, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50 });
+    this.relay = await startRelay({
+      sql: this.sql, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50,
+    });
     return this.relay;
   }
 

@@ -66,7 +66,8 @@ export interface SignerKey {
   verifierKey: string;
 }
 
-const keyIdOf = (name: string, publicKey: Uint8Array): Uint8Array => sha256(utf8(name), Uint8Array.of(0x0a, ED25519), publicKey).slice(0, 4);
+const keyIdOf = (name: string, publicKey: Uint8Array): Uint8Array =>
+  sha256(utf8(name), Uint8Array.of(0x0a, ED25519), publicKey).slice(0, 4);
 
 function rawPublicKey(key: KeyObject): Uint8Array {
   const der = key.export({ format: 'der', type: 'spki' });
@@ -103,7 +104,9 @@ export function parseVerifierKey(text: string): VerifierKey {
 /** A private key in the one-line form of Go's note package: `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 ‖ seed)>`. */
 export function parseSignerKey(text: string): SignerKey {
   const parts = splitPlus(text.trim(), 4);
-  if (parts.length !== 5 || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') throw new CheckpointError('a signer key reads PRIVATE+KEY+<name>+<key id>+<key>');
+  if (parts.length !== 5 || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') {
+    throw new CheckpointError('a signer key reads PRIVATE+KEY+<name>+<key id>+<key>');
+  }
   const [, , name, idHex, seedB64] = parts as [string, string, string, string, string];
   checkName(name);
   const seed = fromBase64(seedB64);

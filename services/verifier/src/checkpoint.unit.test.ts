@@ -10,7 +10,8 @@ import { leafHash } from './merkle.js';
 // golang.org/x/mod/sumdb/note. Ed25519 is deterministic, so signing the same text with that key must give the
 // very same note.
 const SPEC_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';
-const SPEC_NOTE = 'This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
+const SPEC_NOTE = 'This is an example message.\n\n'
+  + '— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n';
 const GO_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
 const GO_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
 const GO_TEXT = 'If you think cryptography is the answer to your problem,\nthen you don\'t know what your problem is.\n';
@@ -38,7 +39,10 @@ t.test('a note is refused when its text changed, when the pinned key did not sig
   const witness = parseSignerKey(generateKeys('witness.example/w1').signerKey);
   const cosigned = `${GO_NOTE}${signNote(GO_TEXT, witness).slice(GO_TEXT.length + 1)}`;
   t.equal(openNote(cosigned, key), GO_TEXT, 'an unknown second signature is ignored');
-  for (const bad of ['', GO_TEXT, GO_NOTE.slice(0, -1), GO_NOTE.replace('— ', '-- '), GO_NOTE.replace('\n\n', '\n\u0007\n'), `${GO_NOTE}extra\n`]) {
+  const malformed = [
+    '', GO_TEXT, GO_NOTE.slice(0, -1), GO_NOTE.replace('— ', '-- '), GO_NOTE.replace('\n\n', '\n\u0007\n'), `${GO_NOTE}extra\n`,
+  ];
+  for (const bad of malformed) {
     t.throws(() => openNote(bad, key), CheckpointError, JSON.stringify(bad.slice(-30)));
   }
 });
@@ -88,7 +92,8 @@ t.test('checkpoint bodies are parsed strictly', async (t) => {
   const bad = [
     good.replace('\n1042\n', '\n01042\n'), good.replace('\n1042\n', '\n-1\n'), good.replace('\n1042\n', '\n1e3\n'),
     good.replace('\n1042\n', '\n99999999999999999999\n'), good.replace(toBase64(head().rootHash), 'AAAA'),
-    good.replace('timestamp ', 'time '), good.replace(/timestamp \d+\n$/, ''), `${good}extra\n`, good.slice(0, -1), `x y\n${good.slice(good.indexOf('\n') + 1)}`,
+    good.replace('timestamp ', 'time '), good.replace(/timestamp \d+\n$/, ''), `${good}extra\n`, good.slice(0, -1),
+    `x y\n${good.slice(good.indexOf('\n') + 1)}`,
   ];
   for (const text of bad) t.throws(() => parseCheckpointText(text), CheckpointError, JSON.stringify(text));
 });

@@ -76,7 +76,9 @@ async function pinnedKey(o: Options, io: VerifierIo): Promise<VerifierKey> {
   }
 }
 
-const headJson = (h: TreeHead) => ({ origin: h.origin, size: h.size, rootHash: toBase64(h.rootHash), timestamp: new Date(h.timestamp).toISOString() });
+const headJson = (h: TreeHead) => ({
+  origin: h.origin, size: h.size, rootHash: toBase64(h.rootHash), timestamp: new Date(h.timestamp).toISOString(),
+});
 const headLine = (h: TreeHead) => `${h.size} entries, root ${toBase64(h.rootHash)}, signed ${new Date(h.timestamp).toISOString()}`;
 
 async function fetchText(io: VerifierIo, url: string): Promise<string> {
@@ -138,7 +140,8 @@ async function consistency(o: Options, io: VerifierIo): Promise<number> {
       savedSize = currentSize = 0;
     }
     proof = savedSize > 0 && currentSize >= savedSize
-      ? parseJson(await fetchText(io, `${base}${AUDIT_LOG_ROUTES.consistency}?from=${savedSize}&to=${currentSize}`), 'the consistency proof')
+      ? parseJson(await fetchText(io, `${base}${AUDIT_LOG_ROUTES.consistency}?from=${savedSize}&to=${currentSize}`),
+        'the consistency proof')
       : { from: savedSize, to: currentSize, proof: [] };
   } else {
     const newFile = o.flags.get('--new');
@@ -173,8 +176,10 @@ async function pack(o: Options, io: VerifierIo): Promise<number> {
     io.out(JSON.stringify({ ...result, head: result.head ? headJson(result.head) : undefined }));
   } else if (result.ok) {
     const f = result.recomputed!;
-    io.out(`verified: ${result.eventsProven} events of grant ${f.grantRef} are in the log signed by ${key.name} (${headLine(result.head!)})`);
-    io.out(`  awarded ${f.awardedPence} pence, spent ${f.spentPence}, remaining ${f.remainingPence} (re-computed from the events; the pack agrees)`);
+    io.out(`verified: ${result.eventsProven} events of grant ${f.grantRef} are in the log signed by ${key.name} `
+      + `(${headLine(result.head!)})`);
+    io.out(`  awarded ${f.awardedPence} pence, spent ${f.spentPence}, remaining ${f.remainingPence} `
+      + '(re-computed from the events; the pack agrees)');
     for (const [category, pence] of Object.entries(f.spentByCategory)) io.out(`  ${category}: ${pence}`);
     for (const [quarter, pence] of Object.entries(f.spentByQuarter)) io.out(`  ${quarter}: ${pence}`);
   } else {

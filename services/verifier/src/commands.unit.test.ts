@@ -53,7 +53,8 @@ t.test('head: a saved head checked against the pinned key', async (t) => {
 
 t.test('consistency from files: proven, and today\'s head saved for next month', async (t) => {
   const w = world({ 'old.txt': saved, 'new.txt': today, 'proof.json': JSON.stringify(log.consistencyProof(5)) });
-  t.equal(await runVerifier(['consistency', '--key', key, '--old', 'old.txt', '--new', 'new.txt', '--proof', 'proof.json', '--save', 'next.txt'], w.io), 0);
+  const argv = ['consistency', '--key', key, '--old', 'old.txt', '--new', 'new.txt', '--proof', 'proof.json', '--save', 'next.txt'];
+  t.equal(await runVerifier(argv, w.io), 0);
   t.match(w.out[0], /^consistent: today's log \(17 entries.*extends your saved head \(5 entries.*with 12 new entries/);
   t.equal(w.files['next.txt'], today);
 });
@@ -62,7 +63,9 @@ t.test('consistency from the API: the head and the proof fetched with the funder
   const w = world({ 'old.txt': saved }, apiFor(log, 5), { VRU_API_KEY: 'vru_k1_secret', AUDIT_PUBLIC_KEY: key });
   t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example/', '--json'], w.io), 0);
   t.match(JSON.parse(w.out[0]!), { ok: true, verdict: 'consistent', appended: 12, saved: { size: 5 }, current: { size: 17 } });
-  t.same(w.requests.map((r) => r.url), [`https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`, `https://vru.example${AUDIT_LOG_ROUTES.consistency}?from=5&to=17`]);
+  t.same(w.requests.map((r) => r.url), [
+    `https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`, `https://vru.example${AUDIT_LOG_ROUTES.consistency}?from=5&to=17`,
+  ]);
   t.ok(w.requests.every((r) => r.headers.authorization === 'Bearer vru_k1_secret'));
 });
 
@@ -75,9 +78,11 @@ t.test('consistency against a rewritten, truncated or re-keyed log fails with th
   t.match(w.out[0], /^NOT CONSISTENT \(diverged\): today's log \(17 entries.*does not begin with the 5 entries your head covered/);
   t.notOk('next.txt' in w.files, 'an inconsistent head is never saved');
 
-  const short = world({ 'old.txt': log.checkpoint(15) }, { [`https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`]: cut.checkpoint(12, 1_790_000_000_000) }, { AUDIT_PUBLIC_KEY: key });
+  const shortApi = { [`https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`]: cut.checkpoint(12, 1_790_000_000_000) };
+  const short = world({ 'old.txt': log.checkpoint(15) }, shortApi, { AUDIT_PUBLIC_KEY: key });
   t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example'], short.io), 1);
-  t.match(short.out[0], /^NOT CONSISTENT \(truncated\): today's log has 12 entries, your saved head covered 15: entries at positions 13 to 15 are gone/);
+  t.match(short.out[0], /^NOT CONSISTENT \(truncated\): today's log has 12 entries, your saved head covered 15: /);
+  t.match(short.out[0], /entries at positions 13 to 15 are gone/);
   t.equal(short.requests.length, 1, 'no proof is asked for when the log shrank');
 
   // The same rewrite signed with a key of the attacker's.
@@ -92,8 +97,11 @@ t.test('pack: verified offline, and every problem listed with where it is', asyn
   t.equal(await runVerifier(['pack', 'pack.json'], w.io), 0);
   t.match(w.out[0], /^verified: 5 events of grant G-1 are in the log signed by vru\.test\/audit-log \(17 entries/);
   t.match(w.out[1], /awarded 5000000 pence, spent 1830000, remaining 3170000/);
-  t.same(w.out.slice(2), ['  staff: 1500000', '  venue: 250000', '  materials: 80000', '  2025-Q2: 1500000', '  2025-Q3: 250000', '  2025-Q4: 80000']);
-  const bad = world({ 'pack.json': JSON.stringify({ ...pack, figures: { ...pack.figures, spentPence: 1 } }) }, {}, { AUDIT_PUBLIC_KEY: key });
+  t.same(w.out.slice(2), [
+    '  staff: 1500000', '  venue: 250000', '  materials: 80000', '  2025-Q2: 1500000', '  2025-Q3: 250000', '  2025-Q4: 80000',
+  ]);
+  const tampered = JSON.stringify({ ...pack, figures: { ...pack.figures, spentPence: 1 } });
+  const bad = world({ 'pack.json': tampered }, {}, { AUDIT_PUBLIC_KEY: key });
   t.equal(await runVerifier(['pack', 'pack.json'], bad.io), 1);
   t.same(bad.out, ['NOT VERIFIED: 1 problem(s)', '  /figures/spentPence: the pack says 1, the events give 1830000']);
 });

@@ -33,7 +33,9 @@ function decodeProof(doc: unknown): { from: number; to: number; hashes: Hash[] }
     return 'the consistency proof needs from, to and proof';
   }
   const hashes = proof.map((p) => (typeof p === 'string' ? fromBase64(p) : null));
-  if (!hashes.every((h): h is Hash => h !== null && h.length === HASH_BYTES)) return 'the consistency proof holds something that is not a base64 SHA-256 hash';
+  if (!hashes.every((h): h is Hash => h !== null && h.length === HASH_BYTES)) {
+    return 'the consistency proof holds something that is not a base64 SHA-256 hash';
+  }
   return { from: from!, to: to!, hashes };
 }
 
@@ -66,12 +68,15 @@ export function checkConsistency(key: VerifierKey, savedNote: string, currentNot
     };
   }
   if (current.timestamp < saved.timestamp) {
-    return { verdict: 'unverifiable', message: `today's head (${iso(current.timestamp)}) is older than your saved head (${iso(saved.timestamp)})` };
+    return {
+      verdict: 'unverifiable', message: `today's head (${iso(current.timestamp)}) is older than your saved head (${iso(saved.timestamp)})`,
+    };
   }
   const proof = decodeProof(proofDocument);
   if (typeof proof === 'string') return { verdict: 'unverifiable', message: proof };
   if (proof.from !== saved.size || proof.to !== current.size) {
-    return { verdict: 'unverifiable', message: `the proof is from ${proof.from} to ${proof.to} entries, the heads are ${saved.size} and ${current.size}` };
+    const message = `the proof is from ${proof.from} to ${proof.to} entries, the heads are ${saved.size} and ${current.size}`;
+    return { verdict: 'unverifiable', message };
   }
   const checked = verifyConsistency(saved.size, current.size, proof.hashes, saved.rootHash, current.rootHash);
   if (checked.ok) return { verdict: 'consistent', saved, current, appended: current.size - saved.size };

@@ -6,7 +6,9 @@ import { grantLog, TestLog } from './testing.js';
 /** The honest log, grown after the funder saved its head at `savedSize`. */
 function grown(extra: number): TestLog {
   const log = grantLog();
-  for (let i = 0; i < extra; i++) log.append('participant-p2', 'SessionAttended', { sessionId: `S-${i}`, sessionDate: '2025-06-02', durationMinutes: 30 });
+  for (let i = 0; i < extra; i++) {
+    log.append('participant-p2', 'SessionAttended', { sessionId: `S-${i}`, sessionDate: '2025-06-02', durationMinutes: 30 });
+  }
   return log;
 }
 
@@ -54,7 +56,11 @@ t.test('truncation re-signed with the real key is named with the positions that 
   t.match(verdict, { message: /today's log has 17 entries, your saved head covered 20: entries at positions 18 to 20 are gone/ });
   // Truncate, then append new entries until the size is back: a rewrite of the tail.
   const regrown = rewritten(log, 0, 17);
-  for (let i = 0; i < 6; i++) regrown.append('grant-G-1', 'SpendRecorded', { amountPence: 1, category: 'staff', periodStart: '2025-04-01', periodEnd: '2025-04-30', evidenceRef: `X-${i}` });
+  for (let i = 0; i < 6; i++) {
+    regrown.append('grant-G-1', 'SpendRecorded', {
+      amountPence: 1, category: 'staff', periodStart: '2025-04-01', periodEnd: '2025-04-30', evidenceRef: `X-${i}`,
+    });
+  }
   t.equal(checkConsistency(log.key, saved, regrown.checkpoint(), regrown.consistencyProof(20)).verdict, 'diverged');
 });
 
@@ -70,11 +76,15 @@ t.test('heads not signed by the pinned key are unverifiable, whichever one it is
 t.test('proofs for other sizes, garbage proofs and a head older than the saved one are refused', async (t) => {
   const log = grown(5);
   const [saved, today] = [log.checkpoint(5), log.checkpoint()];
-  t.match(checkConsistency(log.key, saved, today, log.consistencyProof(6)), { verdict: 'unverifiable', message: /the proof is from 6 to 15/ });
+  t.match(checkConsistency(log.key, saved, today, log.consistencyProof(6)), {
+    verdict: 'unverifiable', message: /the proof is from 6 to 15/,
+  });
   t.equal(checkConsistency(log.key, saved, today, { from: 5, to: 15, proof: ['nope'] }).verdict, 'unverifiable');
   t.equal(checkConsistency(log.key, saved, today, null).verdict, 'unverifiable');
   t.equal(checkConsistency(log.key, saved, today, { from: 5, to: 15, proof: [] }).verdict, 'unproven');
-  t.match(checkConsistency(log.key, log.checkpoint(5, 2_000_000_000_000), today, log.consistencyProof(5)), { verdict: 'unverifiable', message: /older than your saved head/ });
+  t.match(checkConsistency(log.key, log.checkpoint(5, 2_000_000_000_000), today, log.consistencyProof(5)), {
+    verdict: 'unverifiable', message: /older than your saved head/,
+  });
   const same = checkConsistency(log.key, today, today, { from: 15, to: 15, proof: [] });
   t.equal(same.verdict, 'consistent', 'today\'s head again');
   const sameSizeOtherRoot = rewritten(log, 2);

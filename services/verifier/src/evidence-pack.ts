@@ -81,7 +81,9 @@ function readEntry(value: unknown): EntryFields | string {
   if (!isRecord(value)) return 'the entry is not a JSON object';
   const { position, eventId, streamId, streamVersion, type, schemaVersion, data } = value;
   if (typeof position !== 'string' || !/^[1-9][0-9]*$/.test(position)) return 'the entry has no position';
-  if (typeof eventId !== 'string' || typeof streamId !== 'string' || typeof type !== 'string') return 'the entry lacks eventId, streamId or type';
+  if (typeof eventId !== 'string' || typeof streamId !== 'string' || typeof type !== 'string') {
+    return 'the entry lacks eventId, streamId or type';
+  }
   if (!Number.isSafeInteger(streamVersion) || !Number.isSafeInteger(schemaVersion) || !isRecord(data)) {
     return 'the entry lacks streamVersion, schemaVersion or data';
   }
@@ -103,18 +105,19 @@ function sameRecord(a: unknown, b: Record<string, number>): boolean {
 /** Checks a grant evidence pack against the pinned key: the head's signature, every inclusion proof, the figures. */
 export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerification {
   const problems: PackProblem[] = [];
+  const problem = (path: string, message: string): void => void problems.push({ path, message });
   const result = (extra: Partial<PackVerification> = {}): PackVerification => ({
     ok: problems.length === 0, problems, eventsProven: 0, positions: [], ...extra,
   });
-  if (!isRecord(pack)) return (problems.push({ path: '', message: 'an evidence pack is a JSON object' }), result());
-  if (pack.format !== EVIDENCE_PACK_FORMAT) problems.push({ path: '/format', message: `expected "${EVIDENCE_PACK_FORMAT}"` });
-  if (pack.version !== EVIDENCE_PACK_VERSION) problems.push({ path: '/version', message: `this verifier reads version ${EVIDENCE_PACK_VERSION}` });
+  if (!isRecord(pack)) return (problem('', 'an evidence pack is a JSON object'), result());
+  if (pack.format !== EVIDENCE_PACK_FORMAT) problem('/format', `expected "${EVIDENCE_PACK_FORMAT}"`);
+  if (pack.version !== EVIDENCE_PACK_VERSION) problem('/version', `this verifier reads version ${EVIDENCE_PACK_VERSION}`);
   const subject = pack.subject;
   if (!isRecord(subject) || subject.kind !== 'grant' || typeof subject.grantRef !== 'string' || subject.grantRef === '') {
-    problems.push({ path: '/subject', message: 'expected { "kind": "grant", "grantRef": "…" }' });
+    problem('/subject', 'expected { "kind": "grant", "grantRef": "…" }');
   }
-  if (!Array.isArray(pack.events)) problems.push({ path: '/events', message: 'expected an array' });
-  if (!isRecord(pack.figures)) problems.push({ path: '/figures', message: 'expected an object' });
+  if (!Array.isArray(pack.events)) problem('/events', 'expected an array');
+  if (!isRecord(pack.figures)) problem('/figures', 'expected an object');
   if (problems.length > 0) return result();
 
   let head: TreeHead;
@@ -122,72 +125,64 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
     head = openCheckpoint(String(pack.checkpoint ?? ''), key);
   } catch (err) {
     // Without a head signed by the pinned key, no proof means anything.
-    problems.push({ path: '/checkpoint', message: err instanceof CheckpointError ? err.message : 'unreadable checkpoint' });
+    problem('/checkpoint', err instanceof CheckpointError ? err.message : 'unreadable checkpoint');
     return result();
   }
 
   const grantRef = (subject as { grantRef: string }).grantRef;
   const stream = grantStreamId(grantRef);
-  const events = pack.events as unknown[];
   const proven: EntryFields[] = [];
-  events.forEach((item, i) => {
+  (pack.events as unknown[]).forEach((item, i) => {
     const at = `/events/${i}`;
-    if (!isRecord(item)) return void problems.push({ path: at, message: 'expected { leafIndex, entry, inclusionProof }' });
+    if (!isRecord(item)) return problem(at, 'expected { leafIndex, entry, inclusionProof }');
     const { leafIndex, entry, inclusionProof } = item;
-    if (!Number.isSafeInteger(leafIndex) || (leafIndex as number) < 0) return void problems.push({ path: `${at}/leafIndex`, message: 'not a leaf index' });
-    if ((leafIndex as number) >= head.size) {
-      return void problems.push({ path: `${at}/leafIndex`, message: `leaf ${leafIndex as number} is beyond the signed tree (${head.size} entries)` });
-    }
-    if (typeof entry !== 'string') return void problems.push({ path: `${at}/entry`, message: 'expected the entry as text' });
+    if (!Number.isSafeInteger(leafIndex) || (leafIndex as number) < 0) return problem(`${at}/leafIndex`, 'not a leaf index');
+    const leaf = leafIndex as number;
+    if (leaf >= head.size) return problem(`${at}/leafIndex`, `leaf ${leaf} is beyond the signed tree (${head.size} entries)`);
+    if (typeof entry !== 'string') return problem(`${at}/entry`, 'expected the entry as text');
     const proof = decodeProof(inclusionProof);
-    if (!proof) return void problems.push({ path: `${at}/inclusionProof`, message: 'expected an array of base64 SHA-256 hashes' });
-    const included = verifyInclusion(leafIndex as number, head.size, leafHash(utf8(entry)), proof, head.rootHash);
-    if (!included.ok) {
-      return void problems.push({ path: `${at}/inclusionProof`, message: `position ${(leafIndex as number) + 1}: not in the signed log as given (${included.reason})` });
-    }
+    if (!proof) return problem(`${at}/inclusionProof`, 'expected an array of base64 SHA-256 hashes');
+    const included = verifyInclusion(leaf, head.size, leafHash(utf8(entry)), proof, head.rootHash);
+    if (!included.ok) return problem(`${at}/inclusionProof`, `position ${leaf + 1}: not in the signed log as given (${included.reason})`);
     let fields: EntryFields | string;
     try {
       fields = readEntry(parseCanonicalJson(entry));
     } catch (err) {
       fields = (err as Error).message;
     }
-    if (typeof fields === 'string') return void problems.push({ path: `${at}/entry`, message: fields });
-    if (fields.position !== String((leafIndex as number) + 1)) {
-      return void problems.push({ path: `${at}/entry`, message: `the entry says position ${fields.position} but sits at leaf ${leafIndex as number}` });
+    if (typeof fields === 'string') return problem(`${at}/entry`, fields);
+    if (fields.position !== String(leaf + 1)) {
+      return problem(`${at}/entry`, `the entry says position ${fields.position} but sits at leaf ${leaf}`);
     }
-    if (fields.streamId !== stream) return void problems.push({ path: `${at}/entry`, message: `the entry belongs to ${fields.streamId}, not ${stream}` });
+    if (fields.streamId !== stream) return problem(`${at}/entry`, `the entry belongs to ${fields.streamId}, not ${stream}`);
     if (fields.streamVersion !== i + 1) {
-      return void problems.push({ path: `${at}/entry`, message: `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)` });
+      return problem(`${at}/entry`, `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)`);
     }
     proven.push(fields);
   });
   const positions = proven.map((e) => e.position);
   if (problems.length > 0) {
-    problems.push({ path: '/figures', message: 'not re-computed: some events were not proven' });
+    problem('/figures', 'not re-computed: some events were not proven');
     return result({ head, eventsProven: proven.length, positions });
   }
 
   let recomputed: GrantFigures;
   try {
-    const ledger = foldGrantEvents(proven);
-    if (!ledger.terms) throw new SpendError('the pack has no GrantAwarded event');
-    recomputed = {
-      grantRef, providerId: ledger.terms.providerId, programmeId: ledger.terms.programmeId, ...spendFigures(ledger.terms.amountPence, ledger.lines),
-    };
+    const { terms, lines } = foldGrantEvents(proven);
+    if (!terms) throw new SpendError('the pack has no GrantAwarded event');
+    recomputed = { grantRef, providerId: terms.providerId, programmeId: terms.programmeId, ...spendFigures(terms.amountPence, lines) };
   } catch (err) {
-    problems.push({ path: '/events', message: err instanceof SpendError ? err.message : 'the events could not be folded' });
+    problem('/events', err instanceof SpendError ? err.message : 'the events could not be folded');
     return result({ head, eventsProven: proven.length, positions });
   }
   const figures = pack.figures as Record<string, unknown>;
+  const differs = (field: keyof GrantFigures) =>
+    problem(`/figures/${field}`, `the pack says ${JSON.stringify(figures[field])}, the events give ${JSON.stringify(recomputed[field])}`);
   for (const field of ['grantRef', 'providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence'] as const) {
-    if (figures[field] !== recomputed[field]) {
-      problems.push({ path: `/figures/${field}`, message: `the pack says ${JSON.stringify(figures[field])}, the events give ${JSON.stringify(recomputed[field])}` });
-    }
+    if (figures[field] !== recomputed[field]) differs(field);
   }
   for (const field of ['spentByCategory', 'spentByQuarter'] as const) {
-    if (!sameRecord(figures[field], recomputed[field])) {
-      problems.push({ path: `/figures/${field}`, message: `the pack says ${JSON.stringify(figures[field])}, the events give ${JSON.stringify(recomputed[field])}` });
-    }
+    if (!sameRecord(figures[field], recomputed[field])) differs(field);
   }
   return result({ head, eventsProven: proven.length, positions, recomputed });
 }

@@ -105,7 +105,9 @@ const half = (x: number) => Math.floor(x / 2);
  * root of the signed head. The proof must have exactly the length the index and size call for.
  */
 export function verifyInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): ProofResult {
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0) return fail('leaf index and tree size must be whole numbers');
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0) {
+    return fail('leaf index and tree size must be whole numbers');
+  }
   if (index >= size) return fail(`leaf index ${index} is not in a tree of ${size}`);
   if (leaf.length !== HASH_BYTES || root.length !== HASH_BYTES || !wellFormed(proof)) return fail('every hash must be 32 bytes');
   let fn = index;
@@ -143,7 +145,8 @@ export function verifyConsistency(first: number, second: number, proof: readonly
   if (firstRoot.length !== HASH_BYTES || secondRoot.length !== HASH_BYTES || !wellFormed(proof)) return fail('every hash must be 32 bytes');
   if (first === second) {
     if (proof.length > 0) return fail('equal sizes need an empty proof');
-    return hashEquals(firstRoot, secondRoot) ? { ok: true } : fail('the two heads have the same size but different roots', 'first-root-mismatch');
+    if (!hashEquals(firstRoot, secondRoot)) return fail('the two heads have the same size but different roots', 'first-root-mismatch');
+    return { ok: true };
   }
   if (proof.length === 0) return fail('the proof is empty');
   // If first is an exact power of two, the first tree is a subtree of the second and its root starts the path.
@@ -175,7 +178,9 @@ export function verifyConsistency(first: number, second: number, proof: readonly
   }
   if (sn !== 0) return fail('the proof is shorter than the second tree needs');
   if (!hashEquals(sr, secondRoot)) return fail('the proof does not lead to the second root', 'second-root-mismatch');
-  if (!hashEquals(fr, firstRoot)) return fail('the second tree does not begin with the first: the proof gives another first root', 'first-root-mismatch');
+  if (!hashEquals(fr, firstRoot)) {
+    return fail('the second tree does not begin with the first: the proof gives another first root', 'first-root-mismatch');
+  }
   return { ok: true };
 }
 

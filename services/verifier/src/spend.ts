@@ -60,7 +60,9 @@ export function quarterOf(date: string): string {
 }
 
 /** Awarded, spent (by category and by quarter) and remaining, from the award and the corrected spend lines. */
-export function spendFigures(awardedPence: number, lines: readonly Pick<SpendLine, 'amountPence' | 'category' | 'periodStart'>[]): SpendFigures {
+export function spendFigures(
+  awardedPence: number, lines: readonly Pick<SpendLine, 'amountPence' | 'category' | 'periodStart'>[],
+): SpendFigures {
   const spentByCategory: Record<string, number> = {};
   const byQuarter: Record<string, number> = {};
   let spentPence = 0;
@@ -81,7 +83,9 @@ const text = (d: Record<string, unknown>, field: string, type: string): string =
 };
 const pence = (d: Record<string, unknown>, field: string, type: string, min: number): number => {
   const v = d[field];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new SpendError(`${type}: data.${field} is not a whole number of pence`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new SpendError(`${type}: data.${field} is not a whole number of pence`);
+  }
   return v;
 };
 const date = (d: Record<string, unknown>, field: string, type: string): string => {
@@ -103,14 +107,16 @@ export function foldGrantEvents(events: readonly GrantStreamEvent[]): GrantLedge
   const lines = new Map<string, SpendLine>();
   for (const e of events) {
     if (!(e.type in KNOWN_VERSIONS)) continue;
-    if (e.schemaVersion !== KNOWN_VERSIONS[e.type]) throw new SpendError(`${e.type} schema version ${e.schemaVersion} is not one this verifier knows`);
+    if (e.schemaVersion !== KNOWN_VERSIONS[e.type]) {
+      throw new SpendError(`${e.type} schema version ${e.schemaVersion} is not one this verifier knows`);
+    }
     const d = e.data;
     switch (e.type) {
       case 'GrantAwarded':
         if (terms) throw new SpendError('GrantAwarded twice in one grant stream');
         terms = {
-          providerId: text(d, 'providerId', e.type), programmeId: text(d, 'programmeId', e.type), amountPence: pence(d, 'amountPence', e.type, 1),
-          startDate: date(d, 'startDate', e.type), endDate: date(d, 'endDate', e.type),
+          providerId: text(d, 'providerId', e.type), programmeId: text(d, 'programmeId', e.type),
+          amountPence: pence(d, 'amountPence', e.type, 1), startDate: date(d, 'startDate', e.type), endDate: date(d, 'endDate', e.type),
         };
         break;
       case 'SpendRecorded':

@@ -6,7 +6,8 @@ const event = (type: string, data: Record<string, unknown>, eventId = `e-${versi
   eventId, streamVersion: ++version, type, schemaVersion: 1, data,
 });
 const awarded = () => event('GrantAwarded', {
-  providerId: 'prov-a', programmeId: 'mentoring', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 40,
+  providerId: 'prov-a', programmeId: 'mentoring', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31',
+  targetParticipants: 40,
 });
 const spent = (id: string, amountPence: number, category: string, periodStart: string) =>
   event('SpendRecorded', { amountPence, category, periodStart, periodEnd: periodStart, evidenceRef: `INV-${id}` }, id);
@@ -43,8 +44,12 @@ t.test('a grant stream folds into its terms and its spend with every correction 
     event('SpendCorrected', { correctsEventId: 's1', amountPence: 90_000, category: 'materials', reason: 'recoded' }),
     event('SomethingElse', {}),
   ]);
-  t.same(ledger.terms, { providerId: 'prov-a', programmeId: 'mentoring', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31' });
-  t.same(ledger.lines.map((l) => [l.eventId, l.amountPence, l.category, l.corrections]), [['s1', 90_000, 'materials', 2], ['s2', 0, 'venue', 1]]);
+  t.same(ledger.terms, {
+    providerId: 'prov-a', programmeId: 'mentoring', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31',
+  });
+  t.same(ledger.lines.map((l) => [l.eventId, l.amountPence, l.category, l.corrections]), [
+    ['s1', 90_000, 'materials', 2], ['s2', 0, 'venue', 1],
+  ]);
   t.same(spendFigures(ledger.terms!.amountPence, ledger.lines), {
     awardedPence: 5_000_000, spentPence: 90_000, remainingPence: 4_910_000,
     spentByCategory: { materials: 90_000, venue: 0 }, spentByQuarter: { '2025-Q2': 90_000, '2025-Q3': 0 },
@@ -55,7 +60,9 @@ t.test('what the fold cannot interpret is refused, never guessed', async (t) => 
   version = 0;
   const cases: [string, GrantStreamEvent[]][] = [
     ['spend before the award', [spent('s1', 1, 'staff', '2025-04-01')]],
-    ['a correction of an unknown spend', [awarded(), event('SpendCorrected', { correctsEventId: 'nope', amountPence: 1, category: 'staff', reason: 'r' })]],
+    ['a correction of an unknown spend', [
+      awarded(), event('SpendCorrected', { correctsEventId: 'nope', amountPence: 1, category: 'staff', reason: 'r' }),
+    ]],
     ['two awards', [awarded(), awarded()]],
     ['the same spend twice', [awarded(), spent('s1', 1, 'staff', '2025-04-01'), spent('s1', 1, 'staff', '2025-04-01')]],
     ['an amount that is not whole pence', [awarded(), spent('s1', 1.5, 'staff', '2025-04-01')]],

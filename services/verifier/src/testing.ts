@@ -39,7 +39,7 @@ export class TestLog {
     return parseVerifierKey(this.signer.verifierKey);
   }
 
-  append(streamId: string, type: string, data: Record<string, unknown>, eventId = `00000000-0000-4000-8000-${String(this.entries.length + 1).padStart(12, '0')}`): StoredEntry {
+  append(streamId: string, type: string, data: Record<string, unknown>, eventId = this.nextEventId()): StoredEntry {
     const streamVersion = (this.versions.get(streamId) ?? 0) + 1;
     this.versions.set(streamId, streamVersion);
     const entry: StoredEntry = {
@@ -50,6 +50,10 @@ export class TestLog {
     this.entries.push(entry);
     this.tree.appendEntries([utf8(canonicalJson(entry))]);
     return entry;
+  }
+
+  private nextEventId(): string {
+    return `00000000-0000-4000-8000-${String(this.entries.length + 1).padStart(12, '0')}`;
   }
 
   /** The head of the log at `size`, signed by `signer` (the log's own key unless an attacker's is given). */
@@ -72,7 +76,10 @@ export class TestLog {
     const events = this.entries.slice(0, size).filter((e) => e.streamId === grantStreamId(grantRef)).map((e) => ({
       leafIndex: Number(e.position) - 1, entry: canonicalJson(e), inclusionProof: this.inclusionProof(Number(e.position) - 1, size),
     }));
-    return { format: EVIDENCE_PACK_FORMAT, version: EVIDENCE_PACK_VERSION, subject: { kind: 'grant', grantRef }, checkpoint: this.checkpoint(size), events, figures };
+    return {
+      format: EVIDENCE_PACK_FORMAT, version: EVIDENCE_PACK_VERSION, subject: { kind: 'grant', grantRef }, checkpoint: this.checkpoint(size),
+      events, figures,
+    };
   }
 }
 
@@ -81,14 +88,16 @@ export const sealed = () => ({ $sealed: 'v1.aXY.Y2lwaGVydGV4dA' });
 /** Two grants and their spend, interleaved with participant events, as a provider's quarter produces them. */
 export function grantLog(log = new TestLog()): TestLog {
   log.append('grant-G-1', 'GrantAwarded', {
-    providerId: 'prov-a', programmeId: 'mentoring-derby', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 40,
+    providerId: 'prov-a', programmeId: 'mentoring-derby', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31',
+    targetParticipants: 40,
   });
   log.append('participant-p1', 'ParticipantReferred', { referralDate: '2025-05-01', ...sealed() });
   log.append('grant-G-1', 'SpendRecorded', {
     amountPence: 1_672_600, category: 'staff', periodStart: '2025-04-01', periodEnd: '2025-06-30', evidenceRef: 'INV-1',
   }, 'aaaaaaaa-0000-4000-8000-000000000001');
   log.append('grant-G-2', 'GrantAwarded', {
-    providerId: 'prov-b', programmeId: 'sport-leicester', amountPence: 900_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 10,
+    providerId: 'prov-b', programmeId: 'sport-leicester', amountPence: 900_000, startDate: '2025-04-01', endDate: '2026-03-31',
+    targetParticipants: 10,
   });
   log.append('grant-G-1', 'SpendRecorded', {
     amountPence: 250_000, category: 'venue', periodStart: '2025-07-01', periodEnd: '2025-09-30', evidenceRef: 'INV-2',

@@ -3,7 +3,8 @@ import {
   EngagementQuery, EngagementReport, ExitReasons, OutcomesQuery, OutcomesReport, ProblemDetails, ReoffendingQuery, ReoffendingReport, ReportQuery, SpendReport,
 } from '@vru/contracts';
 import {
-  daysBetween, median, pairedChange, provenReoffending, quarterOf, RELIABLE_CHANGE, rateSuppressed, spendFigures, suppressCount, suppressRate,
+  daysBetween, median, pairedChange, provenReoffending, quarterOf, RELIABLE_CHANGE, rateSuppressed, spendFigures, suppressCount,
+  suppressRate,
   suppressRecord, wilsonInterval, type Proportion, type ReoffendingMeasures, type ReoffendingParticipant,
 } from '@vru/domain';
 import type { Principal } from '@vru/contracts';
