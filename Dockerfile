@@ -17,6 +17,7 @@ COPY services/event-store/package.json services/event-store/
 COPY services/projector/package.json services/projector/
 COPY services/relay/package.json services/relay/
 COPY services/testkit/package.json services/testkit/
+COPY services/verifier/package.json services/verifier/
 RUN pnpm install --frozen-lockfile
 COPY contracts contracts
 COPY services services
@@ -35,6 +36,7 @@ COPY --from=build /app/services/event-store/package.json services/event-store/
 COPY --from=build /app/services/projector/package.json services/projector/
 COPY --from=build /app/services/relay/package.json services/relay/
 COPY --from=build /app/services/testkit/package.json services/testkit/
+COPY --from=build /app/services/verifier/package.json services/verifier/
 # Production dependencies only; pnpm itself does not stay in the image.
 RUN npm install -g pnpm@10.34.9 && pnpm install --frozen-lockfile --prod && npm uninstall -g pnpm && rm -rf /root/.cache /root/.local
 COPY --from=build /app/contracts/dist contracts/dist
@@ -45,6 +47,7 @@ COPY --from=build /app/services/runtime/dist services/runtime/dist
 COPY --from=build /app/services/event-store/dist services/event-store/dist
 COPY --from=build /app/services/projector/dist services/projector/dist
 COPY --from=build /app/services/relay/dist services/relay/dist
+COPY --from=build /app/services/verifier/dist services/verifier/dist
 COPY infra/migrations infra/migrations
 # The image's own unprivileged user (uid 1000), never root.
 USER node

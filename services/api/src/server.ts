@@ -3,7 +3,9 @@ import { buildApp } from './app.js';
 
 runService('api', async (config, logger) => {
   const sql = await openDatabase(config, logger, 'vru-api');
-  const admin = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-api`, logger).admin();
+  // The readiness check only needs an authenticated session. The projector's read-only user serves: the topic
+  // carries nothing the API's own database access does not already reach.
+  const admin = createKafka(config, 'projector', logger, 'api').admin();
   await admin.connect().catch(() => logger.warn('broker not reachable at start; /readyz will say so'));
   const app = await buildApp({
     config,

@@ -146,7 +146,9 @@ await admin.unsafe(`create database ${emmettDb}`);
 const port = await freePort();
 const apiUrl = `http://127.0.0.1:${port}`;
 const serviceEnv = {
-  DATABASE_URL: benchUrl, KAFKA_TOPIC: `bench-${runId}`, KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
+  // Topic and groups inside the prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
+  DATABASE_URL: benchUrl, KAFKA_TOPIC: `participant-events-bench-${runId}`, PROJECTOR_GROUP_PREFIX: `vru-projection-bench-${runId}`,
+  KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
   LOG_LEVEL: 'warn', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
   // One key drives the whole load; the limiter stays in the path but must not be what is measured.
   RATE_LIMIT_PER_MINUTE: '10000000',
@@ -284,7 +286,7 @@ try {
   row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 } finally {
   await Promise.all(services.map(stopService));
-  const kafkaAdmin = createKafka(config.KAFKA_BROKERS, `vru-bench-${runId}-admin`, logger).admin();
+  const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
   await kafkaAdmin.connect().then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] })).catch(() => {});
   await kafkaAdmin.disconnect().catch(() => {});
   await sql.end();

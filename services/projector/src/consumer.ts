@@ -39,6 +39,9 @@ export async function startProjector(opts: {
   // kafkajs' own restart after a crash (e.g. the broker went away) can leave the old connections open;
   // instead a crashed consumer is disconnected and replaced by a new one.
   const connect = async (): Promise<void> => {
+    // A new consumer gets a whole stall window: after a broker restart it may wait for its crashed predecessor to
+    // leave the group (a session timeout) before it is given partitions, and replacing it again would only wait longer.
+    lastProgressAt = Date.now();
     const c = kafka.consumer({
       groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,

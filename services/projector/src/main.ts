@@ -5,8 +5,9 @@ import { projections } from './projections/index.js';
 
 runService('projector', async (config, logger) => {
   const sql = await openDatabase(config, logger, 'vru-projector');
-  await ensureEventTopic(config, logger);
-  const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-projector`, logger);
+  // Only a process given the admin password creates the topic (development); in production it exists already.
+  if (config.KAFKA_ADMIN_PASSWORD) await ensureEventTopic(config, logger);
+  const kafka = createKafka(config, 'projector', logger);
   const only = config.PROJECTIONS?.split(',');
   const vault = new PersonalDataVault(config.PERSONAL_DATA_KEY);
   const running: RunningProjector[] = [];

@@ -4,10 +4,11 @@ import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
   const sql = await openDatabase(config, logger, 'vru-relay', { max: 4 });
-  await ensureEventTopic(config, logger);
+  // Only a process given the admin password creates the topic (development); in production it exists already.
+  if (config.KAFKA_ADMIN_PASSWORD) await ensureEventTopic(config, logger);
   const relay = await startRelay({
     sql,
-    kafka: createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-relay`, logger),
+    kafka: createKafka(config, 'relay', logger),
     topic: config.KAFKA_TOPIC,
     logger,
     batchSize: config.RELAY_BATCH_SIZE,

@@ -41,6 +41,27 @@ export const ConfigSchema = Type.Object({
     description: 'HMAC key signing the dashboard session cookie and its CSRF tokens.',
   }),
   SESSION_TTL_MINUTES: Type.Integer({ minimum: 1, maximum: 24 * 60, default: 30, description: 'Lifetime of a dashboard sign-in.' }),
+  KAFKA_ADMIN_USERNAME: Type.String({
+    minLength: 1, default: 'admin', description: 'Kafka SCRAM user that creates topics (a super user).',
+  }),
+  KAFKA_ADMIN_PASSWORD: Type.Optional(Type.String({
+    minLength: 16,
+    description: 'Password of KAFKA_ADMIN_USERNAME. Only the process that creates the topic needs it; unset, a service assumes '
+      + 'the topic exists.',
+  })),
+  KAFKA_RELAY_USERNAME: Type.String({
+    minLength: 1, default: 'relay', description: 'Kafka SCRAM user of the relay: may write the event topic.',
+  }),
+  KAFKA_RELAY_PASSWORD: Type.Optional(Type.String({
+    minLength: 16, description: 'Password of KAFKA_RELAY_USERNAME (the relay needs it).',
+  })),
+  KAFKA_PROJECTOR_USERNAME: Type.String({
+    minLength: 1, default: 'projector',
+    description: 'Kafka SCRAM user of the projectors: may read the event topic in the projector groups.',
+  }),
+  KAFKA_PROJECTOR_PASSWORD: Type.Optional(Type.String({
+    minLength: 16, description: 'Password of KAFKA_PROJECTOR_USERNAME (the projector needs it; the API uses it for its readiness check).',
+  })),
   KAFKA_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   KAFKA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
   KAFKA_MIN_INSYNC_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
@@ -92,7 +113,10 @@ export class ConfigError extends Error {
 const INTEGER_KEYS = new Set(Object.entries(ConfigSchema.properties as Record<string, SettingSchema>).filter(([, schema]) => schema.type === 'integer').map(([key]) => key));
 
 /** Settings whose values never appear in an error message. */
-const SECRET_KEYS = new Set(['DATABASE_URL', 'PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'AUDIT_SIGNING_KEY', 'VRU_API_KEY']);
+const SECRET_KEYS = new Set([
+  'DATABASE_URL', 'PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET', 'AUDIT_SIGNING_KEY', 'VRU_API_KEY',
+  'KAFKA_ADMIN_PASSWORD', 'KAFKA_RELAY_PASSWORD', 'KAFKA_PROJECTOR_PASSWORD',
+]);
 
 type SettingSchema = { type?: string; enum?: unknown[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number; default?: unknown };
 

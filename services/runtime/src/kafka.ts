@@ -1,14 +1,42 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Kafka, logLevel, type LogEntry, type Admin, type ISocketFactory } from 'kafkajs';
+import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs logs through the service's pino logger (structured, one format everywhere). */
-export function createKafka(brokers: string, clientId: string, logger: Logger): Kafka {
+/**
+ * Who a client is on the broker (SASL/SCRAM-SHA-512; the broker's ACLs decide what each may do): the relay may
+ * write the event topic, the projector may read it in its consumer groups, the admin creates topics.
+ */
+export type KafkaRole = 'admin' | 'relay' | 'projector';
+
+export type KafkaSettings = Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ADMIN_USERNAME' | 'KAFKA_ADMIN_PASSWORD'
+  | 'KAFKA_RELAY_USERNAME' | 'KAFKA_RELAY_PASSWORD' | 'KAFKA_PROJECTOR_USERNAME' | 'KAFKA_PROJECTOR_PASSWORD'>;
+
+const CREDENTIALS = {
+  admin: ['KAFKA_ADMIN_USERNAME', 'KAFKA_ADMIN_PASSWORD'],
+  relay: ['KAFKA_RELAY_USERNAME', 'KAFKA_RELAY_PASSWORD'],
+  projector: ['KAFKA_PROJECTOR_USERNAME', 'KAFKA_PROJECTOR_PASSWORD'],
+} as const;
+
+/** The SCRAM user and password of a role; a ConfigError naming the variable when the password is not set. */
+export function kafkaCredentials(config: KafkaSettings, role: KafkaRole): { username: string; password: string } {
+  const [user, secret] = CREDENTIALS[role];
+  const password = config[secret];
+  if (!password) throw new ConfigError([`${secret}: required to connect to Kafka as ${role}`]);
+  return { username: config[user], password };
+}
+
+/**
+ * A Kafka client authenticated as `role`; `name` (default: the role) ends its client id. kafkajs logs through the
+ * service's pino logger (structured, one format everywhere).
+ */
+export function createKafka(config: KafkaSettings, role: KafkaRole, logger: Logger, name: string = role): Kafka {
+  const { username, password } = kafkaCredentials(config, role);
   const sockets = new Set<net.Socket>();
   // kafkajs' default factory, plus a registry: kafkajs 2.2.4 can lose track of a connection it reopened
   // while a broker restarted, and a stopped service must not keep it open.
@@ -23,8 +51,9 @@ export function createKafka(brokers: string, clientId: string, logger: Logger): 
   };
   const kafka = new Kafka({
     socketFactory,
-    clientId,
-    brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean),
+    clientId: `${config.KAFKA_CLIENT_ID}-${name}`,
+    brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    sasl: { mechanism: 'scram-sha-512', username, password },
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },

@@ -13,8 +13,9 @@ export async function openDatabase(config: Config, logger: Logger, applicationNa
   return sql;
 }
 
+/** Creates the event topic if it is missing, as the Kafka admin (KAFKA_ADMIN_PASSWORD is required). */
 export async function ensureEventTopic(config: Config, logger: Logger): Promise<void> {
-  const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-admin`, logger);
+  const kafka = createKafka(config, 'admin', logger);
   const admin = kafka.admin();
   await admin.connect();
   try {

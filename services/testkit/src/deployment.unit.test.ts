@@ -10,7 +10,9 @@ import { ConfigSchema } from '@vru/runtime';
 // No container engine here: the deployment example is checked for what can be checked without one.
 const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const compose = parse(await readFile(root('infra/compose.yaml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; build?: unknown }>;
+  services: Record<string, {
+    image?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; build?: unknown;
+  }>;
 };
 const SERVICES = ['api', 'relay', 'projector'];
 
@@ -40,14 +42,29 @@ t.test('infra/compose.yaml is valid against the Compose specification schema', a
 });
 
 t.test('three KRaft brokers of apache/kafka:3.9.1 in one controller quorum', async (t) => {
-  const brokers = Object.entries(compose.services).filter(([name]) => name.startsWith('kafka-'));
+  const brokers = Object.entries(compose.services).filter(([name]) => /^kafka-\d$/.test(name));
   t.equal(brokers.length, 3);
   for (const [name, broker] of brokers) {
     t.equal(broker.image, 'apache/kafka:3.9.1', name);
     t.equal(broker.environment?.KAFKA_CONTROLLER_QUORUM_VOTERS, '1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093', `${name} votes with the other two`);
-    t.equal(broker.environment?.KAFKA_ADVERTISED_LISTENERS, `PLAINTEXT://${name}:9092`);
+    t.equal(broker.environment?.KAFKA_ADVERTISED_LISTENERS, `SASL_PLAINTEXT://${name}:9092`, 'clients authenticate');
     t.equal(broker.environment?.KAFKA_MIN_INSYNC_REPLICAS, '2');
+    t.same(broker.entrypoint, ['/bin/bash', '/vru/kafka/compose-broker.sh'], 'configured by the same security settings as scripts/kafka');
   }
+  const entrypoint = await readFile(root('infra/kafka/compose-broker.sh'), 'utf8');
+  t.match(entrypoint, /source \/vru\/kafka\/security\.sh/);
+  t.match(await readFile(root('scripts/kafka'), 'utf8'), /source "\$REPO\/infra\/kafka\/security\.sh"/, 'one definition of users and ACLs');
+});
+
+t.test('each service holds only its own Kafka password; only the one-shot jobs hold the admin\'s', async (t) => {
+  const passwords = (name: string) =>
+    Object.keys(compose.services[name]?.environment ?? {}).filter((k) => /^KAFKA_.*_PASSWORD$/.test(k)).sort();
+  t.same(passwords('relay'), ['KAFKA_RELAY_PASSWORD']);
+  t.same(passwords('projector'), ['KAFKA_PROJECTOR_PASSWORD']);
+  t.same(passwords('api'), ['KAFKA_PROJECTOR_PASSWORD'], 'the readiness check uses the read-only user');
+  t.same(passwords('topic'), ['KAFKA_ADMIN_PASSWORD']);
+  t.same(passwords('kafka-setup'), ['KAFKA_ADMIN_PASSWORD']);
+  t.same(compose.services.topic?.command, ['node', 'services/api/dist/cli.js', 'topic']);
 });
 
 t.test('the services are configured with the variables of config.ts, as scripts/up --brokers 3 does', async (t) => {

@@ -44,7 +44,11 @@ export class Harness {
     readonly config: Config,
     readonly sql: Sql,
     readonly app: FastifyInstance,
+    /** The Kafka admin (a super user): what tests observe and manage the topic and groups with. */
     readonly kafka: Kafka,
+    /** The relay's and the projectors' own clients, each with only what the broker's ACLs grant its user. */
+    private readonly relayKafka: Kafka,
+    private readonly projectorKafka: Kafka,
     readonly keys: Keys,
     readonly logger: Logger,
     private readonly dbName: string,
@@ -61,9 +65,14 @@ export class Harness {
     const config: Config = {
       ...base,
       DATABASE_URL: url.toString(),
+      // Inside the topic and group prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
       KAFKA_TOPIC: `participant-events-test-${id}`,
+      PROJECTOR_GROUP_PREFIX: `vru-projection-test-${id}`,
       KAFKA_CLIENT_ID: `vru-test-${id}`,
       LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
+      // A projector consumer that crashed (a broker restart) leaves its member in the group until this times out, and
+      // its replacement gets no partitions until then: short, so the tests' waits outlast it (the broker's minimum is 6 s).
+      KAFKA_SESSION_TIMEOUT_MS: 10_000,
       RELAY_POLL_MS: 50,
     };
     const logger = createLogger(config.LOG_LEVEL, 'test');
@@ -84,16 +93,18 @@ export class Harness {
       funder: await key('funder'),
       admin: await key('admin'),
     };
-    const kafka = createKafka(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger);
+    const [kafka, relayKafka, projectorKafka] = (['admin', 'relay', 'projector'] as const).map((role) => createKafka(config, role, logger));
     // The services' own topic creation (partitions, replication factor and min.insync.replicas from the config).
     await ensureEventTopic({ ...config, KAFKA_PARTITIONS: options.partitions ?? 3 }, logger);
     const app = await buildApp({ config, sql });
     await app.ready();
-    return new Harness(config, sql, app, kafka, keys, logger, dbName);
+    return new Harness(config, sql, app, kafka!, relayKafka!, projectorKafka!, keys, logger, dbName);
   }
 
   async startRelay(): Promise<RunningRelay> {
-    this.relay = await startRelay({ sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50 });
+    this.relay = await startRelay({
+      sql: this.sql, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50,
+    });
     return this.relay;
   }
 
@@ -106,8 +117,8 @@ export class Harness {
   async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
     for (const projection of only ?? projections) {
       this.projectors.push(await startProjector({
-        sql: this.sql, kafka: this.kafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
-        groupPrefix: `${this.config.KAFKA_CLIENT_ID}-projection`,
+        sql: this.sql, kafka: this.projectorKafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
+        groupPrefix: this.config.PROJECTOR_GROUP_PREFIX, sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
       }));
     }
   }
@@ -190,6 +201,10 @@ export class Harness {
     }
   }
 
+  private destroyKafkaSockets(): void {
+    for (const kafka of [this.kafka, this.relayKafka, this.projectorKafka]) destroyKafkaSockets(kafka);
+  }
+
   /** `keepProcess`: the caller runs more work after this harness (scripts/chaos), so no forced exit. */
   async close(options: { keepProcess?: boolean } = {}): Promise<void> {
     const step = (name: string) => process.env.DEBUG_HARNESS && process.stderr.write(`harness close: ${name}\n`);
@@ -198,7 +213,7 @@ export class Harness {
     step('projectors stopped');
     await this.stopRelay();
     step('relay stopped');
-    destroyKafkaSockets(this.kafka);
+    this.destroyKafkaSockets();
     await this.app.close();
     step('app closed');
     await this.sql.end({ timeout: 5 });
@@ -208,7 +223,7 @@ export class Harness {
     step('database dropped');
     await admin.end();
     step('admin ended');
-    destroyKafkaSockets(this.kafka);
+    this.destroyKafkaSockets();
     // kafkajs 2.2.4 can keep retry timers alive after a consumer that lived through a broker restart has
     // disconnected; once everything is closed, a test process must not wait on them until tap's timeout.
     if (!options.keepProcess) setTimeout(() => process.exit(), 3_000).unref();

@@ -54,7 +54,7 @@ await t.test('a restarted projector does not count anything twice', async (t) =>
   // Redelivery: forget Kafka's committed offsets so the whole topic is consumed again.
   const admin = h.kafka.admin();
   await admin.connect();
-  await admin.resetOffsets({ groupId: `${h.config.KAFKA_CLIENT_ID}-projection-attendance`, topic: h.config.KAFKA_TOPIC, earliest: true });
+  await admin.resetOffsets({ groupId: `${h.config.PROJECTOR_GROUP_PREFIX}-attendance`, topic: h.config.KAFKA_TOPIC, earliest: true });
   await admin.disconnect();
   await h.startProjectors();
   const after = await attendanceWhenProjected(Number(before.computedAt.eventsApplied) + 1);

@@ -23,7 +23,7 @@ const env: Record<string, string> = {
   RELAY_POLL_MS: '50',
   LOG_LEVEL: 'info',
   PROJECTIONS: 'participants',
-  PROJECTOR_GROUP_PREFIX: `${h.config.KAFKA_CLIENT_ID}-projection`,
+  PROJECTOR_GROUP_PREFIX: h.config.PROJECTOR_GROUP_PREFIX,
 };
 const service = (name: string, script: string) => {
   const child = ServiceProcess.spawn(name, `services/${script}`, env);

@@ -3,7 +3,8 @@ import {
   EngagementQuery, EngagementReport, ExitReasons, OutcomesQuery, OutcomesReport, ProblemDetails, ReoffendingQuery, ReoffendingReport, ReportQuery, SpendReport,
 } from '@vru/contracts';
 import {
-  daysBetween, median, pairedChange, provenReoffending, quarterOf, RELIABLE_CHANGE, rateSuppressed, suppressCount, suppressRate,
+  daysBetween, median, pairedChange, provenReoffending, quarterOf, RELIABLE_CHANGE, rateSuppressed, spendFigures, suppressCount,
+  suppressRate,
   suppressRecord, wilsonInterval, type Proportion, type ReoffendingMeasures, type ReoffendingParticipant,
 } from '@vru/domain';
 import type { Principal } from '@vru/contracts';
@@ -238,22 +239,17 @@ export async function spendReport(sql: Sql, principal: Principal, q: ReportQuery
     report: 'spend' as const, filters: q, computedAt, suppressed: suppress,
     rows: grants.map((g) => {
       const items = spendByGrant.get(g.grant_ref) ?? [];
-      const byCategory: Record<string, number> = {};
-      const byQuarter: Record<string, number> = {};
-      for (const s of items) {
-        byCategory[s.category] = (byCategory[s.category] ?? 0) + Number(s.amount_pence);
-        const quarter = quarterOf(s.period_start);
-        byQuarter[quarter] = (byQuarter[quarter] ?? 0) + Number(s.amount_pence);
-      }
-      const spent = items.reduce((sum, s) => sum + Number(s.amount_pence), 0);
+      const lines = items.map((s) => ({ amountPence: Number(s.amount_pence), category: s.category, periodStart: s.period_start }));
+      const figures = spendFigures(Number(g.amount_pence), lines);
+      const spent = figures.spentPence;
       const enrolled = people.filter((p) => p.provider_id === g.provider_id && p.programme_id === g.programme_id
         && p.enrolled_on >= g.start_date && p.enrolled_on <= g.end_date);
       const completed = enrolled.filter((p) => p.exit_reason === 'completed').length;
       const costPer = (n: number) => (n === 0 || (suppress && rateSuppressed(n, n)) ? null : Math.round(spent / n));
       return {
         grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id,
-        awardedPence: Number(g.amount_pence), spentPence: spent, remainingPence: Number(g.amount_pence) - spent,
-        spentByCategory: byCategory, spentByQuarter: Object.fromEntries(Object.entries(byQuarter).sort(([a], [b]) => a.localeCompare(b))),
+        awardedPence: figures.awardedPence, spentPence: figures.spentPence, remainingPence: figures.remainingPence,
+        spentByCategory: figures.spentByCategory, spentByQuarter: figures.spentByQuarter,
         enrolled: count(enrolled.length, suppress), completed: count(completed, suppress),
         costPerEnrolledPence: costPer(enrolled.length), costPerCompletionPence: costPer(completed),
       };

@@ -26,9 +26,3 @@ export function daysBetween(from: string, to: string): number {
   const [y2, m2, d2] = parts(to);
   return Math.round((Date.UTC(y2, m2 - 1, d2) - Date.UTC(y1, m1 - 1, d1)) / 86_400_000);
 }
-
-/** Calendar quarter label, e.g. 2025-Q3. */
-export function quarterOf(date: string): string {
-  const [y, m] = parts(date);
-  return `${y}-Q${Math.floor((m - 1) / 3) + 1}`;
-}

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { meanWithCI, median, tCritical95, wilsonInterval } from './intervals.js';
-import { addMonths, daysBetween, quarterOf } from './dates.js';
+import { addMonths, daysBetween } from './dates.js';
+import { quarterOf } from './spend.js';
 
 const close = (t: Test, actual: number | undefined, expected: number, what: string, eps = 5e-4) =>
   t.ok(actual !== undefined && Math.abs(actual - expected) < eps, `${what}: ${actual} ≈ ${expected}`);

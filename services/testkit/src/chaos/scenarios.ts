@@ -298,7 +298,7 @@ const duplicateDelivery: Scenario = {
     const admin = h.kafka.admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(h.config.KAFKA_TOPIC);
-    const groups = projections.map((p) => `${h.config.KAFKA_CLIENT_ID}-projection-${p.name}`);
+    const groups = projections.map((p) => `${h.config.PROJECTOR_GROUP_PREFIX}-${p.name}`);
     for (const groupId of groups) await admin.resetOffsets({ groupId, topic: h.config.KAFKA_TOPIC, earliest: true });
     o.log(`duplicate-delivery: ${groups.length} consumer groups reset to the beginning; ${ends.reduce((s, p) => s + Number(p.high), 0)} messages will be delivered again`);
     projector = await stack.startProjector();
@@ -390,7 +390,7 @@ const projectorsScaledOut: Scenario = {
     const { h } = stack;
     const admin = h.kafka.admin();
     await admin.connect();
-    const groupId = `${h.config.KAFKA_CLIENT_ID}-projection-attendance`;
+    const groupId = `${h.config.PROJECTOR_GROUP_PREFIX}-attendance`;
     const members = await h.waitFor('both instances in the group', async () => {
       const { groups } = await admin.describeGroups([groupId]);
       const n = groups[0]?.members.length ?? 0;

@@ -22,7 +22,7 @@ export class ChaosStack {
       KAFKA_BROKERS: c.KAFKA_BROKERS,
       KAFKA_TOPIC: c.KAFKA_TOPIC,
       KAFKA_CLIENT_ID: c.KAFKA_CLIENT_ID,
-      PROJECTOR_GROUP_PREFIX: `${c.KAFKA_CLIENT_ID}-projection`,
+      PROJECTOR_GROUP_PREFIX: c.PROJECTOR_GROUP_PREFIX,
       // A killed projector instance hands its partitions over after this long (the broker's minimum is 6 s).
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       API_KEY_PEPPER: c.API_KEY_PEPPER,
