@@ -6,7 +6,7 @@ import { participantsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from './index.js';
 
 /**
- * Issue 6 on the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
+ * On the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
  * erasure, data-partner matching, retention and the funders' evidence trail.
  */
 const h = await Harness.start();

@@ -119,7 +119,7 @@ function newLoad(stack: ChaosStack, o: ChaosOptions, targets: string[], scenario
   return new LoadClient({ targets, key: stack.key, prefix: `${scenario}-${randomUUID().slice(0, 6)}`, ...loadSize(o), ...over });
 }
 
-// ------------------------------------------------------------------------------------------ issue 9
+// ------------------------------------------------------------------------------------------
 
 const apiKilled: Scenario = {
   name: 'api-killed',
@@ -336,7 +336,7 @@ async function readModelSnapshot(stack: ChaosStack): Promise<Record<string, stri
   return out;
 }
 
-// ------------------------------------------------------------------------------------------ issue 8
+// ------------------------------------------------------------------------------------------
 
 const brokerKilledInCluster: Scenario = {
   name: 'broker-killed-3-brokers',
