@@ -244,3 +244,40 @@ await t.test('an erased comparison record leaves later evaluations', async (t) =
   t.equal(again.statusCode, 409);
   t.equal(again.json().errors[0].rule, 'comparison-erased');
 });
+
+/** Signs in to the dashboard with a key (the form, its CSRF token and the session cookie), then GETs a page. */
+async function dashboardGet(key: string, url: string) {
+  const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+  const cookieOf = (res: { headers: Record<string, unknown> }) => ([] as string[]).concat(res.headers['set-cookie'] as string | string[] ?? [])
+    .map((c) => c.split(';')[0]).join('; ');
+  const signedIn = await h.app.inject({
+    method: 'POST', url: '/app/sign-in', headers: { cookie: cookieOf(form), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ apiKey: key, _csrf: csrf }).toString(),
+  });
+  return h.app.inject({ method: 'GET', url, headers: { cookie: cookieOf(signedIn) } });
+}
+
+await t.test('the dashboard page: the estimate in words, the balance chart, the same figures as the API', async (t) => {
+  const res = await dashboardGet(h.keys.commissioner, `/app/impact?programmeId=${PROGRAMME}&from=2025-01-01&to=2025-03-31`);
+  t.equal(res.statusCode, 200);
+  const body = res.body;
+  t.match(body, /<h1 class="govuk-heading-l">Impact on proven reoffending/);
+  t.match(body, /<svg aria-label="Balance of each characteristic before and after matching[^"]*" role="img"/);
+  t.match(body, /<svg aria-label="Difference per 100 participants[^"]*" role="img"/);
+  const current = (await h.getReport(Q1, h.keys.commissioner)).body;
+  const per100 = current.estimate.binary.per100;
+  const signed = (x: number) => `${x > 0 ? '+' : ''}${x.toFixed(1)}`;
+  t.ok(body.includes(`${signed(per100.difference)} (${signed(per100.lower)} to ${signed(per100.upper)})`), 'the interval as the API gives it');
+  t.ok(body.includes(current.estimate.binary.wording.replace(/'/g, '&#39;')) || body.includes(current.estimate.binary.wording), 'the words');
+  t.match(body, /href="\/app\/download\/impact.csv\?programmeId=/);
+  for (const ref of participantRefs.slice(0, 20)) if (body.includes(ref)) t.fail(`reference ${ref} on the page`);
+  const download = await dashboardGet(h.keys.commissioner, `/app/download/impact.csv?programmeId=${PROGRAMME}&from=2025-01-01&to=2025-03-31`);
+  t.equal(download.statusCode, 200);
+  t.equal(download.body.split('\r\n')[0], 'measure,participants,comparison,difference,lower,upper,pValue,significant,wording');
+  const provider = await dashboardGet(h.keys.providerA, `/app/impact?programmeId=${PROGRAMME}&from=2025-01-01&to=2025-03-31`);
+  t.equal(provider.statusCode, 403, 'providers cannot open the impact page');
+  const shifted = await dashboardGet(h.keys.commissioner, `/app/impact?programmeId=${PROGRAMME}&from=2025-01-02&to=2025-03-31`);
+  t.equal(shifted.statusCode, 400);
+  t.match(shifted.body, /first day of a quarter/);
+});
