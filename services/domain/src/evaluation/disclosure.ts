@@ -97,6 +97,8 @@ export function disclosedImpact(p: PublishableImpact): DisclosedImpact {
     ? (unmatched === null ? [null, null] : suppressRow([counts.unmatchedNoComparisonInStratum, counts.unmatchedNoneWithinCaliper]))
     : [null, null];
   const e = p.estimate;
+  // The estimate repeats the matched count: withheld there too when the matching row withheld it (secondary suppression).
+  const matchedShown = (n: number) => (counts && matched === null ? null : suppressCount(n));
   return {
     asOf: p.asOf,
     provisional: p.provisional,
@@ -137,11 +139,11 @@ export function disclosedImpact(p: PublishableImpact): DisclosedImpact {
     },
     estimate: e.status === 'estimated'
       ? {
-        status: 'estimated', matchedParticipants: suppressCount(e.matchedParticipants), varianceMethod: e.varianceMethod,
+        status: 'estimated', matchedParticipants: matchedShown(e.matchedParticipants), varianceMethod: e.varianceMethod,
         binary: measure(e.binary, e.matchedParticipants, p.population),
         frequency: measure(e.frequency, e.matchedParticipants, p.population),
       }
-      : { status: 'not-estimated', reason: e.reason, matchedParticipants: suppressCount(e.matchedParticipants), minimum: e.minimum, wording: e.wording },
+      : { status: 'not-estimated', reason: e.reason, matchedParticipants: matchedShown(e.matchedParticipants), minimum: e.minimum, wording: e.wording },
     warnings: p.warnings,
   };
 }

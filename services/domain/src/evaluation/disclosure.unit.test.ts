@@ -61,3 +61,13 @@ t.test('3 matched and 2 unmatched: neither count is published, nor the reasons',
   t.equal(d.estimate.matchedParticipants, null);
   t.notMatch(JSON.stringify(d), /"(matched|unmatched)":[1-4]\b/);
 });
+
+t.test('2 of 80 unmatched: the matched count is withheld wherever it is published', async (t) => {
+  // Two women among the participants and none in the pool: nobody of their gender to match them to.
+  const subjects = cohort(80, 200, (i) => i % 3 === 0, (i) => (i < 2 ? { gender: 'female' } : {}));
+  const d = disclose(subjects);
+  t.equal(d.population.participants, 80);
+  t.same([d.matching!.matched, d.matching!.unmatched], [null, null], '78 and 2: the 2 primary, the 78 secondary');
+  t.equal(d.estimate.status, 'estimated');
+  t.equal(d.estimate.matchedParticipants, null, 'not given back by the estimate either (80 − 78 = 2)');
+});
