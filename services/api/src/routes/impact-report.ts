@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ImpactQuery, ImpactReport, ProblemDetails, type FieldError, type Principal } from '@vru/contracts';
 import {
-  disclosedImpact, evaluateImpact, ethnicityGroupOf, participantCovariates, publishableImpact, suppressCount,
+  DEFAULT_DESIGN, disclosedImpact, evaluateImpact, ethnicityGroupOf, participantCovariates, publishableImpact, suppressCount,
   type Covariates, type Ethnicity, type EvaluationSubject, type Gender, type OffenceHistoryEntry,
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
@@ -16,6 +16,13 @@ import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } fro
  */
 
 const today = (): string => new Date().toISOString().slice(0, 10);
+
+/**
+ * The model's covariates: the default set less prior custody, which participants' offences do not record yet
+ * (OffenceRecorded has no custodial flag). Left in, every comparison with a custodial history would be unlike every
+ * participant by construction, and the model would separate on it.
+ */
+export const IMPACT_COVARIATES = DEFAULT_DESIGN.covariates.filter((c) => c !== 'priorCustody');
 const QUARTER_STARTS = ['01-01', '04-01', '07-01', '10-01'];
 const QUARTER_ENDS = ['03-31', '06-30', '09-30', '12-31'];
 
@@ -139,7 +146,7 @@ export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQue
       ${q.poolId ? sql`and r.pool_id = ${q.poolId}` : sql``}`.catch(emptyIfNoReadModel);
 
   const { subjects, erased } = evaluationSubjects(participants, participantOffences, comparisons, comparisonOffences);
-  const d = disclosedImpact(publishableImpact(evaluateImpact(subjects, asOf)));
+  const d = disclosedImpact(publishableImpact(evaluateImpact(subjects, asOf, { design: { covariates: IMPACT_COVARIATES } })));
   const rows = d.estimate.status === 'estimated'
     ? (['binary', 'frequency'] as const).map((measure) => {
       const m = d.estimate.status === 'estimated' ? d.estimate[measure] : null;
