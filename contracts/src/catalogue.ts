@@ -40,7 +40,8 @@ const PROVIDER = ['provider'] as const;
 /** The comparison pool is criminal offence data shared under a data-sharing agreement: only the partner's own keys write it. */
 const DATA_PARTNER = ['data-partner'] as const;
 const COMPARISON_PERSONAL_FIELDS = [
-  'ageAtIndex', 'birthYearMonth', 'gender', 'ethnicity', 'postcodeDistrict', 'policeDistrict', 'priorOffences', 'priorSeriousViolence', 'priorCustody',
+  'ageAtIndex', 'birthYearMonth', 'gender', 'ethnicity', 'postcodeDistrict', 'policeDistrict',
+  'priorOffences', 'priorSeriousViolence', 'priorCustody',
 ];
 
 export const EventCatalogue = {
@@ -115,7 +116,8 @@ export const EventCatalogue = {
     personalFields: COMPARISON_PERSONAL_FIELDS,
     example: {
       poolId: 'derby-2025-under-25s', indexDate: '2026-09-10', indexEvent: 'police-referral-not-taken-up', ageAtIndex: 16, gender: 'male',
-      ethnicity: 'white-british', postcodeDistrict: 'DE23', priorOffences: 2, priorSeriousViolence: false, priorCustody: false, definitionsVersion: 1,
+      ethnicity: 'white-british', postcodeDistrict: 'DE23', priorOffences: 2, priorSeriousViolence: false, priorCustody: false,
+      definitionsVersion: 1,
     },
   }),
   ComparisonOffenceRecorded: define({
@@ -210,7 +212,9 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
       },
       {
         additionalProperties: false, title, description: `${def.summary}. The record is named by the data partner and its own reference.`,
-        examples: exampleData ? [{ ...example, dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-0001842', data: exampleData }] : undefined,
+        examples: exampleData
+          ? [{ ...example, dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-0001842', data: exampleData }]
+          : undefined,
       },
     );
   }

@@ -146,7 +146,10 @@ export function csvColumns(type: string): CsvColumn[] {
   } else if (def.stream === 'comparison') {
     columns.push(
       { name: 'dataPartnerId', pointer: '/dataPartnerId', kind: 'text', required: true, description: 'The data partner sharing the record.' },
-      { name: 'comparisonRef', pointer: '/comparisonRef', kind: 'text', required: true, description: "The data partner's own opaque reference; never a name or a PNC number." },
+      {
+        name: 'comparisonRef', pointer: '/comparisonRef', kind: 'text', required: true,
+        description: "The data partner's own opaque reference; never a name or a PNC number.",
+      },
     );
   } else {
     if (def.submittedBy.includes('data-partner')) {

@@ -14,9 +14,11 @@ const Num = (description?: string) => Nullable(Type.Number(), description);
 export const ImpactQuery = Type.Object(
   {
     programmeId: ProgrammeId,
-    cohortFrom: IsoDate('First index (enrolment) date of the cohort: the first day of a quarter (1 January, 1 April, 1 July or 1 October).'),
+    cohortFrom: IsoDate('First index (enrolment) date of the cohort: the first day of a quarter (1 January, 1 April, 1 July, 1 October).'),
     cohortTo: IsoDate('Last index date of the cohort, inclusive: the last day of a quarter.'),
-    poolId: Type.Optional(Identifier('Only comparison records of this pool (default: every pool, index dates inside the cohort period).', 'derby-2025')),
+    poolId: Type.Optional(
+      Identifier('Only comparison records of this pool (default: every pool, index dates inside the cohort period).', 'derby-2025'),
+    ),
   },
   closed,
 );
@@ -34,12 +36,14 @@ const GroupFigures = {
 const Measure = Type.Object(
   {
     matched: Type.Object({ ...GroupFigures, standardError: Type.Number(), significant: Type.Boolean() }, closed),
-    unadjusted: Nullable(Type.Object(GroupFigures, { ...closed, description: 'Every participant against the whole pool, before matching.' })),
+    unadjusted: Nullable(
+      Type.Object(GroupFigures, { ...closed, description: 'Every participant against the whole pool, before matching.' }),
+    ),
     per100: Type.Object(
       { difference: Type.Number(), lower: Type.Number(), upper: Type.Number() },
       { ...closed, description: 'The difference and its interval per 100 participants (percentage points for the rate).' },
     ),
-    additionalParticipantsNeeded: Count('When inconclusive: about how many more participants would be needed (80% power, 5% significance).'),
+    additionalParticipantsNeeded: Count('When inconclusive: about how many more participants would be needed (80% power, 5% level).'),
     wording: Type.String({ description: 'The result in plain words, the Justice Data Lab\'s way.' }),
   },
   closed,

@@ -112,7 +112,9 @@ function crossFieldErrors(type: string, data: Record<string, unknown>): FieldErr
       errors.push({ field: '/data/ageAtIndex', rule: 'age-or-birth-month-required', message: 'Give ageAtIndex or birthYearMonth' });
     }
     if ((data.postcodeDistrict === undefined) === (data.policeDistrict === undefined)) {
-      errors.push({ field: '/data/postcodeDistrict', rule: 'one-area-required', message: 'Give exactly one of postcodeDistrict or policeDistrict' });
+      errors.push({
+        field: '/data/postcodeDistrict', rule: 'one-area-required', message: 'Give exactly one of postcodeDistrict or policeDistrict',
+      });
     }
   }
   if ((type === 'OffenceRecorded' || type === 'ComparisonOffenceRecorded') && String(data.offenceDate) > String(data.provenDate)) {

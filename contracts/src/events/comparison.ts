@@ -16,7 +16,9 @@ export const ComparisonRecordSubmittedV1 = Type.Object(
     indexEvent: StringEnum(V.ComparisonIndexEvents, { description: 'What the index date marks.' }),
     ageAtIndex: Type.Optional(Type.Integer({ minimum: 5, maximum: 30, description: 'Age in whole years at the index date.' })),
     birthYearMonth: Type.Optional(
-      Type.String({ pattern: '^(19|20)\\d{2}-(0[1-9]|1[0-2])$', description: 'Year and month of birth (never a full date).', examples: ['2008-06'] }),
+      Type.String({
+        pattern: '^(19|20)\\d{2}-(0[1-9]|1[0-2])$', description: 'Year and month of birth (never a full date).', examples: ['2008-06'],
+      }),
     ),
     gender: StringEnum(V.Genders),
     ethnicity: StringEnum(V.Ethnicities, { description: 'ONS 2021 ethnic group (matched on its high-level group).' }),
@@ -30,7 +32,9 @@ export const ComparisonRecordSubmittedV1 = Type.Object(
     }),
     priorSeriousViolence: Type.Boolean({ description: 'Any proven serious violence offence before the index date.' }),
     priorCustody: Type.Boolean({ description: 'Any custodial sentence before the index date.' }),
-    definitionsVersion: Type.Integer({ minimum: 1, maximum: 1, description: 'The version of the covariate definitions applied (docs/evaluation.md).' }),
+    definitionsVersion: Type.Integer({
+      minimum: 1, maximum: 1, description: 'The version of the covariate definitions applied (docs/evaluation.md).',
+    }),
   },
   {
     ...closed,
@@ -56,5 +60,8 @@ export const ComparisonRecordErasedV1 = Type.Object(
     requestedOn: IsoDate('Date the erasure was requested (or the retention period ended).'),
     basis: StringEnum(V.ErasureBases),
   },
-  { ...closed, description: 'The comparison record\'s personal fields were made unrecoverable (its key destroyed); it leaves later evaluations.' },
+  {
+    ...closed,
+    description: 'The comparison record\'s personal fields were made unrecoverable (its key destroyed); it leaves later evaluations.',
+  },
 );

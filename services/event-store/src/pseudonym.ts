@@ -16,5 +16,6 @@ export const grantStreamId = (grantRef: string): string => `grant-${grantRef}`;
  * stored and two partners' references never collide.
  */
 export function comparisonStreamId(secret: string, dataPartnerId: string, comparisonRef: string): string {
-  return `comparison-${createHmac('sha256', secret).update(`comparison\u0000${dataPartnerId}\u0000${comparisonRef}`).digest('hex').slice(0, 32)}`;
+  const hash = createHmac('sha256', secret).update(`comparison\u0000${dataPartnerId}\u0000${comparisonRef}`).digest('hex');
+  return `comparison-${hash.slice(0, 32)}`;
 }

@@ -1,4 +1,6 @@
-import { upcast, type EventDefinition, type StreamKind, type FieldError, type Principal, type ValidSubmission, type EventMetadata } from '@vru/contracts';
+import {
+  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StreamKind, type ValidSubmission,
+} from '@vru/contracts';
 import {
   comparisonDecider, DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
 } from '@vru/domain';

@@ -43,11 +43,14 @@ export async function applyRetention(
     const outcomes = await store.append(due.slice(i, i + 500).map((p) => ({
       streamId: p.stream_id,
       definition: p.kind === 'comparison' ? comparisonErased : participantErased,
-      principal: { keyId: 'system:retention', role: p.kind === 'comparison' ? 'data-partner' as const : 'provider' as const, providerId: p.provider_id },
+      principal: {
+        keyId: 'system:retention', role: p.kind === 'comparison' ? 'data-partner' as const : 'provider' as const, providerId: p.provider_id,
+      },
       requestId: `retention-${today}`,
       source: 'system' as const,
       submission: {
-        eventId: crypto.randomUUID(), type: p.kind === 'comparison' ? 'ComparisonRecordErased' : 'ParticipantErased', schemaVersion: 1, occurredAt: now.toISOString(),
+        eventId: crypto.randomUUID(), type: p.kind === 'comparison' ? 'ComparisonRecordErased' : 'ParticipantErased', schemaVersion: 1,
+        occurredAt: now.toISOString(),
         ...(p.programme_id ? { programmeId: p.programme_id } : {}),
         data: { requestedOn: today, basis: 'retention-period-ended' },
       } as ValidSubmission,

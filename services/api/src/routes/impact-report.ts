@@ -30,10 +30,12 @@ const QUARTER_ENDS = ['03-31', '06-30', '09-30', '12-31'];
 export function cohortPeriodErrors(q: Pick<ImpactQuery, 'cohortFrom' | 'cohortTo'>): FieldError[] {
   const errors: FieldError[] = [];
   if (!QUARTER_STARTS.includes(q.cohortFrom.slice(5))) {
-    errors.push({ field: '/querystring/cohortFrom', rule: 'quarter-start', message: 'cohortFrom must be the first day of a quarter (01-01, 04-01, 07-01 or 10-01)' });
+    const message = 'cohortFrom must be the first day of a quarter (01-01, 04-01, 07-01 or 10-01)';
+    errors.push({ field: '/querystring/cohortFrom', rule: 'quarter-start', message });
   }
   if (!QUARTER_ENDS.includes(q.cohortTo.slice(5))) {
-    errors.push({ field: '/querystring/cohortTo', rule: 'quarter-end', message: 'cohortTo must be the last day of a quarter (03-31, 06-30, 09-30 or 12-31)' });
+    const message = 'cohortTo must be the last day of a quarter (03-31, 06-30, 09-30 or 12-31)';
+    errors.push({ field: '/querystring/cohortTo', rule: 'quarter-end', message });
   }
   if (errors.length === 0 && q.cohortTo < q.cohortFrom) {
     errors.push({ field: '/querystring/cohortTo', rule: 'date-order', message: 'cohortTo must not be before cohortFrom' });
@@ -103,7 +105,9 @@ export function evaluationSubjects(
       erased += 1;
       continue;
     }
-    subjects.push({ id: p.stream_id, group: 'participant', covariates, evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on, offences });
+    subjects.push({
+      id: p.stream_id, group: 'participant', covariates, evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on, offences,
+    });
   }
   for (const c of comparisons) {
     const covariates: Covariates = {
@@ -111,7 +115,9 @@ export function evaluationSubjects(
       ethnicityGroup: c.ethnicity_group as ReturnType<typeof ethnicityGroupOf>, area: c.area, priorOffences: c.prior_offences,
       priorSeriousViolence: c.prior_serious_violence, priorCustody: c.prior_custody,
     };
-    subjects.push({ id: c.stream_id, group: 'comparison', covariates, evaluationConsentWithdrawnOn: null, offences: cOffences.get(c.stream_id) ?? [] });
+    subjects.push({
+      id: c.stream_id, group: 'comparison', covariates, evaluationConsentWithdrawnOn: null, offences: cOffences.get(c.stream_id) ?? [],
+    });
   }
   return { subjects, erased };
 }
@@ -152,7 +158,8 @@ export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQue
       const m = d.estimate.status === 'estimated' ? d.estimate[measure] : null;
       return {
         measure, participants: m!.matched.participants, comparison: m!.matched.comparison, difference: m!.matched.difference,
-        lower: m!.matched.lower, upper: m!.matched.upper, pValue: m!.matched.pValue, significant: m!.matched.significant, wording: m!.wording,
+        lower: m!.matched.lower, upper: m!.matched.upper, pValue: m!.matched.pValue, significant: m!.matched.significant,
+        wording: m!.wording,
       };
     })
     : [];
@@ -171,10 +178,11 @@ export const impactReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (
       tags: ['reports'],
       operationId: 'impactReport',
       summary: 'Impact on proven reoffending against a matched comparison group',
-      description: 'The programme\'s participants with evaluation consent enrolled (index date) in cohortFrom..cohortTo (whole quarters), against the '
-        + 'data partners\' comparison records with index dates in the same period: a propensity-score model, nearest-neighbour matching with a '
-        + 'caliper (exact on gender), balance (standardised mean differences before and after), and the one-year proven reoffending rate and '
-        + 'frequency of matched participants against their matches, with 95% intervals and the result in words. No estimate under 60 matched '
+      description: 'The programme\'s participants with evaluation consent enrolled (index date) in cohortFrom..cohortTo (whole '
+        + 'quarters), against the data partners\' comparison records with index dates in the same period: a propensity-score model, '
+        + 'nearest-neighbour matching with a caliper (exact on gender), balance (standardised mean differences before and after), and '
+        + 'the one-year proven reoffending rate and frequency of matched participants against their matches, with 95% intervals and the '
+        + 'result in words. No estimate under 60 matched '
         + 'participants; provisional until the follow-up and waiting period have ended. Small-number suppression applies to every reader '
         + '(docs/evaluation.md). Send `Accept: text/csv` for one row per measure.',
       querystring: ImpactQuery,

@@ -224,18 +224,20 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${auditSection(audit)}`));
   });
 
-  app.get('/app/impact', { config: { pageRoles: REPORTS.impact.roles }, schema: filterRoute, preValidation: async (request) => dropEmpty(request) },
-    async (request, reply) => {
-      const principal = request.webPrincipal!;
-      const f = request.query as Filters;
-      const chosen = Boolean(f.programmeId && f.from && f.to);
-      const [report, options] = await Promise.all([chosen ? REPORTS.impact.run(sql, principal, f) : null, choices(principal)]);
-      return sendPage(reply, page(ctx(request, secret), 'Impact', html`
-        <h1 class="govuk-heading-l">Impact on proven reoffending${f.programmeId ? `: ${f.programmeId}` : ''}</h1>
-        ${impactIntro(principal)}
-        ${impactForm(f, options)}
-        ${report ? impactSections(report, f) : html`<p class="govuk-body">Choose a programme and a cohort of whole quarters.</p>`}`));
-    });
+  const impactRoute = {
+    config: { pageRoles: REPORTS.impact.roles }, schema: filterRoute, preValidation: async (request: FastifyRequest) => dropEmpty(request),
+  };
+  app.get('/app/impact', impactRoute, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const f = request.query as Filters;
+    const chosen = Boolean(f.programmeId && f.from && f.to);
+    const [report, options] = await Promise.all([chosen ? REPORTS.impact.run(sql, principal, f) : null, choices(principal)]);
+    return sendPage(reply, page(ctx(request, secret), 'Impact', html`
+      <h1 class="govuk-heading-l">Impact on proven reoffending${f.programmeId ? `: ${f.programmeId}` : ''}</h1>
+      ${impactIntro(principal)}
+      ${impactForm(f, options)}
+      ${report ? impactSections(report, f) : html`<p class="govuk-body">Choose a programme and a cohort of whole quarters.</p>`}`));
+  });
 
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
   const uploadPage = async (request: FastifyRequest, reply: FastifyReply, outcome: { result?: ImportResult; problem?: HttpProblem; chosen?: string } = {}) => {

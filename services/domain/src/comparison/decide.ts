@@ -29,11 +29,14 @@ function comparisonRules(event: DomainEvent, state: ComparisonState): RuleViolat
     case 'ComparisonRecordSubmitted':
       // Covariates are fixed at the index date; a second record under one reference would make two people of one.
       return state.submitted
-        ? [violation('comparison-already-submitted', '/comparisonRef', 'A record with this reference was already shared; erase it and share a new one', 409)]
+        ? [violation('comparison-already-submitted', '/comparisonRef',
+          'A record with this reference was already shared; erase it and share a new one', 409)]
         : [];
     case 'ComparisonOffenceRecorded':
     case 'ComparisonRecordErased':
-      return state.submitted ? [] : [violation('unknown-comparison', '/comparisonRef', 'No comparison record with this reference was shared', 409)];
+      return state.submitted
+        ? []
+        : [violation('unknown-comparison', '/comparisonRef', 'No comparison record with this reference was shared', 409)];
     default:
       return [];
   }

@@ -12,7 +12,8 @@ import type { PublishableImpact } from './publishable.js';
  * standardised differences, rounded. The propensity-score histogram stays inside; its common range is published.
  */
 
-const round = (x: number | null, digits: number): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+const round = (x: number | null, digits: number): number | null =>
+  (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 export interface DisclosedGroupFigures {
   /** Participants' rate or mean (null when withheld). */
@@ -54,13 +55,19 @@ export interface DisclosedImpact {
     threshold: number;
     balanced: boolean;
     failing: string[];
-    covariates: { name: string; covariate: string; level: string | null; smdBefore: number | null; smdAfter: number | null; balanced: boolean }[];
+    covariates: {
+      name: string; covariate: string; level: string | null; smdBefore: number | null; smdAfter: number | null; balanced: boolean;
+    }[];
     propensityLogit: { smdBefore: number | null; smdAfter: number | null };
     commonSupport: { from: number; to: number } | null;
   } | null;
-  propensity: { method: string; converged: boolean; coefficients: { name: string; estimate: number | null; standardError: number | null }[] } | null;
+  propensity: {
+    method: string; converged: boolean; coefficients: { name: string; estimate: number | null; standardError: number | null }[];
+  } | null;
   estimate:
-    | { status: 'estimated'; matchedParticipants: number | null; varianceMethod: string; binary: DisclosedMeasure; frequency: DisclosedMeasure }
+    | {
+      status: 'estimated'; matchedParticipants: number | null; varianceMethod: string; binary: DisclosedMeasure; frequency: DisclosedMeasure;
+    }
     | { status: 'not-estimated'; reason: string; matchedParticipants: number | null; minimum: number; wording: string };
   warnings: EvaluationWarning[];
 }
@@ -82,7 +89,9 @@ function groups(d: DifferenceEstimate, participants: number, comparisons: number
 function measure(m: MeasureEstimate, matched: number, population: PublishableImpact['population']): DisclosedMeasure {
   return {
     // Matched comparisons weigh as many as the matched participants they stand for.
-    matched: { ...groups(m.matched, matched, matched), standardError: round(m.matched.standardError, 4)!, significant: m.matched.significant },
+    matched: {
+      ...groups(m.matched, matched, matched), standardError: round(m.matched.standardError, 4)!, significant: m.matched.significant,
+    },
     unadjusted: m.unadjusted && groups(m.unadjusted, population.participants, population.comparisons),
     per100: { difference: round(m.per100.difference, 1)!, lower: round(m.per100.lower, 1)!, upper: round(m.per100.upper, 1)! },
     additionalParticipantsNeeded: m.additionalParticipantsNeeded,
@@ -128,14 +137,18 @@ export function disclosedImpact(p: PublishableImpact): DisclosedImpact {
         name: c.name, covariate: c.covariate, level: c.level ?? null,
         smdBefore: round(c.before.smd, 3), smdAfter: round(c.after?.smd ?? null, 3), balanced: c.balanced,
       })),
-      propensityLogit: { smdBefore: round(p.balance.propensityLogit.before.smd, 3), smdAfter: round(p.balance.propensityLogit.after?.smd ?? null, 3) },
+      propensityLogit: {
+        smdBefore: round(p.balance.propensityLogit.before.smd, 3), smdAfter: round(p.balance.propensityLogit.after?.smd ?? null, 3),
+      },
       commonSupport: p.balance.overlap.commonSupport
         && { from: round(p.balance.overlap.commonSupport.from, 3)!, to: round(p.balance.overlap.commonSupport.to, 3)! },
     },
     propensity: p.propensity && {
       method: p.propensity.method,
       converged: p.propensity.converged,
-      coefficients: p.propensity.coefficients.map((c) => ({ name: c.name, estimate: round(c.estimate, 4), standardError: round(c.standardError, 4) })),
+      coefficients: p.propensity.coefficients.map((c) => ({
+        name: c.name, estimate: round(c.estimate, 4), standardError: round(c.standardError, 4),
+      })),
     },
     estimate: e.status === 'estimated'
       ? {
@@ -143,7 +156,10 @@ export function disclosedImpact(p: PublishableImpact): DisclosedImpact {
         binary: measure(e.binary, e.matchedParticipants, p.population),
         frequency: measure(e.frequency, e.matchedParticipants, p.population),
       }
-      : { status: 'not-estimated', reason: e.reason, matchedParticipants: matchedShown(e.matchedParticipants), minimum: e.minimum, wording: e.wording },
+      : {
+        status: 'not-estimated', reason: e.reason, matchedParticipants: matchedShown(e.matchedParticipants), minimum: e.minimum,
+        wording: e.wording,
+      },
     warnings: p.warnings,
   };
 }

@@ -13,14 +13,16 @@ const subject = (id: string, group: 'participant' | 'comparison', i: number, reo
   id,
   group,
   covariates: {
-    indexDate: '2025-01-01', ageAtIndex: 12 + (i % 9), gender: 'male', ethnicityGroup: i % 2 ? 'white' : 'black', area: i % 3 ? 'DE23' : 'DE22',
+    indexDate: '2025-01-01', ageAtIndex: 12 + (i % 9), gender: 'male', ethnicityGroup: i % 2 ? 'white' : 'black',
+    area: i % 3 ? 'DE23' : 'DE22',
     priorOffences: i % 4, priorSeriousViolence: i % 5 === 0, priorCustody: false, ...over,
   },
   evaluationConsentWithdrawnOn: null,
   offences: reoffends ? reoffence : [],
 });
 
-const cohort = (participants: number, comparisons: number, participantReoffends: (i: number) => boolean, over: (i: number) => Over = () => ({})) => [
+type Reoffends = (i: number) => boolean;
+const cohort = (participants: number, comparisons: number, participantReoffends: Reoffends, over: (i: number) => Over = () => ({})) => [
   ...Array.from({ length: participants }, (_, i) => subject(`STREAM-${i}-c0ffee`, 'participant', i, participantReoffends(i), over(i))),
   ...Array.from({ length: comparisons }, (_, i) => subject(`PNC-PSEUDO-${i}-beef`, 'comparison', i + 1, i % 3 === 0)),
 ];

@@ -66,7 +66,8 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
     }
     case 'ComparisonOffenceRecorded':
       return [{
-        kind: 'offence', eventId: event.eventId, streamId: event.streamId, offenceDate: String(d.offenceDate), provenDate: String(d.provenDate),
+        kind: 'offence', eventId: event.eventId, streamId: event.streamId,
+        offenceDate: String(d.offenceDate), provenDate: String(d.provenDate),
         seriousViolence: d.seriousViolence === true, custodial: d.custodial === true,
       }];
     case 'ComparisonRecordErased':
@@ -115,12 +116,12 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
     const erased = [...new Set(changes.filter((c) => c.kind === 'erased').map((c) => c.streamId))];
     if (records.length > 0) {
       await tx`
-        insert into comparison_records (stream_id, data_partner_id, pool_id, index_date, index_event, age_at_index, gender, ethnicity_group, area,
-                                        prior_offences, prior_serious_violence, prior_custody)
+        insert into comparison_records (stream_id, data_partner_id, pool_id, index_date, index_event, age_at_index, gender,
+                                        ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody)
         select "streamId", "dataPartnerId", "poolId", "indexDate", "indexEvent", "ageAtIndex", gender, "ethnicityGroup", area,
                "priorOffences", "priorSeriousViolence", "priorCustody"
-        from jsonb_to_recordset(${recordset(records)}::text::jsonb) as x("streamId" text, "dataPartnerId" text, "poolId" text, "indexDate" date,
-          "indexEvent" text, "ageAtIndex" integer, gender text, "ethnicityGroup" text, area text, "priorOffences" integer,
+        from jsonb_to_recordset(${recordset(records)}::text::jsonb) as x("streamId" text, "dataPartnerId" text, "poolId" text,
+          "indexDate" date, "indexEvent" text, "ageAtIndex" integer, gender text, "ethnicityGroup" text, area text, "priorOffences" integer,
           "priorSeriousViolence" boolean, "priorCustody" boolean)
         on conflict (stream_id) do nothing`;
     }

@@ -9,7 +9,8 @@ import { comparisonsProjection } from './comparisons.js';
 
 /** Every read model the projector service maintains. */
 export const projections: readonly Projection<any>[] = [
-  attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection, comparisonsProjection,
+  attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection,
+  comparisonsProjection,
 ];
 
 export function projectionByName(name: string): Projection<any> | undefined {
