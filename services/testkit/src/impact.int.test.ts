@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { comparisonsProjection, compareWithRebuild } from '@vru/projector';
 import { Harness, PROGRAMME, event } from './index.js';
 
 /**
@@ -243,6 +244,10 @@ await t.test('an erased comparison record leaves later evaluations', async (t) =
   const again = await h.post('/v1/events', comparisonOffence('CMP-0000', '2026-01-01', '2026-02-01'), h.keys.dataPartner);
   t.equal(again.statusCode, 409);
   t.equal(again.json().errors[0].rule, 'comparison-erased');
+});
+
+await t.test('the comparisons read model rebuilt from the log equals the live one, the erased record included', async (t) => {
+  t.same(await compareWithRebuild(h.sql, comparisonsProjection, h.vault), []);
 });
 
 /** Signs in to the dashboard with a key (the form, its CSRF token and the session cookie), then GETs a page. */
