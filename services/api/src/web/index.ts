@@ -17,6 +17,7 @@ import { HttpProblem } from '../problem.js';
 import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, suppressionNote } from './components.js';
+import { impactForm, impactIntro, impactSections } from './impact-page.js';
 import { mayRead, REPORT_NAMES, REPORTS, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
@@ -221,6 +222,21 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${spendSection(spend, f, 'Spend against award, and cost per participant')}
       ${spendBreakdownSections(spend)}
       ${auditSection(audit)}`));
+  });
+
+  const impactRoute = {
+    config: { pageRoles: REPORTS.impact.roles }, schema: filterRoute, preValidation: async (request: FastifyRequest) => dropEmpty(request),
+  };
+  app.get('/app/impact', impactRoute, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const f = request.query as Filters;
+    const chosen = Boolean(f.programmeId && f.from && f.to);
+    const [report, options] = await Promise.all([chosen ? REPORTS.impact.run(sql, principal, f) : null, choices(principal)]);
+    return sendPage(reply, page(ctx(request, secret), 'Impact', html`
+      <h1 class="govuk-heading-l">Impact on proven reoffending${f.programmeId ? `: ${f.programmeId}` : ''}</h1>
+      ${impactIntro(principal)}
+      ${impactForm(f, options)}
+      ${report ? impactSections(report, f) : html`<p class="govuk-body">Choose a programme and a cohort of whole quarters.</p>`}`));
   });
 
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
