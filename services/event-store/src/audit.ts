@@ -1,4 +1,4 @@
-import type { Logger, Sql } from '@vru/runtime';
+import { auditSignedTreeSize, auditSignerAlarm, auditSignerRefusals, auditTreeSize, type Logger, type Sql } from '@vru/runtime';
 import {
   canonicalJson, CheckpointError, extendFrontier, frontierRoot, hashEquals, leafHash, openCheckpoint, perfectSubtrees,
   planConsistencyProof, planInclusionProof, signCheckpoint, utf8, verifyConsistency, type Frontier, type Hash,
@@ -165,8 +165,9 @@ async function insertTree(sql: Sql, firstLeaf: number, positions: string[], crea
       select * from unnest(${positions.map((_, i) => String(firstLeaf + i))}::bigint[], ${positions}::bigint[])`,
     sql`
       insert into audit_log_nodes (level, index, hash)
-      select * from unnest(${created.map((n) => n.level)}::smallint[], ${created.map((n) => String(n.index))}::bigint[],
-                           ${created.map((n) => Buffer.from(n.hash))}::bytea[])`,
+      select level, index, decode(hash, 'hex')
+      from unnest(${created.map((n) => n.level)}::smallint[], ${created.map((n) => String(n.index))}::bigint[],
+                  ${created.map((n) => Buffer.from(n.hash).toString('hex'))}::text[]) as x(level, index, hash)`,
   ]);
 }
 
@@ -433,12 +434,13 @@ export interface AuditLogOptions {
   intervalMs?: number;
   /** How often a head is signed when the tree has grown. */
   signEveryMs?: number;
-  /** Called with every refusal to sign (the alarm). */
-  onRefused?: (outcome: Extract<SignOutcome, { status: 'refused' }>) => void;
-  onSigned?: (head: TreeHead) => void;
 }
 
-/** Appends settled events every intervalMs and signs a head when the tree has grown (at most once per signEveryMs). */
+/**
+ * Appends settled events every intervalMs and signs a head when the tree has grown (at most once per signEveryMs).
+ * A refusal to sign is the alarm: logged as an error and held in /metrics (vru_audit_signer_alarm) until a head
+ * is signed again.
+ */
 export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void> } {
   const { sql, logger, signer, intervalMs = 1000, signEveryMs = 60_000 } = options;
   let stopped = false;
@@ -451,15 +453,18 @@ export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void>
       let result: AppendResult;
       do result = await appendPending(sql, 1000);
       while (result.appended === 1000 && !stopped);
+      auditTreeSize.set(result.size);
       if (Date.now() - lastSigned >= signEveryMs) {
         const outcome = await signer.signNext();
         lastSigned = Date.now();
         if (outcome.status === 'refused') {
           logger.error({ lastSignedSize: outcome.lastSigned.size, size: outcome.size, reason: outcome.reason },
             'AUDIT ALARM: refusing to sign a tree head that does not extend the last signed head');
-          options.onRefused?.(outcome);
+          auditSignerAlarm.set(1);
+          auditSignerRefusals.inc();
         } else if (outcome.status === 'signed') {
-          options.onSigned?.(outcome.head);
+          auditSignerAlarm.set(0);
+          auditSignedTreeSize.set(outcome.head.size);
         }
       }
     } catch (err) {

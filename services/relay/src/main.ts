@@ -1,8 +1,5 @@
 import { auditSigningKeys, startAuditLog, TreeHeadSigner } from '@vru/event-store';
-import {
-  auditSignedTreeSize, auditSignerAlarm, auditSignerRefusals, createKafka, ensureEventTopic, openDatabase, runService, serveMetrics,
-  watchOutbox,
-} from '@vru/runtime';
+import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchOutbox } from '@vru/runtime';
 import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
@@ -26,14 +23,6 @@ runService('relay', async (config, logger) => {
   const auditLog = startAuditLog({
     sql, logger, intervalMs: 1000, signEveryMs: config.AUDIT_SIGN_EVERY_MS,
     signer: new TreeHeadSigner(sql, auditKeys.signer, auditKeys.key),
-    onSigned: (head) => {
-      auditSignerAlarm.set(0);
-      auditSignedTreeSize.set(head.size);
-    },
-    onRefused: () => {
-      auditSignerAlarm.set(1);
-      auditSignerRefusals.inc();
-    },
   });
   return async () => {
     await closeMetrics();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { appendPending, consistencyProof, TreeHeadSigner } from '@vru/event-store';
+import { appendPending, consistencyProof, startAuditLog, TreeHeadSigner } from '@vru/event-store';
 import { spendProjection } from '@vru/projector';
 import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
@@ -31,7 +31,8 @@ interface Log {
 /** A fresh stack with a grant, its spend and a participant's journey, projected, logged and signed. */
 async function honestLog(t: Test): Promise<Log> {
   const h = await Harness.start();
-  t.teardown(() => h.close());
+  // One stack per attack; only the last close may end the process (see the end of this file).
+  t.teardown(() => h.close({ keepProcess: true }));
   const spendIds = [randomUUID(), randomUUID(), randomUUID()];
   await h.postAccepted([grantEvent('GrantAwarded', {
     providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 20,
@@ -80,9 +81,9 @@ async function asDatabaseAdmin(h: Harness, edit: (sql: Harness['sql']) => Promis
 }
 
 /** Re-builds the whole Merkle tree from the events as they now are, as an attacker covering a rewrite would. */
-async function rebuildTree(h: Harness): Promise<void> {
+async function rebuildTree(h: Harness, options: { keepHeads?: boolean } = {}): Promise<void> {
   await asDatabaseAdmin(h, async (sql) => {
-    await sql`delete from audit_tree_heads`;
+    if (!options.keepHeads) await sql`delete from audit_tree_heads`;
     await sql`delete from audit_log_nodes`;
     await sql`delete from audit_log_leaves`;
   });
@@ -170,7 +171,7 @@ await t.test('read-model tampering: the drift check names the grant and the fund
   t.match(page, /Not verified/);
   t.match(page, /differ from the spend re-computed from the audit log/);
   const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
-  t.match(metrics, /vru_audit_spend_drift_grants 1/);
+  t.match(metrics, /^vru_audit_spend_drift_grants 1$/m);
   // The evidence pack carries the figures as reported: the offline verifier finds them wrong.
   const pack = verifyEvidencePack((await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).json(), key);
   t.equal(pack.ok, false);
@@ -263,18 +264,28 @@ await t.test('truncation re-signed: the signer refuses, verification names the h
 });
 
 await t.test('the signer refuses a tree that does not extend its last head, raises the alarm, and signs nothing', async (t) => {
-  const { h, total } = await honestLog(t);
+  const { h, total, spendIds } = await honestLog(t);
   const before = await h.count('audit_tree_heads');
-  // One stored leaf replaced (as a rewrite of the tree would), then more events appended after it.
-  await asDatabaseAdmin(h, (sql) => sql`update audit_log_nodes set hash = ${Buffer.alloc(32, 7)} where level = 0 and index = 1`);
+  // A spend rewritten and the whole tree rebuilt over it (the signed heads left alone), then more events appended.
+  await asDatabaseAdmin(h, (sql) => sql`update events set data = data || '{"amountPence": 1000}'::jsonb where event_id = ${spendIds[2]!}`);
+  await rebuildTree(h, { keepHeads: true });
   await h.postAccepted(journey('AUD-3', { attended: 1, missed: 0 }), h.keys.providerA);
   const outcome = await h.appendAndSign();
   t.match(outcome, { status: 'refused', lastSigned: { size: total } });
   t.match((outcome as { reason: string }).reason, new RegExp(`does not extend the signed head of ${total}`));
   t.equal(await h.count('audit_tree_heads'), before, 'no head was stored');
+  // The relay's loop does the same on its timer, and holds the alarm in /metrics.
+  const loop = startAuditLog({ sql: h.sql, logger: h.logger, signer: h.auditSigner, intervalMs: 50, signEveryMs: 0 });
+  t.teardown(() => loop.stop());
+  await h.waitFor('the signer alarm in /metrics', async () =>
+    /^vru_audit_signer_alarm 1$/m.test((await h.app.inject({ method: 'GET', url: '/metrics' })).body) ? true : undefined);
+  t.match((await h.app.inject({ method: 'GET', url: '/metrics' })).body, /^vru_audit_signer_refusals_total [1-9]/m);
+  t.equal(await h.count('audit_tree_heads'), before, 'and it keeps refusing');
   const forgedKey = attackerKey(h);
   t.throws(() => new TreeHeadSigner(h.sql, forgedKey, parseVerifierKey(h.config.AUDIT_PUBLIC_KEY!)), /does not match the pinned public key/,
     'a signer never signs with a key other than the pinned one');
 });
 
+// kafkajs can leave retry timers behind (see Harness.close): once every stack is closed, the process ends.
+t.teardown(() => void setTimeout(() => process.exit(), 3_000).unref());
 t.end();
