@@ -9,3 +9,4 @@ export * from './projections/outcomes.js';
 export * from './projections/offences.js';
 export * from './projections/spend.js';
 export * from './projections/submissions.js';
+export * from './verify.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { appendPending, consistencyProof, startAuditLog, TreeHeadSigner } from '@vru/event-store';
+import { appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow } from '@vru/event-store';
 import { spendProjection } from '@vru/projector';
 import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
@@ -284,6 +284,66 @@ await t.test('the signer refuses a tree that does not extend its last head, rais
   const forgedKey = attackerKey(h);
   t.throws(() => new TreeHeadSigner(h.sql, forgedKey, parseVerifierKey(h.config.AUDIT_PUBLIC_KEY!)), /does not match the pinned public key/,
     'a signer never signs with a key other than the pinned one');
+});
+
+await t.test('a forged Kafka message (produced with the admin user) is refused and named; genuine events still apply', async (t) => {
+  const { h, total } = await honestLog(t);
+  const [genuine] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where type = 'SpendRecorded' order by position limit 1`;
+  const stored = toStoredEvent(genuine);
+  const forgedId = randomUUID();
+  const producer = h.kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: h.config.KAFKA_TOPIC, acks: -1,
+    messages: [
+      // A spend that was never recorded, far ahead in the grant's stream.
+      { key: stored.streamId, value: JSON.stringify({ ...stored, eventId: forgedId, position: '999999', streamVersion: 100_000,
+        data: { ...stored.data, amountPence: 4_000_000 } }) },
+      // A genuine event with its amount raised.
+      { key: stored.streamId, value: JSON.stringify({ ...stored, data: { ...stored.data, amountPence: 4_000_000 } }) },
+      { key: stored.streamId, value: 'not an event' },
+    ],
+  });
+  await producer.disconnect();
+  const rejected = await h.waitFor('both forgeries refused', async () => {
+    const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const count = (reason: string) => Number(new RegExp(`^vru_projector_messages_rejected_total\\{projection="spend",reason="${reason}"\\} (\\d+)$`, 'm')
+      .exec(metrics)?.[1] ?? 0);
+    return count('not-in-store') >= 1 && count('differs-from-store') >= 1 ? true : undefined;
+  });
+  t.ok(rejected);
+  const [{ spent }] = await h.sql<[{ spent: number }]>`select sum(amount_pence)::int as spent from rm_spend.spend`;
+  t.equal(spent, 1_672_600 + 250_000 + 80_000, 'the read model did not take the forged amounts');
+  t.equal((await h.sql`select 1 from rm_spend.spend where event_id = ${forgedId}`).length, 0);
+
+  // The stream is not blocked: the next genuine spend (version 5) is applied.
+  await h.postAccepted([grantEvent('SpendRecorded', { amountPence: 10_000, category: 'venue', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-4' })],
+    h.keys.providerA);
+  await h.waitForProjections(['spend'], total + 1);
+  const [{ spent: after }] = await h.sql<[{ spent: number }]>`select sum(amount_pence)::int as spent from rm_spend.spend`;
+  t.equal(after, 1_672_600 + 250_000 + 80_000 + 10_000);
+  t.equal((await verify(h)).drift.ok, true, 'the read model agrees with the log');
+});
+
+await t.test('a stream version gap is never applied over: the missing events are read from the store first', async (t) => {
+  const { h, total } = await honestLog(t);
+  await h.stopRelay();
+  const ids = [randomUUID(), randomUUID()];
+  await h.postAccepted(ids.map((id, i) => grantEvent('SpendRecorded', {
+    amountPence: 1_000 * (i + 1), category: 'staff', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: `GAP-${i}`,
+  }, id)), h.keys.providerA);
+  // Only the later of the two reaches the projector, as the relay would publish it: a gap of one version.
+  const [later] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where event_id = ${ids[1]!}`;
+  const producer = h.kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: h.config.KAFKA_TOPIC, acks: -1, messages: [{ key: later.stream_id, value: JSON.stringify(toStoredEvent(later)) }] });
+  await producer.disconnect();
+  await h.waitForProjections(['spend'], total + 2);
+  const rows = await h.sql<{ event_id: string }[]>`select event_id from rm_spend.spend where event_id = any(${ids}::uuid[])`;
+  t.equal(rows.length, 2, 'both versions applied, the earlier one read from the store');
+  t.match((await h.app.inject({ method: 'GET', url: '/metrics' })).body, /^vru_projector_stream_gaps_total\{projection="spend"\} [1-9]/m, 'reported');
+  await h.startRelay();
+  t.equal((await verify(h)).drift.ok, true);
 });
 
 // kafkajs can leave retry timers behind (see Harness.close): once every stack is closed, the process ends.
