@@ -10,3 +10,4 @@ export * from './projections/offences.js';
 export * from './projections/spend.js';
 export * from './projections/submissions.js';
 export * from './projections/comparisons.js';
+export * from './verify.js';

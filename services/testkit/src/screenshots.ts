@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { chainPending, generateSigningKey, signCheckpoint } from '@vru/event-store';
 import { launchChromium } from './browser.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './harness.js';
@@ -11,10 +10,8 @@ const h = await Harness.start();
 await h.startRelay();
 await h.startProjectors();
 const { keys } = await loadDemo(h);
-// Chain and sign the audit log, as the running API does on its timer, so the funder page shows a checkpoint.
-await new Promise((r) => setTimeout(r, 2500));
-while ((await chainPending(h.sql)).chained > 0);
-await signCheckpoint(h.sql, h.config.AUDIT_SIGNING_KEY ?? generateSigningKey());
+// Append and sign the audit log, as the relay does on its timer, so the funder page shows a signed head.
+await h.appendAndSign();
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const address = h.app.server.address();
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
