@@ -137,7 +137,8 @@ await t.test('personal fields are stored and published only encrypted; erasure d
   const history = (await h.get('/v1/participants/P-A1/events', h.keys.providerA)).json();
   t.match(history.events[0].data, { gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23' }, 'the provider reads its own participant in clear');
 
-  const engagementBefore = (await h.getReport('/v1/reports/engagement', h.keys.commissioner)).body;
+  const engagementBefore = (await h.getReport('/v1/reports/engagement', h.keys.providerA)).body;
+  t.ok(engagementBefore.rows.length > 0, 'provider A has engagement figures');
   const res = await h.post('/v1/participants/P-A1/erasure', { programmeId: PROGRAMME, requestedOn: '2026-05-01' }, h.keys.providerA);
   t.equal(res.statusCode, 202, res.body);
   const again = await h.post('/v1/participants/P-A1/erasure', { programmeId: PROGRAMME, requestedOn: '2026-05-01' }, h.keys.providerA);
@@ -157,7 +158,7 @@ await t.test('personal fields are stored and published only encrypted; erasure d
       join events e on e.stream_id = p.stream_id where e.event_id = ${history.events[0].eventId}`;
     return row && row.gender === null ? row : undefined;
   });
-  const engagementAfter = (await h.getReport('/v1/reports/engagement', h.keys.commissioner)).body;
+  const engagementAfter = (await h.getReport('/v1/reports/engagement', h.keys.providerA)).body;
   t.same(engagementAfter.rows, engagementBefore.rows, 'reported counts are unchanged by the erasure');
 
   // A rebuild after erasure replays the sealed event without its key: it must not fail, and must agree.
