@@ -20,6 +20,9 @@ import { disclosedGroups, disclosureScope, groupVocabulary, withheld, type Discl
 
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
 const CSV_NOTE = ' Send `Accept: text/csv` for the rows as CSV (nested figures as dotted columns).';
+const DISCLOSURE_NOTE = ' Across providers (commissioner, funder, admin) figures pass through disclosure control vru-sdc-1 (docs/metrics.md): '
+  + 'the period must be one calendar month, quarter or financial year (otherwise 422), small populations and any figure that other answers '
+  + 'could give back are null, and a breakdown answers every value of its vocabulary.';
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
@@ -303,7 +306,8 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       summary: 'Referral to completion funnel per programme',
       description: 'Participants referred within from..to: referrals → evaluation consent (not withdrawn) → enrolled → attended at least one session → completed, '
         + 'each stage counting those who also reached every earlier stage; drop-off between stages, completion rate (completed / enrolled, Wilson 95% interval), '
-        + 'median days from referral to enrolment, and exits by reason. With groupBy, one row per programme and value of that dimension (in group).' + CSV_NOTE,
+        + 'median days from referral to enrolment, and exits by reason. With groupBy, one row per programme and value of that dimension (in group).'
+        + DISCLOSURE_NOTE + CSV_NOTE,
       querystring: EngagementQuery,
       response: { 200: EngagementReport, ...errors },
     },
@@ -318,7 +322,8 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       description: 'Participants with evaluation consent (not withdrawn) enrolled within from..to. Per programme, instrument and scale: pairs (first baseline and last exit), '
         + 'missing pairs, mean baseline and exit, mean change (exit − baseline) with a 95% t interval, and the share reliably improved '
         + '(SWEMWBS ≥ 3 points up, WEMWBS ≥ 8 up, SDQ total ≥ 6 down; null for other instruments). '
-        + 'With groupBy, one row per programme, instrument, scale and value of that dimension (in group; month and quarter of enrolment).' + CSV_NOTE,
+        + 'With groupBy, one row per programme, instrument, scale and value of that dimension (in group; month and quarter of enrolment).'
+        + DISCLOSURE_NOTE + CSV_NOTE,
       querystring: OutcomesQuery,
       response: { 200: OutcomesReport, ...errors },
     },
@@ -332,7 +337,8 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       summary: 'Proven reoffending (MoJ method) per programme',
       description: 'Cohort: participants with evaluation consent enrolled (index date) within cohortFrom..cohortTo, less those who withdrew evaluation consent by today. '
         + 'A proven reoffence is committed within 12 months of the index date and proven within a further 6 months. Binary rate with Wilson 95% interval, '
-        + 'frequency per person and per reoffender, and the same for serious violence; provisional until 18 months after the last index date.' + CSV_NOTE,
+        + 'frequency per person and per reoffender, and the same for serious violence; provisional until 18 months after the last index date.'
+        + DISCLOSURE_NOTE + CSV_NOTE,
       querystring: ReoffendingQuery,
       response: { 200: ReoffendingReport, ...errors },
     },
@@ -346,7 +352,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       summary: 'Spend against each grant, and cost per participant',
       description: 'Per grant: awarded, spent (corrections applied) by budget category and by quarter of the spend period start, remaining, participants of the grant\'s '
         + 'provider and programme enrolled within the grant period, completions among them, and cost per enrolment and per completion. '
-        + 'from..to select spend by period start and enrolments by start date.' + CSV_NOTE,
+        + 'from..to select spend by period start and enrolments by start date (optional; a grant\'s own period otherwise).' + DISCLOSURE_NOTE + CSV_NOTE,
       querystring: ReportQuery,
       response: { 200: SpendReport, ...errors },
     },
