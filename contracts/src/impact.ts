@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { ReportPosition } from './api.js';
+import { DisclosureApplied, ReportPosition } from './api.js';
 import { Identifier, IsoDate, ProgrammeId } from './primitives.js';
 
 /**
@@ -90,6 +90,7 @@ export const ImpactReport = Type.Object(
     asOf: IsoDate(),
     computedAt: Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' }),
     suppressed: Type.Boolean({ description: 'Always true: small-number suppression applies to every reader.' }),
+    disclosure: DisclosureApplied,
     provisional: Type.Boolean({ description: 'The follow-up year and waiting period have not ended for everyone in the estimate.' }),
     finalOn: Nullable(IsoDate()),
     population: Type.Object(

@@ -11,3 +11,4 @@ export * from './metrics/suppression.js';
 export * from './metrics/outcomes.js';
 export * from './metrics/age.js';
 export * from './evaluation/index.js';
+export * from './disclosure/rules.js';

@@ -75,8 +75,11 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   }
   t.ok(await page.locator('svg[role="img"]').count() >= 5, 'charts are SVG images with a name');
   await checkAccessible(t, page, 'commissioner overview');
-  // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0.
-  const reoffending = (await h.getReport(`/v1/reports/reoffending?cohortFrom=2020-01-01&cohortTo=${new Date().toISOString().slice(0, 10)}`, keys.commissioner)).body;
+  // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0. With no period chosen the
+  // page shows the last financial year that has ended (figures across providers are for whole periods only).
+  const today = new Date();
+  const fyStart = today.getUTCFullYear() - (today.getUTCMonth() < 3 ? 1 : 0) - 1;
+  const reoffending = (await h.getReport(`/v1/reports/reoffending?cohortFrom=${fyStart}-04-01&cohortTo=${fyStart + 1}-03-31`, keys.commissioner)).body;
   const shownReoffending = await tableRows(page, 'reoffending-table');
   t.ok(reoffending.rows.some((r: { reoffenders: number | null }) => r.reoffenders === null), 'the demo has withheld reoffending figures');
   for (const r of reoffending.rows) {

@@ -6,6 +6,7 @@ import {
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
+import { disclosureScope } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
 
@@ -123,7 +124,12 @@ export function evaluationSubjects(
 }
 
 /** The impact report for commissioners and admins: disclosure-controlled whoever reads it. */
-export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
+export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
+  // The reports' one disclosure-control layer refuses unaligned periods and stamps the answer; the impact result's
+  // own small-number rules (disclosedImpact) then apply to every reader.
+  const disclosure = disclosureScope(principal, undefined, {
+    from: q.cohortFrom, to: q.cohortTo, fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' }, required: true,
+  });
   const errors = cohortPeriodErrors(q);
   if (errors.length > 0) throw new HttpProblem(400, 'bad-request', 'The cohort period must be whole quarters', errors);
   const computedAt = await Promise.all(['participants', 'offences', 'comparisons'].map((p) => reportPosition(sql, p)));
@@ -164,7 +170,7 @@ export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQue
     })
     : [];
   return {
-    report: 'impact', filters: q, asOf, computedAt, suppressed: true, provisional: d.provisional, finalOn: d.finalOn,
+    report: 'impact', filters: q, asOf, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
     population: { ...d.population, excludedErased: suppressCount(erased) },
     matching: d.matching && { ...d.matching, exact: [...d.matching.exact] },
     balance: d.balance, propensity: d.propensity, estimate: d.estimate, warnings: d.warnings, rows,
