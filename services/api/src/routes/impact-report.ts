@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ImpactQuery, ImpactReport, ProblemDetails, type FieldError, type Principal } from '@vru/contracts';
 import {
-  DEFAULT_DESIGN, disclosedImpact, evaluateImpact, ethnicityGroupOf, participantCovariates, publishableImpact, suppressCount,
+  DEFAULT_DESIGN, DISCLOSURE_VERSION, disclosedImpact, evaluateImpact, ethnicityGroupOf, participantCovariates, publishableImpact, suppressCount,
   type Covariates, type Ethnicity, type EvaluationSubject, type Gender, type OffenceHistoryEntry,
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
-import { disclosureScope } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
 
@@ -124,14 +123,18 @@ export function evaluationSubjects(
 }
 
 /** The impact report for commissioners and admins: disclosure-controlled whoever reads it. */
-export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
-  // The reports' one disclosure-control layer refuses unaligned periods and stamps the answer; the impact result's
-  // own small-number rules (disclosedImpact) then apply to every reader.
-  const disclosure = disclosureScope(principal, undefined, {
-    from: q.cohortFrom, to: q.cohortTo, fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' }, required: true,
-  });
+export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
   const errors = cohortPeriodErrors(q);
-  if (errors.length > 0) throw new HttpProblem(400, 'bad-request', 'The cohort period must be whole quarters', errors);
+  // The impact report's query-set control: cohorts of whole quarters (an evaluation needs more than one month or one
+  // quarter, so the other reports' single-period rule does not fit), refused like every disclosure-control rule.
+  if (errors.length > 0) {
+    throw new HttpProblem(422, 'disclosure-control', 'The cohort period must be whole quarters', errors,
+      `Disclosure control ${DISCLOSURE_VERSION}: impact cohorts are whole quarters`);
+  }
+  if (!q.programmeId) {
+    throw new HttpProblem(422, 'disclosure-control', 'A programme is required',
+      [{ field: '/querystring/programmeId', rule: 'required', message: 'programmeId is required' }]);
+  }
   const computedAt = await Promise.all(['participants', 'offences', 'comparisons'].map((p) => reportPosition(sql, p)));
   const asOf = today();
   const participants = await sql<ParticipantRow[]>`
@@ -170,7 +173,7 @@ export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuer
     })
     : [];
   return {
-    report: 'impact', filters: q, asOf, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
+    report: 'impact', filters: q, asOf, computedAt, suppressed: true, disclosure: { rules: DISCLOSURE_VERSION, applied: true }, provisional: d.provisional, finalOn: d.finalOn,
     population: { ...d.population, excludedErased: suppressCount(erased) },
     matching: d.matching && { ...d.matching, exact: [...d.matching.exact] },
     balance: d.balance, propensity: d.propensity, estimate: d.estimate, warnings: d.warnings, rows,
