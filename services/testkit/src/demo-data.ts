@@ -223,7 +223,8 @@ function evaluationCohorts(): DemoSubmission[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const out: DemoSubmission[] = [];
   const at = (date: string) => `${date}T${String(9 + Math.floor(r() * 8)).padStart(2, '0')}:30:00Z`;
-  const ethnicities = ['white-british', 'white-british', 'white-british', 'asian-pakistani', 'asian-indian', 'black-caribbean', 'black-african',
+  const ethnicities = ['white-british', 'white-british', 'white-british', 'asian-pakistani', 'asian-indian', 'black-caribbean',
+    'black-african',
     'mixed-white-and-black-caribbean', 'white-other'] as const;
   const districts = ['DE1', 'DE21', 'DE22', 'DE23', 'DE24', 'DE3'] as const;
   const cohortDays = (Date.parse(DEMO_EVALUATION_COHORT.cohortTo) - Date.parse(DEMO_EVALUATION_COHORT.cohortFrom)) / 86_400_000;
@@ -235,8 +236,10 @@ function evaluationCohorts(): DemoSubmission[] {
     ? pick(['violence-against-the-person', 'knife-or-sharp-object-enabled', 'robbery'] as const) : pick(['drugs', 'other'] as const));
 
   const cohorts = [
-    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 80, effect: 0.12, setting: 'community', source: 'youth-justice' },
-    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 75, effect: 0.05, setting: 'hospital', source: 'hospital-navigator' },
+    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 80, effect: 0.12, setting: 'community',
+      source: 'youth-justice' },
+    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 75, effect: 0.05, setting: 'hospital',
+      source: 'hospital-navigator' },
   ] as const;
   for (const c of cohorts) {
     for (let i = 0; i < c.size; i++) {
@@ -268,7 +271,8 @@ function evaluationCohorts(): DemoSubmission[] {
       const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean }[] = [];
       for (let k = 0; k < prior; k++) {
         const offenceDate = addDays(startDate, -60 - Math.floor(r() * 600));
-        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)), seriousViolence: k === 0 && priorViolence });
+        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)),
+          seriousViolence: k === 0 && priorViolence });
       }
       if (reoffends(prior, priorViolence, c.effect)) {
         const offenceDate = addDays(startDate, 15 + Math.floor(r() * 330));
@@ -279,7 +283,8 @@ function evaluationCohorts(): DemoSubmission[] {
       const token = demoMatchToken(c.providerId, ref);
       out.push(ev('MatchTokenRecorded', referralDate, { matchToken: token }, 'match-token'));
       proven.forEach((o, k) => out.push({ as: 'data-partner', body: {
-        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: at(o.provenDate),
+        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 1,
+        occurredAt: at(o.provenDate),
         matchToken: token,
         data: { ...o, disposal: pick(['conviction', 'youth-caution'] as const), offenceCategory: category(o.seriousViolence) },
       } }));
@@ -300,8 +305,10 @@ function evaluationCohorts(): DemoSubmission[] {
       },
     });
     out.push(rec('ComparisonRecordSubmitted', indexDate, {
-      poolId: DEMO_COMPARISON_POOL, indexDate, indexEvent: pick(['police-referral-not-taken-up', 'police-referral-not-taken-up', 'caution'] as const),
-      ageAtIndex: 13 + Math.floor(r() * 10), gender: r() < 0.75 ? 'male' : 'female', ethnicity: pick(ethnicities), postcodeDistrict: pick(districts),
+      poolId: DEMO_COMPARISON_POOL, indexDate,
+      indexEvent: pick(['police-referral-not-taken-up', 'police-referral-not-taken-up', 'caution'] as const),
+      ageAtIndex: 13 + Math.floor(r() * 10), gender: r() < 0.75 ? 'male' : 'female', ethnicity: pick(ethnicities),
+      postcodeDistrict: pick(districts),
       priorOffences: prior, priorSeriousViolence: priorViolence, priorCustody: prior > 3 && r() < 0.2, definitionsVersion: 1,
     }, 'record'));
     if (reoffends(prior, priorViolence, 0)) {
@@ -310,7 +317,8 @@ function evaluationCohorts(): DemoSubmission[] {
       if (provenDate > TODAY) continue;
       const seriousViolence = r() < 0.3;
       out.push(rec('ComparisonOffenceRecorded', provenDate, {
-        offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const), offenceCategory: category(seriousViolence),
+        offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const),
+        offenceCategory: category(seriousViolence),
         seriousViolence, custodial: false,
       }, 'offence'));
     }
