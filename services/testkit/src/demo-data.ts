@@ -268,22 +268,25 @@ function evaluationCohorts(): DemoSubmission[] {
       // Police records, linked by match token: offences in the two years before the start, and any within the follow-up year.
       const prior = priorCount(1.6);
       const priorViolence = prior > 0 && r() < 0.35;
-      const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean }[] = [];
+      const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean; custodial: boolean }[] = [];
       for (let k = 0; k < prior; k++) {
         const offenceDate = addDays(startDate, -60 - Math.floor(r() * 600));
-        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)),
-          seriousViolence: k === 0 && priorViolence });
+        offences.push({
+          offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)), seriousViolence: k === 0 && priorViolence,
+          custodial: k === 0 && prior > 3 && r() < 0.2,
+        });
       }
       if (reoffends(prior, priorViolence, c.effect)) {
         const offenceDate = addDays(startDate, 15 + Math.floor(r() * 330));
-        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 120)), seriousViolence: r() < 0.3 });
+        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 120)), seriousViolence: r() < 0.3,
+          custodial: false });
       }
       const proven = offences.filter((o) => o.provenDate <= TODAY);
       if (proven.length === 0) continue;
       const token = demoMatchToken(c.providerId, ref);
       out.push(ev('MatchTokenRecorded', referralDate, { matchToken: token }, 'match-token'));
       proven.forEach((o, k) => out.push({ as: 'data-partner', body: {
-        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 1,
+        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 2,
         occurredAt: at(o.provenDate),
         matchToken: token,
         data: { ...o, disposal: pick(['conviction', 'youth-caution'] as const), offenceCategory: category(o.seriousViolence) },
