@@ -236,9 +236,9 @@ function evaluationCohorts(): DemoSubmission[] {
     ? pick(['violence-against-the-person', 'knife-or-sharp-object-enabled', 'robbery'] as const) : pick(['drugs', 'other'] as const));
 
   const cohorts = [
-    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 80, effect: 0.12, setting: 'community',
+    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 150, effect: 0.15, setting: 'community',
       source: 'youth-justice' },
-    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 75, effect: 0.05, setting: 'hospital',
+    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 100, effect: 0.08, setting: 'hospital',
       source: 'hospital-navigator' },
   ] as const;
   for (const c of cohorts) {
@@ -266,7 +266,7 @@ function evaluationCohorts(): DemoSubmission[] {
       const exitDate = addDays(startDate, 84);
       out.push(ev('ParticipantExited', exitDate, { exitDate, reason: r() < 0.7 ? 'completed' : 'disengaged' }, 'exit'));
       // Police records, linked by match token: offences in the two years before the start, and any within the follow-up year.
-      const prior = priorCount(1.6);
+      const prior = priorCount(2.2);
       const priorViolence = prior > 0 && r() < 0.35;
       const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean; custodial: boolean }[] = [];
       for (let k = 0; k < prior; k++) {
@@ -295,10 +295,10 @@ function evaluationCohorts(): DemoSubmission[] {
   }
 
   // The police's comparison pool: young people referred for diversion who did not take it up, or cautioned, in the same period.
-  for (let i = 0; i < 640; i++) {
+  for (let i = 0; i < 900; i++) {
     const comparisonRef = `DP-${String(40_000 + i * 7)}`;
     const indexDate = indexDay();
-    const prior = priorCount(1.1);
+    const prior = priorCount(1.0);
     const priorViolence = prior > 0 && r() < 0.25;
     const rec = (type: string, occurredOn: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
       as: 'data-partner',
