@@ -111,14 +111,16 @@ t.test('When a stored event is of an older schema version', async (t) => {
     t.same(upcast('SessionAttended', 2, data), { schemaVersion: 2, data });
   });
   t.test('should read OffenceRecorded v1 as v2, not custodial', async (t) => {
-    const data = { offenceDate: '2026-03-01', provenDate: '2026-03-20', disposal: 'conviction', offenceCategory: 'robbery', seriousViolence: true };
+    const data = { offenceDate: '2026-03-01', provenDate: '2026-03-20', disposal: 'conviction', offenceCategory: 'robbery',
+      seriousViolence: true };
     t.same(upcast('OffenceRecorded', 1, data), { schemaVersion: 2, data: { ...data, custodial: false } });
   });
 });
 
 t.test('When a comparison record is shared', async (t) => {
   const record = (data: Record<string, unknown>) => checkSubmission({
-    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'ComparisonRecordSubmitted', schemaVersion: 1, occurredAt: '2026-03-21T10:00:00Z',
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'ComparisonRecordSubmitted', schemaVersion: 1,
+    occurredAt: '2026-03-21T10:00:00Z',
     dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-1',
     data: {
       poolId: 'derby-2025', indexDate: '2026-03-01', indexEvent: 'caution', gender: 'male', ethnicity: 'white-british', priorOffences: 0,
@@ -130,7 +132,8 @@ t.test('When a comparison record is shared', async (t) => {
     t.equal(record({ birthYearMonth: '2010-04', policeDistrict: 'derby-south' }).ok, true);
   });
   t.test('should refuse no age, two areas or none, and a full postcode', async (t) => {
-    t.match(record({ postcodeDistrict: 'DE23' }), { ok: false, errors: [{ field: '/data/ageAtIndex', rule: 'age-or-birth-month-required' }] });
+    t.match(record({ postcodeDistrict: 'DE23' }),
+      { ok: false, errors: [{ field: '/data/ageAtIndex', rule: 'age-or-birth-month-required' }] });
     t.match(record({ ageAtIndex: 16, postcodeDistrict: 'DE23', policeDistrict: 'derby-south' }),
       { ok: false, errors: [{ field: '/data/postcodeDistrict', rule: 'one-area-required' }] });
     t.match(record({ ageAtIndex: 16 }), { ok: false, errors: [{ rule: 'one-area-required' }] });

@@ -54,8 +54,8 @@ export const offencesProjection: Projection<OffenceRow> = {
     await tx`
       insert into offences (event_id, stream_id, provider_id, programme_id, offence_date, proven_date, disposal, offence_category,
                             serious_violence, custodial)
-      select "eventId", "streamId", "providerId", "programmeId", "offenceDate", "provenDate", disposal, "offenceCategory", "seriousViolence",
-             custodial
+      select "eventId", "streamId", "providerId", "programmeId", "offenceDate", "provenDate", disposal, "offenceCategory",
+             "seriousViolence", custodial
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
         "offenceDate" date, "provenDate" date, disposal text, "offenceCategory" text, "seriousViolence" boolean, custodial boolean)
       on conflict (event_id) do nothing`;
