@@ -92,11 +92,13 @@ export const EventCatalogue = {
     example: { monthsAfterExit: 3, followUpDate: '2027-03-01', contactMade: true, status: 'in-education-training-employment' },
   }),
   OffenceRecorded: define({
-    type: 'OffenceRecorded', stream: 'participant', submittedBy: ['data-partner'], versions: { 1: P.OffenceRecordedV1 },
+    type: 'OffenceRecorded', stream: 'participant', submittedBy: ['data-partner'],
+    versions: { 1: P.OffenceRecordedV1, 2: P.OffenceRecordedV2 },
+    upcasters: { 1: (data) => ({ ...data, custodial: false }) },
     summary: 'Proven offence (data partners only)',
     example: {
       offenceDate: '2026-11-02', provenDate: '2027-01-15', disposal: 'conviction',
-      offenceCategory: 'knife-or-sharp-object-enabled', seriousViolence: true,
+      offenceCategory: 'knife-or-sharp-object-enabled', seriousViolence: true, custodial: false,
     },
   }),
   MatchTokenRecorded: define({

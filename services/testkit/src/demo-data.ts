@@ -223,7 +223,8 @@ function evaluationCohorts(): DemoSubmission[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const out: DemoSubmission[] = [];
   const at = (date: string) => `${date}T${String(9 + Math.floor(r() * 8)).padStart(2, '0')}:30:00Z`;
-  const ethnicities = ['white-british', 'white-british', 'white-british', 'asian-pakistani', 'asian-indian', 'black-caribbean', 'black-african',
+  const ethnicities = ['white-british', 'white-british', 'white-british', 'asian-pakistani', 'asian-indian', 'black-caribbean',
+    'black-african',
     'mixed-white-and-black-caribbean', 'white-other'] as const;
   const districts = ['DE1', 'DE21', 'DE22', 'DE23', 'DE24', 'DE3'] as const;
   const cohortDays = (Date.parse(DEMO_EVALUATION_COHORT.cohortTo) - Date.parse(DEMO_EVALUATION_COHORT.cohortFrom)) / 86_400_000;
@@ -235,8 +236,10 @@ function evaluationCohorts(): DemoSubmission[] {
     ? pick(['violence-against-the-person', 'knife-or-sharp-object-enabled', 'robbery'] as const) : pick(['drugs', 'other'] as const));
 
   const cohorts = [
-    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 80, effect: 0.12, setting: 'community', source: 'youth-justice' },
-    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 75, effect: 0.05, setting: 'hospital', source: 'hospital-navigator' },
+    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 150, effect: 0.15, setting: 'community',
+      source: 'youth-justice' },
+    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 100, effect: 0.08, setting: 'hospital',
+      source: 'hospital-navigator' },
   ] as const;
   for (const c of cohorts) {
     for (let i = 0; i < c.size; i++) {
@@ -263,23 +266,28 @@ function evaluationCohorts(): DemoSubmission[] {
       const exitDate = addDays(startDate, 84);
       out.push(ev('ParticipantExited', exitDate, { exitDate, reason: r() < 0.7 ? 'completed' : 'disengaged' }, 'exit'));
       // Police records, linked by match token: offences in the two years before the start, and any within the follow-up year.
-      const prior = priorCount(1.6);
+      const prior = priorCount(2.2);
       const priorViolence = prior > 0 && r() < 0.35;
-      const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean }[] = [];
+      const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean; custodial: boolean }[] = [];
       for (let k = 0; k < prior; k++) {
         const offenceDate = addDays(startDate, -60 - Math.floor(r() * 600));
-        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)), seriousViolence: k === 0 && priorViolence });
+        offences.push({
+          offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)), seriousViolence: k === 0 && priorViolence,
+          custodial: k === 0 && prior > 3 && r() < 0.2,
+        });
       }
       if (reoffends(prior, priorViolence, c.effect)) {
         const offenceDate = addDays(startDate, 15 + Math.floor(r() * 330));
-        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 120)), seriousViolence: r() < 0.3 });
+        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 120)), seriousViolence: r() < 0.3,
+          custodial: false });
       }
       const proven = offences.filter((o) => o.provenDate <= TODAY);
       if (proven.length === 0) continue;
       const token = demoMatchToken(c.providerId, ref);
       out.push(ev('MatchTokenRecorded', referralDate, { matchToken: token }, 'match-token'));
       proven.forEach((o, k) => out.push({ as: 'data-partner', body: {
-        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: at(o.provenDate),
+        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 2,
+        occurredAt: at(o.provenDate),
         matchToken: token,
         data: { ...o, disposal: pick(['conviction', 'youth-caution'] as const), offenceCategory: category(o.seriousViolence) },
       } }));
@@ -287,10 +295,10 @@ function evaluationCohorts(): DemoSubmission[] {
   }
 
   // The police's comparison pool: young people referred for diversion who did not take it up, or cautioned, in the same period.
-  for (let i = 0; i < 640; i++) {
+  for (let i = 0; i < 900; i++) {
     const comparisonRef = `DP-${String(40_000 + i * 7)}`;
     const indexDate = indexDay();
-    const prior = priorCount(1.1);
+    const prior = priorCount(1.0);
     const priorViolence = prior > 0 && r() < 0.25;
     const rec = (type: string, occurredOn: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
       as: 'data-partner',
@@ -300,8 +308,10 @@ function evaluationCohorts(): DemoSubmission[] {
       },
     });
     out.push(rec('ComparisonRecordSubmitted', indexDate, {
-      poolId: DEMO_COMPARISON_POOL, indexDate, indexEvent: pick(['police-referral-not-taken-up', 'police-referral-not-taken-up', 'caution'] as const),
-      ageAtIndex: 13 + Math.floor(r() * 10), gender: r() < 0.75 ? 'male' : 'female', ethnicity: pick(ethnicities), postcodeDistrict: pick(districts),
+      poolId: DEMO_COMPARISON_POOL, indexDate,
+      indexEvent: pick(['police-referral-not-taken-up', 'police-referral-not-taken-up', 'caution'] as const),
+      ageAtIndex: 13 + Math.floor(r() * 10), gender: r() < 0.75 ? 'male' : 'female', ethnicity: pick(ethnicities),
+      postcodeDistrict: pick(districts),
       priorOffences: prior, priorSeriousViolence: priorViolence, priorCustody: prior > 3 && r() < 0.2, definitionsVersion: 1,
     }, 'record'));
     if (reoffends(prior, priorViolence, 0)) {
@@ -310,7 +320,8 @@ function evaluationCohorts(): DemoSubmission[] {
       if (provenDate > TODAY) continue;
       const seriousViolence = r() < 0.3;
       out.push(rec('ComparisonOffenceRecorded', provenDate, {
-        offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const), offenceCategory: category(seriousViolence),
+        offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const),
+        offenceCategory: category(seriousViolence),
         seriousViolence, custodial: false,
       }, 'offence'));
     }

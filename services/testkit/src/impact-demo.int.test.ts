@@ -16,7 +16,8 @@ await t.test('the demo cohorts give the impact page an estimate', async (t) => {
   t.comment(`demo loaded: ${accepted} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const { cohortFrom, cohortTo } = DEMO_EVALUATION_COHORT;
   for (const programmeId of ['mentoring-derby', 'navigators-rdh']) {
-    const res = await h.getReport(`/v1/reports/impact?programmeId=${programmeId}&cohortFrom=${cohortFrom}&cohortTo=${cohortTo}`, keys.commissioner);
+    const res = await h.getReport(`/v1/reports/impact?programmeId=${programmeId}&cohortFrom=${cohortFrom}&cohortTo=${cohortTo}`,
+      keys.commissioner);
     t.equal(res.status, 200);
     const r = res.body;
     t.equal(r.estimate.status, 'estimated', `${programmeId}: estimated`);

@@ -27,7 +27,8 @@ function seeded(seed: number): () => number {
 }
 const random = seeded(20);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-const day = (from: string, offsetDays: number) => new Date(Date.parse(`${from}T00:00:00Z`) + offsetDays * 86_400_000).toISOString().slice(0, 10);
+const day = (from: string,
+  offsetDays: number) => new Date(Date.parse(`${from}T00:00:00Z`) + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
 async function postBatch(events: Json[], key: string) {
   for (let i = 0; i < events.length; i += 1000) {
@@ -44,7 +45,8 @@ const PARTNER = 'derbyshire-police';
 const participantOffence = (ref: string, offenceDate: string, provenDate: string, seriousViolence: boolean): Json => ({
   eventId: randomUUID(), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: `${provenDate}T12:00:00Z`,
   providerId: 'prov-a', programmeId: PROGRAMME, participantRef: ref,
-  data: { offenceDate, provenDate, disposal: 'conviction', offenceCategory: seriousViolence ? 'violence-against-the-person' : 'drugs', seriousViolence },
+  data: { offenceDate, provenDate, disposal: 'conviction', offenceCategory: seriousViolence ? 'violence-against-the-person' : 'drugs',
+    seriousViolence },
 });
 const comparisonEvent = (type: string, ref: string, data: Json, occurredAt: string): Json => ({
   eventId: randomUUID(), type, schemaVersion: 1, occurredAt, dataPartnerId: PARTNER, comparisonRef: ref, data,
@@ -78,7 +80,8 @@ async function seed() {
       event.consent(ref, 'evaluation', { data: { recordedOn: referralDate } }),
       event.enrolled(ref, { data: { startDate } }),
     );
-    for (let k = 0; k < prior; k++) partner.push(participantOffence(ref, day(startDate, -300 + k * 40), day(startDate, -200 + k * 40), k === 0 && random() < 0.2));
+    for (let k = 0; k < prior; k++) partner.push(participantOffence(ref, day(startDate, -300 + k * 40), day(startDate, -200 + k * 40),
+      k === 0 && random() < 0.2));
     if (random() < 0.12 + 0.08 * prior) partner.push(participantOffence(ref, day(startDate, 90), day(startDate, 150), false));
   }
   for (let i = 0; i < 300; i++) {
@@ -88,7 +91,8 @@ async function seed() {
     const prior = Math.floor(random() * 3);
     partner.push(comparisonEvent('ComparisonRecordSubmitted', ref, {
       poolId: 'derby-2025', indexDate, indexEvent: 'police-referral-not-taken-up', ageAtIndex: 14 + Math.floor(random() * 5),
-      gender: random() < 0.75 ? 'male' : 'female', ethnicity: pick(['white-british', 'white-british', 'black-african', 'asian-indian', 'mixed-other']),
+      gender: random() < 0.75 ? 'male' : 'female',
+      ethnicity: pick(['white-british', 'white-british', 'black-african', 'asian-indian', 'mixed-other']),
       postcodeDistrict: pick(['DE22', 'DE23', 'DE24']), priorOffences: prior, priorSeriousViolence: prior > 0 && random() < 0.2,
       priorCustody: false, definitionsVersion: 1,
     }, `${indexDate}T12:00:00Z`));
@@ -98,7 +102,8 @@ async function seed() {
   for (const ref of ['IMP-LATE-1', 'IMP-LATE-2', 'IMP-LATE-3']) {
     participantRefs.push(ref);
     provider.push(
-      event.referred(ref, { data: { referralDate: '2026-07-01' } }), event.consent(ref, 'evaluation', { data: { recordedOn: '2026-07-01' } }),
+      event.referred(ref, { data: { referralDate: '2026-07-01' } }),
+      event.consent(ref, 'evaluation', { data: { recordedOn: '2026-07-01' } }),
       event.enrolled(ref, { data: { startDate: '2026-07-10' } }),
     );
   }
@@ -120,7 +125,8 @@ await t.test('seeding participants, offences and a comparison pool through the A
     `${PARTNER},CMP-CSV-1,derby-2025,2025-02-03,caution,16,male,white-british,DE23,1,no,no,1`,
     `${PARTNER},CMP-CSV-2,derby-2025,2025-02-04,caution,15,female,white-british,DE22,0,no,no,1`,
   ].join('\r\n');
-  const upload = await h.post('/v1/imports?eventType=ComparisonRecordSubmitted', `${csv}\r\n`, h.keys.dataPartner, { 'content-type': 'text/csv' });
+  const upload = await h.post('/v1/imports?eventType=ComparisonRecordSubmitted', `${csv}\r\n`, h.keys.dataPartner,
+    { 'content-type': 'text/csv' });
   t.equal(upload.statusCode, 200, upload.body);
   t.match(upload.json(), { rows: 2, accepted: 2, rejected: 0 }, 'both rows stored');
   comparisonRefs.push('CMP-CSV-1', 'CMP-CSV-2');
@@ -144,7 +150,8 @@ await t.test('who may submit the comparison pool', async (t) => {
     t.equal(res.statusCode, 403);
     t.equal(res.json().errors[0].rule, 'role-not-permitted');
   }
-  const noArea = await h.post('/v1/events', { ...record, data: { ...(record.data as Json), postcodeDistrict: undefined } }, h.keys.dataPartner);
+  const noArea = await h.post('/v1/events', { ...record, data: { ...(record.data as Json), postcodeDistrict: undefined } },
+    h.keys.dataPartner);
   t.equal(noArea.statusCode, 422);
   t.equal(noArea.json().errors[0].rule, 'one-area-required');
   const unknown = await h.post('/v1/events', comparisonOffence('CMP-NEVER-SHARED', '2025-03-01', '2025-04-01'), h.keys.dataPartner);
@@ -195,7 +202,8 @@ await t.test('the impact report, CSV', async (t) => {
 await t.test('only commissioners and admins read it; the cohort is whole quarters', async (t) => {
   for (const key of [h.keys.providerA, h.keys.funder, h.keys.dataPartner]) t.equal((await h.getReport(Q1, key)).status, 403);
   t.equal((await h.get(Q1, null)).statusCode, 401);
-  const shifted = await h.getReport(`/v1/reports/impact?programmeId=${PROGRAMME}&cohortFrom=2025-01-02&cohortTo=2025-03-31`, h.keys.commissioner);
+  const shifted = await h.getReport(`/v1/reports/impact?programmeId=${PROGRAMME}&cohortFrom=2025-01-02&cohortTo=2025-03-31`,
+    h.keys.commissioner);
   t.equal(shifted.status, 422, 'a cohort moved by a day could be differenced against the quarter');
   t.equal(shifted.body.errors[0].rule, 'quarter-start');
   t.equal(shifted.body.errors[0].field, '/querystring/cohortFrom');
@@ -204,7 +212,8 @@ await t.test('only commissioners and admins read it; the cohort is whole quarter
 });
 
 await t.test('a recent cohort is provisional and its small counts are withheld', async (t) => {
-  const res = await h.getReport(`/v1/reports/impact?programmeId=${PROGRAMME}&cohortFrom=2026-07-01&cohortTo=2026-09-30`, h.keys.commissioner);
+  const res = await h.getReport(`/v1/reports/impact?programmeId=${PROGRAMME}&cohortFrom=2026-07-01&cohortTo=2026-09-30`,
+    h.keys.commissioner);
   t.equal(res.status, 200);
   t.equal(res.body.provisional, true);
   t.equal(res.body.population.participants, null, 'three participants: withheld');
@@ -254,7 +263,8 @@ await t.test('the comparisons read model rebuilt from the log equals the live on
 async function dashboardGet(key: string, url: string) {
   const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
-  const cookieOf = (res: { headers: Record<string, unknown> }) => ([] as string[]).concat(res.headers['set-cookie'] as string | string[] ?? [])
+  const cookieOf = (res: { headers: Record<string,
+    unknown> }) => ([] as string[]).concat(res.headers['set-cookie'] as string | string[] ?? [])
     .map((c) => c.split(';')[0]).join('; ');
   const signedIn = await h.app.inject({
     method: 'POST', url: '/app/sign-in', headers: { cookie: cookieOf(form), 'content-type': 'application/x-www-form-urlencoded' },
@@ -273,11 +283,13 @@ await t.test('the dashboard page: the estimate in words, the balance chart, the 
   const current = (await h.getReport(Q1, h.keys.commissioner)).body;
   const per100 = current.estimate.binary.per100;
   const signed = (x: number) => `${x > 0 ? '+' : ''}${x.toFixed(1)}`;
-  t.ok(body.includes(`${signed(per100.difference)} (${signed(per100.lower)} to ${signed(per100.upper)})`), 'the interval as the API gives it');
+  t.ok(body.includes(`${signed(per100.difference)} (${signed(per100.lower)} to ${signed(per100.upper)})`),
+    'the interval as the API gives it');
   t.ok(body.includes(current.estimate.binary.wording.replace(/'/g, '&#39;')) || body.includes(current.estimate.binary.wording), 'the words');
   t.match(body, /href="\/app\/download\/impact.csv\?programmeId=/);
   for (const ref of participantRefs.slice(0, 20)) if (body.includes(ref)) t.fail(`reference ${ref} on the page`);
-  const download = await dashboardGet(h.keys.commissioner, `/app/download/impact.csv?programmeId=${PROGRAMME}&from=2025-01-01&to=2025-03-31`);
+  const download = await dashboardGet(h.keys.commissioner,
+    `/app/download/impact.csv?programmeId=${PROGRAMME}&from=2025-01-01&to=2025-03-31`);
   t.equal(download.statusCode, 200);
   t.equal(download.body.split('\r\n')[0], 'measure,participants,comparison,difference,lower,upper,pValue,significant,wording');
   const provider = await dashboardGet(h.keys.providerA, `/app/impact?programmeId=${PROGRAMME}&from=2025-01-01&to=2025-03-31`);

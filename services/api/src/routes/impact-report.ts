@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ImpactQuery, ImpactReport, ProblemDetails, type FieldError, type Principal } from '@vru/contracts';
 import {
-  DEFAULT_DESIGN, DISCLOSURE_VERSION, disclosedImpact, evaluateImpact, ethnicityGroupOf, participantCovariates, publishableImpact, suppressCount,
+  DISCLOSURE_VERSION, disclosedImpact, evaluateImpact, ethnicityGroupOf, participantCovariates, publishableImpact, suppressCount,
   type Covariates, type Ethnicity, type EvaluationSubject, type Gender, type OffenceHistoryEntry,
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
@@ -16,13 +16,6 @@ import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } fro
  */
 
 const today = (): string => new Date().toISOString().slice(0, 10);
-
-/**
- * The model's covariates: the default set less prior custody, which participants' offences do not record yet
- * (OffenceRecorded has no custodial flag). Left in, every comparison with a custodial history would be unlike every
- * participant by construction, and the model would separate on it.
- */
-export const IMPACT_COVARIATES = DEFAULT_DESIGN.covariates.filter((c) => c !== 'priorCustody');
 const QUARTER_STARTS = ['01-01', '04-01', '07-01', '10-01'];
 const QUARTER_ENDS = ['03-31', '06-30', '09-30', '12-31'];
 
@@ -143,9 +136,9 @@ export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQue
     from rm_participants.participants
     where programme_id = ${q.programmeId} and evaluation_consent_from is not null and referral_date is not null
       and enrolled_on between ${q.cohortFrom}::date and ${q.cohortTo}::date`.catch(emptyIfNoReadModel);
-  // Participants' prior custody is not recorded on their offences: it counts as none (docs/evaluation.md).
+  // Offences recorded as OffenceRecorded version 1 carry no custodial flag and count as not custodial (docs/evaluation.md).
   const participantOffences = participants.length === 0 ? [] : await sql<OffenceRow[]>`
-    select stream_id, offence_date::text, proven_date::text, serious_violence, false as custodial from rm_offences.offences
+    select stream_id, offence_date::text, proven_date::text, serious_violence, custodial from rm_offences.offences
     where stream_id = any(${participants.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const comparisons = await sql<ComparisonRow[]>`
     select stream_id, index_date::text, age_at_index, gender, ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody
@@ -161,7 +154,7 @@ export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQue
       ${q.poolId ? sql`and r.pool_id = ${q.poolId}` : sql``}`.catch(emptyIfNoReadModel);
 
   const { subjects, erased } = evaluationSubjects(participants, participantOffences, comparisons, comparisonOffences);
-  const d = disclosedImpact(publishableImpact(evaluateImpact(subjects, asOf, { design: { covariates: IMPACT_COVARIATES } })));
+  const d = disclosedImpact(publishableImpact(evaluateImpact(subjects, asOf)));
   const rows = d.estimate.status === 'estimated'
     ? (['binary', 'frequency'] as const).map((measure) => {
       const m = d.estimate.status === 'estimated' ? d.estimate[measure] : null;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cohortPeriodErrors, evaluationSubjects, IMPACT_COVARIATES } from './impact-report.js';
+import { cohortPeriodErrors, evaluationSubjects } from './impact-report.js';
 
 t.test('the cohort period is whole quarters', async (t) => {
   t.same(cohortPeriodErrors({ cohortFrom: '2025-01-01', cohortTo: '2025-03-31' }), []);
@@ -9,11 +9,6 @@ t.test('the cohort period is whole quarters', async (t) => {
   ]);
   t.same(cohortPeriodErrors({ cohortFrom: '2025-07-01', cohortTo: '2025-06-30' }).map((e) => e.rule), ['date-order']);
   t.same(cohortPeriodErrors({ cohortFrom: '2025-10-01', cohortTo: '2025-12-31' }), []);
-});
-
-t.test('prior custody stays out of the model until participants\' offences record it', async (t) => {
-  t.notOk((IMPACT_COVARIATES as readonly string[]).includes('priorCustody'));
-  t.ok(IMPACT_COVARIATES.includes('priorOffences') && IMPACT_COVARIATES.includes('gender'));
 });
 
 t.test('participants and comparison records become evaluation subjects', async (t) => {
@@ -26,12 +21,12 @@ t.test('participants and comparison records become evaluation subjects', async (
     stream_id: 'comparison-c', index_date: '2025-02-10', age_at_index: 16, gender: 'female', ethnicity_group: 'white', area: 'DE22',
     prior_offences: 2, prior_serious_violence: true, prior_custody: true,
   };
-  const offence = (stream_id: string, offence_date: string, proven_date: string) => ({
-    stream_id, offence_date, proven_date, serious_violence: true, custodial: false,
+  const offence = (stream_id: string, offence_date: string, proven_date: string, custodial = false) => ({
+    stream_id, offence_date, proven_date, serious_violence: true, custodial,
   });
   const { subjects, erased: erasedCount } = evaluationSubjects(
     [participant, erased],
-    [offence('participant-a', '2024-06-01', '2024-08-01'), offence('participant-a', '2025-05-01', '2025-07-01')],
+    [offence('participant-a', '2024-06-01', '2024-08-01', true), offence('participant-a', '2025-05-01', '2025-07-01')],
     [comparison],
     [offence('comparison-c', '2025-06-01', '2025-08-01')],
   );
@@ -41,7 +36,7 @@ t.test('participants and comparison records become evaluation subjects', async (
     id: 'participant-a', group: 'participant',
     covariates: {
       indexDate: '2025-02-01', ageAtIndex: 15, gender: 'male', ethnicityGroup: 'black', area: 'DE23',
-      priorOffences: 1, priorSeriousViolence: true, priorCustody: false,
+      priorOffences: 1, priorSeriousViolence: true, priorCustody: true,
     },
   });
   t.equal(subjects[0]!.offences.length, 2, 'every offence goes in: the reoffending rule picks the follow-up ones');
