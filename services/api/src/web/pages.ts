@@ -44,10 +44,12 @@ export function attendanceSection(byMonth: Report<'attendance-by-month'>, period
         { head: 'Programme' }, { head: 'Participants', numeric: true }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
       // A rate is withheld (not inapplicable) when a count behind it is.
       ], period.rows.map((r) => [r.programmeId, count(r.participants, period.suppressed), count(r.sessionsAttended, period.suppressed),
-        count(r.sessionsMissed, period.suppressed), percent(r.attendanceRate, period.suppressed && (r.sessionsAttended === null || r.sessionsMissed === null))])),
+        count(r.sessionsMissed, period.suppressed),
+        percent(r.attendanceRate, period.suppressed && (r.sessionsAttended === null || r.sessionsMissed === null))])),
       details('Attendance by month (the figures behind the chart)', table('attendance-by-month-table', 'Attendance by month', [
         { head: 'Month' }, { head: 'Programme' }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
-      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended, byMonth.suppressed), count(r.sessionsMissed, byMonth.suppressed),
+      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended, byMonth.suppressed),
+        count(r.sessionsMissed, byMonth.suppressed),
         percent(r.attendanceRate, byMonth.suppressed && (r.sessionsAttended === null || r.sessionsMissed === null))]))),
       position(period.computedAt),
     ],
