@@ -106,7 +106,8 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   for (const r of attendance.rows) {
     const c = (x: number | null) => (x === null ? '[c]' : n(x));
     const rate = r.attendanceRate === null && (r.sessionsAttended === null || r.sessionsMissed === null) ? '[c]' : pct(r.attendanceRate);
-    t.same(shownAttendance.get(r.programmeId), [c(r.participants), c(r.sessionsAttended), c(r.sessionsMissed), rate], `attendance of ${r.programmeId}`);
+    t.same(shownAttendance.get(r.programmeId), [c(r.participants), c(r.sessionsAttended), c(r.sessionsMissed), rate],
+      `attendance of ${r.programmeId}`);
   }
   const engagement = (await h.getReport(`/v1/reports/engagement?${query}`, keys.commissioner)).body;
   const shownEngagement = await tableRows(page, 'engagement-table');
