@@ -2,6 +2,7 @@ export * from './decision.js';
 export * from './participant/participant.js';
 export * from './participant/decide.js';
 export * from './grant/decide.js';
+export * from './comparison/decide.js';
 export * from './metrics/dates.js';
 export * from './metrics/spend.js';
 export * from './metrics/intervals.js';

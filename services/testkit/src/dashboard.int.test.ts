@@ -206,13 +206,18 @@ await t.test('provider upload: template, a file with a bad row shows the line an
 await t.test('data partner and admin sign in to the pages their role allows', async (t) => {
   const partner = await signIn(keys.dataPartner);
   t.match(new URL(partner.page.url()).pathname, '/app/upload');
-  t.same(await partner.page.getByLabel('Event type', { exact: true }).locator('option').allInnerTexts(), ['OffenceRecorded']);
+  t.same(await partner.page.getByLabel('Event type', { exact: true }).locator('option').allInnerTexts(),
+    ['OffenceRecorded', 'ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased']);
   await checkAccessible(t, partner.page, 'data partner upload page');
   t.equal((await partner.page.goto('/app/overview'))?.status(), 403);
+  t.equal((await partner.page.goto('/app/impact'))?.status(), 403, 'data partners do not open the impact page');
   await partner.context.close();
   const admin = await signIn(keys.admin);
   t.match(new URL(admin.page.url()).pathname, '/app/overview');
   t.equal((await admin.page.goto('/app/funding'))?.status(), 200);
+  t.equal((await admin.page.goto('/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2025-09-30'))?.status(), 200);
+  t.match(await admin.page.locator('#impact-estimate-table').innerText(), /Share who reoffended/, 'the demo fills the impact page');
+  await checkAccessible(t, admin.page, 'impact page');
   await admin.context.close();
 });
 

@@ -6,7 +6,7 @@ import { participantsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from './index.js';
 
 /**
- * Issue 6 on the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
+ * On the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
  * erasure, data-partner matching, retention and the funders' evidence trail.
  */
 const h = await Harness.start();
@@ -39,7 +39,8 @@ const keyOf: Record<string, string> = {
 };
 /** A request that passes a route's schema for the role checks to be the only thing that can refuse it. */
 const QUERY: Record<string, string> = {
-  '/v1/audit/events': 'grantRef=G-A', '/v1/reports/reoffending': 'cohortFrom=2026-01-01&cohortTo=2026-12-31', '/v1/imports': 'eventType=SessionAttended', '/v1/reports/quarterly-return': 'quarter=2026Q1',
+  '/v1/audit/events': 'grantRef=G-A', '/v1/audit/evidence-pack': 'grantRef=G-A', '/v1/audit/log/consistency': 'from=1&to=1',
+  '/v1/audit/log/inclusion': 'eventId=00000000-0000-4000-8000-000000000000', '/v1/reports/reoffending': 'cohortFrom=2026-01-01&cohortTo=2026-12-31', '/v1/imports': 'eventType=SessionAttended', '/v1/reports/quarterly-return': 'quarter=2026Q1',
 };
 const urlFor = (route: string, extra = '') => {
   const path = route.replace(':participantRef', 'P-A1').replace(':eventType', 'SessionAttended').replace(':keyId', '0123456789abcdef')

@@ -11,6 +11,7 @@ export const REPORT_ROLES = {
   engagement: ['provider', 'commissioner', 'admin'],
   outcomes: ['provider', 'commissioner', 'funder', 'admin'],
   reoffending: ['provider', 'commissioner', 'admin'],
+  impact: ['commissioner', 'admin'],
   spend: ['provider', 'commissioner', 'funder', 'admin'],
   'data-quality': ['provider', 'commissioner', 'admin'],
   'quarterly-return': ['provider', 'commissioner', 'funder', 'admin'],

@@ -6,6 +6,7 @@ import { tenantOf } from '../auth.js';
 import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
+import { impactReport } from '../routes/impact-report.js';
 
 /**
  * The dashboard's figures come from the same report functions as the JSON routes, with the same roles and the
@@ -72,6 +73,13 @@ export const REPORTS = {
     run: (sql: Sql, p: Principal, f: Filters) => reoffendingReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, ...cohortOf(f) })),
   },
   spend: { roles: REPORT_ROLES.spend, run: (sql: Sql, p: Principal, f: Filters) => spendReport(sql, p, defined(f)) },
+  // The page's period is the cohort (whole quarters); a programme is required.
+  impact: {
+    roles: REPORT_ROLES.impact,
+    run: (sql: Sql, p: Principal, f: Filters) => impactReport(sql, p, defined({
+      programmeId: f.programmeId ?? '', cohortFrom: f.from ?? '', cohortTo: f.to ?? '',
+    })),
+  },
   'data-quality': {
     roles: REPORT_ROLES['data-quality'],
     run: (sql: Sql, p: Principal, f: Filters) => dataQualityReport(sql, p, defined({ providerId: f.providerId, from: f.from, to: f.to })),

@@ -8,7 +8,6 @@ import fastifyStatic from '@fastify/static';
 import { Type } from 'typebox';
 import { csvTemplate, EventTypes, ReportQuery, type EventType, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
-import { verifyAudit } from '@vru/event-store';
 import { isDatabaseUnavailable, type Config, type Sql } from '@vru/runtime';
 import type { ApiKeyVerifier } from '../api-keys.js';
 import type { EventStore } from '../ingest/event-store.js';
@@ -17,9 +16,12 @@ import { HttpProblem } from '../problem.js';
 import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, suppressionNote } from './components.js';
+import { impactForm, impactIntro, impactSections } from './impact-page.js';
 import { mayRead, REPORT_NAMES, REPORTS, withDefaultPeriod, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
+import type { AuditMonitor } from '../audit/monitor.js';
+import { verificationBody } from '../routes/audit.js';
 import {
   attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
   signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
@@ -37,6 +39,7 @@ export interface WebDeps {
   sql: Sql;
   store: EventStore;
   verifier: ApiKeyVerifier;
+  auditMonitor: AuditMonitor;
 }
 
 declare module 'fastify' {
@@ -213,14 +216,33 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   app.get('/app/funding', { config: { pageRoles: ['funder', 'commissioner', 'admin'] }, schema: filterRoute, preValidation: async (request) => dropEmpty(request) }, async (request, reply) => {
     const principal = request.webPrincipal!;
     const f = request.query as Filters;
-    const [spend, audit, options] = await Promise.all([REPORTS.spend.run(sql, principal, f), verifyAudit(sql), choices(principal)]);
+    const monitor = deps.auditMonitor;
+    const audit = monitor.key
+      ? Promise.all([monitor.verify(), monitor.driftCheck()]).then(([result, drift]) => verificationBody(result, drift))
+      : Promise.resolve(null);
+    const [spend, auditView, options] = await Promise.all([REPORTS.spend.run(sql, principal, f), audit, choices(principal)]);
     return sendPage(reply, page(ctx(request, secret), 'Funding', html`
       <h1 class="govuk-heading-l">Funding and audit</h1>
       ${filtersForm('/app/funding', principal, f, options)}
       ${suppressionNote(spend.suppressed)}
       ${spendSection(spend, f, 'Spend against award, and cost per participant')}
       ${spendBreakdownSections(spend)}
-      ${auditSection(audit)}`));
+      ${auditSection(auditView)}`));
+  });
+
+  const impactRoute = {
+    config: { pageRoles: REPORTS.impact.roles }, schema: filterRoute, preValidation: async (request: FastifyRequest) => dropEmpty(request),
+  };
+  app.get('/app/impact', impactRoute, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const f = request.query as Filters;
+    const chosen = Boolean(f.programmeId && f.from && f.to);
+    const [report, options] = await Promise.all([chosen ? REPORTS.impact.run(sql, principal, f) : null, choices(principal)]);
+    return sendPage(reply, page(ctx(request, secret), 'Impact', html`
+      <h1 class="govuk-heading-l">Impact on proven reoffending${f.programmeId ? `: ${f.programmeId}` : ''}</h1>
+      ${impactIntro(principal)}
+      ${impactForm(f, options)}
+      ${report ? impactSections(report, f) : html`<p class="govuk-body">Choose a programme and a cohort of whole quarters.</p>`}`));
   });
 
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
