@@ -337,8 +337,7 @@ await t.test('every report route and the dashboard\'s report functions go throug
   }
   const principal = { keyId: 'dashboard', role: 'commissioner' as const, providerId: null };
   for (const [name, report] of Object.entries(REPORTS)) {
-    const filters = name === 'impact' ? { programmeId: PROGRAMME, from: FY.from, to: FY.to } : { from: FY.from, to: FY.to };
-    const out = await report.run(h.sql, principal, filters) as { disclosure?: unknown };
+    const out = await report.run(h.sql, principal, { programmeId: PROGRAMME, from: FY.from, to: FY.to }) as { disclosure?: unknown };
     t.same(out.disclosure, { rules: RULES, applied: true }, `dashboard ${name}`);
   }
   const empty = await h.getReport(q('/v1/reports/attendance', { from: '2024-04-01', to: '2025-03-31' }), h.keys.commissioner, { accept: 'text/csv' });

@@ -192,6 +192,10 @@ await t.test('reoffending', async (t) => {
   }], 'three reoffenders among twelve: counts and rates suppressed');
   const recent = await get('/v1/reports/reoffending?cohortFrom=2026-01-01&cohortTo=2026-06-30', h.keys.providerA);
   t.same([recent.body.rows[0].cohortSize, recent.body.rows[0].provisional, recent.body.rows[0].finalOn], [1, true, '2027-09-05'], 'a 2026 cohort is provisional');
+  const empty = await get('/v1/reports/reoffending?cohortFrom=2024-01-01&cohortTo=2024-03-31', h.keys.providerA);
+  t.same(empty.body.rows.map((r: { cohortSize: number; reoffenders: number; finalOn: string; provisional: boolean }) =>
+    [r.cohortSize, r.reoffenders, r.finalOn, r.provisional]), [[0, 0, '2025-09-30', false]],
+  'an empty cohort answers its row: finalOn = cohortTo + 18 months');
   t.equal((await get(q, h.keys.funder)).status, 403);
   t.equal((await get('/v1/reports/reoffending?cohortFrom=2025-03-01&cohortTo=2025-01-01', h.keys.providerA)).status, 400);
   const csv = await get(q, h.keys.providerA, { accept: 'text/csv' });

@@ -55,7 +55,7 @@ const withheldNote = (names: string[]) => (names.length ? ` Withheld (small numb
 
 export function attendanceChart(points: readonly { month: string; programmeId: string; rate: number | null }[]): Html {
   const drawn = points.filter((p) => p.rate !== null).map((p) => ({ ...p, date: new Date(`${p.month}-01T00:00:00Z`) }));
-  if (drawn.length === 0) return empty('attendance');
+  if (drawn.length === 0) return empty('attendance', points.length > 0);
   return render('Attendance rate by month', `Line per programme, ${drawn.length} monthly points; the figures are in the table below.`, {
     y: { label: 'Attendance rate (%)', percent: true, domain: [0, 100], grid: true },
     x: { label: 'Month', type: 'utc' },

@@ -42,10 +42,15 @@ export function attendanceSection(byMonth: Report<'attendance-by-month'>, period
     tables: [
       table('attendance-table', 'Attendance by programme for the period', [
         { head: 'Programme' }, { head: 'Participants', numeric: true }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
-      ], period.rows.map((r) => [r.programmeId, count(r.participants), count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)])),
+      // A rate is withheld (not inapplicable) when a count behind it is.
+      ], period.rows.map((r) => [r.programmeId, count(r.participants, period.suppressed), count(r.sessionsAttended, period.suppressed),
+        count(r.sessionsMissed, period.suppressed),
+        percent(r.attendanceRate, period.suppressed && (r.sessionsAttended === null || r.sessionsMissed === null))])),
       details('Attendance by month (the figures behind the chart)', table('attendance-by-month-table', 'Attendance by month', [
         { head: 'Month' }, { head: 'Programme' }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
-      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)]))),
+      ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended, byMonth.suppressed),
+        count(r.sessionsMissed, byMonth.suppressed),
+        percent(r.attendanceRate, byMonth.suppressed && (r.sessionsAttended === null || r.sessionsMissed === null))]))),
       position(period.computedAt),
     ],
     csv: { href: csvHref('attendance-by-month', f), text: 'Download attendance by month' },
