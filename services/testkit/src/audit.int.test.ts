@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t, { type Test } from 'tap';
 import { appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow } from '@vru/event-store';
 import { spendProjection } from '@vru/projector';
 import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
-  verifyEvidencePack, verifyInclusion, type VerifierKey,
+  runVerifier, verifyEvidencePack, verifyInclusion, type VerifierKey,
 } from '@vru/verifier';
 import { Harness, journey, PROGRAMME } from './index.js';
 
@@ -105,6 +108,28 @@ async function signAsAttacker(h: Harness): Promise<string> {
 const consistencyFrom = async (h: Harness, from: number, to: number) =>
   ({ from, to, proof: (await consistencyProof(h.sql, from, to)).map(toBase64) });
 
+/**
+ * The funder's command (vru-verify, as scripts/verify runs it) against the API over HTTP, with real files: the saved
+ * head is written to a file first. Returns the exit status and the JSON it printed.
+ */
+async function funderCli(h: Harness, args: string[], files: Record<string, string> = {}): Promise<{ status: number; out: any }> {
+  if (!h.app.server.listening) await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = h.app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'vru-funder-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  const lines: string[] = [];
+  const status = await runVerifier([...args.map((a) => (a in files ? path.join(dir, a) : a === '$URL' ? url : a)), '--json'], {
+    readFile: (file) => readFile(file, 'utf8'),
+    writeFile: (file, text) => writeFile(file, text),
+    fetch: (target, init) => fetch(target, init),
+    env: { AUDIT_PUBLIC_KEY: h.config.AUDIT_PUBLIC_KEY, VRU_API_KEY: h.keys.funder },
+    out: (line) => lines.push(line),
+    err: (line) => lines.push(line),
+  });
+  return { status, out: lines.length > 0 ? JSON.parse(lines.at(-1)!) : null };
+}
+
 const kinds = (body: { problems: { kind: string }[] }) => [...new Set(body.problems.map((p) => p.kind))].sort();
 
 await t.test('an honest log verifies: heads, inclusion, consistency and the evidence pack, all against the pinned key', async (t) => {
@@ -151,6 +176,12 @@ await t.test('an honest log verifies: heads, inclusion, consistency and the evid
   const size = openCheckpoint(current, key).size;
   const proof = (await h.get(`/v1/audit/log/consistency?from=${total}&to=${size}`, h.keys.funder)).json();
   t.match(checkConsistency(key, saved, current, proof), { verdict: 'consistent', appended: size - total });
+  const cli = await funderCli(h, ['consistency', '--old', 'saved.txt', '--url', '$URL'], { 'saved.txt': saved });
+  t.match(cli, { status: 0, out: { verdict: 'consistent', ok: true, appended: size - total } }, 'vru-verify consistency over HTTP');
+  const packCli = await funderCli(h, ['pack', 'pack.json'], {
+    'pack.json': (await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).body,
+  });
+  t.match(packCli, { status: 0, out: { ok: true } }, 'vru-verify pack on the downloaded pack');
   t.equal((await h.get(`/v1/audit/log/consistency?from=${size}&to=${size + 1}`, h.keys.funder)).statusCode, 400, 'beyond the log: 400');
   const incremental = await verify(h);
   t.equal(incremental.ok, true);
@@ -210,6 +241,8 @@ await t.test('rewrite re-signed with another key: the head is named, the signer 
   const verdict = checkConsistency(key, saved, (resigned as { checkpoint: string }).checkpoint, await consistencyFrom(h, total, total));
   t.equal(verdict.verdict, 'diverged');
   t.match((verdict as { message: string }).message, new RegExp(`position from 1 to ${total}`));
+  const cli = await funderCli(h, ['consistency', '--old', 'saved.txt', '--url', '$URL'], { 'saved.txt': saved });
+  t.match(cli, { status: 1, out: { verdict: 'diverged', ok: false } }, 'vru-verify, given the head saved before the rewrite');
   const named = await verify(h, true);
   t.ok(named.problems.some((p: { kind: string }) => p.kind === 'spend-drift'));
   t.ok(named.problems.some((p: { kind: string }) => p.kind === 'head-not-signed'));
@@ -261,6 +294,8 @@ await t.test('truncation re-signed: the signer refuses, verification names the h
   const verdict = checkConsistency(key, saved, (fresh as { checkpoint: string }).checkpoint, {});
   t.equal(verdict.verdict, 'truncated');
   t.match((verdict as { message: string }).message, new RegExp(`positions ${cut + 1} to ${total} are gone`));
+  const cli = await funderCli(h, ['consistency', '--old', 'saved.txt', '--url', '$URL'], { 'saved.txt': saved });
+  t.match(cli, { status: 1, out: { verdict: 'truncated', ok: false } }, 'vru-verify, given the head saved before the truncation');
 });
 
 await t.test('the signer refuses a tree that does not extend its last head, raises the alarm, and signs nothing', async (t) => {
