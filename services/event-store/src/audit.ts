@@ -185,18 +185,24 @@ async function storedHeads(sql: Sql, afterId = '0', limit = 10_000): Promise<{ i
     select id::text, tree_size::text, checkpoint from audit_tree_heads where id > ${afterId}::bigint order by id limit ${limit}`;
 }
 
-/** The latest stored head that the pinned key signed; heads signed by any other key are ignored. */
+/**
+ * The latest stored head that the pinned key signed; heads signed by any other key are skipped, however many an
+ * attacker inserted after it.
+ */
 export async function latestSignedHead(sql: Sql, key: VerifierKey): Promise<StoredHead | null> {
-  const rows = await sql<{ id: string; checkpoint: string }[]>`
-    select id::text, checkpoint from audit_tree_heads order by id desc limit 100`;
-  for (const row of rows) {
-    try {
-      return { id: row.id, head: openCheckpoint(row.checkpoint, key), checkpoint: row.checkpoint };
-    } catch (err) {
-      if (!(err instanceof CheckpointError)) throw err;
+  for (let before: string | null = null; ;) {
+    const rows: { id: string; checkpoint: string }[] = await sql<{ id: string; checkpoint: string }[]>`
+      select id::text, checkpoint from audit_tree_heads ${before ? sql`where id < ${before}::bigint` : sql``} order by id desc limit 100`;
+    for (const row of rows) {
+      try {
+        return { id: row.id, head: openCheckpoint(row.checkpoint, key), checkpoint: row.checkpoint };
+      } catch (err) {
+        if (!(err instanceof CheckpointError)) throw err;
+      }
     }
+    if (rows.length < 100) return null;
+    before = rows.at(-1)!.id;
   }
-  return null;
 }
 
 export type SignOutcome =
@@ -232,17 +238,18 @@ export class TreeHeadSigner {
     }
     const current = size ?? await treeSize(this.sql);
     const last = this.lastSigned;
-    if (current === 0 || (last && current === last.size)) {
-      if (last && current === last.size && !hashEquals(await rootAt(this.sql, current), last.rootHash)) {
-        return { status: 'refused', lastSigned: last, size: current, reason: `the tree of ${current} leaves no longer has the root signed` };
-      }
-      return { status: 'unchanged', size: current };
-    }
     if (last && current < last.size) {
       return {
         status: 'refused', lastSigned: last, size: current,
         reason: `the log has ${current} leaves, the last signed head ${last.size}: leaves ${current + 1} to ${last.size} are gone`,
       };
+    }
+    if (current === 0) return { status: 'unchanged', size: current };
+    if (last && current === last.size) {
+      if (!hashEquals(await rootAt(this.sql, current), last.rootHash)) {
+        return { status: 'refused', lastSigned: last, size: current, reason: `the tree of ${current} leaves no longer has the root signed` };
+      }
+      return { status: 'unchanged', size: current };
     }
     const root = await rootAt(this.sql, current);
     if (last) {

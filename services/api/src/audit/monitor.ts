@@ -126,8 +126,13 @@ export async function grantEvidencePack(sql: Sql, key: VerifierKey, grantRef: st
   const nodeKey = (n: NodeId) => `${n.level}:${n.index}`;
   const unique = [...new Map(plans.flatMap((p) => p.nodes).map((n) => [nodeKey(n), n])).values()];
   const hashes = new Map((await loadNodes(sql, unique)).map((h, i) => [nodeKey(unique[i]!), h]));
+  // The figures must describe exactly these events: the read model must have applied the stream up to its last one.
+  const [applied] = await sql<{ version: number }[]>`
+    select version from rm_spend.stream_positions where stream_id = ${grantStreamId(grantRef)}`.catch(() => []);
   const figures = (await grantFiguresFromReadModel(sql, [grantRef])).get(grantRef);
-  if (!figures) throw new EvidenceNotReady('the spend read model has not caught up with this grant yet');
+  if (!figures || (applied?.version ?? 0) < rows.at(-1)!.stream_version) {
+    throw new EvidenceNotReady('the spend read model has not caught up with this grant yet');
+  }
   return {
     format: EVIDENCE_PACK_FORMAT, version: EVIDENCE_PACK_VERSION, subject: { kind: 'grant', grantRef }, checkpoint: signed.checkpoint,
     events: rows.map((r, i) => ({
