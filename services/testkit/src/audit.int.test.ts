@@ -189,6 +189,47 @@ await t.test('an honest log verifies: heads, inclusion, consistency and the evid
   t.match(await fundingPage(h), /Verified/);
 });
 
+await t.test('positions with a gap and a late commit: leaves follow the order the log took events in; proofs and packs verify', async (t) => {
+  const { h, key, total } = await honestLog(t);
+  const copy = (position: string | null, streamId: string, recordedAt: string) => h.sql.unsafe(`
+    insert into events (${position ? 'position, ' : ''}event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+                        occurred_at, recorded_at, data, metadata, request_hash)
+    ${position ? 'overriding system value' : ''}
+    select ${position ? '$1::bigint, ' : ''}gen_random_uuid(), '${streamId}', 1, type, schema_version, provider_id, programme_id, occurred_at,
+           ${recordedAt}, data, metadata, request_hash
+    from events where type = 'SessionAttended' order by position limit 1`, position ? [position] : []);
+  // A rolled-back append leaves its identity value unused: a gap in positions.
+  await h.sql.begin(async (tx) => {
+    await tx.unsafe(`insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data,
+      metadata, request_hash) select gen_random_uuid(), 'participant-rolled-back', 1, type, schema_version, provider_id, programme_id, occurred_at,
+      data, metadata, request_hash from events limit 1`);
+    throw new Error('rolled back');
+  }).catch(() => {});
+  const [{ gap }] = await h.sql<[{ gap: string }]>`select (max(position) + 1)::text as gap from events`;
+  await h.postAccepted([grantEvent('SpendRecorded', {
+    amountPence: 5_000, category: 'staff', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-5',
+  })], h.keys.providerA);
+  await h.waitForProjections(['spend'], total + 1);
+  t.equal((await h.appendAndSign(total + 1)).status, 'signed', 'the gap is passed once it is old enough');
+  // The missing position commits after all (a transaction slower than the appender's grace): it becomes the next leaf.
+  await copy(gap, 'participant-late', `now() - interval '1 minute'`);
+  t.equal((await h.appendAndSign(total + 2)).status, 'signed');
+  const leaves = await h.sql<{ leaf_index: string; position: string }[]>`
+    select leaf_index::text, position::text from audit_log_leaves where leaf_index >= ${total} order by leaf_index`;
+  t.same(leaves.map((l) => Number(l.position) - Number(gap)), [1, 0], 'the spend (position gap + 1) first, the late event (the gap) after it');
+  const full = await verify(h, true);
+  t.same(full.problems, []);
+  t.equal(full.ok, true);
+  const pack = verifyEvidencePack((await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).json(), key);
+  t.same(pack.problems, [], 'the pack verifies with leaf indexes that are not positions − 1');
+  t.equal(pack.positions.at(-1), String(Number(gap) + 1));
+  const [late] = await h.sql<[{ event_id: string }]>`select event_id from events where position = ${gap}::bigint`;
+  const inclusion = (await h.get(`/v1/audit/log/inclusion?eventId=${late.event_id}`, h.keys.funder)).json();
+  t.equal(inclusion.leafIndex, total + 1);
+  t.ok(verifyInclusion(inclusion.leafIndex, inclusion.treeSize, leafHash(utf8(inclusion.entry)), inclusion.proof.map(fromBase64),
+    openCheckpoint((await h.get('/v1/audit/log/checkpoint', h.keys.funder)).body, key).rootHash).ok);
+});
+
 await t.test('read-model tampering: the drift check names the grant and the funding page says so instead of "Verified"', async (t) => {
   const { h, key, spendIds } = await honestLog(t);
   t.equal((await verify(h)).ok, true);
