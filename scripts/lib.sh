@@ -130,7 +130,8 @@ ensure_dev_audit_keys() {
   [[ -n ${AUDIT_PUBLIC_KEY:-} || -n ${AUDIT_SIGNING_KEY:-} ]] && return 0
   mkdir -p "$dir" && chmod 700 "$dir"
   if [[ ! -s $dir/AUDIT_SIGNING_KEY || ! -s $dir/AUDIT_PUBLIC_KEY ]]; then
-    (umask 077 && node "$REPO/scripts/audit-keygen.mjs" "${AUDIT_LOG_NAME:-vru.dev/audit-log}" "$dir/AUDIT_SIGNING_KEY" "$dir/AUDIT_PUBLIC_KEY")
+    (umask 077 && node "$REPO/scripts/audit-keygen.mjs" "${AUDIT_LOG_NAME:-vru.dev/audit-log}" \
+      "$dir/AUDIT_SIGNING_KEY" "$dir/AUDIT_PUBLIC_KEY")
   fi
   export "AUDIT_SIGNING_KEY=$(cat "$dir/AUDIT_SIGNING_KEY")" "AUDIT_PUBLIC_KEY=$(cat "$dir/AUDIT_PUBLIC_KEY")"
 }

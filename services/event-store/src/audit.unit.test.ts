@@ -30,7 +30,8 @@ t.test('a leaf hashes the stored form as canonical JSON, every field, timestamps
   t.match(entry, /"\$sealed":"v1.aXY.Y2lwaGVydGV4dA"/, 'sealed fields are hashed as ciphertext');
   const leaf = entryLeafHash(row);
   t.same(leaf, leafHash(utf8(entry)));
-  t.same(entryLeafHash({ ...row, position: '42', data: { note: (row.data as { note: unknown }).note, nested: { a: [1, 2], b: 1 }, durationMinutes: 60, sessionId: 's-1' } }), leaf,
+  const reordered = { note: (row.data as { note: unknown }).note, nested: { a: [1, 2], b: 1 }, durationMinutes: 60, sessionId: 's-1' };
+  t.same(entryLeafHash({ ...row, position: '42', data: reordered }), leaf,
     'key order in JSON columns never matters');
   for (const changed of [
     { ...row, data: { ...(row.data as object), durationMinutes: 61 } }, { ...row, stream_version: 4 }, { ...row, position: 43n },
@@ -44,7 +45,8 @@ t.test('the audit keys come from settings; production refuses to sign without th
   const other = generateKeys('vru.test/log');
   t.throws(() => auditSigningKeys({ NODE_ENV: 'production' }, logger), /AUDIT_SIGNING_KEY: must be set in production/);
   t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey }, logger), /AUDIT_PUBLIC_KEY: must be set/);
-  t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: other.verifierKey }, logger),
+  const mismatched = { NODE_ENV: 'production' as const, AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: other.verifierKey };
+  t.throws(() => auditSigningKeys(mismatched, logger),
     /not the signing half of AUDIT_PUBLIC_KEY/);
   const keys = auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: pair.verifierKey }, logger);
   t.equal(keys.key.text, pair.verifierKey);

@@ -3,7 +3,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow } from '@vru/event-store';
+import {
+  appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow,
+} from '@vru/event-store';
 import { spendProjection } from '@vru/projector';
 import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
@@ -21,6 +23,9 @@ type Json = Record<string, unknown>;
 const GRANT = 'G-AUD-1';
 const grantEvent = (type: string, data: Json, eventId: string = randomUUID()): Json =>
   ({ eventId, type, schemaVersion: 1, occurredAt: '2025-07-01T10:00:00Z', grantRef: GRANT, data });
+/** A SpendRecorded for the period from..to (ISO dates). */
+const spend = (amountPence: number, category: string, from: string, to: string, evidenceRef: string, eventId?: string) =>
+  grantEvent('SpendRecorded', { amountPence, category, periodStart: from, periodEnd: to, evidenceRef }, eventId);
 
 interface Log {
   h: Harness;
@@ -38,13 +43,14 @@ async function honestLog(t: Test): Promise<Log> {
   t.teardown(() => h.close({ keepProcess: true }));
   const spendIds = [randomUUID(), randomUUID(), randomUUID()];
   await h.postAccepted([grantEvent('GrantAwarded', {
-    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 20,
+    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31',
+    targetParticipants: 20,
   })], h.keys.commissioner);
   await h.postAccepted([
-    grantEvent('SpendRecorded', { amountPence: 1_672_600, category: 'staff', periodStart: '2025-04-01', periodEnd: '2025-06-30', evidenceRef: 'INV-1' }, spendIds[0]),
+    spend(1_672_600, 'staff', '2025-04-01', '2025-06-30', 'INV-1', spendIds[0]),
     ...journey('AUD-1', { attended: 2, missed: 1 }),
-    grantEvent('SpendRecorded', { amountPence: 250_000, category: 'venue', periodStart: '2025-07-01', periodEnd: '2025-09-30', evidenceRef: 'INV-2' }, spendIds[1]),
-    grantEvent('SpendRecorded', { amountPence: 80_000, category: 'materials', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-3' }, spendIds[2]),
+    spend(250_000, 'venue', '2025-07-01', '2025-09-30', 'INV-2', spendIds[1]),
+    spend(80_000, 'materials', '2025-10-01', '2025-12-31', 'INV-3', spendIds[2]),
   ], h.keys.providerA);
   const total = await h.count('events');
   await h.startRelay();
@@ -189,20 +195,21 @@ await t.test('an honest log verifies: heads, inclusion, consistency and the evid
   t.match(await fundingPage(h), /Verified/);
 });
 
-await t.test('positions with a gap and a late commit: leaves follow the order the log took events in; proofs and packs verify', async (t) => {
+await t.test('a gap in positions and a late commit: leaves follow the order the log took events in; proofs and packs verify', async (t) => {
   const { h, key, total } = await honestLog(t);
   const copy = (position: string | null, streamId: string, recordedAt: string) => h.sql.unsafe(`
     insert into events (${position ? 'position, ' : ''}event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
                         occurred_at, recorded_at, data, metadata, request_hash)
     ${position ? 'overriding system value' : ''}
-    select ${position ? '$1::bigint, ' : ''}gen_random_uuid(), '${streamId}', 1, type, schema_version, provider_id, programme_id, occurred_at,
-           ${recordedAt}, data, metadata, request_hash
+    select ${position ? '$1::bigint, ' : ''}gen_random_uuid(), '${streamId}', 1, type, schema_version, provider_id, programme_id,
+           occurred_at, ${recordedAt}, data, metadata, request_hash
     from events where type = 'SessionAttended' order by position limit 1`, position ? [position] : []);
   // A rolled-back append leaves its identity value unused: a gap in positions.
   await h.sql.begin(async (tx) => {
-    await tx.unsafe(`insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data,
-      metadata, request_hash) select gen_random_uuid(), 'participant-rolled-back', 1, type, schema_version, provider_id, programme_id, occurred_at,
-      data, metadata, request_hash from events limit 1`);
+    await tx.unsafe(`insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+      occurred_at, data, metadata, request_hash)
+      select gen_random_uuid(), 'participant-rolled-back', 1, type, schema_version, provider_id, programme_id, occurred_at, data, metadata,
+             request_hash from events limit 1`);
     throw new Error('rolled back');
   }).catch(() => {});
   const [{ gap }] = await h.sql<[{ gap: string }]>`select (max(position) + 1)::text as gap from events`;
@@ -216,7 +223,7 @@ await t.test('positions with a gap and a late commit: leaves follow the order th
   t.equal((await h.appendAndSign(total + 2)).status, 'signed');
   const leaves = await h.sql<{ leaf_index: string; position: string }[]>`
     select leaf_index::text, position::text from audit_log_leaves where leaf_index >= ${total} order by leaf_index`;
-  t.same(leaves.map((l) => Number(l.position) - Number(gap)), [1, 0], 'the spend (position gap + 1) first, the late event (the gap) after it');
+  t.same(leaves.map((l) => Number(l.position) - Number(gap)), [1, 0], 'the spend (the gap + 1) first, the late event (the gap) after it');
   const full = await verify(h, true);
   t.same(full.problems, []);
   t.equal(full.ok, true);
@@ -247,10 +254,11 @@ await t.test('read-model tampering: the drift check names the grant and the fund
   // The evidence pack carries the figures as reported: the offline verifier finds them wrong.
   const pack = verifyEvidencePack((await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).json(), key);
   t.equal(pack.ok, false);
-  t.match(pack.problems.map((p) => p.path), ['/figures/spentPence', '/figures/remainingPence', '/figures/spentByCategory', '/figures/spentByQuarter']);
+  t.match(pack.problems.map((p) => p.path),
+    ['/figures/spentPence', '/figures/remainingPence', '/figures/spentByCategory', '/figures/spentByQuarter']);
 });
 
-await t.test('rewrite re-signed with another key: the head is named, the signer refuses, the saved head shows the divergence', async (t) => {
+await t.test('rewrite re-signed with another key: the head is named, the signer refuses, a saved head shows the divergence', async (t) => {
   const { h, key, spendIds, saved, total } = await honestLog(t);
   t.equal((await verify(h)).ok, true, 'the API has verified the honest log');
   const [target] = await h.sql<[{ position: string }]>`select position::text from events where event_id = ${spendIds[0]!}`;
@@ -267,7 +275,8 @@ await t.test('rewrite re-signed with another key: the head is named, the signer 
   const full = await verify(h, true);
   t.match(full.problems.find((p: { kind: string }) => p.kind === 'head-not-signed'), { headSize: total });
   t.equal(full.latestHead, null, 'no head the pinned key signed is left');
-  t.ok(full.problems.some((p: { kind: string; grantRef?: string }) => p.kind === 'spend-drift' && p.grantRef === GRANT), 'and the figures drift');
+  t.ok(full.problems.some((p: { kind: string; grantRef?: string }) => p.kind === 'spend-drift' && p.grantRef === GRANT),
+    'and the figures drift');
 
   const refused = await h.auditSigner.signNext();
   t.match(refused, { status: 'refused', lastSigned: { size: total }, size: total }, 'the signer will not sign the rewritten tree');
@@ -324,7 +333,8 @@ await t.test('truncation re-signed: the signer refuses, verification names the h
   const forged = await signAsAttacker(h);
   const found = await verify(h, true);
   t.equal(found.ok, false);
-  t.match(found.problems.find((p: { kind: string }) => p.kind === 'truncated'), { headSize: total }, 'the honest head is larger than the log');
+  t.match(found.problems.find((p: { kind: string }) => p.kind === 'truncated'), { headSize: total },
+    'the honest head is larger than the log');
   t.match(found.problems.find((p: { kind: string }) => p.kind === 'head-not-signed'), { headSize: cut });
   t.match(checkConsistency(key, saved, forged, {}), { verdict: 'unverifiable' });
 
@@ -364,7 +374,8 @@ await t.test('the signer refuses a tree that does not extend its last head, rais
 
 await t.test('a forged Kafka message (produced with the admin user) is refused and named; genuine events still apply', async (t) => {
   const { h, total } = await honestLog(t);
-  const [genuine] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where type = 'SpendRecorded' order by position limit 1`;
+  const [genuine] = await h.sql<[EventRow]>`
+    select ${h.sql.unsafe(EVENT_COLUMNS)} from events where type = 'SpendRecorded' order by position limit 1`;
   const stored = toStoredEvent(genuine);
   const forgedId = randomUUID();
   const producer = h.kafka.producer();
@@ -383,8 +394,8 @@ await t.test('a forged Kafka message (produced with the admin user) is refused a
   await producer.disconnect();
   const rejected = await h.waitFor('both forgeries refused', async () => {
     const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
-    const count = (reason: string) => Number(new RegExp(`^vru_projector_messages_rejected_total\\{projection="spend",reason="${reason}"\\} (\\d+)$`, 'm')
-      .exec(metrics)?.[1] ?? 0);
+    const series = (reason: string) => `^vru_projector_messages_rejected_total\\{projection="spend",reason="${reason}"\\} (\\d+)$`;
+    const count = (reason: string) => Number(new RegExp(series(reason), 'm').exec(metrics)?.[1] ?? 0);
     return count('not-in-store') >= 1 && count('differs-from-store') >= 1 ? true : undefined;
   });
   t.ok(rejected);
@@ -393,8 +404,7 @@ await t.test('a forged Kafka message (produced with the admin user) is refused a
   t.equal((await h.sql`select 1 from rm_spend.spend where event_id = ${forgedId}`).length, 0);
 
   // The stream is not blocked: the next genuine spend (version 5) is applied.
-  await h.postAccepted([grantEvent('SpendRecorded', { amountPence: 10_000, category: 'venue', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-4' })],
-    h.keys.providerA);
+  await h.postAccepted([spend(10_000, 'venue', '2025-10-01', '2025-12-31', 'INV-4')], h.keys.providerA);
   await h.waitForProjections(['spend'], total + 1);
   const [{ spent: after }] = await h.sql<[{ spent: number }]>`select sum(amount_pence)::int as spent from rm_spend.spend`;
   t.equal(after, 1_672_600 + 250_000 + 80_000 + 10_000);
@@ -412,12 +422,14 @@ await t.test('a stream version gap is never applied over: the missing events are
   const [later] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where event_id = ${ids[1]!}`;
   const producer = h.kafka.producer();
   await producer.connect();
-  await producer.send({ topic: h.config.KAFKA_TOPIC, acks: -1, messages: [{ key: later.stream_id, value: JSON.stringify(toStoredEvent(later)) }] });
+  const message = { key: later.stream_id, value: JSON.stringify(toStoredEvent(later)) };
+  await producer.send({ topic: h.config.KAFKA_TOPIC, acks: -1, messages: [message] });
   await producer.disconnect();
   await h.waitForProjections(['spend'], total + 2);
   const rows = await h.sql<{ event_id: string }[]>`select event_id from rm_spend.spend where event_id = any(${ids}::uuid[])`;
   t.equal(rows.length, 2, 'both versions applied, the earlier one read from the store');
-  t.match((await h.app.inject({ method: 'GET', url: '/metrics' })).body, /^vru_projector_stream_gaps_total\{projection="spend"\} [1-9]/m, 'reported');
+  const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /^vru_projector_stream_gaps_total\{projection="spend"\} [1-9]/m, 'reported');
   await h.startRelay();
   t.equal((await verify(h)).drift.ok, true);
 });

@@ -27,7 +27,8 @@ export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly s
   for (const g of grants) {
     const own = lines.filter((l) => l.grant_ref === g.grant_ref)
       .map((l) => ({ amountPence: Number(l.amount_pence), category: l.category, periodStart: l.period_start }));
-    out.set(g.grant_ref, { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, ...spendFigures(Number(g.amount_pence), own) });
+    const figures = spendFigures(Number(g.amount_pence), own);
+    out.set(g.grant_ref, { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, ...figures });
   }
   return out;
 }
@@ -35,7 +36,8 @@ export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly s
 type EntryRow = AuditEventRow & { leaf_index: string | null };
 
 const toGrantEvent = (r: AuditEventRow) => ({
-  eventId: r.event_id, streamVersion: r.stream_version, type: r.type, schemaVersion: r.schema_version, data: r.data as Record<string, unknown>,
+  eventId: r.event_id, streamVersion: r.stream_version, type: r.type, schemaVersion: r.schema_version,
+  data: r.data as Record<string, unknown>,
 });
 
 function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): GrantFigures | null {
@@ -47,7 +49,8 @@ function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): Gr
 /** Every grant's figures re-computed from the events as stored in the log (the stored form, not the read model). */
 export async function grantFiguresFromLog(sql: Sql): Promise<Map<string, GrantFigures>> {
   const rows = await sql.unsafe<AuditEventRow[]>(
-    `select ${ENTRY_COLUMNS} from events e where e.stream_id like 'grant-%' and e.type = any($1::text[]) order by e.stream_id, e.stream_version`,
+    `select ${ENTRY_COLUMNS} from events e where e.stream_id like 'grant-%' and e.type = any($1::text[])
+     order by e.stream_id, e.stream_version`,
     [SPEND_TYPES],
   );
   const byStream = new Map<string, AuditEventRow[]>();
@@ -75,7 +78,9 @@ export interface DriftCheck {
   drift: SpendDrift[];
 }
 
-const FIGURE_FIELDS = ['providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence', 'spentByCategory', 'spentByQuarter'] as const;
+const FIGURE_FIELDS = [
+  'providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence', 'spentByCategory', 'spentByQuarter',
+] as const;
 
 /** Compares the spend figures of every grant in the log with the read model's; a grant missing on either side is drift. */
 export async function checkSpendDrift(sql: Sql): Promise<DriftCheck> {
