@@ -418,6 +418,7 @@ await t.test('a stream version gap is never applied over: the missing events are
   await h.postAccepted(ids.map((id, i) => grantEvent('SpendRecorded', {
     amountPence: 1_000 * (i + 1), category: 'staff', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: `GAP-${i}`,
   }, id)), h.keys.providerA);
+  t.equal((await verify(h)).drift.ok, true, 'spend not projected yet is lag, not drift (within the grace period)');
   // Only the later of the two reaches the projector, as the relay would publish it: a gap of one version.
   const [later] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where event_id = ${ids[1]!}`;
   const producer = h.kafka.producer();

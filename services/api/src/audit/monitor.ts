@@ -46,12 +46,22 @@ function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): Gr
   return { grantRef, providerId: terms.providerId, programmeId: terms.programmeId, ...spendFigures(terms.amountPence, lines) };
 }
 
-/** Every grant's figures re-computed from the events as stored in the log (the stored form, not the read model). */
+/** How long the spend read model may take to apply a grant event before its absence counts as drift. */
+export const DRIFT_GRACE_SECONDS = 60;
+
+/**
+ * Every grant's figures re-computed from the events as stored in the log (the stored form, not the read model): the
+ * events the read model says it applied, and every event older than DRIFT_GRACE_SECONDS whether applied or not. A
+ * projector a few events behind is lag, not drift; one that skipped or lost an event, or a read model that hides
+ * one, shows as drift.
+ */
 export async function grantFiguresFromLog(sql: Sql): Promise<Map<string, GrantFigures>> {
   const rows = await sql.unsafe<AuditEventRow[]>(
-    `select ${ENTRY_COLUMNS} from events e where e.stream_id like 'grant-%' and e.type = any($1::text[])
+    `select ${ENTRY_COLUMNS} from events e left join rm_spend.stream_positions p on p.stream_id = e.stream_id
+     where e.stream_id like 'grant-%' and e.type = any($1::text[])
+       and (e.stream_version <= coalesce(p.version, 0) or e.recorded_at < now() - make_interval(secs => $2))
      order by e.stream_id, e.stream_version`,
-    [SPEND_TYPES],
+    [SPEND_TYPES, DRIFT_GRACE_SECONDS],
   );
   const byStream = new Map<string, AuditEventRow[]>();
   for (const r of rows) (byStream.get(r.stream_id) ?? byStream.set(r.stream_id, []).get(r.stream_id)!).push(r);
