@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createLogger } from '@vru/runtime';
-import { generateKeys, leafHash, parseCanonicalJson, utf8 } from '@vru/verifier';
+import { generateKeys, leafHash, parseCanonicalJson, parseSignerKey, parseVerifierKey, utf8 } from '@vru/verifier';
 import { entryLeafHash, storedEntry, type AuditEventRow } from './audit.js';
 import { auditSigningKeys, pinnedAuditKey } from './audit-keys.js';
 
@@ -54,4 +56,14 @@ t.test('the audit keys come from settings; production refuses to sign without th
   t.equal(throwaway.key.text, throwaway.signer.verifierKey, 'development without a key: a throwaway pair');
   t.equal(pinnedAuditKey({}), null);
   t.throws(() => pinnedAuditKey({ AUDIT_PUBLIC_KEY: 'vru.test/log+00000000+AAAA' }), /AUDIT_PUBLIC_KEY: not an Ed25519 verifier key/);
+});
+
+t.test('scripts/audit-keygen.mjs (what scripts/audit-keys and the development scripts run) makes a pair the verifier reads', async (t) => {
+  const script = fileURLToPath(new URL('../../../scripts/audit-keygen.mjs', import.meta.url));
+  const out = execFileSync(process.execPath, [script, 'vru.test/audit-log']).toString();
+  const signer = /^AUDIT_SIGNING_KEY=(.+)$/m.exec(out)?.[1] ?? '';
+  const verifier = /^AUDIT_PUBLIC_KEY=(.+)$/m.exec(out)?.[1] ?? '';
+  t.equal(parseSignerKey(signer).verifierKey, verifier, 'the public key is the signing key\'s');
+  t.equal(parseVerifierKey(verifier).name, 'vru.test/audit-log');
+  t.throws(() => execFileSync(process.execPath, [script, 'no spaces allowed'], { stdio: 'pipe' }), 'a name with spaces is refused');
 });
