@@ -67,8 +67,8 @@ const verify = async (h: Harness, full = false) => {
   return res.json();
 };
 
-/** The funding page as a signed-in funder sees it. */
-async function fundingPage(h: Harness): Promise<string> {
+/** A signed-in funder's dashboard session cookie. */
+async function funderSession(h: Harness): Promise<string> {
   const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
   const cookieOf = (res: typeof form) => [res.headers['set-cookie']].flat().filter(Boolean).map((c) => String(c).split(';')[0]).join('; ');
@@ -76,7 +76,12 @@ async function fundingPage(h: Harness): Promise<string> {
     method: 'POST', url: '/app/sign-in', headers: { cookie: cookieOf(form), 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ apiKey: h.keys.funder, _csrf: csrf ?? '' }).toString(),
   });
-  const page = await h.app.inject({ method: 'GET', url: '/app/funding', headers: { cookie: cookieOf(signIn) } });
+  return cookieOf(signIn);
+}
+
+/** The funding page as a signed-in funder sees it. */
+async function fundingPage(h: Harness): Promise<string> {
+  const page = await h.app.inject({ method: 'GET', url: '/app/funding', headers: { cookie: await funderSession(h) } });
   if (page.statusCode !== 200) throw new Error(`/app/funding answered ${page.statusCode}`);
   return page.body;
 }
@@ -192,7 +197,14 @@ await t.test('an honest log verifies: heads, inclusion, consistency and the evid
   const incremental = await verify(h);
   t.equal(incremental.ok, true);
   t.equal(incremental.leavesChecked, size - total, 'incremental: only the new leaves');
-  t.match(await fundingPage(h), /Verified/);
+  const page = await fundingPage(h);
+  t.match(page, />Verified</);
+  t.match(page, new RegExp(`href="/app/download/evidence-pack\\?grantRef=${GRANT}"`), 'the page links the grant\'s evidence pack');
+  const download = await h.app.inject({
+    method: 'GET', url: `/app/download/evidence-pack?grantRef=${GRANT}`, headers: { cookie: await funderSession(h) },
+  });
+  t.equal(download.statusCode, 200);
+  t.same(verifyEvidencePack(download.json(), key).problems, [], 'the pack downloaded from the dashboard verifies offline');
 });
 
 await t.test('a gap in positions and a late commit: leaves follow the order the log took events in; proofs and packs verify', async (t) => {

@@ -158,7 +158,7 @@ export function spendBreakdownSections(r: Report<'spend'>): Html {
 /** The audit verification as the funding page shows it: null when no pinned key is configured. */
 export type AuditView = ReturnType<typeof verificationBody> | null;
 
-export function auditSection(audit: AuditView): Html {
+export function auditSection(audit: AuditView, grantRefs: readonly string[] = []): Html {
   const head = audit?.latestHead ?? null;
   const drift = audit?.drift ?? null;
   const problems = audit?.problems ?? [];
@@ -184,6 +184,12 @@ export function auditSection(audit: AuditView): Html {
   const driftText = !drift ? '–' : drift.ok
     ? `agrees (${count(drift.grantsChecked)} grants)`
     : `DIFFERS for ${count(new Set(drift.drift.map((d) => d.grantRef)).size)} grant(s)`;
+  const packHref = (ref: string) => `/app/download/evidence-pack?grantRef=${encodeURIComponent(ref)}`;
+  const packs = grantRefs.length === 0 || !audit ? html`` : html`<h3 class="govuk-heading-s">Evidence packs</h3>
+    <p class="govuk-body">Each pack holds a grant's spend figures, every event behind them (no personal data) with its proof,
+    and the signed tree head. Check it on your own computer with <code>scripts/verify pack</code> and the public key you were given.</p>
+    <ul class="govuk-list">${grantRefs.map((ref) => html`<li><a class="govuk-link" href="${packHref(ref)}" download>Evidence pack for
+    grant ${ref}</a></li>`)}</ul>`;
   return figureSection({
     id: 'audit', heading: 'Audit verification',
     intro,
@@ -193,7 +199,7 @@ export function auditSection(audit: AuditView): Html {
       ['Latest signed tree head', head ? `${count(head.size)} events, signed ${head.timestamp}` : 'none yet'],
       ['Root hash', head ? html`<code class="app-hash">${head.rootHash}</code>` : '–'],
       ['Spend read model against the log', driftText],
-    ])],
+    ]), packs],
   });
 }
 
