@@ -110,6 +110,42 @@ t.test('When a stored event is of an older schema version', async (t) => {
     const data = { sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'group', deliveredBy: 'staff' };
     t.same(upcast('SessionAttended', 2, data), { schemaVersion: 2, data });
   });
+  t.test('should read OffenceRecorded v1 as v2, not custodial', async (t) => {
+    const data = { offenceDate: '2026-03-01', provenDate: '2026-03-20', disposal: 'conviction', offenceCategory: 'robbery',
+      seriousViolence: true };
+    t.same(upcast('OffenceRecorded', 1, data), { schemaVersion: 2, data: { ...data, custodial: false } });
+  });
+});
+
+t.test('When a comparison record is shared', async (t) => {
+  const record = (data: Record<string, unknown>) => checkSubmission({
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'ComparisonRecordSubmitted', schemaVersion: 1,
+    occurredAt: '2026-03-21T10:00:00Z',
+    dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-1',
+    data: {
+      poolId: 'derby-2025', indexDate: '2026-03-01', indexEvent: 'caution', gender: 'male', ethnicity: 'white-british', priorOffences: 0,
+      priorSeriousViolence: false, priorCustody: false, definitionsVersion: 1, ...data,
+    },
+  });
+  t.test('should accept an age or a birth month, and one area', async (t) => {
+    t.equal(record({ ageAtIndex: 16, postcodeDistrict: 'DE23' }).ok, true);
+    t.equal(record({ birthYearMonth: '2010-04', policeDistrict: 'derby-south' }).ok, true);
+  });
+  t.test('should refuse no age, two areas or none, and a full postcode', async (t) => {
+    t.match(record({ postcodeDistrict: 'DE23' }),
+      { ok: false, errors: [{ field: '/data/ageAtIndex', rule: 'age-or-birth-month-required' }] });
+    t.match(record({ ageAtIndex: 16, postcodeDistrict: 'DE23', policeDistrict: 'derby-south' }),
+      { ok: false, errors: [{ field: '/data/postcodeDistrict', rule: 'one-area-required' }] });
+    t.match(record({ ageAtIndex: 16 }), { ok: false, errors: [{ rule: 'one-area-required' }] });
+    t.match(record({ ageAtIndex: 16, postcodeDistrict: 'DE23 6AB' }), { ok: false, errors: [{ field: '/data/postcodeDistrict' }] });
+  });
+  t.test('should refuse a record without its partner or reference, or with a participant reference', async (t) => {
+    const missing = checkSubmission({
+      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'ComparisonRecordErased', schemaVersion: 1, occurredAt: '2026-03-21T10:00:00Z',
+      dataPartnerId: 'derbyshire-police', participantRef: 'P-1', data: { requestedOn: '2026-03-20', basis: 'data-subject-request' },
+    });
+    t.equal(missing.ok, false);
+  });
 });
 
 t.test('When a data partner names the participant of an offence', async (t) => {

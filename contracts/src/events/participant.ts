@@ -121,6 +121,16 @@ export const OffenceRecordedV1 = Type.Object(
     offenceCategory: StringEnum(V.OffenceCategories),
     seriousViolence: Type.Boolean({ description: 'Counts as serious violence under the local definition.' }),
   },
+  { ...closed, description: 'Version 1: superseded by version 2, still accepted and upcast on read (custodial = false).' },
+);
+
+export const OffenceRecordedV2 = Type.Object(
+  {
+    ...OffenceRecordedV1.properties,
+    custodial: Type.Optional(Type.Boolean({
+      default: false, description: 'The disposal was a custodial sentence (prior custody, in the impact evaluation). Absent means no.',
+    })),
+  },
   { ...closed, description: 'A proven offence, submitted by a data partner (police or youth justice) only.' },
 );
 

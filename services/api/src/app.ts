@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
 import { importRoutes } from './routes/imports.js';
 import { outcomeReportRoutes } from './routes/outcome-reports.js';
+import { impactReportRoutes } from './routes/impact-report.js';
 import { qualityReportRoutes } from './routes/quality-reports.js';
 import { auditRoutes, evidenceRoutes } from './routes/audit.js';
 import { adminRoutes } from './routes/admin.js';
@@ -114,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(importRoutes, { sql, store });
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });
+  await app.register(impactReportRoutes, { sql });
   await app.register(qualityReportRoutes, { sql });
   await app.register(auditRoutes, { sql, monitor: auditMonitor });
   await app.register(evidenceRoutes, { sql });

@@ -10,6 +10,7 @@ runService('relay', async (config, logger) => {
   if (config.KAFKA_ADMIN_PASSWORD) await ensureEventTopic(config, logger);
   const relay = await startRelay({
     sql,
+    databaseUrl: config.DATABASE_URL,
     kafka: createKafka(config, 'relay', logger),
     topic: config.KAFKA_TOPIC,
     logger,

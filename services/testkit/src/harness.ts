@@ -132,7 +132,8 @@ export class Harness {
 
   async startRelay(): Promise<RunningRelay> {
     this.relay = await startRelay({
-      sql: this.sql, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50,
+      sql: this.sql, databaseUrl: this.config.DATABASE_URL, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger,
+      pollMs: 50,
     });
     return this.relay;
   }

@@ -46,7 +46,7 @@ export function attendanceSection(byMonth: Report<'attendance-by-month'>, period
       details('Attendance by month (the figures behind the chart)', table('attendance-by-month-table', 'Attendance by month', [
         { head: 'Month' }, { head: 'Programme' }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
       ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)]))),
-      position([period.computedAt]),
+      position(period.computedAt),
     ],
     csv: { href: csvHref('attendance-by-month', f), text: 'Download attendance by month' },
   });
