@@ -126,10 +126,12 @@ ensure_dev_secrets() {
 # AUDIT_SIGNING_KEY (relay only) and AUDIT_PUBLIC_KEY from its own secret store; scripts/audit-keys prints a new pair.
 ensure_dev_audit_keys() {
   local dir="$STATE_DIR/secrets"
-  [[ -n ${AUDIT_SIGNING_KEY:-} && -n ${AUDIT_PUBLIC_KEY:-} ]] && return 0
+  # A key configured in the environment wins, and a pinned public key alone (an API, a verifier) is never replaced.
+  [[ -n ${AUDIT_PUBLIC_KEY:-} || -n ${AUDIT_SIGNING_KEY:-} ]] && return 0
   mkdir -p "$dir" && chmod 700 "$dir"
   if [[ ! -s $dir/AUDIT_SIGNING_KEY || ! -s $dir/AUDIT_PUBLIC_KEY ]]; then
-    (umask 077 && node "$REPO/scripts/audit-keygen.mjs" "${AUDIT_LOG_NAME:-vru.dev/audit-log}" "$dir/AUDIT_SIGNING_KEY" "$dir/AUDIT_PUBLIC_KEY")
+    (umask 077 && node "$REPO/scripts/audit-keygen.mjs" "${AUDIT_LOG_NAME:-vru.dev/audit-log}" \
+      "$dir/AUDIT_SIGNING_KEY" "$dir/AUDIT_PUBLIC_KEY")
   fi
   export "AUDIT_SIGNING_KEY=$(cat "$dir/AUDIT_SIGNING_KEY")" "AUDIT_PUBLIC_KEY=$(cat "$dir/AUDIT_PUBLIC_KEY")"
 }

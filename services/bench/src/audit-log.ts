@@ -20,8 +20,8 @@ const ms = (start: number) => Math.round((performance.now() - start) * 10) / 10;
 async function insertEvents(sql: Sql, count: number, offset: number): Promise<void> {
   // Settled events (recorded a minute ago), 20 per stream, a body of the size a session event has.
   await sql`
-    insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at, data,
-                        metadata, request_hash)
+    insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at,
+                        data, metadata, request_hash)
     select gen_random_uuid(), 'participant-bench-' || ((${offset}::int + g) / 20), ((${offset}::int + g) % 20) + 1, 'SessionAttended', 2,
            'prov-a', 'mentoring-bench', now() - interval '1 day', now() - interval '1 minute',
            jsonb_build_object('sessionId', 's-' || g, 'sessionDate', '2026-02-01', 'durationMinutes', 60, 'sessionType', 'one-to-one',
@@ -112,7 +112,9 @@ try {
     appendMs, appendLeavesPerSecond: Math.round(appended / (appendMs / 1000)), firstSignMs, signAfter1000Ms: signMs,
     verifyFullMs: fullMs, verifyFullLeaves: full.leavesChecked,
     verifyIncrementalMs: incrementalMs, verifyIncrementalLeaves: incremental.leavesChecked, verifyNothingNewMs: nothingNewMs,
-    inclusionProof: { hashes: inclusionFirst.length, bytes: bytes(inclusionFirst), lastLeafHashes: inclusionLast.length, serveMs: inclusionMs },
+    inclusionProof: {
+      hashes: inclusionFirst.length, bytes: bytes(inclusionFirst), lastLeafHashes: inclusionLast.length, serveMs: inclusionMs,
+    },
     consistencyProof: {
       halfToNow: { hashes: consistencyHalf.length, bytes: bytes(consistencyHalf), serveMs: consistencyMs },
       [`${N}ToNow`]: { hashes: consistencyRecent.length, bytes: bytes(consistencyRecent) },

@@ -185,18 +185,24 @@ async function storedHeads(sql: Sql, afterId = '0', limit = 10_000): Promise<{ i
     select id::text, tree_size::text, checkpoint from audit_tree_heads where id > ${afterId}::bigint order by id limit ${limit}`;
 }
 
-/** The latest stored head that the pinned key signed; heads signed by any other key are ignored. */
+/**
+ * The latest stored head that the pinned key signed; heads signed by any other key are skipped, however many an
+ * attacker inserted after it.
+ */
 export async function latestSignedHead(sql: Sql, key: VerifierKey): Promise<StoredHead | null> {
-  const rows = await sql<{ id: string; checkpoint: string }[]>`
-    select id::text, checkpoint from audit_tree_heads order by id desc limit 100`;
-  for (const row of rows) {
-    try {
-      return { id: row.id, head: openCheckpoint(row.checkpoint, key), checkpoint: row.checkpoint };
-    } catch (err) {
-      if (!(err instanceof CheckpointError)) throw err;
+  for (let before: string | null = null; ;) {
+    const rows: { id: string; checkpoint: string }[] = await sql<{ id: string; checkpoint: string }[]>`
+      select id::text, checkpoint from audit_tree_heads ${before ? sql`where id < ${before}::bigint` : sql``} order by id desc limit 100`;
+    for (const row of rows) {
+      try {
+        return { id: row.id, head: openCheckpoint(row.checkpoint, key), checkpoint: row.checkpoint };
+      } catch (err) {
+        if (!(err instanceof CheckpointError)) throw err;
+      }
     }
+    if (rows.length < 100) return null;
+    before = rows.at(-1)!.id;
   }
-  return null;
 }
 
 export type SignOutcome =
@@ -232,17 +238,19 @@ export class TreeHeadSigner {
     }
     const current = size ?? await treeSize(this.sql);
     const last = this.lastSigned;
-    if (current === 0 || (last && current === last.size)) {
-      if (last && current === last.size && !hashEquals(await rootAt(this.sql, current), last.rootHash)) {
-        return { status: 'refused', lastSigned: last, size: current, reason: `the tree of ${current} leaves no longer has the root signed` };
-      }
-      return { status: 'unchanged', size: current };
-    }
     if (last && current < last.size) {
       return {
         status: 'refused', lastSigned: last, size: current,
         reason: `the log has ${current} leaves, the last signed head ${last.size}: leaves ${current + 1} to ${last.size} are gone`,
       };
+    }
+    if (current === 0) return { status: 'unchanged', size: current };
+    if (last && current === last.size) {
+      if (!hashEquals(await rootAt(this.sql, current), last.rootHash)) {
+        const reason = `the tree of ${current} leaves no longer has the root signed`;
+        return { status: 'refused', lastSigned: last, size: current, reason };
+      }
+      return { status: 'unchanged', size: current };
     }
     const root = await rootAt(this.sql, current);
     if (last) {
@@ -311,7 +319,9 @@ const MAX_PROBLEMS = 50;
  * roots. A head larger than the log is a truncation. Work is proportional to the leaves and heads new since `from`,
  * plus O(log n) look-ups to check that the stored tree still has the verified root at `from`'s size.
  */
-export async function verifyLog(sql: Sql, key: VerifierKey, from: VerifiedState = initialVerifiedState(), batch = 5000): Promise<LogVerification> {
+export async function verifyLog(
+  sql: Sql, key: VerifierKey, from: VerifiedState = initialVerifiedState(), batch = 5000,
+): Promise<LogVerification> {
   const full = from.size === 0 && from.headId === '0';
   const problems: LogProblem[] = [];
   const problem = (p: LogProblem) => {
@@ -319,7 +329,8 @@ export async function verifyLog(sql: Sql, key: VerifierKey, from: VerifiedState 
   };
   const size = await treeSize(sql);
   if (size < from.size) {
-    problem({ kind: 'truncated', message: `the log has ${size} leaves; ${from.size} were verified before: leaves ${size + 1} to ${from.size} are gone` });
+    const message = `the log has ${size} leaves; ${from.size} were verified before: leaves ${size + 1} to ${from.size} are gone`;
+    problem({ kind: 'truncated', message });
   } else if (from.size > 0 && !hashEquals(await rootAt(sql, from.size), frontierRoot(from.frontier))) {
     problem({ kind: 'tree-mismatch', message: `the stored tree at ${from.size} leaves no longer has the root verified before` });
   }
@@ -385,7 +396,10 @@ export async function verifyLog(sql: Sql, key: VerifierKey, from: VerifiedState 
       }
       let leaf: Hash;
       if (!row.present) {
-        problem({ kind: 'event-missing', leafIndex: index, position: row.leaf_position, message: `the event at position ${row.leaf_position} (leaf ${index}) is gone` });
+        problem({
+          kind: 'event-missing', leafIndex: index, position: row.leaf_position,
+          message: `the event at position ${row.leaf_position} (leaf ${index}) is gone`,
+        });
         leaf = row.hash ? bytes(row.hash) : new Uint8Array(32);
       } else {
         leaf = entryLeafHash(row);
@@ -468,7 +482,8 @@ export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void>
         }
       }
     } catch (err) {
-      logger.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'audit log append failed; retrying');
+      const { message, code } = err as Error & { code?: string };
+      logger.error({ err: { message, code } }, 'audit log append failed; retrying');
     }
   };
   const schedule = () => {

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createLogger } from '@vru/runtime';
-import { generateKeys, leafHash, parseCanonicalJson, utf8 } from '@vru/verifier';
+import { generateKeys, leafHash, parseCanonicalJson, parseSignerKey, parseVerifierKey, utf8 } from '@vru/verifier';
 import { entryLeafHash, storedEntry, type AuditEventRow } from './audit.js';
 import { auditSigningKeys, pinnedAuditKey } from './audit-keys.js';
 
@@ -30,7 +32,8 @@ t.test('a leaf hashes the stored form as canonical JSON, every field, timestamps
   t.match(entry, /"\$sealed":"v1.aXY.Y2lwaGVydGV4dA"/, 'sealed fields are hashed as ciphertext');
   const leaf = entryLeafHash(row);
   t.same(leaf, leafHash(utf8(entry)));
-  t.same(entryLeafHash({ ...row, position: '42', data: { note: (row.data as { note: unknown }).note, nested: { a: [1, 2], b: 1 }, durationMinutes: 60, sessionId: 's-1' } }), leaf,
+  const reordered = { note: (row.data as { note: unknown }).note, nested: { a: [1, 2], b: 1 }, durationMinutes: 60, sessionId: 's-1' };
+  t.same(entryLeafHash({ ...row, position: '42', data: reordered }), leaf,
     'key order in JSON columns never matters');
   for (const changed of [
     { ...row, data: { ...(row.data as object), durationMinutes: 61 } }, { ...row, stream_version: 4 }, { ...row, position: 43n },
@@ -44,7 +47,8 @@ t.test('the audit keys come from settings; production refuses to sign without th
   const other = generateKeys('vru.test/log');
   t.throws(() => auditSigningKeys({ NODE_ENV: 'production' }, logger), /AUDIT_SIGNING_KEY: must be set in production/);
   t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey }, logger), /AUDIT_PUBLIC_KEY: must be set/);
-  t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: other.verifierKey }, logger),
+  const mismatched = { NODE_ENV: 'production' as const, AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: other.verifierKey };
+  t.throws(() => auditSigningKeys(mismatched, logger),
     /not the signing half of AUDIT_PUBLIC_KEY/);
   const keys = auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: pair.verifierKey }, logger);
   t.equal(keys.key.text, pair.verifierKey);
@@ -52,4 +56,14 @@ t.test('the audit keys come from settings; production refuses to sign without th
   t.equal(throwaway.key.text, throwaway.signer.verifierKey, 'development without a key: a throwaway pair');
   t.equal(pinnedAuditKey({}), null);
   t.throws(() => pinnedAuditKey({ AUDIT_PUBLIC_KEY: 'vru.test/log+00000000+AAAA' }), /AUDIT_PUBLIC_KEY: not an Ed25519 verifier key/);
+});
+
+t.test('scripts/audit-keygen.mjs (what scripts/audit-keys and the development scripts run) makes a pair the verifier reads', async (t) => {
+  const script = fileURLToPath(new URL('../../../scripts/audit-keygen.mjs', import.meta.url));
+  const out = execFileSync(process.execPath, [script, 'vru.test/audit-log']).toString();
+  const signer = /^AUDIT_SIGNING_KEY=(.+)$/m.exec(out)?.[1] ?? '';
+  const verifier = /^AUDIT_PUBLIC_KEY=(.+)$/m.exec(out)?.[1] ?? '';
+  t.equal(parseSignerKey(signer).verifierKey, verifier, 'the public key is the signing key\'s');
+  t.equal(parseVerifierKey(verifier).name, 'vru.test/audit-log');
+  t.throws(() => execFileSync(process.execPath, [script, 'no spaces allowed'], { stdio: 'pipe' }), 'a name with spaces is refused');
 });

@@ -87,18 +87,19 @@ export async function startProjector(opts: {
         const { accepted, rejected } = checkAgainstStore(published, await storedEventsById(sql, published.map((e) => e?.eventId)));
         for (const r of rejected) {
           projectorRejected.inc({ projection: projection.name, reason: r.reason });
-          log.error({ eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32), reason: r.reason, partition: batch.partition },
-            'refusing a message that is not the event the store holds');
+          const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
+          log.error({ ...named, reason: r.reason, partition: batch.partition }, 'refusing a message that is not the event the store holds');
         }
         // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
         const events = (await vault.open(sql, accepted)).map(upcastEvent);
         const last = batch.lastOffset();
-        const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() }, {
+        const position = { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() };
+        const applied = await applyBatch(sql, projection, events, position, {
           fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
           report: (gap) => {
             projectorStreamGaps.inc({ projection: projection.name });
             log.warn(gap, gap.filled ? 'stream version gap: the missing events were read from the store first'
-              : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing; rebuild after investigating)');
+              : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)');
           },
         });
         recordProjected(projection.name, applied, events.map((e) => e.position));

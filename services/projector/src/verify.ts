@@ -23,9 +23,13 @@ export function checkAgainstStore(
   const rejected: Rejection[] = [];
   for (const message of published) {
     const original = typeof message?.eventId === 'string' ? stored.get(message.eventId) : undefined;
-    if (!original) rejected.push({ eventId: message?.eventId, position: message?.position, reason: 'not-in-store' });
-    else if (canonicalJson(message) !== canonicalJson(original)) rejected.push({ eventId: message.eventId, position: message.position, reason: 'differs-from-store' });
-    else accepted.push(original);
+    if (!original) {
+      rejected.push({ eventId: message?.eventId, position: message?.position, reason: 'not-in-store' });
+    } else if (canonicalJson(message) !== canonicalJson(original)) {
+      rejected.push({ eventId: message.eventId, position: message.position, reason: 'differs-from-store' });
+    } else {
+      accepted.push(original);
+    }
   }
   return { accepted, rejected };
 }

@@ -25,5 +25,6 @@ t.test('a message is applied only when it is the stored event, field for field; 
   t.equal(accepted.length, 1);
   t.equal(accepted[0], original, 'the store\'s copy');
   t.same(rejected.map((r) => r.reason), ['differs-from-store', 'not-in-store', 'differs-from-store', 'not-in-store']);
-  t.same(rejected[1], { eventId: 'aaaaaaaa-1b2c-4d3e-8f40-0123456789ab', position: '7', reason: 'not-in-store' }, 'a forged event is named');
+  t.same(rejected[1], { eventId: 'aaaaaaaa-1b2c-4d3e-8f40-0123456789ab', position: '7', reason: 'not-in-store' },
+    'a forged event is named');
 });

@@ -54,7 +54,8 @@ export const rebuildEventsTotal = new Gauge({
 });
 
 export const auditTreeSize = new Gauge({
-  name: 'vru_audit_tree_size', help: 'Leaves in the audit log\'s Merkle tree, as last appended by this process.', registers: [metricsRegistry],
+  name: 'vru_audit_tree_size', help: 'Leaves in the audit log\'s Merkle tree, as last appended by this process.',
+  registers: [metricsRegistry],
 });
 export const auditSignedTreeSize = new Gauge({
   name: 'vru_audit_signed_tree_size', help: 'Tree size of the last head this process signed.', registers: [metricsRegistry],
@@ -65,7 +66,8 @@ export const auditSignerAlarm = new Gauge({
   registers: [metricsRegistry],
 });
 export const auditSignerRefusals = new Counter({
-  name: 'vru_audit_signer_refusals_total', help: 'Tree heads the signer refused to sign (not a consistent extension).', registers: [metricsRegistry],
+  name: 'vru_audit_signer_refusals_total', help: 'Tree heads the signer refused to sign (not a consistent extension).',
+  registers: [metricsRegistry],
 });
 export const auditVerificationProblems = new Gauge({
   name: 'vru_audit_verification_problems', help: 'Problems found by the last verification of the audit log against the pinned key.',

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t, { type Test } from 'tap';
-import { appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow } from '@vru/event-store';
+import {
+  appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow,
+} from '@vru/event-store';
 import { spendProjection } from '@vru/projector';
 import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
-  verifyEvidencePack, verifyInclusion, type VerifierKey,
+  runVerifier, verifyEvidencePack, verifyInclusion, type VerifierKey,
 } from '@vru/verifier';
 import { Harness, journey, PROGRAMME } from './index.js';
 
@@ -18,6 +23,9 @@ type Json = Record<string, unknown>;
 const GRANT = 'G-AUD-1';
 const grantEvent = (type: string, data: Json, eventId: string = randomUUID()): Json =>
   ({ eventId, type, schemaVersion: 1, occurredAt: '2025-07-01T10:00:00Z', grantRef: GRANT, data });
+/** A SpendRecorded for the period from..to (ISO dates). */
+const spend = (amountPence: number, category: string, from: string, to: string, evidenceRef: string, eventId?: string) =>
+  grantEvent('SpendRecorded', { amountPence, category, periodStart: from, periodEnd: to, evidenceRef }, eventId);
 
 interface Log {
   h: Harness;
@@ -35,13 +43,14 @@ async function honestLog(t: Test): Promise<Log> {
   t.teardown(() => h.close({ keepProcess: true }));
   const spendIds = [randomUUID(), randomUUID(), randomUUID()];
   await h.postAccepted([grantEvent('GrantAwarded', {
-    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31', targetParticipants: 20,
+    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31',
+    targetParticipants: 20,
   })], h.keys.commissioner);
   await h.postAccepted([
-    grantEvent('SpendRecorded', { amountPence: 1_672_600, category: 'staff', periodStart: '2025-04-01', periodEnd: '2025-06-30', evidenceRef: 'INV-1' }, spendIds[0]),
+    spend(1_672_600, 'staff', '2025-04-01', '2025-06-30', 'INV-1', spendIds[0]),
     ...journey('AUD-1', { attended: 2, missed: 1 }),
-    grantEvent('SpendRecorded', { amountPence: 250_000, category: 'venue', periodStart: '2025-07-01', periodEnd: '2025-09-30', evidenceRef: 'INV-2' }, spendIds[1]),
-    grantEvent('SpendRecorded', { amountPence: 80_000, category: 'materials', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-3' }, spendIds[2]),
+    spend(250_000, 'venue', '2025-07-01', '2025-09-30', 'INV-2', spendIds[1]),
+    spend(80_000, 'materials', '2025-10-01', '2025-12-31', 'INV-3', spendIds[2]),
   ], h.keys.providerA);
   const total = await h.count('events');
   await h.startRelay();
@@ -58,8 +67,8 @@ const verify = async (h: Harness, full = false) => {
   return res.json();
 };
 
-/** The funding page as a signed-in funder sees it. */
-async function fundingPage(h: Harness): Promise<string> {
+/** A signed-in funder's dashboard session cookie. */
+async function funderSession(h: Harness): Promise<string> {
   const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
   const cookieOf = (res: typeof form) => [res.headers['set-cookie']].flat().filter(Boolean).map((c) => String(c).split(';')[0]).join('; ');
@@ -67,7 +76,12 @@ async function fundingPage(h: Harness): Promise<string> {
     method: 'POST', url: '/app/sign-in', headers: { cookie: cookieOf(form), 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ apiKey: h.keys.funder, _csrf: csrf ?? '' }).toString(),
   });
-  const page = await h.app.inject({ method: 'GET', url: '/app/funding', headers: { cookie: cookieOf(signIn) } });
+  return cookieOf(signIn);
+}
+
+/** The funding page as a signed-in funder sees it. */
+async function fundingPage(h: Harness): Promise<string> {
+  const page = await h.app.inject({ method: 'GET', url: '/app/funding', headers: { cookie: await funderSession(h) } });
   if (page.statusCode !== 200) throw new Error(`/app/funding answered ${page.statusCode}`);
   return page.body;
 }
@@ -104,6 +118,28 @@ async function signAsAttacker(h: Harness): Promise<string> {
 
 const consistencyFrom = async (h: Harness, from: number, to: number) =>
   ({ from, to, proof: (await consistencyProof(h.sql, from, to)).map(toBase64) });
+
+/**
+ * The funder's command (vru-verify, as scripts/verify runs it) against the API over HTTP, with real files: the saved
+ * head is written to a file first. Returns the exit status and the JSON it printed.
+ */
+async function funderCli(h: Harness, args: string[], files: Record<string, string> = {}): Promise<{ status: number; out: any }> {
+  if (!h.app.server.listening) await h.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = h.app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'vru-funder-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  const lines: string[] = [];
+  const status = await runVerifier([...args.map((a) => (a in files ? path.join(dir, a) : a === '$URL' ? url : a)), '--json'], {
+    readFile: (file) => readFile(file, 'utf8'),
+    writeFile: (file, text) => writeFile(file, text),
+    fetch: (target, init) => fetch(target, init),
+    env: { AUDIT_PUBLIC_KEY: h.config.AUDIT_PUBLIC_KEY, VRU_API_KEY: h.keys.funder },
+    out: (line) => lines.push(line),
+    err: (line) => lines.push(line),
+  });
+  return { status, out: lines.length > 0 ? JSON.parse(lines.at(-1)!) : null };
+}
 
 const kinds = (body: { problems: { kind: string }[] }) => [...new Set(body.problems.map((p) => p.kind))].sort();
 
@@ -151,11 +187,66 @@ await t.test('an honest log verifies: heads, inclusion, consistency and the evid
   const size = openCheckpoint(current, key).size;
   const proof = (await h.get(`/v1/audit/log/consistency?from=${total}&to=${size}`, h.keys.funder)).json();
   t.match(checkConsistency(key, saved, current, proof), { verdict: 'consistent', appended: size - total });
+  const cli = await funderCli(h, ['consistency', '--old', 'saved.txt', '--url', '$URL'], { 'saved.txt': saved });
+  t.match(cli, { status: 0, out: { verdict: 'consistent', ok: true, appended: size - total } }, 'vru-verify consistency over HTTP');
+  const packCli = await funderCli(h, ['pack', 'pack.json'], {
+    'pack.json': (await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).body,
+  });
+  t.match(packCli, { status: 0, out: { ok: true } }, 'vru-verify pack on the downloaded pack');
   t.equal((await h.get(`/v1/audit/log/consistency?from=${size}&to=${size + 1}`, h.keys.funder)).statusCode, 400, 'beyond the log: 400');
   const incremental = await verify(h);
   t.equal(incremental.ok, true);
   t.equal(incremental.leavesChecked, size - total, 'incremental: only the new leaves');
-  t.match(await fundingPage(h), /Verified/);
+  const page = await fundingPage(h);
+  t.match(page, />Verified</);
+  t.match(page, new RegExp(`href="/app/download/evidence-pack\\?grantRef=${GRANT}"`), 'the page links the grant\'s evidence pack');
+  const download = await h.app.inject({
+    method: 'GET', url: `/app/download/evidence-pack?grantRef=${GRANT}`, headers: { cookie: await funderSession(h) },
+  });
+  t.equal(download.statusCode, 200);
+  t.same(verifyEvidencePack(download.json(), key).problems, [], 'the pack downloaded from the dashboard verifies offline');
+});
+
+await t.test('a gap in positions and a late commit: leaves follow the order the log took events in; proofs and packs verify', async (t) => {
+  const { h, key, total } = await honestLog(t);
+  const copy = (position: string | null, streamId: string, recordedAt: string) => h.sql.unsafe(`
+    insert into events (${position ? 'position, ' : ''}event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+                        occurred_at, recorded_at, data, metadata, request_hash)
+    ${position ? 'overriding system value' : ''}
+    select ${position ? '$1::bigint, ' : ''}gen_random_uuid(), '${streamId}', 1, type, schema_version, provider_id, programme_id,
+           occurred_at, ${recordedAt}, data, metadata, request_hash
+    from events where type = 'SessionAttended' order by position limit 1`, position ? [position] : []);
+  // A rolled-back append leaves its identity value unused: a gap in positions.
+  await h.sql.begin(async (tx) => {
+    await tx.unsafe(`insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
+      occurred_at, data, metadata, request_hash)
+      select gen_random_uuid(), 'participant-rolled-back', 1, type, schema_version, provider_id, programme_id, occurred_at, data, metadata,
+             request_hash from events limit 1`);
+    throw new Error('rolled back');
+  }).catch(() => {});
+  const [{ gap }] = await h.sql<[{ gap: string }]>`select (max(position) + 1)::text as gap from events`;
+  await h.postAccepted([grantEvent('SpendRecorded', {
+    amountPence: 5_000, category: 'staff', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-5',
+  })], h.keys.providerA);
+  await h.waitForProjections(['spend'], total + 1);
+  t.equal((await h.appendAndSign(total + 1)).status, 'signed', 'the gap is passed once it is old enough');
+  // The missing position commits after all (a transaction slower than the appender's grace): it becomes the next leaf.
+  await copy(gap, 'participant-late', `now() - interval '1 minute'`);
+  t.equal((await h.appendAndSign(total + 2)).status, 'signed');
+  const leaves = await h.sql<{ leaf_index: string; position: string }[]>`
+    select leaf_index::text, position::text from audit_log_leaves where leaf_index >= ${total} order by leaf_index`;
+  t.same(leaves.map((l) => Number(l.position) - Number(gap)), [1, 0], 'the spend (the gap + 1) first, the late event (the gap) after it');
+  const full = await verify(h, true);
+  t.same(full.problems, []);
+  t.equal(full.ok, true);
+  const pack = verifyEvidencePack((await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).json(), key);
+  t.same(pack.problems, [], 'the pack verifies with leaf indexes that are not positions − 1');
+  t.equal(pack.positions.at(-1), String(Number(gap) + 1));
+  const [late] = await h.sql<[{ event_id: string }]>`select event_id from events where position = ${gap}::bigint`;
+  const inclusion = (await h.get(`/v1/audit/log/inclusion?eventId=${late.event_id}`, h.keys.funder)).json();
+  t.equal(inclusion.leafIndex, total + 1);
+  t.ok(verifyInclusion(inclusion.leafIndex, inclusion.treeSize, leafHash(utf8(inclusion.entry)), inclusion.proof.map(fromBase64),
+    openCheckpoint((await h.get('/v1/audit/log/checkpoint', h.keys.funder)).body, key).rootHash).ok);
 });
 
 await t.test('read-model tampering: the drift check names the grant and the funding page says so instead of "Verified"', async (t) => {
@@ -175,10 +266,11 @@ await t.test('read-model tampering: the drift check names the grant and the fund
   // The evidence pack carries the figures as reported: the offline verifier finds them wrong.
   const pack = verifyEvidencePack((await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).json(), key);
   t.equal(pack.ok, false);
-  t.match(pack.problems.map((p) => p.path), ['/figures/spentPence', '/figures/remainingPence', '/figures/spentByCategory', '/figures/spentByQuarter']);
+  t.match(pack.problems.map((p) => p.path),
+    ['/figures/spentPence', '/figures/remainingPence', '/figures/spentByCategory', '/figures/spentByQuarter']);
 });
 
-await t.test('rewrite re-signed with another key: the head is named, the signer refuses, the saved head shows the divergence', async (t) => {
+await t.test('rewrite re-signed with another key: the head is named, the signer refuses, a saved head shows the divergence', async (t) => {
   const { h, key, spendIds, saved, total } = await honestLog(t);
   t.equal((await verify(h)).ok, true, 'the API has verified the honest log');
   const [target] = await h.sql<[{ position: string }]>`select position::text from events where event_id = ${spendIds[0]!}`;
@@ -195,7 +287,8 @@ await t.test('rewrite re-signed with another key: the head is named, the signer 
   const full = await verify(h, true);
   t.match(full.problems.find((p: { kind: string }) => p.kind === 'head-not-signed'), { headSize: total });
   t.equal(full.latestHead, null, 'no head the pinned key signed is left');
-  t.ok(full.problems.some((p: { kind: string; grantRef?: string }) => p.kind === 'spend-drift' && p.grantRef === GRANT), 'and the figures drift');
+  t.ok(full.problems.some((p: { kind: string; grantRef?: string }) => p.kind === 'spend-drift' && p.grantRef === GRANT),
+    'and the figures drift');
 
   const refused = await h.auditSigner.signNext();
   t.match(refused, { status: 'refused', lastSigned: { size: total }, size: total }, 'the signer will not sign the rewritten tree');
@@ -210,6 +303,8 @@ await t.test('rewrite re-signed with another key: the head is named, the signer 
   const verdict = checkConsistency(key, saved, (resigned as { checkpoint: string }).checkpoint, await consistencyFrom(h, total, total));
   t.equal(verdict.verdict, 'diverged');
   t.match((verdict as { message: string }).message, new RegExp(`position from 1 to ${total}`));
+  const cli = await funderCli(h, ['consistency', '--old', 'saved.txt', '--url', '$URL'], { 'saved.txt': saved });
+  t.match(cli, { status: 1, out: { verdict: 'diverged', ok: false } }, 'vru-verify, given the head saved before the rewrite');
   const named = await verify(h, true);
   t.ok(named.problems.some((p: { kind: string }) => p.kind === 'spend-drift'));
   t.ok(named.problems.some((p: { kind: string }) => p.kind === 'head-not-signed'));
@@ -250,7 +345,8 @@ await t.test('truncation re-signed: the signer refuses, verification names the h
   const forged = await signAsAttacker(h);
   const found = await verify(h, true);
   t.equal(found.ok, false);
-  t.match(found.problems.find((p: { kind: string }) => p.kind === 'truncated'), { headSize: total }, 'the honest head is larger than the log');
+  t.match(found.problems.find((p: { kind: string }) => p.kind === 'truncated'), { headSize: total },
+    'the honest head is larger than the log');
   t.match(found.problems.find((p: { kind: string }) => p.kind === 'head-not-signed'), { headSize: cut });
   t.match(checkConsistency(key, saved, forged, {}), { verdict: 'unverifiable' });
 
@@ -261,6 +357,8 @@ await t.test('truncation re-signed: the signer refuses, verification names the h
   const verdict = checkConsistency(key, saved, (fresh as { checkpoint: string }).checkpoint, {});
   t.equal(verdict.verdict, 'truncated');
   t.match((verdict as { message: string }).message, new RegExp(`positions ${cut + 1} to ${total} are gone`));
+  const cli = await funderCli(h, ['consistency', '--old', 'saved.txt', '--url', '$URL'], { 'saved.txt': saved });
+  t.match(cli, { status: 1, out: { verdict: 'truncated', ok: false } }, 'vru-verify, given the head saved before the truncation');
 });
 
 await t.test('the signer refuses a tree that does not extend its last head, raises the alarm, and signs nothing', async (t) => {
@@ -288,7 +386,8 @@ await t.test('the signer refuses a tree that does not extend its last head, rais
 
 await t.test('a forged Kafka message (produced with the admin user) is refused and named; genuine events still apply', async (t) => {
   const { h, total } = await honestLog(t);
-  const [genuine] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where type = 'SpendRecorded' order by position limit 1`;
+  const [genuine] = await h.sql<[EventRow]>`
+    select ${h.sql.unsafe(EVENT_COLUMNS)} from events where type = 'SpendRecorded' order by position limit 1`;
   const stored = toStoredEvent(genuine);
   const forgedId = randomUUID();
   const producer = h.kafka.producer();
@@ -307,8 +406,8 @@ await t.test('a forged Kafka message (produced with the admin user) is refused a
   await producer.disconnect();
   const rejected = await h.waitFor('both forgeries refused', async () => {
     const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
-    const count = (reason: string) => Number(new RegExp(`^vru_projector_messages_rejected_total\\{projection="spend",reason="${reason}"\\} (\\d+)$`, 'm')
-      .exec(metrics)?.[1] ?? 0);
+    const series = (reason: string) => `^vru_projector_messages_rejected_total\\{projection="spend",reason="${reason}"\\} (\\d+)$`;
+    const count = (reason: string) => Number(new RegExp(series(reason), 'm').exec(metrics)?.[1] ?? 0);
     return count('not-in-store') >= 1 && count('differs-from-store') >= 1 ? true : undefined;
   });
   t.ok(rejected);
@@ -317,8 +416,7 @@ await t.test('a forged Kafka message (produced with the admin user) is refused a
   t.equal((await h.sql`select 1 from rm_spend.spend where event_id = ${forgedId}`).length, 0);
 
   // The stream is not blocked: the next genuine spend (version 5) is applied.
-  await h.postAccepted([grantEvent('SpendRecorded', { amountPence: 10_000, category: 'venue', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: 'INV-4' })],
-    h.keys.providerA);
+  await h.postAccepted([spend(10_000, 'venue', '2025-10-01', '2025-12-31', 'INV-4')], h.keys.providerA);
   await h.waitForProjections(['spend'], total + 1);
   const [{ spent: after }] = await h.sql<[{ spent: number }]>`select sum(amount_pence)::int as spent from rm_spend.spend`;
   t.equal(after, 1_672_600 + 250_000 + 80_000 + 10_000);
@@ -332,16 +430,19 @@ await t.test('a stream version gap is never applied over: the missing events are
   await h.postAccepted(ids.map((id, i) => grantEvent('SpendRecorded', {
     amountPence: 1_000 * (i + 1), category: 'staff', periodStart: '2025-10-01', periodEnd: '2025-12-31', evidenceRef: `GAP-${i}`,
   }, id)), h.keys.providerA);
+  t.equal((await verify(h)).drift.ok, true, 'spend not projected yet is lag, not drift (within the grace period)');
   // Only the later of the two reaches the projector, as the relay would publish it: a gap of one version.
   const [later] = await h.sql<[EventRow]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events where event_id = ${ids[1]!}`;
   const producer = h.kafka.producer();
   await producer.connect();
-  await producer.send({ topic: h.config.KAFKA_TOPIC, acks: -1, messages: [{ key: later.stream_id, value: JSON.stringify(toStoredEvent(later)) }] });
+  const message = { key: later.stream_id, value: JSON.stringify(toStoredEvent(later)) };
+  await producer.send({ topic: h.config.KAFKA_TOPIC, acks: -1, messages: [message] });
   await producer.disconnect();
   await h.waitForProjections(['spend'], total + 2);
   const rows = await h.sql<{ event_id: string }[]>`select event_id from rm_spend.spend where event_id = any(${ids}::uuid[])`;
   t.equal(rows.length, 2, 'both versions applied, the earlier one read from the store');
-  t.match((await h.app.inject({ method: 'GET', url: '/metrics' })).body, /^vru_projector_stream_gaps_total\{projection="spend"\} [1-9]/m, 'reported');
+  const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /^vru_projector_stream_gaps_total\{projection="spend"\} [1-9]/m, 'reported');
   await h.startRelay();
   t.equal((await verify(h)).drift.ok, true);
 });

@@ -27,7 +27,8 @@ export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly s
   for (const g of grants) {
     const own = lines.filter((l) => l.grant_ref === g.grant_ref)
       .map((l) => ({ amountPence: Number(l.amount_pence), category: l.category, periodStart: l.period_start }));
-    out.set(g.grant_ref, { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, ...spendFigures(Number(g.amount_pence), own) });
+    const figures = spendFigures(Number(g.amount_pence), own);
+    out.set(g.grant_ref, { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, ...figures });
   }
   return out;
 }
@@ -35,7 +36,8 @@ export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly s
 type EntryRow = AuditEventRow & { leaf_index: string | null };
 
 const toGrantEvent = (r: AuditEventRow) => ({
-  eventId: r.event_id, streamVersion: r.stream_version, type: r.type, schemaVersion: r.schema_version, data: r.data as Record<string, unknown>,
+  eventId: r.event_id, streamVersion: r.stream_version, type: r.type, schemaVersion: r.schema_version,
+  data: r.data as Record<string, unknown>,
 });
 
 function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): GrantFigures | null {
@@ -44,11 +46,22 @@ function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): Gr
   return { grantRef, providerId: terms.providerId, programmeId: terms.programmeId, ...spendFigures(terms.amountPence, lines) };
 }
 
-/** Every grant's figures re-computed from the events as stored in the log (the stored form, not the read model). */
+/** How long the spend read model may take to apply a grant event before its absence counts as drift. */
+export const DRIFT_GRACE_SECONDS = 60;
+
+/**
+ * Every grant's figures re-computed from the events as stored in the log (the stored form, not the read model): the
+ * events the read model says it applied, and every event older than DRIFT_GRACE_SECONDS whether applied or not. A
+ * projector a few events behind is lag, not drift; one that skipped or lost an event, or a read model that hides
+ * one, shows as drift.
+ */
 export async function grantFiguresFromLog(sql: Sql): Promise<Map<string, GrantFigures>> {
   const rows = await sql.unsafe<AuditEventRow[]>(
-    `select ${ENTRY_COLUMNS} from events e where e.stream_id like 'grant-%' and e.type = any($1::text[]) order by e.stream_id, e.stream_version`,
-    [SPEND_TYPES],
+    `select ${ENTRY_COLUMNS} from events e left join rm_spend.stream_positions p on p.stream_id = e.stream_id
+     where e.stream_id like 'grant-%' and e.type = any($1::text[])
+       and (e.stream_version <= coalesce(p.version, 0) or e.recorded_at < now() - make_interval(secs => $2))
+     order by e.stream_id, e.stream_version`,
+    [SPEND_TYPES, DRIFT_GRACE_SECONDS],
   );
   const byStream = new Map<string, AuditEventRow[]>();
   for (const r of rows) (byStream.get(r.stream_id) ?? byStream.set(r.stream_id, []).get(r.stream_id)!).push(r);
@@ -75,7 +88,9 @@ export interface DriftCheck {
   drift: SpendDrift[];
 }
 
-const FIGURE_FIELDS = ['providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence', 'spentByCategory', 'spentByQuarter'] as const;
+const FIGURE_FIELDS = [
+  'providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence', 'spentByCategory', 'spentByQuarter',
+] as const;
 
 /** Compares the spend figures of every grant in the log with the read model's; a grant missing on either side is drift. */
 export async function checkSpendDrift(sql: Sql): Promise<DriftCheck> {
@@ -126,8 +141,13 @@ export async function grantEvidencePack(sql: Sql, key: VerifierKey, grantRef: st
   const nodeKey = (n: NodeId) => `${n.level}:${n.index}`;
   const unique = [...new Map(plans.flatMap((p) => p.nodes).map((n) => [nodeKey(n), n])).values()];
   const hashes = new Map((await loadNodes(sql, unique)).map((h, i) => [nodeKey(unique[i]!), h]));
+  // The figures must describe exactly these events: the read model must have applied the stream up to its last one.
+  const [applied] = await sql<{ version: number }[]>`
+    select version from rm_spend.stream_positions where stream_id = ${grantStreamId(grantRef)}`.catch(() => []);
   const figures = (await grantFiguresFromReadModel(sql, [grantRef])).get(grantRef);
-  if (!figures) throw new EvidenceNotReady('the spend read model has not caught up with this grant yet');
+  if (!figures || (applied?.version ?? 0) < rows.at(-1)!.stream_version) {
+    throw new EvidenceNotReady('the spend read model has not caught up with this grant yet');
+  }
   return {
     format: EVIDENCE_PACK_FORMAT, version: EVIDENCE_PACK_VERSION, subject: { kind: 'grant', grantRef }, checkpoint: signed.checkpoint,
     events: rows.map((r, i) => ({

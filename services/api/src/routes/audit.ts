@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { GrantRef, ProblemDetails, upcast } from '@vru/contracts';
-import { consistencyProof, grantStreamId, inclusionProof, latestSignedHead, ENTRY_COLUMNS, storedEntry, treeSize, type AuditEventRow, type LogVerification } from '@vru/event-store';
+import {
+  consistencyProof, ENTRY_COLUMNS, grantStreamId, inclusionProof, latestSignedHead, storedEntry, treeSize, type AuditEventRow,
+  type LogVerification,
+} from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
 import { AUDIT_LOG_ROUTES, toBase64, type VerifierKey } from '@vru/verifier';
 import { EvidenceNotReady, grantEvidencePack, type AuditMonitor } from '../audit/monitor.js';
@@ -36,7 +39,10 @@ export const DriftCheckSchema = Type.Object({
 }, { additionalProperties: false, title: 'SpendDriftCheck' });
 
 export const AuditVerification = Type.Object({
-  ok: Type.Boolean({ description: 'True when no problem was found: every leaf checked re-computes from its event, every stored head is signed by the pinned key and matches the log, and the spend read model agrees with the log.' }),
+  ok: Type.Boolean({
+    description: 'True when no problem was found: every leaf checked re-computes from its event, every stored head is signed by '
+      + 'the pinned key and matches the log, and the spend read model agrees with the log.',
+  }),
   full: Type.Boolean({ description: 'Whether every leaf was re-computed (full=true) or only those new since the last verified head.' }),
   treeSize: TreeSize,
   leavesChecked: Type.Integer({ minimum: 0 }),
@@ -46,7 +52,12 @@ export const AuditVerification = Type.Object({
     kind: Type.Union([
       Type.Literal('event-changed'), Type.Literal('event-missing'), Type.Literal('head-not-signed'), Type.Literal('head-root-mismatch'),
       Type.Literal('truncated'), Type.Literal('tree-mismatch'), Type.Literal('spend-drift'),
-    ], { description: 'event-changed / event-missing: the event at that position is not the one logged; head-not-signed: a stored head the pinned key did not sign; head-root-mismatch: the log no longer has a signed head\'s root (a rewrite); truncated: a signed head is larger than the log; tree-mismatch: the stored subtrees proofs are served from disagree with the events; spend-drift: the spend read model differs from the log.' }),
+    ], {
+      description: 'event-changed / event-missing: the event at that position is not the one logged; head-not-signed: a stored '
+        + 'head the pinned key did not sign; head-root-mismatch: the log no longer has a signed head\'s root (a rewrite); truncated: a '
+        + 'signed head is larger than the log; tree-mismatch: the stored subtrees proofs are served from disagree with the events; '
+        + 'spend-drift: the spend read model differs from the log.',
+    }),
     message: Type.String(),
     leafIndex: Type.Optional(Type.Integer({ minimum: 0 })),
     position: Type.Optional(Position),
@@ -82,6 +93,8 @@ export const EvidencePack = Type.Object({
 }, { additionalProperties: false, title: 'GrantEvidencePack' });
 
 const errors = { 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails };
+const invalidQuery = (field: string, message: string) =>
+  new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field, rule: 'maximum', message }]);
 const noKey = () => new HttpProblem(503, 'audit-key-not-configured', 'Audit verification unavailable', undefined,
   'AUDIT_PUBLIC_KEY (the pinned verifier key) is not configured');
 
@@ -95,7 +108,10 @@ export function verificationBody(result: LogVerification, drift: AuditMonitor['d
     ok: result.ok && (drift?.ok ?? true), full: result.full, treeSize: result.treeSize, leavesChecked: result.leavesChecked,
     headsChecked: result.headsChecked,
     latestHead: head
-      ? { id: head.id, size: head.size, rootHash: toBase64(head.rootHash), timestamp: new Date(head.timestamp).toISOString(), checkpoint: head.checkpoint }
+      ? {
+        id: head.id, size: head.size, rootHash: toBase64(head.rootHash), timestamp: new Date(head.timestamp).toISOString(),
+        checkpoint: head.checkpoint,
+      }
       : null,
     problems: [...result.problems, ...driftProblems],
     drift,
@@ -115,7 +131,12 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
       tags: ['audit'],
       operationId: 'verifyAuditLog',
       summary: 'Verify the Merkle audit log against the pinned key, and the spend read model against the log',
-      description: 'Re-computes each leaf of the audit log from its event as stored now, folds the tree and checks every stored signed tree head with the pinned key AUDIT_PUBLIC_KEY (never a key from the database): a head signed by another key, a head whose root the log no longer has (a rewrite), a head larger than the log (a truncation), and an event that is not the one logged are each reported with the leaf, position or head they concern. Incremental by default (only what is new since the last verified head); full=true re-computes every leaf. Also re-computes every grant\'s spend from the log and compares it with the spend read model.',
+      description: 'Re-computes each leaf of the audit log from its event as stored now, folds the tree and checks every stored signed '
+        + 'tree head with the pinned key AUDIT_PUBLIC_KEY (never a key from the database): a head signed by another key, a '
+        + 'head whose root the log no longer has (a rewrite), a head larger than the log (a truncation), and an event that is '
+        + 'not the one logged are each reported with the leaf, position or head they concern. Incremental by default (only '
+        + 'what is new since the last verified head); full=true re-computes every leaf. Also re-computes every grant\'s spend '
+        + 'from the log and compares it with the spend read model.',
       querystring: Type.Object({ full: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
       response: { 200: AuditVerification, 400: ProblemDetails, ...errors },
     },
@@ -131,13 +152,17 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
       tags: ['audit'],
       operationId: 'latestSignedTreeHead',
       summary: 'The latest signed tree head (a C2SP checkpoint), as text',
-      description: 'The latest head signed by the pinned key: origin, tree size, root hash and time, signed with Ed25519. Save it: next month, scripts/verify consistency proves that the log then extends this one.',
+      description: 'The latest head signed by the pinned key: origin, tree size, root hash and time, signed with Ed25519. Save it: next '
+        + 'month, scripts/verify consistency proves that the log then extends this one.',
       produces: ['text/plain'],
       response: { 200: Type.String(), 404: ProblemDetails, ...errors },
     },
   }, async (_request, reply) => {
     const signed = await latestSignedHead(sql, pinned());
-    if (!signed) throw new HttpProblem(404, 'no-signed-head', 'No signed tree head yet', undefined, 'The log signs its first head shortly after the first event.');
+    if (!signed) {
+      const detail = 'The log signs its first head shortly after the first event.';
+      throw new HttpProblem(404, 'no-signed-head', 'No signed tree head yet', undefined, detail);
+    }
     return reply.type('text/plain; charset=utf-8').send(signed.checkpoint);
   });
 
@@ -147,17 +172,16 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
       tags: ['audit'],
       operationId: 'consistencyProof',
       summary: 'A consistency proof between two tree sizes',
-      description: 'RFC 9162 consistency proof that the tree of `from` leaves is a prefix of the tree of `to` leaves (1 ≤ from ≤ to ≤ the tree size).',
+      description: 'RFC 9162 consistency proof that the tree of `from` leaves is a prefix of the tree of `to` leaves (1 ≤ from ≤ to ≤ '
+        + 'the tree size).',
       querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
       response: { 200: ConsistencyProof, 400: ProblemDetails, ...errors },
     },
   }, async (request) => {
     const { from, to } = request.query;
     const size = await treeSize(sql);
-    if (from > to) throw new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field: '/from', rule: 'maximum', message: 'must not be greater than to' }]);
-    if (to > size) {
-      throw new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field: '/to', rule: 'maximum', message: `must not be greater than the tree size (${size})` }]);
-    }
+    if (from > to) throw invalidQuery('/from', 'must not be greater than to');
+    if (to > size) throw invalidQuery('/to', `must not be greater than the tree size (${size})`);
     return { from, to, proof: (await consistencyProof(sql, from, to)).map(toBase64) };
   });
 
@@ -167,8 +191,11 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
       tags: ['audit'],
       operationId: 'inclusionProof',
       summary: 'An inclusion proof for one event',
-      description: 'The event\'s stored form (the bytes its leaf hashes; personal fields sealed) and its RFC 9162 audit path in the tree of treeSize leaves (default: the latest signed head\'s size).',
-      querystring: Type.Object({ eventId: Type.String({ format: 'uuid' }), treeSize: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      description: 'The event\'s stored form (the bytes its leaf hashes; personal fields sealed) and its RFC 9162 audit path in the '
+        + 'tree of treeSize leaves (default: the latest signed head\'s size).',
+      querystring: Type.Object({
+        eventId: Type.String({ format: 'uuid' }), treeSize: Type.Optional(Type.Integer({ minimum: 1 })),
+      }, { additionalProperties: false }),
       response: { 200: InclusionProof, 400: ProblemDetails, 404: ProblemDetails, ...errors },
     },
   }, async (request) => {
@@ -183,7 +210,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
         'The event is unknown or not yet under the tree size asked for (events join the log a few seconds after they are recorded).');
     }
     if (size > await treeSize(sql)) {
-      throw new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field: '/treeSize', rule: 'maximum', message: 'must not be greater than the tree size' }]);
+      throw invalidQuery('/treeSize', 'must not be greater than the tree size');
     }
     const leafIndex = Number(row.leaf_index);
     return {
@@ -198,7 +225,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
       tags: ['audit'],
       operationId: 'grantEvidencePack',
       summary: 'A grant\'s evidence pack, to verify offline with scripts/verify pack',
-      description: 'The grant\'s spend figures as reported, every event of its stream in stored form (no personal data in clear) with its inclusion proof, and the signed tree head the proofs lead to. The offline verifier checks the head against the pinned key, every proof, and re-computes the figures from the events. 503 (retry) while the grant\'s latest events are not yet under a signed head.',
+      description: 'The grant\'s spend figures as reported, every event of its stream in stored form (no personal data in clear) with '
+        + 'its inclusion proof, and the signed tree head the proofs lead to. The offline verifier checks the head against the '
+        + 'pinned key, every proof, and re-computes the figures from the events. 503 (retry) while the grant\'s latest events '
+        + 'are not yet under a signed head.',
       querystring: Type.Object({ grantRef: GrantRef }, { additionalProperties: false }),
       response: { 200: EvidencePack, 400: ProblemDetails, 404: ProblemDetails, ...errors },
     },
@@ -248,7 +278,9 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (ap
       tags: ['audit'],
       operationId: 'grantEvidenceTrail',
       summary: "The evidence trail behind a grant's spend figures",
-      description: 'Every event of the grant (award, spend, corrections) in order: what was submitted, when it happened and was recorded, which API key submitted it from which request, and its leaf in the Merkle audit log (GET /v1/audit/log/inclusion proves it; GET /v1/audit/evidence-pack bundles the proofs).',
+      description: 'Every event of the grant (award, spend, corrections) in order: what was submitted, when it happened and was '
+        + 'recorded, which API key submitted it from which request, and its leaf in the Merkle audit log (GET '
+        + '/v1/audit/log/inclusion proves it; GET /v1/audit/evidence-pack bundles the proofs).',
       querystring: Type.Object({ grantRef: GrantRef }, { additionalProperties: false }),
       response: { 200: EvidenceTrail, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
     },

@@ -6,7 +6,7 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { Type } from 'typebox';
-import { csvTemplate, EventTypes, ReportQuery, type EventType, type Role } from '@vru/contracts';
+import { csvTemplate, EventTypes, GrantRef, ReportQuery, type EventType, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import { isDatabaseUnavailable, type Config, type Sql } from '@vru/runtime';
 import type { ApiKeyVerifier } from '../api-keys.js';
@@ -20,7 +20,7 @@ import { impactForm, impactIntro, impactSections } from './impact-page.js';
 import { mayRead, REPORT_NAMES, REPORTS, withDefaultPeriod, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
-import type { AuditMonitor } from '../audit/monitor.js';
+import { EvidenceNotReady, grantEvidencePack, type AuditMonitor } from '../audit/monitor.js';
 import { verificationBody } from '../routes/audit.js';
 import {
   attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
@@ -227,7 +227,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${suppressionNote(spend.suppressed)}
       ${spendSection(spend, f, 'Spend against award, and cost per participant')}
       ${spendBreakdownSections(spend)}
-      ${auditSection(auditView)}`));
+      ${auditSection(auditView, spend.rows.map((r) => r.grantRef))}`));
   });
 
   const impactRoute = {
@@ -298,6 +298,25 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     } catch (err) {
       if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });
       throw err;
+    }
+  });
+
+  // The same evidence pack as GET /v1/audit/evidence-pack, for a funder signed in to the dashboard.
+  app.get('/app/download/evidence-pack', {
+    config: { pageRoles: ['funder', 'commissioner', 'admin'] },
+    schema: { querystring: Type.Object({ grantRef: GrantRef }, { additionalProperties: false }) },
+  }, async (request, reply) => {
+    const { grantRef } = request.query as { grantRef: string };
+    if (!deps.auditMonitor.key) throw new HttpProblem(503, 'audit-key-not-configured', 'Evidence packs unavailable');
+    try {
+      const pack = await grantEvidencePack(sql, deps.auditMonitor.key, grantRef);
+      if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant');
+      return reply.type('application/json')
+        .header('content-disposition', `attachment; filename="evidence-pack-${grantRef}.json"`).send(pack);
+    } catch (err) {
+      if (!(err instanceof EvidenceNotReady)) throw err;
+      reply.header('retry-after', '60');
+      throw new HttpProblem(503, 'evidence-not-ready', 'Evidence pack not ready', undefined, err.message);
     }
   });
 

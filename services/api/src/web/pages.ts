@@ -163,29 +163,48 @@ export function spendBreakdownSections(r: Report<'spend'>): Html {
 /** The audit verification as the funding page shows it: null when no pinned key is configured. */
 export type AuditView = ReturnType<typeof verificationBody> | null;
 
-export function auditSection(audit: AuditView): Html {
+export function auditSection(audit: AuditView, grantRefs: readonly string[] = []): Html {
   const head = audit?.latestHead ?? null;
   const drift = audit?.drift ?? null;
   const problems = audit?.problems ?? [];
-  const failed = (text: string, items: readonly string[]) =>
-    html`<div class="govuk-error-summary"><div role="alert"><h3 class="govuk-error-summary__title">Not verified</h3><div class="govuk-error-summary__body"><p class="govuk-body">${text}</p>${items.length > 0 ? html`<ul class="govuk-list govuk-error-summary__list">${items.map((m) => html`<li>${m}</li>`)}</ul>` : ''}</div></div></div>`;
+  const failed = (text: string, items: readonly string[]) => html`<div class="govuk-error-summary"><div role="alert">
+    <h3 class="govuk-error-summary__title">Not verified</h3><div class="govuk-error-summary__body"><p class="govuk-body">${text}</p>
+    ${items.length > 0 ? html`<ul class="govuk-list govuk-error-summary__list">${items.map((m) => html`<li>${m}</li>`)}</ul>` : ''}
+    </div></div></div>`;
+  const verified = html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3>
+    <div class="govuk-panel__body">Every event in the audit log re-computes to its leaf, ${head
+      ? 'every signed tree head verifies with the pinned key and matches the log'
+      : 'no tree head has been signed yet'}, and the spend figures equal those re-computed from the log.</div></div>`;
+  const onlyDrift = drift && !drift.ok && problems.every((p) => p.kind === 'spend-drift');
   const intro = !audit
     ? failed('No pinned verifier key (AUDIT_PUBLIC_KEY) is configured: the log cannot be verified.', [])
     : audit.ok
-      ? html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3><div class="govuk-panel__body">Every event in the audit log re-computes to its leaf, ${head ? 'every signed tree head verifies with the pinned key and matches the log' : 'no tree head has been signed yet'}, and the spend figures equal those re-computed from the log.</div></div>`
-      : failed(drift && !drift.ok && problems.every((p) => p.kind === 'spend-drift')
+      ? verified
+      : failed(onlyDrift
         ? 'The spend figures shown differ from the spend re-computed from the audit log.'
         : 'The audit log does not verify against the pinned key.', problems.slice(0, 10).map((p) => p.message));
+  const checked = audit
+    ? `${count(audit.leavesChecked)} events, ${count(audit.headsChecked)} signed heads${audit.full ? ' (full)' : ' (new since the last verified head)'}`
+    : '–';
+  const driftText = !drift ? '–' : drift.ok
+    ? `agrees (${count(drift.grantsChecked)} grants)`
+    : `DIFFERS for ${count(new Set(drift.drift.map((d) => d.grantRef)).size)} grant(s)`;
+  const packHref = (ref: string) => `/app/download/evidence-pack?grantRef=${encodeURIComponent(ref)}`;
+  const packs = grantRefs.length === 0 || !audit ? html`` : html`<h3 class="govuk-heading-s">Evidence packs</h3>
+    <p class="govuk-body">Each pack holds a grant's spend figures, every event behind them (no personal data) with its proof,
+    and the signed tree head. Check it on your own computer with <code>scripts/verify pack</code> and the public key you were given.</p>
+    <ul class="govuk-list">${grantRefs.map((ref) => html`<li><a class="govuk-link" href="${packHref(ref)}" download>Evidence pack for
+    grant ${ref}</a></li>`)}</ul>`;
   return figureSection({
     id: 'audit', heading: 'Audit verification',
     intro,
     tables: [summaryList([
       ['Events in the log', audit ? count(audit.treeSize) : '–'],
-      ['Checked in this verification', audit ? `${count(audit.leavesChecked)} events, ${count(audit.headsChecked)} signed heads${audit.full ? ' (full)' : ' (new since the last verified head)'}` : '–'],
+      ['Checked in this verification', checked],
       ['Latest signed tree head', head ? `${count(head.size)} events, signed ${head.timestamp}` : 'none yet'],
       ['Root hash', head ? html`<code class="app-hash">${head.rootHash}</code>` : '–'],
-      ['Spend read model against the log', drift ? (drift.ok ? `agrees (${count(drift.grantsChecked)} grants)` : `DIFFERS for ${count(new Set(drift.drift.map((d) => d.grantRef)).size)} grant(s)`) : '–'],
-    ])],
+      ['Spend read model against the log', driftText],
+    ]), packs],
   });
 }
 
