@@ -259,8 +259,8 @@ export interface AuditChainerOptions {
   sql: Sql;
   logger: Logger;
   intervalMs?: number;
-  /** Ed25519 private key (PEM); an ephemeral key is generated, with a warning, when absent. */
-  signingKeyPem?: string;
+  /** Ed25519 private key (PEM): checkpoints must verify against one published key, so there is no fallback. */
+  signingKeyPem: string;
   /** How often the head is signed when it has moved. */
   checkpointEveryMs?: number;
 }
@@ -268,12 +268,7 @@ export interface AuditChainerOptions {
 /** Chains settled events every intervalMs and signs a checkpoint when the head has moved. */
 export function startAuditChainer(options: AuditChainerOptions): { stop(): Promise<void> } {
   const { sql, logger, intervalMs = 1000, checkpointEveryMs = 60_000 } = options;
-  let key = options.signingKeyPem ?? process.env.AUDIT_SIGNING_KEY;
-  if (!key) {
-    key = generateSigningKey();
-    logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with an ephemeral key generated at start');
-  }
-  const signingKey = key.replace(/\\n/g, '\n'); // env files carry PEM newlines as \n
+  const signingKey = options.signingKeyPem.replace(/\\n/g, '\n'); // env files carry PEM newlines as \n
   let stopped = false;
   let signedHead: string | null = null;
   let lastSigned = 0;

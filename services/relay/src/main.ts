@@ -3,6 +3,8 @@ import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, 
 import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
+  // Checkpoints signed by a key generated at start could not be checked against a published key: refuse instead.
+  if (!config.AUDIT_SIGNING_KEY) throw new Error('AUDIT_SIGNING_KEY must be set: the relay signs audit checkpoints with it');
   const sql = await openDatabase(config, logger, 'vru-relay', { max: 4 });
   // Only a process given the admin password creates the topic (development); in production it exists already.
   if (config.KAFKA_ADMIN_PASSWORD) await ensureEventTopic(config, logger);
