@@ -149,7 +149,7 @@ const serviceEnv = {
   // Topic and groups inside the prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
   DATABASE_URL: benchUrl, KAFKA_TOPIC: `participant-events-bench-${runId}`, PROJECTOR_GROUP_PREFIX: `vru-projection-bench-${runId}`,
   KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
-  LOG_LEVEL: 'warn', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
+  LOG_LEVEL: 'warn', API_METRICS_PORT: '0', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
   // One key drives the whole load; the limiter stays in the path but must not be what is measured.
   RATE_LIMIT_PER_MINUTE: '10000000',
 };

@@ -67,10 +67,18 @@ export const ConfigSchema = Type.Object({
     description: 'How long a projector instance may be silent before the group hands its partitions to the others.',
   }),
   APPEND_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
-  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 60_000, description: 'Requests per minute per API key.' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1, maximum: 10_000_000, default: 600,
+    description: 'Requests per minute per verified API key, and per client address for anything else. A case system posting '
+      + 'batches makes a few a minute; a script guessing or flooding makes thousands.',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  API_METRICS_PORT: Type.Integer({
+    minimum: 0, maximum: 65535, default: 9463,
+    description: 'Port of the API\'s GET /metrics (bound to HOST): a listener of its own, never the public API port.',
+  }),
   RELAY_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Port of the relay\'s GET /metrics (bound to HOST).' }),
   PROJECTIONS: Type.Optional(Type.String({
     pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',

@@ -98,6 +98,14 @@ t.test('each service is given every setting config.ts requires, and each secret 
   }
 });
 
+t.test('the API publishes only its API port; /metrics is on a listener of its own, inside the compose network', async (t) => {
+  const api = compose.services.api as { ports?: string[]; expose?: string[]; environment?: Record<string, string> };
+  t.same(api.ports, ['8080:8080']);
+  t.equal(api.environment?.API_METRICS_PORT, '9463');
+  t.not(api.environment?.API_METRICS_PORT, api.environment?.PORT);
+  t.same(api.expose, ['9463']);
+});
+
 t.test('the Dockerfile builds with pnpm and tsc -b on node:24-slim and runs as a non-root user', async (t) => {
   const dockerfile = await readFile(root('Dockerfile'), 'utf8');
   const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);

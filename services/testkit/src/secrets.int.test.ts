@@ -11,6 +11,7 @@ const env: Record<string, string> = {
   KAFKA_TOPIC: h.config.KAFKA_TOPIC,
   HOST: '127.0.0.1',
   PORT: '0',
+  API_METRICS_PORT: '0',
   RELAY_METRICS_PORT: '0',
   PROJECTOR_METRICS_PORT: '0',
   LOG_LEVEL: 'info',

@@ -7,6 +7,7 @@ import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, type 
 import type { EventStore } from '../ingest/event-store.js';
 import { upsertProgramme, upsertProvider } from '../ingest/reference-data.js';
 import { HttpProblem } from '../problem.js';
+import { listSessions, revokeSession } from '../web/session.js';
 
 /**
  * Keys and reference data, managed by the VRU: commissioners and admins. A commissioner issues keys to
@@ -140,6 +141,41 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
     verifier.forget(request.params.keyId);
     request.log.info({ revokedKeyId: request.params.keyId }, 'api key revoked');
     return key!;
+  });
+
+  const DashboardSession = Type.Object({
+    sessionId: Type.String({ format: 'uuid', description: 'The session\'s public handle (its cookie token is never stored).' }),
+    keyId: KeyId,
+    role: StringEnum(Roles),
+    providerId: Type.Union([ProviderId, Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+  }, { additionalProperties: false, title: 'DashboardSession' });
+
+  app.get('/v1/admin/sessions', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'listDashboardSessions', summary: 'List open dashboard sessions',
+      querystring: Type.Object({ keyId: Type.Optional(KeyId) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ sessions: Type.Array(DashboardSession) }, { additionalProperties: false }), ...errors },
+    },
+  }, async (request) => ({ sessions: await listSessions(sql, request.query) }));
+
+  app.post('/v1/admin/sessions/:sessionId/revoke', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'revokeDashboardSession', summary: 'End a dashboard session now',
+      description: 'Its cookie stops working at once, on every instance. A manager may end the sessions of the roles it may issue keys for.',
+      params: Type.Object({ sessionId: Type.String({ format: 'uuid' }) }),
+      response: { 204: Type.Null(), ...errors },
+    },
+  }, async (request, reply) => {
+    const [session] = await listSessions(sql, { sessionId: request.params.sessionId });
+    if (!session) throw new HttpProblem(404, 'not-found', 'No open session with this id');
+    mayGrant(request.principal, session.role);
+    await revokeSession(sql, session.sessionId);
+    request.log.info({ sessionId: session.sessionId, sessionKeyId: session.keyId }, 'dashboard session revoked');
+    return reply.code(204).send(null);
   });
 
   app.put('/v1/admin/providers/:providerId', {
