@@ -41,9 +41,13 @@ function messageOf(e: SchemaError, rule: string): string {
   return e.message ?? rule;
 }
 
+/** Fields named in one refusal: enough to fix a submission, and the answer's size stays bounded whatever was sent. */
+export const MAX_FIELD_ERRORS = 50;
+
 /**
  * Field errors from schema errors: one per field (a value failing several keywords, or each branch of a union,
- * is reported once, by the first), missing and unknown properties named by their own pointer.
+ * is reported once, by the first), missing and unknown properties named by their own pointer; at most
+ * MAX_FIELD_ERRORS of them.
  */
 export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): FieldError[] {
   const out: FieldError[] = [];
@@ -58,12 +62,17 @@ export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): F
     out.push({ field, rule, message: messageOf(e, rule) });
   };
   for (const e of errors) {
-    // TypeBox also reports each unknown property as its own `false` schema; the additionalProperties error names it.
-    if (e.keyword === 'boolean' && e.schemaPath?.endsWith('/additionalProperties')) continue;
+    if (out.length >= MAX_FIELD_ERRORS) break;
+    // TypeBox also reports each unknown property as its own `false` schema, at the property's own pointer: the same
+    // field as the additionalProperties error names, and the one that remains when the errors are cut short.
+    if (e.keyword === 'boolean' && e.schemaPath?.endsWith('/additionalProperties')) {
+      add(e.instancePath, { ...e, keyword: 'additionalProperties' });
+      continue;
+    }
     const params = e.params as Record<string, unknown>;
     const named = (e.keyword === 'required' ? params.requiredProperties ?? [params.missingProperty]
       : e.keyword === 'additionalProperties' ? params.additionalProperties ?? [params.additionalProperty] : null) as unknown[] | null;
-    if (named) for (const key of named) add(`${e.instancePath}/${pointerSegment(String(key))}`, e);
+    if (named) for (const key of named.slice(0, MAX_FIELD_ERRORS)) add(`${e.instancePath}/${pointerSegment(String(key))}`, e);
     else add(e.instancePath, e);
   }
   return out;

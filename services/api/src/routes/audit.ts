@@ -31,6 +31,10 @@ export const AuditVerification = Type.Object({
 }, { additionalProperties: false, title: 'AuditVerification' });
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
+  // A verification reads the whole log: requests that arrive while one runs share its answer rather than start another.
+  let running: ReturnType<typeof verifyAudit> | null = null;
+  const verifyOnce = () => (running ??= verifyAudit(sql).finally(() => { running = null; }));
+
   app.get('/v1/audit/verify', {
     config: { roles: REPORT_ROLES['audit'] },
     schema: {
@@ -40,7 +44,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, 
       description: 'Recomputes every link of the global hash chain from the stored events in position order and reports the first broken link (hash-mismatch: an event was altered; missing-event: an event or link was removed; reordered: links out of order), together with the latest signed checkpoint. The newest events are covered once chained, a few seconds after they are recorded. Save the checkpoint and check it offline with scripts/audit-verify.',
       response: { 200: AuditVerification, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
     },
-  }, async () => verifyAudit(sql));
+  }, async () => verifyOnce());
 };
 
 export const EvidenceTrail = Type.Object({

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Harness, PROGRAMME } from './index.js';
+import { Harness, PROGRAMME, event } from './index.js';
 
 // One upload must not stall everyone: the file is read as a stream, refused as early as the first bad record allows.
 const h = await Harness.start();
@@ -55,4 +55,29 @@ t.test('a large file of valid-looking short rows: stops at the limit while other
   const [bigRes] = await Promise.all([big, health]);
   t.equal(bigRes.statusCode, 413);
   t.same(finished, ['healthz', 'upload']);
+});
+
+t.test('a refusal names at most 50 fields, however many the body breaks', async (t) => {
+  const body = { ...event.referred('BOUND-1'), ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`extra${i}`, i])) };
+  const res = await h.post('/v1/events', body, h.keys.providerA);
+  t.equal(res.statusCode, 422);
+  const named = res.json().errors as { field: string; rule: string }[];
+  t.ok(named.length > 0 && named.length <= 50, `${named.length} fields named`);
+  t.ok(named.some((e) => e.field === '/extra0' && e.rule === 'unknown-property'), 'the unknown properties are among them');
+  const batch = await h.post('/v1/events/batch', { events: Array.from({ length: 10 }, () => body) }, h.keys.providerA);
+  t.equal(batch.statusCode, 200);
+  t.ok(batch.body.length < 10 * 50 * 300, 'the batch answer is bounded too');
+  const admin = await h.app.inject({
+    method: 'PUT', url: '/v1/admin/providers/prov-x', headers: { authorization: `Bearer ${h.keys.admin}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ name: 'X', ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`extra${i}`, i])) }),
+  });
+  t.equal(admin.statusCode, 422);
+  t.ok(admin.json().errors.length <= 50, `${admin.json().errors.length} fields named`);
+});
+
+t.test('concurrent audit verifications share one pass over the log', async (t) => {
+  const answers = await Promise.all(Array.from({ length: 5 }, () => h.get('/v1/audit/verify', h.keys.commissioner)));
+  t.same(answers.map((a) => a.statusCode), [200, 200, 200, 200, 200]);
+  const bodies = new Set(answers.map((a) => a.body));
+  t.equal(bodies.size, 1, 'one answer for all of them');
 });
