@@ -38,6 +38,7 @@ function messageOf(e: SchemaError, rule: string): string {
     const allowed = (params.allowedValues as unknown[] | undefined) ?? [];
     return `Expected one of: ${allowed.join(', ')}`;
   }
+  if (rule === 'const') return `Expected ${JSON.stringify((params as { allowedValue?: unknown; const?: unknown }).allowedValue ?? (params as { const?: unknown }).const)}`;
   return e.message ?? rule;
 }
 
@@ -61,7 +62,19 @@ export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): F
     const rule = e.keyword === 'type' && typeof type === 'string' ? type : RULES[e.keyword] ?? kebab(e.keyword);
     out.push({ field, rule, message: messageOf(e, rule) });
   };
-  for (const e of errors) {
+  const list = [...errors];
+  // A union of literals fails once per literal: its field is named once, as an enum of all of them.
+  const literals = new Map<string, unknown[]>();
+  for (const e of list) {
+    if (e.keyword !== 'const') continue;
+    const params = e.params as { allowedValue?: unknown; const?: unknown };
+    const value = 'allowedValue' in params ? params.allowedValue : params.const;
+    literals.set(e.instancePath, [...(literals.get(e.instancePath) ?? []), value]);
+  }
+  for (const [path, values] of literals) {
+    if (values.length > 1) add(path, { keyword: 'enum', instancePath: path, params: { allowedValues: [...new Set(values)] } });
+  }
+  for (const e of list) {
     if (out.length >= MAX_FIELD_ERRORS) break;
     // TypeBox also reports each unknown property as its own `false` schema, at the property's own pointer: the same
     // field as the additionalProperties error names, and the one that remains when the errors are cut short.

@@ -61,8 +61,8 @@ function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): Fi
 /** NUL, or half of a UTF-16 surrogate pair: valid in a JSON string, but PostgreSQL's jsonb cannot store either. */
 const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Every string (and key) in the submission that could not be stored, by JSON Pointer. */
-function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
+/** Every string (and key) in a body that PostgreSQL could not store, by JSON Pointer: events and admin bodies alike. */
+export function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
   const error = (field: string): FieldError => ({
     field: field || '/', rule: 'unsupported-character', message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
   });
@@ -73,6 +73,9 @@ function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
     return UNSTORABLE_TEXT.test(key) ? [error(field)] : unstorableTextErrors(v, field);
   });
 }
+
+/** Bounds of a custom instrument's range (and so of its scores): wider than any published scale, far from overflow. */
+export const MAX_CUSTOM_SCORE = 1_000_000;
 
 /** Rules that cross fields and cannot be said in JSON Schema. */
 function crossFieldErrors(type: string, data: Record<string, unknown>): FieldError[] {
@@ -93,7 +96,9 @@ function crossFieldErrors(type: string, data: Record<string, unknown>): FieldErr
     } else if (instrument === 'outcomes-star' && !data.scale) {
       errors.push({ field: '/data/scale', rule: 'required', message: 'Outcomes Star measures must name the scale' });
     }
-    if (range && range.min >= range.max) {
+    if (instrument === 'custom' && range && (Math.abs(range.min) > MAX_CUSTOM_SCORE || Math.abs(range.max) > MAX_CUSTOM_SCORE)) {
+      errors.push({ field: '/data/customRange', rule: 'range-bound', message: `A custom range lies within ±${MAX_CUSTOM_SCORE}` });
+    } else if (range && range.min >= range.max) {
       errors.push({ field: '/data/customRange', rule: 'range-order', message: 'min must be below max' });
     } else if (range && (score < range.min || score > range.max)) {
       errors.push({ field: '/data/score', rule: 'instrument-range', message: `Score must be between ${range.min} and ${range.max} for ${instrument}` });

@@ -10,7 +10,7 @@ import { ApiKeyVerifier } from './api-keys.js';
 import { EventStore } from './ingest/event-store.js';
 import { GroupCommit } from './ingest/group-commit.js';
 import { authPlugin } from './auth.js';
-import { clientErrorHandler, errorHandler, HttpProblem, sendProblem } from './problem.js';
+import { clientErrorHandler, errorHandler, HttpProblem, parseJsonBody, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
 import { erasureRoutes, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -84,6 +84,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     recordHttpRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
   });
   app.setErrorHandler(errorHandler);
+  // JSON bodies: a parse error says where the JSON broke, and a valid body that uses __proto__ or constructor.prototype
+  // (names that could alter objects on the server) is refused saying so, rather than called invalid JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
   // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, type Role } from '@vru/contracts';
+import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, unstorableTextErrors, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, type ApiKeyVerifier } from '../api-keys.js';
@@ -54,6 +54,12 @@ function mayGrant(principal: Principal, role: Role): void {
 
 export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStore; verifier: ApiKeyVerifier; pepper: string }> = async (app, deps) => {
   const { sql, verifier, pepper } = deps;
+  // Names and labels are stored as text: a NUL or a lone surrogate is refused naming the field, never stored altered.
+  // After validation, so the body walked is one the schema allows (shallow, known fields).
+  app.addHook('preHandler', async (request) => {
+    const errors = unstorableTextErrors(request.body);
+    if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request is invalid', errors);
+  });
 
   app.post('/v1/admin/keys', {
     config: { roles: MANAGERS },
