@@ -144,3 +144,38 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
 }
+
+/** The schema node a JSON Pointer segment leads to (object property, array item, any branch of a union), if any. */
+function childSchema(schema: Record<string, unknown>, segment: string): Record<string, unknown> | undefined {
+  const branches = [schema, ...((schema.anyOf as Record<string, unknown>[] | undefined) ?? [])];
+  for (const branch of branches) {
+    const properties = branch.properties as Record<string, Record<string, unknown>> | undefined;
+    if (properties && Object.hasOwn(properties, segment)) return properties[segment];
+    if (branch.items && /^(0|[1-9]\d{0,5})$/.test(segment)) return branch.items as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/**
+ * The part of a refusal's pointer that the catalogue defines: the whole pointer when every segment is a field of the
+ * event type's schema (any version), else its longest known prefix ('/' at worst). A client's own property names
+ * (an unknown key can be anything, a name or a date of birth) are never kept in records of refusals.
+ */
+export function schemaKnownPointer(type: string | null, pointer: string): string {
+  const def = type ? eventDefinition(type) : undefined;
+  const segments = pointer.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  let best = 0;
+  const roots = def ? Object.keys(def.versions).map((v) => envelopeSchema(def, Number(v)) as unknown as Record<string, unknown>) : [];
+  for (const root of roots) {
+    let node: Record<string, unknown> | undefined = root;
+    let depth = 0;
+    for (const segment of segments) {
+      node = childSchema(node, segment);
+      if (!node) break;
+      depth++;
+    }
+    best = Math.max(best, depth);
+  }
+  // Segments of a known pointer are schema names: they need no escaping back.
+  return best === 0 ? '/' : `/${segments.slice(0, best).join('/')}`;
+}
