@@ -32,6 +32,11 @@ t.test('the attendance read model keeps no text of the provider\'s session ids',
   for (const e of [event.referred(ref), event.consent(ref), event.enrolled(ref), event.attended(ref, `MEN-${ref}-S1`)]) {
     t.equal((await h.post('/v1/events', e, h.keys.providerA)).statusCode, 202);
   }
+  const again = await h.post('/v1/events', event.attended(ref, `MEN-${ref}-S1`), h.keys.providerA);
+  t.equal(again.statusCode, 409, 'the same session twice is still refused');
+  t.equal(again.json().code, 'session-already-recorded');
+  const snapshots = JSON.stringify(await h.sql`select * from streams`, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  t.notOk(snapshots.includes('MEN-'), 'the decider\'s stored snapshot keeps no session id text');
   await h.startRelay();
   await h.startProjectors();
   await h.waitForProjections(['attendance'], 1);

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { StoredEvent } from '@vru/contracts';
+import { sessionKey } from '@vru/domain';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
 /**
@@ -34,9 +34,6 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
     deliveredBy: event.type === 'SessionAttended' ? String(d.deliveredBy) : null,
   }];
 }
-
-/** A digest of the provider's session id: no text of theirs in the read model. */
-export const sessionKey = (sessionId: string): string => createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
 
 export const attendanceProjection: Projection<SessionRow> = {
   name: 'attendance',
