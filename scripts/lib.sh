@@ -83,12 +83,12 @@ install_and_build() {
 ensure_services() {
   local brokers=${1:-1}
   local pg_line kafka_line
+  # Every service refuses to start without its secrets (no built-in defaults); the broker's users' passwords are among them.
+  ensure_dev_secrets
   pg_line=$("$REPO/scripts/pg" ensure | tail -n 1)
   export "${pg_line?}"
   ensure_dev_audit_keys
   if [[ -z ${KAFKA_BROKERS:-} ]]; then
-    # The project's broker authenticates every client (SASL/SCRAM); its users' passwords are development secrets.
-    ensure_dev_secrets "${KAFKA_SECRETS[@]}"
     # Remember whether this run started the broker, so Ctrl-C / the end of a test run stops only what it started.
     if ! (exec 3<>/dev/tcp/127.0.0.1/$(( ${KAFKA_PORT_BASE:-19090} + 2 ))) 2>/dev/null; then STARTED_KAFKA=1; fi
     kafka_line=$("$REPO/scripts/kafka" start --brokers "$brokers" | tail -n 1)
@@ -104,19 +104,26 @@ database_url() {
 
 # Development secrets: random, generated once into $STATE_DIR/secrets (directory 0700, files 0600) and exported, so
 # no service ever runs on a built-in or published value. A variable already set in the environment wins (production
-# sets every one from its own secret store). Add a new secret's name to DEV_SECRETS; keys with a special form
-# (the audit key pair) have their own generator below. `ensure_dev_secrets NAME...` handles only those names.
+# sets every one from its own secret store). Add a new secret's name to DEV_SECRETS; a key with a special form
+# (the audit signing key, an Ed25519 PKCS#8 PEM) has its own generator. `ensure_dev_secrets NAME...` handles only those names.
 # The Kafka passwords are those of the SCRAM users scripts/kafka creates (admin, relay, projector) and of the
 # brokers' controller listener.
 KAFKA_SECRETS=(KAFKA_ADMIN_PASSWORD KAFKA_RELAY_PASSWORD KAFKA_PROJECTOR_PASSWORD KAFKA_CONTROLLER_PASSWORD)
-DEV_SECRETS=(PSEUDONYM_SECRET API_KEY_PEPPER PERSONAL_DATA_KEY SESSION_SECRET "${KAFKA_SECRETS[@]}")
+DEV_SECRETS=(PSEUDONYM_SECRET API_KEY_PEPPER PERSONAL_DATA_KEY SESSION_SECRET AUDIT_SIGNING_KEY "${KAFKA_SECRETS[@]}")
 ensure_dev_secrets() {
   local dir="$STATE_DIR/secrets" name names=("$@")
   ((${#names[@]})) || names=("${DEV_SECRETS[@]}")
   mkdir -p "$dir" && chmod 700 "$dir"
   for name in "${names[@]}"; do
     [[ -n ${!name:-} ]] && continue
-    [[ -s $dir/$name ]] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/$name")
+    if [[ ! -s $dir/$name ]]; then
+      if [[ $name == AUDIT_SIGNING_KEY ]]; then
+        (umask 077 && node -e "process.stdout.write(require('node:crypto').generateKeyPairSync('ed25519').privateKey
+          .export({ type: 'pkcs8', format: 'pem' }))" >"$dir/$name")
+      else
+        (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/$name")
+      fi
+    fi
     export "$name=$(cat "$dir/$name")"
   done
 }

@@ -38,12 +38,17 @@ function messageOf(e: SchemaError, rule: string): string {
     const allowed = (params.allowedValues as unknown[] | undefined) ?? [];
     return `Expected one of: ${allowed.join(', ')}`;
   }
+  if (rule === 'const') return `Expected ${JSON.stringify((params as { allowedValue?: unknown; const?: unknown }).allowedValue ?? (params as { const?: unknown }).const)}`;
   return e.message ?? rule;
 }
 
+/** Fields named in one refusal: enough to fix a submission, and the answer's size stays bounded whatever was sent. */
+export const MAX_FIELD_ERRORS = 50;
+
 /**
  * Field errors from schema errors: one per field (a value failing several keywords, or each branch of a union,
- * is reported once, by the first), missing and unknown properties named by their own pointer.
+ * is reported once, by the first), missing and unknown properties named by their own pointer; at most
+ * MAX_FIELD_ERRORS of them.
  */
 export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): FieldError[] {
   const out: FieldError[] = [];
@@ -57,13 +62,30 @@ export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): F
     const rule = e.keyword === 'type' && typeof type === 'string' ? type : RULES[e.keyword] ?? kebab(e.keyword);
     out.push({ field, rule, message: messageOf(e, rule) });
   };
-  for (const e of errors) {
-    // TypeBox also reports each unknown property as its own `false` schema; the additionalProperties error names it.
-    if (e.keyword === 'boolean' && e.schemaPath?.endsWith('/additionalProperties')) continue;
+  const list = [...errors];
+  // A union of literals fails once per literal: its field is named once, as an enum of all of them.
+  const literals = new Map<string, unknown[]>();
+  for (const e of list) {
+    if (e.keyword !== 'const') continue;
+    const params = e.params as { allowedValue?: unknown; const?: unknown };
+    const value = 'allowedValue' in params ? params.allowedValue : params.const;
+    literals.set(e.instancePath, [...(literals.get(e.instancePath) ?? []), value]);
+  }
+  for (const [path, values] of literals) {
+    if (values.length > 1) add(path, { keyword: 'enum', instancePath: path, params: { allowedValues: [...new Set(values)] } });
+  }
+  for (const e of list) {
+    if (out.length >= MAX_FIELD_ERRORS) break;
+    // TypeBox also reports each unknown property as its own `false` schema, at the property's own pointer: the same
+    // field as the additionalProperties error names, and the one that remains when the errors are cut short.
+    if (e.keyword === 'boolean' && e.schemaPath?.endsWith('/additionalProperties')) {
+      add(e.instancePath, { ...e, keyword: 'additionalProperties' });
+      continue;
+    }
     const params = e.params as Record<string, unknown>;
     const named = (e.keyword === 'required' ? params.requiredProperties ?? [params.missingProperty]
       : e.keyword === 'additionalProperties' ? params.additionalProperties ?? [params.additionalProperty] : null) as unknown[] | null;
-    if (named) for (const key of named) add(`${e.instancePath}/${pointerSegment(String(key))}`, e);
+    if (named) for (const key of named.slice(0, MAX_FIELD_ERRORS)) add(`${e.instancePath}/${pointerSegment(String(key))}`, e);
     else add(e.instancePath, e);
   }
   return out;

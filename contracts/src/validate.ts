@@ -63,8 +63,8 @@ function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): Fi
 /** NUL, or half of a UTF-16 surrogate pair: valid in a JSON string, but PostgreSQL's jsonb cannot store either. */
 const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Every string (and key) in the submission that could not be stored, by JSON Pointer. */
-function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
+/** Every string (and key) in a body that PostgreSQL could not store, by JSON Pointer: events and admin bodies alike. */
+export function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
   const error = (field: string): FieldError => ({
     field: field || '/', rule: 'unsupported-character', message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
   });
@@ -75,6 +75,9 @@ function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
     return UNSTORABLE_TEXT.test(key) ? [error(field)] : unstorableTextErrors(v, field);
   });
 }
+
+/** Bounds of a custom instrument's range (and so of its scores): wider than any published scale, far from overflow. */
+export const MAX_CUSTOM_SCORE = 1_000_000;
 
 /** Rules that cross fields and cannot be said in JSON Schema. */
 function crossFieldErrors(type: string, data: Record<string, unknown>): FieldError[] {
@@ -95,7 +98,9 @@ function crossFieldErrors(type: string, data: Record<string, unknown>): FieldErr
     } else if (instrument === 'outcomes-star' && !data.scale) {
       errors.push({ field: '/data/scale', rule: 'required', message: 'Outcomes Star measures must name the scale' });
     }
-    if (range && range.min >= range.max) {
+    if (instrument === 'custom' && range && (Math.abs(range.min) > MAX_CUSTOM_SCORE || Math.abs(range.max) > MAX_CUSTOM_SCORE)) {
+      errors.push({ field: '/data/customRange', rule: 'range-bound', message: `A custom range lies within ±${MAX_CUSTOM_SCORE}` });
+    } else if (range && range.min >= range.max) {
       errors.push({ field: '/data/customRange', rule: 'range-order', message: 'min must be below max' });
     } else if (range && (score < range.min || score > range.max)) {
       errors.push({ field: '/data/score', rule: 'instrument-range', message: `Score must be between ${range.min} and ${range.max} for ${instrument}` });
@@ -150,4 +155,39 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   const errors = [...unstorableTextErrors(body), ...envelopeErrors(def, body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
+}
+
+/** The schema node a JSON Pointer segment leads to (object property, array item, any branch of a union), if any. */
+function childSchema(schema: Record<string, unknown>, segment: string): Record<string, unknown> | undefined {
+  const branches = [schema, ...((schema.anyOf as Record<string, unknown>[] | undefined) ?? [])];
+  for (const branch of branches) {
+    const properties = branch.properties as Record<string, Record<string, unknown>> | undefined;
+    if (properties && Object.hasOwn(properties, segment)) return properties[segment];
+    if (branch.items && /^(0|[1-9]\d{0,5})$/.test(segment)) return branch.items as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/**
+ * The part of a refusal's pointer that the catalogue defines: the whole pointer when every segment is a field of the
+ * event type's schema (any version), else its longest known prefix ('/' at worst). A client's own property names
+ * (an unknown key can be anything, a name or a date of birth) are never kept in records of refusals.
+ */
+export function schemaKnownPointer(type: string | null, pointer: string): string {
+  const def = type ? eventDefinition(type) : undefined;
+  const segments = pointer.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  let best = 0;
+  const roots = def ? Object.keys(def.versions).map((v) => envelopeSchema(def, Number(v)) as unknown as Record<string, unknown>) : [];
+  for (const root of roots) {
+    let node: Record<string, unknown> | undefined = root;
+    let depth = 0;
+    for (const segment of segments) {
+      node = childSchema(node, segment);
+      if (!node) break;
+      depth++;
+    }
+    best = Math.max(best, depth);
+  }
+  // Segments of a known pointer are schema names: they need no escaping back.
+  return best === 0 ? '/' : `/${segments.slice(0, best).join('/')}`;
 }

@@ -111,9 +111,8 @@ export class ApiKeyVerifier {
     if (hit && hit.expires > now) return hit.principal;
     const [, keyId, secret] = m as unknown as [string, string, string];
     const rows = await this.sql<{ secret_hash: string; role: Role; provider_id: string | null }[]>`
-      update api_keys set last_used_at = now()
-      where key_id = ${keyId} and revoked_at is null and (expires_at is null or expires_at > now())
-      returning secret_hash, role, provider_id`;
+      select secret_hash, role, provider_id from api_keys
+      where key_id = ${keyId} and revoked_at is null and (expires_at is null or expires_at > now())`;
     const row = rows[0];
     let principal: Principal | null = null;
     if (row) {
@@ -121,6 +120,8 @@ export class ApiKeyVerifier {
       const actual = Buffer.from(hashSecret(this.pepper, secret), 'hex');
       if (expected.length === actual.length && timingSafeEqual(expected, actual)) {
         principal = { keyId, role: row.role, providerId: row.provider_id };
+        // Only a key whose secret matched counts as used: a guess with a public key id must not touch the key.
+        await this.sql`update api_keys set last_used_at = now() where key_id = ${keyId}`;
       }
     }
     if (this.cache.size > 10_000) this.cache.clear();
@@ -128,16 +129,14 @@ export class ApiKeyVerifier {
     return principal;
   }
 
+  /** The principal of a key this instance verified within the cache's lifetime; null for unknown or refused keys. */
+  cached(apiKey: string): Principal | null {
+    const hit = this.cache.get(apiKey);
+    return hit && hit.expires > Date.now() ? hit.principal : null;
+  }
+
   /** Drops a key from this instance's cache (after revocation or rotation here); other instances follow within the TTL. */
   forget(keyId: string): void {
     for (const k of this.cache.keys()) if (k.startsWith(`vru_${keyId}_`)) this.cache.delete(k);
-  }
-
-  /** The principal of a key that is still in force (not revoked), by its id: a dashboard session holds only the id. */
-  async principalOf(keyId: string): Promise<Principal | null> {
-    const rows = await this.sql<{ role: Role; provider_id: string | null }[]>`
-      select role, provider_id from api_keys where key_id = ${keyId} and revoked_at is null and (expires_at is null or expires_at > now())`;
-    const row = rows[0];
-    return row ? { keyId, role: row.role, providerId: row.provider_id } : null;
   }
 }

@@ -5,12 +5,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { loggerOptions, metricsRegistry, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/runtime';
+import { loggerOptions, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/runtime';
 import { ApiKeyVerifier } from './api-keys.js';
 import { EventStore } from './ingest/event-store.js';
 import { GroupCommit } from './ingest/group-commit.js';
 import { authPlugin } from './auth.js';
-import { clientErrorHandler, errorHandler, HttpProblem, sendProblem } from './problem.js';
+import { clientErrorHandler, errorHandler, HttpProblem, parseJsonBody, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
 import { erasureRoutes, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -83,30 +83,44 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   // Prometheus metrics: routes by pattern (never the URL, which can hold a participantRef); outbox gauges on scrape.
-  // Added before the plugins so the hook reaches every route; /metrics is public and not rate limited.
+  // Added before the plugins so the hook reaches every route. The scrape itself is served on a listener of its own
+  // (server.ts, API_METRICS_PORT), never on the public port.
   watchOutbox(sql);
   app.addHook('onClose', async () => watchOutbox(null));
   app.addHook('onResponse', async (request, reply) => {
     recordHttpRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics()));
   app.setErrorHandler(errorHandler);
+  // JSON bodies: a parse error says where the JSON broke, and a valid body that uses __proto__ or constructor.prototype
+  // (names that could alter objects on the server) is refused saying so, rather than called invalid JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
   // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.
   await app.register(helmet, { contentSecurityPolicy: false });
-  // Per key (or per address when there is none): one charity's runaway script cannot starve the others.
+  // Per key once its secret has been checked (the verifier's cache), otherwise per client address: a made-up key
+  // id in a header never opens a fresh bucket, and one charity's runaway script cannot starve the others.
   await app.register(rateLimit, {
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
     keyGenerator: (request) => {
-      const m = /^Bearer\s+vru_([a-f0-9]{16})_/i.exec(request.headers.authorization ?? '');
-      return m ? `key:${m[1]}` : `ip:${request.ip}`;
+      const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+      const principal = m ? verifier.cached(m[1]!) : null;
+      return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'rate-limited', 'Too many requests', undefined, `Limit of ${context.max} requests per minute; retry after ${context.after}`),
+    // Not as route hooks: those would run after authentication, and a request with a wrong key would never be counted.
+    global: false,
   });
+  app.addHook('onRequest', app.rateLimit());
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { verifier });

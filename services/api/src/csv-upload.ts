@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 
 export interface CsvRow {
@@ -7,16 +9,70 @@ export interface CsvRow {
   cells: string[];
 }
 
-/** The header and rows of a CSV file, as the import route reads them (csv-parse errors propagate). */
+const startLine = (record: string[], lines: number) => lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
+
+/** Why streamCsvRows stopped reading before the end of the file. */
+export class CsvLimitExceeded extends Error {
+  constructor(readonly limit: 'rows' | 'record-size', readonly max: number) {
+    super(limit === 'rows' ? `more than ${max} rows` : `a row longer than ${max} characters`);
+  }
+}
+
+/** Characters handed to the parser before the event loop gets a turn: a few milliseconds of parsing. */
+const PARSE_SLICE = 64 * 1024;
+
+/**
+ * The header and rows of a CSV file, read as a stream, for the server: `onHeader` sees the first record before any
+ * other is parsed (and may throw to refuse the file), reading stops at the row after `maxRows` and at a record of more
+ * than `maxRecordChars`, and the event loop gets a turn between slices of the text, so one large upload cannot hold up
+ * other requests. csv-parse errors propagate; null for a file with no record at all.
+ */
+export async function streamCsvRows(
+  text: string, limits: { maxRows: number; maxRecordChars: number; onHeader?: (header: string[]) => void },
+): Promise<{ header: string[]; rows: CsvRow[] } | null> {
+  const parser = parseStream({ bom: true, info: true, skip_empty_lines: true, relax_column_count: false, max_record_size: limits.maxRecordChars });
+  const feed = (async () => {
+    for (let from = 0; from < text.length && !parser.destroyed; from += PARSE_SLICE) {
+      if (!parser.write(text.slice(from, from + PARSE_SLICE))) {
+        // Until the reader has taken what is parsed, or has stopped reading (the parser is then destroyed).
+        await new Promise<void>((resolve) => {
+          const done = () => { parser.off('drain', done); parser.off('close', done); resolve(); };
+          parser.once('drain', done).once('close', done);
+        });
+      }
+      await nextTurn();
+    }
+    if (!parser.destroyed) parser.end();
+  })();
+  let header: string[] | null = null;
+  const rows: CsvRow[] = [];
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (header === null) {
+        header = record;
+        limits.onHeader?.(header);
+        continue;
+      }
+      if (rows.length === limits.maxRows) throw new CsvLimitExceeded('rows', limits.maxRows);
+      rows.push({ line: startLine(record, info.lines), cells: record });
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw code === 'CSV_MAX_RECORD_SIZE' ? new CsvLimitExceeded('record-size', limits.maxRecordChars) : err;
+  } finally {
+    parser.destroy();
+    await feed.catch(() => {});
+  }
+  return header === null ? null : { header, rows };
+}
+
+/** The header and rows of a whole CSV file at once, for the command line's local files (csv-parse errors propagate). */
 export function readCsvRows(text: string): { header: string[]; rows: CsvRow[] } | null {
   const records = parse(text, { bom: true, info: true, skip_empty_lines: true, relax_column_count: false }) as unknown as
     { record: string[]; info: { lines: number } }[];
   const [head, ...body] = records;
   if (!head) return null;
-  const rows = body.map(({ record, info }) => ({
-    line: info.lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0),
-    cells: record,
-  }));
+  const rows = body.map(({ record, info }) => ({ line: startLine(record, info.lines), cells: record }));
   return { header: head.record, rows };
 }
 

@@ -18,11 +18,25 @@ export function flatten(value: unknown, prefix = '', out: Record<string, Cell> =
   return out;
 }
 
+// What a spreadsheet may evaluate: a formula sign (ASCII or fullwidth) at the start of the cell after any spaces
+// (no-break and other Unicode spaces, zero-width characters, control characters), or at the start of any part of it
+// that a locale splitting on ; (or , or a tab) would make a cell of its own.
+const FORMULA_SIGN = '[=+\\-@\\uFF1D\\uFF0B\\uFF0D\\uFF20]';
+const IGNORABLE = '[\\s\\u0000-\\u001F\\u007F\\u200B-\\u200D\\u2060\\uFEFF]*';
+const FORMULA_AT_START = new RegExp(`^(?:${IGNORABLE}${FORMULA_SIGN}|[\\t\\r])`);
+const FORMULA_AFTER_SEPARATOR = new RegExp(`([;,\\t\\r\\n]${IGNORABLE})(${FORMULA_SIGN})`, 'g');
+
+/** Text a spreadsheet shows as text: a ' before the cell and before each formula sign that starts a part of it. */
+export function neutraliseFormula(s: string): string {
+  const parts = s.replace(FORMULA_AFTER_SEPARATOR, "$1'$2");
+  return FORMULA_AT_START.test(parts) ? `'${parts}` : parts;
+}
+
 function cell(v: Cell | undefined): string {
   if (v === null || v === undefined) return '';
-  let s = String(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number' && !Number.isFinite(v)) return ''; // never Infinity or NaN in a report
+  const s = typeof v === 'string' ? neutraliseFormula(v) : String(v);
+  return /[",\r\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /**

@@ -2,13 +2,13 @@ import { EventCatalogue } from '@vru/contracts';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createSql, loadConfig } from '@vru/runtime';
+import { createSql, loadConfig, randomSecrets } from '@vru/runtime';
 import { buildApp } from './app.js';
 
 const COMMITTED = fileURLToPath(new URL('../../../contracts/openapi.json', import.meta.url));
 
 t.test('the committed OpenAPI contract matches the running API (regenerate with scripts/openapi)', async (t) => {
-  const config = { ...loadConfig({}), LOG_LEVEL: 'silent' as const };
+  const config = { ...loadConfig(randomSecrets()), LOG_LEVEL: 'silent' as const };
   // The document is built from the route schemas alone; no query runs, so no database is needed.
   const sql = createSql(config.DATABASE_URL, { max: 1 });
   const app = await buildApp({ config, sql });

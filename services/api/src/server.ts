@@ -1,4 +1,4 @@
-import { createKafka, openDatabase, runService } from '@vru/runtime';
+import { createKafka, openDatabase, runService, serveMetrics } from '@vru/runtime';
 import { buildApp } from './app.js';
 
 runService('api', async (config, logger) => {
@@ -16,7 +16,10 @@ runService('api', async (config, logger) => {
     },
   });
   await app.listen({ host: config.HOST, port: config.PORT });
+  const closeMetrics = await serveMetrics(config.API_METRICS_PORT, config.HOST);
+  logger.info({ port: closeMetrics.port }, 'metrics at GET /metrics');
   return async () => {
+    await closeMetrics();
     // Stop accepting, let in-flight requests finish (each has its outcome committed or not), then close the pool.
     // A keep-alive connection whose request finishes during the close would otherwise stay open until the
     // keep-alive timeout (72 s): close each one as soon as it is idle, and cut any still open after 20 s.

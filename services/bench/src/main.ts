@@ -17,8 +17,8 @@ import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workloa
 const quick = process.argv.includes('--quick');
 const keep = process.argv.includes('--keep');
 const plan = quick
-  ? { warmup: 1, rounds: 2, ingest: 6, batch: 4, ceiling: 4, emmett: 4, lag: 8, rebuildEvents: 100_000 }
-  : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, rebuildEvents: 1_000_000 };
+  ? { warmup: 1, rounds: 2, ingest: 6, batch: 4, ceiling: 4, emmett: 4, lag: 8, health: 3, rebuildEvents: 100_000 }
+  : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, health: 15, rebuildEvents: 1_000_000 };
 /** In flight at once: the issue's single-row ceiling is measured with 32 inserts in flight, and so is everything single-event. */
 const CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
@@ -149,7 +149,7 @@ const serviceEnv = {
   // Topic and groups inside the prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
   DATABASE_URL: benchUrl, KAFKA_TOPIC: `participant-events-bench-${runId}`, PROJECTOR_GROUP_PREFIX: `vru-projection-bench-${runId}`,
   KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
-  LOG_LEVEL: 'warn', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
+  LOG_LEVEL: 'warn', API_METRICS_PORT: '0', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
   // One key drives the whole load; the limiter stays in the path but must not be what is measured.
   RATE_LIMIT_PER_MINUTE: '10000000',
 };
@@ -189,6 +189,11 @@ try {
   // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
   // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
   await stopPipeline();
+
+  // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
+  const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+  Object.assign(results, health.results);
+  for (const r of health.rows) row(...r);
 
   // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
   // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
@@ -295,6 +300,58 @@ try {
     await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
   }
   await admin.end();
+}
+
+/** p50/p99 of /healthz asked one at a time for `seconds`, while `load` (if any) runs in a loop beside it. */
+async function healthLatency(apiUrl: string, seconds: number, load?: () => Promise<unknown>): Promise<{ p50: number; p99: number; max: number; loads: number }> {
+  const latencies: number[] = [];
+  let stop = false;
+  let loads = 0;
+  const loader = (async () => { while (load && !stop) { await load(); loads++; } })();
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    const res = await fetch(`${apiUrl}/healthz`);
+    await res.arrayBuffer();
+    latencies.push(performance.now() - t0);
+    await sleep(5);
+  }
+  stop = true;
+  await loader;
+  latencies.sort((a, b) => a - b);
+  return { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1), max: round(latencies.at(-1) ?? 0, 1), loads };
+}
+
+/**
+ * /healthz p99 at rest and while the largest CSV uploads run back to back: 8 MiB of empty rows (the parser must stop
+ * at the row limit), and the largest file accepted (5,000 full rows, each validated and appended).
+ */
+async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds: number) {
+  const header = 'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy';
+  const emptyRows = `${header}\r\n${',,,,,,\r\n'.repeat(Math.floor((8 * 1024 * 1024 - header.length - 2) / 8))}`;
+  const fullRows = `${header}\r\n${Array.from({ length: 5000 }, (_, i) => `BENCH-CSV-${i},${BENCH_PROGRAMME},S-${i},2026-02-03,60,one-to-one,staff\r\n`).join('')}`;
+  const upload = (body: string) => async () => {
+    const res = await fetch(`${apiUrl}/v1/imports?eventType=SessionAttended`, {
+      method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' }, body,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  say(`phase: /healthz latency at rest and under CSV uploads (${seconds} s each)`);
+  const rest = await healthLatency(apiUrl, seconds);
+  const empty = await healthLatency(apiUrl, seconds, upload(emptyRows));
+  const full = await healthLatency(apiUrl, seconds, upload(fullRows));
+  const mib = (text: string) => round(Buffer.byteLength(text) / 2 ** 20, 1);
+  return {
+    results: {
+      healthz_rest_p99_ms: rest.p99, healthz_empty_csv_p99_ms: empty.p99, healthz_full_csv_p99_ms: full.p99,
+    },
+    rows: [
+      ['/healthz p50 / p99 / max at rest', `${rest.p50} / ${rest.p99} / ${rest.max} ms`, ''],
+      [`  while ${mib(emptyRows)} MiB CSV of empty rows upload`, `${empty.p50} / ${empty.p99} / ${empty.max} ms (${empty.loads} uploads)`, 'p99 within a few × rest'],
+      [`  while 5,000-row CSV (${mib(fullRows)} MiB) uploads`, `${full.p50} / ${full.p99} / ${full.max} ms (${full.loads} uploads)`, 'p99 within a few × rest'],
+    ] as [string, string, string][],
+  };
 }
 
 const width = Math.max(...rows.map((r) => r[0].length));

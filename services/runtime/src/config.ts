@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -14,17 +15,14 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   PSEUDONYM_SECRET: Type.String({
     minLength: 32,
-    default: 'development-only-pseudonym-secret-change-me',
     description: 'HMAC key turning participantRef into participant ids. Keep outside the database.',
   }),
   API_KEY_PEPPER: Type.String({
     minLength: 32,
-    default: 'development-only-api-key-pepper-change-me',
     description: 'HMAC key for stored API key hashes. Keep outside the database.',
   }),
   PERSONAL_DATA_KEY: Type.String({
     minLength: 32,
-    default: 'development-only-personal-data-key-change-me',
     description: 'Key-encryption key for the per-participant data keys (crypto-shredding). Keep outside the database.',
   }),
   RETENTION_MONTHS: Type.Integer({
@@ -37,7 +35,6 @@ export const ConfigSchema = Type.Object({
   }),
   SESSION_SECRET: Type.String({
     minLength: 32,
-    default: 'development-only-dashboard-session-secret-change-me',
     description: 'HMAC key signing the dashboard session cookie and its CSRF tokens.',
   }),
   SESSION_TTL_MINUTES: Type.Integer({ minimum: 1, maximum: 24 * 60, default: 30, description: 'Lifetime of a dashboard sign-in.' }),
@@ -70,10 +67,18 @@ export const ConfigSchema = Type.Object({
     description: 'How long a projector instance may be silent before the group hands its partitions to the others.',
   }),
   APPEND_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
-  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 60_000, description: 'Requests per minute per API key.' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1, maximum: 10_000_000, default: 600,
+    description: 'Requests per minute per verified API key, and per client address for anything else. A case system posting '
+      + 'batches makes a few a minute; a script guessing or flooding makes thousands.',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  API_METRICS_PORT: Type.Integer({
+    minimum: 0, maximum: 65535, default: 9463,
+    description: 'Port of the API\'s GET /metrics (bound to HOST): a listener of its own, never the public API port.',
+  }),
   RELAY_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Port of the relay\'s GET /metrics (bound to HOST).' }),
   PROJECTIONS: Type.Optional(Type.String({
     pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$',
@@ -131,6 +136,36 @@ const SECRET_KEYS = new Set([
   'KAFKA_ADMIN_PASSWORD', 'KAFKA_RELAY_PASSWORD', 'KAFKA_PROJECTOR_PASSWORD',
 ]);
 
+/** Secrets whose value must be random: checked for placeholders and low entropy in every NODE_ENV. */
+const RANDOM_SECRET_KEYS = [
+  'PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET',
+  'KAFKA_ADMIN_PASSWORD', 'KAFKA_RELAY_PASSWORD', 'KAFKA_PROJECTOR_PASSWORD',
+] as const;
+
+// Words of published or hand-typed values (.env.example, documentation, "changeme"): never a generated secret.
+const PLACEHOLDER = /change.?me|development.?only|placeholder|example|not.?a.?secret|replace.?me|your.?(secret|key|password)/i;
+/** Fewer bits per character than this (measured over the value itself) means a repeated or hand-typed value. */
+const MIN_BITS_PER_CHARACTER = 3;
+
+/** Shannon entropy of the value's own character distribution, in bits per character. */
+export function bitsPerCharacter(value: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const n = [...value].length;
+  let bits = 0;
+  for (const count of counts.values()) bits -= (count / n) * Math.log2(count / n);
+  return bits;
+}
+
+/** Why a secret's value is refused (never the value itself), or null when it looks random. */
+export function weakSecretReason(value: string): string | null {
+  if (PLACEHOLDER.test(value)) return 'is a placeholder; generate a random value (for example: openssl rand -base64 32)';
+  if (bitsPerCharacter(value) < MIN_BITS_PER_CHARACTER) {
+    return 'has too little entropy (repeated or hand-typed); generate a random value (for example: openssl rand -base64 32)';
+  }
+  return null;
+}
+
 type SettingSchema = { type?: string; enum?: unknown[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number; default?: unknown };
 
 /** What a setting accepts, in words: `one of: a, b`, `integer 1..100`, `matching ^postgres(ql)?://`. */
@@ -154,18 +189,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const named = new Set<string>();
   for (const e of Value.Errors(ConfigSchema, withDefaults)) {
-    const key = e.instancePath.slice(1).split('/')[0] || String((e.params as { requiredProperties?: string[] }).requiredProperties?.[0]);
-    if (named.has(key)) continue;
-    named.add(key);
-    const schema = (ConfigSchema.properties as Record<string, SettingSchema>)[key] ?? {};
-    const given = SECRET_KEYS.has(key) ? '' : ` (got ${JSON.stringify(env[key])})`;
-    problems.push(`${key}: expected ${expectation(schema)}${given}`);
+    const missing = (e.params as { requiredProperties?: string[] }).requiredProperties;
+    for (const key of missing ?? [e.instancePath.slice(1).split('/')[0] ?? '']) {
+      if (named.has(key)) continue;
+      named.add(key);
+      const schema = (ConfigSchema.properties as Record<string, SettingSchema>)[key] ?? {};
+      const given = env[key] === undefined || SECRET_KEYS.has(key) ? '' : ` (got ${JSON.stringify(env[key])})`;
+      problems.push(`${key}: ${missing ? 'must be set: ' : ''}expected ${expectation(schema)}${given}`);
+    }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  const config = withDefaults as Config;
-  if (config.NODE_ENV === 'production') {
-    const weak = (['PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET'] as const).filter((k) => config[k] === (ConfigSchema.properties[k] as SettingSchema).default);
-    if (weak.length > 0) throw new ConfigError(weak.map((k) => `${k}: must be set in production`));
+  for (const key of RANDOM_SECRET_KEYS) {
+    const value = withDefaults[key];
+    if (named.has(key) || typeof value !== 'string') continue;
+    const reason = weakSecretReason(value);
+    if (reason) problems.push(`${key}: ${reason}`);
   }
-  return config;
+  const order = Object.keys(ConfigSchema.properties);
+  const position = (problem: string) => order.indexOf(problem.slice(0, problem.indexOf(':')));
+  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => position(a) - position(b)));
+  return withDefaults as Config;
+}
+
+/** Fresh random values for every required secret: what tests that build a configuration without scripts/lib.sh use. */
+export function randomSecrets(): Record<(typeof RANDOM_SECRET_KEYS)[number], string> {
+  return Object.fromEntries(RANDOM_SECRET_KEYS.map((key) => [key, randomBytes(32).toString('base64url')])) as Record<(typeof RANDOM_SECRET_KEYS)[number], string>;
 }

@@ -116,7 +116,8 @@ export function demoSubmissions(): DemoSubmission[] {
         const date = addDays(startDate, 7 * s + 1);
         if (date > TODAY) break;
         lastSession = date;
-        const sessionId = `${ref}-S${s + 1}`;
+        // Opaque: the session (a date and a slot), never the participant's reference inside it.
+        const sessionId = `S-${date}-${'ABC'[s % 3]}`;
         const late = r() < 0.15 ? 20 + Math.floor(r() * 40) : Math.floor(r() * 3);
         if (r() < attendP) {
           // Older provider systems still post version 1 of SessionAttended; it is upcast on read.

@@ -84,6 +84,28 @@ t.test('the services are configured with the variables of config.ts, as scripts/
   ]);
 });
 
+t.test('each service is given every setting config.ts requires, and each secret must be supplied (no default)', async (t) => {
+  const raw = await readFile(root('infra/compose.yaml'), 'utf8');
+  const required = (ConfigSchema as { required?: string[] }).required ?? [];
+  t.ok(required.includes('SESSION_SECRET') && required.includes('PERSONAL_DATA_KEY'), 'the secrets have no default');
+  for (const name of SERVICES) {
+    const env = compose.services[name]!.environment ?? {};
+    const defaults = ConfigSchema.properties as Record<string, { default?: unknown }>;
+    t.same(required.filter((k) => defaults[k]?.default === undefined && !(k in env)), [], `${name} is given every required setting`);
+  }
+  for (const secret of ['PSEUDONYM_SECRET', 'API_KEY_PEPPER', 'PERSONAL_DATA_KEY', 'SESSION_SECRET', 'AUDIT_SIGNING_KEY']) {
+    t.match(raw, new RegExp(`${secret}: \\$\\{${secret}:\\?`), `${secret} must be supplied to compose`);
+  }
+});
+
+t.test('the API publishes only its API port; /metrics is on a listener of its own, inside the compose network', async (t) => {
+  const api = compose.services.api as { ports?: string[]; expose?: string[]; environment?: Record<string, string> };
+  t.same(api.ports, ['8080:8080']);
+  t.equal(api.environment?.API_METRICS_PORT, '9463');
+  t.not(api.environment?.API_METRICS_PORT, api.environment?.PORT);
+  t.same(api.expose, ['9463']);
+});
+
 t.test('the Dockerfile builds with pnpm and tsc -b on node:24-slim and runs as a non-root user', async (t) => {
   const dockerfile = await readFile(root('Dockerfile'), 'utf8');
   const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);

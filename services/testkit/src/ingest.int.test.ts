@@ -93,7 +93,7 @@ await t.test('When the input is bad, should refuse it with problem+json and writ
     {
       name: 'a __proto__ key',
       send: () => h.post('/v1/events', `{"__proto__": {"isAdmin": true}, ${JSON.stringify(valid).slice(1)}`, h.keys.providerA),
-      status: 400, code: 'bad-request',
+      status: 400, code: 'forbidden-property-name', errors: [['/__proto__', 'forbidden-property-name']],
     },
     { name: 'an array body', send: () => h.post('/v1/events', [valid], h.keys.providerA), status: 422, code: 'validation-failed', errors: [['/', 'type']], recorded: 'type' },
     {

@@ -1,16 +1,28 @@
 import t from 'tap';
-import { watchConsumerLag } from '@vru/runtime';
+import { serveMetrics, watchConsumerLag } from '@vru/runtime';
 import { projectionByName, rebuildProjection } from '@vru/projector';
 import { Harness, event } from './index.js';
 
 const h = await Harness.start();
-t.teardown(() => h.close());
+// The API's scrape listener, as server.ts starts it beside the public port.
+const metricsServer = await serveMetrics(0, '127.0.0.1');
+t.teardown(async () => { await metricsServer(); await h.close(); });
+const scrape = async () => {
+  const res = await fetch(`http://127.0.0.1:${metricsServer.port}/metrics`);
+  return { statusCode: res.status, headers: { 'content-type': res.headers.get('content-type') ?? '' }, body: await res.text() };
+};
 
 /** The value of one sample line of a scrape (labels exactly as given), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
+
+await t.test('the public API port does not serve /metrics', async (t) => {
+  const res = await h.get('/metrics', null);
+  t.equal(res.statusCode, 404);
+  t.notMatch(res.body, /vru_http_requests_total/);
+});
 
 await t.test('GET /metrics: HTTP by route pattern, events appended by type, outbox backlog, no participant refs', async (t) => {
   const refs = Array.from({ length: 5 }, (_, i) => `MET-${crypto.randomUUID().slice(0, 8)}-${i}`);
@@ -19,7 +31,7 @@ await t.test('GET /metrics: HTTP by route pattern, events appended by type, outb
   t.equal((await h.get(`/v1/participants/${refs[0]}/events`, h.keys.providerA)).statusCode, 200);
   t.equal((await h.get(`/v1/nowhere/${refs[1]}`, null)).statusCode, 404);
 
-  const res = await h.get('/metrics', null);
+  const res = await scrape();
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /text\/plain/);
   const text = res.body;
@@ -42,7 +54,7 @@ await t.test('relay and projector metrics once the pipeline has run; consumer la
   const stopLag = watchConsumerLag(h.kafka, h.config.KAFKA_TOPIC, Object.fromEntries(h.projectors.map((p) => [p.projection, p.groupId])));
   t.teardown(stopLag);
   const text = await h.waitFor('relay and projections in the metrics', async () => {
-    const body = (await h.get('/metrics', null)).body;
+    const body = (await scrape()).body;
     const applied = h.projectors.every((p) => (sample(body, `vru_projection_events_applied_total{projection="${p.projection}"}`) ?? 0) >= 5);
     return sample(body, 'vru_outbox_backlog') === 0 && (sample(body, 'vru_relay_published_total') ?? 0) >= 5 && applied ? body : undefined;
   });
@@ -51,7 +63,7 @@ await t.test('relay and projector metrics once the pipeline has run; consumer la
   const first = h.projectors[0]!.projection;
   t.ok((sample(text, `vru_projection_position{projection="${first}"}`) ?? 0) >= 5, 'projection position follows the log');
   const lag = await h.waitFor('consumer lag collected', async () => {
-    const body = (await h.get('/metrics', null)).body;
+    const body = (await scrape()).body;
     return body.includes(`vru_consumer_lag{projection="${first}",partition="0"}`) ? body : undefined;
   });
   const lags = lag.split('\n').filter((l) => l.startsWith('vru_consumer_lag{'));
@@ -62,7 +74,7 @@ await t.test('relay and projector metrics once the pipeline has run; consumer la
 await t.test('a rebuild reports its progress', async (t) => {
   const logged = await h.count('events');
   await rebuildProjection(h.sql, projectionByName('attendance')!, h.logger, { vault: h.vault });
-  const text = (await h.get('/metrics', null)).body;
+  const text = (await scrape()).body;
   t.equal(sample(text, 'vru_rebuild_events_total{projection="attendance"}'), logged, 'events in the log when it started');
   t.equal(sample(text, 'vru_rebuild_events_replayed{projection="attendance"}'), logged, 'all of them replayed');
 });

@@ -290,7 +290,9 @@ export class EventStore {
           for (const e of decided) stream.state = decider.evolve(stream.state, e);
         } catch (err) {
           if (!(err instanceof DomainRuleError)) throw err;
-          const status = err.violations.some((v) => v.status === 409) ? 409 : 422;
+          // A fact invalid on its own (a future date, before the programme started) is 422 whatever the stream's
+          // history; 409 only when every reason is a conflict with that history.
+          const status = err.violations.some((v) => v.status === 422) ? 422 : 409;
           outcomes[i] = rejection(status, err.violations[0]!.rule, 'The event breaks a business rule', err.violations.map(({ rule, field, message }) => ({ rule, field, message })));
           refusedByState.push(i);
           continue;

@@ -1,12 +1,13 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, type Role } from '@vru/contracts';
+import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, unstorableTextErrors, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, type ApiKeyVerifier } from '../api-keys.js';
 import type { EventStore } from '../ingest/event-store.js';
 import { upsertProgramme, upsertProvider } from '../ingest/reference-data.js';
 import { HttpProblem } from '../problem.js';
+import { listSessions, revokeSession } from '../web/session.js';
 
 /**
  * Keys and reference data, managed by the VRU: commissioners and admins. A commissioner issues keys to
@@ -68,6 +69,12 @@ function mayRevoke(principal: Principal, role: Role): void {
 
 export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStore; verifier: ApiKeyVerifier; pepper: string }> = async (app, deps) => {
   const { sql, verifier, pepper } = deps;
+  // Names and labels are stored as text: a NUL or a lone surrogate is refused naming the field, never stored altered.
+  // After validation, so the body walked is one the schema allows (shallow, known fields).
+  app.addHook('preHandler', async (request) => {
+    const errors = unstorableTextErrors(request.body);
+    if (errors.length > 0) throw new HttpProblem(422, 'validation-failed', 'The request is invalid', errors);
+  });
 
   app.post('/v1/admin/keys', {
     config: { roles: MANAGERS },
@@ -155,6 +162,41 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
     verifier.forget(request.params.keyId);
     request.log.info({ revokedKeyId: request.params.keyId }, 'api key revoked');
     return key!;
+  });
+
+  const DashboardSession = Type.Object({
+    sessionId: Type.String({ format: 'uuid', description: 'The session\'s public handle (its cookie token is never stored).' }),
+    keyId: KeyId,
+    role: StringEnum(Roles),
+    providerId: Type.Union([ProviderId, Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+  }, { additionalProperties: false, title: 'DashboardSession' });
+
+  app.get('/v1/admin/sessions', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'listDashboardSessions', summary: 'List open dashboard sessions',
+      querystring: Type.Object({ keyId: Type.Optional(KeyId) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ sessions: Type.Array(DashboardSession) }, { additionalProperties: false }), ...errors },
+    },
+  }, async (request) => ({ sessions: await listSessions(sql, request.query) }));
+
+  app.post('/v1/admin/sessions/:sessionId/revoke', {
+    config: { roles: MANAGERS },
+    schema: {
+      tags: ['admin'], operationId: 'revokeDashboardSession', summary: 'End a dashboard session now',
+      description: 'Its cookie stops working at once, on every instance. A manager may end the sessions of the roles it may issue keys for.',
+      params: Type.Object({ sessionId: Type.String({ format: 'uuid' }) }),
+      response: { 204: Type.Null(), ...errors },
+    },
+  }, async (request, reply) => {
+    const [session] = await listSessions(sql, { sessionId: request.params.sessionId });
+    if (!session) throw new HttpProblem(404, 'not-found', 'No open session with this id');
+    mayGrant(request.principal, session.role);
+    await revokeSession(sql, session.sessionId);
+    request.log.info({ sessionId: session.sessionId, sessionKeyId: session.keyId }, 'dashboard session revoked');
+    return reply.code(204).send(null);
   });
 
   app.put('/v1/admin/providers/:providerId', {

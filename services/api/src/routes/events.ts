@@ -9,8 +9,11 @@ import type { AppendCommand, AppendOutcome, EventStore } from '../ingest/event-s
 import type { GroupCommit } from '../ingest/group-commit.js';
 import { recordRejections } from '../ingest/rejections.js';
 import { HttpProblem } from '../problem.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 const MAX_BATCH = 1000;
+/** Events validated before the event loop gets a turn. */
+const BATCH_VALIDATE_SLICE = 100;
 
 const problemResponses = {
   400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails,
@@ -117,16 +120,17 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     const commands: AppendCommand[] = [];
     const slots: number[] = [];
     const results: ReturnType<typeof toBatchResult>[] = new Array(events.length);
-    events.forEach((body, index) => {
+    for (const [index, body] of events.entries()) {
+      if (index > 0 && index % BATCH_VALIDATE_SLICE === 0) await nextTurn(); // other requests get a turn between slices
       const check = checkSubmission(body);
       const eventId = typeof (body as { eventId?: unknown })?.eventId === 'string' ? (body as { eventId: string }).eventId : null;
       if (!check.ok) {
         results[index] = toBatchResult(index, eventId, { status: 'rejected', httpStatus: 422, code: 'validation-failed', title: 'The event is invalid', errors: check.errors }, { url: request.url, id: String(request.id) });
-        return;
+        continue;
       }
       slots.push(index);
       commands.push({ submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'batch' });
-    });
+    }
     const outcomes = commands.length > 0 ? await deps.store.append(commands) : [];
     outcomes.forEach((o, k) => {
       const index = slots[k]!;
@@ -181,7 +185,7 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
       tags: ['participants'],
       operationId: 'eraseParticipant',
       summary: "Erase a participant's personal data (right to erasure)",
-      description: 'Records a ParticipantErased event and destroys the participant\'s encryption key in the same transaction: the personal fields of every stored copy of their events (database, Kafka, backups) become unreadable, and read models drop them. Dates, attendance and outcomes stay, so figures already reported are reproducible; no further events are accepted for the participant. Idempotent: the event id is derived from the participant, so a retry on the same day answers `duplicate`.',
+      description: 'Records a ParticipantErased event and destroys the participant\'s encryption key in the same transaction: the personal fields of every stored copy of their events (database, Kafka, backups) become unreadable, and read models drop them. Dates, attendance and outcomes stay, so figures already reported are reproducible; no further events are accepted for the participant. Idempotent: a retry, on any day, with any basis or eventId, answers `duplicate` with the erasure already stored.',
       params: Type.Object({ participantRef: ParticipantRef }),
       body: Type.Object({
         programmeId: ProgrammeId,
@@ -205,7 +209,15 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
     const outcome = await deps.groupCommit.append({
       submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
     });
-    if (outcome.status === 'rejected') throw rejectionProblem(outcome);
+    if (outcome.status === 'rejected') {
+      // A retry (another day, another basis, a new eventId) is always safe: it answers with the erasure already stored.
+      const [stored] = await deps.sql<{ event_id: string; stream_version: number; position: bigint }[]>`
+        select event_id, stream_version, position from events where stream_id = ${streamId} and type = 'ParticipantErased' limit 1`;
+      if (stored) {
+        return reply.code(202).send({ status: 'duplicate', eventId: stored.event_id, streamVersion: stored.stream_version, position: stored.position.toString() });
+      }
+      throw rejectionProblem(outcome);
+    }
     request.log.info({ streamVersion: outcome.streamVersion, status: outcome.status }, 'participant erased');
     return reply.code(202).send(outcome);
   });

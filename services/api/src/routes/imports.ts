@@ -8,13 +8,18 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import type { AppendCommand, EventStore } from '../ingest/event-store.js';
 import { recordRejections } from '../ingest/rejections.js';
-import { readCsvRows, type CsvRow } from '../csv-upload.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { CsvLimitExceeded, streamCsvRows, type CsvRow } from '../csv-upload.js';
 import { HttpProblem } from '../problem.js';
 import { summarise } from './events.js';
 
 /** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
 export const MAX_CSV_ROWS = 5000;
 export const MAX_CSV_BYTES = 8 * 1024 * 1024;
+/** Characters in one row (and in one cell): a row of every column of the widest event type fits many times over. */
+export const MAX_CSV_RECORD_CHARS = 64 * 1024;
+/** Rows validated before the event loop gets a turn. */
+const VALIDATE_SLICE = 200;
 /** Rows per store transaction; chunks go in file order, so a participant's rows still apply in order. */
 const APPEND_CHUNK = 1000;
 
@@ -76,12 +81,21 @@ function isCsv(contentType: string | undefined): boolean {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'text/csv';
 }
 
-/** Rows of the file with the line each starts on (a quoted cell may span lines). */
-function readCsv(text: string): { header: string[]; rows: CsvRow[] } {
-  let file: ReturnType<typeof readCsvRows>;
+/**
+ * Rows of the file with the line each starts on (a quoted cell may span lines), read as a stream: the header is
+ * checked on the first record, and reading stops past the row limit or at an over-long record.
+ */
+async function readCsv(text: string, checkHeader: (header: string[]) => void): Promise<{ header: string[]; rows: CsvRow[] }> {
+  let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
-    file = readCsvRows(text);
+    file = await streamCsvRows(text, { maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())) });
   } catch (err) {
+    if (err instanceof HttpProblem) throw err;
+    if (err instanceof CsvLimitExceeded) {
+      throw err.limit === 'rows'
+        ? new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`)
+        : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined, `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
+    }
     const e = err as { code?: string; message?: string };
     throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
   }
@@ -108,26 +122,26 @@ export async function importCsv(
     ]);
   }
 
-  const { header, rows } = readCsv(text);
-  const headerCheck = checkCsvHeader(type, header);
-  const headerErrors: FieldError[] = [
-    ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
-    ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
-    ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
-  ];
-  if (headerErrors.length > 0) {
-    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
-  }
-  if (rows.length > MAX_CSV_ROWS) {
-    throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
-  }
+  const { header, rows } = await readCsv(text, (header) => {
+    const headerCheck = checkCsvHeader(type, header);
+    const headerErrors: FieldError[] = [
+      ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
+      ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
+      ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
+    ];
+    if (headerErrors.length > 0) {
+      throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+    }
+  });
 
   type Result = { line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: CsvCellError[] };
   const results: Result[] = [];
   const refused: { eventType: string; errors: FieldError[] }[] = [];
   const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
   const scope = principal.providerId ?? '';
-  rows.forEach(({ line, cells }, slot) => {
+  for (let slot = 0; slot < rows.length; slot++) {
+    if (slot > 0 && slot % VALIDATE_SLICE === 0) await nextTurn(); // other requests get a turn between slices
+    const { line, cells } = rows[slot]!;
     const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
     const submission = csvRowToSubmission(type, record, { scope });
     const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
@@ -135,11 +149,11 @@ export async function importCsv(
     if (!check.ok) {
       results[slot] = { line, eventId, status: 'rejected', errors: csvRowErrors(type, record, check.errors) };
       refused.push({ eventType: type, errors: check.errors });
-      return;
+      continue;
     }
     results[slot] = { line, eventId, status: 'accepted' };
     pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: 'csv' } });
-  });
+  }
 
   for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
     const chunk = pending.slice(from, from + APPEND_CHUNK);
@@ -196,7 +210,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         'Send the file as the body with `Content-Type: text/csv` (any other type is 415). Each row stands or falls on its own,',
         'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
         'The answer has one result per row with its line number and, for a refused row, each column to fix.',
-        `More than ${MAX_CSV_ROWS} rows (or ${MAX_CSV_BYTES / 1024 / 1024} MiB) is 413. Re-uploading a corrected file is safe:`,
+        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
+        'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
         'rows already stored answer `duplicate`.',
         '',
         LAYOUT_RULES,

@@ -99,12 +99,12 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/app/govuk/') || request.url === '/app/app.css') return;
-    const session = readSession(request);
-    const principal = session ? await deps.verifier.principalOf(session.keyId) : null;
-    if (session && principal) {
-      request.webSession = session;
-      request.webPrincipal = principal;
-      request.log = request.log.child({ keyId: principal.keyId, role: principal.role });
+    const signedIn = await readSession(sql, request);
+    const principal = signedIn?.principal ?? null;
+    if (signedIn) {
+      request.webSession = signedIn.session;
+      request.webPrincipal = signedIn.principal;
+      request.log = request.log.child({ keyId: signedIn.principal.keyId, role: signedIn.principal.role });
     }
     const roles = request.routeOptions.config?.pageRoles;
     if (!roles) return;
@@ -153,9 +153,16 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     return sendPage(reply, page(ctx(request, secret), 'Sign in', signInForm(csrfToken(secret, sid))));
   });
 
+  // Keys are 256-bit random, so this is politeness rather than protection: a script guessing keys is slowed down.
+  // By client address alone, whatever the headers say (an Authorization header must not open a fresh bucket).
+  const signInAttempts = app.createRateLimit({ max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000, keyGenerator: (request) => `sign-in:${request.ip}` });
   app.post('/app/sign-in', {
-    // Keys are 256-bit random, so this is politeness rather than protection: a script guessing keys is slowed down.
-    config: { rateLimit: { max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } },
+    onRequest: async (request) => {
+      const attempt = await signInAttempts(request);
+      if (!attempt.isAllowed && attempt.isExceeded) {
+        throw new HttpProblem(429, 'rate-limited', 'Too many sign-in attempts', undefined, `Limit of ${SIGN_IN_ATTEMPTS_PER_MINUTE} a minute from one address; try again in a minute`);
+      }
+    },
     schema: { body: Type.Object({ apiKey: Type.Optional(Type.String({ maxLength: 200 })), _csrf: Type.Optional(Type.String({ maxLength: 200 })) }) },
   }, async (request, reply) => {
     const body = request.body as { apiKey?: string; _csrf?: string };
@@ -167,7 +174,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       const sid = signInSid(request, reply, secure);
       return sendPage(reply, page(ctx(request, secret), 'Error: Sign in', signInForm(csrfToken(secret, sid), body.apiKey ? 'The API key is not valid' : 'Enter your API key')), 401);
     }
-    startSession(reply, principal.keyId, config.SESSION_TTL_MINUTES, secure);
+    await startSession(sql, reply, principal.keyId, config.SESSION_TTL_MINUTES, secure);
     request.log.info({ keyId: principal.keyId, role: principal.role }, 'dashboard sign-in');
     return reply.redirect(homeOf(principal.role), 303);
   });
@@ -175,7 +182,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   app.post('/app/sign-out', async (request, reply) => {
     const body = (request.body ?? {}) as { _csrf?: string };
     if (!csrfValid(secret, request.webSession?.sid ?? null, body._csrf)) throw new HttpProblem(403, 'csrf-failed', 'The form has expired', undefined, 'Reload the page and try again.');
-    endSession(reply);
+    await endSession(sql, reply, request.webSession);
     return reply.redirect('/app/sign-in', 303);
   });
 

@@ -65,10 +65,14 @@ export interface MeanEstimate {
 export function meanWithCI(values: readonly number[]): MeanEstimate | null {
   const n = values.length;
   if (n === 0) return null;
-  const mean = values.reduce((s, v) => s + v, 0) / n;
+  // Each value divided first: a sum of very large values would overflow where their mean does not.
+  const mean = values.reduce((s, v) => s + v / n, 0);
+  if (!Number.isFinite(mean)) return null;
   if (n < 2) return { n, mean, sd: null, ci: null };
-  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+  const sd = Math.sqrt(values.reduce((s, v) => s + ((v - mean) ** 2) / (n - 1), 0));
   const half = tCritical95(n - 1) * (sd / Math.sqrt(n));
+  // A spread too wide to represent has no interval worth printing (never Infinity or NaN in a report).
+  if (!Number.isFinite(half) || !Number.isFinite(mean - half) || !Number.isFinite(mean + half)) return { n, mean, sd: null, ci: null };
   return { n, mean, sd, ci: { lower: mean - half, upper: mean + half } };
 }
 

@@ -34,9 +34,17 @@ export function reliablyImproved(instrument: string, pair: ScorePair): boolean |
   return rule.improvement === 'increase' ? change >= rule.points : -change >= rule.points;
 }
 
-export function pairedChange(instrument: string, pairs: readonly ScorePair[]): PairedChange {
+/** A pair every figure can be computed from: finite scores and a finite change (events cannot be deleted, so any stored value must be survivable). */
+const computable = (p: ScorePair) => Number.isFinite(p.baseline) && Number.isFinite(p.exit) && Number.isFinite(p.exit - p.baseline);
+
+export function pairedChange(instrument: string, allPairs: readonly ScorePair[]): PairedChange {
+  const pairs = allPairs.filter(computable);
   const n = pairs.length;
-  const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length);
+  const mean = (xs: number[]) => {
+    if (xs.length === 0) return null;
+    const m = xs.reduce((s, x) => s + x / xs.length, 0);
+    return Number.isFinite(m) ? m : null;
+  };
   const improved = pairs.filter((p) => reliablyImproved(instrument, p) === true).length;
   return {
     pairs: n,

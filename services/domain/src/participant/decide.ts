@@ -1,5 +1,7 @@
 import { DomainRuleError, violation, dateOf, type Decider, type DomainEvent, type RecordFact, type RuleViolation } from '../decision.js';
-import { consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, type ConsentScope, type ParticipantState } from './participant.js';
+import {
+  consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, sessionKey, type ConsentScope, type ParticipantState,
+} from './participant.js';
 
 /** Allowance for clock differences between a provider's system and ours. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -90,7 +92,7 @@ function participantRules(event: DomainEvent, state: ParticipantState, command: 
       if (state.startDate === null || date < state.startDate) {
         out.push(violation('session-before-enrolment', at, 'A session cannot be recorded before enrolment', 409));
       }
-      if (state.sessionIds.includes(d.sessionId as string)) {
+      if (state.sessionKeys.includes(sessionKey(d.sessionId as string))) {
         out.push(violation('session-already-recorded', '/data/sessionId', 'This session is already recorded for this participant', 409));
       }
       break;
@@ -137,7 +139,7 @@ export const participantDecider: Decider<ParticipantState> = {
   initialState: initialParticipantState,
   evolve: evolveParticipant,
   decide: decideParticipant,
-  stateVersion: 2,
+  stateVersion: 3,
 };
 
 export { timeRules };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../decision.js';
 
 export type ConsentScope = 'service-delivery' | 'evaluation' | 'follow-up-contact';
@@ -9,7 +10,11 @@ export interface ParticipantState {
   exitDate: string | null;
   /** Per scope, the periods consent was in force: [from, to | null]. */
   consents: Partial<Record<ConsentScope, { from: string; to: string | null }[]>>;
-  sessionIds: string[];
+  /**
+   * Digests of the sessions recorded (sessionKey): enough to refuse a session recorded twice, while the stored snapshot
+   * holds none of the provider's session id text.
+   */
+  sessionKeys: string[];
   /** Personal fields erased: the stream is closed to new facts. */
   erased: boolean;
 }
@@ -19,9 +24,12 @@ export const initialParticipantState = (): ParticipantState => ({
   startDate: null,
   exitDate: null,
   consents: {},
-  sessionIds: [],
+  sessionKeys: [],
   erased: false,
 });
+
+/** A digest of a provider's session id: what state (and its snapshot) keeps instead of the text. */
+export const sessionKey = (sessionId: string): string => createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
 
 export function evolveParticipant(state: ParticipantState, event: DomainEvent): ParticipantState {
   const d = event.data;
@@ -36,7 +44,7 @@ export function evolveParticipant(state: ParticipantState, event: DomainEvent): 
       return { ...state, erased: true };
     case 'SessionAttended':
     case 'SessionMissed':
-      return { ...state, sessionIds: [...state.sessionIds, d.sessionId as string] };
+      return { ...state, sessionKeys: [...state.sessionKeys, sessionKey(d.sessionId as string)] };
     case 'ConsentRecorded': {
       const scope = d.scope as ConsentScope;
       const periods = state.consents[scope] ?? [];

@@ -1,10 +1,15 @@
 import type { StoredEvent } from '@vru/contracts';
+import { sessionKey } from '@vru/domain';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
-/** One row per session offered to a participant: attended or missed. Figures are aggregated at query time. */
+/**
+ * One row per session offered to a participant: attended or missed. Figures are aggregated at query time.
+ * The provider's session id is free text from their system (it has been seen to carry a participant's reference): the
+ * read model keeps only a digest of it, enough to tell a stream's sessions apart and to apply a correction to the same row.
+ */
 export interface SessionRow {
   streamId: string;
-  sessionId: string;
+  sessionKey: string;
   providerId: string;
   programmeId: string;
   sessionDate: string;
@@ -19,7 +24,7 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
   const d = event.data as Record<string, string | number>;
   return [{
     streamId: event.streamId,
-    sessionId: String(d.sessionId),
+    sessionKey: sessionKey(String(d.sessionId)),
     providerId: event.providerId,
     programmeId: event.programmeId ?? '',
     sessionDate: String(d.sessionDate),
@@ -32,13 +37,13 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 
 export const attendanceProjection: Projection<SessionRow> = {
   name: 'attendance',
-  version: 1,
+  version: 2,
   handles: ['SessionAttended', 'SessionMissed'],
   tables: ['sessions'],
   ddl: `
     create table sessions (
       stream_id text not null,
-      session_id text not null,
+      session_key text not null,
       provider_id text not null,
       programme_id text not null,
       session_date date not null,
@@ -46,20 +51,20 @@ export const attendanceProjection: Projection<SessionRow> = {
       duration_minutes integer,
       session_type text not null,
       delivered_by text,
-      primary key (stream_id, session_id)
+      primary key (stream_id, session_key)
     );
     create index sessions_programme_date on sessions (programme_id, session_date);
     create index sessions_provider_date on sessions (provider_id, session_date);
   `,
   project: projectAttendance,
   write: async (tx, changes) => {
-    const rows = lastPerKey(changes, (r) => `${r.streamId}\u0000${r.sessionId}`);
+    const rows = lastPerKey(changes, (r) => `${r.streamId}\u0000${r.sessionKey}`);
     await tx`
-      insert into sessions (stream_id, session_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
-      select "streamId", "sessionId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy"
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "sessionId" text, "providerId" text, "programmeId" text,
+      insert into sessions (stream_id, session_key, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
+      select "streamId", "sessionKey", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy"
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "sessionKey" text, "providerId" text, "programmeId" text,
         "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text)
-      on conflict (stream_id, session_id) do update set
+      on conflict (stream_id, session_key) do update set
         attended = excluded.attended, session_date = excluded.session_date, duration_minutes = excluded.duration_minutes,
         session_type = excluded.session_type, delivered_by = excluded.delivered_by`;
   },
