@@ -286,4 +286,6 @@ await t.test('the dashboard page: the estimate in words, the balance chart, the 
   const shifted = await dashboardGet(h.keys.commissioner, `/app/impact?programmeId=${PROGRAMME}&from=2025-01-02&to=2025-03-31`);
   t.equal(shifted.statusCode, 422);
   t.match(shifted.body, /whole calendar month/);
+  const noProgramme = await dashboardGet(h.keys.commissioner, '/app/download/impact.csv?from=2025-01-01&to=2025-03-31');
+  t.equal(noProgramme.statusCode, 422, 'a download without a programme is refused, not a server error');
 });
