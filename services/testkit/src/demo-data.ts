@@ -208,7 +208,7 @@ export function demoSubmissions(): DemoSubmission[] {
 }
 
 /**
- * What the impact page evaluates: for two programmes, a 2025 Q2–Q3 cohort large enough to estimate (the Justice
+ * What the impact page evaluates: for two programmes, a 2025 Q2–Q3 intake large enough to estimate (the Justice
  * Data Lab's minimum is 60 matched participants), and a police comparison pool for the same period and area.
  * Participants have more prior offences and serious violence than the pool (they were referred for a reason);
  * reoffending rises with both, and mentoring takes about 12 points off it, the navigators about 5 (too few people
@@ -217,7 +217,8 @@ export function demoSubmissions(): DemoSubmission[] {
  */
 export const DEMO_COMPARISON_PARTNER = 'derbyshire-police';
 export const DEMO_COMPARISON_POOL = 'derby-2025-under-25s';
-export const DEMO_EVALUATION_COHORT = { cohortFrom: '2025-04-01', cohortTo: '2025-09-30' } as const;
+/** The cohort the page asks for: the financial year 2025/26, an aligned period under disclosure control (docs/metrics.md). */
+export const DEMO_EVALUATION_COHORT = { cohortFrom: '2025-04-01', cohortTo: '2026-03-31' } as const;
 
 function evaluationCohorts(): DemoSubmission[] {
   const r = rng(20_25);

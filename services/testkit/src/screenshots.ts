@@ -22,7 +22,7 @@ const shots: { file: string; key: string | null; path: string; upload?: string }
   { file: 'commissioner-overview.png', key: keys.commissioner, path: '/app/overview' },
   { file: 'commissioner-overview-filtered.png', key: keys.commissioner, path: '/app/overview?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31' },
   { file: 'funder-funding.png', key: keys.funder, path: '/app/funding' },
-  { file: 'commissioner-impact.png', key: keys.commissioner, path: '/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2025-09-30' },
+  { file: 'commissioner-impact.png', key: keys.commissioner, path: '/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31' },
   { file: 'provider-overview.png', key: keys.providers['safe-spaces-trust']!, path: '/app/overview' },
   { file: 'provider-upload.png', key: keys.providers['safe-spaces-trust']!, path: '/app/upload' },
   {

@@ -6,6 +6,7 @@ import {
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
+import { disclosureScope } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
 
@@ -116,10 +117,14 @@ export function evaluationSubjects(
 }
 
 /** The impact report for commissioners and admins: disclosure-controlled whoever reads it. */
-export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
+export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
+  // The reports' one disclosure-control layer refuses unaligned periods (a month, a quarter or a financial year) and
+  // stamps the answer; the impact result's own small-number rules (disclosedImpact) then apply to every reader.
+  const disclosure = disclosureScope(principal, undefined, {
+    from: q.cohortFrom, to: q.cohortTo, fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' }, required: true,
+  });
   const errors = cohortPeriodErrors(q);
-  // The impact report's query-set control: cohorts of whole quarters (an evaluation needs more than one month or one
-  // quarter, so the other reports' single-period rule does not fit), refused like every disclosure-control rule.
+  // Cohorts are whole quarters (a single month is refused here too), refused like every disclosure-control rule.
   if (errors.length > 0) {
     throw new HttpProblem(422, 'disclosure-control', 'The cohort period must be whole quarters', errors,
       `Disclosure control ${DISCLOSURE_VERSION}: impact cohorts are whole quarters`);
@@ -166,7 +171,7 @@ export async function impactReport(sql: Sql, _principal: Principal, q: ImpactQue
     })
     : [];
   return {
-    report: 'impact', filters: q, asOf, computedAt, suppressed: true, disclosure: { rules: DISCLOSURE_VERSION, applied: true }, provisional: d.provisional, finalOn: d.finalOn,
+    report: 'impact', filters: q, asOf, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
     population: { ...d.population, excludedErased: suppressCount(erased) },
     matching: d.matching && { ...d.matching, exact: [...d.matching.exact] },
     balance: d.balance, propensity: d.propensity, estimate: d.estimate, warnings: d.warnings, rows,

@@ -3,6 +3,7 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { addMonths, DISCLOSURE_VERSION, financialYearOf } from '@vru/domain';
 import { tenantOf } from '../auth.js';
+import { HttpProblem } from '../problem.js';
 import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
@@ -76,9 +77,15 @@ export const REPORTS = {
   // The page's period is the cohort (whole quarters); a programme is required.
   impact: {
     roles: REPORT_ROLES.impact,
-    run: (sql: Sql, p: Principal, f: Filters) => impactReport(sql, p, defined({
-      programmeId: f.programmeId ?? '', cohortFrom: f.from ?? '', cohortTo: f.to ?? '',
-    })),
+    run: (sql: Sql, p: Principal, f: Filters) => {
+      // The pages bypass the route's schema: a missing programme is the same 422 as a missing field, never a 500.
+      if (!f.programmeId) {
+        throw new HttpProblem(422, 'validation-failed', 'Choose a programme', [
+          { field: '/querystring/programmeId', rule: 'required', message: 'The impact report is for one programme' },
+        ]);
+      }
+      return impactReport(sql, p, defined({ programmeId: f.programmeId, cohortFrom: f.from ?? '', cohortTo: f.to ?? '' }));
+    },
   },
   'data-quality': {
     roles: REPORT_ROLES['data-quality'],
