@@ -28,7 +28,9 @@ t.test('the funding page says "Verified" only when the log and the figures verif
 
   const rewritten = auditSection({
     ...verified, ok: false, latestHead: null,
-    problems: [{ kind: 'head-not-signed', headId: '9', headSize: 12, message: 'stored head 9 (size 12) is not signed by the <pinned> key' }],
+    problems: [{
+      kind: 'head-not-signed', headId: '9', headSize: 12, message: 'stored head 9 (size 12) is not signed by the <pinned> key',
+    }],
   }).value;
   t.match(rewritten, /does not verify against the pinned key/);
   t.match(rewritten, /stored head 9 \(size 12\) is not signed by the &lt;pinned&gt; key/, 'problems are listed, escaped');
