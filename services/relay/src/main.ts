@@ -5,6 +5,8 @@ import { startRelay } from './relay.js';
 runService('relay', async (config, logger) => {
   // Checked before anything starts: in production the relay never signs with a key nobody pinned.
   const auditKeys = auditSigningKeys(config, logger);
+  // The verifier key's text is public: operators compare it with the one published to funders.
+  logger.info({ verifierKey: auditKeys.key.text }, 'audit log heads are signed for this verifier key');
   const sql = await openDatabase(config, logger, 'vru-relay', { max: 4 });
   // Only a process given the admin password creates the topic (development); in production it exists already.
   if (config.KAFKA_ADMIN_PASSWORD) await ensureEventTopic(config, logger);
