@@ -6,7 +6,7 @@ import {
 } from '@vru/verifier';
 
 /**
- * The audit log: an RFC 9162 Merkle tree over the event log (infra/migrations/006_merkle_log.sql, docs/audit.md).
+ * The audit log: an RFC 9162 Merkle tree over the event log (infra/migrations/008_merkle_log.sql, docs/audit.md).
  *
  * One appender (the relay, under AUDIT_LOG_LOCK) adds settled events as leaves and stores every perfect subtree it
  * completes, so appending costs O(k + log n) hashes and a proof O(log n) look-ups. A signer signs tree heads with
