@@ -14,7 +14,8 @@ t.test('a refusal records only what the schema defines: never the client\'s own 
   t.equal(named.statusCode, 422);
   const typed = await h.post('/v1/events', { ...event.referred('PRIV-2'), type: 'JaneDoe20090304' }, h.keys.providerA);
   t.equal(typed.statusCode, 422);
-  const batch = await h.post('/v1/events/batch', { events: [event.referred('PRIV-3', { data: { nested: { [PERSON]: 1 } } })] }, h.keys.providerA);
+  const nested = event.referred('PRIV-3', { data: { nested: { [PERSON]: 1 } } });
+  const batch = await h.post('/v1/events/batch', { events: [nested] }, h.keys.providerA);
   t.equal(batch.statusCode, 200);
   const rows = await h.sql<{ event_type: string | null; field: string; rule: string }[]>`
     select event_type, field, rule from rejected_submissions order by id offset ${before}`;
