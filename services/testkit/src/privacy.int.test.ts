@@ -49,6 +49,18 @@ t.test('the attendance read model keeps no text of the provider\'s session ids',
   t.equal(report.statusCode, 200, 'attendance figures still answer');
 });
 
+t.test('erasure removes the match-index entry that links the stream to the person\'s identifiers', async (t) => {
+  const ref = `ERASE-${Date.now()}`;
+  const token = 'ab'.repeat(32);
+  await h.postAccepted([event.referred(ref), { ...event.consent(ref, 'service-delivery'), type: 'MatchTokenRecorded', data: { matchToken: token } }],
+    h.keys.providerA);
+  const indexed = async () => (await h.sql`select count(*)::int as n from match_index`)[0]!.n;
+  const before = await indexed();
+  t.ok(before >= 1, 'the token is indexed');
+  t.equal((await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode, 202);
+  t.equal(await indexed(), before - 1, 'the entry is gone with the erasure');
+});
+
 t.test('the demo data models good practice: no session id carries the participant reference', async (t) => {
   const offending = demoSubmissions().filter((s) => {
     const body = s.body as { participantRef?: string; data?: { sessionId?: string } };
