@@ -52,8 +52,8 @@ t.test('the attendance read model keeps no text of the provider\'s session ids',
 t.test('erasure removes the match-index entry that links the stream to the person\'s identifiers', async (t) => {
   const ref = `ERASE-${Date.now()}`;
   const token = 'ab'.repeat(32);
-  await h.postAccepted([event.referred(ref), { ...event.consent(ref, 'service-delivery'), type: 'MatchTokenRecorded', data: { matchToken: token } }],
-    h.keys.providerA);
+  const recorded = { ...event.consent(ref, 'service-delivery'), type: 'MatchTokenRecorded', data: { matchToken: token } };
+  await h.postAccepted([event.referred(ref), recorded], h.keys.providerA);
   const indexed = async () => (await h.sql`select count(*)::int as n from match_index`)[0]!.n;
   const before = await indexed();
   t.ok(before >= 1, 'the token is indexed');
