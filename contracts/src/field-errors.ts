@@ -38,7 +38,10 @@ function messageOf(e: SchemaError, rule: string): string {
     const allowed = (params.allowedValues as unknown[] | undefined) ?? [];
     return `Expected one of: ${allowed.join(', ')}`;
   }
-  if (rule === 'const') return `Expected ${JSON.stringify((params as { allowedValue?: unknown; const?: unknown }).allowedValue ?? (params as { const?: unknown }).const)}`;
+  if (rule === 'const') {
+    const literal = params as { allowedValue?: unknown; const?: unknown };
+    return `Expected ${JSON.stringify(literal.allowedValue ?? literal.const)}`;
+  }
   return e.message ?? rule;
 }
 

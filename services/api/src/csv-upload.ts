@@ -30,7 +30,9 @@ const PARSE_SLICE = 64 * 1024;
 export async function streamCsvRows(
   text: string, limits: { maxRows: number; maxRecordChars: number; onHeader?: (header: string[]) => void },
 ): Promise<{ header: string[]; rows: CsvRow[] } | null> {
-  const parser = parseStream({ bom: true, info: true, skip_empty_lines: true, relax_column_count: false, max_record_size: limits.maxRecordChars });
+  const parser = parseStream({
+    bom: true, info: true, skip_empty_lines: true, relax_column_count: false, max_record_size: limits.maxRecordChars,
+  });
   const feed = (async () => {
     for (let from = 0; from < text.length && !parser.destroyed; from += PARSE_SLICE) {
       if (!parser.write(text.slice(from, from + PARSE_SLICE))) {

@@ -21,7 +21,8 @@ t.test('streamCsvRows: the same rows and lines as the whole-file reader, the hea
   const streamed = await streamCsvRows(file, { maxRows: 10, maxRecordChars: 100 });
   t.same(streamed, readCsvRows(file));
   const seen: string[][] = [];
-  await t.rejects(streamCsvRows('a,b\n1,2\n"open', { maxRows: 10, maxRecordChars: 100, onHeader: (h) => { seen.push(h); throw new Error('header refused'); } }), /header refused/);
+  const refuse = (h: string[]) => { seen.push(h); throw new Error('header refused'); };
+  await t.rejects(streamCsvRows('a,b\n1,2\n"open', { maxRows: 10, maxRecordChars: 100, onHeader: refuse }), /header refused/);
   t.same(seen, [['a', 'b']], 'the header, before the broken end is reached');
   await t.rejects(streamCsvRows(`a\n${'1\n'.repeat(50)}"open`, { maxRows: 5, maxRecordChars: 100 }), new CsvLimitExceeded('rows', 5));
   await t.rejects(streamCsvRows(`a\n${'x'.repeat(500)}\n`, { maxRows: 5, maxRecordChars: 100 }), new CsvLimitExceeded('record-size', 100));

@@ -56,7 +56,10 @@ const SAFE_4XX_TITLES: Record<number, string> = {
   429: 'Too many requests',
 };
 
-/** Pointers to the __proto__ keys and constructor.prototype of a parsed JSON value (at most 50), without recursion: bodies may nest deeply. */
+/**
+ * Pointers to the __proto__ keys and constructor.prototype of a parsed JSON value (at most 50), without recursion:
+ * bodies may nest deeply.
+ */
 function prototypeKeys(root: unknown): string[] {
   const found: string[] = [];
   const stack: [unknown, string][] = [[root, '']];
@@ -66,7 +69,9 @@ function prototypeKeys(root: unknown): string[] {
     for (const [key, v] of Object.entries(value)) {
       const here = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
       if (key === '__proto__') found.push(here);
-      else if (key === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype')) found.push(`${here}/prototype`);
+      else if (key === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype')) {
+        found.push(`${here}/prototype`);
+      }
       else stack.push([v, here]);
     }
   }
@@ -75,7 +80,9 @@ function prototypeKeys(root: unknown): string[] {
 
 /** A JSON request body, parsed; refusals say what was refused (where the JSON broke, or which property name). */
 export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') throw new HttpProblem(400, 'bad-request', SAFE_4XX_TITLES[400]!, undefined, 'The body is empty; send a JSON document');
+  if (text.trim() === '') {
+    throw new HttpProblem(400, 'bad-request', SAFE_4XX_TITLES[400]!, undefined, 'The body is empty; send a JSON document');
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -86,8 +93,10 @@ export function parseJsonBody(text: string): unknown {
   const refused = prototypeKeys(value);
   if (refused.length > 0) {
     throw new HttpProblem(400, 'forbidden-property-name', 'The body uses a property name that is refused', refused.map((field) => ({
-      field, rule: 'forbidden-property-name', message: 'The JSON is valid, but __proto__ and constructor.prototype are refused as property names',
-    })), 'The property names __proto__ and constructor.prototype are refused: they could alter objects on the server. Rename or remove them.');
+      field, rule: 'forbidden-property-name',
+      message: 'The JSON is valid, but __proto__ and constructor.prototype are refused as property names',
+    })), 'The property names __proto__ and constructor.prototype are refused: they could alter objects on the server. '
+      + 'Rename or remove them.');
   }
   return value;
 }

@@ -303,7 +303,9 @@ try {
 }
 
 /** p50/p99 of /healthz asked one at a time for `seconds`, while `load` (if any) runs in a loop beside it. */
-async function healthLatency(apiUrl: string, seconds: number, load?: () => Promise<unknown>): Promise<{ p50: number; p99: number; max: number; loads: number }> {
+async function healthLatency(
+  apiUrl: string, seconds: number, load?: () => Promise<unknown>,
+): Promise<{ p50: number; p99: number; max: number; loads: number }> {
   const latencies: number[] = [];
   let stop = false;
   let loads = 0;
@@ -319,7 +321,8 @@ async function healthLatency(apiUrl: string, seconds: number, load?: () => Promi
   stop = true;
   await loader;
   latencies.sort((a, b) => a - b);
-  return { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1), max: round(latencies.at(-1) ?? 0, 1), loads };
+  const ms = (x: number) => round(x, 1);
+  return { p50: ms(percentile(latencies, 50)), p99: ms(percentile(latencies, 99)), max: ms(latencies.at(-1) ?? 0), loads };
 }
 
 /**
@@ -329,7 +332,8 @@ async function healthLatency(apiUrl: string, seconds: number, load?: () => Promi
 async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds: number) {
   const header = 'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy';
   const emptyRows = `${header}\r\n${',,,,,,\r\n'.repeat(Math.floor((8 * 1024 * 1024 - header.length - 2) / 8))}`;
-  const fullRows = `${header}\r\n${Array.from({ length: 5000 }, (_, i) => `BENCH-CSV-${i},${BENCH_PROGRAMME},S-${i},2026-02-03,60,one-to-one,staff\r\n`).join('')}`;
+  const fullRow = (i: number) => `BENCH-CSV-${i},${BENCH_PROGRAMME},S-${i},2026-02-03,60,one-to-one,staff\r\n`;
+  const fullRows = `${header}\r\n${Array.from({ length: 5000 }, (_, i) => fullRow(i)).join('')}`;
   const upload = (body: string) => async () => {
     const res = await fetch(`${apiUrl}/v1/imports?eventType=SessionAttended`, {
       method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' }, body,
@@ -348,8 +352,10 @@ async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds
     },
     rows: [
       ['/healthz p50 / p99 / max at rest', `${rest.p50} / ${rest.p99} / ${rest.max} ms`, ''],
-      [`  while ${mib(emptyRows)} MiB CSV of empty rows upload`, `${empty.p50} / ${empty.p99} / ${empty.max} ms (${empty.loads} uploads)`, 'p99 within a few × rest'],
-      [`  while 5,000-row CSV (${mib(fullRows)} MiB) uploads`, `${full.p50} / ${full.p99} / ${full.max} ms (${full.loads} uploads)`, 'p99 within a few × rest'],
+      [`  while ${mib(emptyRows)} MiB CSV of empty rows upload`, `${empty.p50} / ${empty.p99} / ${empty.max} ms (${empty.loads} uploads)`,
+        'p99 within a few × rest'],
+      [`  while 5,000-row CSV (${mib(fullRows)} MiB) uploads`, `${full.p50} / ${full.p99} / ${full.max} ms (${full.loads} uploads)`,
+        'p99 within a few × rest'],
     ] as [string, string, string][],
   };
 }

@@ -212,5 +212,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** Fresh random values for every required secret: what tests that build a configuration without scripts/lib.sh use. */
 export function randomSecrets(): Record<(typeof RANDOM_SECRET_KEYS)[number], string> {
-  return Object.fromEntries(RANDOM_SECRET_KEYS.map((key) => [key, randomBytes(32).toString('base64url')])) as Record<(typeof RANDOM_SECRET_KEYS)[number], string>;
+  const entries = RANDOM_SECRET_KEYS.map((key) => [key, randomBytes(32).toString('base64url')]);
+  return Object.fromEntries(entries) as Record<(typeof RANDOM_SECRET_KEYS)[number], string>;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { eventDefinition } from '@vru/contracts';
 import { Harness, PROGRAMME, event } from './index.js';
 
 // Inputs an attacker (or a careless client) sends that once answered 500 or a misleading problem.
@@ -34,7 +35,10 @@ t.test('custom ranges and scores are bounded; the outcomes report and its CSV su
   t.equal((await h.post('/v1/events', event.enrolled(ref), h.keys.providerA)).statusCode, 202);
   const measure = (score: number, timepoint: string) => ({
     ...event.referred(ref), type: 'OutcomeMeasured', schemaVersion: 1, eventId: randomUUID(),
-    data: { instrument: 'custom', scale: 'Confidence', customRange: { min: -1.7e308, max: 1.7e308, higherIsBetter: true }, score, timepoint, measuredOn: '2026-02-01' },
+    data: {
+      instrument: 'custom', scale: 'Confidence', customRange: { min: -1.7e308, max: 1.7e308, higherIsBetter: true }, score, timepoint,
+      measuredOn: '2026-02-01',
+    },
   });
   const refused = await h.post('/v1/events', measure(1.7e308, 'baseline'), h.keys.providerA);
   t.equal(refused.statusCode, 422);
@@ -46,7 +50,8 @@ t.test('custom ranges and scores are bounded; the outcomes report and its CSV su
   for (const [score, timepoint] of [[-1.7e308, 'baseline'], [1.7e308, 'exit']] as const) {
     const m = measure(score, timepoint);
     const [outcome] = await store.append([{
-      submission: m as never, definition: (await import('@vru/contracts')).eventDefinition('OutcomeMeasured')!, principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' },
+      submission: m as never, definition: eventDefinition('OutcomeMeasured')!,
+      principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' },
       requestId: 'legacy', source: 'api',
     }]);
     t.equal(outcome!.status, 'accepted', `stored as an older version would have ${JSON.stringify(outcome)}`);
@@ -76,7 +81,10 @@ t.test('free text that a spreadsheet would evaluate comes out of a report CSV as
   for (const scale of scales) {
     const res = await h.post('/v1/events', {
       ...event.referred(ref), type: 'OutcomeMeasured', schemaVersion: 1, eventId: randomUUID(),
-      data: { instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5, timepoint: 'baseline', measuredOn: '2026-02-01' },
+      data: {
+        instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5, timepoint: 'baseline',
+        measuredOn: '2026-02-01',
+      },
     }, h.keys.providerA);
     t.equal(res.statusCode, 202, `${JSON.stringify(scale)} ${res.body.slice(0, 300)}`);
   }
@@ -92,7 +100,8 @@ t.test('free text that a spreadsheet would evaluate comes out of a report CSV as
 t.test('an erasure retried on a later day or with another basis answers that the participant is already erased', async (t) => {
   const ref = `ERA-${randomUUID().slice(0, 8)}`;
   t.equal((await h.post('/v1/events', event.referred(ref), h.keys.providerA)).statusCode, 202);
-  const erase = (body: Record<string, unknown>) => h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME, ...body }, h.keys.providerA);
+  const erase = (body: Record<string, unknown>) =>
+    h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME, ...body }, h.keys.providerA);
   const first = await erase({ requestedOn: '2026-02-11' });
   t.equal(first.statusCode, 202);
   for (const retry of [{ requestedOn: '2026-02-12' }, { basis: 'retention-period-ended' }, { eventId: randomUUID() }, {}]) {
@@ -109,8 +118,8 @@ t.test('a date in the future is invalid on its own: 422, as before the programme
   t.equal(session.statusCode, 422, 'even for a participant never referred');
   t.equal(session.json().code, 'occurred-in-future');
   t.equal((await h.post('/v1/events', event.referred(ref), h.keys.providerA)).statusCode, 202);
-  t.equal((await h.post('/v1/events', event.referred(ref, { eventId: randomUUID(), occurredAt: future, data: { referralDate: future.slice(0, 10) } }), h.keys.providerA)).statusCode, 422,
-    'a future referral of someone already referred');
+  const again = event.referred(ref, { eventId: randomUUID(), occurredAt: future, data: { referralDate: future.slice(0, 10) } });
+  t.equal((await h.post('/v1/events', again, h.keys.providerA)).statusCode, 422, 'a future referral of someone already referred');
 });
 
 t.test('a body with __proto__ is refused saying so', async (t) => {
@@ -124,7 +133,9 @@ t.test('a body with __proto__ is refused saying so', async (t) => {
 t.test('an invalid enum value names the allowed values once', async (t) => {
   const basis = await h.post('/v1/participants/ENUM-2/erasure', { programmeId: PROGRAMME, basis: 'whim' }, h.keys.providerA);
   t.equal(basis.statusCode, 422);
-  t.same(basis.json().errors, [{ field: '/basis', rule: 'enum', message: 'Expected one of: data-subject-request, retention-period-ended' }]);
+  t.same(basis.json().errors, [
+    { field: '/basis', rule: 'enum', message: 'Expected one of: data-subject-request, retention-period-ended' },
+  ]);
   const res = await h.post('/v1/events', event.referred('ENUM-1', { data: { referralSource: 'carrier-pigeon' } }), h.keys.providerA);
   t.equal(res.statusCode, 422);
   const errors = res.json().errors as { field: string; rule: string; message: string }[];

@@ -14,7 +14,8 @@ t.test('a refusal records only what the schema defines: never the client\'s own 
   t.equal(named.statusCode, 422);
   const typed = await h.post('/v1/events', { ...event.referred('PRIV-2'), type: 'JaneDoe20090304' }, h.keys.providerA);
   t.equal(typed.statusCode, 422);
-  const batch = await h.post('/v1/events/batch', { events: [event.referred('PRIV-3', { data: { nested: { [PERSON]: 1 } } })] }, h.keys.providerA);
+  const nested = event.referred('PRIV-3', { data: { nested: { [PERSON]: 1 } } });
+  const batch = await h.post('/v1/events/batch', { events: [nested] }, h.keys.providerA);
   t.equal(batch.statusCode, 200);
   const rows = await h.sql<{ event_type: string | null; field: string; rule: string }[]>`
     select event_type, field, rule from rejected_submissions order by id offset ${before}`;
@@ -46,6 +47,18 @@ t.test('the attendance read model keeps no text of the provider\'s session ids',
   t.notOk(rows.includes('MEN-'), 'nor any part of the session id');
   const report = await h.get(`/v1/reports/attendance?programmeId=${PROGRAMME}`, h.keys.providerA);
   t.equal(report.statusCode, 200, 'attendance figures still answer');
+});
+
+t.test('erasure removes the match-index entry that links the stream to the person\'s identifiers', async (t) => {
+  const ref = `ERASE-${Date.now()}`;
+  const token = 'ab'.repeat(32);
+  const recorded = { ...event.consent(ref, 'service-delivery'), type: 'MatchTokenRecorded', data: { matchToken: token } };
+  await h.postAccepted([event.referred(ref), recorded], h.keys.providerA);
+  const indexed = async () => (await h.sql`select count(*)::int as n from match_index`)[0]!.n;
+  const before = await indexed();
+  t.ok(before >= 1, 'the token is indexed');
+  t.equal((await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode, 202);
+  t.equal(await indexed(), before - 1, 'the entry is gone with the erasure');
 });
 
 t.test('the demo data models good practice: no session id carries the participant reference', async (t) => {

@@ -68,7 +68,8 @@ t.test('a refusal names at most 50 fields, however many the body breaks', async 
   t.equal(batch.statusCode, 200);
   t.ok(batch.body.length < 10 * 50 * 300, 'the batch answer is bounded too');
   const admin = await h.app.inject({
-    method: 'PUT', url: '/v1/admin/providers/prov-x', headers: { authorization: `Bearer ${h.keys.admin}`, 'content-type': 'application/json' },
+    method: 'PUT', url: '/v1/admin/providers/prov-x',
+    headers: { authorization: `Bearer ${h.keys.admin}`, 'content-type': 'application/json' },
     payload: JSON.stringify({ name: 'X', ...Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`extra${i}`, i])) }),
   });
   t.equal(admin.statusCode, 422);

@@ -388,7 +388,10 @@ export class EventStore {
     });
   }
 
-  /** In the same transaction as the events: match tokens indexed, erased participants' keys destroyed. */
+  /**
+   * In the same transaction as the events: match tokens indexed; an erased participant's key destroyed and their
+   * match-index entry deleted (it links the stream to a keyed hash of their name and date of birth).
+   */
   private async recordKeeping(tx: TransactionSql, rows: { streamId: string; providerId: string; submission: ValidSubmission }[]): Promise<void> {
     const tokens = rows.filter((r) => r.submission.type === 'MatchTokenRecorded');
     if (tokens.length > 0) {
@@ -404,6 +407,7 @@ export class EventStore {
     const erased = rows.filter((r) => r.submission.type === 'ParticipantErased' || r.submission.type === 'ComparisonRecordErased')
       .map((r) => r.streamId);
     await PersonalDataVault.destroyKeys(tx, erased);
+    if (erased.length > 0) await tx`delete from match_index where stream_id = any(${erased}::text[])`;
   }
 
   private ownsGrant(cmd: AppendCommand, stream: LoadedStream): boolean {

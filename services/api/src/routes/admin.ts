@@ -186,7 +186,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
     config: { roles: MANAGERS },
     schema: {
       tags: ['admin'], operationId: 'revokeDashboardSession', summary: 'End a dashboard session now',
-      description: 'Its cookie stops working at once, on every instance. A manager may end the sessions of the roles it may issue keys for.',
+      description: 'Its cookie stops working at once, on every instance. '
+        + 'A manager may end the sessions of the roles it may issue keys for.',
       params: Type.Object({ sessionId: Type.String({ format: 'uuid' }) }),
       response: { 204: Type.Null(), ...errors },
     },

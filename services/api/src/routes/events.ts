@@ -185,7 +185,10 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
       tags: ['participants'],
       operationId: 'eraseParticipant',
       summary: "Erase a participant's personal data (right to erasure)",
-      description: 'Records a ParticipantErased event and destroys the participant\'s encryption key in the same transaction: the personal fields of every stored copy of their events (database, Kafka, backups) become unreadable, and read models drop them. Dates, attendance and outcomes stay, so figures already reported are reproducible; no further events are accepted for the participant. Idempotent: a retry, on any day, with any basis or eventId, answers `duplicate` with the erasure already stored.',
+      description: 'Records a ParticipantErased event and destroys the participant\'s encryption key in the same transaction: the '
+        + 'personal fields of every stored copy of their events (database, Kafka, backups) become unreadable, and read models drop them. '
+        + 'Dates, attendance and outcomes stay, so figures already reported are reproducible; no further events are accepted for the '
+        + 'participant. Idempotent: a retry, on any day, with any basis or eventId, answers `duplicate` with the erasure already stored.',
       params: Type.Object({ participantRef: ParticipantRef }),
       body: Type.Object({
         programmeId: ProgrammeId,
@@ -214,7 +217,9 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
       const [stored] = await deps.sql<{ event_id: string; stream_version: number; position: bigint }[]>`
         select event_id, stream_version, position from events where stream_id = ${streamId} and type = 'ParticipantErased' limit 1`;
       if (stored) {
-        return reply.code(202).send({ status: 'duplicate', eventId: stored.event_id, streamVersion: stored.stream_version, position: stored.position.toString() });
+        return reply.code(202).send({
+          status: 'duplicate', eventId: stored.event_id, streamVersion: stored.stream_version, position: stored.position.toString(),
+        });
       }
       throw rejectionProblem(outcome);
     }

@@ -88,13 +88,17 @@ function isCsv(contentType: string | undefined): boolean {
 async function readCsv(text: string, checkHeader: (header: string[]) => void): Promise<{ header: string[]; rows: CsvRow[] }> {
   let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
-    file = await streamCsvRows(text, { maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())) });
+    file = await streamCsvRows(text, {
+      maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())),
+    });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
     if (err instanceof CsvLimitExceeded) {
       throw err.limit === 'rows'
-        ? new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`)
-        : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined, `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
+        ? new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined,
+          `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`)
+        : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined,
+          `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
     }
     const e = err as { code?: string; message?: string };
     throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
@@ -130,7 +134,8 @@ export async function importCsv(
       ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
     ];
     if (headerErrors.length > 0) {
-      throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+      throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors,
+        `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
     }
   });
 
@@ -210,8 +215,9 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         'Send the file as the body with `Content-Type: text/csv` (any other type is 415). Each row stands or falls on its own,',
         'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
         'The answer has one result per row with its line number and, for a refused row, each column to fix.',
-        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
-        'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
+        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB`,
+        `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413; the file is read as a stream, so a wrong header`,
+        'or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
         'rows already stored answer `duplicate`.',
         '',
         LAYOUT_RULES,

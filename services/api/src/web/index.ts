@@ -155,12 +155,15 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   // Keys are 256-bit random, so this is politeness rather than protection: a script guessing keys is slowed down.
   // By client address alone, whatever the headers say (an Authorization header must not open a fresh bucket).
-  const signInAttempts = app.createRateLimit({ max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000, keyGenerator: (request) => `sign-in:${request.ip}` });
+  const signInAttempts = app.createRateLimit({
+    max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000, keyGenerator: (request) => `sign-in:${request.ip}`,
+  });
   app.post('/app/sign-in', {
     onRequest: async (request) => {
       const attempt = await signInAttempts(request);
       if (!attempt.isAllowed && attempt.isExceeded) {
-        throw new HttpProblem(429, 'rate-limited', 'Too many sign-in attempts', undefined, `Limit of ${SIGN_IN_ATTEMPTS_PER_MINUTE} a minute from one address; try again in a minute`);
+        throw new HttpProblem(429, 'rate-limited', 'Too many sign-in attempts', undefined,
+          `Limit of ${SIGN_IN_ATTEMPTS_PER_MINUTE} a minute from one address; try again in a minute`);
       }
     },
     schema: { body: Type.Object({ apiKey: Type.Optional(Type.String({ maxLength: 200 })), _csrf: Type.Optional(Type.String({ maxLength: 200 })) }) },

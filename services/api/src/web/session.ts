@@ -97,7 +97,8 @@ export interface SessionSummary {
 
 /** Open sessions, newest first (never their tokens: only hashes are stored). */
 export async function listSessions(sql: Sql, filter: { keyId?: string; sessionId?: string } = {}): Promise<SessionSummary[]> {
-  const rows = await sql<{ session_id: string; key_id: string; role: Role; provider_id: string | null; created_at: Date; expires_at: Date }[]>`
+  type Row = { session_id: string; key_id: string; role: Role; provider_id: string | null; created_at: Date; expires_at: Date };
+  const rows = await sql<Row[]>`
     select s.session_id, s.key_id, k.role, k.provider_id, s.created_at, s.expires_at
     from dashboard_sessions s join api_keys k using (key_id)
     where s.ended_at is null and s.expires_at > now() ${filter.keyId ? sql`and s.key_id = ${filter.keyId}` : sql``}

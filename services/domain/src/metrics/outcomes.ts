@@ -34,7 +34,7 @@ export function reliablyImproved(instrument: string, pair: ScorePair): boolean |
   return rule.improvement === 'increase' ? change >= rule.points : -change >= rule.points;
 }
 
-/** A pair every figure can be computed from: finite scores and a finite change (events cannot be deleted, so any stored value must be survivable). */
+/** A pair every figure can be computed from: finite scores and change (events cannot be deleted: any stored value must be survivable). */
 const computable = (p: ScorePair) => Number.isFinite(p.baseline) && Number.isFinite(p.exit) && Number.isFinite(p.exit - p.baseline);
 
 export function pairedChange(instrument: string, allPairs: readonly ScorePair[]): PairedChange {

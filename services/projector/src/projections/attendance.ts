@@ -60,9 +60,11 @@ export const attendanceProjection: Projection<SessionRow> = {
   write: async (tx, changes) => {
     const rows = lastPerKey(changes, (r) => `${r.streamId}\u0000${r.sessionKey}`);
     await tx`
-      insert into sessions (stream_id, session_key, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
+      insert into sessions (
+        stream_id, session_key, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
       select "streamId", "sessionKey", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy"
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "sessionKey" text, "providerId" text, "programmeId" text,
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "sessionKey" text, "providerId" text,
+        "programmeId" text,
         "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text)
       on conflict (stream_id, session_key) do update set
         attended = excluded.attended, session_date = excluded.session_date, duration_minutes = excluded.duration_minutes,
