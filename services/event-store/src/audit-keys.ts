@@ -1,5 +1,5 @@
 import { ConfigError, type Config, type Logger } from '@vru/runtime';
-import { generateKeys, parseSignerKey, parseVerifierKey, type SignerKey, type VerifierKey } from '@vru/verifier';
+import { parseSignerKey, parseVerifierKey, type SignerKey, type VerifierKey } from '@vru/verifier';
 
 /**
  * The audit log's keys from settings. The public key is pinned: AUDIT_PUBLIC_KEY, configured out of band, is the only
@@ -23,23 +23,18 @@ export function pinnedAuditKey(config: Pick<Config, 'AUDIT_PUBLIC_KEY'>): Verifi
 export function auditSigningKeys(config: Pick<Config, 'NODE_ENV' | 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY'>, logger: Logger): {
   signer: SignerKey; key: VerifierKey;
 } {
-  const production = config.NODE_ENV === 'production';
-  if (production && (!config.AUDIT_SIGNING_KEY || !config.AUDIT_PUBLIC_KEY)) {
-    throw new ConfigError([
-      ...(config.AUDIT_SIGNING_KEY ? [] : ['AUDIT_SIGNING_KEY: must be set in production (scripts/audit-keys makes a pair)']),
-      ...(config.AUDIT_PUBLIC_KEY ? [] : ['AUDIT_PUBLIC_KEY: must be set in production (the verifier key funders pin)']),
-    ]);
+  // No throwaway key in any environment: heads signed by a key nobody pinned could never be checked.
+  if (!config.AUDIT_SIGNING_KEY) {
+    throw new ConfigError(['AUDIT_SIGNING_KEY: must be set (scripts/audit-keys makes a pair; the development scripts generate one)']);
+  }
+  if (config.NODE_ENV === 'production' && !config.AUDIT_PUBLIC_KEY) {
+    throw new ConfigError(['AUDIT_PUBLIC_KEY: must be set in production (the verifier key funders pin)']);
   }
   let signer: SignerKey;
-  if (config.AUDIT_SIGNING_KEY) {
-    try {
-      signer = parseSignerKey(config.AUDIT_SIGNING_KEY);
-    } catch (err) {
-      throw new ConfigError([`AUDIT_SIGNING_KEY: ${(err as Error).message}`]);
-    }
-  } else {
-    signer = parseSignerKey(generateKeys('vru.local/throwaway-audit-log').signerKey);
-    logger.warn('AUDIT_SIGNING_KEY is not set: tree heads are signed with a throwaway key that no verifier pins');
+  try {
+    signer = parseSignerKey(config.AUDIT_SIGNING_KEY);
+  } catch (err) {
+    throw new ConfigError([`AUDIT_SIGNING_KEY: ${(err as Error).message}`]);
   }
   const key = pinnedAuditKey(config) ?? parseVerifierKey(signer.verifierKey);
   if (key.text !== signer.verifierKey) {

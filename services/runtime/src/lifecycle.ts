@@ -36,7 +36,9 @@ export function runService(name: string, main: (config: Config, logger: Logger) 
     },
     (err) => {
       logger.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'failed to start');
-      process.exit(1);
+      // A setting checked only when the service starts (the relay's audit keys) is a configuration error like the others.
+      if (err instanceof ConfigError) process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(err instanceof ConfigError ? 78 : 1);
     },
   );
 }

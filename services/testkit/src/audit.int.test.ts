@@ -7,6 +7,7 @@ import {
   appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow,
 } from '@vru/event-store';
 import { spendProjection } from '@vru/projector';
+import { metricsRegistry } from '@vru/runtime';
 import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
   runVerifier, verifyEvidencePack, verifyInclusion, type VerifierKey,
@@ -261,7 +262,7 @@ await t.test('read-model tampering: the drift check names the grant and the fund
   t.notMatch(page, />Verified</);
   t.match(page, /Not verified/);
   t.match(page, /differ from the spend re-computed from the audit log/);
-  const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (await metricsRegistry.metrics());
   t.match(metrics, /^vru_audit_spend_drift_grants 1$/m);
   // The evidence pack carries the figures as reported: the offline verifier finds them wrong.
   const pack = verifyEvidencePack((await h.get(`/v1/audit/evidence-pack?grantRef=${GRANT}`, h.keys.funder)).json(), key);
@@ -376,8 +377,8 @@ await t.test('the signer refuses a tree that does not extend its last head, rais
   const loop = startAuditLog({ sql: h.sql, logger: h.logger, signer: h.auditSigner, intervalMs: 50, signEveryMs: 0 });
   t.teardown(() => loop.stop());
   await h.waitFor('the signer alarm in /metrics', async () =>
-    /^vru_audit_signer_alarm 1$/m.test((await h.app.inject({ method: 'GET', url: '/metrics' })).body) ? true : undefined);
-  t.match((await h.app.inject({ method: 'GET', url: '/metrics' })).body, /^vru_audit_signer_refusals_total [1-9]/m);
+    /^vru_audit_signer_alarm 1$/m.test((await metricsRegistry.metrics())) ? true : undefined);
+  t.match((await metricsRegistry.metrics()), /^vru_audit_signer_refusals_total [1-9]/m);
   t.equal(await h.count('audit_tree_heads'), before, 'and it keeps refusing');
   const forgedKey = attackerKey(h);
   t.throws(() => new TreeHeadSigner(h.sql, forgedKey, parseVerifierKey(h.config.AUDIT_PUBLIC_KEY!)), /does not match the pinned public key/,
@@ -405,7 +406,7 @@ await t.test('a forged Kafka message (produced with the admin user) is refused a
   });
   await producer.disconnect();
   const rejected = await h.waitFor('both forgeries refused', async () => {
-    const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await metricsRegistry.metrics());
     const series = (reason: string) => `^vru_projector_messages_rejected_total\\{projection="spend",reason="${reason}"\\} (\\d+)$`;
     const count = (reason: string) => Number(new RegExp(series(reason), 'm').exec(metrics)?.[1] ?? 0);
     return count('not-in-store') >= 1 && count('differs-from-store') >= 1 ? true : undefined;
@@ -441,7 +442,7 @@ await t.test('a stream version gap is never applied over: the missing events are
   await h.waitForProjections(['spend'], total + 2);
   const rows = await h.sql<{ event_id: string }[]>`select event_id from rm_spend.spend where event_id = any(${ids}::uuid[])`;
   t.equal(rows.length, 2, 'both versions applied, the earlier one read from the store');
-  const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const metrics = (await metricsRegistry.metrics());
   t.match(metrics, /^vru_projector_stream_gaps_total\{projection="spend"\} [1-9]/m, 'reported');
   await h.startRelay();
   t.equal((await verify(h)).drift.ok, true);

@@ -49,6 +49,6 @@ t.test('a missing secret is refused: there is no built-in default', async (t) =>
 
 t.test('the relay refuses to start without the audit signing key', async (t) => {
   const { code, text } = await run('relay/dist/main.js', { AUDIT_SIGNING_KEY: '' });
-  t.equal(code, 1);
-  t.match(text, /AUDIT_SIGNING_KEY must be set/);
+  t.equal(code, 78, 'refused as a configuration error');
+  t.match(text, /AUDIT_SIGNING_KEY: must be set/);
 });
