@@ -4,6 +4,7 @@ export * from './participant/decide.js';
 export * from './grant/decide.js';
 export * from './metrics/dates.js';
 export * from './metrics/spend.js';
+export * from './metrics/quarters.js';
 export * from './metrics/intervals.js';
 export * from './metrics/reoffending.js';
 export * from './metrics/suppression.js';
