@@ -21,9 +21,14 @@ export function quartersBetween(from: string, to: string): string[] {
   const last = calendarQuarterOf(to);
   while (q <= last) {
     out.push(q);
-    const year = Number(q.slice(0, 4));
-    const n = Number(q.slice(5));
-    q = n === 4 ? `${year + 1}Q1` : `${year}Q${n + 1}`;
+    q = nextQuarter(q);
   }
   return out;
+}
+
+/** '2026Q4' → '2027Q1'. */
+export function nextQuarter(quarter: string): string {
+  const year = Number(quarter.slice(0, 4));
+  const n = Number(quarter.slice(5));
+  return n === 4 ? `${year + 1}Q1` : `${year}Q${n + 1}`;
 }
