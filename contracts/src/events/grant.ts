@@ -38,9 +38,6 @@ export const SpendCorrectedV1 = Type.Object(
   { ...closed, description: 'A correction replacing the amount and category of an earlier SpendRecorded; the original stays in the log.' },
 );
 
-/** The instruments with a reliable-change threshold: the only ones an outcome target can be set on. */
-export const TargetInstruments = ['swemwbs', 'wemwbs', 'sdq-total'] as const;
-
 const Quarter = Type.String({
   pattern: '^\\d{4}Q[1-4]$', examples: ['2026Q3'],
   description: 'The calendar quarter the targets are for, e.g. 2026Q3 (July to September 2026).',
@@ -58,13 +55,13 @@ const deliveryTargets = {
   }),
   outcomeTargets: Type.Optional(Type.Array(
     Type.Object({
-      instrument: StringEnum(TargetInstruments),
+      instrument: StringEnum(V.TargetInstruments),
       shareReliablyImproved: Type.Number({
         minimum: 0, maximum: 1,
         description: 'Target share (0 to 1) of participants with a baseline and exit measure who reliably improved.',
       }),
     }, closed),
-    { maxItems: TargetInstruments.length, description: 'Optional outcome targets, at most one per instrument.' },
+    { maxItems: V.TargetInstruments.length, description: 'Optional outcome targets, at most one per instrument.' },
   )),
 };
 

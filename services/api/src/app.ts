@@ -21,6 +21,7 @@ import { qualityReportRoutes } from './routes/quality-reports.js';
 import { auditRoutes, evidenceRoutes } from './routes/audit.js';
 import { adminRoutes } from './routes/admin.js';
 import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
+import { performanceRoutes } from './routes/performance.js';
 import { webRoutes } from './web/index.js';
 
 export type { ProtectedRoute } from './auth.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(evidenceRoutes, { sql });
   await app.register(adminRoutes, { sql, store, verifier, pepper: config.API_KEY_PEPPER });
   await app.register(quarterlyReturnRoutes, { sql });
+  await app.register(performanceRoutes, { sql });
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
   await app.register(webRoutes, { config, sql, store, verifier });
   await app.register(healthRoutes, {

@@ -61,7 +61,9 @@ export interface QuarterActuals {
   outcomes: Readonly<Record<string, { pairs: number; improved: number }>>;
 }
 
-export const noActuals = (): QuarterActuals => ({ referrals: 0, enrolments: 0, sessionsDelivered: 0, completions: 0, spendPence: 0, outcomes: {} });
+export const noActuals = (): QuarterActuals => ({
+  referrals: 0, enrolments: 0, sessionsDelivered: 0, completions: 0, spendPence: 0, outcomes: {},
+});
 
 export interface GrantYear {
   start: string;

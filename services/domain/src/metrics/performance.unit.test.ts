@@ -27,7 +27,8 @@ t.test('grant years run from the grant start; a quarter belongs to the year hold
   const yearOne = { start: '2026-05-15', end: '2027-05-14' };
   t.same(grantYearOf('2026-05-15', '2028-03-31', '2026Q2'), yearOne, 'the first quarter starts before the grant');
   t.same(grantYearOf('2026-05-15', '2028-03-31', '2027Q2'), yearOne, '2027-04-01 is in year one');
-  t.same(grantYearOf('2026-05-15', '2028-03-31', '2027Q3'), { start: '2027-05-15', end: '2028-03-31' }, 'the last year ends with the grant');
+  const lastYear = { start: '2027-05-15', end: '2028-03-31' };
+  t.same(grantYearOf('2026-05-15', '2028-03-31', '2027Q3'), lastYear, 'the last year ends with the grant');
   t.same(quartersOfYear('2026-05-15', '2028-03-31', yearOne), ['2026Q2', '2026Q3', '2026Q4', '2027Q1', '2027Q2']);
   t.same(quartersOfYear('2026-05-15', '2028-03-31', { start: '2027-05-15', end: '2028-03-31' }), ['2027Q3', '2027Q4', '2028Q1']);
 });
@@ -61,7 +62,8 @@ t.test('one quarter of a grant against hand-computed figures', async (t) => {
     actuals: new Map([
       ['2026Q2', actuals({ referrals: 22, enrolments: 12, sessionsDelivered: 70, spendPence: 300_000 })],
       ['2026Q3', actuals({
-        referrals: 19, enrolments: 12, sessionsDelivered: 95, completions: 10, spendPence: 340_000, outcomes: { swemwbs: { pairs: 10, improved: 3 } },
+        referrals: 19, enrolments: 12, sessionsDelivered: 95, completions: 10, spendPence: 340_000,
+        outcomes: { swemwbs: { pairs: 10, improved: 3 } },
       })],
     ]),
   };
