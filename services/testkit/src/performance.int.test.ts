@@ -19,7 +19,11 @@ const targets = (quarter: string, over: Json = {}): Json => ({
 });
 
 /** A participant referred, consented, enrolled, with sessions, an optional SWEMWBS pair and exit. */
-function person(ref: string, o: { referred: string; enrolled: string; sessions: string[]; exit?: [string, string]; swemwbs?: [number, number] }) {
+interface Journey {
+  referred: string; enrolled: string; sessions: string[]; exit?: [string, string] | undefined; swemwbs?: [number, number] | undefined;
+}
+
+function person(ref: string, o: Journey) {
   const out: Json[] = [
     event.referred(ref, { data: { referralDate: o.referred } }),
     event.consent(ref, 'evaluation', { data: { recordedOn: o.referred } }),
@@ -27,7 +31,8 @@ function person(ref: string, o: { referred: string; enrolled: string; sessions: 
     ...o.sessions.map((d, i) => event.attended(ref, `s-${i}`, d)),
   ];
   const measure = (timepoint: string, measuredOn: string, score: number) => ({
-    eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', programmeId: PROGRAMME, participantRef: ref,
+    eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', programmeId: PROGRAMME,
+    participantRef: ref,
     data: { instrument: 'swemwbs', timepoint, measuredOn, score },
   });
   if (o.swemwbs) out.push(measure('baseline', o.enrolled, o.swemwbs[0]));
@@ -47,12 +52,16 @@ await t.test('targets set and revised through the ingest path; the rules answer 
   await h.startProjectors();
   await postAll([
     grantEvent('GrantAwarded', 'G-P-A', {
-      providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2026-04-01', endDate: '2027-03-31', targetParticipants: 20,
+      providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2026-04-01', endDate: '2027-03-31',
+      targetParticipants: 20,
     }),
     grantEvent('GrantAwarded', 'G-P-B', {
-      providerId: 'prov-b', programmeId: PROGRAMME_2, amountPence: 1_000_000, startDate: '2026-04-01', endDate: '2027-03-31', targetParticipants: 5,
+      providerId: 'prov-b', programmeId: PROGRAMME_2, amountPence: 1_000_000, startDate: '2026-04-01', endDate: '2027-03-31',
+      targetParticipants: 5,
     }),
-    grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2026Q2', { referrals: 4, enrolments: 4, sessionsDelivered: 6, completions: 2, spendPence: 300_000 })),
+    grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2026Q2', {
+      referrals: 4, enrolments: 4, sessionsDelivered: 6, completions: 2, spendPence: 300_000,
+    })),
     grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2026Q3', {
       referrals: 6, outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.5 }],
     })),
@@ -61,7 +70,8 @@ await t.test('targets set and revised through the ingest path; the rules answer 
     grantEvent('DeliveryTargetsSet', 'G-P-B', targets('2026Q3')),
   ], h.keys.commissioner);
   const revision = grantEvent('DeliveryTargetsRevised', 'G-P-A', targets('2026Q3', {
-    referrals: 5, outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.5 }], reason: 'Contract variation agreed at the July review',
+    referrals: 5, outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.5 }],
+    reason: 'Contract variation agreed at the July review',
   }), '2026-07-20T10:00:00Z');
   const revised = await h.post('/v1/events', revision, h.keys.admin);
   t.equal(revised.statusCode, 202, 'an admin revises the quarter');
@@ -87,21 +97,25 @@ await t.test('targets set and revised through the ingest path; the rules answer 
   t.equal(negative.body.errors[0]!.field, '/data/referrals');
   const noReason = await refused(grantEvent('DeliveryTargetsRevised', 'G-P-A', targets('2026Q4')), h.keys.commissioner);
   t.equal(noReason.status, 422, 'a revision names its reason');
-  const overProfile = await refused(grantEvent('DeliveryTargetsRevised', 'G-P-A', { ...targets('2027Q1', { spendPence: 4_000_000 }), reason: 'x' }),
-    h.keys.commissioner);
+  const tooMuch = { ...targets('2027Q1', { spendPence: 4_000_000 }), reason: 'x' };
+  const overProfile = await refused(grantEvent('DeliveryTargetsRevised', 'G-P-A', tooMuch), h.keys.commissioner);
   t.same([overProfile.status, overProfile.body.errors[0]!.rule], [409, 'spend-profile-exceeds-award']);
   const unknown = await refused(grantEvent('DeliveryTargetsSet', 'G-NONE', targets('2026Q4')), h.keys.commissioner);
   t.same([unknown.status, unknown.body.errors[0]!.rule], [409, 'unknown-grant']);
   const stored = await h.sql<{ provider_id: string; n: number }[]>`
     select provider_id, count(*)::int as n from events where type like 'DeliveryTargets%' group by provider_id order by provider_id`;
-  t.same(stored, [{ provider_id: 'prov-a', n: 5 }, { provider_id: 'prov-b', n: 1 }], 'targets stored on the grant\'s provider, nothing refused stored');
+  t.same(stored, [{ provider_id: 'prov-a', n: 5 }, { provider_id: 'prov-b', n: 1 }],
+    'targets stored on the grant\'s provider, nothing refused stored');
 });
 
 await t.test('activity through HTTP, Kafka and the projectors', async (t) => {
   const q2 = ['A1', 'A2', 'A3', 'A4'];
   for (const ref of q2) {
     const sessions = ref === 'A1' ? ['2026-05-01', '2026-05-08', '2026-05-15'] : ref === 'A2' ? ['2026-05-01', '2026-05-08'] : [];
-    const exit: [string, string] | undefined = ref === 'A1' || ref === 'A2' ? ['2026-08-30', 'completed'] : ref === 'A3' ? ['2026-08-01', 'disengaged'] : undefined;
+    const exits: Record<string, [string, string]> = {
+      A1: ['2026-08-30', 'completed'], A2: ['2026-08-30', 'completed'], A3: ['2026-08-01', 'disengaged'],
+    };
+    const exit = exits[ref];
     const swemwbs: [number, number] | undefined = ref === 'A1' ? [18, 22] : ref === 'A2' ? [20, 21] : undefined;
     await postAll(person(ref, { referred: '2026-04-10', enrolled: '2026-04-20', sessions, exit, swemwbs }));
   }
@@ -178,12 +192,17 @@ await t.test('commissioners see small numbers withheld, and nothing they could b
   const res = await h.getReport(`${Q3}&grantRef=G-P-A`, h.keys.commissioner);
   t.equal(res.body.suppressed, true);
   const rows = byIndicator(res.body.rows);
-  const withheldYear = { yearToDateActual: null, yearToDateVariance: null, yearToDateStatus: null, forecastToYearEnd: null, forecastStatus: null };
-  t.match(rows.referrals, { actual: 5, status: 'green', ...withheldYear }, 'Q2\'s 4 referrals are withheld, so every running sum after them is');
-  t.match(rows.completions, { actual: null, variance: null, percentOfTarget: null, status: null, target: 5, ...withheldYear }, '2 completions withheld');
+  const withheldYear = {
+    yearToDateActual: null, yearToDateVariance: null, yearToDateStatus: null, forecastToYearEnd: null, forecastStatus: null,
+  };
+  t.match(rows.referrals, { actual: 5, status: 'green', ...withheldYear },
+    'Q2\'s 4 referrals are withheld, and every running sum after them');
+  t.match(rows.completions, { actual: null, variance: null, percentOfTarget: null, status: null, target: 5, ...withheldYear },
+    '2 completions withheld');
   t.match(rows.sessionsDelivered, { actual: 10, yearToDateActual: 15, forecastToYearEnd: 30 }, 'no small count: shown');
   t.match(rows.spendPence, { actual: 520_000, yearToDateActual: 820_000 }, 'money is not suppressed');
-  t.match(rows['reliablyImproved:swemwbs'], { actual: null, status: null, pairs: null, ...withheldYear }, 'a share over 2 pairs is withheld');
+  t.match(rows['reliablyImproved:swemwbs'], { actual: null, status: null, pairs: null, ...withheldYear },
+    'a share over 2 pairs is withheld');
   const funder = await h.getReport(`${Q3}&grantRef=G-P-A`, h.keys.funder);
   t.same(funder.body.rows, res.body.rows, 'the funder sees the same withheld figures');
 });

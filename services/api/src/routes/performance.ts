@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PerformanceQuery, PerformanceReport, ProblemDetails, TargetInstruments, type Principal } from '@vru/contracts';
 import {
-  calendarQuarterOf, grantYearOf, isSmallCount, quarterBounds, quarterPerformance, rateSuppressed, reliablyImproved,
+  calendarQuarterOf, grantYearOf, isSmallCount, noActuals, quarterBounds, quarterPerformance, rateSuppressed, reliablyImproved,
   type IndicatorPerformance, type QuarterActuals, type QuarterTargets,
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
@@ -53,7 +53,8 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
       where attended and provider_id = any(${providers}::text[]) and programme_id = any(${programmes}::text[])
       group by provider_id, programme_id, session_date`.catch(emptyIfNoReadModel),
     sql<{ grant_ref: string; period_start: string; amount_pence: string }[]>`
-      select grant_ref, period_start::text, amount_pence::text from rm_spend.spend where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
+      select grant_ref, period_start::text, amount_pence::text from rm_spend.spend
+      where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
     // Outcome actuals follow the outcomes report: evaluation consent in force today, first baseline and last exit.
     sql<{ provider_id: string; programme_id: string; instrument: string; baseline_score: number; exit_score: number; exit_on: string }[]>`
       select o.provider_id, o.programme_id, o.instrument, o.baseline_score, o.exit_score, o.exit_on::text
@@ -72,7 +73,7 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
     const at = (date: string) => {
       const quarter = calendarQuarterOf(date);
       let a = actuals.get(quarter);
-      if (!a) actuals.set(quarter, (a = { referrals: 0, enrolments: 0, sessionsDelivered: 0, completions: 0, spendPence: 0, outcomes: {} }));
+      if (!a) actuals.set(quarter, (a = noActuals()));
       return a;
     };
     for (const p of people) {
@@ -81,7 +82,9 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
       if (within(p.enrolled_on, g)) at(p.enrolled_on).enrolments += 1;
       if (p.exit_reason === 'completed' && within(p.exit_date, g)) at(p.exit_date).completions += 1;
     }
-    for (const s of sessions) if (ofGrant(s.provider_id, s.programme_id) && within(s.session_date, g)) at(s.session_date).sessionsDelivered += s.attended;
+    for (const s of sessions) {
+      if (ofGrant(s.provider_id, s.programme_id) && within(s.session_date, g)) at(s.session_date).sessionsDelivered += s.attended;
+    }
     for (const s of spend) if (s.grant_ref === g.grant_ref) at(s.period_start).spendPence += Number(s.amount_pence);
     for (const o of outcomes) {
       if (!ofGrant(o.provider_id, o.programme_id) || !within(o.exit_on, g)) continue;
@@ -102,7 +105,8 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
       const context = { now: actuals.get(quarter), yearSoFar: yearSoFar(input) };
       const disclosed = suppress ? figures.map((f) => suppressPerformance(f, context)) : figures;
       const revisions = mine.find((t) => t.quarter === quarter)!.revisions;
-      return disclosed.map((f) => ({ grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, quarter, ...f, targetsRevised: revisions }));
+      const ids = { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, quarter };
+      return disclosed.map((f) => ({ ...ids, ...f, targetsRevised: revisions }));
     });
   });
   return { report: 'performance' as const, filters: q, computedAt, suppressed: suppress, rows };
@@ -123,16 +127,21 @@ function yearSoFar(input: { grantStart: string; grantEnd: string; quarter: strin
  * too (the difference of two running sums would give it back). Shares follow the rate rule (fewer than 10 pairs, or
  * 1 to 4 improved). Spend is money, not people, and is shown as in the spend report.
  */
-function suppressPerformance(f: IndicatorPerformance, context: { now: QuarterActuals | undefined; yearSoFar: QuarterActuals[] }): IndicatorPerformance {
+function suppressPerformance(
+  f: IndicatorPerformance, context: { now: QuarterActuals | undefined; yearSoFar: QuarterActuals[] },
+): IndicatorPerformance {
   if (f.indicator === 'spendPence') return f;
   const withhold = { actual: null, variance: null, percentOfTarget: null, status: null };
-  const withholdYear = { yearToDateActual: null, yearToDateVariance: null, yearToDateStatus: null, forecastToYearEnd: null, forecastStatus: null };
+  const withholdYear = {
+    yearToDateActual: null, yearToDateVariance: null, yearToDateStatus: null, forecastToYearEnd: null, forecastStatus: null,
+  };
   if (f.indicator.startsWith('reliablyImproved:')) {
     const instrument = f.indicator.slice('reliablyImproved:'.length);
     const of = (a: QuarterActuals | undefined) => a?.outcomes[instrument] ?? { pairs: 0, improved: 0 };
     const now = of(context.now);
     const hideNow = now.pairs > 0 && rateSuppressed(now.improved, now.pairs);
-    const ytd = context.yearSoFar.map(of).reduce((s, x) => ({ pairs: s.pairs + x.pairs, improved: s.improved + x.improved }), { pairs: 0, improved: 0 });
+    const ytd = context.yearSoFar.map(of)
+      .reduce((s, x) => ({ pairs: s.pairs + x.pairs, improved: s.improved + x.improved }), { pairs: 0, improved: 0 });
     const hideYear = ytd.pairs > 0 && rateSuppressed(ytd.improved, ytd.pairs);
     return { ...f, ...(hideNow ? withhold : {}), pairs: isSmallCount(now.pairs) ? null : f.pairs, ...(hideYear ? withholdYear : {}) };
   }
@@ -149,10 +158,11 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (a
       tags: ['reports'],
       operationId: 'performanceReport',
       summary: 'Contract performance: actual against target per grant, quarter and indicator',
-      description: 'For each grant and quarter with delivery targets (one quarter with quarter=, otherwise every quarter that has started): per indicator '
-        + '(referrals, enrolments, sessions delivered, completions, spend against profile, share reliably improved per instrument) the target, the '
-        + 'actual, the variance, the percentage of target and a red/amber/green status; the same for the grant year to date; and the forecast to the '
-        + 'end of the grant year at the run rate. Actuals are the participants, sessions and spend of the grant\'s provider and programme dated within '
+      description: 'For each grant and quarter with delivery targets (one quarter with quarter=, otherwise every quarter that has '
+        + 'started): per indicator (referrals, enrolments, sessions delivered, completions, spend against profile, share reliably '
+        + 'improved per instrument) the target, the actual, the variance, the percentage of target and a red/amber/green status; the '
+        + 'same for the grant year to date; and the forecast to the end of the grant year at the run rate. Actuals are the participants, '
+        + 'sessions and spend of the grant\'s provider and programme dated within '
         + 'the grant period. A provider key sees its own grants, unsuppressed; other roles see small-number suppression (docs/metrics.md). '
         + 'Send `Accept: text/csv` for the rows as CSV.',
       querystring: PerformanceQuery,

@@ -10,8 +10,8 @@ export type SpendChange =
   | { kind: 'spend'; eventId: string; grantRef: string; providerId: string; amountPence: number; category: string; periodStart: string; periodEnd: string; evidenceRef: string }
   | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string; reason: string }
   | {
-    kind: 'targets'; grantRef: string; quarter: string; referrals: number; enrolments: number; sessionsDelivered: number; completions: number;
-    spendPence: number; outcomeTargets: unknown[]; revised: boolean; reason: string | null;
+    kind: 'targets'; grantRef: string; quarter: string; referrals: number; enrolments: number; sessionsDelivered: number;
+    completions: number; spendPence: number; outcomeTargets: unknown[]; revised: boolean; reason: string | null;
   };
 
 const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
@@ -32,8 +32,8 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
     case 'DeliveryTargetsSet':
     case 'DeliveryTargetsRevised':
       return [{
-        kind: 'targets', grantRef: grantRefOf(event.streamId), quarter: String(d.quarter), referrals: Number(d.referrals), enrolments: Number(d.enrolments),
-        sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions), spendPence: Number(d.spendPence),
+        kind: 'targets', grantRef: grantRefOf(event.streamId), quarter: String(d.quarter), referrals: Number(d.referrals),
+        enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions), spendPence: Number(d.spendPence),
         outcomeTargets: (d.outcomeTargets as unknown[] | undefined) ?? [], revised: event.type === 'DeliveryTargetsRevised',
         reason: event.type === 'DeliveryTargetsRevised' ? String(d.reason) : null,
       }];
@@ -128,12 +128,13 @@ export const spendProjection: Projection<SpendChange> = {
     }
     if (targets.size > 0) {
       await tx`
-        insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence, outcome_targets,
-          revisions, last_revision_reason)
-        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "outcomeTargets", revisions, reason
+        insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
+          outcome_targets, revisions, last_revision_reason)
+        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "outcomeTargets", revisions,
+          reason
         from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
-          enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "outcomeTargets" jsonb, revisions integer,
-          reason text)
+          enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "outcomeTargets" jsonb,
+          revisions integer, reason text)
         on conflict (grant_ref, quarter) do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
           sessions_delivered = excluded.sessions_delivered, completions = excluded.completions, spend_pence = excluded.spend_pence,
           outcome_targets = excluded.outcome_targets, revisions = t.revisions + excluded.revisions,
