@@ -207,6 +207,51 @@ await t.test('data partner and admin sign in to the pages their role allows', as
   await admin.context.close();
 });
 
+await t.test('contract pages: a provider sees its own contract, each chart agrees with the table and the JSON report', async (t) => {
+  const { context, page } = await signIn(keys.providers[PROVIDER]!);
+  await page.goto('/app/contracts');
+  const contracts = await tableRows(page, 'contracts-table');
+  t.same([...contracts.keys()], ['VRU-2025-MENT-01'], 'only its own grant');
+  await checkAccessible(t, page, 'provider contracts');
+  await page.getByRole('link', { name: 'VRU-2025-MENT-01' }).click();
+  await page.waitForLoadState('load');
+  t.match(new URL(page.url()).pathname, '/app/contracts/VRU-2025-MENT-01');
+  const json = (await h.getReport('/v1/reports/performance?grantRef=VRU-2025-MENT-01', keys.providers[PROVIDER]!)).body;
+  const referrals = json.rows.filter((r: { indicator: string }) => r.indicator === 'referrals');
+  t.ok(referrals.length >= 4, 'every quarter of the grant has targets');
+  const shown = await tableRows(page, 'indicator-referrals-table');
+  t.same([...shown.entries()].map(([quarter, cells]) => [quarter.replace(/ \(targets revised\)$/, ''), cells[0], cells[1]]),
+    referrals.map((r: { quarter: string; target: number; actual: number }) => [r.quarter, n(r.target), n(r.actual)]), 'the table is the JSON report');
+  const statuses = new Set(json.rows.map((r: { status: string | null }) => r.status));
+  t.ok(statuses.has('green') && (statuses.has('red') || statuses.has('amber')), 'the demo has targets met and missed');
+  // The chart draws one bar per quarter with an actual, as tall as the figure: compare the marks with the table.
+  const section = page.locator('section', { has: page.locator('#indicator-referrals-heading') });
+  const bars = await section.locator('svg[role="img"] g[fill] rect').count();
+  t.equal(bars, referrals.filter((r: { actual: number | null }) => r.actual !== null).length, 'a bar for every actual in the table');
+  await checkAccessible(t, page, 'provider contract page');
+  const other = await page.goto('/app/contracts/VRU-2025-SPORT-01');
+  t.equal(other?.status(), 404, 'another provider\'s contract is not there');
+  const csv = await context.request.get('/app/download/performance.csv?grantRef=VRU-2025-MENT-01');
+  t.equal(csv.status(), 200);
+  t.equal((await csv.text()).trim().split('\r\n').length, 1 + json.rows.length, 'the CSV download has the report\'s rows');
+  await context.close();
+});
+
+await t.test('contract pages: a commissioner sees every contract with small numbers withheld', async (t) => {
+  const { context, page } = await signIn(keys.commissioner);
+  await page.goto('/app/contracts');
+  const contracts = await tableRows(page, 'contracts-table');
+  t.same([...contracts.keys()].sort(), ['VRU-2025-MENT-01', 'VRU-2025-NAV-01', 'VRU-2025-SPORT-01']);
+  await page.goto('/app/contracts/VRU-2025-NAV-01');
+  t.ok(await page.getByRole('heading', { level: 2, name: 'People referred' }).isVisible());
+  const json = (await h.getReport('/v1/reports/performance?grantRef=VRU-2025-NAV-01', keys.commissioner)).body;
+  const withheld = json.rows.filter((r: { actual: number | null; indicator: string }) => r.actual === null && !r.indicator.startsWith('reliably')).length;
+  t.equal(json.suppressed, true);
+  if (withheld > 0) t.ok(await page.locator('.app-suppressed').count() >= withheld, 'withheld figures show as [c]');
+  await checkAccessible(t, page, 'commissioner contract page');
+  await context.close();
+});
+
 await t.test('forms need their CSRF token; signing out ends the session', async (t) => {
   const { context, page } = await signIn(keys.commissioner);
   const forged = await context.request.post('/app/sign-out', { form: { _csrf: 'forged' } });

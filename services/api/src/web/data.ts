@@ -4,12 +4,13 @@ import type { Sql } from '@vru/runtime';
 import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
+import { performanceReport } from '../routes/performance.js';
 
 /**
  * The dashboard's figures come from the same report functions as the JSON routes, with the same roles and the
  * same provider scoping; this table maps the page filters (programme, provider, period) onto each report's query.
  */
-export type Filters = ReportQuery;
+export type Filters = ReportQuery & { grantRef?: string | undefined };
 
 /** Reoffending needs a cohort; with no period chosen it is everyone enrolled from this date to today. */
 export const DEFAULT_COHORT_FROM = '2020-01-01';
@@ -56,6 +57,10 @@ export const REPORTS = {
     run: (sql: Sql, p: Principal, f: Filters) => reoffendingReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, ...cohortOf(f) })),
   },
   spend: { roles: REPORT_ROLES.spend, run: (sql: Sql, p: Principal, f: Filters) => spendReport(sql, p, defined(f)) },
+  performance: {
+    roles: REPORT_ROLES.performance,
+    run: (sql: Sql, p: Principal, f: Filters) => performanceReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, grantRef: f.grantRef })),
+  },
   'data-quality': {
     roles: REPORT_ROLES['data-quality'],
     run: (sql: Sql, p: Principal, f: Filters) => dataQualityReport(sql, p, defined({ providerId: f.providerId, from: f.from, to: f.to })),

@@ -6,7 +6,7 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { Type } from 'typebox';
-import { csvTemplate, EventTypes, ReportQuery, type EventType, type Role } from '@vru/contracts';
+import { csvTemplate, EventTypes, GrantRef, ReportQuery, type EventType, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import { verifyAudit } from '@vru/event-store';
 import { isDatabaseUnavailable, type Config, type Sql } from '@vru/runtime';
@@ -16,12 +16,12 @@ import { toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
 import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
-import { errorSummary, suppressionNote } from './components.js';
+import { errorSummary, summaryList, suppressionNote } from './components.js';
 import { mayRead, REPORT_NAMES, REPORTS, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
 import {
-  attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
+  attendanceSection, auditSection, contractSections, contractsSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
   signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
 } from './pages.js';
 import {
@@ -223,6 +223,35 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${auditSection(audit)}`));
   });
 
+  const contractRoles = REPORTS.performance.roles;
+  app.get('/app/contracts', { config: { pageRoles: contractRoles } }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const performance = await REPORTS.performance.run(sql, principal, {});
+    return sendPage(reply, page(ctx(request, secret), 'Contracts', html`
+      <h1 class="govuk-heading-l">${principal.role === 'provider' ? `Your contracts (${principal.providerId})` : 'Contracts'}</h1>
+      ${suppressionNote(performance.suppressed)}
+      ${contractsSection(performance)}`));
+  });
+
+  app.get('/app/contracts/:grantRef', {
+    config: { pageRoles: contractRoles }, schema: { params: Type.Object({ grantRef: GrantRef }) },
+  }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const { grantRef } = request.params as { grantRef: string };
+    const performance = await REPORTS.performance.run(sql, principal, { grantRef });
+    // Another provider's grant is not in a provider's scope: it is as absent as one that does not exist.
+    if (performance.rows.length === 0) throw new HttpProblem(404, 'not-found', 'No contract figures for this grant', undefined, 'The grant has no delivery targets you can see.');
+    const first = performance.rows[0]!;
+    return sendPage(reply, page(ctx(request, secret), `Contract ${grantRef}`, html`
+      <h1 class="govuk-heading-l">Contract ${grantRef}</h1>
+      ${summaryList([['Provider', first.providerId], ['Programme', first.programmeId]])}
+      <p class="govuk-body">Actual against the delivery targets agreed for each quarter. Red, amber and green follow the thresholds in the
+        metrics definitions: counts are green at 95% of target or more and amber from 80%; spend is green within 10% of its profile and amber
+        within 25%; an outcome share is green at or above target and amber up to 10 points below.</p>
+      ${suppressionNote(performance.suppressed)}
+      ${contractSections(performance, grantRef)}`));
+  });
+
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
   const uploadPage = async (request: FastifyRequest, reply: FastifyReply, outcome: { result?: ImportResult; problem?: HttpProblem; chosen?: string } = {}) => {
     const principal = request.webPrincipal!;
@@ -281,7 +310,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.get('/app/download/:file', {
     config: { pageRoles: ['provider', 'commissioner', 'funder', 'admin'] },
-    schema: { params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.csv$' }) }), querystring: ReportQuery },
+    schema: {
+      params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.csv$' }) }),
+      querystring: Type.Object({ ...ReportQuery.properties, grantRef: Type.Optional(GrantRef) }, { additionalProperties: false }),
+    },
     preValidation: async (request) => dropEmpty(request),
   }, async (request, reply) => {
     const name = (request.params as { file: string }).file.replace(/\.csv$/, '') as ReportName;

@@ -1,7 +1,9 @@
 import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
 import type { AuditReport } from '@vru/event-store';
 import type { ImportResult } from '../routes/imports.js';
-import { attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, reoffendingChart, spendByQuarterChart, spendChart } from './charts.js';
+import {
+  attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, performanceChart, reoffendingChart, spendByQuarterChart, spendChart,
+} from './charts.js';
 import { dateInput, details, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
 import { changeWithInterval, count, decimal, money, notApplicable, percent, rateWithInterval } from './format.js';
 import { html, type Html } from './html.js';
@@ -251,4 +253,97 @@ export function recentSubmissionsSection(rows: readonly { day: string; eventType
       { head: 'Received' }, { head: 'Event type' }, { head: 'Channel' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true },
     ], rows.map((r) => [r.day, r.eventType ?? 'unknown', r.source, count(r.accepted), count(r.rejected)]), 'nothing received yet.')],
   });
+}
+
+type PerformanceRow = Report<'performance'>['rows'][number];
+
+const INDICATOR_NAMES: Record<string, string> = {
+  referrals: 'People referred', enrolments: 'People enrolled', sessionsDelivered: 'Sessions delivered', completions: 'Completions',
+  spendPence: 'Spend against profile',
+};
+export const indicatorName = (indicator: string): string => INDICATOR_NAMES[indicator]
+  ?? `Share reliably improved (${indicator.replace(/^reliablyImproved:/, '').toUpperCase()})`;
+const unitOf = (indicator: string): 'count' | 'pence' | 'share' =>
+  (indicator === 'spendPence' ? 'pence' : indicator.startsWith('reliablyImproved:') ? 'share' : 'count');
+
+const STATUS_TAGS = { green: ['govuk-tag--green', 'Green'], amber: ['govuk-tag--yellow', 'Amber'], red: ['govuk-tag--red', 'Red'] } as const;
+
+/** A red/amber/green status as a GOV.UK tag with its word (never colour alone); [c] when withheld. */
+function statusTag(status: PerformanceRow['status'], suppressed: boolean): Html | string {
+  if (status === null) return count(null, suppressed);
+  const [cls, word] = STATUS_TAGS[status];
+  return html`<strong class="govuk-tag ${cls}">${word}</strong>`;
+}
+
+function figure(indicator: string, value: number | null, suppressed: boolean): Html | string {
+  const unit = unitOf(indicator);
+  if (unit === 'pence') return money(value, suppressed);
+  if (unit === 'share') return percent(value, suppressed);
+  return count(value, suppressed);
+}
+
+/** Variances keep their sign: +3 or −3 (a share's in percentage points). */
+function variance(indicator: string, value: number | null, suppressed: boolean): Html | string {
+  if (value === null) return count(null, suppressed);
+  const sign = value > 0 ? '+' : value < 0 ? '−' : '';
+  const unit = unitOf(indicator);
+  const abs = Math.abs(value);
+  const text = unit === 'pence' ? money(abs) : unit === 'share' ? `${decimal(abs * 100)} points` : count(abs);
+  return html`${sign}${text}`;
+}
+
+/** The contracts list: each grant with targets, and the statuses of its latest quarter. */
+export function contractsSection(r: Report<'performance'>): Html {
+  const latest = new Map<string, PerformanceRow[]>();
+  for (const row of r.rows) {
+    const seen = latest.get(row.grantRef);
+    if (!seen || seen[0]!.quarter < row.quarter) latest.set(row.grantRef, [row]);
+    else if (seen[0]!.quarter === row.quarter) seen.push(row);
+  }
+  const volume = ['referrals', 'enrolments', 'sessionsDelivered', 'completions', 'spendPence'];
+  return figureSection({
+    id: 'contracts', heading: 'Contracts and their latest quarter',
+    intro: html`<p class="govuk-body">Each grant with delivery targets, and its red, amber or green status against target in the
+      latest quarter that has started. Open a grant for every quarter, the year to date and the forecast.</p>`,
+    tables: [table('contracts-table', 'Grants with delivery targets', [
+      { head: 'Grant' }, { head: 'Provider' }, { head: 'Programme' }, { head: 'Quarter' }, ...volume.map((i) => ({ head: INDICATOR_NAMES[i]! })),
+    ], [...latest.values()].map((rows) => {
+      const first = rows[0]!;
+      return [
+        html`<a class="govuk-link" href="/app/contracts/${encodeURIComponent(first.grantRef)}">${first.grantRef}</a>`, first.providerId, first.programmeId,
+        first.quarter, ...volume.map((i) => statusTag(rows.find((row) => row.indicator === i)?.status ?? null, r.suppressed)),
+      ];
+    }), 'No grant has delivery targets yet.'), position(r.computedAt)],
+    csv: { href: csvHref('performance', {}), text: 'Download the performance figures' },
+  });
+}
+
+/** One grant's contract page: per indicator, the actual-against-target chart and the table behind it. */
+export function contractSections(r: Report<'performance'>, grantRef: string): Html {
+  const s = r.suppressed;
+  const indicators = [...new Set(r.rows.map((row) => row.indicator))];
+  return html`${indicators.map((indicator) => {
+    const rows = r.rows.filter((row) => row.indicator === indicator);
+    const id = `indicator-${indicator.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+    return figureSection({
+      id, heading: indicatorName(indicator),
+      chart: performanceChart(indicatorName(indicator), unitOf(indicator), rows),
+      tables: [table(`${id}-table`, `${indicatorName(indicator)}: actual against target by quarter`, [
+        { head: 'Quarter' }, { head: 'Target', numeric: true }, { head: 'Actual', numeric: true }, { head: 'Variance', numeric: true },
+        { head: 'Status' }, { head: 'Year to date: target', numeric: true }, { head: 'Year to date: actual', numeric: true },
+        { head: 'Year to date: status' }, { head: 'Year target', numeric: true }, { head: 'Forecast to year end', numeric: true },
+        { head: 'Forecast: status' },
+      ], rows.map((row) => [
+        row.targetsRevised > 0 ? `${row.quarter} (targets revised)` : row.quarter,
+        figure(indicator, row.target, false), figure(indicator, row.actual, s), variance(indicator, row.variance, s), statusTag(row.status, s),
+        figure(indicator, row.yearToDateTarget, false), figure(indicator, row.yearToDateActual, s), statusTag(row.yearToDateStatus, s),
+        figure(indicator, row.yearTarget, false),
+        row.forecastToYearEnd === null && unitOf(indicator) === 'share' ? notApplicable : figure(indicator, row.forecastToYearEnd, s),
+        row.forecastStatus === null && unitOf(indicator) === 'share' ? notApplicable : statusTag(row.forecastStatus, s),
+      ]))],
+    });
+  })}
+  ${position(r.computedAt)}
+  <p class="govuk-body"><a class="govuk-link" href="${csvHref('performance', { grantRef })}" download>Download this contract's figures<span
+    class="govuk-visually-hidden"> (CSV)</span></a></p>`;
 }
