@@ -126,7 +126,7 @@ export const EventCatalogue = {
     summary: 'Delivery targets set for a quarter',
     example: {
       quarter: '2026Q3', referrals: 20, enrolments: 15, sessionsDelivered: 120, completions: 10, spendPence: 3_000_000,
-      outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.4 }],
+      shareReliablyImproved: { swemwbs: 0.4 },
     },
   }),
   DeliveryTargetsRevised: define({
@@ -134,7 +134,7 @@ export const EventCatalogue = {
     summary: 'Delivery targets revised for a quarter',
     example: {
       quarter: '2026Q3', referrals: 16, enrolments: 12, sessionsDelivered: 100, completions: 8, spendPence: 2_500_000,
-      outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.4 }], reason: 'Contract variation agreed at the September review',
+      shareReliablyImproved: { swemwbs: 0.4 }, reason: 'Contract variation agreed at the September review',
     },
   }),
 } as const satisfies Record<string, EventDefinition>;

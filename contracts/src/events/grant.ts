@@ -53,15 +53,13 @@ const deliveryTargets = {
   spendPence: Type.Integer({
     minimum: 0, maximum: 1_000_000_000_00, description: 'The spend profile: planned spend in pence for the quarter.',
   }),
-  outcomeTargets: Type.Optional(Type.Array(
-    Type.Object({
-      instrument: StringEnum(V.TargetInstruments),
-      shareReliablyImproved: Type.Number({
-        minimum: 0, maximum: 1,
-        description: 'Target share (0 to 1) of participants with a baseline and exit measure who reliably improved.',
-      }),
-    }, closed),
-    { maxItems: V.TargetInstruments.length, description: 'Optional outcome targets, at most one per instrument.' },
+  // An object keyed by instrument rather than a list: one target per instrument by construction, and one CSV column each.
+  shareReliablyImproved: Type.Optional(Type.Object(
+    Object.fromEntries(V.TargetInstruments.map((instrument) => [instrument, Type.Optional(Type.Number({
+      minimum: 0, maximum: 1,
+      description: `Target share (0 to 1) of participants with a baseline and exit ${instrument} measure who reliably improved.`,
+    }))])),
+    { ...closed, description: 'Optional outcome targets per instrument (SWEMWBS, WEMWBS, SDQ total): the share reliably improved.' },
   )),
 };
 

@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { XLSX_CONTENT_TYPE } from './xlsx.js';
+import { reportWorkbook } from './xlsx-workbooks.js';
 
 /**
  * The one CSV serialiser for reports (RFC 4180): each row is flattened, nested objects becoming dotted column
@@ -37,14 +39,23 @@ export function toCsv(rows: readonly object[]): string {
 }
 
 export const wantsCsv = (request: FastifyRequest): boolean => /\btext\/csv\b/i.test(request.headers.accept ?? '');
+export const wantsXlsx = (request: FastifyRequest): boolean => (request.headers.accept ?? '').toLowerCase().includes(XLSX_CONTENT_TYPE);
 
 /**
- * Sends a report as JSON, or its rows as CSV when the client asks for text/csv. The CSV carries the log
+ * Sends a report as JSON, as an .xlsx workbook (figures and definitions) when the client asks for it by its media
+ * type, or its rows as CSV when the client asks for text/csv. The CSV carries the log
  * positions of the report in the x-report-position header (projection=position, comma separated).
  */
 export function sendReport<R extends { rows: readonly object[]; computedAt: readonly { projection: string; position: string }[] }>(
   request: FastifyRequest, reply: FastifyReply, report: R, name: string,
-): R | FastifyReply {
+): R | FastifyReply | Promise<FastifyReply> {
+  if (wantsXlsx(request)) {
+    return reportWorkbook(report, name).then((bytes) => reply
+      .type(XLSX_CONTENT_TYPE)
+      .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+      .header('x-report-position', report.computedAt.map((c) => `${c.projection}=${c.position}`).join(','))
+      .send(bytes));
+  }
   if (!wantsCsv(request)) return report;
   return reply
     .type('text/csv; charset=utf-8')

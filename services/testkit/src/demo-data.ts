@@ -252,7 +252,7 @@ function demoTargets(submissions: readonly DemoSubmission[]): DemoSubmission[] {
       const programme = DEMO_PROGRAMMES.find((p) => p.programmeId === g.programmeId)!;
       out.push({ as: 'commissioner', body: {
         eventId: demoEventId(`targets:${g.grantRef}:${q}`), type: 'DeliveryTargetsSet', schemaVersion: 1, occurredAt: `${g.startDate}T09:00:00Z`, grantRef: g.grantRef,
-        data: { quarter: q, ...targets, spendPence, outcomeTargets: [{ instrument: programme.instrument, shareReliablyImproved: 0.4 }] },
+        data: { quarter: q, ...targets, spendPence, shareReliablyImproved: { [programme.instrument]: 0.4 } },
       } });
     }
   }

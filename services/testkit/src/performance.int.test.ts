@@ -63,14 +63,14 @@ await t.test('targets set and revised through the ingest path; the rules answer 
       referrals: 4, enrolments: 4, sessionsDelivered: 6, completions: 2, spendPence: 300_000,
     })),
     grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2026Q3', {
-      referrals: 6, outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.5 }],
+      referrals: 6, shareReliablyImproved: { swemwbs: 0.5 },
     })),
     grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2026Q4')),
     grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2027Q1')),
     grantEvent('DeliveryTargetsSet', 'G-P-B', targets('2026Q3')),
   ], h.keys.commissioner);
   const revision = grantEvent('DeliveryTargetsRevised', 'G-P-A', targets('2026Q3', {
-    referrals: 5, outcomeTargets: [{ instrument: 'swemwbs', shareReliablyImproved: 0.5 }],
+    referrals: 5, shareReliablyImproved: { swemwbs: 0.5 },
     reason: 'Contract variation agreed at the July review',
   }), '2026-07-20T10:00:00Z');
   const revised = await h.post('/v1/events', revision, h.keys.admin);

@@ -18,7 +18,7 @@ import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } fro
 interface GrantRow { grant_ref: string; provider_id: string; programme_id: string; start_date: string; end_date: string }
 interface TargetRow {
   grant_ref: string; quarter: string; referrals: number; enrolments: number; sessions_delivered: number; completions: number;
-  spend_pence: string; outcome_targets: QuarterTargets['outcomeTargets']; revisions: number;
+  spend_pence: string; outcome_targets: Record<string, number>; revisions: number;
 }
 
 const today = (): string => new Date().toISOString().slice(0, 10);
@@ -95,7 +95,8 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
     }
     const targetMap = new Map(mine.map((t) => [t.quarter, {
       referrals: t.referrals, enrolments: t.enrolments, sessionsDelivered: t.sessions_delivered, completions: t.completions,
-      spendPence: Number(t.spend_pence), outcomeTargets: t.outcome_targets,
+      spendPence: Number(t.spend_pence),
+      outcomeTargets: Object.entries(t.outcome_targets).map(([instrument, share]) => ({ instrument, shareReliablyImproved: share })),
     }]));
     const started = (quarter: string) => quarterBounds(quarter).start <= asOf;
     const quarters = mine.map((t) => t.quarter).filter((quarter) => (q.quarter ? quarter === q.quarter : started(quarter))).sort();

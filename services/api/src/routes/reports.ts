@@ -3,7 +3,7 @@ import { AttendanceQuery, AttendanceReport, ProblemDetails, type Role } from '@v
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { reportScope } from '../auth.js';
-import { sendReport, wantsCsv } from '../csv.js';
+import { sendReport, wantsCsv, wantsXlsx } from '../csv.js';
 
 /** Who may read each report: the JSON routes and the dashboard pages both use these. */
 export const REPORT_ROLES = {
@@ -87,8 +87,8 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
     },
   }, async (request, reply) => {
     const report = await attendanceReport(sql, request.principal, request.query);
-    if (wantsCsv(request)) {
-      sendReport(request, reply, { ...report, computedAt: [report.computedAt] }, 'attendance');
+    if (wantsCsv(request) || wantsXlsx(request)) {
+      await sendReport(request, reply, { ...report, computedAt: [report.computedAt] }, 'attendance');
       return reply;
     }
     return report;

@@ -70,13 +70,6 @@ function targetRules(event: DomainEvent, state: GrantState): RuleViolation[] {
     out.push(violation('spend-profile-exceeds-award', '/data/spendPence',
       `The spend profile would total ${profile} pence, more than the award of ${state.amountPence} pence`, 409));
   }
-  const instruments = ((d.outcomeTargets ?? []) as { instrument: string }[]).map((o) => o.instrument);
-  instruments.forEach((instrument, i) => {
-    if (instruments.indexOf(instrument) !== i) {
-      out.push(violation('duplicate-instrument', `/data/outcomeTargets/${i}/instrument`,
-        `Enter one outcome target per instrument; ${instrument} appears twice`));
-    }
-  });
   return out;
 }
 

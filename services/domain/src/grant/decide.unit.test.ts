@@ -140,10 +140,4 @@ t.test('When targets are set for a grant', async (t) => {
     given(history).when(record(revision)).then([revision]);
     given(history).when(record(revised('2026Q3', { spendPence: 600_001 }))).thenThrows('spend-profile-exceeds-award');
   });
-  should(t, 'refuse two outcome targets for one instrument', (t) => {
-    const outcomeTargets = [{ instrument: 'swemwbs', shareReliablyImproved: 0.4 }, { instrument: 'swemwbs', shareReliablyImproved: 0.5 }];
-    const err = given([award]).when(record(targets('2026Q2', { outcomeTargets }))).thenThrows('duplicate-instrument');
-    t.equal(err.violations[0]!.field, '/data/outcomeTargets/1/instrument');
-    t.equal(err.violations[0]!.status, 422);
-  });
 });

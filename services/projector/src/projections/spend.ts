@@ -11,7 +11,7 @@ export type SpendChange =
   | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string; reason: string }
   | {
     kind: 'targets'; grantRef: string; quarter: string; referrals: number; enrolments: number; sessionsDelivered: number;
-    completions: number; spendPence: number; outcomeTargets: unknown[]; revised: boolean; reason: string | null;
+    completions: number; spendPence: number; shareReliablyImproved: Record<string, number>; revised: boolean; reason: string | null;
   };
 
 const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
@@ -34,7 +34,7 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
       return [{
         kind: 'targets', grantRef: grantRefOf(event.streamId), quarter: String(d.quarter), referrals: Number(d.referrals),
         enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions), spendPence: Number(d.spendPence),
-        outcomeTargets: (d.outcomeTargets as unknown[] | undefined) ?? [], revised: event.type === 'DeliveryTargetsRevised',
+        shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {}, revised: event.type === 'DeliveryTargetsRevised',
         reason: event.type === 'DeliveryTargetsRevised' ? String(d.reason) : null,
       }];
     case 'SpendCorrected':
@@ -130,10 +130,10 @@ export const spendProjection: Projection<SpendChange> = {
       await tx`
         insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
           outcome_targets, revisions, last_revision_reason)
-        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "outcomeTargets", revisions,
+        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved", revisions,
           reason
         from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
-          enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "outcomeTargets" jsonb,
+          enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "shareReliablyImproved" jsonb,
           revisions integer, reason text)
         on conflict (grant_ref, quarter) do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
           sessions_delivered = excluded.sessions_delivered, completions = excluded.completions, spend_pence = excluded.spend_pence,
