@@ -200,7 +200,9 @@ async function importRows(
 export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (app, deps) => {
   // Scoped to this plugin: only the import routes take CSV, with their own size limit.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body));
-  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body));
+  // The workbook travels as a binary string (latin1 maps each byte to one character and back), so the body schema's
+  // `string` holds for both media types; importXlsx gets the bytes back unchanged.
+  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body.toString('latin1')));
 
   app.get('/v1/imports/templates/:eventType.xlsx', {
     config: { roles: CSV_ROLES },
@@ -287,6 +289,6 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
       }
     },
   }, async (request) => (isXlsx(request.headers['content-type'])
-    ? importXlsx(deps, request.principal, request.query.eventType, request.body as Buffer, String(request.id))
+    ? importXlsx(deps, request.principal, request.query.eventType, Buffer.from(String(request.body), 'latin1'), String(request.id))
     : importCsv(deps, request.principal, request.query.eventType, String(request.body ?? ''), String(request.id))));
 };
