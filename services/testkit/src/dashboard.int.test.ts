@@ -194,6 +194,24 @@ await t.test('provider upload: template, a file with a bad row shows the line an
   await context.close();
 });
 
+await t.test('provider upload of an Excel workbook: the .xlsx template, filled in, goes through the page', async (t) => {
+  const { context, page } = await signIn(keys.providers[PROVIDER]!);
+  await page.goto('/app/upload');
+  const template = await context.request.get('/app/upload/templates/ParticipantReferred.xlsx');
+  t.equal(template.status(), 200);
+  t.match(template.headers()['content-type'], 'spreadsheetml');
+  await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
+  await page.getByLabel('CSV file or Excel workbook').setInputFiles({
+    name: 'referrals.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: await template.body(),
+  });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForLoadState('load');
+  const results = await tableRows(page, 'import-results-table');
+  t.same([...results.entries()].map(([line, cells]) => [line, cells[0]]), [['2', 'Accepted']], 'the template\'s example row is stored from sheet row 2');
+  await checkAccessible(t, page, 'upload results for a workbook');
+  await context.close();
+});
+
 await t.test('data partner and admin sign in to the pages their role allows', async (t) => {
   const partner = await signIn(keys.dataPartner);
   t.match(new URL(partner.page.url()).pathname, '/app/upload');

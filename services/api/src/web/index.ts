@@ -14,7 +14,9 @@ import type { ApiKeyVerifier } from '../api-keys.js';
 import type { EventStore } from '../ingest/event-store.js';
 import { toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
-import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
+import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
+import { XLSX_CONTENT_TYPE } from '../xlsx.js';
+import { xlsxTemplate } from '../xlsx-workbooks.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, summaryList, suppressionNote } from './components.js';
 import { mayRead, REPORT_NAMES, REPORTS, type Filters, type ReportName } from './data.js';
@@ -274,9 +276,13 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.get('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => uploadPage(request, reply));
 
-  app.get('/app/upload/templates/:file', { config: { pageRoles: uploadRoles }, schema: { params: Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.csv$' }) }) } }, async (request, reply) => {
-    const type = (request.params as { file: string }).file.replace(/\.csv$/, '');
+  app.get('/app/upload/templates/:file', { config: { pageRoles: uploadRoles }, schema: { params: Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.(csv|xlsx)$' }) }) } }, async (request, reply) => {
+    const file = (request.params as { file: string }).file;
+    const type = file.replace(/\.(csv|xlsx)$/, '');
     if (!(EventTypes as string[]).includes(type)) throw new HttpProblem(404, 'not-found', 'No such template', undefined, `There is no event type ${type}`);
+    if (file.endsWith('.xlsx')) {
+      return reply.type(XLSX_CONTENT_TYPE).header('content-disposition', `attachment; filename="${type}.xlsx"`).send(await xlsxTemplate(type));
+    }
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${type}.csv"`).send(csvTemplate(type));
   });
 
@@ -300,7 +306,11 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       return uploadPage(request, reply, { chosen: type, problem: new HttpProblem(422, 'file-required', 'Choose a CSV file', undefined, 'Choose a CSV file to upload') });
     }
     try {
-      const result = await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
+      // A workbook is a zip: it starts with the zip signature "PK"; anything else is read as CSV.
+      const isWorkbook = file.subarray(0, 2).toString('latin1') === 'PK';
+      const result = isWorkbook
+        ? await importXlsx({ sql, store: deps.store }, principal, type as EventType, file, String(request.id))
+        : await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
       return await uploadPage(request, reply, { result, chosen: type });
     } catch (err) {
       if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });

@@ -1,6 +1,7 @@
 import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
 import type { AuditReport } from '@vru/event-store';
 import type { ImportResult } from '../routes/imports.js';
+import { XLSX_CONTENT_TYPE } from '../xlsx.js';
 import {
   attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, performanceChart, reoffendingChart, spendByQuarterChart, spendChart,
 } from './charts.js';
@@ -192,17 +193,20 @@ export function uploadForm(role: Role, csrf: string, chosen: string | undefined,
       </select>
     </div>
     <div class="govuk-form-group${error ? ' govuk-form-group--error' : ''}">
-      <label class="govuk-label govuk-label--s" for="file">CSV file</label>
-      <div class="govuk-hint" id="file-hint">Comma-separated, UTF-8, with the template's header line first.</div>
+      <label class="govuk-label govuk-label--s" for="file">CSV file or Excel workbook</label>
+      <div class="govuk-hint" id="file-hint">A CSV file (comma-separated, UTF-8) or an Excel workbook (.xlsx, the first sheet), with the
+        template's header row first.</div>
       ${error ? html`<p id="file-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> ${error}</p>` : ''}
-      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv" aria-describedby="file-hint${error ? ' file-error' : ''}">
+      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv,.xlsx,${XLSX_CONTENT_TYPE}" aria-describedby="file-hint${error ? ' file-error' : ''}">
     </div>
     <button type="submit" class="govuk-button" data-module="govuk-button">Upload</button>
   </form>
   <details class="govuk-details">
-    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Download a CSV template</span></summary>
+    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Download a template</span></summary>
     <div class="govuk-details__text"><ul class="govuk-list">
-      ${types.map((t) => html`<li><a class="govuk-link" href="/app/upload/templates/${t}.csv" download>${t} template<span class="govuk-visually-hidden"> (CSV)</span></a></li>`)}
+      ${types.map((t) => html`<li><a class="govuk-link" href="/app/upload/templates/${t}.xlsx" download>${t} template<span
+        class="govuk-visually-hidden"> (Excel)</span></a> or <a class="govuk-link" href="/app/upload/templates/${t}.csv" download>as CSV<span
+        class="govuk-visually-hidden"> (${t})</span></a></li>`)}
     </ul></div>
   </details>`;
 }
@@ -213,13 +217,17 @@ export function importResults(result: ImportResult): Html {
     <h2 class="govuk-heading-m" id="result-heading">${result.rows} rows read from your ${result.eventType} file</h2>
     ${summaryList([['Accepted', count(result.accepted)], ['Already stored (duplicates)', count(result.duplicates)], ['Rejected', count(result.rejected)]])}
     ${rejected.length ? errorSummary(`${rejected.length} ${rejected.length === 1 ? 'row was' : 'rows were'} rejected: nothing from ${rejected.length === 1 ? 'it was' : 'them was'} stored`,
-      rejected.slice(0, 20).map((r) => ({ text: `Line ${r.line}: ${(r.errors ?? []).map((e) => `${e.column} – ${e.message}`).join('; ')}`, href: `#line-${r.line}` }))) : ''}
+      rejected.slice(0, 20).map((r) => ({
+        text: `Line ${r.line}: ${(r.errors ?? []).map((e) => `${e.column}${e.cell ? ` (cell ${e.cell})` : ''} – ${e.message}`).join('; ')}`,
+        href: `#line-${r.line}`,
+      }))) : ''}
     ${table('import-results-table', 'Every row and what happened to it', [{ head: 'Line' }, { head: 'Result' }, { head: 'Column' }, { head: 'Rule' }, { head: 'What to fix' }],
       result.results.slice(0, 1000).map((r) => {
         const e = r.errors ?? [];
         const tag = r.status === 'rejected' ? html`<strong class="govuk-tag govuk-tag--red" id="line-${r.line}">Rejected</strong>`
           : r.status === 'duplicate' ? html`<strong class="govuk-tag govuk-tag--grey">Duplicate</strong>` : html`<strong class="govuk-tag govuk-tag--green">Accepted</strong>`;
-        return [String(r.line), tag, e.map((x) => x.column).join(', '), e.map((x) => x.rule).join(', '), e.map((x) => x.message).join('; ')];
+        return [String(r.line), tag, e.map((x) => (x.cell ? `${x.column} (${x.cell})` : x.column)).join(', '), e.map((x) => x.rule).join(', '),
+          e.map((x) => x.message).join('; ')];
       }))}
     ${result.results.length > 1000 ? html`<p class="govuk-body">The first 1,000 rows are listed.</p>` : ''}
   </section>`;
