@@ -85,6 +85,7 @@ ensure_services() {
   local pg_line kafka_line
   pg_line=$("$REPO/scripts/pg" ensure | tail -n 1)
   export "${pg_line?}"
+  ensure_dev_audit_keys
   if [[ -z ${KAFKA_BROKERS:-} ]]; then
     # The project's broker authenticates every client (SASL/SCRAM); its users' passwords are development secrets.
     ensure_dev_secrets "${KAFKA_SECRETS[@]}"
@@ -118,6 +119,19 @@ ensure_dev_secrets() {
     [[ -s $dir/$name ]] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/$name")
     export "$name=$(cat "$dir/$name")"
   done
+}
+
+# The audit log's development key pair (an Ed25519 signer key and its verifier key in the signed-note form of
+# services/verifier), generated once into $STATE_DIR/secrets like the other development secrets. Production sets
+# AUDIT_SIGNING_KEY (relay only) and AUDIT_PUBLIC_KEY from its own secret store; scripts/audit-keys prints a new pair.
+ensure_dev_audit_keys() {
+  local dir="$STATE_DIR/secrets"
+  [[ -n ${AUDIT_SIGNING_KEY:-} && -n ${AUDIT_PUBLIC_KEY:-} ]] && return 0
+  mkdir -p "$dir" && chmod 700 "$dir"
+  if [[ ! -s $dir/AUDIT_SIGNING_KEY || ! -s $dir/AUDIT_PUBLIC_KEY ]]; then
+    (umask 077 && node "$REPO/scripts/audit-keygen.mjs" "${AUDIT_LOG_NAME:-vru.dev/audit-log}" "$dir/AUDIT_SIGNING_KEY" "$dir/AUDIT_PUBLIC_KEY")
+  fi
+  export "AUDIT_SIGNING_KEY=$(cat "$dir/AUDIT_SIGNING_KEY")" "AUDIT_PUBLIC_KEY=$(cat "$dir/AUDIT_PUBLIC_KEY")"
 }
 
 # Every script that sources this file runs its node commands, and starts its services, on Node.js 24.

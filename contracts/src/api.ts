@@ -26,6 +26,15 @@ export const ReportPosition = Type.Object(
   { additionalProperties: false },
 );
 
+/** Which disclosure-control rules a report passed through; every report carries it. */
+export const DisclosureApplied = Type.Object(
+  {
+    rules: Type.String({ description: 'The version of the disclosure-control rules (docs/metrics.md), e.g. vru-sdc-1.' }),
+    applied: Type.Boolean({ description: 'False only for a provider reading its own figures.' }),
+  },
+  { additionalProperties: false, description: 'Disclosure control: the rule version every figure of the report passed through.' },
+);
+
 export const AttendanceQuery = Type.Object(
   {
     programmeId: Type.Optional(ProgrammeId),
@@ -40,9 +49,9 @@ export type AttendanceQuery = Static<typeof AttendanceQuery>;
 export const AttendanceRow = Type.Object(
   {
     programmeId: Type.String(),
-    participants: Type.Integer({ description: 'Participants with at least one session offered in the period.' }),
-    sessionsAttended: Type.Integer(),
-    sessionsMissed: Type.Integer(),
+    participants: Type.Union([Type.Integer(), Type.Null()], { description: 'Participants with at least one session offered in the period.' }),
+    sessionsAttended: Type.Union([Type.Integer(), Type.Null()]),
+    sessionsMissed: Type.Union([Type.Integer(), Type.Null()]),
     attendanceRate: Type.Union([Type.Number(), Type.Null()], { description: 'attended / (attended + missed); null when no sessions.' }),
   },
   { additionalProperties: false },
@@ -52,7 +61,9 @@ export const AttendanceReport = Type.Object(
   {
     report: Type.Literal('attendance'),
     filters: AttendanceQuery,
-    computedAt: ReportPosition,
+    computedAt: Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' }),
+    suppressed: Type.Boolean({ description: 'True when disclosure control withheld figures (null figures are withheld).' }),
+    disclosure: DisclosureApplied,
     rows: Type.Array(AttendanceRow),
   },
   { additionalProperties: false },

@@ -1,12 +1,13 @@
 import { Type, type TObject, type TSchema } from 'typebox';
-import { GrantRef, IsoDateTime, ParticipantRef, ProgrammeId, ProviderId, Uuid } from './primitives.js';
+import { ComparisonRef, DataPartnerId, GrantRef, IsoDateTime, ParticipantRef, ProgrammeId, ProviderId, Uuid } from './primitives.js';
 import * as P from './events/participant.js';
 import * as G from './events/grant.js';
+import * as C from './events/comparison.js';
 
 export const Roles = ['provider', 'data-partner', 'commissioner', 'funder', 'admin'] as const;
 export type Role = (typeof Roles)[number];
 
-export type StreamKind = 'participant' | 'grant';
+export type StreamKind = 'participant' | 'grant' | 'comparison';
 
 /** An upcaster turns the data of version n into version n + 1. Pure and total: stored events never fail to read. */
 export type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
@@ -36,6 +37,12 @@ function define(def: Omit<EventDefinition, 'latest' | 'upcasters'> & { upcasters
 }
 
 const PROVIDER = ['provider'] as const;
+/** The comparison pool is criminal offence data shared under a data-sharing agreement: only the partner's own keys write it. */
+const DATA_PARTNER = ['data-partner'] as const;
+const COMPARISON_PERSONAL_FIELDS = [
+  'ageAtIndex', 'birthYearMonth', 'gender', 'ethnicity', 'postcodeDistrict', 'policeDistrict',
+  'priorOffences', 'priorSeriousViolence', 'priorCustody',
+];
 
 export const EventCatalogue = {
   ParticipantReferred: define({
@@ -102,6 +109,28 @@ export const EventCatalogue = {
     type: 'ParticipantErased', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantErasedV1 },
     summary: 'Personal data erased',
     example: { requestedOn: '2026-11-20', basis: 'data-subject-request' },
+  }),
+  ComparisonRecordSubmitted: define({
+    type: 'ComparisonRecordSubmitted', stream: 'comparison', submittedBy: DATA_PARTNER, versions: { 1: C.ComparisonRecordSubmittedV1 },
+    summary: 'Comparison record shared (data partners only)',
+    personalFields: COMPARISON_PERSONAL_FIELDS,
+    example: {
+      poolId: 'derby-2025-under-25s', indexDate: '2026-09-10', indexEvent: 'police-referral-not-taken-up', ageAtIndex: 16, gender: 'male',
+      ethnicity: 'white-british', postcodeDistrict: 'DE23', priorOffences: 2, priorSeriousViolence: false, priorCustody: false,
+      definitionsVersion: 1,
+    },
+  }),
+  ComparisonOffenceRecorded: define({
+    type: 'ComparisonOffenceRecorded', stream: 'comparison', submittedBy: DATA_PARTNER, versions: { 1: C.ComparisonOffenceRecordedV1 },
+    summary: 'Proven offence of a comparison record (data partners only)',
+    example: {
+      offenceDate: '2026-11-02', provenDate: '2027-01-15', disposal: 'conviction', offenceCategory: 'violence-against-the-person',
+      seriousViolence: true, custodial: false,
+    },
+  }),
+  ComparisonRecordErased: define({
+    type: 'ComparisonRecordErased', stream: 'comparison', submittedBy: DATA_PARTNER, versions: { 1: C.ComparisonRecordErasedV1 },
+    summary: 'Comparison record erased', example: { requestedOn: '2026-11-20', basis: 'data-subject-request' },
   }),
   GrantAwarded: define({
     type: 'GrantAwarded', stream: 'grant', submittedBy: ['commissioner', 'admin'], versions: { 1: G.GrantAwardedV1 },
@@ -186,6 +215,23 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
     return Type.Object(
       { ...head, grantRef: GrantRef, expectedVersion: envelopeCommon.expectedVersion, data },
       { additionalProperties: false, title, description: def.summary, examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined },
+    );
+  }
+  if (def.stream === 'comparison') {
+    return Type.Object(
+      {
+        ...head,
+        dataPartnerId: DataPartnerId,
+        comparisonRef: ComparisonRef,
+        expectedVersion: envelopeCommon.expectedVersion,
+        data,
+      },
+      {
+        additionalProperties: false, title, description: `${def.summary}. The record is named by the data partner and its own reference.`,
+        examples: exampleData
+          ? [{ ...example, dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-0001842', data: exampleData }]
+          : undefined,
+      },
     );
   }
   const targetsOtherProvider = def.submittedBy.includes('data-partner');

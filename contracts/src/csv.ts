@@ -56,7 +56,7 @@ export const CSV_BOOLEANS: Readonly<Record<string, boolean>> = { true: true, fal
 
 const CSV_EXAMPLE_ENVELOPE = {
   occurredAt: '2026-09-14T16:30:00Z', providerId: 'safe-spaces-trust', programmeId: 'mentoring-derby',
-  participantRef: 'P-000123', grantRef: 'VRU-2026-MENT-01',
+  participantRef: 'P-000123', grantRef: 'VRU-2026-MENT-01', dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-0001842',
 };
 
 /** Namespace of derived eventIds (UUIDv5), fixed forever: changing it would make re-uploads store rows twice. */
@@ -153,6 +153,14 @@ export function csvColumns(type: string): CsvColumn[] {
   ];
   if (def.stream === 'grant') {
     columns.push({ name: 'grantRef', pointer: '/grantRef', kind: 'text', required: true, description: 'The grant reference as issued by the VRU.' });
+  } else if (def.stream === 'comparison') {
+    columns.push(
+      { name: 'dataPartnerId', pointer: '/dataPartnerId', kind: 'text', required: true, description: 'The data partner sharing the record.' },
+      {
+        name: 'comparisonRef', pointer: '/comparisonRef', kind: 'text', required: true,
+        description: "The data partner's own opaque reference; never a name or a PNC number.",
+      },
+    );
   } else {
     if (def.submittedBy.includes('data-partner')) {
       columns.push(
@@ -251,7 +259,10 @@ export function uuidV5(namespace: string, name: string): string {
  */
 export function deriveEventId(type: string, submission: Record<string, unknown>, scope = ''): string {
   const columns = csvColumns(type).filter((c) => c.name !== 'eventId');
-  const ref = definitionOf(type).stream === 'grant' ? submission.grantRef : submission.participantRef ?? submission.matchToken;
+  const stream = definitionOf(type).stream;
+  const ref = stream === 'grant' ? submission.grantRef
+    : stream === 'comparison' ? [submission.dataPartnerId, submission.comparisonRef]
+    : submission.participantRef ?? submission.matchToken;
   const content = columns.map((c) => [c.name, valueAt(submission, c.pointer) ?? null]);
   return uuidV5(CSV_EVENT_ID_NAMESPACE, JSON.stringify([scope, type, ref ?? null, content]));
 }

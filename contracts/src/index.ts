@@ -14,3 +14,4 @@ export * from './reports.js';
 export * from './quality.js';
 export * from './matching.js';
 export * from './asyncapi.js';
+export * from './impact.js';

@@ -27,6 +27,14 @@ export const ParticipantRef = Identifier(
   'P-000123',
 );
 export const ProviderId = Identifier('A provider organisation registered with the VRU.', 'safe-spaces-trust');
+export const DataPartnerId = Identifier(
+  'The data partner (police force, probation or youth justice service) sharing the record.',
+  'derbyshire-police',
+);
+export const ComparisonRef = Identifier(
+  "The data partner's own opaque reference for a comparison record: never a name, a PNC number or a case number.",
+  'CMP-0001842',
+);
 export const GrantRef = Identifier('The grant reference as issued by the VRU.', 'VRU-2026-MENT-01');
 
 export const PositiveInt = (description: string, max = 2_147_483_647) =>

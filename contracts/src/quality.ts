@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { IsoDate, ProviderId } from './primitives.js';
-import { ReportPosition } from './api.js';
+import { DisclosureApplied, ReportPosition } from './api.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -35,21 +35,23 @@ export const DataQualityReport = Type.Object(
     report: Type.Literal('data-quality'),
     filters: DataQualityQuery,
     computedAt: Type.Array(ReportPosition),
+    suppressed: Type.Boolean({ description: 'True when disclosure control applied to the people counts (missingMeasures).' }),
+    disclosure: DisclosureApplied,
     rows: Type.Array(DataQualityRow),
     rejectionsByRule: Type.Array(Type.Object({ providerId: Type.String(), rule: Type.String(), count: Type.Integer() }, closed)),
     missingMeasures: Type.Array(
       Type.Object(
         {
           providerId: Type.String(),
-          enrolledWithEvaluationConsent: Type.Integer(),
-          missingBaseline: Type.Integer({ description: 'Enrolled with evaluation consent, no baseline measure.' }),
-          exited: Type.Integer(),
-          missingExit: Type.Integer({ description: 'Exited with evaluation consent in force, no exit measure.' }),
+          enrolledWithEvaluationConsent: Type.Union([Type.Integer(), Type.Null()]),
+          missingBaseline: Type.Union([Type.Integer(), Type.Null()], { description: 'Enrolled with evaluation consent, no baseline measure.' }),
+          exited: Type.Union([Type.Integer(), Type.Null()]),
+          missingExit: Type.Union([Type.Integer(), Type.Null()], { description: 'Exited with evaluation consent in force, no exit measure.' }),
         },
         closed,
       ),
     ),
   },
-  { ...closed, description: 'Counts of records, not of people\'s characteristics: not small-number suppressed.' },
+  { ...closed, description: 'Submission counts are counts of records, not of people, and are not withheld; the people counts of missingMeasures are.' },
 );
 export type DataQualityReport = Static<typeof DataQualityReport>;

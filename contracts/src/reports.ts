@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { IsoDate, ProgrammeId, ProviderId, StringEnum } from './primitives.js';
-import { ReportPosition } from './api.js';
+import { DisclosureApplied, ReportPosition } from './api.js';
 
 /**
  * Outcome reports: engagement, outcomes, reoffending and spend. Figures for commissioners and funders are
@@ -43,7 +43,8 @@ export const RateWithInterval = Type.Object(
 );
 
 const computedAt = Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' });
-const suppressed = Type.Boolean({ description: 'True when small-number suppression was applied (null figures are suppressed).' });
+const suppressed = Type.Boolean({ description: 'True when disclosure control applied (null figures are withheld).' });
+const disclosure = DisclosureApplied;
 
 export const ReportGroupings = ['month', 'quarter', 'programme', 'provider', 'age-band', 'gender', 'ethnicity', 'referral-source', 'postcode-district'] as const;
 export const ReportGroupBy = StringEnum(ReportGroupings, {
@@ -83,7 +84,7 @@ export const EngagementRow = Type.Object(
 );
 
 export const EngagementReport = Type.Object(
-  { report: Type.Literal('engagement'), filters: EngagementQuery, computedAt, suppressed, rows: Type.Array(EngagementRow) },
+  { report: Type.Literal('engagement'), filters: EngagementQuery, computedAt, suppressed, disclosure, rows: Type.Array(EngagementRow) },
   closed,
 );
 export type EngagementReport = Static<typeof EngagementReport>;
@@ -119,7 +120,7 @@ export const OutcomesRow = Type.Object(
 );
 
 export const OutcomesReport = Type.Object(
-  { report: Type.Literal('outcomes'), filters: OutcomesQuery, computedAt, suppressed, rows: Type.Array(OutcomesRow) },
+  { report: Type.Literal('outcomes'), filters: OutcomesQuery, computedAt, suppressed, disclosure, rows: Type.Array(OutcomesRow) },
   closed,
 );
 export type OutcomesReport = Static<typeof OutcomesReport>;
@@ -146,7 +147,7 @@ export const ReoffendingRow = Type.Object(
 
 export const ReoffendingReport = Type.Object(
   {
-    report: Type.Literal('reoffending'), filters: ReoffendingQuery, asOf: IsoDate(), computedAt, suppressed,
+    report: Type.Literal('reoffending'), filters: ReoffendingQuery, asOf: IsoDate(), computedAt, suppressed, disclosure,
     rows: Type.Array(ReoffendingRow),
   },
   closed,
@@ -172,7 +173,7 @@ export const SpendRow = Type.Object(
 );
 
 export const SpendReport = Type.Object(
-  { report: Type.Literal('spend'), filters: ReportQuery, computedAt, suppressed, rows: Type.Array(SpendRow) },
+  { report: Type.Literal('spend'), filters: ReportQuery, computedAt, suppressed, disclosure, rows: Type.Array(SpendRow) },
   closed,
 );
 export type SpendReport = Static<typeof SpendReport>;
@@ -220,7 +221,7 @@ export const QuarterlyReturnRow = Type.Object(
 export const QuarterlyReturnReport = Type.Object(
   {
     report: Type.Literal('quarterly-return'), filters: QuarterlyReturnQuery,
-    quarterStart: IsoDate(), quarterEnd: IsoDate(), computedAt, suppressed,
+    quarterStart: IsoDate(), quarterEnd: IsoDate(), computedAt, suppressed, disclosure,
     rows: Type.Array(QuarterlyReturnRow),
   },
   closed,
@@ -273,7 +274,7 @@ export const PerformanceRow = Type.Object(
 );
 
 export const PerformanceReport = Type.Object(
-  { report: Type.Literal('performance'), filters: PerformanceQuery, computedAt, suppressed, rows: Type.Array(PerformanceRow) },
+  { report: Type.Literal('performance'), filters: PerformanceQuery, computedAt, suppressed, disclosure, rows: Type.Array(PerformanceRow) },
   closed,
 );
 export type PerformanceReport = Static<typeof PerformanceReport>;

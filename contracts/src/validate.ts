@@ -15,6 +15,8 @@ export interface ValidSubmission {
   providerId?: string;
   matchToken?: string;
   grantRef?: string;
+  dataPartnerId?: string;
+  comparisonRef?: string;
   expectedVersion?: number;
   data: Record<string, unknown>;
 }
@@ -40,7 +42,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** A data partner names the participant one way: by match token, or by provider and the provider's reference. */
 function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): FieldError[] {
-  if (!def.submittedBy.includes('data-partner')) return [];
+  if (def.stream !== 'participant' || !def.submittedBy.includes('data-partner')) return [];
   if (body.matchToken !== undefined) {
     return body.participantRef === undefined ? [] : [
       { field: '/participantRef', rule: 'one-participant-identifier', message: 'Give matchToken or participantRef, not both' },
@@ -105,7 +107,17 @@ function crossFieldErrors(type: string, data: Record<string, unknown>): FieldErr
   if (type === 'SpendRecorded' && String(data.periodStart) > String(data.periodEnd)) {
     errors.push({ field: '/data/periodEnd', rule: 'date-order', message: 'periodEnd must not be before periodStart' });
   }
-  if (type === 'OffenceRecorded' && String(data.offenceDate) > String(data.provenDate)) {
+  if (type === 'ComparisonRecordSubmitted') {
+    if (data.ageAtIndex === undefined && data.birthYearMonth === undefined) {
+      errors.push({ field: '/data/ageAtIndex', rule: 'age-or-birth-month-required', message: 'Give ageAtIndex or birthYearMonth' });
+    }
+    if ((data.postcodeDistrict === undefined) === (data.policeDistrict === undefined)) {
+      errors.push({
+        field: '/data/postcodeDistrict', rule: 'one-area-required', message: 'Give exactly one of postcodeDistrict or policeDistrict',
+      });
+    }
+  }
+  if ((type === 'OffenceRecorded' || type === 'ComparisonOffenceRecorded') && String(data.offenceDate) > String(data.provenDate)) {
     errors.push({ field: '/data/provenDate', rule: 'date-order', message: 'provenDate must not be before offenceDate' });
   }
   return errors;

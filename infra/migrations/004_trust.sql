@@ -1,4 +1,4 @@
--- Issue 6: key lifecycle, crypto-shredding of personal fields, match index for data partners.
+-- Key lifecycle, crypto-shredding of personal fields, match index for data partners.
 
 -- Rotation keeps the old key working until expires_at (a grace period for the charity to swap it in);
 -- revocation is immediate. rotated_from links a key to the one it replaced, created_by to the key that made it.

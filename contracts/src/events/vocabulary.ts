@@ -69,3 +69,6 @@ export const InstrumentRanges: Record<Exclude<Instrument, 'custom'>, { min: numb
 
 /** Why a participant's personal fields were erased. */
 export const ErasureBases = ['data-subject-request', 'retention-period-ended'] as const;
+
+/** What a comparison record's index date marks: a moment comparable to a participant's enrolment. */
+export const ComparisonIndexEvents = ['police-referral-not-taken-up', 'caution', 'court-outcome', 'release', 'other'] as const;

@@ -17,12 +17,15 @@ import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
 import { importRoutes } from './routes/imports.js';
 import { outcomeReportRoutes } from './routes/outcome-reports.js';
+import { impactReportRoutes } from './routes/impact-report.js';
 import { qualityReportRoutes } from './routes/quality-reports.js';
 import { auditRoutes, evidenceRoutes } from './routes/audit.js';
 import { adminRoutes } from './routes/admin.js';
 import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
 import { performanceRoutes } from './routes/performance.js';
 import { webRoutes } from './web/index.js';
+import { AuditMonitor } from './audit/monitor.js';
+import { pinnedAuditKey } from '@vru/event-store';
 
 export type { ProtectedRoute } from './auth.js';
 
@@ -71,6 +74,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const store = new EventStore(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
   const groupCommit = new GroupCommit(store, config.APPEND_MAX_IN_FLIGHT);
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
+  // Audit verification uses the pinned key from settings only; the drift check runs on its own schedule too.
+  const auditMonitor = new AuditMonitor(sql, pinnedAuditKey(config), app.log);
+  auditMonitor.start(config.AUDIT_DRIFT_CHECK_MS);
+  app.addHook('onClose', async () => auditMonitor.stop());
 
   app.decorate('store', store);
   app.addHook('onSend', async (request, reply) => {
@@ -109,14 +116,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(importRoutes, { sql, store });
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });
+  await app.register(impactReportRoutes, { sql });
   await app.register(qualityReportRoutes, { sql });
-  await app.register(auditRoutes, { sql });
+  await app.register(auditRoutes, { sql, monitor: auditMonitor });
   await app.register(evidenceRoutes, { sql });
   await app.register(adminRoutes, { sql, store, verifier, pepper: config.API_KEY_PEPPER });
   await app.register(quarterlyReturnRoutes, { sql });
   await app.register(performanceRoutes, { sql });
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
-  await app.register(webRoutes, { config, sql, store, verifier });
+  await app.register(webRoutes, { config, sql, store, verifier, auditMonitor });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
   });

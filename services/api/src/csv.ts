@@ -27,7 +27,19 @@ function cell(v: Cell | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(rows: readonly object[]): string {
+/**
+ * The columns of a row schema (TypeBox / JSON Schema), flattened as `flatten` does: what an empty report's CSV
+ * still has as its header line. A record of figures (exit reasons) has no fixed keys and stays one column.
+ */
+export function schemaColumns(schema: unknown, prefix = ''): string[] {
+  const s = schema as { properties?: Record<string, unknown>; anyOf?: unknown[] } | undefined;
+  const object = s?.properties ? s : (s?.anyOf ?? []).find((o) => (o as { properties?: unknown }).properties) as typeof s;
+  if (!object?.properties) return prefix ? [prefix] : [];
+  return Object.entries(object.properties).flatMap(([k, v]) => schemaColumns(v, prefix ? `${prefix}.${k}` : k));
+}
+
+export function toCsv(rows: readonly object[], emptyColumns: readonly string[] = []): string {
+  if (rows.length === 0) return `${emptyColumns.map((c) => cell(c)).join(',')}\r\n`;
   const flat = rows.map((r) => flatten(r));
   const seen = new Set<string>();
   for (const r of flat) for (const k of Object.keys(r)) seen.add(k);
@@ -41,25 +53,33 @@ export function toCsv(rows: readonly object[]): string {
 export const wantsCsv = (request: FastifyRequest): boolean => /\btext\/csv\b/i.test(request.headers.accept ?? '');
 export const wantsXlsx = (request: FastifyRequest): boolean => (request.headers.accept ?? '').toLowerCase().includes(XLSX_CONTENT_TYPE);
 
+/** The header naming the disclosure-control rules a CSV's figures passed through: `vru-sdc-1; applied=true`. */
+export const DISCLOSURE_HEADER = 'x-disclosure-control';
+export const disclosureHeader = (d: { rules: string; applied: boolean }): string => `${d.rules}; applied=${d.applied}`;
+
 /**
  * Sends a report as JSON, as an .xlsx workbook (figures and definitions) when the client asks for it by its media
- * type, or its rows as CSV when the client asks for text/csv. The CSV carries the log
- * positions of the report in the x-report-position header (projection=position, comma separated).
+ * type, or its rows as CSV when the client asks for text/csv. The CSV carries the log positions of the report in
+ * the x-report-position header (projection=position, comma separated) and the disclosure-control rules in
+ * x-disclosure-control; an empty report still has its header line (from the route's response schema).
  */
-export function sendReport<R extends { rows: readonly object[]; computedAt: readonly { projection: string; position: string }[] }>(
-  request: FastifyRequest, reply: FastifyReply, report: R, name: string,
-): R | FastifyReply | Promise<FastifyReply> {
+export function sendReport<R extends {
+  rows: readonly object[]; computedAt: readonly { projection: string; position: string }[]; disclosure: { rules: string; applied: boolean };
+}>(request: FastifyRequest, reply: FastifyReply, report: R, name: string): R | FastifyReply | Promise<FastifyReply> {
   if (wantsXlsx(request)) {
     return reportWorkbook(report, name).then((bytes) => reply
       .type(XLSX_CONTENT_TYPE)
       .header('content-disposition', `attachment; filename="${name}.xlsx"`)
       .header('x-report-position', report.computedAt.map((c) => `${c.projection}=${c.position}`).join(','))
+      .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
       .send(bytes));
   }
   if (!wantsCsv(request)) return report;
+  const response = (request.routeOptions.schema?.response as Record<string, { properties?: { rows?: { items?: unknown } } }> | undefined)?.['200'];
   return reply
     .type('text/csv; charset=utf-8')
     .header('content-disposition', `attachment; filename="${name}.csv"`)
     .header('x-report-position', report.computedAt.map((c) => `${c.projection}=${c.position}`).join(','))
-    .send(toCsv(report.rows));
+    .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
+    .send(toCsv(report.rows, schemaColumns(response?.properties?.rows?.items)));
 }

@@ -12,7 +12,7 @@ import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workloa
 
 /**
  * scripts/bench [--quick]: starts the real API, relay and projector on a database of its own, measures every
- * figure of issue 9 side by side in one run, prints them next to the targets, and ends with one JSON line.
+ * figure side by side in one run, prints them next to the targets, and ends with one JSON line.
  */
 const quick = process.argv.includes('--quick');
 const keep = process.argv.includes('--keep');

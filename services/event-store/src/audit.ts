@@ -1,20 +1,28 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import type { Logger, Sql } from '@vru/runtime';
-import { canonicalJson, sha256Hex } from './canonical-json.js';
+import { auditSignedTreeSize, auditSignerAlarm, auditSignerRefusals, auditTreeSize, type Logger, type Sql } from '@vru/runtime';
+import {
+  canonicalJson, CheckpointError, extendFrontier, frontierRoot, hashEquals, leafHash, openCheckpoint, perfectSubtrees,
+  planConsistencyProof, planInclusionProof, signCheckpoint, utf8, verifyConsistency, type Frontier, type Hash,
+  type NodeId, type SignerKey, type StoredNode, type TreeHead, type VerifierKey,
+} from '@vru/verifier';
 
 /**
- * Tamper-evident audit ledger: one global hash chain over the event log in position order (see
- * infra/migrations/003_audit_chain.sql and docs/audit.md), plus Ed25519-signed checkpoints of its head.
+ * The audit log: an RFC 9162 Merkle tree over the event log (infra/migrations/006_merkle_log.sql, docs/audit.md).
+ *
+ * One appender (the relay, under AUDIT_LOG_LOCK) adds settled events as leaves and stores every perfect subtree it
+ * completes, so appending costs O(k + log n) hashes and a proof O(log n) look-ups. A signer signs tree heads with
+ * the log's key, and only heads that extend the last one it signed. Verification re-computes leaves from the
+ * events as stored and checks heads with the pinned public key, never with one read from the database.
  */
 
-export const GENESIS_HASH = '0'.repeat(64);
-export const AUDIT_CHAIN_LOCK = 7_406_003;
-/** Events younger than this are not chained yet: their transaction's neighbours may still be committing. */
+export const AUDIT_LOG_LOCK = 7_406_003;
+/** Events younger than this are not appended yet: their transaction's neighbours may still be committing. */
 export const SETTLE_SECONDS = 2;
 /** A missing position followed by an event younger than this may still commit; older gaps are rolled-back ids. */
 export const GAP_GRACE_SECONDS = 10;
+/** How far below the highest logged position the appender looks for an event that committed late. */
+export const LATE_COMMIT_WINDOW = 10_000;
 
-/** The chained content of one event. Timestamps are ISO 8601 UTC with PostgreSQL's full microsecond precision. */
+/** The stored form of an event, as the log hashes it. Timestamps are ISO 8601 UTC with microseconds. */
 export interface AuditEventRow {
   position: bigint | string;
   event_id: string;
@@ -24,17 +32,15 @@ export interface AuditEventRow {
   schema_version: number;
   provider_id: string;
   programme_id: string | null;
-  occurred_at: string | Date;
-  recorded_at: string | Date;
+  occurred_at: string;
+  recorded_at: string;
   data: unknown;
   metadata: unknown;
 }
 
-const iso = (v: string | Date): string => (v instanceof Date ? v.toISOString() : v);
-
-/** hash_n = sha256(prev_hash || canonical JSON of event n). Deterministic: key order and whitespace never matter. */
-export function eventHash(prevHash: string, row: AuditEventRow): string {
-  const content = canonicalJson({
+/** The entry a leaf hashes: the event's stored form as canonical JSON (sealed fields stay ciphertext). */
+export function storedEntry(row: AuditEventRow): string {
+  return canonicalJson({
     position: row.position.toString(),
     eventId: row.event_id,
     streamId: row.stream_id,
@@ -43,255 +49,426 @@ export function eventHash(prevHash: string, row: AuditEventRow): string {
     schemaVersion: row.schema_version,
     providerId: row.provider_id,
     programmeId: row.programme_id,
-    occurredAt: iso(row.occurred_at),
-    recordedAt: iso(row.recorded_at),
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
     data: row.data,
     metadata: row.metadata,
   });
-  return sha256Hex(prevHash + content);
 }
+
+export const entryLeafHash = (row: AuditEventRow): Hash => leafHash(utf8(storedEntry(row)));
 
 const TS = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 /** Event columns as hashed, with timestamps rendered in SQL so no precision is lost in a JS Date. */
-const HASHED_COLUMNS = `e.position, e.event_id, e.stream_id, e.stream_version, e.type, e.schema_version, e.provider_id,
+export const ENTRY_COLUMNS = `e.position, e.event_id, e.stream_id, e.stream_version, e.type, e.schema_version, e.provider_id,
   e.programme_id, ${TS('e.occurred_at')} as occurred_at, ${TS('e.recorded_at')} as recorded_at, e.data, e.metadata`;
 
-export interface ChainResult {
-  chained: number;
-  headPosition: string | null;
-  headHash: string;
+const bytes = (b: Uint8Array | Buffer): Hash => new Uint8Array(b);
+
+// ------------------------------------------------------------------------------------------ stored tree
+
+export async function treeSize(sql: Sql): Promise<number> {
+  const [row] = await sql<{ size: string }[]>`select coalesce(max(leaf_index) + 1, 0)::text as size from audit_log_leaves`;
+  return Number(row!.size);
 }
 
-/**
- * Links up to `limit` settled events after the chain head, in position order, under one advisory lock (one
- * chainer at a time). Positions are identity values and can commit out of order: a transaction may still hold
- * position 41 while 42 is already visible. So the chainer stops at the first event younger than SETTLE_SECONDS,
- * and at the first gap (a missing position) followed by an event younger than GAP_GRACE_SECONDS; an older gap
- * is an identity value of a rolled-back transaction and is skipped. This assumes append transactions finish
- * within seconds (they do: one statement batch each); a later commit below the head shows up in verifyChain
- * as `unchainedBelowHead`.
- */
-export async function chainPending(sql: Sql, limit = 1000): Promise<ChainResult> {
-  return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
-    const [head] = await tx<{ position: bigint; hash: string }[]>`select position, hash from audit_chain order by position desc limit 1`;
-    let prevHash = head?.hash ?? GENESIS_HASH;
-    let expected = head ? head.position + 1n : 1n;
-    const rows = await tx.unsafe<(AuditEventRow & { position: bigint; age: number })[]>(
-      `select ${HASHED_COLUMNS}, extract(epoch from clock_timestamp() - e.recorded_at)::float8 as age
-       from events e where e.position > $1 order by e.position limit $2`,
-      [head ? head.position.toString() : '0', limit],
-    );
-    const links: { position: string; prev: string; hash: string }[] = [];
-    for (const row of rows) {
-      if (row.age < SETTLE_SECONDS) break;
-      if (row.position !== expected && row.age < GAP_GRACE_SECONDS) break;
-      const hash = eventHash(prevHash, row);
-      links.push({ position: row.position.toString(), prev: prevHash, hash });
-      prevHash = hash;
-      expected = row.position + 1n;
-    }
-    if (links.length > 0) {
-      await tx`
-        insert into audit_chain (position, prev_hash, hash)
-        select * from unnest(${links.map((l) => l.position)}::bigint[], ${links.map((l) => l.prev)}::text[], ${links.map((l) => l.hash)}::text[])`;
-    }
-    const last = links.at(-1);
-    return {
-      chained: links.length,
-      headPosition: last?.position ?? head?.position.toString() ?? null,
-      headHash: prevHash,
-    };
+/** Stored perfect subtrees in one query, in the order asked; throws when one is missing. */
+export async function loadNodes(sql: Sql, ids: readonly NodeId[]): Promise<Hash[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql<{ level: number; index: string; hash: Buffer }[]>`
+    select level, index::text, hash from audit_log_nodes
+    where (level, index) in (select * from unnest(${ids.map((n) => n.level)}::smallint[], ${ids.map((n) => n.index)}::bigint[]))`;
+  const byKey = new Map(rows.map((r) => [`${r.level}:${r.index}`, bytes(r.hash)]));
+  return ids.map((n) => {
+    const hash = byKey.get(`${n.level}:${n.index}`);
+    if (!hash) throw new Error(`the audit log has no stored subtree at level ${n.level}, index ${n.index}`);
+    return hash;
   });
 }
 
-export type BrokenReason = 'hash-mismatch' | 'missing-event' | 'reordered';
-
-export interface ChainVerification {
-  ok: boolean;
-  checked: number;
-  headPosition: string | null;
-  headHash: string;
-  /** Events that committed below the head after it moved past them (never chained); not a break by itself. */
-  unchainedBelowHead: number;
-  firstBroken?: { position: string; reason: BrokenReason };
+export async function loadFrontier(sql: Sql, size: number): Promise<Frontier> {
+  return { size, hashes: await loadNodes(sql, perfectSubtrees(0, size)) };
 }
 
+/** The root of the stored tree at any size up to the current one: O(log n) stored subtrees. */
+export async function rootAt(sql: Sql, size: number): Promise<Hash> {
+  return frontierRoot(await loadFrontier(sql, size));
+}
+
+export async function inclusionProof(sql: Sql, leafIndex: number, size: number): Promise<Hash[]> {
+  const plan = planInclusionProof(leafIndex, size);
+  return plan.build(await loadNodes(sql, plan.nodes));
+}
+
+export async function consistencyProof(sql: Sql, from: number, to: number): Promise<Hash[]> {
+  const plan = planConsistencyProof(from, to);
+  return plan.build(await loadNodes(sql, plan.nodes));
+}
+
+export interface AppendResult {
+  appended: number;
+  size: number;
+}
+
+type PendingRow = AuditEventRow & { position: bigint; age: number };
+
 /**
- * Recomputes every link from the events table in position order. For each link: its event must exist
- * (missing-event), its prev_hash must be the previous link's hash (otherwise a link was removed — reported as
- * missing-event at the first position of the gap — or links were reordered), and its hash must equal the
- * hash recomputed from the event as stored now (hash-mismatch: the event was altered).
+ * Appends up to `limit` settled events as leaves, under one advisory lock (one appender at a time). New events are
+ * taken in position order: the appender stops at the first event younger than SETTLE_SECONDS and at the first gap
+ * followed by an event younger than GAP_GRACE_SECONDS (an older gap is a rolled-back identity value). An event that
+ * commits below the highest logged position anyway (a slow transaction) is found in LATE_COMMIT_WINDOW and
+ * appended as the next leaf: the leaf order is the order the log saw events, the entry keeps its position.
  */
-export async function verifyChain(sql: Sql, batch = 5000): Promise<ChainVerification> {
-  let prevHash = GENESIS_HASH;
-  let prevPosition = 0n;
-  let checked = 0;
-  let firstBroken: ChainVerification['firstBroken'];
-  for (;;) {
-    const rows = await sql.unsafe<(Omit<AuditEventRow, 'position'> & { position: bigint; chain_position: bigint; prev_hash: string; hash: string; present: boolean })[]>(
-      `select c.position as chain_position, c.prev_hash, c.hash, e.position is not null as present, ${HASHED_COLUMNS}
-       from audit_chain c left join events e on e.position = c.position
-       where c.position > $1 order by c.position limit $2`,
-      [prevPosition.toString(), batch],
-    );
+export async function appendPending(sql: Sql, limit = 1000): Promise<AppendResult> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${AUDIT_LOG_LOCK})`;
+    const [state] = await tx<{ size: string; max_position: string | null }[]>`
+      select coalesce(max(leaf_index) + 1, 0)::text as size, max(position)::text as max_position from audit_log_leaves`;
+    const size = Number(state!.size);
+    const maxPosition = BigInt(state!.max_position ?? '0');
+    const age = `extract(epoch from clock_timestamp() - e.recorded_at)::float8 as age`;
+    const [late, fresh] = await Promise.all([
+      maxPosition > 0n
+        ? tx.unsafe<PendingRow[]>(
+          `select ${ENTRY_COLUMNS}, ${age} from events e
+           where e.position > $1 and e.position < $2 and e.recorded_at < clock_timestamp() - make_interval(secs => $3)
+             and not exists (select 1 from audit_log_leaves l where l.position = e.position)
+           order by e.position limit $4`,
+          [(maxPosition - BigInt(LATE_COMMIT_WINDOW)).toString(), maxPosition.toString(), SETTLE_SECONDS, limit],
+        )
+        : Promise.resolve([] as PendingRow[]),
+      tx.unsafe<PendingRow[]>(
+        `select ${ENTRY_COLUMNS}, ${age} from events e where e.position > $1 order by e.position limit $2`,
+        [maxPosition.toString(), limit],
+      ),
+    ]);
+    const rows: PendingRow[] = [...late];
+    let expected = maxPosition + 1n;
+    for (const row of fresh) {
+      if (rows.length >= limit || row.age < SETTLE_SECONDS) break;
+      if (row.position !== expected && row.age < GAP_GRACE_SECONDS) break;
+      rows.push(row);
+      expected = row.position + 1n;
+    }
+    if (rows.length === 0) return { appended: 0, size };
+    const frontier = await loadFrontier(tx as unknown as Sql, size);
+    const { created } = extendFrontier(frontier, rows.map(entryLeafHash));
+    await insertTree(tx as unknown as Sql, size, rows.map((r) => r.position.toString()), created);
+    return { appended: rows.length, size: size + rows.length };
+  });
+}
+
+async function insertTree(sql: Sql, firstLeaf: number, positions: string[], created: StoredNode[]): Promise<void> {
+  await Promise.all([
+    sql`
+      insert into audit_log_leaves (leaf_index, position)
+      select * from unnest(${positions.map((_, i) => String(firstLeaf + i))}::bigint[], ${positions}::bigint[])`,
+    sql`
+      insert into audit_log_nodes (level, index, hash)
+      select level, index, decode(hash, 'hex')
+      from unnest(${created.map((n) => n.level)}::smallint[], ${created.map((n) => String(n.index))}::bigint[],
+                  ${created.map((n) => Buffer.from(n.hash).toString('hex'))}::text[]) as x(level, index, hash)`,
+  ]);
+}
+
+// ------------------------------------------------------------------------------------------ signed tree heads
+
+export interface StoredHead {
+  id: string;
+  head: TreeHead;
+  checkpoint: string;
+}
+
+/** Stored heads after `afterId`, oldest first, as stored (not verified). */
+async function storedHeads(sql: Sql, afterId = '0', limit = 10_000): Promise<{ id: string; tree_size: string; checkpoint: string }[]> {
+  return sql<{ id: string; tree_size: string; checkpoint: string }[]>`
+    select id::text, tree_size::text, checkpoint from audit_tree_heads where id > ${afterId}::bigint order by id limit ${limit}`;
+}
+
+/** The latest stored head that the pinned key signed; heads signed by any other key are ignored. */
+export async function latestSignedHead(sql: Sql, key: VerifierKey): Promise<StoredHead | null> {
+  const rows = await sql<{ id: string; checkpoint: string }[]>`
+    select id::text, checkpoint from audit_tree_heads order by id desc limit 100`;
+  for (const row of rows) {
+    try {
+      return { id: row.id, head: openCheckpoint(row.checkpoint, key), checkpoint: row.checkpoint };
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+    }
+  }
+  return null;
+}
+
+export type SignOutcome =
+  | { status: 'signed'; head: TreeHead; checkpoint: string }
+  | { status: 'unchanged'; size: number }
+  /** The tree does not extend the last head this signer signed: nothing is signed, and it is an alarm. */
+  | { status: 'refused'; lastSigned: TreeHead; size: number; reason: string };
+
+/**
+ * Signs tree heads, each only after proving (RFC 9162 consistency proof from the stored subtrees) that the tree
+ * extends the last head it signed. The last head is kept in memory and, at start, is the latest stored head the
+ * pinned key verifies: a head in the table signed by another key counts for nothing.
+ */
+export class TreeHeadSigner {
+  private lastSigned: TreeHead | null = null;
+  private started = false;
+
+  constructor(private readonly sql: Sql, private readonly signer: SignerKey, private readonly key: VerifierKey) {
+    if (signer.verifierKey !== key.text) {
+      throw new CheckpointError('the signing key does not match the pinned public key AUDIT_PUBLIC_KEY');
+    }
+  }
+
+  get last(): TreeHead | null {
+    return this.lastSigned;
+  }
+
+  /** Signs the tree at `size` (default: all of it) if it extends the last signed head; refuses otherwise. */
+  async signNext(now = Date.now(), size?: number): Promise<SignOutcome> {
+    if (!this.started) {
+      this.lastSigned = (await latestSignedHead(this.sql, this.key))?.head ?? null;
+      this.started = true;
+    }
+    const current = size ?? await treeSize(this.sql);
+    const last = this.lastSigned;
+    if (current === 0 || (last && current === last.size)) {
+      if (last && current === last.size && !hashEquals(await rootAt(this.sql, current), last.rootHash)) {
+        return { status: 'refused', lastSigned: last, size: current, reason: `the tree of ${current} leaves no longer has the root signed` };
+      }
+      return { status: 'unchanged', size: current };
+    }
+    if (last && current < last.size) {
+      return {
+        status: 'refused', lastSigned: last, size: current,
+        reason: `the log has ${current} leaves, the last signed head ${last.size}: leaves ${current + 1} to ${last.size} are gone`,
+      };
+    }
+    const root = await rootAt(this.sql, current);
+    if (last) {
+      const checked = verifyConsistency(last.size, current, await consistencyProof(this.sql, last.size, current), last.rootHash, root);
+      if (!checked.ok) {
+        return {
+          status: 'refused', lastSigned: last, size: current,
+          reason: `the tree of ${current} leaves does not extend the signed head of ${last.size}: ${checked.reason}`,
+        };
+      }
+    }
+    const timestamp = Math.max(now, (last?.timestamp ?? 0) + 1);
+    const head: TreeHead = { origin: this.signer.name, size: current, rootHash: root, timestamp };
+    const checkpoint = signCheckpoint(head, this.signer);
+    await this.sql`
+      insert into audit_tree_heads (tree_size, root_hash, signed_at, checkpoint)
+      values (${current}, ${Buffer.from(root)}, ${new Date(timestamp)}, ${checkpoint})`;
+    this.lastSigned = head;
+    return { status: 'signed', head, checkpoint };
+  }
+}
+
+// ------------------------------------------------------------------------------------------ verification
+
+export type LogProblemKind =
+  | 'event-changed' | 'event-missing' | 'head-not-signed' | 'head-root-mismatch' | 'truncated' | 'tree-mismatch';
+
+export interface LogProblem {
+  kind: LogProblemKind;
+  message: string;
+  leafIndex?: number;
+  position?: string;
+  headId?: string;
+  headSize?: number;
+}
+
+/** What a verifier has checked so far: the next run only checks what came after it. */
+export interface VerifiedState {
+  size: number;
+  /** Frontier re-computed from the events themselves (not from stored subtrees). */
+  frontier: Frontier;
+  headId: string;
+}
+
+export interface LogVerification {
+  ok: boolean;
+  full: boolean;
+  treeSize: number;
+  leavesChecked: number;
+  headsChecked: number;
+  latestHead: (TreeHead & { id: string; checkpoint: string }) | null;
+  problems: LogProblem[];
+  /** The state to pass to the next run (unchanged when a problem was found, so it is found again). */
+  state: VerifiedState;
+}
+
+export const initialVerifiedState = (): VerifiedState => ({ size: 0, frontier: { size: 0, hashes: [] }, headId: '0' });
+
+const MAX_PROBLEMS = 50;
+
+/**
+ * Verifies the log against the pinned key, starting from `from` (what an earlier run verified; the initial state
+ * for a full check): each new leaf is re-computed from its event as stored now and compared with the stored leaf,
+ * the tree is re-folded from those leaves, and every new stored head must be signed by the pinned key and have the
+ * root of the re-computed tree at its size. The stored subtrees the proofs are served from must give the same
+ * roots. A head larger than the log is a truncation. Work is proportional to the leaves and heads new since `from`,
+ * plus O(log n) look-ups to check that the stored tree still has the verified root at `from`'s size.
+ */
+export async function verifyLog(sql: Sql, key: VerifierKey, from: VerifiedState = initialVerifiedState(), batch = 5000): Promise<LogVerification> {
+  const full = from.size === 0 && from.headId === '0';
+  const problems: LogProblem[] = [];
+  const problem = (p: LogProblem) => {
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
+  const size = await treeSize(sql);
+  if (size < from.size) {
+    problem({ kind: 'truncated', message: `the log has ${size} leaves; ${from.size} were verified before: leaves ${size + 1} to ${from.size} are gone` });
+  } else if (from.size > 0 && !hashEquals(await rootAt(sql, from.size), frontierRoot(from.frontier))) {
+    problem({ kind: 'tree-mismatch', message: `the stored tree at ${from.size} leaves no longer has the root verified before` });
+  }
+
+  // New heads, grouped by size so each is checked when the re-folded tree reaches it.
+  const heads: { id: string; head: TreeHead; checkpoint: string }[] = [];
+  let lastHeadId = from.headId;
+  let headsChecked = 0;
+  for (let after = from.headId; ;) {
+    const rows = await storedHeads(sql, after);
     for (const row of rows) {
-      const position = row.chain_position;
-      if (!firstBroken) {
-        if (row.prev_hash !== prevHash) {
-          firstBroken = position > prevPosition + 1n
-            ? { position: (prevPosition + 1n).toString(), reason: 'missing-event' }
-            : { position: position.toString(), reason: 'reordered' };
-        } else if (!row.present) {
-          firstBroken = { position: position.toString(), reason: 'missing-event' };
-        } else if (eventHash(row.prev_hash, { ...row, position }) !== row.hash) {
-          firstBroken = { position: position.toString(), reason: 'hash-mismatch' };
+      headsChecked += 1;
+      lastHeadId = row.id;
+      try {
+        heads.push({ id: row.id, head: openCheckpoint(row.checkpoint, key), checkpoint: row.checkpoint });
+      } catch (err) {
+        if (!(err instanceof CheckpointError)) throw err;
+        problem({
+          kind: 'head-not-signed', headId: row.id, headSize: Number(row.tree_size),
+          message: `stored head ${row.id} (size ${row.tree_size}) is not signed by the pinned key: ${err.message}`,
+        });
+      }
+    }
+    if (rows.length === 0) break;
+    after = rows.at(-1)!.id;
+  }
+  const pending = [...heads].sort((a, b) => a.head.size - b.head.size);
+  let nextHead = 0;
+  const checkHeadsAt = async (treeAt: number, root: () => Hash) => {
+    while (nextHead < pending.length && pending[nextHead]!.head.size <= treeAt) {
+      const { id, head } = pending[nextHead++]!;
+      // A head below what an earlier run verified is compared with the stored tree (its leaves were verified then).
+      const expected = head.size === treeAt ? root() : head.size < from.size ? await rootAt(sql, head.size) : null;
+      if (head.size === 0) continue;
+      if (!expected || !hashEquals(expected, head.rootHash)) {
+        problem({
+          kind: 'head-root-mismatch', headId: id, headSize: head.size,
+          message: `signed head ${id} (size ${head.size}) does not match the log: the first ${head.size} leaves were changed`,
+        });
+      }
+    }
+  };
+  await checkHeadsAt(from.size, () => frontierRoot(from.frontier));
+
+  let frontier = from.frontier;
+  let leavesChecked = 0;
+  for (let at = from.size; at < size;) {
+    const rows = await sql.unsafe<(AuditEventRow & { leaf_index: string; leaf_position: string; present: boolean; hash: Buffer | null })[]>(
+      `select l.leaf_index::text, l.position::text as leaf_position, e.position is not null as present, n.hash, ${ENTRY_COLUMNS}
+       from audit_log_leaves l
+       left join events e on e.position = l.position
+       left join audit_log_nodes n on n.level = 0 and n.index = l.leaf_index
+       where l.leaf_index >= $1 and l.leaf_index < $2 order by l.leaf_index`,
+      [at, Math.min(size, at + batch)],
+    );
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const index = Number(row.leaf_index);
+      if (index !== frontier.size) {
+        problem({ kind: 'tree-mismatch', leafIndex: frontier.size, message: `leaf ${frontier.size} is missing from the log` });
+        at = size;
+        break;
+      }
+      let leaf: Hash;
+      if (!row.present) {
+        problem({ kind: 'event-missing', leafIndex: index, position: row.leaf_position, message: `the event at position ${row.leaf_position} (leaf ${index}) is gone` });
+        leaf = row.hash ? bytes(row.hash) : new Uint8Array(32);
+      } else {
+        leaf = entryLeafHash(row);
+        if (!row.hash || !hashEquals(leaf, bytes(row.hash))) {
+          problem({
+            kind: 'event-changed', leafIndex: index, position: row.leaf_position,
+            message: `the event at position ${row.leaf_position} (leaf ${index}) is not the event the log recorded`,
+          });
         }
       }
-      checked += 1;
-      prevHash = row.hash;
-      prevPosition = position;
+      frontier = extendFrontier(frontier, [leaf]).frontier;
+      leavesChecked += 1;
+      if (nextHead < pending.length && pending[nextHead]!.head.size === frontier.size) {
+        const f = frontier;
+        await checkHeadsAt(f.size, () => frontierRoot(f));
+      }
     }
-    if (rows.length < batch) break;
+    at += rows.length;
   }
-  const [{ n }] = await sql<[{ n: number }]>`
-    select count(*)::int as n from events e
-    where e.position < ${prevPosition.toString()}::bigint and not exists (select 1 from audit_chain c where c.position = e.position)`;
+  for (; nextHead < pending.length; nextHead++) {
+    const { id, head } = pending[nextHead]!;
+    problem({
+      kind: 'truncated', headId: id, headSize: head.size,
+      message: `signed head ${id} covers ${head.size} leaves, the log has ${size}: leaves ${size + 1} to ${head.size} are gone`,
+    });
+  }
+  if (size > 0 && frontier.size === size && !hashEquals(await rootAt(sql, size), frontierRoot(frontier))) {
+    problem({ kind: 'tree-mismatch', message: `the stored tree's root at ${size} leaves is not the root of the events as stored` });
+  }
+  const latest = await latestSignedHead(sql, key);
+  const ok = problems.length === 0;
   return {
-    ok: firstBroken === undefined,
-    checked,
-    headPosition: checked === 0 ? null : prevPosition.toString(),
-    headHash: prevHash,
-    unchainedBelowHead: n,
-    ...(firstBroken ? { firstBroken } : {}),
+    ok, full, treeSize: size, leavesChecked, headsChecked,
+    latestHead: latest ? { ...latest.head, id: latest.id, checkpoint: latest.checkpoint } : null,
+    problems,
+    state: ok ? { size: frontier.size, frontier, headId: lastHeadId } : from,
   };
 }
 
-// ------------------------------------------------------------------------------------------ checkpoints
+// ------------------------------------------------------------------------------------------ background appender
 
-export interface Checkpoint {
-  id?: string;
-  position: string;
-  headHash: string;
-  /** Ed25519 signature of `${position}:${headHash}`, base64. */
-  signature: string;
-  /** SPKI PEM of the signing key. */
-  publicKey: string;
-  signedAt?: string;
-}
-
-export const checkpointMessage = (position: string, headHash: string): string => `${position}:${headHash}`;
-
-/** A fresh Ed25519 key (PKCS#8 PEM), for when AUDIT_SIGNING_KEY is not configured. */
-export function generateSigningKey(): string {
-  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
-/** Signs a head (no database): the pure part of signCheckpoint. */
-export function signHead(position: string, headHash: string, privateKeyPem: string): Checkpoint {
-  const key = createPrivateKey(privateKeyPem);
-  const signature = sign(null, Buffer.from(checkpointMessage(position, headHash)), key).toString('base64');
-  const publicKey = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
-  return { position, headHash, signature, publicKey };
-}
-
-/** Signs the current chain head and stores the checkpoint; null while nothing is chained. */
-export async function signCheckpoint(sql: Sql, privateKeyPem: string): Promise<Checkpoint | null> {
-  const [head] = await sql<{ position: bigint; hash: string }[]>`select position, hash from audit_chain order by position desc limit 1`;
-  if (!head) return null;
-  const cp = signHead(head.position.toString(), head.hash, privateKeyPem);
-  const [row] = await sql<{ id: bigint; signed_at: Date }[]>`
-    insert into audit_checkpoints (position, head_hash, signature, public_key)
-    values (${cp.position}::bigint, ${cp.headHash}, ${cp.signature}, ${cp.publicKey}) returning id, signed_at`;
-  return { id: row!.id.toString(), ...cp, signedAt: row!.signed_at.toISOString() };
-}
-
-export async function latestCheckpoint(sql: Sql): Promise<Checkpoint | null> {
-  const [row] = await sql<{ id: bigint; position: bigint; head_hash: string; signature: string; public_key: string; signed_at: Date }[]>`
-    select id, position, head_hash, signature, public_key, signed_at from audit_checkpoints order by id desc limit 1`;
-  return row
-    ? { id: row.id.toString(), position: row.position.toString(), headHash: row.head_hash, signature: row.signature, publicKey: row.public_key, signedAt: row.signed_at.toISOString() }
-    : null;
+export interface AuditLogOptions {
+  sql: Sql;
+  logger: Logger;
+  signer: TreeHeadSigner;
+  intervalMs?: number;
+  /** How often a head is signed when the tree has grown. */
+  signEveryMs?: number;
 }
 
 /**
- * Checks a checkpoint with nothing but its own content: the signature over `${position}:${headHash}` against
- * the public key it names. (Whether that key is the operator's is for the holder to compare out of band.)
+ * Appends settled events every intervalMs and signs a head when the tree has grown (at most once per signEveryMs).
+ * A refusal to sign is the alarm: logged as an error and held in /metrics (vru_audit_signer_alarm) until a head
+ * is signed again.
  */
-export function verifyCheckpointOffline(checkpoint: string | Checkpoint): { ok: boolean; reason?: string } {
-  let cp: Partial<Checkpoint>;
-  try {
-    cp = typeof checkpoint === 'string' ? JSON.parse(checkpoint) : checkpoint;
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  if (typeof cp.position !== 'string' || !/^\d+$/.test(cp.position) || typeof cp.headHash !== 'string' || !/^[0-9a-f]{64}$/.test(cp.headHash)
-    || typeof cp.signature !== 'string' || typeof cp.publicKey !== 'string') {
-    return { ok: false, reason: 'malformed checkpoint: needs position, headHash, signature, publicKey' };
-  }
-  try {
-    const key = createPublicKey(cp.publicKey);
-    if (key.asymmetricKeyType !== 'ed25519') return { ok: false, reason: 'public key is not Ed25519' };
-    const good = verify(null, Buffer.from(checkpointMessage(cp.position, cp.headHash)), key, Buffer.from(cp.signature, 'base64'));
-    return good ? { ok: true } : { ok: false, reason: 'signature does not match' };
-  } catch (err) {
-    return { ok: false, reason: `unusable key or signature: ${(err as Error).message}` };
-  }
-}
-
-export interface AuditReport extends ChainVerification {
-  checkpoint: (Checkpoint & { signatureValid: boolean; matchesChain: boolean }) | null;
-}
-
-/** verifyChain plus the latest checkpoint: its signature, and whether the chain still has that hash at that position. */
-export async function verifyAudit(sql: Sql): Promise<AuditReport> {
-  const [chain, cp] = await Promise.all([verifyChain(sql), latestCheckpoint(sql)]);
-  if (!cp) return { ...chain, checkpoint: null };
-  const [link] = await sql<{ hash: string }[]>`select hash from audit_chain where position = ${cp.position}::bigint`;
-  const signatureValid = verifyCheckpointOffline(cp).ok;
-  const matchesChain = link?.hash === cp.headHash;
-  return { ...chain, ok: chain.ok && signatureValid && matchesChain, checkpoint: { ...cp, signatureValid, matchesChain } };
-}
-
-// ------------------------------------------------------------------------------------------ background chainer
-
-export interface AuditChainerOptions {
-  sql: Sql;
-  logger: Logger;
-  intervalMs?: number;
-  /** Ed25519 private key (PEM); an ephemeral key is generated, with a warning, when absent. */
-  signingKeyPem?: string;
-  /** How often the head is signed when it has moved. */
-  checkpointEveryMs?: number;
-}
-
-/** Chains settled events every intervalMs and signs a checkpoint when the head has moved. */
-export function startAuditChainer(options: AuditChainerOptions): { stop(): Promise<void> } {
-  const { sql, logger, intervalMs = 1000, checkpointEveryMs = 60_000 } = options;
-  let key = options.signingKeyPem ?? process.env.AUDIT_SIGNING_KEY;
-  if (!key) {
-    key = generateSigningKey();
-    logger.warn('AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with an ephemeral key generated at start');
-  }
-  const signingKey = key.replace(/\\n/g, '\n'); // env files carry PEM newlines as \n
+export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void> } {
+  const { sql, logger, signer, intervalMs = 1000, signEveryMs = 60_000 } = options;
   let stopped = false;
-  let signedHead: string | null = null;
   let lastSigned = 0;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
   const tick = async () => {
     try {
-      let result: ChainResult;
-      do result = await chainPending(sql, 1000);
-      while (result.chained === 1000 && !stopped);
-      if (result.headPosition && result.headHash !== signedHead && Date.now() - lastSigned >= checkpointEveryMs) {
-        await signCheckpoint(sql, signingKey);
-        signedHead = result.headHash;
+      let result: AppendResult;
+      do result = await appendPending(sql, 1000);
+      while (result.appended === 1000 && !stopped);
+      auditTreeSize.set(result.size);
+      if (Date.now() - lastSigned >= signEveryMs) {
+        const outcome = await signer.signNext();
         lastSigned = Date.now();
+        if (outcome.status === 'refused') {
+          logger.error({ lastSignedSize: outcome.lastSigned.size, size: outcome.size, reason: outcome.reason },
+            'AUDIT ALARM: refusing to sign a tree head that does not extend the last signed head');
+          auditSignerAlarm.set(1);
+          auditSignerRefusals.inc();
+        } else if (outcome.status === 'signed') {
+          auditSignerAlarm.set(0);
+          auditSignedTreeSize.set(outcome.head.size);
+        }
       }
     } catch (err) {
-      logger.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'audit chainer failed; retrying');
+      logger.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'audit log append failed; retrying');
     }
   };
   const schedule = () => {
@@ -309,3 +486,4 @@ export function startAuditChainer(options: AuditChainerOptions): { stop(): Promi
     },
   };
 }
+

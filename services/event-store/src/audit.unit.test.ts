@@ -1,7 +1,8 @@
 import t from 'tap';
-import {
-  GENESIS_HASH, checkpointMessage, eventHash, generateSigningKey, signHead, verifyCheckpointOffline, type AuditEventRow,
-} from './audit.js';
+import { createLogger } from '@vru/runtime';
+import { generateKeys, leafHash, parseCanonicalJson, utf8 } from '@vru/verifier';
+import { entryLeafHash, storedEntry, type AuditEventRow } from './audit.js';
+import { auditSigningKeys, pinnedAuditKey } from './audit-keys.js';
 
 const row: AuditEventRow = {
   position: 42n,
@@ -14,47 +15,41 @@ const row: AuditEventRow = {
   programme_id: 'mentoring-test',
   occurred_at: '2026-02-01T10:00:00.000000Z',
   recorded_at: '2026-02-02T09:30:12.123456Z',
-  data: { sessionId: 's-1', durationMinutes: 60, nested: { b: 1, a: [1, 2] } },
+  data: { sessionId: 's-1', durationMinutes: 60, nested: { b: 1, a: [1, 2] }, note: { $sealed: 'v1.aXY.Y2lwaGVydGV4dA' } },
   metadata: { requestId: 'req-1', keyId: 'k1', role: 'provider', source: 'api' },
 };
 
-t.test('event hashes are deterministic and cover every field and the previous hash', async (t) => {
-  const h = eventHash(GENESIS_HASH, row);
-  t.match(h, /^[0-9a-f]{64}$/);
-  t.equal(GENESIS_HASH, '0'.repeat(64));
-  t.equal(eventHash(GENESIS_HASH, { ...row }), h, 'same input, same hash');
-  // Key order in JSON columns never matters; a bigint or string position is the same position.
-  t.equal(eventHash(GENESIS_HASH, { ...row, position: '42', data: { nested: { a: [1, 2], b: 1 }, durationMinutes: 60, sessionId: 's-1' } }), h);
-  t.equal(eventHash(GENESIS_HASH, { ...row, occurred_at: new Date('2026-02-01T10:00:00Z') }) === h, false, 'timestamps keep full precision');
-  t.not(eventHash('f'.repeat(64), row), h, 'chained to its predecessor');
-  t.not(eventHash(GENESIS_HASH, { ...row, data: { ...(row.data as object), durationMinutes: 61 } }), h);
-  t.not(eventHash(GENESIS_HASH, { ...row, position: 43n }), h);
-  t.not(eventHash(GENESIS_HASH, { ...row, metadata: { ...(row.metadata as object), role: 'admin' } }), h);
-  t.not(eventHash(GENESIS_HASH, { ...row, programme_id: null }), h);
+t.test('a leaf hashes the stored form as canonical JSON, every field, timestamps to the microsecond', async (t) => {
+  const entry = storedEntry(row);
+  t.same(Object.keys(parseCanonicalJson(entry) as object), [
+    'data', 'eventId', 'metadata', 'occurredAt', 'position', 'programmeId', 'providerId', 'recordedAt', 'schemaVersion', 'streamId',
+    'streamVersion', 'type',
+  ], 'canonical (the verifier re-parses it) with the fields an evidence pack reads');
+  t.match(entry, /"position":"42"/, 'positions are text (64-bit)');
+  t.match(entry, /"recordedAt":"2026-02-02T09:30:12.123456Z"/);
+  t.match(entry, /"\$sealed":"v1.aXY.Y2lwaGVydGV4dA"/, 'sealed fields are hashed as ciphertext');
+  const leaf = entryLeafHash(row);
+  t.same(leaf, leafHash(utf8(entry)));
+  t.same(entryLeafHash({ ...row, position: '42', data: { note: (row.data as { note: unknown }).note, nested: { a: [1, 2], b: 1 }, durationMinutes: 60, sessionId: 's-1' } }), leaf,
+    'key order in JSON columns never matters');
+  for (const changed of [
+    { ...row, data: { ...(row.data as object), durationMinutes: 61 } }, { ...row, stream_version: 4 }, { ...row, position: 43n },
+    { ...row, recorded_at: '2026-02-02T09:30:12.123457Z' }, { ...row, metadata: { ...(row.metadata as object), keyId: 'k2' } },
+  ]) t.notSame(entryLeafHash(changed), leaf);
 });
 
-t.test('checkpoints are signed with Ed25519 and verify offline', async (t) => {
-  const key = generateSigningKey();
-  t.match(key, /BEGIN PRIVATE KEY/);
-  const head = eventHash(GENESIS_HASH, row);
-  const cp = signHead('42', head, key);
-  t.equal(checkpointMessage('42', head), `42:${head}`);
-  t.match(cp.publicKey, /BEGIN PUBLIC KEY/);
-  t.same(verifyCheckpointOffline(cp), { ok: true });
-  t.same(verifyCheckpointOffline(JSON.stringify(cp)), { ok: true }, 'from the stored JSON');
-});
-
-t.test('a tampered checkpoint fails', async (t) => {
-  const key = generateSigningKey();
-  const head = eventHash(GENESIS_HASH, row);
-  const cp = signHead('42', head, key);
-  t.equal(verifyCheckpointOffline({ ...cp, position: '41' }).ok, false, 'moved position');
-  t.equal(verifyCheckpointOffline({ ...cp, headHash: 'a'.repeat(64) }).ok, false, 'other head');
-  const other = signHead('42', head, generateSigningKey());
-  t.equal(verifyCheckpointOffline({ ...cp, publicKey: other.publicKey }).ok, false, 'someone else\'s key');
-  const sig = Buffer.from(cp.signature, 'base64');
-  sig[0] = sig[0]! ^ 1;
-  t.equal(verifyCheckpointOffline({ ...cp, signature: sig.toString('base64') }).ok, false, 'flipped signature bit');
-  t.equal(verifyCheckpointOffline('{not json').ok, false);
-  t.equal(verifyCheckpointOffline({ position: '42' } as never).ok, false, 'malformed');
+t.test('the audit keys come from settings; production refuses to sign without them or with a pair that does not match', async (t) => {
+  const logger = createLogger('silent', 'test');
+  const pair = generateKeys('vru.test/log');
+  const other = generateKeys('vru.test/log');
+  t.throws(() => auditSigningKeys({ NODE_ENV: 'production' }, logger), /AUDIT_SIGNING_KEY: must be set in production/);
+  t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey }, logger), /AUDIT_PUBLIC_KEY: must be set/);
+  t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: other.verifierKey }, logger),
+    /not the signing half of AUDIT_PUBLIC_KEY/);
+  const keys = auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: pair.verifierKey }, logger);
+  t.equal(keys.key.text, pair.verifierKey);
+  const throwaway = auditSigningKeys({ NODE_ENV: 'development' }, logger);
+  t.equal(throwaway.key.text, throwaway.signer.verifierKey, 'development without a key: a throwaway pair');
+  t.equal(pinnedAuditKey({}), null);
+  t.throws(() => pinnedAuditKey({ AUDIT_PUBLIC_KEY: 'vru.test/log+00000000+AAAA' }), /AUDIT_PUBLIC_KEY: not an Ed25519 verifier key/);
 });

@@ -3,3 +3,4 @@ export * from './pseudonym.js';
 export * from './personal-data.js';
 export * from './canonical-json.js';
 export * from './audit.js';
+export * from './audit-keys.js';

@@ -10,3 +10,12 @@ export function participantId(secret: string, providerId: string, participantRef
 
 export const participantStreamId = (id: string): string => `participant-${id}`;
 export const grantStreamId = (grantRef: string): string => `grant-${grantRef}`;
+
+/**
+ * A comparison record's stream: a keyed hash of the data partner and its own reference, so the reference is never
+ * stored and two partners' references never collide.
+ */
+export function comparisonStreamId(secret: string, dataPartnerId: string, comparisonRef: string): string {
+  const hash = createHmac('sha256', secret).update(`comparison\u0000${dataPartnerId}\u0000${comparisonRef}`).digest('hex');
+  return `comparison-${hash.slice(0, 32)}`;
+}

@@ -2,6 +2,16 @@ import type { StoredEvent } from '@vru/contracts';
 import type { Sql, TransactionSql } from '@vru/runtime';
 import { FRAMEWORK_DDL, schemaOf, type Projection } from './projection.js';
 
+/**
+ * Reads the versions of a stream between two versions from the store, for a batch in which a later version arrived
+ * before an earlier one (a gap). The store holds every version before one it holds: a stream's next version is
+ * appended only after the one before it committed.
+ */
+export type GapFiller = (tx: TransactionSql, streamId: string, afterVersion: number, beforeVersion: number) => Promise<StoredEvent[]>;
+
+/** Told of each gap: the stream, the versions missing, and whether the store filled it. */
+export type GapReporter = (gap: { streamId: string; afterVersion: number; beforeVersion: number; filled: boolean }) => void;
+
 export interface KafkaPosition {
   topic: string;
   partition: number;
@@ -45,6 +55,7 @@ export async function applyInTransaction(
   schema: string,
   events: StoredEvent[],
   kafka?: KafkaPosition,
+  gaps?: { fill: GapFiller; report: GapReporter },
 ): Promise<number> {
   // Statements that do not depend on each other's results are sent together (postgres.js pipelines them on the
   // transaction's connection, in order): a live batch costs four round trips instead of eight.
@@ -63,6 +74,14 @@ export async function applyInTransaction(
   for (const e of events) {
     const at = applied.get(e.streamId) ?? known.get(e.streamId) ?? 0;
     if (e.streamVersion <= at) continue;
+    if (e.streamVersion > at + 1) {
+      // A gap is never applied over: the missing versions come from the store first, or the event waits.
+      const missing = gaps ? await gaps.fill(tx, e.streamId, at, e.streamVersion) : [];
+      const filled = missing.length === e.streamVersion - at - 1 && missing.every((m, i) => m.streamVersion === at + 1 + i);
+      gaps?.report({ streamId: e.streamId, afterVersion: at, beforeVersion: e.streamVersion, filled });
+      if (!filled) continue;
+      fresh.push(...missing);
+    }
     applied.set(e.streamId, e.streamVersion);
     fresh.push(e);
   }
@@ -90,12 +109,14 @@ export async function applyInTransaction(
 }
 
 /** A live batch: shared lock, so instances of one projection run side by side but never during a rebuild's swap. */
-export async function applyBatch(sql: Sql, projection: Projection, events: StoredEvent[], kafka?: KafkaPosition): Promise<number> {
+export async function applyBatch(
+  sql: Sql, projection: Projection, events: StoredEvent[], kafka?: KafkaPosition, gaps?: { fill: GapFiller; report: GapReporter },
+): Promise<number> {
   return sql.begin(async (tx) => {
     // Sent now (execute) so that it precedes every statement of applyInTransaction on the connection, but not
     // awaited alone: the lock and the first reads share one round trip.
     const locked = tx`select pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`.execute();
-    const [, applied] = await Promise.all([locked, applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka)]);
+    const [, applied] = await Promise.all([locked, applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka, gaps)]);
     return applied;
   });
 }

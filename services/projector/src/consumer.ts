@@ -1,10 +1,11 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { StoredEvent } from '@vru/contracts';
-import { upcastEvent, type PersonalDataVault } from '@vru/event-store';
-import { recordProjected, type Logger, type Sql } from '@vru/runtime';
+import { readStreamRange, storedEventsById, upcastEvent, type PersonalDataVault } from '@vru/event-store';
+import { projectorRejected, projectorStreamGaps, recordProjected, type Logger, type Sql } from '@vru/runtime';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
 import type { Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
+import { checkAgainstStore } from './verify.js';
 
 /** No batch for this long while messages wait on the topic: the consumer is taken for stalled and replaced. */
 const STALL_AFTER_MS = 45_000;
@@ -82,10 +83,24 @@ export async function startProjector(opts: {
             log.error({ correlationId, partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
           }
         }
+        // Only what the store holds is applied: a message that is not, field for field, a stored event is refused.
+        const { accepted, rejected } = checkAgainstStore(published, await storedEventsById(sql, published.map((e) => e?.eventId)));
+        for (const r of rejected) {
+          projectorRejected.inc({ projection: projection.name, reason: r.reason });
+          log.error({ eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32), reason: r.reason, partition: batch.partition },
+            'refusing a message that is not the event the store holds');
+        }
         // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
-        const events = (await vault.open(sql, published)).map(upcastEvent);
+        const events = (await vault.open(sql, accepted)).map(upcastEvent);
         const last = batch.lastOffset();
-        const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() });
+        const applied = await applyBatch(sql, projection, events, { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() }, {
+          fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
+          report: (gap) => {
+            projectorStreamGaps.inc({ projection: projection.name });
+            log.warn(gap, gap.filled ? 'stream version gap: the missing events were read from the store first'
+              : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing; rebuild after investigating)');
+          },
+        });
         recordProjected(projection.name, applied, events.map((e) => e.position));
         resolveOffset(last);
         await commitOffsetsIfNecessary();

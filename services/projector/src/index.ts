@@ -9,3 +9,5 @@ export * from './projections/outcomes.js';
 export * from './projections/offences.js';
 export * from './projections/spend.js';
 export * from './projections/submissions.js';
+export * from './projections/comparisons.js';
+export * from './verify.js';

@@ -1,13 +1,16 @@
-import { startAuditChainer } from '@vru/event-store';
+import { auditSigningKeys, startAuditLog, TreeHeadSigner } from '@vru/event-store';
 import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchOutbox } from '@vru/runtime';
 import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
+  // Checked before anything starts: in production the relay never signs with a key nobody pinned.
+  const auditKeys = auditSigningKeys(config, logger);
   const sql = await openDatabase(config, logger, 'vru-relay', { max: 4 });
   // Only a process given the admin password creates the topic (development); in production it exists already.
   if (config.KAFKA_ADMIN_PASSWORD) await ensureEventTopic(config, logger);
   const relay = await startRelay({
     sql,
+    databaseUrl: config.DATABASE_URL,
     kafka: createKafka(config, 'relay', logger),
     topic: config.KAFKA_TOPIC,
     logger,
@@ -18,11 +21,14 @@ runService('relay', async (config, logger) => {
   watchOutbox(sql);
   const closeMetrics = await serveMetrics(config.RELAY_METRICS_PORT, config.HOST);
   logger.info({ port: closeMetrics.port }, 'metrics at GET /metrics');
-  const auditChainer = startAuditChainer({ sql, logger, intervalMs: 1000, signingKeyPem: config.AUDIT_SIGNING_KEY });
+  const auditLog = startAuditLog({
+    sql, logger, intervalMs: 1000, signEveryMs: config.AUDIT_SIGN_EVERY_MS,
+    signer: new TreeHeadSigner(sql, auditKeys.signer, auditKeys.key),
+  });
   return async () => {
     await closeMetrics();
     await relay.stop();
-    await auditChainer.stop();
+    await auditLog.stop();
     await sql.end({ timeout: 5 });
   };
 });

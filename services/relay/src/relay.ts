@@ -1,12 +1,15 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '@vru/event-store';
-import { relayErrors, relayPublished, type Logger, type Sql } from '@vru/runtime';
+import { createSql, relayErrors, relayPublished, type Logger, type Sql } from '@vru/runtime';
 
 /** Only one relay publishes at a time; a second instance waits and takes over if the first dies. */
 export const RELAY_LOCK = 7_406_002;
+const LOCK_CHECK_MS = 1_000;
 
 export interface RelayOptions {
   sql: Sql;
+  /** The relay holds its publishing lock on a connection of its own to this database. */
+  databaseUrl: string;
   kafka: Kafka;
   topic: string;
   logger: Logger;
@@ -44,10 +47,22 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 0 } });
   let connected = false;
 
-  // The lock lives on one reserved connection. postgres.js never reconnects a reserved connection, so when it
-  // dies (database restarted) it is released and a fresh one reserved on the next attempt.
-  let lockConn: Awaited<ReturnType<Sql['reserve']>> | null = await sql.reserve();
-  const lockConnection = async () => (lockConn ??= await sql.reserve());
+  // The lock lives on a client of exactly one connection, apart from the pool. If that connection dies (database
+  // restarted) the client reconnects by itself as a new session that does not hold the lock, so the relay asks
+  // again: "do I hold it, and if not, can I take it?" at least every LOCK_CHECK_MS. (A connection reserved from the
+  // pool cannot do this: postgres.js never reconnects it, and releasing it after it died hands a closed connection
+  // back to the pool, which then wedges every later query of the relay.)
+  const lockSql = createSql(opts.databaseUrl, { max: 1, applicationName: 'vru-relay-lock' });
+  let lockCheckedAt = 0;
+  const holdsLock = async (): Promise<boolean> => {
+    const [row] = await lockSql<{ held: boolean }[]>`
+      select case when exists (
+        select 1 from pg_locks
+        where locktype = 'advisory' and pid = pg_backend_pid() and classid = 0 and objid = ${RELAY_LOCK} and objsubid = 1 and granted
+      ) then true else pg_try_advisory_lock(${RELAY_LOCK}) end as held`;
+    lockCheckedAt = Date.now();
+    return row?.held === true;
+  };
   const listener = await sql.listen('outbox', () => wake?.()).catch(() => null);
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -60,12 +75,15 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
     let haveLock = false;
     while (running) {
       try {
-        if (!haveLock) {
-          const conn = await lockConnection();
-          const [row] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
-          haveLock = row?.locked === true;
-          if (!haveLock) { await sleep(1_000); continue; }
-          log.info('relay holds the publishing lock');
+        if (!haveLock || Date.now() - lockCheckedAt >= LOCK_CHECK_MS) {
+          const had = haveLock;
+          haveLock = await holdsLock();
+          if (!haveLock) {
+            if (had) log.warn('relay lost the publishing lock');
+            await sleep(1_000);
+            continue;
+          }
+          if (!had) log.info('relay holds the publishing lock');
         }
         if (!connected) { await producer.connect(); connected = true; }
         const rows = await sql<EventRow[]>`
@@ -105,15 +123,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         if (!running) break;
         relayErrors.inc();
         log.warn({ err: { message: (err as Error).message, name: (err as Error).name } }, 'relay could not publish; will retry');
-        if (lockConn) {
-          // If the lock's connection died, the lock is gone too.
-          const alive = await lockConn`select 1`.then(() => true, () => false);
-          if (!alive) {
-            lockConn.release();
-            lockConn = null;
-          }
-          haveLock = haveLock && alive;
-        }
+        // The lock's connection may have died with the error: ask again before the next batch.
+        lockCheckedAt = 0;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
       }
@@ -129,11 +140,8 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
       wake?.();
       await done;
       await listener?.unlisten().catch(() => {});
-      const conn = lockConn;
-      if (conn) {
-        await conn`select pg_advisory_unlock_all()`.catch(() => {});
-        conn.release();
-      }
+      await lockSql`select pg_advisory_unlock_all()`.catch(() => {});
+      await lockSql.end({ timeout: 1 }).catch(() => {});
       if (connected) await producer.disconnect().catch(() => {});
     },
   };

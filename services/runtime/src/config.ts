@@ -97,9 +97,22 @@ export const ConfigSchema = Type.Object({
     description: 'How long a service may take to drain and flush after SIGTERM before it exits anyway (with status 1).',
   }),
   AUDIT_SIGNING_KEY: Type.Optional(Type.String({
-    pattern: '-----BEGIN PRIVATE KEY-----',
-    description: 'Ed25519 private key (PKCS#8 PEM) signing audit checkpoints. Unset: an ephemeral key is generated at start, with a warning.',
+    pattern: '^PRIVATE\\+KEY\\+[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]+$',
+    description: 'The audit log\'s Ed25519 signer key (PRIVATE+KEY+<name>+<key id>+<key>, from `scripts/audit-keys`): the relay signs '
+      + 'tree heads with it. The relay refuses to start without it in production; in development the scripts generate one.',
   })),
+  AUDIT_PUBLIC_KEY: Type.Optional(Type.String({
+    pattern: '^[^\\s+]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]+$',
+    description: 'The audit log\'s pinned verifier key (<name>+<key id>+<key>), published to funders. Every verification uses it; '
+      + 'a key stored in the database is never trusted. Unset: audit verification answers 503.',
+  })),
+  AUDIT_SIGN_EVERY_MS: Type.Integer({
+    minimum: 100, maximum: 3_600_000, default: 60_000, description: 'How often the relay signs a tree head when the log has grown.',
+  }),
+  AUDIT_DRIFT_CHECK_MS: Type.Integer({
+    minimum: 1_000, maximum: 86_400_000, default: 300_000,
+    description: 'How often the API re-computes spend from the log and compares it with the spend read model.',
+  }),
 });
 export type Config = Static<typeof ConfigSchema>;
 

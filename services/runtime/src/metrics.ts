@@ -53,6 +53,43 @@ export const rebuildEventsTotal = new Gauge({
   labelNames: ['projection'] as const, registers: [metricsRegistry],
 });
 
+export const auditTreeSize = new Gauge({
+  name: 'vru_audit_tree_size', help: 'Leaves in the audit log\'s Merkle tree, as last appended by this process.', registers: [metricsRegistry],
+});
+export const auditSignedTreeSize = new Gauge({
+  name: 'vru_audit_signed_tree_size', help: 'Tree size of the last head this process signed.', registers: [metricsRegistry],
+});
+export const auditSignerAlarm = new Gauge({
+  name: 'vru_audit_signer_alarm',
+  help: '1 while the signer refuses to sign because the tree does not extend the last head it signed (a rewrite or truncation).',
+  registers: [metricsRegistry],
+});
+export const auditSignerRefusals = new Counter({
+  name: 'vru_audit_signer_refusals_total', help: 'Tree heads the signer refused to sign (not a consistent extension).', registers: [metricsRegistry],
+});
+export const auditVerificationProblems = new Gauge({
+  name: 'vru_audit_verification_problems', help: 'Problems found by the last verification of the audit log against the pinned key.',
+  registers: [metricsRegistry],
+});
+export const auditSpendDrift = new Gauge({
+  name: 'vru_audit_spend_drift_grants',
+  help: 'Grants whose spend read model differs from the spend re-computed from the log (last drift check).', registers: [metricsRegistry],
+});
+export const auditDriftChecks = new Counter({
+  name: 'vru_audit_drift_checks_total', help: 'Drift checks run, by outcome (ok, drift, failed).', labelNames: ['outcome'] as const,
+  registers: [metricsRegistry],
+});
+export const projectorRejected = new Counter({
+  name: 'vru_projector_messages_rejected_total',
+  help: 'Messages a projector did not apply: not the event the store holds (forged or altered), or unreadable.',
+  labelNames: ['projection', 'reason'] as const, registers: [metricsRegistry],
+});
+export const projectorStreamGaps = new Counter({
+  name: 'vru_projector_stream_gaps_total',
+  help: 'Events held back because an earlier version of their stream had not been applied yet (they are applied once it is).',
+  labelNames: ['projection'] as const, registers: [metricsRegistry],
+});
+
 /** Records the HTTP metrics for one answered request; `route` must be the route pattern. */
 export function recordHttpRequest(route: string | undefined, method: string, status: number, elapsedMs: number): void {
   const labels = { route: route ?? 'unmatched', method, status: String(status) };

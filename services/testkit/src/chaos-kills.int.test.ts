@@ -1,6 +1,6 @@
 import t from 'tap';
 import { runShortScenarios } from './chaos/short-form.js';
 
-// Fault injection (issue 9), short form of scripts/chaos: services SIGKILLed mid-load and restarted.
+// Fault injection, short form of scripts/chaos: services SIGKILLed mid-load and restarted.
 await runShortScenarios(t, ['api-killed', 'relay-projector-killed']);
 t.end();

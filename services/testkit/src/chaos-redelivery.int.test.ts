@@ -1,6 +1,6 @@
 import t from 'tap';
 import { runShortScenarios } from './chaos/short-form.js';
 
-// Fault injection (issue 9), short form of scripts/chaos: every message delivered twice.
+// Fault injection, short form of scripts/chaos: every message delivered twice.
 await runShortScenarios(t, ['duplicate-delivery']);
 t.end();

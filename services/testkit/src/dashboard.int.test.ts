@@ -75,8 +75,11 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   }
   t.ok(await page.locator('svg[role="img"]').count() >= 5, 'charts are SVG images with a name');
   await checkAccessible(t, page, 'commissioner overview');
-  // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0.
-  const reoffending = (await h.getReport(`/v1/reports/reoffending?cohortFrom=2020-01-01&cohortTo=${new Date().toISOString().slice(0, 10)}`, keys.commissioner)).body;
+  // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0. With no period chosen the
+  // page shows the last financial year that has ended (figures across providers are for whole periods only).
+  const today = new Date();
+  const fyStart = today.getUTCFullYear() - (today.getUTCMonth() < 3 ? 1 : 0) - 1;
+  const reoffending = (await h.getReport(`/v1/reports/reoffending?cohortFrom=${fyStart}-04-01&cohortTo=${fyStart + 1}-03-31`, keys.commissioner)).body;
   const shownReoffending = await tableRows(page, 'reoffending-table');
   t.ok(reoffending.rows.some((r: { reoffenders: number | null }) => r.reoffenders === null), 'the demo has withheld reoffending figures');
   for (const r of reoffending.rows) {
@@ -215,13 +218,18 @@ await t.test('provider upload of an Excel workbook: the .xlsx template, filled i
 await t.test('data partner and admin sign in to the pages their role allows', async (t) => {
   const partner = await signIn(keys.dataPartner);
   t.match(new URL(partner.page.url()).pathname, '/app/upload');
-  t.same(await partner.page.getByLabel('Event type', { exact: true }).locator('option').allInnerTexts(), ['OffenceRecorded']);
+  t.same(await partner.page.getByLabel('Event type', { exact: true }).locator('option').allInnerTexts(),
+    ['OffenceRecorded', 'ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased']);
   await checkAccessible(t, partner.page, 'data partner upload page');
   t.equal((await partner.page.goto('/app/overview'))?.status(), 403);
+  t.equal((await partner.page.goto('/app/impact'))?.status(), 403, 'data partners do not open the impact page');
   await partner.context.close();
   const admin = await signIn(keys.admin);
   t.match(new URL(admin.page.url()).pathname, '/app/overview');
   t.equal((await admin.page.goto('/app/funding'))?.status(), 200);
+  t.equal((await admin.page.goto('/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2025-09-30'))?.status(), 200);
+  t.match(await admin.page.locator('#impact-estimate-table').innerText(), /Share who reoffended/, 'the demo fills the impact page');
+  await checkAccessible(t, admin.page, 'impact page');
   await admin.context.close();
 });
 

@@ -204,6 +204,119 @@ export function demoSubmissions(): DemoSubmission[] {
     data: { amountPence: 90_000_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef: 'INV-OOPS' },
   } });
   void n;
+  out.push(...evaluationCohorts());
+  return out;
+}
+
+/**
+ * What the impact page evaluates: for two programmes, a 2025 Q2–Q3 cohort large enough to estimate (the Justice
+ * Data Lab's minimum is 60 matched participants), and a police comparison pool for the same period and area.
+ * Participants have more prior offences and serious violence than the pool (they were referred for a reason);
+ * reoffending rises with both, and mentoring takes about 12 points off it, the navigators about 5 (too few people
+ * to tell: the page shows an inconclusive result and says why). A generator of its own, so the rest of the demo
+ * stays as it was.
+ */
+export const DEMO_COMPARISON_PARTNER = 'derbyshire-police';
+export const DEMO_COMPARISON_POOL = 'derby-2025-under-25s';
+export const DEMO_EVALUATION_COHORT = { cohortFrom: '2025-04-01', cohortTo: '2025-09-30' } as const;
+
+function evaluationCohorts(): DemoSubmission[] {
+  const r = rng(20_25);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const out: DemoSubmission[] = [];
+  const at = (date: string) => `${date}T${String(9 + Math.floor(r() * 8)).padStart(2, '0')}:30:00Z`;
+  const ethnicities = ['white-british', 'white-british', 'white-british', 'asian-pakistani', 'asian-indian', 'black-caribbean', 'black-african',
+    'mixed-white-and-black-caribbean', 'white-other'] as const;
+  const districts = ['DE1', 'DE21', 'DE22', 'DE23', 'DE24', 'DE3'] as const;
+  const cohortDays = (Date.parse(DEMO_EVALUATION_COHORT.cohortTo) - Date.parse(DEMO_EVALUATION_COHORT.cohortFrom)) / 86_400_000;
+  const indexDay = () => addDays(DEMO_EVALUATION_COHORT.cohortFrom, Math.floor(r() * (cohortDays + 1)));
+  const priorCount = (mean: number) => Math.min(8, Math.floor(-Math.log(1 - r()) * mean));
+  const reoffends = (prior: number, seriousViolence: boolean, effect: number) =>
+    r() < Math.max(0.02, 0.2 + 0.06 * Math.min(prior, 4) + (seriousViolence ? 0.1 : 0) - effect);
+  const category = (seriousViolence: boolean) => (seriousViolence
+    ? pick(['violence-against-the-person', 'knife-or-sharp-object-enabled', 'robbery'] as const) : pick(['drugs', 'other'] as const));
+
+  const cohorts = [
+    { programmeId: 'mentoring-derby', providerId: 'safe-spaces-trust', size: 80, effect: 0.12, setting: 'community', source: 'youth-justice' },
+    { programmeId: 'navigators-rdh', providerId: 'em-hospital-navigators', size: 75, effect: 0.05, setting: 'hospital', source: 'hospital-navigator' },
+  ] as const;
+  for (const c of cohorts) {
+    for (let i = 0; i < c.size; i++) {
+      const ref = `${c.programmeId.slice(0, 3).toUpperCase()}-E${2000 + i}`;
+      // A week after referral, and the programmes start on the cohort's first day.
+      const startDate = addDays(DEMO_EVALUATION_COHORT.cohortFrom, 7 + Math.floor(r() * (cohortDays - 6)));
+      const referralDate = addDays(startDate, -7);
+      const ev = (type: string, occurredOn: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
+        as: 'provider', providerId: c.providerId,
+        body: {
+          eventId: demoEventId(`eval:${c.providerId}:${ref}:${key}`), type, schemaVersion: 1, occurredAt: at(occurredOn),
+          programmeId: c.programmeId, participantRef: ref, data,
+        },
+      });
+      out.push(
+        ev('ParticipantReferred', referralDate, {
+          referralDate, referralSource: c.source, ageAtReferral: 13 + Math.floor(r() * 9), gender: r() < 0.78 ? 'male' : 'female',
+          ethnicity: pick(ethnicities), postcodeDistrict: pick(districts), riskFactors: ['previous-offending'],
+        }, 'referral'),
+        ev('ConsentRecorded', referralDate, { scope: 'service-delivery', recordedOn: referralDate }, 'consent-service'),
+        ev('ConsentRecorded', referralDate, { scope: 'evaluation', recordedOn: referralDate }, 'consent-evaluation'),
+        ev('ParticipantEnrolled', startDate, { startDate, plannedSessions: 12, deliverySetting: c.setting }, 'enrolment'),
+      );
+      const exitDate = addDays(startDate, 84);
+      out.push(ev('ParticipantExited', exitDate, { exitDate, reason: r() < 0.7 ? 'completed' : 'disengaged' }, 'exit'));
+      // Police records, linked by match token: offences in the two years before the start, and any within the follow-up year.
+      const prior = priorCount(1.6);
+      const priorViolence = prior > 0 && r() < 0.35;
+      const offences: { offenceDate: string; provenDate: string; seriousViolence: boolean }[] = [];
+      for (let k = 0; k < prior; k++) {
+        const offenceDate = addDays(startDate, -60 - Math.floor(r() * 600));
+        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 35)), seriousViolence: k === 0 && priorViolence });
+      }
+      if (reoffends(prior, priorViolence, c.effect)) {
+        const offenceDate = addDays(startDate, 15 + Math.floor(r() * 330));
+        offences.push({ offenceDate, provenDate: addDays(offenceDate, 20 + Math.floor(r() * 120)), seriousViolence: r() < 0.3 });
+      }
+      const proven = offences.filter((o) => o.provenDate <= TODAY);
+      if (proven.length === 0) continue;
+      const token = demoMatchToken(c.providerId, ref);
+      out.push(ev('MatchTokenRecorded', referralDate, { matchToken: token }, 'match-token'));
+      proven.forEach((o, k) => out.push({ as: 'data-partner', body: {
+        eventId: demoEventId(`eval-offence:${c.providerId}:${ref}:${k}`), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: at(o.provenDate),
+        matchToken: token,
+        data: { ...o, disposal: pick(['conviction', 'youth-caution'] as const), offenceCategory: category(o.seriousViolence) },
+      } }));
+    }
+  }
+
+  // The police's comparison pool: young people referred for diversion who did not take it up, or cautioned, in the same period.
+  for (let i = 0; i < 640; i++) {
+    const comparisonRef = `DP-${String(40_000 + i * 7)}`;
+    const indexDate = indexDay();
+    const prior = priorCount(1.1);
+    const priorViolence = prior > 0 && r() < 0.25;
+    const rec = (type: string, occurredOn: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
+      as: 'data-partner',
+      body: {
+        eventId: demoEventId(`comparison:${comparisonRef}:${key}`), type, schemaVersion: 1, occurredAt: at(occurredOn),
+        dataPartnerId: DEMO_COMPARISON_PARTNER, comparisonRef, data,
+      },
+    });
+    out.push(rec('ComparisonRecordSubmitted', indexDate, {
+      poolId: DEMO_COMPARISON_POOL, indexDate, indexEvent: pick(['police-referral-not-taken-up', 'police-referral-not-taken-up', 'caution'] as const),
+      ageAtIndex: 13 + Math.floor(r() * 10), gender: r() < 0.75 ? 'male' : 'female', ethnicity: pick(ethnicities), postcodeDistrict: pick(districts),
+      priorOffences: prior, priorSeriousViolence: priorViolence, priorCustody: prior > 3 && r() < 0.2, definitionsVersion: 1,
+    }, 'record'));
+    if (reoffends(prior, priorViolence, 0)) {
+      const offenceDate = addDays(indexDate, 15 + Math.floor(r() * 330));
+      const provenDate = addDays(offenceDate, 20 + Math.floor(r() * 120));
+      if (provenDate > TODAY) continue;
+      const seriousViolence = r() < 0.3;
+      out.push(rec('ComparisonOffenceRecorded', provenDate, {
+        offenceDate, provenDate, disposal: pick(['conviction', 'youth-caution', 'caution'] as const), offenceCategory: category(seriousViolence),
+        seriousViolence, custodial: false,
+      }, 'offence'));
+    }
+  }
   return out;
 }
 

@@ -91,6 +91,7 @@ export function validEvent(rng: Rng, type: EventType, ctx: FuzzContext): Json {
   if ('programmeId' in data) data.programmeId = ctx.programmeId;
   const envelope = { eventId: uuid(rng), type, schemaVersion: def.latest, occurredAt: '2026-02-10T10:00:00Z' };
   if (def.stream === 'grant') return { ...envelope, grantRef: ctx.grantRef, data };
+  if (def.stream === 'comparison') return { ...envelope, dataPartnerId: 'fuzz-partner', comparisonRef: ctx.participantRef, data };
   const targetsProvider = !def.submittedBy.includes('provider' as never);
   return { ...envelope, ...(targetsProvider ? { providerId: ctx.providerId } : {}), programmeId: ctx.programmeId, participantRef: ctx.participantRef, data };
 }

@@ -9,7 +9,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
-import { PersonalDataVault } from '@vru/event-store';
+import { appendPending, auditSigningKeys, PersonalDataVault, TreeHeadSigner, type SignOutcome } from '@vru/event-store';
+import { generateKeys } from '@vru/verifier';
 import {
   createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureEventTopic, loadConfig, migrate, type Config, type Logger, type Sql,
 } from '@vru/runtime';
@@ -57,7 +58,13 @@ export class Harness {
   }
 
   static async start(options: { partitions?: number; env?: Partial<Record<string, string>> } = {}): Promise<Harness> {
-    const base = loadConfig({ ...process.env, ...options.env });
+    const env = { ...process.env, ...options.env };
+    // The audit log's key pair: the scripts' development pair when given, else one for this run.
+    if (!env.AUDIT_SIGNING_KEY) {
+      const pair = generateKeys('vru.test/audit-log');
+      Object.assign(env, { AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: pair.verifierKey });
+    }
+    const base = loadConfig(env);
     const id = randomUUID().slice(0, 8);
     const dbName = `vru_test_${id}`;
     const url = new URL(base.DATABASE_URL);
@@ -101,9 +108,32 @@ export class Harness {
     return new Harness(config, sql, app, kafka!, relayKafka!, projectorKafka!, keys, logger, dbName);
   }
 
+  private signer: TreeHeadSigner | null = null;
+
+  /** The relay's signer with this run's keys (one per harness: it remembers the last head it signed). */
+  get auditSigner(): TreeHeadSigner {
+    if (!this.signer) {
+      const { signer, key } = auditSigningKeys(this.config, this.logger);
+      this.signer = new TreeHeadSigner(this.sql, signer, key);
+    }
+    return this.signer;
+  }
+
+  /** What the relay does on its timer: appends every settled event to the audit log, then signs a head. */
+  async appendAndSign(expectedSize?: number): Promise<SignOutcome> {
+    await this.waitFor(`the audit log to hold ${expectedSize ?? 'every'} event(s)`, async () => {
+      while ((await appendPending(this.sql)).appended > 0);
+      const [{ logged, events }] = await this.sql<[{ logged: number; events: number }]>`
+        select (select count(*)::int from audit_log_leaves) as logged, (select count(*)::int from events) as events`;
+      return logged === (expectedSize ?? events) ? true : undefined;
+    });
+    return this.auditSigner.signNext();
+  }
+
   async startRelay(): Promise<RunningRelay> {
     this.relay = await startRelay({
-      sql: this.sql, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger, pollMs: 50,
+      sql: this.sql, databaseUrl: this.config.DATABASE_URL, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger,
+      pollMs: 50,
     });
     return this.relay;
   }

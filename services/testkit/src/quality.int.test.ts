@@ -22,11 +22,12 @@ await t.test('data quality: accepted, rejected by rule, late submissions and mis
   t.equal((await h.post('/v1/events', { ...event.referred('Q-2'), data: {} }, h.keys.providerA)).statusCode, 422);
   t.equal((await h.post('/v1/events', event.enrolled('Q-9'), h.keys.providerB)).statusCode, 409);
 
-  const report = await h.waitFor('data-quality projections', async () => {
-    const body = (await h.get('/v1/reports/data-quality', h.keys.commissioner)).json();
+  await h.waitFor('data-quality projections', async () => {
+    const body = (await h.get('/v1/reports/data-quality', h.keys.providerA)).json();
     // Each read model has its own consumer: wait until all three have caught up.
     return body.missingMeasures?.[0]?.missingBaseline === 0 && body.missingMeasures[0].missingExit === 1 && body.rows.some((r: { accepted: number }) => r.accepted === a.length) ? body : undefined;
   });
+  const report = (await h.get('/v1/reports/data-quality', h.keys.commissioner)).json();
   const rowA = report.rows.find((r: { providerId: string }) => r.providerId === 'prov-a');
   t.equal(rowA.accepted, a.length);
   t.equal(rowA.rejected, 2);
@@ -35,7 +36,10 @@ await t.test('data quality: accepted, rejected by rule, late submissions and mis
   t.equal(rowA.late, a.length);
   t.same(report.rejectionsByRule.filter((r: { providerId: string }) => r.providerId === 'prov-a').map((r: { rule: string }) => r.rule).sort(),
     ['required', 'unknown-participant'].sort());
-  t.same(report.missingMeasures, [{ providerId: 'prov-a', enrolledWithEvaluationConsent: 1, missingBaseline: 0, exited: 1, missingExit: 1 }]);
+  t.same(report.missingMeasures, [{ providerId: 'prov-a', enrolledWithEvaluationConsent: null, missingBaseline: null, exited: null, missingExit: null }],
+    'across providers, one person\'s missing measures are withheld');
+  t.same((await h.get('/v1/reports/data-quality', h.keys.providerA)).json().missingMeasures,
+    [{ providerId: 'prov-a', enrolledWithEvaluationConsent: 1, missingBaseline: 0, exited: 1, missingExit: 1 }], 'provider A sees its own');
 
   const own = (await h.get('/v1/reports/data-quality', h.keys.providerB)).json();
   t.same(own.rows.map((r: { providerId: string }) => r.providerId), ['prov-b'], 'a provider sees only its own figures');

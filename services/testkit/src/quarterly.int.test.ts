@@ -133,34 +133,38 @@ await t.test('quarterly return: a provider\'s own figures, unsuppressed', async 
     [0, 5, 1, 200_000], 'Q4: Q3..Q6 still active and P3 enrolled 5 October; Q4\'s October session; the October spend');
 });
 
-await t.test('quarterly return: suppressed for commissioner and funder', async (t) => {
-  // Both providers: referred 14 (14-17: 11, 18-21: 2, 10-13: 1 — two small cells protect each other);
-  // active 13 (14-17: 11, 18-21: 2 — one small cell, so 11 is suppressed too); completions 2; sessions 4 + 6 = 10.
+await t.test('quarterly return: under disclosure control for commissioner and funder', async (t) => {
+  // Both providers (vru-sdc-1). Flows are judged against the other quarters of the financial year 2026/27: its
+  // first quarter holds one referral (P1), one enrolment (P1), one attender (P2) and one completion (P2), so every
+  // flow of every quarter of that year is withheld (the year less three quarters would give that person back).
+  // Active is a stock, judged against providers and breakdown cells: 13 published; its breakdowns hold a cell of
+  // two (18-21, school), so each is withheld whole. Money is never withheld.
+  const nulls = (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, null]));
+  const bandKeys = Object.keys(bands({}));
+  const settingKeys = [...Object.keys(settings({})), 'unknown'];
+  const withheldFlows = {
+    referred: null, referredByAgeBand: nulls(bandKeys), referredByDeliverySetting: nulls([...Object.keys(settings({})), 'not-enrolled', 'unknown']),
+  };
   const expected = [{
-    programmeId: PROGRAMME,
-    referred: 14,
-    referredByAgeBand: bands({ '10-13': null, '14-17': 11, '18-21': null }),
-    referredByDeliverySetting: { ...settings({ community: 10, school: null, online: null }), 'not-enrolled': null },
-    active: 13,
-    activeByAgeBand: bands({ '14-17': null, '18-21': null }),
-    activeByDeliverySetting: settings({ community: null, school: null }),
-    newlyEnrolled: 12,
-    sessionsDelivered: 10,
-    completions: null,
+    programmeId: PROGRAMME, ...withheldFlows,
+    active: 13, activeByAgeBand: nulls(bandKeys), activeByDeliverySetting: nulls(settingKeys),
+    newlyEnrolled: null, sessionsDelivered: null, completions: null,
     grants: { 'G-Q-A': grantQA },
   }, {
-    programmeId: PROGRAMME_2, referred: 0, referredByAgeBand: bands({}), referredByDeliverySetting: { ...settings({}), 'not-enrolled': 0 },
-    active: 0, activeByAgeBand: bands({}), activeByDeliverySetting: settings({}), newlyEnrolled: 0, sessionsDelivered: 0, completions: 0,
+    programmeId: PROGRAMME_2, ...withheldFlows,
+    active: null, activeByAgeBand: nulls(bandKeys), activeByDeliverySetting: nulls(settingKeys), newlyEnrolled: null, sessionsDelivered: null, completions: null,
     grants: { 'G-B': grantB },
   }];
   for (const key of [h.keys.commissioner, h.keys.funder]) {
     const res = await get(Q, key);
     t.equal(res.status, 200);
     t.equal(res.body.suppressed, true);
+    t.same(res.body.disclosure, { rules: 'vru-sdc-1', applied: true });
     t.same(res.body.rows, expected);
   }
   const b = await get(`${Q}&providerId=prov-b&programmeId=${PROGRAMME}`, h.keys.commissioner);
-  t.same(b.body.rows.map((r: Json) => [r.referred, r.active, r.sessionsDelivered, r.completions]), [[6, 6, 6, 0]], 'filtered to provider B');
+  t.same(b.body.rows.map((r: Json) => [r.referred, r.active, r.sessionsDelivered, r.completions]), [[null, null, null, null]],
+    'provider B\'s six are withheld: provider A\'s seven active beside them are a small cell');
 });
 
 await t.test('quarterly return: validation and CSV', async (t) => {
@@ -184,8 +188,8 @@ await t.test('quarterly return: validation and CSV', async (t) => {
   const sup = String((await get(Q, h.keys.funder, { accept: 'text/csv' })).body).split('\r\n');
   const cols = sup[0]!.split(',');
   const vals = sup[1]!.split(',');
-  t.equal(vals[cols.indexOf('completions')], '', 'a suppressed count is an empty cell');
-  t.equal(vals[cols.indexOf('referred')], '14');
+  t.equal(vals[cols.indexOf('completions')], '', 'a withheld count is an empty cell');
+  t.equal(vals[cols.indexOf('active')], '13');
 });
 
 await t.test('engagement grouped by gender', async (t) => {
@@ -201,9 +205,11 @@ await t.test('engagement grouped by gender', async (t) => {
   t.same(own.body.rows.map((r: Json) => [r.programmeId, r.group, r.referrals, r.consented, r.enrolled, r.attended, r.completed, r.medianDaysReferralToEnrolment]),
     [[PROGRAMME, 'female', 3, 3, 3, 2, 1, 10], [PROGRAMME, 'male', 5, 4, 4, 1, 0, 10]]);
   t.same([own.body.rows[0].exitReasons.completed, own.body.rows[0].exitReasons.disengaged, own.body.rows[1].exitReasons.completed], [1, 1, 0]);
-  // Commissioner: male adds B1..B6 (referred 10 August) → 11; female 3 is suppressed.
+  // Commissioner: male adds B1..B6 (referred 10 August) → 11, but female holds 3 (and the first quarter of the year
+  // holds P1), so the breakdown is withheld whole; every gender is answered, present or not.
   const all = await get(`${q}&groupBy=gender`, h.keys.commissioner);
-  t.same(all.body.rows.map((r: Json) => [r.group, r.referrals, r.attended]), [['female', null, null], ['male', 11, 7]]);
+  t.same(all.body.rows.map((r: Json) => [r.group, r.referrals, r.attended]),
+    ['female', 'male', 'non-binary', 'other', 'prefer-not-to-say', 'unknown'].map((g) => [g, null, null]));
   const quarter = await get('/v1/reports/engagement?groupBy=quarter', h.keys.providerA);
   t.same(quarter.body.rows.map((r: Json) => [r.group, r.referrals]), [['2026-Q1', 1], ['2026-Q2', 1], ['2026-Q3', 8]], 'by quarter of referral');
   const csv = await get(`${q}&groupBy=gender`, h.keys.providerA, { accept: 'text/csv' });

@@ -121,16 +121,22 @@ await t.test('engagement', async (t) => {
   t.same(own.body.computedAt.map((c: { projection: string }) => c.projection), ['participants']);
   // Commissioner: A and B together, 14 / 12 / 12 / 11 / 6; median of seven 5s and five 10s = 5; completion 6/12.
   // Exit reasons: disengaged 1 is suppressed, and completed (the next smallest non-zero) with it.
-  const all = await get(q, h.keys.commissioner);
+  // Across providers, periods are whole months, quarters or financial years (disclosure control): the first quarter.
+  const quarter = '/v1/reports/engagement?from=2025-01-01&to=2025-03-31';
+  t.equal((await get(q, h.keys.commissioner)).status, 422, 'a calendar year is not an aligned period');
+  const all = await get(quarter, h.keys.commissioner);
   t.equal(all.body.suppressed, true);
+  t.same(all.body.disclosure, { rules: 'vru-sdc-1', applied: true });
   t.same(all.body.rows, [{
     programmeId: PROGRAMME, referrals: 14, consented: 12, enrolled: 12, attended: 11, completed: 6,
     dropOffAtConsent: 2, dropOffAtEnrolment: 0, dropOffAtAttendance: 1, dropOffAtCompletion: 5,
     completionRate: { value: 0.5, lower: 0.2538, upper: 0.7462 }, medianDaysReferralToEnrolment: 5,
     exitReasons: { completed: null, disengaged: null, 'moved-away': 0, 'entered-custody': 0, 'referred-on-safeguarding': 0, other: 0 },
   }]);
-  const b = await get(`${q}&providerId=prov-b`, h.keys.commissioner);
+  const b = await get(`${quarter}&providerId=prov-b`, h.keys.commissioner);
   t.same([b.body.rows[0].referrals, b.body.rows[0].completionRate, b.body.rows[0].dropOffAtConsent], [null, null, null], 'two people: every figure suppressed');
+  const a = await get(`${quarter}&providerId=prov-a`, h.keys.commissioner);
+  t.equal(a.body.rows[0].referrals, null, 'provider A\'s twelve are withheld too: the programme less them would be provider B\'s two');
   const bOwn = await get(q, h.keys.providerB);
   t.same([bOwn.body.rows[0].referrals, bOwn.body.rows[0].attended], [2, 2], 'provider B sees its own two, unsuppressed');
   t.equal((await get(`${q}&providerId=prov-b`, h.keys.providerA)).status, 403, 'a provider cannot ask for another provider');
@@ -154,12 +160,13 @@ await t.test('outcomes', async (t) => {
     programmeId: PROGRAMME, instrument: 'swemwbs', scale: '', pairs: 4, missingPairs: 1, meanBaseline: 19, meanExit: 21,
     meanChange: { mean: 2, lower: -0.9048, upper: 4.9048 }, reliableChangeThreshold: 3, reliablyImproved: { value: 0.5, lower: 0.15, upper: 0.85 },
   }]);
-  const funder = await get('/v1/reports/outcomes', h.keys.funder);
+  const funder = await get('/v1/reports/outcomes?from=2025-01-01&to=2025-03-31', h.keys.funder);
   t.equal(funder.status, 200);
   t.same(funder.body.rows, [{
     programmeId: PROGRAMME, instrument: 'swemwbs', scale: '', pairs: null, missingPairs: null, meanBaseline: null, meanExit: null,
     meanChange: null, reliableChangeThreshold: 3, reliablyImproved: null,
-  }], 'four pairs: suppressed for the funder');
+  }], 'five people, four pairs: withheld for the funder');
+  t.equal((await get('/v1/reports/outcomes', h.keys.funder)).status, 422, 'across providers a period is required');
   t.same((await get('/v1/reports/outcomes', h.keys.providerB)).body.rows, [], 'provider B has no outcome measures');
   const csv = await get('/v1/reports/outcomes', h.keys.providerA, { accept: 'text/csv' });
   t.equal(String(csv.body).split('\r\n')[1], `${PROGRAMME},swemwbs,,4,1,19,21,2,-0.9048,4.9048,3,0.5,0.15,0.85`);
@@ -200,7 +207,11 @@ await t.test('spend', async (t) => {
   };
   const own = await get('/v1/reports/spend', h.keys.providerA);
   t.same(own.body.rows, [row]);
-  t.same((await get('/v1/reports/spend', h.keys.funder)).body.rows, [{ ...row, costPerCompletionPence: null }], 'six completions: cost per completion suppressed');
+  // Disclosure control: provider A's eleven enrolments sit next to provider B's two on the same programme, which a
+  // programme total elsewhere (quarterly return) less A's would give back, so A's people figures are withheld; money is not.
+  t.same((await get('/v1/reports/spend', h.keys.funder)).body.rows, [{
+    ...row, enrolled: null, completed: null, costPerEnrolledPence: null, costPerCompletionPence: null,
+  }], 'people figures withheld next to a small provider');
   t.same((await get('/v1/reports/spend', h.keys.providerB)).body.rows, [], 'provider B sees no other provider\'s grant');
   const q2 = (await get('/v1/reports/spend?from=2025-04-01&to=2025-06-30', h.keys.providerA)).body.rows[0];
   t.same([q2.spentPence, q2.enrolled], [600_000, 0], 'from..to select spend by period start and enrolments by start date');

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { chainPending, generateSigningKey, signCheckpoint } from '@vru/event-store';
 import { launchChromium } from './browser.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './harness.js';
@@ -11,10 +10,8 @@ const h = await Harness.start();
 await h.startRelay();
 await h.startProjectors();
 const { keys } = await loadDemo(h);
-// Chain and sign the audit log, as the running API does on its timer, so the funder page shows a checkpoint.
-await new Promise((r) => setTimeout(r, 2500));
-while ((await chainPending(h.sql)).chained > 0);
-await signCheckpoint(h.sql, h.config.AUDIT_SIGNING_KEY ?? generateSigningKey());
+// Append and sign the audit log, as the relay does on its timer, so the funder page shows a signed head.
+await h.appendAndSign();
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const address = h.app.server.address();
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -25,6 +22,7 @@ const shots: { file: string; key: string | null; path: string; upload?: string }
   { file: 'commissioner-overview.png', key: keys.commissioner, path: '/app/overview' },
   { file: 'commissioner-overview-filtered.png', key: keys.commissioner, path: '/app/overview?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31' },
   { file: 'funder-funding.png', key: keys.funder, path: '/app/funding' },
+  { file: 'commissioner-impact.png', key: keys.commissioner, path: '/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2025-09-30' },
   { file: 'provider-overview.png', key: keys.providers['safe-spaces-trust']!, path: '/app/overview' },
   { file: 'provider-upload.png', key: keys.providers['safe-spaces-trust']!, path: '/app/upload' },
   {

@@ -6,7 +6,7 @@ import { participantsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from './index.js';
 
 /**
- * Issue 6 on the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
+ * On the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
  * erasure, data-partner matching, retention and the funders' evidence trail.
  */
 const h = await Harness.start();
@@ -39,7 +39,8 @@ const keyOf: Record<string, string> = {
 };
 /** A request that passes a route's schema for the role checks to be the only thing that can refuse it. */
 const QUERY: Record<string, string> = {
-  '/v1/audit/events': 'grantRef=G-A', '/v1/reports/reoffending': 'cohortFrom=2026-01-01&cohortTo=2026-12-31', '/v1/imports': 'eventType=SessionAttended', '/v1/reports/quarterly-return': 'quarter=2026Q1',
+  '/v1/audit/events': 'grantRef=G-A', '/v1/audit/evidence-pack': 'grantRef=G-A', '/v1/audit/log/consistency': 'from=1&to=1',
+  '/v1/audit/log/inclusion': 'eventId=00000000-0000-4000-8000-000000000000', '/v1/reports/reoffending': 'cohortFrom=2026-01-01&cohortTo=2026-12-31', '/v1/imports': 'eventType=SessionAttended', '/v1/reports/quarterly-return': 'quarter=2026Q1',
 };
 const urlFor = (route: string, extra = '') => {
   const path = route.replace(':participantRef', 'P-A1').replace(':eventType', 'SessionAttended').replace(':keyId', '0123456789abcdef')
@@ -137,7 +138,8 @@ await t.test('personal fields are stored and published only encrypted; erasure d
   const history = (await h.get('/v1/participants/P-A1/events', h.keys.providerA)).json();
   t.match(history.events[0].data, { gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23' }, 'the provider reads its own participant in clear');
 
-  const engagementBefore = (await h.getReport('/v1/reports/engagement', h.keys.commissioner)).body;
+  const engagementBefore = (await h.getReport('/v1/reports/engagement', h.keys.providerA)).body;
+  t.ok(engagementBefore.rows.length > 0, 'provider A has engagement figures');
   const res = await h.post('/v1/participants/P-A1/erasure', { programmeId: PROGRAMME, requestedOn: '2026-05-01' }, h.keys.providerA);
   t.equal(res.statusCode, 202, res.body);
   const again = await h.post('/v1/participants/P-A1/erasure', { programmeId: PROGRAMME, requestedOn: '2026-05-01' }, h.keys.providerA);
@@ -157,7 +159,7 @@ await t.test('personal fields are stored and published only encrypted; erasure d
       join events e on e.stream_id = p.stream_id where e.event_id = ${history.events[0].eventId}`;
     return row && row.gender === null ? row : undefined;
   });
-  const engagementAfter = (await h.getReport('/v1/reports/engagement', h.keys.commissioner)).body;
+  const engagementAfter = (await h.getReport('/v1/reports/engagement', h.keys.providerA)).body;
   t.same(engagementAfter.rows, engagementBefore.rows, 'reported counts are unchanged by the erasure');
 
   // A rebuild after erasure replays the sealed event without its key: it must not fail, and must agree.
@@ -200,7 +202,10 @@ await t.test('data partners link offences by match token, without seeing or send
 });
 
 await t.test('API keys: issued, listed by prefix only, rotated with a grace period, revoked, and each use attributable', async (t) => {
-  const issued = await h.post('/v1/admin/keys', { role: 'provider', providerId: 'prov-b', label: 'case system' }, h.keys.commissioner);
+  const escalation = await h.post('/v1/admin/keys', { role: 'provider', providerId: 'prov-b', label: 'case system' }, h.keys.commissioner);
+  t.equal(escalation.statusCode, 403, 'a commissioner cannot mint a provider key (it would read that provider\'s figures unsuppressed)');
+  t.equal(escalation.json().errors[0].rule, 'role-not-grantable');
+  const issued = await h.post('/v1/admin/keys', { role: 'provider', providerId: 'prov-b', label: 'case system' }, h.keys.admin);
   t.equal(issued.statusCode, 201, issued.body);
   const { apiKey, key } = issued.json();
   t.match(apiKey, /^vru_[a-f0-9]{16}_/);
@@ -218,7 +223,9 @@ await t.test('API keys: issued, listed by prefix only, rotated with a grace peri
   t.equal((await h.post('/v1/admin/keys', { role: 'provider' }, h.keys.admin)).json().errors[0].field, '/providerId');
   t.equal((await h.post('/v1/admin/keys', { role: 'provider', providerId: 'nobody' }, h.keys.admin)).json().errors[0].rule, 'unknown-provider');
 
-  const rotated = await h.post(`/v1/admin/keys/${key.keyId}/rotate`, { graceHours: 0 }, h.keys.commissioner);
+  t.equal((await h.post(`/v1/admin/keys/${key.keyId}/rotate`, { graceHours: 0 }, h.keys.commissioner)).statusCode, 403,
+    'nor rotate one (a rotation issues a new key)');
+  const rotated = await h.post(`/v1/admin/keys/${key.keyId}/rotate`, { graceHours: 0 }, h.keys.admin);
   t.equal(rotated.statusCode, 201, rotated.body);
   t.equal(rotated.json().key.rotatedFrom, key.keyId);
   t.equal((await h.get('/v1/reports/attendance', apiKey)).statusCode, 401, 'the old key stops at the end of its (zero) grace period');
@@ -228,7 +235,7 @@ await t.test('API keys: issued, listed by prefix only, rotated with a grace peri
   const graced = await h.post(`/v1/admin/keys/${rotated.json().key.keyId}/rotate`, { graceHours: 1 }, h.keys.admin);
   t.equal((await h.get('/v1/reports/attendance', replacement)).statusCode, 200, 'within the grace period the old key still works');
   const revoked = await h.post(`/v1/admin/keys/${graced.json().key.keyId}/revoke`, {}, h.keys.commissioner);
-  t.ok(revoked.json().revokedAt);
+  t.ok(revoked.json().revokedAt, 'a commissioner may still revoke a provider key');
   t.equal((await h.get('/v1/reports/attendance', graced.json().apiKey)).statusCode, 401, 'a revoked key is refused at once');
 
   const used = await h.post('/v1/events', event.referred('P-B9'), replacement);

@@ -18,7 +18,8 @@ import { foldGrantEvents, spendFigures, SpendError, type GrantStreamEvent, type 
  *   }
  *
  * An entry is exactly the bytes the log hashed into its leaf (sealed personal fields stay ciphertext), so the
- * verifier hashes the text as given, proves it is in the signed tree at leafIndex (= log position − 1), and then
+ * verifier hashes the text as given, proves it is in the signed tree at leafIndex (leaves are numbered in the order
+ * the log took events in; the entry names its position, which can differ: positions have gaps), and then
  * reads it. The pack holds every event of the grant's stream up to the head, in stream order; the verifier
  * re-computes the figures from them with the same spend arithmetic the service's report uses, and compares.
  */
@@ -132,6 +133,7 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
   const grantRef = (subject as { grantRef: string }).grantRef;
   const stream = grantStreamId(grantRef);
   const proven: EntryFields[] = [];
+  let previousLeaf = -1;
   (pack.events as unknown[]).forEach((item, i) => {
     const at = `/events/${i}`;
     if (!isRecord(item)) return problem(at, 'expected { leafIndex, entry, inclusionProof }');
@@ -143,7 +145,7 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
     const proof = decodeProof(inclusionProof);
     if (!proof) return problem(`${at}/inclusionProof`, 'expected an array of base64 SHA-256 hashes');
     const included = verifyInclusion(leaf, head.size, leafHash(utf8(entry)), proof, head.rootHash);
-    if (!included.ok) return problem(`${at}/inclusionProof`, `position ${leaf + 1}: not in the signed log as given (${included.reason})`);
+    if (!included.ok) return problem(`${at}/inclusionProof`, `leaf ${leaf}: not in the signed log as given (${included.reason})`);
     let fields: EntryFields | string;
     try {
       fields = readEntry(parseCanonicalJson(entry));
@@ -151,13 +153,13 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
       fields = (err as Error).message;
     }
     if (typeof fields === 'string') return problem(`${at}/entry`, fields);
-    if (fields.position !== String(leaf + 1)) {
-      return problem(`${at}/entry`, `the entry says position ${fields.position} but sits at leaf ${leaf}`);
-    }
     if (fields.streamId !== stream) return problem(`${at}/entry`, `the entry belongs to ${fields.streamId}, not ${stream}`);
     if (fields.streamVersion !== i + 1) {
       return problem(`${at}/entry`, `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)`);
     }
+    // A stream's next version is appended only after the one before it committed, so the log holds it later.
+    if (leaf <= previousLeaf) return problem(`${at}/leafIndex`, `leaf ${leaf} is not after the stream's previous event (leaf ${previousLeaf})`);
+    previousLeaf = leaf;
     proven.push(fields);
   });
   const positions = proven.map((e) => e.position);

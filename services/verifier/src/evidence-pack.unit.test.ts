@@ -41,7 +41,7 @@ t.test('attacks on the events are detected and named', async (t) => {
   t.same(paths(editEntry(honest(), 1, (e) => { e.data.amountPence = 1; })), ['/events/1/inclusionProof', '/figures'],
     'a spend amount edited in the pack');
   const cut = verifyEvidencePack(editEntry(honest(), 1, (e) => { e.data.amountPence = 1; }), log.key);
-  t.match(cut.problems[0]!.message, /^position 3: not in the signed log/);
+  t.match(cut.problems[0]!.message, /^leaf 2: not in the signed log/);
 
   const dropped = honest();
   dropped.events.splice(2, 1);

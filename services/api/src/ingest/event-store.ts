@@ -1,9 +1,11 @@
-import { upcast, type EventDefinition, type FieldError, type Principal, type ValidSubmission, type EventMetadata } from '@vru/contracts';
 import {
-  DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
+  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StreamKind, type ValidSubmission,
+} from '@vru/contracts';
+import {
+  comparisonDecider, DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
 } from '@vru/domain';
 import {
-  canonicalJson, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sha256Hex,
+  canonicalJson, comparisonStreamId, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sha256Hex,
 } from '@vru/event-store';
 import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
@@ -29,7 +31,7 @@ export const rejection = (httpStatus: Rejection['httpStatus'], code: string, tit
 
 interface StreamRow {
   stream_id: string;
-  kind: 'participant' | 'grant';
+  kind: StreamKind;
   provider_id: string;
   version: number;
   state: unknown;
@@ -44,14 +46,15 @@ interface Match {
 
 interface Target {
   streamId: string;
-  kind: 'participant' | 'grant';
+  kind: StreamKind;
   providerId: string;
   programmeId: string | null;
 }
 
-const deciders: Record<'participant' | 'grant', Decider<unknown>> = {
+const deciders: Record<StreamKind, Decider<unknown>> = {
   participant: participantDecider as Decider<unknown>,
   grant: grantDecider as Decider<unknown>,
+  comparison: comparisonDecider as Decider<unknown>,
 };
 
 /** Why a whole append transaction is retried: another writer stored the same eventId between our check and insert. */
@@ -157,6 +160,14 @@ export class EventStore {
     }
     if (cmd.streamId !== undefined) {
       return { streamId: cmd.streamId, kind: def.stream, providerId: principal.providerId as string, programmeId: s.programmeId ?? null };
+    }
+    if (def.stream === 'comparison') {
+      // The data partner owns the record: its id stands where a participant's provider would.
+      const dataPartnerId = s.dataPartnerId as string;
+      return {
+        streamId: comparisonStreamId(this.pseudonymSecret, dataPartnerId, s.comparisonRef as string),
+        kind: 'comparison', providerId: dataPartnerId, programmeId: null,
+      };
     }
     if (s.matchToken !== undefined) {
       const candidates = (matches.get(s.matchToken) ?? []).filter((m) => s.providerId === undefined || m.providerId === s.providerId);
@@ -392,7 +403,8 @@ export class EventStore {
                              ${[...last.keys()]}::text[], ${[...last.values()].map((r) => r.providerId)}::text[])
         on conflict do nothing`;
     }
-    const erased = rows.filter((r) => r.submission.type === 'ParticipantErased').map((r) => r.streamId);
+    const erased = rows.filter((r) => r.submission.type === 'ParticipantErased' || r.submission.type === 'ComparisonRecordErased')
+      .map((r) => r.streamId);
     await PersonalDataVault.destroyKeys(tx, erased);
   }
 
@@ -435,7 +447,7 @@ export class EventStore {
 
 interface LoadedStream {
   streamId: string;
-  kind: 'participant' | 'grant';
+  kind: StreamKind;
   providerId: string;
   version: number;
   state: unknown;

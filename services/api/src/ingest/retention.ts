@@ -23,9 +23,9 @@ export async function applyRetention(
   const now = policy.now ?? new Date();
   const cutoff = new Date(now);
   cutoff.setUTCMonth(cutoff.getUTCMonth() - policy.retentionMonths);
-  const due = await sql<{ stream_id: string; provider_id: string; programme_id: string | null }[]>`
-    select e.stream_id, min(e.provider_id) as provider_id, max(e.programme_id) as programme_id
-    from participant_keys k join events e on e.stream_id = k.stream_id
+  const due = await sql<{ stream_id: string; kind: string; provider_id: string; programme_id: string | null }[]>`
+    select e.stream_id, min(s.kind) as kind, min(e.provider_id) as provider_id, max(e.programme_id) as programme_id
+    from participant_keys k join events e on e.stream_id = k.stream_id join streams s on s.stream_id = k.stream_id
     group by e.stream_id
     having max(e.occurred_at) < ${cutoff.toISOString()}::timestamptz
     order by e.stream_id`;
@@ -35,17 +35,22 @@ export async function applyRetention(
     return { participantsErased: due.length, rejectionsDeleted: row?.n ?? 0, cutoff: cutoff.toISOString() };
   }
   const today = now.toISOString().slice(0, 10);
-  const definition = eventDefinition('ParticipantErased')!;
+  // Comparison records follow the participants' retention: the same erasure, by their own event type.
+  const participantErased = eventDefinition('ParticipantErased')!;
+  const comparisonErased = eventDefinition('ComparisonRecordErased')!;
   let erased = 0;
   for (let i = 0; i < due.length; i += 500) {
     const outcomes = await store.append(due.slice(i, i + 500).map((p) => ({
       streamId: p.stream_id,
-      definition,
-      principal: { keyId: 'system:retention', role: 'provider' as const, providerId: p.provider_id },
+      definition: p.kind === 'comparison' ? comparisonErased : participantErased,
+      principal: {
+        keyId: 'system:retention', role: p.kind === 'comparison' ? 'data-partner' as const : 'provider' as const, providerId: p.provider_id,
+      },
       requestId: `retention-${today}`,
       source: 'system' as const,
       submission: {
-        eventId: crypto.randomUUID(), type: 'ParticipantErased', schemaVersion: 1, occurredAt: now.toISOString(),
+        eventId: crypto.randomUUID(), type: p.kind === 'comparison' ? 'ComparisonRecordErased' : 'ParticipantErased', schemaVersion: 1,
+        occurredAt: now.toISOString(),
         ...(p.programme_id ? { programmeId: p.programme_id } : {}),
         data: { requestedOn: today, basis: 'retention-period-ended' },
       } as ValidSubmission,

@@ -10,11 +10,18 @@ import { HttpProblem } from '../problem.js';
 
 /**
  * Keys and reference data, managed by the VRU: commissioners and admins. A commissioner issues keys to
- * organisations (provider, data-partner, funder); only an admin issues commissioner and admin keys, so no
- * key can mint a key more powerful than itself.
+ * data partners and funders and registers providers and programmes; only an admin issues provider,
+ * commissioner and admin keys. A provider key reads its provider's figures unsuppressed, so a commissioner
+ * who could mint one would step around disclosure control; no key can mint a key that sees more than itself.
+ * A commissioner may still revoke a provider's key (taking access away is never an escalation).
  */
 const MANAGERS = ['commissioner', 'admin'] as const;
 const GRANTABLE: Record<Role, readonly Role[]> = {
+  admin: Roles,
+  commissioner: ['data-partner', 'funder'],
+  provider: [], 'data-partner': [], funder: [],
+};
+const REVOCABLE: Record<Role, readonly Role[]> = {
   admin: Roles,
   commissioner: ['provider', 'data-partner', 'funder'],
   provider: [], 'data-partner': [], funder: [],
@@ -47,6 +54,14 @@ function mayGrant(principal: Principal, role: Role): void {
   if (!GRANTABLE[principal.role].includes(role)) {
     throw new HttpProblem(403, 'role-not-grantable', 'Not allowed', [
       { field: '/role', rule: 'role-not-grantable', message: `A ${principal.role} key may issue keys for: ${GRANTABLE[principal.role].join(', ')}` },
+    ]);
+  }
+}
+
+function mayRevoke(principal: Principal, role: Role): void {
+  if (!REVOCABLE[principal.role].includes(role)) {
+    throw new HttpProblem(403, 'role-not-revocable', 'Not allowed', [
+      { field: '/keyId', rule: 'role-not-revocable', message: `A ${principal.role} key may revoke keys for: ${REVOCABLE[principal.role].join(', ')}` },
     ]);
   }
 }
@@ -100,10 +115,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
   }, async (request) => ({ keys: await listApiKeys(sql, request.query) }));
 
   const keyParams = Type.Object({ keyId: KeyId });
-  const existing = async (principal: Principal, keyId: string) => {
+  const existing = async (principal: Principal, keyId: string, allowed = mayGrant) => {
     const key = await getApiKey(sql, keyId);
     if (!key) throw new HttpProblem(404, 'not-found', 'No such key');
-    mayGrant(principal, key.role);
+    allowed(principal, key.role);
     return key;
   };
 
@@ -135,7 +150,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
       response: { 200: ApiKeySummary, ...errors },
     },
   }, async (request) => {
-    await existing(request.principal, request.params.keyId);
+    await existing(request.principal, request.params.keyId, mayRevoke);
     const key = await revokeApiKey(sql, request.params.keyId);
     verifier.forget(request.params.keyId);
     request.log.info({ revokedKeyId: request.params.keyId }, 'api key revoked');

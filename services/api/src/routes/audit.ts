@@ -1,46 +1,219 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { GrantRef, ProblemDetails, upcast } from '@vru/contracts';
-import { grantStreamId, verifyAudit } from '@vru/event-store';
+import { consistencyProof, grantStreamId, inclusionProof, latestSignedHead, ENTRY_COLUMNS, storedEntry, treeSize, type AuditEventRow, type LogVerification } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
+import { AUDIT_LOG_ROUTES, toBase64, type VerifierKey } from '@vru/verifier';
+import { EvidenceNotReady, grantEvidencePack, type AuditMonitor } from '../audit/monitor.js';
+import { HttpProblem } from '../problem.js';
 import { REPORT_ROLES } from './reports.js';
 
-const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const Base64Hash = Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'SHA-256 hash, base64.' });
 const Position = Type.String({ pattern: '^\\d+$', description: 'Event log position (a decimal string: it is a 64-bit integer).' });
+const TreeSize = Type.Integer({ minimum: 0, description: 'Number of leaves (events) in the Merkle tree.' });
+
+const SignedHead = Type.Object({
+  id: Type.String(),
+  size: TreeSize,
+  rootHash: Base64Hash,
+  timestamp: Type.String({ format: 'date-time' }),
+  checkpoint: Type.String({ description: 'The signed tree head as a C2SP signed note: save it and check it with scripts/verify.' }),
+}, { additionalProperties: false });
+
+const SpendFiguresSchema = Type.Object({
+  grantRef: Type.String(), providerId: Type.String(), programmeId: Type.String(),
+  awardedPence: Type.Integer(), spentPence: Type.Integer(), remainingPence: Type.Integer(),
+  spentByCategory: Type.Record(Type.String(), Type.Integer()), spentByQuarter: Type.Record(Type.String(), Type.Integer()),
+}, { additionalProperties: false });
+
+export const DriftCheckSchema = Type.Object({
+  ok: Type.Boolean({ description: 'True when every grant\'s spend figures in the read model equal those re-computed from the log.' }),
+  checkedAt: Type.String({ format: 'date-time' }),
+  grantsChecked: Type.Integer({ minimum: 0 }),
+  drift: Type.Array(Type.Object({
+    grantRef: Type.String(), field: Type.String(), log: Type.Unknown(), readModel: Type.Unknown(),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false, title: 'SpendDriftCheck' });
 
 export const AuditVerification = Type.Object({
-  ok: Type.Boolean({ description: 'True when every link recomputes and the latest checkpoint is validly signed and still on the chain.' }),
-  checked: Type.Integer({ minimum: 0, description: 'Chain links recomputed from the events table.' }),
-  headPosition: Type.Union([Position, Type.Null()]),
-  headHash: Hash,
-  unchainedBelowHead: Type.Integer({ minimum: 0, description: 'Events below the head that were never chained (committed after the chainer passed them).' }),
-  firstBroken: Type.Optional(Type.Object({
-    position: Position,
-    reason: Type.Union([Type.Literal('hash-mismatch'), Type.Literal('missing-event'), Type.Literal('reordered')]),
+  ok: Type.Boolean({ description: 'True when no problem was found: every leaf checked re-computes from its event, every stored head is signed by the pinned key and matches the log, and the spend read model agrees with the log.' }),
+  full: Type.Boolean({ description: 'Whether every leaf was re-computed (full=true) or only those new since the last verified head.' }),
+  treeSize: TreeSize,
+  leavesChecked: Type.Integer({ minimum: 0 }),
+  headsChecked: Type.Integer({ minimum: 0 }),
+  latestHead: Type.Union([SignedHead, Type.Null()], { description: 'The latest stored head signed by the pinned key.' }),
+  problems: Type.Array(Type.Object({
+    kind: Type.Union([
+      Type.Literal('event-changed'), Type.Literal('event-missing'), Type.Literal('head-not-signed'), Type.Literal('head-root-mismatch'),
+      Type.Literal('truncated'), Type.Literal('tree-mismatch'), Type.Literal('spend-drift'),
+    ], { description: 'event-changed / event-missing: the event at that position is not the one logged; head-not-signed: a stored head the pinned key did not sign; head-root-mismatch: the log no longer has a signed head\'s root (a rewrite); truncated: a signed head is larger than the log; tree-mismatch: the stored subtrees proofs are served from disagree with the events; spend-drift: the spend read model differs from the log.' }),
+    message: Type.String(),
+    leafIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+    position: Type.Optional(Position),
+    headId: Type.Optional(Type.String()),
+    headSize: Type.Optional(TreeSize),
+    grantRef: Type.Optional(Type.String()),
   }, { additionalProperties: false })),
-  checkpoint: Type.Union([Type.Object({
-    id: Type.Optional(Type.String()),
-    position: Position,
-    headHash: Hash,
-    signature: Type.String({ description: 'Ed25519 signature of "<position>:<headHash>", base64.' }),
-    publicKey: Type.String({ description: 'SPKI PEM public key that checks the signature.' }),
-    signedAt: Type.Optional(Type.String({ format: 'date-time' })),
-    signatureValid: Type.Boolean(),
-    matchesChain: Type.Boolean(),
-  }, { additionalProperties: false }), Type.Null()]),
+  drift: Type.Union([DriftCheckSchema, Type.Null()], { description: 'The latest drift check of the spend read model against the log.' }),
 }, { additionalProperties: false, title: 'AuditVerification' });
 
-export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
+export const ConsistencyProof = Type.Object({
+  from: TreeSize, to: TreeSize, proof: Type.Array(Base64Hash, { description: 'RFC 9162 consistency proof, section 2.1.4.' }),
+}, { additionalProperties: false, title: 'ConsistencyProof' });
+
+export const InclusionProof = Type.Object({
+  eventId: Type.String({ format: 'uuid' }),
+  position: Position,
+  leafIndex: Type.Integer({ minimum: 0 }),
+  treeSize: TreeSize,
+  entry: Type.String({ description: 'The event\'s stored form as canonical JSON (personal fields sealed): the bytes its leaf hashes.' }),
+  proof: Type.Array(Base64Hash, { description: 'RFC 9162 audit path, section 2.1.3.' }),
+}, { additionalProperties: false, title: 'InclusionProof' });
+
+export const EvidencePack = Type.Object({
+  format: Type.Literal('vru-evidence-pack'),
+  version: Type.Literal(1),
+  subject: Type.Object({ kind: Type.Literal('grant'), grantRef: Type.String() }, { additionalProperties: false }),
+  checkpoint: Type.String({ description: 'The signed tree head the proofs lead to.' }),
+  events: Type.Array(Type.Object({
+    leafIndex: Type.Integer({ minimum: 0 }), entry: Type.String(), inclusionProof: Type.Array(Base64Hash),
+  }, { additionalProperties: false })),
+  figures: SpendFiguresSchema,
+}, { additionalProperties: false, title: 'GrantEvidencePack' });
+
+const errors = { 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails };
+const noKey = () => new HttpProblem(503, 'audit-key-not-configured', 'Audit verification unavailable', undefined,
+  'AUDIT_PUBLIC_KEY (the pinned verifier key) is not configured');
+
+export function verificationBody(result: LogVerification, drift: AuditMonitor['drift']) {
+  const head = result.latestHead;
+  const driftProblems = (drift?.drift ?? []).map((d) => ({
+    kind: 'spend-drift' as const, grantRef: d.grantRef,
+    message: `grant ${d.grantRef}: ${d.field} is ${JSON.stringify(d.readModel)} in the read model, ${JSON.stringify(d.log)} in the log`,
+  }));
+  return {
+    ok: result.ok && (drift?.ok ?? true), full: result.full, treeSize: result.treeSize, leavesChecked: result.leavesChecked,
+    headsChecked: result.headsChecked,
+    latestHead: head
+      ? { id: head.id, size: head.size, rootHash: toBase64(head.rootHash), timestamp: new Date(head.timestamp).toISOString(), checkpoint: head.checkpoint }
+      : null,
+    problems: [...result.problems, ...driftProblems],
+    drift,
+  };
+}
+
+export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMonitor }> = async (app, { sql, monitor }) => {
+  const pinned = (): VerifierKey => {
+    if (!monitor.key) throw noKey();
+    return monitor.key;
+  };
+  const roles = REPORT_ROLES.audit;
+
   app.get('/v1/audit/verify', {
-    config: { roles: REPORT_ROLES['audit'] },
+    config: { roles },
     schema: {
       tags: ['audit'],
-      operationId: 'verifyAuditChain',
-      summary: 'Recompute the tamper-evident hash chain over the event log',
-      description: 'Recomputes every link of the global hash chain from the stored events in position order and reports the first broken link (hash-mismatch: an event was altered; missing-event: an event or link was removed; reordered: links out of order), together with the latest signed checkpoint. The newest events are covered once chained, a few seconds after they are recorded. Save the checkpoint and check it offline with scripts/audit-verify.',
-      response: { 200: AuditVerification, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      operationId: 'verifyAuditLog',
+      summary: 'Verify the Merkle audit log against the pinned key, and the spend read model against the log',
+      description: 'Re-computes each leaf of the audit log from its event as stored now, folds the tree and checks every stored signed tree head with the pinned key AUDIT_PUBLIC_KEY (never a key from the database): a head signed by another key, a head whose root the log no longer has (a rewrite), a head larger than the log (a truncation), and an event that is not the one logged are each reported with the leaf, position or head they concern. Incremental by default (only what is new since the last verified head); full=true re-computes every leaf. Also re-computes every grant\'s spend from the log and compares it with the spend read model.',
+      querystring: Type.Object({ full: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
+      response: { 200: AuditVerification, 400: ProblemDetails, ...errors },
     },
-  }, async () => verifyAudit(sql));
+  }, async (request) => {
+    pinned();
+    const [result, drift] = await Promise.all([monitor.verify(request.query.full === true), monitor.driftCheck()]);
+    return verificationBody(result, drift);
+  });
+
+  app.get(AUDIT_LOG_ROUTES.checkpoint, {
+    config: { roles },
+    schema: {
+      tags: ['audit'],
+      operationId: 'latestSignedTreeHead',
+      summary: 'The latest signed tree head (a C2SP checkpoint), as text',
+      description: 'The latest head signed by the pinned key: origin, tree size, root hash and time, signed with Ed25519. Save it: next month, scripts/verify consistency proves that the log then extends this one.',
+      produces: ['text/plain'],
+      response: { 200: Type.String(), 404: ProblemDetails, ...errors },
+    },
+  }, async (_request, reply) => {
+    const signed = await latestSignedHead(sql, pinned());
+    if (!signed) throw new HttpProblem(404, 'no-signed-head', 'No signed tree head yet', undefined, 'The log signs its first head shortly after the first event.');
+    return reply.type('text/plain; charset=utf-8').send(signed.checkpoint);
+  });
+
+  app.get(AUDIT_LOG_ROUTES.consistency, {
+    config: { roles },
+    schema: {
+      tags: ['audit'],
+      operationId: 'consistencyProof',
+      summary: 'A consistency proof between two tree sizes',
+      description: 'RFC 9162 consistency proof that the tree of `from` leaves is a prefix of the tree of `to` leaves (1 ≤ from ≤ to ≤ the tree size).',
+      querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+      response: { 200: ConsistencyProof, 400: ProblemDetails, ...errors },
+    },
+  }, async (request) => {
+    const { from, to } = request.query;
+    const size = await treeSize(sql);
+    if (from > to) throw new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field: '/from', rule: 'maximum', message: 'must not be greater than to' }]);
+    if (to > size) {
+      throw new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field: '/to', rule: 'maximum', message: `must not be greater than the tree size (${size})` }]);
+    }
+    return { from, to, proof: (await consistencyProof(sql, from, to)).map(toBase64) };
+  });
+
+  app.get('/v1/audit/log/inclusion', {
+    config: { roles },
+    schema: {
+      tags: ['audit'],
+      operationId: 'inclusionProof',
+      summary: 'An inclusion proof for one event',
+      description: 'The event\'s stored form (the bytes its leaf hashes; personal fields sealed) and its RFC 9162 audit path in the tree of treeSize leaves (default: the latest signed head\'s size).',
+      querystring: Type.Object({ eventId: Type.String({ format: 'uuid' }), treeSize: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      response: { 200: InclusionProof, 400: ProblemDetails, 404: ProblemDetails, ...errors },
+    },
+  }, async (request) => {
+    const key = pinned();
+    const size = request.query.treeSize ?? (await latestSignedHead(sql, key))?.head.size ?? 0;
+    const [row] = await sql.unsafe<(AuditEventRow & { leaf_index: string })[]>(
+      `select ${ENTRY_COLUMNS}, l.leaf_index::text from events e join audit_log_leaves l on l.position = e.position where e.event_id = $1`,
+      [request.query.eventId],
+    );
+    if (!row || Number(row.leaf_index) >= size) {
+      throw new HttpProblem(404, 'not-in-log', 'Event not in the log at that size', undefined,
+        'The event is unknown or not yet under the tree size asked for (events join the log a few seconds after they are recorded).');
+    }
+    if (size > await treeSize(sql)) {
+      throw new HttpProblem(400, 'validation-failed', 'Invalid query', [{ field: '/treeSize', rule: 'maximum', message: 'must not be greater than the tree size' }]);
+    }
+    const leafIndex = Number(row.leaf_index);
+    return {
+      eventId: row.event_id, position: row.position.toString(), leafIndex, treeSize: size, entry: storedEntry(row),
+      proof: (await inclusionProof(sql, leafIndex, size)).map(toBase64),
+    };
+  });
+
+  app.get('/v1/audit/evidence-pack', {
+    config: { roles },
+    schema: {
+      tags: ['audit'],
+      operationId: 'grantEvidencePack',
+      summary: 'A grant\'s evidence pack, to verify offline with scripts/verify pack',
+      description: 'The grant\'s spend figures as reported, every event of its stream in stored form (no personal data in clear) with its inclusion proof, and the signed tree head the proofs lead to. The offline verifier checks the head against the pinned key, every proof, and re-computes the figures from the events. 503 (retry) while the grant\'s latest events are not yet under a signed head.',
+      querystring: Type.Object({ grantRef: GrantRef }, { additionalProperties: false }),
+      response: { 200: EvidencePack, 400: ProblemDetails, 404: ProblemDetails, ...errors },
+    },
+  }, async (request, reply) => {
+    const key = pinned();
+    try {
+      const pack = await grantEvidencePack(sql, key, request.query.grantRef);
+      if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant', undefined, `No events for grant ${request.query.grantRef}`);
+      return reply.header('content-disposition', `attachment; filename="evidence-pack-${request.query.grantRef}.json"`).send(pack);
+    } catch (err) {
+      if (!(err instanceof EvidenceNotReady)) throw err;
+      reply.header('retry-after', '60');
+      throw new HttpProblem(503, 'evidence-not-ready', 'Evidence pack not ready', undefined, err.message);
+    }
+  });
 };
 
 export const EvidenceTrail = Type.Object({
@@ -62,8 +235,8 @@ export const EvidenceTrail = Type.Object({
       source: Type.String({ description: 'api, batch or csv.' }),
       requestId: Type.String({ description: 'Correlation id of the HTTP request.' }),
     }, { additionalProperties: false }),
-    chain: Type.Union([Type.Object({ prevHash: Hash, hash: Hash }, { additionalProperties: false }), Type.Null()], {
-      description: 'The event\'s link in the audit hash chain (null until chained, a few seconds after recording).',
+    leafIndex: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      description: 'The event\'s leaf in the audit log\'s Merkle tree (null until logged, a few seconds after recording).',
     }),
   }, { additionalProperties: false })),
 }, { additionalProperties: false, title: 'EvidenceTrail' });
@@ -75,7 +248,7 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (ap
       tags: ['audit'],
       operationId: 'grantEvidenceTrail',
       summary: "The evidence trail behind a grant's spend figures",
-      description: 'Every event of the grant (award, spend, corrections) in order: what was submitted, when it happened and was recorded, which API key submitted it from which request, and its link in the hash chain, which GET /v1/audit/verify and scripts/audit-verify recompute.',
+      description: 'Every event of the grant (award, spend, corrections) in order: what was submitted, when it happened and was recorded, which API key submitted it from which request, and its leaf in the Merkle audit log (GET /v1/audit/log/inclusion proves it; GET /v1/audit/evidence-pack bundles the proofs).',
       querystring: Type.Object({ grantRef: GrantRef }, { additionalProperties: false }),
       response: { 200: EvidenceTrail, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
     },
@@ -83,13 +256,13 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (ap
     const rows = await sql<{
       position: bigint; event_id: string; stream_version: number; type: string; schema_version: number; provider_id: string;
       occurred_at: Date; recorded_at: Date; data: Record<string, unknown>; metadata: { keyId: string; role: string; source: string; requestId: string };
-      label: string | null; prev_hash: string | null; hash: string | null;
+      label: string | null; leaf_index: string | null;
     }[]>`
       select e.position, e.event_id, e.stream_version, e.type, e.schema_version, e.provider_id, e.occurred_at, e.recorded_at,
-             e.data, e.metadata, k.label, c.prev_hash, c.hash
+             e.data, e.metadata, k.label, l.leaf_index::text
       from events e
       left join api_keys k on k.key_id = e.metadata->>'keyId'
-      left join audit_chain c on c.position = e.position
+      left join audit_log_leaves l on l.position = e.position
       where e.stream_id = ${grantStreamId(request.query.grantRef)}
       order by e.stream_version`;
     return {
@@ -100,7 +273,7 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (ap
         ...upcast(r.type, r.schema_version, r.data),
         occurredAt: r.occurred_at.toISOString(), recordedAt: r.recorded_at.toISOString(),
         submittedBy: { keyId: r.metadata.keyId, role: r.metadata.role, keyLabel: r.label, source: r.metadata.source, requestId: r.metadata.requestId },
-        chain: r.hash && r.prev_hash ? { prevHash: r.prev_hash, hash: r.hash } : null,
+        leafIndex: r.leaf_index === null ? null : Number(r.leaf_index),
       })),
     };
   });

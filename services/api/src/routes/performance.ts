@@ -22,6 +22,12 @@ interface TargetRow {
 }
 
 const today = (): string => new Date().toISOString().slice(0, 10);
+
+/**
+ * The disclosure rules this report applies (suppressPerformance below, docs/metrics.md): its own, named apart from
+ * the shared row-level layer's version so that the stamp on every answer says which rules its figures passed.
+ */
+export const PERFORMANCE_DISCLOSURE_RULES = 'vru-perf-1';
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
 export async function performanceReport(sql: Sql, principal: Principal, q: PerformanceQuery) {
@@ -35,7 +41,8 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${provider ? sql`and provider_id = ${provider}` : sql``}
     order by grant_ref`.catch(emptyIfNoReadModel);
-  if (grants.length === 0) return { report: 'performance' as const, filters: q, computedAt, suppressed: suppress, rows: [] };
+  const disclosure = { rules: PERFORMANCE_DISCLOSURE_RULES, applied: suppress };
+  if (grants.length === 0) return { report: 'performance' as const, filters: q, computedAt, suppressed: suppress, disclosure, rows: [] };
   const refs = grants.map((g) => g.grant_ref);
   const providers = [...new Set(grants.map((g) => g.provider_id))];
   const programmes = [...new Set(grants.map((g) => g.programme_id))];
@@ -110,7 +117,7 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
       return disclosed.map((f) => ({ ...ids, ...f, targetsRevised: revisions }));
     });
   });
-  return { report: 'performance' as const, filters: q, computedAt, suppressed: suppress, rows };
+  return { report: 'performance' as const, filters: q, computedAt, suppressed: suppress, disclosure, rows };
 }
 
 /** The actuals of every quarter of the grant year up to and including `quarter`, for the disclosure rule below. */

@@ -4,11 +4,12 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { emptyIfNoReadModel, REPORT_ROLES, reportPosition } from './reports.js';
-import { reportScope } from '../auth.js';
+import { disclosureScope } from '../disclosure.js';
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
 export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQualityQuery) {
-  const { provider } = reportScope(principal, q.providerId);
+  const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: false });
+  const provider = dc.provider;
   const receivedFilter = (column: string) => sql`
     ${provider ? sql`and provider_id = ${provider}` : sql``}
     ${q.from ? sql`and ${sql(column)} >= ${q.from}::date` : sql``}
@@ -58,12 +59,19 @@ export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQ
     report: 'data-quality' as const,
     filters: q,
     computedAt: [computedAt, participantsAt, outcomesAt],
+    suppressed: dc.applied,
+    disclosure: dc.stamp,
     rows: [...rows.values()]
       .sort((a, b) => a.providerId.localeCompare(b.providerId) || a.month.localeCompare(b.month))
       .map((r) => ({ ...r, rejectionRate: r.accepted + r.rejected === 0 ? null : Math.round((r.rejected / (r.accepted + r.rejected)) * 10_000) / 10_000 })),
     rejectionsByRule: byRule.map((r) => ({ providerId: r.provider_id, rule: r.rule, count: r.count })),
+    // People counts: each of enrolled and exited is the population of the missing count after it.
     missingMeasures: missing.map((m) => ({
-      providerId: m.provider_id, enrolledWithEvaluationConsent: m.enrolled, missingBaseline: m.missing_baseline, exited: m.exited, missingExit: m.missing_exit,
+      providerId: m.provider_id,
+      enrolledWithEvaluationConsent: dc.population(m.enrolled),
+      missingBaseline: dc.population(m.enrolled) === null ? null : dc.count(m.missing_baseline),
+      exited: dc.population(m.exited),
+      missingExit: dc.population(m.exited) === null ? null : dc.count(m.missing_exit),
     })),
   };
   return report;
@@ -97,7 +105,7 @@ export const qualityReportRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = asyn
       summary: 'Submissions, rejections by rule, late submissions and missing measures per provider',
       description: `Per provider and month of receipt: accepted and rejected submissions, the rejection rate, submissions received more than ${LATE_AFTER_DAYS} days after occurredAt and the median delay; rejections by rule; participants missing a baseline or an exit measure. A provider sees its own figures only. Accept: text/csv returns the monthly rows.`,
       querystring: DataQualityQuery,
-      response: { 200: DataQualityReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      response: { 200: DataQualityReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => sendReport(request, reply, await dataQualityReport(sql, request.principal, request.query), 'data-quality'));
 };

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AttendanceQuery, AttendanceReport, ProblemDetails, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
-import { reportScope } from '../auth.js';
-import { sendReport, wantsCsv, wantsXlsx } from '../csv.js';
+import { sendReport } from '../csv.js';
+import { disclosureScope, withheld } from '../disclosure.js';
 
 /** Who may read each report: the JSON routes and the dashboard pages both use these. */
 export const REPORT_ROLES = {
@@ -11,6 +11,7 @@ export const REPORT_ROLES = {
   engagement: ['provider', 'commissioner', 'admin'],
   outcomes: ['provider', 'commissioner', 'funder', 'admin'],
   reoffending: ['provider', 'commissioner', 'admin'],
+  impact: ['commissioner', 'admin'],
   spend: ['provider', 'commissioner', 'funder', 'admin'],
   'data-quality': ['provider', 'commissioner', 'admin'],
   'quarterly-return': ['provider', 'commissioner', 'funder', 'admin'],
@@ -42,36 +43,50 @@ export function emptyIfNoReadModel(err: { code?: string }): never[] {
   throw err;
 }
 
-/** Sessions attended and missed per programme (the attendance report; a provider key sees its own sessions only). */
+/**
+ * Sessions attended and missed per programme (the attendance report; a provider key sees its own sessions only).
+ * The population of a row is its participants with a session in the period; disclosure control judges it by
+ * month of session across every provider of the programme.
+ */
 export async function attendanceReport(sql: Sql, principal: Principal, q: AttendanceQuery) {
-  const { provider } = reportScope(principal, q.providerId);
-  const computedAt = await reportPosition(sql, 'attendance');
-  const rows = await sql<{ programme_id: string; participants: number; attended: number; missed: number }[]>`
-    select programme_id,
-           count(distinct stream_id)::int as participants,
+  const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
+  const window = dc.window(q.from, q.to);
+  const computedAt = [await reportPosition(sql, 'attendance')];
+  const records = await sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number }[]>`
+    select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
            count(*) filter (where attended)::int as attended,
            count(*) filter (where not attended)::int as missed
     from rm_attendance.sessions
     where true
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-      ${provider ? sql`and provider_id = ${provider}` : sql``}
-      ${q.from ? sql`and session_date >= ${q.from}::date` : sql``}
-      ${q.to ? sql`and session_date <= ${q.to}::date` : sql``}
-    group by programme_id
-    order by programme_id`.catch(emptyIfNoReadModel);
-  const report = {
+      ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
+      ${window.from ? sql`and session_date >= ${window.from}::date` : sql``}
+      ${window.to ? sql`and session_date <= ${window.to}::date` : sql``}
+    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel);
+  const programmes = [...new Set(records.map((r) => r.programme_id))].sort();
+  return {
     report: 'attendance' as const,
     filters: q,
     computedAt,
-    rows: rows.map((r) => ({
-      programmeId: r.programme_id,
-      participants: r.participants,
-      sessionsAttended: r.attended,
-      sessionsMissed: r.missed,
-      attendanceRate: r.attended + r.missed === 0 ? null : Math.round((r.attended / (r.attended + r.missed)) * 10_000) / 10_000,
-    })),
+    suppressed: dc.applied,
+    disclosure: dc.stamp,
+    rows: programmes.map((programmeId) => {
+      const mine = records.filter((r) => r.programme_id === programmeId);
+      const members = mine.map((r) => ({ id: r.stream_id, key: dc.key(r.provider_id, null), date: r.month }));
+      const inScope = mine.filter((r) => dc.inScope(r.provider_id, r.month));
+      const attended = inScope.reduce((n, r) => n + r.attended, 0);
+      const missed = inScope.reduce((n, r) => n + r.missed, 0);
+      const row = {
+        programmeId,
+        participants: new Set(inScope.map((r) => r.stream_id)).size as number | null,
+        sessionsAttended: dc.count(attended),
+        sessionsMissed: dc.count(missed),
+        attendanceRate: attended + missed === 0 ? null : Math.round((attended / (attended + missed)) * 10_000) / 10_000,
+      };
+      if (!dc.published(members, null)) return withheld(row, ['programmeId']);
+      return row.sessionsAttended === null || row.sessionsMissed === null ? { ...row, attendanceRate: null } : row;
+    }),
   };
-  return report;
 }
 
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
@@ -81,16 +96,14 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
       tags: ['reports'],
       operationId: 'attendanceReport',
       summary: 'Sessions attended and missed per programme',
-      description: 'Attendance rate = sessions attended / sessions offered (attended + missed), per programme, for sessions dated within from..to (and of one provider with providerId; a provider key sees its own sessions only).',
+      description: 'Attendance rate = sessions attended / sessions offered (attended + missed), per programme, for sessions dated within from..to '
+        + '(and of one provider with providerId; a provider key sees its own sessions only). Across providers the figures pass through disclosure '
+        + 'control vru-sdc-1 like every report: from..to must be one calendar month, quarter or financial year (otherwise 422), and a row whose '
+        + 'participants are fewer than 10, or that other answers could difference, is null. Send `Accept: text/csv` for the rows as CSV.',
       querystring: AttendanceQuery,
-      response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => {
-    const report = await attendanceReport(sql, request.principal, request.query);
-    if (wantsCsv(request) || wantsXlsx(request)) {
-      await sendReport(request, reply, { ...report, computedAt: [report.computedAt] }, 'attendance');
-      return reply;
-    }
-    return report;
+    return sendReport(request, reply, await attendanceReport(sql, request.principal, request.query), 'attendance');
   });
 };

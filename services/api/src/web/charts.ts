@@ -190,3 +190,56 @@ export function performanceChart(
       ],
     });
 }
+
+/**
+ * Balance: the standardised mean difference of each covariate before matching (hollow grey) and after (blue), with
+ * the conventional ±0.1 limits dashed. A dot inside the limits after matching means the groups are alike on it.
+ */
+export function balanceChart(
+  rows: readonly { name: string; smdBefore: number | null; smdAfter: number | null }[],
+  threshold: number,
+): Html {
+  const points = rows.flatMap((r) => [
+    ...(r.smdBefore === null ? [] : [{ name: r.name, when: 'Before matching', smd: r.smdBefore }]),
+    ...(r.smdAfter === null ? [] : [{ name: r.name, when: 'After matching', smd: r.smdAfter }]),
+  ]);
+  if (points.length === 0) return empty('balance');
+  const outside = rows.filter((r) => r.smdAfter !== null && Math.abs(r.smdAfter) >= threshold).map((r) => r.name);
+  const widest = Math.max(0.25, ...points.map((p) => Math.abs(p.smd)));
+  return render('Balance of each characteristic before and after matching',
+    'Standardised mean difference per characteristic, a hollow grey dot before matching and a blue dot after; '
+      + `the dashed lines mark ±${threshold}. `
+      + (outside.length
+        ? `Still outside the limits after matching: ${outside.join(', ')}.`
+        : 'After matching every characteristic is inside the limits.'), {
+      y: { label: null, domain: rows.map((r) => r.name) },
+      x: { label: 'Standardised mean difference (participants − comparisons)', domain: [-widest, widest], grid: true },
+      color: { legend: true, domain: ['Before matching', 'After matching'], range: [GREY, BLUE] },
+      marginLeft: 230,
+      height: Math.max(200, 26 * rows.length + 80),
+      marks: [
+        Plot.ruleX([-threshold, threshold], { stroke: ORANGE, strokeDasharray: '4,3' }),
+        Plot.ruleX([0], { stroke: '#0b0c0c' }),
+        Plot.dot(points.filter((p) => p.when === 'Before matching'), { y: 'name', x: 'smd', stroke: GREY, strokeWidth: 2, r: 5 }),
+        Plot.dot(points.filter((p) => p.when === 'After matching'), { y: 'name', x: 'smd', fill: BLUE, r: 5 }),
+      ],
+    });
+}
+
+/** The matched difference per 100 participants with its 95% interval, one line per measure; zero is no difference. */
+export function impactEstimateChart(rows: readonly { label: string; difference: number; lower: number; upper: number }[]): Html {
+  if (rows.length === 0) return empty('impact estimate');
+  return render('Difference per 100 participants against the matched comparison group, with 95% confidence intervals',
+    'A dot per measure with a line for its interval; left of zero means fewer proven reoffenders or reoffences than the comparison '
+      + 'group.', {
+      y: { label: null, domain: rows.map((r) => r.label) },
+      x: { label: 'Difference per 100 participants', grid: true },
+      marginLeft: 260,
+      height: 160,
+      marks: [
+        Plot.ruleX([0], { stroke: '#0b0c0c' }),
+        Plot.ruleY(rows, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 3 }),
+        Plot.dot(rows, { y: 'label', x: 'difference', fill: DARK_BLUE, r: 6 }),
+      ],
+    });
+}

@@ -1,10 +1,13 @@
 import type { ReportQuery, Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
+import { addMonths, DISCLOSURE_VERSION, financialYearOf } from '@vru/domain';
+import { tenantOf } from '../auth.js';
 import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
 import { performanceReport } from '../routes/performance.js';
+import { impactReport } from '../routes/impact-report.js';
 
 /**
  * The dashboard's figures come from the same report functions as the JSON routes, with the same roles and the
@@ -34,13 +37,27 @@ export function monthsOf(from: string | undefined, to: string | undefined): { mo
   return months.slice(-MAX_MONTHS);
 }
 
+/**
+ * The period the pages show when none is chosen. Figures across providers are published for whole months,
+ * quarters or financial years only (disclosure control), so those roles get the last financial year that has
+ * ended; a provider's own pages keep every date.
+ */
+export function withDefaultPeriod(principal: Principal, f: Filters): Filters {
+  if (tenantOf(principal) !== null || f.from !== undefined || f.to !== undefined) return f;
+  const current = financialYearOf(today());
+  const last = financialYearOf(addMonths(current.from, -1));
+  return { ...f, from: last.from, to: last.to };
+}
+
 /** The attendance report run once per month of the period: attendance over time. */
 export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filters) {
   const months = monthsOf(f.from, f.to);
   const reports = await Promise.all(months.map((m) => attendanceReport(sql, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }))));
   return {
     report: 'attendance-by-month' as const,
-    computedAt: reports.slice(0, 1).map((r) => r.computedAt),
+    computedAt: reports[0]?.computedAt ?? [],
+    suppressed: tenantOf(principal) === null,
+    disclosure: { rules: DISCLOSURE_VERSION, applied: tenantOf(principal) === null },
     rows: reports.flatMap((r, i) => r.rows.map((row) => ({ month: months[i]!.month, ...row }))),
   };
 }
@@ -60,6 +77,13 @@ export const REPORTS = {
   performance: {
     roles: REPORT_ROLES.performance,
     run: (sql: Sql, p: Principal, f: Filters) => performanceReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, grantRef: f.grantRef })),
+  },
+  // The page's period is the cohort (whole quarters); a programme is required.
+  impact: {
+    roles: REPORT_ROLES.impact,
+    run: (sql: Sql, p: Principal, f: Filters) => impactReport(sql, p, defined({
+      programmeId: f.programmeId ?? '', cohortFrom: f.from ?? '', cohortTo: f.to ?? '',
+    })),
   },
   'data-quality': {
     roles: REPORT_ROLES['data-quality'],

@@ -4,7 +4,8 @@ import { html, type Html } from './html.js';
  * How figures read on the pages. A figure withheld by small-number suppression shows as [c] (the GSS marker for
  * confidential), never as 0 or blank; a figure that does not apply (no denominator) shows as a dash.
  */
-export const SUPPRESSED_NOTE = '[c] withheld: fewer than 5 people, or a rate or mean over fewer than 5, so individuals cannot be identified.';
+export const SUPPRESSED_NOTE = '[c] withheld under disclosure control (rules vru-sdc-1): a population of fewer than 10 people, a count of 1 to 4, '
+  + 'or a figure that could be worked out from other published figures, so no individual can be identified.';
 
 const whole = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 });

@@ -8,20 +8,22 @@ import fastifyStatic from '@fastify/static';
 import { Type } from 'typebox';
 import { csvTemplate, EventTypes, GrantRef, ReportQuery, type EventType, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
-import { verifyAudit } from '@vru/event-store';
 import { isDatabaseUnavailable, type Config, type Sql } from '@vru/runtime';
 import type { ApiKeyVerifier } from '../api-keys.js';
 import type { EventStore } from '../ingest/event-store.js';
-import { toCsv } from '../csv.js';
+import { DISCLOSURE_HEADER, disclosureHeader, toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
 import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
 import { XLSX_CONTENT_TYPE } from '../xlsx.js';
 import { xlsxTemplate } from '../xlsx-workbooks.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, summaryList, suppressionNote } from './components.js';
-import { mayRead, REPORT_NAMES, REPORTS, type Filters, type ReportName } from './data.js';
+import { impactForm, impactIntro, impactSections } from './impact-page.js';
+import { mayRead, REPORT_NAMES, REPORTS, withDefaultPeriod, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
+import type { AuditMonitor } from '../audit/monitor.js';
+import { verificationBody } from '../routes/audit.js';
 import {
   attendanceSection, auditSection, contractSections, contractsSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
   signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
@@ -39,6 +41,7 @@ export interface WebDeps {
   sql: Sql;
   store: EventStore;
   verifier: ApiKeyVerifier;
+  auditMonitor: AuditMonitor;
 }
 
 declare module 'fastify' {
@@ -193,7 +196,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.get('/app/overview', { config: { pageRoles: ['commissioner', 'admin', 'provider'] }, schema: filterRoute, preValidation: async (request) => dropEmpty(request) }, async (request, reply) => {
     const principal = request.webPrincipal!;
-    const f = request.query as Filters;
+    const f = withDefaultPeriod(principal, request.query as Filters);
     const [attendance, byMonth, engagement, outcomes, reoffending, spend, quality, options] = await Promise.all([
       REPORTS.attendance.run(sql, principal, f), REPORTS['attendance-by-month'].run(sql, principal, f), REPORTS.engagement.run(sql, principal, f),
       REPORTS.outcomes.run(sql, principal, f), REPORTS.reoffending.run(sql, principal, f), REPORTS.spend.run(sql, principal, f),
@@ -215,14 +218,33 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   app.get('/app/funding', { config: { pageRoles: ['funder', 'commissioner', 'admin'] }, schema: filterRoute, preValidation: async (request) => dropEmpty(request) }, async (request, reply) => {
     const principal = request.webPrincipal!;
     const f = request.query as Filters;
-    const [spend, audit, options] = await Promise.all([REPORTS.spend.run(sql, principal, f), verifyAudit(sql), choices(principal)]);
+    const monitor = deps.auditMonitor;
+    const audit = monitor.key
+      ? Promise.all([monitor.verify(), monitor.driftCheck()]).then(([result, drift]) => verificationBody(result, drift))
+      : Promise.resolve(null);
+    const [spend, auditView, options] = await Promise.all([REPORTS.spend.run(sql, principal, f), audit, choices(principal)]);
     return sendPage(reply, page(ctx(request, secret), 'Funding', html`
       <h1 class="govuk-heading-l">Funding and audit</h1>
       ${filtersForm('/app/funding', principal, f, options)}
       ${suppressionNote(spend.suppressed)}
       ${spendSection(spend, f, 'Spend against award, and cost per participant')}
       ${spendBreakdownSections(spend)}
-      ${auditSection(audit)}`));
+      ${auditSection(auditView)}`));
+  });
+
+  const impactRoute = {
+    config: { pageRoles: REPORTS.impact.roles }, schema: filterRoute, preValidation: async (request: FastifyRequest) => dropEmpty(request),
+  };
+  app.get('/app/impact', impactRoute, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const f = request.query as Filters;
+    const chosen = Boolean(f.programmeId && f.from && f.to);
+    const [report, options] = await Promise.all([chosen ? REPORTS.impact.run(sql, principal, f) : null, choices(principal)]);
+    return sendPage(reply, page(ctx(request, secret), 'Impact', html`
+      <h1 class="govuk-heading-l">Impact on proven reoffending${f.programmeId ? `: ${f.programmeId}` : ''}</h1>
+      ${impactIntro(principal)}
+      ${impactForm(f, options)}
+      ${report ? impactSections(report, f) : html`<p class="govuk-body">Choose a programme and a cohort of whole quarters.</p>`}`));
   });
 
   const contractRoles = REPORTS.performance.roles;
@@ -330,11 +352,11 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     if (!REPORT_NAMES.includes(name)) throw new HttpProblem(404, 'not-found', 'No such download');
     const principal = request.webPrincipal!;
     if (!mayRead(principal, name)) throw new HttpProblem(403, 'forbidden', 'You cannot download this report');
-    const report = await REPORTS[name].run(sql, principal, request.query as Filters);
-    const computedAt = Array.isArray(report.computedAt) ? report.computedAt : [report.computedAt];
+    const report = await REPORTS[name].run(sql, principal, withDefaultPeriod(principal, request.query as Filters));
     return reply.type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${name}.csv"`)
-      .header('x-report-position', computedAt.map((c: { projection: string; position: string }) => `${c.projection}=${c.position}`).join(','))
+      .header('x-report-position', report.computedAt.map((c: { projection: string; position: string }) => `${c.projection}=${c.position}`).join(','))
+      .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
       .send(toCsv(report.rows));
   });
 }

@@ -15,6 +15,7 @@ export const NAV: readonly NavItem[] = [
   { href: '/app/overview', text: 'Overview', roles: ['commissioner', 'admin', 'provider'] },
   { href: '/app/funding', text: 'Funding', roles: ['funder', 'commissioner', 'admin'] },
   { href: '/app/contracts', text: 'Contracts', roles: ['provider', 'commissioner', 'funder', 'admin'] },
+  { href: '/app/impact', text: 'Impact', roles: ['commissioner', 'admin'] },
   { href: '/app/upload', text: 'Upload a CSV file', roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
 ];
 

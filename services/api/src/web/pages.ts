@@ -1,5 +1,5 @@
 import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
-import type { AuditReport } from '@vru/event-store';
+import type { verificationBody } from '../routes/audit.js';
 import type { ImportResult } from '../routes/imports.js';
 import { XLSX_CONTENT_TYPE } from '../xlsx.js';
 import {
@@ -49,7 +49,7 @@ export function attendanceSection(byMonth: Report<'attendance-by-month'>, period
       details('Attendance by month (the figures behind the chart)', table('attendance-by-month-table', 'Attendance by month', [
         { head: 'Month' }, { head: 'Programme' }, { head: 'Sessions attended', numeric: true }, { head: 'Sessions missed', numeric: true }, { head: 'Attendance rate', numeric: true },
       ], byMonth.rows.map((r) => [r.month, r.programmeId, count(r.sessionsAttended), count(r.sessionsMissed), percent(r.attendanceRate)]))),
-      position([period.computedAt]),
+      position(period.computedAt),
     ],
     csv: { href: csvHref('attendance-by-month', f), text: 'Download attendance by month' },
   });
@@ -158,22 +158,31 @@ export function spendBreakdownSections(r: Report<'spend'>): Html {
   })}`;
 }
 
-export function auditSection(audit: AuditReport): Html {
-  const cp = audit.checkpoint;
+/** The audit verification as the funding page shows it: null when no pinned key is configured. */
+export type AuditView = ReturnType<typeof verificationBody> | null;
+
+export function auditSection(audit: AuditView): Html {
+  const head = audit?.latestHead ?? null;
+  const drift = audit?.drift ?? null;
+  const problems = audit?.problems ?? [];
+  const failed = (text: string, items: readonly string[]) =>
+    html`<div class="govuk-error-summary"><div role="alert"><h3 class="govuk-error-summary__title">Not verified</h3><div class="govuk-error-summary__body"><p class="govuk-body">${text}</p>${items.length > 0 ? html`<ul class="govuk-list govuk-error-summary__list">${items.map((m) => html`<li>${m}</li>`)}</ul>` : ''}</div></div></div>`;
+  const intro = !audit
+    ? failed('No pinned verifier key (AUDIT_PUBLIC_KEY) is configured: the log cannot be verified.', [])
+    : audit.ok
+      ? html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3><div class="govuk-panel__body">Every event in the audit log re-computes to its leaf, ${head ? 'every signed tree head verifies with the pinned key and matches the log' : 'no tree head has been signed yet'}, and the spend figures equal those re-computed from the log.</div></div>`
+      : failed(drift && !drift.ok && problems.every((p) => p.kind === 'spend-drift')
+        ? 'The spend figures shown differ from the spend re-computed from the audit log.'
+        : 'The audit log does not verify against the pinned key.', problems.slice(0, 10).map((p) => p.message));
   return figureSection({
     id: 'audit', heading: 'Audit verification',
-    intro: audit.ok
-      ? html`<div class="govuk-panel govuk-panel--confirmation app-audit-ok"><h3 class="govuk-panel__title">Verified</h3><div class="govuk-panel__body">Every link of the event log's hash chain recomputes${cp ? ' and the latest checkpoint is validly signed' : '; no checkpoint has been signed yet'}.</div></div>`
-      : html`<div class="govuk-error-summary"><div role="alert"><h3 class="govuk-error-summary__title">Not verified</h3><div class="govuk-error-summary__body"><p class="govuk-body">${audit.firstBroken ? `First broken link at position ${audit.firstBroken.position}: ${audit.firstBroken.reason}.` : 'The latest checkpoint is missing, not validly signed or not on the chain.'}</p></div></div></div>`,
+    intro,
     tables: [summaryList([
-      ['Chain links checked', count(audit.checked)],
-      ['Head position', audit.headPosition ?? 'none yet'],
-      ['Head hash', html`<code class="app-hash">${audit.headHash}</code>`],
-      ['Events below the head never chained', count(audit.unchainedBelowHead)],
-      ['Latest signed checkpoint', cp ? `position ${cp.position}${cp.signedAt ? `, signed ${cp.signedAt}` : ''}` : 'none yet'],
-      ['Checkpoint signature', cp ? (cp.signatureValid ? 'valid' : 'NOT valid') : '–'],
-      ['Checkpoint on the chain', cp ? (cp.matchesChain ? 'yes' : 'NO') : '–'],
-      ['Checkpoint hash', cp ? html`<code class="app-hash">${cp.headHash}</code>` : '–'],
+      ['Events in the log', audit ? count(audit.treeSize) : '–'],
+      ['Checked in this verification', audit ? `${count(audit.leavesChecked)} events, ${count(audit.headsChecked)} signed heads${audit.full ? ' (full)' : ' (new since the last verified head)'}` : '–'],
+      ['Latest signed tree head', head ? `${count(head.size)} events, signed ${head.timestamp}` : 'none yet'],
+      ['Root hash', head ? html`<code class="app-hash">${head.rootHash}</code>` : '–'],
+      ['Spend read model against the log', drift ? (drift.ok ? `agrees (${count(drift.grantsChecked)} grants)` : `DIFFERS for ${count(new Set(drift.drift.map((d) => d.grantRef)).size)} grant(s)`) : '–'],
     ])],
   });
 }

@@ -7,3 +7,4 @@ export * from './wording.js';
 export * from './evaluate.js';
 export { normalCdf, twoSidedPValue } from './normal.js';
 export * from './publishable.js';
+export * from './disclosure.js';

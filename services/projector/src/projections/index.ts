@@ -5,9 +5,13 @@ import { outcomesProjection } from './outcomes.js';
 import { offencesProjection } from './offences.js';
 import { spendProjection } from './spend.js';
 import { submissionsProjection } from './submissions.js';
+import { comparisonsProjection } from './comparisons.js';
 
 /** Every read model the projector service maintains. */
-export const projections: readonly Projection<any>[] = [attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection];
+export const projections: readonly Projection<any>[] = [
+  attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection,
+  comparisonsProjection,
+];
 
 export function projectionByName(name: string): Projection<any> | undefined {
   return projections.find((p) => p.name === name);

@@ -4,6 +4,8 @@ export interface Answer {
   /** HTTP status, or 'error' (no answer: refused, reset) or 'timeout'. */
   status: number | 'error' | 'timeout';
   problemJson: boolean;
+  /** The answer's Content-Type, so a failure can say what a refusal that was not problem+json was. */
+  contentType: string;
   ms: number;
   at: number;
 }
@@ -114,10 +116,11 @@ export class LoadClient {
       });
       const text = await res.text();
       try { parsed = JSON.parse(text); } catch { parsed = text; }
-      answer = { status: res.status, problemJson: (res.headers.get('content-type') ?? '').includes('application/problem+json'), ms: Date.now() - started, at: Date.now() };
+      const contentType = res.headers.get('content-type') ?? '';
+      answer = { status: res.status, problemJson: contentType.includes('application/problem+json'), contentType, ms: Date.now() - started, at: Date.now() };
     } catch (err) {
       const timeout = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      answer = { status: timeout ? 'timeout' : 'error', problemJson: false, ms: Date.now() - started, at: Date.now() };
+      answer = { status: timeout ? 'timeout' : 'error', problemJson: false, contentType: '', ms: Date.now() - started, at: Date.now() };
     }
     this.answers.push(answer);
     return { answer, body: parsed };

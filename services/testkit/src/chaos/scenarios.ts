@@ -119,7 +119,7 @@ function newLoad(stack: ChaosStack, o: ChaosOptions, targets: string[], scenario
   return new LoadClient({ targets, key: stack.key, prefix: `${scenario}-${randomUUID().slice(0, 6)}`, ...loadSize(o), ...over });
 }
 
-// ------------------------------------------------------------------------------------------ issue 9
+// ------------------------------------------------------------------------------------------
 
 const apiKilled: Scenario = {
   name: 'api-killed',
@@ -263,7 +263,12 @@ const postgresStopped: Scenario = {
         const firstAcceptAfter = load.answers.find((a) => a.at > upAt && a.status === 202);
         return settle(stack, load, 'postgres-stopped', [
           { name: 'while PostgreSQL was down the API answered 503', ok: refusals.length > 0 && refusals.every((a) => a.status === 503), detail: statusCounts(during) },
-          { name: 'every 503 was application/problem+json', ok: refusals.every((a) => a.problemJson) },
+          {
+            name: 'every 503 was application/problem+json',
+            ok: refusals.every((a) => a.problemJson),
+            detail: refusals.filter((a) => !a.problemJson)
+              .map((a) => `${a.status} ${a.contentType || 'no content type'} ${a.at - downFrom} ms after the stop`).join('; ') || undefined,
+          },
           { name: 'no answer was a 500', ok: load.answers.every((a) => a.status !== 500) },
           { name: `no request hung past ${requestTimeoutMs} ms`, ok: load.answers.every((a) => a.status !== 'timeout'), detail: `slowest ${Math.max(...during.map((a) => a.ms), 0)} ms` },
           { name: 'the same API process recovered by itself', ok: api.running && firstAcceptAfter !== undefined },
@@ -336,7 +341,7 @@ async function readModelSnapshot(stack: ChaosStack): Promise<Record<string, stri
   return out;
 }
 
-// ------------------------------------------------------------------------------------------ issue 8
+// ------------------------------------------------------------------------------------------
 
 const brokerKilledInCluster: Scenario = {
   name: 'broker-killed-3-brokers',

@@ -1,0 +1,144 @@
+import type { StoredEvent } from '@vru/contracts';
+import { ageOn, ethnicityGroupOf, type Ethnicity } from '@vru/domain';
+import { lastPerKey, recordset, type Projection } from '../projection.js';
+
+/**
+ * The comparison pool as the impact evaluation needs it, and nothing finer: per record its pool, index date and
+ * covariates in coarse form (age in whole years at the index date, the high-level ethnic group, one area), and
+ * its proven offences. Keyed by stream id only; the data partner's reference never reaches a read model.
+ */
+export interface ComparisonRecordRow {
+  kind: 'record';
+  streamId: string;
+  dataPartnerId: string;
+  poolId: string;
+  indexDate: string;
+  indexEvent: string;
+  ageAtIndex: number | null;
+  gender: string | null;
+  ethnicityGroup: string | null;
+  area: string | null;
+  priorOffences: number | null;
+  priorSeriousViolence: boolean | null;
+  priorCustody: boolean | null;
+}
+
+export interface ComparisonOffenceRow {
+  kind: 'offence';
+  eventId: string;
+  streamId: string;
+  offenceDate: string;
+  provenDate: string;
+  seriousViolence: boolean;
+  custodial: boolean;
+}
+
+export interface ComparisonErasure {
+  kind: 'erased';
+  streamId: string;
+}
+
+export type ComparisonChange = ComparisonRecordRow | ComparisonOffenceRow | ComparisonErasure;
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export function projectComparison(event: StoredEvent): ComparisonChange[] {
+  const d = event.data as Record<string, unknown>;
+  switch (event.type) {
+    case 'ComparisonRecordSubmitted': {
+      // Personal fields are absent when the record was erased before this replay: the row keeps its dates only.
+      const indexDate = String(d.indexDate);
+      const age = ageOn({
+        ageAtReferral: typeof d.ageAtIndex === 'number' ? d.ageAtIndex : undefined,
+        birthYearMonth: str(d.birthYearMonth) ?? undefined,
+        referralDate: indexDate,
+      }, indexDate);
+      const ethnicity = str(d.ethnicity);
+      return [{
+        kind: 'record', streamId: event.streamId, dataPartnerId: event.providerId, poolId: String(d.poolId), indexDate,
+        indexEvent: String(d.indexEvent), ageAtIndex: age, gender: str(d.gender),
+        ethnicityGroup: ethnicity === null ? null : ethnicityGroupOf(ethnicity as Ethnicity),
+        area: str(d.postcodeDistrict) ?? str(d.policeDistrict),
+        priorOffences: typeof d.priorOffences === 'number' ? d.priorOffences : null,
+        priorSeriousViolence: typeof d.priorSeriousViolence === 'boolean' ? d.priorSeriousViolence : null,
+        priorCustody: typeof d.priorCustody === 'boolean' ? d.priorCustody : null,
+      }];
+    }
+    case 'ComparisonOffenceRecorded':
+      return [{
+        kind: 'offence', eventId: event.eventId, streamId: event.streamId,
+        offenceDate: String(d.offenceDate), provenDate: String(d.provenDate),
+        seriousViolence: d.seriousViolence === true, custodial: d.custodial === true,
+      }];
+    case 'ComparisonRecordErased':
+      return [{ kind: 'erased', streamId: event.streamId }];
+    default:
+      return [];
+  }
+}
+
+export const comparisonsProjection: Projection<ComparisonChange> = {
+  name: 'comparisons',
+  version: 1,
+  handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
+  tables: ['comparison_records', 'comparison_offences'],
+  ddl: `
+    create table comparison_records (
+      stream_id text primary key,
+      data_partner_id text not null,
+      pool_id text not null,
+      index_date date not null,
+      index_event text not null,
+      age_at_index integer,
+      gender text,
+      ethnicity_group text,
+      area text,
+      prior_offences integer,
+      prior_serious_violence boolean,
+      prior_custody boolean,
+      erased boolean not null default false
+    );
+    create index comparison_records_index_date on comparison_records (index_date);
+    create table comparison_offences (
+      event_id uuid primary key,
+      stream_id text not null,
+      offence_date date not null,
+      proven_date date not null,
+      serious_violence boolean not null,
+      custodial boolean not null
+    );
+    create index comparison_offences_stream on comparison_offences (stream_id);
+  `,
+  project: projectComparison,
+  write: async (tx, changes) => {
+    const records = lastPerKey(changes.filter((c): c is ComparisonRecordRow => c.kind === 'record'), (r) => r.streamId);
+    const offences = lastPerKey(changes.filter((c): c is ComparisonOffenceRow => c.kind === 'offence'), (r) => r.eventId);
+    const erased = [...new Set(changes.filter((c) => c.kind === 'erased').map((c) => c.streamId))];
+    if (records.length > 0) {
+      await tx`
+        insert into comparison_records (stream_id, data_partner_id, pool_id, index_date, index_event, age_at_index, gender,
+                                        ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody)
+        select "streamId", "dataPartnerId", "poolId", "indexDate", "indexEvent", "ageAtIndex", gender, "ethnicityGroup", area,
+               "priorOffences", "priorSeriousViolence", "priorCustody"
+        from jsonb_to_recordset(${recordset(records)}::text::jsonb) as x("streamId" text, "dataPartnerId" text, "poolId" text,
+          "indexDate" date, "indexEvent" text, "ageAtIndex" integer, gender text, "ethnicityGroup" text, area text, "priorOffences" integer,
+          "priorSeriousViolence" boolean, "priorCustody" boolean)
+        on conflict (stream_id) do nothing`;
+    }
+    if (offences.length > 0) {
+      await tx`
+        insert into comparison_offences (event_id, stream_id, offence_date, proven_date, serious_violence, custodial)
+        select "eventId", "streamId", "offenceDate", "provenDate", "seriousViolence", custodial
+        from jsonb_to_recordset(${recordset(offences)}::text::jsonb) as x("eventId" uuid, "streamId" text, "offenceDate" date,
+          "provenDate" date, "seriousViolence" boolean, custodial boolean)
+        on conflict (event_id) do nothing`;
+    }
+    if (erased.length > 0) {
+      // Erased: out of every later evaluation; the covariates go, as the sealed fields did.
+      await tx`
+        update comparison_records set erased = true, age_at_index = null, gender = null, ethnicity_group = null, area = null,
+          prior_offences = null, prior_serious_violence = null, prior_custody = null
+        where stream_id = any(${erased}::text[])`;
+    }
+  },
+};
