@@ -36,7 +36,8 @@ const PATTERN_MESSAGES: Record<string, string> = {
   quarter: 'Enter the quarter as the year, Q and the quarter number, like 2026Q3',
   matchToken: 'Enter the match token as 64 letters and digits (0-9, a-f), as your matching tool gives it',
 };
-const IDENTIFIER_MESSAGE = 'Enter a reference of up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit, like P-000123 — no spaces';
+const IDENTIFIER_MESSAGE = 'Enter a reference of up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit, '
+  + 'like P-000123 — no spaces';
 const IDENTIFIERS = new Set(['programmeId', 'participantRef', 'providerId', 'grantRef', 'sessionId']);
 
 const FORMAT_MESSAGES: Record<string, string> = {
@@ -46,7 +47,8 @@ const FORMAT_MESSAGES: Record<string, string> = {
 };
 
 /** The field's own name: the last segment of its pointer, or the property named by the error. */
-const nameOf = (field: string): string => field.split('/').filter(Boolean).at(-1)?.replaceAll('~1', '/').replaceAll('~0', '~') ?? 'the value';
+const nameOf = (field: string): string =>
+  field.split('/').filter(Boolean).at(-1)?.replaceAll('~1', '/').replaceAll('~0', '~') ?? 'the value';
 
 /**
  * What to enter, in plain words with an example, the way GOV.UK error messages put it; the machine-readable rule
@@ -59,7 +61,8 @@ function messageOf(e: SchemaError, rule: string, field: string): string {
     case 'unknown-property': return `Remove ${name}: it is not part of this event`;
     case 'required': return `Enter ${name}: it is required`;
     case 'string-format': return FORMAT_MESSAGES[String(params.format)] ?? `Enter ${name} in the ${String(params.format)} format`;
-    case 'string-pattern': return PATTERN_MESSAGES[name] ?? (IDENTIFIERS.has(name) ? IDENTIFIER_MESSAGE : `Enter ${name} in the expected form`);
+    case 'string-pattern':
+      return PATTERN_MESSAGES[name] ?? (IDENTIFIERS.has(name) ? IDENTIFIER_MESSAGE : `Enter ${name} in the expected form`);
     case 'enum': {
       const allowed = (params.allowedValues as unknown[] | undefined) ?? [];
       return `Choose ${name} from: ${allowed.join(', ')}`;
@@ -72,7 +75,10 @@ function messageOf(e: SchemaError, rule: string, field: string): string {
     case 'minimum': return `Enter ${name} as ${String(params.limit)} or more`;
     case 'maximum': return `Enter ${name} as ${String(params.limit)} or less`;
     case 'exclusive-minimum': return `Enter ${name} as more than ${String(params.limit)}`;
-    case 'min-length': return Number(params.limit) <= 1 ? `Enter ${name}: it cannot be blank` : `Enter ${name} with at least ${String(params.limit)} characters`;
+    case 'min-length':
+      return Number(params.limit) <= 1
+        ? `Enter ${name}: it cannot be blank`
+        : `Enter ${name} with at least ${String(params.limit)} characters`;
     case 'max-length': return `Enter ${name} with ${String(params.limit)} characters or fewer`;
     case 'max-items': return `Enter at most ${String(params.limit)} values for ${name}`;
     case 'unique-items': return `Enter each value of ${name} once`;

@@ -242,7 +242,8 @@ export const PerformanceQuery = Type.Object(
 );
 export type PerformanceQuery = Static<typeof PerformanceQuery>;
 
-const Rag = Nullable(StringEnum(['green', 'amber', 'red'] as const), 'Red/amber/green against target (thresholds in docs/metrics.md); null without a target or figure.');
+const Rag = Nullable(StringEnum(['green', 'amber', 'red'] as const),
+  'Red/amber/green against target (thresholds in docs/metrics.md); null without a target or figure.');
 
 export const PerformanceRow = Type.Object(
   {
@@ -251,7 +252,8 @@ export const PerformanceRow = Type.Object(
     programmeId: Type.String(),
     quarter: Type.String({ description: 'Calendar quarter, e.g. 2026Q3.' }),
     indicator: Type.String({
-      description: 'referrals, enrolments, sessionsDelivered, completions, spendPence, or reliablyImproved:<instrument> (a share from 0 to 1).',
+      description: 'referrals, enrolments, sessionsDelivered, completions, spendPence, '
+        + 'or reliablyImproved:<instrument> (a share from 0 to 1).',
     }),
     target: Type.Number(),
     actual: Num('The figure for the quarter; null when suppressed or (shares) when nobody has a baseline and exit measure.'),

@@ -46,19 +46,20 @@ export function xlsxTemplate(type: string): Promise<Buffer> {
     if (c.kind === 'integer' || c.kind === 'number') return Number(v);
     return v;
   });
+  const at = (column: number, c: CsvColumn) => ({ column, lastRow: LAST_DATA_ROW, prompt: whatToEnter(c) });
   const validations: XlsxValidation[] = columns.flatMap((c, column): XlsxValidation[] => {
     const list = lists.find((l) => l.column === c);
     if (list) {
-      return [{ column, lastRow: LAST_DATA_ROW, kind: 'list', listRange: list.range, error: `Choose ${c.name} from the list`, prompt: whatToEnter(c) }];
+      return [{ ...at(column, c), kind: 'list', listRange: list.range, error: `Choose ${c.name} from the list` }];
     }
     if (c.format === 'date' || c.format === 'date-time') {
-      return [{ column, lastRow: LAST_DATA_ROW, kind: 'date', error: `Enter ${c.name} as a date, like 14/09/2026`, prompt: whatToEnter(c) }];
+      return [{ ...at(column, c), kind: 'date', error: `Enter ${c.name} as a date, like 14/09/2026` }];
     }
     if (c.kind === 'integer') {
-      return [{ column, lastRow: LAST_DATA_ROW, kind: 'whole', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a whole number`, prompt: whatToEnter(c) }];
+      return [{ ...at(column, c), kind: 'whole', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a whole number` }];
     }
     if (c.kind === 'number') {
-      return [{ column, lastRow: LAST_DATA_ROW, kind: 'decimal', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a number`, prompt: whatToEnter(c) }];
+      return [{ ...at(column, c), kind: 'decimal', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a number` }];
     }
     return [];
   });
@@ -75,7 +76,8 @@ export function xlsxTemplate(type: string): Promise<Buffer> {
       name: 'Columns', boldFirstRow: true, freezeFirstRow: true, widths: [24, 8, 10, 90, 60],
       rows: [
         ['Column', 'Letter', 'Required', 'What to enter', 'Allowed values'],
-        ...columns.map((c, i): XlsxCell[] => [c.name, columnLetter(i), c.required ? 'yes' : 'no', whatToEnter(c), c.values ? c.values.join(', ') : '']),
+        ...columns.map((c, i): XlsxCell[] =>
+          [c.name, columnLetter(i), c.required ? 'yes' : 'no', whatToEnter(c), c.values ? c.values.join(', ') : '']),
         [],
         [`${def.type}: ${def.summary}. One row is one event; fill in rows from row 2 of the Data sheet (replace the example row), `
           + `at most ${MAX_CSV_ROWS} rows. Uploading the same rows again stores nothing twice.`],
@@ -83,7 +85,10 @@ export function xlsxTemplate(type: string): Promise<Buffer> {
     },
     {
       name: 'Lists', hidden: true,
-      rows: Array.from({ length: longest }, (_, r) => lists.map((l) => (l.column.values![r] === undefined ? null : String(l.column.values![r])))),
+      rows: Array.from({ length: longest }, (_, r) => lists.map((l) => {
+        const value = l.column.values![r];
+        return value === undefined ? null : String(value);
+      })),
     },
   ]);
 }
@@ -104,7 +109,10 @@ export function reportWorkbook(report: {
     return v;
   }));
   return writeXlsx([
-    { name: 'Figures', boldFirstRow: true, freezeFirstRow: true, rows: [columns, ...rows], widths: columns.map((c) => Math.min(40, Math.max(10, c.length + 2))) },
+    {
+      name: 'Figures', boldFirstRow: true, freezeFirstRow: true, rows: [columns, ...rows],
+      widths: columns.map((c) => Math.min(40, Math.max(10, c.length + 2))),
+    },
     {
       name: 'Definitions', boldFirstRow: true, widths: [28, 100],
       rows: [

@@ -32,7 +32,8 @@ export interface XlsxLimits {
 }
 
 export const DEFAULT_XLSX_LIMITS: XlsxLimits = {
-  maxRows: 5000, maxColumns: 200, maxPartBytes: 32 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024, maxEntries: 500, maxCompressionRatio: 200,
+  maxRows: 5000, maxColumns: 200, maxPartBytes: 32 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024, maxEntries: 500,
+  maxCompressionRatio: 200,
 };
 
 /** Why a workbook was refused, with the HTTP status the API answers (413 for too much, 422 for unreadable). */
@@ -114,9 +115,13 @@ function listEntries(zip: ZipFile, limits: XlsxLimits): Promise<Map<string, Entr
 }
 
 /** Streams one part through a SAX parser; `onTag` may throw to stop early (the stream is destroyed). */
-function parsePart(
-  zip: ZipFile, entry: Entry, handlers: { open?: (name: string, attrs: Record<string, string>) => void; close?: (name: string) => void; text?: (t: string) => void },
-): Promise<void> {
+interface SaxHandlers {
+  open?: (name: string, attrs: Record<string, string>) => void;
+  close?: (name: string) => void;
+  text?: (t: string) => void;
+}
+
+function parsePart(zip: ZipFile, entry: Entry, handlers: SaxHandlers): Promise<void> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => {
       if (err || !stream) {
@@ -129,7 +134,8 @@ function parsePart(
         if (failed) return;
         failed = true;
         stream.destroy();
-        reject(e instanceof XlsxError ? e : new XlsxError(422, 'xlsx-unreadable', `The workbook part ${entry.fileName} is not well-formed XML`));
+        const unreadable = new XlsxError(422, 'xlsx-unreadable', `The workbook part ${entry.fileName} is not well-formed XML`);
+        reject(e instanceof XlsxError ? e : unreadable);
       };
       // Entities other than XML's five are refused by saxes: no entity expansion attacks.
       parser.on('opentag', (tag) => {
@@ -144,7 +150,8 @@ function parsePart(
         if (failed) return;
         try { parser.write(chunk.toString('utf8')); } catch (e) { fail(e); }
       });
-      stream.on('error', () => fail(new XlsxError(413, 'xlsx-too-large', `The workbook part ${entry.fileName} inflates to more than it declares`)));
+      const overflow = new XlsxError(413, 'xlsx-too-large', `The workbook part ${entry.fileName} inflates past its declared size`);
+      stream.on('error', () => fail(overflow));
       stream.on('end', () => {
         if (failed) return;
         try { parser.close(); resolve(); } catch (e) { fail(e); }
@@ -259,7 +266,9 @@ async function readSheet(
       } else if (name === 'c' && row) {
         const ref = attrs.r ? parseCellRef(attrs.r) : null;
         const column = ref ? ref.column : nextColumn;
-        if (column >= limits.maxColumns) throw new XlsxError(422, 'too-many-columns', `The sheet has cells beyond column ${columnLetter(limits.maxColumns - 1)}`);
+        if (column >= limits.maxColumns) {
+          throw new XlsxError(422, 'too-many-columns', `The sheet has cells beyond column ${columnLetter(limits.maxColumns - 1)}`);
+        }
         nextColumn = column + 1;
         cell = { column, type: attrs.t ?? 'n', value: '', inValue: false };
       } else if ((name === 'v' || name === 't') && cell) {
@@ -335,6 +344,10 @@ const escapeXml = (s: string): string =>
     // Control characters are not allowed in XML 1.0.
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
+const NS_MAIN = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+const NS_RELATIONSHIPS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+const SPREADSHEETML = 'application/vnd.openxmlformats-officedocument.spreadsheetml';
+
 // Cell styles (cellXfs): 0 normal, 1 bold, 2 date, 3 date-time, 4 text, 5 wrapped text.
 const STYLE = { normal: 0, bold: 1, date: 2, dateTime: 3, text: 4, wrap: 5 } as const;
 const STYLES_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -349,7 +362,8 @@ const STYLES_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
   + '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
   + '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
   + '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-  + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf></cellXfs>'
+  + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+  + '<alignment wrapText="1" vertical="top"/></xf></cellXfs>'
   + '</styleSheet>';
 
 function cellXml(value: XlsxCell, ref: string, style: number): string {
@@ -357,27 +371,31 @@ function cellXml(value: XlsxCell, ref: string, style: number): string {
   if (typeof value === 'number') return Number.isFinite(value) ? `<c r="${ref}" s="${style}"><v>${value}</v></c>` : '';
   if (typeof value === 'boolean') return `<c r="${ref}" t="b" s="${style}"><v>${value ? 1 : 0}</v></c>`;
   if (typeof value === 'object' && 'date' in value) return `<c r="${ref}" s="${STYLE.date}"><v>${isoToExcelSerial(value.date)}</v></c>`;
-  if (typeof value === 'object' && 'dateTime' in value) return `<c r="${ref}" s="${STYLE.dateTime}"><v>${isoToExcelSerial(value.dateTime)}</v></c>`;
+  if (typeof value === 'object' && 'dateTime' in value) {
+    return `<c r="${ref}" s="${STYLE.dateTime}"><v>${isoToExcelSerial(value.dateTime)}</v></c>`;
+  }
   return `<c r="${ref}" t="inlineStr" s="${style}"><is><t xml:space="preserve">${escapeXml(String(value))}</t></is></c>`;
 }
 
 function sheetXml(sheet: XlsxSheetSpec): string {
   const text = new Set(sheet.textColumns ?? []);
   const cols = sheet.widths?.length
-    ? `<cols>${sheet.widths.map((w, i) => `<col min="${i + 1}" max="${i + 1}" width="${w}" customWidth="1"${text.has(i) ? ` style="${STYLE.text}"` : ''}/>`).join('')}</cols>`
+    ? `<cols>${sheet.widths.map((w, i) =>
+      `<col min="${i + 1}" max="${i + 1}" width="${w}" customWidth="1"${text.has(i) ? ` style="${STYLE.text}"` : ''}/>`).join('')}</cols>`
     : '';
   const rows = sheet.rows.map((cells, r) => {
     const style = (c: number) => (r === 0 && sheet.boldFirstRow ? STYLE.bold : text.has(c) ? STYLE.text : STYLE.normal);
     return `<row r="${r + 1}">${cells.map((v, c) => cellXml(v, `${columnLetter(c)}${r + 1}`, style(c))).join('')}</row>`;
   }).join('');
   const pane = sheet.freezeFirstRow
-    ? '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+    ? '<sheetViews><sheetView workbookViewId="0">'
+      + '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
     : '';
   const validations = sheet.validations?.length
     ? `<dataValidations count="${sheet.validations.length}">${sheet.validations.map(validationXml).join('')}</dataValidations>`
     : '';
   return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    + `<worksheet xmlns="${NS_MAIN}" xmlns:r="${NS_RELATIONSHIPS}">`
     + `${pane}${cols}<sheetData>${rows}</sheetData>${validations}</worksheet>`;
 }
 
@@ -386,7 +404,8 @@ function validationXml(v: XlsxValidation): string {
   const messages = `showErrorMessage="1" errorTitle="Check this cell" error="${escapeXml(v.error.slice(0, 225))}"`
     + (v.prompt ? ` showInputMessage="1" prompt="${escapeXml(v.prompt.slice(0, 255))}"` : '');
   if (v.kind === 'list') {
-    return `<dataValidation type="list" allowBlank="1" ${messages} sqref="${range}"><formula1>${escapeXml(v.listRange!)}</formula1></dataValidation>`;
+    return `<dataValidation type="list" allowBlank="1" ${messages} sqref="${range}">`
+      + `<formula1>${escapeXml(v.listRange!)}</formula1></dataValidation>`;
   }
   const min = v.kind === 'date' ? 1 : v.min ?? -1e9;
   const max = v.kind === 'date' ? 2_958_465 : v.max ?? 1e12;
@@ -404,20 +423,23 @@ export function writeXlsx(sheets: readonly XlsxSheetSpec[]): Promise<Buffer> {
     + '<Default Extension="xml" ContentType="application/xml"/>'
     + '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
     + '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    + sheets.map((_, i) => `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`).join('')
+    + sheets.map((_, i) => `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="${SPREADSHEETML}.worksheet+xml"/>`).join('')
     + '</Types>');
   add('_rels/.rels', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    + '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    + `<Relationship Id="rId1" Type="${NS_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>`
     + '</Relationships>');
   add('xl/workbook.xml', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    + `<sheets>${sheets.map((s, i) => `<sheet name="${escapeXml(s.name.slice(0, 31))}" sheetId="${i + 1}"${s.hidden ? ' state="hidden"' : ''} r:id="rId${i + 1}"/>`).join('')}</sheets>`
+    + `<workbook xmlns="${NS_MAIN}" xmlns:r="${NS_RELATIONSHIPS}">`
+    + `<sheets>${sheets.map((s, i) =>
+      `<sheet name="${escapeXml(s.name.slice(0, 31))}" sheetId="${i + 1}"${s.hidden ? ' state="hidden"' : ''} r:id="rId${i + 1}"/>`)
+      .join('')}</sheets>`
     + '</workbook>');
   add('xl/_rels/workbook.xml.rels', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    + sheets.map((_, i) => `<Relationship Id="rId${i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`).join('')
-    + `<Relationship Id="rId${sheets.length + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>`
+    + sheets.map((_, i) => `<Relationship Id="rId${i + 1}" Type="${NS_RELATIONSHIPS}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
+      .join('')
+    + `<Relationship Id="rId${sheets.length + 1}" Type="${NS_RELATIONSHIPS}/styles" Target="styles.xml"/>`
     + '</Relationships>');
   add('xl/styles.xml', STYLES_XML);
   sheets.forEach((s, i) => add(`xl/worksheets/sheet${i + 1}.xml`, sheetXml(s)));

@@ -40,7 +40,9 @@ const CsvCellErrorSchema = Type.Object(
 
 const ImportRowResult = Type.Object(
   {
-    line: Type.Integer({ minimum: 2, description: 'Line number of the row in the file, from 1 (the header is line 1); for .xlsx, the sheet row number.' }),
+    line: Type.Integer({
+      minimum: 2, description: 'Line number of the row in the file, from 1 (the header is line 1); for .xlsx, the sheet row number.',
+    }),
     eventId: Type.Union([Type.String(), Type.Null()], { description: 'The eventId given in the row or derived from it.' }),
     status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate'), Type.Literal('rejected')]),
     errors: Type.Optional(Type.Array(CsvCellErrorSchema)),
@@ -133,14 +135,19 @@ export async function importXlsx(
     sheet = await readXlsx(bytes, { limits: { maxRows: MAX_CSV_ROWS }, dateColumns });
   } catch (err) {
     if (!(err instanceof XlsxError)) throw err;
-    throw new HttpProblem(err.status, err.code, err.status === 413 ? 'The workbook is too large' : 'The file is not a readable .xlsx workbook', undefined, err.message);
+    const title = err.status === 413 ? 'The workbook is too large' : 'The file is not a readable .xlsx workbook';
+    throw new HttpProblem(err.status, err.code, title, undefined, err.message);
   }
-  if (!sheet) throw new HttpProblem(422, 'xlsx-empty', 'The workbook is empty', undefined, 'Fill in the header row and at least one row on the first sheet');
+  if (!sheet) {
+    throw new HttpProblem(422, 'xlsx-empty', 'The workbook is empty', undefined,
+      'Fill in the header row and at least one row on the first sheet');
+  }
   return importRows(deps, principal, type, sheet.header.map((h) => h.trim()), sheet.rows, requestId, 'xlsx');
 }
 
 async function importRows(
-  deps: ImportRouteDeps, principal: Principal, type: EventType, header: string[], rows: readonly CsvRow[], requestId: string, format: 'csv' | 'xlsx',
+  deps: ImportRouteDeps, principal: Principal, type: EventType, header: string[], rows: readonly CsvRow[], requestId: string,
+  format: 'csv' | 'xlsx',
 ): Promise<ImportResult> {
   const headerCheck = checkCsvHeader(type, header);
   const headerErrors: FieldError[] = [
@@ -155,7 +162,9 @@ async function importRows(
     throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
   }
 
-  type Result = { line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: (CsvCellError & { cell?: string })[] };
+  type Result = {
+    line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: (CsvCellError & { cell?: string })[];
+  };
   // In a workbook, each error also names its cell: the column's letter in this file and the sheet row.
   const cellsOf = (line: number, errors: CsvCellError[]) => (format === 'csv' ? errors : errors.map((e) => {
     const index = header.indexOf(e.column);
@@ -176,7 +185,8 @@ async function importRows(
       return;
     }
     results[slot] = { line, eventId, status: 'accepted' };
-    pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: format } });
+    const command = { submission: check.submission, definition: check.definition, principal, requestId, source: format };
+    pending.push({ slot, record, command });
   });
 
   for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
@@ -203,7 +213,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body));
   // The workbook travels as a binary string (latin1 maps each byte to one character and back), so the body schema's
   // `string` holds for both media types; importXlsx gets the bytes back unchanged.
-  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body.toString('latin1')));
+  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES },
+    (_request, body, done) => done(null, body.toString('latin1')));
 
   app.get('/v1/imports/templates/:eventType.xlsx', {
     config: { roles: CSV_ROLES },
@@ -277,7 +288,9 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
       body: {
         content: {
           'text/csv': { schema: Type.String({ description: 'The CSV file, UTF-8, comma-separated, header first.' }) },
-          [XLSX_CONTENT_TYPE]: { schema: Type.String({ format: 'binary', description: 'The workbook; the header on the first row of the first sheet.' }) },
+          [XLSX_CONTENT_TYPE]: {
+            schema: Type.String({ format: 'binary', description: 'The workbook; the header on the first row of the first sheet.' }),
+          },
         },
       },
       response: { 200: ImportResult, ...problemResponses },

@@ -76,7 +76,8 @@ export const REPORTS = {
   spend: { roles: REPORT_ROLES.spend, run: (sql: Sql, p: Principal, f: Filters) => spendReport(sql, p, defined(f)) },
   performance: {
     roles: REPORT_ROLES.performance,
-    run: (sql: Sql, p: Principal, f: Filters) => performanceReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, grantRef: f.grantRef })),
+    run: (sql: Sql, p: Principal, f: Filters) =>
+      performanceReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, grantRef: f.grantRef })),
   },
   // The page's period is the cohort (whole quarters); a programme is required.
   impact: {

@@ -264,13 +264,17 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     const { grantRef } = request.params as { grantRef: string };
     const performance = await REPORTS.performance.run(sql, principal, { grantRef });
     // Another provider's grant is not in a provider's scope: it is as absent as one that does not exist.
-    if (performance.rows.length === 0) throw new HttpProblem(404, 'not-found', 'No contract figures for this grant', undefined, 'The grant has no delivery targets you can see.');
+    if (performance.rows.length === 0) {
+      throw new HttpProblem(404, 'not-found', 'No contract figures for this grant', undefined,
+        'The grant has no delivery targets you can see.');
+    }
     const first = performance.rows[0]!;
     return sendPage(reply, page(ctx(request, secret), `Contract ${grantRef}`, html`
       <h1 class="govuk-heading-l">Contract ${grantRef}</h1>
       ${summaryList([['Provider', first.providerId], ['Programme', first.programmeId]])}
       <p class="govuk-body">Actual against the delivery targets agreed for each quarter. Red, amber and green follow the thresholds in the
-        metrics definitions: counts are green at 95% of target or more and amber from 80%; spend is green within 10% of its profile and amber
+        metrics definitions: counts are green at 95% of target or more and amber from 80%; spend is green within 10% of its profile
+        and amber
         within 25%; an outcome share is green at or above target and amber up to 10 points below.</p>
       ${suppressionNote(performance.suppressed)}
       ${contractSections(performance, grantRef)}`));
@@ -303,7 +307,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     const type = file.replace(/\.(csv|xlsx)$/, '');
     if (!(EventTypes as string[]).includes(type)) throw new HttpProblem(404, 'not-found', 'No such template', undefined, `There is no event type ${type}`);
     if (file.endsWith('.xlsx')) {
-      return reply.type(XLSX_CONTENT_TYPE).header('content-disposition', `attachment; filename="${type}.xlsx"`).send(await xlsxTemplate(type));
+      return reply.type(XLSX_CONTENT_TYPE).header('content-disposition', `attachment; filename="${type}.xlsx"`)
+        .send(await xlsxTemplate(type));
     }
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${type}.csv"`).send(csvTemplate(type));
   });

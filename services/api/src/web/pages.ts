@@ -206,7 +206,8 @@ export function uploadForm(role: Role, csrf: string, chosen: string | undefined,
       <div class="govuk-hint" id="file-hint">A CSV file (comma-separated, UTF-8) or an Excel workbook (.xlsx, the first sheet), with the
         template's header row first.</div>
       ${error ? html`<p id="file-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> ${error}</p>` : ''}
-      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv,.xlsx,${XLSX_CONTENT_TYPE}" aria-describedby="file-hint${error ? ' file-error' : ''}">
+      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv,.xlsx,${XLSX_CONTENT_TYPE}"
+        aria-describedby="file-hint${error ? ' file-error' : ''}">
     </div>
     <button type="submit" class="govuk-button" data-module="govuk-button">Upload</button>
   </form>
@@ -214,7 +215,8 @@ export function uploadForm(role: Role, csrf: string, chosen: string | undefined,
     <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Download a template</span></summary>
     <div class="govuk-details__text"><ul class="govuk-list">
       ${types.map((t) => html`<li><a class="govuk-link" href="/app/upload/templates/${t}.xlsx" download>${t} template<span
-        class="govuk-visually-hidden"> (Excel)</span></a> or <a class="govuk-link" href="/app/upload/templates/${t}.csv" download>as CSV<span
+        class="govuk-visually-hidden"> (Excel)</span></a> or <a class="govuk-link" href="/app/upload/templates/${t}.csv"
+        download>as CSV<span
         class="govuk-visually-hidden"> (${t})</span></a></li>`)}
     </ul></div>
   </details>`;
@@ -235,8 +237,8 @@ export function importResults(result: ImportResult): Html {
         const e = r.errors ?? [];
         const tag = r.status === 'rejected' ? html`<strong class="govuk-tag govuk-tag--red" id="line-${r.line}">Rejected</strong>`
           : r.status === 'duplicate' ? html`<strong class="govuk-tag govuk-tag--grey">Duplicate</strong>` : html`<strong class="govuk-tag govuk-tag--green">Accepted</strong>`;
-        return [String(r.line), tag, e.map((x) => (x.cell ? `${x.column} (${x.cell})` : x.column)).join(', '), e.map((x) => x.rule).join(', '),
-          e.map((x) => x.message).join('; ')];
+        const columns = e.map((x) => (x.cell ? `${x.column} (${x.cell})` : x.column)).join(', ');
+        return [String(r.line), tag, columns, e.map((x) => x.rule).join(', '), e.map((x) => x.message).join('; ')];
       }))}
     ${result.results.length > 1000 ? html`<p class="govuk-body">The first 1,000 rows are listed.</p>` : ''}
   </section>`;
@@ -283,7 +285,9 @@ export const indicatorName = (indicator: string): string => INDICATOR_NAMES[indi
 const unitOf = (indicator: string): 'count' | 'pence' | 'share' =>
   (indicator === 'spendPence' ? 'pence' : indicator.startsWith('reliablyImproved:') ? 'share' : 'count');
 
-const STATUS_TAGS = { green: ['govuk-tag--green', 'Green'], amber: ['govuk-tag--yellow', 'Amber'], red: ['govuk-tag--red', 'Red'] } as const;
+const STATUS_TAGS = {
+  green: ['govuk-tag--green', 'Green'], amber: ['govuk-tag--yellow', 'Amber'], red: ['govuk-tag--red', 'Red'],
+} as const;
 
 /** A red/amber/green status as a GOV.UK tag with its word (never colour alone); [c] when withheld. */
 function statusTag(status: PerformanceRow['status'], suppressed: boolean): Html | string {
@@ -323,11 +327,13 @@ export function contractsSection(r: Report<'performance'>): Html {
     intro: html`<p class="govuk-body">Each grant with delivery targets, and its red, amber or green status against target in the
       latest quarter that has started. Open a grant for every quarter, the year to date and the forecast.</p>`,
     tables: [table('contracts-table', 'Grants with delivery targets', [
-      { head: 'Grant' }, { head: 'Provider' }, { head: 'Programme' }, { head: 'Quarter' }, ...volume.map((i) => ({ head: INDICATOR_NAMES[i]! })),
+      { head: 'Grant' }, { head: 'Provider' }, { head: 'Programme' }, { head: 'Quarter' },
+      ...volume.map((i) => ({ head: INDICATOR_NAMES[i]! })),
     ], [...latest.values()].map((rows) => {
       const first = rows[0]!;
       return [
-        html`<a class="govuk-link" href="/app/contracts/${encodeURIComponent(first.grantRef)}">${first.grantRef}</a>`, first.providerId, first.programmeId,
+        html`<a class="govuk-link" href="/app/contracts/${encodeURIComponent(first.grantRef)}">${first.grantRef}</a>`,
+        first.providerId, first.programmeId,
         first.quarter, ...volume.map((i) => statusTag(rows.find((row) => row.indicator === i)?.status ?? null, r.suppressed)),
       ];
     }), 'No grant has delivery targets yet.'), position(r.computedAt)],
@@ -352,7 +358,8 @@ export function contractSections(r: Report<'performance'>, grantRef: string): Ht
         { head: 'Forecast: status' },
       ], rows.map((row) => [
         row.targetsRevised > 0 ? `${row.quarter} (targets revised)` : row.quarter,
-        figure(indicator, row.target, false), figure(indicator, row.actual, s), variance(indicator, row.variance, s), statusTag(row.status, s),
+        figure(indicator, row.target, false), figure(indicator, row.actual, s), variance(indicator, row.variance, s),
+        statusTag(row.status, s),
         figure(indicator, row.yearToDateTarget, false), figure(indicator, row.yearToDateActual, s), statusTag(row.yearToDateStatus, s),
         figure(indicator, row.yearTarget, false),
         row.forecastToYearEnd === null && unitOf(indicator) === 'share' ? notApplicable : figure(indicator, row.forecastToYearEnd, s),

@@ -33,8 +33,9 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
     case 'DeliveryTargetsRevised':
       return [{
         kind: 'targets', grantRef: grantRefOf(event.streamId), quarter: String(d.quarter), referrals: Number(d.referrals),
-        enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions), spendPence: Number(d.spendPence),
-        shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {}, revised: event.type === 'DeliveryTargetsRevised',
+        enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions),
+        spendPence: Number(d.spendPence), shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {},
+        revised: event.type === 'DeliveryTargetsRevised',
         reason: event.type === 'DeliveryTargetsRevised' ? String(d.reason) : null,
       }];
     case 'SpendCorrected':
@@ -130,8 +131,8 @@ export const spendProjection: Projection<SpendChange> = {
       await tx`
         insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
           outcome_targets, revisions, last_revision_reason)
-        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved", revisions,
-          reason
+        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved",
+          revisions, reason
         from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
           enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "shareReliablyImproved" jsonb,
           revisions integer, reason text)
