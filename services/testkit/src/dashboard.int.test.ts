@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, seriousAxeViolations } from './browser.js';
 import { loadDemo, type DemoKeys } from './demo-stack.js';
+import { readXlsx } from '@vru/api';
 import { Harness } from './index.js';
 
 /** The dashboard in real headless Chromium against the API listening on a free port, with the demo data set loaded. */
@@ -260,6 +261,9 @@ await t.test('contract pages: a provider sees its own contract, each chart agree
   const csv = await context.request.get('/app/download/performance.csv?grantRef=VRU-2025-MENT-01');
   t.equal(csv.status(), 200);
   t.equal((await csv.text()).trim().split('\r\n').length, 1 + json.rows.length, 'the CSV download has the report\'s rows');
+  const workbook = await context.request.get('/app/download/performance.xlsx?grantRef=VRU-2025-MENT-01');
+  t.equal(workbook.status(), 200, 'and as an Excel workbook');
+  t.equal((await readXlsx(await workbook.body()))?.rows.length, json.rows.length, 'with the same rows');
   await context.close();
 });
 

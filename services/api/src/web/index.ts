@@ -15,7 +15,7 @@ import { DISCLOSURE_HEADER, disclosureHeader, toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
 import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
 import { XLSX_CONTENT_TYPE } from '../xlsx.js';
-import { xlsxTemplate } from '../xlsx-workbooks.js';
+import { reportWorkbook, xlsxTemplate } from '../xlsx-workbooks.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, summaryList, suppressionNote } from './components.js';
 import { impactForm, impactIntro, impactSections } from './impact-page.js';
@@ -348,16 +348,24 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   app.get('/app/download/:file', {
     config: { pageRoles: ['provider', 'commissioner', 'funder', 'admin'] },
     schema: {
-      params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.csv$' }) }),
+      params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.(csv|xlsx)$' }) }),
       querystring: Type.Object({ ...ReportQuery.properties, grantRef: Type.Optional(GrantRef) }, { additionalProperties: false }),
     },
     preValidation: async (request) => dropEmpty(request),
   }, async (request, reply) => {
-    const name = (request.params as { file: string }).file.replace(/\.csv$/, '') as ReportName;
+    const file = (request.params as { file: string }).file;
+    const name = file.replace(/\.(csv|xlsx)$/, '') as ReportName;
     if (!REPORT_NAMES.includes(name)) throw new HttpProblem(404, 'not-found', 'No such download');
     const principal = request.webPrincipal!;
     if (!mayRead(principal, name)) throw new HttpProblem(403, 'forbidden', 'You cannot download this report');
     const report = await REPORTS[name].run(sql, principal, withDefaultPeriod(principal, request.query as Filters));
+    if (file.endsWith('.xlsx')) {
+      // The same workbook as the API's (figures with [c] where withheld, and definitions).
+      return reply.type(XLSX_CONTENT_TYPE)
+        .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+        .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
+        .send(await reportWorkbook(report, name));
+    }
     return reply.type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${name}.csv"`)
       .header('x-report-position', report.computedAt.map((c: { projection: string; position: string }) => `${c.projection}=${c.position}`).join(','))
