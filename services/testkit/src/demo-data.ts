@@ -188,8 +188,6 @@ export function demoSubmissions(): DemoSubmission[] {
     data: { correctsEventId: demoEventId(`spend:${first.grantRef}:0:venue`), amountPence: 120_000, category: 'venue', reason: 'Venue invoice credited after a cancelled booking' },
   } });
 
-  out.push(...demoTargets(out));
-
   // Realistic mistakes the API must refuse: a session before enrolment, a full postcode, spend beyond the award.
   out.push({ as: 'provider', providerId: 'safe-spaces-trust', bad: true, body: {
     eventId: demoEventId('bad:1'), type: 'SessionAttended', schemaVersion: 2, occurredAt: '2026-10-01T10:00:00Z', programmeId: 'mentoring-derby', participantRef: 'MEN-9999',
@@ -205,6 +203,8 @@ export function demoSubmissions(): DemoSubmission[] {
   } });
   void n;
   out.push(...evaluationCohorts());
+  // Targets last: they are scaled from all the activity above.
+  out.push(...demoTargets(out));
   return out;
 }
 
