@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  checkCsvHeader, checkSubmission, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
+  checkCsvHeader, checkSubmission, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
+  EventTypes,
   ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';

@@ -25,7 +25,8 @@ import { APP_CSS, NAV, page, type PageContext } from './layout.js';
 import type { AuditMonitor } from '../audit/monitor.js';
 import { verificationBody } from '../routes/audit.js';
 import {
-  attendanceSection, auditSection, contractSections, contractsSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
+  attendanceSection, auditSection, contractSections, contractsSection, dataQualitySection, engagementSection, filtersForm, importResults,
+  outcomesSection, recentSubmissionsSection, reoffendingSection,
   signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
 } from './pages.js';
 import {
@@ -302,7 +303,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.get('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => uploadPage(request, reply));
 
-  app.get('/app/upload/templates/:file', { config: { pageRoles: uploadRoles }, schema: { params: Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.(csv|xlsx)$' }) }) } }, async (request, reply) => {
+  const templateFile = Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.(csv|xlsx)$' }) });
+  app.get('/app/upload/templates/:file', {
+    config: { pageRoles: uploadRoles }, schema: { params: templateFile },
+  }, async (request, reply) => {
     const file = (request.params as { file: string }).file;
     const type = file.replace(/\.(csv|xlsx)$/, '');
     if (!(EventTypes as string[]).includes(type)) throw new HttpProblem(404, 'not-found', 'No such template', undefined, `There is no event type ${type}`);
