@@ -104,28 +104,23 @@ database_url() {
 
 # Development secrets: random, generated once into $STATE_DIR/secrets (directory 0700, files 0600) and exported, so
 # no service ever runs on a built-in or published value. A variable already set in the environment wins (production
-# sets every one from its own secret store). Add a new secret's name to DEV_SECRETS; a key with a special form
-# (the audit signing key, an Ed25519 PKCS#8 PEM) has its own generator. `ensure_dev_secrets NAME...` handles only those names.
+# sets every one from its own secret store). Add a new secret's name to DEV_SECRETS; the audit log's key pair has a
+# special form and its own generator (ensure_dev_audit_keys, called here too). `ensure_dev_secrets NAME...` handles
+# only those names.
 # The Kafka passwords are those of the SCRAM users scripts/kafka creates (admin, relay, projector) and of the
 # brokers' controller listener.
 KAFKA_SECRETS=(KAFKA_ADMIN_PASSWORD KAFKA_RELAY_PASSWORD KAFKA_PROJECTOR_PASSWORD KAFKA_CONTROLLER_PASSWORD)
-DEV_SECRETS=(PSEUDONYM_SECRET API_KEY_PEPPER PERSONAL_DATA_KEY SESSION_SECRET AUDIT_SIGNING_KEY "${KAFKA_SECRETS[@]}")
+DEV_SECRETS=(PSEUDONYM_SECRET API_KEY_PEPPER PERSONAL_DATA_KEY SESSION_SECRET "${KAFKA_SECRETS[@]}")
 ensure_dev_secrets() {
   local dir="$STATE_DIR/secrets" name names=("$@")
   ((${#names[@]})) || names=("${DEV_SECRETS[@]}")
   mkdir -p "$dir" && chmod 700 "$dir"
   for name in "${names[@]}"; do
     [[ -n ${!name:-} ]] && continue
-    if [[ ! -s $dir/$name ]]; then
-      if [[ $name == AUDIT_SIGNING_KEY ]]; then
-        (umask 077 && node -e "process.stdout.write(require('node:crypto').generateKeyPairSync('ed25519').privateKey
-          .export({ type: 'pkcs8', format: 'pem' }))" >"$dir/$name")
-      else
-        (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/$name")
-      fi
-    fi
+    [[ -s $dir/$name ]] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/$name")
     export "$name=$(cat "$dir/$name")"
   done
+  (($#)) || ensure_dev_audit_keys
 }
 
 # The audit log's development key pair (an Ed25519 signer key and its verifier key in the signed-note form of
