@@ -320,6 +320,7 @@ await t.test('every report route and the dashboard\'s report functions go throug
     '/v1/reports/spend': `from=${FY.from}&to=${FY.to}`,
     '/v1/reports/data-quality': `from=${FY.from}&to=${FY.to}`,
     '/v1/reports/quarterly-return': 'quarter=2025Q3',
+    '/v1/reports/performance': 'quarter=2025Q3',
     '/v1/reports/impact': `programmeId=${PROGRAMME}&cohortFrom=${FY.from}&cohortTo=${FY.to}`,
   };
   const routes = h.app.protectedRoutes.filter((r) => r.method === 'GET' && r.url.startsWith('/v1/reports/'));

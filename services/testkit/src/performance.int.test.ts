@@ -21,14 +21,16 @@ const targets = (quarter: string, over: Json = {}): Json => ({
 /** A participant referred, consented, enrolled, with sessions, an optional SWEMWBS pair and exit. */
 interface Journey {
   referred: string; enrolled: string; sessions: string[]; exit?: [string, string] | undefined; swemwbs?: [number, number] | undefined;
+  programmeId?: string;
 }
 
 function person(ref: string, o: Journey) {
+  const programmeId = o.programmeId ?? PROGRAMME;
   const out: Json[] = [
-    event.referred(ref, { data: { referralDate: o.referred } }),
-    event.consent(ref, 'evaluation', { data: { recordedOn: o.referred } }),
-    event.enrolled(ref, { data: { startDate: o.enrolled } }),
-    ...o.sessions.map((d, i) => event.attended(ref, `s-${i}`, d)),
+    event.referred(ref, { programmeId, data: { referralDate: o.referred } }),
+    event.consent(ref, 'evaluation', { programmeId, data: { recordedOn: o.referred } }),
+    event.enrolled(ref, { programmeId, data: { startDate: o.enrolled } }),
+    ...o.sessions.map((d, i) => event.attended(ref, `s-${i}`, d, { programmeId })),
   ];
   const measure = (timepoint: string, measuredOn: string, score: number) => ({
     eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', programmeId: PROGRAMME,
@@ -45,7 +47,8 @@ function person(ref: string, o: Journey) {
  * Grant G-P-A (provider A, PROGRAMME) runs 2026-04-01 to 2027-03-31 with targets for every quarter; 2026Q3's are
  * revised (referrals 6 → 5). Q2: A1..A4 referred and enrolled, 5 sessions, 300,000 spent. Q3: A5..A9 referred and
  * enrolled, 10 sessions, A1 and A2 completed (A1's SWEMWBS +4, reliable; A2's +1), A3 disengaged, 520,000 spent.
- * Provider B has grant G-P-B on PROGRAMME_2 with targets and no activity.
+ * Provider B has grant G-P-B on PROGRAMME_2 with 2026Q3 targets: twelve people referred, enrolled and attending one
+ * session in each of 2026Q2 (B-Q2-*) and 2026Q3 (B-Q3-*), none completed.
  */
 await t.test('targets set and revised through the ingest path; the rules answer in plain words', async (t) => {
   await h.startRelay();
@@ -122,6 +125,13 @@ await t.test('activity through HTTP, Kafka and the projectors', async (t) => {
   for (const ref of ['A5', 'A6', 'A7', 'A8', 'A9']) {
     await postAll(person(ref, { referred: '2026-07-10', enrolled: '2026-07-15', sessions: ['2026-08-03', '2026-08-10'] }));
   }
+  for (const [quarter, month] of [['Q2', '05'], ['Q3', '08']] as const) {
+    for (let i = 1; i <= 12; i++) {
+      await postAll(person(`B-${quarter}-${i}`, {
+        programmeId: PROGRAMME_2, referred: `2026-${month}-04`, enrolled: `2026-${month}-11`, sessions: [`2026-${month}-18`],
+      }), h.keys.providerB);
+    }
+  }
   const spend = (amountPence: number, periodStart: string, periodEnd: string) => grantEvent('SpendRecorded', 'G-P-A', {
     amountPence, category: 'staff', periodStart, periodEnd, evidenceRef: `INV-${periodStart}`,
   }, '2026-10-10T10:00:00Z');
@@ -188,23 +198,98 @@ await t.test('attacker: a provider sees only its own contract figures', async (t
   t.equal((await h.get(Q3, null)).statusCode, 401);
 });
 
-await t.test('commissioners see small numbers withheld, and nothing they could be derived from', async (t) => {
+await t.test('commissioners get the shared layer: small populations withheld, and nothing they could be derived from', async (t) => {
   const res = await h.getReport(`${Q3}&grantRef=G-P-A`, h.keys.commissioner);
   t.equal(res.body.suppressed, true);
+  t.same(res.body.disclosure, { rules: 'vru-sdc-1', applied: true });
   const rows = byIndicator(res.body.rows);
+  const withheldQuarter = { actual: null, variance: null, percentOfTarget: null, status: null };
   const withheldYear = {
     yearToDateActual: null, yearToDateVariance: null, yearToDateStatus: null, forecastToYearEnd: null, forecastStatus: null,
   };
-  t.match(rows.referrals, { actual: 5, status: 'green', ...withheldYear },
-    'Q2\'s 4 referrals are withheld, and every running sum after them');
-  t.match(rows.completions, { actual: null, variance: null, percentOfTarget: null, status: null, target: 5, ...withheldYear },
-    '2 completions withheld');
-  t.match(rows.sessionsDelivered, { actual: 10, yearToDateActual: 15, forecastToYearEnd: 30 }, 'no small count: shown');
-  t.match(rows.spendPence, { actual: 520_000, yearToDateActual: 820_000 }, 'money is not suppressed');
-  t.match(rows['reliablyImproved:swemwbs'], { actual: null, status: null, pairs: null, ...withheldYear },
-    'a share over 2 pairs is withheld');
+  t.match(rows.referrals, { target: 5, yearToDateTarget: 9, yearTarget: 19, ...withheldQuarter, ...withheldYear },
+    '5 referrals in the quarter, 4 before: a population under 10 withholds the row, targets stay');
+  t.match(rows.completions, { target: 5, ...withheldQuarter, ...withheldYear }, '2 completions withheld');
+  t.match(rows.sessionsDelivered, { target: 10, ...withheldQuarter, ...withheldYear },
+    '10 sessions by 5 attenders: the attenders are the population, under 10');
+  t.match(rows.spendPence, { actual: 520_000, yearToDateActual: 820_000, forecastToYearEnd: 1_635_519 }, 'money is not withheld');
+  t.match(rows['reliablyImproved:swemwbs'], { ...withheldQuarter, pairs: null, ...withheldYear }, 'a share over 2 pairs is withheld');
   const funder = await h.getReport(`${Q3}&grantRef=G-P-A`, h.keys.funder);
   t.same(funder.body.rows, res.body.rows, 'the funder sees the same withheld figures');
+
+  const b = byIndicator((await h.getReport(`${Q3}&grantRef=G-P-B`, h.keys.commissioner)).body.rows);
+  t.match(b.referrals, {
+    target: 5, actual: 12, variance: 7, status: 'green',
+    yearToDateActual: 24, yearToDateTarget: 5, forecastToYearEnd: 48, forecastStatus: 'green',
+  }, 'twelve a quarter, every other provider and quarter of the financial year 0 or at least 10: published, arithmetic unchanged');
+  t.match(b.sessionsDelivered, { actual: 12, yearToDateActual: 24 }, 'twelve attenders: published');
+  t.match(b.completions, { target: 5, ...withheldQuarter, ...withheldYear },
+    'no completions: a zero population is withheld like a small one');
+});
+
+/** Whether `target` is a linear combination of `rows` (Gaussian elimination; the systems are tiny and 0/1). */
+function recoverable(rows: readonly number[][], target: readonly number[]): boolean {
+  const rank = (m: number[][]) => {
+    const a = m.map((r) => [...r]);
+    let r = 0;
+    for (let c = 0; c < (a[0]?.length ?? 0) && r < a.length; c++) {
+      const p = a.findIndex((row, i) => i >= r && Math.abs(row[c]!) > 1e-9);
+      if (p < 0) continue;
+      [a[r], a[p]] = [a[p]!, a[r]!];
+      for (let i = 0; i < a.length; i++) {
+        if (i === r) continue;
+        const f = a[i]![c]! / a[r]![c]!;
+        for (let j = c; j < a[i]!.length; j++) a[i]![j]! -= f * a[r]![j]!;
+      }
+      r += 1;
+    }
+    return r;
+  };
+  return rank([...rows, [...target]]) === rank([...rows]);
+}
+
+await t.test('attacker: a commissioner cannot recover a withheld quarter from year-to-date differences or the forecast', async (t) => {
+  const YEAR = ['2026Q2', '2026Q3', '2026Q4', '2027Q1'];
+  // The quarter cells of one to nine people in the data above (grant, indicator, quarter): the adversary's targets.
+  const sensitive: [string, string, string][] = [
+    ...['referrals', 'enrolments', 'sessionsDelivered']
+      .flatMap((i) => [['G-P-A', i, '2026Q2'], ['G-P-A', i, '2026Q3']] as [string, string, string][]),
+    ['G-P-A', 'completions', '2026Q3'],
+  ];
+  const equations = new Map<string, number[][]>();
+  const add = (grant: string, indicator: string, v: number[]) =>
+    equations.set(`${grant} ${indicator}`, [...(equations.get(`${grant} ${indicator}`) ?? []), v]);
+  let published = 0;
+  const urls = [...YEAR.map((quarter) => `/v1/reports/performance?quarter=${quarter}`), '/v1/reports/performance',
+    `/v1/reports/performance?programmeId=${PROGRAMME}`, '/v1/reports/performance?providerId=prov-a',
+    '/v1/reports/performance?grantRef=G-P-A'];
+  for (const url of urls) {
+    for (const key of [h.keys.commissioner, h.keys.funder, h.keys.admin]) {
+      const res = await h.getReport(url, key);
+      t.equal(res.status, 200, url);
+      for (const row of res.body.rows as Row[]) {
+        if (row.indicator === 'spendPence' || row.indicator.startsWith('reliablyImproved:')) continue;
+        const at = YEAR.indexOf(row.quarter as string);
+        const quarterOnly = YEAR.map((_, i) => (i === at ? 1 : 0));
+        const toDate = YEAR.map((_, i) => (i <= at ? 1 : 0));
+        // actual, actual − target and actual / target each give the quarter; the running sums and the forecast
+        // (a known multiple of the year to date) give the quarters so far.
+        for (const f of ['actual', 'variance', 'percentOfTarget']) {
+          if (typeof row[f] === 'number') add(row.grantRef as string, row.indicator, quarterOnly);
+        }
+        for (const f of ['yearToDateActual', 'yearToDateVariance', 'forecastToYearEnd']) {
+          if (typeof row[f] === 'number') add(row.grantRef as string, row.indicator, toDate);
+        }
+        for (const f of ['actual', 'yearToDateActual', 'forecastToYearEnd']) if (typeof row[f] === 'number') published += 1;
+      }
+    }
+  }
+  for (const [grant, indicator, quarter] of sensitive) {
+    const target = YEAR.map((q) => (q === quarter ? 1 : 0));
+    t.notOk(recoverable(equations.get(`${grant} ${indicator}`) ?? [], target), `${grant} ${indicator} ${quarter} cannot be solved for`);
+  }
+  t.ok(published >= 6, `${published} people figures published (grant G-P-B): the layer withholds only what it must`);
+  t.ok((equations.get('G-P-B referrals') ?? []).length > 0, 'the published grant answers equations');
 });
 
 await t.test('no grant in scope answers no rows; bad filters are 400 naming the field', async (t) => {
