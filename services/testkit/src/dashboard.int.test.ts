@@ -120,7 +120,7 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   const shownSpend = await tableRows(page, 'spend-table');
   for (const r of spend.rows) t.equal(shownSpend.get(r.grantRef)?.[2], `£${(r.spentPence / 100).toLocaleString('en-GB', { minimumFractionDigits: 2 })}`, `spend of ${r.grantRef}`);
 
-  const csvLink = page.getByRole('link', { name: /Download the engagement figures/ });
+  const csvLink = page.getByRole('link', { name: /^Download the engagement figures/ });
   const csv = await context.request.get(await csvLink.getAttribute('href') as string);
   t.equal(csv.status(), 200);
   t.match(csv.headers()['content-type'], /^text\/csv/);
