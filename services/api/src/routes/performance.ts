@@ -28,7 +28,7 @@ interface PersonRow {
 }
 interface AttendanceRow { stream_id: string; provider_id: string; programme_id: string; session_date: string }
 
-type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
+export type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
@@ -148,7 +148,7 @@ function cellsOf(people: readonly PersonRow[], attendances: readonly AttendanceR
  * other providers and quarters of its financial year 0 or at least MIN_POPULATION), and the count inside the grant
  * is not 1–4. Shares: at least MIN_POPULATION pairs and an improved count that is not 1–4. Spend is money.
  */
-function quarterShown(
+export function quarterShown(
   dc: Disclosure, providerId: string, cells: Record<PeopleIndicator, Member[]>, actuals: ReadonlyMap<string, QuarterActuals>,
 ) {
   const memo = new Map<string, boolean>();
@@ -183,7 +183,7 @@ const SHARE = 'reliablyImproved:';
  * every quarter of the year so far is (for shares, every quarter with pairs), and the year's share only over at least
  * MIN_POPULATION pairs with an improved count that is not 1–4.
  */
-function disclosePerformance(
+export function disclosePerformance(
   dc: Disclosure, f: IndicatorPerformance, quarter: string, toDate: readonly string[],
   shown: (indicator: string, quarter: string) => boolean, actuals: ReadonlyMap<string, QuarterActuals>,
 ): IndicatorPerformance {
