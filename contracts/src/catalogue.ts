@@ -152,6 +152,22 @@ export const EventCatalogue = {
     summary: 'Correction to earlier spend',
     example: { correctsEventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', amountPence: 400_000, category: 'staff', reason: 'Invoice credited' },
   }),
+  DeliveryTargetsSet: define({
+    type: 'DeliveryTargetsSet', stream: 'grant', submittedBy: ['commissioner', 'admin'], versions: { 1: G.DeliveryTargetsSetV1 },
+    summary: 'Delivery targets set for a quarter',
+    example: {
+      quarter: '2026Q3', referrals: 20, enrolments: 15, sessionsDelivered: 120, completions: 10, spendPence: 3_000_000,
+      shareReliablyImproved: { swemwbs: 0.4 },
+    },
+  }),
+  DeliveryTargetsRevised: define({
+    type: 'DeliveryTargetsRevised', stream: 'grant', submittedBy: ['commissioner', 'admin'], versions: { 1: G.DeliveryTargetsRevisedV1 },
+    summary: 'Delivery targets revised for a quarter',
+    example: {
+      quarter: '2026Q3', referrals: 16, enrolments: 12, sessionsDelivered: 100, completions: 8, spendPence: 2_500_000,
+      shareReliablyImproved: { swemwbs: 0.4 }, reason: 'Contract variation agreed at the September review',
+    },
+  }),
 } as const satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof EventCatalogue;

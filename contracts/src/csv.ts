@@ -38,6 +38,11 @@ export interface CsvColumn {
   values?: readonly (string | number)[];
   /** Used for a blank cell. */
   default?: unknown;
+  /** Dates and date-times: a spreadsheet may hold them as dates rather than text. */
+  format?: 'date' | 'date-time';
+  /** Bounds of a number, from the schema. */
+  minimum?: number;
+  maximum?: number;
 }
 
 /** A row's refusal in the terms of the file: the column, and the same rule and message as the JSON API. */
@@ -71,6 +76,8 @@ interface SchemaNode {
   const?: unknown;
   description?: string;
   format?: string;
+  minimum?: number;
+  maximum?: number;
   required?: string[];
   properties?: Record<string, SchemaNode>;
   items?: SchemaNode;
@@ -119,6 +126,9 @@ function dataColumns(schema: SchemaNode, pointer: string, prefix: string, parent
       description: describe(prop, kind),
       ...(values ? { values } : {}),
       ...(prop.default !== undefined ? { default: prop.default } : {}),
+      ...(prop.format === 'date' || prop.format === 'date-time' ? { format: prop.format } : {}),
+      ...(typeof prop.minimum === 'number' ? { minimum: prop.minimum } : {}),
+      ...(typeof prop.maximum === 'number' ? { maximum: prop.maximum } : {}),
     }];
   });
 }
@@ -137,7 +147,7 @@ export function csvColumns(type: string): CsvColumn[] {
   const columns: CsvColumn[] = [
     { name: 'eventId', pointer: '/eventId', kind: 'text', required: false, description: 'Optional UUID. When blank, derived from the row, so the same row uploaded again is recognised as a duplicate.' },
     {
-      name: 'occurredAt', pointer: '/occurredAt', kind: 'text', required: factDate === undefined,
+      name: 'occurredAt', pointer: '/occurredAt', kind: 'text', required: factDate === undefined, format: 'date-time',
       description: factDate ? `Optional date and time with a zone; when blank, ${factDate} at 00:00Z.` : 'Date and time with a zone, e.g. 2026-09-14T16:30:00Z.',
     },
   ];

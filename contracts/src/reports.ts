@@ -227,3 +227,56 @@ export const QuarterlyReturnReport = Type.Object(
   closed,
 );
 export type QuarterlyReturnReport = Static<typeof QuarterlyReturnReport>;
+
+/** Contract performance: actual against the delivery targets of each grant, per quarter and indicator. */
+export const PerformanceQuery = Type.Object(
+  {
+    quarter: Type.Optional(Type.String({
+      pattern: '^\\d{4}Q[1-4]$', examples: ['2026Q3'],
+      description: 'One calendar quarter, e.g. 2026Q3; without it, every quarter with targets that has started.',
+    })),
+    grantRef: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'One grant.' })),
+    ...scopeFilters,
+  },
+  closed,
+);
+export type PerformanceQuery = Static<typeof PerformanceQuery>;
+
+const Rag = Nullable(StringEnum(['green', 'amber', 'red'] as const),
+  'Red/amber/green against target (thresholds in docs/metrics.md); null without a target or figure.');
+
+export const PerformanceRow = Type.Object(
+  {
+    grantRef: Type.String(),
+    providerId: Type.String(),
+    programmeId: Type.String(),
+    quarter: Type.String({ description: 'Calendar quarter, e.g. 2026Q3.' }),
+    indicator: Type.String({
+      description: 'referrals, enrolments, sessionsDelivered, completions, spendPence, '
+        + 'or reliablyImproved:<instrument> (a share from 0 to 1).',
+    }),
+    target: Type.Number(),
+    actual: Num('The figure for the quarter; null when suppressed or (shares) when nobody has a baseline and exit measure.'),
+    variance: Num('actual − target.'),
+    percentOfTarget: Num('actual / target.'),
+    status: Rag,
+    pairs: Count('Shares only: people with a baseline and an exit measure whose exit fell in the quarter.'),
+    yearStart: IsoDate('First day of the grant year holding the quarter.'),
+    yearEnd: IsoDate('Last day of that grant year.'),
+    yearToDateTarget: Type.Number(),
+    yearToDateActual: Num(),
+    yearToDateVariance: Num(),
+    yearToDateStatus: Rag,
+    yearTarget: Type.Number({ description: 'Targets of every quarter of the grant year (shares: their mean).' }),
+    forecastToYearEnd: Num('Year to date at the run rate to the end of the grant year (counts and spend only).'),
+    forecastStatus: Rag,
+    targetsRevised: Type.Integer({ minimum: 0, description: 'How many times the quarter\'s targets were revised.' }),
+  },
+  closed,
+);
+
+export const PerformanceReport = Type.Object(
+  { report: Type.Literal('performance'), filters: PerformanceQuery, computedAt, suppressed, disclosure, rows: Type.Array(PerformanceRow) },
+  closed,
+);
+export type PerformanceReport = Static<typeof PerformanceReport>;

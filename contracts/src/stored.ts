@@ -5,7 +5,7 @@ export const EventMetadata = Type.Object(
     requestId: Type.String({ description: 'Correlation id: the HTTP request id that appended the event.' }),
     keyId: Type.String({ description: 'The API key (public id) that submitted it.' }),
     role: Type.String(),
-    source: Type.Union([Type.Literal('api'), Type.Literal('batch'), Type.Literal('csv'), Type.Literal('system')]),
+    source: Type.Union([Type.Literal('api'), Type.Literal('batch'), Type.Literal('csv'), Type.Literal('xlsx'), Type.Literal('system')]),
   },
   { additionalProperties: false },
 );

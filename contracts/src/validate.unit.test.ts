@@ -169,3 +169,30 @@ t.test('When a data partner names the participant of an offence', async (t) => {
     t.match(offence({ matchToken: 'A'.repeat(64) }), { ok: false, errors: [{ field: '/matchToken' }] }, 'lower-case hex only');
   });
 });
+
+t.test('When a value is refused, the message says what to enter, with an example, beside the machine-readable rule', async (t) => {
+  const check = checkSubmission(envelope('ParticipantReferred', 1, {
+    referralDate: '2026-13-01', referralSource: 'skool', ageAtReferral: 1, gender: 'male', ethnicity: 'white-british',
+    postcodeDistrict: 'DE23 6AB', riskFactors: [],
+  }, { participantRef: 'P 1' }));
+  t.notOk(check.ok);
+  const errors = check.ok ? [] : check.errors;
+  t.same(errors.map((e) => [e.field, e.rule, e.message]), [
+    ['/participantRef', 'string-pattern',
+      'Enter a reference of up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit, like P-000123 — no spaces'],
+    ['/data/referralDate', 'string-format', 'Enter a real date as year-month-day, like 2026-09-14'],
+    ['/data/referralSource', 'enum', 'Choose referralSource from: police, school, hospital-navigator, youth-justice, probation, '
+      + 'childrens-social-care, self, community, other'],
+    ['/data/ageAtReferral', 'minimum', 'Enter ageAtReferral as 5 or more'],
+    ['/data/postcodeDistrict', 'string-pattern', 'Enter the postcode district only, like DE22 — not the full postcode'],
+  ]);
+  const targets = checkSubmission({
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'DeliveryTargetsSet', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z',
+    grantRef: 'G-1', data: { quarter: '2026-Q3', referrals: -1, enrolments: 1.5, sessionsDelivered: 1, completions: 1, spendPence: 1 },
+  });
+  t.same(targets.ok ? [] : targets.errors.map((e) => e.message), [
+    'Enter the quarter as the year, Q and the quarter number, like 2026Q3',
+    'Enter referrals as 0 or more',
+    'Enter enrolments as a whole number, like 12',
+  ]);
+});

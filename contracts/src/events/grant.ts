@@ -37,3 +37,40 @@ export const SpendCorrectedV1 = Type.Object(
   },
   { ...closed, description: 'A correction replacing the amount and category of an earlier SpendRecorded; the original stays in the log.' },
 );
+
+const Quarter = Type.String({
+  pattern: '^\\d{4}Q[1-4]$', examples: ['2026Q3'],
+  description: 'The calendar quarter the targets are for, e.g. 2026Q3 (July to September 2026).',
+});
+const Count = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000, description });
+
+const deliveryTargets = {
+  quarter: Quarter,
+  referrals: Count('People referred in the quarter.'),
+  enrolments: Count('People starting the intervention (enrolled) in the quarter.'),
+  sessionsDelivered: Count('Sessions attended in the quarter.'),
+  completions: Count('People leaving the intervention having completed it in the quarter.'),
+  spendPence: Type.Integer({
+    minimum: 0, maximum: 1_000_000_000_00, description: 'The spend profile: planned spend in pence for the quarter.',
+  }),
+  // An object keyed by instrument rather than a list: one target per instrument by construction, and one CSV column each.
+  shareReliablyImproved: Type.Optional(Type.Object(
+    Object.fromEntries(V.TargetInstruments.map((instrument) => [instrument, Type.Optional(Type.Number({
+      minimum: 0, maximum: 1,
+      description: `Target share (0 to 1) of participants with a baseline and exit ${instrument} measure who reliably improved.`,
+    }))])),
+    { ...closed, description: 'Optional outcome targets per instrument (SWEMWBS, WEMWBS, SDQ total): the share reliably improved.' },
+  )),
+};
+
+export const DeliveryTargetsSetV1 = Type.Object(deliveryTargets, {
+  ...closed, description: 'Delivery targets and spend profile agreed for one quarter of the grant.',
+});
+
+export const DeliveryTargetsRevisedV1 = Type.Object(
+  {
+    ...deliveryTargets,
+    reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why the targets changed (for example a contract variation).' }),
+  },
+  { ...closed, description: 'New targets for a quarter that already had targets; they replace the earlier ones (kept in the log).' },
+);

@@ -36,6 +36,8 @@ export const MissedReasons = ['did-not-attend', 'illness', 'cancelled-by-provide
 export const SessionDeliverers = ['staff', 'volunteer', 'peer-mentor', 'partner-agency', 'not-recorded'] as const;
 
 export const Instruments = ['sdq-total', 'wemwbs', 'swemwbs', 'outcomes-star', 'school-attendance-pct', 'custom'] as const;
+/** The instruments with a reliable-change threshold: the only ones an outcome target can be set on. */
+export const TargetInstruments = ['swemwbs', 'wemwbs', 'sdq-total'] as const;
 export const Timepoints = ['baseline', 'interim', 'exit', 'follow-up'] as const;
 
 export const ExitReasons = [

@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { XLSX_CONTENT_TYPE } from './xlsx.js';
+import { reportWorkbook } from './xlsx-workbooks.js';
 
 /**
  * The one CSV serialiser for reports (RFC 4180): each row is flattened, nested objects becoming dotted column
@@ -63,20 +65,29 @@ export function toCsv(rows: readonly object[], emptyColumns: readonly string[] =
 }
 
 export const wantsCsv = (request: FastifyRequest): boolean => /\btext\/csv\b/i.test(request.headers.accept ?? '');
+export const wantsXlsx = (request: FastifyRequest): boolean => (request.headers.accept ?? '').toLowerCase().includes(XLSX_CONTENT_TYPE);
 
 /** The header naming the disclosure-control rules a CSV's figures passed through: `vru-sdc-1; applied=true`. */
 export const DISCLOSURE_HEADER = 'x-disclosure-control';
 export const disclosureHeader = (d: { rules: string; applied: boolean }): string => `${d.rules}; applied=${d.applied}`;
 
 /**
- * Sends a report as JSON, or its rows as CSV when the client asks for text/csv. The CSV carries the log
- * positions of the report in the x-report-position header (projection=position, comma separated) and the
- * disclosure-control rules in x-disclosure-control; an empty report still has its header line (from the
- * route's response schema).
+ * Sends a report as JSON, as an .xlsx workbook (figures and definitions) when the client asks for it by its media
+ * type, or its rows as CSV when the client asks for text/csv. The CSV carries the log positions of the report in
+ * the x-report-position header (projection=position, comma separated) and the disclosure-control rules in
+ * x-disclosure-control; an empty report still has its header line (from the route's response schema).
  */
 export function sendReport<R extends {
   rows: readonly object[]; computedAt: readonly { projection: string; position: string }[]; disclosure: { rules: string; applied: boolean };
-}>(request: FastifyRequest, reply: FastifyReply, report: R, name: string): R | FastifyReply {
+}>(request: FastifyRequest, reply: FastifyReply, report: R, name: string): R | FastifyReply | Promise<FastifyReply> {
+  if (wantsXlsx(request)) {
+    return reportWorkbook(report, name).then((bytes) => reply
+      .type(XLSX_CONTENT_TYPE)
+      .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+      .header('x-report-position', report.computedAt.map((c) => `${c.projection}=${c.position}`).join(','))
+      .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
+      .send(bytes));
+  }
   if (!wantsCsv(request)) return report;
   const response = (request.routeOptions.schema?.response as Record<string, { properties?: { rows?: { items?: unknown } } }> | undefined)?.['200'];
   return reply

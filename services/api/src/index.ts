@@ -3,4 +3,5 @@ export * from './api-keys.js';
 export { upsertProgramme, upsertProvider } from './ingest/reference-data.js';
 export { EventStore, requestHash, type AppendCommand, type AppendOutcome } from './ingest/event-store.js';
 export { applyRetention } from './ingest/retention.js';
+export { readXlsx, writeXlsx, XLSX_CONTENT_TYPE, type XlsxSheet } from './xlsx.js';
 export { REPORTS, type Filters } from './web/data.js';

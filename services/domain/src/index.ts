@@ -5,6 +5,8 @@ export * from './grant/decide.js';
 export * from './comparison/decide.js';
 export * from './metrics/dates.js';
 export * from './metrics/spend.js';
+export * from './metrics/quarters.js';
+export * from './metrics/performance.js';
 export * from './metrics/intervals.js';
 export * from './metrics/reoffending.js';
 export * from './metrics/suppression.js';

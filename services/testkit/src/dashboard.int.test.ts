@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, seriousAxeViolations } from './browser.js';
 import { loadDemo, type DemoKeys } from './demo-stack.js';
+import { readXlsx } from '@vru/api';
 import { Harness } from './index.js';
 
 /** The dashboard in real headless Chromium against the API listening on a free port, with the demo data set loaded. */
@@ -119,7 +120,7 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   const shownSpend = await tableRows(page, 'spend-table');
   for (const r of spend.rows) t.equal(shownSpend.get(r.grantRef)?.[2], `£${(r.spentPence / 100).toLocaleString('en-GB', { minimumFractionDigits: 2 })}`, `spend of ${r.grantRef}`);
 
-  const csvLink = page.getByRole('link', { name: /Download the engagement figures/ });
+  const csvLink = page.getByRole('link', { name: /^Download the engagement figures/ });
   const csv = await context.request.get(await csvLink.getAttribute('href') as string);
   t.equal(csv.status(), 200);
   t.match(csv.headers()['content-type'], /^text\/csv/);
@@ -203,6 +204,24 @@ await t.test('provider upload: template, a file with a bad row shows the line an
   await context.close();
 });
 
+await t.test('provider upload of an Excel workbook: the .xlsx template, filled in, goes through the page', async (t) => {
+  const { context, page } = await signIn(keys.providers[PROVIDER]!);
+  await page.goto('/app/upload');
+  const template = await context.request.get('/app/upload/templates/ParticipantReferred.xlsx');
+  t.equal(template.status(), 200);
+  t.match(template.headers()['content-type'], 'spreadsheetml');
+  await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
+  await page.getByLabel('CSV file or Excel workbook').setInputFiles({
+    name: 'referrals.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: await template.body(),
+  });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForLoadState('load');
+  const results = await tableRows(page, 'import-results-table');
+  t.same([...results.entries()].map(([line, cells]) => [line, cells[0]]), [['2', 'Accepted']], 'the template\'s example row is stored from sheet row 2');
+  await checkAccessible(t, page, 'upload results for a workbook');
+  await context.close();
+});
+
 await t.test('data partner and admin sign in to the pages their role allows', async (t) => {
   const partner = await signIn(keys.dataPartner);
   t.match(new URL(partner.page.url()).pathname, '/app/upload');
@@ -219,6 +238,54 @@ await t.test('data partner and admin sign in to the pages their role allows', as
   t.match(await admin.page.locator('#impact-estimate-table').innerText(), /Share who reoffended/, 'the demo fills the impact page');
   await checkAccessible(t, admin.page, 'impact page');
   await admin.context.close();
+});
+
+await t.test('contract pages: a provider sees its own contract, each chart agrees with the table and the JSON report', async (t) => {
+  const { context, page } = await signIn(keys.providers[PROVIDER]!);
+  await page.goto('/app/contracts');
+  const contracts = await tableRows(page, 'contracts-table');
+  t.same([...contracts.keys()], ['VRU-2025-MENT-01'], 'only its own grant');
+  await checkAccessible(t, page, 'provider contracts');
+  await page.getByRole('link', { name: 'VRU-2025-MENT-01' }).click();
+  await page.waitForLoadState('load');
+  t.match(new URL(page.url()).pathname, '/app/contracts/VRU-2025-MENT-01');
+  const json = (await h.getReport('/v1/reports/performance?grantRef=VRU-2025-MENT-01', keys.providers[PROVIDER]!)).body;
+  const referrals = json.rows.filter((r: { indicator: string }) => r.indicator === 'referrals');
+  t.ok(referrals.length >= 4, 'every quarter of the grant has targets');
+  const shown = await tableRows(page, 'indicator-referrals-table');
+  t.same([...shown.entries()].map(([quarter, cells]) => [quarter.replace(/ \(targets revised\)$/, ''), cells[0], cells[1]]),
+    referrals.map((r: { quarter: string; target: number; actual: number }) => [r.quarter, n(r.target), n(r.actual)]), 'the table is the JSON report');
+  const statuses = new Set(json.rows.map((r: { status: string | null }) => r.status));
+  t.ok(statuses.has('green') && (statuses.has('red') || statuses.has('amber')), 'the demo has targets met and missed');
+  // The chart draws one bar per quarter with an actual, as tall as the figure: compare the marks with the table.
+  const section = page.locator('section', { has: page.locator('#indicator-referrals-heading') });
+  const bars = await section.locator('svg[role="img"] g[fill] rect').count();
+  t.equal(bars, referrals.filter((r: { actual: number | null }) => r.actual !== null).length, 'a bar for every actual in the table');
+  await checkAccessible(t, page, 'provider contract page');
+  const other = await page.goto('/app/contracts/VRU-2025-SPORT-01');
+  t.equal(other?.status(), 404, 'another provider\'s contract is not there');
+  const csv = await context.request.get('/app/download/performance.csv?grantRef=VRU-2025-MENT-01');
+  t.equal(csv.status(), 200);
+  t.equal((await csv.text()).trim().split('\r\n').length, 1 + json.rows.length, 'the CSV download has the report\'s rows');
+  const workbook = await context.request.get('/app/download/performance.xlsx?grantRef=VRU-2025-MENT-01');
+  t.equal(workbook.status(), 200, 'and as an Excel workbook');
+  t.equal((await readXlsx(await workbook.body()))?.rows.length, json.rows.length, 'with the same rows');
+  await context.close();
+});
+
+await t.test('contract pages: a commissioner sees every contract with small numbers withheld', async (t) => {
+  const { context, page } = await signIn(keys.commissioner);
+  await page.goto('/app/contracts');
+  const contracts = await tableRows(page, 'contracts-table');
+  t.same([...contracts.keys()].sort(), ['VRU-2025-MENT-01', 'VRU-2025-NAV-01', 'VRU-2025-SPORT-01']);
+  await page.goto('/app/contracts/VRU-2025-NAV-01');
+  t.ok(await page.getByRole('heading', { level: 2, name: 'People referred' }).isVisible());
+  const json = (await h.getReport('/v1/reports/performance?grantRef=VRU-2025-NAV-01', keys.commissioner)).body;
+  const withheld = json.rows.filter((r: { actual: number | null; indicator: string }) => r.actual === null && !r.indicator.startsWith('reliably')).length;
+  t.equal(json.suppressed, true);
+  if (withheld > 0) t.ok(await page.locator('.app-suppressed').count() >= withheld, 'withheld figures show as [c]');
+  await checkAccessible(t, page, 'commissioner contract page');
+  await context.close();
 });
 
 await t.test('forms need their CSRF token; signing out ends the session', async (t) => {

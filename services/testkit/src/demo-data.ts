@@ -204,6 +204,8 @@ export function demoSubmissions(): DemoSubmission[] {
   } });
   void n;
   out.push(...evaluationCohorts());
+  // Targets last: they are scaled from all the activity above.
+  out.push(...demoTargets(out));
   return out;
 }
 
@@ -326,6 +328,58 @@ function evaluationCohorts(): DemoSubmission[] {
         offenceCategory: category(seriousViolence),
         seriousViolence, custodial: false,
       }, 'offence'));
+    }
+  }
+  return out;
+}
+
+const quarterOf = (date: string) => `${date.slice(0, 4)}Q${Math.floor((Number(date.slice(5, 7)) - 1) / 3) + 1}`;
+const nextQuarter = (q: string) => (q.endsWith('4') ? `${Number(q.slice(0, 4)) + 1}Q1` : `${q.slice(0, 5)}${Number(q.slice(5)) + 1}`);
+
+/**
+ * Delivery targets for every quarter of each demo grant, set by the commissioner: the demo's own activity scaled
+ * so that some quarters are met (target 90% of the actual), some amber (the actual about 90% of target) and some
+ * missed (target 150% of the actual). Quarters not yet reached get the mean of the earlier targets.
+ */
+function demoTargets(submissions: readonly DemoSubmission[]): DemoSubmission[] {
+  const out: DemoSubmission[] = [];
+  const FACTORS = [0.9, 1.1, 1.5, 1, 0.8, 1.3];
+  for (const g of DEMO_GRANTS) {
+    const actual = new Map<string, { referrals: number; enrolments: number; sessionsDelivered: number; completions: number; spendPence: number }>();
+    const add = (date: string, key: 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions' | 'spendPence', n = 1) => {
+      if (date < g.startDate || date > g.endDate) return;
+      const q = quarterOf(date);
+      const a = actual.get(q) ?? { referrals: 0, enrolments: 0, sessionsDelivered: 0, completions: 0, spendPence: 0 };
+      a[key] += n;
+      actual.set(q, a);
+    };
+    for (const { body } of submissions) {
+      const d = body.data as Record<string, unknown>;
+      if (body.grantRef === g.grantRef && body.type === 'SpendRecorded') add(String(d.periodStart), 'spendPence', Number(d.amountPence));
+      if (body.programmeId !== g.programmeId) continue;
+      if (body.type === 'ParticipantReferred') add(String(d.referralDate), 'referrals');
+      if (body.type === 'ParticipantEnrolled') add(String(d.startDate), 'enrolments');
+      if (body.type === 'SessionAttended') add(String(d.sessionDate), 'sessionsDelivered');
+      if (body.type === 'ParticipantExited' && d.reason === 'completed') add(String(d.exitDate), 'completions');
+    }
+    let quarters = 0;
+    for (let q = quarterOf(g.startDate); q <= quarterOf(g.endDate); q = nextQuarter(q)) quarters += 1;
+    const set: Record<string, number>[] = [];
+    let i = 0;
+    for (let q = quarterOf(g.startDate); q <= quarterOf(g.endDate); q = nextQuarter(q), i += 1) {
+      const a = actual.get(q);
+      const factor = FACTORS[i % FACTORS.length]!;
+      const mean = (k: string) => (set.length === 0 ? 2 : Math.round(set.reduce((sum, t) => sum + t[k]!, 0) / set.length));
+      const target = (k: 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions') => (a ? Math.max(1, Math.round(a[k] * factor)) : mean(k));
+      // Spend is profiled evenly over the quarters, so over- and underspend show as the spending varies.
+      const spendPence = Math.floor(g.amountPence / quarters);
+      const targets = { referrals: target('referrals'), enrolments: target('enrolments'), sessionsDelivered: target('sessionsDelivered'), completions: target('completions') };
+      set.push(targets);
+      const programme = DEMO_PROGRAMMES.find((p) => p.programmeId === g.programmeId)!;
+      out.push({ as: 'commissioner', body: {
+        eventId: demoEventId(`targets:${g.grantRef}:${q}`), type: 'DeliveryTargetsSet', schemaVersion: 1, occurredAt: `${g.startDate}T09:00:00Z`, grantRef: g.grantRef,
+        data: { quarter: q, ...targets, spendPence, shareReliablyImproved: { [programme.instrument]: 0.4 } },
+      } });
     }
   }
   return out;

@@ -57,7 +57,12 @@ await t.test('a financial year of realistic data through HTTP, Kafka and the pro
   await h.startRelay();
   await h.startProjectors();
   await postAll([{ eventId: randomUUID(), type: 'GrantAwarded', schemaVersion: 1, occurredAt: '2025-04-01T09:00:00Z', grantRef: 'G-A-2025', data: {
-    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 9_000_000, startDate: FY.from, endDate: FY.to, targetParticipants: 60 } }], h.keys.commissioner);
+    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 9_000_000, startDate: FY.from, endDate: FY.to, targetParticipants: 60 } },
+  ...QUARTER_NAMES.map((quarter) => ({
+    eventId: randomUUID(), type: 'DeliveryTargetsSet', schemaVersion: 1, occurredAt: '2025-04-01T09:00:00Z', grantRef: 'G-A-2025',
+    data: { quarter, referrals: 15, enrolments: 15, sessionsDelivered: 30, completions: 10, spendPence: 1_000_000 },
+  })),
+  ], h.keys.commissioner);
   for (const p of people) {
     const o = { programmeId: p.programme };
     const enrolled = plusDays(p.referred, 5);
@@ -240,6 +245,20 @@ await t.test('differencing: nested periods, provider filters and reports sharing
       systems.enrolments.add('enrolled', QUARTERS[i]!, keys, row.newlyEnrolled);
     }
   }
+  // Contract performance counts the grant's (provider A's) people per quarter; its running sums and forecasts cover the
+  // grant year (here the financial year) up to the quarter.
+  for (const [i, quarter] of QUARTER_NAMES.entries()) {
+    const body = await ask(q('/v1/reports/performance', { quarter, grantRef: 'G-A-2025' }));
+    const toDate = { from: FY.from, to: QUARTERS[i]!.to };
+    // The same populations as engagement's referrals and the enrolments of the quarterly return and spend: one figure each.
+    const shared = [['referrals', 'referrals', systems.engagement], ['enrolments', 'enrolled', systems.enrolments]] as const;
+    for (const [indicator, figure, system] of shared) {
+      const row = (body.rows as Json[]).find((r) => r.indicator === indicator);
+      t.ok(row, `performance ${quarter} answers ${indicator}`);
+      for (const f of ['actual', 'variance']) system.add(figure, QUARTERS[i]!, ['prov-a'], row?.[f]);
+      for (const f of ['yearToDateActual', 'yearToDateVariance', 'forecastToYearEnd']) system.add(figure, toDate, ['prov-a'], row?.[f]);
+    }
+  }
   for (const system of Object.values(systems)) system.attack(t);
   t.ok(published > 20, `${published} figures of programme 1 were published: the layer withholds only what it must`);
   // The large programme is answered at every level.
@@ -320,6 +339,7 @@ await t.test('every report route and the dashboard\'s report functions go throug
     '/v1/reports/spend': `from=${FY.from}&to=${FY.to}`,
     '/v1/reports/data-quality': `from=${FY.from}&to=${FY.to}`,
     '/v1/reports/quarterly-return': 'quarter=2025Q3',
+    '/v1/reports/performance': 'quarter=2025Q3',
     '/v1/reports/impact': `programmeId=${PROGRAMME}&cohortFrom=${FY.from}&cohortTo=${FY.to}`,
   };
   const routes = h.app.protectedRoutes.filter((r) => r.method === 'GET' && r.url.startsWith('/v1/reports/'));

@@ -24,6 +24,8 @@ const shots: { file: string; key: string | null; path: string; upload?: string }
   { file: 'funder-funding.png', key: keys.funder, path: '/app/funding' },
   { file: 'commissioner-impact.png', key: keys.commissioner, path: '/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31' },
   { file: 'provider-overview.png', key: keys.providers['safe-spaces-trust']!, path: '/app/overview' },
+  { file: 'commissioner-contracts.png', key: keys.commissioner, path: '/app/contracts' },
+  { file: 'provider-contract.png', key: keys.providers['safe-spaces-trust']!, path: '/app/contracts/VRU-2025-MENT-01' },
   { file: 'provider-upload.png', key: keys.providers['safe-spaces-trust']!, path: '/app/upload' },
   {
     file: 'provider-upload-results.png', key: keys.providers['safe-spaces-trust']!, path: '/app/upload',

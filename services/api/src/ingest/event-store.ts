@@ -59,6 +59,8 @@ const deciders: Record<StreamKind, Decider<unknown>> = {
 
 /** Why a whole append transaction is retried: another writer stored the same eventId between our check and insert. */
 const UNIQUE_VIOLATION = '23505';
+/** Placeholder provider of a grant event sent by a commissioner or admin: replaced by the grant stream's provider. */
+const GRANT_PROVIDER_FROM_STREAM = '';
 const MAX_ATTEMPTS = 3;
 
 export function requestHash(submission: ValidSubmission): string {
@@ -152,7 +154,8 @@ export class EventStore {
     }
     if (def.stream === 'grant') {
       const grantRef = s.grantRef as string;
-      const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId as string);
+      // A commissioner's targets belong to the grant's provider, known once the stream is loaded (see append).
+      const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId ?? GRANT_PROVIDER_FROM_STREAM);
       return { streamId: grantStreamId(grantRef), kind: 'grant', providerId, programmeId: (s.data.programmeId as string | undefined) ?? null };
     }
     if (cmd.streamId !== undefined) {
@@ -248,7 +251,6 @@ export class EventStore {
       const refusedByState: number[] = [];
       for (const i of live) {
         const cmd = commands[i]!;
-        const target = targets[i]!;
         const s = cmd.submission;
         const prior = known.get(s.eventId);
         if (prior) {
@@ -264,7 +266,9 @@ export class EventStore {
             ]);
           continue;
         }
+        let target = targets[i]!;
         const stream = states.get(target.streamId)!;
+        if (target.providerId === GRANT_PROVIDER_FROM_STREAM) target = { ...target, providerId: stream.providerId };
         if (stream.kind !== target.kind || (target.kind === 'grant' && !this.ownsGrant(cmd, stream))) {
           outcomes[i] = rejection(409, 'unknown-grant', 'No such grant for this provider', [
             { field: '/grantRef', rule: 'unknown-grant', message: 'No grant with this reference has been awarded to your organisation' },
@@ -411,7 +415,8 @@ export class EventStore {
   }
 
   private ownsGrant(cmd: AppendCommand, stream: LoadedStream): boolean {
-    if (cmd.definition.type === 'GrantAwarded') return true;
+    // Commissioners and admins set awards and targets on any grant; a provider touches only its own.
+    if (cmd.definition.type === 'GrantAwarded' || cmd.principal.role !== 'provider') return true;
     const state = stream.state as { providerId: string | null; awarded: boolean };
     // A grant not yet awarded falls through to the decider's unknown-grant rule.
     return !state.awarded || state.providerId === cmd.principal.providerId;

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  checkCsvHeader, checkSubmission, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition, EventTypes,
+  checkCsvHeader, checkSubmission, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
+  EventTypes,
   ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
@@ -11,6 +12,8 @@ import { recordRejections } from '../ingest/rejections.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CsvLimitExceeded, streamCsvRows, type CsvRow } from '../csv-upload.js';
 import { HttpProblem } from '../problem.js';
+import { columnLetter, readXlsx, XLSX_CONTENT_TYPE, XlsxError } from '../xlsx.js';
+import { xlsxTemplate } from '../xlsx-workbooks.js';
 import { summarise } from './events.js';
 
 /** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
@@ -34,6 +37,7 @@ const EventTypeParam = StringEnum(EventTypes, { description: 'The event type of 
 const CsvCellErrorSchema = Type.Object(
   {
     column: Type.String({ description: 'The CSV column to fix.' }),
+    cell: Type.Optional(Type.String({ description: '.xlsx uploads: the cell to fix, by column letter and sheet row, e.g. F7.' })),
     rule: Type.String({ description: 'The rule broken, the same as the JSON API reports, e.g. required, string-format, enum, session-before-enrolment.' }),
     message: Type.String(),
   },
@@ -42,7 +46,9 @@ const CsvCellErrorSchema = Type.Object(
 
 const ImportRowResult = Type.Object(
   {
-    line: Type.Integer({ minimum: 2, description: 'Line number of the row in the file, from 1 (the header is line 1).' }),
+    line: Type.Integer({
+      minimum: 2, description: 'Line number of the row in the file, from 1 (the header is line 1); for .xlsx, the sheet row number.',
+    }),
     eventId: Type.Union([Type.String(), Type.Null()], { description: 'The eventId given in the row or derived from it.' }),
     status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate'), Type.Literal('rejected')]),
     errors: Type.Optional(Type.Array(CsvCellErrorSchema)),
@@ -77,9 +83,9 @@ const LAYOUT_RULES = [
   'A UTF-8 byte order mark (as Excel writes) is accepted.',
 ].join('\n');
 
-function isCsv(contentType: string | undefined): boolean {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'text/csv';
-}
+const mediaType = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+const isCsv = (contentType: string | undefined): boolean => mediaType(contentType) === 'text/csv';
+const isXlsx = (contentType: string | undefined): boolean => mediaType(contentType) === XLSX_CONTENT_TYPE;
 
 /**
  * Rows of the file with the line each starts on (a quoted cell may span lines), read as a stream: the header is
@@ -88,17 +94,13 @@ function isCsv(contentType: string | undefined): boolean {
 async function readCsv(text: string, checkHeader: (header: string[]) => void): Promise<{ header: string[]; rows: CsvRow[] }> {
   let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
-    file = await streamCsvRows(text, {
-      maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())),
-    });
+    file = await streamCsvRows(text, { maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())) });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
     if (err instanceof CsvLimitExceeded) {
       throw err.limit === 'rows'
-        ? new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined,
-          `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`)
-        : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined,
-          `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
+        ? new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`)
+        : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined, `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
     }
     const e = err as { code?: string; message?: string };
     throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
@@ -119,27 +121,75 @@ export interface ImportRouteDeps {
 export async function importCsv(
   deps: ImportRouteDeps, principal: Principal, type: EventType, text: string, requestId: string,
 ): Promise<ImportResult> {
+  refuseRole(principal, type);
+  const { header, rows } = await readCsv(text, (header) => refuseHeader(type, header));
+  return importRows(deps, principal, type, header, rows, requestId, 'csv');
+}
+
+/** Refuses the whole file (422, naming each column) when its header does not match the event type's layout. */
+function refuseHeader(type: EventType, header: string[]): void {
+  const headerCheck = checkCsvHeader(type, header);
+  const headerErrors: FieldError[] = [
+    ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
+    ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
+    ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
+  ];
+  if (headerErrors.length > 0) {
+    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+  }
+}
+
+function refuseRole(principal: Principal, type: EventType): void {
   const def = eventDefinition(type)!;
   if (!def.submittedBy.includes(principal.role)) {
     throw new HttpProblem(403, 'role-not-permitted', 'This key may not submit this event type', [
       { field: '/querystring/eventType', rule: 'role-not-permitted', message: `${type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
     ]);
   }
+}
 
-  const { header, rows } = await readCsv(text, (header) => {
-    const headerCheck = checkCsvHeader(type, header);
-    const headerErrors: FieldError[] = [
-      ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
-      ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
-      ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
-    ];
-    if (headerErrors.length > 0) {
-      throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors,
-        `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
-    }
-  });
+/**
+ * The same import from the first sheet of an .xlsx workbook: rows are numbered as in the sheet, each error also names
+ * its cell (column letter and row), and dates typed as dates in the sheet are read as dates. The workbook is read
+ * with bounded cost (xlsx.ts): a zip bomb, a huge sheet or more than the row limit is refused before storing anything.
+ */
+export async function importXlsx(
+  deps: ImportRouteDeps, principal: Principal, type: EventType, bytes: Buffer, requestId: string,
+): Promise<ImportResult> {
+  refuseRole(principal, type);
+  const dateColumns = new Map(csvColumns(type).filter((c) => c.format).map((c) => [c.name, c.format!] as const));
+  let sheet: Awaited<ReturnType<typeof readXlsx>>;
+  try {
+    sheet = await readXlsx(bytes, { limits: { maxRows: MAX_CSV_ROWS }, dateColumns });
+  } catch (err) {
+    if (!(err instanceof XlsxError)) throw err;
+    const title = err.status === 413 ? 'The workbook is too large' : 'The file is not a readable .xlsx workbook';
+    throw new HttpProblem(err.status, err.code, title, undefined, err.message);
+  }
+  if (!sheet) {
+    throw new HttpProblem(422, 'xlsx-empty', 'The workbook is empty', undefined,
+      'Fill in the header row and at least one row on the first sheet');
+  }
+  return importRows(deps, principal, type, sheet.header.map((h) => h.trim()), sheet.rows, requestId, 'xlsx');
+}
 
-  type Result = { line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: CsvCellError[] };
+async function importRows(
+  deps: ImportRouteDeps, principal: Principal, type: EventType, header: string[], rows: readonly CsvRow[], requestId: string,
+  format: 'csv' | 'xlsx',
+): Promise<ImportResult> {
+  refuseHeader(type, header);
+  if (rows.length > MAX_CSV_ROWS) {
+    throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
+  }
+
+  type Result = {
+    line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: (CsvCellError & { cell?: string })[];
+  };
+  // In a workbook, each error also names its cell: the column's letter in this file and the sheet row.
+  const cellsOf = (line: number, errors: CsvCellError[]) => (format === 'csv' ? errors : errors.map((e) => {
+    const index = header.indexOf(e.column);
+    return index < 0 ? e : { ...e, cell: `${columnLetter(index)}${line}` };
+  }));
   const results: Result[] = [];
   const refused: { eventType: string; errors: FieldError[] }[] = [];
   const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
@@ -152,12 +202,12 @@ export async function importCsv(
     const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
     const check = checkSubmission(submission);
     if (!check.ok) {
-      results[slot] = { line, eventId, status: 'rejected', errors: csvRowErrors(type, record, check.errors) };
+      results[slot] = { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, check.errors)) };
       refused.push({ eventType: type, errors: check.errors });
       continue;
     }
     results[slot] = { line, eventId, status: 'accepted' };
-    pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: 'csv' } });
+    pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: format } });
   }
 
   for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
@@ -167,14 +217,14 @@ export async function importCsv(
       const { slot, record } = chunk[k]!;
       const result = results[slot]!;
       if (outcome.status === 'rejected') {
-        results[slot] = { ...result, status: 'rejected', errors: csvRowErrors(type, record, outcome.errors) };
+        results[slot] = { ...result, status: 'rejected', errors: cellsOf(result.line, csvRowErrors(type, record, outcome.errors)) };
         refused.push({ eventType: type, errors: outcome.errors });
       } else {
         results[slot] = { ...result, status: outcome.status };
       }
     });
   }
-  await recordRejections(deps.sql, principal, 'csv', refused).catch(() => {});
+  await recordRejections(deps.sql, principal, format, refused).catch(() => {});
 
   return { eventType: type, rows: rows.length, ...summarise(results) };
 }
@@ -182,6 +232,35 @@ export async function importCsv(
 export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (app, deps) => {
   // Scoped to this plugin: only the import routes take CSV, with their own size limit.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body));
+  // The workbook travels as a binary string (latin1 maps each byte to one character and back), so the body schema's
+  // `string` holds for both media types; importXlsx gets the bytes back unchanged.
+  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES },
+    (_request, body, done) => done(null, body.toString('latin1')));
+
+  app.get('/v1/imports/templates/:eventType.xlsx', {
+    config: { roles: CSV_ROLES },
+    schema: {
+      tags: ['imports'],
+      operationId: 'getImportTemplateXlsx',
+      summary: 'An Excel (.xlsx) template for one event type',
+      description: 'A workbook to fill in and upload to `POST /v1/imports` as it is: the Data sheet has the header row and an example row, '
+        + 'date cells for dates, text cells for references (leading zeros survive), and data validation on every row up to the row limit '
+        + '(drop-down lists for every vocabulary, whole numbers where required, dates); the Columns sheet explains each column.',
+      params: Type.Object({ eventType: EventTypeParam }),
+      produces: [XLSX_CONTENT_TYPE],
+      response: {
+        200: { description: 'The workbook.', content: { [XLSX_CONTENT_TYPE]: { schema: Type.String({ format: 'binary' }) } } },
+        ...problemResponses,
+      },
+    },
+  }, async (request, reply) => {
+    const type = request.params.eventType;
+    return reply
+      .type(XLSX_CONTENT_TYPE)
+      .header('content-disposition', `attachment; filename="${type}.xlsx"`)
+      // The 200 schema documents the body as a binary string; Fastify sends a Buffer as it is.
+      .send((await xlsxTemplate(type)) as unknown as string);
+  });
 
   app.get('/v1/imports/templates/:eventType', {
     config: { roles: CSV_ROLES },
@@ -210,14 +289,17 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
     schema: {
       tags: ['imports'],
       operationId: 'importCsv',
-      summary: `Submit up to ${MAX_CSV_ROWS} events of one type as a CSV file`,
+      summary: `Submit up to ${MAX_CSV_ROWS} events of one type as a CSV file or an Excel workbook`,
       description: [
-        'Send the file as the body with `Content-Type: text/csv` (any other type is 415). Each row stands or falls on its own,',
+        `Send the file as the body with \`Content-Type: text/csv\`, or an .xlsx workbook with \`Content-Type: ${XLSX_CONTENT_TYPE}\``,
+        '(any other type is 415). A workbook is read from its first sheet: rows are numbered as in the sheet, each error also names its',
+        'cell (e.g. F7), and cells formatted as dates are read as dates. A workbook that inflates beyond the limits, compresses like a',
+        'zip bomb, has cells beyond column GR or more rows than the limit is refused (413 or 422) before anything is stored.',
+        'Each row stands or falls on its own,',
         'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
         'The answer has one result per row with its line number and, for a refused row, each column to fix.',
-        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB`,
-        `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413; the file is read as a stream, so a wrong header`,
-        'or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
+        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
+        'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
         'rows already stored answer `duplicate`.',
         '',
         LAYOUT_RULES,
@@ -225,14 +307,24 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         'See `GET /v1/imports/templates/{eventType}` for each event type\'s columns.',
       ].join('\n'),
       querystring: Type.Object({ eventType: EventTypeParam }, { additionalProperties: false }),
-      body: { content: { 'text/csv': { schema: Type.String({ description: 'The CSV file, UTF-8, comma-separated, header first.' }) } } },
+      body: {
+        content: {
+          'text/csv': { schema: Type.String({ description: 'The CSV file, UTF-8, comma-separated, header first.' }) },
+          [XLSX_CONTENT_TYPE]: {
+            schema: Type.String({ format: 'binary', description: 'The workbook; the header on the first row of the first sheet.' }),
+          },
+        },
+      },
       response: { 200: ImportResult, ...problemResponses },
     },
     // Before the body is read, so that a JSON or text body is refused as such rather than parsed.
     onRequest: async (request) => {
-      if (!isCsv(request.headers['content-type'])) {
-        throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', undefined, 'Send the file with Content-Type: text/csv');
+      if (!isCsv(request.headers['content-type']) && !isXlsx(request.headers['content-type'])) {
+        throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', undefined,
+          `Send the file with Content-Type: text/csv, or a workbook with Content-Type: ${XLSX_CONTENT_TYPE}`);
       }
     },
-  }, async (request) => importCsv(deps, request.principal, request.query.eventType, String(request.body ?? ''), String(request.id)));
+  }, async (request) => (isXlsx(request.headers['content-type'])
+    ? importXlsx(deps, request.principal, request.query.eventType, Buffer.from(String(request.body), 'latin1'), String(request.id))
+    : importCsv(deps, request.principal, request.query.eventType, String(request.body ?? ''), String(request.id))));
 };

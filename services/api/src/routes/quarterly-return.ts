@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeliverySettings, ProblemDetails, QuarterlyReturnQuery, QuarterlyReturnReport, type Principal } from '@vru/contracts';
+import { quarterBounds } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope } from '../disclosure.js';
@@ -11,15 +12,6 @@ import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } fro
  */
 
 export const QUARTER_AGE_BANDS = ['under-10', '10-13', '14-17', '18-21', '22-25', '26+', 'unknown'] as const;
-
-/** '2026Q3' → first and last day of the quarter. */
-export function quarterBounds(quarter: string): { start: string; end: string } {
-  const year = Number(quarter.slice(0, 4));
-  const q = Number(quarter.slice(5));
-  const start = new Date(Date.UTC(year, (q - 1) * 3, 1)).toISOString().slice(0, 10);
-  const end = new Date(Date.UTC(year, q * 3, 0)).toISOString().slice(0, 10);
-  return { start, end };
-}
 
 /** Counts by a key, every listed key present (0 when none), any other value after them. */
 export function breakdown<T>(people: readonly T[], key: (p: T) => string, keys: readonly string[]): Record<string, number> {

@@ -15,6 +15,7 @@ export const REPORT_ROLES = {
   spend: ['provider', 'commissioner', 'funder', 'admin'],
   'data-quality': ['provider', 'commissioner', 'admin'],
   'quarterly-return': ['provider', 'commissioner', 'funder', 'admin'],
+  performance: ['provider', 'commissioner', 'funder', 'admin'],
   audit: ['funder', 'commissioner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 

@@ -153,11 +153,43 @@ export function dataQualityChart(rows: readonly { providerId: string; rate: numb
   if (drawn.length === 0) return empty('data quality');
   return render('Rejected submissions per provider', 'A bar per provider for the share of submissions refused.', {
     y: { label: null, domain: drawn.map((r) => r.providerId) },
-    // At least 0–5% so that all-zero rates still draw a readable axis.
-    x: { label: 'Rejected (%)', percent: true, grid: true, domain: [0, Math.max(0.05, ...drawn.map((r) => r.rate!))] },
+    // At least 0–5% so that all-zero rates still draw a readable axis. With percent, the domain is in percent, not fractions.
+    x: { label: 'Rejected (%)', percent: true, grid: true, domain: [0, Math.max(5, ...drawn.map((r) => r.rate! * 100))] },
     marginLeft: 200,
     marks: [Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE }), Plot.ruleX([0])],
   });
+}
+
+/**
+ * Actual against target per quarter for one indicator: a bar for the actual, a dark tick for the target. Shares are
+ * drawn on a 0–100% axis from fractions (Plot's percent option), money in pounds.
+ */
+export function performanceChart(
+  indicator: string, unit: 'count' | 'pence' | 'share', rows: readonly { quarter: string; target: number; actual: number | null }[],
+): Html {
+  if (rows.length === 0) return empty(`${indicator}`);
+  const scale = unit === 'pence' ? 0.01 : 1;
+  const points = rows.map((r) => ({ quarter: r.quarter, target: r.target * scale, actual: r.actual === null ? null : r.actual * scale }));
+  const drawn = points.filter((p) => p.actual !== null);
+  const withheld = points.filter((p) => p.actual === null).map((p) => p.quarter);
+  const label = unit === 'pence' ? 'Pounds' : unit === 'share' ? 'Share (%)' : 'Number';
+  const top = Math.max(...points.map((p) => Math.max(p.target, p.actual ?? 0)));
+  return render(`${indicator}: actual against target by quarter`,
+    `A blue bar for the actual and a black tick for the target, per quarter.${withheldNote(withheld)}`, {
+      x: { label: 'Quarter', domain: points.map((p) => p.quarter) },
+      y: {
+        // With percent, Plot's domain is in percent (0–100), not in the fractions of the data.
+        label, grid: true, ...(unit === 'share' ? { percent: true, domain: [0, 100] } : { domain: [0, top === 0 ? 1 : top] }),
+        ...(unit === 'pence' ? { tickFormat: '~s' } : {}),
+      },
+      height: 260,
+      marks: [
+        // Inset only at the sides: an inset at the top would shorten every bar by the same pixels and misstate the figures.
+        Plot.barY(drawn, { x: 'quarter', y: 'actual', fill: BLUE, insetLeft: 12, insetRight: 12 }),
+        Plot.tickY(points, { x: 'quarter', y: 'target', stroke: '#0b0c0c', strokeWidth: 3 }),
+        Plot.ruleY([0]),
+      ],
+    });
 }
 
 /**

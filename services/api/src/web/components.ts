@@ -20,6 +20,10 @@ export function table(id: string, caption: string, columns: readonly Column[], r
   </table></div>`;
 }
 
+/** The workbook of a report download link (/app/download/name.csv?… → name.xlsx?…). */
+const excelHref = (csvHref: string): string | null =>
+  (csvHref.startsWith('/app/download/') ? csvHref.replace(/\.csv(\?|$)/, '.xlsx$1') : null);
+
 /** One figure on a page: heading, chart, the table behind it and its CSV download. */
 export function figureSection(opts: { id: string; heading: string; intro?: HtmlValue; chart?: Html; tables: Html[]; csv?: { href: string; text: string } }): Html {
   return html`<section class="govuk-!-margin-bottom-9" aria-labelledby="${opts.id}-heading">
@@ -27,7 +31,10 @@ export function figureSection(opts: { id: string; heading: string; intro?: HtmlV
     ${opts.intro ?? ''}
     ${opts.chart ?? ''}
     ${opts.tables}
-    ${opts.csv ? html`<p class="govuk-body"><a class="govuk-link" href="${opts.csv.href}" download>${opts.csv.text}<span class="govuk-visually-hidden"> (CSV)</span></a></p>` : ''}
+    ${opts.csv ? html`<p class="govuk-body"><a class="govuk-link" href="${opts.csv.href}" download>${opts.csv.text}<span
+      class="govuk-visually-hidden"> (CSV)</span></a>${excelHref(opts.csv.href) ? html` or <a class="govuk-link"
+      href="${excelHref(opts.csv.href)!}" download>as an Excel workbook<span
+      class="govuk-visually-hidden"> (${opts.csv.text})</span></a>` : ''}</p>` : ''}
   </section>`;
 }
 

@@ -7,13 +7,14 @@ import { HttpProblem } from '../problem.js';
 import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
+import { performanceReport } from '../routes/performance.js';
 import { impactReport } from '../routes/impact-report.js';
 
 /**
  * The dashboard's figures come from the same report functions as the JSON routes, with the same roles and the
  * same provider scoping; this table maps the page filters (programme, provider, period) onto each report's query.
  */
-export type Filters = ReportQuery;
+export type Filters = ReportQuery & { grantRef?: string | undefined };
 
 /** Reoffending needs a cohort; with no period chosen it is everyone enrolled from this date to today. */
 export const DEFAULT_COHORT_FROM = '2020-01-01';
@@ -74,6 +75,11 @@ export const REPORTS = {
     run: (sql: Sql, p: Principal, f: Filters) => reoffendingReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, ...cohortOf(f) })),
   },
   spend: { roles: REPORT_ROLES.spend, run: (sql: Sql, p: Principal, f: Filters) => spendReport(sql, p, defined(f)) },
+  performance: {
+    roles: REPORT_ROLES.performance,
+    run: (sql: Sql, p: Principal, f: Filters) =>
+      performanceReport(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, grantRef: f.grantRef })),
+  },
   // The page's period is the cohort (whole quarters); a programme is required.
   impact: {
     roles: REPORT_ROLES.impact,

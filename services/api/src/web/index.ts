@@ -13,9 +13,11 @@ import type { ApiKeyVerifier } from '../api-keys.js';
 import type { EventStore } from '../ingest/event-store.js';
 import { DISCLOSURE_HEADER, disclosureHeader, toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
-import { importCsv, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
+import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
+import { XLSX_CONTENT_TYPE } from '../xlsx.js';
+import { reportWorkbook, xlsxTemplate } from '../xlsx-workbooks.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
-import { errorSummary, suppressionNote } from './components.js';
+import { errorSummary, summaryList, suppressionNote } from './components.js';
 import { impactForm, impactIntro, impactSections } from './impact-page.js';
 import { mayRead, REPORT_NAMES, REPORTS, withDefaultPeriod, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
@@ -23,7 +25,8 @@ import { APP_CSS, NAV, page, type PageContext } from './layout.js';
 import { EvidenceNotReady, grantEvidencePack, type AuditMonitor } from '../audit/monitor.js';
 import { verificationBody } from '../routes/audit.js';
 import {
-  attendanceSection, auditSection, dataQualitySection, engagementSection, filtersForm, importResults, outcomesSection, recentSubmissionsSection, reoffendingSection,
+  attendanceSection, auditSection, contractSections, contractsSection, dataQualitySection, engagementSection, filtersForm, importResults,
+  outcomesSection, recentSubmissionsSection, reoffendingSection,
   signInForm, spendBreakdownSections, spendSection, submittableTypes, uploadForm, type Choices,
 } from './pages.js';
 import {
@@ -255,6 +258,39 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${report ? impactSections(report, f) : html`<p class="govuk-body">Choose a programme and a cohort of whole quarters.</p>`}`));
   });
 
+  const contractRoles = REPORTS.performance.roles;
+  app.get('/app/contracts', { config: { pageRoles: contractRoles } }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const performance = await REPORTS.performance.run(sql, principal, {});
+    return sendPage(reply, page(ctx(request, secret), 'Contracts', html`
+      <h1 class="govuk-heading-l">${principal.role === 'provider' ? `Your contracts (${principal.providerId})` : 'Contracts'}</h1>
+      ${suppressionNote(performance.suppressed)}
+      ${contractsSection(performance)}`));
+  });
+
+  app.get('/app/contracts/:grantRef', {
+    config: { pageRoles: contractRoles }, schema: { params: Type.Object({ grantRef: GrantRef }) },
+  }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const { grantRef } = request.params as { grantRef: string };
+    const performance = await REPORTS.performance.run(sql, principal, { grantRef });
+    // Another provider's grant is not in a provider's scope: it is as absent as one that does not exist.
+    if (performance.rows.length === 0) {
+      throw new HttpProblem(404, 'not-found', 'No contract figures for this grant', undefined,
+        'The grant has no delivery targets you can see.');
+    }
+    const first = performance.rows[0]!;
+    return sendPage(reply, page(ctx(request, secret), `Contract ${grantRef}`, html`
+      <h1 class="govuk-heading-l">Contract ${grantRef}</h1>
+      ${summaryList([['Provider', first.providerId], ['Programme', first.programmeId]])}
+      <p class="govuk-body">Actual against the delivery targets agreed for each quarter. Red, amber and green follow the thresholds in the
+        metrics definitions: counts are green at 95% of target or more and amber from 80%; spend is green within 10% of its profile
+        and amber
+        within 25%; an outcome share is green at or above target and amber up to 10 points below.</p>
+      ${suppressionNote(performance.suppressed)}
+      ${contractSections(performance, grantRef)}`));
+  });
+
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
   const uploadPage = async (request: FastifyRequest, reply: FastifyReply, outcome: { result?: ImportResult; problem?: HttpProblem; chosen?: string } = {}) => {
     const principal = request.webPrincipal!;
@@ -277,9 +313,17 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.get('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => uploadPage(request, reply));
 
-  app.get('/app/upload/templates/:file', { config: { pageRoles: uploadRoles }, schema: { params: Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.csv$' }) }) } }, async (request, reply) => {
-    const type = (request.params as { file: string }).file.replace(/\.csv$/, '');
+  const templateFile = Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.(csv|xlsx)$' }) });
+  app.get('/app/upload/templates/:file', {
+    config: { pageRoles: uploadRoles }, schema: { params: templateFile },
+  }, async (request, reply) => {
+    const file = (request.params as { file: string }).file;
+    const type = file.replace(/\.(csv|xlsx)$/, '');
     if (!(EventTypes as string[]).includes(type)) throw new HttpProblem(404, 'not-found', 'No such template', undefined, `There is no event type ${type}`);
+    if (file.endsWith('.xlsx')) {
+      return reply.type(XLSX_CONTENT_TYPE).header('content-disposition', `attachment; filename="${type}.xlsx"`)
+        .send(await xlsxTemplate(type));
+    }
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${type}.csv"`).send(csvTemplate(type));
   });
 
@@ -303,7 +347,11 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       return uploadPage(request, reply, { chosen: type, problem: new HttpProblem(422, 'file-required', 'Choose a CSV file', undefined, 'Choose a CSV file to upload') });
     }
     try {
-      const result = await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
+      // A workbook is a zip: it starts with the zip signature "PK"; anything else is read as CSV.
+      const isWorkbook = file.subarray(0, 2).toString('latin1') === 'PK';
+      const result = isWorkbook
+        ? await importXlsx({ sql, store: deps.store }, principal, type as EventType, file, String(request.id))
+        : await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
       return await uploadPage(request, reply, { result, chosen: type });
     } catch (err) {
       if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });
@@ -332,14 +380,25 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.get('/app/download/:file', {
     config: { pageRoles: ['provider', 'commissioner', 'funder', 'admin'] },
-    schema: { params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.csv$' }) }), querystring: ReportQuery },
+    schema: {
+      params: Type.Object({ file: Type.String({ pattern: '^[a-z-]+\\.(csv|xlsx)$' }) }),
+      querystring: Type.Object({ ...ReportQuery.properties, grantRef: Type.Optional(GrantRef) }, { additionalProperties: false }),
+    },
     preValidation: async (request) => dropEmpty(request),
   }, async (request, reply) => {
-    const name = (request.params as { file: string }).file.replace(/\.csv$/, '') as ReportName;
+    const file = (request.params as { file: string }).file;
+    const name = file.replace(/\.(csv|xlsx)$/, '') as ReportName;
     if (!REPORT_NAMES.includes(name)) throw new HttpProblem(404, 'not-found', 'No such download');
     const principal = request.webPrincipal!;
     if (!mayRead(principal, name)) throw new HttpProblem(403, 'forbidden', 'You cannot download this report');
     const report = await REPORTS[name].run(sql, principal, withDefaultPeriod(principal, request.query as Filters));
+    if (file.endsWith('.xlsx')) {
+      // The same workbook as the API's (figures with [c] where withheld, and definitions).
+      return reply.type(XLSX_CONTENT_TYPE)
+        .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+        .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
+        .send(await reportWorkbook(report, name));
+    }
     return reply.type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${name}.csv"`)
       .header('x-report-position', report.computedAt.map((c: { projection: string; position: string }) => `${c.projection}=${c.position}`).join(','))

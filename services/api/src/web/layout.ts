@@ -14,6 +14,7 @@ interface NavItem { href: string; text: string; roles: readonly string[] }
 export const NAV: readonly NavItem[] = [
   { href: '/app/overview', text: 'Overview', roles: ['commissioner', 'admin', 'provider'] },
   { href: '/app/funding', text: 'Funding', roles: ['funder', 'commissioner', 'admin'] },
+  { href: '/app/contracts', text: 'Contracts', roles: ['provider', 'commissioner', 'funder', 'admin'] },
   { href: '/app/impact', text: 'Impact', roles: ['commissioner', 'admin'] },
   { href: '/app/upload', text: 'Upload a CSV file', roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
 ];

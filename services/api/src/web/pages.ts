@@ -1,7 +1,10 @@
 import { eventDefinition, EventTypes, type Role } from '@vru/contracts';
 import type { verificationBody } from '../routes/audit.js';
 import type { ImportResult } from '../routes/imports.js';
-import { attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, reoffendingChart, spendByQuarterChart, spendChart } from './charts.js';
+import { XLSX_CONTENT_TYPE } from '../xlsx.js';
+import {
+  attendanceChart, dataQualityChart, funnelChart, outcomeChangeChart, performanceChart, reoffendingChart, spendByQuarterChart, spendChart,
+} from './charts.js';
 import { dateInput, details, errorSummary, figureSection, select, summaryList, suppressionNote, table } from './components.js';
 import { changeWithInterval, count, decimal, money, notApplicable, percent, rateWithInterval } from './format.js';
 import { html, type Html } from './html.js';
@@ -223,17 +226,22 @@ export function uploadForm(role: Role, csrf: string, chosen: string | undefined,
       </select>
     </div>
     <div class="govuk-form-group${error ? ' govuk-form-group--error' : ''}">
-      <label class="govuk-label govuk-label--s" for="file">CSV file</label>
-      <div class="govuk-hint" id="file-hint">Comma-separated, UTF-8, with the template's header line first.</div>
+      <label class="govuk-label govuk-label--s" for="file">CSV file or Excel workbook</label>
+      <div class="govuk-hint" id="file-hint">A CSV file (comma-separated, UTF-8) or an Excel workbook (.xlsx, the first sheet), with the
+        template's header row first.</div>
       ${error ? html`<p id="file-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> ${error}</p>` : ''}
-      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv" aria-describedby="file-hint${error ? ' file-error' : ''}">
+      <input class="govuk-file-upload" id="file" name="file" type="file" accept=".csv,text/csv,.xlsx,${XLSX_CONTENT_TYPE}"
+        aria-describedby="file-hint${error ? ' file-error' : ''}">
     </div>
     <button type="submit" class="govuk-button" data-module="govuk-button">Upload</button>
   </form>
   <details class="govuk-details">
-    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Download a CSV template</span></summary>
+    <summary class="govuk-details__summary"><span class="govuk-details__summary-text">Download a template</span></summary>
     <div class="govuk-details__text"><ul class="govuk-list">
-      ${types.map((t) => html`<li><a class="govuk-link" href="/app/upload/templates/${t}.csv" download>${t} template<span class="govuk-visually-hidden"> (CSV)</span></a></li>`)}
+      ${types.map((t) => html`<li><a class="govuk-link" href="/app/upload/templates/${t}.xlsx" download>${t} template<span
+        class="govuk-visually-hidden"> (Excel)</span></a> or <a class="govuk-link" href="/app/upload/templates/${t}.csv"
+        download>as CSV<span
+        class="govuk-visually-hidden"> (${t})</span></a></li>`)}
     </ul></div>
   </details>`;
 }
@@ -244,13 +252,17 @@ export function importResults(result: ImportResult): Html {
     <h2 class="govuk-heading-m" id="result-heading">${result.rows} rows read from your ${result.eventType} file</h2>
     ${summaryList([['Accepted', count(result.accepted)], ['Already stored (duplicates)', count(result.duplicates)], ['Rejected', count(result.rejected)]])}
     ${rejected.length ? errorSummary(`${rejected.length} ${rejected.length === 1 ? 'row was' : 'rows were'} rejected: nothing from ${rejected.length === 1 ? 'it was' : 'them was'} stored`,
-      rejected.slice(0, 20).map((r) => ({ text: `Line ${r.line}: ${(r.errors ?? []).map((e) => `${e.column} – ${e.message}`).join('; ')}`, href: `#line-${r.line}` }))) : ''}
+      rejected.slice(0, 20).map((r) => ({
+        text: `Line ${r.line}: ${(r.errors ?? []).map((e) => `${e.column}${e.cell ? ` (cell ${e.cell})` : ''} – ${e.message}`).join('; ')}`,
+        href: `#line-${r.line}`,
+      }))) : ''}
     ${table('import-results-table', 'Every row and what happened to it', [{ head: 'Line' }, { head: 'Result' }, { head: 'Column' }, { head: 'Rule' }, { head: 'What to fix' }],
       result.results.slice(0, 1000).map((r) => {
         const e = r.errors ?? [];
         const tag = r.status === 'rejected' ? html`<strong class="govuk-tag govuk-tag--red" id="line-${r.line}">Rejected</strong>`
           : r.status === 'duplicate' ? html`<strong class="govuk-tag govuk-tag--grey">Duplicate</strong>` : html`<strong class="govuk-tag govuk-tag--green">Accepted</strong>`;
-        return [String(r.line), tag, e.map((x) => x.column).join(', '), e.map((x) => x.rule).join(', '), e.map((x) => x.message).join('; ')];
+        const columns = e.map((x) => (x.cell ? `${x.column} (${x.cell})` : x.column)).join(', ');
+        return [String(r.line), tag, columns, e.map((x) => x.rule).join(', '), e.map((x) => x.message).join('; ')];
       }))}
     ${result.results.length > 1000 ? html`<p class="govuk-body">The first 1,000 rows are listed.</p>` : ''}
   </section>`;
@@ -284,4 +296,102 @@ export function recentSubmissionsSection(rows: readonly { day: string; eventType
       { head: 'Received' }, { head: 'Event type' }, { head: 'Channel' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true },
     ], rows.map((r) => [r.day, r.eventType ?? 'unknown', r.source, count(r.accepted), count(r.rejected)]), 'nothing received yet.')],
   });
+}
+
+type PerformanceRow = Report<'performance'>['rows'][number];
+
+const INDICATOR_NAMES: Record<string, string> = {
+  referrals: 'People referred', enrolments: 'People enrolled', sessionsDelivered: 'Sessions delivered', completions: 'Completions',
+  spendPence: 'Spend against profile',
+};
+export const indicatorName = (indicator: string): string => INDICATOR_NAMES[indicator]
+  ?? `Share reliably improved (${indicator.replace(/^reliablyImproved:/, '').toUpperCase()})`;
+const unitOf = (indicator: string): 'count' | 'pence' | 'share' =>
+  (indicator === 'spendPence' ? 'pence' : indicator.startsWith('reliablyImproved:') ? 'share' : 'count');
+
+const STATUS_TAGS = {
+  green: ['govuk-tag--green', 'Green'], amber: ['govuk-tag--yellow', 'Amber'], red: ['govuk-tag--red', 'Red'],
+} as const;
+
+/** A red/amber/green status as a GOV.UK tag with its word (never colour alone); [c] when withheld. */
+function statusTag(status: PerformanceRow['status'], suppressed: boolean): Html | string {
+  if (status === null) return count(null, suppressed);
+  const [cls, word] = STATUS_TAGS[status];
+  return html`<strong class="govuk-tag ${cls}">${word}</strong>`;
+}
+
+function figure(indicator: string, value: number | null, suppressed: boolean): Html | string {
+  const unit = unitOf(indicator);
+  if (unit === 'pence') return money(value, suppressed);
+  if (unit === 'share') return percent(value, suppressed);
+  return count(value, suppressed);
+}
+
+/** Variances keep their sign: +3 or −3 (a share's in percentage points). */
+function variance(indicator: string, value: number | null, suppressed: boolean): Html | string {
+  if (value === null) return count(null, suppressed);
+  const sign = value > 0 ? '+' : value < 0 ? '−' : '';
+  const unit = unitOf(indicator);
+  const abs = Math.abs(value);
+  const text = unit === 'pence' ? money(abs) : unit === 'share' ? `${decimal(abs * 100)} points` : count(abs);
+  return html`${sign}${text}`;
+}
+
+/** The contracts list: each grant with targets, and the statuses of its latest quarter. */
+export function contractsSection(r: Report<'performance'>): Html {
+  const latest = new Map<string, PerformanceRow[]>();
+  for (const row of r.rows) {
+    const seen = latest.get(row.grantRef);
+    if (!seen || seen[0]!.quarter < row.quarter) latest.set(row.grantRef, [row]);
+    else if (seen[0]!.quarter === row.quarter) seen.push(row);
+  }
+  const volume = ['referrals', 'enrolments', 'sessionsDelivered', 'completions', 'spendPence'];
+  return figureSection({
+    id: 'contracts', heading: 'Contracts and their latest quarter',
+    intro: html`<p class="govuk-body">Each grant with delivery targets, and its red, amber or green status against target in the
+      latest quarter that has started. Open a grant for every quarter, the year to date and the forecast.</p>`,
+    tables: [table('contracts-table', 'Grants with delivery targets', [
+      { head: 'Grant' }, { head: 'Provider' }, { head: 'Programme' }, { head: 'Quarter' },
+      ...volume.map((i) => ({ head: INDICATOR_NAMES[i]! })),
+    ], [...latest.values()].map((rows) => {
+      const first = rows[0]!;
+      return [
+        html`<a class="govuk-link" href="/app/contracts/${encodeURIComponent(first.grantRef)}">${first.grantRef}</a>`,
+        first.providerId, first.programmeId,
+        first.quarter, ...volume.map((i) => statusTag(rows.find((row) => row.indicator === i)?.status ?? null, r.suppressed)),
+      ];
+    }), 'No grant has delivery targets yet.'), position(r.computedAt)],
+    csv: { href: csvHref('performance', {}), text: 'Download the performance figures' },
+  });
+}
+
+/** One grant's contract page: per indicator, the actual-against-target chart and the table behind it. */
+export function contractSections(r: Report<'performance'>, grantRef: string): Html {
+  const s = r.suppressed;
+  const indicators = [...new Set(r.rows.map((row) => row.indicator))];
+  return html`${indicators.map((indicator) => {
+    const rows = r.rows.filter((row) => row.indicator === indicator);
+    const id = `indicator-${indicator.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+    return figureSection({
+      id, heading: indicatorName(indicator),
+      chart: performanceChart(indicatorName(indicator), unitOf(indicator), rows),
+      tables: [table(`${id}-table`, `${indicatorName(indicator)}: actual against target by quarter`, [
+        { head: 'Quarter' }, { head: 'Target', numeric: true }, { head: 'Actual', numeric: true }, { head: 'Variance', numeric: true },
+        { head: 'Status' }, { head: 'Year to date: target', numeric: true }, { head: 'Year to date: actual', numeric: true },
+        { head: 'Year to date: status' }, { head: 'Year target', numeric: true }, { head: 'Forecast to year end', numeric: true },
+        { head: 'Forecast: status' },
+      ], rows.map((row) => [
+        row.targetsRevised > 0 ? `${row.quarter} (targets revised)` : row.quarter,
+        figure(indicator, row.target, false), figure(indicator, row.actual, s), variance(indicator, row.variance, s),
+        statusTag(row.status, s),
+        figure(indicator, row.yearToDateTarget, false), figure(indicator, row.yearToDateActual, s), statusTag(row.yearToDateStatus, s),
+        figure(indicator, row.yearTarget, false),
+        row.forecastToYearEnd === null && unitOf(indicator) === 'share' ? notApplicable : figure(indicator, row.forecastToYearEnd, s),
+        row.forecastStatus === null && unitOf(indicator) === 'share' ? notApplicable : statusTag(row.forecastStatus, s),
+      ]))],
+    });
+  })}
+  ${position(r.computedAt)}
+  <p class="govuk-body"><a class="govuk-link" href="${csvHref('performance', { grantRef })}" download>Download this contract's figures<span
+    class="govuk-visually-hidden"> (CSV)</span></a></p>`;
 }

@@ -1,5 +1,6 @@
 import { DomainRuleError, violation, type Decider, type DomainEvent, type RecordFact, type RuleViolation } from '../decision.js';
 import { timeRules } from '../participant/decide.js';
+import { calendarQuarterOf, quarterBounds } from '../metrics/quarters.js';
 
 export interface GrantState {
   awarded: boolean;
@@ -11,10 +12,13 @@ export interface GrantState {
   /** Current amount per spend eventId (after corrections). */
   spends: Record<string, number>;
   spentPence: number;
+  /** Planned spend per quarter with targets ('2026Q3' → pence): which quarters have targets, and the spend profile. */
+  spendProfile: Record<string, number>;
 }
 
 export const initialGrantState = (): GrantState => ({
-  awarded: false, providerId: null, programmeId: null, amountPence: 0, startDate: null, endDate: null, spends: {}, spentPence: 0,
+  awarded: false, providerId: null, programmeId: null, amountPence: 0, startDate: null, endDate: null,
+  spends: {}, spentPence: 0, spendProfile: {},
 });
 
 export function evolveGrant(state: GrantState, event: DomainEvent): GrantState {
@@ -32,9 +36,41 @@ export function evolveGrant(state: GrantState, event: DomainEvent): GrantState {
       const before = state.spends[id] ?? 0;
       return { ...state, spends: { ...state.spends, [id]: d.amountPence as number }, spentPence: state.spentPence - before + (d.amountPence as number) };
     }
+    case 'DeliveryTargetsSet':
+    case 'DeliveryTargetsRevised':
+      return { ...state, spendProfile: { ...state.spendProfile, [d.quarter as string]: d.spendPence as number } };
     default:
       return state;
   }
+}
+
+const TARGET_EVENTS = new Set(['DeliveryTargetsSet', 'DeliveryTargetsRevised']);
+
+function targetRules(event: DomainEvent, state: GrantState): RuleViolation[] {
+  const d = event.data;
+  const quarter = d.quarter as string;
+  const out: RuleViolation[] = [];
+  const { start, end } = quarterBounds(quarter);
+  if (end < (state.startDate as string) || start > (state.endDate as string)) {
+    out.push(violation('quarter-outside-grant-period', '/data/quarter',
+      `Enter a quarter within the grant (${state.startDate} to ${state.endDate}), like ${calendarQuarterOf(state.startDate as string)}`,
+      409));
+  }
+  const alreadySet = Object.hasOwn(state.spendProfile, quarter);
+  if (event.type === 'DeliveryTargetsSet' && alreadySet) {
+    out.push(violation('targets-already-set', '/data/quarter',
+      `Targets for ${quarter} are already set; send DeliveryTargetsRevised with a reason to change them`, 409));
+  }
+  if (event.type === 'DeliveryTargetsRevised' && !alreadySet) {
+    out.push(violation('targets-not-set', '/data/quarter', `No targets are set for ${quarter} yet; send DeliveryTargetsSet first`, 409));
+  }
+  const otherQuarters = Object.entries(state.spendProfile).reduce((sum, [q, pence]) => (q === quarter ? sum : sum + pence), 0);
+  const profile = otherQuarters + (d.spendPence as number);
+  if (profile > state.amountPence) {
+    out.push(violation('spend-profile-exceeds-award', '/data/spendPence',
+      `The spend profile would total ${profile} pence, more than the award of ${state.amountPence} pence`, 409));
+  }
+  return out;
 }
 
 function grantRules(event: DomainEvent, state: GrantState): RuleViolation[] {
@@ -43,6 +79,8 @@ function grantRules(event: DomainEvent, state: GrantState): RuleViolation[] {
     return state.awarded ? [violation('grant-already-awarded', '/grantRef', 'This grant has already been awarded', 409)] : [];
   }
   if (!state.awarded) return [violation('unknown-grant', '/grantRef', 'No grant with this reference has been awarded', 409)];
+  // Targets are agreed when the contract is signed, often before the grant starts.
+  if (TARGET_EVENTS.has(event.type)) return targetRules(event, state);
   const out: RuleViolation[] = [];
   if (event.occurredAt.slice(0, 10) < (state.startDate as string)) {
     out.push(violation('before-grant-start', '/occurredAt', `occurredAt is before the grant started (${state.startDate})`));
@@ -79,5 +117,5 @@ export const grantDecider: Decider<GrantState> = {
   initialState: initialGrantState,
   evolve: evolveGrant,
   decide: decideGrant,
-  stateVersion: 1,
+  stateVersion: 2,
 };

@@ -92,3 +92,52 @@ t.test('When a grant has been awarded', async (t) => {
     given([award, first, corrected(first.eventId, 100_000)]).when(record(e)).then([e]);
   });
 });
+
+const targets = (quarter: string, over: Record<string, unknown> = {}, type = 'DeliveryTargetsSet') => fact(type, {
+  quarter, referrals: 20, enrolments: 15, sessionsDelivered: 120, completions: 10, spendPence: 200_000, ...over,
+}, '2026-03-20T09:00:00Z');
+const revised = (quarter: string, over: Record<string, unknown> = {}) =>
+  targets(quarter, { reason: 'Contract variation', ...over }, 'DeliveryTargetsRevised');
+
+t.test('When targets are set for a grant', async (t) => {
+  const award = awarded(1_000_000);
+  should(t, 'refuse targets for a grant not awarded', () => {
+    given([]).when(record(targets('2026Q2'))).thenThrows('unknown-grant');
+  });
+  should(t, 'accept targets for a quarter of the grant, agreed before the grant started', () => {
+    const e = targets('2026Q2');
+    given([award]).when(record(e)).then([e]);
+  });
+  should(t, 'accept targets for a quarter that has not started yet', () => {
+    const e = targets('2027Q1');
+    given([award]).when(record(e)).then([e]);
+  });
+  should(t, 'refuse a quarter wholly before or after the grant period', (t) => {
+    const before = given([award]).when(record(targets('2026Q1'))).thenThrows('quarter-outside-grant-period');
+    t.equal(before.violations[0]!.field, '/data/quarter');
+    t.match(before.violations[0]!.message, /like 2026Q2/);
+    given([award]).when(record(targets('2027Q2'))).thenThrows('quarter-outside-grant-period');
+  });
+  should(t, 'refuse setting a quarter twice, and point to a revision', (t) => {
+    const err = given([award, targets('2026Q2')]).when(record(targets('2026Q2'))).thenThrows('targets-already-set');
+    t.match(err.violations[0]!.message, /DeliveryTargetsRevised/);
+    t.equal(err.violations[0]!.status, 409);
+  });
+  should(t, 'refuse a revision of a quarter without targets', () => {
+    given([award, targets('2026Q2')]).when(record(revised('2026Q3'))).thenThrows('targets-not-set');
+  });
+  should(t, 'accept a revision of a quarter with targets', () => {
+    const e = revised('2026Q2', { referrals: 10 });
+    given([award, targets('2026Q2')]).when(record(e)).then([e]);
+  });
+  should(t, 'refuse a spend profile beyond the award, counting a revised quarter once', (t) => {
+    const history = [award, targets('2026Q2', { spendPence: 400_000 }), targets('2026Q3', { spendPence: 400_000 })];
+    const err = given(history).when(record(targets('2026Q4', { spendPence: 200_001 }))).thenThrows('spend-profile-exceeds-award');
+    t.equal(err.violations[0]!.field, '/data/spendPence');
+    const ok = targets('2026Q4', { spendPence: 200_000 });
+    given(history).when(record(ok)).then([ok]);
+    const revision = revised('2026Q3', { spendPence: 600_000 });
+    given(history).when(record(revision)).then([revision]);
+    given(history).when(record(revised('2026Q3', { spendPence: 600_001 }))).thenThrows('spend-profile-exceeds-award');
+  });
+});

@@ -1,11 +1,18 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
-/** Grants (GrantAwarded) and spend against them (SpendRecorded, one row per event, updated by SpendCorrected). */
+/**
+ * Grants (GrantAwarded), spend against them (SpendRecorded, one row per event, updated by SpendCorrected) and
+ * delivery targets per quarter (DeliveryTargetsSet, replaced by DeliveryTargetsRevised).
+ */
 export type SpendChange =
   | { kind: 'grant'; grantRef: string; streamId: string; providerId: string; programmeId: string; amountPence: number; startDate: string; endDate: string; targetParticipants: number }
   | { kind: 'spend'; eventId: string; grantRef: string; providerId: string; amountPence: number; category: string; periodStart: string; periodEnd: string; evidenceRef: string }
-  | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string; reason: string };
+  | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string; reason: string }
+  | {
+    kind: 'targets'; grantRef: string; quarter: string; referrals: number; enrolments: number; sessionsDelivered: number;
+    completions: number; spendPence: number; shareReliablyImproved: Record<string, number>; revised: boolean; reason: string | null;
+  };
 
 const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
 
@@ -22,6 +29,15 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
         kind: 'spend', eventId: event.eventId, grantRef: grantRefOf(event.streamId), providerId: event.providerId, amountPence: Number(d.amountPence),
         category: String(d.category), periodStart: String(d.periodStart), periodEnd: String(d.periodEnd), evidenceRef: String(d.evidenceRef),
       }];
+    case 'DeliveryTargetsSet':
+    case 'DeliveryTargetsRevised':
+      return [{
+        kind: 'targets', grantRef: grantRefOf(event.streamId), quarter: String(d.quarter), referrals: Number(d.referrals),
+        enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions),
+        spendPence: Number(d.spendPence), shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {},
+        revised: event.type === 'DeliveryTargetsRevised',
+        reason: event.type === 'DeliveryTargetsRevised' ? String(d.reason) : null,
+      }];
     case 'SpendCorrected':
       return [{ kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category), reason: String(d.reason) }];
     default:
@@ -31,9 +47,9 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
 
 export const spendProjection: Projection<SpendChange> = {
   name: 'spend',
-  version: 1,
-  handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected'],
-  tables: ['grants', 'spend'],
+  version: 2,
+  handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected', 'DeliveryTargetsSet', 'DeliveryTargetsRevised'],
+  tables: ['grants', 'spend', 'delivery_targets'],
   ddl: `
     create table grants (
       grant_ref text primary key,
@@ -60,6 +76,19 @@ export const spendProjection: Projection<SpendChange> = {
       last_correction_reason text
     );
     create index spend_grant on spend (grant_ref);
+    create table delivery_targets (
+      grant_ref text not null,
+      quarter text not null,
+      referrals integer not null,
+      enrolments integer not null,
+      sessions_delivered integer not null,
+      completions integer not null,
+      spend_pence bigint not null,
+      outcome_targets jsonb not null,
+      revisions integer not null default 0,
+      last_revision_reason text,
+      primary key (grant_ref, quarter)
+    );
   `,
   project: projectSpend,
   write: async (tx, changes) => {
@@ -89,6 +118,28 @@ export const spendProjection: Projection<SpendChange> = {
         from jsonb_to_recordset(${recordset(spends)}::text::jsonb) as x("eventId" uuid, "grantRef" text, "providerId" text, "amountPence" bigint,
           category text, "periodStart" date, "periodEnd" date, "evidenceRef" text)
         on conflict (event_id) do nothing`;
+    }
+    // In stream order the last change per quarter holds its targets; every revision is counted.
+    const targets = new Map<string, Extract<SpendChange, { kind: 'targets' }> & { revisions: number }>();
+    for (const c of changes) {
+      if (c.kind !== 'targets') continue;
+      const key = `${c.grantRef}\u0000${c.quarter}`;
+      const prev = targets.get(key);
+      targets.set(key, { ...c, revisions: (prev?.revisions ?? 0) + (c.revised ? 1 : 0), reason: c.reason ?? prev?.reason ?? null });
+    }
+    if (targets.size > 0) {
+      await tx`
+        insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
+          outcome_targets, revisions, last_revision_reason)
+        select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved",
+          revisions, reason
+        from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
+          enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "shareReliablyImproved" jsonb,
+          revisions integer, reason text)
+        on conflict (grant_ref, quarter) do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
+          sessions_delivered = excluded.sessions_delivered, completions = excluded.completions, spend_pence = excluded.spend_pence,
+          outcome_targets = excluded.outcome_targets, revisions = t.revisions + excluded.revisions,
+          last_revision_reason = coalesce(excluded.last_revision_reason, t.last_revision_reason)`;
     }
     if (corrections.size > 0) {
       // A correction arrives after the spend it corrects (same stream, later version), so the row exists.

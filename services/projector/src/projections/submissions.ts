@@ -30,7 +30,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
   handles: [
     'ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'SessionMissed',
     'OutcomeMeasured', 'ParticipantExited', 'FollowUpRecorded', 'OffenceRecorded', 'GrantAwarded', 'SpendRecorded', 'SpendCorrected',
-    'MatchTokenRecorded', 'ParticipantErased',
+    'DeliveryTargetsSet', 'DeliveryTargetsRevised', 'MatchTokenRecorded', 'ParticipantErased',
   ],
   tables: ['submissions'],
   ddl: `
