@@ -134,7 +134,7 @@ t.test('an invalid enum value names the allowed values once', async (t) => {
   const basis = await h.post('/v1/participants/ENUM-2/erasure', { programmeId: PROGRAMME, basis: 'whim' }, h.keys.providerA);
   t.equal(basis.statusCode, 422);
   t.same(basis.json().errors, [
-    { field: '/basis', rule: 'enum', message: 'Expected one of: data-subject-request, retention-period-ended' },
+    { field: '/basis', rule: 'enum', message: 'Choose basis from: data-subject-request, retention-period-ended' },
   ]);
   const res = await h.post('/v1/events', event.referred('ENUM-1', { data: { referralSource: 'carrier-pigeon' } }), h.keys.providerA);
   t.equal(res.statusCode, 422);
