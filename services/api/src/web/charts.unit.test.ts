@@ -102,7 +102,7 @@ t.test('every chart draws each figure at its value on its own axis, in the axis\
     ['performance, shares', performanceChart('Share reliably improved', 'share', [{ quarter: '2026Q1', target: 0.4, actual: 0.27 }]).value, 'y', 2],
     ['performance, money', performanceChart('Spend', 'pence', [{ quarter: '2026Q1', target: 2_500_000, actual: 1_999_900 }]).value, 'y', 2],
     ['balance', balanceChart([{ name: 'age', smdBefore: 0.42, smdAfter: 0.03 }, { name: 'gender', smdBefore: -0.2, smdAfter: null }], 0.1).value, 'x', 3],
-    ['impact estimate', impactEstimateChart([{ label: 'Proven reoffenders per 100', difference: -8.5, lower: -15, upper: -2 }]).value, 'x', 1],
+    ['impact estimate', impactEstimateChart([{ label: 'Share who reoffended', difference: -8.5, lower: -15, upper: -2 }]).value, 'x', 1],
   ];
   for (const [what, svg, dim, expectedMarks] of cases) {
     const { marks, wrong } = readAgainstAxis(svg, dim);
