@@ -45,7 +45,8 @@ async function tableRows(page: Page, id: string): Promise<Map<string, string[]>>
 
 /** A table's body rows as text cells, the row header first; none when the table is not on the page. */
 async function tableCells(page: Page, id: string): Promise<string[][]> {
-  return page.locator(`#${id} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim().replace(/\s+/g, ' '))));
+  return page.locator(`#${id} tbody tr`)
+    .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim().replace(/\s+/g, ' '))));
 }
 
 interface ChartMark { label: string; value: number; lower: number | null; upper: number | null; series: string | null }
@@ -53,7 +54,10 @@ interface ChartMark { label: string; value: number; lower: number | null; upper:
 async function chartMarks(page: Page, sectionId: string): Promise<ChartMark[]> {
   return page.locator(`section[aria-labelledby="${sectionId}-heading"] svg[role="img"] [data-value]`).evaluateAll((els) => els.map((e) => {
     const number = (name: string) => (e.getAttribute(name) === null ? null : Number(e.getAttribute(name)));
-    return { label: e.getAttribute('data-label') ?? '', value: number('data-value')!, lower: number('data-lower'), upper: number('data-upper'), series: e.getAttribute('data-series') };
+    return {
+      label: e.getAttribute('data-label') ?? '', value: number('data-value')!, lower: number('data-lower'), upper: number('data-upper'),
+      series: e.getAttribute('data-series'),
+    };
   }));
 }
 
@@ -70,7 +74,10 @@ const hasFigure = (cell: string | undefined): cell is string => cell !== undefin
  * A chart agrees with the table behind it: the same labels, and each mark's figure printed as the table prints it. A
  * withheld ([c]) or inapplicable figure in the table must have no mark. Returns how many marks were compared.
  */
-function sameFigures(t: Test, what: string, marks: readonly ChartMark[], show: (m: ChartMark) => [string, string], table: readonly [string, string | undefined][]): number {
+function sameFigures(
+  t: Test, what: string, marks: readonly ChartMark[], show: (m: ChartMark) => [string, string],
+  table: readonly [string, string | undefined][],
+): number {
   const drawn = marks.map(show).sort(([a], [b]) => a.localeCompare(b));
   const printed = table.filter((row): row is [string, string] => hasFigure(row[1])).sort(([a], [b]) => a.localeCompare(b));
   t.same(drawn, printed, `${what}: each mark is a figure of the table, label by label and value by value, and nothing withheld is drawn`);
@@ -86,14 +93,16 @@ async function overviewChartsAgree(t: Test, page: Page): Promise<{ compared: num
   const stages = ['Referred', 'Consented', 'Enrolled', 'Attended', 'Completed'];
   const engagement = await tableCells(page, 'engagement-table');
   compared += sameFigures(t, 'engagement funnel', await chartMarks(page, 'engagement'), (m) => [m.label, whole.format(m.value)],
-    engagement.flatMap(([programme, ...cells]) => stages.map((stage, i): [string, string | undefined] => [`${programme} ${stage}`, cells[i]])));
+    engagement.flatMap(([programme, ...cells]) =>
+      stages.map((stage, i): [string, string | undefined] => [`${programme} ${stage}`, cells[i]])));
   const change = (m: ChartMark) => `${m.value > 0 ? '+' : ''}${twoDecimals.format(m.value)}${m.lower === null || m.upper === null
     ? ' (no interval: too few pairs)' : ` (${twoDecimals.format(m.lower)} to ${twoDecimals.format(m.upper)})`}`;
   compared += sameFigures(t, 'outcome change', await chartMarks(page, 'outcomes'), (m) => [m.label, change(m)],
     (await tableCells(page, 'outcomes-table')).map((cells) => [cells[0]!, cells[5]]));
   const reoffending = await tableCells(page, 'reoffending-table');
   compared += sameFigures(t, 'proven reoffending', await chartMarks(page, 'reoffending'),
-    (m) => [m.label, `${asShare(m.value)} (${asShare(m.lower!)} to ${asShare(m.upper!)})`], reoffending.map((cells) => [cells[0]!, cells[3]]));
+    (m) => [m.label, `${asShare(m.value)} (${asShare(m.lower!)} to ${asShare(m.upper!)})`],
+    reoffending.map((cells) => [cells[0]!, cells[3]]));
   compared += await spendChartAgrees(t, page);
   compared += sameFigures(t, 'data quality', await chartMarks(page, 'data-quality'), (m) => [m.label, asShare(m.value)],
     (await tableCells(page, 'data-quality-providers-table')).map((cells) => [cells[0]!, cells[3]]));
@@ -103,7 +112,8 @@ async function overviewChartsAgree(t: Test, page: Page): Promise<{ compared: num
 
 async function spendChartAgrees(t: Test, page: Page): Promise<number> {
   return sameFigures(t, 'spend against award', await chartMarks(page, 'spend'), (m) => [`${m.label} ${m.series}`, asMoney(m.value)],
-    (await tableCells(page, 'spend-table')).flatMap(([grant, , awarded, spent]): [string, string | undefined][] => [[`${grant} awarded`, awarded], [`${grant} spent`, spent]]));
+    (await tableCells(page, 'spend-table')).flatMap(([grant, , awarded, spent]): [string, string | undefined][] =>
+      [[`${grant} awarded`, awarded], [`${grant} spent`, spent]]));
 }
 
 /** Every indicator chart of a contract page against its table: the actual's bar and the target's tick per quarter. */
@@ -112,7 +122,8 @@ async function contractChartsAgree(t: Test, page: Page): Promise<number> {
     .evaluateAll((sections) => sections.map((section) => section.getAttribute('aria-labelledby')!.replace(/-heading$/, '')));
   let compared = 0;
   for (const id of ids) {
-    const format = id === 'indicator-spendPence' ? asMoney : id.startsWith('indicator-reliablyImproved') ? asShare : (x: number) => whole.format(x);
+    const format = id === 'indicator-spendPence' ? asMoney
+      : id.startsWith('indicator-reliablyImproved') ? asShare : (x: number) => whole.format(x);
     const rows = await tableCells(page, `${id}-table`);
     compared += sameFigures(t, id, await chartMarks(page, id), (m) => [`${m.label} ${m.series}`, format(m.value)],
       rows.flatMap(([quarter, target, actual]): [string, string | undefined][] => {
@@ -131,7 +142,8 @@ async function impactChartsAgree(t: Test, page: Page): Promise<number> {
     (m) => [m.label, `${signed(m.value)} (${signed(m.lower!)} to ${signed(m.upper!)})`],
     (await tableCells(page, 'impact-estimate-table')).map((cells) => [cells[0]!, cells[3]]));
   // The chart draws the characteristics; the propensity score's row is a summary printed below them, not drawn.
-  const balance = sameFigures(t, 'balance', await chartMarks(page, 'impact-balance'), (m) => [`${m.label} ${m.series}`, twoDecimals.format(m.value)],
+  const balance = sameFigures(t, 'balance', await chartMarks(page, 'impact-balance'),
+    (m) => [`${m.label} ${m.series}`, twoDecimals.format(m.value)],
     (await tableCells(page, 'impact-balance-table')).filter(([name]) => name !== 'Propensity score (logit)')
       .flatMap(([name, before, after]): [string, string | undefined][] => [[`${name} before`, before], [`${name} after`, after]]));
   return estimate + balance;

@@ -52,7 +52,9 @@ function render(label: string, description: string, options: Plot.PlotOptions): 
     ...options,
   }) as unknown as PlotNode;
   // With a legend Plot returns a figure whose first SVGs are the legend's colour swatches: the chart is the one with a viewBox.
-  const svg = node.tagName.toLowerCase() === 'svg' ? node : [...node.querySelectorAll('svg')].find((e) => e.getAttribute('viewBox') !== null)!;
+  const svg = node.tagName.toLowerCase() === 'svg'
+    ? node
+    : [...node.querySelectorAll('svg')].find((e) => e.getAttribute('viewBox') !== null)!;
   for (const swatch of node.querySelectorAll('svg:not([viewBox])')) swatch.setAttribute('aria-hidden', 'true');
   // The SVG is one image named by its label; Plot's names on inner groups would be prohibited ARIA on generic elements.
   // Plot's names become data-mark ("bar", "x-axis tick label") and each element's figures data- attributes, for tests.
@@ -60,7 +62,9 @@ function render(label: string, description: string, options: Plot.PlotOptions): 
     const name = inner.getAttribute('aria-label');
     if (name?.startsWith(FIGURE_PREFIX)) {
       const figure = JSON.parse(name.slice(FIGURE_PREFIX.length)) as MarkFigure;
-      for (const [key, value] of Object.entries(figure)) if (value !== null && value !== undefined) inner.setAttribute(`data-${key}`, String(value));
+      for (const [key, value] of Object.entries(figure)) {
+        if (value !== null && value !== undefined) inner.setAttribute(`data-${key}`, String(value));
+      }
     } else if (name) inner.setAttribute('data-mark', name);
     inner.removeAttribute('aria-label');
     inner.removeAttribute('aria-description');
@@ -86,7 +90,8 @@ export function attendanceChart(points: readonly { month: string; programmeId: s
     color: { legend: true, range: PALETTE },
     marks: [
       Plot.lineY(drawn, { x: 'date', y: 'rate', stroke: 'programmeId', strokeWidth: 2 }),
-      Plot.dot(drawn, { x: 'date', y: 'rate', fill: 'programmeId', r: 3, ...figures((d: (typeof drawn)[number]) => ({ label: `${d.month} ${d.programmeId}`, value: d.rate! })) }),
+      Plot.dot(drawn, { x: 'date', y: 'rate', fill: 'programmeId', r: 3,
+        ...figures((d: (typeof drawn)[number]) => ({ label: `${d.month} ${d.programmeId}`, value: d.rate! })) }),
     ],
   });
 }
@@ -103,7 +108,8 @@ export function funnelChart(rows: readonly { programmeId: string; stages: readon
     marginLeft: 150,
     marginRight: 170,
     marks: [
-      Plot.barX(drawn, { fy: 'programmeId', y: 'stage', x: 'n', fill: BLUE, ...figures((d: (typeof drawn)[number]) => ({ label: `${d.programmeId} ${d.stage}`, value: d.n })) }),
+      Plot.barX(drawn, { fy: 'programmeId', y: 'stage', x: 'n', fill: BLUE,
+        ...figures((d: (typeof drawn)[number]) => ({ label: `${d.programmeId} ${d.stage}`, value: d.n })) }),
       Plot.text(drawn, { fy: 'programmeId', y: 'stage', x: 'n', text: (d: { n: number }) => String(d.n), textAnchor: 'start', dx: 4 }),
       Plot.ruleX([0]),
     ],
@@ -123,7 +129,8 @@ export function outcomeChangeChart(rows: readonly { label: string; mean: number 
     marks: [
       Plot.ruleX([0], { stroke: GREY }),
       Plot.ruleY(intervals, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 2 }),
-      Plot.dot(drawn, { y: 'label', x: 'mean', fill: DARK_BLUE, r: 5, ...figures((d: (typeof drawn)[number]) => ({ label: d.label, value: d.mean!, lower: d.lower, upper: d.upper })) }),
+      Plot.dot(drawn, { y: 'label', x: 'mean', fill: DARK_BLUE, r: 5,
+        ...figures((d: (typeof drawn)[number]) => ({ label: d.label, value: d.mean!, lower: d.lower, upper: d.upper })) }),
     ],
   });
 }
@@ -142,7 +149,8 @@ export function reoffendingChart(rows: readonly { programmeId: string; value: nu
       marks: [
         Plot.ruleY(drawn, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 2 }),
         Plot.dot(drawn, {
-          y: 'label', x: 'value', r: 6, stroke: DARK_BLUE, strokeWidth: 2, fill: (d: { provisional: boolean }) => (d.provisional ? 'white' : DARK_BLUE),
+          y: 'label', x: 'value', r: 6, stroke: DARK_BLUE, strokeWidth: 2,
+          fill: (d: { provisional: boolean }) => (d.provisional ? 'white' : DARK_BLUE),
           ...figures((d: (typeof drawn)[number]) => ({ label: d.programmeId, value: d.value!, lower: d.lower, upper: d.upper })),
         }),
       ],
@@ -174,7 +182,8 @@ export function spendByQuarterChart(rows: readonly { grantRef: string; quarter: 
     y: { label: 'Pounds', grid: true, tickFormat: '~s' },
     color: { legend: true, range: PALETTE },
     marks: [
-      Plot.barY(pounds, { x: 'quarter', y: 'pounds', fill: 'grantRef', ...figures((d: (typeof pounds)[number]) => ({ label: `${d.grantRef} ${d.quarter}`, value: d.pence })) }),
+      Plot.barY(pounds, { x: 'quarter', y: 'pounds', fill: 'grantRef',
+        ...figures((d: (typeof pounds)[number]) => ({ label: `${d.grantRef} ${d.quarter}`, value: d.pence })) }),
       Plot.ruleY([0]),
     ],
   });
@@ -189,7 +198,8 @@ export function dataQualityChart(rows: readonly { providerId: string; rate: numb
     x: { label: 'Rejected (%)', percent: true, grid: true, domain: [0, Math.max(5, ...drawn.map((r) => r.rate! * 100))] },
     marginLeft: 200,
     marks: [
-      Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE, ...figures((d: (typeof drawn)[number]) => ({ label: d.providerId, value: d.rate! })) }),
+      Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE,
+        ...figures((d: (typeof drawn)[number]) => ({ label: d.providerId, value: d.rate! })) }),
       Plot.ruleX([0]),
     ],
   });
@@ -243,7 +253,8 @@ export function balanceChart(
   ]);
   if (points.length === 0) return empty('balance');
   const outside = rows.filter((r) => r.smdAfter !== null && Math.abs(r.smdAfter) >= threshold).map((r) => r.name);
-  const balanceFigures = figures((d: (typeof points)[number]) => ({ label: d.name, value: d.smd, series: d.when === 'Before matching' ? 'before' : 'after' }));
+  const balanceFigures = figures((d: (typeof points)[number]) =>
+    ({ label: d.name, value: d.smd, series: d.when === 'Before matching' ? 'before' : 'after' }));
   const widest = Math.max(0.25, ...points.map((p) => Math.abs(p.smd)));
   return render('Balance of each characteristic before and after matching',
     'Standardised mean difference per characteristic, a hollow grey dot before matching and a blue dot after; '
@@ -259,7 +270,8 @@ export function balanceChart(
       marks: [
         Plot.ruleX([-threshold, threshold], { stroke: ORANGE, strokeDasharray: '4,3' }),
         Plot.ruleX([0], { stroke: '#0b0c0c' }),
-        Plot.dot(points.filter((p) => p.when === 'Before matching'), { y: 'name', x: 'smd', stroke: GREY, strokeWidth: 2, r: 5, ...balanceFigures }),
+        Plot.dot(points.filter((p) => p.when === 'Before matching'),
+          { y: 'name', x: 'smd', stroke: GREY, strokeWidth: 2, r: 5, ...balanceFigures }),
         Plot.dot(points.filter((p) => p.when === 'After matching'), { y: 'name', x: 'smd', fill: BLUE, r: 5, ...balanceFigures }),
       ],
     });

@@ -76,7 +76,9 @@ function readAgainstAxis(svgMarkup: string, dim: 'x' | 'y'): { marks: number; wr
       wrong.push(`${name}: a ${tag} is not a mark this check reads`);
       continue;
     }
-    if (Math.abs(drawn - expected) * Math.abs(pixelsPerUnit) > 0.5) wrong.push(`${name}: drawn at ${drawn} on the axis, the figure is ${expected}`);
+    if (Math.abs(drawn - expected) * Math.abs(pixelsPerUnit) > 0.5) {
+      wrong.push(`${name}: drawn at ${drawn} on the axis, the figure is ${expected}`);
+    }
   }
   return { marks, wrong };
 }
@@ -91,7 +93,8 @@ t.test('every chart draws each figure at its value on its own axis, in the axis\
       { programmeId: 'q', stages: [{ stage: 'Referred', n: 7 }, { stage: 'Enrolled', n: null }] }]).value, 'x', 3],
     ['outcome change', outcomeChangeChart([{ label: 'p – SWEMWBS', mean: 2.5, lower: 0.8, upper: 4.2 },
       { label: 'q – SWEMWBS', mean: -1.25, lower: null, upper: null }]).value, 'x', 2],
-    ['reoffending (shares on a percent axis)', reoffendingChart([{ programmeId: 'p', value: 0.3, lower: 0.2, upper: 0.4, provisional: false },
+    ['reoffending (shares on a percent axis)', reoffendingChart([
+      { programmeId: 'p', value: 0.3, lower: 0.2, upper: 0.4, provisional: false },
       { programmeId: 'q', value: 0.125, lower: 0.05, upper: 0.3, provisional: true }]).value, 'x', 2],
     ['spend (pence on a pounds axis)', spendChart([{ grantRef: 'G1', awardedPence: 12_000_000, spentPence: 4_567_800 },
       { grantRef: 'G2', awardedPence: 5_000_000, spentPence: 0 }]).value, 'x', 4],
@@ -99,9 +102,12 @@ t.test('every chart draws each figure at its value on its own axis, in the axis\
       { grantRef: 'G2', quarter: '2026Q1', pence: 250_000 }, { grantRef: 'G1', quarter: '2026Q2', pence: 730_000 }]).value, 'y', 3],
     ['performance, counts', performanceChart('People referred', 'count', [{ quarter: '2026Q1', target: 20, actual: 13 },
       { quarter: '2026Q2', target: 25, actual: 31 }]).value, 'y', 4],
-    ['performance, shares', performanceChart('Share reliably improved', 'share', [{ quarter: '2026Q1', target: 0.4, actual: 0.27 }]).value, 'y', 2],
+    ['performance, shares', performanceChart('Share reliably improved', 'share', [{ quarter: '2026Q1', target: 0.4, actual: 0.27 }]).value,
+      'y', 2],
     ['performance, money', performanceChart('Spend', 'pence', [{ quarter: '2026Q1', target: 2_500_000, actual: 1_999_900 }]).value, 'y', 2],
-    ['balance', balanceChart([{ name: 'age', smdBefore: 0.42, smdAfter: 0.03 }, { name: 'gender', smdBefore: -0.2, smdAfter: null }], 0.1).value, 'x', 3],
+    ['balance', balanceChart([
+      { name: 'age', smdBefore: 0.42, smdAfter: 0.03 }, { name: 'gender', smdBefore: -0.2, smdAfter: null },
+    ], 0.1).value, 'x', 3],
     ['impact estimate', impactEstimateChart([{ label: 'Share who reoffended', difference: -8.5, lower: -15, upper: -2 }]).value, 'x', 1],
   ];
   for (const [what, svg, dim, expectedMarks] of cases) {
@@ -118,7 +124,8 @@ t.test('the axis check fails a chart whose axis states another unit than its mar
   const claimsFractions = readAgainstAxis(svg.replace('Rejected (%)', 'Rejected (share)'), 'x').wrong;
   t.equal(claimsFractions.length, 2, `both bars disagree with the axis (${claimsFractions.join('; ')})`);
   // A bar twice as long as its figure.
-  const stretched = svg.replace(/(<rect [^>]*data-label="a"[^>]*width=")([\d.]+)/, (_, head: string, width: string) => `${head}${Number(width) * 2}`);
+  const stretched = svg.replace(/(<rect [^>]*data-label="a"[^>]*width=")([\d.]+)/,
+    (_, head: string, width: string) => `${head}${Number(width) * 2}`);
   t.match(readAgainstAxis(stretched, 'x').wrong, [/^a: drawn at 0\.5\d* on the axis, the figure is 0\.27/]);
 });
 
@@ -158,7 +165,9 @@ t.test('each mark carries its figure as data attributes and the image has no inn
 });
 
 t.test('a chart with a legend names the chart as the image, not a legend swatch, and hides the swatches', async (t) => {
-  const svg = spendByQuarterChart([{ grantRef: 'G1', quarter: '2026Q1', pence: 100 }, { grantRef: 'G2', quarter: '2026Q1', pence: 200 }]).value;
+  const svg = spendByQuarterChart([
+    { grantRef: 'G1', quarter: '2026Q1', pence: 100 }, { grantRef: 'G2', quarter: '2026Q1', pence: 200 },
+  ]).value;
   const images = [...svg.matchAll(/<svg [^>]*>/g)].map((m) => m[0]);
   t.equal(images.filter((tag) => tag.includes('role="img"')).length, 1, 'one image');
   t.ok(images.find((tag) => tag.includes('role="img"'))!.includes('viewBox'), 'the image is the chart');

@@ -138,7 +138,8 @@ export function dataQualitySection(r: Report<'data-quality'>, f: Filters, headin
     chart: dataQualityChart(totals),
     tables: [
       table('data-quality-providers-table', 'Submissions by provider (the figures behind the chart)', [
-        { head: 'Provider' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true }, { head: 'Rejected share', numeric: true },
+        { head: 'Provider' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true },
+        { head: 'Rejected share', numeric: true },
       ], totals.map((row) => [row.providerId, count(row.accepted), count(row.rejected), percent(row.rate)])),
       table('data-quality-table', 'Submissions by provider and month of receipt', [
         { head: 'Provider and month' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true }, { head: 'Rejected share', numeric: true }, { head: 'Late', numeric: true }, { head: 'Median days to submit', numeric: true },
