@@ -80,7 +80,7 @@ function sameFigures(
 ): number {
   const drawn = marks.map(show).sort(([a], [b]) => a.localeCompare(b));
   const printed = table.filter((row): row is [string, string] => hasFigure(row[1])).sort(([a], [b]) => a.localeCompare(b));
-  t.same(drawn, printed, `${what}: each mark is a figure of the table, label by label and value by value, and nothing withheld is drawn`);
+  t.same(drawn, printed, `${what}: ${drawn.length} marks, each a figure of the table, label by label and value by value; nothing withheld drawn`);
   return drawn.length;
 }
 
@@ -317,6 +317,9 @@ await t.test('provider upload: template, a file with a bad row shows the line an
   const again = await tableRows(page, 'import-results-table');
   t.same([...again.values()].map((cells) => cells[0]), ['Duplicate', 'Rejected', 'Duplicate'], 'the same file again stores nothing twice');
   t.ok(await page.getByRole('heading', { name: 'Your data quality' }).isVisible());
+  const rejectedShare = sameFigures(t, 'data quality', await chartMarks(page, 'data-quality'), (m) => [m.label, asShare(m.value)],
+    (await tableCells(page, 'data-quality-providers-table')).map((cells) => [cells[0]!, cells[3]]));
+  t.equal(rejectedShare, 1, 'its rejected share is drawn as a bar and agrees with the table');
   const today = new Date().toISOString().slice(0, 10);
   const recent = await page.locator('#recent-submissions-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
   t.ok(recent.some((cells) => cells.join('|') === `${today}|ParticipantReferred|csv|2|2`), 'the uploads appear in recent submissions: 2 stored, the bad row refused twice');
