@@ -43,6 +43,112 @@ async function tableRows(page: Page, id: string): Promise<Map<string, string[]>>
   return new Map(rows.map((cells) => [cells[0]!, cells.slice(1)]));
 }
 
+/** A table's body rows as text cells, the row header first; none when the table is not on the page. */
+async function tableCells(page: Page, id: string): Promise<string[][]> {
+  return page.locator(`#${id} tbody tr`)
+    .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim().replace(/\s+/g, ' '))));
+}
+
+interface ChartMark { label: string; value: number; lower: number | null; upper: number | null; series: string | null }
+/** The marks of a section's chart that carry a figure (data-label, data-value, …), as the SVG in the page states them. */
+async function chartMarks(page: Page, sectionId: string): Promise<ChartMark[]> {
+  return page.locator(`section[aria-labelledby="${sectionId}-heading"] svg[role="img"] [data-value]`).evaluateAll((els) => els.map((e) => {
+    const number = (name: string) => (e.getAttribute(name) === null ? null : Number(e.getAttribute(name)));
+    return {
+      label: e.getAttribute('data-label') ?? '', value: number('data-value')!, lower: number('data-lower'), upper: number('data-upper'),
+      series: e.getAttribute('data-series'),
+    };
+  }));
+}
+
+// The page's formats (web/format.ts), written out again so that the test does not trust the code it checks.
+const whole = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const twoDecimals = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const asShare = (x: number) => `${oneDecimal.format(x * 100)}%`;
+const asMoney = (pence: number) => `£${twoDecimals.format(pence / 100)}`;
+/** A table cell with a figure in it: not withheld ([c]) and not a dash (does not apply). */
+const hasFigure = (cell: string | undefined): cell is string => cell !== undefined && cell !== '[c]' && !cell.startsWith('–');
+
+/**
+ * A chart agrees with the table behind it: the same labels, and each mark's figure printed as the table prints it. A
+ * withheld ([c]) or inapplicable figure in the table must have no mark. Returns how many marks were compared.
+ */
+function sameFigures(
+  t: Test, what: string, marks: readonly ChartMark[], show: (m: ChartMark) => [string, string],
+  table: readonly [string, string | undefined][],
+): number {
+  const drawn = marks.map(show).sort(([a], [b]) => a.localeCompare(b));
+  const printed = table.filter((row): row is [string, string] => hasFigure(row[1])).sort(([a], [b]) => a.localeCompare(b));
+  t.same(drawn, printed, `${what}: ${drawn.length} marks, each a figure of the table, label by label and value by value; nothing withheld drawn`);
+  return drawn.length;
+}
+
+/** Every chart on the overview (a commissioner's, a provider's) against its table; returns the marks compared and the figures withheld. */
+async function overviewChartsAgree(t: Test, page: Page): Promise<{ compared: number; withheld: number }> {
+  let compared = 0;
+  const attendance = await tableCells(page, 'attendance-by-month-table');
+  compared += sameFigures(t, 'attendance', await chartMarks(page, 'attendance'), (m) => [m.label, asShare(m.value)],
+    attendance.map(([month, programme, , , rate]) => [`${month} ${programme}`, rate]));
+  const stages = ['Referred', 'Consented', 'Enrolled', 'Attended', 'Completed'];
+  const engagement = await tableCells(page, 'engagement-table');
+  compared += sameFigures(t, 'engagement funnel', await chartMarks(page, 'engagement'), (m) => [m.label, whole.format(m.value)],
+    engagement.flatMap(([programme, ...cells]) =>
+      stages.map((stage, i): [string, string | undefined] => [`${programme} ${stage}`, cells[i]])));
+  const change = (m: ChartMark) => `${m.value > 0 ? '+' : ''}${twoDecimals.format(m.value)}${m.lower === null || m.upper === null
+    ? ' (no interval: too few pairs)' : ` (${twoDecimals.format(m.lower)} to ${twoDecimals.format(m.upper)})`}`;
+  compared += sameFigures(t, 'outcome change', await chartMarks(page, 'outcomes'), (m) => [m.label, change(m)],
+    (await tableCells(page, 'outcomes-table')).map((cells) => [cells[0]!, cells[5]]));
+  const reoffending = await tableCells(page, 'reoffending-table');
+  compared += sameFigures(t, 'proven reoffending', await chartMarks(page, 'reoffending'),
+    (m) => [m.label, `${asShare(m.value)} (${asShare(m.lower!)} to ${asShare(m.upper!)})`],
+    reoffending.map((cells) => [cells[0]!, cells[3]]));
+  compared += await spendChartAgrees(t, page);
+  compared += sameFigures(t, 'data quality', await chartMarks(page, 'data-quality'), (m) => [m.label, asShare(m.value)],
+    (await tableCells(page, 'data-quality-providers-table')).map((cells) => [cells[0]!, cells[3]]));
+  const withheld = [...attendance, ...engagement, ...reoffending].flat().filter((cell) => cell === '[c]').length;
+  return { compared, withheld };
+}
+
+async function spendChartAgrees(t: Test, page: Page): Promise<number> {
+  return sameFigures(t, 'spend against award', await chartMarks(page, 'spend'), (m) => [`${m.label} ${m.series}`, asMoney(m.value)],
+    (await tableCells(page, 'spend-table')).flatMap(([grant, , awarded, spent]): [string, string | undefined][] =>
+      [[`${grant} awarded`, awarded], [`${grant} spent`, spent]]));
+}
+
+/** Every indicator chart of a contract page against its table: the actual's bar and the target's tick per quarter. */
+async function contractChartsAgree(t: Test, page: Page): Promise<number> {
+  const ids = await page.locator('section[aria-labelledby^="indicator-"]')
+    .evaluateAll((sections) => sections.map((section) => section.getAttribute('aria-labelledby')!.replace(/-heading$/, '')));
+  let compared = 0;
+  for (const id of ids) {
+    const format = id === 'indicator-spendPence' ? asMoney
+      : id.startsWith('indicator-reliablyImproved') ? asShare : (x: number) => whole.format(x);
+    const rows = await tableCells(page, `${id}-table`);
+    compared += sameFigures(t, id, await chartMarks(page, id), (m) => [`${m.label} ${m.series}`, format(m.value)],
+      rows.flatMap(([quarter, target, actual]): [string, string | undefined][] => {
+        const q = quarter!.replace(/ \(targets revised\)$/, '');
+        return [[`${q} target`, target], [`${q} actual`, actual]];
+      }));
+  }
+  t.ok(ids.length >= 5, `every indicator has its chart and table (${ids.length})`);
+  return compared;
+}
+
+/** The impact page's estimate and balance charts against their tables. */
+async function impactChartsAgree(t: Test, page: Page): Promise<number> {
+  const signed = (x: number) => `${x > 0 ? '+' : ''}${x.toFixed(1)}`;
+  const estimate = sameFigures(t, 'impact estimate', await chartMarks(page, 'impact-estimate'),
+    (m) => [m.label, `${signed(m.value)} (${signed(m.lower!)} to ${signed(m.upper!)})`],
+    (await tableCells(page, 'impact-estimate-table')).map((cells) => [cells[0]!, cells[3]]));
+  // The chart draws the characteristics; the propensity score's row is a summary printed below them, not drawn.
+  const balance = sameFigures(t, 'balance', await chartMarks(page, 'impact-balance'),
+    (m) => [`${m.label} ${m.series}`, twoDecimals.format(m.value)],
+    (await tableCells(page, 'impact-balance-table')).filter(([name]) => name !== 'Propensity score (logit)')
+      .flatMap(([name, before, after]): [string, string | undefined][] => [[`${name} before`, before], [`${name} after`, after]]));
+  return estimate + balance;
+}
+
 const n = (x: number) => x.toLocaleString('en-GB');
 /** A dash, with words for screen readers, is a figure that does not apply (no denominator). */
 const pct = (x: number | null) => (x === null ? '–not applicable' : `${(x * 100).toFixed(1)}%`);
@@ -79,6 +185,9 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   const notDrawn = await page.locator('.app-chart-empty').count();
   t.ok(drawn >= 2 && drawn + notDrawn >= 6, `charts are SVG images with a name (${drawn} drawn, ${notDrawn} withheld or empty)`);
   await checkAccessible(t, page, 'commissioner overview');
+  const unfiltered = await overviewChartsAgree(t, page);
+  t.ok(unfiltered.compared > 0, `the charts' marks agree with the tables (${unfiltered.compared} marks)`);
+  t.ok(unfiltered.withheld > 0, `withheld figures are in the tables and not drawn (${unfiltered.withheld})`);
   // Reoffending over small cohorts is withheld for commissioners: shown as [c], never as 0. With no period chosen the
   // page shows the last financial year that has ended (figures across providers are for whole periods only).
   const today = new Date();
@@ -126,6 +235,8 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   t.match(csv.headers()['content-type'], /^text\/csv/);
   const api = await h.getReport(`/v1/reports/engagement?${query}`, keys.commissioner, { accept: 'text/csv' });
   t.equal(await csv.text(), api.body, 'the CSV download is the JSON route\'s CSV');
+  const filtered = await overviewChartsAgree(t, page);
+  t.ok(filtered.compared > 0, `filtered: the charts' marks agree with the tables (${filtered.compared} marks)`);
   await checkAccessible(t, page, 'filtered overview');
   await context.close();
 });
@@ -140,6 +251,11 @@ await t.test('funder: spend by grant, category and quarter, cost per participant
     t.equal(shown.get(r.grantRef)?.[1], `£${(r.awardedPence / 100).toLocaleString('en-GB', { minimumFractionDigits: 2 })}`, `award of ${r.grantRef}`);
   }
   t.ok((await tableRows(page, 'spend-quarter-table')).size > 0, 'spend by quarter');
+  const spendMarks = await spendChartAgrees(t, page);
+  t.equal(spendMarks, 2 * spend.rows.length, 'an award and a spend bar per grant');
+  const quarterMarks = sameFigures(t, 'spend by quarter', await chartMarks(page, 'spend-by-quarter'), (m) => [m.label, asMoney(m.value)],
+    (await tableCells(page, 'spend-quarter-table')).map(([grant, quarter, spent]) => [`${grant} ${quarter}`, spent]));
+  t.ok(quarterMarks > 0, `spend by quarter: ${quarterMarks} bars agree with the table`);
   t.ok((await tableRows(page, 'spend-category-table')).size > 0, 'spend by category');
   t.ok(await page.getByRole('heading', { name: 'Audit verification' }).isVisible());
   t.match(await page.locator('#audit-heading + *').innerText(), /Verified|Not verified/);
@@ -157,6 +273,9 @@ await t.test('provider: own figures only, another provider\'s are refused', asyn
   const spend = await tableRows(page, 'spend-table');
   t.ok([...spend.values()].every((cells) => cells[0] === PROVIDER), 'only its own grants');
   t.equal(await page.locator('.app-suppressed').count(), 0, 'its own figures are never suppressed');
+  const own = await overviewChartsAgree(t, page);
+  t.ok(own.compared > 0, `the charts' marks agree with the tables (${own.compared} marks)`);
+  t.equal(own.withheld, 0, 'nothing of its own is withheld');
   await checkAccessible(t, page, 'provider overview');
   const other = await page.goto(`/app/overview?providerId=${OTHER_PROVIDER}`);
   t.equal(other?.status(), 403, 'another provider\'s overview is refused');
@@ -198,6 +317,9 @@ await t.test('provider upload: template, a file with a bad row shows the line an
   const again = await tableRows(page, 'import-results-table');
   t.same([...again.values()].map((cells) => cells[0]), ['Duplicate', 'Rejected', 'Duplicate'], 'the same file again stores nothing twice');
   t.ok(await page.getByRole('heading', { name: 'Your data quality' }).isVisible());
+  const rejectedShare = sameFigures(t, 'data quality', await chartMarks(page, 'data-quality'), (m) => [m.label, asShare(m.value)],
+    (await tableCells(page, 'data-quality-providers-table')).map((cells) => [cells[0]!, cells[3]]));
+  t.equal(rejectedShare, 1, 'its rejected share is drawn as a bar and agrees with the table');
   const today = new Date().toISOString().slice(0, 10);
   const recent = await page.locator('#recent-submissions-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
   t.ok(recent.some((cells) => cells.join('|') === `${today}|ParticipantReferred|csv|2|2`), 'the uploads appear in recent submissions: 2 stored, the bad row refused twice');
@@ -236,6 +358,7 @@ await t.test('data partner and admin sign in to the pages their role allows', as
   t.equal((await admin.page.goto('/app/funding'))?.status(), 200);
   t.equal((await admin.page.goto('/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31'))?.status(), 200);
   t.match(await admin.page.locator('#impact-estimate-table').innerText(), /Share who reoffended/, 'the demo fills the impact page');
+  t.ok(await impactChartsAgree(t, admin.page) > 0, 'the impact charts agree with their tables');
   await checkAccessible(t, admin.page, 'impact page');
   await admin.context.close();
 });
@@ -261,6 +384,7 @@ await t.test('contract pages: a provider sees its own contract, each chart agree
   const section = page.locator('section', { has: page.locator('#indicator-referrals-heading') });
   const bars = await section.locator('svg[role="img"] g[fill] rect').count();
   t.equal(bars, referrals.filter((r: { actual: number | null }) => r.actual !== null).length, 'a bar for every actual in the table');
+  t.ok(await contractChartsAgree(t, page) > 0, 'every indicator chart agrees with its table');
   await checkAccessible(t, page, 'provider contract page');
   const other = await page.goto('/app/contracts/VRU-2025-SPORT-01');
   t.equal(other?.status(), 404, 'another provider\'s contract is not there');
@@ -284,6 +408,7 @@ await t.test('contract pages: a commissioner sees every contract with small numb
   const withheld = json.rows.filter((r: { actual: number | null; indicator: string }) => r.actual === null && !r.indicator.startsWith('reliably')).length;
   t.equal(json.suppressed, true);
   if (withheld > 0) t.ok(await page.locator('.app-suppressed').count() >= withheld, 'withheld figures show as [c]');
+  t.ok(await contractChartsAgree(t, page) > 0, 'every indicator chart agrees with its table, withheld actuals undrawn');
   await checkAccessible(t, page, 'commissioner contract page');
   await context.close();
 });

@@ -22,9 +22,25 @@ interface PlotNode {
   outerHTML: string;
   querySelector(selector: string): PlotNode | null;
   querySelectorAll(selector: string): Iterable<PlotNode>;
+  getAttribute(name: string): string | null;
   setAttribute(name: string, value: string): void;
   removeAttribute(name: string): void;
 }
+
+/**
+ * What one drawn element stands for: the figure as the report gives it (a fraction, pence, a count), so a test can compare
+ * each mark with the table printed beside it. Plot carries it per element on its aria-label channel; render turns it into
+ * data- attributes (data-label, data-value, data-lower, data-upper, data-series) and leaves no inner ARIA.
+ */
+export interface MarkFigure {
+  label: string;
+  value: number;
+  lower?: number | null;
+  upper?: number | null;
+  series?: string;
+}
+const FIGURE_PREFIX = 'app-figure:';
+const figures = <T>(describe: (d: T) => MarkFigure) => ({ ariaLabel: (d: T) => FIGURE_PREFIX + JSON.stringify(describe(d)) });
 
 function render(label: string, description: string, options: Plot.PlotOptions): Html {
   const node = Plot.plot({
@@ -35,9 +51,21 @@ function render(label: string, description: string, options: Plot.PlotOptions): 
     width: 960,
     ...options,
   }) as unknown as PlotNode;
-  const svg = node.tagName.toLowerCase() === 'svg' ? node : node.querySelector('svg')!;
+  // With a legend Plot returns a figure whose first SVGs are the legend's colour swatches: the chart is the one with a viewBox.
+  const svg = node.tagName.toLowerCase() === 'svg'
+    ? node
+    : [...node.querySelectorAll('svg')].find((e) => e.getAttribute('viewBox') !== null)!;
+  for (const swatch of node.querySelectorAll('svg:not([viewBox])')) swatch.setAttribute('aria-hidden', 'true');
   // The SVG is one image named by its label; Plot's names on inner groups would be prohibited ARIA on generic elements.
+  // Plot's names become data-mark ("bar", "x-axis tick label") and each element's figures data- attributes, for tests.
   for (const inner of node.querySelectorAll('[aria-label], [aria-description]')) {
+    const name = inner.getAttribute('aria-label');
+    if (name?.startsWith(FIGURE_PREFIX)) {
+      const figure = JSON.parse(name.slice(FIGURE_PREFIX.length)) as MarkFigure;
+      for (const [key, value] of Object.entries(figure)) {
+        if (value !== null && value !== undefined) inner.setAttribute(`data-${key}`, String(value));
+      }
+    } else if (name) inner.setAttribute('data-mark', name);
     inner.removeAttribute('aria-label');
     inner.removeAttribute('aria-description');
   }
@@ -62,7 +90,8 @@ export function attendanceChart(points: readonly { month: string; programmeId: s
     color: { legend: true, range: PALETTE },
     marks: [
       Plot.lineY(drawn, { x: 'date', y: 'rate', stroke: 'programmeId', strokeWidth: 2 }),
-      Plot.dot(drawn, { x: 'date', y: 'rate', fill: 'programmeId', r: 3 }),
+      Plot.dot(drawn, { x: 'date', y: 'rate', fill: 'programmeId', r: 3,
+        ...figures((d: (typeof drawn)[number]) => ({ label: `${d.month} ${d.programmeId}`, value: d.rate! })) }),
     ],
   });
 }
@@ -79,7 +108,8 @@ export function funnelChart(rows: readonly { programmeId: string; stages: readon
     marginLeft: 150,
     marginRight: 170,
     marks: [
-      Plot.barX(drawn, { fy: 'programmeId', y: 'stage', x: 'n', fill: BLUE }),
+      Plot.barX(drawn, { fy: 'programmeId', y: 'stage', x: 'n', fill: BLUE,
+        ...figures((d: (typeof drawn)[number]) => ({ label: `${d.programmeId} ${d.stage}`, value: d.n })) }),
       Plot.text(drawn, { fy: 'programmeId', y: 'stage', x: 'n', text: (d: { n: number }) => String(d.n), textAnchor: 'start', dx: 4 }),
       Plot.ruleX([0]),
     ],
@@ -99,7 +129,8 @@ export function outcomeChangeChart(rows: readonly { label: string; mean: number 
     marks: [
       Plot.ruleX([0], { stroke: GREY }),
       Plot.ruleY(intervals, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 2 }),
-      Plot.dot(drawn, { y: 'label', x: 'mean', fill: DARK_BLUE, r: 5 }),
+      Plot.dot(drawn, { y: 'label', x: 'mean', fill: DARK_BLUE, r: 5,
+        ...figures((d: (typeof drawn)[number]) => ({ label: d.label, value: d.mean!, lower: d.lower, upper: d.upper })) }),
     ],
   });
 }
@@ -117,21 +148,27 @@ export function reoffendingChart(rows: readonly { programmeId: string; value: nu
       marginLeft: 260,
       marks: [
         Plot.ruleY(drawn, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 2 }),
-        Plot.dot(drawn, { y: 'label', x: 'value', r: 6, stroke: DARK_BLUE, strokeWidth: 2, fill: (d: { provisional: boolean }) => (d.provisional ? 'white' : DARK_BLUE) }),
+        Plot.dot(drawn, {
+          y: 'label', x: 'value', r: 6, stroke: DARK_BLUE, strokeWidth: 2,
+          fill: (d: { provisional: boolean }) => (d.provisional ? 'white' : DARK_BLUE),
+          ...figures((d: (typeof drawn)[number]) => ({ label: d.programmeId, value: d.value!, lower: d.lower, upper: d.upper })),
+        }),
       ],
     });
 }
 
 export function spendChart(rows: readonly { grantRef: string; awardedPence: number; spentPence: number }[]): Html {
   if (rows.length === 0) return empty('spend');
-  const pounds = rows.map((r) => ({ grantRef: r.grantRef, awarded: r.awardedPence / 100, spent: r.spentPence / 100 }));
+  const pounds = rows.map((r) => ({ ...r, awarded: r.awardedPence / 100, spent: r.spentPence / 100 }));
   return render('Spend against award per grant', 'A grey bar for the award and a blue bar for what has been spent, per grant.', {
     y: { label: null, domain: pounds.map((r) => r.grantRef) },
     x: { label: 'Pounds', grid: true, tickFormat: '~s' },
     marginLeft: 170,
     marks: [
-      Plot.barX(pounds, { y: 'grantRef', x: 'awarded', fill: GREY, insetTop: 2, insetBottom: 2 }),
-      Plot.barX(pounds, { y: 'grantRef', x: 'spent', fill: BLUE, insetTop: 8, insetBottom: 8 }),
+      Plot.barX(pounds, { y: 'grantRef', x: 'awarded', fill: GREY, insetTop: 2, insetBottom: 2,
+        ...figures((d: (typeof pounds)[number]) => ({ label: d.grantRef, value: d.awardedPence, series: 'awarded' })) }),
+      Plot.barX(pounds, { y: 'grantRef', x: 'spent', fill: BLUE, insetTop: 8, insetBottom: 8,
+        ...figures((d: (typeof pounds)[number]) => ({ label: d.grantRef, value: d.spentPence, series: 'spent' })) }),
       Plot.ruleX([0]),
     ],
   });
@@ -144,7 +181,11 @@ export function spendByQuarterChart(rows: readonly { grantRef: string; quarter: 
     x: { label: 'Quarter' },
     y: { label: 'Pounds', grid: true, tickFormat: '~s' },
     color: { legend: true, range: PALETTE },
-    marks: [Plot.barY(pounds, { x: 'quarter', y: 'pounds', fill: 'grantRef' }), Plot.ruleY([0])],
+    marks: [
+      Plot.barY(pounds, { x: 'quarter', y: 'pounds', fill: 'grantRef',
+        ...figures((d: (typeof pounds)[number]) => ({ label: `${d.grantRef} ${d.quarter}`, value: d.pence })) }),
+      Plot.ruleY([0]),
+    ],
   });
 }
 
@@ -156,7 +197,11 @@ export function dataQualityChart(rows: readonly { providerId: string; rate: numb
     // At least 0–5% so that all-zero rates still draw a readable axis. With percent, the domain is in percent, not fractions.
     x: { label: 'Rejected (%)', percent: true, grid: true, domain: [0, Math.max(5, ...drawn.map((r) => r.rate! * 100))] },
     marginLeft: 200,
-    marks: [Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE }), Plot.ruleX([0])],
+    marks: [
+      Plot.barX(drawn, { y: 'providerId', x: 'rate', fill: ORANGE,
+        ...figures((d: (typeof drawn)[number]) => ({ label: d.providerId, value: d.rate! })) }),
+      Plot.ruleX([0]),
+    ],
   });
 }
 
@@ -169,7 +214,7 @@ export function performanceChart(
 ): Html {
   if (rows.length === 0) return empty(`${indicator}`);
   const scale = unit === 'pence' ? 0.01 : 1;
-  const points = rows.map((r) => ({ quarter: r.quarter, target: r.target * scale, actual: r.actual === null ? null : r.actual * scale }));
+  const points = rows.map((r) => ({ ...r, target: r.target * scale, actual: r.actual === null ? null : r.actual * scale, figures: r }));
   const drawn = points.filter((p) => p.actual !== null);
   const withheld = points.filter((p) => p.actual === null).map((p) => p.quarter);
   const label = unit === 'pence' ? 'Pounds' : unit === 'share' ? 'Share (%)' : 'Number';
@@ -185,8 +230,10 @@ export function performanceChart(
       height: 260,
       marks: [
         // Inset only at the sides: an inset at the top would shorten every bar by the same pixels and misstate the figures.
-        Plot.barY(drawn, { x: 'quarter', y: 'actual', fill: BLUE, insetLeft: 12, insetRight: 12 }),
-        Plot.tickY(points, { x: 'quarter', y: 'target', stroke: '#0b0c0c', strokeWidth: 3 }),
+        Plot.barY(drawn, { x: 'quarter', y: 'actual', fill: BLUE, insetLeft: 12, insetRight: 12,
+          ...figures((d: (typeof points)[number]) => ({ label: d.quarter, value: d.figures.actual!, series: 'actual' })) }),
+        Plot.tickY(points, { x: 'quarter', y: 'target', stroke: '#0b0c0c', strokeWidth: 3,
+          ...figures((d: (typeof points)[number]) => ({ label: d.quarter, value: d.figures.target, series: 'target' })) }),
         Plot.ruleY([0]),
       ],
     });
@@ -206,6 +253,8 @@ export function balanceChart(
   ]);
   if (points.length === 0) return empty('balance');
   const outside = rows.filter((r) => r.smdAfter !== null && Math.abs(r.smdAfter) >= threshold).map((r) => r.name);
+  const balanceFigures = figures((d: (typeof points)[number]) =>
+    ({ label: d.name, value: d.smd, series: d.when === 'Before matching' ? 'before' : 'after' }));
   const widest = Math.max(0.25, ...points.map((p) => Math.abs(p.smd)));
   return render('Balance of each characteristic before and after matching',
     'Standardised mean difference per characteristic, a hollow grey dot before matching and a blue dot after; '
@@ -221,8 +270,9 @@ export function balanceChart(
       marks: [
         Plot.ruleX([-threshold, threshold], { stroke: ORANGE, strokeDasharray: '4,3' }),
         Plot.ruleX([0], { stroke: '#0b0c0c' }),
-        Plot.dot(points.filter((p) => p.when === 'Before matching'), { y: 'name', x: 'smd', stroke: GREY, strokeWidth: 2, r: 5 }),
-        Plot.dot(points.filter((p) => p.when === 'After matching'), { y: 'name', x: 'smd', fill: BLUE, r: 5 }),
+        Plot.dot(points.filter((p) => p.when === 'Before matching'),
+          { y: 'name', x: 'smd', stroke: GREY, strokeWidth: 2, r: 5, ...balanceFigures }),
+        Plot.dot(points.filter((p) => p.when === 'After matching'), { y: 'name', x: 'smd', fill: BLUE, r: 5, ...balanceFigures }),
       ],
     });
 }
@@ -240,7 +290,8 @@ export function impactEstimateChart(rows: readonly { label: string; difference: 
       marks: [
         Plot.ruleX([0], { stroke: '#0b0c0c' }),
         Plot.ruleY(rows, { y: 'label', x1: 'lower', x2: 'upper', stroke: BLUE, strokeWidth: 3 }),
-        Plot.dot(rows, { y: 'label', x: 'difference', fill: DARK_BLUE, r: 6 }),
+        Plot.dot(rows, { y: 'label', x: 'difference', fill: DARK_BLUE, r: 6,
+          ...figures((d: (typeof rows)[number]) => ({ label: d.label, value: d.difference, lower: d.lower, upper: d.upper })) }),
       ],
     });
 }

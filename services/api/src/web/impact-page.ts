@@ -15,6 +15,8 @@ const warning = (text: string) => html`<div class="govuk-warning-text"><span cla
 
 const signed = (x: number, digits = 1) => `${x > 0 ? '+' : ''}${x.toFixed(digits)}`;
 const MEASURES = { binary: 'Proven reoffenders', frequency: 'Proven reoffences' } as const;
+/** The row names of the estimate table, which the chart's marks carry too, so each dot is named as its row. */
+const ROW_NAMES = { binary: 'Share who reoffended', frequency: 'Reoffences per person' } as const;
 
 export function impactForm(f: Filters, choices: Choices): Html {
   const column = (field: Html) => html`<div class="govuk-grid-column-one-third">${field}</div>`;
@@ -48,13 +50,13 @@ function estimateSection(r: ImpactReport, f: Filters): Html {
   return figureSection({
     id: 'impact-estimate', heading: 'The estimate',
     intro: html`${measures.map(({ key, m }) => html`<div class="govuk-inset-text"><strong>${MEASURES[key]}:</strong> ${m.wording}</div>`)}`,
-    chart: impactEstimateChart(measures.map(({ key, m }) => ({ label: `${MEASURES[key]} per 100`, ...m.per100 }))),
+    chart: impactEstimateChart(measures.map(({ key, m }) => ({ label: ROW_NAMES[key], ...m.per100 }))),
     tables: [table('impact-estimate-table', 'One-year proven reoffending: matched participants against their matched comparisons', [
       { head: 'Measure' }, { head: 'Participants', numeric: true }, { head: 'Matched comparisons', numeric: true },
       { head: 'Difference per 100 (95% interval)', numeric: true }, { head: 'p-value', numeric: true },
       { head: 'Before matching: difference per 100', numeric: true },
     ], measures.map(({ key, m }) => [
-      key === 'binary' ? 'Share who reoffended' : 'Reoffences per person',
+      ROW_NAMES[key],
       key === 'binary' ? percentOrWithheld(m.matched.participants) : decimal(m.matched.participants, true),
       key === 'binary' ? percentOrWithheld(m.matched.comparison) : decimal(m.matched.comparison, true),
       `${signed(m.per100.difference)} (${signed(m.per100.lower)} to ${signed(m.per100.upper)})`,

@@ -130,11 +130,17 @@ export function dataQualitySection(r: Report<'data-quality'>, f: Filters, headin
     t.accepted += row.accepted; t.rejected += row.rejected; t.late += row.late;
     byProvider.set(row.providerId, t);
   }
-  const totals = [...byProvider.entries()];
+  const totals = [...byProvider.entries()].map(([providerId, t]) => ({
+    providerId, ...t, rate: t.accepted + t.rejected === 0 ? null : t.rejected / (t.accepted + t.rejected),
+  }));
   return figureSection({
     id: 'data-quality', heading,
-    chart: dataQualityChart(totals.map(([providerId, t]) => ({ providerId, rate: t.accepted + t.rejected === 0 ? null : t.rejected / (t.accepted + t.rejected) }))),
+    chart: dataQualityChart(totals),
     tables: [
+      table('data-quality-providers-table', 'Submissions by provider (the figures behind the chart)', [
+        { head: 'Provider' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true },
+        { head: 'Rejected share', numeric: true },
+      ], totals.map((row) => [row.providerId, count(row.accepted), count(row.rejected), percent(row.rate)])),
       table('data-quality-table', 'Submissions by provider and month of receipt', [
         { head: 'Provider and month' }, { head: 'Accepted', numeric: true }, { head: 'Rejected', numeric: true }, { head: 'Rejected share', numeric: true }, { head: 'Late', numeric: true }, { head: 'Median days to submit', numeric: true },
       ], r.rows.map((row) => [`${row.providerId} ${row.month}`, count(row.accepted), count(row.rejected), percent(row.rejectionRate), count(row.late), decimal(row.medianDaysLate)])),
