@@ -154,6 +154,15 @@ t.test('session ids and offence details are sealed in the log and on the topic, 
   const opened = await h.vault.open(h.sql, (await h.sql<{ data: Record<string, unknown> }[]>`
     select data from events where stream_id = ${streamId}`).map((r) => ({ streamId, data: r.data }) as never));
   t.notOk(JSON.stringify(opened).includes('MEN-'), 'the vault itself cannot open the sealed parts any more');
+
+  // A rebuild from the log, where the sealed parts can no longer be opened, gives the rows the live erasure left.
+  const { rebuildProjection, attendanceProjection, offencesProjection } = await import('@vru/projector');
+  for (const [projection, table] of [[attendanceProjection, 'rm_attendance.sessions'], [offencesProjection, 'rm_offences.offences']] as const) {
+    const rows = () => h.sql.unsafe(`select * from ${table} order by stream_id, ${table.endsWith('sessions') ? 'session_key' : 'event_id'}`);
+    const live = await rows();
+    await rebuildProjection(h.sql, projection, h.logger, { vault: h.vault });
+    t.same(await rows(), live, `${table} rebuilt equals the live rows`);
+  }
 });
 
 t.test('an event stored before its field became personal still reads, projects and counts', async (t) => {
