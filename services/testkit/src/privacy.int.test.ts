@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import t from 'tap';
+import { requestHash } from '@vru/api';
 import { eventDefinition } from '@vru/contracts';
 import { Harness, PROGRAMME, event } from './index.js';
 import { demoSubmissions } from './demo-data.js';
@@ -109,17 +110,28 @@ t.test('session ids and offence details are sealed in the log and on the topic, 
   };
   await h.postAccepted([event.referred(ref), event.consent(ref), event.enrolled(ref), event.attended(ref, attendedId),
     event.missed(ref, missedId)], h.keys.providerA);
+  const offenceId = randomUUID();
   const recorded = await h.post('/v1/events', {
-    eventId: randomUUID(), type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z', providerId: 'prov-a', programmeId: PROGRAMME,
-    participantRef: ref, data: offence,
+    eventId: offenceId, type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z', providerId: 'prov-a',
+    programmeId: PROGRAMME, participantRef: ref, data: offence,
   }, h.keys.dataPartner);
   t.equal(recorded.statusCode, 202, recorded.body);
   const [{ stream_id: streamId } = { stream_id: '' }] = await h.sql<{ stream_id: string }[]>`
     select stream_id from events where event_id = ${recorded.json().eventId}`;
-  const clear = [ref, 'MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '2026-03-27', '"disposal"', '"custodial"', '"seriousViolence"'];
+  const clear = [
+    ref, 'MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '2026-03-27', '"disposal"', '"custodial"', '"seriousViolence"',
+  ];
   const stored = await storedText(streamId);
   for (const text of clear) t.notOk(stored.includes(text), `${text} is not in clear in the event log or the snapshot`);
   t.equal(stored.match(/\$sealed/g)?.length, 4, 'the referral, both sessions and the offence carry a sealed part');
+  // The hash that tells a retry from a reused eventId sits next to the event id: unkeyed, it would confirm a guess.
+  const offenceBody = { eventId: offenceId, type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z',
+    providerId: 'prov-a', programmeId: PROGRAMME, participantRef: ref, data: offence };
+  const [{ request_hash: storedHash } = { request_hash: '' }] = await h.sql<{ request_hash: string }[]>`
+    select request_hash from events where event_id = ${offenceBody.eventId}`;
+  t.not(storedHash, requestHash(offenceBody as never), 'a guess of the whole submission cannot be confirmed from the stored hash');
+  const retried = await h.post('/v1/events', offenceBody, h.keys.dataPartner);
+  t.equal(retried.json().status, 'duplicate', 'a retry is still recognised');
   const published = await publishedFor(streamId, 6);
   for (const text of clear) t.notOk(published.some((m) => m.includes(text)), `${text} is not in clear on the topic`);
 
@@ -133,7 +145,9 @@ t.test('session ids and offence details are sealed in the log and on the topic, 
   await h.waitFor('the sessions and the offence projected', async () =>
     ((await sessions()).length === 2 && (await offences()).length === 1 ? true : undefined));
   t.same((await sessions()).map((r) => [r.session_key, r.attended]), [[sessionKey(missedId), false], [sessionKey(attendedId), true]]);
-  t.same(await offences(), [{ offence_date: '2026-03-02', serious_violence: true, custodial: true, offence_category: offence.offenceCategory }]);
+  t.same(await offences(), [
+    { offence_date: '2026-03-02', serious_violence: true, custodial: true, offence_category: offence.offenceCategory },
+  ]);
 
   const erased = await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA);
   t.equal(erased.statusCode, 202, erased.body);
@@ -157,8 +171,11 @@ t.test('session ids and offence details are sealed in the log and on the topic, 
 
   // A rebuild from the log, where the sealed parts can no longer be opened, gives the rows the live erasure left.
   const { rebuildProjection, attendanceProjection, offencesProjection } = await import('@vru/projector');
-  for (const [projection, table] of [[attendanceProjection, 'rm_attendance.sessions'], [offencesProjection, 'rm_offences.offences']] as const) {
-    const rows = () => h.sql.unsafe(`select * from ${table} order by stream_id, ${table.endsWith('sessions') ? 'session_key' : 'event_id'}`);
+  const rebuilt = [
+    [attendanceProjection, 'rm_attendance.sessions', 'session_key'], [offencesProjection, 'rm_offences.offences', 'event_id'],
+  ] as const;
+  for (const [projection, table, key] of rebuilt) {
+    const rows = () => h.sql.unsafe(`select * from ${table} order by stream_id, ${key}`);
     const live = await rows();
     await rebuildProjection(h.sql, projection, h.logger, { vault: h.vault });
     t.same(await rows(), live, `${table} rebuilt equals the live rows`);
@@ -181,7 +198,8 @@ t.test('an event stored before its field became personal still reads, projects a
   } finally {
     definition.personalFields = personal;
   }
-  const [row] = await h.sql<{ stream_id: string; data: string }[]>`select stream_id, data::text from events where event_id = ${legacy.eventId as string}`;
+  const [row] = await h.sql<{ stream_id: string; data: string }[]>`
+    select stream_id, data::text from events where event_id = ${legacy.eventId as string}`;
   t.match(row!.data, /"sessionId": "S-2026-02-01-A"/, 'stored in clear, as before');
   const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { type: string; data: object }[] };
   t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: 'S-2026-02-01-A', deliveredBy: 'staff' });
