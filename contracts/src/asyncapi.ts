@@ -25,7 +25,8 @@ function publishedData(def: EventDefinition, data: TObject): TObject {
     ...kept,
     $sealed: Type.String({
       pattern: '^v1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
-      description: `AES-256-GCM ciphertext (v1.<iv>.<ciphertext+tag>, base64url, bound to the stream id) of the JSON object holding ${personal.join(', ')} where given. Readable only with the participant's key; after erasure the key is destroyed.`,
+      description: `AES-256-GCM ciphertext (v1.<iv>.<ciphertext+tag>, base64url, bound to the stream id) of the JSON object holding ${personal.join(', ')} where given. Readable only with the participant's key; after erasure the key is destroyed. `
+        + 'Events stored before a field was sealed carry it in clear and may have no `$sealed`.',
     }),
   }, { additionalProperties: false, description: (data as { description?: string }).description });
 }

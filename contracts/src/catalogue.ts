@@ -44,6 +44,11 @@ const COMPARISON_PERSONAL_FIELDS = [
   'priorOffences', 'priorSeriousViolence', 'priorCustody',
 ];
 
+/** The provider's session id is free text from their system: it has been seen to carry a participant's reference. */
+const SESSION_PERSONAL_FIELDS = ['sessionId'];
+/** Criminal offence data: every detail is sealed; the envelope's match token or reference routes it. */
+const OFFENCE_PERSONAL_FIELDS = ['offenceDate', 'provenDate', 'disposal', 'offenceCategory', 'seriousViolence', 'custodial'];
+
 export const EventCatalogue = {
   ParticipantReferred: define({
     type: 'ParticipantReferred', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.ParticipantReferredV1 },
@@ -71,11 +76,13 @@ export const EventCatalogue = {
     versions: { 1: P.SessionAttendedV1, 2: P.SessionAttendedV2 },
     upcasters: { 1: (data) => ({ ...data, deliveredBy: 'not-recorded' }) },
     summary: 'Attended a session',
+    personalFields: SESSION_PERSONAL_FIELDS,
     example: { sessionId: 'S-2026-09-14-A', sessionDate: '2026-09-14', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff' },
   }),
   SessionMissed: define({
     type: 'SessionMissed', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.SessionMissedV1 },
     summary: 'Missed an offered session',
+    personalFields: SESSION_PERSONAL_FIELDS,
     example: { sessionId: 'S-2026-09-21-A', sessionDate: '2026-09-21', sessionType: 'one-to-one', reason: 'did-not-attend' },
   }),
   OutcomeMeasured: define({
@@ -96,6 +103,7 @@ export const EventCatalogue = {
     versions: { 1: P.OffenceRecordedV1, 2: P.OffenceRecordedV2 },
     upcasters: { 1: (data) => ({ ...data, custodial: false }) },
     summary: 'Proven offence (data partners only)',
+    personalFields: OFFENCE_PERSONAL_FIELDS,
     example: {
       offenceDate: '2026-11-02', provenDate: '2027-01-15', disposal: 'conviction',
       offenceCategory: 'knife-or-sharp-object-enabled', seriousViolence: true, custodial: false,

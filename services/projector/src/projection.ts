@@ -38,6 +38,12 @@ create table checkpoint (
 create table kafka_offsets (topic text not null, partition integer not null, next_offset bigint not null, primary key (topic, partition));
 `;
 
+/** A participant's erasure, for read models that must drop or rekey what linked their rows to the person. */
+export interface StreamErased {
+  kind: 'erased';
+  streamId: string;
+}
+
 /** Keeps the last change per key: one multi-row upsert may not touch the same row twice. */
 export function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
   const byKey = new Map<string, T>();

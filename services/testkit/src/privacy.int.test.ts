@@ -1,4 +1,7 @@
+import { createHash, randomUUID } from 'node:crypto';
 import t from 'tap';
+import { requestHash } from '@vru/api';
+import { eventDefinition } from '@vru/contracts';
 import { Harness, PROGRAMME, event } from './index.js';
 import { demoSubmissions } from './demo-data.js';
 
@@ -7,6 +10,8 @@ const h = await Harness.start();
 t.teardown(() => h.close());
 
 const PERSON = 'Jane Doe 2009-03-04 DE23 1AB';
+/** The attendance read model's digest of a session id, recomputed as an attacker holding a guess would. */
+const sessionKey = (sessionId: string) => createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
 
 t.test('a refusal records only what the schema defines: never the client\'s own property or type names', async (t) => {
   const before = await h.count('rejected_submissions');
@@ -67,4 +72,146 @@ t.test('the demo data models good practice: no session id carries the participan
     return body.participantRef && body.data?.sessionId?.includes(body.participantRef);
   });
   t.equal(offending.length, 0);
+});
+
+/** Everything of one participant's stream as stored: its events' data and the decider's snapshot. */
+async function storedText(streamId: string): Promise<string> {
+  const rows = await h.sql`select data::text from events where stream_id = ${streamId} order by stream_version`;
+  const snapshot = await h.sql`select * from streams where stream_id = ${streamId}`;
+  return JSON.stringify([rows, snapshot], (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** The messages of the topic from its start that belong to one stream (read with the admin client). */
+async function publishedFor(streamId: string, atLeast: number): Promise<string[]> {
+  const published: string[] = [];
+  const consumer = h.kafka.consumer({ groupId: `${h.config.KAFKA_CLIENT_ID}-privacy-reader-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: h.config.KAFKA_TOPIC, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void published.push(message.value?.toString() ?? '') });
+  try {
+    return await h.waitFor(`${atLeast} messages of the stream on the topic`, async () => {
+      const mine = published.filter((m) => m.includes(streamId));
+      return mine.length >= atLeast ? mine : undefined;
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+t.test('session ids and offence details are sealed in the log and on the topic, and gone with the erasure', async (t) => {
+  if (!h.relay) await h.startRelay();
+  if (h.projectors.length === 0) await h.startProjectors();
+  const ref = `SEAL-${Date.now()}`;
+  const attendedId = `MEN-${ref}-S1`;
+  const missedId = `MEN-${ref}-S2`;
+  const offence = {
+    offenceDate: '2026-03-02', provenDate: '2026-03-27', disposal: 'conviction', offenceCategory: 'knife-or-sharp-object-enabled',
+    seriousViolence: true, custodial: true,
+  };
+  await h.postAccepted([event.referred(ref), event.consent(ref), event.enrolled(ref), event.attended(ref, attendedId),
+    event.missed(ref, missedId)], h.keys.providerA);
+  const offenceId = randomUUID();
+  const recorded = await h.post('/v1/events', {
+    eventId: offenceId, type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z', providerId: 'prov-a',
+    programmeId: PROGRAMME, participantRef: ref, data: offence,
+  }, h.keys.dataPartner);
+  t.equal(recorded.statusCode, 202, recorded.body);
+  const [{ stream_id: streamId } = { stream_id: '' }] = await h.sql<{ stream_id: string }[]>`
+    select stream_id from events where event_id = ${recorded.json().eventId}`;
+  const clear = [
+    ref, 'MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '2026-03-27', '"disposal"', '"custodial"', '"seriousViolence"',
+  ];
+  const stored = await storedText(streamId);
+  for (const text of clear) t.notOk(stored.includes(text), `${text} is not in clear in the event log or the snapshot`);
+  t.equal(stored.match(/\$sealed/g)?.length, 4, 'the referral, both sessions and the offence carry a sealed part');
+  // The hash that tells a retry from a reused eventId sits next to the event id: unkeyed, it would confirm a guess.
+  const offenceBody = { eventId: offenceId, type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z',
+    providerId: 'prov-a', programmeId: PROGRAMME, participantRef: ref, data: offence };
+  const [{ request_hash: storedHash } = { request_hash: '' }] = await h.sql<{ request_hash: string }[]>`
+    select request_hash from events where event_id = ${offenceBody.eventId}`;
+  t.not(storedHash, requestHash(offenceBody as never), 'a guess of the whole submission cannot be confirmed from the stored hash');
+  const retried = await h.post('/v1/events', offenceBody, h.keys.dataPartner);
+  t.equal(retried.json().status, 'duplicate', 'a retry is still recognised');
+  const published = await publishedFor(streamId, 6);
+  for (const text of clear) t.notOk(published.some((m) => m.includes(text)), `${text} is not in clear on the topic`);
+
+  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { type: string; data: object }[] };
+  t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: attendedId }, 'the provider reads its session id');
+  // Before erasure the read models count as before: one attended and one missed session, one serious violence offence.
+  const sessions = () => h.sql<{ session_key: string; attended: boolean }[]>`
+    select session_key, attended from rm_attendance.sessions where stream_id = ${streamId} order by attended`;
+  const offences = () => h.sql<{ offence_date: string; serious_violence: boolean; custodial: boolean; offence_category: string }[]>`
+    select offence_date::text, serious_violence, custodial, offence_category from rm_offences.offences where stream_id = ${streamId}`;
+  await h.waitFor('the sessions and the offence projected', async () =>
+    ((await sessions()).length === 2 && (await offences()).length === 1 ? true : undefined));
+  t.same((await sessions()).map((r) => [r.session_key, r.attended]), [[sessionKey(missedId), false], [sessionKey(attendedId), true]]);
+  t.same(await offences(), [
+    { offence_date: '2026-03-02', serious_violence: true, custodial: true, offence_category: offence.offenceCategory },
+  ]);
+
+  const erased = await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA);
+  t.equal(erased.statusCode, 202, erased.body);
+  await h.waitFor('the read models to let go of the person', async () =>
+    ((await offences()).length === 0 && (await sessions()).every((r) => r.session_key.startsWith('event:')) ? true : undefined));
+  t.same((await sessions()).map((r) => r.attended), [false, true], 'the sessions still count');
+  const digests = JSON.stringify(await h.sql`select * from rm_attendance.sessions where stream_id = ${streamId}`);
+  t.notOk(digests.includes(sessionKey(attendedId)) || digests.includes(sessionKey(missedId)), 'no digest of a session id is left');
+  const after = await storedText(streamId);
+  for (const text of clear) t.notOk(after.includes(text), `${text} is not in clear after the erasure`);
+  t.notOk(after.includes(sessionKey(attendedId)), 'the snapshot drops the session digests');
+  t.equal((await h.sql`select 1 from participant_keys where stream_id = ${streamId}`).length, 0, 'the key that sealed them is destroyed');
+  const afterHistory = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { data: object }[] };
+  const readable = JSON.stringify(afterHistory.events);
+  for (const text of ['MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '"disposal"']) {
+    t.notOk(readable.includes(text), `${text} cannot be read back through the API`);
+  }
+  const opened = await h.vault.open(h.sql, (await h.sql<{ data: Record<string, unknown> }[]>`
+    select data from events where stream_id = ${streamId}`).map((r) => ({ streamId, data: r.data }) as never));
+  t.notOk(JSON.stringify(opened).includes('MEN-'), 'the vault itself cannot open the sealed parts any more');
+
+  // A rebuild from the log, where the sealed parts can no longer be opened, gives the rows the live erasure left.
+  const { rebuildProjection, attendanceProjection, offencesProjection } = await import('@vru/projector');
+  const rebuilt = [
+    [attendanceProjection, 'rm_attendance.sessions', 'session_key'], [offencesProjection, 'rm_offences.offences', 'event_id'],
+  ] as const;
+  for (const [projection, table, key] of rebuilt) {
+    const rows = () => h.sql.unsafe(`select * from ${table} order by stream_id, ${key}`);
+    const live = await rows();
+    await rebuildProjection(h.sql, projection, h.logger, { vault: h.vault });
+    t.same(await rows(), live, `${table} rebuilt equals the live rows`);
+  }
+});
+
+t.test('an event stored before its field became personal still reads, projects and counts', async (t) => {
+  const ref = `LEGACY-${Date.now()}`;
+  await h.postAccepted([event.referred(ref), event.consent(ref), event.enrolled(ref)], h.keys.providerA);
+  const definition = eventDefinition('SessionAttended') as { personalFields?: readonly string[] };
+  const personal = definition.personalFields;
+  const legacy = event.attended(ref, 'S-2026-02-01-A');
+  try {
+    definition.personalFields = undefined; // as the store did before session ids were sealed
+    const [outcome] = await h.app.store.append([{
+      submission: legacy as never, definition: eventDefinition('SessionAttended')!,
+      principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' }, requestId: 'legacy', source: 'api',
+    }]);
+    t.equal(outcome!.status, 'accepted');
+  } finally {
+    definition.personalFields = personal;
+  }
+  const [row] = await h.sql<{ stream_id: string; data: string }[]>`
+    select stream_id, data::text from events where event_id = ${legacy.eventId as string}`;
+  t.match(row!.data, /"sessionId": "S-2026-02-01-A"/, 'stored in clear, as before');
+  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { type: string; data: object }[] };
+  t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: 'S-2026-02-01-A', deliveredBy: 'staff' });
+  const again = await h.post('/v1/events', event.attended(ref, 'S-2026-02-01-A'), h.keys.providerA);
+  t.equal(again.statusCode, 409, 'the decider still knows the session');
+  await h.waitFor('the legacy session projected', async () => {
+    const rows = await h.sql`select session_key from rm_attendance.sessions where stream_id = ${row!.stream_id}`;
+    return rows.length === 1 && rows[0]!.session_key === sessionKey('S-2026-02-01-A') ? true : undefined;
+  });
+  t.equal((await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode, 202);
+  await h.waitFor('the legacy session rekeyed', async () => {
+    const rows = await h.sql<{ session_key: string }[]>`select session_key from rm_attendance.sessions where stream_id = ${row!.stream_id}`;
+    return rows.length === 1 && rows[0]!.session_key === `event:${legacy.eventId as string}` ? true : undefined;
+  });
 });

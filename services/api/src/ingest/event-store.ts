@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto';
 import {
   upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StreamKind, type ValidSubmission,
 } from '@vru/contracts';
@@ -63,10 +64,18 @@ const UNIQUE_VIOLATION = '23505';
 const GRANT_PROVIDER_FROM_STREAM = '';
 const MAX_ATTEMPTS = 3;
 
-export function requestHash(submission: ValidSubmission): string {
+/**
+ * What tells a retry from a reused eventId. Keyed (HMAC with a key derived from PSEUDONYM_SECRET, held outside the
+ * database): a plain hash of the submission, next to its event id in a backup, would let whoever guesses a participant's
+ * reference and an offence confirm the guess although the offence itself is sealed. Without a key: the hash rows stored
+ * before hashes were keyed hold, still honoured for retries of those events.
+ */
+export function requestHash(submission: ValidSubmission, key: Buffer | null = null): string {
   const { expectedVersion: _ignored, ...content } = submission;
-  return sha256Hex(canonicalJson(content));
+  return key ? createHmac('sha256', key).update(canonicalJson(content)).digest('hex') : sha256Hex(canonicalJson(content));
 }
+
+const requestHashKey = (pseudonymSecret: string): Buffer => Buffer.from(hkdfSync('sha256', pseudonymSecret, 'vru', 'request-hash', 32));
 
 export function toDomainEvent(row: { event_id: string; type: string; schema_version: number; occurred_at: Date | string; programme_id: string | null; data: Record<string, unknown> }): DomainEvent {
   const { data } = upcast(row.type, row.schema_version, row.data);
@@ -80,8 +89,11 @@ export function toDomainEvent(row: { event_id: string; type: string; schema_vers
 }
 
 /** The answer to an eventId that is already stored: a duplicate if the body is the same, else a 409. */
-function repeatOutcome(prior: { request_hash: string; stream_version: number; position: bigint }, hash: string, eventId: string): AppendOutcome {
-  return prior.request_hash === hash
+function repeatOutcome(
+  prior: { request_hash: string; stream_version: number; position: bigint }, hash: string, submission: ValidSubmission,
+): AppendOutcome {
+  const eventId = submission.eventId;
+  return prior.request_hash === hash || prior.request_hash === requestHash(submission)
     ? { status: 'duplicate', eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
     : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
       { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
@@ -97,9 +109,12 @@ export class EventStore {
   readonly reference: ReferenceData;
   readonly vault: PersonalDataVault;
 
+  private readonly requestHashKey: Buffer;
+
   constructor(private readonly sql: Sql, private readonly pseudonymSecret: string, personalDataKey: string) {
     this.reference = new ReferenceData(sql);
     this.vault = new PersonalDataVault(personalDataKey);
+    this.requestHashKey = requestHashKey(pseudonymSecret);
   }
 
   private notifying = false;
@@ -209,7 +224,7 @@ export class EventStore {
   private async appendOnce(commands: AppendCommand[]): Promise<AppendOutcome[]> {
     const outcomes: (AppendOutcome | undefined)[] = new Array(commands.length);
     const targets: (Target | undefined)[] = new Array(commands.length);
-    const hashes = commands.map((c) => requestHash(c.submission));
+    const hashes = commands.map((c) => requestHash(c.submission, this.requestHashKey));
     const now = new Date().toISOString();
     const [, matches] = await Promise.all([this.reference.refreshIfStale(), this.matchesFor(commands)]);
 
@@ -254,7 +269,7 @@ export class EventStore {
         const s = cmd.submission;
         const prior = known.get(s.eventId);
         if (prior) {
-          outcomes[i] = repeatOutcome(prior, hashes[i]!, s.eventId);
+          outcomes[i] = repeatOutcome(prior, hashes[i]!, s);
           continue;
         }
         const firstInBatch = seenInBatch.get(s.eventId);
@@ -321,7 +336,7 @@ export class EventStore {
           select event_id, request_hash, stream_version, position from events where event_id = any(${ids}::uuid[])`).map((r) => [r.event_id, r]));
         for (const i of refusedByState) {
           const prior = meanwhile.get(commands[i]!.submission.eventId);
-          if (prior) outcomes[i] = repeatOutcome(prior, hashes[i]!, commands[i]!.submission.eventId);
+          if (prior) outcomes[i] = repeatOutcome(prior, hashes[i]!, commands[i]!.submission);
         }
       }
 

@@ -41,10 +41,12 @@ export function evolveParticipant(state: ParticipantState, event: DomainEvent): 
     case 'ParticipantExited':
       return { ...state, exitDate: d.exitDate as string };
     case 'ParticipantErased':
-      return { ...state, erased: true };
+      // The stream is closed, so the session digests have no further use: the stored snapshot drops them.
+      return { ...state, erased: true, sessionKeys: [] };
     case 'SessionAttended':
     case 'SessionMissed':
-      return { ...state, sessionKeys: [...state.sessionKeys, sessionKey(d.sessionId as string)] };
+      // A session id sealed under a destroyed key is absent; the stream is erased and refuses new sessions anyway.
+      return typeof d.sessionId === 'string' ? { ...state, sessionKeys: [...state.sessionKeys, sessionKey(d.sessionId)] } : state;
     case 'ConsentRecorded': {
       const scope = d.scope as ConsentScope;
       const periods = state.consents[scope] ?? [];

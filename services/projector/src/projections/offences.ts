@@ -1,8 +1,12 @@
 import type { StoredEvent } from '@vru/contracts';
-import { lastPerKey, recordset, type Projection } from '../projection.js';
+import { lastPerKey, recordset, type Projection, type StreamErased } from '../projection.js';
 
-/** One row per proven offence (OffenceRecorded), keyed by event id; criminal offence data, pseudonymous. */
+/**
+ * One row per proven offence (OffenceRecorded), keyed by event id; criminal offence data, pseudonymous. Every detail is
+ * sealed under the participant's key: erasure deletes their rows, and a rebuild finds nothing to read for them.
+ */
 export interface OffenceRow {
+  kind: 'offence';
   eventId: string;
   streamId: string;
   providerId: string;
@@ -16,22 +20,25 @@ export interface OffenceRow {
   custodial: boolean;
 }
 
-export function projectOffence(event: StoredEvent): OffenceRow[] {
-  if (event.type !== 'OffenceRecorded') return [];
+export type OffenceChange = OffenceRow | StreamErased;
+
+export function projectOffence(event: StoredEvent): OffenceChange[] {
+  if (event.type === 'ParticipantErased') return [{ kind: 'erased', streamId: event.streamId }];
+  if (event.type !== 'OffenceRecorded' || typeof event.data.offenceDate !== 'string') return [];
   const d = event.data as {
     offenceDate: string; provenDate: string; disposal: string; offenceCategory: string; seriousViolence: boolean; custodial?: boolean;
   };
   return [{
-    eventId: event.eventId, streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '',
+    kind: 'offence', eventId: event.eventId, streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '',
     offenceDate: d.offenceDate, provenDate: d.provenDate, disposal: d.disposal, offenceCategory: d.offenceCategory, seriousViolence: d.seriousViolence,
     custodial: d.custodial === true,
   }];
 }
 
-export const offencesProjection: Projection<OffenceRow> = {
+export const offencesProjection: Projection<OffenceChange> = {
   name: 'offences',
-  version: 2,
-  handles: ['OffenceRecorded'],
+  version: 3,
+  handles: ['OffenceRecorded', 'ParticipantErased'],
   tables: ['offences'],
   ddl: `
     create table offences (
@@ -50,8 +57,9 @@ export const offencesProjection: Projection<OffenceRow> = {
   `,
   project: projectOffence,
   write: async (tx, changes) => {
-    const rows = lastPerKey(changes, (r) => r.eventId);
-    await tx`
+    const rows = lastPerKey(changes.filter((c) => c.kind === 'offence'), (r) => r.eventId);
+    const erased = changes.filter((c) => c.kind === 'erased').map((c) => c.streamId);
+    if (rows.length > 0) await tx`
       insert into offences (event_id, stream_id, provider_id, programme_id, offence_date, proven_date, disposal, offence_category,
                             serious_violence, custodial)
       select "eventId", "streamId", "providerId", "programmeId", "offenceDate", "provenDate", disposal, "offenceCategory",
@@ -59,5 +67,6 @@ export const offencesProjection: Projection<OffenceRow> = {
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
         "offenceDate" date, "provenDate" date, disposal text, "offenceCategory" text, "seriousViolence" boolean, custodial boolean)
       on conflict (event_id) do nothing`;
+    if (erased.length > 0) await tx`delete from offences where stream_id = any(${erased}::text[])`;
   },
 };
