@@ -82,6 +82,26 @@ async function stopService(s: Service): Promise<void> {
   await Promise.race([exited, sleep(15_000).then(() => s.child.kill('SIGKILL'))]);
 }
 
+interface AuditFigures {
+  verifyFullMs: number; verifyFullLeaves: number; verifyIncrementalMs: number; verifyIncrementalLeaves: number;
+  inclusionProof: { hashes: number; bytes: number }; projectorCheckPerEventUs: number;
+}
+
+/** The audit log's costs (the program behind scripts/audit-bench) on a synthetic log in a database of its own. */
+function measureAuditLog(events: number): Promise<AuditFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./audit-log.js', import.meta.url)), String(events)], {
+      env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as AuditFigures);
+      else reject(new Error(`audit-log exited with ${code}: ${out.slice(-500)}`));
+    });
+  });
+}
+
 /** Runs one phase in a separate process (driver.js) and returns its result. */
 function runDriver(task: Task): Promise<Result> {
   return new Promise((resolve, reject) => {
@@ -289,6 +309,16 @@ try {
   Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
   row('API peak RSS', `${results.api_rss_mb} MB`, '< 250 MB');
   row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
+
+  say(`phase: the audit log on ${plan.rebuildEvents} events (a database of its own)`);
+  const audit = await measureAuditLog(plan.rebuildEvents);
+  Object.assign(results, {
+    audit_leaves: audit.verifyFullLeaves, audit_verify_full_ms: audit.verifyFullMs, audit_verify_incremental_ms: audit.verifyIncrementalMs,
+    audit_inclusion_proof_bytes: audit.inclusionProof.bytes, audit_projector_check_us: audit.projectorCheckPerEventUs,
+  });
+  row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
+  row(`  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`, `${audit.verifyIncrementalMs} ms`, 'proportional to what is new');
+  row('  inclusion proof / projector check per event', `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`);
 } finally {
   await Promise.all(services.map(stopService));
   const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
