@@ -301,9 +301,9 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     const c = ctx(request, secret);
     const problem = outcome.problem;
     const status = problem ? problem.statusCode : 200;
-    return sendPage(reply, page(c, outcome.result || problem ? 'Upload results' : 'Upload a CSV file', html`
+    return sendPage(reply, page(c, outcome.result || problem ? 'Upload results' : 'Upload a file', html`
       ${problem ? errorSummary(problem.title, problem.errors?.length ? problem.errors.map((e) => ({ text: `${e.field}: ${e.message}` })) : [{ text: problem.detail ?? problem.title, href: '#file' }]) : ''}
-      <h1 class="govuk-heading-l">Upload a CSV file</h1>
+      <h1 class="govuk-heading-l">Upload a file</h1>
       <p class="govuk-body">Each row is checked and stored on its own; a rejected row stores nothing and says which column to fix. Uploading the same file again stores nothing twice.</p>
       ${outcome.result ? importResults(outcome.result) : ''}
       ${uploadForm(principal.role, c.csrf!, outcome.chosen, problem && !problem.errors?.length ? problem.detail : undefined)}
