@@ -24,7 +24,11 @@ await t.test('ensureEventTopic creates the topic replicated on all three brokers
   try {
     const { brokers } = await admin.describeCluster();
     t.equal(brokers.length, 3, 'three brokers in the cluster');
-    const { topics: [topic] } = await admin.fetchTopicMetadata({ topics: [h.config.KAFKA_TOPIC] });
+    // The topic was created a moment ago: the broker asked may not have its metadata yet (a retriable error).
+    const topic = await h.waitFor('the topic in the cluster\'s metadata', async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: [h.config.KAFKA_TOPIC] }).catch(() => null);
+      return metadata?.topics[0];
+    }, 30_000);
     t.equal(topic!.partitions.length, 6);
     t.ok(topic!.partitions.every((p) => p.replicas.length === 3), 'every partition has 3 replicas');
     t.ok(topic!.partitions.every((p) => p.isr.length === 3), 'all in sync');
