@@ -1,4 +1,4 @@
-import { ConfigError, type Config, type Logger } from '@vru/runtime';
+import { ConfigError, type Config } from '@vru/runtime';
 import { parseSignerKey, parseVerifierKey, type SignerKey, type VerifierKey } from '@vru/verifier';
 
 /**
@@ -17,10 +17,10 @@ export function pinnedAuditKey(config: Pick<Config, 'AUDIT_PUBLIC_KEY'>): Verifi
 }
 
 /**
- * The signer's key and the key it must match. In production both must be configured and must be a pair; elsewhere
- * a missing signing key is replaced by a throwaway one (with a warning), whose heads only hold within one run.
+ * The signer's key and the key it must match. The signing key is required everywhere; in production the pinned key
+ * too, and when both are given they must be a pair.
  */
-export function auditSigningKeys(config: Pick<Config, 'NODE_ENV' | 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY'>, logger: Logger): {
+export function auditSigningKeys(config: Pick<Config, 'NODE_ENV' | 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY'>): {
   signer: SignerKey; key: VerifierKey;
 } {
   // No throwaway key in any environment: heads signed by a key nobody pinned could never be checked.

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createLogger } from '@vru/runtime';
 import { generateKeys, leafHash, parseCanonicalJson, parseSignerKey, parseVerifierKey, utf8 } from '@vru/verifier';
 import { entryLeafHash, storedEntry, type AuditEventRow } from './audit.js';
 import { auditSigningKeys, pinnedAuditKey } from './audit-keys.js';
@@ -42,19 +41,18 @@ t.test('a leaf hashes the stored form as canonical JSON, every field, timestamps
 });
 
 t.test('the audit keys come from settings: no environment signs without a key, production not without the pinned key', async (t) => {
-  const logger = createLogger('silent', 'test');
   const pair = generateKeys('vru.test/log');
   const other = generateKeys('vru.test/log');
   for (const NODE_ENV of ['production', 'development'] as const) {
-    t.throws(() => auditSigningKeys({ NODE_ENV }, logger), /AUDIT_SIGNING_KEY: must be set/, `${NODE_ENV}: no throwaway key`);
+    t.throws(() => auditSigningKeys({ NODE_ENV }), /AUDIT_SIGNING_KEY: must be set/, `${NODE_ENV}: no throwaway key`);
   }
-  t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey }, logger), /AUDIT_PUBLIC_KEY: must be set/);
+  t.throws(() => auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey }), /AUDIT_PUBLIC_KEY: must be set/);
   const mismatched = { NODE_ENV: 'production' as const, AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: other.verifierKey };
-  t.throws(() => auditSigningKeys(mismatched, logger),
+  t.throws(() => auditSigningKeys(mismatched),
     /not the signing half of AUDIT_PUBLIC_KEY/);
-  const keys = auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: pair.verifierKey }, logger);
+  const keys = auditSigningKeys({ NODE_ENV: 'production', AUDIT_SIGNING_KEY: pair.signerKey, AUDIT_PUBLIC_KEY: pair.verifierKey });
   t.equal(keys.key.text, pair.verifierKey);
-  const unpinned = auditSigningKeys({ NODE_ENV: 'development', AUDIT_SIGNING_KEY: pair.signerKey }, logger);
+  const unpinned = auditSigningKeys({ NODE_ENV: 'development', AUDIT_SIGNING_KEY: pair.signerKey });
   t.equal(unpinned.key.text, pair.verifierKey, 'development without a pinned key: the signing key\'s own verifier key');
   t.equal(pinnedAuditKey({}), null);
   t.throws(() => pinnedAuditKey({ AUDIT_PUBLIC_KEY: 'vru.test/log+00000000+AAAA' }), /AUDIT_PUBLIC_KEY: not an Ed25519 verifier key/);

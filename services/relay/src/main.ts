@@ -4,7 +4,7 @@ import { startRelay } from './relay.js';
 
 runService('relay', async (config, logger) => {
   // Checked before anything starts: in production the relay never signs with a key nobody pinned.
-  const auditKeys = auditSigningKeys(config, logger);
+  const auditKeys = auditSigningKeys(config);
   // The verifier key's text is public: operators compare it with the one published to funders.
   logger.info({ verifierKey: auditKeys.key.text }, 'audit log heads are signed for this verifier key');
   const sql = await openDatabase(config, logger, 'vru-relay', { max: 4 });

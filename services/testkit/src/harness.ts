@@ -114,7 +114,7 @@ export class Harness {
   /** The relay's signer with this run's keys (one per harness: it remembers the last head it signed). */
   get auditSigner(): TreeHeadSigner {
     if (!this.signer) {
-      const { signer, key } = auditSigningKeys(this.config, this.logger);
+      const { signer, key } = auditSigningKeys(this.config);
       this.signer = new TreeHeadSigner(this.sql, signer, key);
     }
     return this.signer;
