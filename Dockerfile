@@ -24,7 +24,9 @@ COPY services services
 RUN pnpm exec tsc -b
 
 FROM node:24-slim AS runtime
-ENV NODE_ENV=production
+# The commit frozen returns name as their code version: docker build --build-arg CODE_COMMIT=$(git rev-parse HEAD).
+ARG CODE_COMMIT
+ENV NODE_ENV=production CODE_COMMIT=${CODE_COMMIT}
 WORKDIR /app
 COPY --from=build /app/package.json /app/pnpm-lock.yaml /app/pnpm-workspace.yaml ./
 COPY --from=build /app/patches patches

@@ -15,3 +15,4 @@ export * from './quality.js';
 export * from './matching.js';
 export * from './asyncapi.js';
 export * from './impact.js';
+export * from './returns.js';

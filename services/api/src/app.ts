@@ -23,6 +23,7 @@ import { auditRoutes, evidenceRoutes } from './routes/audit.js';
 import { adminRoutes } from './routes/admin.js';
 import { quarterlyReturnRoutes } from './routes/quarterly-return.js';
 import { performanceRoutes } from './routes/performance.js';
+import { returnRoutes } from './routes/returns.js';
 import { webRoutes } from './web/index.js';
 import { AuditMonitor } from './audit/monitor.js';
 import { pinnedAuditKey } from '@vru/event-store';
@@ -137,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { sql, store, verifier, pepper: config.API_KEY_PEPPER });
   await app.register(quarterlyReturnRoutes, { sql });
   await app.register(performanceRoutes, { sql });
+  await app.register(returnRoutes, { sql, codeCommit: config.CODE_COMMIT });
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
   await app.register(webRoutes, { config, sql, store, verifier, auditMonitor });
   await app.register(healthRoutes, {

@@ -23,6 +23,7 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
       { name: 'imports', description: 'Submitting events as CSV files, with a template per event type' },
       { name: 'participants', description: "Reading back a provider's own participants" },
       { name: 'reports', description: 'Outcome and spend reports computed from the read models' },
+      { name: 'returns', description: 'Frozen returns (signed, unchanged for good) and their restatements' },
       { name: 'audit', description: 'Tamper-evident audit ledger and evidence trails for funders' },
       { name: 'admin', description: 'API keys, providers and programmes (commissioners and admins)' },
       { name: 'operations', description: 'Health and readiness' },

@@ -14,3 +14,4 @@ export * from './metrics/outcomes.js';
 export * from './metrics/age.js';
 export * from './evaluation/index.js';
 export * from './disclosure/rules.js';
+export * from './returns/restatement.js';

@@ -1,4 +1,4 @@
-import { auditSigningKeys, startAuditLog, TreeHeadSigner } from '@vru/event-store';
+import { auditSigningKeys, startAuditLog, startFrozenReturnSigner, TreeHeadSigner } from '@vru/event-store';
 import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchOutbox } from '@vru/runtime';
 import { startRelay } from './relay.js';
 
@@ -27,10 +27,13 @@ runService('relay', async (config, logger) => {
     sql, logger, intervalMs: 1000, signEveryMs: config.AUDIT_SIGN_EVERY_MS,
     signer: new TreeHeadSigner(sql, auditKeys.signer, auditKeys.key),
   });
+  // Frozen returns are signed here too: the API that stores them never holds the private key.
+  const returnSigner = startFrozenReturnSigner({ sql, logger, signer: auditKeys.signer });
   return async () => {
     await closeMetrics();
     await relay.stop();
     await auditLog.stop();
+    await returnSigner.stop();
     await sql.end({ timeout: 5 });
   };
 });

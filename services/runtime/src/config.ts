@@ -111,6 +111,10 @@ export const ConfigSchema = Type.Object({
     description: 'The audit log\'s pinned verifier key (<name>+<key id>+<key>), published to funders. Every verification uses it; '
       + 'a key stored in the database is never trusted. Unset: audit verification answers 503.',
   })),
+  CODE_COMMIT: Type.Optional(Type.String({
+    pattern: '^[0-9a-f]{7,40}$',
+    description: 'The git commit the services were built from (the image build sets it): recorded in every frozen return\'s code version.',
+  })),
   AUDIT_SIGN_EVERY_MS: Type.Integer({
     minimum: 100, maximum: 3_600_000, default: 60_000, description: 'How often the relay signs a tree head when the log has grown.',
   }),

@@ -9,7 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
-import { appendPending, auditSigningKeys, PersonalDataVault, TreeHeadSigner, type SignOutcome } from '@vru/event-store';
+import { appendPending, auditSigningKeys, PersonalDataVault, signPendingReturns, TreeHeadSigner, type SignOutcome } from '@vru/event-store';
 import { generateKeys } from '@vru/verifier';
 import {
   createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureEventTopic, loadConfig, migrate, type Config, type Logger, type Sql,
@@ -129,6 +129,11 @@ export class Harness {
       return logged === (expectedSize ?? events) ? true : undefined;
     });
     return this.auditSigner.signNext();
+  }
+
+  /** What the relay does on its timer for frozen returns: signs every unsigned one with this run's audit key. */
+  async signFrozenReturns(): Promise<{ signed: number; refused: string[] }> {
+    return signPendingReturns(this.sql, auditSigningKeys(this.config).signer);
   }
 
   async startRelay(): Promise<RunningRelay> {

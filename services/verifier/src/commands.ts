@@ -2,6 +2,7 @@ import { CheckpointError, openCheckpoint, parseVerifierKey, type TreeHead, type 
 import { checkConsistency, type ConsistencyVerdict } from './consistency.js';
 import { toBase64 } from './encoding.js';
 import { verifyEvidencePack } from './evidence-pack.js';
+import { verifyFrozenReturn } from './frozen-return.js';
 
 /** Where the log serves what the verifier fetches (the API answers these for funder keys). */
 export const AUDIT_LOG_ROUTES = {
@@ -20,6 +21,9 @@ export const USAGE = `vru-verify: checks the VRU audit log with nothing but its 
       verified head to FILE, to keep for next time
   vru-verify pack        [KEY] PACK_FILE
       verify an evidence pack offline: the head, every inclusion proof, and the figures re-computed from the events
+  vru-verify return      [KEY] RETURN_FILE
+      verify a frozen return as GET /v1/returns/{id} answers it: signed by the pinned key, its statement names
+      this return, and its figures hash to the signed digest
 
   KEY is --key VERIFIER_KEY or --key-file FILE; without either, AUDIT_PUBLIC_KEY is used. Never take the key from
   the log itself: use the one the operator published. With --url, VRU_API_KEY is sent as the bearer key.
@@ -189,6 +193,24 @@ async function pack(o: Options, io: VerifierIo): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+async function frozenReturn(o: Options, io: VerifierIo): Promise<number> {
+  const key = await pinnedKey(o, io);
+  const [file] = o.positional;
+  if (!file || o.positional.length > 1) throw new UsageError('return takes one RETURN_FILE');
+  const doc = parseJson(await io.readFile(file), 'the frozen return');
+  const verdict = verifyFrozenReturn(doc, key);
+  const r = doc as { id?: unknown; report?: unknown; position?: unknown; figuresSha256?: unknown };
+  if (o.json) io.out(JSON.stringify(verdict));
+  else if (verdict.ok) {
+    io.out(`verified: frozen return ${String(r.id)} (${String(r.report)} at position ${String(r.position)}) is signed by ${key.name}; `
+      + `its figures hash to ${String(r.figuresSha256)}`);
+  } else {
+    io.out(`NOT VERIFIED: ${verdict.problems.length} problem(s)`);
+    for (const p of verdict.problems) io.out(`  ${p}`);
+  }
+  return verdict.ok ? 0 : 1;
+}
+
 /** The vru-verify command: returns the exit status. */
 export async function runVerifier(argv: readonly string[], io: VerifierIo): Promise<number> {
   try {
@@ -197,6 +219,7 @@ export async function runVerifier(argv: readonly string[], io: VerifierIo): Prom
       case 'head': return await head(o, io);
       case 'consistency': return await consistency(o, io);
       case 'pack': return await pack(o, io);
+      case 'return': return await frozenReturn(o, io);
       case 'help': case '--help': case '-h': io.out(USAGE); return 0;
       default: throw new UsageError(o.command ? `unknown command ${o.command}` : 'no command');
     }

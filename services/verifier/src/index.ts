@@ -6,4 +6,5 @@ export * from './checkpoint.js';
 export * from './consistency.js';
 export * from './spend.js';
 export * from './evidence-pack.js';
+export * from './frozen-return.js';
 export { AUDIT_LOG_ROUTES, runVerifier, type VerifierIo } from './commands.js';
