@@ -10,6 +10,7 @@ export const event = {
     postcodeDistrict: 'DE23', riskFactors: ['school-exclusion'],
   }, over),
   consent: (ref: string, scope = 'evaluation', over: Json = {}) => envelope('ConsentRecorded', 1, ref, { scope, recordedOn: '2026-01-11' }, over),
+  withdrawn: (ref: string, scope = 'evaluation', over: Json = {}) => envelope('ConsentWithdrawn', 1, ref, { scope, withdrawnOn: '2026-10-01' }, over),
   enrolled: (ref: string, over: Json = {}) => envelope('ParticipantEnrolled', 1, ref, { startDate: '2026-01-15', plannedSessions: 10, deliverySetting: 'community' }, over),
   attended: (ref: string, sessionId: string, date = '2026-02-01', over: Json = {}) => envelope('SessionAttended', 2, ref, {
     sessionId, sessionDate: date, durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff',
