@@ -139,6 +139,40 @@ await t.test('the restatement names what moved each figure, and nobody', async (
   t.equal((await h.get(`/v1/returns/${returnId}/restatement`, h.keys.providerA)).statusCode, 403);
 });
 
+/** A signed-in dashboard session for a key (the sign-in form, as a browser would post it). */
+async function session(apiKey: string): Promise<string> {
+  const cookieOf = (res: { headers: Record<string, unknown> }) => [res.headers['set-cookie']].flat().filter(Boolean).map((c) => String(c).split(';')[0]).join('; ');
+  const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
+  const signIn = await h.app.inject({
+    method: 'POST', url: '/app/sign-in', headers: { cookie: cookieOf(form), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ apiKey, _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '' }).toString(),
+  });
+  return cookieOf(signIn);
+}
+const text = (body: string) => body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').replace(/ ;/g, ';');
+
+await t.test('the Returns pages: the list with its restatement summary, and the return figure by figure', async (t) => {
+  const funder = await session(h.keys.funder);
+  const list = await h.app.inject({ method: 'GET', url: '/app/returns', headers: { cookie: funder } });
+  t.equal(list.statusCode, 200);
+  t.match(list.body, 'href="/app/returns"', 'Returns is in the menu');
+  t.match(list.body, `href="/app/returns/${returnId}"`);
+  const restated = (await h.getReport(`/v1/returns/${returnId}/restatement`, h.keys.funder)).body;
+  t.match(text(list.body), `${restated.changed.length} of ${restated.cellsCompared} figures changed`);
+  const one = await h.app.inject({ method: 'GET', url: `/app/returns/${returnId}`, headers: { cookie: funder } });
+  t.equal(one.statusCode, 200);
+  const page = text(one.body);
+  t.match(page, /referred 22 24 late submissions: prov-a 8; consent withdrawals: all providers \[c\]; erasures: all providers \[c\]/);
+  t.match(page, /grants\.G-R-A\.spentInQuarterPence 500000 550000 corrections: prov-a \[c\]/);
+  t.match(page, /sessionsDelivered 22 24 late submissions: prov-a 8/);
+  t.match(page, /completions \[c\] \[c\] Unchanged/);
+  t.match(page, 'Signed with the audit key');
+  const provider = await session(h.keys.providerA);
+  t.equal((await h.app.inject({ method: 'GET', url: '/app/returns', headers: { cookie: provider } })).statusCode, 403);
+  t.notMatch((await h.app.inject({ method: 'GET', url: '/app/contracts', headers: { cookie: provider } })).body, 'href="/app/returns"',
+    'a provider has no Returns in its menu');
+});
+
 await t.test('a DBA who edits a frozen figure is caught by the signature', async (t) => {
   const key = parseVerifierKey(h.config.AUDIT_PUBLIC_KEY!);
   await t.rejects(h.sql`update frozen_returns set code_version = 'x' where id = ${returnId}`, { code: '55000' }, 'the table refuses updates');

@@ -47,6 +47,9 @@ const FREEZABLE: Record<FreezableReport, {
   },
 };
 
+/** The field that names a row of a frozen report (for the pages). */
+export const returnRowKey = (report: string): string => FREEZABLE[report as FreezableReport].rowKey;
+
 /**
  * The position a report was read at and the positions of its read models: today the lowest position of the read
  * models it used (every event at or below it has reached each of them as far as their checkpoints say). Reports
@@ -93,7 +96,7 @@ function summaryOf(r: StoredReturn) {
 }
 
 /** A frozen return as stored: the figures parsed from their canonical text, so they serialise to the same bytes. */
-function frozenOf(r: StoredReturn) {
+export function frozenOf(r: StoredReturn) {
   return {
     ...summaryOf(r),
     figures: JSON.parse(r.figures) as unknown,

@@ -19,6 +19,8 @@ import { reportWorkbook, xlsxTemplate } from '../xlsx-workbooks.js';
 import { recentSubmissions } from '../routes/quality-reports.js';
 import { errorSummary, summaryList, suppressionNote } from './components.js';
 import { impactForm, impactIntro, impactSections } from './impact-page.js';
+import { returnsListSection, returnSections } from './returns-page.js';
+import { frozenOf, listReturns, loadReturn, restatement, RETURN_ROLES, returnRowKey } from '../routes/returns.js';
 import { mayRead, REPORT_NAMES, REPORTS, withDefaultPeriod, type Filters, type ReportName } from './data.js';
 import { html, type Html } from './html.js';
 import { APP_CSS, NAV, page, type PageContext } from './layout.js';
@@ -289,6 +291,29 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
         within 25%; an outcome share is green at or above target and amber up to 10 points below.</p>
       ${suppressionNote(performance.suppressed)}
       ${contractSections(performance, grantRef)}`));
+  });
+
+  // Restating a return recomputes its report: the list restates the newest few, each return's page its own.
+  const RESTATED_ON_LIST = 10;
+  app.get('/app/returns', { config: { pageRoles: RETURN_ROLES.read } }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const returns = await listReturns(sql);
+    const restated = new Map(await Promise.all(returns.slice(0, RESTATED_ON_LIST).map(async (r) => [r.id, await restatement(sql, principal, r.id)] as const)));
+    return sendPage(reply, page(ctx(request, secret), 'Returns', html`
+      <h1 class="govuk-heading-l">Frozen returns</h1>
+      ${returnsListSection(returns, restated)}`));
+  });
+
+  app.get('/app/returns/:id', {
+    config: { pageRoles: RETURN_ROLES.read }, schema: { params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
+  }, async (request, reply) => {
+    const principal = request.webPrincipal!;
+    const { id } = request.params as { id: string };
+    const frozen = frozenOf(await loadReturn(sql, id));
+    const restated = await restatement(sql, principal, id);
+    return sendPage(reply, page(ctx(request, secret), `Return ${id.slice(0, 8)}`, html`
+      <h1 class="govuk-heading-l">Frozen return: ${frozen.report}, ${Object.values(frozen.query).join(', ')}</h1>
+      ${returnSections({ ...frozen, signed: frozen.signature !== null }, restated, returnRowKey(frozen.report))}`));
   });
 
   const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];

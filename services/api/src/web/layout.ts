@@ -16,6 +16,7 @@ export const NAV: readonly NavItem[] = [
   { href: '/app/funding', text: 'Funding', roles: ['funder', 'commissioner', 'admin'] },
   { href: '/app/contracts', text: 'Contracts', roles: ['provider', 'commissioner', 'funder', 'admin'] },
   { href: '/app/impact', text: 'Impact', roles: ['commissioner', 'admin'] },
+  { href: '/app/returns', text: 'Returns', roles: ['commissioner', 'funder', 'admin'] },
   { href: '/app/upload', text: 'Upload a file', roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
 ];
 
