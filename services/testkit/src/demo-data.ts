@@ -394,6 +394,44 @@ export function demoMatchToken(provider: string, ref: string): string {
   return matchToken(DEMO_MATCHING_KEY, { familyName: letters(ref), givenName: letters(provider), dateOfBirth: '2009-06-15' });
 }
 
+/** The return the demo freezes once its data set is loaded (what scripts/up shows on the Returns page). */
+export const DEMO_FROZEN_RETURN = { report: 'quarterly-return', query: { quarter: '2026Q3' } } as const;
+
+/**
+ * What arrives after the demo's return is frozen, so that its restatement shows movement: ten hospital-navigator
+ * referrals of August 2026 submitted late (with consent, enrolment and a session each), and a correction that
+ * cancels one of the navigators grant's spend lines of the quarter starting 30 June 2026.
+ */
+export function demoAfterFreeze(): DemoSubmission[] {
+  const provider = 'em-hospital-navigators';
+  const out: DemoSubmission[] = [];
+  for (let i = 0; i < 10; i++) {
+    const ref = `NAV-${2000 + i}`;
+    const referralDate = addDays('2026-08-03', i * 2);
+    const startDate = addDays(referralDate, 5);
+    const ev = (type: string, schemaVersion: number, date: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
+      as: 'provider', providerId: provider,
+      body: { eventId: demoEventId(`late:${provider}:${ref}:${key}`), type, schemaVersion, occurredAt: `${date}T10:15:00Z`, programmeId: 'navigators-rdh', participantRef: ref, data },
+    });
+    out.push(
+      ev('ParticipantReferred', 1, referralDate, {
+        referralDate, referralSource: 'hospital-navigator', ageAtReferral: 15 + (i % 6), gender: i % 3 === 0 ? 'female' : 'male',
+        ethnicity: 'white-british', postcodeDistrict: 'DE23', riskFactors: ['victim-of-violence'],
+      }, 'referral'),
+      ev('ConsentRecorded', 1, referralDate, { scope: 'service-delivery', recordedOn: referralDate }, 'consent-service'),
+      ev('ParticipantEnrolled', 1, startDate, { startDate, plannedSessions: 8, deliverySetting: 'hospital' }, 'enrolment'),
+      ev('SessionAttended', 2, addDays(startDate, 1), {
+        sessionId: `S-${addDays(startDate, 1)}-L`, sessionDate: addDays(startDate, 1), durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff',
+      }, 'session-0'),
+    );
+  }
+  out.push({ as: 'provider', providerId: provider, body: {
+    eventId: demoEventId('correction:after-freeze'), type: 'SpendCorrected', schemaVersion: 1, occurredAt: '2026-11-18T10:00:00Z', grantRef: 'VRU-2025-NAV-01',
+    data: { correctsEventId: demoEventId('spend:VRU-2025-NAV-01:5:venue'), amountPence: 0, category: 'venue', reason: 'Venue invoice raised in error' },
+  } });
+  return out;
+}
+
 /** The order the demo is loaded in: grants first, then each provider's good submissions, then data partners' offences. */
 export function demoPhases(all: readonly DemoSubmission[]): DemoSubmission[][] {
   return [

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { createLogger, loadConfig, openDatabase, startProgress } from '@vru/runtime';
-import { DEMO_PROGRAMMES, DEMO_PROVIDERS, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
+import { DEMO_FROZEN_RETURN, DEMO_PROGRAMMES, DEMO_PROVIDERS, demoAfterFreeze, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
 
 /**
  * Loads the demo data set through the running API (never straight into the database), so it exercises
@@ -35,12 +35,22 @@ async function post(path: string, body: unknown, apiKey: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+async function get(path: string, apiKey: string) {
+  const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** The highest log position a batch stored (or found already stored). */
+const highestPosition = (results: readonly { position?: string }[]) =>
+  results.reduce((max, r) => (r.position !== undefined && BigInt(r.position) > max ? BigInt(r.position) : max), 0n);
+
 const all = demoSubmissions();
 const totals = { accepted: 0, duplicates: 0, rejected: 0 };
 // A bar on a terminal (stderr: stdout is read by scripts/up), log lines with counts and rate otherwise.
 const progress = startProgress({ label: 'demo events', total: all.length, logger: createLogger(config.LOG_LEVEL, 'demo') });
 // Grants first, then each provider's participants and spend in order, then data partners' offence records.
 const phases = demoPhases(all);
+let lastPosition = 0n;
 for (const phase of phases) {
   for (let i = 0; i < phase.length; i += 500) {
     const chunk = phase.slice(i, i + 500);
@@ -49,6 +59,7 @@ for (const phase of phases) {
     totals.accepted += res.body.accepted as number;
     totals.duplicates += res.body.duplicates as number;
     totals.rejected += res.body.rejected as number;
+    lastPosition = [lastPosition, highestPosition(res.body.results as { position?: string }[])].reduce((a, b) => (b > a ? b : a));
     for (const r of res.body.results as { status: string; problem?: { code: string; errors?: unknown } }[]) {
       if (r.status === 'rejected') process.stdout.write(`demo: unexpected rejection ${JSON.stringify(r.problem)}\n`);
     }
@@ -63,6 +74,32 @@ for (const s of all.filter((x) => x.bad)) {
   process.stdout.write(`demo: ${String(s.body.type)} refused as expected: ${res.status} ${String(res.body.code)}\n`);
 }
 progress.finish();
+
+// A frozen return, then late data and a correction: what a VRU explains when last quarter's figures change. The
+// return is frozen once the quarterly return's read models have reached the demo's last event, and only once.
+const commissioner = keys.commissioner!;
+const query = new URLSearchParams(DEMO_FROZEN_RETURN.query).toString();
+const frozenAlready = ((await get('/v1/returns', commissioner)).body.returns as { report: string; query: Record<string, string> }[])
+  .some((r) => r.report === DEMO_FROZEN_RETURN.report && new URLSearchParams(r.query).toString() === query);
+if (!frozenAlready) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const report = await get(`/v1/reports/${DEMO_FROZEN_RETURN.report}?${query}`, commissioner);
+    const positions = ((report.body.computedAt ?? []) as { position: string }[]).map((c) => BigInt(c.position));
+    if (positions.length > 0 && positions.every((p) => p >= lastPosition)) break;
+    if (Date.now() > deadline) throw new Error('the read models did not reach the demo\'s last event within 2 minutes');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const frozen = await post('/v1/returns', DEMO_FROZEN_RETURN, commissioner);
+  if (frozen.status !== 201) throw new Error(`demo freeze refused: ${frozen.status} ${JSON.stringify(frozen.body)}`);
+  process.stdout.write(`demo: froze the ${DEMO_FROZEN_RETURN.report} for ${DEMO_FROZEN_RETURN.query.quarter} as return ${String(frozen.body.id)}\n`);
+}
+const late = demoAfterFreeze();
+const lateRes = await post('/v1/events/batch', { events: late.map((s) => s.body) }, keyFor(late[0]!));
+if (lateRes.status !== 200) throw new Error(`late batch refused: ${lateRes.status} ${JSON.stringify(lateRes.body)}`);
+totals.accepted += lateRes.body.accepted as number;
+totals.duplicates += lateRes.body.duplicates as number;
+process.stdout.write(`demo: ${String(lateRes.body.accepted)} late submissions and a correction after the freeze\n`);
 process.stdout.write(`demo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`);
 await mkdir(stateDir, { recursive: true });
 await writeFile(`${stateDir}/demo-keys.json`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
