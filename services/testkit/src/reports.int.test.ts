@@ -107,19 +107,20 @@ await t.test('seeding through HTTP, Kafka and the projectors', async (t) => {
 
 await t.test('engagement', async (t) => {
   const q = '/v1/reports/engagement?from=2025-01-01&to=2025-12-31';
-  // Provider A, unsuppressed: referred 12; consented 10 (R11 never, R12 withdrew); enrolled 10; attended 9 (not R10); completed 6.
-  // Days referral → enrolment: five 5s and five 10s → median 7.5. Completion 6/10, Wilson [0.3127, 0.8318].
+  // Provider A, unsuppressed: referred 12; consented 10 (R11 never, R12 withdrew). Consent gates nothing after it:
+  // enrolled 11 (all but R11; R12 too); attended 9 of them (not R10, R12); completed 6 (completers over starters).
+  // Days referral → enrolment: six 5s (R1..R5, R12) and five 10s → median 5. Completion 6/11, Wilson [0.2801, 0.7873].
   const own = await get(q, h.keys.providerA);
   t.equal(own.status, 200);
   t.equal(own.body.suppressed, false);
   t.same(own.body.rows, [{
-    programmeId: PROGRAMME, referrals: 12, consented: 10, enrolled: 10, attended: 9, completed: 6,
-    dropOffAtConsent: 2, dropOffAtEnrolment: 0, dropOffAtAttendance: 1, dropOffAtCompletion: 3,
-    completionRate: { value: 0.6, lower: 0.3127, upper: 0.8318 }, medianDaysReferralToEnrolment: 7.5,
+    programmeId: PROGRAMME, referrals: 12, consented: 10, enrolled: 11, attended: 9, completed: 6,
+    dropOffAtConsent: 2, dropOffAtEnrolment: 1, dropOffAtAttendance: 2, dropOffAtCompletion: 5,
+    completionRate: { value: 0.5455, lower: 0.2801, upper: 0.7873 }, medianDaysReferralToEnrolment: 5,
     exitReasons: { completed: 6, disengaged: 1, 'moved-away': 0, 'entered-custody': 0, 'referred-on-safeguarding': 0, other: 0 },
   }]);
   t.same(own.body.computedAt.map((c: { projection: string }) => c.projection), ['participants']);
-  // Commissioner: A and B together, 14 / 12 / 12 / 11 / 6; median of seven 5s and five 10s = 5; completion 6/12.
+  // Commissioner: A and B together, 14 / 12 / 13 / 11 / 6; median of eight 5s and five 10s = 5; completion 6/13.
   // Exit reasons: disengaged 1 is suppressed, and completed (the next smallest non-zero) with it.
   // Across providers, periods are whole months, quarters or financial years (disclosure control): the first quarter.
   const quarter = '/v1/reports/engagement?from=2025-01-01&to=2025-03-31';
@@ -128,9 +129,9 @@ await t.test('engagement', async (t) => {
   t.equal(all.body.suppressed, true);
   t.same(all.body.disclosure, { rules: 'vru-sdc-1', applied: true });
   t.same(all.body.rows, [{
-    programmeId: PROGRAMME, referrals: 14, consented: 12, enrolled: 12, attended: 11, completed: 6,
-    dropOffAtConsent: 2, dropOffAtEnrolment: 0, dropOffAtAttendance: 1, dropOffAtCompletion: 5,
-    completionRate: { value: 0.5, lower: 0.2538, upper: 0.7462 }, medianDaysReferralToEnrolment: 5,
+    programmeId: PROGRAMME, referrals: 14, consented: 12, enrolled: 13, attended: 11, completed: 6,
+    dropOffAtConsent: 2, dropOffAtEnrolment: 1, dropOffAtAttendance: 2, dropOffAtCompletion: 7,
+    completionRate: { value: 0.4615, lower: 0.2321, upper: 0.7086 }, medianDaysReferralToEnrolment: 5,
     exitReasons: { completed: null, disengaged: null, 'moved-away': 0, 'entered-custody': 0, 'referred-on-safeguarding': 0, other: 0 },
   }]);
   const b = await get(`${quarter}&providerId=prov-b`, h.keys.commissioner);
@@ -148,7 +149,7 @@ await t.test('engagement', async (t) => {
   t.equal(lines[0], 'programmeId,referrals,consented,enrolled,attended,completed,dropOffAtConsent,dropOffAtEnrolment,dropOffAtAttendance,dropOffAtCompletion,'
     + 'completionRate.value,completionRate.lower,completionRate.upper,medianDaysReferralToEnrolment,exitReasons.completed,exitReasons.disengaged,'
     + 'exitReasons.moved-away,exitReasons.entered-custody,exitReasons.referred-on-safeguarding,exitReasons.other');
-  t.equal(lines[1], `${PROGRAMME},12,10,10,9,6,2,0,1,3,0.6,0.3127,0.8318,7.5,6,1,0,0,0,0`);
+  t.equal(lines[1], `${PROGRAMME},12,10,11,9,6,2,1,2,5,0.5455,0.2801,0.7873,5,6,1,0,0,0,0`);
   t.match(String(csv.headers['x-report-position']), /^participants=\d+$/);
 });
 

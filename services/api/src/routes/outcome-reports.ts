@@ -67,31 +67,35 @@ export function groupValue(p: GroupFields, by: EngagementQuery['groupBy'] & stri
 
 export function engagementRow(programmeId: string, people: readonly FunnelRow[], asOf: string, dc: Disclosure) {
   const suppress = dc.applied;
+  // Outputs, like the quarterly return's: evaluation consent is reported but gates no later stage (docs/metrics.md).
   const consented = people.filter((p) => evaluationConsented(p, asOf));
-  const enrolled = consented.filter((p) => p.enrolled_on !== null);
+  const enrolled = people.filter((p) => p.enrolled_on !== null);
   const attended = enrolled.filter((p) => p.first_session_date !== null);
-  const completed = attended.filter((p) => p.exit_reason === 'completed');
-  const stages = [people.length, consented.length, enrolled.length, attended.length, completed.length];
-  // Each stage is the population of the next: one under MIN_POPULATION withholds every later stage, zeros included.
-  const shown = stages.map((n, i) => (i === 0 || !suppress ? n : stages[i - 1]! < MIN_POPULATION ? null : dc.count(n)));
+  const completed = enrolled.filter((p) => p.exit_reason === 'completed');
+  // A stage's figure is withheld, zero included, when the population it is counted in is under MIN_POPULATION.
+  const show = (n: number, population: number) => (!suppress ? n : population < MIN_POPULATION ? null : dc.count(n));
+  const shown = {
+    consented: show(consented.length, people.length), enrolled: show(enrolled.length, people.length),
+    attended: show(attended.length, enrolled.length), completed: show(completed.length, enrolled.length),
+  };
   // A drop-off is the difference of two published counts: shown only when both are.
-  const drop = (i: number) => (shown[i - 1] === null || shown[i] === null ? null : stages[i - 1]! - stages[i]!);
+  const drop = (from: number | null, to: number | null, fromN: number, toN: number) => (from === null || to === null ? null : fromN - toN);
   const exits: Record<string, number> = Object.fromEntries(ExitReasons.map((r) => [r, 0]));
   for (const p of enrolled) if (p.exit_reason) exits[p.exit_reason] = (exits[p.exit_reason] ?? 0) + 1;
   const days = enrolled.map((p) => daysBetween(p.referral_date, p.enrolled_on!));
   const enrolledWithheld = suppress && enrolled.length < MIN_POPULATION;
   return {
     programmeId,
-    referrals: shown[0]!,
-    consented: shown[1]!,
-    enrolled: shown[2]!,
-    attended: shown[3]!,
-    completed: shown[4]!,
-    dropOffAtConsent: drop(1),
-    dropOffAtEnrolment: drop(2),
-    dropOffAtAttendance: drop(3),
-    dropOffAtCompletion: drop(4),
-    completionRate: suppress && (shown[4] === null || rateSuppressed(completed.length, enrolled.length))
+    referrals: people.length as number | null,
+    consented: shown.consented,
+    enrolled: shown.enrolled,
+    attended: shown.attended,
+    completed: shown.completed,
+    dropOffAtConsent: drop(people.length, shown.consented, people.length, consented.length),
+    dropOffAtEnrolment: drop(people.length, shown.enrolled, people.length, enrolled.length),
+    dropOffAtAttendance: drop(shown.enrolled, shown.attended, enrolled.length, attended.length),
+    dropOffAtCompletion: drop(shown.enrolled, shown.completed, enrolled.length, completed.length),
+    completionRate: suppress && (shown.completed === null || rateSuppressed(completed.length, enrolled.length))
       ? null : rate(wilsonInterval(completed.length, enrolled.length)),
     medianDaysReferralToEnrolment: suppress && rateSuppressed(null, enrolled.length) ? null : median(days),
     exitReasons: !suppress ? exits : enrolledWithheld ? Object.fromEntries(ExitReasons.map((r) => [r, null])) : suppressRecord(exits),
@@ -304,8 +308,9 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
       tags: ['reports'],
       operationId: 'engagementReport',
       summary: 'Referral to completion funnel per programme',
-      description: 'Participants referred within from..to: referrals → evaluation consent (not withdrawn) → enrolled → attended at least one session → completed, '
-        + 'each stage counting those who also reached every earlier stage; drop-off between stages, completion rate (completed / enrolled, Wilson 95% interval), '
+      description: 'Participants referred within from..to: of the referrals, those with evaluation consent (not withdrawn) and those enrolled (the starters, '
+        + 'whatever their consent); of the starters, those who attended at least one session and those who exited with reason completed (the completers); '
+        + 'drop-offs, completion rate (completers over starters, Wilson 95% interval), '
         + 'median days from referral to enrolment, and exits by reason. With groupBy, one row per programme and value of that dimension (in group).'
         + DISCLOSURE_NOTE + CSV_NOTE,
       querystring: EngagementQuery,

@@ -66,7 +66,8 @@ export function engagementSection(r: Report<'engagement'>, f: Filters): Html {
   const s = r.suppressed;
   return figureSection({
     id: 'engagement', heading: 'Engagement funnel',
-    intro: html`<p class="govuk-body">People referred in the period, and how many reached each later stage.</p>`,
+    intro: html`<p class="govuk-body">People referred in the period: how many gave evaluation consent and how many started; of those
+      who started, how many attended a session and how many completed.</p>`,
     chart: funnelChart(r.rows.map((row) => ({ programmeId: row.programmeId, stages: STAGES.map(([k, label]) => ({ stage: label, n: row[k] })) }))),
     tables: [table('engagement-table', 'Engagement by programme', [
       { head: 'Programme' }, ...STAGES.map(([, label]) => ({ head: label, numeric: true })), { head: 'Completion rate (95% interval)', numeric: true }, { head: 'Median days to enrolment', numeric: true },
