@@ -138,5 +138,10 @@ ensure_dev_audit_keys() {
   export "AUDIT_SIGNING_KEY=$(cat "$dir/AUDIT_SIGNING_KEY")" "AUDIT_PUBLIC_KEY=$(cat "$dir/AUDIT_PUBLIC_KEY")"
 }
 
+# The commit the services run from, named in each frozen return's code version (an image build sets CODE_COMMIT itself).
+if [[ -z ${CODE_COMMIT:-} ]]; then
+  CODE_COMMIT=$(git -C "$REPO" rev-parse HEAD 2>/dev/null) && export CODE_COMMIT || unset CODE_COMMIT
+fi
+
 # Every script that sources this file runs its node commands, and starts its services, on Node.js 24.
 ensure_node || exit 1
