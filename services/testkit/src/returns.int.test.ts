@@ -132,8 +132,12 @@ await t.test('the restatement names what moved each figure, and nobody', async (
   ], 'participant events since the freeze: erasures and withdrawals over all providers, fewer than 10 withheld');
   t.same(cell('grants.G-R-A.spentInQuarterPence'), {
     row: PROGRAMME, cell: 'grants.G-R-A.spentInQuarterPence', frozen: 500_000, now: 550_000,
-    movedBy: [{ class: 'correction', providerId: 'prov-a', events: null }],
-  }, 'a spend cell is moved by the grant\'s events only');
+    movedBy: [
+      { class: 'correction', providerId: 'prov-a', events: null },
+      { class: 'consent-withdrawal', providerId: null, events: null },
+      { class: 'erasure', providerId: null, events: null },
+    ],
+  }, 'a spend cell is moved by the grant\'s events only; erasures and withdrawals are answered whether there were any or not');
   const text = JSON.stringify(r);
   t.notMatch(text, /RA1|RB1|participant-/, 'no participant reference or stream id');
   t.equal((await h.get(`/v1/returns/${returnId}/restatement`, h.keys.providerA)).statusCode, 403);
@@ -163,7 +167,7 @@ await t.test('the Returns pages: the list with its restatement summary, and the 
   t.equal(one.statusCode, 200);
   const page = text(one.body);
   t.match(page, /referred 22 24 late submissions: prov-a 8; consent withdrawals: all providers \[c\]; erasures: all providers \[c\]/);
-  t.match(page, /grants\.G-R-A\.spentInQuarterPence 500000 550000 corrections: prov-a \[c\]/);
+  t.match(page, /grants\.G-R-A\.spentInQuarterPence 500000 550000 corrections: prov-a \[c\]; consent withdrawals: all providers \[c\]/);
   t.match(page, /sessionsDelivered 22 24 late submissions: prov-a 8/);
   t.match(page, /completions \[c\] \[c\] Unchanged/);
   t.match(page, 'Signed with the audit key');
@@ -171,6 +175,30 @@ await t.test('the Returns pages: the list with its restatement summary, and the 
   t.equal((await h.app.inject({ method: 'GET', url: '/app/returns', headers: { cookie: provider } })).statusCode, 403);
   t.notMatch((await h.app.inject({ method: 'GET', url: '/app/contracts', headers: { cookie: provider } })).body, 'href="/app/returns"',
     'a provider has no Returns in its menu');
+});
+
+await t.test('an attacker who freezes one return per provider cannot tell at which provider someone was erased', async (t) => {
+  // Two provider-scoped returns frozen at the same moment; then one late referral at each provider, and one erasure at
+  // provider B only. The two restatements must read the same for erasures: no provider named, no presence given away.
+  const scoped = async (providerId: string) => {
+    const res = await h.post('/v1/returns', { report: 'quarterly-return', query: { quarter: '2026Q3', providerId } }, h.keys.commissioner);
+    t.equal(res.statusCode, 201);
+    return res.json().id as string;
+  };
+  const [a, b] = [await scoped('prov-a'), await scoped('prov-b')];
+  await postAll(person('RA15', '2026-07-12'), h.keys.providerA);
+  await postAll(person('RB11', '2026-07-12'), h.keys.providerB);
+  t.equal((await h.post('/v1/participants/RB2/erasure', { programmeId: PROGRAMME }, h.keys.providerB)).statusCode, 202);
+  posted += 1;
+  await projected();
+  const referred = async (id: string) => (await h.getReport(`/v1/returns/${id}/restatement`, h.keys.commissioner)).body.changed
+    .find((c: Json) => c.cell === 'referred');
+  const [ra, rb] = [await referred(a), await referred(b)];
+  t.match(ra, { frozen: 14, now: 15 });
+  t.match(rb, { frozen: 10, now: 11 });
+  const personal = (r: Json) => r.movedBy.filter((m: Json) => m.class === 'erasure' || m.class === 'consent-withdrawal');
+  t.same(personal(rb), personal(ra), 'provider B\'s erasure reads exactly as provider A\'s none');
+  t.same(personal(ra), [{ class: 'consent-withdrawal', providerId: null, events: null }, { class: 'erasure', providerId: null, events: null }]);
 });
 
 await t.test('a DBA who edits a frozen figure is caught by the signature', async (t) => {

@@ -93,12 +93,14 @@ export interface Movement {
 
 /**
  * Counts events by class and provider under disclosure control: a class of a provider with 1 to 4 events is
- * withheld (null), like any count in a published row; erasures and consent withdrawals are counted over all
- * providers, and withheld below MIN_POPULATION, so that neither the provider nor a handful of events can point at
- * the people who asked. Without disclosure control (a role that sees its own figures) every count is exact.
+ * withheld (null), like any count in a published row. Erasures and consent withdrawals are counted over all
+ * providers, withheld below MIN_POPULATION, and always answered, present or not (null for none as for a few), so
+ * neither the provider, nor a handful of events, nor whether there was any at all can point at the people who asked.
+ * Without disclosure control (a role that sees its own figures) every count is exact and only present classes show.
  */
 export function movements(tallies: readonly EventTally[], applied: boolean): Movement[] {
   const counts = new Map<string, Movement & { events: number }>();
+  if (applied) for (const cls of PERSONAL_ACTS) counts.set(`${cls}\u0000`, { class: cls, providerId: null, events: 0 });
   for (const t of tallies) {
     const cls = classifyEvent(t.type, t.datedInPeriod);
     const providerId = applied && PERSONAL_ACTS.has(cls) ? null : t.providerId;
@@ -109,7 +111,7 @@ export function movements(tallies: readonly EventTally[], applied: boolean): Mov
   }
   const order = (m: Movement) => `${['late-submission', 'correction', 'consent-withdrawal', 'erasure', 'other'].indexOf(m.class)}\u0000${m.providerId ?? ''}`;
   return [...counts.values()]
-    .filter((m) => m.events > 0)
+    .filter((m) => m.events > 0 || (applied && PERSONAL_ACTS.has(m.class)))
     .map((m) => ({
       ...m,
       events: !applied ? m.events : PERSONAL_ACTS.has(m.class) ? (m.events < MIN_POPULATION ? null : m.events) : suppressCount(m.events),

@@ -75,7 +75,18 @@ t.test('movements under disclosure control', async (t) => {
     const personal = movements(tallies, true).filter((m) => m.class === 'erasure' || m.class === 'consent-withdrawal');
     t.ok(personal.every((m) => m.providerId === null));
     t.same(movements([{ type: 'ConsentWithdrawn', providerId: 'prov-b', datedInPeriod: true, events: 9 }], true),
-      [{ class: 'consent-withdrawal', providerId: null, events: null }]);
+      [{ class: 'consent-withdrawal', providerId: null, events: null }, { class: 'erasure', providerId: null, events: null }]);
+  });
+  t.test('should answer erasures and withdrawals whether there were any or not', async (t) => {
+    const none = movements([{ type: 'SessionAttended', providerId: 'prov-a', datedInPeriod: true, events: 5 }], true);
+    const one = movements([{ type: 'SessionAttended', providerId: 'prov-a', datedInPeriod: true, events: 5 },
+      { type: 'ParticipantErased', providerId: 'prov-b', datedInPeriod: true, events: 1 }], true);
+    t.same(one, none, 'one erasure reads exactly as none');
+    t.same(none, [
+      { class: 'late-submission', providerId: 'prov-a', events: 5 },
+      { class: 'consent-withdrawal', providerId: null, events: null },
+      { class: 'erasure', providerId: null, events: null },
+    ]);
   });
   t.test('should give exact counts by provider without disclosure control', async (t) => {
     t.same(movements(tallies.slice(4, 6), false), [{ class: 'erasure', providerId: 'prov-a', events: 1 }, { class: 'erasure', providerId: 'prov-b', events: 1 }]);
