@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { auditSigningKeys, startFrozenReturnSigner } from '@vru/event-store';
 import { parseVerifierKey, runVerifier, verifyFrozenReturn } from '@vru/verifier';
 import { Harness, PROGRAMME, event } from './index.js';
 
@@ -32,6 +33,7 @@ const correctedSpend = randomUUID();
 const FREEZE = { report: 'quarterly-return', query: { quarter: '2026Q3' } };
 let returnId = '';
 let frozenBody = '';
+const scopedReturns: string[] = [];
 
 await t.test('seeding 22 people at two providers and a grant, through HTTP, Kafka and the projectors', async (t) => {
   await h.startRelay();
@@ -199,6 +201,29 @@ await t.test('an attacker who freezes one return per provider cannot tell at whi
   const personal = (r: Json) => r.movedBy.filter((m: Json) => m.class === 'erasure' || m.class === 'consent-withdrawal');
   t.same(personal(rb), personal(ra), 'provider B\'s erasure reads exactly as provider A\'s none');
   t.same(personal(ra), [{ class: 'consent-withdrawal', providerId: null, events: null }, { class: 'erasure', providerId: null, events: null }]);
+  scopedReturns.push(a, b);
+});
+
+await t.test('the relay\'s signer signs pending returns on its timer, and never one whose figures no longer match their digest', async (t) => {
+  const [honest, edited] = scopedReturns as [string, string];
+  await h.sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await tx`update frozen_returns set figures = replace(figures, '"referred":10', '"referred":9') where id = ${edited}`;
+  });
+  const logged: unknown[] = [];
+  const logger = { ...h.logger, info: () => {}, error: (o: unknown) => logged.push(o) } as unknown as typeof h.logger;
+  const signer = startFrozenReturnSigner({ sql: h.sql, logger, signer: auditSigningKeys(h.config).signer, intervalMs: 50 });
+  try {
+    await h.waitFor('the honest return to be signed', async () =>
+      ((await h.sql`select 1 from frozen_return_signatures where return_id = ${honest}`).length === 1 ? true : undefined));
+    await h.waitFor('the alarm for the edited one', async () => (logged.length > 0 ? true : undefined));
+  } finally {
+    await signer.stop();
+  }
+  t.equal((await h.sql`select 1 from frozen_return_signatures where return_id = ${edited}`).length, 0, 'the edited return stays unsigned');
+  t.match(logged[0], { returnIds: [edited] });
+  t.same(verifyFrozenReturn((await h.get(`/v1/returns/${honest}`, h.keys.commissioner)).json(), parseVerifierKey(h.config.AUDIT_PUBLIC_KEY!)),
+    { ok: true, problems: [] });
 });
 
 await t.test('a DBA who edits a frozen figure is caught by the signature', async (t) => {
