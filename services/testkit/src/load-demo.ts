@@ -99,7 +99,7 @@ const lateRes = await post('/v1/events/batch', { events: late.map((s) => s.body)
 if (lateRes.status !== 200) throw new Error(`late batch refused: ${lateRes.status} ${JSON.stringify(lateRes.body)}`);
 totals.accepted += lateRes.body.accepted as number;
 totals.duplicates += lateRes.body.duplicates as number;
-process.stdout.write(`demo: ${String(lateRes.body.accepted)} late submissions and a correction after the freeze\n`);
+process.stdout.write(`demo: ${String(lateRes.body.accepted)} events after the freeze (late submissions and a spend correction)\n`);
 process.stdout.write(`demo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`);
 await mkdir(stateDir, { recursive: true });
 await writeFile(`${stateDir}/demo-keys.json`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
