@@ -63,7 +63,7 @@ t.test('a scale is an id: a name is refused, a version 1 label still pairs with 
 });
 
 const GRANT = `G-FT-${randomUUID().slice(0, 6)}`;
-const grantEvent = (type: string, data: Json): Json => ({
+const grantEvent = (type: string, data: Json) => ({
   eventId: randomUUID(), type, schemaVersion: eventDefinition(type)!.latest, occurredAt: '2026-02-10T10:00:00Z', grantRef: GRANT, data,
 });
 
@@ -71,7 +71,7 @@ t.test('an evidence reference is an invoice number; a correction\'s or revision\
   await h.postAccepted([grantEvent('GrantAwarded', {
     providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2026-01-01', endDate: '2026-12-31', targetParticipants: 10,
   })], h.keys.commissioner);
-  const spend = (evidenceRef: string, schemaVersion = 2) => ({
+  const spend = (evidenceRef: string, schemaVersion = 2): Json => ({
     ...grantEvent('SpendRecorded', { amountPence: 120_000, category: 'staff', periodStart: '2026-01-01', periodEnd: '2026-03-31', evidenceRef }),
     schemaVersion,
   });
