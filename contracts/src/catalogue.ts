@@ -252,7 +252,8 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
   const example = { eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: def.type, schemaVersion: version, occurredAt: '2026-09-14T16:30:00Z' };
   const exampleData = version === def.latest ? def.example : undefined;
   const description = def.retiredVersions?.includes(version)
-    ? `${def.summary}. Retired: refused on submission (send version ${def.latest}); stored events of this version are read as version ${def.latest}.`
+    ? `${def.summary}. Retired: refused on submission (send version ${def.latest}); `
+      + `stored events of this version are read as version ${def.latest}.`
     : def.summary;
   if (def.stream === 'grant') {
     return Type.Object(

@@ -58,13 +58,15 @@ t.test('When a submission does not match the catalogue', async (t) => {
   t.test('should refuse text PostgreSQL cannot store: NUL and unpaired surrogates (found by the fuzz test as 500s)', async (t) => {
     // A correction's reason is still free text (sealed when stored).
     const correction = (reason: string) => ({
-      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendCorrected', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'G-1',
+      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendCorrected', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z',
+      grantRef: 'G-1',
       data: { correctsEventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a11', amountPence: 100, category: 'staff', reason },
     });
     for (const text of ['INV\u0000', 'INV\ud800', '\udc00INV', 'INV\udfff\ud800']) {
       t.same(errorsOf(t, correction(text)), [['/data/reason', 'unsupported-character']], JSON.stringify(text));
     }
-    t.equal(checkSubmission(correction('INV 🧨 \u202e\u0001')).ok, true, 'a surrogate pair, bidi and other control characters are stored as they are');
+    t.equal(checkSubmission(correction('INV 🧨 \u202e\u0001')).ok, true,
+      'a surrogate pair, bidi and other control characters are stored as they are');
   });
   t.test('should name a missing field', async (t) => {
     const { sessionDate: _d, ...data } = session().data as Json;
@@ -120,12 +122,16 @@ t.test('When a stored event is of an older schema version', async (t) => {
 
 t.test('When a field once free text is an id now', async (t) => {
   const spend = (evidenceRef: string, schemaVersion = 2) => ({
-    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendRecorded', schemaVersion, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'G-1',
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendRecorded', schemaVersion, occurredAt: '2026-10-01T10:00:00Z',
+    grantRef: 'G-1',
     data: { amountPence: 100, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef },
   });
-  const custom = (scale: string) => measure({ instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5 });
+  const custom = (scale: string) =>
+    measure({ instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5 });
   t.test('should accept a scale id and refuse a name, a sentence, a date, a postcode or a reference', async (t) => {
-    for (const scale of ['making-a-difference', 'resilience', 'sdq-2', 'hopes-and-dreams']) t.equal(checkSubmission(custom(scale)).ok, true, scale);
+    for (const scale of ['making-a-difference', 'resilience', 'sdq-2', 'hopes-and-dreams']) {
+      t.equal(checkSubmission(custom(scale)).ok, true, scale);
+    }
     for (const scale of ['Jane Doe', 'jane doe', 'Making a difference', 'felt low after 2009-03-04', 'de23-1ab', 'men-1006', '2009-03-04',
       'a-b-c-d-e-f-g-h', '-confidence', 'confidence-']) {
       t.same(errorsOf(t, custom(scale)), [['/data/scale', 'string-pattern']], JSON.stringify(scale));
@@ -143,11 +149,14 @@ t.test('When a field once free text is an id now', async (t) => {
   t.test('should refuse the retired versions that allowed free text, naming the version to send', async (t) => {
     t.same(errorsOf(t, spend('Paid to Jane Doe', 1)), [['/schemaVersion', 'retired-version']]);
     t.same(errorsOf(t, spend('INV-1', 1)), [['/schemaVersion', 'retired-version']], 'whatever the data');
-    const old = checkSubmission(envelope('OutcomeMeasured', 1, { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-02-01', score: 20 }));
+    const old = checkSubmission(envelope('OutcomeMeasured', 1, {
+      instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-02-01', score: 20,
+    }));
     t.match(old, { ok: false, errors: [{ field: '/schemaVersion', rule: 'retired-version', message: /send schemaVersion 2/ }] });
   });
   t.test('should read a version 1 scale as its id where it normalises to one, and as stored otherwise', async (t) => {
-    const v1 = (scale: string) => upcast('OutcomeMeasured', 1, { instrument: 'outcomes-star', timepoint: 'baseline', measuredOn: '2026-02-01', score: 4, scale });
+    const v1 = (scale: string) =>
+      upcast('OutcomeMeasured', 1, { instrument: 'outcomes-star', timepoint: 'baseline', measuredOn: '2026-02-01', score: 4, scale });
     t.same(v1('Making a difference').data.scale, 'making-a-difference');
     t.same(v1('  Hopes & Dreams ').data.scale, 'hopes-dreams');
     t.same(v1('Jane Doe 2009-03-04').data.scale, 'Jane Doe 2009-03-04', 'kept as stored: the log is append-only');

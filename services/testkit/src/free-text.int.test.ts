@@ -69,10 +69,13 @@ const grantEvent = (type: string, data: Json) => ({
 
 t.test('an evidence reference is an invoice number; a correction\'s or revision\'s reason is sealed everywhere', async (t) => {
   await h.postAccepted([grantEvent('GrantAwarded', {
-    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2026-01-01', endDate: '2026-12-31', targetParticipants: 10,
+    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2026-01-01', endDate: '2026-12-31',
+    targetParticipants: 10,
   })], h.keys.commissioner);
   const spend = (evidenceRef: string, schemaVersion = 2): Json => ({
-    ...grantEvent('SpendRecorded', { amountPence: 120_000, category: 'staff', periodStart: '2026-01-01', periodEnd: '2026-03-31', evidenceRef }),
+    ...grantEvent('SpendRecorded', {
+      amountPence: 120_000, category: 'staff', periodStart: '2026-01-01', periodEnd: '2026-03-31', evidenceRef,
+    }),
     schemaVersion,
   });
   const named = await h.post('/v1/events', spend(`Paid to ${NAME}`), h.keys.providerA);
@@ -88,7 +91,8 @@ t.test('an evidence reference is an invoice number; a correction\'s or revision\
   })], h.keys.providerA);
   const targets = { quarter: '2026Q1', referrals: 10, enrolments: 8, sessionsDelivered: 50, completions: 5, spendPence: 1_000_000 };
   await h.postAccepted([grantEvent('DeliveryTargetsSet', targets)], h.keys.commissioner);
-  await h.postAccepted([grantEvent('DeliveryTargetsRevised', { ...targets, referrals: 8, reason: `${NAME} moved away` })], h.keys.commissioner);
+  const revised = grantEvent('DeliveryTargetsRevised', { ...targets, referrals: 8, reason: `${NAME} moved away` });
+  await h.postAccepted([revised], h.keys.commissioner);
 
   const streamId = await streamOf(recorded.eventId as string);
   const stored = await storedText(streamId);
@@ -98,7 +102,8 @@ t.test('an evidence reference is an invoice number; a correction\'s or revision\
   const published = await publishedFor(h, streamId, 5);
   t.notOk(published.some((m) => m.includes(NAME)), 'no reason in clear on the topic');
   const readModel = await h.waitFor('the correction and the revision projected', async () => {
-    const [spendRow] = await h.sql<{ corrections: number }[]>`select corrections from rm_spend.spend where event_id = ${recorded.eventId as string}`;
+    const [spendRow] = await h.sql<{ corrections: number }[]>`
+      select corrections from rm_spend.spend where event_id = ${recorded.eventId as string}`;
     const [targetRow] = await h.sql<{ revisions: number }[]>`
       select revisions from rm_spend.delivery_targets where grant_ref = ${GRANT} and quarter = '2026Q1'`;
     return spendRow?.corrections === 1 && targetRow?.revisions === 1 ? [spendRow, targetRow] : undefined;
@@ -140,11 +145,13 @@ t.test('a comparison record\'s offence details are sealed in the log and on the 
   t.same(await h.waitFor('the offence projected', async () => ((await offences()).length === 1 ? offences() : undefined)),
     [{ offence_date: '2026-02-03', serious_violence: true }], 'the evaluation still reads it');
 
-  const erased = comparisonEvent('ComparisonRecordErased', { requestedOn: '2026-03-10', basis: 'data-subject-request' }, '2026-03-10T10:00:00Z');
+  const erased = comparisonEvent('ComparisonRecordErased', { requestedOn: '2026-03-10', basis: 'data-subject-request' },
+    '2026-03-10T10:00:00Z');
   await h.postAccepted([erased], h.keys.dataPartner);
   await h.waitFor('the erased record\'s offence removed', async () => ((await offences()).length === 0 ? true : undefined));
   t.equal((await h.sql`select 1 from participant_keys where stream_id = ${streamId}`).length, 0, 'the key that sealed it is destroyed');
   const live = await h.sql`select * from rm_comparisons.comparison_offences order by event_id`;
   await rebuildProjection(h.sql, comparisonsProjection, h.logger, { vault: h.vault });
-  t.same(await h.sql`select * from rm_comparisons.comparison_offences order by event_id`, live, 'a rebuild gives the rows the erasure left');
+  t.same(await h.sql`select * from rm_comparisons.comparison_offences order by event_id`, live,
+    'a rebuild gives the rows the erasure left');
 });

@@ -1,12 +1,14 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import {
-  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StoredEvent, type StreamKind, type ValidSubmission,
+  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StoredEvent, type StreamKind,
+  type ValidSubmission,
 } from '@vru/contracts';
 import {
   comparisonDecider, DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
 } from '@vru/domain';
 import {
-  canonicalJson, comparisonStreamId, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sessionDigest, sha256Hex,
+  canonicalJson, comparisonStreamId, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sessionDigest,
+  sha256Hex,
 } from '@vru/event-store';
 import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';

@@ -62,7 +62,8 @@ export const attendanceProjection: Projection<SessionRow> = {
   project: projectAttendance,
   write: async (tx, rows) => {
     if (rows.length > 0) await tx`
-      insert into sessions (event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
+      insert into sessions (
+        event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
       select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy"
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
         "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text)

@@ -39,7 +39,9 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
         revised: event.type === 'DeliveryTargetsRevised',
       }];
     case 'SpendCorrected':
-      return [{ kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category) }];
+      return [{
+        kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category),
+      }];
     default:
       return [];
   }
