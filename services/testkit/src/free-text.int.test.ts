@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { applyRetention } from '@vru/api';
 import { eventDefinition } from '@vru/contracts';
 import { comparisonsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, publishedFor } from './index.js';
@@ -154,4 +155,16 @@ t.test('a comparison record\'s offence details are sealed in the log and on the 
   await rebuildProjection(h.sql, comparisonsProjection, h.logger, { vault: h.vault });
   t.same(await h.sql`select * from rm_comparisons.comparison_offences order by event_id`, live,
     'a rebuild gives the rows the erasure left');
+});
+
+t.test('retention erases people, never a grant, although a grant stream has a key for its reasons', async (t) => {
+  const grantStream = `grant-${GRANT}`;
+  t.equal((await h.sql`select 1 from participant_keys where stream_id = ${grantStream}`).length, 1, 'the grant has a key');
+  const events = async () => (await h.sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${grantStream}`)[0]!.n;
+  const before = await events();
+  // A retention period of none: every stream of this run is past it.
+  const done = await applyRetention(h.sql, h.app.store, { retentionMonths: 0, rejectionRetentionDays: 365 });
+  t.ok(done.participantsErased >= 1, 'the participants are erased');
+  t.equal(await events(), before, 'nothing is appended to the grant');
+  t.equal((await h.sql`select 1 from participant_keys where stream_id = ${grantStream}`).length, 1, 'and its key stays');
 });
