@@ -35,12 +35,19 @@ t.test('a refusal records only what the schema defines: never the client\'s own 
 
 t.test('the attendance read model keeps no text of the provider\'s session ids', async (t) => {
   const ref = `PRIV-${Date.now()}`;
-  for (const e of [event.referred(ref), event.consent(ref), event.enrolled(ref), event.attended(ref, `MEN-${ref}-S1`)]) {
+  const attended = event.attended(ref, `MEN-${ref}-S1`);
+  for (const e of [event.referred(ref), event.consent(ref), event.enrolled(ref), attended]) {
     t.equal((await h.post('/v1/events', e, h.keys.providerA)).statusCode, 202);
   }
   const again = await h.post('/v1/events', event.attended(ref, `MEN-${ref}-S1`), h.keys.providerA);
   t.equal(again.statusCode, 409, 'the same session twice is still refused');
   t.equal(again.json().code, 'session-already-recorded');
+  // A snapshot of an older state version (unkeyed digests) is rebuilt from the events, its sealed session ids opened.
+  const [{ stream_id: streamId } = { stream_id: '' }] = await h.sql<{ stream_id: string }[]>`
+    select stream_id from events where event_id = ${attended.eventId as string}`;
+  await h.sql`update streams set state = jsonb_set(state, '{sessionKeys}', '[]'), state_version = 3 where stream_id = ${streamId}`;
+  const afterUpgrade = await h.post('/v1/events', event.attended(ref, `MEN-${ref}-S1`), h.keys.providerA);
+  t.equal(afterUpgrade.json().code, 'session-already-recorded', 'refused again once the old snapshot is rebuilt');
   const snapshots = JSON.stringify(await h.sql`select * from streams`, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
   t.notOk(snapshots.includes('MEN-'), 'the decider\'s stored snapshot keeps no session id text');
   t.notOk(snapshots.includes(sessionKey(`MEN-${ref}-S1`)), 'nor a digest a guess of the session id would confirm');
