@@ -22,6 +22,11 @@ export interface EventDefinition {
   readonly latest: number;
   /** upcasters[n] upgrades version n to n + 1. */
   readonly upcasters: Readonly<Record<number, Upcaster>>;
+  /**
+   * Versions still read (and upcast) but refused on submission: they let free text in where the latest version does
+   * not, so accepting them would reopen the hole the new version closes.
+   */
+  readonly retiredVersions?: readonly number[];
   readonly example: Record<string, unknown>;
   readonly summary: string;
   /**
@@ -44,10 +49,26 @@ const COMPARISON_PERSONAL_FIELDS = [
   'priorOffences', 'priorSeriousViolence', 'priorCustody',
 ];
 
+/**
+ * A version 1 scale was free text. Read as version 2: a label that normalises to a scale id (`Making a difference`
+ * becomes `making-a-difference`) is read as that id, so old and new measures of one scale still pair; anything else is
+ * kept as it was stored (the log is append-only), for the report to group by as before.
+ */
+function scaleIdOf(scale: unknown): unknown {
+  if (typeof scale !== 'string') return scale;
+  const id = scale.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return new RegExp(P.SCALE_ID_PATTERN).test(id) && id.length <= 40 ? id : scale;
+}
+
 /** The provider's session id is free text from their system: it has been seen to carry a participant's reference. */
 const SESSION_PERSONAL_FIELDS = ['sessionId'];
-/** Criminal offence data: every detail is sealed; the envelope's match token or reference routes it. */
+/** Criminal offence data, a participant's or a comparison record's: every detail is sealed; the envelope routes it. */
 const OFFENCE_PERSONAL_FIELDS = ['offenceDate', 'provenDate', 'disposal', 'offenceCategory', 'seriousViolence', 'custodial'];
+/**
+ * A correction's or revision's reason is free text written about a grant, and may name a person: sealed under the grant
+ * stream's own key (docs/security.md says why that key).
+ */
+const REASON_PERSONAL_FIELDS = ['reason'];
 
 export const EventCatalogue = {
   ParticipantReferred: define({
@@ -86,7 +107,10 @@ export const EventCatalogue = {
     example: { sessionId: 'S-2026-09-21-A', sessionDate: '2026-09-21', sessionType: 'one-to-one', reason: 'did-not-attend' },
   }),
   OutcomeMeasured: define({
-    type: 'OutcomeMeasured', stream: 'participant', submittedBy: PROVIDER, versions: { 1: P.OutcomeMeasuredV1 },
+    type: 'OutcomeMeasured', stream: 'participant', submittedBy: PROVIDER,
+    versions: { 1: P.OutcomeMeasuredV1, 2: P.OutcomeMeasuredV2 },
+    upcasters: { 1: (data) => (data.scale === undefined ? data : { ...data, scale: scaleIdOf(data.scale) }) },
+    retiredVersions: [1],
     summary: 'Outcome measure taken', example: { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-09-08', score: 19.5 },
   }),
   ParticipantExited: define({
@@ -133,6 +157,7 @@ export const EventCatalogue = {
   ComparisonOffenceRecorded: define({
     type: 'ComparisonOffenceRecorded', stream: 'comparison', submittedBy: DATA_PARTNER, versions: { 1: C.ComparisonOffenceRecordedV1 },
     summary: 'Proven offence of a comparison record (data partners only)',
+    personalFields: OFFENCE_PERSONAL_FIELDS,
     example: {
       offenceDate: '2026-11-02', provenDate: '2027-01-15', disposal: 'conviction', offenceCategory: 'violence-against-the-person',
       seriousViolence: true, custodial: false,
@@ -151,13 +176,17 @@ export const EventCatalogue = {
     },
   }),
   SpendRecorded: define({
-    type: 'SpendRecorded', stream: 'grant', submittedBy: PROVIDER, versions: { 1: G.SpendRecordedV1 },
+    type: 'SpendRecorded', stream: 'grant', submittedBy: PROVIDER, versions: { 1: G.SpendRecordedV1, 2: G.SpendRecordedV2 },
+    // Stored version 1 references are kept as they are: there is nothing to normalise them to.
+    upcasters: { 1: (data) => data },
+    retiredVersions: [1],
     summary: 'Spend against a grant',
     example: { amountPence: 450_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef: 'INV-2026-0042' },
   }),
   SpendCorrected: define({
     type: 'SpendCorrected', stream: 'grant', submittedBy: PROVIDER, versions: { 1: G.SpendCorrectedV1 },
     summary: 'Correction to earlier spend',
+    personalFields: REASON_PERSONAL_FIELDS,
     example: { correctsEventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', amountPence: 400_000, category: 'staff', reason: 'Invoice credited' },
   }),
   DeliveryTargetsSet: define({
@@ -171,6 +200,7 @@ export const EventCatalogue = {
   DeliveryTargetsRevised: define({
     type: 'DeliveryTargetsRevised', stream: 'grant', submittedBy: ['commissioner', 'admin'], versions: { 1: G.DeliveryTargetsRevisedV1 },
     summary: 'Delivery targets revised for a quarter',
+    personalFields: REASON_PERSONAL_FIELDS,
     example: {
       quarter: '2026Q3', referrals: 16, enrolments: 12, sessionsDelivered: 100, completions: 8, spendPence: 2_500_000,
       shareReliablyImproved: { swemwbs: 0.4 }, reason: 'Contract variation agreed at the September review',
@@ -221,10 +251,14 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
   };
   const example = { eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: def.type, schemaVersion: version, occurredAt: '2026-09-14T16:30:00Z' };
   const exampleData = version === def.latest ? def.example : undefined;
+  const description = def.retiredVersions?.includes(version)
+    ? `${def.summary}. Retired: refused on submission (send version ${def.latest}); `
+      + `stored events of this version are read as version ${def.latest}.`
+    : def.summary;
   if (def.stream === 'grant') {
     return Type.Object(
       { ...head, grantRef: GrantRef, expectedVersion: envelopeCommon.expectedVersion, data },
-      { additionalProperties: false, title, description: def.summary, examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined },
+      { additionalProperties: false, title, description, examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined },
     );
   }
   if (def.stream === 'comparison') {
@@ -273,7 +307,7 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
       data,
     },
     {
-      additionalProperties: false, title, description: def.summary,
+      additionalProperties: false, title, description,
       examples: exampleData
         ? [{ ...example, programmeId: 'mentoring-derby', participantRef: 'P-000123', data: exampleData }]
         : undefined,

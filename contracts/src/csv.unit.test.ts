@@ -33,9 +33,9 @@ t.test('When a row is read', async (t) => {
   t.test('should read numbers, booleans, lists, nested objects and blanks', async (t) => {
     const s = csvRowToSubmission('OutcomeMeasured', {
       programmeId: 'p', participantRef: 'P-1', instrument: 'custom', timepoint: 'baseline', measuredOn: '2026-02-01',
-      score: ' 7.5 ', scale: 'Confidence', 'customRange.min': '0', 'customRange.max': '10', 'customRange.higherIsBetter': 'Yes',
+      score: ' 7.5 ', scale: 'confidence', 'customRange.min': '0', 'customRange.max': '10', 'customRange.higherIsBetter': 'Yes',
     });
-    t.same(s.data, { instrument: 'custom', timepoint: 'baseline', measuredOn: '2026-02-01', score: 7.5, scale: 'Confidence', customRange: { min: 0, max: 10, higherIsBetter: true } });
+    t.same(s.data, { instrument: 'custom', timepoint: 'baseline', measuredOn: '2026-02-01', score: 7.5, scale: 'confidence', customRange: { min: 0, max: 10, higherIsBetter: true } });
     t.equal(s.occurredAt, '2026-02-01T00:00:00Z', 'occurredAt defaults to the fact date at midnight UTC');
     t.equal(csvRowToSubmission('SessionAttended', session()).schemaVersion, 2, 'rows are read as the latest schema version');
     const r = csvRowToSubmission('ParticipantReferred', {

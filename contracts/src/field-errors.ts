@@ -35,6 +35,9 @@ const PATTERN_MESSAGES: Record<string, string> = {
   birthYearMonth: 'Enter the year and month of birth only, like 2010-06',
   quarter: 'Enter the quarter as the year, Q and the quarter number, like 2026Q3',
   matchToken: 'Enter the match token as 64 letters and digits (0-9, a-f), as your matching tool gives it',
+  scale: 'Enter the scale as its id: lowercase words joined by dashes, like making-a-difference or resilience-2 — not a name or a sentence',
+  evidenceRef: 'Enter the invoice or evidence number only: up to 64 letters, digits, dots, dashes, slashes or underscores, '
+    + 'like INV-2026-0042 — no spaces, never a name',
 };
 const IDENTIFIER_MESSAGE = 'Enter a reference of up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit, '
   + 'like P-000123 — no spaces';

@@ -148,6 +148,15 @@ export function checkSubmission(body: unknown): SubmissionCheck {
       }],
     };
   }
+  if (def.retiredVersions?.includes(version)) {
+    return {
+      ok: false,
+      errors: [{
+        field: '/schemaVersion', rule: 'retired-version',
+        message: `${def.type} version ${version} is retired (it allowed free text); send schemaVersion ${def.latest}`,
+      }],
+    };
+  }
   const check = checker(def, version);
   if (!check.Check(body)) {
     return { ok: false, errors: schemaFieldErrors(check.Errors(body)) };

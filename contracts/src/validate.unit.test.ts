@@ -13,7 +13,7 @@ function envelope(type: string, schemaVersion: number, data: Json, over: Json = 
 const session = (data: Json = {}, over: Json = {}) => envelope('SessionAttended', 2, {
   sessionId: 'S-1', sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff', ...data,
 }, over);
-const measure = (data: Json) => envelope('OutcomeMeasured', 1, { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-02-01', score: 20, ...data });
+const measure = (data: Json) => envelope('OutcomeMeasured', 2, { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-02-01', score: 20, ...data });
 const referral = (data: Json) => envelope('ParticipantReferred', 1, {
   referralDate: '2026-01-10', referralSource: 'school', gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23', riskFactors: [], ...data,
 });
@@ -56,14 +56,17 @@ t.test('When a submission does not match the catalogue', async (t) => {
     t.same(errorsOf(t, session({}, { schemaVersion: '2' })), [['/schemaVersion', 'supported-version']]);
   });
   t.test('should refuse text PostgreSQL cannot store: NUL and unpaired surrogates (found by the fuzz test as 500s)', async (t) => {
-    const spend = (evidenceRef: string) => ({
-      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendRecorded', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'G-1',
-      data: { amountPence: 100, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef },
+    // A correction's reason is still free text (sealed when stored).
+    const correction = (reason: string) => ({
+      eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendCorrected', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z',
+      grantRef: 'G-1',
+      data: { correctsEventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a11', amountPence: 100, category: 'staff', reason },
     });
     for (const text of ['INV\u0000', 'INV\ud800', '\udc00INV', 'INV\udfff\ud800']) {
-      t.same(errorsOf(t, spend(text)), [['/data/evidenceRef', 'unsupported-character']], JSON.stringify(text));
+      t.same(errorsOf(t, correction(text)), [['/data/reason', 'unsupported-character']], JSON.stringify(text));
     }
-    t.equal(checkSubmission(spend('INV 🧨 \u202e\u0001')).ok, true, 'a surrogate pair, bidi and other control characters are stored as they are');
+    t.equal(checkSubmission(correction('INV 🧨 \u202e\u0001')).ok, true,
+      'a surrogate pair, bidi and other control characters are stored as they are');
   });
   t.test('should name a missing field', async (t) => {
     const { sessionDate: _d, ...data } = session().data as Json;
@@ -87,9 +90,9 @@ t.test('When a submission does not match the catalogue', async (t) => {
     t.equal(checkSubmission(measure({ score: 35 })).ok, true, 'the top of the range is allowed');
   });
   t.test('should refuse a custom instrument without its range', async (t) => {
-    t.same(errorsOf(t, measure({ instrument: 'custom', scale: 'Resilience' })), [['/data/customRange', 'required']]);
-    t.same(errorsOf(t, measure({ instrument: 'custom', scale: 'Resilience', customRange: { min: 0, max: 10, higherIsBetter: true }, score: 11 })), [['/data/score', 'instrument-range']]);
-    t.equal(checkSubmission(measure({ instrument: 'custom', scale: 'Resilience', customRange: { min: 0, max: 100, higherIsBetter: true }, score: 80 })).ok, true);
+    t.same(errorsOf(t, measure({ instrument: 'custom', scale: 'resilience' })), [['/data/customRange', 'required']]);
+    t.same(errorsOf(t, measure({ instrument: 'custom', scale: 'resilience', customRange: { min: 0, max: 10, higherIsBetter: true }, score: 11 })), [['/data/score', 'instrument-range']]);
+    t.equal(checkSubmission(measure({ instrument: 'custom', scale: 'resilience', customRange: { min: 0, max: 100, higherIsBetter: true }, score: 80 })).ok, true);
   });
   t.test('should require an age or a birth month on a referral', async (t) => {
     t.same(errorsOf(t, referral({})), [['/data/ageAtReferral', 'age-or-birth-month-required']]);
@@ -114,6 +117,51 @@ t.test('When a stored event is of an older schema version', async (t) => {
     const data = { offenceDate: '2026-03-01', provenDate: '2026-03-20', disposal: 'conviction', offenceCategory: 'robbery',
       seriousViolence: true };
     t.same(upcast('OffenceRecorded', 1, data), { schemaVersion: 2, data: { ...data, custodial: false } });
+  });
+});
+
+t.test('When a field once free text is an id now', async (t) => {
+  const spend = (evidenceRef: string, schemaVersion = 2) => ({
+    eventId: '3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10', type: 'SpendRecorded', schemaVersion, occurredAt: '2026-10-01T10:00:00Z',
+    grantRef: 'G-1',
+    data: { amountPence: 100, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef },
+  });
+  const custom = (scale: string) =>
+    measure({ instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5 });
+  t.test('should accept a scale id and refuse a name, a sentence, a date, a postcode or a reference', async (t) => {
+    for (const scale of ['making-a-difference', 'resilience', 'sdq-2', 'hopes-and-dreams']) {
+      t.equal(checkSubmission(custom(scale)).ok, true, scale);
+    }
+    for (const scale of ['Jane Doe', 'jane doe', 'Making a difference', 'felt low after 2009-03-04', 'de23-1ab', 'men-1006', '2009-03-04',
+      'a-b-c-d-e-f-g-h', '-confidence', 'confidence-']) {
+      t.same(errorsOf(t, custom(scale)), [['/data/scale', 'string-pattern']], JSON.stringify(scale));
+    }
+    t.same(errorsOf(t, custom('abcdefghij-'.repeat(4).slice(0, -1))), [['/data/scale', 'max-length']], 'at most 40 characters');
+    const refused = checkSubmission(custom('Jane Doe'));
+    t.match(refused.ok ? '' : refused.errors[0]!.message, /lowercase words joined by dashes/, 'the message says what to enter');
+  });
+  t.test('should accept an invoice number and refuse free text as an evidence reference', async (t) => {
+    for (const ref of ['INV-2026-0042', 'B/2026/17', 'a.b_c']) t.equal(checkSubmission(spend(ref)).ok, true, ref);
+    for (const ref of ['Jane Doe', 'INV 42', '-INV', '<script>', 'I'.repeat(65)]) {
+      t.same(errorsOf(t, spend(ref)), [['/data/evidenceRef', 'string-pattern']], JSON.stringify(ref));
+    }
+  });
+  t.test('should refuse the retired versions that allowed free text, naming the version to send', async (t) => {
+    t.same(errorsOf(t, spend('Paid to Jane Doe', 1)), [['/schemaVersion', 'retired-version']]);
+    t.same(errorsOf(t, spend('INV-1', 1)), [['/schemaVersion', 'retired-version']], 'whatever the data');
+    const old = checkSubmission(envelope('OutcomeMeasured', 1, {
+      instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-02-01', score: 20,
+    }));
+    t.match(old, { ok: false, errors: [{ field: '/schemaVersion', rule: 'retired-version', message: /send schemaVersion 2/ }] });
+  });
+  t.test('should read a version 1 scale as its id where it normalises to one, and as stored otherwise', async (t) => {
+    const v1 = (scale: string) =>
+      upcast('OutcomeMeasured', 1, { instrument: 'outcomes-star', timepoint: 'baseline', measuredOn: '2026-02-01', score: 4, scale });
+    t.same(v1('Making a difference').data.scale, 'making-a-difference');
+    t.same(v1('  Hopes & Dreams ').data.scale, 'hopes-dreams');
+    t.same(v1('Jane Doe 2009-03-04').data.scale, 'Jane Doe 2009-03-04', 'kept as stored: the log is append-only');
+    t.same(v1('Making a difference').schemaVersion, 2);
+    t.same(upcast('SpendRecorded', 1, { evidenceRef: 'Paid to Jane' }), { schemaVersion: 2, data: { evidenceRef: 'Paid to Jane' } });
   });
 });
 

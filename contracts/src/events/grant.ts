@@ -25,6 +25,18 @@ export const SpendRecordedV1 = Type.Object(
     periodEnd: IsoDate('Last day of the period the spend relates to.'),
     evidenceRef: Type.String({ minLength: 1, maxLength: 128, description: 'Invoice number or evidence reference kept by the provider.' }),
   },
+  { ...closed, description: 'Version 1: superseded by version 2 (its evidenceRef was free text); refused on submission, upcast on read.' },
+);
+
+export const SpendRecordedV2 = Type.Object(
+  {
+    ...SpendRecordedV1.properties,
+    evidenceRef: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$', examples: ['INV-2026-0042'],
+      description: 'Invoice number or evidence reference kept by the provider: letters, digits and . _ / - only, at most 64; '
+        + 'never a name or a description.',
+    }),
+  },
   { ...closed, description: 'Spend against the grant.' },
 );
 
@@ -33,7 +45,10 @@ export const SpendCorrectedV1 = Type.Object(
     correctsEventId: Uuid('eventId of the SpendRecorded being corrected.'),
     amountPence: Type.Integer({ minimum: 0, maximum: 1_000_000_000_00, description: 'The corrected amount (0 cancels the spend).' }),
     category: StringEnum(V.BudgetCategories),
-    reason: Type.String({ minLength: 1, maxLength: 500 }),
+    reason: Type.String({
+      minLength: 1, maxLength: 500,
+      description: 'Why the spend was corrected. Free text: stored and published sealed (docs/security.md).',
+    }),
   },
   { ...closed, description: 'A correction replacing the amount and category of an earlier SpendRecorded; the original stays in the log.' },
 );
@@ -70,7 +85,10 @@ export const DeliveryTargetsSetV1 = Type.Object(deliveryTargets, {
 export const DeliveryTargetsRevisedV1 = Type.Object(
   {
     ...deliveryTargets,
-    reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why the targets changed (for example a contract variation).' }),
+    reason: Type.String({
+      minLength: 1, maxLength: 500,
+      description: 'Why the targets changed (for example a contract variation). Free text: stored and published sealed (docs/security.md).',
+    }),
   },
   { ...closed, description: 'New targets for a quarter that already had targets; they replace the earlier ones (kept in the log).' },
 );

@@ -95,6 +95,24 @@ export const OutcomeMeasuredV1 = Type.Object(
       ),
     ),
   },
+  { ...closed, description: 'Version 1: superseded by version 2 (its scale was free text); refused on submission, upcast on read.' },
+);
+
+/**
+ * The pattern of a scale id: lowercase words of letters joined by hyphens, with an optional short number at the end
+ * (`sdq-2`). No capitals, spaces, punctuation or digits inside a word, so no sentence, date, postcode or reference fits.
+ */
+export const SCALE_ID_PATTERN = '^[a-z]{1,20}(-[a-z]{1,20}){0,5}(-[0-9]{1,2})?$';
+
+export const OutcomeMeasuredV2 = Type.Object(
+  {
+    ...OutcomeMeasuredV1.properties,
+    scale: Type.Optional(Type.String({
+      pattern: SCALE_ID_PATTERN, maxLength: 40, examples: ['making-a-difference'],
+      description: 'Outcomes Star scale, or the id of a custom instrument: an id like making-a-difference or resilience-v-2, '
+        + 'lowercase words joined by hyphens; never free text.',
+    })),
+  },
   { ...closed, description: 'An outcome measure was taken.' },
 );
 

@@ -134,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(impactReportRoutes, { sql });
   await app.register(qualityReportRoutes, { sql });
   await app.register(auditRoutes, { sql, monitor: auditMonitor });
-  await app.register(evidenceRoutes, { sql });
+  await app.register(evidenceRoutes, { sql, vault: store.vault });
   await app.register(adminRoutes, { sql, store, verifier, pepper: config.API_KEY_PEPPER });
   await app.register(quarterlyReturnRoutes, { sql });
   await app.register(performanceRoutes, { sql });

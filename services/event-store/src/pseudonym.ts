@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 
 /**
  * The internal participant id: a keyed hash of provider + the provider's own reference. Stable (same input, same id),
@@ -18,4 +18,13 @@ export const grantStreamId = (grantRef: string): string => `grant-${grantRef}`;
 export function comparisonStreamId(secret: string, dataPartnerId: string, comparisonRef: string): string {
   const hash = createHmac('sha256', secret).update(`comparison\u0000${dataPartnerId}\u0000${comparisonRef}`).digest('hex');
   return `comparison-${hash.slice(0, 32)}`;
+}
+
+/**
+ * The digest of a provider's session id kept in the participant decider's state (and its stored snapshot): an HMAC
+ * under a key derived from PSEUDONYM_SECRET, so a guessed session id cannot be confirmed from a database backup.
+ */
+export function sessionDigest(pseudonymSecret: string): (sessionId: string) => string {
+  const key = Buffer.from(hkdfSync('sha256', pseudonymSecret, 'vru', 'session-digest', 32));
+  return (sessionId) => createHmac('sha256', key).update(sessionId).digest('hex').slice(0, 32);
 }

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import { eventDefinition } from '@vru/contracts';
 import {
   appendPending, consistencyProof, EVENT_COLUMNS, startAuditLog, toStoredEvent, TreeHeadSigner, type EventRow,
 } from '@vru/event-store';
@@ -23,7 +24,7 @@ import { Harness, journey, PROGRAMME } from './index.js';
 type Json = Record<string, unknown>;
 const GRANT = 'G-AUD-1';
 const grantEvent = (type: string, data: Json, eventId: string = randomUUID()): Json =>
-  ({ eventId, type, schemaVersion: 1, occurredAt: '2025-07-01T10:00:00Z', grantRef: GRANT, data });
+  ({ eventId, type, schemaVersion: eventDefinition(type)!.latest, occurredAt: '2025-07-01T10:00:00Z', grantRef: GRANT, data });
 /** A SpendRecorded for the period from..to (ISO dates). */
 const spend = (amountPence: number, category: string, from: string, to: string, evidenceRef: string, eventId?: string) =>
   grantEvent('SpendRecorded', { amountPence, category, periodStart: from, periodEnd: to, evidenceRef }, eventId);

@@ -107,7 +107,7 @@ export function demoSubmissions(): DemoSubmission[] {
       }, 'enrolment'));
       const instrument = programme.instrument;
       const base = instrument === 'sdq-total' ? 18 + Math.floor(r() * 12) : instrument === 'wemwbs' ? 36 + Math.floor(r() * 12) : 18 + Math.floor(r() * 6);
-      if (evaluation) out.push(ev('OutcomeMeasured', 1, at(startDate), { instrument, timepoint: 'baseline', measuredOn: startDate, score: base }, 'baseline'));
+      if (evaluation) out.push(ev('OutcomeMeasured', 2, at(startDate), { instrument, timepoint: 'baseline', measuredOn: startDate, score: base }, 'baseline'));
       const attendP = 0.55 + r() * 0.4;
       const dropsOut = r() < 0.25;
       const sessionsHeld = dropsOut ? 2 + Math.floor(r() * 4) : planned;
@@ -139,7 +139,7 @@ export function demoSubmissions(): DemoSubmission[] {
       if (evaluation && (completed || r() < 0.4)) {
         const change = instrument === 'sdq-total' ? -Math.floor(r() * 8) + 1 : Math.floor(r() * 9) - 2;
         const score = Math.max(instrument === 'swemwbs' ? 7 : instrument === 'wemwbs' ? 14 : 0, Math.min(instrument === 'swemwbs' ? 35 : instrument === 'wemwbs' ? 70 : 40, base + change));
-        out.push(ev('OutcomeMeasured', 1, at(lastSession), { instrument, timepoint: 'exit', measuredOn: lastSession, score }, 'exit-measure'));
+        out.push(ev('OutcomeMeasured', 2, at(lastSession), { instrument, timepoint: 'exit', measuredOn: lastSession, score }, 'exit-measure'));
       }
       out.push(ev('ParticipantExited', 1, at(exitDate, 2), { exitDate, reason: completed ? 'completed' : pick(['disengaged', 'disengaged', 'moved-away', 'entered-custody'] as const) }, 'exit'));
       const followUpDate = addDays(exitDate, 91);
@@ -177,7 +177,7 @@ export function demoSubmissions(): DemoSubmission[] {
         const grantDays = (Date.parse(g.endDate) - Date.parse(g.startDate)) / 86_400_000 + 1;
         const amountPence = Math.round(g.amountPence * (91 / grantDays) * share * (0.85 + r() * 0.12));
         out.push({ as: 'provider', providerId: g.providerId, body: {
-          eventId: demoEventId(`spend:${g.grantRef}:${q}:${category}`), type: 'SpendRecorded', schemaVersion: 1, occurredAt: at(periodEnd, 20), grantRef: g.grantRef,
+          eventId: demoEventId(`spend:${g.grantRef}:${q}:${category}`), type: 'SpendRecorded', schemaVersion: 2, occurredAt: at(periodEnd, 20), grantRef: g.grantRef,
           data: { amountPence, category, periodStart, periodEnd, evidenceRef: `INV-${g.grantRef.slice(-7)}-${q + 1}-${category.slice(0, 3).toUpperCase()}` },
         } });
       }
@@ -199,7 +199,7 @@ export function demoSubmissions(): DemoSubmission[] {
     data: { referralDate: '2026-09-30', referralSource: 'school', ageAtReferral: 14, gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23 6AB', riskFactors: [] },
   } });
   out.push({ as: 'provider', providerId: 'em-hospital-navigators', bad: true, body: {
-    eventId: demoEventId('bad:3'), type: 'SpendRecorded', schemaVersion: 1, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'VRU-2025-NAV-01',
+    eventId: demoEventId('bad:3'), type: 'SpendRecorded', schemaVersion: 2, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'VRU-2025-NAV-01',
     data: { amountPence: 90_000_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef: 'INV-OOPS' },
   } });
   void n;

@@ -73,8 +73,8 @@ await t.test('a financial year of realistic data through HTTP, Kafka and the pro
       event.enrolled(p.ref, { ...o, data: { startDate: enrolled } }),
       event.attended(p.ref, 's-1', plusDays(enrolled, 3), o), event.attended(p.ref, 's-2', plusDays(enrolled, 8), o),
       event.missed(p.ref, 'm-1', plusDays(enrolled, 12), o),
-      { ...event.enrolled(p.ref, o), type: 'OutcomeMeasured', data: { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: enrolled, score: 18 } },
-      { ...event.enrolled(p.ref, o), type: 'OutcomeMeasured', data: { instrument: 'swemwbs', timepoint: 'exit', measuredOn: '2025-12-01', score: p.ref === 'T' ? 29 : 21 } },
+      { ...event.enrolled(p.ref, o), type: 'OutcomeMeasured', schemaVersion: 2, data: { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: enrolled, score: 18 } },
+      { ...event.enrolled(p.ref, o), type: 'OutcomeMeasured', schemaVersion: 2, data: { instrument: 'swemwbs', timepoint: 'exit', measuredOn: '2025-12-01', score: p.ref === 'T' ? 29 : 21 } },
       event.exited(p.ref, { ...o, data: { exitDate: '2025-12-01', reason: p.ref.endsWith('-2') ? 'disengaged' : 'completed' } }),
     ], p.provider === 'prov-a' ? h.keys.providerA : h.keys.providerB);
   }

@@ -34,9 +34,9 @@ t.test('custom ranges and scores are bounded; the outcomes report and its CSV su
   t.equal((await h.post('/v1/events', event.consent(ref), h.keys.providerA)).statusCode, 202);
   t.equal((await h.post('/v1/events', event.enrolled(ref), h.keys.providerA)).statusCode, 202);
   const measure = (score: number, timepoint: string) => ({
-    ...event.referred(ref), type: 'OutcomeMeasured', schemaVersion: 1, eventId: randomUUID(),
+    ...event.referred(ref), type: 'OutcomeMeasured', schemaVersion: 2, eventId: randomUUID(),
     data: {
-      instrument: 'custom', scale: 'Confidence', customRange: { min: -1.7e308, max: 1.7e308, higherIsBetter: true }, score, timepoint,
+      instrument: 'custom', scale: 'confidence', customRange: { min: -1.7e308, max: 1.7e308, higherIsBetter: true }, score, timepoint,
       measuredOn: '2026-02-01',
     },
   });
@@ -72,21 +72,29 @@ t.test('custom ranges and scores are bounded; the outcomes report and its CSV su
   }
 });
 
-t.test('free text that a spreadsheet would evaluate comes out of a report CSV as text', async (t) => {
+t.test('free text a spreadsheet would evaluate: refused in a scale now, and out of a report CSV as text where stored before', async (t) => {
   const ref = `CSV-${randomUUID().slice(0, 8)}`;
   t.equal((await h.post('/v1/events', event.referred(ref), h.keys.providerA)).statusCode, 202);
   t.equal((await h.post('/v1/events', event.consent(ref), h.keys.providerA)).statusCode, 202);
   t.equal((await h.post('/v1/events', event.enrolled(ref), h.keys.providerA)).statusCode, 202);
   const scales = [' =1+1', '\u00a0=1+1', '\uff1d1+1', "x;=cmd|' /C calc'!A0"];
+  const measure = (scale: string, schemaVersion: number) => ({
+    ...event.referred(ref), type: 'OutcomeMeasured', schemaVersion, eventId: randomUUID(),
+    data: {
+      instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5, timepoint: 'baseline',
+      measuredOn: '2026-02-01',
+    },
+  });
   for (const scale of scales) {
-    const res = await h.post('/v1/events', {
-      ...event.referred(ref), type: 'OutcomeMeasured', schemaVersion: 1, eventId: randomUUID(),
-      data: {
-        instrument: 'custom', scale, customRange: { min: 0, max: 10, higherIsBetter: true }, score: 5, timepoint: 'baseline',
-        measuredOn: '2026-02-01',
-      },
-    }, h.keys.providerA);
-    t.equal(res.statusCode, 202, `${JSON.stringify(scale)} ${res.body.slice(0, 300)}`);
+    const res = await h.post('/v1/events', measure(scale, 2), h.keys.providerA);
+    t.equal(res.statusCode, 422, `${JSON.stringify(scale)} is not a scale id`);
+    t.match(res.json().errors, [{ field: '/data/scale' }]);
+    // Version 1 scales were free text, and stored ones stay in the log: the CSV must still neutralise them.
+    const [outcome] = await h.app.store.append([{
+      submission: measure(scale, 1) as never, definition: eventDefinition('OutcomeMeasured')!,
+      principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' }, requestId: 'legacy', source: 'api',
+    }]);
+    t.equal(outcome!.status, 'accepted', `${JSON.stringify(scale)} stored as version 1 was`);
   }
   const csv = await h.waitFor('the scales in the report', async () => {
     const res = await h.get('/v1/reports/outcomes', h.keys.providerA, { accept: 'text/csv' });

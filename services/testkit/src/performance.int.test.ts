@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { eventDefinition } from '@vru/contracts';
 import { Harness, PROGRAMME, PROGRAMME_2, event } from './index.js';
 
 const h = await Harness.start();
@@ -13,7 +14,7 @@ async function postAll(events: Json[], key = h.keys.providerA) {
 }
 
 const grantEvent = (type: string, grantRef: string, data: Json, occurredAt = '2026-03-20T10:00:00Z'): Json =>
-  ({ eventId: randomUUID(), type, schemaVersion: 1, occurredAt, grantRef, data });
+  ({ eventId: randomUUID(), type, schemaVersion: eventDefinition(type)!.latest, occurredAt, grantRef, data });
 const targets = (quarter: string, over: Json = {}): Json => ({
   quarter, referrals: 5, enrolments: 5, sessionsDelivered: 10, completions: 5, spendPence: 400_000, ...over,
 });
@@ -33,7 +34,7 @@ function person(ref: string, o: Journey) {
     ...o.sessions.map((d, i) => event.attended(ref, `s-${i}`, d, { programmeId })),
   ];
   const measure = (timepoint: string, measuredOn: string, score: number) => ({
-    eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', programmeId: PROGRAMME,
+    eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 2, occurredAt: '2026-02-10T10:00:00Z', programmeId: PROGRAMME,
     participantRef: ref,
     data: { instrument: 'swemwbs', timepoint, measuredOn, score },
   });

@@ -82,9 +82,9 @@ await t.test('the relay catches up after the broker was stopped and started agai
 
 await t.test('rebuilding the read model from the log gives the same rows', async (t) => {
   const { rebuildProjection, attendanceProjection } = await import('@vru/projector');
-  const live = await h.sql`select * from rm_attendance.sessions order by stream_id, session_key`;
+  const live = await h.sql`select * from rm_attendance.sessions order by stream_id, event_id`;
   await rebuildProjection(h.sql, attendanceProjection, h.logger, { vault: h.vault });
-  const rebuilt = await h.sql`select * from rm_attendance.sessions order by stream_id, session_key`;
+  const rebuilt = await h.sql`select * from rm_attendance.sessions order by stream_id, event_id`;
   t.same(rebuilt, live);
   t.ok(live.length > 0);
 });

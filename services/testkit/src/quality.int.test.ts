@@ -13,7 +13,7 @@ await t.test('data quality: accepted, rejected by rule, late submissions and mis
     ...event.attended('Q-1', 's-late', '2026-02-20'),
     occurredAt: '2026-02-20T10:00:00Z',
   });
-  a.push({ eventId: crypto.randomUUID(), type: 'OutcomeMeasured', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', programmeId: 'mentoring-test', participantRef: 'Q-1',
+  a.push({ eventId: crypto.randomUUID(), type: 'OutcomeMeasured', schemaVersion: 2, occurredAt: '2026-02-10T10:00:00Z', programmeId: 'mentoring-test', participantRef: 'Q-1',
     data: { instrument: 'swemwbs', timepoint: 'baseline', measuredOn: '2026-01-15', score: 20 } });
   a.push(event.exited('Q-1'));
   for (const e of a) t.equal((await h.post('/v1/events', e, h.keys.providerA)).statusCode, 202);

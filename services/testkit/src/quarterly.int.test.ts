@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { eventDefinition } from '@vru/contracts';
 import { Harness, PROGRAMME, PROGRAMME_2, event } from './index.js';
 
 const h = await Harness.start();
@@ -13,7 +14,7 @@ async function postAll(events: Json[], key = h.keys.providerA) {
 }
 
 const grantEvent = (type: string, grantRef: string, data: Json, eventId: string = randomUUID()): Json =>
-  ({ eventId, type, schemaVersion: 1, occurredAt: '2026-10-10T10:00:00Z', grantRef, data });
+  ({ eventId, type, schemaVersion: eventDefinition(type)!.latest, occurredAt: '2026-10-10T10:00:00Z', grantRef, data });
 
 interface Person {
   ref: string;
@@ -219,7 +220,7 @@ await t.test('engagement grouped by gender', async (t) => {
 
 await t.test('outcomes grouped by gender', async (t) => {
   const measure = (ref: string, timepoint: string, measuredOn: string, score: number): Json => ({
-    eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 1, occurredAt: '2026-10-10T10:00:00Z', programmeId: PROGRAMME, participantRef: ref,
+    eventId: randomUUID(), type: 'OutcomeMeasured', schemaVersion: 2, occurredAt: '2026-10-10T10:00:00Z', programmeId: PROGRAMME, participantRef: ref,
     data: { instrument: 'swemwbs', timepoint, measuredOn, score },
   });
   // Q1 (female) 20 → 25; Q4 (male) 18 → 19; Q5 (male) baseline only.

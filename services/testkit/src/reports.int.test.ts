@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { eventDefinition } from '@vru/contracts';
 import { Harness, PROGRAMME, event } from './index.js';
 
 const h = await Harness.start();
@@ -16,11 +17,11 @@ const participantEvent = (type: string, ref: string, data: Json, extra: Json = {
   eventId: randomUUID(), type, schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', programmeId: PROGRAMME, participantRef: ref, data, ...extra,
 });
 const measure = (ref: string, instrument: string, timepoint: string, measuredOn: string, score: number) =>
-  participantEvent('OutcomeMeasured', ref, { instrument, timepoint, measuredOn, score });
+  participantEvent('OutcomeMeasured', ref, { instrument, timepoint, measuredOn, score }, { schemaVersion: 2 });
 const offence = (ref: string, offenceDate: string, provenDate: string, seriousViolence = false) =>
   participantEvent('OffenceRecorded', ref, { offenceDate, provenDate, disposal: 'conviction', offenceCategory: seriousViolence ? 'knife-or-sharp-object-enabled' : 'drugs', seriousViolence }, { providerId: 'prov-a' });
 const grantEvent = (type: string, grantRef: string, data: Json, occurredAt = '2025-07-01T10:00:00Z', eventId: string = randomUUID()): Json =>
-  ({ eventId, type, schemaVersion: 1, occurredAt, grantRef, data });
+  ({ eventId, type, schemaVersion: eventDefinition(type)!.latest, occurredAt, grantRef, data });
 
 /** Everyone enrolled in Q1 2025 on PROGRAMME; see each test for the figures computed by hand. */
 async function seed() {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { matchToken } from '@vru/contracts';
+import { eventDefinition, matchToken } from '@vru/contracts';
 import { applyRetention, EventStore } from '@vru/api';
 import { participantsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from './index.js';
@@ -15,7 +15,7 @@ t.teardown(() => h.close());
 type Json = Record<string, unknown>;
 const MATCHING_KEY = 'shared-by-providers-and-police-never-by-the-vru';
 const grantEvent = (type: string, grantRef: string, data: Json): Json => ({
-  eventId: randomUUID(), type, schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', grantRef, data,
+  eventId: randomUUID(), type, schemaVersion: eventDefinition(type)!.latest, occurredAt: '2026-02-10T10:00:00Z', grantRef, data,
 });
 const offence = (data: Partial<Json> = {}): Json => ({
   offenceDate: '2026-03-01', provenDate: '2026-03-20', disposal: 'conviction', offenceCategory: 'robbery', seriousViolence: true, ...data,

@@ -94,8 +94,12 @@ const date = (d: Record<string, unknown>, field: string, type: string): string =
   return v;
 };
 
-/** Schema versions of the grant events whose meaning this fold knows; any other is refused, never guessed. */
-const KNOWN_VERSIONS: Record<string, number> = { GrantAwarded: 1, SpendRecorded: 1, SpendCorrected: 1 };
+/**
+ * Schema versions of the grant events whose meaning this fold knows; any other is refused, never guessed.
+ * SpendRecorded version 2 only narrowed evidenceRef to an invoice number: its figures mean what version 1's do.
+ * A correction's reason (sealed since) is not read.
+ */
+const KNOWN_VERSIONS: Record<string, readonly number[]> = { GrantAwarded: [1], SpendRecorded: [1, 2], SpendCorrected: [1] };
 
 /**
  * Folds one grant stream's events, in stream order, into the grant's terms and its spend lines with corrections
@@ -107,7 +111,7 @@ export function foldGrantEvents(events: readonly GrantStreamEvent[]): GrantLedge
   const lines = new Map<string, SpendLine>();
   for (const e of events) {
     if (!(e.type in KNOWN_VERSIONS)) continue;
-    if (e.schemaVersion !== KNOWN_VERSIONS[e.type]) {
+    if (!KNOWN_VERSIONS[e.type]!.includes(e.schemaVersion)) {
       throw new SpendError(`${e.type} schema version ${e.schemaVersion} is not one this verifier knows`);
     }
     const d = e.data;

@@ -43,16 +43,18 @@ t.test('a grant stream folds into its terms and its spend with every correction 
     event('SpendCorrected', { correctsEventId: 's2', amountPence: 0, category: 'venue', reason: 'duplicate' }),
     event('SpendCorrected', { correctsEventId: 's1', amountPence: 90_000, category: 'materials', reason: 'recoded' }),
     event('SomethingElse', {}),
+    { ...spent('s3', 5_000, 'staff', '2025-10-01'), schemaVersion: 2 },
+    event('SpendCorrected', { correctsEventId: 's3', amountPence: 4_000, category: 'staff', $sealed: 'v1.sealed-reason' }),
   ]);
   t.same(ledger.terms, {
     providerId: 'prov-a', programmeId: 'mentoring', amountPence: 5_000_000, startDate: '2025-04-01', endDate: '2026-03-31',
   });
   t.same(ledger.lines.map((l) => [l.eventId, l.amountPence, l.category, l.corrections]), [
-    ['s1', 90_000, 'materials', 2], ['s2', 0, 'venue', 1],
-  ]);
+    ['s1', 90_000, 'materials', 2], ['s2', 0, 'venue', 1], ['s3', 4_000, 'staff', 1],
+  ], 'a version 2 spend and a correction with its reason sealed fold the same way');
   t.same(spendFigures(ledger.terms!.amountPence, ledger.lines), {
-    awardedPence: 5_000_000, spentPence: 90_000, remainingPence: 4_910_000,
-    spentByCategory: { materials: 90_000, venue: 0 }, spentByQuarter: { '2025-Q2': 90_000, '2025-Q3': 0 },
+    awardedPence: 5_000_000, spentPence: 94_000, remainingPence: 4_906_000,
+    spentByCategory: { materials: 90_000, venue: 0, staff: 4_000 }, spentByQuarter: { '2025-Q2': 90_000, '2025-Q3': 0, '2025-Q4': 4_000 },
   });
 });
 
@@ -69,6 +71,7 @@ t.test('what the fold cannot interpret is refused, never guessed', async (t) => 
     ['an amount as text', [awarded(), spent('s1', '100' as unknown as number, 'staff', '2025-04-01')]],
     ['a date that is not ISO', [awarded(), spent('s1', 1, 'staff', '01/04/2025')]],
     ['an unknown schema version', [{ ...awarded(), schemaVersion: 2 }]],
+    ['an unknown spend version', [awarded(), { ...spent('s1', 1, 'staff', '2025-04-01'), schemaVersion: 3 }]],
   ];
   for (const [what, events] of cases) t.throws(() => foldGrantEvents(events), SpendError, what);
 });

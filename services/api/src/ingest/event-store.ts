@@ -1,12 +1,14 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import {
-  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StreamKind, type ValidSubmission,
+  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StoredEvent, type StreamKind,
+  type ValidSubmission,
 } from '@vru/contracts';
 import {
   comparisonDecider, DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
 } from '@vru/domain';
 import {
-  canonicalJson, comparisonStreamId, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sha256Hex,
+  canonicalJson, comparisonStreamId, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sessionDigest,
+  sha256Hex,
 } from '@vru/event-store';
 import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
@@ -52,11 +54,11 @@ interface Target {
   programmeId: string | null;
 }
 
-const deciders: Record<StreamKind, Decider<unknown>> = {
-  participant: participantDecider as Decider<unknown>,
+const decidersWith = (pseudonymSecret: string): Record<StreamKind, Decider<unknown>> => ({
+  participant: participantDecider(sessionDigest(pseudonymSecret)) as Decider<unknown>,
   grant: grantDecider as Decider<unknown>,
   comparison: comparisonDecider as Decider<unknown>,
-};
+});
 
 /** Why a whole append transaction is retried: another writer stored the same eventId between our check and insert. */
 const UNIQUE_VIOLATION = '23505';
@@ -110,9 +112,11 @@ export class EventStore {
   readonly vault: PersonalDataVault;
 
   private readonly requestHashKey: Buffer;
+  private readonly deciders: Record<StreamKind, Decider<unknown>>;
 
   constructor(private readonly sql: Sql, private readonly pseudonymSecret: string, personalDataKey: string) {
     this.reference = new ReferenceData(sql);
+    this.deciders = decidersWith(pseudonymSecret);
     this.vault = new PersonalDataVault(personalDataKey);
     this.requestHashKey = requestHashKey(pseudonymSecret);
   }
@@ -298,7 +302,7 @@ export class EventStore {
           refusedByState.push(i);
           continue;
         }
-        const decider = deciders[target.kind];
+        const decider = this.deciders[target.kind];
         const event: DomainEvent = {
           eventId: s.eventId, type: s.type, occurredAt: s.occurredAt, programmeId: s.programmeId,
           data: upcast(s.type, s.schemaVersion, s.data).data,
@@ -442,7 +446,7 @@ export class EventStore {
     const out = new Map<string, LoadedStream>();
     const stale: StreamRow[] = [];
     for (const r of rows) {
-      const decider = deciders[r.kind];
+      const decider = this.deciders[r.kind];
       const fresh = r.version === 0 || (r.state !== null && r.state_version === decider.stateVersion);
       if (!fresh) stale.push(r);
       out.set(r.stream_id, {
@@ -455,10 +459,12 @@ export class EventStore {
       const events = await tx<{ stream_id: string; event_id: string; type: string; schema_version: number; occurred_at: Date; programme_id: string | null; data: Record<string, unknown> }[]>`
         select stream_id, event_id, type, schema_version, occurred_at, programme_id, data from events
         where stream_id = any(${stale.map((s) => s.stream_id)}::text[]) order by stream_id, stream_version`;
-      for (const s of stale) out.get(s.stream_id)!.state = deciders[s.kind].initialState();
-      for (const e of events) {
+      for (const s of stale) out.get(s.stream_id)!.state = this.deciders[s.kind].initialState();
+      // Sealed fields opened first: the participant state keeps digests of the (sealed) session ids.
+      const opened = await this.vault.open(tx, events.map((e) => ({ ...e, streamId: e.stream_id }) as unknown as StoredEvent));
+      for (const [i, e] of events.entries()) {
         const st = out.get(e.stream_id)!;
-        st.state = deciders[st.kind].evolve(st.state, toDomainEvent(e));
+        st.state = this.deciders[st.kind].evolve(st.state, toDomainEvent({ ...e, data: opened[i]!.data }));
       }
       for (const s of stale) out.get(s.stream_id)!.dirty = true;
     }

@@ -26,6 +26,8 @@ export async function applyRetention(
   const due = await sql<{ stream_id: string; kind: string; provider_id: string; programme_id: string | null }[]>`
     select e.stream_id, min(s.kind) as kind, min(e.provider_id) as provider_id, max(e.programme_id) as programme_id
     from participant_keys k join events e on e.stream_id = k.stream_id join streams s on s.stream_id = k.stream_id
+    -- A grant stream has a key too (it seals correction reasons), but grants are not people: they are never erased here.
+    where s.kind in ('participant', 'comparison')
     group by e.stream_id
     having max(e.occurred_at) < ${cutoff.toISOString()}::timestamptz
     order by e.stream_id`;

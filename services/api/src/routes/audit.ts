@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { GrantRef, ProblemDetails, upcast } from '@vru/contracts';
+import { GrantRef, ProblemDetails, upcast, type StoredEvent } from '@vru/contracts';
 import {
   consistencyProof, ENTRY_COLUMNS, grantStreamId, inclusionProof, latestSignedHead, storedEntry, treeSize, type AuditEventRow,
-  type LogVerification,
+  type LogVerification, type PersonalDataVault,
 } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
 import { AUDIT_LOG_ROUTES, toBase64, type VerifierKey } from '@vru/verifier';
@@ -257,7 +257,9 @@ export const EvidenceTrail = Type.Object({
     schemaVersion: Type.Integer(),
     occurredAt: Type.String({ format: 'date-time' }),
     recordedAt: Type.String({ format: 'date-time' }),
-    data: Type.Record(Type.String(), Type.Unknown(), { description: 'The event as submitted (read as the latest schema version).' }),
+    data: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The event as submitted (read as the latest schema version), sealed fields (a correction\'s reason) opened.',
+    }),
     submittedBy: Type.Object({
       keyId: Type.String({ description: 'The API key that submitted it (see GET /v1/admin/keys).' }),
       role: Type.String(),
@@ -271,7 +273,7 @@ export const EvidenceTrail = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false, title: 'EvidenceTrail' });
 
-export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
+export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; vault: PersonalDataVault }> = async (app, { sql, vault }) => {
   app.get('/v1/audit/events', {
     config: { roles: REPORT_ROLES.audit },
     schema: {
@@ -297,12 +299,15 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (ap
       left join audit_log_leaves l on l.position = e.position
       where e.stream_id = ${grantStreamId(request.query.grantRef)}
       order by e.stream_version`;
+    // A correction's or revision's reason is sealed in the log: the trail is where its readers see it.
+    const streamId = grantStreamId(request.query.grantRef);
+    const opened = await vault.open(sql, rows.map((r) => ({ streamId, data: r.data }) as StoredEvent));
     return {
       grantRef: request.query.grantRef,
       providerId: rows.at(-1)?.provider_id ?? null,
-      events: rows.map((r) => ({
+      events: rows.map((r, i) => ({
         position: r.position.toString(), eventId: r.event_id, streamVersion: r.stream_version, type: r.type,
-        ...upcast(r.type, r.schema_version, r.data),
+        ...upcast(r.type, r.schema_version, opened[i]!.data),
         occurredAt: r.occurred_at.toISOString(), recordedAt: r.recorded_at.toISOString(),
         submittedBy: { keyId: r.metadata.keyId, role: r.metadata.role, keyLabel: r.label, source: r.metadata.source, requestId: r.metadata.requestId },
         leafIndex: r.leaf_index === null ? null : Number(r.leaf_index),

@@ -1,6 +1,6 @@
 import { DomainRuleError, violation, dateOf, type Decider, type DomainEvent, type RecordFact, type RuleViolation } from '../decision.js';
 import {
-  consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, sessionKey, type ConsentScope, type ParticipantState,
+  consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, type ConsentScope, type ParticipantState, type SessionDigest,
 } from './participant.js';
 
 /** Allowance for clock differences between a provider's system and ours. */
@@ -41,7 +41,7 @@ function timeRules(event: DomainEvent, now: string): RuleViolation[] {
   return out;
 }
 
-function participantRules(event: DomainEvent, state: ParticipantState, command: RecordFact): RuleViolation[] {
+function participantRules(event: DomainEvent, state: ParticipantState, command: RecordFact, sessionDigest: SessionDigest): RuleViolation[] {
   const d = event.data;
   const field = FACT_DATE_FIELD[event.type];
   const date = field ? (d[field] as string) : dateOf(event.occurredAt);
@@ -92,7 +92,7 @@ function participantRules(event: DomainEvent, state: ParticipantState, command: 
       if (state.startDate === null || date < state.startDate) {
         out.push(violation('session-before-enrolment', at, 'A session cannot be recorded before enrolment', 409));
       }
-      if (state.sessionKeys.includes(sessionKey(d.sessionId as string))) {
+      if (state.sessionKeys.includes(sessionDigest(d.sessionId as string))) {
         out.push(violation('session-already-recorded', '/data/sessionId', 'This session is already recorded for this participant', 409));
       }
       break;
@@ -129,17 +129,19 @@ function participantRules(event: DomainEvent, state: ParticipantState, command: 
   return out;
 }
 
-export function decideParticipant(command: RecordFact, state: ParticipantState): DomainEvent[] {
-  const violations = [...timeRules(command.event, command.context.now), ...participantRules(command.event, state, command)];
+export const decideParticipant = (sessionDigest: SessionDigest) => (command: RecordFact, state: ParticipantState): DomainEvent[] => {
+  const violations = [...timeRules(command.event, command.context.now), ...participantRules(command.event, state, command, sessionDigest)];
   if (violations.length > 0) throw new DomainRuleError(violations);
   return [command.event];
-}
-
-export const participantDecider: Decider<ParticipantState> = {
-  initialState: initialParticipantState,
-  evolve: evolveParticipant,
-  decide: decideParticipant,
-  stateVersion: 3,
 };
+
+/** The participant decider, given the session-id digest port (keyed by the event store). */
+export const participantDecider = (sessionDigest: SessionDigest): Decider<ParticipantState> => ({
+  initialState: initialParticipantState,
+  evolve: evolveParticipant(sessionDigest),
+  decide: decideParticipant(sessionDigest),
+  // 4: session digests are keyed; snapshots holding unkeyed ones are rebuilt from the events.
+  stateVersion: 4,
+});
 
 export { timeRules };

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { DecisionContext, DomainEvent, RecordFact } from '../decision.js';
 import { spec } from '../testing/spec.js';
@@ -38,7 +39,9 @@ const record = (event: DomainEvent, context: Partial<DecisionContext> = {}): Rec
   type: 'RecordFact', event, context: { now: NOW, programme: PROGRAMME, ...context },
 });
 
-const given = (history: DomainEvent[]) => spec(participantDecider).given(history);
+/** The digest port as the event store keys it, under a test key. */
+const sessionDigest = (sessionId: string) => createHmac('sha256', 'test-key').update(sessionId).digest('hex').slice(0, 32);
+const given = (history: DomainEvent[]) => spec(participantDecider(sessionDigest)).given(history);
 
 /** The history of a participant who was referred, consented to evaluation, enrolled and attended one session. */
 const ENROLLED = [referred(), consent('evaluation', '2026-01-11'), enrolled(), attended('S-1', '2026-02-01')];
@@ -163,6 +166,13 @@ t.test('When the participant is enrolled', async (t) => {
     const err = given(ENROLLED).when(record(attended('S-1', '2026-02-02'))).thenThrows('session-already-recorded');
     t.equal(err.violations[0]!.field, '/data/sessionId');
     given(ENROLLED).when(record(missed('S-1', '2026-02-02'))).thenThrows('session-already-recorded');
+  });
+  should(t, 'keep in state only what the digest port makes of a session id', (t) => {
+    const decider = participantDecider(sessionDigest);
+    const state = ENROLLED.reduce(decider.evolve, decider.initialState());
+    t.same(state.sessionKeys, [sessionDigest('S-1')]);
+    const otherKey = participantDecider((id) => createHmac('sha256', 'another-key').update(id).digest('hex').slice(0, 32));
+    t.not(ENROLLED.reduce(otherKey.evolve, otherKey.initialState()).sessionKeys[0], state.sessionKeys[0], 'the digest depends on the key');
   });
   should(t, 'refuse an outcome measure dated before the start date', (t) => {
     given(ENROLLED).when(record(measured('2026-01-14'))).thenThrows('measure-before-enrolment');

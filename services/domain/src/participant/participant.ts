@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { DomainEvent } from '../decision.js';
 
 export type ConsentScope = 'service-delivery' | 'evaluation' | 'follow-up-contact';
@@ -11,7 +10,7 @@ export interface ParticipantState {
   /** Per scope, the periods consent was in force: [from, to | null]. */
   consents: Partial<Record<ConsentScope, { from: string; to: string | null }[]>>;
   /**
-   * Digests of the sessions recorded (sessionKey): enough to refuse a session recorded twice, while the stored snapshot
+   * Keyed digests of the sessions recorded (SessionDigest): enough to refuse a session recorded twice, while the stored snapshot
    * holds none of the provider's session id text.
    */
   sessionKeys: string[];
@@ -28,10 +27,14 @@ export const initialParticipantState = (): ParticipantState => ({
   erased: false,
 });
 
-/** A digest of a provider's session id: what state (and its snapshot) keeps instead of the text. */
-export const sessionKey = (sessionId: string): string => createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
+/**
+ * The port that digests a provider's session id into what state (and its stored snapshot) keeps instead of the text.
+ * Keyed by the event store with a secret held outside the database: an unkeyed hash of a guessable id (`S-2026-09-14-A`)
+ * would confirm the guess. Deterministic, so evolve and decide stay pure for a given key.
+ */
+export type SessionDigest = (sessionId: string) => string;
 
-export function evolveParticipant(state: ParticipantState, event: DomainEvent): ParticipantState {
+export const evolveParticipant = (sessionDigest: SessionDigest) => (state: ParticipantState, event: DomainEvent): ParticipantState => {
   const d = event.data;
   switch (event.type) {
     case 'ParticipantReferred':
@@ -46,7 +49,7 @@ export function evolveParticipant(state: ParticipantState, event: DomainEvent): 
     case 'SessionAttended':
     case 'SessionMissed':
       // A session id sealed under a destroyed key is absent; the stream is erased and refuses new sessions anyway.
-      return typeof d.sessionId === 'string' ? { ...state, sessionKeys: [...state.sessionKeys, sessionKey(d.sessionId)] } : state;
+      return typeof d.sessionId === 'string' ? { ...state, sessionKeys: [...state.sessionKeys, sessionDigest(d.sessionId)] } : state;
     case 'ConsentRecorded': {
       const scope = d.scope as ConsentScope;
       const periods = state.consents[scope] ?? [];
@@ -60,7 +63,7 @@ export function evolveParticipant(state: ParticipantState, event: DomainEvent): 
     default:
       return state;
   }
-}
+};
 
 /** Whether consent for a scope was in force on a date (withdrawal takes effect from its date). */
 export function consentInForce(state: ParticipantState, scope: ConsentScope, date: string): boolean {

@@ -65,6 +65,8 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
       }];
     }
     case 'ComparisonOffenceRecorded':
+      // Sealed like a participant's offence: once the record is erased its details cannot be read, and it is not kept.
+      if (typeof d.offenceDate !== 'string' || typeof d.provenDate !== 'string') return [];
       return [{
         kind: 'offence', eventId: event.eventId, streamId: event.streamId,
         offenceDate: String(d.offenceDate), provenDate: String(d.provenDate),
@@ -79,7 +81,8 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
 
 export const comparisonsProjection: Projection<ComparisonChange> = {
   name: 'comparisons',
-  version: 1,
+  // 2: an erased record's offences are removed (their details are sealed under its destroyed key).
+  version: 2,
   handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
   tables: ['comparison_records', 'comparison_offences'],
   ddl: `
@@ -139,6 +142,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
         update comparison_records set erased = true, age_at_index = null, gender = null, ethnicity_group = null, area = null,
           prior_offences = null, prior_serious_violence = null, prior_custody = null
         where stream_id = any(${erased}::text[])`;
+      await tx`delete from comparison_offences where stream_id = any(${erased}::text[])`;
     }
   },
 };

@@ -36,6 +36,8 @@ t.test('a record replayed after erasure keeps its dates and no covariate', async
       priorCustody: null });
   t.same(projectComparison(stored('ComparisonRecordErased', { requestedOn: '2026-01-01', basis: 'data-subject-request' })),
     [{ kind: 'erased', streamId: 'comparison-x' }]);
+  t.same(projectComparison(stored('ComparisonOffenceRecorded', { $erased: true })), [],
+    'an offence whose details are shredded is not kept');
 });
 
 t.test('offences carry what the reoffending rule and prior custody need', async (t) => {

@@ -68,7 +68,8 @@ export function mergeOutcomes(rows: readonly OutcomeRow[]): OutcomeRow[] {
 
 export const outcomesProjection: Projection<OutcomeRow> = {
   name: 'outcomes',
-  version: 1,
+  // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
+  version: 2,
   handles: ['OutcomeMeasured'],
   tables: ['outcomes'],
   ddl: `

@@ -3,15 +3,16 @@ import { lastPerKey, recordset, type Projection } from '../projection.js';
 
 /**
  * Grants (GrantAwarded), spend against them (SpendRecorded, one row per event, updated by SpendCorrected) and
- * delivery targets per quarter (DeliveryTargetsSet, replaced by DeliveryTargetsRevised).
+ * delivery targets per quarter (DeliveryTargetsSet, replaced by DeliveryTargetsRevised). A correction's or revision's
+ * reason is free text, sealed in the log: the read model counts corrections and revisions and keeps no reason.
  */
 export type SpendChange =
   | { kind: 'grant'; grantRef: string; streamId: string; providerId: string; programmeId: string; amountPence: number; startDate: string; endDate: string; targetParticipants: number }
   | { kind: 'spend'; eventId: string; grantRef: string; providerId: string; amountPence: number; category: string; periodStart: string; periodEnd: string; evidenceRef: string }
-  | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string; reason: string }
+  | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string }
   | {
     kind: 'targets'; grantRef: string; quarter: string; referrals: number; enrolments: number; sessionsDelivered: number;
-    completions: number; spendPence: number; shareReliablyImproved: Record<string, number>; revised: boolean; reason: string | null;
+    completions: number; spendPence: number; shareReliablyImproved: Record<string, number>; revised: boolean;
   };
 
 const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
@@ -36,10 +37,11 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
         enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions),
         spendPence: Number(d.spendPence), shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {},
         revised: event.type === 'DeliveryTargetsRevised',
-        reason: event.type === 'DeliveryTargetsRevised' ? String(d.reason) : null,
       }];
     case 'SpendCorrected':
-      return [{ kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category), reason: String(d.reason) }];
+      return [{
+        kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category),
+      }];
     default:
       return [];
   }
@@ -47,7 +49,8 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
 
 export const spendProjection: Projection<SpendChange> = {
   name: 'spend',
-  version: 2,
+  // 3: no reason text (sealed in the log since).
+  version: 3,
   handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected', 'DeliveryTargetsSet', 'DeliveryTargetsRevised'],
   tables: ['grants', 'spend', 'delivery_targets'],
   ddl: `
@@ -72,8 +75,7 @@ export const spendProjection: Projection<SpendChange> = {
       evidence_ref text not null,
       original_amount_pence bigint not null,
       original_category text not null,
-      corrections integer not null default 0,
-      last_correction_reason text
+      corrections integer not null default 0
     );
     create index spend_grant on spend (grant_ref);
     create table delivery_targets (
@@ -86,7 +88,6 @@ export const spendProjection: Projection<SpendChange> = {
       spend_pence bigint not null,
       outcome_targets jsonb not null,
       revisions integer not null default 0,
-      last_revision_reason text,
       primary key (grant_ref, quarter)
     );
   `,
@@ -95,7 +96,7 @@ export const spendProjection: Projection<SpendChange> = {
     const grants = lastPerKey(changes.filter((c) => c.kind === 'grant'), (c) => c.grantRef);
     const spends = lastPerKey(changes.filter((c) => c.kind === 'spend'), (c) => c.eventId);
     // Several corrections of one spend in a batch: the last one's amount and category, every one counted.
-    const corrections = new Map<string, { correctsEventId: string; amountPence: number; category: string; reason: string; count: number }>();
+    const corrections = new Map<string, { correctsEventId: string; amountPence: number; category: string; count: number }>();
     for (const c of changes) {
       if (c.kind !== 'correction') continue;
       const prev = corrections.get(c.correctsEventId);
@@ -125,29 +126,27 @@ export const spendProjection: Projection<SpendChange> = {
       if (c.kind !== 'targets') continue;
       const key = `${c.grantRef}\u0000${c.quarter}`;
       const prev = targets.get(key);
-      targets.set(key, { ...c, revisions: (prev?.revisions ?? 0) + (c.revised ? 1 : 0), reason: c.reason ?? prev?.reason ?? null });
+      targets.set(key, { ...c, revisions: (prev?.revisions ?? 0) + (c.revised ? 1 : 0) });
     }
     if (targets.size > 0) {
       await tx`
         insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
-          outcome_targets, revisions, last_revision_reason)
+          outcome_targets, revisions)
         select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved",
-          revisions, reason
+          revisions
         from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
           enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "shareReliablyImproved" jsonb,
-          revisions integer, reason text)
+          revisions integer)
         on conflict (grant_ref, quarter) do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
           sessions_delivered = excluded.sessions_delivered, completions = excluded.completions, spend_pence = excluded.spend_pence,
-          outcome_targets = excluded.outcome_targets, revisions = t.revisions + excluded.revisions,
-          last_revision_reason = coalesce(excluded.last_revision_reason, t.last_revision_reason)`;
+          outcome_targets = excluded.outcome_targets, revisions = t.revisions + excluded.revisions`;
     }
     if (corrections.size > 0) {
       // A correction arrives after the spend it corrects (same stream, later version), so the row exists.
       await tx`
-        update spend s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count,
-          last_correction_reason = x.reason
+        update spend s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count
         from jsonb_to_recordset(${recordset([...corrections.values()])}::text::jsonb)
-          as x("correctsEventId" uuid, "amountPence" bigint, category text, reason text, count integer)
+          as x("correctsEventId" uuid, "amountPence" bigint, category text, count integer)
         where s.event_id = x."correctsEventId"`;
     }
   },
