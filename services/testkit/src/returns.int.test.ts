@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { eventDefinition } from '@vru/contracts';
 import { auditSigningKeys, startFrozenReturnSigner } from '@vru/event-store';
 import { parseVerifierKey, runVerifier, verifyFrozenReturn } from '@vru/verifier';
 import { Harness, PROGRAMME, event } from './index.js';
@@ -20,7 +21,7 @@ const postAll = async (events: Json[], key: string) => {
 };
 const projected = () => h.waitForProjections(['participants', 'attendance', 'spend'], posted);
 const grantEvent = (type: string, data: Json, eventId: string = randomUUID()): Json =>
-  ({ eventId, type, schemaVersion: 1, occurredAt: '2026-10-10T10:00:00Z', grantRef: 'G-R-A', data });
+  ({ eventId, type, schemaVersion: eventDefinition(type)!.latest, occurredAt: '2026-10-10T10:00:00Z', grantRef: 'G-R-A', data });
 
 /** Referred 10 July 2026 aged 15 with evaluation consent, enrolled 20 July in the community, one session on 1 August. */
 const person = (ref: string, referralDate = '2026-07-10'): Json[] => [
