@@ -25,6 +25,9 @@ export const ReportAt = Type.String({
 });
 
 /** What every report's query may add: the date its date-dependent rules use. */
+/** The date a report's date-dependent rules used (its query's asOf, or the day it was computed). */
+export const ReportAsOf = IsoDate('The date the date-dependent rules used: the asOf asked for, else the day the report was computed (UTC).');
+
 export const SnapshotFilters = {
   asOf: Type.Optional(IsoDate('The date the date-dependent rules use (consent in force, proven-by dates, provisional flags, ages); '
     + 'default today (UTC); a future date is refused (422). Echoed as asOf.')),
@@ -77,6 +80,7 @@ export const AttendanceReport = Type.Object(
   {
     report: Type.Literal('attendance'),
     filters: AttendanceQuery,
+    asOf: ReportAsOf,
     position: ReportAt,
     computedAt: Type.Array(ReportPosition, { description: 'Each read model the report used, at the report\'s position.' }),
     suppressed: Type.Boolean({ description: 'True when disclosure control withheld figures (null figures are withheld).' }),

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { DisclosureApplied, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
+import { DisclosureApplied, ReportAsOf, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
 import { Identifier, IsoDate, ProgrammeId } from './primitives.js';
 
 /**
@@ -88,7 +88,7 @@ export const ImpactReport = Type.Object(
   {
     report: Type.Literal('impact'),
     filters: ImpactQuery,
-    asOf: IsoDate(),
+    asOf: ReportAsOf,
     position: ReportAt,
     computedAt: Type.Array(ReportPosition, { description: 'Each read model the report used, at the report\'s position.' }),
     suppressed: Type.Boolean({ description: 'Always true: small-number suppression applies to every reader.' }),

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { IsoDate, ProviderId } from './primitives.js';
-import { DisclosureApplied, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
+import { DisclosureApplied, ReportAsOf, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -35,6 +35,7 @@ export const DataQualityReport = Type.Object(
   {
     report: Type.Literal('data-quality'),
     filters: DataQualityQuery,
+    asOf: ReportAsOf,
     position: ReportAt,
     computedAt: Type.Array(ReportPosition),
     suppressed: Type.Boolean({ description: 'True when disclosure control applied to the people counts (missingMeasures).' }),

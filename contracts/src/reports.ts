@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { IsoDate, ProgrammeId, ProviderId, StringEnum } from './primitives.js';
-import { DisclosureApplied, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
+import { DisclosureApplied, ReportAsOf, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
 
 /**
  * Outcome reports: engagement, outcomes, reoffending and spend. Figures for commissioners and funders are
@@ -44,6 +44,7 @@ export const RateWithInterval = Type.Object(
   { ...closed, description: 'A proportion with its Wilson 95% interval.' },
 );
 
+const asOf = ReportAsOf;
 const position = ReportAt;
 const computedAt = Type.Array(ReportPosition, { description: 'Each read model the report used, at the report\'s position.' });
 const suppressed = Type.Boolean({ description: 'True when disclosure control applied (null figures are withheld).' });
@@ -88,7 +89,7 @@ export const EngagementRow = Type.Object(
 );
 
 export const EngagementReport = Type.Object(
-  { report: Type.Literal('engagement'), filters: EngagementQuery, position, computedAt, suppressed, disclosure, rows: Type.Array(EngagementRow) },
+  { report: Type.Literal('engagement'), filters: EngagementQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(EngagementRow) },
   closed,
 );
 export type EngagementReport = Static<typeof EngagementReport>;
@@ -125,7 +126,7 @@ export const OutcomesRow = Type.Object(
 );
 
 export const OutcomesReport = Type.Object(
-  { report: Type.Literal('outcomes'), filters: OutcomesQuery, position, computedAt, suppressed, disclosure, rows: Type.Array(OutcomesRow) },
+  { report: Type.Literal('outcomes'), filters: OutcomesQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(OutcomesRow) },
   closed,
 );
 export type OutcomesReport = Static<typeof OutcomesReport>;
@@ -152,7 +153,7 @@ export const ReoffendingRow = Type.Object(
 
 export const ReoffendingReport = Type.Object(
   {
-    report: Type.Literal('reoffending'), filters: ReoffendingQuery, asOf: IsoDate(), position, computedAt, suppressed, disclosure,
+    report: Type.Literal('reoffending'), filters: ReoffendingQuery, asOf, position, computedAt, suppressed, disclosure,
     rows: Type.Array(ReoffendingRow),
   },
   closed,
@@ -178,7 +179,7 @@ export const SpendRow = Type.Object(
 );
 
 export const SpendReport = Type.Object(
-  { report: Type.Literal('spend'), filters: ReportQuery, position, computedAt, suppressed, disclosure, rows: Type.Array(SpendRow) },
+  { report: Type.Literal('spend'), filters: ReportQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(SpendRow) },
   closed,
 );
 export type SpendReport = Static<typeof SpendReport>;
@@ -227,7 +228,7 @@ export const QuarterlyReturnRow = Type.Object(
 export const QuarterlyReturnReport = Type.Object(
   {
     report: Type.Literal('quarterly-return'), filters: QuarterlyReturnQuery,
-    quarterStart: IsoDate(), quarterEnd: IsoDate(), position, computedAt, suppressed, disclosure,
+    quarterStart: IsoDate(), quarterEnd: IsoDate(), asOf, position, computedAt, suppressed, disclosure,
     rows: Type.Array(QuarterlyReturnRow),
   },
   closed,
@@ -283,7 +284,7 @@ export const PerformanceRow = Type.Object(
 );
 
 export const PerformanceReport = Type.Object(
-  { report: Type.Literal('performance'), filters: PerformanceQuery, position, computedAt, suppressed, disclosure, rows: Type.Array(PerformanceRow) },
+  { report: Type.Literal('performance'), filters: PerformanceQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(PerformanceRow) },
   closed,
 );
 export type PerformanceReport = Static<typeof PerformanceReport>;

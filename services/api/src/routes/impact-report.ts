@@ -17,7 +17,6 @@ import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js
  * answers down to one person.
  */
 
-const today = (): string => new Date().toISOString().slice(0, 10);
 const QUARTER_STARTS = ['01-01', '04-01', '07-01', '10-01'];
 const QUARTER_ENDS = ['03-31', '06-30', '09-30', '12-31'];
 
@@ -137,8 +136,7 @@ async function impactAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: I
     throw new HttpProblem(422, 'disclosure-control', 'A programme is required',
       [{ field: '/querystring/programmeId', rule: 'required', message: 'programmeId is required' }]);
   }
-  const { computedAt, position } = at;
-  const asOf = today();
+  const { computedAt, position, asOf } = at;
   const participants = await sql<ParticipantRow[]>`
     select stream_id, referral_date::text, age_at_referral, gender, ethnicity, postcode_district, enrolled_on::text,
            evaluation_consent_withdrawn_on::text

@@ -18,7 +18,7 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     ${provider ? sql`and provider_id = ${provider}` : sql``}
     ${q.from ? sql`and ${sql(column)} >= ${q.from}::date` : sql``}
     ${q.to ? sql`and ${sql(column)} < ${q.to}::date + 1` : sql``}`;
-  const { computedAt, position } = at;
+  const { computedAt, position, asOf } = at;
   const [accepted, rejected, byRule, missing] = await Promise.all([
     sql<{ provider_id: string; month: string; accepted: number; late: number; median_days: number | null }[]>`
       select provider_id, to_char(recorded_at, 'YYYY-MM') as month, count(*)::int as accepted,
@@ -60,6 +60,7 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const report = {
     report: 'data-quality' as const,
     filters: q,
+    asOf,
     position,
     computedAt,
     suppressed: dc.applied,

@@ -47,7 +47,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
   const { start, end } = quarterBounds(q.quarter);
   const dc = disclosureScope(principal, q.providerId, { from: start, to: end, required: true });
   const window = dc.window(start, end) as { from: string; to: string };
-  const { computedAt, position } = at;
+  const { computedAt, position, asOf } = at;
   const programmeFilter = (column = 'programme_id') => (q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``);
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
@@ -101,7 +101,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       dc.published(cells, k, date ? dc.period : null) ? mine.filter((p) => key(p) === k).length : null]));
   };
   return {
-    report: 'quarterly-return' as const, filters: q, quarterStart: start, quarterEnd: end, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'quarterly-return' as const, filters: q, quarterStart: start, quarterEnd: end, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = people.filter((p) => p.programme_id === programmeId);
       const referredAll = all.filter((p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to);

@@ -42,7 +42,7 @@ export const attendanceReport = (sql: Sql, principal: Principal, q: AttendanceQu
 export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: AttendanceQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const window = dc.window(q.from, q.to);
-  const { computedAt, position } = at;
+  const { computedAt, position, asOf } = at;
   const records = await sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number }[]>`
     select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
            count(*) filter (where attended)::int as attended,
@@ -58,6 +58,7 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
   return {
     report: 'attendance' as const,
     filters: q,
+    asOf,
     position,
     computedAt,
     suppressed: dc.applied,
