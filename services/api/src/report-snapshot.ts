@@ -37,10 +37,12 @@ export function reportAsOf(q: SnapshotQuery, today = todayUtc()): string {
   return q.asOf;
 }
 
-/** Read models whose checkpoint has a consistent position: once there, a schema is only ever swapped, never dropped. */
-const ready = new Set<ReadModel>();
+/** Per database, read models whose checkpoint has a consistent position: once there, a schema is only ever swapped. */
+const readyIn = new WeakMap<Sql, Set<ReadModel>>();
 
 async function allReady(sql: Sql, readModels: readonly ReadModel[]): Promise<boolean> {
+  const ready = readyIn.get(sql) ?? new Set<ReadModel>();
+  readyIn.set(sql, ready);
   const missing = readModels.filter((m) => !ready.has(m));
   if (missing.length === 0) return true;
   const rows = await sql<{ schema: string }[]>`

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { storedEventsById, upcastEvent } from '@vru/event-store';
+import { EVENT_APPEND_LOCK, storedEventsById, upcastEvent } from '@vru/event-store';
 import { applyBatch, attendanceProjection, ensureProjectionSchema, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from './index.js';
 
@@ -43,6 +43,32 @@ await t.test('a batch answers each stored event\'s position and the highest', as
   t.ok(again.results.every((r) => r.status === 'duplicate'), 'sent again: duplicates');
   t.same([again.results.map((r) => r.position), again.highestPosition], [body.results.map((r) => r.position), body.highestPosition],
     'duplicates answer the positions they were stored at');
+});
+
+await t.test('appends wait for the append lock, so positions commit in the order they are allocated', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  let held!: () => void;
+  const holding = new Promise<void>((resolve) => { held = resolve; });
+  // A transaction that holds the lock, as a slow appender between its insert and its commit would.
+  const slow = h.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${EVENT_APPEND_LOCK})`;
+    held();
+    await released;
+  });
+  await holding;
+  const before = await h.count('events');
+  const posting = h.post('/v1/events', event.referred(`L-${randomUUID().slice(0, 8)}`), h.keys.providerA);
+  await h.waitFor('the append to wait for the lock', async () => {
+    const [row] = await h.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${EVENT_APPEND_LOCK} and not granted`;
+    return row!.n > 0 ? true : undefined;
+  });
+  t.equal(await h.count('events'), before, 'nothing committed while the lock is held');
+  release();
+  await slow;
+  t.equal((await posting).statusCode, 202, 'the append goes through once the lock is free');
+  t.equal(await h.count('events'), before + 1);
 });
 
 await t.test('the consistent position stops below the first event not applied, whatever the partitions did', async (t) => {
