@@ -16,12 +16,12 @@ export const AppendResult = Type.Object(
 export type AppendResult = Static<typeof AppendResult>;
 
 /**
- * The log position P a report was computed at: exactly the events at or below P are counted, in every read model it
- * reads, so the same request at the same P gives the same figures.
+ * The log position P a report was computed at: every event at or below P is counted, in every read model it reads.
+ * Events above P that a read model already holds may be counted too (rows are not yet versioned by position).
  */
 export const ReportAt = Type.String({
   description: 'The log position P the report was computed at (a 64-bit integer as a string): every event at or below P is counted, '
-    + 'none above it, in every read model the report reads.',
+    + 'in every read model the report reads. Wait for P to reach an upload\'s highestPosition to see the upload counted.',
 });
 
 /** What every report's query may add: the date its date-dependent rules use. */

@@ -18,7 +18,7 @@ export interface Choices {
   providers: { value: string; text: string }[];
 }
 
-/** Every entry of computedAt carries the report's one position P: the figures count exactly the events at or below it. */
+/** Every entry of computedAt carries the report's one position P: every event at or below it is counted. */
 const position = (computedAt: readonly { projection: string; position: string }[]) =>
   html`<p class="govuk-body-s">Computed at log position ${computedAt[0]?.position ?? '0'}.</p>`;
 
