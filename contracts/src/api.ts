@@ -15,11 +15,29 @@ export const AppendResult = Type.Object(
 );
 export type AppendResult = Static<typeof AppendResult>;
 
-/** The log position a report was computed at, so the same request at the same position gives the same figures. */
+/**
+ * The log position P a report was computed at: every event at or below P is counted, in every read model it reads.
+ * Events above P that a read model already holds may be counted too (rows are not yet versioned by position).
+ */
+export const ReportAt = Type.String({
+  description: 'The log position P the report was computed at (a 64-bit integer as a string): every event at or below P is counted, '
+    + 'in every read model the report reads. Wait for P to reach an upload\'s highestPosition to see the upload counted.',
+});
+
+/** What every report's query may add: the date its date-dependent rules use. */
+/** The date a report's date-dependent rules used (its query's asOf, or the day it was computed). */
+export const ReportAsOf = IsoDate('The date the date-dependent rules used: the asOf asked for, else the day the report was computed (UTC).');
+
+export const SnapshotFilters = {
+  asOf: Type.Optional(IsoDate('The date the date-dependent rules use (consent in force, proven-by dates, provisional flags, ages); '
+    + 'default today (UTC); a future date is refused (422). Echoed as asOf.')),
+};
+
+/** One read model a report read, at the report's position. */
 export const ReportPosition = Type.Object(
   {
     projection: Type.String(),
-    position: Type.String({ description: 'Highest global log position applied to the read model.' }),
+    position: Type.String({ description: "The report's position P (the same in every entry)." }),
     eventsApplied: Type.String(),
     updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },
@@ -41,6 +59,7 @@ export const AttendanceQuery = Type.Object(
     providerId: Type.Optional(ProviderId),
     from: Type.Optional(IsoDate('Sessions on or after this date.')),
     to: Type.Optional(IsoDate('Sessions on or before this date.')),
+    ...SnapshotFilters,
   },
   { additionalProperties: false },
 );
@@ -61,7 +80,9 @@ export const AttendanceReport = Type.Object(
   {
     report: Type.Literal('attendance'),
     filters: AttendanceQuery,
-    computedAt: Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' }),
+    asOf: ReportAsOf,
+    position: ReportAt,
+    computedAt: Type.Array(ReportPosition, { description: 'Each read model the report used, at the report\'s position.' }),
     suppressed: Type.Boolean({ description: 'True when disclosure control withheld figures (null figures are withheld).' }),
     disclosure: DisclosureApplied,
     rows: Type.Array(AttendanceRow),

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { DisclosureApplied, ReportPosition } from './api.js';
+import { DisclosureApplied, ReportAsOf, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
 import { Identifier, IsoDate, ProgrammeId } from './primitives.js';
 
 /**
@@ -19,6 +19,7 @@ export const ImpactQuery = Type.Object(
     poolId: Type.Optional(
       Identifier('Only comparison records of this pool (default: every pool, index dates inside the cohort period).', 'derby-2025'),
     ),
+    ...SnapshotFilters,
   },
   closed,
 );
@@ -87,8 +88,9 @@ export const ImpactReport = Type.Object(
   {
     report: Type.Literal('impact'),
     filters: ImpactQuery,
-    asOf: IsoDate(),
-    computedAt: Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' }),
+    asOf: ReportAsOf,
+    position: ReportAt,
+    computedAt: Type.Array(ReportPosition, { description: 'Each read model the report used, at the report\'s position.' }),
     suppressed: Type.Boolean({ description: 'Always true: small-number suppression applies to every reader.' }),
     disclosure: DisclosureApplied,
     provisional: Type.Boolean({ description: 'The follow-up year and waiting period have not ended for everyone in the estimate.' }),

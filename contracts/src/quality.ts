@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { IsoDate, ProviderId } from './primitives.js';
-import { DisclosureApplied, ReportPosition } from './api.js';
+import { DisclosureApplied, ReportAsOf, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -9,6 +9,7 @@ export const DataQualityQuery = Type.Object(
     providerId: Type.Optional(ProviderId),
     from: Type.Optional(IsoDate('Submissions received on or after this date.')),
     to: Type.Optional(IsoDate('Submissions received on or before this date.')),
+    ...SnapshotFilters,
   },
   closed,
 );
@@ -34,6 +35,8 @@ export const DataQualityReport = Type.Object(
   {
     report: Type.Literal('data-quality'),
     filters: DataQualityQuery,
+    asOf: ReportAsOf,
+    position: ReportAt,
     computedAt: Type.Array(ReportPosition),
     suppressed: Type.Boolean({ description: 'True when disclosure control applied to the people counts (missingMeasures).' }),
     disclosure: DisclosureApplied,

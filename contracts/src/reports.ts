@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { IsoDate, ProgrammeId, ProviderId, StringEnum } from './primitives.js';
-import { DisclosureApplied, ReportPosition } from './api.js';
+import { DisclosureApplied, ReportAsOf, ReportAt, ReportPosition, SnapshotFilters } from './api.js';
 
 /**
  * Outcome reports: engagement, outcomes, reoffending and spend. Figures for commissioners and funders are
@@ -20,6 +20,7 @@ const scopeFilters = {
 export const ReportQuery = Type.Object(
   {
     ...scopeFilters,
+    ...SnapshotFilters,
     from: Type.Optional(IsoDate('On or after this date (which date depends on the report).')),
     to: Type.Optional(IsoDate('On or before this date.')),
   },
@@ -30,6 +31,7 @@ export type ReportQuery = Static<typeof ReportQuery>;
 export const ReoffendingQuery = Type.Object(
   {
     ...scopeFilters,
+    ...SnapshotFilters,
     cohortFrom: IsoDate('First index (enrolment) date of the cohort.'),
     cohortTo: IsoDate('Last index (enrolment) date of the cohort, inclusive.'),
   },
@@ -42,7 +44,9 @@ export const RateWithInterval = Type.Object(
   { ...closed, description: 'A proportion with its Wilson 95% interval.' },
 );
 
-const computedAt = Type.Array(ReportPosition, { description: 'The log position of each read model the report used.' });
+const asOf = ReportAsOf;
+const position = ReportAt;
+const computedAt = Type.Array(ReportPosition, { description: 'Each read model the report used, at the report\'s position.' });
 const suppressed = Type.Boolean({ description: 'True when disclosure control applied (null figures are withheld).' });
 const disclosure = DisclosureApplied;
 
@@ -55,6 +59,7 @@ export const ReportGroupBy = StringEnum(ReportGroupings, {
 export const EngagementQuery = Type.Object(
   {
     ...scopeFilters,
+    ...SnapshotFilters,
     from: Type.Optional(IsoDate('Referred on or after this date.')),
     to: Type.Optional(IsoDate('Referred on or before this date.')),
     groupBy: Type.Optional(ReportGroupBy),
@@ -84,7 +89,7 @@ export const EngagementRow = Type.Object(
 );
 
 export const EngagementReport = Type.Object(
-  { report: Type.Literal('engagement'), filters: EngagementQuery, computedAt, suppressed, disclosure, rows: Type.Array(EngagementRow) },
+  { report: Type.Literal('engagement'), filters: EngagementQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(EngagementRow) },
   closed,
 );
 export type EngagementReport = Static<typeof EngagementReport>;
@@ -94,6 +99,7 @@ const MeanChange = Type.Object({ mean: Type.Number(), lower: Num(), upper: Num()
 export const OutcomesQuery = Type.Object(
   {
     ...scopeFilters,
+    ...SnapshotFilters,
     from: Type.Optional(IsoDate('Enrolled on or after this date.')),
     to: Type.Optional(IsoDate('Enrolled on or before this date.')),
     groupBy: Type.Optional(ReportGroupBy),
@@ -120,7 +126,7 @@ export const OutcomesRow = Type.Object(
 );
 
 export const OutcomesReport = Type.Object(
-  { report: Type.Literal('outcomes'), filters: OutcomesQuery, computedAt, suppressed, disclosure, rows: Type.Array(OutcomesRow) },
+  { report: Type.Literal('outcomes'), filters: OutcomesQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(OutcomesRow) },
   closed,
 );
 export type OutcomesReport = Static<typeof OutcomesReport>;
@@ -147,7 +153,7 @@ export const ReoffendingRow = Type.Object(
 
 export const ReoffendingReport = Type.Object(
   {
-    report: Type.Literal('reoffending'), filters: ReoffendingQuery, asOf: IsoDate(), computedAt, suppressed, disclosure,
+    report: Type.Literal('reoffending'), filters: ReoffendingQuery, asOf, position, computedAt, suppressed, disclosure,
     rows: Type.Array(ReoffendingRow),
   },
   closed,
@@ -173,7 +179,7 @@ export const SpendRow = Type.Object(
 );
 
 export const SpendReport = Type.Object(
-  { report: Type.Literal('spend'), filters: ReportQuery, computedAt, suppressed, disclosure, rows: Type.Array(SpendRow) },
+  { report: Type.Literal('spend'), filters: ReportQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(SpendRow) },
   closed,
 );
 export type SpendReport = Static<typeof SpendReport>;
@@ -183,6 +189,7 @@ export const QuarterlyReturnQuery = Type.Object(
   {
     quarter: Type.String({ pattern: '^\\d{4}Q[1-4]$', description: 'The calendar quarter, e.g. 2026Q3 (July to September 2026).', examples: ['2026Q3'] }),
     ...scopeFilters,
+    ...SnapshotFilters,
   },
   closed,
 );
@@ -221,7 +228,7 @@ export const QuarterlyReturnRow = Type.Object(
 export const QuarterlyReturnReport = Type.Object(
   {
     report: Type.Literal('quarterly-return'), filters: QuarterlyReturnQuery,
-    quarterStart: IsoDate(), quarterEnd: IsoDate(), computedAt, suppressed, disclosure,
+    quarterStart: IsoDate(), quarterEnd: IsoDate(), asOf, position, computedAt, suppressed, disclosure,
     rows: Type.Array(QuarterlyReturnRow),
   },
   closed,
@@ -237,6 +244,7 @@ export const PerformanceQuery = Type.Object(
     })),
     grantRef: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'One grant.' })),
     ...scopeFilters,
+    ...SnapshotFilters,
   },
   closed,
 );
@@ -276,7 +284,7 @@ export const PerformanceRow = Type.Object(
 );
 
 export const PerformanceReport = Type.Object(
-  { report: Type.Literal('performance'), filters: PerformanceQuery, computedAt, suppressed, disclosure, rows: Type.Array(PerformanceRow) },
+  { report: Type.Literal('performance'), filters: PerformanceQuery, asOf, position, computedAt, suppressed, disclosure, rows: Type.Array(PerformanceRow) },
   closed,
 );
 export type PerformanceReport = Static<typeof PerformanceReport>;

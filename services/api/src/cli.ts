@@ -70,7 +70,8 @@ async function main(): Promise<number> {
       for (const r of summary.results.filter((x) => x.status === 'rejected')) {
         for (const e of r.errors ?? []) process.stdout.write(`line ${r.line}: ${e.column ?? e.field ?? ''} ${e.rule}: ${e.message}\n`);
       }
-      process.stdout.write(`${summary.rows} rows: ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.rejected} rejected\n`);
+      process.stdout.write(`${summary.rows} rows: ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.rejected} rejected`
+        + `${summary.highestPosition === null ? '' : `; highest log position ${summary.highestPosition}`}\n`);
       return summary.rejected > 0 ? 1 : 0;
     }
     case 'topic':

@@ -106,6 +106,7 @@ export interface UploadRowResult {
   line: number;
   eventId: string | null;
   status: 'accepted' | 'duplicate' | 'rejected';
+  position?: string;
   errors?: { column?: string; field?: string; rule: string; message: string }[];
 }
 
@@ -114,6 +115,8 @@ export interface UploadSummary {
   accepted: number;
   duplicates: number;
   rejected: number;
+  /** The highest log position stored by any part (null when none): a report at or above it counts the whole file. */
+  highestPosition: string | null;
   results: UploadRowResult[];
 }
 
@@ -127,7 +130,7 @@ export async function uploadCsvFile(options: {
   onPart?: (rowsDone: number, rowsTotal: number) => void;
 }): Promise<UploadSummary> {
   const { rows, parts } = splitCsv(await readFile(options.file, 'utf8'), options.rowsPerRequest ?? 500);
-  const summary: UploadSummary = { rows, accepted: 0, duplicates: 0, rejected: 0, results: [] };
+  const summary: UploadSummary = { rows, accepted: 0, duplicates: 0, rejected: 0, highestPosition: null, results: [] };
   const url = `${options.apiUrl.replace(/\/$/, '')}/v1/imports?eventType=${encodeURIComponent(options.eventType)}`;
   let done = 0;
   for (const part of parts) {
@@ -143,6 +146,8 @@ export async function uploadCsvFile(options: {
     summary.accepted += answer.accepted ?? 0;
     summary.duplicates += answer.duplicates ?? 0;
     summary.rejected += answer.rejected ?? 0;
+    const highest = answer.highestPosition ?? null;
+    if (highest !== null && (summary.highestPosition === null || BigInt(highest) > BigInt(summary.highestPosition))) summary.highestPosition = highest;
     (answer.results ?? []).forEach((r, i) => summary.results.push({ ...r, line: part.lines[i] ?? r.line }));
     done += part.lines.length;
     options.onPart?.(done, rows);

@@ -73,18 +73,18 @@ export const disclosureHeader = (d: { rules: string; applied: boolean }): string
 
 /**
  * Sends a report as JSON, as an .xlsx workbook (figures and definitions) when the client asks for it by its media
- * type, or its rows as CSV when the client asks for text/csv. The CSV carries the log positions of the report in
- * the x-report-position header (projection=position, comma separated) and the disclosure-control rules in
+ * type, or its rows as CSV when the client asks for text/csv. The CSV carries the report's log position P in the
+ * x-report-position header (ask again with asAt=P for the same figures) and the disclosure-control rules in
  * x-disclosure-control; an empty report still has its header line (from the route's response schema).
  */
 export function sendReport<R extends {
-  rows: readonly object[]; computedAt: readonly { projection: string; position: string }[]; disclosure: { rules: string; applied: boolean };
+  rows: readonly object[]; position: string; computedAt: readonly { projection: string; position: string }[]; disclosure: { rules: string; applied: boolean };
 }>(request: FastifyRequest, reply: FastifyReply, report: R, name: string): R | FastifyReply | Promise<FastifyReply> {
   if (wantsXlsx(request)) {
     return reportWorkbook(report, name).then((bytes) => reply
       .type(XLSX_CONTENT_TYPE)
       .header('content-disposition', `attachment; filename="${name}.xlsx"`)
-      .header('x-report-position', report.computedAt.map((c) => `${c.projection}=${c.position}`).join(','))
+      .header('x-report-position', report.position)
       .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
       .send(bytes));
   }
@@ -93,7 +93,7 @@ export function sendReport<R extends {
   return reply
     .type('text/csv; charset=utf-8')
     .header('content-disposition', `attachment; filename="${name}.csv"`)
-    .header('x-report-position', report.computedAt.map((c) => `${c.projection}=${c.position}`).join(','))
+    .header('x-report-position', report.position)
     .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
     .send(toCsv(report.rows, schemaColumns(response?.properties?.rows?.items)));
 }

@@ -5,3 +5,4 @@ export { EventStore, requestHash, type AppendCommand, type AppendOutcome } from 
 export { applyRetention } from './ingest/retention.js';
 export { readXlsx, writeXlsx, XLSX_CONTENT_TYPE, type XlsxSheet } from './xlsx.js';
 export { REPORTS, type Filters } from './web/data.js';
+export { atConsistentPosition } from './report-snapshot.js';

@@ -95,8 +95,7 @@ export function xlsxTemplate(type: string): Promise<Buffer> {
 
 /** Every report downloadable as a workbook: the rows as the CSV has them, withheld figures as [c], and definitions. */
 export function reportWorkbook(report: {
-  report?: string; rows: readonly object[]; suppressed?: boolean; filters?: unknown;
-  computedAt: readonly { projection: string; position: string }[];
+  report?: string; rows: readonly object[]; suppressed?: boolean; filters?: unknown; position: string;
 }, name: string): Promise<Buffer> {
   const flat = report.rows.map((r) => flatten(r));
   const seen: string[] = [];
@@ -119,7 +118,7 @@ export function reportWorkbook(report: {
         ['Item', 'Value'],
         ['Report', report.report ?? name],
         ['Filters', JSON.stringify(report.filters ?? {})],
-        ...report.computedAt.map((c): XlsxCell[] => [`Log position (${c.projection})`, c.position]),
+        ['Log position', report.position],
         ['Small-number suppression', withheld
           ? '[c] marks a figure withheld: a count from 1 to 4, or a rate or mean over too few people (docs/metrics.md).'
           : 'None: these are your own figures.'],

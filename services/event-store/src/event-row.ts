@@ -2,6 +2,15 @@ import { upcast, type EventMetadata, type StoredEvent } from '@vru/contracts';
 import type { Sql, TransactionSql } from '@vru/runtime';
 import type { PersonalDataVault } from './personal-data.js';
 
+/**
+ * Taken (transaction-scoped) by every transaction that inserts into `events`, immediately before the insert, and
+ * held until it commits: identity positions are then allocated and committed in the same order, so the committed
+ * positions are always a prefix of the sequence (gaps only from rolled-back transactions). A reader that sees
+ * position P committed knows nothing can later commit below P: that is what makes a read model's consistent
+ * position (every event ≤ P applied) final, and a report at P reproducible.
+ */
+export const EVENT_APPEND_LOCK = 7_406_010;
+
 export const EVENT_COLUMNS =
   'position, event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at, data, metadata';
 

@@ -25,13 +25,18 @@ export const schemaOf = (name: string, suffix = ''): string => {
   return `rm_${name}${suffix}`;
 };
 
-/** The framework's own tables in every projection schema: idempotence per stream and the checkpoint. */
+/**
+ * The framework's own tables in every projection schema: idempotence per stream and the checkpoint. The checkpoint's
+ * `position` is the highest position applied (partitions are applied independently, so some below it may be
+ * missing); `consistent_position` is the highest P such that every committed event at or below P is applied.
+ */
 export const FRAMEWORK_DDL = `
 create table stream_positions (stream_id text primary key, version integer not null);
 create table checkpoint (
   id boolean primary key default true check (id),
   projection_version integer not null,
   position bigint not null default 0,
+  consistent_position bigint not null default 0,
   events_applied bigint not null default 0,
   updated_at timestamptz
 );

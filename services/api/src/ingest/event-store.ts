@@ -7,8 +7,8 @@ import {
   comparisonDecider, DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
 } from '@vru/domain';
 import {
-  canonicalJson, comparisonStreamId, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault, sessionDigest,
-  sha256Hex,
+  canonicalJson, comparisonStreamId, EVENT_APPEND_LOCK, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault,
+  sessionDigest, sha256Hex,
 } from '@vru/event-store';
 import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
@@ -347,8 +347,13 @@ export class EventStore {
       if (inserts.length > 0) {
         const dirty = [...states.values()].filter((st) => st.dirty);
         const storedData = await this.storedData(tx, inserts.map((x) => ({ streamId: x.target.streamId, submission: commands[x.i]!.submission })));
+        // Before the insert, so that the append lock below is held for as short a time as possible.
+        await this.recordKeeping(tx, inserts.map((x) => ({ streamId: x.target.streamId, providerId: x.target.providerId, submission: commands[x.i]!.submission })));
+        // Positions are allocated and committed in one order (see EVENT_APPEND_LOCK). Taken as late as possible, so
+        // appends serialise only for the insert and the commit; sent with the insert, not awaited alone (one round trip).
+        const ordered = tx`select pg_advisory_xact_lock(${EVENT_APPEND_LOCK})`.execute();
         // Events, outbox rows and stream snapshots in one statement: one round trip and one write to the socket.
-        const stored = await tx<{ event_id: string; position: bigint }[]>`
+        const [, stored] = await Promise.all([ordered, tx<{ event_id: string; position: bigint }[]>`
             with input as (
               select * from unnest(
                 ${inserts.map((x) => commands[x.i]!.submission.eventId)}::uuid[],
@@ -382,8 +387,7 @@ export class EventStore {
                    as x(stream_id, version, state, state_version, provider_id)
               where s.stream_id = x.stream_id
             )
-            select event_id, position from ins`;
-        await this.recordKeeping(tx, inserts.map((x) => ({ streamId: x.target.streamId, providerId: x.target.providerId, submission: commands[x.i]!.submission })));
+            select event_id, position from ins`]);
         const positions = new Map(stored.map((r) => [r.event_id, r.position.toString()]));
         for (const x of inserts) {
           const eventId = commands[x.i]!.submission.eventId;

@@ -37,6 +37,10 @@ export const BatchResponse = Type.Object(
     accepted: Type.Integer(),
     duplicates: Type.Integer(),
     rejected: Type.Integer(),
+    highestPosition: Type.Union([Type.String(), Type.Null()], {
+      description: 'The highest log position of the events stored (accepted or duplicate), null when none: a report whose position '
+        + 'is at or above it counts every one of them (ask with asAt, or wait until a report\'s position reaches it).',
+    }),
     results: Type.Array(BatchItemResult),
   },
   { additionalProperties: false },
@@ -228,11 +232,13 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
   });
 };
 
-export function summarise<T extends { status: string }>(results: T[]) {
+export function summarise<T extends { status: string; position?: string | undefined }>(results: T[]) {
+  const stored = results.flatMap((r) => (r.position === undefined ? [] : [BigInt(r.position)]));
   return {
     accepted: results.filter((r) => r.status === 'accepted').length,
     duplicates: results.filter((r) => r.status === 'duplicate').length,
     rejected: results.filter((r) => r.status === 'rejected').length,
+    highestPosition: stored.length === 0 ? null : stored.reduce((a, b) => (b > a ? b : a)).toString(),
     results,
   };
 }

@@ -8,7 +8,8 @@ import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
-import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
+import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
 
 /**
  * Did it work? One programme's participants against a matched comparison group from the data partners' pool
@@ -16,7 +17,6 @@ import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } fro
  * answers down to one person.
  */
 
-const today = (): string => new Date().toISOString().slice(0, 10);
 const QUARTER_STARTS = ['01-01', '04-01', '07-01', '10-01'];
 const QUARTER_ENDS = ['03-31', '06-30', '09-30', '12-31'];
 
@@ -117,7 +117,10 @@ export function evaluationSubjects(
 }
 
 /** The impact report for commissioners and admins: disclosure-controlled whoever reads it. */
-export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
+export const impactReport = (sql: Sql, principal: Principal, q: ImpactQuery): Promise<ImpactReport> =>
+  atConsistentPosition(sql, ['participants', 'offences', 'comparisons'], q, (tx, at) => impactAt(tx, at, principal, q));
+
+async function impactAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
   // The reports' one disclosure-control layer refuses unaligned periods (a month, a quarter or a financial year) and
   // stamps the answer; the impact result's own small-number rules (disclosedImpact) then apply to every reader.
   const disclosure = disclosureScope(principal, undefined, {
@@ -133,8 +136,7 @@ export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuer
     throw new HttpProblem(422, 'disclosure-control', 'A programme is required',
       [{ field: '/querystring/programmeId', rule: 'required', message: 'programmeId is required' }]);
   }
-  const computedAt = await Promise.all(['participants', 'offences', 'comparisons'].map((p) => reportPosition(sql, p)));
-  const asOf = today();
+  const { computedAt, position, asOf } = at;
   const participants = await sql<ParticipantRow[]>`
     select stream_id, referral_date::text, age_at_referral, gender, ethnicity, postcode_district, enrolled_on::text,
            evaluation_consent_withdrawn_on::text
@@ -171,7 +173,7 @@ export async function impactReport(sql: Sql, principal: Principal, q: ImpactQuer
     })
     : [];
   return {
-    report: 'impact', filters: q, asOf, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
+    report: 'impact', filters: q, asOf, position, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
     population: { ...d.population, excludedErased: suppressCount(erased) },
     matching: d.matching && { ...d.matching, exact: [...d.matching.exact] },
     balance: d.balance, propensity: d.propensity, estimate: d.estimate, warnings: d.warnings, rows,

@@ -51,6 +51,7 @@ const ImportRowResult = Type.Object(
     }),
     eventId: Type.Union([Type.String(), Type.Null()], { description: 'The eventId given in the row or derived from it.' }),
     status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate'), Type.Literal('rejected')]),
+    position: Type.Optional(Type.String({ description: 'The log position of the stored event (accepted or duplicate).' })),
     errors: Type.Optional(Type.Array(CsvCellErrorSchema)),
   },
   { additionalProperties: false },
@@ -63,6 +64,10 @@ export const ImportResult = Type.Object(
     accepted: Type.Integer(),
     duplicates: Type.Integer({ description: 'Rows already stored, e.g. by an earlier upload of the same file.' }),
     rejected: Type.Integer(),
+    highestPosition: Type.Union([Type.String(), Type.Null()], {
+      description: 'The highest log position of the events stored (accepted or duplicate), null when none: a report whose position '
+        + 'is at or above it counts every one of them (ask with asAt, or wait until a report\'s position reaches it).',
+    }),
     results: Type.Array(ImportRowResult, { description: 'One result per row, in file order.' }),
   },
   { additionalProperties: false },
@@ -183,7 +188,7 @@ async function importRows(
   }
 
   type Result = {
-    line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; errors?: (CsvCellError & { cell?: string })[];
+    line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; position?: string; errors?: (CsvCellError & { cell?: string })[];
   };
   // In a workbook, each error also names its cell: the column's letter in this file and the sheet row.
   const cellsOf = (line: number, errors: CsvCellError[]) => (format === 'csv' ? errors : errors.map((e) => {
@@ -220,7 +225,7 @@ async function importRows(
         results[slot] = { ...result, status: 'rejected', errors: cellsOf(result.line, csvRowErrors(type, record, outcome.errors)) };
         refused.push({ eventType: type, errors: outcome.errors });
       } else {
-        results[slot] = { ...result, status: outcome.status };
+        results[slot] = { ...result, status: outcome.status, position: outcome.position };
       }
     });
   }

@@ -10,7 +10,8 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
+import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
 import { disclosedGroups, disclosureScope, groupVocabulary, withheld, type Disclosure } from '../disclosure.js';
 
 /**
@@ -24,7 +25,6 @@ const DISCLOSURE_NOTE = ' Across providers (commissioner, funder, admin) figures
   + 'the period must be one calendar month, quarter or financial year (otherwise 422), small populations and any figure that other answers '
   + 'could give back are null, and a breakdown answers every value of its vocabulary.';
 
-const today = (): string => new Date().toISOString().slice(0, 10);
 const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 const rate = (p: Proportion | null) => (p === null ? null : { value: round(p.value)!, lower: round(p.lower)!, upper: round(p.upper)! });
 const groupBy = <T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> => {
@@ -114,11 +114,14 @@ function measuresOut(m: ReoffendingMeasures, cohortSize: number, dc: Disclosure)
 }
 
 /** The engagement funnel report: scoped to the principal's provider, under disclosure control for every other role. */
-export async function engagementReport(sql: Sql, principal: Principal, q: EngagementQuery) {
+export const engagementReport = (sql: Sql, principal: Principal, q: EngagementQuery) =>
+  atConsistentPosition(sql, ['participants'], q, (tx, at) => engagementAt(tx, at, principal, q));
+
+async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: EngagementQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const vocabulary = await groupVocabulary(sql, dc, q.groupBy);
   const window = dc.window(q.from, q.to);
-  const computedAt = [await reportPosition(sql, 'participants')];
+  const { computedAt, position, asOf } = at;
   const rows = await sql<(FunnelRow & { stream_id: string })[]>`
     select stream_id, programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
            referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
@@ -129,10 +132,9 @@ export async function engagementReport(sql: Sql, principal: Principal, q: Engage
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
       ${window.from ? sql`and referral_date >= ${window.from}::date` : sql``}
       ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-  const asOf = today();
   const by = q.groupBy;
   return {
-    report: 'engagement' as const, filters: q, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'engagement' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) =>
       disclosedGroups(dc, people, by, vocabulary?.(programmeId) ?? null, {
         id: (p) => p.stream_id, provider: (p) => p.provider_id, date: (p) => p.referral_date, group: (p) => (by ? groupValue(p, by, p.referral_date) : ''),
@@ -148,12 +150,14 @@ export async function engagementReport(sql: Sql, principal: Principal, q: Engage
 type OutcomeRecord = { stream_id: string; instrument: string; scale: string; baseline_score: number | null; exit_score: number | null; enrolled_on: string | null } & GroupFields;
 
 /** The outcomes report: baseline to exit change per programme, instrument and scale. */
-export async function outcomesReport(sql: Sql, principal: Principal, q: OutcomesQuery) {
+export const outcomesReport = (sql: Sql, principal: Principal, q: OutcomesQuery) =>
+  atConsistentPosition(sql, ['outcomes', 'participants'], q, (tx, at) => outcomesAt(tx, at, principal, q));
+
+async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: OutcomesQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const vocabulary = await groupVocabulary(sql, dc, q.groupBy);
   const window = dc.window(q.from, q.to);
-  const computedAt = [await reportPosition(sql, 'outcomes'), await reportPosition(sql, 'participants')];
-  const asOf = today();
+  const { computedAt, position, asOf } = at;
   const rows = await sql<OutcomeRecord[]>`
     select o.stream_id, o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on::text,
            p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
@@ -167,7 +171,7 @@ export async function outcomesReport(sql: Sql, principal: Principal, q: Outcomes
   const by = q.groupBy;
   const populations = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}`);
   return {
-    report: 'outcomes' as const, filters: q, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'outcomes' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: [...populations.values()].flatMap((population) => {
       const { programme_id: programmeId, instrument, scale } = population[0]!;
       return disclosedGroups(dc, population, by, vocabulary?.(programmeId) ?? null, {
@@ -196,14 +200,16 @@ export async function outcomesReport(sql: Sql, principal: Principal, q: Outcomes
 }
 
 /** The proven reoffending report (MoJ method) per programme. */
-export async function reoffendingReport(sql: Sql, principal: Principal, q: ReoffendingQuery) {
+export const reoffendingReport = (sql: Sql, principal: Principal, q: ReoffendingQuery) =>
+  atConsistentPosition(sql, ['participants', 'offences'], q, (tx, at) => reoffendingAt(tx, at, principal, q));
+
+async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ReoffendingQuery) {
   if (q.cohortTo < q.cohortFrom) throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
   const dc = disclosureScope(principal, q.providerId, {
     from: q.cohortFrom, to: q.cohortTo, required: true, fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' },
   });
   const window = dc.window(q.cohortFrom, q.cohortTo);
-  const computedAt = [await reportPosition(sql, 'participants'), await reportPosition(sql, 'offences')];
-  const asOf = today();
+  const { computedAt, position, asOf } = at;
   const people = await sql<{ stream_id: string; programme_id: string; provider_id: string; enrolled_on: string | null; consented: boolean;
     evaluation_consent_withdrawn_on: string | null }[]>`
     select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_from is not null as consented,
@@ -223,7 +229,7 @@ export async function reoffendingReport(sql: Sql, principal: Principal, q: Reoff
   const programmes = [...new Set([...people.filter((p) => dc.inScope(p.provider_id, null, null)).map((p) => p.programme_id),
     ...(q.programmeId ? [q.programmeId] : [])])].sort();
   return {
-    report: 'reoffending' as const, filters: q, asOf, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'reoffending' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = cohort.filter((p) => p.programme_id === programmeId);
       const members = all.filter((p) => dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }));
@@ -252,10 +258,13 @@ export async function reoffendingReport(sql: Sql, principal: Principal, q: Reoff
 }
 
 /** The spend report: per grant, spend against award and cost per participant. */
-export async function spendReport(sql: Sql, principal: Principal, q: ReportQuery) {
+export const spendReport = (sql: Sql, principal: Principal, q: ReportQuery) =>
+  atConsistentPosition(sql, ['spend', 'participants'], q, (tx, at) => spendAt(tx, at, principal, q));
+
+async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ReportQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: false });
   const window = dc.window(q.from, q.to);
-  const computedAt = [await reportPosition(sql, 'spend'), await reportPosition(sql, 'participants')];
+  const { computedAt, position, asOf } = at;
   const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; start_date: string; end_date: string }[]>`
     select grant_ref, provider_id, programme_id, amount_pence::text, start_date::text, end_date::text from rm_spend.grants
     where true
@@ -276,7 +285,7 @@ export async function spendReport(sql: Sql, principal: Principal, q: ReportQuery
       ${window.to ? sql`and enrolled_on <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
   const spendByGrant = groupBy(spend, (s) => s.grant_ref);
   return {
-    report: 'spend' as const, filters: q, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'spend' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: grants.map((g) => {
       const items = spendByGrant.get(g.grant_ref) ?? [];
       const lines = items.map((s) => ({ amountPence: Number(s.amount_pence), category: s.category, periodStart: s.period_start }));

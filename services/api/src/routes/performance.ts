@@ -7,7 +7,8 @@ import {
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope, type Disclosure } from '../disclosure.js';
-import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
+import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
 
 /**
  * Contract performance: per grant and quarter with targets, actual against target for each indicator, year to date
@@ -30,15 +31,16 @@ interface AttendanceRow { stream_id: string; provider_id: string; programme_id: 
 
 export type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
 
-const today = (): string => new Date().toISOString().slice(0, 10);
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
-export async function performanceReport(sql: Sql, principal: Principal, q: PerformanceQuery) {
+export const performanceReport = (sql: Sql, principal: Principal, q: PerformanceQuery) =>
+  atConsistentPosition(sql, ['spend', 'participants', 'attendance', 'outcomes'], q, (tx, at) => performanceAt(tx, at, principal, q));
+
+async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: PerformanceQuery) {
   // A calendar quarter is an aligned period of the layer; without one, each grant's quarters are its fixed population.
   const asked = q.quarter ? quarterBounds(q.quarter) : null;
   const dc = disclosureScope(principal, q.providerId, { from: asked?.start, to: asked?.end, required: false });
-  const computedAt = await Promise.all(['spend', 'participants', 'attendance', 'outcomes'].map((p) => reportPosition(sql, p)));
-  const asOf = today();
+  const { computedAt, position, asOf } = at;
   const grants = await sql<GrantRow[]>`
     select grant_ref, provider_id, programme_id, start_date::text, end_date::text from rm_spend.grants
     where true
@@ -46,7 +48,7 @@ export async function performanceReport(sql: Sql, principal: Principal, q: Perfo
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}
     order by grant_ref`.catch(emptyIfNoReadModel);
-  const header = { report: 'performance' as const, filters: q, computedAt, suppressed: dc.applied, disclosure: dc.stamp };
+  const header = { report: 'performance' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp };
   if (grants.length === 0) return { ...header, rows: [] };
   const refs = grants.map((g) => g.grant_ref);
   const providers = [...new Set(grants.map((g) => g.provider_id))];

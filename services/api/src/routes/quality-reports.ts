@@ -3,20 +3,22 @@ import { DataQualityQuery, DataQualityReport, LATE_AFTER_DAYS, ProblemDetails } 
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
-import { emptyIfNoReadModel, REPORT_ROLES, reportPosition } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES } from './reports.js';
+import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
 import { disclosureScope } from '../disclosure.js';
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
-export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQualityQuery) {
+export const dataQualityReport = (sql: Sql, principal: Principal, q: DataQualityQuery) =>
+  atConsistentPosition(sql, ['submissions', 'participants', 'outcomes'], q, (tx, at) => dataQualityAt(tx, at, principal, q));
+
+async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: DataQualityQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: false });
   const provider = dc.provider;
   const receivedFilter = (column: string) => sql`
     ${provider ? sql`and provider_id = ${provider}` : sql``}
     ${q.from ? sql`and ${sql(column)} >= ${q.from}::date` : sql``}
     ${q.to ? sql`and ${sql(column)} < ${q.to}::date + 1` : sql``}`;
-  const [computedAt, participantsAt, outcomesAt] = await Promise.all([
-    reportPosition(sql, 'submissions'), reportPosition(sql, 'participants'), reportPosition(sql, 'outcomes'),
-  ]);
+  const { computedAt, position, asOf } = at;
   const [accepted, rejected, byRule, missing] = await Promise.all([
     sql<{ provider_id: string; month: string; accepted: number; late: number; median_days: number | null }[]>`
       select provider_id, to_char(recorded_at, 'YYYY-MM') as month, count(*)::int as accepted,
@@ -58,7 +60,9 @@ export async function dataQualityReport(sql: Sql, principal: Principal, q: DataQ
   const report = {
     report: 'data-quality' as const,
     filters: q,
-    computedAt: [computedAt, participantsAt, outcomesAt],
+    asOf,
+    position,
+    computedAt,
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: [...rows.values()]

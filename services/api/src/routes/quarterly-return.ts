@@ -4,7 +4,8 @@ import { quarterBounds } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope } from '../disclosure.js';
-import { emptyIfNoReadModel, REPORT_ROLES, reportPosition, type ReportDeps } from './reports.js';
+import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
+import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
 
 /**
  * The quarterly return a VRU sends the Home Office: per programme, people reached (referred; active) by age band
@@ -39,11 +40,14 @@ const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 
  * active, newly enrolled, completions; attenders behind sessions delivered), judged against the other quarters
  * and months of its financial year (flows) or the other providers and breakdown cells (the active stock).
  */
-export async function quarterlyReturnReport(sql: Sql, principal: Principal, q: QuarterlyReturnQuery) {
+export const quarterlyReturnReport = (sql: Sql, principal: Principal, q: QuarterlyReturnQuery) =>
+  atConsistentPosition(sql, ['participants', 'attendance', 'spend'], q, (tx, at) => quarterlyReturnAt(tx, at, principal, q));
+
+async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: QuarterlyReturnQuery) {
   const { start, end } = quarterBounds(q.quarter);
   const dc = disclosureScope(principal, q.providerId, { from: start, to: end, required: true });
   const window = dc.window(start, end) as { from: string; to: string };
-  const computedAt = await Promise.all([reportPosition(sql, 'participants'), reportPosition(sql, 'attendance'), reportPosition(sql, 'spend')]);
+  const { computedAt, position, asOf } = at;
   const programmeFilter = (column = 'programme_id') => (q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``);
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
@@ -97,7 +101,7 @@ export async function quarterlyReturnReport(sql: Sql, principal: Principal, q: Q
       dc.published(cells, k, date ? dc.period : null) ? mine.filter((p) => key(p) === k).length : null]));
   };
   return {
-    report: 'quarterly-return' as const, filters: q, quarterStart: start, quarterEnd: end, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'quarterly-return' as const, filters: q, quarterStart: start, quarterEnd: end, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = people.filter((p) => p.programme_id === programmeId);
       const referredAll = all.filter((p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to);

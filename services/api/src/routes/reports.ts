@@ -4,6 +4,7 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope, withheld } from '../disclosure.js';
+import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
 
 /** Who may read each report: the JSON routes and the dashboard pages both use these. */
 export const REPORT_ROLES = {
@@ -23,20 +24,6 @@ export interface ReportDeps {
   sql: Sql;
 }
 
-export async function reportPosition(sql: Sql, projection: string) {
-  const schema = `rm_${projection}`;
-  const rows = await sql.unsafe<{ position: bigint; events_applied: bigint; updated_at: Date | null }[]>(
-    `select position, events_applied, updated_at from ${schema}.checkpoint`,
-  ).catch(() => []);
-  const row = rows[0];
-  return {
-    projection,
-    position: (row?.position ?? 0n).toString(),
-    eventsApplied: (row?.events_applied ?? 0n).toString(),
-    updatedAt: row?.updated_at ? row.updated_at.toISOString() : null,
-  };
-}
-
 /** A report query over a read model the projector has not created yet answers no rows rather than failing. */
 export function emptyIfNoReadModel(err: { code?: string }): never[] {
   if (err.code === '3F000' || err.code === '42P01') return [];
@@ -48,10 +35,14 @@ export function emptyIfNoReadModel(err: { code?: string }): never[] {
  * The population of a row is its participants with a session in the period; disclosure control judges it by
  * month of session across every provider of the programme.
  */
-export async function attendanceReport(sql: Sql, principal: Principal, q: AttendanceQuery) {
+export const attendanceReport = (sql: Sql, principal: Principal, q: AttendanceQuery) =>
+  atConsistentPosition(sql, ['attendance'], q, (tx, at) => attendanceAt(tx, at, principal, q));
+
+/** The attendance report inside a snapshot taken by atConsistentPosition (the dashboard runs several in one). */
+export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: AttendanceQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const window = dc.window(q.from, q.to);
-  const computedAt = [await reportPosition(sql, 'attendance')];
+  const { computedAt, position, asOf } = at;
   const records = await sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number }[]>`
     select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
            count(*) filter (where attended)::int as attended,
@@ -67,6 +58,8 @@ export async function attendanceReport(sql: Sql, principal: Principal, q: Attend
   return {
     report: 'attendance' as const,
     filters: q,
+    asOf,
+    position,
     computedAt,
     suppressed: dc.applied,
     disclosure: dc.stamp,

@@ -28,9 +28,11 @@ export const RETURN_ROLES = {
 } as const satisfies Record<string, readonly Role[]>;
 
 interface ReportFigures {
+  /** Every event at or below it had reached each read model the report read (its consistent position). */
+  position: string;
   computedAt: { projection: string; position: string }[];
   disclosure: { rules: string; applied: boolean };
-  asOf?: string;
+  asOf: string;
   rows: Record<string, unknown>[];
 }
 
@@ -49,24 +51,6 @@ const FREEZABLE: Record<FreezableReport, {
 
 /** The field that names a row of a frozen report (for the pages). */
 export const returnRowKey = (report: string): string => FREEZABLE[report as FreezableReport].rowKey;
-
-/**
- * The position a report was read at and the positions of its read models: today the lowest position of the read
- * models it used (every event at or below it has reached each of them as far as their checkpoints say). Reports
- * that carry one consistent `position` give that instead.
- */
-export function reportReadPosition(report: { computedAt: readonly { position: string }[]; position?: string }): string {
-  if (report.position !== undefined) return report.position;
-  if (report.computedAt.length === 0) return '0';
-  return report.computedAt.map((c) => BigInt(c.position)).reduce((a, b) => (b < a ? b : a)).toString();
-}
-
-/** The highest position any of the report's read models has applied: no later event can have moved a figure. */
-const highestApplied = (report: { computedAt: readonly { position: string }[]; position?: string }): string =>
-  report.position ?? report.computedAt.map((c) => BigInt(c.position)).reduce((a, b) => (b > a ? b : a), 0n).toString();
-
-/** The date a report's date-dependent rules used: its own `asOf` when it has one, else the day it was computed. */
-export const reportAsOf = (report: { asOf?: string }, now: Date): string => report.asOf ?? now.toISOString().slice(0, 10);
 
 const apiPackage = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -127,7 +111,7 @@ export async function freezeReturn(sql: Sql, principal: Principal, body: FreezeR
   await sql`
     insert into frozen_returns (id, report, query, role, figures, figures_sha256, position, positions, as_of, disclosure_rules, code_version, frozen_by, frozen_at)
     values (${id}, ${body.report}, ${canonicalJson(body.query)}, ${principal.role}, ${canonicalJson(report)}, ${figuresDigest(report)},
-            ${reportReadPosition(report)}, ${canonicalJson(report.computedAt)}, ${reportAsOf(report, frozenAt)}::date,
+            ${report.position}, ${canonicalJson(report.computedAt)}, ${report.asOf}::date,
             ${report.disclosure.rules}, ${codeVersion(commit)}, ${principal.keyId}, ${frozenAt})`;
   return frozenOf(await loadReturn(sql, id));
 }
@@ -153,14 +137,14 @@ export async function restatement(sql: Sql, principal: Principal, id: string) {
                     to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD')) between ${period.from} and ${period.to} as "datedInPeriod",
            count(*)::int as events
     from events e join streams s on s.stream_id = e.stream_id
-    where e.position > ${stored.position} and e.position <= ${highestApplied(now)}
+    where e.position > ${stored.position} and e.position <= ${now.position}
       and e.programme_id = any(${rows}::text[])
       ${query.providerId ? sql`and e.provider_id = ${query.providerId}` : sql``}
     group by 1, 2, 3, 4, 5`;
   const kindOf = (cell: string) => (cell.startsWith('grants.') ? 'grant' : 'participant');
   return {
     returnId: stored.id, report: stored.report as FreezableReport, frozenPosition: stored.position, frozenAt: stored.frozen_at.toISOString(),
-    position: reportReadPosition(now), computedAt: now.computedAt as Restatement['computedAt'], disclosure: now.disclosure,
+    position: now.position, computedAt: now.computedAt as Restatement['computedAt'], disclosure: now.disclosure,
     cellsCompared: compared,
     changed: changed.map((c) => ({
       ...c,

@@ -4,7 +4,8 @@ import type { Sql } from '@vru/runtime';
 import { addMonths, DISCLOSURE_VERSION, financialYearOf } from '@vru/domain';
 import { tenantOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
-import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
+import { attendanceAt, attendanceReport, REPORT_ROLES } from '../routes/reports.js';
+import { atConsistentPosition } from '../report-snapshot.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
 import { performanceReport } from '../routes/performance.js';
@@ -53,10 +54,16 @@ export function withDefaultPeriod(principal: Principal, f: Filters): Filters {
 /** The attendance report run once per month of the period: attendance over time. */
 export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filters) {
   const months = monthsOf(f.from, f.to);
-  const reports = await Promise.all(months.map((m) => attendanceReport(sql, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }))));
+  // Every month from one snapshot, at one position.
+  const { at, reports } = await atConsistentPosition(sql, ['attendance'], {}, async (tx, at) => ({
+    at,
+    reports: await Promise.all(months.map((m) =>
+      attendanceAt(tx, at, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end })))),
+  }));
   return {
     report: 'attendance-by-month' as const,
-    computedAt: reports[0]?.computedAt ?? [],
+    position: at.position,
+    computedAt: at.computedAt,
     suppressed: tenantOf(principal) === null,
     disclosure: { rules: DISCLOSURE_VERSION, applied: tenantOf(principal) === null },
     rows: reports.flatMap((r, i) => r.rows.map((row) => ({ month: months[i]!.month, ...row }))),

@@ -120,7 +120,7 @@ export function impactSections(r: ImpactReport, f: Filters): Html {
     ${estimateSection(r, f)}
     ${balanceSection(r)}
     ${matchingSection(r)}
-    <p class="govuk-body-s">Computed at log position ${r.computedAt.map((c) => `${c.projection} ${c.position}`).join(', ')},
+    <p class="govuk-body-s">Computed at log position ${r.position},
       as of ${r.asOf}.</p>
     ${details('How this is worked out', html`<p class="govuk-body">Each participant is paired with the most similar people in a pool of
       pseudonymous records a police or probation data partner shares (same gender; similar age, ethnic group, area and offending history,

@@ -426,7 +426,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     }
     return reply.type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${name}.csv"`)
-      .header('x-report-position', report.computedAt.map((c: { projection: string; position: string }) => `${c.projection}=${c.position}`).join(','))
+      .header('x-report-position', report.position)
       .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
       .send(toCsv(report.rows));
   });

@@ -18,8 +18,9 @@ export interface Choices {
   providers: { value: string; text: string }[];
 }
 
+/** Every entry of computedAt carries the report's one position P: every event at or below it is counted. */
 const position = (computedAt: readonly { projection: string; position: string }[]) =>
-  html`<p class="govuk-body-s">Computed at log position ${computedAt.map((c) => `${c.projection} ${c.position}`).join(', ')}.</p>`;
+  html`<p class="govuk-body-s">Computed at log position ${computedAt[0]?.position ?? '0'}.</p>`;
 
 export function filtersForm(action: string, principal: Principal, f: Filters, choices: Choices): Html {
   const column = (field: Html) => html`<div class="govuk-grid-column-one-quarter">${field}</div>`;

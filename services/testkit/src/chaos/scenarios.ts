@@ -88,6 +88,19 @@ async function settle(stack: ChaosStack, load: LoadClient, scenario: string, che
     ok: differences.length === 0,
     detail: differences.map((d) => `${d.projection}.${d.table}: ${d.missing} missing, ${d.extra} extra`).join('; ') || undefined,
   });
+  // Once every event is applied, each read model's consistent position is the head of the log, whatever the kills,
+  // redeliveries and partition moves did on the way (a live batch advances it for partitions that are idle).
+  const head = String(await stack.count('select coalesce(max(position), 0)::text as n from events'));
+  const lagging: string[] = [];
+  for (const p of projections) {
+    const consistent = await stack.count(`select consistent_position::text as n from rm_${p.name}.checkpoint`).catch(() => -1);
+    if (String(consistent) !== head) lagging.push(`${p.name} at ${consistent} of ${head}`);
+  }
+  checks.push({
+    name: 'every read model\'s consistent position reached the head of the log',
+    ok: convergedMs === null || lagging.length === 0,
+    detail: lagging.join('; ') || undefined,
+  });
   checks.push({ name: 'no refused events (the load is valid)', ok: load.refused.size === 0, detail: load.refused.size ? statusCounts([...load.refused.values()].map((status) => ({ status }))) : undefined });
   checks.push({ name: 'every offered event acknowledged', ok: load.acknowledged.size === load.offered.size, detail: `${load.offered.size - load.acknowledged.size} not acknowledged` });
   const result: ScenarioResult = {
