@@ -55,23 +55,44 @@ async function allReady(sql: Sql, readModels: readonly ReadModel[]): Promise<boo
 }
 
 /**
+ * The search path a report's queries resolve unqualified table names on: the read models' schemas, then public.
+ * Report SQL names tables without a schema, so the same query reads the live read models or a copy of them.
+ */
+export function readModelSearchPath(schemas: readonly string[]): string {
+  for (const s of schemas) if (!/^[a-z][a-z0-9_]*$/.test(s)) throw new Error(`bad schema name ${s}`);
+  return [...schemas, 'public'].join(', ');
+}
+
+/**
  * Runs a report inside one read-only repeatable-read transaction, at P = the lowest consistent position of the read
  * models it reads (every committed event at or below P is in each of them), and tells it P. The transaction's one
  * snapshot is taken by the checkpoint read, so rows and P agree whatever commits meanwhile. Before the projector has
- * created a read model there is no position to read at: the report then runs on the pool at position 0, and its
- * queries answer no rows from the missing read model (emptyIfNoReadModel).
+ * created a read model there is no position to read at: the report then runs on one reserved connection at position
+ * 0, and its queries answer no rows from the missing read model (emptyIfNoReadModel; outside a transaction, so one
+ * missing table does not abort the others).
  */
 export async function atConsistentPosition<T>(
   sql: Sql, readModels: readonly ReadModel[], q: SnapshotQuery, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
 ): Promise<T> {
   const asOf = reportAsOf(q);
+  const searchPath = readModelSearchPath(readModels.map((m) => `rm_${m}`));
   if (!(await allReady(sql, readModels))) {
-    return report(sql, { position: '0', asOf, computedAt: readModels.map((projection) => ({ projection, position: '0', eventsApplied: '0', updatedAt: null })) });
+    const connection = await sql.reserve();
+    try {
+      await connection.unsafe(`set search_path to ${searchPath}`);
+      return await report(connection as unknown as Sql, {
+        position: '0', asOf, computedAt: readModels.map((projection) => ({ projection, position: '0', eventsApplied: '0', updatedAt: null })),
+      });
+    } finally {
+      await connection.unsafe('reset search_path').catch(() => undefined);
+      connection.release();
+    }
   }
   const checkpoints = readModels.map((m, i) =>
     `select ${i} as i, consistent_position, events_applied, updated_at from rm_${m}.checkpoint`).join(' union all ');
   return sql.begin('isolation level repeatable read read only', async (tx) => {
     const rows = await tx.unsafe<{ i: number; consistent_position: bigint; events_applied: bigint; updated_at: Date | null }[]>(checkpoints);
+    await tx.unsafe(`set local search_path to ${searchPath}`);
     const byModel = new Map(rows.map((r) => [r.i, r]));
     const position = rows.reduce((p, r) => (r.consistent_position < p ? r.consistent_position : p), rows[0]?.consistent_position ?? 0n).toString();
     const computedAt = readModels.map((projection, i): ComputedAt => {

@@ -140,23 +140,23 @@ async function impactAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: I
   const participants = await sql<ParticipantRow[]>`
     select stream_id, referral_date::text, age_at_referral, gender, ethnicity, postcode_district, enrolled_on::text,
            evaluation_consent_withdrawn_on::text
-    from rm_participants.participants
+    from participants
     where programme_id = ${q.programmeId} and evaluation_consent_from is not null and referral_date is not null
       and enrolled_on between ${q.cohortFrom}::date and ${q.cohortTo}::date`.catch(emptyIfNoReadModel);
   // Offences recorded as OffenceRecorded version 1 carry no custodial flag and count as not custodial (docs/evaluation.md).
   const participantOffences = participants.length === 0 ? [] : await sql<OffenceRow[]>`
-    select stream_id, offence_date::text, proven_date::text, serious_violence, custodial from rm_offences.offences
+    select stream_id, offence_date::text, proven_date::text, serious_violence, custodial from offences
     where stream_id = any(${participants.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const comparisons = await sql<ComparisonRow[]>`
     select stream_id, index_date::text, age_at_index, gender, ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody
-    from rm_comparisons.comparison_records
+    from comparison_records
     where not erased and age_at_index is not null and gender is not null and ethnicity_group is not null and area is not null
       and prior_offences is not null and prior_serious_violence is not null and prior_custody is not null
       and index_date between ${q.cohortFrom}::date and ${q.cohortTo}::date
       ${q.poolId ? sql`and pool_id = ${q.poolId}` : sql``}`.catch(emptyIfNoReadModel);
   const comparisonOffences = comparisons.length === 0 ? [] : await sql<OffenceRow[]>`
     select o.stream_id, o.offence_date::text, o.proven_date::text, o.serious_violence, o.custodial
-    from rm_comparisons.comparison_offences o join rm_comparisons.comparison_records r on r.stream_id = o.stream_id
+    from comparison_offences o join comparison_records r on r.stream_id = o.stream_id
     where not r.erased and r.index_date between ${q.cohortFrom}::date and ${q.cohortTo}::date
       ${q.poolId ? sql`and r.pool_id = ${q.poolId}` : sql``}`.catch(emptyIfNoReadModel);
 

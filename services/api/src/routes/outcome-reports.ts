@@ -126,7 +126,7 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
     select stream_id, programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
            referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
            first_session_date::text, exit_date::text, exit_reason
-    from rm_participants.participants
+    from participants
     where referral_date is not null
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
@@ -161,7 +161,7 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
   const rows = await sql<OutcomeRecord[]>`
     select o.stream_id, o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on::text,
            p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
-    from rm_outcomes.outcomes o join rm_participants.participants p on p.stream_id = o.stream_id
+    from outcomes o join participants p on p.stream_id = o.stream_id
     where p.evaluation_consent_from is not null
       and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
       ${q.programmeId ? sql`and o.programme_id = ${q.programmeId}` : sql``}
@@ -214,7 +214,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     evaluation_consent_withdrawn_on: string | null }[]>`
     select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_from is not null as consented,
            evaluation_consent_withdrawn_on::text
-    from rm_participants.participants
+    from participants
     where true
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel);
@@ -222,7 +222,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const cohort = people.filter((p) => p.consented && p.enrolled_on !== null && p.enrolled_on >= window.from! && p.enrolled_on <= window.to!
     && (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf));
   const offences = cohort.length === 0 ? [] : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
-    select stream_id, offence_date::text, proven_date::text, serious_violence from rm_offences.offences
+    select stream_id, offence_date::text, proven_date::text, serious_violence from offences
     where stream_id = any(${cohort.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const byStream = groupBy(offences, (o) => o.stream_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
@@ -266,20 +266,20 @@ async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: Re
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
   const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; start_date: string; end_date: string }[]>`
-    select grant_ref, provider_id, programme_id, amount_pence::text, start_date::text, end_date::text from rm_spend.grants
+    select grant_ref, provider_id, programme_id, amount_pence::text, start_date::text, end_date::text from grants
     where true
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}
     order by grant_ref`.catch(emptyIfNoReadModel);
   const refs = grants.map((g) => g.grant_ref);
   const spend = refs.length === 0 ? [] : await sql<{ grant_ref: string; amount_pence: string; category: string; period_start: string }[]>`
-    select grant_ref, amount_pence::text, category, period_start::text from rm_spend.spend
+    select grant_ref, amount_pence::text, category, period_start::text from spend
     where grant_ref = any(${refs}::text[])
       ${q.from ? sql`and period_start >= ${q.from}::date` : sql``}
       ${q.to ? sql`and period_start <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
   // Every provider's enrolments of the programmes: the sibling cells of each grant's (one provider's) population.
   const people = refs.length === 0 ? [] : await sql<{ stream_id: string; provider_id: string; programme_id: string; enrolled_on: string; exit_reason: string | null }[]>`
-    select stream_id, provider_id, programme_id, enrolled_on::text, exit_reason from rm_participants.participants
+    select stream_id, provider_id, programme_id, enrolled_on::text, exit_reason from participants
     where enrolled_on is not null and programme_id = any(${[...new Set(grants.map((g) => g.programme_id))]}::text[])
       ${window.from ? sql`and enrolled_on >= ${window.from}::date` : sql``}
       ${window.to ? sql`and enrolled_on <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);

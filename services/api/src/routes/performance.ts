@@ -42,7 +42,7 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const dc = disclosureScope(principal, q.providerId, { from: asked?.start, to: asked?.end, required: false });
   const { computedAt, position, asOf } = at;
   const grants = await sql<GrantRow[]>`
-    select grant_ref, provider_id, programme_id, start_date::text, end_date::text from rm_spend.grants
+    select grant_ref, provider_id, programme_id, start_date::text, end_date::text from grants
     where true
       ${q.grantRef ? sql`and grant_ref = ${q.grantRef}` : sql``}
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
@@ -58,21 +58,21 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const [targets, people, attendances, spend, outcomes] = await Promise.all([
     sql<TargetRow[]>`
       select grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence::text, outcome_targets, revisions
-      from rm_spend.delivery_targets where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
+      from delivery_targets where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
     sql<PersonRow[]>`
       select stream_id, provider_id, programme_id, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
-      from rm_participants.participants
+      from participants
       where programme_id = any(${programmes}::text[]) ${providerFilter()}`.catch(emptyIfNoReadModel),
     sql<AttendanceRow[]>`
-      select stream_id, provider_id, programme_id, session_date::text from rm_attendance.sessions
+      select stream_id, provider_id, programme_id, session_date::text from sessions
       where attended and programme_id = any(${programmes}::text[]) ${providerFilter()}`.catch(emptyIfNoReadModel),
     sql<{ grant_ref: string; period_start: string; amount_pence: string }[]>`
-      select grant_ref, period_start::text, amount_pence::text from rm_spend.spend
+      select grant_ref, period_start::text, amount_pence::text from spend
       where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
     // Outcome actuals follow the outcomes report: evaluation consent in force today, first baseline and last exit.
     sql<{ provider_id: string; programme_id: string; instrument: string; baseline_score: number; exit_score: number; exit_on: string }[]>`
       select o.provider_id, o.programme_id, o.instrument, o.baseline_score, o.exit_score, o.exit_on::text
-      from rm_outcomes.outcomes o join rm_participants.participants p on p.stream_id = o.stream_id
+      from outcomes o join participants p on p.stream_id = o.stream_id
       where o.provider_id = any(${providers}::text[]) and o.programme_id = any(${programmes}::text[])
         and o.instrument = any(${[...TargetInstruments]}::text[]) and o.baseline_score is not null and o.exit_score is not null
         and p.evaluation_consent_from is not null

@@ -24,7 +24,7 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       select provider_id, to_char(recorded_at, 'YYYY-MM') as month, count(*)::int as accepted,
              count(*) filter (where recorded_at - occurred_at > make_interval(days => ${LATE_AFTER_DAYS}))::int as late,
              percentile_cont(0.5) within group (order by extract(epoch from (recorded_at - occurred_at)) / 86400)::float8 as median_days
-      from rm_submissions.submissions where true ${receivedFilter('recorded_at')}
+      from submissions where true ${receivedFilter('recorded_at')}
       group by 1, 2`.catch(emptyIfNoReadModel),
     sql<{ provider_id: string; month: string; rejected: number }[]>`
       select provider_id, to_char(received_at, 'YYYY-MM') as month, count(*)::int as rejected
@@ -38,11 +38,11 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       select p.provider_id,
              count(*) filter (where p.enrolled_on is not null)::int as enrolled,
              count(*) filter (where p.enrolled_on is not null and not exists (
-               select 1 from rm_outcomes.outcomes o where o.stream_id = p.stream_id and o.baseline_score is not null))::int as missing_baseline,
+               select 1 from outcomes o where o.stream_id = p.stream_id and o.baseline_score is not null))::int as missing_baseline,
              count(*) filter (where p.exit_date is not null)::int as exited,
              count(*) filter (where p.exit_date is not null and not exists (
-               select 1 from rm_outcomes.outcomes o where o.stream_id = p.stream_id and o.exit_score is not null))::int as missing_exit
-      from rm_participants.participants p
+               select 1 from outcomes o where o.stream_id = p.stream_id and o.exit_score is not null))::int as missing_exit
+      from participants p
       where p.evaluation_consent_from is not null
         and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > coalesce(p.exit_date, current_date))
         ${provider ? sql`and p.provider_id = ${provider}` : sql``}
@@ -88,7 +88,7 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
 export async function recentSubmissions(sql: Sql, providerId: string, limit = 20) {
   const rows = await sql<{ day: string; type: string | null; source: string; accepted: number; rejected: number }[]>`
     with accepted as (
-      select (recorded_at at time zone 'UTC')::date as day, type, source, count(*)::int as n from rm_submissions.submissions
+      select (recorded_at at time zone 'UTC')::date as day, type, source, count(*)::int as n from submissions
       where provider_id = ${providerId} group by 1, 2, 3),
     rejected as (
       select (received_at at time zone 'UTC')::date as day, event_type as type, source, count(*)::int as n from rejected_submissions

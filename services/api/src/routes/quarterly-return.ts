@@ -54,20 +54,20 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
   const [people, sessions, grants] = await Promise.all([
     sql<Person[]>`
       select stream_id, programme_id, provider_id, age_band, delivery_setting, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
-      from rm_participants.participants
+      from participants
       where ((referral_date between ${window.from}::date and ${window.to}::date)
           or (enrolled_on <= ${window.to}::date and (exit_date is null or exit_date >= ${window.from}::date)))
         ${programmeFilter()} ${siblingProviderFilter()}`.catch(emptyIfNoReadModel),
     sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number }[]>`
       select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month, count(*)::int as attended
-      from rm_attendance.sessions
+      from sessions
       where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}
       group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
     sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; in_quarter: string; to_end: string }[]>`
       select g.grant_ref, g.provider_id, g.programme_id, g.amount_pence::text,
              coalesce(sum(s.amount_pence) filter (where s.period_start between ${start}::date and ${end}::date), 0)::text as in_quarter,
              coalesce(sum(s.amount_pence) filter (where s.period_start <= ${end}::date), 0)::text as to_end
-      from rm_spend.grants g left join rm_spend.spend s on s.grant_ref = g.grant_ref
+      from grants g left join spend s on s.grant_ref = g.grant_ref
       where true ${programmeFilter('g.programme_id')} ${providerFilter('g.provider_id')}
       group by g.grant_ref, g.provider_id, g.programme_id, g.amount_pence, g.start_date, g.end_date
       having (g.start_date <= ${end}::date and g.end_date >= ${start}::date)

@@ -47,7 +47,7 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
     select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
            count(*) filter (where attended)::int as attended,
            count(*) filter (where not attended)::int as missed
-    from rm_attendance.sessions
+    from sessions
     where true
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
