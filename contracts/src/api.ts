@@ -16,12 +16,13 @@ export const AppendResult = Type.Object(
 export type AppendResult = Static<typeof AppendResult>;
 
 /**
- * The log position P a report was computed at: every event at or below P is counted, in every read model it reads.
- * Events above P that a read model already holds may be counted too (rows are not yet versioned by position).
+ * The log position P a report was computed at: exactly the events at or below P are counted, in every read model
+ * it reads, so the same request at the same P answers the same figures whatever arrived later.
  */
 export const ReportAt = Type.String({
-  description: 'The log position P the report was computed at (a 64-bit integer as a string): every event at or below P is counted, '
-    + 'in every read model the report reads. Wait for P to reach an upload\'s highestPosition to see the upload counted.',
+  description: 'The log position P the report was computed at (a 64-bit integer as a string): exactly the events at or below P are '
+    + 'counted, in every read model the report reads; ask again with asAt=P for the same figures. Wait for P to reach an upload\'s '
+    + 'highestPosition to see the upload counted.',
 });
 
 /** What every report's query may add: the date its date-dependent rules use. */
@@ -29,6 +30,13 @@ export const ReportAt = Type.String({
 export const ReportAsOf = IsoDate('The date the date-dependent rules used: the asOf asked for, else the day the report was computed (UTC).');
 
 export const SnapshotFilters = {
+  asAt: Type.Optional(Type.String({
+    pattern: '^(0|[1-9][0-9]{0,17})$',
+    description: 'Reproduces the report at this earlier log position (a report\'s position P): exactly the events at or below it are '
+      + 'counted, whatever arrived later. Default: the highest position every read model the report reads has applied. A position '
+      + 'not yet applied is refused (409 position-not-yet-applied, with Retry-After). Figures of erased participants are not '
+      + 'reproduced (docs/metrics.md, "Positions and as-at").',
+  })),
   asOf: Type.Optional(IsoDate('The date the date-dependent rules use (consent in force, proven-by dates, provisional flags, ages); '
     + 'default today (UTC); a future date is refused (422). Echoed as asOf.')),
 };
@@ -38,8 +46,10 @@ export const ReportPosition = Type.Object(
   {
     projection: Type.String(),
     position: Type.String({ description: "The report's position P (the same in every entry)." }),
-    eventsApplied: Type.String(),
-    updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    eventsApplied: Type.String({ description: 'The events at or below P, each applied once.' }),
+    updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When the last event at or below P was stored (null before the first).',
+    }),
   },
   { additionalProperties: false },
 );

@@ -14,6 +14,8 @@ export class HttpProblem extends Error {
     readonly title: string,
     readonly errors?: FieldError[],
     readonly detail?: string,
+    /** Seconds after which the same request may succeed (sent as Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(title);
   }
@@ -33,6 +35,7 @@ export function problemBody(request: FastifyRequest, p: { statusCode: number; co
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem) {
+  if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds));
   return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(reply.request, problem));
 }
 

@@ -1,4 +1,5 @@
 import type { Sql } from '@vru/runtime';
+import { withReadModelsAt } from './as-at.js';
 import { HttpProblem } from './problem.js';
 
 /** The read models reports read, by projection name (schema rm_<name>). */
@@ -22,6 +23,7 @@ export interface ReportSnapshot {
 /** What every report's query may say about its snapshot. */
 export interface SnapshotQuery {
   asOf?: string | undefined;
+  asAt?: string | undefined;
 }
 
 export const todayUtc = (): string => new Date().toISOString().slice(0, 10);
@@ -64,22 +66,56 @@ export function readModelSearchPath(schemas: readonly string[]): string {
 }
 
 /**
- * Runs a report inside one read-only repeatable-read transaction, at P = the lowest consistent position of the read
- * models it reads (every committed event at or below P is in each of them), and tells it P. The transaction's one
- * snapshot is taken by the checkpoint read, so rows and P agree whatever commits meanwhile. Before the projector has
- * created a read model there is no position to read at: the report then runs on one reserved connection at position
- * 0, and its queries answer no rows from the missing read model (emptyIfNoReadModel; outside a transaction, so one
- * missing table does not abort the others).
+ * The position a report reads at: asAt if given, else P (the lowest consistent position of its read models); and
+ * whether the live read models hold exactly the events at or below it (none of them has applied anything above P),
+ * or a copy at that position must be read instead. An asAt above P is refused: not every event at or below it is
+ * applied yet (409, retry shortly).
+ */
+export function readingPosition(
+  checkpoints: readonly { position: bigint; consistent_position: bigint }[], asAt: string | undefined,
+): { position: bigint; live: boolean } {
+  const consistent = checkpoints.reduce((p, r) => (r.consistent_position < p ? r.consistent_position : p), checkpoints[0]?.consistent_position ?? 0n);
+  if (asAt !== undefined && BigInt(asAt) > consistent) throw positionNotYetApplied(asAt, consistent);
+  const position = asAt === undefined ? consistent : BigInt(asAt);
+  return { position, live: checkpoints.every((r) => r.position <= position && r.consistent_position >= position) };
+}
+
+function positionNotYetApplied(asAt: string, consistent: bigint): HttpProblem {
+  return new HttpProblem(409, 'position-not-yet-applied', 'The read models have not applied every event up to asAt yet', [
+    { field: '/querystring/asAt', rule: 'position-applied', message: `asAt must be at or below ${consistent}, the highest position every read model this report reads has applied; retry shortly` },
+  ], undefined, 1);
+}
+
+/** What computedAt says of every read model at P: the events at or below P (each applied once) and when the last was stored. */
+async function computedAtPosition(tx: Sql, readModels: readonly ReadModel[], position: bigint): Promise<ComputedAt[]> {
+  const [log] = await tx<{ n: bigint; last: Date | null }[]>`
+    select (select count(*) from events where position <= ${position.toString()}::bigint) as n,
+           (select recorded_at from events where position <= ${position.toString()}::bigint order by position desc limit 1) as last`;
+  return readModels.map((projection) => ({
+    projection, position: position.toString(), eventsApplied: (log?.n ?? 0n).toString(), updatedAt: log?.last ? log.last.toISOString() : null,
+  }));
+}
+
+/**
+ * Runs a report at a position P such that exactly the events at or below P are counted, in every read model it
+ * reads, and tells it P. P is the query's asAt, else the lowest consistent position of the read models (every
+ * committed event at or below it is in each of them). When no read model has applied an event above P, the report
+ * reads the live read models in one read-only repeatable-read transaction (whose one snapshot is taken by the
+ * checkpoint read, so rows and P agree whatever commits meanwhile); otherwise it reads copies of the read models at
+ * exactly P, built by replaying the log (as-at.ts). Before the projector has created a read model there is no
+ * position to read at: the report then runs on one reserved connection at position 0, and its queries answer no
+ * rows from the missing read model (emptyIfNoReadModel; outside a transaction, so one missing table does not abort
+ * the others).
  */
 export async function atConsistentPosition<T>(
   sql: Sql, readModels: readonly ReadModel[], q: SnapshotQuery, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
 ): Promise<T> {
   const asOf = reportAsOf(q);
-  const searchPath = readModelSearchPath(readModels.map((m) => `rm_${m}`));
   if (!(await allReady(sql, readModels))) {
+    if (q.asAt !== undefined) throw positionNotYetApplied(q.asAt, 0n);
     const connection = await sql.reserve();
     try {
-      await connection.unsafe(`set search_path to ${searchPath}`);
+      await connection.unsafe(`set search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
       return await report(connection as unknown as Sql, {
         position: '0', asOf, computedAt: readModels.map((projection) => ({ projection, position: '0', eventsApplied: '0', updatedAt: null })),
       });
@@ -88,18 +124,25 @@ export async function atConsistentPosition<T>(
       connection.release();
     }
   }
-  const checkpoints = readModels.map((m, i) =>
-    `select ${i} as i, consistent_position, events_applied, updated_at from rm_${m}.checkpoint`).join(' union all ');
-  return sql.begin('isolation level repeatable read read only', async (tx) => {
-    const rows = await tx.unsafe<{ i: number; consistent_position: bigint; events_applied: bigint; updated_at: Date | null }[]>(checkpoints);
-    await tx.unsafe(`set local search_path to ${searchPath}`);
-    const byModel = new Map(rows.map((r) => [r.i, r]));
-    const position = rows.reduce((p, r) => (r.consistent_position < p ? r.consistent_position : p), rows[0]?.consistent_position ?? 0n).toString();
-    const computedAt = readModels.map((projection, i): ComputedAt => {
-      const r = byModel.get(i);
-      return { projection, position, eventsApplied: (r?.events_applied ?? 0n).toString(), updatedAt: r?.updated_at ? r.updated_at.toISOString() : null };
-    });
+  const checkpoints = readModels.map((m) => `select position, consistent_position from rm_${m}.checkpoint`).join(' union all ');
+  const live = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const at = readingPosition(await tx.unsafe<{ position: bigint; consistent_position: bigint }[]>(checkpoints), q.asAt);
+    if (!at.live) return { done: false as const, position: at.position };
+    await tx.unsafe(`set local search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
+    const computedAt = await computedAtPosition(tx as unknown as Sql, readModels, at.position);
     // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
-    return report(tx as unknown as Sql, { position, asOf, computedAt });
-  }) as Promise<T>;
+    return { done: true as const, value: await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt }) };
+  });
+  if (live.done) return live.value as T;
+  return withReadModelsAt(sql, readModels, live.position, async (tx, schemas) => {
+    await tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`);
+    const computedAt = await computedAtPosition(tx, readModels, live.position);
+    return report(tx, { position: live.position.toString(), asOf, computedAt });
+  });
+}
+
+/** The filters a report echoes: asAt is left out (position says it), so a report at P reads the same asked at P or not. */
+export function reportFilters<Q extends SnapshotQuery>(q: Q): Omit<Q, 'asAt'> {
+  const { asAt: _asAt, ...filters } = q;
+  return filters;
 }

@@ -64,20 +64,59 @@ async function replayLogInto(
       await createProjectionSchema(tx, projection, shadow);
     }
   });
-  let after = 0n;
-  let total = 0;
   onChunk(0);
-  for (;;) {
-    const rows = await sql<EventRow[]>`
-      select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit ${CHUNK}`;
-    if (rows.length === 0) break;
-    const events = await readable(sql, rows);
+  return replayChunks(sql, readable, undefined, async (events) => {
     await sql.begin(async (tx) => {
       for (const projection of targets) await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events);
     });
+  }, onChunk);
+}
+
+/**
+ * Reads the log in position order (up to `upTo` if given), CHUNK events at a time, decodes each chunk and hands it
+ * to `apply`; returns the events read. Each chunk is awaited, so the event loop stays responsive during a replay.
+ */
+async function replayChunks(
+  db: Sql | TransactionSql, readable: Readable, upTo: bigint | undefined, apply: (events: StoredEvent[]) => Promise<void>,
+  onChunk: (replayed: number) => void,
+): Promise<number> {
+  let after = 0n;
+  let total = 0;
+  for (;;) {
+    const rows = await db<EventRow[]>`
+      select ${db.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint
+        ${upTo === undefined ? db`` : db`and position <= ${upTo.toString()}::bigint`}
+      order by position limit ${CHUNK}`;
+    if (rows.length === 0) break;
+    await apply(await readable(db, rows));
     after = rows[rows.length - 1]!.position;
     total += rows.length;
     onChunk(total);
+  }
+  return total;
+}
+
+/** The schema holding a projection's read model at exactly position P. */
+export const asAtSchemaOf = (name: string, position: bigint): string => schemaOf(name, `_at_${position}`);
+
+/**
+ * Builds each projection's read model at exactly position `upTo` (every event at or below it applied, none above)
+ * into a fresh schema `rm_<name>_at_<P>` (dropped first if it exists), by replaying the log through the same
+ * projections, inside the caller's transaction: a copy is visible only once complete. Personal fields are opened
+ * as a rebuild opens them, so erased participants replay without them. Returns the events replayed.
+ */
+export async function replayUpTo(tx: TransactionSql, targets: readonly Projection[], upTo: bigint, vault: PersonalDataVault): Promise<number> {
+  for (const projection of targets) {
+    const schema = asAtSchemaOf(projection.name, upTo);
+    await tx.unsafe(`drop schema if exists ${schema} cascade`);
+    await createProjectionSchema(tx, projection, schema);
+  }
+  const total = await replayChunks(tx, readableWith(vault), upTo, async (events) => {
+    for (const projection of targets) await applyInTransaction(tx, projection, asAtSchemaOf(projection.name, upTo), events);
+  }, () => {});
+  // The copy is consistent at exactly P, whatever the log holds above it.
+  for (const projection of targets) {
+    await tx.unsafe(`update ${asAtSchemaOf(projection.name, upTo)}.checkpoint set consistent_position = ${upTo.toString()}`);
   }
   return total;
 }

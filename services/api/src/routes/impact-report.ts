@@ -9,7 +9,7 @@ import { sendReport } from '../csv.js';
 import { disclosureScope } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
-import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
+import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
 /**
  * Did it work? One programme's participants against a matched comparison group from the data partners' pool
@@ -173,7 +173,7 @@ async function impactAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: I
     })
     : [];
   return {
-    report: 'impact', filters: q, asOf, position, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
+    report: 'impact', filters: reportFilters(q), asOf, position, computedAt, suppressed: true, disclosure: disclosure.stamp, provisional: d.provisional, finalOn: d.finalOn,
     population: { ...d.population, excludedErased: suppressCount(erased) },
     matching: d.matching && { ...d.matching, exact: [...d.matching.exact] },
     balance: d.balance, propensity: d.propensity, estimate: d.estimate, warnings: d.warnings, rows,
@@ -195,7 +195,7 @@ export const impactReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (
         + 'participants; provisional until the follow-up and waiting period have ended. Small-number suppression applies to every reader '
         + '(docs/evaluation.md). Send `Accept: text/csv` for one row per measure.',
       querystring: ImpactQuery,
-      response: { 200: ImpactReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      response: { 200: ImpactReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => sendReport(request, reply, await impactReport(sql, request.principal, request.query), 'impact'));
 };

@@ -11,7 +11,7 @@ import type { Sql } from '@vru/runtime';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
 import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
-import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
+import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { disclosedGroups, disclosureScope, groupVocabulary, withheld, type Disclosure } from '../disclosure.js';
 
 /**
@@ -19,7 +19,7 @@ import { disclosedGroups, disclosureScope, groupVocabulary, withheld, type Discl
  * unsuppressed; every other role sees all providers with small-number suppression (docs/metrics.md).
  */
 
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
 const CSV_NOTE = ' Send `Accept: text/csv` for the rows as CSV (nested figures as dotted columns).';
 const DISCLOSURE_NOTE = ' Across providers (commissioner, funder, admin) figures pass through disclosure control vru-sdc-1 (docs/metrics.md): '
   + 'the period must be one calendar month, quarter or financial year (otherwise 422), small populations and any figure that other answers '
@@ -134,7 +134,7 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
       ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
   const by = q.groupBy;
   return {
-    report: 'engagement' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'engagement' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) =>
       disclosedGroups(dc, people, by, vocabulary?.(programmeId) ?? null, {
         id: (p) => p.stream_id, provider: (p) => p.provider_id, date: (p) => p.referral_date, group: (p) => (by ? groupValue(p, by, p.referral_date) : ''),
@@ -171,7 +171,7 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
   const by = q.groupBy;
   const populations = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}`);
   return {
-    report: 'outcomes' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'outcomes' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: [...populations.values()].flatMap((population) => {
       const { programme_id: programmeId, instrument, scale } = population[0]!;
       return disclosedGroups(dc, population, by, vocabulary?.(programmeId) ?? null, {
@@ -229,7 +229,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const programmes = [...new Set([...people.filter((p) => dc.inScope(p.provider_id, null, null)).map((p) => p.programme_id),
     ...(q.programmeId ? [q.programmeId] : [])])].sort();
   return {
-    report: 'reoffending' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'reoffending' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = cohort.filter((p) => p.programme_id === programmeId);
       const members = all.filter((p) => dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }));
@@ -285,7 +285,7 @@ async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: Re
       ${window.to ? sql`and enrolled_on <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
   const spendByGrant = groupBy(spend, (s) => s.grant_ref);
   return {
-    report: 'spend' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'spend' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: grants.map((g) => {
       const items = spendByGrant.get(g.grant_ref) ?? [];
       const lines = items.map((s) => ({ amountPence: Number(s.amount_pence), category: s.category, periodStart: s.period_start }));

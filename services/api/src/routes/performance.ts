@@ -8,7 +8,7 @@ import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope, type Disclosure } from '../disclosure.js';
 import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
-import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
+import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
 /**
  * Contract performance: per grant and quarter with targets, actual against target for each indicator, year to date
@@ -48,7 +48,7 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}
     order by grant_ref`.catch(emptyIfNoReadModel);
-  const header = { report: 'performance' as const, filters: q, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp };
+  const header = { report: 'performance' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp };
   if (grants.length === 0) return { ...header, rows: [] };
   const refs = grants.map((g) => g.grant_ref);
   const providers = [...new Set(grants.map((g) => g.provider_id))];
@@ -225,7 +225,7 @@ export const performanceRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (a
         + '(docs/metrics.md). '
         + 'Send `Accept: text/csv` for the rows as CSV.',
       querystring: PerformanceQuery,
-      response: { 200: PerformanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      response: { 200: PerformanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => sendReport(request, reply, await performanceReport(sql, request.principal, request.query), 'performance'));
 };

@@ -4,7 +4,7 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { emptyIfNoReadModel, REPORT_ROLES } from './reports.js';
-import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
+import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { disclosureScope } from '../disclosure.js';
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
@@ -59,7 +59,7 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   for (const r of rejected) row(r.provider_id, r.month).rejected = r.rejected;
   const report = {
     report: 'data-quality' as const,
-    filters: q,
+    filters: reportFilters(q),
     asOf,
     position,
     computedAt,
@@ -109,7 +109,7 @@ export const qualityReportRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = asyn
       summary: 'Submissions, rejections by rule, late submissions and missing measures per provider',
       description: `Per provider and month of receipt: accepted and rejected submissions, the rejection rate, submissions received more than ${LATE_AFTER_DAYS} days after occurredAt and the median delay; rejections by rule; participants missing a baseline or an exit measure. A provider sees its own figures only. Accept: text/csv returns the monthly rows.`,
       querystring: DataQualityQuery,
-      response: { 200: DataQualityReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails },
+      response: { 200: DataQualityReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => sendReport(request, reply, await dataQualityReport(sql, request.principal, request.query), 'data-quality'));
 };

@@ -5,7 +5,7 @@ import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope } from '../disclosure.js';
 import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
-import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
+import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
 /**
  * The quarterly return a VRU sends the Home Office: per programme, people reached (referred; active) by age band
@@ -33,7 +33,7 @@ interface Person {
   exit_reason: string | null;
 }
 
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
 
 /**
  * The quarterly return. Under disclosure control every people count is a population of its own (referred,
@@ -101,7 +101,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       dc.published(cells, k, date ? dc.period : null) ? mine.filter((p) => key(p) === k).length : null]));
   };
   return {
-    report: 'quarterly-return' as const, filters: q, quarterStart: start, quarterEnd: end, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'quarterly-return' as const, filters: reportFilters(q), quarterStart: start, quarterEnd: end, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = people.filter((p) => p.programme_id === programmeId);
       const referredAll = all.filter((p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to);

@@ -4,7 +4,7 @@ import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
 import { disclosureScope, withheld } from '../disclosure.js';
-import { atConsistentPosition, type ReportSnapshot } from '../report-snapshot.js';
+import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
 /** Who may read each report: the JSON routes and the dashboard pages both use these. */
 export const REPORT_ROLES = {
@@ -57,7 +57,7 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
   const programmes = [...new Set(records.map((r) => r.programme_id))].sort();
   return {
     report: 'attendance' as const,
-    filters: q,
+    filters: reportFilters(q),
     asOf,
     position,
     computedAt,
@@ -94,7 +94,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, {
         + 'control vru-sdc-1 like every report: from..to must be one calendar month, quarter or financial year (otherwise 422), and a row whose '
         + 'participants are fewer than 10, or that other answers could difference, is null. Send `Accept: text/csv` for the rows as CSV.',
       querystring: AttendanceQuery,
-      response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails },
+      response: { 200: AttendanceReport, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request, reply) => {
     return sendReport(request, reply, await attendanceReport(sql, request.principal, request.query), 'attendance');

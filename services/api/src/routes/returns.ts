@@ -153,7 +153,7 @@ export async function restatement(sql: Sql, principal: Principal, id: string) {
   };
 }
 
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 404: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
 
 export const returnRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; codeCommit: string | undefined }> = async (app, { sql, codeCommit }) => {
   app.post('/v1/returns', {
