@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { eventDefinition } from '@vru/contracts';
+import { storedEventsById, upcastEvent } from '@vru/event-store';
+import { applyBatch, attendanceProjection, ensureProjectionSchema } from '@vru/projector';
+import { Harness, PROGRAMME, event, journey } from './index.js';
+
+/**
+ * Reports at exactly position P (docs/metrics.md, "Positions and as-at"), on a real PostgreSQL and Kafka: a read
+ * model that already holds events above P is not counted above P; asAt=P answers the same bytes after late
+ * submissions, a correction and another provider's events; an asAt not yet applied is refused; an erasure drops
+ * every read model built at a past position.
+ */
+const h = await Harness.start();
+t.teardown(() => h.close());
+
+type Json = Record<string, any>;
+type BatchResult = { results: { eventId: string; status: string; position?: string }[]; highestPosition: string | null };
+
+async function postBatch(events: Json[], key = h.keys.providerA): Promise<BatchResult> {
+  const res = await h.post('/v1/events/batch', { events }, key);
+  const body = res.json() as BatchResult;
+  if (res.statusCode !== 200 || body.results.some((r) => r.status === 'rejected')) throw new Error(`batch answered ${res.statusCode}: ${res.body}`);
+  return body;
+}
+
+/** Stored events as the projector receives them (opened, upcast), in position order. */
+async function storedInOrder(eventIds: string[]) {
+  const stored = [...(await storedEventsById(h.sql, eventIds)).values()].sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
+  return (await h.vault.open(h.sql, stored)).map(upcastEvent);
+}
+
+const asAtSchemas = async () =>
+  (await h.sql<{ nspname: string }[]>`select nspname from pg_namespace where nspname ~ '^rm_[a-z_]+_at_[0-9]+$' order by 1`).map((r) => r.nspname);
+
+const grantEvent = (type: string, data: Json, eventId: string = randomUUID()): Json =>
+  ({ eventId, type, schemaVersion: eventDefinition(type)!.latest, occurredAt: '2026-10-10T10:00:00Z', grantRef: 'G-AS-AT', data });
+
+/** Referred in July 2026 with evaluation consent, enrolled, one session on 1 August. */
+const person = (ref: string): Json[] => [
+  event.referred(ref, { data: { referralDate: '2026-07-10' } }),
+  event.consent(ref, 'evaluation', { data: { recordedOn: '2026-07-10' } }),
+  event.enrolled(ref, { data: { startDate: '2026-07-20' } }),
+  event.attended(ref, 's-1', '2026-08-01'),
+];
+
+await t.test('a read model holding events above P: the report counts exactly the events at or below P', async (t) => {
+  // The projector is not running: the test applies events as a lagging partition would leave them.
+  await ensureProjectionSchema(h.sql, attendanceProjection);
+  const w = await postBatch(journey('W', { attended: 1, missed: 0 }));
+  await applyBatch(h.sql, attendanceProjection, await storedInOrder(w.results.map((r) => r.eventId)));
+  const xy = await postBatch([...journey('X', { attended: 1, missed: 0 }), ...journey('Y', { attended: 2, missed: 0 })]);
+  // Y's events (after X's) are applied, X's are not: P stops below X's referral, and rm_attendance holds Y's sessions.
+  await applyBatch(h.sql, attendanceProjection, await storedInOrder(xy.results.slice(4).map((r) => r.eventId)));
+  const p = (BigInt(xy.results[0]!.position!) - 1n).toString();
+  t.equal(await h.count('rm_attendance.sessions'), 3, 'the live read model holds W\'s session and Y\'s two');
+
+  const q = '/v1/reports/attendance?from=2026-02-01&to=2026-02-28';
+  const current = await h.getReport(q, h.keys.providerA);
+  t.equal(current.status, 200);
+  t.equal(current.body.position, p, 'P is the consistent position');
+  t.equal(current.body.rows[0].sessionsAttended, 1, 'only W\'s session is at or below P: Y\'s, above P, is not counted');
+  t.same((await asAtSchemas()), [`rm_attendance_at_${p}`], 'read from a copy of the read model at P');
+
+  const asAt = await h.getReport(`${q}&asAt=${p}`, h.keys.providerA);
+  t.equal(JSON.stringify(asAt.body), JSON.stringify(current.body), 'asAt=P answers the same body');
+  const csv = await h.getReport(q, h.keys.providerA, { accept: 'text/csv' });
+  const csvAt = await h.getReport(`${q}&asAt=${p}`, h.keys.providerA, { accept: 'text/csv' });
+  t.equal(csvAt.body, csv.body, 'and the same CSV');
+  t.equal(csvAt.headers['x-report-position'], p);
+});
+
+await t.test('asAt=P reproduces a report byte for byte after late submissions, a correction and another provider\'s events', async (t) => {
+  await h.startRelay();
+  await h.startProjectors();
+  const people = [...Array.from({ length: 12 }, (_, i) => person(`AA${i + 1}`)).flat()];
+  await postBatch(people, h.keys.providerA);
+  await postBatch(Array.from({ length: 10 }, (_, i) => person(`AB${i + 1}`)).flat(), h.keys.providerB);
+  await postBatch([grantEvent('GrantAwarded', {
+    providerId: 'prov-a', programmeId: PROGRAMME, amountPence: 5_000_000, startDate: '2026-04-01', endDate: '2027-03-31', targetParticipants: 20,
+  })], h.keys.commissioner);
+  const corrected = randomUUID();
+  const seeded = await postBatch([
+    grantEvent('SpendRecorded', { amountPence: 400_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-07-31', evidenceRef: 'INV-7' }),
+    grantEvent('SpendRecorded', { amountPence: 100_000, category: 'staff', periodStart: '2026-09-01', periodEnd: '2026-09-30', evidenceRef: 'INV-9' }, corrected),
+  ], h.keys.providerA);
+
+  const reports = ['/v1/reports/quarterly-return?quarter=2026Q3', '/v1/reports/attendance?from=2026-07-01&to=2026-09-30', '/v1/reports/spend'];
+  const before = await h.waitFor('the quarterly return to reach the seed', async () => {
+    const r = await h.getReport(reports[0]!, h.keys.commissioner);
+    return BigInt(r.body.position) >= BigInt(seeded.highestPosition!) ? r : undefined;
+  });
+  const p = before.body.position as string;
+  const read = async (url: string, asAt?: string) => {
+    const at = asAt === undefined ? url : `${url}${url.includes('?') ? '&' : '?'}asAt=${asAt}`;
+    const [json, csv] = [await h.getReport(at, h.keys.commissioner), await h.getReport(at, h.keys.commissioner, { accept: 'text/csv' })];
+    return { json: JSON.stringify(json.body), csv: String(csv.body), position: json.body.position as string, status: json.status };
+  };
+  const then = new Map<string, Awaited<ReturnType<typeof read>>>();
+  for (const url of reports) then.set(url, await read(url, p));
+  for (const url of reports) t.equal(then.get(url)!.status, 200, url);
+
+  // Late submissions for the same quarter at both providers, a spend correction, a new provider B participant.
+  const late = await postBatch([...person('AA13'), ...person('AA14'),
+    grantEvent('SpendCorrected', { correctsEventId: corrected, amountPence: 150_000, category: 'staff', reason: 'Invoice amended' })], h.keys.providerA);
+  const lateB = await postBatch(person('AB11'), h.keys.providerB);
+  const highest = BigInt(lateB.highestPosition!) > BigInt(late.highestPosition!) ? lateB.highestPosition! : late.highestPosition!;
+  const now = await h.waitFor('the reports to reach the late events', async () => {
+    const r = await read(reports[0]!);
+    return BigInt(r.position) >= BigInt(highest) ? r : undefined;
+  });
+  t.not(now.json, then.get(reports[0]!)!.json, 'the current quarterly return has moved on (the comparison below can fail)');
+
+  for (const url of reports) {
+    const again = await read(url, p);
+    t.equal(again.position, p, `${url}: at P`);
+    t.equal(again.json, then.get(url)!.json, `${url}: the same JSON body at P`);
+    t.equal(again.csv, then.get(url)!.csv, `${url}: the same CSV at P`);
+  }
+  const original = await read(reports[0]!);
+  t.equal(JSON.parse(original.json).position, now.position, 'the current report is at the current position');
+});
+
+await t.test('asAt above what every read model has applied is refused, naming the field, with Retry-After', async (t) => {
+  const current = await h.getReport('/v1/reports/spend', h.keys.commissioner);
+  const ahead = (BigInt(current.body.position) + 1000n).toString();
+  const refused = await h.getReport(`/v1/reports/spend?asAt=${ahead}`, h.keys.commissioner);
+  t.equal(refused.status, 409);
+  t.match(String(refused.headers['content-type']), /application\/problem\+json/);
+  t.equal(refused.headers['retry-after'], '1');
+  t.equal(refused.body.code, 'position-not-yet-applied');
+  t.same(refused.body.errors.map((e: { field: string }) => e.field), ['/querystring/asAt']);
+  const malformed = await h.getReport('/v1/reports/spend?asAt=-1', h.keys.commissioner);
+  t.equal(malformed.status, 400, 'not a position: 400');
+  t.same(malformed.body.errors.map((e: { field: string }) => e.field), ['/querystring/asAt']);
+});
+
+await t.test('an erasure drops every read model built at a past position', async (t) => {
+  t.ok((await asAtSchemas()).length > 0, 'copies at past positions exist');
+  t.ok(await h.count('as_at_read_models') > 0, 'and are listed');
+  const erased = await h.post('/v1/participants/AB1/erasure', { programmeId: PROGRAMME }, h.keys.providerB);
+  t.equal(erased.statusCode, 202, erased.body);
+  t.same(await asAtSchemas(), [], 'no copy survives the erasure');
+  t.equal(await h.count('as_at_read_models'), 0, 'and none is listed');
+});
