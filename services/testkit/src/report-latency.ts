@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { atConsistentPosition } from '@vru/api';
+import { atConsistentPosition, dropAllAsAtReadModels } from '@vru/api';
 import { DEMO_EVALUATION_COHORT } from './demo-data.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './index.js';
 
 /**
  * Latency of every report at one consistent position on the demo data, and what the snapshot itself costs
- * (a repeatable-read read-only transaction and the checkpoint read), printed for docs/metrics.md ("Positions and
- * as-at"). Run by hand on the real services: node services/testkit/dist/report-latency.js (DATABASE_URL, KAFKA_BROKERS).
+ * (a repeatable-read read-only transaction and the checkpoint read); then each report asAt one position earlier:
+ * the first request (which replays the log into copies of its read models) and the next ones (which read the
+ * copies). Printed for docs/metrics.md ("Positions and as-at"). Run by hand on the real services: node services/testkit/dist/report-latency.js (DATABASE_URL, KAFKA_BROKERS).
  */
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const h = await Harness.start();
@@ -54,6 +55,17 @@ try {
     const first = await h.getReport(url, keys.commissioner);
     if (first.status !== 200) throw new Error(`${url} answered ${first.status}`);
     console.log(`${url.split('?')[0]} at ${first.body.position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`);
+  }
+  for (const url of reports) {
+    const current = await h.getReport(url, keys.commissioner);
+    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${BigInt(current.body.position) - 1n}`;
+    await dropAllAsAtReadModels(h.sql);
+    const started = performance.now();
+    const built = await h.getReport(earlier, keys.commissioner);
+    if (built.status !== 200) throw new Error(`${earlier} answered ${built.status}`);
+    const buildMs = performance.now() - started;
+    console.log(`${url.split('?')[0]} asAt=${built.body.position}: first ${buildMs.toFixed(0)} ms (replays ${built.body.computedAt.length} read models), `
+      + `then ${await time(() => h.get(earlier, keys.commissioner))}`);
   }
 } finally {
   await h.close();
