@@ -88,7 +88,7 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
 export async function recentSubmissions(sql: Sql, providerId: string, limit = 20) {
   const rows = await sql<{ day: string; type: string | null; source: string; accepted: number; rejected: number }[]>`
     with accepted as (
-      select (recorded_at at time zone 'UTC')::date as day, type, source, count(*)::int as n from submissions
+      select (recorded_at at time zone 'UTC')::date as day, type, source, count(*)::int as n from rm_submissions.submissions
       where provider_id = ${providerId} group by 1, 2, 3),
     rejected as (
       select (received_at at time zone 'UTC')::date as day, event_type as type, source, count(*)::int as n from rejected_submissions

@@ -10,6 +10,7 @@ import { frozenReturnFacts, type FrozenReturnRow } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
 import { canonicalJson, figuresDigest } from '@vru/verifier';
 import { HttpProblem } from '../problem.js';
+import { reportFilters } from '../report-snapshot.js';
 import { quarterlyReturnReport } from './quarterly-return.js';
 
 /**
@@ -125,7 +126,9 @@ export async function restatement(sql: Sql, principal: Principal, id: string) {
   const stored = await loadReturn(sql, id);
   const spec = FREEZABLE[stored.report as FreezableReport];
   const frozen = JSON.parse(stored.figures) as ReportFigures & Record<string, unknown>;
-  const now = await spec.compute(sql, { keyId: principal.keyId, role: stored.role as Role, providerId: null }, JSON.parse(stored.query) as Record<string, string>);
+  // Now, whatever position the return was frozen at: a query's asAt fixed the frozen figures, not the restatement's.
+  const now = await spec.compute(sql, { keyId: principal.keyId, role: stored.role as Role, providerId: null },
+    reportFilters(JSON.parse(stored.query) as Record<string, string>));
   const { compared, changed } = compareRows(frozen.rows, now.rows, spec.rowKey);
   const period = spec.period(frozen);
   const query = JSON.parse(stored.query) as Record<string, string>;
