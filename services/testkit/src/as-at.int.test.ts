@@ -135,11 +135,26 @@ await t.test('asAt above what every read model has applied is refused, naming th
   t.same(malformed.body.errors.map((e: { field: string }) => e.field), ['/querystring/asAt']);
 });
 
+await t.test('copies of only the 4 most recently used positions are kept', async (t) => {
+  const current = BigInt((await h.getReport('/v1/reports/spend', h.keys.commissioner)).body.position);
+  for (let back = 1n; back <= 6n; back++) {
+    const r = await h.getReport(`/v1/reports/spend?asAt=${current - back}`, h.keys.commissioner);
+    t.equal(r.body.position, (current - back).toString());
+  }
+  const kept = await h.sql<{ position: string }[]>`select position::text from as_at_read_models group by position order by position`;
+  t.same(kept.map((r) => r.position), [6n, 5n, 4n, 3n].map((b) => (current - b).toString()), 'the last four asked');
+  t.same((await asAtSchemas()).length, 4 * 2, 'and only their schemas (spend reads two read models)');
+});
+
 await t.test('an erasure drops every read model built at a past position', async (t) => {
+  const asked = (await h.sql<{ position: string }[]>`select max(position)::text as position from as_at_read_models`)[0]!.position;
   t.ok((await asAtSchemas()).length > 0, 'copies at past positions exist');
   t.ok(await h.count('as_at_read_models') > 0, 'and are listed');
   const erased = await h.post('/v1/participants/AB1/erasure', { programmeId: PROGRAMME }, h.keys.providerB);
   t.equal(erased.statusCode, 202, erased.body);
   t.same(await asAtSchemas(), [], 'no copy survives the erasure');
   t.equal(await h.count('as_at_read_models'), 0, 'and none is listed');
+  const again = await h.getReport(`/v1/reports/spend?asAt=${asked}`, h.keys.commissioner);
+  t.equal(again.status, 200, 'a past position is still answered after an erasure, rebuilt from the log as it now reads');
+  t.equal(again.body.position, asked);
 });
