@@ -4,7 +4,7 @@ import type { Sql } from '@vru/runtime';
 import { addMonths, DISCLOSURE_VERSION, financialYearOf } from '@vru/domain';
 import { tenantOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
-import { attendanceReport, REPORT_ROLES } from '../routes/reports.js';
+import { attendanceReport, REPORT_ROLES, type AttendanceReads } from '../routes/reports.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
 import { performanceReport } from '../routes/performance.js';
@@ -53,7 +53,9 @@ export function withDefaultPeriod(principal: Principal, f: Filters): Filters {
 /** The attendance report run once per month of the period: attendance over time. */
 export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filters) {
   const months = monthsOf(f.from, f.to);
-  const reports = await Promise.all(months.map((m) => attendanceReport(sql, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }))));
+  // Under disclosure control every month reads its whole financial year: one read serves them all.
+  const shared: AttendanceReads = new Map();
+  const reports = await Promise.all(months.map((m) => attendanceReport(sql, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }), shared)));
   return {
     report: 'attendance-by-month' as const,
     computedAt: reports[0]?.computedAt ?? [],
