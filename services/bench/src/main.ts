@@ -27,8 +27,8 @@ const plan = quick
   : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, health: 15, rebuildEvents: 1_000_000 };
 /** The report-latency phase: events in its database and rounds of every report (quick: a smaller database, fewer rounds). */
 const reportPlan = {
-  events: Number(option('report-events') ?? (quick ? 50_000 : 1_000_000)),
-  rounds: Number(option('report-rounds') ?? (quick ? 3 : 5)),
+  events: Number(option('report-events') ?? (quick ? 30_000 : 1_000_000)),
+  rounds: Number(option('report-rounds') ?? (quick ? 2 : 5)),
 };
 /** In flight at once: the single-row ceiling is measured with 32 inserts in flight, and so is everything single-event. */
 const CONCURRENCY = 32;
