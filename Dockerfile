@@ -27,6 +27,9 @@ FROM node:24-slim AS runtime
 # The commit frozen returns name as their code version: docker build --build-arg CODE_COMMIT=$(git rev-parse HEAD).
 ARG CODE_COMMIT
 ENV NODE_ENV=production CODE_COMMIT=${CODE_COMMIT}
+# Young generation capped at 16 MB a semi-space: Node 24's default grows it to 64 MB a semi-space (128 MB committed),
+# most of each service's resident memory under load, for no measurable throughput (docs/performance.md).
+ENV NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
 COPY --from=build /app/package.json /app/pnpm-lock.yaml /app/pnpm-workspace.yaml ./
 COPY --from=build /app/patches patches

@@ -3,7 +3,9 @@
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE_DIR="${VRU_STATE_DIR:-$REPO/.run}"
 PNPM_VERSION=10.34.9
-export NODE_OPTIONS="${NODE_OPTIONS:-} --enable-source-maps"
+# Young generation capped at 16 MB a semi-space, as in the image (Dockerfile): Node 24's default lets it grow to
+# 64 MB a semi-space (128 MB committed), which was most of the API's resident memory under load (docs/performance.md).
+export NODE_OPTIONS="${NODE_OPTIONS:-} --enable-source-maps --max-semi-space-size=16"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 

@@ -27,9 +27,12 @@ export interface Result {
   max_ms?: number;
   errors: number;
   firstError?: string;
-  /** Lag only: events sent per second, and events never seen in the read model within the wait. */
+  /** Lag only: events offered per second (the schedule's), events never seen in the read model within the wait, events
+   * sent after their due time because their predecessor's answer was not back, and answers received. */
   offered_eps?: number;
   unseen?: number;
+  late?: number;
+  answered?: number;
   /** Up to 20,000 latencies (ms, evenly sampled), so that the orchestrator can merge rounds. */
   samples?: number[];
 }
@@ -221,31 +224,27 @@ async function emmett(t: Extract<Task, { kind: 'emmett' }>): Promise<Result> {
 }
 
 /**
- * End-to-end lag at a fixed offered load: events are sent on a schedule (rate per second), each participant's
- * in order; an event is visible when the attendance read model's stream position (written in the same
- * transaction as its rows) reaches the event's stream version. Lag = visible − 202 received, polled every 10 ms.
+ * End-to-end lag under an open-loop load: event i is due at start + i / rate whatever has been answered, so
+ * the offered rate is the schedule's, not what the API lets through. Events go to `participants` journeys in
+ * rotation (each participant's next event is due participants / rate seconds after its previous one); a
+ * participant's events stay in order, so an event whose predecessor is still unanswered when it falls due waits
+ * for it, and counts as late. Lag is measured from the time an event was due (so a slow answer is part of it,
+ * not hidden by a later send) to the moment the attendance read model's stream position, written in the same
+ * transaction as its rows, reaches the event's stream version; positions are polled every 10 ms.
  */
 async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
-  const pool = httpPool(t.url, Math.min(t.concurrency, 64));
+  const pool = new Pool(t.url, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
   const sql: Sql = createSql(t.databaseUrl, { max: 2, applicationName: 'vru-bench-lag' });
-  const pending = new Map<string, { version: number; acceptedAt: number }[]>();
+  const pending = new Map<string, { version: number; dueAt: number }[]>();
   const lags: number[] = [];
   let sent = 0;
+  let answered = 0;
+  let late = 0;
   let errors = 0;
   let firstError: string | undefined;
+  let polling = true;
   const started = performance.now();
   const deadline = started + t.seconds * 1000;
-  let issued = 0;
-  /** Waits for the next send slot of the schedule; false once the offered-load window is over. */
-  const permit = async (): Promise<boolean> => {
-    const at = started + (issued++ * 1000) / t.rate;
-    // Past the window in schedule or in wall time (when the system cannot keep up, fewer events are offered).
-    if (at >= deadline || performance.now() >= deadline) return false;
-    const wait = at - performance.now();
-    if (wait > 0) await sleep(wait);
-    return true;
-  };
-  let polling = true;
   const poller = (async () => {
     while (polling || pending.size > 0) {
       const ids = [...pending.keys()];
@@ -256,7 +255,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
         for (const r of rows) {
           const waiting = pending.get(r.stream_id)!;
           const still = waiting.filter((w) => w.version > r.version);
-          for (const w of waiting) if (w.version <= r.version) lags.push(now - w.acceptedAt);
+          for (const w of waiting) if (w.version <= r.version) lags.push(now - w.dueAt);
           if (still.length === 0) pending.delete(r.stream_id);
           else pending.set(r.stream_id, still);
         }
@@ -265,26 +264,48 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
       await sleep(10);
     }
   })();
-  const stopProgress = progress('lag (events sent / seen)', () => sent);
-  await Promise.all(Array.from({ length: t.concurrency }, async (_, slot) => {
-    const journeys = new Journeys(`l${slot}-${process.pid}`);
-    for (;;) {
-      const { ref, events } = journeys.next();
-      const streamId = streamIdOf(t.secret, ref);
-      for (const e of events) {
-        if (!(await permit())) return;
-        const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: Error) => ({ status: 0, body: err.message }));
-        const acceptedAt = performance.now();
-        sent += 1;
-        if (res.status !== 202) { errors += 1; firstError ??= `${res.status} ${res.body.slice(0, 300)}`; break; }
-        const { streamVersion } = JSON.parse(res.body) as { streamVersion: number };
-        const list = pending.get(streamId) ?? [];
-        list.push({ version: streamVersion, acceptedAt });
-        pending.set(streamId, list);
-      }
+  const stopProgress = progress('lag (events offered)', () => sent);
+  const journeys = new Journeys(`l-${process.pid}`);
+  interface Slot { ref: string; streamId: string; events: Body[]; next: number; chain: Promise<void>; inFlight: number; broken: boolean }
+  const fresh = (): Slot => {
+    const { ref, events } = journeys.next();
+    return { ref, streamId: streamIdOf(t.secret, ref), events, next: 0, chain: Promise.resolve(), inFlight: 0, broken: false };
+  };
+  const slots: Slot[] = Array.from({ length: t.concurrency }, fresh);
+  const send = async (slot: Slot, e: Body, dueAt: number) => {
+    if (slot.broken) return;
+    const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: Error) => ({ status: 0, body: err.message }));
+    answered += 1;
+    if (res.status !== 202) {
+      errors += 1;
+      firstError ??= `${res.status} ${res.body.slice(0, 300)}`;
+      slot.broken = true; // the rest of this journey would be refused for want of its predecessor
+      return;
     }
-  }));
+    const { streamVersion } = JSON.parse(res.body) as { streamVersion: number };
+    const list = pending.get(slot.streamId) ?? [];
+    list.push({ version: streamVersion, dueAt });
+    pending.set(slot.streamId, list);
+  };
+  // The schedule: every event due by now is issued now; never waits for an answer.
+  const total = Math.floor(t.rate * t.seconds);
+  for (let i = 0; i < total;) {
+    const now = performance.now();
+    for (; i < total && started + (i * 1000) / t.rate <= now; i++) {
+      const k = i % slots.length;
+      if (slots[k]!.next >= slots[k]!.events.length) slots[k] = fresh();
+      const slot = slots[k]!;
+      const e = slot.events[slot.next++]!;
+      const dueAt = started + (i * 1000) / t.rate;
+      if (slot.inFlight > 0) late += 1;
+      slot.inFlight += 1;
+      slot.chain = slot.chain.then(() => send(slot, e, dueAt)).finally(() => { slot.inFlight -= 1; });
+      sent += 1;
+    }
+    await sleep(1);
+  }
   const sendSeconds = (performance.now() - started) / 1000;
+  await Promise.all(slots.map((s) => s.chain));
   polling = false;
   await poller;
   stopProgress();
@@ -294,7 +315,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   lags.sort((a, b) => a - b);
   return {
     events: lags.length, seconds: round(sendSeconds, 1), eps: round(lags.length / sendSeconds), offered_eps: round(sent / sendSeconds),
-    errors, firstError, unseen,
+    errors, firstError, unseen, late, answered,
     p50_ms: round(percentile(lags, 50), 1), p99_ms: round(percentile(lags, 99), 1), max_ms: round(lags.at(-1) ?? 0, 1),
   };
 }

@@ -9,6 +9,8 @@ import { createKafka, createLogger, createSql, loadConfig, openDatabase, type Sq
 import type { Result, Task } from './driver.js';
 import { percentile, ratio, round, sleep } from './stats.js';
 import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';
+import { loadReportWorkload, measureReportLatency, type ReportKeys } from './report-latency.js';
+import { reportProgrammes, reportProviders } from './report-workload.js';
 
 /**
  * scripts/bench [--quick]: starts the real API, relay and projector on a database of its own, measures every
@@ -16,9 +18,18 @@ import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workloa
  */
 const quick = process.argv.includes('--quick');
 const keep = process.argv.includes('--keep');
+const option = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** Only the report-latency phase (while working on reports); --reports-db=NAME reuses a database a --keep run left. */
+const reportsOnly = process.argv.includes('--reports-only');
+const reportsDbReused = option('reports-db');
 const plan = quick
   ? { warmup: 1, rounds: 2, ingest: 6, batch: 4, ceiling: 4, emmett: 4, lag: 8, health: 3, rebuildEvents: 100_000 }
   : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, health: 15, rebuildEvents: 1_000_000 };
+/** The report-latency phase: events in its database and rounds of every report (quick: a smaller database, fewer rounds). */
+const reportPlan = {
+  events: Number(option('report-events') ?? (quick ? 30_000 : 1_000_000)),
+  rounds: Number(option('report-rounds') ?? (quick ? 2 : 5)),
+};
 /** In flight at once: the issue's single-row ceiling is measured with 32 inserts in flight, and so is everything single-event. */
 const CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
@@ -36,6 +47,8 @@ const withDatabase = (name: string) => { const u = new URL(config.DATABASE_URL);
 const benchDb = `vru_bench_${runId}`;
 const emmettDb = `vru_bench_emmett_${runId}`;
 const benchUrl = withDatabase(benchDb);
+const reportsDb = reportsDbReused ?? `vru_bench_reports_${runId}`;
+const reportsUrl = withDatabase(reportsDb);
 const emmettUrl = withDatabase(emmettDb);
 
 async function freePort(): Promise<number> {
@@ -63,10 +76,14 @@ const services: Service[] = [];
 /** BENCH_CPU_PROF=1 writes a V8 CPU profile of each service to .run/bench/prof when it stops. */
 const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}/prof`] : [];
 
+/** BENCH_API_NODE_ARGS: Node options for the API processes only (e.g. heap flags, for an A/B of their memory and speed). */
+const apiNodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
 function startService(name: string, script: string, env: Record<string, string>, options: { echo?: boolean } = {}): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
-  const child = spawn(process.execPath, [...profileArgs, `${REPO}${script}`], {
+  const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
+  const child = spawn(process.execPath, [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`], {
     env: { ...process.env, ...env }, stdio: ['ignore', options.echo ? 'pipe' : out, out],
   });
   child.stdout?.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, '  ')));
@@ -164,12 +181,13 @@ const admin = createSql(config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { 
 await admin.unsafe(`create database ${emmettDb}`);
 
 const port = await freePort();
+const apiMetricsPort = await freePort();
 const apiUrl = `http://127.0.0.1:${port}`;
 const serviceEnv = {
   // Topic and groups inside the prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
   DATABASE_URL: benchUrl, KAFKA_TOPIC: `participant-events-bench-${runId}`, PROJECTOR_GROUP_PREFIX: `vru-projection-bench-${runId}`,
   KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
-  LOG_LEVEL: 'warn', API_METRICS_PORT: '0', RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
+  LOG_LEVEL: 'warn', API_METRICS_PORT: String(apiMetricsPort), RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
   // One key drives the whole load; the limiter stays in the path but must not be what is measured.
   RATE_LIMIT_PER_MINUTE: '10000000',
 };
@@ -177,159 +195,256 @@ const results: Record<string, number> = {};
 const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
 try {
-  const api = startService('api', 'services/api/dist/server.js', serviceEnv);
-  await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
-  const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
-  const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
-  let projectorPeak = 0;
-  const stopPipeline = async () => {
-    projectorPeak = Math.max(projectorPeak, projector.peakRss());
-    await Promise.all([stopService(relay), stopService(projector)]);
-  };
+  if (!reportsOnly) {
+    const api = startService('api', 'services/api/dist/server.js', serviceEnv);
+    await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
+    const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
+    const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
+    let projectorPeak = 0;
+    const stopPipeline = async () => {
+      projectorPeak = Math.max(projectorPeak, projector.peakRss());
+      await Promise.all([stopService(relay), stopService(projector)]);
+    };
 
-  // 5. End-to-end lag first, on a quiet pipeline: one journey must come through before the clock starts.
-  say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
-  const probe = new Journeys(`probe-${runId}`).next();
-  for (const e of probe.events) {
-    const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(e) });
-    if (res.status !== 202) throw new Error(`probe event answered ${res.status}: ${await res.text()}`);
-  }
-  const probeStream = streamIdOf(config.PSEUDONYM_SECRET, probe.ref);
-  await waitFor('the first journey in the attendance read model', async () => {
-    const [r] = await sql<{ version: number }[]>`select version from rm_attendance.stream_positions where stream_id = ${probeStream}`;
-    return r && r.version >= probe.events.length ? true : undefined;
-  }, 120_000);
-
-  say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
-  const lag = await runDriver({ kind: 'lag', url: apiUrl, apiKey, databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, rate: LAG_RATE, seconds: plan.lag, concurrency: 100 });
-  Object.assign(results, { lag_offered_eps: lag.offered_eps ?? 0, lag_p50_ms: lag.p50_ms ?? 0, lag_p99_ms: lag.p99_ms ?? 0, lag_max_ms: lag.max_ms ?? 0, lag_unseen: lag.unseen ?? 0 });
-  row('end-to-end lag p50 / p99 / max', `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.unseen} unseen, ${lag.errors} errors)`, 'p99 < 1000 ms');
-  if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
-
-  // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
-  // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
-  await stopPipeline();
-
-  // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
-  const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
-  Object.assign(results, health.results);
-  for (const r of health.rows) row(...r);
-
-  // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
-  // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
-  const rounds = plan.rounds;
-  const merged: Record<'ceiling' | 'ingest' | 'peer' | 'batchCeiling' | 'batch', Result[]> = { ceiling: [], ingest: [], peer: [], batchCeiling: [], batch: [] };
-  const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
-  for (let round = 1; round <= rounds; round++) {
-    say(`round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream (${CONCURRENCY} in flight each)`);
-    merged.ceiling.push(await runDriver({ kind: 'ceiling-single', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup }));
-    merged.ingest.push(await runDriver({ kind: 'http-single', url: apiUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.ingest), warmupSeconds: plan.warmup }));
-    merged.peer.push(await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
-  }
-  for (let round = 1; round <= rounds; round++) {
-    say(`round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`);
-    merged.batchCeiling.push(await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
-    merged.batch.push(await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.batch), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
-  }
-  const ceiling = mergeRounds(merged.ceiling);
-  const ingest = mergeRounds(merged.ingest);
-  const peer = mergeRounds(merged.peer);
-  const batchCeiling = mergeRounds(merged.batchCeiling);
-  const batch = mergeRounds(merged.batch);
-  say(`per round, events/s: ${Object.entries(merged).map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`).join('; ')}`);
-  for (const [name, r] of Object.entries({ ceiling, ingest, peer, batchCeiling, batch })) if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
-
-  Object.assign(results, {
-    ingest_eps: ingest.eps, ingest_p50_ms: ingest.p50_ms ?? 0, ingest_p99_ms: ingest.p99_ms ?? 0, ingest_errors: ingest.errors,
-    ceiling_eps: ceiling.eps, ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
-    emmett_eps: peer.eps, ingest_vs_emmett: ratio(ingest.eps, peer.eps),
-    batch_eps: batch.eps, batch_ceiling_eps: batchCeiling.eps, batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
-  });
-  row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
-  row('single-row ceiling (postgres.js, 1 row/tx)', `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`, '≈ 11,700 ev/s on the reference machine');
-  row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 1.0');
-  row('Emmett appendToStream', `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`, '≈ 3,200 ev/s on the reference machine');
-  row('  ingest ÷ Emmett', `${results.ingest_vs_emmett}`, '≥ 3.0');
-  row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
-  row(`batch ceiling (${BATCH_SIZE}-row insert)`, `${batchCeiling.eps} ev/s`, '≈ 43,600 ev/s on the reference machine');
-  row('  batch ÷ batch ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
-
-  // 6. Rebuild: the log topped up to N events with copies of what the phases stored (new streams, same bodies).
-  const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
-  if (stored < plan.rebuildEvents) {
-    say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
-    const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
-    // One statement per copy of the stored events, so that a long top-up reports its progress.
-    for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
-      const take = Math.min(stored, plan.rebuildEvents - total);
-      await sql`
-        insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
-        select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
-               e.occurred_at, e.data, e.metadata, e.request_hash
-        from events e where e.position <= ${last.toString()}::bigint
-        order by e.position
-        limit ${take}::int`;
-      total += take;
-      say(`  top-up: ${total} events in the log`);
+    // 5. End-to-end lag first, on a quiet pipeline: one journey must come through before the clock starts.
+    say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
+    const probe = new Journeys(`probe-${runId}`).next();
+    for (const e of probe.events) {
+      const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(e) });
+      if (res.status !== 202) throw new Error(`probe event answered ${res.status}: ${await res.text()}`);
     }
+    const probeStream = streamIdOf(config.PSEUDONYM_SECRET, probe.ref);
+    await waitFor('the first journey in the attendance read model', async () => {
+      const [r] = await sql<{ version: number }[]>`select version from rm_attendance.stream_positions where stream_id = ${probeStream}`;
+      return r && r.version >= probe.events.length ? true : undefined;
+    }, 120_000);
+
+    say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
+    // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
+    const lag = await runDriver({ kind: 'lag', url: apiUrl, apiKey, databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, rate: LAG_RATE, seconds: plan.lag, concurrency: 1_000 });
+    Object.assign(results, {
+      lag_offered_eps: lag.offered_eps ?? 0, lag_p50_ms: lag.p50_ms ?? 0, lag_p99_ms: lag.p99_ms ?? 0, lag_max_ms: lag.max_ms ?? 0,
+      lag_unseen: lag.unseen ?? 0, lag_late: lag.late ?? 0, lag_errors: lag.errors,
+    });
+    row('end-to-end lag p50 / p99 / max (open loop)', `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen, ${lag.errors} errors)`, 'p99 < 500 ms at 1,000 ev/s offered');
+    if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
+
+    // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
+    // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
+    await stopPipeline();
+
+    // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
+    const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+    Object.assign(results, health.results);
+    for (const r of health.rows) row(...r);
+
+    // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
+    // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
+    const rounds = plan.rounds;
+    const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = { ceiling: [], ingest: [], peer: [], peerHttp: [], batchCeiling: [], batch: [] };
+    // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
+    const peerPort = await freePort();
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const peerApp = startService('emmett-fastify', fileURLToPath(new URL('./emmett-fastify.js', import.meta.url)), {
+      PORT: String(peerPort), BENCH_KEYS_DATABASE_URL: benchUrl, BENCH_EMMETT_DATABASE_URL: emmettUrl, API_KEY_PEPPER: config.API_KEY_PEPPER,
+    });
+    await waitFor('Emmett behind Fastify', async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined), 60_000);
+    const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
+    for (let round = 1; round <= rounds; round++) {
+      say(`round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`);
+      merged.ceiling.push(await runDriver({ kind: 'ceiling-single', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup }));
+      merged.ingest.push(await runDriver({ kind: 'http-single', url: apiUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.ingest), warmupSeconds: plan.warmup }));
+      merged.peer.push(await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
+      merged.peerHttp.push(await runDriver({ kind: 'http-single', url: peerUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
+    }
+    for (let round = 1; round <= rounds; round++) {
+      say(`round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`);
+      merged.batchCeiling.push(await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+      merged.batch.push(await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.batch), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+    }
+    // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
+    const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
+    const ceiling = mergeRounds(merged.ceiling);
+    const ingest = mergeRounds(merged.ingest);
+    const peer = mergeRounds(merged.peer);
+    const peerHttp = mergeRounds(merged.peerHttp);
+    Object.assign(results, { emmett_fastify_rss_mb: peerApp.peakRss() });
+    await stopService(peerApp);
+    const batchCeiling = mergeRounds(merged.batchCeiling);
+    const batch = mergeRounds(merged.batch);
+    say(`per round, events/s: ${Object.entries(merged).map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`).join('; ')}`);
+    for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp, batchCeiling, batch })) if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+
+    Object.assign(results, {
+      ingest_eps: ingest.eps, ingest_p50_ms: ingest.p50_ms ?? 0, ingest_p99_ms: ingest.p99_ms ?? 0, ingest_errors: ingest.errors,
+      ceiling_eps: ceiling.eps, ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
+      emmett_eps: peer.eps, ingest_vs_emmett: ratio(ingest.eps, peer.eps),
+      emmett_fastify_eps: peerHttp.eps, ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
+      batch_eps: batch.eps, batch_ceiling_eps: batchCeiling.eps, batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
+    });
+    row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
+    row('single-row ceiling (postgres.js, 1 row/tx)', `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`, '≈ 11,700 ev/s on the reference machine');
+    row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 0.5');
+    row('Emmett appendToStream', `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`, '≈ 3,200 ev/s on the reference machine');
+    row('  ingest ÷ Emmett appendToStream (library call, no HTTP)', `${results.ingest_vs_emmett}`, '≥ 1.2');
+    row('Emmett behind Fastify (HTTP, own process)', `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`);
+    row('  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0');
+    row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
+    row(`batch ceiling (${BATCH_SIZE}-row insert)`, `${batchCeiling.eps} ev/s`, '≈ 43,600 ev/s on the reference machine');
+    row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
+
+    // 6. Rebuild: the log topped up to N events with copies of what the phases stored (new streams, same bodies).
+    const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+    if (stored < plan.rebuildEvents) {
+      say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
+      const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
+      // One statement per copy of the stored events, so that a long top-up reports its progress.
+      for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
+        const take = Math.min(stored, plan.rebuildEvents - total);
+        await sql`
+          insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
+          select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
+                 e.occurred_at, e.data, e.metadata, e.request_hash
+          from events e where e.position <= ${last.toString()}::bigint
+          order by e.position
+          limit ${take}::int`;
+        total += take;
+        say(`  top-up: ${total} events in the log`);
+      }
+    }
+    await sql`vacuum analyze events`;
+    const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+
+    say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
+    const seqStarted = performance.now();
+    let after = 0n;
+    let read = 0;
+    for (;;) {
+      const chunk = await sql<{ position: bigint }[]>`
+        select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
+      if (chunk.length === 0) break;
+      after = chunk[chunk.length - 1]!.position;
+      read += chunk.length;
+    }
+    const seqSeconds = (performance.now() - seqStarted) / 1000;
+
+    say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
+    const rebuildStarted = performance.now();
+    const rebuild = startService('rebuild', 'services/projector/dist/rebuild-cli.js', { ...serviceEnv, LOG_LEVEL: 'warn' }, { echo: true });
+    let rebuildPeak = 0;
+    const sampler = setInterval(() => { rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss()); }, 250);
+    const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+    clearInterval(sampler);
+    if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
+    const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+    Object.assign(results, {
+      rebuild_events: logSize, rebuild_s: round(rebuildSeconds, 1), rebuild_eps: round(logSize / rebuildSeconds),
+      seqread_eps: round(read / seqSeconds), rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds), rebuild_rss_mb: rebuildPeak,
+    });
+    row(`rebuild, every read model (${logSize} events)`, `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`, '1,000,000 events in ≤ 25 s');
+    row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
+    row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
+
+    Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
+    row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
+    if (memory) {
+      Object.assign(results, { api_heap_total_mb: memory.heapTotal, api_heap_used_mb: memory.heapUsed, api_external_mb: memory.external });
+      row('  API memory after the ingest phases', `RSS ${memory.rss} MB: heap ${memory.heapTotal} MB (used ${memory.heapUsed}; new space ${memory.newSpace}, old ${memory.oldSpace}, code ${memory.codeSpace}), external ${memory.external} MB`);
+    }
+    row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
+
+    say(`phase: the audit log on ${plan.rebuildEvents} events (a database of its own)`);
+    const audit = await measureAuditLog(plan.rebuildEvents);
+    Object.assign(results, {
+      audit_leaves: audit.verifyFullLeaves, audit_verify_full_ms: audit.verifyFullMs, audit_verify_incremental_ms: audit.verifyIncrementalMs,
+      audit_inclusion_proof_bytes: audit.inclusionProof.bytes, audit_projector_check_us: audit.projectorCheckPerEventUs,
+    });
+    row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
+    row(`  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`, `${audit.verifyIncrementalMs} ms`, 'proportional to what is new');
+    row('  inclusion proof / projector check per event', `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`);
   }
-  await sql`vacuum analyze events`;
-  const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
 
-  say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
-  const seqStarted = performance.now();
-  let after = 0n;
-  let read = 0;
-  for (;;) {
-    const chunk = await sql<{ position: bigint }[]>`
-      select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
-    if (chunk.length === 0) break;
-    after = chunk[chunk.length - 1]!.position;
-    read += chunk.length;
-  }
-  const seqSeconds = (performance.now() - seqStarted) / 1000;
+  // 7. Report latency at scale, in a database of its own served by an API process of its own.
+  if (reportPlan.events > 0) await reportPhase();
 
-  say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
-  const rebuildStarted = performance.now();
-  const rebuild = startService('rebuild', 'services/projector/dist/rebuild-cli.js', { ...serviceEnv, LOG_LEVEL: 'warn' }, { echo: true });
-  let rebuildPeak = 0;
-  const sampler = setInterval(() => { rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss()); }, 250);
-  const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
-  clearInterval(sampler);
-  if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
-  const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
-  Object.assign(results, {
-    rebuild_events: logSize, rebuild_s: round(rebuildSeconds, 1), rebuild_eps: round(logSize / rebuildSeconds),
-    seqread_eps: round(read / seqSeconds), rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds), rebuild_rss_mb: rebuildPeak,
-  });
-  row(`rebuild, every read model (${logSize} events)`, `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`, '1,000,000 events < 60 s');
-  row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
-  row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
-
-  Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
-  row('API peak RSS', `${results.api_rss_mb} MB`, '< 250 MB');
-  row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
-
-  say(`phase: the audit log on ${plan.rebuildEvents} events (a database of its own)`);
-  const audit = await measureAuditLog(plan.rebuildEvents);
-  Object.assign(results, {
-    audit_leaves: audit.verifyFullLeaves, audit_verify_full_ms: audit.verifyFullMs, audit_verify_incremental_ms: audit.verifyIncrementalMs,
-    audit_inclusion_proof_bytes: audit.inclusionProof.bytes, audit_projector_check_us: audit.projectorCheckPerEventUs,
-  });
-  row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
-  row(`  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`, `${audit.verifyIncrementalMs} ms`, 'proportional to what is new');
-  row('  inclusion proof / projector check per event', `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`);
 } finally {
   await Promise.all(services.map(stopService));
-  const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
-  await kafkaAdmin.connect().then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] })).catch(() => {});
-  await kafkaAdmin.disconnect().catch(() => {});
+  if (!reportsOnly) {
+    const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
+    await kafkaAdmin.connect().then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] })).catch(() => {});
+    await kafkaAdmin.disconnect().catch(() => {});
+  }
   await sql.end();
+  if (!keep && !reportsDbReused) await admin.unsafe(`drop database if exists ${reportsDb} with (force)`).catch(() => {});
   if (!keep) {
     await admin.unsafe(`drop database if exists ${benchDb} with (force)`).catch(() => {});
     await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
   }
   await admin.end();
+}
+
+/**
+ * Every report and the dashboard overview on the report workload (report-workload.ts), p50/p99 over interleaved
+ * rounds with /healthz asked meanwhile. BENCH_API_SERVER names another build's server.js (an A/B of a change).
+ */
+async function reportPhase(): Promise<void> {
+  const rsql = await openDatabase({ ...config, DATABASE_URL: reportsUrl }, logger, 'vru-bench', { max: 2 });
+  try {
+    for (const providerId of reportProviders()) await upsertProvider(rsql, providerId, `Benchmark provider ${providerId.slice(-2)}`);
+    for (const p of reportProgrammes()) {
+      await upsertProgramme(rsql, { programmeId: p.programmeId, name: `Benchmark ${p.interventionType} ${p.programmeId.slice(-4)}`, interventionType: p.interventionType, startsOn: '2023-04-01' });
+    }
+    const key = async (role: 'provider' | 'commissioner' | 'data-partner', providerId?: string) =>
+      (await createApiKey(rsql, config.API_KEY_PEPPER, { role, providerId: providerId ?? null, label: 'bench-reports' })).apiKey;
+    const keys: ReportKeys = { commissioner: await key('commissioner'), dataPartner: await key('data-partner'), providers: {} };
+    for (const providerId of reportProviders()) keys.providers[providerId] = await key('provider', providerId);
+    const rport = await freePort();
+    const reportUrl = `http://127.0.0.1:${rport}`;
+    const reportEnv = { ...serviceEnv, DATABASE_URL: reportsUrl, PORT: String(rport), API_METRICS_PORT: '0' };
+    const reportApi = startService('api-reports', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', reportEnv);
+    await waitFor('the reports API', async () => ((await fetch(`${reportUrl}/readyz`)).ok ? true : undefined), 60_000);
+    if (!reportsDbReused) {
+      say(`phase: report workload, about ${reportPlan.events} events over ${reportProviders().length} providers, ${reportProgrammes().length} programmes and four financial years (database ${reportsDb})`);
+      const loadStarted = performance.now();
+      const sent = await loadReportWorkload(reportUrl, keys, runId, reportPlan.events, say);
+      say(`  ${sent} events stored in ${round((performance.now() - loadStarted) / 1000)} s; rebuilding every read model from them`);
+      const rebuild = startService('rebuild-reports', 'services/projector/dist/rebuild-cli.js', reportEnv);
+      const code = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+      if (code !== 0) throw new Error(`rebuild of the report database exited with ${code}; see ${logDir}/rebuild-reports.log`);
+      await rsql`vacuum analyze`;
+    }
+    const { events, participants } = (await rsql<{ events: number; participants: number }[]>`
+      select (select count(*)::int from events) as events, (select count(*)::int from rm_participants.participants) as participants`)[0]!;
+    say(`phase: report latency on ${events} events (${participants} participants), ${reportPlan.rounds} interleaved rounds after a warm-up, /healthz every 50 ms`);
+    const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds);
+    Object.assign(results, { report_events: events, report_participants: participants, report_healthz_p99_ms: m.healthz.p99_ms, report_healthz_max_ms: m.healthz.max_ms });
+    row(`report latency (${events} events, ${participants} participants; ${reportPlan.rounds} rounds)`, 'p50 / p99 / max', '');
+    for (const r of m.reports) {
+      const slug = r.name.replace(/ /g, '_');
+      Object.assign(results, { [`report_${slug}_p50_ms`]: r.p50_ms, [`report_${slug}_p99_ms`]: r.p99_ms });
+      row(`  ${r.name}`, `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`, 'p99 < 250 ms at 1,000,000 events');
+      if (r.firstError) say(`${r.name}: first error: ${r.firstError}`);
+    }
+    row('  /healthz while the reports run', `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`, 'p99 < 250 ms (no report blocks the API)');
+    Object.assign(results, { report_api_rss_mb: reportApi.peakRss() });
+    await stopService(reportApi);
+  } finally {
+    await rsql.end();
+  }
+}
+
+/** The API's memory by kind, in MB, from the default Node.js gauges of its metrics endpoint. */
+async function apiMemory(url: string) {
+  const text = await (await fetch(url)).text();
+  const gauge = (name: string, label = '') => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${label} `) || (label === '' && l.startsWith(`${name} `)));
+    return line ? round(Number(line.split(' ').at(-1)) / 2 ** 20, 1) : 0;
+  };
+  return {
+    rss: gauge('process_resident_memory_bytes'), heapTotal: gauge('nodejs_heap_size_total_bytes'), heapUsed: gauge('nodejs_heap_size_used_bytes'),
+    external: gauge('nodejs_external_memory_bytes'), newSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="new"}'),
+    oldSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="old"}'), codeSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="code"}'),
+  };
 }
 
 /** p50/p99 of /healthz asked one at a time for `seconds`, while `load` (if any) runs in a loop beside it. */

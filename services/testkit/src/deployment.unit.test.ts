@@ -115,6 +115,11 @@ t.test('the Dockerfile builds with pnpm and tsc -b on node:24-slim and runs as a
   t.match(dockerfile, /pnpm install --frozen-lockfile\b/);
   t.match(dockerfile, /pnpm exec tsc -b/);
   t.match(dockerfile, /pnpm install --frozen-lockfile --prod/, 'the runtime stage has production dependencies only');
+  // The heap setting the benchmark measures is the one the image runs with (docs/performance.md, API RSS).
+  const semiSpace = /--max-semi-space-size=(\d+)/;
+  const imageSemiSpace = semiSpace.exec(dockerfile)?.[1];
+  t.ok(imageSemiSpace, 'the image caps the young generation');
+  t.equal(semiSpace.exec(await readFile(root('scripts/lib.sh'), 'utf8'))?.[1], imageSemiSpace, 'the scripts run the services with the same cap');
   const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
   t.ok(users.length > 0 && users.at(-1) !== 'root', 'the final stage runs as a non-root user');
   // Every workspace package the services are built from, read from the tree so a new package cannot be forgotten;

@@ -72,7 +72,10 @@ const byStream = (rows: readonly OffenceRow[]): Map<string, OffenceHistoryEntry[
   const out = new Map<string, OffenceHistoryEntry[]>();
   for (const r of rows) {
     const entry = { offenceDate: r.offence_date, provenDate: r.proven_date, seriousViolence: r.serious_violence, custodial: r.custodial };
-    out.set(r.stream_id, [...(out.get(r.stream_id) ?? []), entry]);
+    // Appended in place: copying a participant's list per offence is quadratic in their offences.
+    const list = out.get(r.stream_id);
+    if (list) list.push(entry);
+    else out.set(r.stream_id, [entry]);
   }
   return out;
 };

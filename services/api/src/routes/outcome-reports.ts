@@ -27,9 +27,15 @@ const DISCLOSURE_NOTE = ' Across providers (commissioner, funder, admin) figures
 
 const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 const rate = (p: Proportion | null) => (p === null ? null : { value: round(p.value)!, lower: round(p.lower)!, upper: round(p.upper)! });
+/** Rows by key, keys in order. Appends in place: copying a group per row made a large group quadratic. */
 const groupBy = <T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> => {
   const m = new Map<string, T[]>();
-  for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
+  for (const x of xs) {
+    const k = key(x);
+    const group = m.get(k);
+    if (group) group.push(x);
+    else m.set(k, [x]);
+  }
   return new Map([...m.entries()].sort(([a], [b]) => a.localeCompare(b)));
 };
 /** Evaluation consent recorded and not withdrawn on or before `asOf`. */

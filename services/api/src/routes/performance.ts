@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PerformanceQuery, PerformanceReport, ProblemDetails, TargetInstruments, type Principal } from '@vru/contracts';
 import {
-  calendarQuarterOf, grantYearOf, noActuals, quarterBounds, quarterPerformance, quartersOfYear, reliablyImproved,
+  calendarQuarterOf, financialYearOf, grantYearOf, noActuals, quarterBounds, quarterPerformance, quartersOfYear, reliablyImproved,
   type IndicatorPerformance, type Member, type QuarterActuals,
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
@@ -31,6 +31,16 @@ interface AttendanceRow { stream_id: string; provider_id: string; programme_id: 
 
 export type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
 
+const indexBy = <T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> => {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+};
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
 export const performanceReport = (sql: Sql, principal: Principal, q: PerformanceQuery) =>
@@ -41,9 +51,11 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const asked = q.quarter ? quarterBounds(q.quarter) : null;
   const dc = disclosureScope(principal, q.providerId, { from: asked?.start, to: asked?.end, required: false });
   const { computedAt, position, asOf } = at;
+  // With a quarter, only the grants with targets for it answer rows: the others are not read at all.
   const grants = await sql<GrantRow[]>`
-    select grant_ref, provider_id, programme_id, start_date::text, end_date::text from grants
+    select grant_ref, provider_id, programme_id, start_date::text, end_date::text from grants g
     where true
+      ${q.quarter ? sql`and exists (select 1 from delivery_targets t where t.grant_ref = g.grant_ref and t.quarter = ${q.quarter})` : sql``}
       ${q.grantRef ? sql`and grant_ref = ${q.grantRef}` : sql``}
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}
@@ -55,6 +67,10 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const programmes = [...new Set(grants.map((g) => g.programme_id))];
   // Under the layer every provider of the programmes is read: their cells are the siblings of each grant's.
   const providerFilter = () => (dc.applied ? sql`` : sql`and provider_id = any(${providers}::text[])`);
+  // Every date a figure or a disclosure check of these grants looks at: the grant periods, widened to whole
+  // financial years (the sibling periods of each quarter). Rows dated only outside it count nowhere.
+  const from = grants.map((g) => financialYearOf(g.start_date).from).sort()[0]!;
+  const to = grants.map((g) => financialYearOf(g.end_date).to).sort().at(-1)!;
   const [targets, people, attendances, spend, outcomes] = await Promise.all([
     sql<TargetRow[]>`
       select grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence::text, outcome_targets, revisions
@@ -62,10 +78,13 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     sql<PersonRow[]>`
       select stream_id, provider_id, programme_id, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
       from participants
-      where programme_id = any(${programmes}::text[]) ${providerFilter()}`.catch(emptyIfNoReadModel),
+      where programme_id = any(${programmes}::text[]) ${providerFilter()}
+        and (referral_date between ${from}::date and ${to}::date or enrolled_on between ${from}::date and ${to}::date
+          or exit_date between ${from}::date and ${to}::date)`.catch(emptyIfNoReadModel),
     sql<AttendanceRow[]>`
       select stream_id, provider_id, programme_id, session_date::text from sessions
-      where attended and programme_id = any(${programmes}::text[]) ${providerFilter()}`.catch(emptyIfNoReadModel),
+      where attended and programme_id = any(${programmes}::text[]) ${providerFilter()}
+        and session_date between ${from}::date and ${to}::date`.catch(emptyIfNoReadModel),
     sql<{ grant_ref: string; period_start: string; amount_pence: string }[]>`
       select grant_ref, period_start::text, amount_pence::text from spend
       where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
@@ -79,11 +98,18 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)`.catch(emptyIfNoReadModel),
   ]);
 
+  // Rows indexed once by programme and by provider and programme: a scan of every row per grant was the hot spot.
+  const peopleOf = indexBy(people, (p) => p.programme_id);
+  const attendancesOf = indexBy(attendances, (s) => s.programme_id);
+  const cellKey = (r: { provider_id: string; programme_id: string }) => `${r.provider_id}\u0000${r.programme_id}`;
+  const peopleIn = indexBy(people, cellKey);
+  const attendancesIn = indexBy(attendances, cellKey);
+  const outcomesIn = indexBy(outcomes, cellKey);
+  const targetsOf = indexBy(targets, (t) => t.grant_ref);
+  const cellsByProgramme = new Map<string, Record<PeopleIndicator, Member[]>>();
   const rows = grants.flatMap((g) => {
-    const mine = targets.filter((t) => t.grant_ref === g.grant_ref);
+    const mine = targetsOf.get(g.grant_ref) ?? [];
     if (mine.length === 0) return [];
-    const ofGrant = (r: { provider_id: string; programme_id: string }) =>
-      r.provider_id === g.provider_id && r.programme_id === g.programme_id;
     const actuals = new Map<string, QuarterActuals>();
     const at = (date: string) => {
       const quarter = calendarQuarterOf(date);
@@ -91,16 +117,15 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       if (!a) actuals.set(quarter, (a = noActuals()));
       return a;
     };
-    for (const p of people) {
-      if (!ofGrant(p)) continue;
+    for (const p of peopleIn.get(cellKey(g)) ?? []) {
       if (within(p.referral_date, g)) at(p.referral_date).referrals += 1;
       if (within(p.enrolled_on, g)) at(p.enrolled_on).enrolments += 1;
       if (p.exit_reason === 'completed' && within(p.exit_date, g)) at(p.exit_date).completions += 1;
     }
-    for (const s of attendances) if (ofGrant(s) && within(s.session_date, g)) at(s.session_date).sessionsDelivered += 1;
+    for (const s of attendancesIn.get(cellKey(g)) ?? []) if (within(s.session_date, g)) at(s.session_date).sessionsDelivered += 1;
     for (const s of spend) if (s.grant_ref === g.grant_ref) at(s.period_start).spendPence += Number(s.amount_pence);
-    for (const o of outcomes) {
-      if (!ofGrant(o) || !within(o.exit_on, g)) continue;
+    for (const o of outcomesIn.get(cellKey(g)) ?? []) {
+      if (!within(o.exit_on, g)) continue;
       const figures = at(o.exit_on).outcomes as Record<string, { pairs: number; improved: number }>;
       const f = (figures[o.instrument] ??= { pairs: 0, improved: 0 });
       f.pairs += 1;
@@ -111,8 +136,8 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       spendPence: Number(t.spend_pence),
       outcomeTargets: Object.entries(t.outcome_targets).map(([instrument, share]) => ({ instrument, shareReliablyImproved: share })),
     }]));
-    const programme = (r: { programme_id: string }) => r.programme_id === g.programme_id;
-    const cells = cellsOf(people.filter(programme), attendances.filter(programme));
+    let cells = cellsByProgramme.get(g.programme_id);
+    if (!cells) cellsByProgramme.set(g.programme_id, (cells = cellsOf(peopleOf.get(g.programme_id) ?? [], attendancesOf.get(g.programme_id) ?? [])));
     const shown = quarterShown(dc, g.provider_id, cells, actuals);
     const started = (quarter: string) => quarterBounds(quarter).start <= asOf;
     const quarters = mine.map((t) => t.quarter).filter((quarter) => (q.quarter ? quarter === q.quarter : started(quarter))).sort();

@@ -30,6 +30,10 @@ export function emptyIfNoReadModel(err: { code?: string }): never[] {
   throw err;
 }
 
+type AttendanceRecord = { programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number };
+/** Reads shared by the attendance reports of one page (a month each): under the layer they all read the same financial year. */
+export type AttendanceReads = Map<string, Promise<AttendanceRecord[]>>;
+
 /**
  * Sessions attended and missed per programme (the attendance report; a provider key sees its own sessions only).
  * The population of a row is its participants with a session in the period; disclosure control judges it by
@@ -38,23 +42,28 @@ export function emptyIfNoReadModel(err: { code?: string }): never[] {
 export const attendanceReport = (sql: Sql, principal: Principal, q: AttendanceQuery) =>
   atConsistentPosition(sql, ['attendance'], q, (tx, at) => attendanceAt(tx, at, principal, q));
 
-/** The attendance report inside a snapshot taken by atConsistentPosition (the dashboard runs several in one). */
-export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: AttendanceQuery) {
+/**
+ * The attendance report inside a snapshot taken by atConsistentPosition. The dashboard runs one per month in one
+ * snapshot; under the layer they all read the same financial year, so `shared` lets one read serve them all.
+ */
+export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: AttendanceQuery, shared?: AttendanceReads) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
-  const records = await sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number }[]>`
-    select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
-           count(*) filter (where attended)::int as attended,
-           count(*) filter (where not attended)::int as missed
-    from sessions
-    where true
-      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-      ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
-      ${window.from ? sql`and session_date >= ${window.from}::date` : sql``}
-      ${window.to ? sql`and session_date <= ${window.to}::date` : sql``}
-    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel);
-  const programmes = [...new Set(records.map((r) => r.programme_id))].sort();
+  const readKey = JSON.stringify([q.programmeId ?? null, dc.sqlProvider, window.from ?? null, window.to ?? null]);
+  let read = shared?.get(readKey);
+  if (!read) {
+    read = readAttendance(sql, q.programmeId, dc.sqlProvider, window);
+    shared?.set(readKey, read);
+  }
+  const records = await read;
+  const byProgramme = new Map<string, AttendanceRecord[]>();
+  for (const r of records) {
+    const list = byProgramme.get(r.programme_id);
+    if (list) list.push(r);
+    else byProgramme.set(r.programme_id, [r]);
+  }
+  const programmes = [...byProgramme.keys()].sort();
   return {
     report: 'attendance' as const,
     filters: reportFilters(q),
@@ -64,7 +73,7 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const mine = records.filter((r) => r.programme_id === programmeId);
+      const mine = byProgramme.get(programmeId)!;
       const members = mine.map((r) => ({ id: r.stream_id, key: dc.key(r.provider_id, null), date: r.month }));
       const inScope = mine.filter((r) => dc.inScope(r.provider_id, r.month));
       const attended = inScope.reduce((n, r) => n + r.attended, 0);
@@ -80,6 +89,20 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
       return row.sessionsAttended === null || row.sessionsMissed === null ? { ...row, attendanceRate: null } : row;
     }),
   };
+}
+
+function readAttendance(sql: Sql, programmeId: string | undefined, provider: string | null, window: { from: string | undefined; to: string | undefined }) {
+  return sql<AttendanceRecord[]>`
+    select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
+           count(*) filter (where attended)::int as attended,
+           count(*) filter (where not attended)::int as missed
+    from sessions
+    where true
+      ${programmeId ? sql`and programme_id = ${programmeId}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}
+      ${window.from ? sql`and session_date >= ${window.from}::date` : sql``}
+      ${window.to ? sql`and session_date <= ${window.to}::date` : sql``}
+    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel);
 }
 
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {

@@ -4,7 +4,7 @@ import type { Sql } from '@vru/runtime';
 import { addMonths, DISCLOSURE_VERSION, financialYearOf } from '@vru/domain';
 import { tenantOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
-import { attendanceAt, attendanceReport, REPORT_ROLES } from '../routes/reports.js';
+import { attendanceAt, attendanceReport, REPORT_ROLES, type AttendanceReads } from '../routes/reports.js';
 import { atConsistentPosition } from '../report-snapshot.js';
 import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
 import { dataQualityReport } from '../routes/quality-reports.js';
@@ -54,11 +54,13 @@ export function withDefaultPeriod(principal: Principal, f: Filters): Filters {
 /** The attendance report run once per month of the period: attendance over time. */
 export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filters) {
   const months = monthsOf(f.from, f.to);
-  // Every month from one snapshot, at one position.
+  // Every month from one snapshot, at one position; under disclosure control every month reads its whole financial
+  // year, so one read serves them all.
+  const shared: AttendanceReads = new Map();
   const { at, reports } = await atConsistentPosition(sql, ['attendance'], {}, async (tx, at) => ({
     at,
     reports: await Promise.all(months.map((m) =>
-      attendanceAt(tx, at, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end })))),
+      attendanceAt(tx, at, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }), shared))),
   }));
   return {
     report: 'attendance-by-month' as const,

@@ -120,19 +120,25 @@ export interface Member {
  */
 export class PopulationCells {
   private readonly members: readonly Member[];
+  /** Members by cell key, built once: a row is judged against every key in every sibling period. */
+  private readonly byKey = new Map<string, Member[]>();
   constructor(members: readonly Member[]) {
     this.members = members;
+    for (const m of members) {
+      const cell = this.byKey.get(m.key);
+      if (cell) cell.push(m);
+      else this.byKey.set(m.key, [m]);
+    }
   }
 
   keys(): string[] {
-    return [...new Set(this.members.map((m) => m.key))];
+    return [...this.byKey.keys()];
   }
 
   /** Distinct people in cell `key` (every cell when null) with a date in `p` (any date when null). */
   count(key: string | null, p: Period | null): number {
     const ids = new Set<string>();
-    for (const m of this.members) {
-      if (key !== null && m.key !== key) continue;
+    for (const m of key === null ? this.members : (this.byKey.get(key) ?? [])) {
       if (p !== null && (m.date === null || m.date < p.from || m.date > p.to)) continue;
       ids.add(m.id);
     }
