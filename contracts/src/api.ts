@@ -34,8 +34,10 @@ export const SnapshotFilters = {
     pattern: '^(0|[1-9][0-9]{0,17})$',
     description: 'Reproduces the report at this earlier log position (a report\'s position P): exactly the events at or below it are '
       + 'counted, whatever arrived later. Default: the highest position every read model the report reads has applied. A position '
-      + 'not yet applied is refused (409 position-not-yet-applied, with Retry-After). Figures of erased participants are not '
-      + 'reproduced (docs/metrics.md, "Positions and as-at").',
+      + 'not yet applied is refused (409 position-not-yet-applied, with Retry-After). Across providers (commissioner, funder, admin) '
+      + 'only a position at which figures were published can be asked: one a report was answered at, or a frozen return\'s '
+      + '(otherwise 422 position-not-published); a provider key may ask any position of its own figures. Figures of erased '
+      + 'participants are not reproduced (docs/metrics.md, "Positions and as-at").',
   })),
   asOf: Type.Optional(IsoDate('The date the date-dependent rules use (consent in force, proven-by dates, provisional flags, ages); '
     + 'default today (UTC); a future date is refused (422). Echoed as asOf.')),

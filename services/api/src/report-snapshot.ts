@@ -1,5 +1,7 @@
+import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { withReadModelsAt } from './as-at.js';
+import { tenantOf } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 /** The read models reports read, by projection name (schema rm_<name>). */
@@ -108,17 +110,43 @@ async function computedAtPosition(tx: Sql, readModels: readonly ReadModel[], pos
  * the others).
  */
 export async function atConsistentPosition<T>(
-  sql: Sql, readModels: readonly ReadModel[], q: SnapshotQuery, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
+  sql: Sql, principal: Principal, readModels: readonly ReadModel[], q: SnapshotQuery, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
 ): Promise<T> {
   const asOf = reportAsOf(q);
+  const underDisclosureControl = tenantOf(principal) === null;
+  if (underDisclosureControl && q.asAt !== undefined) await refuseUnpublishedPosition(sql, q.asAt);
+  const result = await readAtConsistentPosition(sql, readModels, q, asOf, report);
+  if (underDisclosureControl) await sql`insert into published_positions (position) values (${result.position}) on conflict do nothing`;
+  return result.value;
+}
+
+/**
+ * Across providers a past position may be asked only where figures were already published (a report answered at it,
+ * or a frozen return's): otherwise a reader could pick, after the fact, two positions one event apart and read that
+ * one person's contribution as the difference. What a reader could have polled live stays askable.
+ */
+async function refuseUnpublishedPosition(sql: Sql, asAt: string): Promise<void> {
+  const [row] = await sql<{ published: boolean }[]>`
+    select exists (select 1 from published_positions where position = ${asAt}::bigint)
+        or exists (select 1 from frozen_returns where position = ${asAt}::bigint) as published`;
+  if (row?.published) return;
+  throw new HttpProblem(422, 'position-not-published', 'No figures were published at asAt', [
+    { field: '/querystring/asAt', rule: 'published-position', message: 'Across providers asAt must be a position figures were published at: '
+      + 'the position of a report answered earlier or of a frozen return (a provider key may ask any position of its own figures)' },
+  ]);
+}
+
+async function readAtConsistentPosition<T>(
+  sql: Sql, readModels: readonly ReadModel[], q: SnapshotQuery, asOf: string, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
+): Promise<{ position: string; value: T }> {
   if (!(await allReady(sql, readModels))) {
     if (q.asAt !== undefined) throw positionNotYetApplied(q.asAt, 0n);
     const connection = await sql.reserve();
     try {
       await connection.unsafe(`set search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
-      return await report(connection as unknown as Sql, {
+      return { position: '0', value: await report(connection as unknown as Sql, {
         position: '0', asOf, computedAt: readModels.map((projection) => ({ projection, position: '0', eventsApplied: '0', updatedAt: null })),
-      });
+      }) };
     } finally {
       await connection.unsafe('reset search_path').catch(() => undefined);
       connection.release();
@@ -131,14 +159,14 @@ export async function atConsistentPosition<T>(
     await tx.unsafe(`set local search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
     const computedAt = await computedAtPosition(tx as unknown as Sql, readModels, at.position);
     // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
-    return { done: true as const, value: await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt }) };
+    return { done: true as const, position: at.position, value: await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt }) };
   });
-  if (live.done) return live.value as T;
-  return withReadModelsAt(sql, readModels, live.position, async (tx, schemas) => {
+  if (live.done) return { position: live.position.toString(), value: live.value as T };
+  return { position: live.position.toString(), value: await withReadModelsAt(sql, readModels, live.position, async (tx, schemas) => {
     await tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`);
     const computedAt = await computedAtPosition(tx, readModels, live.position);
     return report(tx, { position: live.position.toString(), asOf, computedAt });
-  });
+  }) };
 }
 
 /** The filters a report echoes: asAt is left out (position says it), so a report at P reads the same asked at P or not. */

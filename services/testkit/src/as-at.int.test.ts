@@ -122,9 +122,9 @@ await t.test('asAt=P reproduces a report byte for byte after late submissions, a
 });
 
 await t.test('asAt above what every read model has applied is refused, naming the field, with Retry-After', async (t) => {
-  const current = await h.getReport('/v1/reports/spend', h.keys.commissioner);
+  const current = await h.getReport('/v1/reports/spend', h.keys.providerA);
   const ahead = (BigInt(current.body.position) + 1000n).toString();
-  const refused = await h.getReport(`/v1/reports/spend?asAt=${ahead}`, h.keys.commissioner);
+  const refused = await h.getReport(`/v1/reports/spend?asAt=${ahead}`, h.keys.providerA);
   t.equal(refused.status, 409);
   t.match(String(refused.headers['content-type']), /application\/problem\+json/);
   t.equal(refused.headers['retry-after'], '1');
@@ -135,10 +135,37 @@ await t.test('asAt above what every read model has applied is refused, naming th
   t.same(malformed.body.errors.map((e: { field: string }) => e.field), ['/querystring/asAt']);
 });
 
+await t.test('across providers, asAt is answered only at a position figures were published at', async (t) => {
+  // The attacker: a commissioner who wants one participant's contribution picks two positions one event apart after
+  // the fact and differences the answers. Positions nobody was answered at are refused; a provider key (its own
+  // figures, no disclosure control) may ask any.
+  const published = (await h.getReport('/v1/reports/spend', h.keys.commissioner)).body.position as string;
+  const unpublished = await h.sql<{ position: string }[]>`
+    select e.position::text from events e
+    where e.position < ${published}::bigint
+      and not exists (select 1 from published_positions p where p.position = e.position)
+      and not exists (select 1 from frozen_returns f where f.position = e.position)
+    order by e.position desc limit 2`;
+  t.equal(unpublished.length, 2, 'two past positions no report was answered at');
+  for (const { position } of unpublished) {
+    for (const url of ['/v1/reports/spend', '/v1/reports/quarterly-return?quarter=2026Q3', '/v1/reports/attendance?from=2026-07-01&to=2026-09-30']) {
+      for (const key of [h.keys.commissioner, h.keys.funder]) {
+        const refused = await h.getReport(`${url}${url.includes('?') ? '&' : '?'}asAt=${position}`, key);
+        t.equal(refused.status, 422, `${url} at ${position}: refused`);
+        t.equal(refused.body.code, 'position-not-published');
+        t.same(refused.body.errors.map((e: { field: string }) => e.field), ['/querystring/asAt']);
+      }
+    }
+    t.equal((await h.getReport(`/v1/reports/spend?asAt=${position}`, h.keys.providerA)).status, 200, 'a provider may ask it of its own figures');
+  }
+  t.equal((await h.getReport(`/v1/reports/spend?asAt=${published}`, h.keys.commissioner)).status, 200, 'a published position is answered');
+  t.equal(await h.count('published_positions') > 0, true);
+});
+
 await t.test('copies of only the 4 most recently used positions are kept', async (t) => {
-  const current = BigInt((await h.getReport('/v1/reports/spend', h.keys.commissioner)).body.position);
+  const current = BigInt((await h.getReport('/v1/reports/spend', h.keys.providerA)).body.position);
   for (let back = 1n; back <= 6n; back++) {
-    const r = await h.getReport(`/v1/reports/spend?asAt=${current - back}`, h.keys.commissioner);
+    const r = await h.getReport(`/v1/reports/spend?asAt=${current - back}`, h.keys.providerA);
     t.equal(r.body.position, (current - back).toString());
   }
   const kept = await h.sql<{ position: string }[]>`select position::text from as_at_read_models group by position order by position`;
@@ -154,7 +181,7 @@ await t.test('an erasure drops every read model built at a past position', async
   t.equal(erased.statusCode, 202, erased.body);
   t.same(await asAtSchemas(), [], 'no copy survives the erasure');
   t.equal(await h.count('as_at_read_models'), 0, 'and none is listed');
-  const again = await h.getReport(`/v1/reports/spend?asAt=${asked}`, h.keys.commissioner);
+  const again = await h.getReport(`/v1/reports/spend?asAt=${asked}`, h.keys.providerA);
   t.equal(again.status, 200, 'a past position is still answered after an erasure, rebuilt from the log as it now reads');
   t.equal(again.body.position, asked);
 });

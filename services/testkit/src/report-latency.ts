@@ -37,7 +37,7 @@ try {
 
   const readModels = ['attendance', 'participants', 'outcomes', 'offences', 'spend', 'submissions', 'comparisons'] as const;
   console.log(`a statement on the pool (select 1): ${await time(() => h.sql`select 1`)}`);
-  console.log(`an empty report at a consistent position (7 read models): ${await time(() => atConsistentPosition(h.sql, readModels, {}, async () => null))}`);
+  console.log(`an empty report at a consistent position (7 read models, its position recorded as published): ${await time(() => atConsistentPosition(h.sql, { keyId: 'latency', role: 'commissioner', providerId: null }, readModels, {}, async () => null))}`);
 
   const { cohortFrom, cohortTo } = DEMO_EVALUATION_COHORT;
   const reports = [

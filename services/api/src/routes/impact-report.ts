@@ -121,7 +121,7 @@ export function evaluationSubjects(
 
 /** The impact report for commissioners and admins: disclosure-controlled whoever reads it. */
 export const impactReport = (sql: Sql, principal: Principal, q: ImpactQuery): Promise<ImpactReport> =>
-  atConsistentPosition(sql, ['participants', 'offences', 'comparisons'], q, (tx, at) => impactAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['participants', 'offences', 'comparisons'], q, (tx, at) => impactAt(tx, at, principal, q));
 
 async function impactAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ImpactQuery): Promise<ImpactReport> {
   // The reports' one disclosure-control layer refuses unaligned periods (a month, a quarter or a financial year) and

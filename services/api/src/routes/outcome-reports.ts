@@ -121,7 +121,7 @@ function measuresOut(m: ReoffendingMeasures, cohortSize: number, dc: Disclosure)
 
 /** The engagement funnel report: scoped to the principal's provider, under disclosure control for every other role. */
 export const engagementReport = (sql: Sql, principal: Principal, q: EngagementQuery) =>
-  atConsistentPosition(sql, ['participants'], q, (tx, at) => engagementAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['participants'], q, (tx, at) => engagementAt(tx, at, principal, q));
 
 async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: EngagementQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
@@ -157,7 +157,7 @@ type OutcomeRecord = { stream_id: string; instrument: string; scale: string; bas
 
 /** The outcomes report: baseline to exit change per programme, instrument and scale. */
 export const outcomesReport = (sql: Sql, principal: Principal, q: OutcomesQuery) =>
-  atConsistentPosition(sql, ['outcomes', 'participants'], q, (tx, at) => outcomesAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['outcomes', 'participants'], q, (tx, at) => outcomesAt(tx, at, principal, q));
 
 async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: OutcomesQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
@@ -207,7 +207,7 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
 
 /** The proven reoffending report (MoJ method) per programme. */
 export const reoffendingReport = (sql: Sql, principal: Principal, q: ReoffendingQuery) =>
-  atConsistentPosition(sql, ['participants', 'offences'], q, (tx, at) => reoffendingAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['participants', 'offences'], q, (tx, at) => reoffendingAt(tx, at, principal, q));
 
 async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ReoffendingQuery) {
   if (q.cohortTo < q.cohortFrom) throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
@@ -265,7 +265,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
 
 /** The spend report: per grant, spend against award and cost per participant. */
 export const spendReport = (sql: Sql, principal: Principal, q: ReportQuery) =>
-  atConsistentPosition(sql, ['spend', 'participants'], q, (tx, at) => spendAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['spend', 'participants'], q, (tx, at) => spendAt(tx, at, principal, q));
 
 async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ReportQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: false });

@@ -44,7 +44,7 @@ const indexBy = <T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]>
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
 export const performanceReport = (sql: Sql, principal: Principal, q: PerformanceQuery) =>
-  atConsistentPosition(sql, ['spend', 'participants', 'attendance', 'outcomes'], q, (tx, at) => performanceAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['spend', 'participants', 'attendance', 'outcomes'], q, (tx, at) => performanceAt(tx, at, principal, q));
 
 async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: PerformanceQuery) {
   // A calendar quarter is an aligned period of the layer; without one, each grant's quarters are its fixed population.

@@ -9,7 +9,7 @@ import { disclosureScope } from '../disclosure.js';
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
 export const dataQualityReport = (sql: Sql, principal: Principal, q: DataQualityQuery) =>
-  atConsistentPosition(sql, ['submissions', 'participants', 'outcomes'], q, (tx, at) => dataQualityAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['submissions', 'participants', 'outcomes'], q, (tx, at) => dataQualityAt(tx, at, principal, q));
 
 async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: DataQualityQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: false });

@@ -41,7 +41,7 @@ const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 
  * and months of its financial year (flows) or the other providers and breakdown cells (the active stock).
  */
 export const quarterlyReturnReport = (sql: Sql, principal: Principal, q: QuarterlyReturnQuery) =>
-  atConsistentPosition(sql, ['participants', 'attendance', 'spend'], q, (tx, at) => quarterlyReturnAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['participants', 'attendance', 'spend'], q, (tx, at) => quarterlyReturnAt(tx, at, principal, q));
 
 async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: QuarterlyReturnQuery) {
   const { start, end } = quarterBounds(q.quarter);

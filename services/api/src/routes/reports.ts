@@ -40,7 +40,7 @@ export type AttendanceReads = Map<string, Promise<AttendanceRecord[]>>;
  * month of session across every provider of the programme.
  */
 export const attendanceReport = (sql: Sql, principal: Principal, q: AttendanceQuery) =>
-  atConsistentPosition(sql, ['attendance'], q, (tx, at) => attendanceAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['attendance'], q, (tx, at) => attendanceAt(tx, at, principal, q));
 
 /**
  * The attendance report inside a snapshot taken by atConsistentPosition. The dashboard runs one per month in one

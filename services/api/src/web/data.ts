@@ -57,7 +57,7 @@ export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filte
   // Every month from one snapshot, at one position; under disclosure control every month reads its whole financial
   // year, so one read serves them all.
   const shared: AttendanceReads = new Map();
-  const { at, reports } = await atConsistentPosition(sql, ['attendance'], {}, async (tx, at) => ({
+  const { at, reports } = await atConsistentPosition(sql, principal, ['attendance'], {}, async (tx, at) => ({
     at,
     reports: await Promise.all(months.map((m) =>
       attendanceAt(tx, at, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }), shared))),
