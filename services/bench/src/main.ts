@@ -426,11 +426,41 @@ async function reportPhase(): Promise<void> {
       if (r.firstError) say(`${r.name}: first error: ${r.firstError}`);
     }
     row('  /healthz while the reports run', `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`, 'p99 < 250 ms (no report blocks the API)');
+    await measureAsAt(rsql, reportUrl, keys);
     Object.assign(results, { report_api_rss_mb: reportApi.peakRss() });
     await stopService(reportApi);
   } finally {
     await rsql.end();
   }
+}
+
+/**
+ * Every report (commissioner key) at an earlier published position: one below the lowest position any live read
+ * model has applied, so every report reads copies of its read models at it. The first request at it builds them
+ * (a replay of the log up to it); the rounds after read them. The position is recorded as published here, standing
+ * for a report answered at it earlier (asAt across providers is refused at any other position).
+ */
+async function measureAsAt(rsql: Sql, reportUrl: string, keys: ReportKeys): Promise<void> {
+  const schemas = (await rsql<{ table_schema: string }[]>`
+    select table_schema from information_schema.tables where table_name = 'checkpoint'`)
+    .map((t) => t.table_schema).filter((name) => /^rm_[a-z0-9_]+$/.test(name) && !/_at_\d+$/.test(name));
+  const positions = await rsql.unsafe<{ position: string }[]>(
+    schemas.map((name) => `select position::text from ${name}.checkpoint`).join(' union all '));
+  const lowest = positions.reduce((p, r) => (BigInt(r.position) < p ? BigInt(r.position) : p), BigInt(positions[0]?.position ?? '1'));
+  const asAt = lowest > 1n ? lowest - 1n : 1n;
+  await rsql`insert into published_positions (position) values (${asAt.toString()}) on conflict do nothing`;
+  say(`phase: reports at asAt=${asAt} (published; every read model holds events above it): first requests build the copies, then ${reportPlan.rounds} rounds read them`);
+  const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds, { asAt, timeoutMs: 3_600_000 });
+  Object.assign(results, { report_asat_position: Number(asAt) });
+  row(`report latency at asAt=${asAt} (${reportPlan.rounds} rounds)`, 'first; then p50 / p99 / max', '');
+  for (const r of m.reports) {
+    const slug = r.name.replace(/ /g, '_');
+    Object.assign(results, { [`report_${slug}_asat_first_ms`]: r.first_ms, [`report_${slug}_asat_p50_ms`]: r.p50_ms, [`report_${slug}_asat_p99_ms`]: r.p99_ms });
+    row(`  ${r.name}`, `${r.first_ms} ms; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`, '');
+    if (r.firstError) say(`${r.name} at asAt: first error: ${r.firstError}`);
+  }
+  row('  /healthz while they run', `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`, '');
+  Object.assign(results, { report_asat_healthz_p99_ms: m.healthz.p99_ms, report_asat_healthz_max_ms: m.healthz.max_ms });
 }
 
 /** The API's memory by kind, in MB, from the default Node.js gauges of its metrics endpoint. */
