@@ -84,7 +84,7 @@ function spendSubmissions(run: string, providerId: string): Submission[] {
         if (addDays(periodEnd, 20) > TODAY) break;
         for (const [category, share] of lines) {
           out.push({
-            eventId: eventId(run, `spend:${grantRef}:${q}:${category}`), type: 'SpendRecorded', schemaVersion: 1, occurredAt: `${addDays(periodEnd, 20)}T10:00:00Z`, grantRef,
+            eventId: eventId(run, `spend:${grantRef}:${q}:${category}`), type: 'SpendRecorded', schemaVersion: 2, occurredAt: `${addDays(periodEnd, 20)}T10:00:00Z`, grantRef,
             data: { amountPence: Math.round(5_000_000 * share * 0.95), category, periodStart, periodEnd, evidenceRef: `INV-${q + 1}-${category.slice(0, 3).toUpperCase()}` },
           });
         }
@@ -133,7 +133,7 @@ export function* providerSubmissions(run: string, providerId: string, events: nu
       ev('ParticipantEnrolled', 1, startDate, { startDate, plannedSessions: planned, deliverySetting: pick(['school', 'community'] as const) }, 'enrolment');
       const { instrument } = programme;
       const base = instrument === 'sdq-total' ? 18 + Math.floor(r() * 12) : instrument === 'wemwbs' ? 36 + Math.floor(r() * 12) : 18 + Math.floor(r() * 6);
-      if (evaluation) ev('OutcomeMeasured', 1, startDate, { instrument, timepoint: 'baseline', measuredOn: startDate, score: base }, 'baseline');
+      if (evaluation) ev('OutcomeMeasured', 2, startDate, { instrument, timepoint: 'baseline', measuredOn: startDate, score: base }, 'baseline');
       const dropsOut = r() < 0.25;
       const held = dropsOut ? 2 + Math.floor(r() * 6) : planned;
       let last = startDate;
@@ -154,7 +154,7 @@ export function* providerSubmissions(run: string, providerId: string, events: nu
         if (evaluation) {
           const change = instrument === 'sdq-total' ? -Math.floor(r() * 8) + 1 : Math.floor(r() * 9) - 2;
           const [lo, hi] = instrument === 'swemwbs' ? [7, 35] : instrument === 'wemwbs' ? [14, 70] : [0, 40];
-          ev('OutcomeMeasured', 1, last, { instrument, timepoint: 'exit', measuredOn: last, score: Math.max(lo, Math.min(hi, base + change)) }, 'exit-measure');
+          ev('OutcomeMeasured', 2, last, { instrument, timepoint: 'exit', measuredOn: last, score: Math.max(lo, Math.min(hi, base + change)) }, 'exit-measure');
         }
         ev('ParticipantExited', 1, exitDate, { exitDate, reason: dropsOut ? pick(['disengaged', 'moved-away', 'entered-custody'] as const) : 'completed' }, 'exit');
         const followUpDate = addDays(exitDate, 91);
