@@ -456,7 +456,7 @@ async function measureAsAt(rsql: Sql, reportUrl: string, keys: ReportKeys): Prom
   for (const r of m.reports) {
     const slug = r.name.replace(/ /g, '_');
     Object.assign(results, { [`report_${slug}_asat_first_ms`]: r.first_ms, [`report_${slug}_asat_p50_ms`]: r.p50_ms, [`report_${slug}_asat_p99_ms`]: r.p99_ms });
-    row(`  ${r.name}`, `${r.first_ms} ms; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`, '');
+    row(`  ${r.name}`, `${r.first_ms === null ? 'failed' : `${r.first_ms} ms`}; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`, '');
     if (r.firstError) say(`${r.name} at asAt: first error: ${r.firstError}`);
   }
   row('  /healthz while they run', `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`, '');
