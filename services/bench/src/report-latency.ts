@@ -97,15 +97,16 @@ export const REPORT_REQUESTS: { name: string; path: string; page?: boolean }[] =
 export interface ReportLatency { name: string; first_ms: number | null; p50_ms: number; p99_ms: number; max_ms: number; requests: number; errors: number; firstError?: string }
 
 /**
- * A client that waits as long as a report takes: the first request at a new asAt position replays the whole log
- * into copies of the read models it reads, which at 1,000,000 events outlasts fetch's default five-minute wait.
+ * A client that waits as long as a report takes (the request's own timeout still applies): the first request at a
+ * new asAt position replays the log into copies of the read models it reads, which on a large log can take longer
+ * than fetch's default wait for an answer.
  */
 const patient = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 /**
  * `rounds` rounds, each asking every report once in turn (so load drift hits them alike), after one warm-up round
- * that is not counted (its time, if answered, is each report's `first_ms`); /healthz every 50 ms meanwhile, its latencies reported
- * separately. With `asAt`, the reports (not the dashboard page, which has no asAt) are asked at that position: the
+ * that is not counted (its time, if answered, is each report's `first_ms`); /healthz every 50 ms meanwhile, its
+ * latencies reported separately. With `asAt`, the reports (not the dashboard page, which has no asAt) are asked at that position: the
  * warm-up round's requests are then the first at it, which build the copies of the read models.
  */
 export async function measureReportLatency(
