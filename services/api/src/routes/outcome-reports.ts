@@ -8,6 +8,7 @@ import {
 } from '@vru/domain';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
+import { groupRows } from '../group-rows.js';
 import { HttpProblem } from '../problem.js';
 import { sendReport } from '../csv.js';
 import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
@@ -27,17 +28,9 @@ const DISCLOSURE_NOTE = ' Across providers (commissioner, funder, admin) figures
 
 const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 const rate = (p: Proportion | null) => (p === null ? null : { value: round(p.value)!, lower: round(p.lower)!, upper: round(p.upper)! });
-/** Rows by key, keys in order. Appends in place: copying a group per row made a large group quadratic. */
-const groupBy = <T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> => {
-  const m = new Map<string, T[]>();
-  for (const x of xs) {
-    const k = key(x);
-    const group = m.get(k);
-    if (group) group.push(x);
-    else m.set(k, [x]);
-  }
-  return new Map([...m.entries()].sort(([a], [b]) => a.localeCompare(b)));
-};
+/** Rows by key, keys in order. */
+const groupBy = <T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> =>
+  new Map([...groupRows(xs, key).entries()].sort(([a], [b]) => a.localeCompare(b)));
 /** Evaluation consent recorded and not withdrawn on or before `asOf`. */
 const evaluationConsented = (p: { evaluation_consent_from: string | null; evaluation_consent_withdrawn_on: string | null }, asOf: string) =>
   p.evaluation_consent_from !== null && (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf);

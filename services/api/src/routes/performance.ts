@@ -9,6 +9,7 @@ import { sendReport } from '../csv.js';
 import { disclosureScope, type Disclosure } from '../disclosure.js';
 import { emptyIfNoReadModel, REPORT_ROLES, type ReportDeps } from './reports.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
+import { groupRows } from '../group-rows.js';
 
 /**
  * Contract performance: per grant and quarter with targets, actual against target for each indicator, year to date
@@ -31,16 +32,6 @@ interface AttendanceRow { stream_id: string; provider_id: string; programme_id: 
 
 export type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
 
-const indexBy = <T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> => {
-  const out = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = out.get(k);
-    if (list) list.push(r);
-    else out.set(k, [r]);
-  }
-  return out;
-};
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
 export const performanceReport = (sql: Sql, principal: Principal, q: PerformanceQuery) =>
@@ -99,13 +90,13 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   ]);
 
   // Rows indexed once by programme and by provider and programme: a scan of every row per grant was the hot spot.
-  const peopleOf = indexBy(people, (p) => p.programme_id);
-  const attendancesOf = indexBy(attendances, (s) => s.programme_id);
+  const peopleOf = groupRows(people, (p) => p.programme_id);
+  const attendancesOf = groupRows(attendances, (s) => s.programme_id);
   const cellKey = (r: { provider_id: string; programme_id: string }) => `${r.provider_id}\u0000${r.programme_id}`;
-  const peopleIn = indexBy(people, cellKey);
-  const attendancesIn = indexBy(attendances, cellKey);
-  const outcomesIn = indexBy(outcomes, cellKey);
-  const targetsOf = indexBy(targets, (t) => t.grant_ref);
+  const peopleIn = groupRows(people, cellKey);
+  const attendancesIn = groupRows(attendances, cellKey);
+  const outcomesIn = groupRows(outcomes, cellKey);
+  const targetsOf = groupRows(targets, (t) => t.grant_ref);
   const cellsByProgramme = new Map<string, Record<PeopleIndicator, Member[]>>();
   const rows = grants.flatMap((g) => {
     const mine = targetsOf.get(g.grant_ref) ?? [];

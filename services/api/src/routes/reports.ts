@@ -3,6 +3,7 @@ import { AttendanceQuery, AttendanceReport, ProblemDetails, type Role } from '@v
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { sendReport } from '../csv.js';
+import { groupRows } from '../group-rows.js';
 import { disclosureScope, withheld } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
@@ -57,12 +58,7 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
     shared?.set(readKey, read);
   }
   const records = await read;
-  const byProgramme = new Map<string, AttendanceRecord[]>();
-  for (const r of records) {
-    const list = byProgramme.get(r.programme_id);
-    if (list) list.push(r);
-    else byProgramme.set(r.programme_id, [r]);
-  }
+  const byProgramme = groupRows(records, (r) => r.programme_id);
   const programmes = [...byProgramme.keys()].sort();
   return {
     report: 'attendance' as const,
