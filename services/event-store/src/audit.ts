@@ -4,6 +4,7 @@ import {
   planConsistencyProof, planInclusionProof, signCheckpoint, utf8, verifyConsistency, type Frontier, type Hash,
   type NodeId, type SignerKey, type StoredNode, type TreeHead, type VerifierKey,
 } from '@vru/verifier';
+import { repeatEvery } from './repeat.js';
 
 /**
  * The audit log: an RFC 9162 Merkle tree over the event log (infra/migrations/008_merkle_log.sql, docs/audit.md).
@@ -457,16 +458,13 @@ export interface AuditLogOptions {
  */
 export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void> } {
   const { sql, logger, signer, intervalMs = 1000, signEveryMs = 60_000 } = options;
-  let stopped = false;
   let lastSigned = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
 
-  const tick = async () => {
+  const tick = async (stopping: () => boolean) => {
     try {
       let result: AppendResult;
       do result = await appendPending(sql, 1000);
-      while (result.appended === 1000 && !stopped);
+      while (result.appended === 1000 && !stopping());
       auditTreeSize.set(result.size);
       if (Date.now() - lastSigned >= signEveryMs) {
         const outcome = await signer.signNext();
@@ -486,19 +484,6 @@ export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void>
       logger.error({ err: { message, code } }, 'audit log append failed; retrying');
     }
   };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().then(schedule);
-    }, intervalMs);
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return repeatEvery(intervalMs, tick);
 }
 

@@ -1,5 +1,6 @@
 import type { Logger, Sql } from '@vru/runtime';
 import { figuresDigest, signFrozenReturn, type FrozenReturnFacts, type SignerKey } from '@vru/verifier';
+import { repeatEvery } from './repeat.js';
 
 /**
  * Signing frozen returns (infra/migrations/011_frozen_returns.sql, docs/audit.md "Frozen returns"). The API stores a
@@ -47,9 +48,6 @@ export async function signPendingReturns(sql: Sql, signer: SignerKey, limit = 10
 /** Signs pending frozen returns every intervalMs (the relay runs it beside the audit log). */
 export function startFrozenReturnSigner(options: { sql: Sql; logger: Logger; signer: SignerKey; intervalMs?: number }): { stop(): Promise<void> } {
   const { sql, logger, signer, intervalMs = 1000 } = options;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
   const tick = async () => {
     try {
       const { signed, refused } = await signPendingReturns(sql, signer);
@@ -60,18 +58,5 @@ export function startFrozenReturnSigner(options: { sql: Sql; logger: Logger; sig
       logger.error({ err: { message, code } }, 'signing frozen returns failed; retrying');
     }
   };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().then(schedule);
-    }, intervalMs);
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return repeatEvery(intervalMs, tick);
 }
