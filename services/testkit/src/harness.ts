@@ -12,10 +12,11 @@ import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { appendPending, auditSigningKeys, PersonalDataVault, signPendingReturns, TreeHeadSigner, type SignOutcome } from '@vru/event-store';
 import { generateKeys } from '@vru/verifier';
 import {
-  createKafka, destroyKafkaSockets, createLogger, createSql, ensureDatabase, ensureEventTopic, loadConfig, migrate, type Config, type Logger, type Sql,
+  createKafka, destroyKafkaSockets, createLogger, createSql, ensureEventTopic, loadConfig, type Config, type Logger, type Sql,
 } from '@vru/runtime';
 import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
+import { createTestDatabase, dropTestDatabase } from './test-database.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);
@@ -68,11 +69,9 @@ export class Harness {
     const base = loadConfig({ RATE_LIMIT_PER_MINUTE: '10000000', ...env });
     const id = randomUUID().slice(0, 8);
     const dbName = `vru_test_${id}`;
-    const url = new URL(base.DATABASE_URL);
-    url.pathname = `/${dbName}`;
     const config: Config = {
       ...base,
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: await createTestDatabase(base.DATABASE_URL, dbName),
       // Inside the topic and group prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
       KAFKA_TOPIC: `participant-events-test-${id}`,
       PROJECTOR_GROUP_PREFIX: `vru-projection-test-${id}`,
@@ -84,9 +83,7 @@ export class Harness {
       RELAY_POLL_MS: 50,
     };
     const logger = createLogger(config.LOG_LEVEL, 'test');
-    await ensureDatabase(config.DATABASE_URL);
     const sql = createSql(config.DATABASE_URL, { max: 10, applicationName: 'vru-test' });
-    await migrate(sql);
     await upsertProvider(sql, 'prov-a', 'Provider A');
     await upsertProvider(sql, 'prov-b', 'Provider B');
     await upsertProgramme(sql, { programmeId: PROGRAMME, name: 'Mentoring', interventionType: 'mentoring', startsOn: '2025-01-01' });
@@ -151,12 +148,11 @@ export class Harness {
 
   /** Starts the projectors (all, or `only`); `logger` lets a test read what they log. */
   async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
-    for (const projection of only ?? projections) {
-      this.projectors.push(await startProjector({
-        sql: this.sql, kafka: this.projectorKafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
-        groupPrefix: this.config.PROJECTOR_GROUP_PREFIX, sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
-      }));
-    }
+    // Side by side: each joins a consumer group of its own, and most of that time is spent waiting on the broker.
+    this.projectors.push(...await Promise.all((only ?? projections).map((projection) => startProjector({
+      sql: this.sql, kafka: this.projectorKafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
+      groupPrefix: this.config.PROJECTOR_GROUP_PREFIX, sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
+    }))));
   }
 
   async stopProjectors(): Promise<void> {
@@ -254,11 +250,8 @@ export class Harness {
     step('app closed');
     await this.sql.end({ timeout: 5 });
     step('sql ended');
-    const admin = createSql(this.config.DATABASE_URL.replace(`/${this.dbName}`, '/postgres'), { max: 1 });
-    await admin.unsafe(`drop database if exists "${this.dbName}" with (force)`).catch(() => {});
+    await dropTestDatabase(this.config.DATABASE_URL, this.dbName);
     step('database dropped');
-    await admin.end();
-    step('admin ended');
     this.destroyKafkaSockets();
     // kafkajs 2.2.4 can keep retry timers alive after a consumer that lived through a broker restart has
     // disconnected; once everything is closed, a test process must not wait on them until tap's timeout.
