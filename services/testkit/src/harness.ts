@@ -217,7 +217,8 @@ export class Harness {
 
   /**
    * Stops the project's broker, runs `during`, and starts it again. A lock file serialises outages across test
-   * files running side by side, so one file's restart never ends another file's outage early.
+   * files running side by side, so one file's restart never ends another file's outage early. Every other test file
+   * uses that broker too: a file that calls this must be listed under `serial` in .taprc, so tap runs it alone.
    */
   async withBrokerStopped<T>(during: () => Promise<T>): Promise<T> {
     const release = await lockFile(path.join(os.tmpdir(), `vru-broker-outage-${process.env.KAFKA_PORT_BASE ?? '19090'}.lock`));
