@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import t from 'tap';
 import { projectionByName } from '@vru/projector';
-import { Harness, capturingLogger, journey } from './index.js';
+import { Harness, capturingLogger, journey, topicReader } from './index.js';
 
 const h = await Harness.start();
 t.teardown(() => h.close());
@@ -30,7 +30,7 @@ await t.test('the request id goes into the stored metadata and the x-request-id 
 await t.test('the relay puts it in the Kafka message headers', async (t) => {
   await h.startRelay();
   await h.relay!.drained();
-  const consumer = h.kafka.consumer({ groupId: `${h.config.KAFKA_CLIENT_ID}-headers` });
+  const consumer = topicReader(h, 'headers');
   await consumer.connect();
   await consumer.subscribe({ topic: h.config.KAFKA_TOPIC, fromBeginning: true });
   const seen: KafkaMessage[] = [];

@@ -3,7 +3,7 @@ import t from 'tap';
 import { eventDefinition, matchToken } from '@vru/contracts';
 import { applyRetention, EventStore } from '@vru/api';
 import { participantsProjection, rebuildProjection } from '@vru/projector';
-import { Harness, PROGRAMME, event, journey } from './index.js';
+import { Harness, PROGRAMME, event, journey, topicReader } from './index.js';
 
 /**
  * On the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding
@@ -125,7 +125,7 @@ await t.test('personal fields are stored and published only encrypted; erasure d
   t.match(stored!.data, /"\$sealed": "v1\./);
   // What the relay published: read the topic back from the start with a consumer of our own.
   const published: string[] = [];
-  const consumer = h.kafka.consumer({ groupId: `${h.config.KAFKA_CLIENT_ID}-trust-reader` });
+  const consumer = topicReader(h, 'trust-reader');
   await consumer.connect();
   await consumer.subscribe({ topic: h.config.KAFKA_TOPIC, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void published.push(message.value?.toString() ?? '') });
