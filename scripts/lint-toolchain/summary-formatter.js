@@ -26,6 +26,12 @@ export default function summary(results) {
       .join('\n');
   return [
     `${findings} findings in ${results.filter((r) => r.messages.length > 0).length} of ${results.length} files`,
-    '', 'by rule:', table(byRule), '', 'by directory (0: clean):', table(byDirectory), '',
+    '',
+    'by rule:',
+    table(byRule),
+    '',
+    'by directory (0: clean):',
+    table(byDirectory),
+    '',
   ].join('\n');
 }
