@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { schemaFieldErrors, type FieldError, type SchemaError } from '@vru/contracts';
+import type { Refusal, RefusalKind } from '@vru/domain';
 import { isDatabaseUnavailable } from '@vru/runtime';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -32,6 +33,18 @@ export function problemBody(request: FastifyRequest, p: { statusCode: number; co
     ...(p.errors ? { errors: p.errors } : {}),
     requestId: String(request.id),
   };
+}
+
+/** The HTTP status of each kind of refusal: chosen here, at the HTTP edge, and nowhere else. */
+const REFUSAL_STATUS: Record<RefusalKind, 403 | 409 | 422> = {
+  'not-permitted': 403,
+  'conflicts-with-history': 409,
+  invalid: 422,
+};
+
+/** A refused submission (from the domain's rules or the ingest checks around them) as its problem. */
+export function refusalProblem(refused: Refusal): HttpProblem {
+  return new HttpProblem(REFUSAL_STATUS[refused.kind], refused.code, refused.title, refused.errors);
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem) {

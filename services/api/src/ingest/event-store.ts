@@ -1,10 +1,10 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import {
-  upcast, type EventDefinition, type EventMetadata, type FieldError, type Principal, type StoredEvent, type StreamKind,
+  upcast, type EventDefinition, type EventMetadata, type EventType, type Principal, type StoredEvent, type StreamKind,
   type ValidSubmission,
 } from '@vru/contracts';
 import {
-  comparisonDecider, DomainRuleError, grantDecider, participantDecider, type Decider, type DecisionContext, type DomainEvent,
+  commandFor, DomainRuleError, refusal, refusalOf, streamDeciders, type AnyDecider, type DecisionContext, type DomainEvent, type Refusal,
 } from '@vru/domain';
 import {
   canonicalJson, comparisonStreamId, EVENT_APPEND_LOCK, grantStreamId, matchLookup, participantId, participantStreamId, PersonalDataVault,
@@ -27,14 +27,9 @@ export interface AppendCommand {
   streamId?: string;
 }
 
-export type Rejection = { status: 'rejected'; httpStatus: 403 | 409 | 422; code: string; title: string; errors: FieldError[] };
 export type AppendOutcome =
   | { status: 'accepted' | 'duplicate'; eventId: string; streamVersion: number; position: string }
-  | Rejection;
-
-export const rejection = (httpStatus: Rejection['httpStatus'], code: string, title: string, errors: FieldError[]): Rejection => ({
-  status: 'rejected', httpStatus, code, title, errors,
-});
+  | Refusal;
 
 interface StreamRow {
   stream_id: string;
@@ -58,12 +53,6 @@ interface Target {
   programmeId: string | null;
 }
 
-const decidersWith = (pseudonymSecret: string): Record<StreamKind, Decider<unknown>> => ({
-  participant: participantDecider(sessionDigest(pseudonymSecret)) as Decider<unknown>,
-  grant: grantDecider as Decider<unknown>,
-  comparison: comparisonDecider as Decider<unknown>,
-});
-
 /** Why a whole append transaction is retried: another writer stored the same eventId between our check and insert. */
 const UNIQUE_VIOLATION = '23505';
 /** Placeholder provider of a grant event sent by a commissioner or admin: replaced by the grant stream's provider. */
@@ -85,13 +74,14 @@ const requestHashKey = (pseudonymSecret: string): Buffer => Buffer.from(hkdfSync
 
 export function toDomainEvent(row: { event_id: string; type: string; schema_version: number; occurred_at: Date | string; programme_id: string | null; data: Record<string, unknown> }): DomainEvent {
   const { data } = upcast(row.type, row.schema_version, row.data);
+  // Stored events were validated against the catalogue when appended, and upcast reads them as the latest version.
   return {
     eventId: row.event_id,
     type: row.type,
     occurredAt: row.occurred_at instanceof Date ? row.occurred_at.toISOString() : row.occurred_at,
     programmeId: row.programme_id ?? undefined,
     data,
-  };
+  } as DomainEvent;
 }
 
 /** The answer to an eventId that is already stored: a duplicate if the body is the same, else a 409. */
@@ -101,7 +91,7 @@ function repeatOutcome(
   const eventId = submission.eventId;
   return prior.request_hash === hash || prior.request_hash === requestHash(submission)
     ? { status: 'duplicate', eventId, streamVersion: prior.stream_version, position: prior.position.toString() }
-    : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
+    : refusal('conflicts-with-history', 'event-id-reused', 'This eventId was already used for a different event', [
       { field: '/eventId', rule: 'event-id-reused', message: 'eventId already identifies a different event; use a new UUID' },
     ]);
 }
@@ -116,11 +106,11 @@ export class EventStore {
   readonly vault: PersonalDataVault;
 
   private readonly requestHashKey: Buffer;
-  private readonly deciders: Record<StreamKind, Decider<unknown>>;
+  private readonly deciders: Record<StreamKind, AnyDecider>;
 
   constructor(private readonly sql: Sql, private readonly pseudonymSecret: string, personalDataKey: string) {
     this.reference = new ReferenceData(sql);
-    this.deciders = decidersWith(pseudonymSecret);
+    this.deciders = streamDeciders(sessionDigest(pseudonymSecret));
     this.vault = new PersonalDataVault(personalDataKey);
     this.requestHashKey = requestHashKey(pseudonymSecret);
   }
@@ -168,10 +158,10 @@ export class EventStore {
   }
 
   /** Where a command's event goes, or why it may not go anywhere. Pure apart from reference data and matches. */
-  private target(cmd: AppendCommand, matches: Map<string, Match[]>): Target | Rejection {
+  private target(cmd: AppendCommand, matches: Map<string, Match[]>): Target | Refusal {
     const { submission: s, definition: def, principal } = cmd;
     if (!def.submittedBy.includes(principal.role)) {
-      return rejection(403, 'role-not-permitted', 'This key may not submit this event type', [
+      return refusal('not-permitted', 'role-not-permitted', 'This key may not submit this event type', [
         { field: '/type', rule: 'role-not-permitted', message: `${def.type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
       ]);
     }
@@ -195,12 +185,12 @@ export class EventStore {
     if (s.matchToken !== undefined) {
       const candidates = (matches.get(s.matchToken) ?? []).filter((m) => s.providerId === undefined || m.providerId === s.providerId);
       if (candidates.length === 0) {
-        return rejection(422, 'no-match', 'No participant has this match token', [
+        return refusal('invalid', 'no-match', 'No participant has this match token', [
           { field: '/matchToken', rule: 'no-match', message: 'No participant (of this provider, if providerId is given) has this match token' },
         ]);
       }
       if (candidates.length > 1) {
-        return rejection(409, 'ambiguous-match', 'The match token names more than one participant', [
+        return refusal('conflicts-with-history', 'ambiguous-match', 'The match token names more than one participant', [
           { field: '/matchToken', rule: 'ambiguous-match', message: `The token matches ${candidates.length} participants; add providerId, or ask the providers to resolve the duplicate` },
         ]);
       }
@@ -244,7 +234,7 @@ export class EventStore {
       if ('status' in t) outcomes[i] = t;
       else {
         const refErrors = this.reference.check(cmd, t);
-        if (refErrors.length > 0) outcomes[i] = rejection(422, 'unknown-reference', 'The submission names something that is not registered', refErrors);
+        if (refErrors.length > 0) outcomes[i] = refusal('invalid', 'unknown-reference', 'The submission names something that is not registered', refErrors);
         else targets[i] = t;
       }
     });
@@ -287,7 +277,7 @@ export class EventStore {
         if (firstInBatch !== undefined) {
           outcomes[i] = hashes[firstInBatch] === hashes[i]
             ? { status: 'duplicate-in-batch', of: firstInBatch } as unknown as AppendOutcome
-            : rejection(409, 'event-id-reused', 'This eventId was already used for a different event', [
+            : refusal('conflicts-with-history', 'event-id-reused', 'This eventId was already used for a different event', [
               { field: '/eventId', rule: 'event-id-reused', message: 'eventId appears twice in this submission with different content' },
             ]);
           continue;
@@ -296,34 +286,31 @@ export class EventStore {
         const stream = states.get(target.streamId)!;
         if (target.providerId === GRANT_PROVIDER_FROM_STREAM) target = { ...target, providerId: stream.providerId };
         if (stream.kind !== target.kind || (target.kind === 'grant' && !this.ownsGrant(cmd, stream))) {
-          outcomes[i] = rejection(409, 'unknown-grant', 'No such grant for this provider', [
+          outcomes[i] = refusal('conflicts-with-history', 'unknown-grant', 'No such grant for this provider', [
             { field: '/grantRef', rule: 'unknown-grant', message: 'No grant with this reference has been awarded to your organisation' },
           ]);
           refusedByState.push(i);
           continue;
         }
         if (s.expectedVersion !== undefined && s.expectedVersion !== stream.version) {
-          outcomes[i] = rejection(409, 'version-conflict', 'The stream has changed since you read it', [
+          outcomes[i] = refusal('conflicts-with-history', 'version-conflict', 'The stream has changed since you read it', [
             { field: '/expectedVersion', rule: 'version-conflict', message: `Expected version ${s.expectedVersion}, stream is at ${stream.version}` },
           ]);
           refusedByState.push(i);
           continue;
         }
         const decider = this.deciders[target.kind];
-        const event: DomainEvent = {
-          eventId: s.eventId, type: s.type, occurredAt: s.occurredAt, programmeId: s.programmeId,
-          data: upcast(s.type, s.schemaVersion, s.data).data,
-        };
         const context: DecisionContext = { now, programme: target.kind === 'participant' ? this.reference.programme(target.programmeId) : undefined };
+        const command = commandFor({
+          eventId: s.eventId, type: cmd.definition.type as EventType, occurredAt: s.occurredAt, programmeId: s.programmeId,
+          data: upcast(s.type, s.schemaVersion, s.data).data,
+        }, context);
         try {
-          const decided = decider.decide({ type: 'RecordFact', event, context }, stream.state);
+          const decided = decider.decide(command, stream.state);
           for (const e of decided) stream.state = decider.evolve(stream.state, e);
         } catch (err) {
           if (!(err instanceof DomainRuleError)) throw err;
-          // A fact invalid on its own (a future date, before the programme started) is 422 whatever the stream's
-          // history; 409 only when every reason is a conflict with that history.
-          const status = err.violations.some((v) => v.status === 422) ? 422 : 409;
-          outcomes[i] = rejection(status, err.violations[0]!.rule, 'The event breaks a business rule', err.violations.map(({ rule, field, message }) => ({ rule, field, message })));
+          outcomes[i] = refusalOf(err);
           refusedByState.push(i);
           continue;
         }

@@ -1,5 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { refusal, type Refusal } from '@vru/domain';
 import {
   AppendResult, checkSubmission, EventSubmission, IsoDate, ParticipantRef, ProblemDetails, ProgrammeId, StoredEvent, Uuid, uuidV5, type FieldError,
 } from '@vru/contracts';
@@ -8,7 +10,7 @@ import type { Sql } from '@vru/runtime';
 import type { AppendCommand, AppendOutcome, EventStore } from '../ingest/event-store.js';
 import type { GroupCommit } from '../ingest/group-commit.js';
 import { recordRejections } from '../ingest/rejections.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, problemBody, refusalProblem } from '../problem.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 const MAX_BATCH = 1000;
@@ -59,20 +61,11 @@ export interface EventRouteDeps {
  */
 const eventBodyValidator = () => (data: unknown) => ({ value: data });
 
-function rejectionProblem(outcome: Extract<AppendOutcome, { status: 'rejected' }>) {
-  return new HttpProblem(outcome.httpStatus, outcome.code, outcome.title, outcome.errors);
-}
+/** A submission that does not match the catalogue. */
+const invalidEvent = (errors: FieldError[]): Refusal => refusal('invalid', 'validation-failed', 'The event is invalid', errors);
 
-export function toBatchResult(index: number, eventId: string | null, outcome: AppendOutcome | { status: 'rejected'; httpStatus: number; code: string; title: string; errors: FieldError[] }, request: { url: string; id: string }) {
-  if (outcome.status === 'rejected') {
-    return {
-      index, eventId, status: 'rejected' as const,
-      problem: {
-        type: `urn:vru:problem:${outcome.code}`, title: outcome.title, status: outcome.httpStatus, code: outcome.code,
-        instance: request.url.split('?')[0], errors: outcome.errors, requestId: request.id,
-      },
-    };
-  }
+export function toBatchResult(index: number, eventId: string | null, outcome: AppendOutcome, request: FastifyRequest) {
+  if (outcome.status === 'rejected') return { index, eventId, status: 'rejected' as const, problem: problemBody(request, refusalProblem(outcome)) };
   return { index, eventId: outcome.eventId, status: outcome.status, streamVersion: outcome.streamVersion, position: outcome.position };
 }
 
@@ -96,7 +89,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     const eventType = typeof (request.body as { type?: unknown })?.type === 'string' ? (request.body as { type: string }).type : null;
     if (!check.ok) {
       await recordRejections(deps.sql, request.principal, 'api', [{ eventType, errors: check.errors }]).catch(() => {});
-      throw new HttpProblem(422, 'validation-failed', 'The event is invalid', check.errors);
+      throw refusalProblem(invalidEvent(check.errors));
     }
     const command: AppendCommand = {
       submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
@@ -104,7 +97,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     const outcome = await deps.groupCommit.append(command);
     if (outcome.status === 'rejected') {
       await recordRejections(deps.sql, request.principal, 'api', [{ eventType, errors: outcome.errors }]).catch(() => {});
-      throw rejectionProblem(outcome);
+      throw refusalProblem(outcome);
     }
     return reply.code(202).send(outcome);
   });
@@ -129,7 +122,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       const check = checkSubmission(body);
       const eventId = typeof (body as { eventId?: unknown })?.eventId === 'string' ? (body as { eventId: string }).eventId : null;
       if (!check.ok) {
-        results[index] = toBatchResult(index, eventId, { status: 'rejected', httpStatus: 422, code: 'validation-failed', title: 'The event is invalid', errors: check.errors }, { url: request.url, id: String(request.id) });
+        results[index] = toBatchResult(index, eventId, invalidEvent(check.errors), request);
         continue;
       }
       slots.push(index);
@@ -138,7 +131,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     const outcomes = commands.length > 0 ? await deps.store.append(commands) : [];
     outcomes.forEach((o, k) => {
       const index = slots[k]!;
-      results[index] = toBatchResult(index, commands[k]!.submission.eventId, o, { url: request.url, id: String(request.id) });
+      results[index] = toBatchResult(index, commands[k]!.submission.eventId, o, request);
     });
     const refused = results.filter((r) => r.status === 'rejected').map((r) => ({
       eventType: typeof (events[r.index] as { type?: unknown })?.type === 'string' ? (events[r.index] as { type: string }).type : null,
@@ -225,7 +218,7 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
           status: 'duplicate', eventId: stored.event_id, streamVersion: stored.stream_version, position: stored.position.toString(),
         });
       }
-      throw rejectionProblem(outcome);
+      throw refusalProblem(outcome);
     }
     request.log.info({ streamVersion: outcome.streamVersion, status: outcome.status }, 'participant erased');
     return reply.code(202).send(outcome);
