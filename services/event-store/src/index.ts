@@ -5,3 +5,8 @@ export * from './canonical-json.js';
 export * from './audit.js';
 export * from './audit-keys.js';
 export * from './frozen-returns.js';
+export * from './append/lock-streams.js';
+export * from './append/stored-appends.js';
+export * from './append/read-streams.js';
+export * from './append/append-events.js';
+export * from './append/wake-relay.js';

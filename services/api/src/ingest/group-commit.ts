@@ -1,4 +1,4 @@
-import type { AppendCommand, AppendOutcome, EventStore } from './event-store.js';
+import type { AppendCommand, AppendOutcome, CommandHandler } from './command-handler.js';
 
 interface Pending {
   command: AppendCommand;
@@ -20,7 +20,7 @@ export class GroupCommit {
    * its slot. A connection lost mid-query can leave a postgres.js query pending for good; a client must not wait
    * on it, and its retry is safe (the eventId makes it a duplicate if the first attempt committed after all).
    */
-  constructor(private readonly store: EventStore, private readonly maxInFlight = 4, private readonly maxBatch = 500, private readonly timeoutMs = 10_000) {}
+  constructor(private readonly commands: CommandHandler, private readonly maxInFlight = 4, private readonly maxBatch = 500, private readonly timeoutMs = 10_000) {}
 
   append(command: AppendCommand): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
@@ -37,7 +37,7 @@ export class GroupCommit {
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(Object.assign(new Error('append did not finish in time'), { code: 'ETIMEDOUT' })), this.timeoutMs);
       });
-      Promise.race([this.store.append(batch.map((p) => p.command)), timedOut])
+      Promise.race([this.commands.handle(batch.map((p) => p.command)), timedOut])
         .then(
           (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
           (err) => batch.forEach((p) => p.reject(err)),

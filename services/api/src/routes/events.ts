@@ -7,7 +7,7 @@ import {
 } from '@vru/contracts';
 import { participantId, participantStreamId, readStream } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
-import type { AppendCommand, AppendOutcome, EventStore } from '../ingest/event-store.js';
+import type { AppendCommand, AppendOutcome, CommandHandler } from '../ingest/command-handler.js';
 import type { GroupCommit } from '../ingest/group-commit.js';
 import { recordRejections } from '../ingest/rejections.js';
 import { HttpProblem, problemBody, refusalProblem } from '../problem.js';
@@ -50,7 +50,7 @@ export const BatchResponse = Type.Object(
 
 export interface EventRouteDeps {
   sql: Sql;
-  store: EventStore;
+  commands: CommandHandler;
   groupCommit: GroupCommit;
   pseudonymSecret: string;
 }
@@ -128,7 +128,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       slots.push(index);
       commands.push({ submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'batch' });
     }
-    const outcomes = commands.length > 0 ? await deps.store.append(commands) : [];
+    const outcomes = commands.length > 0 ? await deps.commands.handle(commands) : [];
     outcomes.forEach((o, k) => {
       const index = slots[k]!;
       results[index] = toBatchResult(index, commands[k]!.submission.eventId, o, request);
@@ -161,7 +161,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
   }, async (request) => {
     const principal = request.principal;
     const streamId = participantStreamId(participantId(deps.pseudonymSecret, principal.providerId as string, request.params.participantRef));
-    const events = await readStream(deps.sql, deps.store.vault, streamId);
+    const events = await readStream(deps.sql, deps.commands.vault, streamId);
     // Another provider's participant with the same reference is a different stream: isolation by construction.
     if (events.length === 0) throw new HttpProblem(404, 'not-found', 'No events for this participant');
     return {

@@ -7,7 +7,7 @@ import {
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
-import type { AppendCommand, EventStore } from '../ingest/event-store.js';
+import type { AppendCommand, CommandHandler } from '../ingest/command-handler.js';
 import { recordRejections } from '../ingest/rejections.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CsvLimitExceeded, streamCsvRows, type CsvRow } from '../csv-upload.js';
@@ -116,7 +116,7 @@ async function readCsv(text: string, checkHeader: (header: string[]) => void): P
 
 export interface ImportRouteDeps {
   sql: Sql;
-  store: EventStore;
+  commands: CommandHandler;
 }
 
 /**
@@ -217,7 +217,7 @@ async function importRows(
 
   for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
     const chunk = pending.slice(from, from + APPEND_CHUNK);
-    const outcomes = await deps.store.append(chunk.map((p) => p.command));
+    const outcomes = await deps.commands.handle(chunk.map((p) => p.command));
     outcomes.forEach((outcome, k) => {
       const { slot, record } = chunk[k]!;
       const result = results[slot]!;

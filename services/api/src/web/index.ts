@@ -10,7 +10,7 @@ import { csvTemplate, EventTypes, GrantRef, ReportQuery, type EventType, type Ro
 import type { Principal } from '@vru/contracts';
 import { isDatabaseUnavailable, type Config, type Sql } from '@vru/runtime';
 import type { ApiKeyVerifier } from '../api-keys.js';
-import type { EventStore } from '../ingest/event-store.js';
+import type { CommandHandler } from '../ingest/command-handler.js';
 import { DISCLOSURE_HEADER, disclosureHeader, toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
 import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
@@ -42,7 +42,7 @@ import {
 export interface WebDeps {
   config: Config;
   sql: Sql;
-  store: EventStore;
+  commands: CommandHandler;
   verifier: ApiKeyVerifier;
   auditMonitor: AuditMonitor;
 }
@@ -375,8 +375,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       // A workbook is a zip: it starts with the zip signature "PK"; anything else is read as CSV.
       const isWorkbook = file.subarray(0, 2).toString('latin1') === 'PK';
       const result = isWorkbook
-        ? await importXlsx({ sql, store: deps.store }, principal, type as EventType, file, String(request.id))
-        : await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
+        ? await importXlsx({ sql, commands: deps.commands }, principal, type as EventType, file, String(request.id))
+        : await importCsv({ sql, commands: deps.commands }, principal, type as EventType, file.toString('utf8'), String(request.id));
       return await uploadPage(request, reply, { result, chosen: type });
     } catch (err) {
       if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });
