@@ -238,13 +238,23 @@ export type SubmittedData<T extends EventType> = Static<LatestSchema<Catalogue[T
  * An event type's data as read back, upcast to its latest version: personal fields are absent once the person's key is
  * destroyed (erasure), so every reader has to say what it does without them.
  */
-export type EventData<T extends EventType> = Omit<SubmittedData<T>, PersonalFieldsOf<T>> & Partial<Pick<SubmittedData<T>, PersonalFieldsOf<T> & keyof SubmittedData<T>>>;
+export type EventData<T extends EventType> = Omit<SubmittedData<T>, PersonalFieldsOf<T>>
+  & Partial<Pick<SubmittedData<T>, PersonalFieldsOf<T> & keyof SubmittedData<T>>>;
 
 /** The event types of one stream kind. */
 export type EventTypeOf<S extends StreamKind> = { [T in EventType]: Catalogue[T]['stream'] extends S ? T : never }[EventType];
 
 /** The typed event union, discriminated by `type`: `{ type: 'SessionAttended'; data: EventData<'SessionAttended'> } | ...`. */
 export type CatalogueEvent<T extends EventType = EventType> = { [K in T]: { type: K; data: EventData<K> } }[T];
+
+/**
+ * The roles that may submit some event type: the catalogue's `submittedBy` is the role table for event types, and this
+ * is who may call the routes that take events at all (each event is then checked against its own type's roles).
+ */
+export const SUBMITTING_ROLES: readonly Role[] = [...new Set(Object.values(EventCatalogue).flatMap((d) => d.submittedBy))];
+
+/** Whether a key of this role may submit this event type. */
+export const maySubmit = (role: Role, def: EventDefinition): boolean => def.submittedBy.includes(role);
 
 export function eventDefinition(type: string): EventDefinition | undefined {
   return Object.hasOwn(EventCatalogue, type) ? EventCatalogue[type as EventType] : undefined;

@@ -10,6 +10,7 @@ import { ApiKeyVerifier } from './api-keys.js';
 import { enableAsAt } from './as-at.js';
 import { CommandHandler } from './ingest/command-handler.js';
 import { GroupCommit } from './ingest/group-commit.js';
+import { Ingest } from './ingest/ingest.js';
 import { authPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, HttpProblem, parseJsonBody, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
@@ -75,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const commands = new CommandHandler(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
   enableAsAt(sql, commands.vault);
-  const groupCommit = new GroupCommit(commands, config.APPEND_MAX_IN_FLIGHT);
+  const ingest = new Ingest(sql, new GroupCommit(commands, config.APPEND_MAX_IN_FLIGHT));
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
   // Audit verification uses the pinned key from settings only; the drift check runs on its own schedule too.
   const auditMonitor = new AuditMonitor(sql, pinnedAuditKey(config), app.log);
@@ -128,9 +129,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { verifier });
-  await app.register(eventRoutes, { sql, commands, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
-  await app.register(erasureRoutes, { sql, commands, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
-  await app.register(importRoutes, { sql, commands });
+  await app.register(eventRoutes, { sql, commands, ingest, pseudonymSecret: config.PSEUDONYM_SECRET });
+  await app.register(erasureRoutes, { sql, commands, ingest, pseudonymSecret: config.PSEUDONYM_SECRET });
+  await app.register(importRoutes, { ingest });
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });
   await app.register(impactReportRoutes, { sql });
@@ -142,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(performanceRoutes, { sql });
   await app.register(returnRoutes, { sql, codeCommit: config.CODE_COMMIT });
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
-  await app.register(webRoutes, { config, sql, commands, verifier, auditMonitor });
+  await app.register(webRoutes, { config, sql, ingest, verifier, auditMonitor });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
   });

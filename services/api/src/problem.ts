@@ -22,7 +22,9 @@ export class HttpProblem extends Error {
   }
 }
 
-export function problemBody(request: FastifyRequest, p: { statusCode: number; code: string; title: string; errors?: FieldError[] | undefined; detail?: string | undefined }) {
+export function problemBody(
+  request: FastifyRequest, p: { statusCode: number; code: string; title: string; errors?: FieldError[] | undefined; detail?: string | undefined },
+) {
   return {
     type: `urn:vru:problem:${p.code}`,
     title: p.title,

@@ -40,7 +40,8 @@ export const refusal = (kind: RefusalKind, code: string, title: string, errors: 
 /** A decider's refusal as a Refusal: invalid on its own if any reason is, a conflict only when every reason is one. */
 export function refusalOf(err: DomainRuleError): Refusal {
   const kind = err.violations.some((v) => v.kind === 'invalid') ? 'invalid' : 'conflicts-with-history';
-  return refusal(kind, err.violations[0]!.rule, 'The event breaks a business rule', err.violations.map(({ rule, field, message }) => ({ rule, field, message })));
+  const errors = err.violations.map(({ rule, field, message }) => ({ rule, field, message }));
+  return refusal(kind, err.violations[0]!.rule, 'The event breaks a business rule', errors);
 }
 
 interface EventEnvelope {

@@ -10,3 +10,4 @@ export * from './append/stored-appends.js';
 export * from './append/read-streams.js';
 export * from './append/append-events.js';
 export * from './append/wake-relay.js';
+export * from './append/stored-erasure.js';

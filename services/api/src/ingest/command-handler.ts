@@ -28,9 +28,9 @@ export const toDomainEvent = (event: StoredEvent): DomainEvent => ({
   eventId: event.eventId, type: event.type, occurredAt: event.occurredAt, programmeId: event.programmeId ?? undefined, data: event.data,
 }) as DomainEvent;
 
-const eventIdReused = (message: string): Refusal => refusal('conflicts-with-history', 'event-id-reused', 'This eventId was already used for a different event', [
-  { field: '/eventId', rule: 'event-id-reused', message },
-]);
+const eventIdReused = (message: string): Refusal => refusal(
+  'conflicts-with-history', 'event-id-reused', 'This eventId was already used for a different event', [{ field: '/eventId', rule: 'event-id-reused', message }],
+);
 
 /** The answer to an eventId that is already stored: a duplicate if the body is the same, else a conflict. */
 function repeatOutcome(prior: StoredAppend, hash: string, submission: ValidSubmission): AppendOutcome {

@@ -49,14 +49,9 @@ export async function matchesFor(sql: Sql, pseudonymSecret: string, commands: re
   return out;
 }
 
-/** Where a command's event goes, or why it may not go anywhere. Pure apart from the matches. */
+/** Where a command's event goes, or why it may not go anywhere. Pure apart from the matches; the key's role was checked on ingest. */
 export function targetOf(cmd: AppendCommand, matches: Map<string, Match[]>, pseudonymSecret: string): Target | Refusal {
   const { submission: s, definition: def, principal } = cmd;
-  if (!def.submittedBy.includes(principal.role)) {
-    return refusal('not-permitted', 'role-not-permitted', 'This key may not submit this event type', [
-      { field: '/type', rule: 'role-not-permitted', message: `${def.type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
-    ]);
-  }
   if (def.stream === 'grant') {
     const grantRef = s.grantRef as string;
     // A commissioner's targets belong to the grant's provider, known once the stream is loaded (see the command handler).

@@ -1,17 +1,14 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  checkCsvHeader, checkSubmission, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
+  checkCsvHeader, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
   EventTypes,
-  ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
+  ProblemDetails, StringEnum, SUBMITTING_ROLES, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
-import type { Sql } from '@vru/runtime';
-import type { AppendCommand, CommandHandler } from '../ingest/command-handler.js';
-import { recordRejections } from '../ingest/rejections.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { roleRefusal, type Ingest } from '../ingest/ingest.js';
 import { CsvLimitExceeded, streamCsvRows, type CsvRow } from '../csv-upload.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, refusalProblem } from '../problem.js';
 import { columnLetter, readXlsx, XLSX_CONTENT_TYPE, XlsxError } from '../xlsx.js';
 import { xlsxTemplate } from '../xlsx-workbooks.js';
 import { summarise } from './events.js';
@@ -21,12 +18,8 @@ export const MAX_CSV_ROWS = 5000;
 export const MAX_CSV_BYTES = 8 * 1024 * 1024;
 /** Characters in one row (and in one cell): a row of every column of the widest event type fits many times over. */
 export const MAX_CSV_RECORD_CHARS = 64 * 1024;
-/** Rows validated before the event loop gets a turn. */
-const VALIDATE_SLICE = 200;
-/** Rows per store transaction; chunks go in file order, so a participant's rows still apply in order. */
+/** Rows per append transaction. */
 const APPEND_CHUNK = 1000;
-
-const CSV_ROLES = ['provider', 'data-partner', 'commissioner', 'admin'] as const;
 
 const problemResponses = {
   400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 413: ProblemDetails, 415: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
@@ -115,8 +108,7 @@ async function readCsv(text: string, checkHeader: (header: string[]) => void): P
 }
 
 export interface ImportRouteDeps {
-  sql: Sql;
-  commands: CommandHandler;
+  ingest: Ingest;
 }
 
 /**
@@ -144,13 +136,10 @@ function refuseHeader(type: EventType, header: string[]): void {
   }
 }
 
+/** Refuses the whole file (403) when the key may not submit its event type. */
 function refuseRole(principal: Principal, type: EventType): void {
-  const def = eventDefinition(type)!;
-  if (!def.submittedBy.includes(principal.role)) {
-    throw new HttpProblem(403, 'role-not-permitted', 'This key may not submit this event type', [
-      { field: '/querystring/eventType', rule: 'role-not-permitted', message: `${type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
-    ]);
-  }
+  const refused = roleRefusal(principal, eventDefinition(type)!, '/querystring/eventType');
+  if (refused) throw refusalProblem(refused);
 }
 
 /**
@@ -196,40 +185,22 @@ async function importRows(
     return index < 0 ? e : { ...e, cell: `${columnLetter(index)}${line}` };
   }));
   const results: Result[] = [];
-  const refused: { eventType: string; errors: FieldError[] }[] = [];
-  const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
   const scope = principal.providerId ?? '';
-  for (let slot = 0; slot < rows.length; slot++) {
-    if (slot > 0 && slot % VALIDATE_SLICE === 0) await nextTurn(); // other requests get a turn between slices
-    const { line, cells } = rows[slot]!;
-    const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
-    const submission = csvRowToSubmission(type, record, { scope });
-    const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
-    const check = checkSubmission(submission);
-    if (!check.ok) {
-      results[slot] = { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, check.errors)) };
-      refused.push({ eventType: type, errors: check.errors });
-      continue;
-    }
-    results[slot] = { line, eventId, status: 'accepted' };
-    pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: format } });
-  }
-
-  for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
-    const chunk = pending.slice(from, from + APPEND_CHUNK);
-    const outcomes = await deps.commands.handle(chunk.map((p) => p.command));
+  // Chunks go through the ingest path in file order, so a participant's rows still apply in order.
+  for (let from = 0; from < rows.length; from += APPEND_CHUNK) {
+    const chunk = rows.slice(from, from + APPEND_CHUNK).map(({ line, cells }) => {
+      const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
+      return { line, record, submission: csvRowToSubmission(type, record, { scope }) };
+    });
+    const outcomes = await deps.ingest.submit({ principal, requestId, source: format }, chunk.map((c) => c.submission));
     outcomes.forEach((outcome, k) => {
-      const { slot, record } = chunk[k]!;
-      const result = results[slot]!;
-      if (outcome.status === 'rejected') {
-        results[slot] = { ...result, status: 'rejected', errors: cellsOf(result.line, csvRowErrors(type, record, outcome.errors)) };
-        refused.push({ eventType: type, errors: outcome.errors });
-      } else {
-        results[slot] = { ...result, status: outcome.status, position: outcome.position };
-      }
+      const { line, record, submission } = chunk[k]!;
+      const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
+      results.push(outcome.status === 'rejected'
+        ? { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, outcome.errors)) }
+        : { line, eventId, status: outcome.status, position: outcome.position });
     });
   }
-  await recordRejections(deps.sql, principal, format, refused).catch(() => {});
 
   return { eventType: type, rows: rows.length, ...summarise(results) };
 }
@@ -243,7 +214,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
     (_request, body, done) => done(null, body.toString('latin1')));
 
   app.get('/v1/imports/templates/:eventType.xlsx', {
-    config: { roles: CSV_ROLES },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['imports'],
       operationId: 'getImportTemplateXlsx',
@@ -268,7 +239,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
   });
 
   app.get('/v1/imports/templates/:eventType', {
-    config: { roles: CSV_ROLES },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['imports'],
       operationId: 'getImportTemplate',
@@ -290,7 +261,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
   });
 
   app.post('/v1/imports', {
-    config: { roles: CSV_ROLES },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['imports'],
       operationId: 'importCsv',

@@ -94,10 +94,12 @@ function grantRules(command: GrantCommand, state: GrantState): RuleViolation[] {
     case 'RecordSpend': {
       const { periodStart, periodEnd, amountPence } = command.data;
       if (periodStart < state.startDate || periodEnd > state.endDate) {
-        out.push(conflict('spend-outside-grant-period', '/data/periodStart', `The spend period must fall within the grant (${state.startDate} to ${state.endDate})`));
+        out.push(conflict('spend-outside-grant-period', '/data/periodStart',
+          `The spend period must fall within the grant (${state.startDate} to ${state.endDate})`));
       }
       if (state.spentPence + amountPence > state.amountPence) {
-        out.push(conflict('spend-exceeds-award', '/data/amountPence', `Spend would exceed the award (${state.amountPence - state.spentPence} pence remaining)`));
+        out.push(conflict('spend-exceeds-award', '/data/amountPence',
+          `Spend would exceed the award (${state.amountPence - state.spentPence} pence remaining)`));
       }
       break;
     }
@@ -120,7 +122,8 @@ function grantRules(command: GrantCommand, state: GrantState): RuleViolation[] {
 export function decideGrant(command: GrantCommand, state: GrantState): GrantEvent[] {
   const violations = [...timeRules(recorded(command), command.context.now), ...grantRules(command, state)];
   // A spend period may end in the future (a quarter in progress); only its start must have passed.
-  const relevant = violations.filter((v) => !(v.rule === 'date-in-future' && (v.field === '/data/periodEnd' || v.field === '/data/endDate' || v.field === '/data/startDate')));
+  const mayBeFuture = new Set(['/data/periodEnd', '/data/endDate', '/data/startDate']);
+  const relevant = violations.filter((v) => !(v.rule === 'date-in-future' && mayBeFuture.has(v.field)));
   if (relevant.length > 0) throw new DomainRuleError(relevant);
   return [recorded(command)];
 }

@@ -98,7 +98,9 @@ function commandRules(command: ParticipantCommand, state: ParticipantState, date
     }
     case 'RecordEnrolment':
       if (state.startDate !== null) out.push(conflict('already-enrolled', '/type', 'This participant is already enrolled'));
-      else if (state.referralDate !== null && date < state.referralDate) out.push(conflict('enrolment-before-referral', at, 'startDate is before the referral date'));
+      else if (state.referralDate !== null && date < state.referralDate) {
+        out.push(conflict('enrolment-before-referral', at, 'startDate is before the referral date'));
+      }
       break;
     case 'RecordAttendance':
     case 'RecordMissedSession':
