@@ -303,7 +303,10 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
   if (def.stream === 'grant') {
     return Type.Object(
       { ...head, grantRef: GrantRef, expectedVersion: envelopeCommon.expectedVersion, data },
-      { additionalProperties: false, title, description, examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined },
+      {
+        additionalProperties: false, title, description,
+        examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined,
+      },
     );
   }
   if (def.stream === 'comparison') {
@@ -338,7 +341,8 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
         data,
       },
       {
-        additionalProperties: false, title, description: `${def.summary}. Name the participant with matchToken (optionally narrowed by providerId), or with providerId + participantRef.`,
+        additionalProperties: false, title,
+        description: `${def.summary}. Name the participant with matchToken (optionally narrowed by providerId), or with providerId + participantRef.`,
         examples: exampleData ? [{ ...example, matchToken: '9f2c1e0b7a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b', data: exampleData }] : undefined,
       },
     );

@@ -106,7 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(err as Error, undefined);
     }
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply,
+    new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
   // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.
   await app.register(helmet, { contentSecurityPolicy: false });

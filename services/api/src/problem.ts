@@ -124,7 +124,8 @@ export function errorHandler(error: FastifyError & { validation?: SchemaError[];
   if (error instanceof HttpProblem) return sendProblem(reply, error);
   if (error.validation) {
     const context = error.validationContext;
-    return sendProblem(reply, new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', ajvFieldErrors(error.validation, context)));
+    const errors = ajvFieldErrors(error.validation, context);
+    return sendProblem(reply, new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', errors));
   }
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: { code: (error as { code?: string }).code } }, 'database unavailable');
@@ -133,7 +134,8 @@ export function errorHandler(error: FastifyError & { validation?: SchemaError[];
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const code = status === 413 ? 'body-too-large' : status === 414 ? 'uri-too-long' : status === 415 ? 'unsupported-media-type' : status === 429 ? 'rate-limited' : 'bad-request';
+    const code = status === 413 ? 'body-too-large' : status === 414 ? 'uri-too-long' : status === 415 ? 'unsupported-media-type'
+      : status === 429 ? 'rate-limited' : 'bad-request';
     // Parser messages describe the body (e.g. where the JSON broke), never server internals.
     return sendProblem(reply, new HttpProblem(status, code, SAFE_4XX_TITLES[status] ?? 'Bad request', undefined, error.message));
   }
@@ -156,5 +158,6 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
     return;
   }
   const body = JSON.stringify({ type: `urn:vru:problem:${code}`, title, status, code });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}`;
+  socket.end(`${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

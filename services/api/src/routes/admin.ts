@@ -28,7 +28,9 @@ const REVOCABLE: Record<Role, readonly Role[]> = {
   provider: [], 'data-partner': [], funder: [],
 };
 
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const errors = {
+  400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
+};
 const KeyId = Type.String({ pattern: '^[a-f0-9]{16}$', description: 'The public part of a key (vru_<keyId>_…).' });
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
@@ -232,7 +234,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; commands: Comman
   }, async (request) => {
     const b = request.body;
     if (b.endsOn && b.endsOn < b.startsOn) {
-      throw new HttpProblem(422, 'validation-failed', 'The programme is invalid', [{ field: '/endsOn', rule: 'date-order', message: 'endsOn must not be before startsOn' }]);
+      throw new HttpProblem(422, 'validation-failed', 'The programme is invalid', [
+        { field: '/endsOn', rule: 'date-order', message: 'endsOn must not be before startsOn' },
+      ]);
     }
     await upsertProgramme(sql, { programmeId: request.params.programmeId, ...b, endsOn: b.endsOn ?? null });
     deps.commands.reference.invalidate();

@@ -92,7 +92,9 @@ const isXlsx = (contentType: string | undefined): boolean => mediaType(contentTy
 async function readCsv(text: string, checkHeader: (header: string[]) => void): Promise<{ header: string[]; rows: CsvRow[] }> {
   let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
-    file = await streamCsvRows(text, { maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())) });
+    file = await streamCsvRows(text, {
+      maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())),
+    });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
     if (err instanceof CsvLimitExceeded) {
@@ -101,7 +103,8 @@ async function readCsv(text: string, checkHeader: (header: string[]) => void): P
         : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined, `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
     }
     const e = err as { code?: string; message?: string };
-    throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
+    const detail = e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV';
+    throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, detail);
   }
   if (!file) throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
   return { header: file.header.map((h) => h.trim()), rows: file.rows };
@@ -132,7 +135,8 @@ function refuseHeader(type: EventType, header: string[]): void {
     ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
   ];
   if (headerErrors.length > 0) {
-    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+    const detail = `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`;
+    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, detail);
   }
 }
 
@@ -244,7 +248,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
       tags: ['imports'],
       operationId: 'getImportTemplate',
       summary: 'A CSV template for one event type',
-      description: `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\nThe columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
+      description: `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\n`
+        + `The columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
       params: Type.Object({ eventType: EventTypeParam }),
       produces: ['text/csv'],
       response: {
@@ -274,7 +279,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         'Each row stands or falls on its own,',
         'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
         'The answer has one result per row with its line number and, for a refused row, each column to fix.',
-        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
+        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB `
+          + `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
         'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
         'rows already stored answer `duplicate`.',
         '',
