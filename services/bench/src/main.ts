@@ -236,9 +236,12 @@ try {
     // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
     // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
     await stopPipeline();
+    // The API's peak resident set so far, after each phase: which load sets the peak (VmHWM never goes down).
+    const apiPeakAfter: Record<string, number> = { lag: api.peakRss() };
 
     // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
     const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+    apiPeakAfter.uploads = api.peakRss();
     Object.assign(results, health.results);
     for (const r of health.rows) row(...r);
 
@@ -261,11 +264,13 @@ try {
       merged.peer.push(await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
       merged.peerHttp.push(await runDriver({ kind: 'http-single', url: peerUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
     }
+    apiPeakAfter.single = api.peakRss();
     for (let round = 1; round <= rounds; round++) {
       say(`round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`);
       merged.batchCeiling.push(await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
       merged.batch.push(await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.batch), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
     }
+    apiPeakAfter.batch = api.peakRss();
     // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
     const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
     const ceiling = mergeRounds(merged.ceiling);
@@ -351,6 +356,8 @@ try {
 
     Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
     row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
+    Object.assign(results, { api_rss_after_lag_mb: apiPeakAfter.lag, api_rss_after_uploads_mb: apiPeakAfter.uploads, api_rss_after_single_mb: apiPeakAfter.single, api_rss_after_batch_mb: apiPeakAfter.batch });
+    row('  API peak RSS so far, after: lag / CSV uploads / single / batch', `${apiPeakAfter.lag} / ${apiPeakAfter.uploads} / ${apiPeakAfter.single} / ${apiPeakAfter.batch} MB`);
     if (memory) {
       Object.assign(results, { api_heap_total_mb: memory.heapTotal, api_heap_used_mb: memory.heapUsed, api_external_mb: memory.external });
       row('  API memory after the ingest phases', `RSS ${memory.rss} MB: heap ${memory.heapTotal} MB (used ${memory.heapUsed}; new space ${memory.newSpace}, old ${memory.oldSpace}, code ${memory.codeSpace}), external ${memory.external} MB`);
