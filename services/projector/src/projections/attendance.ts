@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const attendanceReadModel = { name: 'attendance', tables: { sessions: 'sessions' } } as const;
+
 /**
  * One row per session offered to a participant: attended or missed. Figures are aggregated at query time.
  * The provider's session id is free text from their system (it has been seen to carry a participant's reference), and
@@ -39,11 +42,11 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 }
 
 export const attendanceProjection: Projection<SessionRow> = {
-  name: 'attendance',
+  name: attendanceReadModel.name,
   // 4: rows keyed by event id; no digest of the session id.
   version: 4,
   handles: ['SessionAttended', 'SessionMissed'],
-  tables: ['sessions'],
+  tables: Object.values(attendanceReadModel.tables),
   ddl: `
     create table sessions (
       event_id uuid primary key,

@@ -2,6 +2,9 @@ import type { StoredEvent } from '@vru/contracts';
 import { ageOn, ethnicityGroupOf, type Ethnicity } from '@vru/domain';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const comparisonsReadModel = { name: 'comparisons', tables: { comparisonRecords: 'comparison_records', comparisonOffences: 'comparison_offences' } } as const;
+
 /**
  * The comparison pool as the impact evaluation needs it, and nothing finer: per record its pool, index date and
  * covariates in coarse form (age in whole years at the index date, the high-level ethnic group, one area), and
@@ -80,11 +83,11 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
 }
 
 export const comparisonsProjection: Projection<ComparisonChange> = {
-  name: 'comparisons',
+  name: comparisonsReadModel.name,
   // 2: an erased record's offences are removed (their details are sealed under its destroyed key).
   version: 2,
   handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
-  tables: ['comparison_records', 'comparison_offences'],
+  tables: Object.values(comparisonsReadModel.tables),
   ddl: `
     create table comparison_records (
       stream_id text primary key,

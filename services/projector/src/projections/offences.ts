@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection, type StreamErased } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const offencesReadModel = { name: 'offences', tables: { offences: 'offences' } } as const;
+
 /**
  * One row per proven offence (OffenceRecorded), keyed by event id; criminal offence data, pseudonymous. Every detail is
  * sealed under the participant's key: erasure deletes their rows, and a rebuild finds nothing to read for them.
@@ -36,10 +39,10 @@ export function projectOffence(event: StoredEvent): OffenceChange[] {
 }
 
 export const offencesProjection: Projection<OffenceChange> = {
-  name: 'offences',
+  name: offencesReadModel.name,
   version: 3,
   handles: ['OffenceRecorded', 'ParticipantErased'],
-  tables: ['offences'],
+  tables: Object.values(offencesReadModel.tables),
   ddl: `
     create table offences (
       event_id uuid primary key,

@@ -2,6 +2,9 @@ import type { StoredEvent } from '@vru/contracts';
 import { InstrumentRanges } from '@vru/contracts';
 import { type Projection, recordset } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const outcomesReadModel = { name: 'outcomes', tables: { outcomes: 'outcomes' } } as const;
+
 /**
  * One row per participant × instrument × scale: the first baseline (earliest measuredOn; on a tie the first
  * recorded) and the last exit measure (latest measuredOn; on a tie the last recorded). Interim and follow-up
@@ -67,11 +70,11 @@ export function mergeOutcomes(rows: readonly OutcomeRow[]): OutcomeRow[] {
 }
 
 export const outcomesProjection: Projection<OutcomeRow> = {
-  name: 'outcomes',
+  name: outcomesReadModel.name,
   // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
   version: 2,
   handles: ['OutcomeMeasured'],
-  tables: ['outcomes'],
+  tables: Object.values(outcomesReadModel.tables),
   ddl: `
     create table outcomes (
       stream_id text not null,

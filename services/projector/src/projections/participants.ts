@@ -2,6 +2,9 @@ import type { StoredEvent } from '@vru/contracts';
 import { ageAtReferral, ageBand } from '@vru/domain';
 import { type Projection, recordset } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const participantsReadModel = { name: 'participants', tables: { participants: 'participants' } } as const;
+
 /**
  * One row per participant stream: who was referred (pseudonymous: the stream id only, banded age, postcode
  * district), their consents, enrolment, first session, exit and follow-ups. Serves the engagement funnel,
@@ -142,10 +145,10 @@ const UPDATE_SQL = `
   where t.stream_id = x."streamId"`;
 
 export const participantsProjection: Projection<ParticipantChange> = {
-  name: 'participants',
+  name: participantsReadModel.name,
   version: 2,
   handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded', 'ParticipantErased'],
-  tables: ['participants'],
+  tables: Object.values(participantsReadModel.tables),
   ddl: `
     create table participants (
       stream_id text primary key,

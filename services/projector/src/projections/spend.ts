@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const spendReadModel = { name: 'spend', tables: { grants: 'grants', spend: 'spend', deliveryTargets: 'delivery_targets' } } as const;
+
 /**
  * Grants (GrantAwarded), spend against them (SpendRecorded, one row per event, updated by SpendCorrected) and
  * delivery targets per quarter (DeliveryTargetsSet, replaced by DeliveryTargetsRevised). A correction's or revision's
@@ -48,11 +51,11 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
 }
 
 export const spendProjection: Projection<SpendChange> = {
-  name: 'spend',
+  name: spendReadModel.name,
   // 3: no reason text (sealed in the log since).
   version: 3,
   handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected', 'DeliveryTargetsSet', 'DeliveryTargetsRevised'],
-  tables: ['grants', 'spend', 'delivery_targets'],
+  tables: Object.values(spendReadModel.tables),
   ddl: `
     create table grants (
       grant_ref text primary key,

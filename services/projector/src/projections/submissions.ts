@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const submissionsReadModel = { name: 'submissions', tables: { submissions: 'submissions' } } as const;
+
 /** One row per accepted event: who sent what, when it happened and when it arrived (for data quality). */
 export interface SubmissionRow {
   eventId: string;
@@ -25,14 +28,14 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
 }
 
 export const submissionsProjection: Projection<SubmissionRow> = {
-  name: 'submissions',
+  name: submissionsReadModel.name,
   version: 2,
   handles: [
     'ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'SessionMissed',
     'OutcomeMeasured', 'ParticipantExited', 'FollowUpRecorded', 'OffenceRecorded', 'GrantAwarded', 'SpendRecorded', 'SpendCorrected',
     'DeliveryTargetsSet', 'DeliveryTargetsRevised', 'MatchTokenRecorded', 'ParticipantErased',
   ],
-  tables: ['submissions'],
+  tables: Object.values(submissionsReadModel.tables),
   ddl: `
     create table submissions (
       event_id uuid primary key,
