@@ -8,9 +8,9 @@ import { html, trustedMarkup, type Html } from './html.js';
  * script. Each SVG is an image with a text name and description; the table beside it carries the figures.
  * Withheld (suppressed) figures are left out of the chart and named in its description.
  */
-// Plot and linkedom are loaded on the first chart drawn, not at start: together they hold about 34 MB of the API's
-// resident memory (docs/performance.md), which a process that only ingests events never uses. Synchronous, so the
-// chart functions stay plain functions; the first chart waits once for the load.
+// Plot and linkedom are loaded on the first chart drawn, not at start: they cost the API about 14 MB of resident
+// memory from the start (docs/performance.md), which a process that only ingests events never uses. Synchronous, so
+// the chart functions stay plain functions; the first chart waits once for the load.
 const load = createRequire(import.meta.url);
 let kit: { plot: typeof PlotModule; document: unknown } | undefined;
 function drawingKit(): { plot: typeof PlotModule; document: unknown } {
