@@ -53,7 +53,7 @@ export class PersonalDataVault {
     const fresh = missing.map((id) => encrypt(this.kek, randomBytes(32), id));
     await tx`
       insert into participant_keys (stream_id, wrapped_key)
-      select * from unnest(${missing as string[]}::text[], ${fresh}::text[])
+      select * from unnest(${missing}::text[], ${fresh}::text[])
       on conflict (stream_id) do nothing`;
     for (const [id, key] of await this.existingKeys(tx, missing)) keys.set(id, key);
     return keys;
