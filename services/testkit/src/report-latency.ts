@@ -53,18 +53,20 @@ try {
   ];
   for (const url of reports) {
     const first = await h.getReport(url, keys.commissioner);
+    const { position } = first.body as { position: string };
     if (first.status !== 200) throw new Error(`${url} answered ${first.status}`);
-    console.log(`${url.split('?')[0]} at ${first.body.position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`);
+    console.log(`${url.split('?')[0]} at ${position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`);
   }
   for (const url of reports) {
-    const current = await h.getReport(url, keys.commissioner);
-    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${BigInt(current.body.position) - 1n}`;
+    const current = (await h.getReport(url, keys.commissioner)).body as { position: string };
+    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${BigInt(current.position) - 1n}`;
     await dropAllAsAtReadModels(h.sql);
     const started = performance.now();
     const built = await h.getReport(earlier, keys.commissioner);
     if (built.status !== 200) throw new Error(`${earlier} answered ${built.status}`);
     const buildMs = performance.now() - started;
-    console.log(`${url.split('?')[0]} asAt=${built.body.position}: first ${buildMs.toFixed(0)} ms (replays ${built.body.computedAt.length} read models), `
+    const asAt = built.body as { position: string; computedAt: unknown[] };
+    console.log(`${url.split('?')[0]} asAt=${asAt.position}: first ${buildMs.toFixed(0)} ms (replays ${asAt.computedAt.length} read models), `
       + `then ${await time(() => h.get(earlier, keys.commissioner))}`);
   }
 } finally {
