@@ -1,4 +1,4 @@
-import { Type, type TObject, type TSchema } from 'typebox';
+import { Type, type Static, type TObject, type TSchema } from 'typebox';
 import { ComparisonRef, DataPartnerId, GrantRef, IsoDateTime, ParticipantRef, ProgrammeId, ProviderId, Uuid } from './primitives.js';
 import * as P from './events/participant.js';
 import * as G from './events/grant.js';
@@ -36,7 +36,22 @@ export interface EventDefinition {
   readonly personalFields?: readonly string[];
 }
 
-function define(def: Omit<EventDefinition, 'latest' | 'upcasters'> & { upcasters?: Record<number, Upcaster> }): EventDefinition {
+/** One catalogue entry with its literal type, stream, schemas and personal fields kept: the typed event union is derived from them. */
+interface TypedDefinition<
+  T extends string, S extends StreamKind, V extends Readonly<Record<number, TObject>>, P extends readonly string[],
+> extends EventDefinition {
+  readonly type: T;
+  readonly stream: S;
+  readonly versions: V;
+  readonly personalFields?: P;
+}
+
+function define<
+  const T extends string, const S extends StreamKind, V extends Readonly<Record<number, TObject>>, const P extends readonly string[] = readonly [],
+>(
+  def: Omit<EventDefinition, 'latest' | 'upcasters' | 'type' | 'stream' | 'versions' | 'personalFields'>
+    & { type: T; stream: S; versions: V; personalFields?: P; upcasters?: Record<number, Upcaster> },
+): TypedDefinition<T, S, V, NoInfer<P>> {
   const latest = Math.max(...Object.keys(def.versions).map(Number));
   return { ...def, latest, upcasters: def.upcasters ?? {} };
 }
@@ -47,7 +62,7 @@ const DATA_PARTNER = ['data-partner'] as const;
 const COMPARISON_PERSONAL_FIELDS = [
   'ageAtIndex', 'birthYearMonth', 'gender', 'ethnicity', 'postcodeDistrict', 'policeDistrict',
   'priorOffences', 'priorSeriousViolence', 'priorCustody',
-];
+] as const;
 
 /**
  * A version 1 scale was free text. Read as version 2: a label that normalises to a scale id (`Making a difference`
@@ -61,14 +76,14 @@ function scaleIdOf(scale: unknown): unknown {
 }
 
 /** The provider's session id is free text from their system: it has been seen to carry a participant's reference. */
-const SESSION_PERSONAL_FIELDS = ['sessionId'];
+const SESSION_PERSONAL_FIELDS = ['sessionId'] as const;
 /** Criminal offence data, a participant's or a comparison record's: every detail is sealed; the envelope routes it. */
-const OFFENCE_PERSONAL_FIELDS = ['offenceDate', 'provenDate', 'disposal', 'offenceCategory', 'seriousViolence', 'custodial'];
+const OFFENCE_PERSONAL_FIELDS = ['offenceDate', 'provenDate', 'disposal', 'offenceCategory', 'seriousViolence', 'custodial'] as const;
 /**
  * A correction's or revision's reason is free text written about a grant, and may name a person: sealed under the grant
  * stream's own key (docs/security.md says why that key).
  */
-const REASON_PERSONAL_FIELDS = ['reason'];
+const REASON_PERSONAL_FIELDS = ['reason'] as const;
 
 export const EventCatalogue = {
   ParticipantReferred: define({
@@ -211,6 +226,36 @@ export const EventCatalogue = {
 export type EventType = keyof typeof EventCatalogue;
 export const EventTypes = Object.keys(EventCatalogue) as EventType[];
 
+type Catalogue = typeof EventCatalogue;
+/** The schema of an event type's latest version (the highest key of `versions`; no type has more than five). */
+type LatestSchema<V> = V extends { 5: infer S } ? S : V extends { 4: infer S } ? S : V extends { 3: infer S } ? S
+  : V extends { 2: infer S } ? S : V extends { 1: infer S } ? S : never;
+type PersonalFieldsOf<T extends EventType> = Catalogue[T] extends { personalFields?: infer P extends readonly string[] } ? P[number] : never;
+
+/** An event type's data as submitted: its latest version. */
+export type SubmittedData<T extends EventType> = Static<LatestSchema<Catalogue[T]['versions']> & TSchema>;
+/**
+ * An event type's data as read back, upcast to its latest version: personal fields are absent once the person's key is
+ * destroyed (erasure), so every reader has to say what it does without them.
+ */
+export type EventData<T extends EventType> = Omit<SubmittedData<T>, PersonalFieldsOf<T>>
+  & Partial<Pick<SubmittedData<T>, PersonalFieldsOf<T> & keyof SubmittedData<T>>>;
+
+/** The event types of one stream kind. */
+export type EventTypeOf<S extends StreamKind> = { [T in EventType]: Catalogue[T]['stream'] extends S ? T : never }[EventType];
+
+/** The typed event union, discriminated by `type`: `{ type: 'SessionAttended'; data: EventData<'SessionAttended'> } | ...`. */
+export type CatalogueEvent<T extends EventType = EventType> = { [K in T]: { type: K; data: EventData<K> } }[T];
+
+/**
+ * The roles that may submit some event type: the catalogue's `submittedBy` is the role table for event types, and this
+ * is who may call the routes that take events at all (each event is then checked against its own type's roles).
+ */
+export const SUBMITTING_ROLES: readonly Role[] = [...new Set(Object.values(EventCatalogue).flatMap((d) => d.submittedBy))];
+
+/** Whether a key of this role may submit this event type. */
+export const maySubmit = (role: Role, def: EventDefinition): boolean => def.submittedBy.includes(role);
+
 export function eventDefinition(type: string): EventDefinition | undefined {
   return Object.hasOwn(EventCatalogue, type) ? EventCatalogue[type as EventType] : undefined;
 }
@@ -258,7 +303,10 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
   if (def.stream === 'grant') {
     return Type.Object(
       { ...head, grantRef: GrantRef, expectedVersion: envelopeCommon.expectedVersion, data },
-      { additionalProperties: false, title, description, examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined },
+      {
+        additionalProperties: false, title, description,
+        examples: exampleData ? [{ ...example, grantRef: 'VRU-2026-MENT-01', data: exampleData }] : undefined,
+      },
     );
   }
   if (def.stream === 'comparison') {
@@ -293,7 +341,8 @@ export function envelopeSchema(def: EventDefinition, version: number): TObject {
         data,
       },
       {
-        additionalProperties: false, title, description: `${def.summary}. Name the participant with matchToken (optionally narrowed by providerId), or with providerId + participantRef.`,
+        additionalProperties: false, title,
+        description: `${def.summary}. Name the participant with matchToken (optionally narrowed by providerId), or with providerId + participantRef.`,
         examples: exampleData ? [{ ...example, matchToken: '9f2c1e0b7a4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b', data: exampleData }] : undefined,
       },
     );

@@ -37,7 +37,4 @@ export const ComparisonRef = Identifier(
 );
 export const GrantRef = Identifier('The grant reference as issued by the VRU.', 'VRU-2026-MENT-01');
 
-export const PositiveInt = (description: string, max = 2_147_483_647) =>
-  Type.Integer({ minimum: 1, maximum: max, description });
-
 export type Static<T extends TSchema> = import('typebox').Static<T>;

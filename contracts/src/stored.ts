@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import type { EventData, EventType } from './catalogue.js';
 
 export const EventMetadata = Type.Object(
   {
@@ -30,3 +31,9 @@ export const StoredEvent = Type.Object(
   { additionalProperties: false, $id: 'StoredEvent' },
 );
 export type StoredEvent = Static<typeof StoredEvent>;
+
+/**
+ * A stored event read as its latest version, typed by the catalogue and discriminated by `type` (the projections' input).
+ * Personal fields may be absent: sealed under a destroyed key, they are not opened (see EventData).
+ */
+export type ReadEvent<T extends EventType = EventType> = T extends EventType ? Omit<StoredEvent, 'type' | 'data'> & { type: T; data: EventData<T> } : never;

@@ -8,8 +8,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { loggerOptions, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/runtime';
 import { ApiKeyVerifier } from './api-keys.js';
 import { enableAsAt } from './as-at.js';
-import { EventStore } from './ingest/event-store.js';
+import { CommandHandler } from './ingest/command-handler.js';
 import { GroupCommit } from './ingest/group-commit.js';
+import { Ingest } from './ingest/ingest.js';
 import { authPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, HttpProblem, parseJsonBody, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
@@ -73,16 +74,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const store = new EventStore(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
-  enableAsAt(sql, store.vault);
-  const groupCommit = new GroupCommit(store, config.APPEND_MAX_IN_FLIGHT);
+  const commands = new CommandHandler(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
+  enableAsAt(sql, commands.vault);
+  const ingest = new Ingest(sql, new GroupCommit(commands, config.APPEND_MAX_IN_FLIGHT));
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
   // Audit verification uses the pinned key from settings only; the drift check runs on its own schedule too.
   const auditMonitor = new AuditMonitor(sql, pinnedAuditKey(config), app.log);
   auditMonitor.start(config.AUDIT_DRIFT_CHECK_MS);
   app.addHook('onClose', async () => auditMonitor.stop());
 
-  app.decorate('store', store);
+  app.decorate('commands', commands);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -105,7 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(err as Error, undefined);
     }
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply,
+    new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
   // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.
   await app.register(helmet, { contentSecurityPolicy: false });
@@ -128,21 +130,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { verifier });
-  await app.register(eventRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
-  await app.register(erasureRoutes, { sql, store, groupCommit, pseudonymSecret: config.PSEUDONYM_SECRET });
-  await app.register(importRoutes, { sql, store });
+  await app.register(eventRoutes, { sql, commands, ingest, pseudonymSecret: config.PSEUDONYM_SECRET });
+  await app.register(erasureRoutes, { sql, commands, ingest, pseudonymSecret: config.PSEUDONYM_SECRET });
+  await app.register(importRoutes, { ingest });
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });
   await app.register(impactReportRoutes, { sql });
   await app.register(qualityReportRoutes, { sql });
   await app.register(auditRoutes, { sql, monitor: auditMonitor });
-  await app.register(evidenceRoutes, { sql, vault: store.vault });
-  await app.register(adminRoutes, { sql, store, verifier, pepper: config.API_KEY_PEPPER });
+  await app.register(evidenceRoutes, { sql, vault: commands.vault });
+  await app.register(adminRoutes, { sql, commands, verifier, pepper: config.API_KEY_PEPPER });
   await app.register(quarterlyReturnRoutes, { sql });
   await app.register(performanceRoutes, { sql });
   await app.register(returnRoutes, { sql, codeCommit: config.CODE_COMMIT });
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
-  await app.register(webRoutes, { config, sql, store, verifier, auditMonitor });
+  await app.register(webRoutes, { config, sql, ingest, verifier, auditMonitor });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? { database: async () => { await sql`select 1`; } },
   });
@@ -152,6 +154,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    store: EventStore;
+    commands: CommandHandler;
   }
 }

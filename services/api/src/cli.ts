@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildAsyncApi, matchToken, Roles, type Role } from '@vru/contracts';
 import { createLogger, createSql, ensureEventTopic, loadConfig, openDatabase, startProgress } from '@vru/runtime';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from './api-keys.js';
-import { EventStore } from './ingest/event-store.js';
+import { CommandHandler } from './ingest/command-handler.js';
 import { upsertProgramme, upsertProvider } from './ingest/reference-data.js';
 import { applyRetention } from './ingest/retention.js';
 import { buildApp } from './app.js';
@@ -105,8 +105,8 @@ async function main(): Promise<number> {
         } else if (command === 'revoke' && args[0]) {
           if (!(await revokeApiKey(sql, args[0]))) { process.stderr.write('no key with that id\n'); return 1; }
         } else if (command === 'retention') {
-          const store = new EventStore(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
-          const result = await applyRetention(sql, store, {
+          const commands = new CommandHandler(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
+          const result = await applyRetention(sql, commands, {
             retentionMonths: config.RETENTION_MONTHS, rejectionRetentionDays: config.REJECTION_RETENTION_DAYS, dryRun: values['dry-run'] === true,
           });
           process.stdout.write(`${values['dry-run'] ? 'would erase' : 'erased'} ${result.participantsErased} participants with no event since ${result.cutoff}; `

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { schemaFieldErrors, type FieldError, type SchemaError } from '@vru/contracts';
+import type { Refusal, RefusalKind } from '@vru/domain';
 import { isDatabaseUnavailable } from '@vru/runtime';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -21,7 +22,9 @@ export class HttpProblem extends Error {
   }
 }
 
-export function problemBody(request: FastifyRequest, p: { statusCode: number; code: string; title: string; errors?: FieldError[] | undefined; detail?: string | undefined }) {
+export function problemBody(
+  request: FastifyRequest, p: { statusCode: number; code: string; title: string; errors?: FieldError[] | undefined; detail?: string | undefined },
+) {
   return {
     type: `urn:vru:problem:${p.code}`,
     title: p.title,
@@ -32,6 +35,18 @@ export function problemBody(request: FastifyRequest, p: { statusCode: number; co
     ...(p.errors ? { errors: p.errors } : {}),
     requestId: request.id,
   };
+}
+
+/** The HTTP status of each kind of refusal: chosen here, at the HTTP edge, and nowhere else. */
+const REFUSAL_STATUS: Record<RefusalKind, 403 | 409 | 422> = {
+  'not-permitted': 403,
+  'conflicts-with-history': 409,
+  invalid: 422,
+};
+
+/** A refused submission (from the domain's rules or the ingest checks around them) as its problem. */
+export function refusalProblem(refused: Refusal): HttpProblem {
+  return new HttpProblem(REFUSAL_STATUS[refused.kind], refused.code, refused.title, refused.errors);
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem) {
@@ -109,7 +124,8 @@ export function errorHandler(error: FastifyError & { validation?: SchemaError[];
   if (error instanceof HttpProblem) return sendProblem(reply, error);
   if (error.validation) {
     const context = error.validationContext;
-    return sendProblem(reply, new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', ajvFieldErrors(error.validation, context)));
+    const errors = ajvFieldErrors(error.validation, context);
+    return sendProblem(reply, new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', errors));
   }
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: { code: (error as { code?: string }).code } }, 'database unavailable');
@@ -118,7 +134,8 @@ export function errorHandler(error: FastifyError & { validation?: SchemaError[];
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const code = status === 413 ? 'body-too-large' : status === 414 ? 'uri-too-long' : status === 415 ? 'unsupported-media-type' : status === 429 ? 'rate-limited' : 'bad-request';
+    const code = status === 413 ? 'body-too-large' : status === 414 ? 'uri-too-long' : status === 415 ? 'unsupported-media-type'
+      : status === 429 ? 'rate-limited' : 'bad-request';
     // Parser messages describe the body (e.g. where the JSON broke), never server internals.
     return sendProblem(reply, new HttpProblem(status, code, SAFE_4XX_TITLES[status] ?? 'Bad request', undefined, error.message));
   }
@@ -141,5 +158,6 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
     return;
   }
   const body = JSON.stringify({ type: `urn:vru:problem:${code}`, title, status, code });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}`;
+  socket.end(`${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

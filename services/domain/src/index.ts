@@ -3,6 +3,7 @@ export * from './participant/participant.js';
 export * from './participant/decide.js';
 export * from './grant/decide.js';
 export * from './comparison/decide.js';
+export * from './deciders.js';
 export * from './metrics/dates.js';
 export * from './metrics/spend.js';
 export * from './metrics/quarters.js';

@@ -4,6 +4,7 @@ import {
   planConsistencyProof, planInclusionProof, signCheckpoint, utf8, verifyConsistency, type Frontier, type Hash,
   type NodeId, type SignerKey, type StoredNode, type TreeHead, type VerifierKey,
 } from '@vru/verifier';
+import { toStoredEvent, type EventEntryRow } from './event-row.js';
 import { repeatEvery } from './repeat.js';
 
 /**
@@ -24,38 +25,10 @@ export const GAP_GRACE_SECONDS = 10;
 export const LATE_COMMIT_WINDOW = 10_000;
 
 /** The stored form of an event, as the log hashes it. Timestamps are ISO 8601 UTC with microseconds. */
-export interface AuditEventRow {
-  position: bigint | string;
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  provider_id: string;
-  programme_id: string | null;
-  occurred_at: string;
-  recorded_at: string;
-  data: unknown;
-  metadata: unknown;
-}
+export type AuditEventRow = EventEntryRow;
 
 /** The entry a leaf hashes: the event's stored form as canonical JSON (sealed fields stay ciphertext). */
-export function storedEntry(row: AuditEventRow): string {
-  return canonicalJson({
-    position: row.position.toString(),
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    providerId: row.provider_id,
-    programmeId: row.programme_id,
-    occurredAt: row.occurred_at,
-    recordedAt: row.recorded_at,
-    data: row.data,
-    metadata: row.metadata,
-  });
-}
+export const storedEntry = (row: AuditEventRow): string => canonicalJson(toStoredEvent(row));
 
 export const entryLeafHash = (row: AuditEventRow): Hash => leafHash(utf8(storedEntry(row)));
 

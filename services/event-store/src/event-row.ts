@@ -11,8 +11,15 @@ import type { PersonalDataVault } from './personal-data.js';
  */
 export const EVENT_APPEND_LOCK = 7_406_010;
 
-export const EVENT_COLUMNS =
-  'position, event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, recorded_at, data, metadata';
+const EVENT_COLUMN_NAMES = [
+  'position', 'event_id', 'stream_id', 'stream_version', 'type', 'schema_version', 'provider_id', 'programme_id', 'occurred_at', 'recorded_at',
+  'data', 'metadata',
+] as const;
+
+/** The columns an EventRow is selected with, qualified by a table alias where a join needs it. */
+export const eventColumns = (alias?: string): string => EVENT_COLUMN_NAMES.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+
+export const EVENT_COLUMNS = eventColumns();
 
 export interface EventRow {
   position: bigint;
@@ -36,8 +43,20 @@ export function upcastEvent(event: StoredEvent): StoredEvent {
   return schemaVersion === event.schemaVersion ? event : { ...event, schemaVersion, data };
 }
 
+/**
+ * The same row as the audit log reads it (ENTRY_COLUMNS): timestamps rendered in SQL as ISO text with microseconds,
+ * which a Date would lose.
+ */
+export type EventEntryRow = Omit<EventRow, 'position' | 'occurred_at' | 'recorded_at'> & {
+  position: bigint | string;
+  occurred_at: string;
+  recorded_at: string;
+};
+
+const isoTime = (t: Date | string): string => (typeof t === 'string' ? t : t.toISOString());
+
 /** The one mapping from a stored row to the event as published (its stored schema version). */
-export function toStoredEvent(row: EventRow): StoredEvent {
+export function toStoredEvent(row: EventRow | EventEntryRow): StoredEvent {
   return {
     position: row.position.toString(),
     eventId: row.event_id,
@@ -47,8 +66,8 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     schemaVersion: row.schema_version,
     providerId: row.provider_id,
     programmeId: row.programme_id,
-    occurredAt: row.occurred_at.toISOString(),
-    recordedAt: row.recorded_at.toISOString(),
+    occurredAt: isoTime(row.occurred_at),
+    recordedAt: isoTime(row.recorded_at),
     data: row.data,
     metadata: row.metadata,
   };

@@ -45,12 +45,18 @@ export class PersonalDataVault {
   /** The participants' data keys, created for those that have none yet. Runs in the append transaction. */
   async keysFor(tx: TransactionSql | Sql, streamIds: readonly string[]): Promise<Keys> {
     if (streamIds.length === 0) return new Map();
-    const fresh = streamIds.map((id) => encrypt(this.kek, randomBytes(32), id));
+    // Read first: nearly every append is to a participant who already has a key, so one round trip, and no key
+    // generated and wrapped only to be discarded by the insert's conflict. Only the missing ones are created.
+    const keys = await this.existingKeys(tx, streamIds);
+    const missing = streamIds.filter((id) => !keys.has(id));
+    if (missing.length === 0) return keys;
+    const fresh = missing.map((id) => encrypt(this.kek, randomBytes(32), id));
     await tx`
       insert into participant_keys (stream_id, wrapped_key)
-      select * from unnest(${streamIds as string[]}::text[], ${fresh}::text[])
+      select * from unnest(${missing}::text[], ${fresh}::text[])
       on conflict (stream_id) do nothing`;
-    return this.existingKeys(tx, streamIds);
+    for (const [id, key] of await this.existingKeys(tx, missing)) keys.set(id, key);
+    return keys;
   }
 
   private async existingKeys(sql: TransactionSql | Sql, streamIds: readonly string[]): Promise<Keys> {

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@vru/contracts';
+import type { ReadEvent, StoredEvent } from '@vru/contracts';
 import type { Sql, TransactionSql } from '@vru/runtime';
 import { FRAMEWORK_DDL, schemaOf, type Projection } from './projection.js';
 
@@ -87,8 +87,10 @@ export async function applyInTransaction(
     applied.set(e.streamId, e.streamVersion);
     fresh.push(e);
   }
-  const handled = new Set(projection.handles);
-  const changes = fresh.filter((e) => handled.has(e.type)).flatMap((e) => projection.project(e));
+  const handled: ReadonlySet<string> = new Set(projection.handles);
+  // Events arrive upcast to their latest version, and every type a projection handles is a catalogue type.
+  const handledHere = (e: StoredEvent): e is ReadEvent => handled.has(e.type);
+  const changes = fresh.filter(handledHere).flatMap((e) => projection.project(e));
   const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
   await Promise.all([
     changes.length > 0 ? projection.write(tx, changes) : undefined,

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@vru/contracts';
+import type { ReadEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
 
 /**
@@ -7,14 +7,14 @@ import type { TransactionSql } from '@vru/runtime';
  * so it can be rebuilt into a fresh schema and swapped in without touching the others.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the runner handles projections of any row type
-export interface Projection<Change = any> {
+export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   readonly name: string;
   /** Bump when the rows' meaning changes: a projector finding an older version rebuilds from the log. */
   readonly version: number;
-  readonly handles: readonly string[];
+  readonly handles: readonly Event['type'][];
   /** Unqualified CREATE statements, run with search_path set to the projection's schema. */
   readonly ddl: string;
-  readonly project: (event: StoredEvent) => Change[];
+  readonly project: (event: Event) => Change[];
   readonly write: (tx: TransactionSql, changes: Change[]) => Promise<void>;
   /** Tables compared row by row after a rebuild (the framework's own are excluded). */
   readonly tables: readonly string[];

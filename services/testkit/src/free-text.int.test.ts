@@ -42,7 +42,7 @@ t.test('a scale is an id: a name is refused, a version 1 label still pairs with 
 
   // A baseline stored as version 1 before scales were ids; the exit sent now with the scale's id.
   const legacy = measure(1, 'Making a difference', 'baseline', '2026-01-20', 3);
-  const [outcome] = await h.app.store.append([{
+  const [outcome] = await h.app.commands.handle([{
     submission: legacy as never, definition: eventDefinition('OutcomeMeasured')!,
     principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' }, requestId: 'legacy', source: 'api',
   }]);
@@ -163,7 +163,7 @@ t.test('retention erases people, never a grant, although a grant stream has a ke
   const events = async () => (await h.sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${grantStream}`)[0]!.n;
   const before = await events();
   // A retention period of none: every stream of this run is past it.
-  const done = await applyRetention(h.sql, h.app.store, { retentionMonths: 0, rejectionRetentionDays: 365 });
+  const done = await applyRetention(h.sql, h.app.commands, { retentionMonths: 0, rejectionRetentionDays: 365 });
   t.ok(done.participantsErased >= 1, 'the participants are erased');
   t.equal(await events(), before, 'nothing is appended to the grant');
   t.equal((await h.sql`select 1 from participant_keys where stream_id = ${grantStream}`).length, 1, 'and its key stays');

@@ -46,10 +46,10 @@ t.test('custom ranges and scores are bounded; the outcomes report and its CSV su
   // Events cannot be deleted: values stored before the bound existed must not break the report for everyone.
   await h.startRelay();
   await h.startProjectors();
-  const store = h.app.store;
+  const commands = h.app.commands;
   for (const [score, timepoint] of [[-1.7e308, 'baseline'], [1.7e308, 'exit']] as const) {
     const m = measure(score, timepoint);
-    const [outcome] = await store.append([{
+    const [outcome] = await commands.handle([{
       submission: m as never, definition: eventDefinition('OutcomeMeasured')!,
       principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' },
       requestId: 'legacy', source: 'api',
@@ -90,7 +90,7 @@ t.test('free text a spreadsheet would evaluate: refused in a scale now, and out 
     t.equal(res.statusCode, 422, `${JSON.stringify(scale)} is not a scale id`);
     t.match(res.json().errors, [{ field: '/data/scale' }]);
     // Version 1 scales were free text, and stored ones stay in the log: the CSV must still neutralise them.
-    const [outcome] = await h.app.store.append([{
+    const [outcome] = await h.app.commands.handle([{
       submission: measure(scale, 1) as never, definition: eventDefinition('OutcomeMeasured')!,
       principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' }, requestId: 'legacy', source: 'api',
     }]);

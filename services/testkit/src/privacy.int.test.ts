@@ -183,7 +183,7 @@ t.test('an event stored before its field became personal still reads, projects a
   const legacy = event.attended(ref, 'S-2026-02-01-A');
   try {
     definition.personalFields = undefined; // as the store did before session ids were sealed
-    const [outcome] = await h.app.store.append([{
+    const [outcome] = await h.app.commands.handle([{
       submission: legacy as never, definition: eventDefinition('SessionAttended')!,
       principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' }, requestId: 'legacy', source: 'api',
     }]);

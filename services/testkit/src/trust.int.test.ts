@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { eventDefinition, matchToken } from '@vru/contracts';
-import { applyRetention, EventStore } from '@vru/api';
+import { applyRetention, CommandHandler } from '@vru/api';
 import { participantsProjection, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey, topicReader } from './index.js';
 
@@ -255,21 +255,21 @@ await t.test('funders get the evidence trail behind a grant: who submitted what,
 });
 
 await t.test('retention erases participants idle past the period, once, and deletes old refusal records', async (t) => {
-  const store = new EventStore(h.sql, h.config.PSEUDONYM_SECRET, h.config.PERSONAL_DATA_KEY);
+  const commands = new CommandHandler(h.sql, h.config.PSEUDONYM_SECRET, h.config.PERSONAL_DATA_KEY);
   await h.sql`insert into rejected_submissions (key_id, rule, source, received_at) values ('k', 'r', 'api', now() - interval '400 days')`;
   // Every participant here last had an event in early 2026: idle for more than six months by now.
-  const dry = await applyRetention(h.sql, store, { retentionMonths: 6, rejectionRetentionDays: 365, dryRun: true });
+  const dry = await applyRetention(h.sql, commands, { retentionMonths: 6, rejectionRetentionDays: 365, dryRun: true });
   const keysBefore = await h.count('participant_keys');
   t.ok(dry.participantsErased >= 2, `dry run would erase ${dry.participantsErased}`);
   t.equal(await h.count('participant_keys'), keysBefore, 'a dry run changes nothing');
-  const done = await applyRetention(h.sql, store, { retentionMonths: 6, rejectionRetentionDays: 365 });
+  const done = await applyRetention(h.sql, commands, { retentionMonths: 6, rejectionRetentionDays: 365 });
   t.equal(done.participantsErased, dry.participantsErased);
   t.ok(done.rejectionsDeleted >= 1);
   t.equal(await h.count('participant_keys'), keysBefore - done.participantsErased);
   const [erasure] = await h.sql<{ metadata: Json; data: Json }[]>`
     select metadata, data from events where type = 'ParticipantErased' and metadata->>'keyId' = 'system:retention' limit 1`;
   t.match(erasure, { metadata: { source: 'system' }, data: { basis: 'retention-period-ended' } });
-  const twice = await applyRetention(h.sql, store, { retentionMonths: 6, rejectionRetentionDays: 365 });
+  const twice = await applyRetention(h.sql, commands, { retentionMonths: 6, rejectionRetentionDays: 365 });
   t.equal(twice.participantsErased, 0, 'idempotent');
 });
 

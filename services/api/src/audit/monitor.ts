@@ -1,5 +1,5 @@
 import {
-  ENTRY_COLUMNS, grantStreamId, initialVerifiedState, latestSignedHead, loadNodes, storedEntry, verifyLog, type AuditEventRow,
+  ENTRY_COLUMNS, grantStreamId, initialVerifiedState, latestSignedHead, loadNodes, storedEntry, toStoredEvent, verifyLog, type AuditEventRow,
   type LogVerification, type VerifiedState,
 } from '@vru/event-store';
 import { auditDriftChecks, auditSpendDrift, auditVerificationProblems, type Sql } from '@vru/runtime';
@@ -43,13 +43,8 @@ export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly s
 
 type EntryRow = AuditEventRow & { leaf_index: string | null };
 
-const toGrantEvent = (r: AuditEventRow) => ({
-  eventId: r.event_id, streamVersion: r.stream_version, type: r.type, schemaVersion: r.schema_version,
-  data: r.data as Record<string, unknown>,
-});
-
 function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): GrantFigures | null {
-  const { terms, lines } = foldGrantEvents(rows.map(toGrantEvent));
+  const { terms, lines } = foldGrantEvents(rows.map(toStoredEvent));
   if (!terms) return null;
   return { grantRef, providerId: terms.providerId, programmeId: terms.programmeId, ...spendFigures(terms.amountPence, lines) };
 }

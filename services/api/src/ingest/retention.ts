@@ -1,6 +1,6 @@
 import { eventDefinition, type ValidSubmission } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
-import type { EventStore } from './event-store.js';
+import type { CommandHandler } from './command-handler.js';
 
 export interface RetentionResult {
   /** Participants whose personal fields were erased because their retention period ended. */
@@ -18,7 +18,7 @@ export interface RetentionResult {
  * participant has no key left and is not selected again.
  */
 export async function applyRetention(
-  sql: Sql, store: EventStore, policy: { retentionMonths: number; rejectionRetentionDays: number; dryRun?: boolean; now?: Date },
+  sql: Sql, commands: CommandHandler, policy: { retentionMonths: number; rejectionRetentionDays: number; dryRun?: boolean; now?: Date },
 ): Promise<RetentionResult> {
   const now = policy.now ?? new Date();
   const cutoff = new Date(now);
@@ -42,7 +42,7 @@ export async function applyRetention(
   const comparisonErased = eventDefinition('ComparisonRecordErased')!;
   let erased = 0;
   for (let i = 0; i < due.length; i += 500) {
-    const outcomes = await store.append(due.slice(i, i + 500).map((p) => ({
+    const outcomes = await commands.handle(due.slice(i, i + 500).map((p) => ({
       streamId: p.stream_id,
       definition: p.kind === 'comparison' ? comparisonErased : participantErased,
       principal: {

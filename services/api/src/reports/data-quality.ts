@@ -40,12 +40,13 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     sql<{ provider_id: string; enrolled: number; missing_baseline: number; exited: number; missing_exit: number }[]>`
       select p.provider_id,
              count(*) filter (where p.enrolled_on is not null)::int as enrolled,
-             count(*) filter (where p.enrolled_on is not null and not exists (
-               select 1 from ${sql(outcomesTable)} o where o.stream_id = p.stream_id and o.baseline_score is not null))::int as missing_baseline,
+             count(*) filter (where p.enrolled_on is not null and not coalesce(o.has_baseline, false))::int as missing_baseline,
              count(*) filter (where p.exit_date is not null)::int as exited,
-             count(*) filter (where p.exit_date is not null and not exists (
-               select 1 from ${sql(outcomesTable)} o where o.stream_id = p.stream_id and o.exit_score is not null))::int as missing_exit
-      from ${sql(participantsTable)} p
+             count(*) filter (where p.exit_date is not null and not coalesce(o.has_exit, false))::int as missing_exit
+      -- One pass over the outcomes joined by hash: two index probes per participant were most of this query's time.
+      from ${sql(participantsTable)} p left join (
+        select stream_id, bool_or(baseline_score is not null) as has_baseline, bool_or(exit_score is not null) as has_exit
+        from ${sql(outcomesTable)} group by stream_id) o on o.stream_id = p.stream_id
       where p.evaluation_consent_from is not null
         and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > coalesce(p.exit_date, current_date))
         ${provider ? sql`and p.provider_id = ${provider}` : sql``}

@@ -4,7 +4,7 @@ import { IsoDate, ProblemDetails, ProgrammeId, ProviderId, Roles, StringEnum, un
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey, type ApiKeyVerifier } from '../api-keys.js';
-import type { EventStore } from '../ingest/event-store.js';
+import type { CommandHandler } from '../ingest/command-handler.js';
 import { upsertProgramme, upsertProvider } from '../ingest/reference-data.js';
 import { HttpProblem } from '../problem.js';
 import { listSessions, revokeSession } from '../web/session.js';
@@ -28,7 +28,9 @@ const REVOCABLE: Record<Role, readonly Role[]> = {
   provider: [], 'data-partner': [], funder: [],
 };
 
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const errors = {
+  400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails, 409: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
+};
 const KeyId = Type.String({ pattern: '^[a-f0-9]{16}$', description: 'The public part of a key (vru_<keyId>_…).' });
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
@@ -67,7 +69,7 @@ function mayRevoke(principal: Principal, role: Role): void {
   }
 }
 
-export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStore; verifier: ApiKeyVerifier; pepper: string }> = async (app, deps) => {
+export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; commands: CommandHandler; verifier: ApiKeyVerifier; pepper: string }> = async (app, deps) => {
   const { sql, verifier, pepper } = deps;
   // Names and labels are stored as text: a NUL or a lone surrogate is refused naming the field, never stored altered.
   // After validation, so the body walked is one the schema allows (shallow, known fields).
@@ -210,7 +212,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
     },
   }, async (request) => {
     await upsertProvider(sql, request.params.providerId, request.body.name);
-    deps.store.reference.invalidate();
+    deps.commands.reference.invalidate();
     return { providerId: request.params.providerId, name: request.body.name };
   });
 
@@ -232,10 +234,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; store: EventStor
   }, async (request) => {
     const b = request.body;
     if (b.endsOn && b.endsOn < b.startsOn) {
-      throw new HttpProblem(422, 'validation-failed', 'The programme is invalid', [{ field: '/endsOn', rule: 'date-order', message: 'endsOn must not be before startsOn' }]);
+      throw new HttpProblem(422, 'validation-failed', 'The programme is invalid', [
+        { field: '/endsOn', rule: 'date-order', message: 'endsOn must not be before startsOn' },
+      ]);
     }
     await upsertProgramme(sql, { programmeId: request.params.programmeId, ...b, endsOn: b.endsOn ?? null });
-    deps.store.reference.invalidate();
+    deps.commands.reference.invalidate();
     return { programmeId: request.params.programmeId, name: b.name };
   });
 };

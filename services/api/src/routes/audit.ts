@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { GrantRef, ProblemDetails, upcast, type StoredEvent } from '@vru/contracts';
+import { GrantRef, ProblemDetails } from '@vru/contracts';
 import {
-  consistencyProof, ENTRY_COLUMNS, grantStreamId, inclusionProof, latestSignedHead, storedEntry, treeSize, type AuditEventRow,
-  type LogVerification, type PersonalDataVault,
+  consistencyProof, ENTRY_COLUMNS, eventColumns, grantStreamId, inclusionProof, latestSignedHead, storedEntry, toStoredEvent, treeSize,
+  upcastEvent, type AuditEventRow, type EventRow, type LogVerification, type PersonalDataVault,
 } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
 import { AUDIT_LOG_ROUTES, toBase64, type VerifierKey } from '@vru/verifier';
@@ -288,30 +288,27 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; vault: Person
       response: { 200: EvidenceTrail, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
     },
   }, async (request) => {
-    const rows = await sql<{
-      position: bigint; event_id: string; stream_version: number; type: string; schema_version: number; provider_id: string;
-      occurred_at: Date; recorded_at: Date; data: Record<string, unknown>; metadata: { keyId: string; role: string; source: string; requestId: string };
-      label: string | null; leaf_index: string | null;
-    }[]>`
-      select e.position, e.event_id, e.stream_version, e.type, e.schema_version, e.provider_id, e.occurred_at, e.recorded_at,
-             e.data, e.metadata, k.label, l.leaf_index::text
+    const rows = await sql<(EventRow & { label: string | null; leaf_index: string | null })[]>`
+      select ${sql.unsafe(eventColumns('e'))}, k.label, l.leaf_index::text
       from events e
       left join api_keys k on k.key_id = e.metadata->>'keyId'
       left join audit_log_leaves l on l.position = e.position
       where e.stream_id = ${grantStreamId(request.query.grantRef)}
       order by e.stream_version`;
     // A correction's or revision's reason is sealed in the log: the trail is where its readers see it.
-    const streamId = grantStreamId(request.query.grantRef);
-    const opened = await vault.open(sql, rows.map((r) => ({ streamId, data: r.data }) as StoredEvent));
+    const events = (await vault.open(sql, rows.map(toStoredEvent))).map(upcastEvent);
     return {
       grantRef: request.query.grantRef,
-      providerId: rows.at(-1)?.provider_id ?? null,
-      events: rows.map((r, i) => ({
-        position: r.position.toString(), eventId: r.event_id, streamVersion: r.stream_version, type: r.type,
-        ...upcast(r.type, r.schema_version, opened[i]!.data),
-        occurredAt: r.occurred_at.toISOString(), recordedAt: r.recorded_at.toISOString(),
-        submittedBy: { keyId: r.metadata.keyId, role: r.metadata.role, keyLabel: r.label, source: r.metadata.source, requestId: r.metadata.requestId },
-        leafIndex: r.leaf_index === null ? null : Number(r.leaf_index),
+      providerId: events.at(-1)?.providerId ?? null,
+      events: rows.map(({ label, leaf_index }, i) => ({
+        position: events[i]!.position, eventId: events[i]!.eventId, streamVersion: events[i]!.streamVersion, type: events[i]!.type,
+        schemaVersion: events[i]!.schemaVersion, data: events[i]!.data,
+        occurredAt: events[i]!.occurredAt, recordedAt: events[i]!.recordedAt,
+        submittedBy: {
+          keyId: events[i]!.metadata.keyId, role: events[i]!.metadata.role, keyLabel: label, source: events[i]!.metadata.source,
+          requestId: events[i]!.metadata.requestId,
+        },
+        leafIndex: leaf_index === null ? null : Number(leaf_index),
       })),
     };
   });

@@ -1,19 +1,16 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import {
-  AppendResult, checkSubmission, EventSubmission, IsoDate, ParticipantRef, ProblemDetails, ProgrammeId, StoredEvent, Uuid, uuidV5, type FieldError,
+  AppendResult, EventSubmission, IsoDate, ParticipantRef, ProblemDetails, ProgrammeId, StoredEvent, SUBMITTING_ROLES, Uuid, uuidV5,
 } from '@vru/contracts';
-import { participantId, participantStreamId, readStream } from '@vru/event-store';
+import { participantId, participantStreamId, readStream, storedErasure } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
-import type { AppendCommand, AppendOutcome, EventStore } from '../ingest/event-store.js';
-import type { GroupCommit } from '../ingest/group-commit.js';
-import { recordRejections } from '../ingest/rejections.js';
-import { HttpProblem } from '../problem.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { AppendOutcome, CommandHandler } from '../ingest/command-handler.js';
+import type { Ingest } from '../ingest/ingest.js';
+import { HttpProblem, problemBody, refusalProblem } from '../problem.js';
 
 const MAX_BATCH = 1000;
-/** Events validated before the event loop gets a turn. */
-const BATCH_VALIDATE_SLICE = 100;
 
 const problemResponses = {
   400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails,
@@ -48,8 +45,8 @@ export const BatchResponse = Type.Object(
 
 export interface EventRouteDeps {
   sql: Sql;
-  store: EventStore;
-  groupCommit: GroupCommit;
+  commands: CommandHandler;
+  ingest: Ingest;
   pseudonymSecret: string;
 }
 
@@ -59,20 +56,13 @@ export interface EventRouteDeps {
  */
 const eventBodyValidator = () => (data: unknown) => ({ value: data });
 
-function rejectionProblem(outcome: Extract<AppendOutcome, { status: 'rejected' }>) {
-  return new HttpProblem(outcome.httpStatus, outcome.code, outcome.title, outcome.errors);
-}
+const eventIdOf = (body: unknown): string | null => {
+  const eventId = (body as { eventId?: unknown } | null)?.eventId;
+  return typeof eventId === 'string' ? eventId : null;
+};
 
-export function toBatchResult(index: number, eventId: string | null, outcome: AppendOutcome | { status: 'rejected'; httpStatus: number; code: string; title: string; errors: FieldError[] }, request: { url: string; id: string }) {
-  if (outcome.status === 'rejected') {
-    return {
-      index, eventId, status: 'rejected' as const,
-      problem: {
-        type: `urn:vru:problem:${outcome.code}`, title: outcome.title, status: outcome.httpStatus, code: outcome.code,
-        instance: request.url.split('?')[0], errors: outcome.errors, requestId: request.id,
-      },
-    };
-  }
+export function toBatchResult(index: number, eventId: string | null, outcome: AppendOutcome, request: FastifyRequest) {
+  if (outcome.status === 'rejected') return { index, eventId, status: 'rejected' as const, problem: problemBody(request, refusalProblem(outcome)) };
   return { index, eventId: outcome.eventId, status: outcome.status, streamVersion: outcome.streamVersion, position: outcome.position };
 }
 
@@ -81,71 +71,40 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
   app.removeContentTypeParser('text/plain');
 
   app.post('/v1/events', {
-    config: { roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
+    config: { roles: SUBMITTING_ROLES },
     validatorCompiler: eventBodyValidator,
     schema: {
       tags: ['events'],
       operationId: 'submitEvent',
       summary: 'Submit one event',
-      description: 'Idempotent by eventId: the same event sent again answers `duplicate` and stores nothing; the same eventId with a different body is a 409. Rule violations are 409 (conflicts with the participant\'s or grant\'s history) or 422 (invalid on its own).',
+      description: 'Idempotent by eventId: the same event sent again answers `duplicate` and stores nothing; the same eventId with a different '
+        + 'body is a 409. Rule violations are 409 (conflicts with the participant\'s or grant\'s history) or 422 (invalid on its own).',
       body: EventSubmission,
       response: { 202: AppendResult, ...problemResponses },
     },
   }, async (request, reply) => {
-    const check = checkSubmission(request.body);
-    const eventType = typeof (request.body as { type?: unknown })?.type === 'string' ? (request.body as { type: string }).type : null;
-    if (!check.ok) {
-      await recordRejections(deps.sql, request.principal, 'api', [{ eventType, errors: check.errors }]).catch(() => {});
-      throw new HttpProblem(422, 'validation-failed', 'The event is invalid', check.errors);
-    }
-    const command: AppendCommand = {
-      submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
-    };
-    const outcome = await deps.groupCommit.append(command);
-    if (outcome.status === 'rejected') {
-      await recordRejections(deps.sql, request.principal, 'api', [{ eventType, errors: outcome.errors }]).catch(() => {});
-      throw rejectionProblem(outcome);
-    }
+    const outcome = (await deps.ingest.submit({ principal: request.principal, requestId: String(request.id), source: 'api' }, [request.body]))[0]!;
+    if (outcome.status === 'rejected') throw refusalProblem(outcome);
     return reply.code(202).send(outcome);
   });
 
   app.post('/v1/events/batch', {
-    config: { roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['events'],
       operationId: 'submitEventBatch',
       summary: `Submit up to ${MAX_BATCH} events`,
-      description: 'Each event stands or falls on its own; the answer lists one result per event, in input order. Events for the same participant are applied in the order given. Retrying the whole batch is safe.',
-      body: Type.Object({ events: Type.Array(Type.Unknown({ description: 'An EventSubmission; each is validated on its own.' }), { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+      description: 'Each event stands or falls on its own; the answer lists one result per event, in input order. Events for the same '
+        + 'participant are applied in the order given. Retrying the whole batch is safe.',
+      body: Type.Object({
+        events: Type.Array(Type.Unknown({ description: 'An EventSubmission; each is validated on its own.' }), { minItems: 1, maxItems: MAX_BATCH }),
+      }, { additionalProperties: false }),
       response: { 200: BatchResponse, ...problemResponses },
     },
   }, async (request) => {
     const events = request.body.events;
-    const commands: AppendCommand[] = [];
-    const slots: number[] = [];
-    const results: ReturnType<typeof toBatchResult>[] = new Array(events.length);
-    for (const [index, body] of events.entries()) {
-      if (index > 0 && index % BATCH_VALIDATE_SLICE === 0) await nextTurn(); // other requests get a turn between slices
-      const check = checkSubmission(body);
-      const eventId = typeof (body as { eventId?: unknown })?.eventId === 'string' ? (body as { eventId: string }).eventId : null;
-      if (!check.ok) {
-        results[index] = toBatchResult(index, eventId, { status: 'rejected', httpStatus: 422, code: 'validation-failed', title: 'The event is invalid', errors: check.errors }, { url: request.url, id: String(request.id) });
-        continue;
-      }
-      slots.push(index);
-      commands.push({ submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'batch' });
-    }
-    const outcomes = commands.length > 0 ? await deps.store.append(commands) : [];
-    outcomes.forEach((o, k) => {
-      const index = slots[k]!;
-      results[index] = toBatchResult(index, commands[k]!.submission.eventId, o, { url: request.url, id: String(request.id) });
-    });
-    const refused = results.filter((r) => r.status === 'rejected').map((r) => ({
-      eventType: typeof (events[r.index] as { type?: unknown })?.type === 'string' ? (events[r.index] as { type: string }).type : null,
-      errors: r.problem?.errors ?? [],
-    }));
-    await recordRejections(deps.sql, request.principal, 'batch', refused).catch(() => {});
-    return summarise(results);
+    const outcomes = await deps.ingest.submit({ principal: request.principal, requestId: String(request.id), source: 'batch' }, events);
+    return summarise(outcomes.map((o, index) => toBatchResult(index, o.status === 'rejected' ? eventIdOf(events[index]) : o.eventId, o, request)));
   });
 
   app.get('/v1/participants/:participantRef/events', {
@@ -168,7 +127,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
   }, async (request) => {
     const principal = request.principal;
     const streamId = participantStreamId(participantId(deps.pseudonymSecret, principal.providerId as string, request.params.participantRef));
-    const events = await readStream(deps.sql, deps.store.vault, streamId);
+    const events = await readStream(deps.sql, deps.commands.vault, streamId);
     // Another provider's participant with the same reference is a different stream: isolation by construction.
     if (events.length === 0) throw new HttpProblem(404, 'not-found', 'No events for this participant');
     return {
@@ -206,26 +165,21 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
     const { participantRef } = request.params;
     const requestedOn = request.body.requestedOn ?? new Date().toISOString().slice(0, 10);
     const streamId = participantStreamId(participantId(deps.pseudonymSecret, request.principal.providerId as string, participantRef));
-    const check = checkSubmission({
-      eventId: request.body.eventId ?? uuidV5(ERASURE_NAMESPACE, streamId),
-      type: 'ParticipantErased', schemaVersion: 1, occurredAt: `${requestedOn}T00:00:00Z`,
-      programmeId: request.body.programmeId, participantRef,
-      data: { requestedOn, basis: request.body.basis ?? 'data-subject-request' },
-    });
-    if (!check.ok) throw new HttpProblem(422, 'validation-failed', 'The erasure request is invalid', check.errors);
-    const outcome = await deps.groupCommit.append({
-      submission: check.submission, definition: check.definition, principal: request.principal, requestId: String(request.id), source: 'api',
-    });
+    const [erasure] = await deps.ingest.submit(
+      { principal: request.principal, requestId: String(request.id), source: 'api', invalidTitle: 'The erasure request is invalid', recordRefusals: false },
+      [{
+        eventId: request.body.eventId ?? uuidV5(ERASURE_NAMESPACE, streamId),
+        type: 'ParticipantErased', schemaVersion: 1, occurredAt: `${requestedOn}T00:00:00Z`,
+        programmeId: request.body.programmeId, participantRef,
+        data: { requestedOn, basis: request.body.basis ?? 'data-subject-request' },
+      }],
+    );
+    const outcome = erasure!;
     if (outcome.status === 'rejected') {
       // A retry (another day, another basis, a new eventId) is always safe: it answers with the erasure already stored.
-      const [stored] = await deps.sql<{ event_id: string; stream_version: number; position: bigint }[]>`
-        select event_id, stream_version, position from events where stream_id = ${streamId} and type = 'ParticipantErased' limit 1`;
-      if (stored) {
-        return reply.code(202).send({
-          status: 'duplicate', eventId: stored.event_id, streamVersion: stored.stream_version, position: stored.position.toString(),
-        });
-      }
-      throw rejectionProblem(outcome);
+      const stored = await storedErasure(deps.sql, streamId);
+      if (stored) return reply.code(202).send({ status: 'duplicate', ...stored });
+      throw refusalProblem(outcome);
     }
     request.log.info({ streamVersion: outcome.streamVersion, status: outcome.status }, 'participant erased');
     return reply.code(202).send(outcome);

@@ -1,17 +1,14 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  checkCsvHeader, checkSubmission, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
+  checkCsvHeader, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
   EventTypes,
-  ProblemDetails, StringEnum, type CsvCellError, type EventType, type FieldError,
+  ProblemDetails, StringEnum, SUBMITTING_ROLES, type CsvCellError, type EventType, type FieldError,
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
-import type { Sql } from '@vru/runtime';
-import type { AppendCommand, EventStore } from '../ingest/event-store.js';
-import { recordRejections } from '../ingest/rejections.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { roleRefusal, type Ingest } from '../ingest/ingest.js';
 import { CsvLimitExceeded, streamCsvRows, type CsvRow } from '../csv-upload.js';
-import { HttpProblem } from '../problem.js';
+import { HttpProblem, refusalProblem } from '../problem.js';
 import { columnLetter, readXlsx, XLSX_CONTENT_TYPE, XlsxError } from '../xlsx.js';
 import { xlsxTemplate } from '../xlsx-workbooks.js';
 import { summarise } from './events.js';
@@ -21,12 +18,8 @@ export const MAX_CSV_ROWS = 5000;
 export const MAX_CSV_BYTES = 8 * 1024 * 1024;
 /** Characters in one row (and in one cell): a row of every column of the widest event type fits many times over. */
 export const MAX_CSV_RECORD_CHARS = 64 * 1024;
-/** Rows validated before the event loop gets a turn. */
-const VALIDATE_SLICE = 200;
-/** Rows per store transaction; chunks go in file order, so a participant's rows still apply in order. */
+/** Rows per append transaction. */
 const APPEND_CHUNK = 1000;
-
-const CSV_ROLES = ['provider', 'data-partner', 'commissioner', 'admin'] as const;
 
 const problemResponses = {
   400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 413: ProblemDetails, 415: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
@@ -99,7 +92,9 @@ const isXlsx = (contentType: string | undefined): boolean => mediaType(contentTy
 async function readCsv(text: string, checkHeader: (header: string[]) => void): Promise<{ header: string[]; rows: CsvRow[] }> {
   let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
-    file = await streamCsvRows(text, { maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())) });
+    file = await streamCsvRows(text, {
+      maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())),
+    });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
     if (err instanceof CsvLimitExceeded) {
@@ -108,15 +103,15 @@ async function readCsv(text: string, checkHeader: (header: string[]) => void): P
         : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined, `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
     }
     const e = err as { code?: string; message?: string };
-    throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV');
+    const detail = e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV';
+    throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, detail);
   }
   if (!file) throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
   return { header: file.header.map((h) => h.trim()), rows: file.rows };
 }
 
 export interface ImportRouteDeps {
-  sql: Sql;
-  store: EventStore;
+  ingest: Ingest;
 }
 
 /**
@@ -140,17 +135,15 @@ function refuseHeader(type: EventType, header: string[]): void {
     ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
   ];
   if (headerErrors.length > 0) {
-    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`);
+    const detail = `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`;
+    throw new HttpProblem(422, 'csv-header-invalid', 'The header line does not match the layout', headerErrors, detail);
   }
 }
 
+/** Refuses the whole file (403) when the key may not submit its event type. */
 function refuseRole(principal: Principal, type: EventType): void {
-  const def = eventDefinition(type)!;
-  if (!def.submittedBy.includes(principal.role)) {
-    throw new HttpProblem(403, 'role-not-permitted', 'This key may not submit this event type', [
-      { field: '/querystring/eventType', rule: 'role-not-permitted', message: `${type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
-    ]);
-  }
+  const refused = roleRefusal(principal, eventDefinition(type)!, '/querystring/eventType');
+  if (refused) throw refusalProblem(refused);
 }
 
 /**
@@ -196,40 +189,22 @@ async function importRows(
     return index < 0 ? e : { ...e, cell: `${columnLetter(index)}${line}` };
   }));
   const results: Result[] = [];
-  const refused: { eventType: string; errors: FieldError[] }[] = [];
-  const pending: { slot: number; record: Record<string, string>; command: AppendCommand }[] = [];
   const scope = principal.providerId ?? '';
-  for (let slot = 0; slot < rows.length; slot++) {
-    if (slot > 0 && slot % VALIDATE_SLICE === 0) await nextTurn(); // other requests get a turn between slices
-    const { line, cells } = rows[slot]!;
-    const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
-    const submission = csvRowToSubmission(type, record, { scope });
-    const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
-    const check = checkSubmission(submission);
-    if (!check.ok) {
-      results[slot] = { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, check.errors)) };
-      refused.push({ eventType: type, errors: check.errors });
-      continue;
-    }
-    results[slot] = { line, eventId, status: 'accepted' };
-    pending.push({ slot, record, command: { submission: check.submission, definition: check.definition, principal, requestId, source: format } });
-  }
-
-  for (let from = 0; from < pending.length; from += APPEND_CHUNK) {
-    const chunk = pending.slice(from, from + APPEND_CHUNK);
-    const outcomes = await deps.store.append(chunk.map((p) => p.command));
+  // Chunks go through the ingest path in file order, so a participant's rows still apply in order.
+  for (let from = 0; from < rows.length; from += APPEND_CHUNK) {
+    const chunk = rows.slice(from, from + APPEND_CHUNK).map(({ line, cells }) => {
+      const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
+      return { line, record, submission: csvRowToSubmission(type, record, { scope }) };
+    });
+    const outcomes = await deps.ingest.submit({ principal, requestId, source: format }, chunk.map((c) => c.submission));
     outcomes.forEach((outcome, k) => {
-      const { slot, record } = chunk[k]!;
-      const result = results[slot]!;
-      if (outcome.status === 'rejected') {
-        results[slot] = { ...result, status: 'rejected', errors: cellsOf(result.line, csvRowErrors(type, record, outcome.errors)) };
-        refused.push({ eventType: type, errors: outcome.errors });
-      } else {
-        results[slot] = { ...result, status: outcome.status, position: outcome.position };
-      }
+      const { line, record, submission } = chunk[k]!;
+      const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
+      results.push(outcome.status === 'rejected'
+        ? { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, outcome.errors)) }
+        : { line, eventId, status: outcome.status, position: outcome.position });
     });
   }
-  await recordRejections(deps.sql, principal, format, refused).catch(() => {});
 
   return { eventType: type, rows: rows.length, ...summarise(results) };
 }
@@ -243,7 +218,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
     (_request, body, done) => done(null, body.toString('latin1')));
 
   app.get('/v1/imports/templates/:eventType.xlsx', {
-    config: { roles: CSV_ROLES },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['imports'],
       operationId: 'getImportTemplateXlsx',
@@ -268,12 +243,13 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
   });
 
   app.get('/v1/imports/templates/:eventType', {
-    config: { roles: CSV_ROLES },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['imports'],
       operationId: 'getImportTemplate',
       summary: 'A CSV template for one event type',
-      description: `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\nThe columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
+      description: `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\n`
+        + `The columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
       params: Type.Object({ eventType: EventTypeParam }),
       produces: ['text/csv'],
       response: {
@@ -290,7 +266,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
   });
 
   app.post('/v1/imports', {
-    config: { roles: CSV_ROLES },
+    config: { roles: SUBMITTING_ROLES },
     schema: {
       tags: ['imports'],
       operationId: 'importCsv',
@@ -303,7 +279,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         'Each row stands or falls on its own,',
         'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
         'The answer has one result per row with its line number and, for a refused row, each column to fix.',
-        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
+        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB `
+          + `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
         'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
         'rows already stored answer `duplicate`.',
         '',

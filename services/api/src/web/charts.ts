@@ -1,5 +1,6 @@
-import * as Plot from '@observablehq/plot';
-import { parseHTML } from 'linkedom';
+import { createRequire } from 'node:module';
+import type * as PlotModule from '@observablehq/plot';
+import type * as LinkedomModule from 'linkedom';
 import { html, trustedMarkup, type Html } from './html.js';
 
 /**
@@ -7,7 +8,20 @@ import { html, trustedMarkup, type Html } from './html.js';
  * script. Each SVG is an image with a text name and description; the table beside it carries the figures.
  * Withheld (suppressed) figures are left out of the chart and named in its description.
  */
-const { document } = parseHTML('<!doctype html><html><body></body></html>');
+// Plot and linkedom are loaded on the first chart drawn, not at start: they cost the API about 14 MB of resident
+// memory from the start (docs/performance.md), which a process that only ingests events never uses. Synchronous, so
+// the chart functions stay plain functions; the first chart waits once for the load.
+const load = createRequire(import.meta.url);
+let kit: { plot: typeof PlotModule; document: unknown } | undefined;
+function drawingKit(): { plot: typeof PlotModule; document: unknown } {
+  if (!kit) {
+    const { parseHTML } = load('linkedom') as typeof LinkedomModule;
+    kit = { plot: load('@observablehq/plot') as typeof PlotModule, document: parseHTML('<!doctype html><html><body></body></html>').document };
+  }
+  return kit;
+}
+/** Plot's marks and helpers, looked up in the module once a chart asks for one. */
+const Plot = new Proxy({} as typeof PlotModule, { get: (_, name) => drawingKit().plot[name as keyof typeof PlotModule] });
 
 // GOV.UK colours (govuk-frontend palette), dark enough for 3:1 contrast against white.
 const BLUE = '#1d70b8';
@@ -42,9 +56,9 @@ export interface MarkFigure {
 const FIGURE_PREFIX = 'app-figure:';
 const figures = <T>(describe: (d: T) => MarkFigure) => ({ ariaLabel: (d: T) => FIGURE_PREFIX + JSON.stringify(describe(d)) });
 
-function render(label: string, description: string, options: Plot.PlotOptions): Html {
+function render(label: string, description: string, options: PlotModule.PlotOptions): Html {
   const node = Plot.plot({
-    document: document as never,
+    document: drawingKit().document as never,
     style: { fontSize: '14px', fontFamily: 'arial, sans-serif', color: '#0b0c0c' },
     marginLeft: 60,
     marginBottom: 45,

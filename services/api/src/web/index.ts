@@ -6,11 +6,11 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { Type } from 'typebox';
-import { csvTemplate, EventTypes, GrantRef, ReportQuery, type EventType, type Role } from '@vru/contracts';
+import { csvTemplate, EventTypes, GrantRef, ReportQuery, SUBMITTING_ROLES, type EventType, type Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import { isDatabaseUnavailable, type Config, type Sql } from '@vru/runtime';
 import type { ApiKeyVerifier } from '../api-keys.js';
-import type { EventStore } from '../ingest/event-store.js';
+import type { Ingest } from '../ingest/ingest.js';
 import { DISCLOSURE_HEADER, disclosureHeader, toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
 import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
@@ -42,7 +42,7 @@ import {
 export interface WebDeps {
   config: Config;
   sql: Sql;
-  store: EventStore;
+  ingest: Ingest;
   verifier: ApiKeyVerifier;
   auditMonitor: AuditMonitor;
 }
@@ -316,7 +316,6 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${returnSections({ ...frozen, signed: frozen.signature !== null }, restated, returnRowKey(frozen.report))}`));
   });
 
-  const uploadRoles: Role[] = ['provider', 'data-partner', 'commissioner', 'admin'];
   const uploadPage = async (request: FastifyRequest, reply: FastifyReply, outcome: { result?: ImportResult; problem?: HttpProblem; chosen?: string } = {}) => {
     const principal = request.webPrincipal!;
     const own = principal.role === 'provider' && principal.providerId !== null;
@@ -336,11 +335,11 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       ${quality ? dataQualitySection(quality, {}, 'Your data quality') : ''}`), status);
   };
 
-  app.get('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => uploadPage(request, reply));
+  app.get('/app/upload', { config: { pageRoles: SUBMITTING_ROLES } }, async (request, reply) => uploadPage(request, reply));
 
   const templateFile = Type.Object({ file: Type.String({ pattern: '^[A-Za-z]+\\.(csv|xlsx)$' }) });
   app.get('/app/upload/templates/:file', {
-    config: { pageRoles: uploadRoles }, schema: { params: templateFile },
+    config: { pageRoles: SUBMITTING_ROLES }, schema: { params: templateFile },
   }, async (request, reply) => {
     const file = (request.params as { file: string }).file;
     const type = file.replace(/\.(csv|xlsx)$/, '');
@@ -352,7 +351,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${type}.csv"`).send(csvTemplate(type));
   });
 
-  app.post('/app/upload', { config: { pageRoles: uploadRoles } }, async (request, reply) => {
+  app.post('/app/upload', { config: { pageRoles: SUBMITTING_ROLES } }, async (request, reply) => {
     if (!request.isMultipart()) throw new HttpProblem(415, 'unsupported-media-type', 'Send the form as multipart/form-data');
     const fields: Record<string, string> = {};
     let file: Buffer | null = null;
@@ -375,8 +374,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       // A workbook is a zip: it starts with the zip signature "PK"; anything else is read as CSV.
       const isWorkbook = file.subarray(0, 2).toString('latin1') === 'PK';
       const result = isWorkbook
-        ? await importXlsx({ sql, store: deps.store }, principal, type as EventType, file, String(request.id))
-        : await importCsv({ sql, store: deps.store }, principal, type as EventType, file.toString('utf8'), String(request.id));
+        ? await importXlsx({ ingest: deps.ingest }, principal, type as EventType, file, String(request.id))
+        : await importCsv({ ingest: deps.ingest }, principal, type as EventType, file.toString('utf8'), String(request.id));
       return await uploadPage(request, reply, { result, chosen: type });
     } catch (err) {
       if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });

@@ -1,4 +1,4 @@
-import type { Principal } from '@vru/contracts';
+import { SUBMITTING_ROLES, type Principal } from '@vru/contracts';
 import { html, type Html, type HtmlValue } from './html.js';
 
 export interface PageContext {
@@ -17,7 +17,7 @@ export const NAV: readonly NavItem[] = [
   { href: '/app/contracts', text: 'Contracts', roles: ['provider', 'commissioner', 'funder', 'admin'] },
   { href: '/app/impact', text: 'Impact', roles: ['commissioner', 'admin'] },
   { href: '/app/returns', text: 'Returns', roles: ['commissioner', 'funder', 'admin'] },
-  { href: '/app/upload', text: 'Upload a file', roles: ['provider', 'data-partner', 'commissioner', 'admin'] },
+  { href: '/app/upload', text: 'Upload a file', roles: SUBMITTING_ROLES },
 ];
 
 export const ROLE_NAMES: Record<string, string> = {

@@ -1,4 +1,6 @@
-import { DomainRuleError, violation, type Decider, type DomainEvent, type RecordFact, type RuleViolation } from '../decision.js';
+import {
+  conflict, DomainRuleError, recorded, unhandled, type RuleViolation, type StreamCommand, type StreamDecider, type StreamEvent,
+} from '../decision.js';
 import { timeRules } from '../participant/decide.js';
 
 /** A comparison record's stream: shared once, then its proven offences, until it is erased. */
@@ -10,45 +12,47 @@ export interface ComparisonState {
 
 export const initialComparisonState = (): ComparisonState => ({ submitted: false, indexDate: null, erased: false });
 
-export function evolveComparison(state: ComparisonState, event: DomainEvent): ComparisonState {
+export type ComparisonEvent = StreamEvent<'comparison'>;
+export type ComparisonCommand = StreamCommand<'comparison'>;
+
+export function evolveComparison(state: ComparisonState, event: ComparisonEvent): ComparisonState {
   switch (event.type) {
     case 'ComparisonRecordSubmitted':
-      return { ...state, submitted: true, indexDate: event.data.indexDate as string };
+      return { ...state, submitted: true, indexDate: event.data.indexDate };
     case 'ComparisonRecordErased':
       return { ...state, erased: true };
-    default:
+    case 'ComparisonOffenceRecorded':
       return state;
+    default:
+      return unhandled(event);
   }
 }
 
-function comparisonRules(event: DomainEvent, state: ComparisonState): RuleViolation[] {
+function comparisonRules(command: ComparisonCommand, state: ComparisonState): RuleViolation[] {
   if (state.erased) {
-    return [violation('comparison-erased', '/comparisonRef', 'This comparison record was erased; no further events are accepted', 409)];
+    return [conflict('comparison-erased', '/comparisonRef', 'This comparison record was erased; no further events are accepted')];
   }
-  switch (event.type) {
-    case 'ComparisonRecordSubmitted':
+  switch (command.type) {
+    case 'SubmitComparisonRecord':
       // Covariates are fixed at the index date; a second record under one reference would make two people of one.
       return state.submitted
-        ? [violation('comparison-already-submitted', '/comparisonRef',
-          'A record with this reference was already shared; erase it and share a new one', 409)]
+        ? [conflict('comparison-already-submitted', '/comparisonRef', 'A record with this reference was already shared; erase it and share a new one')]
         : [];
-    case 'ComparisonOffenceRecorded':
-    case 'ComparisonRecordErased':
-      return state.submitted
-        ? []
-        : [violation('unknown-comparison', '/comparisonRef', 'No comparison record with this reference was shared', 409)];
+    case 'RecordComparisonOffence':
+    case 'EraseComparisonRecord':
+      return state.submitted ? [] : [conflict('unknown-comparison', '/comparisonRef', 'No comparison record with this reference was shared')];
     default:
-      return [];
+      return unhandled(command);
   }
 }
 
-export function decideComparison(command: RecordFact, state: ComparisonState): DomainEvent[] {
-  const violations = [...timeRules(command.event, command.context.now), ...comparisonRules(command.event, state)];
+export function decideComparison(command: ComparisonCommand, state: ComparisonState): ComparisonEvent[] {
+  const violations = [...timeRules(recorded(command), command.context.now), ...comparisonRules(command, state)];
   if (violations.length > 0) throw new DomainRuleError(violations);
-  return [command.event];
+  return [recorded(command)];
 }
 
-export const comparisonDecider: Decider<ComparisonState> = {
+export const comparisonDecider: StreamDecider<'comparison', ComparisonState> = {
   initialState: initialComparisonState,
   evolve: evolveComparison,
   decide: decideComparison,

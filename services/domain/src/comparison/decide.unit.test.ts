@@ -1,14 +1,14 @@
 import t from 'tap';
-import type { DomainEvent, RecordFact } from '../decision.js';
+import { commandFor, type StreamCommand, type StreamEvent } from '../decision.js';
 import { spec } from '../testing/spec.js';
 import { comparisonDecider } from './decide.js';
 
 const NOW = '2026-06-01T12:00:00.000Z';
 
 let counter = 0;
-function fact(type: string, data: Record<string, unknown>, occurredAt = '2026-05-01T10:00:00Z'): DomainEvent {
+function fact(type: string, data: Record<string, unknown>, occurredAt = '2026-05-01T10:00:00Z'): StreamEvent<'comparison'> {
   counter += 1;
-  return { eventId: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`, type, occurredAt, data };
+  return { eventId: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`, type, occurredAt, data } as StreamEvent<'comparison'>;
 }
 
 const submitted = (over: Record<string, unknown> = {}) => fact('ComparisonRecordSubmitted', {
@@ -21,8 +21,8 @@ const offence = (over: Record<string, unknown> = {}) => fact('ComparisonOffenceR
 });
 const erased = () => fact('ComparisonRecordErased', { requestedOn: '2026-05-01', basis: 'data-subject-request' });
 
-const record = (event: DomainEvent): RecordFact => ({ type: 'RecordFact', event, context: { now: NOW } });
-const given = (history: DomainEvent[]) => spec(comparisonDecider).given(history);
+const record = (event: StreamEvent<'comparison'>) => commandFor(event, { now: NOW }) as StreamCommand<'comparison'>;
+const given = (history: StreamEvent<'comparison'>[]) => spec(comparisonDecider).given(history);
 
 t.test('When no record has been shared', async (t) => {
   t.test('should accept the record', async () => {

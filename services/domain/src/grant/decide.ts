@@ -1,4 +1,6 @@
-import { DomainRuleError, violation, type Decider, type DomainEvent, type RecordFact, type RuleViolation } from '../decision.js';
+import {
+  conflict, DomainRuleError, recorded, unhandled, violation, type RuleViolation, type StreamCommand, type StreamDecider, type StreamEvent,
+} from '../decision.js';
 import { timeRules } from '../participant/decide.js';
 import { calendarQuarterOf, quarterBounds } from '../metrics/quarters.js';
 
@@ -21,99 +23,112 @@ export const initialGrantState = (): GrantState => ({
   spends: {}, spentPence: 0, spendProfile: {},
 });
 
-export function evolveGrant(state: GrantState, event: DomainEvent): GrantState {
-  const d = event.data;
+export type GrantEvent = StreamEvent<'grant'>;
+export type GrantCommand = StreamCommand<'grant'>;
+
+export function evolveGrant(state: GrantState, event: GrantEvent): GrantState {
   switch (event.type) {
-    case 'GrantAwarded':
-      return {
-        ...state, awarded: true, providerId: d.providerId as string, programmeId: d.programmeId as string,
-        amountPence: d.amountPence as number, startDate: d.startDate as string, endDate: d.endDate as string,
-      };
-    case 'SpendRecorded':
-      return { ...state, spends: { ...state.spends, [event.eventId]: d.amountPence as number }, spentPence: state.spentPence + (d.amountPence as number) };
+    case 'GrantAwarded': {
+      const { providerId, programmeId, amountPence, startDate, endDate } = event.data;
+      return { ...state, awarded: true, providerId, programmeId, amountPence, startDate, endDate };
+    }
+    case 'SpendRecorded': {
+      const { amountPence } = event.data;
+      return { ...state, spends: { ...state.spends, [event.eventId]: amountPence }, spentPence: state.spentPence + amountPence };
+    }
     case 'SpendCorrected': {
-      const id = d.correctsEventId as string;
-      const before = state.spends[id] ?? 0;
-      return { ...state, spends: { ...state.spends, [id]: d.amountPence as number }, spentPence: state.spentPence - before + (d.amountPence as number) };
+      const { correctsEventId, amountPence } = event.data;
+      const before = state.spends[correctsEventId] ?? 0;
+      return { ...state, spends: { ...state.spends, [correctsEventId]: amountPence }, spentPence: state.spentPence - before + amountPence };
     }
     case 'DeliveryTargetsSet':
     case 'DeliveryTargetsRevised':
-      return { ...state, spendProfile: { ...state.spendProfile, [d.quarter as string]: d.spendPence as number } };
+      return { ...state, spendProfile: { ...state.spendProfile, [event.data.quarter]: event.data.spendPence } };
     default:
-      return state;
+      return unhandled(event);
   }
 }
 
-const TARGET_EVENTS = new Set(['DeliveryTargetsSet', 'DeliveryTargetsRevised']);
+/** An awarded grant's dates: the rules past `unknown-grant` read them. */
+type Awarded = GrantState & { startDate: string; endDate: string };
 
-function targetRules(event: DomainEvent, state: GrantState): RuleViolation[] {
-  const d = event.data;
-  const quarter = d.quarter as string;
+function targetRules(command: Extract<GrantCommand, { type: 'SetDeliveryTargets' | 'ReviseDeliveryTargets' }>, state: Awarded): RuleViolation[] {
+  const { quarter, spendPence } = command.data;
   const out: RuleViolation[] = [];
   const { start, end } = quarterBounds(quarter);
-  if (end < (state.startDate as string) || start > (state.endDate as string)) {
-    out.push(violation('quarter-outside-grant-period', '/data/quarter',
-      `Enter a quarter within the grant (${state.startDate} to ${state.endDate}), like ${calendarQuarterOf(state.startDate as string)}`,
-      409));
+  if (end < state.startDate || start > state.endDate) {
+    out.push(conflict('quarter-outside-grant-period', '/data/quarter',
+      `Enter a quarter within the grant (${state.startDate} to ${state.endDate}), like ${calendarQuarterOf(state.startDate)}`));
   }
   const alreadySet = Object.hasOwn(state.spendProfile, quarter);
-  if (event.type === 'DeliveryTargetsSet' && alreadySet) {
-    out.push(violation('targets-already-set', '/data/quarter',
-      `Targets for ${quarter} are already set; send DeliveryTargetsRevised with a reason to change them`, 409));
+  if (command.type === 'SetDeliveryTargets' && alreadySet) {
+    out.push(conflict('targets-already-set', '/data/quarter',
+      `Targets for ${quarter} are already set; send DeliveryTargetsRevised with a reason to change them`));
   }
-  if (event.type === 'DeliveryTargetsRevised' && !alreadySet) {
-    out.push(violation('targets-not-set', '/data/quarter', `No targets are set for ${quarter} yet; send DeliveryTargetsSet first`, 409));
+  if (command.type === 'ReviseDeliveryTargets' && !alreadySet) {
+    out.push(conflict('targets-not-set', '/data/quarter', `No targets are set for ${quarter} yet; send DeliveryTargetsSet first`));
   }
   const otherQuarters = Object.entries(state.spendProfile).reduce((sum, [q, pence]) => (q === quarter ? sum : sum + pence), 0);
-  const profile = otherQuarters + (d.spendPence as number);
+  const profile = otherQuarters + spendPence;
   if (profile > state.amountPence) {
-    out.push(violation('spend-profile-exceeds-award', '/data/spendPence',
-      `The spend profile would total ${profile} pence, more than the award of ${state.amountPence} pence`, 409));
+    out.push(conflict('spend-profile-exceeds-award', '/data/spendPence',
+      `The spend profile would total ${profile} pence, more than the award of ${state.amountPence} pence`));
   }
   return out;
 }
 
-function grantRules(event: DomainEvent, state: GrantState): RuleViolation[] {
-  const d = event.data;
-  if (event.type === 'GrantAwarded') {
-    return state.awarded ? [violation('grant-already-awarded', '/grantRef', 'This grant has already been awarded', 409)] : [];
+const awarded = (state: GrantState): state is Awarded => state.awarded && state.startDate !== null && state.endDate !== null;
+
+function grantRules(command: GrantCommand, state: GrantState): RuleViolation[] {
+  if (command.type === 'AwardGrant') {
+    return state.awarded ? [conflict('grant-already-awarded', '/grantRef', 'This grant has already been awarded')] : [];
   }
-  if (!state.awarded) return [violation('unknown-grant', '/grantRef', 'No grant with this reference has been awarded', 409)];
+  if (!awarded(state)) return [conflict('unknown-grant', '/grantRef', 'No grant with this reference has been awarded')];
   // Targets are agreed when the contract is signed, often before the grant starts.
-  if (TARGET_EVENTS.has(event.type)) return targetRules(event, state);
+  if (command.type === 'SetDeliveryTargets' || command.type === 'ReviseDeliveryTargets') return targetRules(command, state);
   const out: RuleViolation[] = [];
-  if (event.occurredAt.slice(0, 10) < (state.startDate as string)) {
+  if (command.occurredAt.slice(0, 10) < state.startDate) {
     out.push(violation('before-grant-start', '/occurredAt', `occurredAt is before the grant started (${state.startDate})`));
   }
-  if (event.type === 'SpendRecorded') {
-    if ((d.periodStart as string) < (state.startDate as string) || (d.periodEnd as string) > (state.endDate as string)) {
-      out.push(violation('spend-outside-grant-period', '/data/periodStart', `The spend period must fall within the grant (${state.startDate} to ${state.endDate})`, 409));
+  switch (command.type) {
+    case 'RecordSpend': {
+      const { periodStart, periodEnd, amountPence } = command.data;
+      if (periodStart < state.startDate || periodEnd > state.endDate) {
+        out.push(conflict('spend-outside-grant-period', '/data/periodStart',
+          `The spend period must fall within the grant (${state.startDate} to ${state.endDate})`));
+      }
+      if (state.spentPence + amountPence > state.amountPence) {
+        out.push(conflict('spend-exceeds-award', '/data/amountPence',
+          `Spend would exceed the award (${state.amountPence - state.spentPence} pence remaining)`));
+      }
+      break;
     }
-    if (state.spentPence + (d.amountPence as number) > state.amountPence) {
-      out.push(violation('spend-exceeds-award', '/data/amountPence', `Spend would exceed the award (${state.amountPence - state.spentPence} pence remaining)`, 409));
+    case 'CorrectSpend': {
+      const { correctsEventId, amountPence } = command.data;
+      const before = state.spends[correctsEventId];
+      if (before === undefined) {
+        out.push(conflict('unknown-spend', '/data/correctsEventId', 'No SpendRecorded with this eventId on this grant'));
+      } else if (state.spentPence - before + amountPence > state.amountPence) {
+        out.push(conflict('spend-exceeds-award', '/data/amountPence', 'The corrected spend would exceed the award'));
+      }
+      break;
     }
-  }
-  if (event.type === 'SpendCorrected') {
-    const id = d.correctsEventId as string;
-    const before = state.spends[id];
-    if (before === undefined) {
-      out.push(violation('unknown-spend', '/data/correctsEventId', 'No SpendRecorded with this eventId on this grant', 409));
-    } else if (state.spentPence - before + (d.amountPence as number) > state.amountPence) {
-      out.push(violation('spend-exceeds-award', '/data/amountPence', 'The corrected spend would exceed the award', 409));
-    }
+    default:
+      return unhandled(command);
   }
   return out;
 }
 
-export function decideGrant(command: RecordFact, state: GrantState): DomainEvent[] {
-  const violations = [...timeRules(command.event, command.context.now), ...grantRules(command.event, state)];
+export function decideGrant(command: GrantCommand, state: GrantState): GrantEvent[] {
+  const violations = [...timeRules(recorded(command), command.context.now), ...grantRules(command, state)];
   // A spend period may end in the future (a quarter in progress); only its start must have passed.
-  const relevant = violations.filter((v) => !(v.rule === 'date-in-future' && (v.field === '/data/periodEnd' || v.field === '/data/endDate' || v.field === '/data/startDate')));
+  const mayBeFuture = new Set(['/data/periodEnd', '/data/endDate', '/data/startDate']);
+  const relevant = violations.filter((v) => !(v.rule === 'date-in-future' && mayBeFuture.has(v.field)));
   if (relevant.length > 0) throw new DomainRuleError(relevant);
-  return [command.event];
+  return [recorded(command)];
 }
 
-export const grantDecider: Decider<GrantState> = {
+export const grantDecider: StreamDecider<'grant', GrantState> = {
   initialState: initialGrantState,
   evolve: evolveGrant,
   decide: decideGrant,

@@ -1,14 +1,14 @@
 import t, { type Test } from 'tap';
-import type { DomainEvent, RecordFact } from '../decision.js';
+import { commandFor, type StreamCommand, type StreamEvent } from '../decision.js';
 import { spec } from '../testing/spec.js';
 import { grantDecider } from './decide.js';
 
 const NOW = '2026-06-01T12:00:00.000Z';
 
 let counter = 0;
-function fact(type: string, data: Record<string, unknown>, occurredAt = '2026-05-01T10:00:00Z'): DomainEvent {
+function fact(type: string, data: Record<string, unknown>, occurredAt = '2026-05-01T10:00:00Z'): StreamEvent<'grant'> {
   counter += 1;
-  return { eventId: `00000000-0000-4000-9000-${String(counter).padStart(12, '0')}`, type, occurredAt, data };
+  return { eventId: `00000000-0000-4000-9000-${String(counter).padStart(12, '0')}`, type, occurredAt, data } as StreamEvent<'grant'>;
 }
 
 const awarded = (amountPence = 1_000_000) => fact('GrantAwarded', {
@@ -21,8 +21,8 @@ const corrected = (correctsEventId: string, amountPence: number) => fact('SpendC
   correctsEventId, amountPence, category: 'staff', reason: 'Invoice credited',
 });
 
-const record = (event: DomainEvent): RecordFact => ({ type: 'RecordFact', event, context: { now: NOW } });
-const given = (history: DomainEvent[]) => spec(grantDecider).given(history);
+const record = (event: StreamEvent<'grant'>) => commandFor(event, { now: NOW }) as StreamCommand<'grant'>;
+const given = (history: StreamEvent<'grant'>[]) => spec(grantDecider).given(history);
 
 function should(t: Test, outcome: string, check: (t: Test) => unknown) {
   return t.test(`should ${outcome}`, async (t) => {
@@ -38,7 +38,7 @@ t.test('When no grant has been awarded', async (t) => {
   });
   should(t, 'refuse spend against an unknown grant', (t) => {
     const err = given([]).when(record(spent(100))).thenThrows('unknown-grant');
-    t.equal(err.violations[0]!.status, 409);
+    t.equal(err.violations[0]!.kind, 'conflicts-with-history');
   });
   should(t, 'refuse a correction against an unknown grant', () => {
     given([]).when(record(corrected('00000000-0000-4000-9000-000000000001', 0))).thenThrows('unknown-grant');
@@ -121,7 +121,7 @@ t.test('When targets are set for a grant', async (t) => {
   should(t, 'refuse setting a quarter twice, and point to a revision', (t) => {
     const err = given([award, targets('2026Q2')]).when(record(targets('2026Q2'))).thenThrows('targets-already-set');
     t.match(err.violations[0]!.message, /DeliveryTargetsRevised/);
-    t.equal(err.violations[0]!.status, 409);
+    t.equal(err.violations[0]!.kind, 'conflicts-with-history');
   });
   should(t, 'refuse a revision of a quarter without targets', () => {
     given([award, targets('2026Q2')]).when(record(revised('2026Q3'))).thenThrows('targets-not-set');

@@ -1,13 +1,20 @@
-import { DomainRuleError, violation, dateOf, type Decider, type DomainEvent, type RecordFact, type RuleViolation } from '../decision.js';
+import type { EventTypeOf } from '@vru/contracts';
 import {
-  consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, type ConsentScope, type ParticipantState, type SessionDigest,
+  conflict, DomainRuleError, violation, dateOf, recorded, unhandled, type DomainEvent, type RuleViolation, type StreamCommand,
+  type StreamDecider,
+} from '../decision.js';
+import {
+  consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, type ParticipantEvent, type ParticipantState, type SessionDigest,
 } from './participant.js';
+
+/** The orders a participant's stream takes. */
+export type ParticipantCommand = StreamCommand<'participant'>;
 
 /** Allowance for clock differences between a provider's system and ours. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** The date field that says when the fact happened, per event type. */
-export const FACT_DATE_FIELD: Record<string, string> = {
+export const FACT_DATE_FIELD: Partial<Record<EventTypeOf<'participant'>, string>> = {
   ParticipantReferred: 'referralDate',
   ConsentRecorded: 'recordedOn',
   ConsentWithdrawn: 'withdrawnOn',
@@ -22,10 +29,10 @@ export const FACT_DATE_FIELD: Record<string, string> = {
 };
 
 /** Facts about the record, not about the intervention: not bound to the programme's dates or the exit date. */
-const RECORD_KEEPING = new Set(['MatchTokenRecorded', 'ParticipantErased']);
+const RECORD_KEEPING: ReadonlySet<string> = new Set(['MatchTokenRecorded', 'ParticipantErased']);
 
 /** Events allowed to describe things after the participant's exit date. */
-const AFTER_EXIT_ALLOWED = new Set(['FollowUpRecorded', 'OffenceRecorded', 'ConsentWithdrawn', 'ConsentRecorded', ...RECORD_KEEPING]);
+const AFTER_EXIT_ALLOWED: ReadonlySet<string> = new Set(['FollowUpRecorded', 'OffenceRecorded', 'ConsentWithdrawn', 'ConsentRecorded', ...RECORD_KEEPING]);
 
 function timeRules(event: DomainEvent, now: string): RuleViolation[] {
   const out: RuleViolation[] = [];
@@ -41,16 +48,16 @@ function timeRules(event: DomainEvent, now: string): RuleViolation[] {
   return out;
 }
 
-function participantRules(event: DomainEvent, state: ParticipantState, command: RecordFact, sessionDigest: SessionDigest): RuleViolation[] {
-  const d = event.data;
+function participantRules(command: ParticipantCommand, state: ParticipantState, sessionDigest: SessionDigest): RuleViolation[] {
+  const event = recorded(command);
   const field = FACT_DATE_FIELD[event.type];
-  const date = field ? (d[field] as string) : dateOf(event.occurredAt);
+  const date = field ? ((event.data as Record<string, unknown>)[field] as string) : dateOf(event.occurredAt);
   const at = `/data/${field}`;
   const programme = command.context.programme;
   const out: RuleViolation[] = [];
 
   if (state.erased) {
-    return [violation('participant-erased', '/participantRef', 'This participant\'s personal data was erased; no further events are accepted', 409)];
+    return [conflict('participant-erased', '/participantRef', 'This participant\'s personal data was erased; no further events are accepted')];
   }
   if (programme && event.type !== 'OffenceRecorded' && event.type !== 'FollowUpRecorded' && !RECORD_KEEPING.has(event.type)) {
     if (date < programme.startsOn) out.push(violation('before-programme-start', at, `${field} is before the programme started (${programme.startsOn})`));
@@ -61,82 +68,92 @@ function participantRules(event: DomainEvent, state: ParticipantState, command: 
 
   if (event.type !== 'ParticipantReferred' && state.referralDate === null) {
     const rule = event.type === 'ParticipantEnrolled' ? 'enrolment-without-referral' : 'unknown-participant';
-    return [...out, violation(rule, '/participantRef', 'No referral has been recorded for this participant', 409)];
+    return [...out, conflict(rule, '/participantRef', 'No referral has been recorded for this participant')];
   }
   if (state.exitDate !== null && !AFTER_EXIT_ALLOWED.has(event.type) && date > state.exitDate) {
-    out.push(violation('after-exit', at, `${field} is after the participant exited (${state.exitDate})`, 409));
+    out.push(conflict('after-exit', at, `${field} is after the participant exited (${state.exitDate})`));
   }
+  return [...out, ...commandRules(command, state, date, at, sessionDigest)];
+}
 
-  switch (event.type) {
-    case 'ParticipantReferred':
-      if (state.referralDate !== null) out.push(violation('already-referred', '/type', 'This participant has already been referred', 409));
+/** The rules of each order, past the ones every participant command shares. */
+function commandRules(command: ParticipantCommand, state: ParticipantState, date: string, at: string, sessionDigest: SessionDigest): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  switch (command.type) {
+    case 'RecordReferral':
+      if (state.referralDate !== null) out.push(conflict('already-referred', '/type', 'This participant has already been referred'));
       break;
-    case 'ConsentRecorded':
-    case 'ConsentWithdrawn': {
-      if (state.referralDate !== null && date < state.referralDate) out.push(violation('before-referral', at, `${field} is before the referral`, 409));
-      const scope = d.scope as ConsentScope;
-      if (event.type === 'ConsentWithdrawn' && !hasOpenConsent(state, scope)) {
-        out.push(violation('consent-not-given', '/data/scope', `No ${scope} consent is in force to withdraw`, 409));
+    case 'RecordConsent':
+    case 'WithdrawConsent': {
+      const field = command.type === 'RecordConsent' ? 'recordedOn' : 'withdrawnOn';
+      if (state.referralDate !== null && date < state.referralDate) out.push(conflict('before-referral', at, `${field} is before the referral`));
+      const scope = command.data.scope;
+      if (command.type === 'WithdrawConsent' && !hasOpenConsent(state, scope)) {
+        out.push(conflict('consent-not-given', '/data/scope', `No ${scope} consent is in force to withdraw`));
       }
-      if (event.type === 'ConsentRecorded' && hasOpenConsent(state, scope)) {
-        out.push(violation('consent-already-given', '/data/scope', `${scope} consent is already in force`, 409));
+      if (command.type === 'RecordConsent' && hasOpenConsent(state, scope)) {
+        out.push(conflict('consent-already-given', '/data/scope', `${scope} consent is already in force`));
       }
       break;
     }
-    case 'ParticipantEnrolled':
-      if (state.startDate !== null) out.push(violation('already-enrolled', '/type', 'This participant is already enrolled', 409));
-      else if (state.referralDate !== null && date < state.referralDate) out.push(violation('enrolment-before-referral', at, 'startDate is before the referral date', 409));
-      break;
-    case 'SessionAttended':
-    case 'SessionMissed':
-      if (state.startDate === null || date < state.startDate) {
-        out.push(violation('session-before-enrolment', at, 'A session cannot be recorded before enrolment', 409));
-      }
-      if (state.sessionKeys.includes(sessionDigest(d.sessionId as string))) {
-        out.push(violation('session-already-recorded', '/data/sessionId', 'This session is already recorded for this participant', 409));
+    case 'RecordEnrolment':
+      if (state.startDate !== null) out.push(conflict('already-enrolled', '/type', 'This participant is already enrolled'));
+      else if (state.referralDate !== null && date < state.referralDate) {
+        out.push(conflict('enrolment-before-referral', at, 'startDate is before the referral date'));
       }
       break;
-    case 'OutcomeMeasured':
+    case 'RecordAttendance':
+    case 'RecordMissedSession':
       if (state.startDate === null || date < state.startDate) {
-        out.push(violation('measure-before-enrolment', at, 'An outcome measure cannot be recorded before enrolment', 409));
+        out.push(conflict('session-before-enrolment', at, 'A session cannot be recorded before enrolment'));
+      }
+      if (state.sessionKeys.includes(sessionDigest(command.data.sessionId))) {
+        out.push(conflict('session-already-recorded', '/data/sessionId', 'This session is already recorded for this participant'));
+      }
+      break;
+    case 'RecordOutcomeMeasure':
+      if (state.startDate === null || date < state.startDate) {
+        out.push(conflict('measure-before-enrolment', at, 'An outcome measure cannot be recorded before enrolment'));
       }
       // Outcome measures are evaluation data: without evaluation consent on that date they are refused, not stored and hidden.
       if (!consentInForce(state, 'evaluation', date)) {
-        out.push(violation('evaluation-consent-required', at, 'No evaluation consent was in force on measuredOn', 409));
+        out.push(conflict('evaluation-consent-required', at, 'No evaluation consent was in force on measuredOn'));
       }
       break;
-    case 'ParticipantExited':
-      if (state.exitDate !== null) out.push(violation('already-exited', '/type', 'This participant has already exited', 409));
+    case 'RecordExit':
+      if (state.exitDate !== null) out.push(conflict('already-exited', '/type', 'This participant has already exited'));
       else if (date < (state.startDate ?? state.referralDate ?? date)) {
-        out.push(violation('exit-before-start', at, 'exitDate is before enrolment (or referral)', 409));
+        out.push(conflict('exit-before-start', at, 'exitDate is before enrolment (or referral)'));
       }
-      if (d.reason === 'completed' && state.startDate === null) {
-        out.push(violation('completion-without-enrolment', '/data/reason', 'Only an enrolled participant can complete', 409));
-      }
-      break;
-    case 'FollowUpRecorded':
-      if (state.exitDate === null) out.push(violation('follow-up-before-exit', '/type', 'Follow-ups are recorded after exit', 409));
-      else if (date < state.exitDate) out.push(violation('follow-up-before-exit', at, 'followUpDate is before the exit date', 409));
-      if (d.contactMade === true && !consentInForce(state, 'follow-up-contact', date)) {
-        out.push(violation('follow-up-consent-required', '/data/contactMade', 'No follow-up-contact consent was in force on followUpDate', 409));
+      if (command.data.reason === 'completed' && state.startDate === null) {
+        out.push(conflict('completion-without-enrolment', '/data/reason', 'Only an enrolled participant can complete'));
       }
       break;
-    case 'OffenceRecorded':
-    case 'MatchTokenRecorded':
-    case 'ParticipantErased':
+    case 'RecordFollowUp':
+      if (state.exitDate === null) out.push(conflict('follow-up-before-exit', '/type', 'Follow-ups are recorded after exit'));
+      else if (date < state.exitDate) out.push(conflict('follow-up-before-exit', at, 'followUpDate is before the exit date'));
+      if (command.data.contactMade && !consentInForce(state, 'follow-up-contact', date)) {
+        out.push(conflict('follow-up-consent-required', '/data/contactMade', 'No follow-up-contact consent was in force on followUpDate'));
+      }
       break;
+    case 'RecordOffence':
+    case 'RecordMatchToken':
+    case 'EraseParticipant':
+      break;
+    default:
+      return unhandled(command);
   }
   return out;
 }
 
-export const decideParticipant = (sessionDigest: SessionDigest) => (command: RecordFact, state: ParticipantState): DomainEvent[] => {
-  const violations = [...timeRules(command.event, command.context.now), ...participantRules(command.event, state, command, sessionDigest)];
+export const decideParticipant = (sessionDigest: SessionDigest) => (command: ParticipantCommand, state: ParticipantState): ParticipantEvent[] => {
+  const violations = [...timeRules(recorded(command), command.context.now), ...participantRules(command, state, sessionDigest)];
   if (violations.length > 0) throw new DomainRuleError(violations);
-  return [command.event];
+  return [recorded(command)];
 };
 
 /** The participant decider, given the session-id digest port (keyed by the event store). */
-export const participantDecider = (sessionDigest: SessionDigest): Decider<ParticipantState> => ({
+export const participantDecider = (sessionDigest: SessionDigest): StreamDecider<'participant', ParticipantState> => ({
   initialState: initialParticipantState,
   evolve: evolveParticipant(sessionDigest),
   decide: decideParticipant(sessionDigest),

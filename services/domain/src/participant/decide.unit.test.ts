@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import t, { type Test } from 'tap';
-import type { DecisionContext, DomainEvent, RecordFact } from '../decision.js';
+import { commandFor, type DecisionContext, type StreamCommand, type StreamEvent } from '../decision.js';
 import { spec } from '../testing/spec.js';
 import { participantDecider } from './decide.js';
 
@@ -8,15 +8,15 @@ const NOW = '2026-06-01T12:00:00.000Z';
 const PROGRAMME = { programmeId: 'mentoring-test', startsOn: '2025-01-01', endsOn: null };
 
 let counter = 0;
-function fact(type: string, data: Record<string, unknown>, over: Partial<DomainEvent> = {}): DomainEvent {
+function fact(type: string, data: Record<string, unknown>, over: { occurredAt?: string; programmeId?: string } = {}): StreamEvent<'participant'> {
   counter += 1;
   return {
     eventId: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`,
     type, occurredAt: '2026-05-01T10:00:00Z', programmeId: PROGRAMME.programmeId, data, ...over,
-  };
+  } as StreamEvent<'participant'>;
 }
 
-const referred = (referralDate = '2026-01-10', over: Partial<DomainEvent> = {}) => fact('ParticipantReferred', {
+const referred = (referralDate = '2026-01-10', over: { occurredAt?: string; programmeId?: string } = {}) => fact('ParticipantReferred', {
   referralDate, referralSource: 'school', ageAtReferral: 15, gender: 'male', ethnicity: 'white-british', postcodeDistrict: 'DE23', riskFactors: [],
 }, over);
 const consent = (scope: string, recordedOn: string) => fact('ConsentRecorded', { scope, recordedOn });
@@ -35,13 +35,12 @@ const offence = (provenDate: string) => fact('OffenceRecorded', {
   offenceDate: provenDate, provenDate, disposal: 'caution', offenceCategory: 'robbery', seriousViolence: true,
 });
 
-const record = (event: DomainEvent, context: Partial<DecisionContext> = {}): RecordFact => ({
-  type: 'RecordFact', event, context: { now: NOW, programme: PROGRAMME, ...context },
-});
+const record = (event: StreamEvent<'participant'>, context: Partial<DecisionContext> = {}) =>
+  commandFor(event, { now: NOW, programme: PROGRAMME, ...context }) as StreamCommand<'participant'>;
 
 /** The digest port as the event store keys it, under a test key. */
 const sessionDigest = (sessionId: string) => createHmac('sha256', 'test-key').update(sessionId).digest('hex').slice(0, 32);
-const given = (history: DomainEvent[]) => spec(participantDecider(sessionDigest)).given(history);
+const given = (history: StreamEvent<'participant'>[]) => spec(participantDecider(sessionDigest)).given(history);
 
 /** The history of a participant who was referred, consented to evaluation, enrolled and attended one session. */
 const ENROLLED = [referred(), consent('evaluation', '2026-01-11'), enrolled(), attended('S-1', '2026-02-01')];
@@ -76,7 +75,7 @@ t.test('When the participant has no history', async (t) => {
   });
   should(t, 'refuse a referral before the programme started', (t) => {
     const err = given([]).when(record(referred('2024-12-31'))).thenThrows('before-programme-start');
-    t.equal(err.violations[0]!.status, 422);
+    t.equal(err.violations[0]!.kind, 'invalid');
   });
   should(t, 'refuse a referral after the programme ended', (t) => {
     given([]).when(record(referred('2026-04-01'), { programme: { ...PROGRAMME, endsOn: '2026-03-31' } })).thenThrows('after-programme-end');
@@ -111,7 +110,7 @@ t.test('When the participant has been referred', async (t) => {
   });
   should(t, 'refuse a session before enrolment', (t) => {
     const err = given(history).when(record(attended('S-1', '2026-02-01'))).thenThrows('session-before-enrolment');
-    t.same(err.violations.map((v) => [v.field, v.status]), [['/data/sessionDate', 409]]);
+    t.same(err.violations.map((v) => [v.field, v.kind]), [['/data/sessionDate', 'conflicts-with-history']]);
     given(history).when(record(missed('S-2', '2026-02-01'))).thenThrows('session-before-enrolment');
   });
   should(t, 'refuse an outcome measure before enrolment (and without evaluation consent)', (t) => {

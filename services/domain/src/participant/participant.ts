@@ -1,4 +1,7 @@
-import type { DomainEvent } from '../decision.js';
+import { unhandled, type StreamEvent } from '../decision.js';
+
+/** The events of a participant's stream. */
+export type ParticipantEvent = StreamEvent<'participant'>;
 
 export type ConsentScope = 'service-delivery' | 'evaluation' | 'follow-up-contact';
 
@@ -34,34 +37,40 @@ export const initialParticipantState = (): ParticipantState => ({
  */
 export type SessionDigest = (sessionId: string) => string;
 
-export const evolveParticipant = (sessionDigest: SessionDigest) => (state: ParticipantState, event: DomainEvent): ParticipantState => {
-  const d = event.data;
+export const evolveParticipant = (sessionDigest: SessionDigest) => (state: ParticipantState, event: ParticipantEvent): ParticipantState => {
   switch (event.type) {
     case 'ParticipantReferred':
-      return { ...state, referralDate: d.referralDate as string };
+      return { ...state, referralDate: event.data.referralDate };
     case 'ParticipantEnrolled':
-      return { ...state, startDate: d.startDate as string };
+      return { ...state, startDate: event.data.startDate };
     case 'ParticipantExited':
-      return { ...state, exitDate: d.exitDate as string };
+      return { ...state, exitDate: event.data.exitDate };
     case 'ParticipantErased':
       // The stream is closed, so the session digests have no further use: the stored snapshot drops them.
       return { ...state, erased: true, sessionKeys: [] };
     case 'SessionAttended':
-    case 'SessionMissed':
+    case 'SessionMissed': {
       // A session id sealed under a destroyed key is absent; the stream is erased and refuses new sessions anyway.
-      return typeof d.sessionId === 'string' ? { ...state, sessionKeys: [...state.sessionKeys, sessionDigest(d.sessionId)] } : state;
+      const sessionId = event.data.sessionId;
+      return sessionId === undefined ? state : { ...state, sessionKeys: [...state.sessionKeys, sessionDigest(sessionId)] };
+    }
     case 'ConsentRecorded': {
-      const scope = d.scope as ConsentScope;
+      const { scope, recordedOn } = event.data;
       const periods = state.consents[scope] ?? [];
-      return { ...state, consents: { ...state.consents, [scope]: [...periods, { from: d.recordedOn as string, to: null }] } };
+      return { ...state, consents: { ...state.consents, [scope]: [...periods, { from: recordedOn, to: null }] } };
     }
     case 'ConsentWithdrawn': {
-      const scope = d.scope as ConsentScope;
-      const periods = (state.consents[scope] ?? []).map((p) => (p.to === null ? { ...p, to: d.withdrawnOn as string } : p));
+      const { scope, withdrawnOn } = event.data;
+      const periods = (state.consents[scope] ?? []).map((p) => (p.to === null ? { ...p, to: withdrawnOn } : p));
       return { ...state, consents: { ...state.consents, [scope]: periods } };
     }
-    default:
+    case 'OutcomeMeasured':
+    case 'FollowUpRecorded':
+    case 'OffenceRecorded':
+    case 'MatchTokenRecorded':
       return state;
+    default:
+      return unhandled(event);
   }
 };
 

@@ -1,25 +1,25 @@
 import assert from 'node:assert/strict';
-import { DomainRuleError, type Decider, type DomainEvent, type RecordFact } from '../decision.js';
+import { DomainRuleError, type Decider } from '../decision.js';
 
 /**
  * Given/when/then for deciders: `spec(decider).given(history).when(command).then(events)` or `.thenThrows(...rules)`.
  * Runner-free: a mismatch throws an AssertionError, which any test runner reports as a failure.
  */
-export function spec<State>(decider: Decider<State>) {
+export function spec<State, Event, Command>(decider: Decider<State, Event, Command>) {
   return {
-    given: (history: DomainEvent[]) => ({
-      when: (command: RecordFact) => {
+    given: (history: Event[]) => ({
+      when: (command: Command) => {
         const run = () => decider.decide(command, history.reduce(decider.evolve, decider.initialState()));
         return {
           /** The command is accepted and appends exactly these events. */
-          then(expected: DomainEvent[]): DomainEvent[] {
+          then(expected: Event[]): Event[] {
             const events = run();
             assert.deepStrictEqual(events, expected);
             return events;
           },
           /** The command is refused with exactly these rules (in any order); returns the error for further checks. */
           thenThrows(...rules: [string, ...string[]]): DomainRuleError {
-            let events: DomainEvent[];
+            let events: Event[];
             try {
               events = run();
             } catch (err) {
