@@ -7,7 +7,6 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { loggerOptions, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/runtime';
 import { ApiKeyVerifier } from './api-keys.js';
-import { enableAsAt } from './as-at.js';
 import { EventStore } from './ingest/event-store.js';
 import { GroupCommit } from './ingest/group-commit.js';
 import { authPlugin } from './auth.js';
@@ -74,7 +73,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const store = new EventStore(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
-  enableAsAt(sql, store.vault);
   const groupCommit = new GroupCommit(store, config.APPEND_MAX_IN_FLIGHT);
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
   // Audit verification uses the pinned key from settings only; the drift check runs on its own schedule too.

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { atConsistentPosition, dropAllAsAtReadModels } from '@vru/api';
+import { atConsistentPosition } from '@vru/api';
 import { DEMO_EVALUATION_COHORT } from './demo-data.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './index.js';
@@ -59,7 +59,6 @@ try {
   for (const url of reports) {
     const current = await h.getReport(url, keys.commissioner);
     const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${BigInt(current.body.position) - 1n}`;
-    await dropAllAsAtReadModels(h.sql);
     const started = performance.now();
     const built = await h.getReport(earlier, keys.commissioner);
     if (built.status !== 200) throw new Error(`${earlier} answered ${built.status}`);

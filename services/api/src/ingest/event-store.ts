@@ -12,7 +12,6 @@ import {
 } from '@vru/event-store';
 import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
-import { dropAllAsAtReadModels } from '../as-at.js';
 
 /** Events that erase a person: their key is destroyed, and whatever was derived from their data dropped. */
 const ERASURE_TYPES: ReadonlySet<string> = new Set(['ParticipantErased', 'ComparisonRecordErased']);
@@ -221,9 +220,6 @@ export class EventStore {
       try {
         const outcomes = await this.appendOnce(commands);
         if (outcomes.some((o) => o.status === 'accepted')) this.wakeRelay();
-        // Read models at past positions hold rows derived from the erased person's data: drop them all, after the
-        // erasure commits (a build that opened the key before then is waited for and dropped too).
-        if (commands.some((c, i) => ERASURE_TYPES.has(c.submission.type) && outcomes[i]?.status === 'accepted')) await dropAllAsAtReadModels(this.sql);
         return countAppended(commands, outcomes);
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION && attempt < MAX_ATTEMPTS) continue;
