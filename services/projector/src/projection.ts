@@ -113,6 +113,12 @@ export const schemaOf = (name: string, suffix = ''): string => {
   return `rm_${name}${suffix}`;
 };
 
+/** A read model's table qualified by its live schema, for readers that do not set the search path (the audit). */
+export const liveTable = (readModel: { readonly name: string }, table: string): string => `${schemaOf(readModel.name)}.${table}`;
+
+/** The framework's table of applied stream versions, in every projection schema. */
+export const STREAM_POSITIONS = 'stream_positions';
+
 /**
  * The framework's own tables in every projection schema: idempotence per stream and the checkpoint. The checkpoint's
  * `position` is the highest position applied (partitions are applied independently, so some below it may be

@@ -3,7 +3,8 @@ import {
   type LogVerification, type VerifiedState,
 } from '@vru/event-store';
 import { auditDriftChecks, auditSpendDrift, auditVerificationProblems, type Sql } from '@vru/runtime';
-import { emptyIfNoReadModel } from '../routes/reports.js';
+import { liveTable, spendReadModel, STREAM_POSITIONS } from '@vru/projector';
+import { emptyIfNoReadModel } from '../reports/index.js';
 import {
   canonicalJson, EVIDENCE_PACK_FORMAT, EVIDENCE_PACK_VERSION, foldGrantEvents, planInclusionProof, spendFigures, toBase64,
   type GrantEvidencePack, type GrantFigures, type NodeId, type VerifierKey,
@@ -15,14 +16,20 @@ import {
  */
 
 const SPEND_TYPES = ['GrantAwarded', 'SpendRecorded', 'SpendCorrected'];
+/** The live spend read model, read without a snapshot's search path. */
+const SPEND = {
+  grants: liveTable(spendReadModel, spendReadModel.tables.grants),
+  spend: liveTable(spendReadModel, spendReadModel.tables.spend),
+  streamPositions: liveTable(spendReadModel, STREAM_POSITIONS),
+};
 
 /** A grant's figures as reported: the spend read model, through the same spendFigures the report runs. */
 export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly string[]): Promise<Map<string, GrantFigures>> {
   const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string }[]>`
-    select grant_ref, provider_id, programme_id, amount_pence::text from rm_spend.grants
+    select grant_ref, provider_id, programme_id, amount_pence::text from ${sql(SPEND.grants)}
     ${grantRefs ? sql`where grant_ref = any(${grantRefs as string[]}::text[])` : sql``}`;
   const lines = await sql<{ grant_ref: string; amount_pence: string; category: string; period_start: string }[]>`
-    select grant_ref, amount_pence::text, category, period_start::text from rm_spend.spend
+    select grant_ref, amount_pence::text, category, period_start::text from ${sql(SPEND.spend)}
     ${grantRefs ? sql`where grant_ref = any(${grantRefs as string[]}::text[])` : sql``}`;
   const out = new Map<string, GrantFigures>();
   for (const g of grants) {
@@ -58,7 +65,7 @@ export const DRIFT_GRACE_SECONDS = 60;
  */
 export async function grantFiguresFromLog(sql: Sql): Promise<Map<string, GrantFigures>> {
   const rows = await sql.unsafe<AuditEventRow[]>(
-    `select ${ENTRY_COLUMNS} from events e left join rm_spend.stream_positions p on p.stream_id = e.stream_id
+    `select ${ENTRY_COLUMNS} from events e left join ${SPEND.streamPositions} p on p.stream_id = e.stream_id
      where e.stream_id like 'grant-%' and e.type = any($1::text[])
        and (e.stream_version <= coalesce(p.version, 0) or e.recorded_at < now() - make_interval(secs => $2))
      order by e.stream_id, e.stream_version`,
@@ -154,7 +161,7 @@ export async function grantEvidencePack(sql: Sql, key: VerifierKey, grantRef: st
   const hashes = new Map((await loadNodes(sql, unique)).map((h, i) => [nodeKey(unique[i]!), h]));
   // The figures must describe exactly these events: the read model must have applied the stream up to its last one.
   const [applied] = await sql<{ version: number }[]>`
-    select version from rm_spend.stream_positions where stream_id = ${grantStreamId(grantRef)}`.catch(() => []);
+    select version from ${sql(SPEND.streamPositions)} where stream_id = ${grantStreamId(grantRef)}`.catch(() => []);
   const figures = (await grantFiguresFromReadModel(sql, [grantRef])).get(grantRef);
   if (!figures || (applied?.version ?? 0) < rows.at(-1)!.stream_version) {
     throw new EvidenceNotReady('the spend read model has not caught up with this grant yet');

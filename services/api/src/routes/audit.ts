@@ -9,7 +9,7 @@ import type { Sql } from '@vru/runtime';
 import { AUDIT_LOG_ROUTES, toBase64, type VerifierKey } from '@vru/verifier';
 import { EvidenceNotReady, grantEvidencePack, type AuditMonitor } from '../audit/monitor.js';
 import { HttpProblem } from '../problem.js';
-import { REPORT_ROLES } from './reports.js';
+import { REPORT_ROLES } from '../reports/index.js';
 
 const Base64Hash = Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'SHA-256 hash, base64.' });
 const Position = Type.String({ pattern: '^\\d+$', description: 'Event log position (a decimal string: it is a 64-bit integer).' });

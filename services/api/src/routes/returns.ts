@@ -11,7 +11,7 @@ import type { Sql } from '@vru/runtime';
 import { canonicalJson, figuresDigest } from '@vru/verifier';
 import { HttpProblem } from '../problem.js';
 import { reportFilters } from '../report-snapshot.js';
-import { quarterlyReturnReport } from './quarterly-return.js';
+import { quarterlyReturnReport } from '../reports/index.js';
 
 /**
  * Frozen returns (docs/metrics.md, "Frozen returns and restatements"). A commissioner or an admin freezes a report

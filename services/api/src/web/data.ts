@@ -1,15 +1,13 @@
 import type { ReportQuery, Role } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
-import { addMonths, DISCLOSURE_VERSION, financialYearOf } from '@vru/domain';
+import { addMonths, financialYearOf } from '@vru/domain';
 import { tenantOf } from '../auth.js';
 import { HttpProblem } from '../problem.js';
-import { attendanceAt, attendanceReport, REPORT_ROLES, type AttendanceReads } from '../routes/reports.js';
-import { atConsistentPosition } from '../report-snapshot.js';
-import { engagementReport, outcomesReport, reoffendingReport, spendReport } from '../routes/outcome-reports.js';
-import { dataQualityReport } from '../routes/quality-reports.js';
-import { performanceReport } from '../routes/performance.js';
-import { impactReport } from '../routes/impact-report.js';
+import {
+  attendanceByMonth, attendanceReport, dataQualityReport, engagementReport, impactReport, outcomesReport, performanceReport, reoffendingReport,
+  REPORT_ROLES, spendReport,
+} from '../reports/index.js';
 
 /**
  * The dashboard's figures come from the same report functions as the JSON routes, with the same roles and the
@@ -19,25 +17,9 @@ export type Filters = ReportQuery & { grantRef?: string | undefined };
 
 /** Reoffending needs a cohort; with no period chosen it is everyone enrolled from this date to today. */
 export const DEFAULT_COHORT_FROM = '2020-01-01';
-/** The attendance chart shows at most this many months (the last of the period). */
-export const MAX_MONTHS = 24;
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
-
-/** Calendar months overlapping from..to (default: the twelve months to today), newest last. */
-export function monthsOf(from: string | undefined, to: string | undefined): { month: string; start: string; end: string }[] {
-  const end = to ?? today();
-  const endMonth = new Date(`${end.slice(0, 7)}-01T00:00:00Z`);
-  const startMonth = from ? new Date(`${from.slice(0, 7)}-01T00:00:00Z`) : new Date(Date.UTC(endMonth.getUTCFullYear(), endMonth.getUTCMonth() - 11, 1));
-  const months: { month: string; start: string; end: string }[] = [];
-  for (let d = startMonth; d <= endMonth; d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))) {
-    const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).toISOString().slice(0, 10);
-    const first = d.toISOString().slice(0, 10);
-    months.push({ month: first.slice(0, 7), start: from && from > first ? from : first, end: to && to < last ? to : last });
-  }
-  return months.slice(-MAX_MONTHS);
-}
 
 /**
  * The period the pages show when none is chosen. Figures across providers are published for whole months,
@@ -51,32 +33,15 @@ export function withDefaultPeriod(principal: Principal, f: Filters): Filters {
   return { ...f, from: last.from, to: last.to };
 }
 
-/** The attendance report run once per month of the period: attendance over time. */
-export async function attendanceByMonth(sql: Sql, principal: Principal, f: Filters) {
-  const months = monthsOf(f.from, f.to);
-  // Every month from one snapshot, at one position; under disclosure control every month reads its whole financial
-  // year, so one read serves them all.
-  const shared: AttendanceReads = new Map();
-  const { at, reports } = await atConsistentPosition(sql, principal, ['attendance'], {}, async (tx, at) => ({
-    at,
-    reports: await Promise.all(months.map((m) =>
-      attendanceAt(tx, at, principal, defined({ programmeId: f.programmeId, providerId: f.providerId, from: m.start, to: m.end }), shared))),
-  }));
-  return {
-    report: 'attendance-by-month' as const,
-    position: at.position,
-    computedAt: at.computedAt,
-    suppressed: tenantOf(principal) === null,
-    disclosure: { rules: DISCLOSURE_VERSION, applied: tenantOf(principal) === null },
-    rows: reports.flatMap((r, i) => r.rows.map((row) => ({ month: months[i]!.month, ...row }))),
-  };
-}
-
 export const cohortOf = (f: Filters) => ({ cohortFrom: f.from ?? DEFAULT_COHORT_FROM, cohortTo: f.to ?? today() });
 
 export const REPORTS = {
   attendance: { roles: REPORT_ROLES.attendance, run: (sql: Sql, p: Principal, f: Filters) => attendanceReport(sql, p, defined(f)) },
-  'attendance-by-month': { roles: REPORT_ROLES.attendance, run: attendanceByMonth },
+  'attendance-by-month': {
+    roles: REPORT_ROLES.attendance,
+    run: (sql: Sql, p: Principal, f: Filters) =>
+      attendanceByMonth(sql, p, defined({ programmeId: f.programmeId, providerId: f.providerId, from: f.from, to: f.to })),
+  },
   engagement: { roles: REPORT_ROLES.engagement, run: (sql: Sql, p: Principal, f: Filters) => engagementReport(sql, p, defined(f)) },
   outcomes: { roles: REPORT_ROLES.outcomes, run: (sql: Sql, p: Principal, f: Filters) => outcomesReport(sql, p, defined(f)) },
   reoffending: {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { csvHref, MAX_MONTHS, monthsOf } from './data.js';
+import { MAX_MONTHS, monthsOf } from '../reports/index.js';
+import { csvHref } from './data.js';
 
 t.test('the months of a period are whole calendar months clipped to the period', async (t) => {
   t.same(monthsOf('2026-01-15', '2026-03-10'), [

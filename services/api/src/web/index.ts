@@ -16,7 +16,7 @@ import { HttpProblem } from '../problem.js';
 import { importCsv, importXlsx, MAX_CSV_BYTES, type ImportResult } from '../routes/imports.js';
 import { XLSX_CONTENT_TYPE } from '../xlsx.js';
 import { reportWorkbook, xlsxTemplate } from '../xlsx-workbooks.js';
-import { recentSubmissions } from '../routes/quality-reports.js';
+import { recentSubmissions } from '../reports/index.js';
 import { errorSummary, summaryList, suppressionNote } from './components.js';
 import { impactForm, impactIntro, impactSections } from './impact-page.js';
 import { returnsListSection, returnSections } from './returns-page.js';

@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const attendanceReadModel = { name: 'attendance', tables: { sessions: 'sessions' } } as const;
+
 /**
  * One row per session offered to a participant: attended or missed. Figures are aggregated at query time.
  * The provider's session id is free text from their system (it has been seen to carry a participant's reference), and
@@ -39,12 +42,12 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 }
 
 export const attendanceProjection: Projection<SessionRow> = {
-  name: 'attendance',
+  name: attendanceReadModel.name,
   // 5: rows carry the position they became true at (as-at reads filter on it).
   version: 5,
   handles: ['SessionAttended', 'SessionMissed'],
   tables: [{
-    name: 'sessions',
+    name: attendanceReadModel.tables.sessions,
     appendOnly: true,
     columns: [
       'event_id uuid not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',

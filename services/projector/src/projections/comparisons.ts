@@ -2,6 +2,9 @@ import type { StoredEvent } from '@vru/contracts';
 import { ageOn, ethnicityGroupOf, type Ethnicity } from '@vru/domain';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const comparisonsReadModel = { name: 'comparisons', tables: { comparisonRecords: 'comparison_records', comparisonOffences: 'comparison_offences' } } as const;
+
 /**
  * The comparison pool as the impact evaluation needs it, and nothing finer: per record its pool, index date and
  * covariates in coarse form (age in whole years at the index date, the high-level ethnic group, one area), and
@@ -80,14 +83,14 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
 }
 
 export const comparisonsProjection: Projection<ComparisonChange> = {
-  name: 'comparisons',
+  name: comparisonsReadModel.name,
   // 2: an erased record's offences are removed (their details are sealed under its destroyed key).
   // 3: versioned rows (as-at reads filter on their positions).
   version: 3,
   handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
   tables: [
     {
-      name: 'comparison_records',
+      name: comparisonsReadModel.tables.comparisonRecords,
       columns: [
         'stream_id text not null', 'data_partner_id text not null', 'pool_id text not null', 'index_date date not null',
         'index_event text not null', 'age_at_index integer', 'gender text', 'ethnicity_group text', 'area text', 'prior_offences integer',
@@ -97,7 +100,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
       indexes: ['index_date'],
     },
     {
-      name: 'comparison_offences',
+      name: comparisonsReadModel.tables.comparisonOffences,
       appendOnly: true,
       columns: [
         'event_id uuid not null', 'stream_id text not null', 'offence_date date not null', 'proven_date date not null',

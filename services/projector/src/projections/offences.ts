@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection, type StreamErased } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const offencesReadModel = { name: 'offences', tables: { offences: 'offences' } } as const;
+
 /**
  * One row per proven offence (OffenceRecorded), keyed by event id; criminal offence data, pseudonymous. Every detail is
  * sealed under the participant's key: erasure deletes their rows, and a rebuild finds nothing to read for them.
@@ -36,12 +39,12 @@ export function projectOffence(event: StoredEvent): OffenceChange[] {
 }
 
 export const offencesProjection: Projection<OffenceChange> = {
-  name: 'offences',
+  name: offencesReadModel.name,
   // 4: rows carry the position they became true at.
   version: 4,
   handles: ['OffenceRecorded', 'ParticipantErased'],
   tables: [{
-    name: 'offences',
+    name: offencesReadModel.tables.offences,
     appendOnly: true,
     columns: [
       'event_id uuid not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',

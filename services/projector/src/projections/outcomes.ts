@@ -2,6 +2,9 @@ import type { StoredEvent } from '@vru/contracts';
 import { InstrumentRanges } from '@vru/contracts';
 import { type Projection, recordset } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const outcomesReadModel = { name: 'outcomes', tables: { outcomes: 'outcomes' } } as const;
+
 /**
  * One row per participant × instrument × scale: the first baseline (earliest measuredOn; on a tie the first
  * recorded) and the last exit measure (latest measuredOn; on a tie the last recorded). Interim and follow-up
@@ -67,13 +70,13 @@ export function mergeOutcomes<R extends OutcomeRow>(rows: readonly R[]): R[] {
 }
 
 export const outcomesProjection: Projection<OutcomeRow> = {
-  name: 'outcomes',
+  name: outcomesReadModel.name,
   // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
   // 3: versioned rows (as-at reads filter on their positions).
   version: 3,
   handles: ['OutcomeMeasured'],
   tables: [{
-    name: 'outcomes',
+    name: outcomesReadModel.tables.outcomes,
     columns: [
       'stream_id text not null', 'provider_id text not null', 'programme_id text not null', 'instrument text not null',
       'scale text not null', 'higher_is_better boolean not null', 'baseline_on date', 'baseline_score double precision', 'exit_on date',

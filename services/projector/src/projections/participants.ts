@@ -2,6 +2,9 @@ import type { StoredEvent } from '@vru/contracts';
 import { ageAtReferral, ageBand } from '@vru/domain';
 import { type Projection, recordset } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const participantsReadModel = { name: 'participants', tables: { participants: 'participants' } } as const;
+
 /**
  * One row per participant stream: who was referred (pseudonymous: the stream id only, banded age, postcode
  * district), their consents, enrolment, first session, exit and follow-ups. Serves the engagement funnel,
@@ -154,12 +157,12 @@ const ERASE_SQL = `
   where t.stream_id = x."streamId"`;
 
 export const participantsProjection: Projection<ParticipantChange> = {
-  name: 'participants',
+  name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions).
   version: 3,
   handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded', 'ParticipantErased'],
   tables: [{
-    name: 'participants',
+    name: participantsReadModel.tables.participants,
     columns: [
       'stream_id text not null', 'provider_id text not null', 'programme_id text not null', 'referral_date date', 'referral_source text',
       'age_at_referral integer', 'age_band text', 'gender text', 'ethnicity text', 'postcode_district text',

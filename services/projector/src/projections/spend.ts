@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const spendReadModel = { name: 'spend', tables: { grants: 'grants', spend: 'spend', deliveryTargets: 'delivery_targets' } } as const;
+
 /**
  * Grants (GrantAwarded), spend against them (SpendRecorded, one row per event, updated by SpendCorrected) and
  * delivery targets per quarter (DeliveryTargetsSet, replaced by DeliveryTargetsRevised). A correction's or revision's
@@ -48,14 +51,14 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
 }
 
 export const spendProjection: Projection<SpendChange> = {
-  name: 'spend',
+  name: spendReadModel.name,
   // 3: no reason text (sealed in the log since).
   // 4: versioned rows (as-at reads filter on their positions).
   version: 4,
   handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected', 'DeliveryTargetsSet', 'DeliveryTargetsRevised'],
   tables: [
     {
-      name: 'grants',
+      name: spendReadModel.tables.grants,
       columns: [
         'grant_ref text not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
         'amount_pence bigint not null', 'start_date date not null', 'end_date date not null', 'target_participants integer not null',
@@ -63,7 +66,7 @@ export const spendProjection: Projection<SpendChange> = {
       key: ['grant_ref'],
     },
     {
-      name: 'spend',
+      name: spendReadModel.tables.spend,
       columns: [
         'event_id uuid not null', 'grant_ref text not null', 'provider_id text not null', 'amount_pence bigint not null',
         'category text not null', 'period_start date not null', 'period_end date not null', 'evidence_ref text not null',
@@ -73,7 +76,7 @@ export const spendProjection: Projection<SpendChange> = {
       indexes: ['grant_ref'],
     },
     {
-      name: 'delivery_targets',
+      name: spendReadModel.tables.deliveryTargets,
       columns: [
         'grant_ref text not null', 'quarter text not null', 'referrals integer not null', 'enrolments integer not null',
         'sessions_delivered integer not null', 'completions integer not null', 'spend_pence bigint not null',

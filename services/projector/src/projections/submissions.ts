@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
+/** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
+export const submissionsReadModel = { name: 'submissions', tables: { submissions: 'submissions' } } as const;
+
 /** One row per accepted event: who sent what, when it happened and when it arrived (for data quality). */
 export interface SubmissionRow {
   eventId: string;
@@ -25,7 +28,7 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
 }
 
 export const submissionsProjection: Projection<SubmissionRow> = {
-  name: 'submissions',
+  name: submissionsReadModel.name,
   // 3: rows carry the position they became true at.
   version: 3,
   handles: [
@@ -34,7 +37,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
     'DeliveryTargetsSet', 'DeliveryTargetsRevised', 'MatchTokenRecorded', 'ParticipantErased',
   ],
   tables: [{
-    name: 'submissions',
+    name: submissionsReadModel.tables.submissions,
     appendOnly: true,
     columns: [
       'event_id uuid not null', 'provider_id text not null', 'programme_id text', 'type text not null', 'source text not null',

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cohortPeriodErrors, evaluationSubjects } from './impact-report.js';
+import { cohortPeriodErrors, evaluationSubjects } from './impact.js';
 
 t.test('the cohort period is whole quarters', async (t) => {
   t.same(cohortPeriodErrors({ cohortFrom: '2025-01-01', cohortTo: '2025-03-31' }), []);
