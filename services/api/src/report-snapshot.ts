@@ -161,7 +161,10 @@ async function readAtConsistentPosition<T>(
     if (!at.live) {
       // Read models from before versioning (until the projector has rebuilt them) have no as-at views.
       const [{ n } = { n: 0 }] = await tx<{ n: number }[]>`select count(*)::int as n from pg_namespace where nspname = any(${schemas}::text[])`;
-      if (n < schemas.length) throw positionNotYetApplied(at.position.toString(), 0n);
+      if (n < schemas.length) {
+        throw new HttpProblem(503, 'read-models-rebuilding', 'The read models are being rebuilt', undefined,
+          `Reading at position ${at.position} needs the versioned read models the projector is rebuilding; retry shortly`, 5);
+      }
       await tx`select set_config('vru.as_at', ${at.position.toString()}, true)`;
     }
     await tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`);
