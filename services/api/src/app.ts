@@ -66,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: (req) => requestIdFrom(req.headers),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
     // Malformed percent-encoding and over-long path parameters are refused before routing; they answer problems too.
-    frameworkErrors: errorHandler,
+    frameworkErrors: (error, request, reply) => { errorHandler(error, request, reply); },
     clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -142,7 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
   await app.register(webRoutes, { config, sql, store, verifier, auditMonitor });
   await app.register(healthRoutes, {
-    checks: deps.readinessChecks ?? { database: async () => void (await sql`select 1`) },
+    checks: deps.readinessChecks ?? { database: async () => { await sql`select 1`; } },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

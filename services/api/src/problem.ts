@@ -30,7 +30,7 @@ export function problemBody(request: FastifyRequest, p: { statusCode: number; co
     ...(p.detail ? { detail: p.detail } : {}),
     instance: request.url.split('?')[0],
     ...(p.errors ? { errors: p.errors } : {}),
-    requestId: String(request.id),
+    requestId: request.id,
   };
 }
 
@@ -69,7 +69,7 @@ function prototypeKeys(root: unknown): string[] {
   while (stack.length > 0 && found.length < 50) {
     const [value, pointer] = stack.pop()!;
     if (value === null || typeof value !== 'object') continue;
-    for (const [key, v] of Object.entries(value)) {
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
       const here = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
       if (key === '__proto__') found.push(here);
       else if (key === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype')) {

@@ -11,8 +11,8 @@ runService('api', async (config, logger) => {
     config,
     sql,
     readinessChecks: {
-      database: async () => void (await sql`select 1`),
-      broker: async () => void (await admin.describeCluster()),
+      database: async () => { await sql`select 1`; },
+      broker: async () => { await admin.describeCluster(); },
     },
   });
   await app.listen({ host: config.HOST, port: config.PORT });

@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err) => {
+main().then((code) => process.exit(code), (err: unknown) => {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(2);
 });

@@ -246,7 +246,7 @@ export class TreeHeadSigner {
       };
     }
     if (current === 0) return { status: 'unchanged', size: current };
-    if (last && current === last.size) {
+    if (current === last?.size) {
       if (!hashEquals(await rootAt(this.sql, current), last.rootHash)) {
         const reason = `the tree of ${current} leaves no longer has the root signed`;
         return { status: 'refused', lastSigned: last, size: current, reason };

@@ -120,6 +120,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         relayPublished.inc(rows.length);
         backoff = pollMs;
       } catch (err) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() clears it while the batch is awaited
         if (!running) break;
         relayErrors.inc();
         log.warn({ err: { message: (err as Error).message, name: (err as Error).name } }, 'relay could not publish; will retry');

@@ -154,8 +154,11 @@ const MIN_BITS_PER_CHARACTER = 3;
 /** Shannon entropy of the value's own character distribution, in bits per character. */
 export function bitsPerCharacter(value: string): number {
   const counts = new Map<string, number>();
-  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  const n = [...value].length;
+  let n = 0;
+  for (const ch of value) {
+    counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    n += 1;
+  }
   let bits = 0;
   for (const count of counts.values()) bits -= (count / n) * Math.log2(count / n);
   return bits;
@@ -170,7 +173,7 @@ export function weakSecretReason(value: string): string | null {
   return null;
 }
 
-type SettingSchema = { type?: string; enum?: unknown[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number; default?: unknown };
+interface SettingSchema { type?: string; enum?: unknown[]; pattern?: string; minimum?: number; maximum?: number; minLength?: number; default?: unknown }
 
 /** What a setting accepts, in words: `one of: a, b`, `integer 1..100`, `matching ^postgres(ql)?://`. */
 function expectation(schema: SettingSchema): string {

@@ -33,7 +33,7 @@ t.test('no secret has a default: each must be set, in every NODE_ENV', async (t)
 
 t.test('placeholders and low-entropy secrets are refused in every NODE_ENV, and never echoed', async (t) => {
   const text = await readFile(fileURLToPath(new URL('../../../.env.example', import.meta.url)), 'utf8');
-  const exampleValue = (name: string) => text.match(new RegExp(`^${name}=(.*)$`, 'm'))?.[1] ?? '';
+  const exampleValue = (name: string) => (new RegExp(`^${name}=(.*)$`, 'm').exec(text))?.[1] ?? '';
   // What a hurried deployment would paste: the published example, the old built-in defaults, repeated characters.
   const candidates = [
     'change-me-at-least-32-characters-long-secret', 'development-only-pseudonym-secret-change-me', 'x'.repeat(40),

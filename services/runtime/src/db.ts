@@ -22,7 +22,7 @@ export function createSql(url: string, options: { max?: number; applicationName?
         parse: (x: string) => BigInt(x),
       },
     },
-  }) as unknown as Sql;
+  });
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '53300']);

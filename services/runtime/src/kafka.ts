@@ -41,6 +41,7 @@ export function createKafka(config: KafkaSettings, role: KafkaRole, logger: Logg
   // kafkajs' default factory, plus a registry: kafkajs 2.2.4 can lose track of a connection it reopened
   // while a broker restarted, and a stopped service must not keep it open.
   const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- kafkajs types ssl as always set; it is not on a plaintext listener
     const socket = ssl
       ? tls.connect(Object.assign({ host, port, servername: host }, ssl), onConnect)
       : net.connect({ host, port }, onConnect);

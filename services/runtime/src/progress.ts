@@ -60,8 +60,11 @@ export interface Progress {
  * Progress of a long-running command: a redrawn bar when `stream` is a terminal, otherwise a log line
  * with counts and rate every `intervalMs` (and at the end), so CI logs and journald stay readable.
  */
+/** Where the bar is drawn: a terminal has isTTY and columns; a pipe or a file has neither. */
+export type ProgressStream = Pick<NodeJS.WritableStream, 'write'> & { isTTY?: boolean; columns?: number };
+
 export function startProgress(options: {
-  label: string; total?: number; logger: Logger; stream?: NodeJS.WriteStream; intervalMs?: number; now?: () => number;
+  label: string; total?: number; logger: Logger; stream?: ProgressStream; intervalMs?: number; now?: () => number;
 }): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;

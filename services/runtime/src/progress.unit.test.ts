@@ -26,7 +26,7 @@ t.test('on a terminal the bar is redrawn in place and ends with a newline', asyn
   const writes: string[] = [];
   const stream = Object.assign(new Writable({ write(c, _e, done) { writes.push(c.toString()); done(); } }), { isTTY: true, columns: 120 });
   const c = clock();
-  const progress = startProgress({ label: 'load', total: 4, logger: createLogger('silent', 'x'), stream: stream as unknown as NodeJS.WriteStream, intervalMs: 100, now: c.now });
+  const progress = startProgress({ label: 'load', total: 4, logger: createLogger('silent', 'x'), stream, intervalMs: 100, now: c.now });
   progress.advance(1);
   t.equal(writes.length, 0, 'not redrawn more often than the interval');
   c.tick(100);
@@ -42,8 +42,8 @@ t.test('on a terminal the bar is redrawn in place and ends with a newline', asyn
 
 t.test('elsewhere it logs a line per interval and a final line', async (t) => {
   let text = '';
-  const logger = createLogger('info', 'x', new Writable({ write(c, _e, done) { text += c.toString(); done(); } }));
-  const notTty = new Writable({ write(_c, _e, done) { done(); } }) as unknown as NodeJS.WriteStream;
+  const logger = createLogger('info', 'x', new Writable({ write(c: Buffer, _e, done) { text += c.toString(); done(); } }));
+  const notTty = new Writable({ write(_c, _e, done) { done(); } });
   const c = clock();
   const progress = startProgress({ label: 'rebuild', logger, stream: notTty, intervalMs: 5_000, now: c.now });
   for (let i = 0; i < 10; i++) { c.tick(1_000); progress.advance(100, 1_000); }

@@ -6,6 +6,7 @@ import { Harness, journey, startKafkaCluster } from './index.js';
 // A 3-broker KRaft cluster of its own (scripts/kafka --brokers 3 on another port base), configured the way
 // scripts/up --brokers 3 configures the services: replication factor 3, min.insync.replicas 2, acks = all.
 const cluster = await startKafkaCluster(3, 20);
+// eslint-disable-next-line prefer-const -- declared before the teardown that reads it; a failed start leaves it undefined
 let h: Harness | undefined;
 t.teardown(async () => {
   await h?.stopProjectors();
@@ -29,9 +30,9 @@ await t.test('ensureEventTopic creates the topic replicated on all three brokers
       const metadata = await admin.fetchTopicMetadata({ topics: [h.config.KAFKA_TOPIC] }).catch(() => null);
       return metadata?.topics[0];
     }, 30_000);
-    t.equal(topic!.partitions.length, 6);
-    t.ok(topic!.partitions.every((p) => p.replicas.length === 3), 'every partition has 3 replicas');
-    t.ok(topic!.partitions.every((p) => p.isr.length === 3), 'all in sync');
+    t.equal(topic.partitions.length, 6);
+    t.ok(topic.partitions.every((p) => p.replicas.length === 3), 'every partition has 3 replicas');
+    t.ok(topic.partitions.every((p) => p.isr.length === 3), 'all in sync');
     const { resources: [resource] } = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: h.config.KAFKA_TOPIC, configNames: ['min.insync.replicas'] }],

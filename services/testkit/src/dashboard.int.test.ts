@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, seriousAxeViolations } from './browser.js';
-import { loadDemo, type DemoKeys } from './demo-stack.js';
+import { loadDemo } from './demo-stack.js';
 import { readXlsx } from '@vru/api';
 import { Harness } from './index.js';
 
@@ -230,7 +230,7 @@ await t.test('commissioner: overview with every chart and table; a filter shows 
   for (const r of spend.rows) t.equal(shownSpend.get(r.grantRef)?.[2], `£${(r.spentPence / 100).toLocaleString('en-GB', { minimumFractionDigits: 2 })}`, `spend of ${r.grantRef}`);
 
   const csvLink = page.getByRole('link', { name: /^Download the engagement figures/ });
-  const csv = await context.request.get(await csvLink.getAttribute('href') as string);
+  const csv = await context.request.get((await csvLink.getAttribute('href')) ?? '');
   t.equal(csv.status(), 200);
   t.match(csv.headers()['content-type'], /^text\/csv/);
   const api = await h.getReport(`/v1/reports/engagement?${query}`, keys.commissioner, { accept: 'text/csv' });

@@ -71,11 +71,9 @@ export function demoSubmissions(): DemoSubmission[] {
   const districts = ['DE1', 'DE21', 'DE22', 'DE23', 'DE24', 'DE3', 'DE56', 'S40', 'NG10'] as const;
   const risks = ['school-exclusion', 'previous-knife-carrying', 'exploitation-concern', 'substance-misuse', 'victim-of-violence', 'gang-association', 'previous-offending'] as const;
 
-  let n = 0;
   for (const programme of DEMO_PROGRAMMES) {
     const count = programme.programmeId === 'navigators-rdh' ? 30 : 24;
     for (let i = 0; i < count; i++) {
-      n += 1;
       const ref = `${programme.programmeId.slice(0, 3).toUpperCase()}-${String(1000 + i)}`;
       const provider = programme.providerId;
       const ev = (type: string, schemaVersion: number, occurredAt: string, data: Record<string, unknown>, key: string): DemoSubmission => ({
@@ -202,7 +200,6 @@ export function demoSubmissions(): DemoSubmission[] {
     eventId: demoEventId('bad:3'), type: 'SpendRecorded', schemaVersion: 2, occurredAt: '2026-10-01T10:00:00Z', grantRef: 'VRU-2025-NAV-01',
     data: { amountPence: 90_000_000, category: 'staff', periodStart: '2026-07-01', periodEnd: '2026-09-30', evidenceRef: 'INV-OOPS' },
   } });
-  void n;
   out.push(...evaluationCohorts());
   // Targets last: they are scaled from all the activity above.
   out.push(...demoTargets(out));

@@ -31,7 +31,7 @@ export async function loadDemo(h: Harness, options: { frozenReturn?: boolean } =
       const chunk = phase.slice(i, i + 500);
       const res = await h.post('/v1/events/batch', { events: chunk.map((s) => s.body) }, keyFor(chunk[0]!));
       if (res.statusCode !== 200) throw new Error(`demo batch refused: ${res.statusCode} ${res.body}`);
-      accepted += (res.json() as { accepted: number }).accepted;
+      accepted += res.json<{ accepted: number }>().accepted;
     }
   }
   await h.waitForProjections(projections.map((p) => p.name), accepted);
@@ -43,7 +43,7 @@ export async function loadDemo(h: Harness, options: { frozenReturn?: boolean } =
   const late = demoAfterFreeze();
   const res = await h.post('/v1/events/batch', { events: late.map((s) => s.body) }, keys.providers['em-hospital-navigators']!);
   if (res.statusCode !== 200) throw new Error(`demo late batch refused: ${res.statusCode} ${res.body}`);
-  accepted += (res.json() as { accepted: number }).accepted;
+  accepted += res.json<{ accepted: number }>().accepted;
   await h.waitForProjections(projections.map((p) => p.name), accepted);
-  return { keys, accepted, returnId: (frozen.json() as { id: string }).id };
+  return { keys, accepted, returnId: frozen.json<{ id: string }>().id };
 }

@@ -77,7 +77,7 @@ export class Harness {
       KAFKA_TOPIC: `participant-events-test-${id}`,
       PROJECTOR_GROUP_PREFIX: `vru-projection-test-${id}`,
       KAFKA_CLIENT_ID: `vru-test-${id}`,
-      LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
+      LOG_LEVEL: (process.env.TEST_LOG_LEVEL ?? 'silent') as Config['LOG_LEVEL'],
       // A projector consumer that crashed (a broker restart) leaves its member in the group until this times out, and
       // its replacement gets no partitions until then: short, so the tests' waits outlast it (the broker's minimum is 6 s).
       KAFKA_SESSION_TIMEOUT_MS: 10_000,
@@ -187,9 +187,10 @@ export class Harness {
   }
 
   /** GET with the body parsed when it is JSON (reports answer JSON or CSV). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- reports answer JSON of many shapes (or CSV text); the tests assert on them
   async getReport(url: string, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: LightMyRequestResponse['headers'] }> {
     const res = await this.get(url, key, headers);
-    return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body, headers: res.headers };
+    return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json<unknown>() : res.body, headers: res.headers };
   }
 
   /** Waits until each named projection's checkpoint has applied at least `events` events. */

@@ -24,7 +24,7 @@ await t.test('the demo cohorts give the impact page an estimate', async (t) => {
     if (r.estimate.status !== 'estimated') continue;
     const b = r.estimate.binary;
     t.comment(`${programmeId}: ${r.matching.matched} matched of ${r.population.participants}, pool ${r.population.comparisons}; `
-      + `balanced ${r.balance.balanced} (failing: ${r.balance.failing.join(', ') || 'none'}); binary ${JSON.stringify(b.matched)}; ${b.wording}`);
+      + `balanced ${r.balance.balanced} (failing: ${r.balance.failing.length > 0 ? r.balance.failing.join(', ') : 'none'}); binary ${JSON.stringify(b.matched)}; ${b.wording}`);
     t.ok(b.matched.difference < 0, `${programmeId}: fewer reoffenders than the matched comparisons`);
     t.type(b.matched.participants, 'number', 'rates are large enough to publish');
     const prior = r.balance.covariates.find((c: { name: string }) => c.name === 'priorOffences');

@@ -34,7 +34,7 @@ async function postBatch(events: Json[], key: string) {
   for (let i = 0; i < events.length; i += 1000) {
     const chunk = events.slice(i, i + 1000);
     const res = await h.post('/v1/events/batch', { events: chunk }, key);
-    const body = res.json() as { results: { status: string; problem?: unknown }[] };
+    const body = res.json<{ results: { status: string; problem?: unknown }[] }>();
     const refused = body.results.filter((r) => r.status !== 'accepted');
     if (refused.length > 0) throw new Error(`refused: ${JSON.stringify(refused.slice(0, 3))}`);
     posted += chunk.length;
@@ -264,7 +264,7 @@ async function dashboardGet(key: string, url: string) {
   const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
   const cookieOf = (res: { headers: Record<string,
-    unknown> }) => ([] as string[]).concat(res.headers['set-cookie'] as string | string[] ?? [])
+    unknown> }) => ([] as string[]).concat(res.headers['set-cookie'] as string | string[] | undefined ?? [])
     .map((c) => c.split(';')[0]).join('; ');
   const signedIn = await h.app.inject({
     method: 'POST', url: '/app/sign-in', headers: { cookie: cookieOf(form), 'content-type': 'application/x-www-form-urlencoded' },

@@ -35,7 +35,7 @@ await t.test('a template download returns the header and an example row', async 
   t.match(res.headers['content-type'], /^text\/csv/);
   const [header, example] = res.body.trimEnd().split('\r\n');
   t.equal(header, 'eventId,occurredAt,programmeId,participantRef,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy');
-  t.ok(example && example.includes('S-2026-09-14-A'), 'the example row follows the header');
+  t.ok(example?.includes('S-2026-09-14-A'), 'the example row follows the header');
   t.equal((await h.get('/v1/imports/templates/NoSuchEvent', h.keys.providerA)).statusCode, 400, 'an unknown event type is refused');
   t.equal((await h.get('/v1/imports/templates/SessionAttended', null)).statusCode, 401);
 });

@@ -24,7 +24,7 @@ function problem(t: Test, res: LightMyRequestResponse, status: number, code: str
 async function accepted(body: Json, key = h.keys.providerA) {
   const res = await h.post('/v1/events', body, key);
   if (res.statusCode !== 202) throw new Error(`${String(body.type)} answered ${res.statusCode}: ${res.body}`);
-  return res.json() as { status: string; eventId: string; streamVersion: number; position: string };
+  return res.json<{ status: string; eventId: string; streamVersion: number; position: string }>();
 }
 
 async function lastRejection() {

@@ -75,7 +75,10 @@ async function consume(kafka: Kafka, groupId: string, topic = h.config.KAFKA_TOP
       consumer.connect()
         .then(() => consumer.subscribe({ topic, fromBeginning: true }))
         .then(() => consumer.run({ eachMessage: async () => resolve('read a message') }))
-        .catch((err: { type?: string; message: string }) => resolve(`refused: ${err.type ?? err.message}`));
+        .catch((err: unknown) => {
+          const { type, message } = err as { type?: string; message: string };
+          resolve(`refused: ${type ?? message}`);
+        });
     });
   } finally {
     await consumer.disconnect().catch(() => {});

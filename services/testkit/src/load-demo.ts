@@ -37,7 +37,7 @@ async function post(path: string, body: unknown, apiKey: string) {
 
 async function get(path: string, apiKey: string) {
   const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** The highest log position a batch stored (or found already stored). */

@@ -83,7 +83,7 @@ await t.test('targets set and revised through the ingest path; the rules answer 
 
   const refused = async (body: Json, key: string) => {
     const res = await h.post('/v1/events', body, key);
-    return { status: res.statusCode, body: res.json() as { errors: { field: string; rule: string; message: string }[] } };
+    return { status: res.statusCode, body: res.json<{ errors: { field: string; rule: string; message: string }[] }>() };
   };
   const byProvider = await refused(grantEvent('DeliveryTargetsSet', 'G-P-A', targets('2026Q4')), h.keys.providerA);
   t.equal(byProvider.status, 403, 'a provider cannot set its own targets');

@@ -128,7 +128,7 @@ t.test('session ids and offence details are sealed in the log and on the topic, 
   const published = await publishedFor(h, streamId, 6);
   for (const text of clear) t.notOk(published.some((m) => m.includes(text)), `${text} is not in clear on the topic`);
 
-  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { type: string; data: object }[] };
+  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{ events: { type: string; data: object }[] }>();
   t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: attendedId }, 'the provider reads its session id');
   // Before erasure the read models count as before: one attended and one missed session, one serious violence offence.
   const sessions = () => h.sql<{ event_id: string; attended: boolean }[]>`
@@ -153,7 +153,7 @@ t.test('session ids and offence details are sealed in the log and on the topic, 
   for (const text of clear) t.notOk(after.includes(text), `${text} is not in clear after the erasure`);
   t.notOk(after.includes(sessionKey(attendedId)), 'the snapshot drops the session digests');
   t.equal((await h.sql`select 1 from participant_keys where stream_id = ${streamId}`).length, 0, 'the key that sealed them is destroyed');
-  const afterHistory = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { data: object }[] };
+  const afterHistory = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{ events: { data: object }[] }>();
   const readable = JSON.stringify(afterHistory.events);
   for (const text of ['MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '"disposal"']) {
     t.notOk(readable.includes(text), `${text} cannot be read back through the API`);
@@ -194,7 +194,7 @@ t.test('an event stored before its field became personal still reads, projects a
   const [row] = await h.sql<{ stream_id: string; data: string }[]>`
     select stream_id, data::text from events where event_id = ${legacy.eventId as string}`;
   t.match(row!.data, /"sessionId": "S-2026-02-01-A"/, 'stored in clear, as before');
-  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json() as { events: { type: string; data: object }[] };
+  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{ events: { type: string; data: object }[] }>();
   t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: 'S-2026-02-01-A', deliveredBy: 'staff' });
   const again = await h.post('/v1/events', event.attended(ref, 'S-2026-02-01-A'), h.keys.providerA);
   t.equal(again.statusCode, 409, 'the decider still knows the session');

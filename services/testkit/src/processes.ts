@@ -109,14 +109,15 @@ export class ServiceProcess {
   async listeningPort(timeoutMs?: number): Promise<number> {
     await this.waitForLog('Server listening at http://', timeoutMs);
     const line = this.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://'))!;
-    return Number(new URL((line.msg as string).slice('Server listening at '.length)).port);
+    return Number(new URL(String(line.msg).slice('Server listening at '.length)).port);
   }
 
   /** Resolves when a log line whose message starts with `message` appears (or already has); fails if the process exits first. */
   waitForLog(message: string, timeoutMs = 60_000): Promise<void> {
     const matches = (line: string) => {
       try {
-        return String((JSON.parse(line) as { msg?: unknown }).msg ?? '').startsWith(message);
+        const { msg } = JSON.parse(line) as { msg?: unknown };
+        return typeof msg === 'string' && msg.startsWith(message);
       } catch {
         return false;
       }

@@ -55,19 +55,22 @@ try {
   ];
   for (const url of reports) {
     const first = await h.getReport(url, keys.commissioner);
+    const { position } = first.body as { position: string };
     if (first.status !== 200) throw new Error(`${url} answered ${first.status}`);
-    console.log(`${url.split('?')[0]} at ${first.body.position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`);
+    console.log(`${url.split('?')[0]} at ${position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`);
   }
   for (const url of reports) {
-    const current = await h.getReport(url, keys.commissioner);
-    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${BigInt(current.body.position) - 1n}`;
+    const current = (await h.getReport(url, keys.commissioner)).body as { position: string };
+    const at = (BigInt(current.position) - 1n).toString();
+    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${at}`;
     // Standing for a report answered at that position earlier: across providers asAt is answered only at published positions.
-    await h.sql`insert into published_positions (position) values (${(BigInt(current.body.position) - 1n).toString()}) on conflict do nothing`;
+    await h.sql`insert into published_positions (position) values (${at}) on conflict do nothing`;
     const started = performance.now();
     const first = await h.getReport(earlier, keys.commissioner);
     if (first.status !== 200) throw new Error(`${earlier} answered ${first.status}`);
     const firstMs = performance.now() - started;
-    console.log(`${url.split('?')[0]} asAt=${first.body.position}: first ${firstMs.toFixed(0)} ms (${first.body.computedAt.length} read models), `
+    const asAt = first.body as { position: string; computedAt: unknown[] };
+    console.log(`${url.split('?')[0]} asAt=${asAt.position}: first ${firstMs.toFixed(0)} ms (${asAt.computedAt.length} read models), `
       + `then ${await time(() => h.get(earlier, keys.commissioner))}`);
   }
   const rebuilds: number[] = [];

@@ -83,7 +83,7 @@ t.test('concurrent audit verifications share one pass over the log', async (t) =
   t.same(answers.map((a) => a.statusCode), [200, 200, 200, 200, 200]);
   // Verification is incremental and one at a time: requests that arrive together share a pass (the same answer),
   // a later pass checks only what is new, so five requests never read the log five times.
-  const passes = [...new Map(answers.map((a) => [a.body, a.json() as { leavesChecked: number; treeSize: number }])).values()];
+  const passes = [...new Map(answers.map((a) => [a.body, a.json<{ leavesChecked: number; treeSize: number }>()])).values()];
   const read = passes.reduce((sum, p) => sum + p.leavesChecked, 0);
   const { treeSize } = passes[0]!;
   t.ok(treeSize > 0, 'the log has leaves to verify');

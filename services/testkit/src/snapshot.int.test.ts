@@ -12,11 +12,11 @@ const h = await Harness.start();
 t.teardown(() => h.close());
 
 type Json = Record<string, unknown>;
-type BatchResult = { results: { eventId: string; status: string; position?: string }[]; highestPosition: string | null };
+interface BatchResult { results: { eventId: string; status: string; position?: string }[]; highestPosition: string | null }
 
 async function postBatch(events: Json[], key = h.keys.providerA): Promise<BatchResult> {
   const res = await h.post('/v1/events/batch', { events }, key);
-  const body = res.json() as BatchResult;
+  const body = res.json<BatchResult>();
   if (res.statusCode !== 200 || body.results.some((r) => r.status === 'rejected')) throw new Error(`batch answered ${res.statusCode}: ${res.body}`);
   return body;
 }

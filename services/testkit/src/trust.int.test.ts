@@ -157,7 +157,7 @@ await t.test('personal fields are stored and published only encrypted; erasure d
     const [row] = await h.sql<{ gender: string | null; referral_date: string | null }[]>`
       select p.gender, p.referral_date::text from rm_participants.participants p
       join events e on e.stream_id = p.stream_id where e.event_id = ${history.events[0].eventId}`;
-    return row && row.gender === null ? row : undefined;
+    return row?.gender === null ? row : undefined;
   });
   const engagementAfter = (await h.getReport('/v1/reports/engagement', h.keys.providerA)).body;
   t.same(engagementAfter.rows, engagementBefore.rows, 'reported counts are unchanged by the erasure');

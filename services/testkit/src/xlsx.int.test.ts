@@ -135,7 +135,7 @@ await t.test('a report as .xlsx, opened by the library, matches the JSON report;
     const flat = (o: Record<string, unknown>, prefix = ''): [string, unknown][] => Object.entries(o).flatMap(([k, v]) =>
       (v !== null && typeof v === 'object' && !Array.isArray(v) ? flat(v as Record<string, unknown>, `${prefix}${k}.`) : [[`${prefix}${k}`, v]]));
     const expected = json.rows.map((r: Record<string, unknown>) => Object.fromEntries(flat(r).map(([k, v]) =>
-      [k, v === null ? (json.suppressed ? '[c]' : '') : Array.isArray(v) ? v.join(';') : String(v)])));
+      [k, v === null ? (json.suppressed ? '[c]' : '') : Array.isArray(v) ? v.join(';') : String(v as string | number | boolean)])));
     const shown = sheet.rows.map((r) => Object.fromEntries(sheet.header.map((h, i) => [h, r.cells[i]]).filter(([k]) => k !== '')));
     t.ok(expected.length > 0, 'the report has rows');
     t.same(shown.map((r: Record<string, string>) => Object.fromEntries(Object.keys(expected[0]).map((k) => [k, r[k]]))), expected,

@@ -91,7 +91,7 @@ export function parseVerifierKey(text: string): VerifierKey {
   const [name, idHex, keyB64] = parts as [string, string, string];
   checkName(name);
   const key = fromBase64(keyB64);
-  if (!/^[0-9a-f]{8}$/.test(idHex) || !key || key.length !== 33 || key[0] !== ED25519) {
+  if (!/^[0-9a-f]{8}$/.test(idHex) || key?.length !== 33 || key[0] !== ED25519) {
     throw new CheckpointError('not an Ed25519 verifier key (expected <name>+<8 hex digits>+<base64 of 0x01 and 32 bytes>)');
   }
   const raw = key.slice(1);
@@ -110,7 +110,7 @@ export function parseSignerKey(text: string): SignerKey {
   const [, , name, idHex, seedB64] = parts as [string, string, string, string, string];
   checkName(name);
   const seed = fromBase64(seedB64);
-  if (!seed || seed.length !== 33 || seed[0] !== ED25519) throw new CheckpointError('not an Ed25519 signer key');
+  if (seed?.length !== 33 || seed[0] !== ED25519) throw new CheckpointError('not an Ed25519 signer key');
   const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed.slice(1)]), format: 'der', type: 'pkcs8' });
   const raw = rawPublicKey(createPublicKey(privateKey));
   const keyId = keyIdOf(name, raw);
@@ -147,7 +147,7 @@ export function signNote(text: string, signer: SignerKey): string {
 export function openNote(note: string, key: VerifierKey): string {
   if (typeof note !== 'string' || note.length === 0) throw new CheckpointError('empty note');
   if (Buffer.byteLength(note, 'utf8') > MAX_NOTE_BYTES) throw new CheckpointError('note too large');
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- the control characters are what this refuses
   if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(note)) throw new CheckpointError('a note has no control characters but newlines');
   if (!note.endsWith('\n')) throw new CheckpointError('a note ends in a newline');
   const split = note.lastIndexOf('\n\n');
@@ -186,7 +186,7 @@ export function parseCheckpointText(text: string): TreeHead {
   if (!NAME.test(origin)) throw new CheckpointError('malformed origin line');
   if (!DECIMAL.test(size) || !Number.isSafeInteger(Number(size))) throw new CheckpointError('malformed tree size line');
   const rootHash = fromBase64(root);
-  if (!rootHash || rootHash.length !== HASH_BYTES) throw new CheckpointError('malformed root hash line');
+  if (rootHash?.length !== HASH_BYTES) throw new CheckpointError('malformed root hash line');
   const ts = /^timestamp (0|[1-9][0-9]*)$/.exec(stamp);
   if (!ts || !Number.isSafeInteger(Number(ts[1]))) throw new CheckpointError('malformed timestamp line');
   return { origin, size: Number(size), rootHash, timestamp: Number(ts[1]) };

@@ -123,7 +123,7 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
 
   let head: TreeHead;
   try {
-    head = openCheckpoint(String(pack.checkpoint ?? ''), key);
+    head = openCheckpoint(typeof pack.checkpoint === 'string' ? pack.checkpoint : '', key);
   } catch (err) {
     // Without a head signed by the pinned key, no proof means anything.
     problem('/checkpoint', err instanceof CheckpointError ? err.message : 'unreadable checkpoint');
@@ -136,29 +136,29 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
   let previousLeaf = -1;
   (pack.events as unknown[]).forEach((item, i) => {
     const at = `/events/${i}`;
-    if (!isRecord(item)) return problem(at, 'expected { leafIndex, entry, inclusionProof }');
+    if (!isRecord(item)) { problem(at, 'expected { leafIndex, entry, inclusionProof }'); return; }
     const { leafIndex, entry, inclusionProof } = item;
-    if (!Number.isSafeInteger(leafIndex) || (leafIndex as number) < 0) return problem(`${at}/leafIndex`, 'not a leaf index');
+    if (!Number.isSafeInteger(leafIndex) || (leafIndex as number) < 0) { problem(`${at}/leafIndex`, 'not a leaf index'); return; }
     const leaf = leafIndex as number;
-    if (leaf >= head.size) return problem(`${at}/leafIndex`, `leaf ${leaf} is beyond the signed tree (${head.size} entries)`);
-    if (typeof entry !== 'string') return problem(`${at}/entry`, 'expected the entry as text');
+    if (leaf >= head.size) { problem(`${at}/leafIndex`, `leaf ${leaf} is beyond the signed tree (${head.size} entries)`); return; }
+    if (typeof entry !== 'string') { problem(`${at}/entry`, 'expected the entry as text'); return; }
     const proof = decodeProof(inclusionProof);
-    if (!proof) return problem(`${at}/inclusionProof`, 'expected an array of base64 SHA-256 hashes');
+    if (!proof) { problem(`${at}/inclusionProof`, 'expected an array of base64 SHA-256 hashes'); return; }
     const included = verifyInclusion(leaf, head.size, leafHash(utf8(entry)), proof, head.rootHash);
-    if (!included.ok) return problem(`${at}/inclusionProof`, `leaf ${leaf}: not in the signed log as given (${included.reason})`);
+    if (!included.ok) { problem(`${at}/inclusionProof`, `leaf ${leaf}: not in the signed log as given (${included.reason})`); return; }
     let fields: EntryFields | string;
     try {
       fields = readEntry(parseCanonicalJson(entry));
     } catch (err) {
       fields = (err as Error).message;
     }
-    if (typeof fields === 'string') return problem(`${at}/entry`, fields);
-    if (fields.streamId !== stream) return problem(`${at}/entry`, `the entry belongs to ${fields.streamId}, not ${stream}`);
+    if (typeof fields === 'string') { problem(`${at}/entry`, fields); return; }
+    if (fields.streamId !== stream) { problem(`${at}/entry`, `the entry belongs to ${fields.streamId}, not ${stream}`); return; }
     if (fields.streamVersion !== i + 1) {
-      return problem(`${at}/entry`, `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)`);
+      problem(`${at}/entry`, `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)`); return;
     }
     // A stream's next version is appended only after the one before it committed, so the log holds it later.
-    if (leaf <= previousLeaf) return problem(`${at}/leafIndex`, `leaf ${leaf} is not after the stream's previous event (leaf ${previousLeaf})`);
+    if (leaf <= previousLeaf) { problem(`${at}/leafIndex`, `leaf ${leaf} is not after the stream's previous event (leaf ${previousLeaf})`); return; }
     previousLeaf = leaf;
     proven.push(fields);
   });

@@ -9,7 +9,7 @@ const honest = () => structuredClone(log.grantPack('G-1', G1_FIGURES));
 const paths = (pack: unknown, key = log.key) => verifyEvidencePack(pack, key).problems.map((p) => p.path);
 
 /** An entry of the pack with its stored event edited (the proofs left as they were). */
-function editEntry(pack: GrantEvidencePack, i: number, edit: (event: Record<string, any>) => void): GrantEvidencePack {
+function editEntry(pack: GrantEvidencePack, i: number, edit: (event: { data: Record<string, unknown> }) => void): GrantEvidencePack {
   const event = JSON.parse(pack.events[i]!.entry);
   edit(event);
   pack.events[i]!.entry = canonicalJson(event);

@@ -250,8 +250,8 @@ export class AuditMonitor {
   start(intervalMs: number): void {
     if (this.timer) return;
     const tick = () => {
-      void this.driftCheck().catch((err) => this.logger?.warn({ error: (err as Error).message }, 'drift check failed'));
-      if (this.key) void this.verify().catch((err) => this.logger?.warn({ error: (err as Error).message }, 'audit verification failed'));
+      void this.driftCheck().catch((err: unknown) => this.logger?.warn({ error: (err as Error).message }, 'drift check failed'));
+      if (this.key) void this.verify().catch((err: unknown) => this.logger?.warn({ error: (err as Error).message }, 'audit verification failed'));
     };
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();

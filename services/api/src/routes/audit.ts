@@ -234,15 +234,16 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; monitor: AuditMo
     },
   }, async (request, reply) => {
     const key = pinned();
+    let pack: Awaited<ReturnType<typeof grantEvidencePack>>;
     try {
-      const pack = await grantEvidencePack(sql, key, request.query.grantRef);
-      if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant', undefined, `No events for grant ${request.query.grantRef}`);
-      return reply.header('content-disposition', `attachment; filename="evidence-pack-${request.query.grantRef}.json"`).send(pack);
+      pack = await grantEvidencePack(sql, key, request.query.grantRef);
     } catch (err) {
       if (!(err instanceof EvidenceNotReady)) throw err;
       reply.header('retry-after', '60');
       throw new HttpProblem(503, 'evidence-not-ready', 'Evidence pack not ready', undefined, err.message);
     }
+    if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant', undefined, `No events for grant ${request.query.grantRef}`);
+    return reply.header('content-disposition', `attachment; filename="evidence-pack-${request.query.grantRef}.json"`).send(pack);
   });
 };
 

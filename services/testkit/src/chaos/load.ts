@@ -71,6 +71,7 @@ export class LoadClient {
         const i = this.participantsStarted++;
         const events = journey(`${o.prefix}-${i}`, { attended: o.sessionsPerParticipant, missed: 1 });
         for (const event of events) {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() sets it while a post is awaited
           if (this.stopped) return;
           if (!(await this.postUntilAcknowledged(event))) break; // the rest of this journey depends on it
         }
