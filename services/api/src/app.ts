@@ -7,7 +7,6 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { loggerOptions, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/runtime';
 import { ApiKeyVerifier } from './api-keys.js';
-import { enableAsAt } from './as-at.js';
 import { CommandHandler } from './ingest/command-handler.js';
 import { GroupCommit } from './ingest/group-commit.js';
 import { Ingest } from './ingest/ingest.js';
@@ -75,7 +74,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const commands = new CommandHandler(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
-  enableAsAt(sql, commands.vault);
   const ingest = new Ingest(sql, new GroupCommit(commands, config.APPEND_MAX_IN_FLIGHT));
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
   // Audit verification uses the pinned key from settings only; the drift check runs on its own schedule too.

@@ -1,6 +1,6 @@
 import type { Principal } from '@vru/contracts';
+import { asAtSchemaOf } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { withReadModelsAt } from './as-at.js';
 import { tenantOf } from './auth.js';
 import { HttpProblem } from './problem.js';
 
@@ -60,7 +60,8 @@ async function allReady(sql: Sql, readModels: readonly ReadModel[]): Promise<boo
 
 /**
  * The search path a report's queries resolve unqualified table names on: the read models' schemas, then public.
- * Report SQL names tables without a schema, so the same query reads the live read models or a copy of them.
+ * Report SQL names tables without a schema, so the same query reads the current rows (rm_<name>) or the rows true at
+ * a position (rm_<name>_as_at).
  */
 export function readModelSearchPath(schemas: readonly string[]): string {
   for (const s of schemas) if (!/^[a-z][a-z0-9_]*$/.test(s)) throw new Error(`bad schema name ${s}`);
@@ -69,9 +70,9 @@ export function readModelSearchPath(schemas: readonly string[]): string {
 
 /**
  * The position a report reads at: asAt if given, else P (the lowest consistent position of its read models); and
- * whether the live read models hold exactly the events at or below it (none of them has applied anything above P),
- * or a copy at that position must be read instead. An asAt above P is refused: not every event at or below it is
- * applied yet (409, retry shortly).
+ * whether the current rows are exactly those true at P (no read model has applied anything above P), or the rows
+ * true at P must be filtered from the versions instead. An asAt above P is refused: not every event at or below it
+ * is applied yet (409, retry shortly).
  */
 export function readingPosition(
   checkpoints: readonly { position: bigint; consistent_position: bigint }[], asAt: string | undefined,
@@ -118,13 +119,14 @@ async function computedAtPosition(pool: Sql, tx: Sql, readModels: readonly ReadM
 /**
  * Runs a report at a position P such that exactly the events at or below P are counted, in every read model it
  * reads, and tells it P. P is the query's asAt, else the lowest consistent position of the read models (every
- * committed event at or below it is in each of them). When no read model has applied an event above P, the report
- * reads the live read models in one read-only repeatable-read transaction (whose one snapshot is taken by the
- * checkpoint read, so rows and P agree whatever commits meanwhile); otherwise it reads copies of the read models at
- * exactly P, built by replaying the log (as-at.ts). Before the projector has created a read model there is no
- * position to read at: the report then runs on one reserved connection at position 0, and its queries answer no
- * rows from the missing read model (emptyIfNoReadModel; outside a transaction, so one missing table does not abort
- * the others).
+ * committed event at or below it is in each of them). The report runs in one read-only repeatable-read transaction
+ * whose one snapshot is taken by the checkpoint read, so rows and P agree whatever commits meanwhile. When no read
+ * model has applied an event above P it reads the current rows (rm_<name>); otherwise the rows true at P
+ * (rm_<name>_as_at, with P in the transaction's vru.as_at setting): read-model rows are versioned by position, so
+ * "as at P" is a filter (docs/metrics.md, "Positions and as-at"). Before the projector has created a read model
+ * there is no position to read at: the report then runs on one reserved connection at position 0, and its queries
+ * answer no rows from the missing read model (emptyIfNoReadModel; outside a transaction, so one missing table does
+ * not abort the others).
  */
 export async function atConsistentPosition<T>(
   sql: Sql, principal: Principal, readModels: readonly ReadModel[], q: SnapshotQuery, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
@@ -170,20 +172,24 @@ async function readAtConsistentPosition<T>(
     }
   }
   const checkpoints = readModels.map((m) => `select position, consistent_position from rm_${m}.checkpoint`).join(' union all ');
-  const live = await sql.begin('isolation level repeatable read read only', async (tx) => {
+  return sql.begin('isolation level repeatable read read only', async (tx) => {
     const at = readingPosition(await tx.unsafe<{ position: bigint; consistent_position: bigint }[]>(checkpoints), q.asAt);
-    if (!at.live) return { done: false as const, position: at.position };
-    await tx.unsafe(`set local search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
+    const schemas = readModels.map((m) => (at.live ? `rm_${m}` : asAtSchemaOf(`rm_${m}`)));
+    if (!at.live) {
+      // Read models from before versioning (until the projector has rebuilt them) have no as-at views.
+      const [{ n } = { n: 0 }] = await tx<{ n: number }[]>`select count(*)::int as n from pg_namespace where nspname = any(${schemas}::text[])`;
+      if (n < schemas.length) {
+        throw new HttpProblem(503, 'read-models-rebuilding', 'The read models are being rebuilt', undefined,
+          `Reading at position ${at.position} needs the versioned read models the projector is rebuilding; retry shortly`, 5);
+      }
+      await tx`select set_config('vru.as_at', ${at.position.toString()}, true)`;
+    }
+    await tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`);
     const computedAt = await computedAtPosition(sql, tx as unknown as Sql, readModels, at.position);
     // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
-    return { done: true as const, position: at.position, value: await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt }) };
-  });
-  if (live.done) return { position: live.position.toString(), value: live.value as T };
-  return { position: live.position.toString(), value: await withReadModelsAt(sql, readModels, live.position, async (tx, schemas) => {
-    await tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`);
-    const computedAt = await computedAtPosition(sql, tx, readModels, live.position);
-    return report(tx, { position: live.position.toString(), asOf, computedAt });
-  }) };
+    const value = await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt });
+    return { position: at.position.toString(), value };
+  }) as Promise<{ position: string; value: T }>;
 }
 
 /** The filters a report echoes: asAt is left out (position says it), so a report at P reads the same asked at P or not. */

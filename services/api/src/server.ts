@@ -1,11 +1,8 @@
 import { createKafka, openDatabase, runService, serveMetrics } from '@vru/runtime';
 import { buildApp } from './app.js';
-import { dropAllAsAtReadModels } from './as-at.js';
 
 runService('api', async (config, logger) => {
   const sql = await openDatabase(config, logger, 'vru-api');
-  // Read models at past positions left by a process that stopped between an erasure and its drop do not outlive a restart.
-  await dropAllAsAtReadModels(sql);
   // The readiness check only needs an authenticated session. The projector's read-only user serves: the topic
   // carries nothing the API's own database access does not already reach.
   const admin = createKafka(config, 'projector', logger, 'api').admin();

@@ -1,6 +1,6 @@
 import type { ReadEvent, StoredEvent } from '@vru/contracts';
 import type { Sql, TransactionSql } from '@vru/runtime';
-import { FRAMEWORK_DDL, schemaOf, type Projection } from './projection.js';
+import { FRAMEWORK_DDL, asAtSchemaOf, asAtViewsDdl, readModelDdl, schemaOf, type Positioned, type Projection } from './projection.js';
 
 /**
  * Reads the versions of a stream between two versions from the store, for a batch in which a later version arrived
@@ -25,11 +25,39 @@ export function projectionLockKey(name: string): number {
   return h;
 }
 
+/** Creates a projection's schema (its tables, versioning and current views) and the schema of its as-at views. */
 export async function createProjectionSchema(tx: TransactionSql, projection: Projection, schema: string): Promise<void> {
   await tx.unsafe(`create schema ${schema}`);
   await tx.unsafe(`set local search_path to ${schema}, public`);
-  await tx.unsafe(FRAMEWORK_DDL + projection.ddl);
+  await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables));
+  await tx.unsafe(`drop schema if exists ${asAtSchemaOf(schema)} cascade`);
+  await tx.unsafe(`create schema ${asAtSchemaOf(schema)}`);
+  await tx.unsafe(asAtViewsDdl(schema, asAtSchemaOf(schema), projection.tables));
   await tx`insert into checkpoint (projection_version) values (${projection.version})`;
+}
+
+/**
+ * The changes of a batch's events, each at its event's position, in rounds that each hold at most one event per stream
+ * (the k-th round holds each stream's k-th event), in order: every row a projection keeps belongs to one stream, so a
+ * write touches a mutable row at most once and versions it at that event's position. A projection whose tables are
+ * all append-only takes the whole batch in one round.
+ */
+export function changeRounds<Change>(projection: Projection<Change>, events: readonly StoredEvent[]): Positioned<Change>[][] {
+  const handled: ReadonlySet<string> = new Set(projection.handles);
+  // Events arrive upcast to their latest version, and every type a projection handles is a catalogue type.
+  const handledHere = (e: StoredEvent): e is ReadEvent => handled.has(e.type);
+  const single = projection.tables.every((t) => t.appendOnly);
+  const rounds: Positioned<Change>[][] = [];
+  const seen = new Map<string, number>();
+  for (const e of events) {
+    if (!handledHere(e)) continue;
+    const changes = projection.project(e);
+    if (changes.length === 0) continue;
+    const round = single ? 0 : (seen.get(e.streamId) ?? 0);
+    seen.set(e.streamId, round + 1);
+    (rounds[round] ??= []).push(...changes.map((c) => ({ ...c, position: e.position })));
+  }
+  return rounds;
 }
 
 /** Creates the projection's schema if it is missing; returns the stored projection version. */
@@ -87,13 +115,10 @@ export async function applyInTransaction(
     applied.set(e.streamId, e.streamVersion);
     fresh.push(e);
   }
-  const handled: ReadonlySet<string> = new Set(projection.handles);
-  // Events arrive upcast to their latest version, and every type a projection handles is a catalogue type.
-  const handledHere = (e: StoredEvent): e is ReadEvent => handled.has(e.type);
-  const changes = fresh.filter(handledHere).flatMap((e) => projection.project(e));
+  const rounds = changeRounds(projection, fresh);
   const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
   await Promise.all([
-    changes.length > 0 ? projection.write(tx, changes) : undefined,
+    (async () => { for (const round of rounds) await projection.write(tx, round); })(),
     applied.size > 0
       ? tx`
           insert into stream_positions (stream_id, version)

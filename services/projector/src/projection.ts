@@ -5,6 +5,12 @@ import type { TransactionSql } from '@vru/runtime';
  * A read model: a pure `project` from one event to row changes, and a thin SQL `write` for them.
  * Each projection lives in its own schema (rm_<name>) with its own stream positions and checkpoint,
  * so it can be rebuilt into a fresh schema and swapped in without touching the others.
+ *
+ * Rows are versioned: each table is stored as `<table>_versions`, whose rows carry the position at which they became
+ * true (`valid_from`) and, unless append-only, the position at which they stopped being true (`valid_to`, null while
+ * current). The original table names are views: in rm_<name> the current rows, in rm_<name>_as_at the rows true at
+ * the position in the transaction's `vru.as_at` setting. Reports name tables without a schema, so the same SQL reads
+ * either (docs/metrics.md, "Positions and as-at").
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the runner handles projections of any row type
 export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
@@ -12,12 +18,94 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   /** Bump when the rows' meaning changes: a projector finding an older version rebuilds from the log. */
   readonly version: number;
   readonly handles: readonly Event['type'][];
-  /** Unqualified CREATE statements, run with search_path set to the projection's schema. */
-  readonly ddl: string;
+  /** The read model's tables; their DDL, views and versioning come from these (readModelDdl). */
+  readonly tables: readonly ReadModelTable[];
   readonly project: (event: Event) => Change[];
-  readonly write: (tx: TransactionSql, changes: Change[]) => Promise<void>;
-  /** Tables compared row by row after a rebuild (the framework's own are excluded). */
-  readonly tables: readonly string[];
+  /**
+   * Writes changes to the `<table>_versions` tables, each at its event's position. A mutable row is written at most
+   * once per call (the runner splits a batch so), so one statement can version every row it touches.
+   */
+  readonly write: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
+}
+
+/** A change with the position of the event it came from: where the row version it writes becomes true. */
+export type Positioned<Change> = Change & { position: string };
+
+/**
+ * One table of a read model. `columns` are its column definitions (the view's columns, in order); `key` identifies a
+ * row across its versions; `indexes` are column lists the reports filter on. An append-only table's rows never change
+ * once written (erasure may delete them): it needs no `valid_to`, and its indexes serve current and as-at reads alike.
+ * A mutable table's key and indexes are partial on the current rows (`valid_to is null`), so the current view costs
+ * what the unversioned table did; a non-partial (key, valid_from) index serves as-at reads by key.
+ */
+export interface ReadModelTable {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly key: readonly string[];
+  readonly indexes?: readonly string[];
+  readonly appendOnly?: boolean;
+}
+
+/** The stored (versioned) table behind a read model table's views. */
+export const versionsTableOf = (table: ReadModelTable): string => `${table.name}_versions`;
+
+/** The schema holding a projection schema's as-at views. */
+export const asAtSchemaOf = (schema: string): string => `${schema}_as_at`;
+
+const columnName = (definition: string): string => definition.trim().split(/\s+/)[0]!;
+
+/** A mutable table's row as of before an update that moves `valid_from`, kept as a closed version (see VERSION_ROW_DDL). */
+const VERSION_ROW_DDL = `
+create function version_row() returns trigger language plpgsql as $$
+declare moved_to bigint := new.valid_from;
+begin
+  -- valid_from unchanged: a rewrite in place (erasure rewriting every version), not a new version.
+  if new.valid_from = old.valid_from then return new; end if;
+  new.valid_from := old.valid_from;
+  -- Nothing but the position changed: the current version stays as it is.
+  if new is not distinct from old then return null; end if;
+  old.valid_to := moved_to;
+  execute format('insert into %I.%I select ($1).*', tg_table_schema, tg_table_name) using old;
+  new.valid_from := moved_to;
+  return new;
+end $$;
+`;
+
+/**
+ * Unqualified DDL for a projection's tables, run with search_path set to its schema: the versioned tables, their
+ * indexes, the versioning trigger and the current views under the original names.
+ */
+export function readModelDdl(tables: readonly ReadModelTable[]): string {
+  const parts: string[] = [];
+  if (tables.some((t) => !t.appendOnly)) parts.push(VERSION_ROW_DDL);
+  for (const t of tables) {
+    const stored = versionsTableOf(t);
+    const names = t.columns.map(columnName).join(', ');
+    const key = t.key.join(', ');
+    if (t.appendOnly) {
+      parts.push(`create table ${stored} (${[...t.columns, 'valid_from bigint not null', `primary key (${key})`].join(', ')});`);
+      t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols});`));
+      parts.push(`create view ${t.name} as select ${names} from ${stored};`);
+    } else {
+      parts.push(`create table ${stored} (${[...t.columns, 'valid_from bigint not null', 'valid_to bigint'].join(', ')});`);
+      parts.push(`create unique index ${t.name}_current on ${stored} (${key}) where valid_to is null;`);
+      parts.push(`create index ${t.name}_history on ${stored} (${key}, valid_from);`);
+      t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols}) where valid_to is null;`));
+      parts.push(`create trigger ${t.name}_versions before update on ${stored} for each row execute function version_row();`);
+      parts.push(`create view ${t.name} as select ${names} from ${stored} where valid_to is null;`);
+    }
+  }
+  return parts.join('\n');
+}
+
+/** The as-at views of a projection's tables (in `asAtSchema`, over the tables in `schema`): the rows true at vru.as_at. */
+export function asAtViewsDdl(schema: string, asAtSchema: string, tables: readonly ReadModelTable[]): string {
+  const at = `current_setting('vru.as_at')::bigint`;
+  return tables.map((t) => {
+    const names = t.columns.map(columnName).join(', ');
+    const filter = t.appendOnly ? `valid_from <= ${at}` : `valid_from <= ${at} and (valid_to is null or valid_to > ${at})`;
+    return `create view ${asAtSchema}.${t.name} as select ${names} from ${schema}.${versionsTableOf(t)} where ${filter};`;
+  }).join('\n');
 }
 
 export const schemaOf = (name: string, suffix = ''): string => {

@@ -4,7 +4,7 @@ import type { Logger, Sql, TransactionSql } from '@vru/runtime';
 import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
-import { schemaOf, type Projection } from './projection.js';
+import { STREAM_POSITIONS, asAtSchemaOf, schemaOf, versionsTableOf, type Projection } from './projection.js';
 
 const CHUNK = 5_000;
 
@@ -60,63 +60,42 @@ async function replayLogInto(
   await sql.begin(async (tx) => {
     for (const projection of targets) {
       const shadow = schemaOf(projection.name, suffix);
-      await tx.unsafe(`drop schema if exists ${shadow} cascade`);
+      await dropProjectionSchema(tx, shadow);
       await createProjectionSchema(tx, projection, shadow);
     }
   });
   onChunk(0);
-  return replayChunks(sql, readable, undefined, async (events) => {
+  return replayChunks(sql, readable, async (events) => {
     await sql.begin(async (tx) => {
       for (const projection of targets) await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events);
     });
   }, onChunk);
 }
 
+/** Drops a projection schema and the schema of its as-at views (which depend on its tables). */
+async function dropProjectionSchema(tx: Sql | TransactionSql, schema: string): Promise<void> {
+  await tx.unsafe(`drop schema if exists ${asAtSchemaOf(schema)} cascade`);
+  await tx.unsafe(`drop schema if exists ${schema} cascade`);
+}
+
 /**
- * Reads the log in position order (up to `upTo` if given), CHUNK events at a time, decodes each chunk and hands it
- * to `apply`; returns the events read. Each chunk is awaited, so the event loop stays responsive during a replay.
+ * Reads the whole log in position order, CHUNK events at a time, decodes each chunk and hands it to `apply`; returns
+ * the events read. Each chunk is awaited, so the event loop stays responsive during a replay.
  */
 async function replayChunks(
-  db: Sql | TransactionSql, readable: Readable, upTo: bigint | undefined, apply: (events: StoredEvent[]) => Promise<void>,
-  onChunk: (replayed: number) => void,
+  db: Sql | TransactionSql, readable: Readable, apply: (events: StoredEvent[]) => Promise<void>, onChunk: (replayed: number) => void,
 ): Promise<number> {
   let after = 0n;
   let total = 0;
   for (;;) {
     const rows = await db<EventRow[]>`
       select ${db.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint
-        ${upTo === undefined ? db`` : db`and position <= ${upTo.toString()}::bigint`}
       order by position limit ${CHUNK}`;
     if (rows.length === 0) break;
     await apply(await readable(db, rows));
     after = rows[rows.length - 1]!.position;
     total += rows.length;
     onChunk(total);
-  }
-  return total;
-}
-
-/** The schema holding a projection's read model at exactly position P. */
-export const asAtSchemaOf = (name: string, position: bigint): string => schemaOf(name, `_at_${position}`);
-
-/**
- * Builds each projection's read model at exactly position `upTo` (every event at or below it applied, none above)
- * into a fresh schema `rm_<name>_at_<P>` (dropped first if it exists), by replaying the log through the same
- * projections, inside the caller's transaction: a copy is visible only once complete. Personal fields are opened
- * as a rebuild opens them, so erased participants replay without them. Returns the events replayed.
- */
-export async function replayUpTo(tx: TransactionSql, targets: readonly Projection[], upTo: bigint, vault: PersonalDataVault): Promise<number> {
-  for (const projection of targets) {
-    const schema = asAtSchemaOf(projection.name, upTo);
-    await tx.unsafe(`drop schema if exists ${schema} cascade`);
-    await createProjectionSchema(tx, projection, schema);
-  }
-  const total = await replayChunks(tx, readableWith(vault), upTo, async (events) => {
-    for (const projection of targets) await applyInTransaction(tx, projection, asAtSchemaOf(projection.name, upTo), events);
-  }, () => {});
-  // The copy is consistent at exactly P, whatever the log holds above it.
-  for (const projection of targets) {
-    await tx.unsafe(`update ${asAtSchemaOf(projection.name, upTo)}.checkpoint set consistent_position = ${upTo.toString()}`);
   }
   return total;
 }
@@ -131,7 +110,8 @@ export interface ProjectionDifference {
 
 /**
  * Compares the live read model with a fresh replay of the log into a shadow schema (which is dropped again):
- * every table of the projection and its per-stream positions, row by row, plus the checkpoint's event count.
+ * every version of every table of the projection and its per-stream positions, row by row, plus the checkpoint's
+ * event count.
  * Meant for a quiet system (fault injection, checks after an incident); an empty list means they are equal.
  */
 export async function compareWithRebuild(sql: Sql, projection: Projection, vault: PersonalDataVault): Promise<ProjectionDifference[]> {
@@ -140,7 +120,7 @@ export async function compareWithRebuild(sql: Sql, projection: Projection, vault
   await replayLogInto(sql, [projection], '__verify', readableWith(vault), () => {});
   try {
     const differences: ProjectionDifference[] = [];
-    for (const table of [...projection.tables, 'stream_positions']) {
+    for (const table of [...projection.tables.map(versionsTableOf), STREAM_POSITIONS]) {
       const count = async (from: string, minus: string) => {
         const [row] = await sql.unsafe<{ n: number }[]>(
           `select count(*)::int as n from (select * from ${from}.${table} except all select * from ${minus}.${table}) d`);
@@ -159,7 +139,7 @@ export async function compareWithRebuild(sql: Sql, projection: Projection, vault
     }
     return differences;
   } finally {
-    await sql.unsafe(`drop schema if exists ${shadow} cascade`);
+    await sql.begin((tx) => dropProjectionSchema(tx, shadow));
   }
 }
 
@@ -182,15 +162,19 @@ async function swapIn(sql: Sql, projection: Projection, readable: Readable): Pro
       join events e on e.stream_id = b.stream_id and e.stream_version > b.applied
       order by e.position`);
     if (missing.length > 0) await applyInTransaction(tx, projection, shadow, await readable(tx, missing));
-    await tx.unsafe(`drop schema if exists ${retired} cascade`);
+    await dropProjectionSchema(tx, retired);
     const exists = await tx`select 1 from information_schema.schemata where schema_name = ${live}`;
     if (exists.length > 0) {
       // Keep the live consumer's Kafka positions: the swapped-in rows already include everything up to them.
       await tx.unsafe(`insert into ${shadow}.kafka_offsets select * from ${live}.kafka_offsets on conflict do nothing`);
       await tx.unsafe(`alter schema ${live} rename to ${retired}`);
+      // A read model from before versioning has no as-at views.
+      const views = await tx`select 1 from information_schema.schemata where schema_name = ${asAtSchemaOf(live)}`;
+      if (views.length > 0) await tx.unsafe(`alter schema ${asAtSchemaOf(live)} rename to ${asAtSchemaOf(retired)}`);
     }
     await tx.unsafe(`alter schema ${shadow} rename to ${live}`);
-    await tx.unsafe(`drop schema if exists ${retired} cascade`);
+    await tx.unsafe(`alter schema ${asAtSchemaOf(shadow)} rename to ${asAtSchemaOf(live)}`);
+    await dropProjectionSchema(tx, retired);
     return missing.length;
   });
 }

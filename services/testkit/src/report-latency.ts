@@ -1,14 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { atConsistentPosition, dropAllAsAtReadModels } from '@vru/api';
+import { atConsistentPosition } from '@vru/api';
+import { projections, rebuildProjections, versionsTableOf } from '@vru/projector';
 import { DEMO_EVALUATION_COHORT } from './demo-data.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './index.js';
 
 /**
  * Latency of every report at one consistent position on the demo data, and what the snapshot itself costs
- * (a repeatable-read read-only transaction and the checkpoint read); then each report asAt one position earlier:
- * the first request (which replays the log into copies of its read models) and the next ones (which read the
- * copies). Printed for docs/metrics.md ("Positions and as-at"). Run by hand on the real services: node services/testkit/dist/report-latency.js (DATABASE_URL, KAFKA_BROKERS).
+ * (a repeatable-read read-only transaction and the checkpoint read); then each report asAt one position earlier
+ * (the rows true then, filtered from the versioned read models): the first request and the next ones; then the
+ * rebuild of every read model from the demo log, three times (the projector's write cost). Printed for
+ * docs/metrics.md ("Positions and as-at"). Run by hand on the real services: node services/testkit/dist/report-latency.js (DATABASE_URL, KAFKA_BROKERS).
  */
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const h = await Harness.start();
@@ -59,15 +61,27 @@ try {
   }
   for (const url of reports) {
     const current = (await h.getReport(url, keys.commissioner)).body as { position: string };
-    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${BigInt(current.position) - 1n}`;
-    await dropAllAsAtReadModels(h.sql);
+    const at = (BigInt(current.position) - 1n).toString();
+    const earlier = `${url}${url.includes('?') ? '&' : '?'}asAt=${at}`;
+    // Standing for a report answered at that position earlier: across providers asAt is answered only at published positions.
+    await h.sql`insert into published_positions (position) values (${at}) on conflict do nothing`;
     const started = performance.now();
-    const built = await h.getReport(earlier, keys.commissioner);
-    if (built.status !== 200) throw new Error(`${earlier} answered ${built.status}`);
-    const buildMs = performance.now() - started;
-    const asAt = built.body as { position: string; computedAt: unknown[] };
-    console.log(`${url.split('?')[0]} asAt=${asAt.position}: first ${buildMs.toFixed(0)} ms (replays ${asAt.computedAt.length} read models), `
+    const first = await h.getReport(earlier, keys.commissioner);
+    if (first.status !== 200) throw new Error(`${earlier} answered ${first.status}`);
+    const firstMs = performance.now() - started;
+    const asAt = first.body as { position: string; computedAt: unknown[] };
+    console.log(`${url.split('?')[0]} asAt=${asAt.position}: first ${firstMs.toFixed(0)} ms (${asAt.computedAt.length} read models), `
       + `then ${await time(() => h.get(earlier, keys.commissioner))}`);
+  }
+  const rebuilds: number[] = [];
+  for (let i = 0; i < 3; i++) rebuilds.push((await rebuildProjections(h.sql, projections, h.logger, { vault: h.vault })).ms);
+  console.log(`rebuild of every read model from the demo log: ${rebuilds.join(', ')} ms`);
+  for (const p of projections) {
+    for (const table of p.tables) {
+      const [row] = await h.sql.unsafe<{ current: number; versions: number }[]>(
+        `select (select count(*)::int from rm_${p.name}.${table.name}) as current, (select count(*)::int from rm_${p.name}.${versionsTableOf(table)}) as versions`);
+      console.log(`${p.name}.${table.name}: ${row!.current} current rows, ${row!.versions} versions`);
+    }
   }
 } finally {
   await h.close();

@@ -8,10 +8,9 @@ import {
 } from '@vru/event-store';
 import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
-import { ERASURE_TYPES, recordKeeping } from './record-keeping.js';
+import { recordKeeping } from './record-keeping.js';
 import { requestHash, requestHashKey } from './request-hash.js';
 import { GRANT_PROVIDER_FROM_STREAM, matchesFor, targetOf, type AppendCommand, type Target } from './targets.js';
-import { dropAllAsAtReadModels } from '../as-at.js';
 
 export type { AppendCommand } from './targets.js';
 
@@ -78,9 +77,6 @@ export class CommandHandler {
       try {
         const outcomes = await this.handleOnce(commands);
         if (outcomes.some((o) => o.status === 'accepted')) this.relay.wake();
-        // Read models at past positions hold rows derived from the erased person's data: drop them all, after the
-        // erasure commits (a build that opened the key before then is waited for and dropped too).
-        if (commands.some((c, i) => ERASURE_TYPES.has(c.submission.type) && outcomes[i]?.status === 'accepted')) await dropAllAsAtReadModels(this.sql);
         return countAppended(commands, outcomes);
       } catch (err) {
         if ((err as { code?: string }).code === UNIQUE_VIOLATION && attempt < MAX_ATTEMPTS) continue;

@@ -43,33 +43,28 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 
 export const attendanceProjection: Projection<SessionRow> = {
   name: attendanceReadModel.name,
-  // 4: rows keyed by event id; no digest of the session id.
-  version: 4,
+  // 5: rows carry the position they became true at (as-at reads filter on it).
+  version: 5,
   handles: ['SessionAttended', 'SessionMissed'],
-  tables: Object.values(attendanceReadModel.tables),
-  ddl: `
-    create table sessions (
-      event_id uuid primary key,
-      stream_id text not null,
-      provider_id text not null,
-      programme_id text not null,
-      session_date date not null,
-      attended boolean not null,
-      duration_minutes integer,
-      session_type text not null,
-      delivered_by text
-    );
-    create index sessions_programme_date on sessions (programme_id, session_date);
-    create index sessions_provider_date on sessions (provider_id, session_date);
-  `,
+  tables: [{
+    name: attendanceReadModel.tables.sessions,
+    appendOnly: true,
+    columns: [
+      'event_id uuid not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
+      'session_date date not null', 'attended boolean not null', 'duration_minutes integer', 'session_type text not null',
+      'delivered_by text',
+    ],
+    key: ['event_id'],
+    indexes: ['programme_id, session_date', 'provider_id, session_date'],
+  }],
   project: projectAttendance,
   write: async (tx, rows) => {
     if (rows.length > 0) await tx`
-      insert into sessions (
-        event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by)
-      select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy"
+      insert into sessions_versions (
+        event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
+      select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
-        "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text)
+        "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
       on conflict (event_id) do nothing`;
   },
 };

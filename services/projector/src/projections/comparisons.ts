@@ -85,67 +85,68 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
 export const comparisonsProjection: Projection<ComparisonChange> = {
   name: comparisonsReadModel.name,
   // 2: an erased record's offences are removed (their details are sealed under its destroyed key).
-  version: 2,
+  // 3: versioned rows (as-at reads filter on their positions).
+  version: 3,
   handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
-  tables: Object.values(comparisonsReadModel.tables),
-  ddl: `
-    create table comparison_records (
-      stream_id text primary key,
-      data_partner_id text not null,
-      pool_id text not null,
-      index_date date not null,
-      index_event text not null,
-      age_at_index integer,
-      gender text,
-      ethnicity_group text,
-      area text,
-      prior_offences integer,
-      prior_serious_violence boolean,
-      prior_custody boolean,
-      erased boolean not null default false
-    );
-    create index comparison_records_index_date on comparison_records (index_date);
-    create table comparison_offences (
-      event_id uuid primary key,
-      stream_id text not null,
-      offence_date date not null,
-      proven_date date not null,
-      serious_violence boolean not null,
-      custodial boolean not null
-    );
-    create index comparison_offences_stream on comparison_offences (stream_id);
-  `,
+  tables: [
+    {
+      name: comparisonsReadModel.tables.comparisonRecords,
+      columns: [
+        'stream_id text not null', 'data_partner_id text not null', 'pool_id text not null', 'index_date date not null',
+        'index_event text not null', 'age_at_index integer', 'gender text', 'ethnicity_group text', 'area text', 'prior_offences integer',
+        'prior_serious_violence boolean', 'prior_custody boolean', 'erased boolean not null default false',
+      ],
+      key: ['stream_id'],
+      indexes: ['index_date'],
+    },
+    {
+      name: comparisonsReadModel.tables.comparisonOffences,
+      appendOnly: true,
+      columns: [
+        'event_id uuid not null', 'stream_id text not null', 'offence_date date not null', 'proven_date date not null',
+        'serious_violence boolean not null', 'custodial boolean not null',
+      ],
+      key: ['event_id'],
+      indexes: ['stream_id'],
+    },
+  ],
   project: projectComparison,
   write: async (tx, changes) => {
-    const records = lastPerKey(changes.filter((c): c is ComparisonRecordRow => c.kind === 'record'), (r) => r.streamId);
-    const offences = lastPerKey(changes.filter((c): c is ComparisonOffenceRow => c.kind === 'offence'), (r) => r.eventId);
-    const erased = [...new Set(changes.filter((c) => c.kind === 'erased').map((c) => c.streamId))];
+    const records = lastPerKey(changes.filter((c) => c.kind === 'record'), (r) => r.streamId);
+    const offences = lastPerKey(changes.filter((c) => c.kind === 'offence'), (r) => r.eventId);
+    const erased = changes.filter((c) => c.kind === 'erased');
     if (records.length > 0) {
       await tx`
-        insert into comparison_records (stream_id, data_partner_id, pool_id, index_date, index_event, age_at_index, gender,
-                                        ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody)
+        insert into comparison_records_versions (stream_id, data_partner_id, pool_id, index_date, index_event, age_at_index, gender,
+                                                 ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody, valid_from)
         select "streamId", "dataPartnerId", "poolId", "indexDate", "indexEvent", "ageAtIndex", gender, "ethnicityGroup", area,
-               "priorOffences", "priorSeriousViolence", "priorCustody"
+               "priorOffences", "priorSeriousViolence", "priorCustody", position
         from jsonb_to_recordset(${recordset(records)}::text::jsonb) as x("streamId" text, "dataPartnerId" text, "poolId" text,
           "indexDate" date, "indexEvent" text, "ageAtIndex" integer, gender text, "ethnicityGroup" text, area text, "priorOffences" integer,
-          "priorSeriousViolence" boolean, "priorCustody" boolean)
-        on conflict (stream_id) do nothing`;
+          "priorSeriousViolence" boolean, "priorCustody" boolean, position bigint)
+        on conflict (stream_id) where valid_to is null do nothing`;
     }
     if (offences.length > 0) {
       await tx`
-        insert into comparison_offences (event_id, stream_id, offence_date, proven_date, serious_violence, custodial)
-        select "eventId", "streamId", "offenceDate", "provenDate", "seriousViolence", custodial
+        insert into comparison_offences_versions (event_id, stream_id, offence_date, proven_date, serious_violence, custodial, valid_from)
+        select "eventId", "streamId", "offenceDate", "provenDate", "seriousViolence", custodial, position
         from jsonb_to_recordset(${recordset(offences)}::text::jsonb) as x("eventId" uuid, "streamId" text, "offenceDate" date,
-          "provenDate" date, "seriousViolence" boolean, custodial boolean)
+          "provenDate" date, "seriousViolence" boolean, custodial boolean, position bigint)
         on conflict (event_id) do nothing`;
     }
     if (erased.length > 0) {
-      // Erased: out of every later evaluation; the covariates go, as the sealed fields did.
+      const streams = erased.map((c) => c.streamId);
+      // Erased: out of every later evaluation; the covariates go from every version (in place: valid_from unchanged), as
+      // a replay that cannot open the sealed fields would leave them; then the current version is marked erased.
       await tx`
-        update comparison_records set erased = true, age_at_index = null, gender = null, ethnicity_group = null, area = null,
+        update comparison_records_versions set age_at_index = null, gender = null, ethnicity_group = null, area = null,
           prior_offences = null, prior_serious_violence = null, prior_custody = null
-        where stream_id = any(${erased}::text[])`;
-      await tx`delete from comparison_offences where stream_id = any(${erased}::text[])`;
+        where stream_id = any(${streams}::text[])`;
+      await tx`
+        update comparison_records_versions r set erased = true, valid_from = x.position
+        from jsonb_to_recordset(${recordset(erased)}::text::jsonb) as x("streamId" text, position bigint)
+        where r.stream_id = x."streamId" and r.valid_to is null`;
+      await tx`delete from comparison_offences_versions where stream_id = any(${streams}::text[])`;
     }
   },
 };

@@ -40,36 +40,34 @@ export function projectOffence(event: StoredEvent): OffenceChange[] {
 
 export const offencesProjection: Projection<OffenceChange> = {
   name: offencesReadModel.name,
-  version: 3,
+  // 4: rows carry the position they became true at.
+  version: 4,
   handles: ['OffenceRecorded', 'ParticipantErased'],
-  tables: Object.values(offencesReadModel.tables),
-  ddl: `
-    create table offences (
-      event_id uuid primary key,
-      stream_id text not null,
-      provider_id text not null,
-      programme_id text not null,
-      offence_date date not null,
-      proven_date date not null,
-      disposal text not null,
-      offence_category text not null,
-      serious_violence boolean not null,
-      custodial boolean not null default false
-    );
-    create index offences_stream on offences (stream_id);
-  `,
+  tables: [{
+    name: offencesReadModel.tables.offences,
+    appendOnly: true,
+    columns: [
+      'event_id uuid not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
+      'offence_date date not null', 'proven_date date not null', 'disposal text not null', 'offence_category text not null',
+      'serious_violence boolean not null', 'custodial boolean not null default false',
+    ],
+    key: ['event_id'],
+    indexes: ['stream_id'],
+  }],
   project: projectOffence,
   write: async (tx, changes) => {
     const rows = lastPerKey(changes.filter((c) => c.kind === 'offence'), (r) => r.eventId);
     const erased = changes.filter((c) => c.kind === 'erased').map((c) => c.streamId);
     if (rows.length > 0) await tx`
-      insert into offences (event_id, stream_id, provider_id, programme_id, offence_date, proven_date, disposal, offence_category,
-                            serious_violence, custodial)
+      insert into offences_versions (event_id, stream_id, provider_id, programme_id, offence_date, proven_date, disposal, offence_category,
+                                     serious_violence, custodial, valid_from)
       select "eventId", "streamId", "providerId", "programmeId", "offenceDate", "provenDate", disposal, "offenceCategory",
-             "seriousViolence", custodial
+             "seriousViolence", custodial, position
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
-        "offenceDate" date, "provenDate" date, disposal text, "offenceCategory" text, "seriousViolence" boolean, custodial boolean)
+        "offenceDate" date, "provenDate" date, disposal text, "offenceCategory" text, "seriousViolence" boolean, custodial boolean,
+        position bigint)
       on conflict (event_id) do nothing`;
-    if (erased.length > 0) await tx`delete from offences where stream_id = any(${erased}::text[])`;
+    // Every version goes, as a replay after the erasure (which cannot open the details) would leave it.
+    if (erased.length > 0) await tx`delete from offences_versions where stream_id = any(${erased}::text[])`;
   },
 };

@@ -47,8 +47,8 @@ export function projectOutcome(event: StoredEvent): OutcomeRow[] {
 const keyOf = (r: OutcomeRow) => `${r.streamId}\u0000${r.instrument}\u0000${r.scale}`;
 
 /** Folds one batch in order with the same rules the upsert applies to the stored row. */
-export function mergeOutcomes(rows: readonly OutcomeRow[]): OutcomeRow[] {
-  const byKey = new Map<string, OutcomeRow>();
+export function mergeOutcomes<R extends OutcomeRow>(rows: readonly R[]): R[] {
+  const byKey = new Map<string, R>();
   for (const r of rows) {
     const prev = byKey.get(keyOf(r));
     if (!prev) {
@@ -72,35 +72,31 @@ export function mergeOutcomes(rows: readonly OutcomeRow[]): OutcomeRow[] {
 export const outcomesProjection: Projection<OutcomeRow> = {
   name: outcomesReadModel.name,
   // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
-  version: 2,
+  // 3: versioned rows (as-at reads filter on their positions).
+  version: 3,
   handles: ['OutcomeMeasured'],
-  tables: Object.values(outcomesReadModel.tables),
-  ddl: `
-    create table outcomes (
-      stream_id text not null,
-      provider_id text not null,
-      programme_id text not null,
-      instrument text not null,
-      scale text not null,
-      higher_is_better boolean not null,
-      baseline_on date,
-      baseline_score double precision,
-      exit_on date,
-      exit_score double precision,
-      measurements integer not null,
-      primary key (stream_id, instrument, scale)
-    );
-    create index outcomes_programme on outcomes (programme_id, instrument);
-  `,
+  tables: [{
+    name: outcomesReadModel.tables.outcomes,
+    columns: [
+      'stream_id text not null', 'provider_id text not null', 'programme_id text not null', 'instrument text not null',
+      'scale text not null', 'higher_is_better boolean not null', 'baseline_on date', 'baseline_score double precision', 'exit_on date',
+      'exit_score double precision', 'measurements integer not null',
+    ],
+    key: ['stream_id', 'instrument', 'scale'],
+    indexes: ['programme_id, instrument'],
+  }],
   project: projectOutcome,
   write: async (tx, changes) => {
     const rows = mergeOutcomes(changes);
     await tx`
-      insert into outcomes as t (stream_id, provider_id, programme_id, instrument, scale, higher_is_better, baseline_on, baseline_score, exit_on, exit_score, measurements)
-      select "streamId", "providerId", "programmeId", instrument, scale, "higherIsBetter", "baselineOn", "baselineScore", "exitOn", "exitScore", measurements
+      insert into outcomes_versions as t (stream_id, provider_id, programme_id, instrument, scale, higher_is_better, baseline_on,
+                                          baseline_score, exit_on, exit_score, measurements, valid_from)
+      select "streamId", "providerId", "programmeId", instrument, scale, "higherIsBetter", "baselineOn", "baselineScore", "exitOn",
+             "exitScore", measurements, position
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, instrument text,
-        scale text, "higherIsBetter" boolean, "baselineOn" date, "baselineScore" double precision, "exitOn" date, "exitScore" double precision, measurements integer)
-      on conflict (stream_id, instrument, scale) do update set
+        scale text, "higherIsBetter" boolean, "baselineOn" date, "baselineScore" double precision, "exitOn" date, "exitScore" double precision,
+        measurements integer, position bigint)
+      on conflict (stream_id, instrument, scale) where valid_to is null do update set
         higher_is_better = excluded.higher_is_better,
         baseline_score = case when excluded.baseline_on is not null and (t.baseline_on is null or excluded.baseline_on < t.baseline_on)
           then excluded.baseline_score else t.baseline_score end,
@@ -110,6 +106,7 @@ export const outcomesProjection: Projection<OutcomeRow> = {
           then excluded.exit_score else t.exit_score end,
         exit_on = case when excluded.exit_on is not null and (t.exit_on is null or excluded.exit_on >= t.exit_on)
           then excluded.exit_on else t.exit_on end,
-        measurements = t.measurements + excluded.measurements`;
+        measurements = t.measurements + excluded.measurements,
+        valid_from = excluded.valid_from`;
   },
 };

@@ -40,6 +40,8 @@ export interface ParticipantChange {
   providerId: string;
   programmeId: string;
   patch: ParticipantPatch;
+  /** An erasure: the patch's nulls are written into every version of the row, not only from the erasure on. */
+  erasure?: true;
 }
 
 const SCOPE_COLUMNS: Record<string, ['serviceConsent' | 'evaluationConsent' | 'followUpConsent']> = {
@@ -52,7 +54,8 @@ export function projectParticipant(event: StoredEvent): ParticipantChange[] {
   const d = event.data as Record<string, unknown>;
   const patch = participantPatch(event.type, d);
   if (!patch) return [];
-  return [{ streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '', patch }];
+  const change: ParticipantChange = { streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '', patch };
+  return [event.type === 'ParticipantErased' ? { ...change, erasure: true } : change];
 }
 
 /** A personal field, or null where it was erased (its key destroyed before this replay). */
@@ -98,8 +101,8 @@ function participantPatch(type: string, d: Record<string, unknown>): Participant
 }
 
 /** Folds a batch's changes into one patch per stream, in order. */
-export function mergeParticipantChanges(changes: readonly ParticipantChange[]): ParticipantChange[] {
-  const byStream = new Map<string, ParticipantChange>();
+export function mergeParticipantChanges<C extends ParticipantChange>(changes: readonly C[]): C[] {
+  const byStream = new Map<string, C>();
   for (const c of changes) {
     const prev = byStream.get(c.streamId);
     if (!prev) {
@@ -136,56 +139,52 @@ const COLUMNS: [keyof ParticipantPatch, string, string][] = [
   ['exitReason', 'exit_reason', 'text'],
 ];
 
+/** The current version of each row patched, at the patch's position (the versioning trigger keeps the one before). */
 const UPDATE_SQL = `
-  update participants t set
+  update participants_versions t set
     ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')},
     first_session_date = least(t.first_session_date, (x.patch->>'firstSessionDate')::date),
-    follow_ups = t.follow_ups || coalesce(x.patch->'followUps', '{}'::jsonb)
+    follow_ups = t.follow_ups || coalesce(x.patch->'followUps', '{}'::jsonb),
+    valid_from = x.position
+  from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb, position bigint)
+  where t.stream_id = x."streamId" and t.valid_to is null`;
+
+/** An erasure's nulls written into every version of the row in place (valid_from unchanged: no new version). */
+const ERASE_SQL = `
+  update participants_versions t set
+    ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')}
   from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb)
   where t.stream_id = x."streamId"`;
 
 export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
-  version: 2,
+  // 3: versioned rows (as-at reads filter on their positions).
+  version: 3,
   handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded', 'ParticipantErased'],
-  tables: Object.values(participantsReadModel.tables),
-  ddl: `
-    create table participants (
-      stream_id text primary key,
-      provider_id text not null,
-      programme_id text not null,
-      referral_date date,
-      referral_source text,
-      age_at_referral integer,
-      age_band text,
-      gender text,
-      ethnicity text,
-      postcode_district text,
-      service_consent_from date,
-      service_consent_withdrawn_on date,
-      evaluation_consent_from date,
-      evaluation_consent_withdrawn_on date,
-      follow_up_consent_from date,
-      follow_up_consent_withdrawn_on date,
-      enrolled_on date,
-      planned_sessions integer,
-      delivery_setting text,
-      first_session_date date,
-      exit_date date,
-      exit_reason text,
-      follow_ups jsonb not null default '{}'
-    );
-    create index participants_programme_referral on participants (programme_id, referral_date);
-    create index participants_provider_referral on participants (provider_id, referral_date);
-  `,
+  tables: [{
+    name: participantsReadModel.tables.participants,
+    columns: [
+      'stream_id text not null', 'provider_id text not null', 'programme_id text not null', 'referral_date date', 'referral_source text',
+      'age_at_referral integer', 'age_band text', 'gender text', 'ethnicity text', 'postcode_district text',
+      'service_consent_from date', 'service_consent_withdrawn_on date', 'evaluation_consent_from date',
+      'evaluation_consent_withdrawn_on date', 'follow_up_consent_from date', 'follow_up_consent_withdrawn_on date', 'enrolled_on date',
+      'planned_sessions integer', 'delivery_setting text', 'first_session_date date', 'exit_date date', 'exit_reason text',
+      `follow_ups jsonb not null default '{}'`,
+    ],
+    key: ['stream_id'],
+    indexes: ['programme_id, referral_date', 'provider_id, referral_date'],
+  }],
   project: projectParticipant,
   write: async (tx, changes) => {
     const rows = mergeParticipantChanges(changes);
+    const erasures = rows.filter((r) => r.erasure);
+    // First, so that the erasure's own patch below finds nothing left to change and adds no version.
+    if (erasures.length > 0) await tx.unsafe(ERASE_SQL, [recordset(erasures.map((r) => ({ streamId: r.streamId, patch: r.patch })))]);
     await tx`
-      insert into participants (stream_id, provider_id, programme_id)
-      select "streamId", "providerId", "programmeId"
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text)
-      on conflict (stream_id) do nothing`;
-    await tx.unsafe(UPDATE_SQL, [recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch })))]);
+      insert into participants_versions (stream_id, provider_id, programme_id, valid_from)
+      select "streamId", "providerId", "programmeId", position
+      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, position bigint)
+      on conflict (stream_id) where valid_to is null do nothing`;
+    await tx.unsafe(UPDATE_SQL, [recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch, position: r.position })))]);
   },
 };

@@ -53,53 +53,44 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
 export const spendProjection: Projection<SpendChange> = {
   name: spendReadModel.name,
   // 3: no reason text (sealed in the log since).
-  version: 3,
+  // 4: versioned rows (as-at reads filter on their positions).
+  version: 4,
   handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected', 'DeliveryTargetsSet', 'DeliveryTargetsRevised'],
-  tables: Object.values(spendReadModel.tables),
-  ddl: `
-    create table grants (
-      grant_ref text primary key,
-      stream_id text not null,
-      provider_id text not null,
-      programme_id text not null,
-      amount_pence bigint not null,
-      start_date date not null,
-      end_date date not null,
-      target_participants integer not null
-    );
-    create table spend (
-      event_id uuid primary key,
-      grant_ref text not null,
-      provider_id text not null,
-      amount_pence bigint not null,
-      category text not null,
-      period_start date not null,
-      period_end date not null,
-      evidence_ref text not null,
-      original_amount_pence bigint not null,
-      original_category text not null,
-      corrections integer not null default 0
-    );
-    create index spend_grant on spend (grant_ref);
-    create table delivery_targets (
-      grant_ref text not null,
-      quarter text not null,
-      referrals integer not null,
-      enrolments integer not null,
-      sessions_delivered integer not null,
-      completions integer not null,
-      spend_pence bigint not null,
-      outcome_targets jsonb not null,
-      revisions integer not null default 0,
-      primary key (grant_ref, quarter)
-    );
-  `,
+  tables: [
+    {
+      name: spendReadModel.tables.grants,
+      columns: [
+        'grant_ref text not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
+        'amount_pence bigint not null', 'start_date date not null', 'end_date date not null', 'target_participants integer not null',
+      ],
+      key: ['grant_ref'],
+    },
+    {
+      name: spendReadModel.tables.spend,
+      columns: [
+        'event_id uuid not null', 'grant_ref text not null', 'provider_id text not null', 'amount_pence bigint not null',
+        'category text not null', 'period_start date not null', 'period_end date not null', 'evidence_ref text not null',
+        'original_amount_pence bigint not null', 'original_category text not null', 'corrections integer not null default 0',
+      ],
+      key: ['event_id'],
+      indexes: ['grant_ref'],
+    },
+    {
+      name: spendReadModel.tables.deliveryTargets,
+      columns: [
+        'grant_ref text not null', 'quarter text not null', 'referrals integer not null', 'enrolments integer not null',
+        'sessions_delivered integer not null', 'completions integer not null', 'spend_pence bigint not null',
+        'outcome_targets jsonb not null', 'revisions integer not null default 0',
+      ],
+      key: ['grant_ref', 'quarter'],
+    },
+  ],
   project: projectSpend,
   write: async (tx, changes) => {
     const grants = lastPerKey(changes.filter((c) => c.kind === 'grant'), (c) => c.grantRef);
     const spends = lastPerKey(changes.filter((c) => c.kind === 'spend'), (c) => c.eventId);
     // Several corrections of one spend in a batch: the last one's amount and category, every one counted.
-    const corrections = new Map<string, { correctsEventId: string; amountPence: number; category: string; count: number }>();
+    const corrections = new Map<string, { correctsEventId: string; amountPence: number; category: string; count: number; position: string }>();
     for (const c of changes) {
       if (c.kind !== 'correction') continue;
       const prev = corrections.get(c.correctsEventId);
@@ -107,21 +98,24 @@ export const spendProjection: Projection<SpendChange> = {
     }
     if (grants.length > 0) {
       await tx`
-        insert into grants (grant_ref, stream_id, provider_id, programme_id, amount_pence, start_date, end_date, target_participants)
-        select "grantRef", "streamId", "providerId", "programmeId", "amountPence", "startDate", "endDate", "targetParticipants"
+        insert into grants_versions (grant_ref, stream_id, provider_id, programme_id, amount_pence, start_date, end_date, target_participants,
+                                     valid_from)
+        select "grantRef", "streamId", "providerId", "programmeId", "amountPence", "startDate", "endDate", "targetParticipants", position
         from jsonb_to_recordset(${recordset(grants)}::text::jsonb) as x("grantRef" text, "streamId" text, "providerId" text, "programmeId" text,
-          "amountPence" bigint, "startDate" date, "endDate" date, "targetParticipants" integer)
-        on conflict (grant_ref) do update set provider_id = excluded.provider_id, programme_id = excluded.programme_id,
+          "amountPence" bigint, "startDate" date, "endDate" date, "targetParticipants" integer, position bigint)
+        on conflict (grant_ref) where valid_to is null do update set provider_id = excluded.provider_id, programme_id = excluded.programme_id,
           amount_pence = excluded.amount_pence, start_date = excluded.start_date, end_date = excluded.end_date,
-          target_participants = excluded.target_participants`;
+          target_participants = excluded.target_participants, valid_from = excluded.valid_from`;
     }
     if (spends.length > 0) {
       await tx`
-        insert into spend (event_id, grant_ref, provider_id, amount_pence, category, period_start, period_end, evidence_ref, original_amount_pence, original_category)
-        select "eventId", "grantRef", "providerId", "amountPence", category, "periodStart", "periodEnd", "evidenceRef", "amountPence", category
+        insert into spend_versions (event_id, grant_ref, provider_id, amount_pence, category, period_start, period_end, evidence_ref,
+                                    original_amount_pence, original_category, valid_from)
+        select "eventId", "grantRef", "providerId", "amountPence", category, "periodStart", "periodEnd", "evidenceRef", "amountPence", category,
+               position
         from jsonb_to_recordset(${recordset(spends)}::text::jsonb) as x("eventId" uuid, "grantRef" text, "providerId" text, "amountPence" bigint,
-          category text, "periodStart" date, "periodEnd" date, "evidenceRef" text)
-        on conflict (event_id) do nothing`;
+          category text, "periodStart" date, "periodEnd" date, "evidenceRef" text, position bigint)
+        on conflict (event_id) where valid_to is null do nothing`;
     }
     // In stream order the last change per quarter holds its targets; every revision is counted.
     const targets = new Map<string, Extract<SpendChange, { kind: 'targets' }> & { revisions: number }>();
@@ -133,24 +127,25 @@ export const spendProjection: Projection<SpendChange> = {
     }
     if (targets.size > 0) {
       await tx`
-        insert into delivery_targets as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
-          outcome_targets, revisions)
+        insert into delivery_targets_versions as t (grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence,
+          outcome_targets, revisions, valid_from)
         select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved",
-          revisions
+          revisions, position
         from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
           enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "shareReliablyImproved" jsonb,
-          revisions integer)
-        on conflict (grant_ref, quarter) do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
+          revisions integer, position bigint)
+        on conflict (grant_ref, quarter) where valid_to is null do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
           sessions_delivered = excluded.sessions_delivered, completions = excluded.completions, spend_pence = excluded.spend_pence,
-          outcome_targets = excluded.outcome_targets, revisions = t.revisions + excluded.revisions`;
+          outcome_targets = excluded.outcome_targets, revisions = t.revisions + excluded.revisions, valid_from = excluded.valid_from`;
     }
     if (corrections.size > 0) {
       // A correction arrives after the spend it corrects (same stream, later version), so the row exists.
       await tx`
-        update spend s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count
+        update spend_versions s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count,
+          valid_from = x.position
         from jsonb_to_recordset(${recordset([...corrections.values()])}::text::jsonb)
-          as x("correctsEventId" uuid, "amountPence" bigint, category text, count integer)
-        where s.event_id = x."correctsEventId"`;
+          as x("correctsEventId" uuid, "amountPence" bigint, category text, count integer, position bigint)
+        where s.event_id = x."correctsEventId" and s.valid_to is null`;
     }
   },
 };

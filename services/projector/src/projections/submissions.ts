@@ -29,33 +29,31 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
 
 export const submissionsProjection: Projection<SubmissionRow> = {
   name: submissionsReadModel.name,
-  version: 2,
+  // 3: rows carry the position they became true at.
+  version: 3,
   handles: [
     'ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'SessionMissed',
     'OutcomeMeasured', 'ParticipantExited', 'FollowUpRecorded', 'OffenceRecorded', 'GrantAwarded', 'SpendRecorded', 'SpendCorrected',
     'DeliveryTargetsSet', 'DeliveryTargetsRevised', 'MatchTokenRecorded', 'ParticipantErased',
   ],
-  tables: Object.values(submissionsReadModel.tables),
-  ddl: `
-    create table submissions (
-      event_id uuid primary key,
-      provider_id text not null,
-      programme_id text,
-      type text not null,
-      source text not null,
-      occurred_at timestamptz not null,
-      recorded_at timestamptz not null
-    );
-    create index submissions_provider_recorded on submissions (provider_id, recorded_at);
-  `,
+  tables: [{
+    name: submissionsReadModel.tables.submissions,
+    appendOnly: true,
+    columns: [
+      'event_id uuid not null', 'provider_id text not null', 'programme_id text', 'type text not null', 'source text not null',
+      'occurred_at timestamptz not null', 'recorded_at timestamptz not null',
+    ],
+    key: ['event_id'],
+    indexes: ['provider_id, recorded_at'],
+  }],
   project: projectSubmission,
   write: async (tx, changes) => {
     const rows = lastPerKey(changes, (r) => r.eventId);
     await tx`
-      insert into submissions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at)
-      select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt"
+      insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
+      select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
-        type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz)
+        type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
       on conflict (event_id) do nothing`;
   },
 };
