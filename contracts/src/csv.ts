@@ -88,7 +88,7 @@ interface SchemaNode {
 function enumValues(schema: SchemaNode): (string | number)[] | undefined {
   const values = schema.enum ?? schema.anyOf?.map((s) => s.const);
   if (!values) return undefined;
-  return values.every((v) => typeof v === 'string' || typeof v === 'number') ? (values as (string | number)[]) : undefined;
+  return values.every((v) => typeof v === 'string' || typeof v === 'number') ? values : undefined;
 }
 
 function kindOf(schema: SchemaNode): CsvKind {
@@ -105,7 +105,7 @@ function kindOf(schema: SchemaNode): CsvKind {
 
 function describe(schema: SchemaNode, kind: CsvKind): string {
   const parts: string[] = [];
-  if (schema.description) parts.push(String(schema.description));
+  if (schema.description) parts.push(schema.description);
   if (schema.format === 'date') parts.push('Date as YYYY-MM-DD.');
   if (schema.format === 'date-time') parts.push('Date and time with a zone, e.g. 2026-09-14T16:30:00Z.');
   if (schema.format === 'uuid') parts.push('A UUID.');
@@ -189,7 +189,8 @@ function valueAt(object: Record<string, unknown>, pointer: string): unknown {
 function toCell(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (Array.isArray(value)) return value.join(';');
-  return String(value);
+  // An object would print as [object Object]; its JSON is what a reader can type back.
+  return typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean | bigint);
 }
 
 /** A header line and one example row (from the catalogue's example), ready to open in a spreadsheet. */

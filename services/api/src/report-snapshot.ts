@@ -163,7 +163,7 @@ async function readAtConsistentPosition<T>(
     const connection = await sql.reserve();
     try {
       await connection.unsafe(`set search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
-      return { position: '0', value: await report(connection as unknown as Sql, {
+      return { position: '0', value: await report(connection, {
         position: '0', asOf, computedAt: readModels.map((projection) => ({ projection, position: '0', eventsApplied: '0', updatedAt: null })),
       }) };
     } finally {
@@ -189,7 +189,7 @@ async function readAtConsistentPosition<T>(
     // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
     const value = await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt });
     return { position: at.position.toString(), value };
-  }) as Promise<{ position: string; value: T }>;
+  });
 }
 
 /** The filters a report echoes: asAt is left out (position says it), so a report at P reads the same asked at P or not. */

@@ -10,7 +10,7 @@ import { emptyIfNoReadModel } from './read-model.js';
 
 const { sessions: sessionsTable } = attendanceReadModel.tables;
 
-type AttendanceRecord = { programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number };
+interface AttendanceRecord { programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number }
 /** Reads shared by the attendance reports of one page (a month each): under the layer they all read the same financial year. */
 export type AttendanceReads = Map<string, Promise<AttendanceRecord[]>>;
 

@@ -70,10 +70,9 @@ function recoverable(published: number[][], target: number[]): boolean {
     const p = x.findIndex((v) => Math.abs(v) > 1e-9);
     if (p < 0) continue;
     const scaled = x.map((v) => v / x[p]!);
-    basis.forEach((b, i) => {
+    basis.forEach((b) => {
       const f = b[p]!;
       if (Math.abs(f) > 1e-9) for (let j = 0; j < b.length; j++) b[j]! -= f * scaled[j]!;
-      void i;
     });
     basis.push(scaled);
     pivots.push(p);
