@@ -189,8 +189,10 @@ function valueAt(object: Record<string, unknown>, pointer: string): unknown {
 function toCell(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (Array.isArray(value)) return value.join(';');
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   // An object would print as [object Object]; its JSON is what a reader can type back.
-  return typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean | bigint);
+  return JSON.stringify(value);
 }
 
 /** A header line and one example row (from the catalogue's example), ready to open in a spreadsheet. */
