@@ -21,7 +21,7 @@ const MentorAssignedV1 = Type.Object(
 type MentorAssignedData = Static<typeof MentorAssignedV1>;
 
 // The typed union grows by the new type, as the catalogue-derived union would.
-type MentorAssigned = { type: 'MentorAssigned'; eventId: string; occurredAt: string; programmeId?: string | undefined; data: MentorAssignedData };
+interface MentorAssigned { type: 'MentorAssigned'; eventId: string; occurredAt: string; programmeId?: string | undefined; data: MentorAssignedData }
 type AssignMentor = Omit<MentorAssigned, 'type'> & { type: 'AssignMentor'; context: DecisionContext };
 type Event = ParticipantEvent | MentorAssigned;
 type Command = ParticipantCommand | AssignMentor;

@@ -86,8 +86,8 @@ export class CommandHandler {
   }
 
   private async handleOnce(commands: AppendCommand[]): Promise<AppendOutcome[]> {
-    const outcomes: (AppendOutcome | undefined)[] = new Array(commands.length);
-    const targets: (Target | undefined)[] = new Array(commands.length);
+    const outcomes = new Array<AppendOutcome | undefined>(commands.length);
+    const targets = new Array<Target | undefined>(commands.length);
     const hashes = commands.map((c) => requestHash(c.submission, this.requestHashKey));
     const now = new Date().toISOString();
     const [, matches] = await Promise.all([this.reference.refreshIfStale(), matchesFor(this.sql, this.pseudonymSecret, commands)]);

@@ -55,7 +55,7 @@ export class GroupCommit {
               from += p.commands.length;
             }
           },
-          (err) => batch.forEach((p) => p.reject(err)),
+          (err: unknown) => batch.forEach((p) => p.reject(err)),
         )
         .finally(() => {
           clearTimeout(timer);

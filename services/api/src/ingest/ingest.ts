@@ -38,7 +38,7 @@ export class Ingest {
   constructor(private readonly sql: Sql, private readonly groupCommit: GroupCommit) {}
 
   async submit(request: IngestRequest, submissions: readonly unknown[]): Promise<AppendOutcome[]> {
-    const outcomes: AppendOutcome[] = new Array(submissions.length);
+    const outcomes = new Array<AppendOutcome>(submissions.length);
     const commands: AppendCommand[] = [];
     const slots: number[] = [];
     for (const [index, body] of submissions.entries()) {

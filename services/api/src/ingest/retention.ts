@@ -1,4 +1,4 @@
-import { eventDefinition, type ValidSubmission } from '@vru/contracts';
+import { eventDefinition } from '@vru/contracts';
 import type { Sql } from '@vru/runtime';
 import type { CommandHandler } from './command-handler.js';
 
@@ -55,7 +55,7 @@ export async function applyRetention(
         occurredAt: now.toISOString(),
         ...(p.programme_id ? { programmeId: p.programme_id } : {}),
         data: { requestedOn: today, basis: 'retention-period-ended' },
-      } as ValidSubmission,
+      },
     })));
     erased += outcomes.filter((o) => o.status === 'accepted').length;
   }

@@ -53,19 +53,19 @@ export async function matchesFor(sql: Sql, pseudonymSecret: string, commands: re
 export function targetOf(cmd: AppendCommand, matches: Map<string, Match[]>, pseudonymSecret: string): Target | Refusal {
   const { submission: s, definition: def, principal } = cmd;
   if (def.stream === 'grant') {
-    const grantRef = s.grantRef as string;
+    const grantRef = s.grantRef!;
     // A commissioner's targets belong to the grant's provider, known once the stream is loaded (see the command handler).
     const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId ?? GRANT_PROVIDER_FROM_STREAM);
     return { streamId: grantStreamId(grantRef), kind: 'grant', providerId, programmeId: (s.data.programmeId as string | undefined) ?? null };
   }
   if (cmd.streamId !== undefined) {
-    return { streamId: cmd.streamId, kind: def.stream, providerId: principal.providerId as string, programmeId: s.programmeId ?? null };
+    return { streamId: cmd.streamId, kind: def.stream, providerId: principal.providerId!, programmeId: s.programmeId ?? null };
   }
   if (def.stream === 'comparison') {
     // The data partner owns the record: its id stands where a participant's provider would.
-    const dataPartnerId = s.dataPartnerId as string;
+    const dataPartnerId = s.dataPartnerId!;
     return {
-      streamId: comparisonStreamId(pseudonymSecret, dataPartnerId, s.comparisonRef as string),
+      streamId: comparisonStreamId(pseudonymSecret, dataPartnerId, s.comparisonRef!),
       kind: 'comparison', providerId: dataPartnerId, programmeId: null,
     };
   }
@@ -85,9 +85,9 @@ export function targetOf(cmd: AppendCommand, matches: Map<string, Match[]>, pseu
     const match = candidates[0]!;
     return { streamId: match.streamId, kind: 'participant', providerId: match.providerId, programmeId: s.programmeId ?? match.programmeId };
   }
-  const providerId = principal.role === 'provider' ? (principal.providerId as string) : (s.providerId as string);
+  const providerId = principal.role === 'provider' ? (principal.providerId!) : (s.providerId!);
   return {
-    streamId: participantStreamId(participantId(pseudonymSecret, providerId, s.participantRef as string)),
+    streamId: participantStreamId(participantId(pseudonymSecret, providerId, s.participantRef!)),
     kind: 'participant',
     providerId,
     programmeId: s.programmeId ?? null,

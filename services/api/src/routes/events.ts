@@ -83,7 +83,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       response: { 202: AppendResult, ...problemResponses },
     },
   }, async (request, reply) => {
-    const outcome = (await deps.ingest.submit({ principal: request.principal, requestId: String(request.id), source: 'api' }, [request.body]))[0]!;
+    const outcome = (await deps.ingest.submit({ principal: request.principal, requestId: request.id, source: 'api' }, [request.body]))[0]!;
     if (outcome.status === 'rejected') throw refusalProblem(outcome);
     return reply.code(202).send(outcome);
   });
@@ -103,7 +103,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     },
   }, async (request) => {
     const events = request.body.events;
-    const outcomes = await deps.ingest.submit({ principal: request.principal, requestId: String(request.id), source: 'batch' }, events);
+    const outcomes = await deps.ingest.submit({ principal: request.principal, requestId: request.id, source: 'batch' }, events);
     return summarise(outcomes.map((o, index) => toBatchResult(index, o.status === 'rejected' ? eventIdOf(events[index]) : o.eventId, o, request)));
   });
 
@@ -126,7 +126,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     },
   }, async (request) => {
     const principal = request.principal;
-    const streamId = participantStreamId(participantId(deps.pseudonymSecret, principal.providerId as string, request.params.participantRef));
+    const streamId = participantStreamId(participantId(deps.pseudonymSecret, principal.providerId!, request.params.participantRef));
     const events = await readStream(deps.sql, deps.commands.vault, streamId);
     // Another provider's participant with the same reference is a different stream: isolation by construction.
     if (events.length === 0) throw new HttpProblem(404, 'not-found', 'No events for this participant');
@@ -164,9 +164,9 @@ export const erasureRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (a
   }, async (request, reply) => {
     const { participantRef } = request.params;
     const requestedOn = request.body.requestedOn ?? new Date().toISOString().slice(0, 10);
-    const streamId = participantStreamId(participantId(deps.pseudonymSecret, request.principal.providerId as string, participantRef));
+    const streamId = participantStreamId(participantId(deps.pseudonymSecret, request.principal.providerId!, participantRef));
     const [erasure] = await deps.ingest.submit(
-      { principal: request.principal, requestId: String(request.id), source: 'api', invalidTitle: 'The erasure request is invalid', recordRefusals: false },
+      { principal: request.principal, requestId: request.id, source: 'api', invalidTitle: 'The erasure request is invalid', recordRefusals: false },
       [{
         eventId: request.body.eventId ?? uuidV5(ERASURE_NAMESPACE, streamId),
         type: 'ParticipantErased', schemaVersion: 1, occurredAt: `${requestedOn}T00:00:00Z`,

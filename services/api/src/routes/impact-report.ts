@@ -6,7 +6,7 @@ import type { ReportDeps } from './reports.js';
 
 export const impactReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/impact', {
-    config: { roles: REPORT_ROLES['impact'] },
+    config: { roles: REPORT_ROLES.impact },
     schema: {
       tags: ['reports'],
       operationId: 'impactReport',

@@ -180,9 +180,9 @@ async function importRows(
     throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
   }
 
-  type Result = {
+  interface Result {
     line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; position?: string; errors?: (CsvCellError & { cell?: string })[];
-  };
+  }
   // In a workbook, each error also names its cell: the column's letter in this file and the sheet row.
   const cellsOf = (line: number, errors: CsvCellError[]) => (format === 'csv' ? errors : errors.map((e) => {
     const index = header.indexOf(e.column);
@@ -307,6 +307,6 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
       }
     },
   }, async (request) => (isXlsx(request.headers['content-type'])
-    ? importXlsx(deps, request.principal, request.query.eventType, Buffer.from(String(request.body), 'latin1'), String(request.id))
-    : importCsv(deps, request.principal, request.query.eventType, String(request.body ?? ''), String(request.id))));
+    ? importXlsx(deps, request.principal, request.query.eventType, Buffer.from(request.body as string, 'latin1'), request.id)
+    : importCsv(deps, request.principal, request.query.eventType, (request.body as string | undefined) ?? '', request.id)));
 };

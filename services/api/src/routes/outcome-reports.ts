@@ -17,7 +17,7 @@ const DISCLOSURE_NOTE = ' Across providers (commissioner, funder, admin) figures
 
 export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/engagement', {
-    config: { roles: REPORT_ROLES['engagement'] },
+    config: { roles: REPORT_ROLES.engagement },
     schema: {
       tags: ['reports'],
       operationId: 'engagementReport',
@@ -33,7 +33,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => sendReport(request, reply, await engagementReport(sql, request.principal, request.query), 'engagement'));
 
   app.get('/v1/reports/outcomes', {
-    config: { roles: REPORT_ROLES['outcomes'] },
+    config: { roles: REPORT_ROLES.outcomes },
     schema: {
       tags: ['reports'],
       operationId: 'outcomesReport',
@@ -49,7 +49,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => sendReport(request, reply, await outcomesReport(sql, request.principal, request.query), 'outcomes'));
 
   app.get('/v1/reports/reoffending', {
-    config: { roles: REPORT_ROLES['reoffending'] },
+    config: { roles: REPORT_ROLES.reoffending },
     schema: {
       tags: ['reports'],
       operationId: 'reoffendingReport',
@@ -64,7 +64,7 @@ export const outcomeReportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async 
   }, async (request, reply) => sendReport(request, reply, await reoffendingReport(sql, request.principal, request.query), 'reoffending'));
 
   app.get('/v1/reports/spend', {
-    config: { roles: REPORT_ROLES['spend'] },
+    config: { roles: REPORT_ROLES.spend },
     schema: {
       tags: ['reports'],
       operationId: 'spendReport',

@@ -6,7 +6,7 @@ import type { ReportDeps } from './reports.js';
 
 export const performanceRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/performance', {
-    config: { roles: REPORT_ROLES['performance'] },
+    config: { roles: REPORT_ROLES.performance },
     schema: {
       tags: ['reports'],
       operationId: 'performanceReport',

@@ -11,7 +11,7 @@ export interface ReportDeps {
 
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportDeps> = async (app, { sql }) => {
   app.get('/v1/reports/attendance', {
-    config: { roles: REPORT_ROLES['attendance'] },
+    config: { roles: REPORT_ROLES.attendance },
     schema: {
       tags: ['reports'],
       operationId: 'attendanceReport',

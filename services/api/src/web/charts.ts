@@ -16,6 +16,7 @@ let kit: { plot: typeof PlotModule; document: unknown } | undefined;
 function drawingKit(): { plot: typeof PlotModule; document: unknown } {
   if (!kit) {
     const { parseHTML } = load('linkedom') as typeof LinkedomModule;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- linkedom declares its window with the DOM lib, which the API does not build with
     kit = { plot: load('@observablehq/plot') as typeof PlotModule, document: parseHTML('<!doctype html><html><body></body></html>').document };
   }
   return kit;
@@ -226,7 +227,7 @@ export function dataQualityChart(rows: readonly { providerId: string; rate: numb
 export function performanceChart(
   indicator: string, unit: 'count' | 'pence' | 'share', rows: readonly { quarter: string; target: number; actual: number | null }[],
 ): Html {
-  if (rows.length === 0) return empty(`${indicator}`);
+  if (rows.length === 0) return empty(indicator);
   const scale = unit === 'pence' ? 0.01 : 1;
   const points = rows.map((r) => ({ ...r, target: r.target * scale, actual: r.actual === null ? null : r.actual * scale, figures: r }));
   const drawn = points.filter((p) => p.actual !== null);

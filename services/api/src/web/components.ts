@@ -33,7 +33,7 @@ export function figureSection(opts: { id: string; heading: string; intro?: HtmlV
     ${opts.tables}
     ${opts.csv ? html`<p class="govuk-body"><a class="govuk-link" href="${opts.csv.href}" download>${opts.csv.text}<span
       class="govuk-visually-hidden"> (CSV)</span></a>${excelHref(opts.csv.href) ? html` or <a class="govuk-link"
-      href="${excelHref(opts.csv.href)!}" download>as an Excel workbook<span
+      href="${excelHref(opts.csv.href)}" download>as an Excel workbook<span
       class="govuk-visually-hidden"> (${opts.csv.text})</span></a>` : ''}</p>` : ''}
   </section>`;
 }

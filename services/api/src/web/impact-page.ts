@@ -106,7 +106,7 @@ function matchingSection(r: ImpactReport): Html {
       ['Comparisons used', m ? count(m.comparisonsUsed, true) : notApplicable],
       ['Matching', m ? `up to ${m.ratio} per participant, with replacement, within ${m.caliperSd ?? '–'} standard deviations of the `
         + 'propensity logit'
-        + `${m.exact.length ? `, exactly on ${m.exact.join(', ')}` : ''}` : notApplicable],
+        + (m.exact.length ? `, exactly on ${m.exact.join(', ')}` : '') : notApplicable],
     ])],
   });
 }

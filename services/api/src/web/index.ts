@@ -81,6 +81,7 @@ const sendPage = (reply: FastifyReply, body: Html, status = 200) => reply.code(s
 /** An empty filter field in a GET form means "any": drop it before the query schema sees it. */
 function dropEmpty(request: FastifyRequest): void {
   const q = request.query as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the query is a map of field names; dropping a key is the point
   for (const k of Object.keys(q)) if (q[k] === '') delete q[k];
 }
 
@@ -111,7 +112,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       request.webPrincipal = signedIn.principal;
       request.log = request.log.child({ keyId: signedIn.principal.keyId, role: signedIn.principal.role });
     }
-    const roles = request.routeOptions.config?.pageRoles;
+    const roles = request.routeOptions.config.pageRoles;
     if (!roles) return;
     if (!principal) return reply.redirect('/app/sign-in', 303);
     if (!roles.includes(principal.role)) throw new HttpProblem(403, 'forbidden', 'You cannot open this page', undefined, `This page is for: ${roles.join(', ')}`);
@@ -134,7 +135,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     } else if (error.validation) {
       status = 400;
       title = 'Some filters are not valid';
-      items = error.validation.map((v) => ({ text: `${v.instancePath.slice(1) || String(v.params.additionalProperty ?? v.params.missingProperty ?? 'filter')}: ${v.message ?? 'not valid'}` }));
+      items = error.validation.map((v) => {
+        const named = v.params.additionalProperty ?? v.params.missingProperty;
+        return { text: `${v.instancePath.slice(1) || (typeof named === 'string' ? named : 'filter')}: ${v.message ?? 'not valid'}` };
+      });
     } else if (isDatabaseUnavailable(error)) {
       status = 503;
       items = [{ text: 'A service we depend on is unavailable. Try again in a few seconds.' }];
@@ -374,8 +378,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       // A workbook is a zip: it starts with the zip signature "PK"; anything else is read as CSV.
       const isWorkbook = file.subarray(0, 2).toString('latin1') === 'PK';
       const result = isWorkbook
-        ? await importXlsx({ ingest: deps.ingest }, principal, type as EventType, file, String(request.id))
-        : await importCsv({ ingest: deps.ingest }, principal, type as EventType, file.toString('utf8'), String(request.id));
+        ? await importXlsx({ ingest: deps.ingest }, principal, type as EventType, file, request.id)
+        : await importCsv({ ingest: deps.ingest }, principal, type as EventType, file.toString('utf8'), request.id);
       return await uploadPage(request, reply, { result, chosen: type });
     } catch (err) {
       if (err instanceof HttpProblem && err.statusCode < 500) return uploadPage(request, reply, { problem: err, chosen: type });
@@ -393,7 +397,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     try {
       const pack = await grantEvidencePack(sql, deps.auditMonitor.key, grantRef);
       if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant');
-      return reply.type('application/json')
+      return await reply.type('application/json')
         .header('content-disposition', `attachment; filename="evidence-pack-${grantRef}.json"`).send(pack);
     } catch (err) {
       if (!(err instanceof EvidenceNotReady)) throw err;

@@ -195,11 +195,11 @@ export function auditSection(audit: AuditView, grantRefs: readonly string[] = []
         ? 'The spend figures shown differ from the spend re-computed from the audit log.'
         : 'The audit log does not verify against the pinned key.', problems.slice(0, 10).map((p) => p.message));
   const checked = audit
-    ? `${count(audit.leavesChecked)} events, ${count(audit.headsChecked)} signed heads${audit.full ? ' (full)' : ' (new since the last verified head)'}`
+    ? html`${count(audit.leavesChecked)} events, ${count(audit.headsChecked)} signed heads${audit.full ? ' (full)' : ' (new since the last verified head)'}`
     : '–';
   const driftText = !drift ? '–' : drift.ok
-    ? `agrees (${count(drift.grantsChecked)} grants)`
-    : `DIFFERS for ${count(new Set(drift.drift.map((d) => d.grantRef)).size)} grant(s)`;
+    ? html`agrees (${count(drift.grantsChecked)} grants)`
+    : html`DIFFERS for ${count(new Set(drift.drift.map((d) => d.grantRef)).size)} grant(s)`;
   const packHref = (ref: string) => `/app/download/evidence-pack?grantRef=${encodeURIComponent(ref)}`;
   const packs = grantRefs.length === 0 || !audit ? html`` : html`<h3 class="govuk-heading-s">Evidence packs</h3>
     <p class="govuk-body">Each pack holds a grant's spend figures, every event behind them (no personal data) with its proof,
@@ -212,7 +212,7 @@ export function auditSection(audit: AuditView, grantRefs: readonly string[] = []
     tables: [summaryList([
       ['Events in the log', audit ? count(audit.treeSize) : '–'],
       ['Checked in this verification', checked],
-      ['Latest signed tree head', head ? `${count(head.size)} events, signed ${head.timestamp}` : 'none yet'],
+      ['Latest signed tree head', head ? html`${count(head.size)} events, signed ${head.timestamp}` : 'none yet'],
       ['Root hash', head ? html`<code class="app-hash">${head.rootHash}</code>` : '–'],
       ['Spend read model against the log', driftText],
     ]), packs],
@@ -341,7 +341,7 @@ function variance(indicator: string, value: number | null, suppressed: boolean):
   const sign = value > 0 ? '+' : value < 0 ? '−' : '';
   const unit = unitOf(indicator);
   const abs = Math.abs(value);
-  const text = unit === 'pence' ? money(abs) : unit === 'share' ? `${decimal(abs * 100)} points` : count(abs);
+  const text = unit === 'pence' ? money(abs) : unit === 'share' ? html`${decimal(abs * 100)} points` : count(abs);
   return html`${sign}${text}`;
 }
 

@@ -97,7 +97,7 @@ export interface SessionSummary {
 
 /** Open sessions, newest first (never their tokens: only hashes are stored). */
 export async function listSessions(sql: Sql, filter: { keyId?: string; sessionId?: string } = {}): Promise<SessionSummary[]> {
-  type Row = { session_id: string; key_id: string; role: Role; provider_id: string | null; created_at: Date; expires_at: Date };
+  interface Row { session_id: string; key_id: string; role: Role; provider_id: string | null; created_at: Date; expires_at: Date }
   const rows = await sql<Row[]>`
     select s.session_id, s.key_id, k.role, k.provider_id, s.created_at, s.expires_at
     from dashboard_sessions s join api_keys k using (key_id)
