@@ -8,6 +8,7 @@ import {
   appendPending, consistencyProof, EVENT_COLUMNS, inclusionProof, storedEventsById, toStoredEvent, TreeHeadSigner, treeSize, verifyLog,
   type EventRow,
 } from '@vru/event-store';
+import type { StoredEvent } from '@vru/contracts';
 import { checkAgainstStore } from '@vru/projector';
 import { createSql, ensureDatabase, loadConfig, migrate, type Sql } from '@vru/runtime';
 import { generateKeys, parseSignerKey, parseVerifierKey } from '@vru/verifier';
@@ -69,6 +70,7 @@ try {
   started = performance.now();
   const nothingNew = await verifyLog(sql, key, full.state);
   const nothingNewMs = ms(started);
+  if (!nothingNew.ok) throw new Error(`verification with nothing new failed: ${JSON.stringify(nothingNew.problems.slice(0, 3))}`);
 
   await insertEvents(sql, NEW, N);
   await appendAll(sql);
@@ -94,7 +96,7 @@ try {
 
   // The projector's check: look the batch's events up in the store and compare each message with its stored form.
   const rows = await sql<EventRow[]>`select ${sql.unsafe(EVENT_COLUMNS)} from events order by position desc limit 500`;
-  const messages = rows.map((r) => JSON.parse(JSON.stringify(toStoredEvent(r))));
+  const messages = rows.map((r) => JSON.parse(JSON.stringify(toStoredEvent(r))) as StoredEvent);
   const rounds = 20;
   started = performance.now();
   for (let i = 0; i < rounds; i++) {

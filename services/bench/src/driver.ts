@@ -103,7 +103,7 @@ async function httpSingle(t: Extract<Task, { kind: 'http-single' }>): Promise<Re
       for (const e of journeys.next().events) {
         if (!running()) return;
         const t0 = performance.now();
-        const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: Error) => ({ status: 0, body: err.message }));
+        const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({ status: 0, body: (err as Error).message }));
         if (res.status === 202) done(1, performance.now() - t0);
         else { fail(`${res.status} ${res.body.slice(0, 300)}`); break; }
       }
@@ -125,7 +125,7 @@ async function httpBatch(t: Extract<Task, { kind: 'http-batch' }>): Promise<Resu
       const events = all.slice(0, t.batchSize);
       carry = all.slice(t.batchSize);
       const t0 = performance.now();
-      const res = await post(pool, '/v1/events/batch', t.apiKey, { events }).catch((err: Error) => ({ status: 0, body: err.message }));
+      const res = await post(pool, '/v1/events/batch', t.apiKey, { events }).catch((err: unknown) => ({ status: 0, body: (err as Error).message }));
       if (res.status !== 200) { fail(`${res.status} ${res.body.slice(0, 300)}`); continue; }
       const answer = JSON.parse(res.body) as { accepted: number; rejected: number; results: { status: string; problem?: unknown }[] };
       if (answer.rejected > 0) fail(`rejected in batch: ${JSON.stringify(answer.results.find((r) => r.status === 'rejected')?.problem).slice(0, 300)}`);
@@ -182,7 +182,7 @@ async function ceilingBatch(t: Extract<Task, { kind: 'ceiling-batch' }>): Promis
       rows = rows.slice(t.batchSize);
       const t0 = performance.now();
       try {
-        await sql`insert into bench_ceiling.events ${sql(batch.map((r) => ({ ...r, data: JSON.parse(r.data), metadata: JSON.parse(r.metadata) })), CEILING_COLUMNS)}`;
+        await sql`insert into bench_ceiling.events ${sql(batch.map((r) => ({ ...r, data: JSON.parse(r.data) as unknown, metadata: JSON.parse(r.metadata) as unknown })), CEILING_COLUMNS)}`;
         done(batch.length, performance.now() - t0);
       } catch (err) {
         fail((err as Error).message);
@@ -246,6 +246,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   const started = performance.now();
   const deadline = started + t.seconds * 1000;
   const poller = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the caller clears the flag while this loop awaits
     while (polling || pending.size > 0) {
       const ids = [...pending.keys()];
       if (ids.length > 0) {
@@ -260,6 +261,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
           else pending.set(r.stream_id, still);
         }
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the caller clears the flag while this loop awaits
       if (!polling && performance.now() > deadline + 60_000) break;
       await sleep(10);
     }
@@ -274,7 +276,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   const slots: Slot[] = Array.from({ length: t.concurrency }, fresh);
   const send = async (slot: Slot, e: Body, dueAt: number) => {
     if (slot.broken) return;
-    const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: Error) => ({ status: 0, body: err.message }));
+    const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({ status: 0, body: (err as Error).message }));
     answered += 1;
     if (res.status !== 202) {
       errors += 1;

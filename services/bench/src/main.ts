@@ -497,6 +497,7 @@ async function healthLatency(
   const latencies: number[] = [];
   let stop = false;
   let loads = 0;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set once the measurement ends, while the loop awaits
   const loader = (async () => { while (load && !stop) { await load(); loads++; } })();
   const until = performance.now() + seconds * 1000;
   while (performance.now() < until) {

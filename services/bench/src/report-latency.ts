@@ -120,6 +120,7 @@ export async function measureReportLatency(
   const health: number[] = [];
   let measuring = true;
   const healthLoop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- cleared in the finally below while this loop awaits
     while (measuring) {
       const t0 = performance.now();
       const res = await fetch(`${url}/healthz`).catch(() => null);
@@ -134,7 +135,7 @@ export async function measureReportLatency(
         const t0 = performance.now();
         const res = await undiciFetch(`${url}${r.path}`, {
           headers: r.page ? { cookie } : { authorization: `Bearer ${keys.commissioner}` }, signal: AbortSignal.timeout(timeoutMs), dispatcher: patient,
-        }).catch((err: Error) => ({ status: 0, text: async () => err.message }) as const);
+        }).catch((err: unknown) => ({ status: 0, text: async () => (err as Error).message }) as const);
         const body = await res.text();
         const ms = performance.now() - t0;
         if (res.status !== 200) {
