@@ -57,7 +57,7 @@ export async function startProjector(opts: {
     });
     consumer = c;
     c.on(c.events.CRASH, ({ payload }) => {
-      log.warn({ error: payload.error?.message }, 'consumer crashed; reconnecting');
+      log.warn({ error: payload.error.message }, 'consumer crashed; reconnecting');
       void c.disconnect().catch(() => {}).finally(() => scheduleRestart());
     });
     await c.connect();
@@ -65,6 +65,8 @@ export async function startProjector(opts: {
     await c.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
+      // kafkajs builds these per batch as closures (its own examples destructure them); no `this` is lost.
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- see above
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const published: StoredEvent[] = [];
@@ -78,6 +80,7 @@ export async function startProjector(opts: {
             published.push(event);
             if (perEvent) {
               eventLogs.push(log.child({
+                // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
                 correlationId: correlationId ?? event.metadata?.requestId, eventId: event.eventId, eventType: event.type,
                 position: event.position, partition: batch.partition, offset: m.offset,
               }));
@@ -88,6 +91,7 @@ export async function startProjector(opts: {
           }
         }
         // Only what the store holds is applied: a message that is not, field for field, a stored event is refused.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `null` parses to a null entry, which the check refuses
         const { accepted, rejected } = checkAgainstStore(published, await storedEventsById(sql, published.map((e) => e?.eventId)));
         for (const r of rejected) {
           projectorRejected.inc({ projection: projection.name, reason: r.reason });
@@ -123,7 +127,7 @@ export async function startProjector(opts: {
     restartTimer = setTimeout(() => {
       restartTimer = null;
       if (stopped) return;
-      connect().catch((err) => {
+      connect().catch((err: unknown) => {
         log.warn({ error: (err as Error).message }, 'consumer could not reconnect');
         void consumer?.disconnect().catch(() => {});
         scheduleRestart();
@@ -154,7 +158,7 @@ export async function startProjector(opts: {
       lastProgressAt = Date.now();
       const stuck = consumer;
       void Promise.race([stuck?.disconnect(), new Promise((r) => setTimeout(r, 10_000))]).catch(() => {}).finally(() => scheduleRestart());
-    }, (err) => log.debug({ error: (err as Error).message }, 'consumer lag check failed')).finally(() => { checking = false; });
+    }, (err: unknown) => log.debug({ error: (err as Error).message }, 'consumer lag check failed')).finally(() => { checking = false; });
   }, STALL_CHECK_MS);
   watchdog.unref();
   await connect();

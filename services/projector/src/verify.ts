@@ -22,8 +22,11 @@ export function checkAgainstStore(
   const accepted: StoredEvent[] = [];
   const rejected: Rejection[] = [];
   for (const message of published) {
+    // Messages are parsed JSON, typed as what they should be: these checks are for what they are.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
     const original = typeof message?.eventId === 'string' ? stored.get(message.eventId) : undefined;
     if (!original) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
       rejected.push({ eventId: message?.eventId, position: message?.position, reason: 'not-in-store' });
     } else if (canonicalJson(message) !== canonicalJson(original)) {
       rejected.push({ eventId: message.eventId, position: message.position, reason: 'differs-from-store' });

@@ -9,7 +9,7 @@ const stored = (over: Partial<StoredEvent> = {}): StoredEvent => ({
   data: { amountPence: 250_000, category: 'venue', periodStart: '2025-07-01', periodEnd: '2025-09-30', evidenceRef: 'INV-2' },
   metadata: { requestId: 'req-1', keyId: 'k1', role: 'provider', source: 'api' },
   ...over,
-} as StoredEvent);
+});
 
 t.test('a message is applied only when it is the stored event, field for field; the store\'s copy is what is applied', async (t) => {
   const original = stored();

@@ -46,7 +46,7 @@ export type ComparisonChange = ComparisonRecordRow | ComparisonOffenceRow | Comp
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export function projectComparison(event: StoredEvent): ComparisonChange[] {
-  const d = event.data as Record<string, unknown>;
+  const d = event.data;
   switch (event.type) {
     case 'ComparisonRecordSubmitted': {
       // Personal fields are absent when the record was erased before this replay: the row keeps its dates only.
@@ -72,7 +72,7 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
       if (typeof d.offenceDate !== 'string' || typeof d.provenDate !== 'string') return [];
       return [{
         kind: 'offence', eventId: event.eventId, streamId: event.streamId,
-        offenceDate: String(d.offenceDate), provenDate: String(d.provenDate),
+        offenceDate: d.offenceDate, provenDate: d.provenDate,
         seriousViolence: d.seriousViolence === true, custodial: d.custodial === true,
       }];
     case 'ComparisonRecordErased':

@@ -8,7 +8,7 @@ const stored = (type: string, data: Record<string, unknown>): StoredEvent => ({
   position: '7', eventId: EVENT_ID, streamId: 'participant-x', streamVersion: 4, type, schemaVersion: 2, providerId: 'prov-a',
   programmeId: 'mentoring-test', occurredAt: '2026-02-01T10:00:00.000Z', recordedAt: '2026-02-01T10:00:01.000Z', data,
   metadata: { requestId: 'req-1', keyId: 'k1', role: 'provider', source: 'api' },
-} as StoredEvent);
+});
 
 const attended = { sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff' };
 

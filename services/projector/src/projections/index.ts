@@ -8,11 +8,11 @@ import { submissionsProjection } from './submissions.js';
 import { comparisonsProjection } from './comparisons.js';
 
 /** Every read model the projector service maintains. */
-export const projections: readonly Projection<any>[] = [
+export const projections: readonly Projection[] = [
   attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection,
   comparisonsProjection,
 ];
 
-export function projectionByName(name: string): Projection<any> | undefined {
+export function projectionByName(name: string): Projection | undefined {
   return projections.find((p) => p.name === name);
 }

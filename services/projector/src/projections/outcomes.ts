@@ -28,7 +28,8 @@ export interface OutcomeRow {
 export function projectOutcome(event: StoredEvent): OutcomeRow[] {
   if (event.type !== 'OutcomeMeasured') return [];
   const d = event.data as { instrument: string; timepoint: string; measuredOn: string; score: number; scale?: string; customRange?: { higherIsBetter: boolean } };
-  const range = InstrumentRanges[d.instrument as keyof typeof InstrumentRanges];
+  // A custom instrument has no entry: its direction comes with the event.
+  const range = Object.hasOwn(InstrumentRanges, d.instrument) ? InstrumentRanges[d.instrument as keyof typeof InstrumentRanges] : undefined;
   return [{
     streamId: event.streamId,
     providerId: event.providerId,

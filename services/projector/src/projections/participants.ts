@@ -51,7 +51,7 @@ const SCOPE_COLUMNS: Record<string, ['serviceConsent' | 'evaluationConsent' | 'f
 };
 
 export function projectParticipant(event: StoredEvent): ParticipantChange[] {
-  const d = event.data as Record<string, unknown>;
+  const d = event.data;
   const patch = participantPatch(event.type, d);
   if (!patch) return [];
   const change: ParticipantChange = { streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '', patch };

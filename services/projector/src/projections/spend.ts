@@ -21,7 +21,7 @@ export type SpendChange =
 const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
 
 export function projectSpend(event: StoredEvent): SpendChange[] {
-  const d = event.data as Record<string, unknown>;
+  const d = event.data;
   switch (event.type) {
     case 'GrantAwarded':
       return [{
