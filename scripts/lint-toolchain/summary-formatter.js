@@ -1,5 +1,5 @@
-// ESLint formatter for scripts/lint --all: findings counted by rule and by directory, so the list of directories held
-// clean (lintedPaths in eslint.config.js) can grow with what has none.
+// ESLint formatter for scripts/lint --summary: findings counted by rule and by directory, to see where a new or tuned
+// rule bites before listing every finding.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
