@@ -394,16 +394,17 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
   }, async (request, reply) => {
     const { grantRef } = request.query as { grantRef: string };
     if (!deps.auditMonitor.key) throw new HttpProblem(503, 'audit-key-not-configured', 'Evidence packs unavailable');
+    let pack: Awaited<ReturnType<typeof grantEvidencePack>>;
     try {
-      const pack = await grantEvidencePack(sql, deps.auditMonitor.key, grantRef);
-      if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant');
-      return await reply.type('application/json')
-        .header('content-disposition', `attachment; filename="evidence-pack-${grantRef}.json"`).send(pack);
+      pack = await grantEvidencePack(sql, deps.auditMonitor.key, grantRef);
     } catch (err) {
       if (!(err instanceof EvidenceNotReady)) throw err;
       reply.header('retry-after', '60');
       throw new HttpProblem(503, 'evidence-not-ready', 'Evidence pack not ready', undefined, err.message);
     }
+    if (!pack) throw new HttpProblem(404, 'not-found', 'No such grant');
+    return reply.type('application/json')
+      .header('content-disposition', `attachment; filename="evidence-pack-${grantRef}.json"`).send(pack);
   });
 
   app.get('/app/download/:file', {
