@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
+// Re-exported so tests in other packages name the browser's types without depending on playwright-core themselves.
+export type { Browser, BrowserContext, Page } from 'playwright-core';
 
 /**
  * Debian's Chromium driven by playwright-core (no browser download): headless, no sandbox (root in CI), and no

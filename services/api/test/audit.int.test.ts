@@ -13,7 +13,7 @@ import {
   checkConsistency, fromBase64, generateKeys, leafHash, openCheckpoint, parseSignerKey, parseVerifierKey, toBase64, utf8,
   runVerifier, verifyEvidencePack, verifyInclusion, type VerifierKey,
 } from '@vru/verifier';
-import { Harness, journey, PROGRAMME } from './index.js';
+import { Harness, journey, PROGRAMME } from '@vru/testkit';
 
 /**
  * The attacks of the audit threat model (docs/audit.md), each on a real PostgreSQL and Kafka, each detected and

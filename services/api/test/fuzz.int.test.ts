@@ -3,8 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { eventDefinition } from '@vru/contracts';
-import { Harness, PROGRAMME, event } from './index.js';
-import { GARBAGE_AUTHORIZATION, SQL_FRAGMENTS, generateCases, type FuzzCase } from './fuzz.js';
+import { Harness, PROGRAMME, event } from '@vru/testkit';
+import { GARBAGE_AUTHORIZATION, SQL_FRAGMENTS, generateCases, type FuzzCase } from '@vru/testkit/fuzz';
 
 // Replay a failure with the seed it printed: FUZZ_SEED=123 FUZZ_COUNT=3000.
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : randomInt(2 ** 31);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Harness, event, journey } from './index.js';
+import { Harness, event, journey } from '@vru/testkit';
 
 const h = await Harness.start();
 t.teardown(() => h.close());

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { eventDefinition } from '@vru/contracts';
-import { Harness, PROGRAMME, PROGRAMME_2, event } from './index.js';
+import { Harness, PROGRAMME, PROGRAMME_2, event } from '@vru/testkit';
 
 const h = await Harness.start();
 t.teardown(() => h.close());

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, seriousAxeViolations } from './browser.js';
-import { loadDemo } from './demo-stack.js';
+import type { Browser, BrowserContext, Page } from '@vru/testkit/browser';
+import { launchChromium, seriousAxeViolations } from '@vru/testkit/browser';
+import { loadDemo } from '@vru/testkit/demo-stack';
 import { readXlsx } from '@vru/api';
-import { Harness } from './index.js';
+import { Harness } from '@vru/testkit';
 
 /** The dashboard in real headless Chromium against the API listening on a free port, with the demo data set loaded. */
 const h = await Harness.start();

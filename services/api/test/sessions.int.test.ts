@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import t from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '@vru/api';
-import { Harness, event } from './index.js';
+import { Harness, event } from '@vru/testkit';
 
 // Dashboard sessions, sign-in throttling and the rate limit, played by an attacker against the real app and database.
 const h = await Harness.start();

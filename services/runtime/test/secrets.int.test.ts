@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Harness, ServiceProcess } from './index.js';
+import { Harness, ServiceProcess } from '@vru/testkit';
 
 // The real services started as in production, with secrets a hurried deployment might give them.
 const h = await Harness.start();

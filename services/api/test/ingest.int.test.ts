@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
-import { Harness, event } from './index.js';
+import { Harness, event } from '@vru/testkit';
 
 const h = await Harness.start();
 t.teardown(() => h.close());

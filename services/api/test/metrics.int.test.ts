@@ -1,7 +1,7 @@
 import t from 'tap';
 import { serveMetrics, watchConsumerLag } from '@vru/runtime';
 import { projectionByName, rebuildProjection } from '@vru/projector';
-import { Harness, event } from './index.js';
+import { Harness, event } from '@vru/testkit';
 
 const h = await Harness.start();
 // The API's scrape listener, as server.ts starts it beside the public port.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { eventDefinition } from '@vru/contracts';
-import { Harness, PROGRAMME, event } from './index.js';
+import { Harness, PROGRAMME, event } from '@vru/testkit';
 
 // Inputs an attacker (or a careless client) sends that once answered 500 or a misleading problem.
 const h = await Harness.start();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import t from 'tap';
 import { kafkaCredentials } from '@vru/runtime';
-import { Harness, journey, PROGRAMME } from './index.js';
+import { Harness, journey, PROGRAMME } from '@vru/testkit';
 
 // The broker started by scripts/kafka authenticates every client (SASL/SCRAM-SHA-512) and authorises by ACL:
 // the relay's user writes the event topic, the projector's reads it in its groups, the admin manages. Each test

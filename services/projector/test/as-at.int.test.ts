@@ -3,7 +3,7 @@ import t from 'tap';
 import { eventDefinition } from '@vru/contracts';
 import { storedEventsById, upcastEvent } from '@vru/event-store';
 import { applyBatch, attendanceProjection, ensureProjectionSchema } from '@vru/projector';
-import { Harness, PROGRAMME, event, journey } from './index.js';
+import { Harness, PROGRAMME, event, journey } from '@vru/testkit';
 
 /**
  * Reports at exactly position P (docs/metrics.md, "Positions and as-at"), on a real PostgreSQL and Kafka: a read

@@ -2,7 +2,7 @@ import t from 'tap';
 import yazl from 'yazl';
 import { csvColumns } from '@vru/contracts';
 import { readXlsx } from '@vru/api';
-import { Harness, PROGRAMME } from './index.js';
+import { Harness, PROGRAMME } from '@vru/testkit';
 
 const h = await Harness.start();
 t.teardown(() => h.close());

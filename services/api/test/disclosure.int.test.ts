@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { REPORTS } from '@vru/api';
 import { Ethnicities, Genders, ReferralSources } from '@vru/contracts';
-import { Harness, PROGRAMME, PROGRAMME_2, event } from './index.js';
+import { Harness, PROGRAMME, PROGRAMME_2, event } from '@vru/testkit';
 
 /**
  * The adversary of docs/metrics.md ("Disclosure control"): a commissioner key, ordinary GET requests, and a

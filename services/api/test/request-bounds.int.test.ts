@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Harness, journey, PROGRAMME, event } from './index.js';
+import { Harness, journey, PROGRAMME, event } from '@vru/testkit';
 
 // One upload must not stall everyone: the file is read as a stream, refused as early as the first bad record allows.
 const h = await Harness.start();

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { Harness, PROGRAMME, ServiceProcess } from './index.js';
+import { Harness, PROGRAMME, ServiceProcess } from '@vru/testkit';
 
 // `vru import` uploads a CSV file through the running API in parts, showing progress (log lines when not a terminal).
 const h = await Harness.start();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { EVENT_APPEND_LOCK, storedEventsById, upcastEvent } from '@vru/event-store';
 import { applyBatch, attendanceProjection, ensureProjectionSchema, rebuildProjection } from '@vru/projector';
-import { Harness, PROGRAMME, event, journey } from './index.js';
+import { Harness, PROGRAMME, event, journey } from '@vru/testkit';
 
 /**
  * Reports at one consistent position P: the projector's consistent position (every event at or below P applied),

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Harness, PROGRAMME } from './index.js';
+import { Harness, PROGRAMME } from '@vru/testkit';
 
 const h = await Harness.start();
 t.teardown(() => h.close());

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import t from 'tap';
 import { requestHash } from '@vru/api';
 import { eventDefinition } from '@vru/contracts';
-import { Harness, PROGRAMME, event, publishedFor } from './index.js';
-import { demoSubmissions } from './demo-data.js';
+import { Harness, PROGRAMME, event, publishedFor } from '@vru/testkit';
+import { demoSubmissions } from '@vru/testkit/demo-data';
 
 // Personal data kept out of the places free text once reached: records of refusals, read models, the demo data.
 const h = await Harness.start();

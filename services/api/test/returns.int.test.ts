@@ -3,7 +3,7 @@ import t from 'tap';
 import { eventDefinition } from '@vru/contracts';
 import { auditSigningKeys, startFrozenReturnSigner } from '@vru/event-store';
 import { parseVerifierKey, runVerifier, verifyFrozenReturn } from '@vru/verifier';
-import { Harness, PROGRAMME, event } from './index.js';
+import { Harness, PROGRAMME, event } from '@vru/testkit';
 
 /**
  * Frozen returns and restatements on a real PostgreSQL and Kafka (docs/metrics.md, "Frozen returns and

@@ -3,7 +3,7 @@ import t from 'tap';
 import { applyRetention } from '@vru/api';
 import { eventDefinition } from '@vru/contracts';
 import { comparisonsProjection, rebuildProjection } from '@vru/projector';
-import { Harness, PROGRAMME, event, publishedFor } from './index.js';
+import { Harness, PROGRAMME, event, publishedFor } from '@vru/testkit';
 
 // Fields that were free text in clear (an outcome's scale, a spend's evidence reference, a correction's or revision's
 // reason, a comparison record's offence): played as an attacker who writes a name into them, then reads the database,

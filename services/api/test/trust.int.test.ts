@@ -3,7 +3,7 @@ import t from 'tap';
 import { eventDefinition, matchToken } from '@vru/contracts';
 import { applyRetention, CommandHandler } from '@vru/api';
 import { participantsProjection, rebuildProjection } from '@vru/projector';
-import { Harness, PROGRAMME, event, journey, topicReader } from './index.js';
+import { Harness, PROGRAMME, event, journey, topicReader } from '@vru/testkit';
 
 /**
  * On the real services: role and tenant isolation on every endpoint, key lifecycle, crypto-shredding

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { comparisonsProjection, compareWithRebuild } from '@vru/projector';
-import { Harness, PROGRAMME, event } from './index.js';
+import { Harness, PROGRAMME, event } from '@vru/testkit';
 
 /**
  * The impact report end to end: participants (provider), their offences and a comparison pool (data partner, JSON
