@@ -13,7 +13,13 @@ if (!name || /[\s+]/.test(name) || (signerFile && !publicFile)) {
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(16);
 const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(12);
-const keyId = createHash('sha256').update(name).update(Buffer.from([0x0a, 0x01])).update(raw).digest().subarray(0, 4).toString('hex');
+const keyId = createHash('sha256')
+  .update(name)
+  .update(Buffer.from([0x0a, 0x01]))
+  .update(raw)
+  .digest()
+  .subarray(0, 4)
+  .toString('hex');
 const b64 = (bytes) => Buffer.concat([Buffer.from([0x01]), bytes]).toString('base64');
 const signer = `PRIVATE+KEY+${name}+${keyId}+${b64(seed)}`;
 const verifier = `${name}+${keyId}+${b64(raw)}`;

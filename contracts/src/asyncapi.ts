@@ -5,10 +5,15 @@ import { EventMetadata, StoredEvent } from './stored.js';
 /** Kafka headers the relay sets on every message of the topic (all UTF-8 strings). */
 export const EventHeaders = Type.Object(
   {
-    'event-type': Type.String({ description: 'The event type, e.g. SessionAttended (same as the value\'s `type`).' }),
-    'schema-version': Type.String({ pattern: '^[1-9][0-9]*$', description: 'The schema version of `data`, as stored (consumers upcast).' }),
-    'event-id': Type.String({ format: 'uuid', description: 'The event id (the submitter\'s idempotency key).' }),
-    'correlation-id': Type.String({ description: 'The HTTP request id that appended the event (also `metadata.requestId`).' }),
+    'event-type': Type.String({ description: "The event type, e.g. SessionAttended (same as the value's `type`)." }),
+    'schema-version': Type.String({
+      pattern: '^[1-9][0-9]*$',
+      description: 'The schema version of `data`, as stored (consumers upcast).',
+    }),
+    'event-id': Type.String({ format: 'uuid', description: "The event id (the submitter's idempotency key)." }),
+    'correlation-id': Type.String({
+      description: 'The HTTP request id that appended the event (also `metadata.requestId`).',
+    }),
   },
   { additionalProperties: true },
 );
@@ -21,14 +26,18 @@ function publishedData(def: EventDefinition, data: TObject): TObject {
   const personal = def.personalFields ?? [];
   if (personal.length === 0) return data;
   const kept = Object.fromEntries(Object.entries(data.properties).filter(([k]) => !personal.includes(k)));
-  return Type.Object({
-    ...kept,
-    $sealed: Type.String({
-      pattern: '^v1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
-      description: `AES-256-GCM ciphertext (v1.<iv>.<ciphertext+tag>, base64url, bound to the stream id) of the JSON object holding ${personal.join(', ')} where given. Readable only with the participant's key; after erasure the key is destroyed. `
-        + 'Events stored before a field was sealed carry it in clear and may have no `$sealed`.',
-    }),
-  }, { additionalProperties: false, description: (data as { description?: string }).description });
+  return Type.Object(
+    {
+      ...kept,
+      $sealed: Type.String({
+        pattern: '^v1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+        description:
+          `AES-256-GCM ciphertext (v1.<iv>.<ciphertext+tag>, base64url, bound to the stream id) of the JSON object holding ${personal.join(', ')} where given. Readable only with the participant's key; after erasure the key is destroyed. ` +
+          'Events stored before a field was sealed carry it in clear and may have no `$sealed`.',
+      }),
+    },
+    { additionalProperties: false, description: (data as { description?: string }).description },
+  );
 }
 
 /** The value of one message: a stored event whose `data` has the shape of one event type and version. */
@@ -69,14 +78,19 @@ export function buildAsyncApi(options: { topic?: string; partitions?: number } =
         payload: plain(storedEventSchema(def, version)),
         bindings: {
           kafka: {
-            key: { type: 'string', description: `Stream id: all events of one ${def.stream} stream share a partition, in order.` },
+            key: {
+              type: 'string',
+              description: `Stream id: all events of one ${def.stream} stream share a partition, in order.`,
+            },
             bindingVersion: '0.5.0',
           },
         },
       };
     }
   }
-  const refs = Object.fromEntries(Object.keys(messages).map((name) => [name, { $ref: `#/components/messages/${name}` }]));
+  const refs = Object.fromEntries(
+    Object.keys(messages).map((name) => [name, { $ref: `#/components/messages/${name}` }]),
+  );
   return {
     asyncapi: '3.0.0',
     info: {

@@ -17,12 +17,19 @@ t.test('the document is valid AsyncAPI 3 (no error diagnostics from @asyncapi/pa
   const { document, diagnostics } = await new Parser().parse(text);
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- the parser's diagnostics and its DiagnosticSeverity export come from two versions of @stoplight/types: the same numbers, two enum types
   const errors = diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error);
-  t.same(errors.map((d) => `${d.code}: ${d.message} at ${d.path.join('/')}`), []);
+  t.same(
+    errors.map((d) => `${d.code}: ${d.message} at ${d.path.join('/')}`),
+    [],
+  );
   t.ok(document, 'parsed');
   t.equal(document!.version(), '3.0.0');
   const channel = document!.channels().all()[0]!;
   t.equal(channel.address(), 'participant-events');
-  t.equal(channel.messages().length, AllEnvelopeSchemas.length, 'one message per event type and version, like the OpenAPI contract');
+  t.equal(
+    channel.messages().length,
+    AllEnvelopeSchemas.length,
+    'one message per event type and version, like the OpenAPI contract',
+  );
 });
 
 t.test('each message names its key, headers and the shape of its data', async (t) => {

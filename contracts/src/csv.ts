@@ -55,8 +55,13 @@ export interface CsvCellError {
 export const CSV_BOOLEANS: Readonly<Record<string, boolean>> = { true: true, false: false, yes: true, no: false };
 
 const CSV_EXAMPLE_ENVELOPE = {
-  occurredAt: '2026-09-14T16:30:00Z', providerId: 'safe-spaces-trust', programmeId: 'mentoring-derby',
-  participantRef: 'P-000123', grantRef: 'VRU-2026-MENT-01', dataPartnerId: 'derbyshire-police', comparisonRef: 'CMP-0001842',
+  occurredAt: '2026-09-14T16:30:00Z',
+  providerId: 'safe-spaces-trust',
+  programmeId: 'mentoring-derby',
+  participantRef: 'P-000123',
+  grantRef: 'VRU-2026-MENT-01',
+  dataPartnerId: 'derbyshire-police',
+  comparisonRef: 'CMP-0001842',
 };
 
 /** Namespace of derived eventIds (UUIDv5), fixed forever: changing it would make re-uploads store rows twice. */
@@ -93,13 +98,23 @@ function enumValues(schema: SchemaNode): (string | number)[] | undefined {
 
 function kindOf(schema: SchemaNode): CsvKind {
   const values = enumValues(schema);
-  if (values) return values.every((v) => typeof v === 'number') ? (values.every(Number.isInteger) ? 'integer' : 'number') : 'text';
+  if (values)
+    return values.every((v) => typeof v === 'number')
+      ? values.every(Number.isInteger)
+        ? 'integer'
+        : 'number'
+      : 'text';
   switch (schema.type) {
-    case 'integer': return 'integer';
-    case 'number': return 'number';
-    case 'boolean': return 'boolean';
-    case 'array': return 'list';
-    default: return 'text';
+    case 'integer':
+      return 'integer';
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return 'list';
+    default:
+      return 'text';
   }
 }
 
@@ -118,18 +133,24 @@ function dataColumns(schema: SchemaNode, pointer: string, prefix: string, parent
   const required = new Set<string>(schema.required ?? []);
   return Object.entries(schema.properties ?? {}).flatMap(([key, prop]) => {
     const isRequired = parentRequired && required.has(key) && prop.default === undefined;
-    if (prop.type === 'object' && prop.properties) return dataColumns(prop, `${pointer}/${key}`, `${prefix}${key}.`, isRequired);
+    if (prop.type === 'object' && prop.properties)
+      return dataColumns(prop, `${pointer}/${key}`, `${prefix}${key}.`, isRequired);
     const kind = kindOf(prop);
     const values = kind === 'list' ? enumValues(prop.items ?? {}) : enumValues(prop);
-    return [{
-      name: `${prefix}${key}`, pointer: `${pointer}/${key}`, kind, required: isRequired,
-      description: describe(prop, kind),
-      ...(values ? { values } : {}),
-      ...(prop.default !== undefined ? { default: prop.default } : {}),
-      ...(prop.format === 'date' || prop.format === 'date-time' ? { format: prop.format } : {}),
-      ...(typeof prop.minimum === 'number' ? { minimum: prop.minimum } : {}),
-      ...(typeof prop.maximum === 'number' ? { maximum: prop.maximum } : {}),
-    }];
+    return [
+      {
+        name: `${prefix}${key}`,
+        pointer: `${pointer}/${key}`,
+        kind,
+        required: isRequired,
+        description: describe(prop, kind),
+        ...(values ? { values } : {}),
+        ...(prop.default !== undefined ? { default: prop.default } : {}),
+        ...(prop.format === 'date' || prop.format === 'date-time' ? { format: prop.format } : {}),
+        ...(typeof prop.minimum === 'number' ? { minimum: prop.minimum } : {}),
+        ...(typeof prop.maximum === 'number' ? { maximum: prop.maximum } : {}),
+      },
+    ];
   });
 }
 
@@ -145,34 +166,100 @@ export function csvColumns(type: string): CsvColumn[] {
   const def = definitionOf(type);
   const factDate = csvFactDateColumn(type);
   const columns: CsvColumn[] = [
-    { name: 'eventId', pointer: '/eventId', kind: 'text', required: false, description: 'Optional UUID. When blank, derived from the row, so the same row uploaded again is recognised as a duplicate.' },
     {
-      name: 'occurredAt', pointer: '/occurredAt', kind: 'text', required: factDate === undefined, format: 'date-time',
-      description: factDate ? `Optional date and time with a zone; when blank, ${factDate} at 00:00Z.` : 'Date and time with a zone, e.g. 2026-09-14T16:30:00Z.',
+      name: 'eventId',
+      pointer: '/eventId',
+      kind: 'text',
+      required: false,
+      description:
+        'Optional UUID. When blank, derived from the row, so the same row uploaded again is recognised as a duplicate.',
+    },
+    {
+      name: 'occurredAt',
+      pointer: '/occurredAt',
+      kind: 'text',
+      required: factDate === undefined,
+      format: 'date-time',
+      description: factDate
+        ? `Optional date and time with a zone; when blank, ${factDate} at 00:00Z.`
+        : 'Date and time with a zone, e.g. 2026-09-14T16:30:00Z.',
     },
   ];
   if (def.stream === 'grant') {
-    columns.push({ name: 'grantRef', pointer: '/grantRef', kind: 'text', required: true, description: 'The grant reference as issued by the VRU.' });
+    columns.push({
+      name: 'grantRef',
+      pointer: '/grantRef',
+      kind: 'text',
+      required: true,
+      description: 'The grant reference as issued by the VRU.',
+    });
   } else if (def.stream === 'comparison') {
     columns.push(
-      { name: 'dataPartnerId', pointer: '/dataPartnerId', kind: 'text', required: true, description: 'The data partner sharing the record.' },
       {
-        name: 'comparisonRef', pointer: '/comparisonRef', kind: 'text', required: true,
+        name: 'dataPartnerId',
+        pointer: '/dataPartnerId',
+        kind: 'text',
+        required: true,
+        description: 'The data partner sharing the record.',
+      },
+      {
+        name: 'comparisonRef',
+        pointer: '/comparisonRef',
+        kind: 'text',
+        required: true,
         description: "The data partner's own opaque reference; never a name or a PNC number.",
       },
     );
   } else {
     if (def.submittedBy.includes('data-partner')) {
       columns.push(
-        { name: 'matchToken', pointer: '/matchToken', kind: 'text', required: false, description: 'The person\'s match token (docs/matching.md); or leave blank and give providerId, programmeId and participantRef.' },
-        { name: 'providerId', pointer: '/providerId', kind: 'text', required: false, description: 'The provider whose participant this is (narrows a match token; needed with participantRef).' },
-        { name: 'programmeId', pointer: '/programmeId', kind: 'text', required: false, description: 'The programme, with participantRef.' },
-        { name: 'participantRef', pointer: '/participantRef', kind: 'text', required: false, description: "The provider's own reference, where a data-sharing agreement allows it." },
+        {
+          name: 'matchToken',
+          pointer: '/matchToken',
+          kind: 'text',
+          required: false,
+          description:
+            "The person's match token (docs/matching.md); or leave blank and give providerId, programmeId and participantRef.",
+        },
+        {
+          name: 'providerId',
+          pointer: '/providerId',
+          kind: 'text',
+          required: false,
+          description: 'The provider whose participant this is (narrows a match token; needed with participantRef).',
+        },
+        {
+          name: 'programmeId',
+          pointer: '/programmeId',
+          kind: 'text',
+          required: false,
+          description: 'The programme, with participantRef.',
+        },
+        {
+          name: 'participantRef',
+          pointer: '/participantRef',
+          kind: 'text',
+          required: false,
+          description: "The provider's own reference, where a data-sharing agreement allows it.",
+        },
       );
-    } else columns.push(
-      { name: 'programmeId', pointer: '/programmeId', kind: 'text', required: true, description: 'The programme, as registered by the VRU.' },
-      { name: 'participantRef', pointer: '/participantRef', kind: 'text', required: true, description: "The provider's own pseudonymous reference for the participant; never a name." },
-    );
+    } else
+      columns.push(
+        {
+          name: 'programmeId',
+          pointer: '/programmeId',
+          kind: 'text',
+          required: true,
+          description: 'The programme, as registered by the VRU.',
+        },
+        {
+          name: 'participantRef',
+          pointer: '/participantRef',
+          kind: 'text',
+          required: true,
+          description: "The provider's own pseudonymous reference for the participant; never a name.",
+        },
+      );
   }
   return [...columns, ...dataColumns(def.versions[def.latest]!, '/data', '', true)];
 }
@@ -183,7 +270,13 @@ function csvCell(value: string): string {
 }
 
 function valueAt(object: Record<string, unknown>, pointer: string): unknown {
-  return pointer.split('/').slice(1).reduce<unknown>((o, key) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined), object);
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<unknown>(
+      (o, key) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined),
+      object,
+    );
 }
 
 function toCell(value: unknown): string {
@@ -209,7 +302,10 @@ export function csvTemplate(type: string): string {
 }
 
 /** A header's problems: columns the layout does not know, required columns it lacks, and repeated names. */
-export function checkCsvHeader(type: string, header: readonly string[]): { unknown: string[]; missing: string[]; duplicate: string[] } {
+export function checkCsvHeader(
+  type: string,
+  header: readonly string[],
+): { unknown: string[]; missing: string[]; duplicate: string[] } {
   const columns = csvColumns(type);
   const known = new Set(columns.map((c) => c.name));
   const given = header.map((h) => h.trim());
@@ -230,7 +326,10 @@ function readCell(column: CsvColumn, raw: string): unknown {
     case 'boolean':
       return CSV_BOOLEANS[raw.toLowerCase()] ?? raw;
     case 'list':
-      return raw.split(';').map((v) => v.trim()).filter((v) => v !== '');
+      return raw
+        .split(';')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
     default:
       return raw;
   }
@@ -245,7 +344,10 @@ function setAt(object: Record<string, unknown>, pointer: string, value: unknown)
 
 /** The UUIDv5 of `name` in `namespace` (RFC 9562 section 5.5). */
 export function uuidV5(namespace: string, name: string): string {
-  const hash = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest();
+  const hash = createHash('sha1')
+    .update(Buffer.from(namespace.replace(/-/g, ''), 'hex'))
+    .update(name, 'utf8')
+    .digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
@@ -263,9 +365,12 @@ export function uuidV5(namespace: string, name: string): string {
 export function deriveEventId(type: string, submission: Record<string, unknown>, scope = ''): string {
   const columns = csvColumns(type).filter((c) => c.name !== 'eventId');
   const stream = definitionOf(type).stream;
-  const ref = stream === 'grant' ? submission.grantRef
-    : stream === 'comparison' ? [submission.dataPartnerId, submission.comparisonRef]
-    : submission.participantRef ?? submission.matchToken;
+  const ref =
+    stream === 'grant'
+      ? submission.grantRef
+      : stream === 'comparison'
+        ? [submission.dataPartnerId, submission.comparisonRef]
+        : (submission.participantRef ?? submission.matchToken);
   const content = columns.map((c) => [c.name, valueAt(submission, c.pointer) ?? null]);
   return uuidV5(CSV_EVENT_ID_NAMESPACE, JSON.stringify([scope, type, ref ?? null, content]));
 }
@@ -274,7 +379,11 @@ export function deriveEventId(type: string, submission: Record<string, unknown>,
  * One CSV record (header name → cell) as a submission of the latest schema version, for `checkSubmission`.
  * Unknown columns are ignored here: the header is checked once per file by `checkCsvHeader`.
  */
-export function csvRowToSubmission(type: string, record: Readonly<Record<string, string | undefined>>, options: { scope?: string } = {}): Record<string, unknown> {
+export function csvRowToSubmission(
+  type: string,
+  record: Readonly<Record<string, string | undefined>>,
+  options: { scope?: string } = {},
+): Record<string, unknown> {
   const def = definitionOf(type);
   const submission: Record<string, unknown> = { type: def.type, schemaVersion: def.latest, data: {} };
   for (const column of csvColumns(type)) {
@@ -287,7 +396,8 @@ export function csvRowToSubmission(type: string, record: Readonly<Record<string,
   }
   const factDate = csvFactDateColumn(type);
   const day = factDate ? (submission.data as Record<string, unknown>)[factDate] : undefined;
-  if (submission.occurredAt === undefined && typeof day === 'string' && isIsoDate(day)) submission.occurredAt = `${day}T00:00:00Z`;
+  if (submission.occurredAt === undefined && typeof day === 'string' && isIsoDate(day))
+    submission.occurredAt = `${day}T00:00:00Z`;
   if (submission.eventId === undefined) submission.eventId = deriveEventId(type, submission, options.scope);
   // Keys in envelope order, as a JSON submitter would write them.
   const { eventId, type: t, schemaVersion, occurredAt, data, ...refs } = submission;
@@ -297,9 +407,10 @@ export function csvRowToSubmission(type: string, record: Readonly<Record<string,
 /** The column a field error is about: the field's own column, the list it is an item of, or an object's first column. */
 export function csvColumnOf(type: string, pointer: string): string {
   const columns = csvColumns(type);
-  const own = columns.find((c) => c.pointer === pointer)
-    ?? columns.find((c) => pointer.startsWith(`${c.pointer}/`))
-    ?? columns.find((c) => c.pointer.startsWith(`${pointer}/`));
+  const own =
+    columns.find((c) => c.pointer === pointer) ??
+    columns.find((c) => pointer.startsWith(`${c.pointer}/`)) ??
+    columns.find((c) => c.pointer.startsWith(`${pointer}/`));
   return own?.name ?? pointer;
 }
 
@@ -307,7 +418,11 @@ export function csvColumnOf(type: string, pointer: string): string {
  * Field errors (from `checkSubmission` or the event store) in terms of columns. A missing occurredAt that was left
  * blank because the fact date is itself wrong is not reported twice: the fact date's column says what to fix.
  */
-export function csvRowErrors(type: string, record: Readonly<Record<string, string | undefined>>, errors: readonly FieldError[]): CsvCellError[] {
+export function csvRowErrors(
+  type: string,
+  record: Readonly<Record<string, string | undefined>>,
+  errors: readonly FieldError[],
+): CsvCellError[] {
   const factDate = csvFactDateColumn(type);
   const mapped = errors.map((e) => ({ column: csvColumnOf(type, e.field), rule: e.rule, message: e.message }));
   const occurredAtBlank = (record.occurredAt ?? '').trim() === '';

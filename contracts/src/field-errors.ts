@@ -35,12 +35,15 @@ const PATTERN_MESSAGES: Record<string, string> = {
   birthYearMonth: 'Enter the year and month of birth only, like 2010-06',
   quarter: 'Enter the quarter as the year, Q and the quarter number, like 2026Q3',
   matchToken: 'Enter the match token as 64 letters and digits (0-9, a-f), as your matching tool gives it',
-  scale: 'Enter the scale as its id: lowercase words joined by dashes, like making-a-difference or resilience-2 — not a name or a sentence',
-  evidenceRef: 'Enter the invoice or evidence number only: up to 64 letters, digits, dots, dashes, slashes or underscores, '
-    + 'like INV-2026-0042 — no spaces, never a name',
+  scale:
+    'Enter the scale as its id: lowercase words joined by dashes, like making-a-difference or resilience-2 — not a name or a sentence',
+  evidenceRef:
+    'Enter the invoice or evidence number only: up to 64 letters, digits, dots, dashes, slashes or underscores, ' +
+    'like INV-2026-0042 — no spaces, never a name',
 };
-const IDENTIFIER_MESSAGE = 'Enter a reference of up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit, '
-  + 'like P-000123 — no spaces';
+const IDENTIFIER_MESSAGE =
+  'Enter a reference of up to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit, ' +
+  'like P-000123 — no spaces';
 const IDENTIFIERS = new Set(['programmeId', 'participantRef', 'providerId', 'grantRef', 'sessionId']);
 
 const FORMAT_MESSAGES: Record<string, string> = {
@@ -61,32 +64,50 @@ function messageOf(e: SchemaError, rule: string, field: string): string {
   const params = e.params as Record<string, unknown>;
   const name = nameOf(field);
   switch (rule) {
-    case 'unknown-property': return `Remove ${name}: it is not part of this event`;
-    case 'required': return `Enter ${name}: it is required`;
-    case 'string-format': return FORMAT_MESSAGES[String(params.format)] ?? `Enter ${name} in the ${String(params.format)} format`;
+    case 'unknown-property':
+      return `Remove ${name}: it is not part of this event`;
+    case 'required':
+      return `Enter ${name}: it is required`;
+    case 'string-format':
+      return FORMAT_MESSAGES[String(params.format)] ?? `Enter ${name} in the ${String(params.format)} format`;
     case 'string-pattern':
-      return PATTERN_MESSAGES[name] ?? (IDENTIFIERS.has(name) ? IDENTIFIER_MESSAGE : `Enter ${name} in the expected form`);
+      return (
+        PATTERN_MESSAGES[name] ?? (IDENTIFIERS.has(name) ? IDENTIFIER_MESSAGE : `Enter ${name} in the expected form`)
+      );
     case 'enum': {
       const allowed = (params.allowedValues as unknown[] | undefined) ?? [];
       return `Choose ${name} from: ${allowed.join(', ')}`;
     }
-    case 'integer': return `Enter ${name} as a whole number, like 12`;
-    case 'number': return `Enter ${name} as a number, like 19.5`;
-    case 'boolean': return `Enter ${name} as true or false (in a file, yes or no also work)`;
-    case 'string': return `Enter ${name} as text`;
-    case 'array': return `Enter ${name} as a list (in a file, values separated by ";")`;
-    case 'minimum': return `Enter ${name} as ${String(params.limit)} or more`;
-    case 'maximum': return `Enter ${name} as ${String(params.limit)} or less`;
-    case 'exclusive-minimum': return `Enter ${name} as more than ${String(params.limit)}`;
+    case 'integer':
+      return `Enter ${name} as a whole number, like 12`;
+    case 'number':
+      return `Enter ${name} as a number, like 19.5`;
+    case 'boolean':
+      return `Enter ${name} as true or false (in a file, yes or no also work)`;
+    case 'string':
+      return `Enter ${name} as text`;
+    case 'array':
+      return `Enter ${name} as a list (in a file, values separated by ";")`;
+    case 'minimum':
+      return `Enter ${name} as ${String(params.limit)} or more`;
+    case 'maximum':
+      return `Enter ${name} as ${String(params.limit)} or less`;
+    case 'exclusive-minimum':
+      return `Enter ${name} as more than ${String(params.limit)}`;
     case 'min-length':
       return Number(params.limit) <= 1
         ? `Enter ${name}: it cannot be blank`
         : `Enter ${name} with at least ${String(params.limit)} characters`;
-    case 'max-length': return `Enter ${name} with ${String(params.limit)} characters or fewer`;
-    case 'max-items': return `Enter at most ${String(params.limit)} values for ${name}`;
-    case 'unique-items': return `Enter each value of ${name} once`;
-    case 'const': return `Enter ${name} as ${JSON.stringify(params.allowedValue ?? params.const)}`;
-    default: return e.message ? `${name}: ${e.message}` : rule;
+    case 'max-length':
+      return `Enter ${name} with ${String(params.limit)} characters or fewer`;
+    case 'max-items':
+      return `Enter at most ${String(params.limit)} values for ${name}`;
+    case 'unique-items':
+      return `Enter each value of ${name} once`;
+    case 'const':
+      return `Enter ${name} as ${JSON.stringify(params.allowedValue ?? params.const)}`;
+    default:
+      return e.message ? `${name}: ${e.message}` : rule;
   }
 }
 
@@ -107,7 +128,7 @@ export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): F
     seen.add(field);
     const type = (e.params as { type?: unknown }).type;
     // A wrong type is named by the type expected (`integer`, `string`), as the CSV and JSON refusals always have.
-    const rule = e.keyword === 'type' && typeof type === 'string' ? type : RULES[e.keyword] ?? kebab(e.keyword);
+    const rule = e.keyword === 'type' && typeof type === 'string' ? type : (RULES[e.keyword] ?? kebab(e.keyword));
     out.push({ field, rule, message: messageOf(e, rule, field) });
   };
   const list = [...errors];
@@ -120,7 +141,8 @@ export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): F
     literals.set(e.instancePath, [...(literals.get(e.instancePath) ?? []), value]);
   }
   for (const [path, values] of literals) {
-    if (values.length > 1) add(path, { keyword: 'enum', instancePath: path, params: { allowedValues: [...new Set(values)] } });
+    if (values.length > 1)
+      add(path, { keyword: 'enum', instancePath: path, params: { allowedValues: [...new Set(values)] } });
   }
   for (const e of list) {
     if (out.length >= MAX_FIELD_ERRORS) break;
@@ -131,9 +153,15 @@ export function schemaFieldErrors(errors: Iterable<SchemaError>, prefix = ''): F
       continue;
     }
     const params = e.params as Record<string, unknown>;
-    const named = (e.keyword === 'required' ? params.requiredProperties ?? [params.missingProperty]
-      : e.keyword === 'additionalProperties' ? params.additionalProperties ?? [params.additionalProperty] : null) as unknown[] | null;
-    if (named) for (const key of named.slice(0, MAX_FIELD_ERRORS)) add(`${e.instancePath}/${pointerSegment(String(key))}`, e);
+    const named = (
+      e.keyword === 'required'
+        ? (params.requiredProperties ?? [params.missingProperty])
+        : e.keyword === 'additionalProperties'
+          ? (params.additionalProperties ?? [params.additionalProperty])
+          : null
+    ) as unknown[] | null;
+    if (named)
+      for (const key of named.slice(0, MAX_FIELD_ERRORS)) add(`${e.instancePath}/${pointerSegment(String(key))}`, e);
     else add(e.instancePath, e);
   }
   return out;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { schemaKnownPointer } from './validate.js';
 
-t.test('a refusal\'s pointer is kept only as far as the schema defines it', async (t) => {
+t.test("a refusal's pointer is kept only as far as the schema defines it", async (t) => {
   t.equal(schemaKnownPointer('ParticipantReferred', '/data/referralDate'), '/data/referralDate');
   t.equal(schemaKnownPointer('ParticipantReferred', '/data/riskFactors/3'), '/data/riskFactors/3');
   t.equal(schemaKnownPointer('ParticipantReferred', '/data/Jane Doe 2009-03-04 DE23 1AB'), '/data');

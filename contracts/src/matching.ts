@@ -15,7 +15,11 @@ export interface MatchIdentifiers {
 
 /** Case, accents, spaces, hyphens and apostrophes do not matter: "O'Brien-Smith" = "obriensmith", "Zoë" = "zoe". */
 export function normaliseName(name: string): string {
-  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z]/g, '');
+  return name
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
 }
 
 export function normaliseIdentifiers(ids: MatchIdentifiers): string {

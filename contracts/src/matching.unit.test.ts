@@ -7,7 +7,10 @@ t.test('names are normalised so both sides agree on the same person', async (t) 
   t.equal(normaliseName("O'Brien-Smith"), 'obriensmith');
   t.equal(normaliseName('  Zoë  '), 'zoe');
   t.equal(normaliseName('ŁUKASZ'), 'ukasz', 'letters without a decomposition are dropped, the same on both sides');
-  t.equal(normaliseIdentifiers({ familyName: 'Núñez', givenName: 'José María', dateOfBirth: '2010-04-02' }), 'nunez|josemaria|2010-04-02');
+  t.equal(
+    normaliseIdentifiers({ familyName: 'Núñez', givenName: 'José María', dateOfBirth: '2010-04-02' }),
+    'nunez|josemaria|2010-04-02',
+  );
 });
 
 t.test('the token is a keyed hash: stable, key-dependent, and different for a different date of birth', async (t) => {

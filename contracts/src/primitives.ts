@@ -4,15 +4,17 @@ import { Type, type TEnum, type TSchema } from 'typebox';
  * A fixed vocabulary: one `enum` of strings, so it documents as one list in OpenAPI, a wrong value is refused once
  * with every allowed value named, and TypeScript narrows to the union of the values.
  */
-export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TEnum<[...T]> {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string } = {},
+): TEnum<[...T]> {
   return Type.Enum([...values], { type: 'string', ...options }) as TEnum<[...T]>;
 }
 
 export const Uuid = (description?: string) =>
   Type.String({ format: 'uuid', description, examples: ['3f1c9a52-8d0e-4c1b-9a53-0c2b8e6f7a10'] });
 
-export const IsoDate = (description?: string) =>
-  Type.String({ format: 'date', description, examples: ['2026-09-14'] });
+export const IsoDate = (description?: string) => Type.String({ format: 'date', description, examples: ['2026-09-14'] });
 
 export const IsoDateTime = (description?: string) =>
   Type.String({ format: 'date-time', description, examples: ['2026-09-14T16:30:00Z'] });
@@ -21,7 +23,10 @@ export const IsoDateTime = (description?: string) =>
 export const Identifier = (description: string, example: string) =>
   Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description, examples: [example] });
 
-export const ProgrammeId = Identifier('The programme (intervention) this event belongs to, as registered by the VRU.', 'mentoring-derby');
+export const ProgrammeId = Identifier(
+  'The programme (intervention) this event belongs to, as registered by the VRU.',
+  'mentoring-derby',
+);
 export const ParticipantRef = Identifier(
   "The provider's own pseudonymous reference for the participant. Never a name or any identifying value.",
   'P-000123',

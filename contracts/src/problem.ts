@@ -3,7 +3,9 @@ import { Type, type Static } from 'typebox';
 export const FieldErrorSchema = Type.Object(
   {
     field: Type.String({ description: 'JSON Pointer to the offending field (or CSV column), "/" for the whole body.' }),
-    rule: Type.String({ description: 'The rule broken, e.g. required, enum, string-format, unknown-property, session-before-enrolment.' }),
+    rule: Type.String({
+      description: 'The rule broken, e.g. required, enum, string-format, unknown-property, session-before-enrolment.',
+    }),
     message: Type.String(),
   },
   { additionalProperties: false },
@@ -12,7 +14,10 @@ export const FieldErrorSchema = Type.Object(
 /** RFC 9457 problem details, extended with the list of field errors. */
 export const ProblemDetails = Type.Object(
   {
-    type: Type.String({ description: 'A URN naming the kind of problem.', examples: ['urn:vru:problem:validation-failed'] }),
+    type: Type.String({
+      description: 'A URN naming the kind of problem.',
+      examples: ['urn:vru:problem:validation-failed'],
+    }),
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),

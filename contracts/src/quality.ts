@@ -25,8 +25,12 @@ export const DataQualityRow = Type.Object(
     accepted: Type.Integer(),
     rejected: Type.Integer(),
     rejectionRate: Type.Union([Type.Number(), Type.Null()], { description: 'rejected / (accepted + rejected).' }),
-    late: Type.Integer({ description: `Accepted submissions received more than ${LATE_AFTER_DAYS} days after occurredAt.` }),
-    medianDaysLate: Type.Union([Type.Number(), Type.Null()], { description: 'Median days between occurredAt and receipt.' }),
+    late: Type.Integer({
+      description: `Accepted submissions received more than ${LATE_AFTER_DAYS} days after occurredAt.`,
+    }),
+    medianDaysLate: Type.Union([Type.Number(), Type.Null()], {
+      description: 'Median days between occurredAt and receipt.',
+    }),
   },
   closed,
 );
@@ -38,23 +42,35 @@ export const DataQualityReport = Type.Object(
     asOf: ReportAsOf,
     position: ReportAt,
     computedAt: Type.Array(ReportPosition),
-    suppressed: Type.Boolean({ description: 'True when disclosure control applied to the people counts (missingMeasures).' }),
+    suppressed: Type.Boolean({
+      description: 'True when disclosure control applied to the people counts (missingMeasures).',
+    }),
     disclosure: DisclosureApplied,
     rows: Type.Array(DataQualityRow),
-    rejectionsByRule: Type.Array(Type.Object({ providerId: Type.String(), rule: Type.String(), count: Type.Integer() }, closed)),
+    rejectionsByRule: Type.Array(
+      Type.Object({ providerId: Type.String(), rule: Type.String(), count: Type.Integer() }, closed),
+    ),
     missingMeasures: Type.Array(
       Type.Object(
         {
           providerId: Type.String(),
           enrolledWithEvaluationConsent: Type.Union([Type.Integer(), Type.Null()]),
-          missingBaseline: Type.Union([Type.Integer(), Type.Null()], { description: 'Enrolled with evaluation consent, no baseline measure.' }),
+          missingBaseline: Type.Union([Type.Integer(), Type.Null()], {
+            description: 'Enrolled with evaluation consent, no baseline measure.',
+          }),
           exited: Type.Union([Type.Integer(), Type.Null()]),
-          missingExit: Type.Union([Type.Integer(), Type.Null()], { description: 'Exited with evaluation consent in force, no exit measure.' }),
+          missingExit: Type.Union([Type.Integer(), Type.Null()], {
+            description: 'Exited with evaluation consent in force, no exit measure.',
+          }),
         },
         closed,
       ),
     ),
   },
-  { ...closed, description: 'Submission counts are counts of records, not of people, and are not withheld; the people counts of missingMeasures are.' },
+  {
+    ...closed,
+    description:
+      'Submission counts are counts of records, not of people, and are not withheld; the people counts of missingMeasures are.',
+  },
 );
 export type DataQualityReport = Static<typeof DataQualityReport>;

@@ -23,13 +23,14 @@ export const FreezeReturnBody = Type.Object(
 );
 export type FreezeReturnBody = Static<typeof FreezeReturnBody>;
 
-export const ReturnIdParams = Type.Object({ id: Uuid('The frozen return\'s id.') }, closed);
+export const ReturnIdParams = Type.Object({ id: Uuid("The frozen return's id.") }, closed);
 
 export const ReturnSignature = Type.Object(
   {
     note: Type.String({
-      description: 'The signed statement: a signed note (Ed25519, the audit key) whose text names the id, report, digest, position, '
-        + 'asOf, disclosure rules and code version. `vru-verify return` checks it with AUDIT_PUBLIC_KEY.',
+      description:
+        'The signed statement: a signed note (Ed25519, the audit key) whose text names the id, report, digest, position, ' +
+        'asOf, disclosure rules and code version. `vru-verify return` checks it with AUDIT_PUBLIC_KEY.',
     }),
     signedAt: IsoDateTime(),
   },
@@ -40,25 +41,35 @@ const frozenFields = {
   id: Uuid(),
   report: StringEnum(FreezableReports),
   query: Type.Record(Type.String(), Type.String(), { description: 'The query the report was frozen for.' }),
-  role: Type.String({ description: 'The role that froze it: the figures passed that role\'s disclosure control.' }),
-  figuresSha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the canonical JSON of `figures`.' }),
+  role: Type.String({ description: "The role that froze it: the figures passed that role's disclosure control." }),
+  figuresSha256: Type.String({
+    pattern: '^[0-9a-f]{64}$',
+    description: 'SHA-256 (hex) of the canonical JSON of `figures`.',
+  }),
   position: Type.String({ description: 'The log position the figures were read at: every event above it came later.' }),
-  asOf: IsoDate('The date the report\'s date-dependent rules used.'),
+  asOf: IsoDate("The date the report's date-dependent rules used."),
   disclosureRules: Type.String({ description: 'The disclosure-control rule version the figures passed.' }),
-  codeVersion: Type.String({ description: 'The API\'s package version and git commit (unknown when the build did not record it).' }),
+  codeVersion: Type.String({
+    description: "The API's package version and git commit (unknown when the build did not record it).",
+  }),
   frozenBy: Type.String({ description: 'The id of the key that froze it.' }),
   frozenAt: IsoDateTime(),
 };
 
 export const FrozenReturnSummary = Type.Object(
-  { ...frozenFields, signed: Type.Boolean({ description: 'Whether the audit key has signed it yet (the relay signs within seconds).' }) },
+  {
+    ...frozenFields,
+    signed: Type.Boolean({ description: 'Whether the audit key has signed it yet (the relay signs within seconds).' }),
+  },
   closed,
 );
 
 export const FrozenReturn = Type.Object(
   {
     ...frozenFields,
-    figures: Type.Unknown({ description: 'The report exactly as it was served when frozen (for quarterly-return, a QuarterlyReturnReport).' }),
+    figures: Type.Unknown({
+      description: 'The report exactly as it was served when frozen (for quarterly-return, a QuarterlyReturnReport).',
+    }),
     signature: Type.Union([ReturnSignature, Type.Null()], { description: 'Null until the relay has signed it.' }),
   },
   closed,
@@ -76,7 +87,8 @@ export const MovedBy = Type.Object(
   {
     class: StringEnum(EventClasses),
     providerId: Type.Union([Type.String(), Type.Null()], {
-      description: 'The provider whose events these are; null for erasures and consent withdrawals, which are never split by provider.',
+      description:
+        'The provider whose events these are; null for erasures and consent withdrawals, which are never split by provider.',
     }),
     events: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
       description: 'How many events; null when withheld by disclosure control (see docs/metrics.md).',
@@ -91,7 +103,9 @@ export const RestatedCell = Type.Object(
     cell: Type.String({ description: 'The figure, as a dotted path inside the row (e.g. referredByAgeBand.14-17).' }),
     frozen: Type.Optional(CellValue),
     now: Type.Optional(CellValue),
-    movedBy: Type.Array(MovedBy, { description: 'Events after the frozen position that touch the cell\'s population, by class and provider.' }),
+    movedBy: Type.Array(MovedBy, {
+      description: "Events after the frozen position that touch the cell's population, by class and provider.",
+    }),
   },
   { ...closed, description: 'A figure that changed. `frozen` or `now` is absent when the cell did not exist then.' },
 );

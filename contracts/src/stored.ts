@@ -6,7 +6,13 @@ export const EventMetadata = Type.Object(
     requestId: Type.String({ description: 'Correlation id: the HTTP request id that appended the event.' }),
     keyId: Type.String({ description: 'The API key (public id) that submitted it.' }),
     role: Type.String(),
-    source: Type.Union([Type.Literal('api'), Type.Literal('batch'), Type.Literal('csv'), Type.Literal('xlsx'), Type.Literal('system')]),
+    source: Type.Union([
+      Type.Literal('api'),
+      Type.Literal('batch'),
+      Type.Literal('csv'),
+      Type.Literal('xlsx'),
+      Type.Literal('system'),
+    ]),
   },
   { additionalProperties: false },
 );
@@ -36,4 +42,6 @@ export type StoredEvent = Static<typeof StoredEvent>;
  * A stored event read as its latest version, typed by the catalogue and discriminated by `type` (the projections' input).
  * Personal fields may be absent: sealed under a destroyed key, they are not opened (see EventData).
  */
-export type ReadEvent<T extends EventType = EventType> = T extends EventType ? Omit<StoredEvent, 'type' | 'data'> & { type: T; data: EventData<T> } : never;
+export type ReadEvent<T extends EventType = EventType> = T extends EventType
+  ? Omit<StoredEvent, 'type' | 'data'> & { type: T; data: EventData<T> }
+  : never;

@@ -4,7 +4,6 @@ import { EventCatalogue, envelopeSchema, eventDefinition, type EventDefinition, 
 import { InstrumentRanges } from './events/vocabulary.js';
 import { schemaFieldErrors, type FieldError } from './field-errors.js';
 
-
 export interface ValidSubmission {
   eventId: string;
   type: EventType;
@@ -21,7 +20,8 @@ export interface ValidSubmission {
   data: Record<string, unknown>;
 }
 
-export type SubmissionCheck = { ok: true; submission: ValidSubmission; definition: EventDefinition } | { ok: false; errors: FieldError[] };
+export type SubmissionCheck =
+  { ok: true; submission: ValidSubmission; definition: EventDefinition } | { ok: false; errors: FieldError[] };
 
 const compiled = new Map<string, Validator>();
 function checker(def: EventDefinition, version: number): Validator {
@@ -44,18 +44,32 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): FieldError[] {
   if (def.stream !== 'participant' || !def.submittedBy.includes('data-partner')) return [];
   if (body.matchToken !== undefined) {
-    return body.participantRef === undefined ? [] : [
-      { field: '/participantRef', rule: 'one-participant-identifier', message: 'Give matchToken or participantRef, not both' },
-    ];
+    return body.participantRef === undefined
+      ? []
+      : [
+          {
+            field: '/participantRef',
+            rule: 'one-participant-identifier',
+            message: 'Give matchToken or participantRef, not both',
+          },
+        ];
   }
   const errors: FieldError[] = [];
   if (body.participantRef === undefined) {
     const message = 'Name the participant with matchToken, or with providerId + programmeId + participantRef';
-    errors.push({ field: '/matchToken', rule: 'one-of-required', message }, { field: '/participantRef', rule: 'one-of-required', message });
-  }
-  else {
-    if (body.providerId === undefined) errors.push({ field: '/providerId', rule: 'required', message: 'participantRef needs the providerId it belongs to' });
-    if (body.programmeId === undefined) errors.push({ field: '/programmeId', rule: 'required', message: 'participantRef needs the programmeId' });
+    errors.push(
+      { field: '/matchToken', rule: 'one-of-required', message },
+      { field: '/participantRef', rule: 'one-of-required', message },
+    );
+  } else {
+    if (body.providerId === undefined)
+      errors.push({
+        field: '/providerId',
+        rule: 'required',
+        message: 'participantRef needs the providerId it belongs to',
+      });
+    if (body.programmeId === undefined)
+      errors.push({ field: '/programmeId', rule: 'required', message: 'participantRef needs the programmeId' });
   }
   return errors;
 }
@@ -67,7 +81,9 @@ const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\
 /** Every string (and key) in a body that PostgreSQL could not store, by JSON Pointer: events and admin bodies alike. */
 export function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
   const error = (field: string): FieldError => ({
-    field: field || '/', rule: 'unsupported-character', message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
+    field: field || '/',
+    rule: 'unsupported-character',
+    message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
   });
   if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? [error(pointer)] : [];
   if (value === null || typeof value !== 'object') return [];
@@ -84,27 +100,48 @@ export const MAX_CUSTOM_SCORE = 1_000_000;
 function crossFieldErrors(type: string, data: Record<string, unknown>): FieldError[] {
   const errors: FieldError[] = [];
   if (type === 'ParticipantReferred' && data.ageAtReferral === undefined && data.birthYearMonth === undefined) {
-    errors.push({ field: '/data/ageAtReferral', rule: 'age-or-birth-month-required', message: 'Give ageAtReferral or birthYearMonth' });
+    errors.push({
+      field: '/data/ageAtReferral',
+      rule: 'age-or-birth-month-required',
+      message: 'Give ageAtReferral or birthYearMonth',
+    });
   }
   if (type === 'OutcomeMeasured') {
     const instrument = data.instrument as keyof typeof InstrumentRanges | 'custom';
     const score = data.score as number;
-    const range = instrument === 'custom'
-      ? (data.customRange as { min: number; max: number } | undefined)
-      : InstrumentRanges[instrument];
+    const range =
+      instrument === 'custom'
+        ? (data.customRange as { min: number; max: number } | undefined)
+        : InstrumentRanges[instrument];
     if (instrument === 'custom' && !range) {
-      errors.push({ field: '/data/customRange', rule: 'required', message: 'A custom instrument must declare its range' });
+      errors.push({
+        field: '/data/customRange',
+        rule: 'required',
+        message: 'A custom instrument must declare its range',
+      });
     } else if (instrument === 'custom' && !data.scale) {
       errors.push({ field: '/data/scale', rule: 'required', message: 'A custom instrument must be named in scale' });
     } else if (instrument === 'outcomes-star' && !data.scale) {
       errors.push({ field: '/data/scale', rule: 'required', message: 'Outcomes Star measures must name the scale' });
     }
-    if (instrument === 'custom' && range && (Math.abs(range.min) > MAX_CUSTOM_SCORE || Math.abs(range.max) > MAX_CUSTOM_SCORE)) {
-      errors.push({ field: '/data/customRange', rule: 'range-bound', message: `A custom range lies within ±${MAX_CUSTOM_SCORE}` });
+    if (
+      instrument === 'custom' &&
+      range &&
+      (Math.abs(range.min) > MAX_CUSTOM_SCORE || Math.abs(range.max) > MAX_CUSTOM_SCORE)
+    ) {
+      errors.push({
+        field: '/data/customRange',
+        rule: 'range-bound',
+        message: `A custom range lies within ±${MAX_CUSTOM_SCORE}`,
+      });
     } else if (range && range.min >= range.max) {
       errors.push({ field: '/data/customRange', rule: 'range-order', message: 'min must be below max' });
     } else if (range && (score < range.min || score > range.max)) {
-      errors.push({ field: '/data/score', rule: 'instrument-range', message: `Score must be between ${range.min} and ${range.max} for ${instrument}` });
+      errors.push({
+        field: '/data/score',
+        rule: 'instrument-range',
+        message: `Score must be between ${range.min} and ${range.max} for ${instrument}`,
+      });
     }
   }
   if (type === 'GrantAwarded' && String(data.startDate) > String(data.endDate)) {
@@ -115,16 +152,29 @@ function crossFieldErrors(type: string, data: Record<string, unknown>): FieldErr
   }
   if (type === 'ComparisonRecordSubmitted') {
     if (data.ageAtIndex === undefined && data.birthYearMonth === undefined) {
-      errors.push({ field: '/data/ageAtIndex', rule: 'age-or-birth-month-required', message: 'Give ageAtIndex or birthYearMonth' });
+      errors.push({
+        field: '/data/ageAtIndex',
+        rule: 'age-or-birth-month-required',
+        message: 'Give ageAtIndex or birthYearMonth',
+      });
     }
     if ((data.postcodeDistrict === undefined) === (data.policeDistrict === undefined)) {
       errors.push({
-        field: '/data/postcodeDistrict', rule: 'one-area-required', message: 'Give exactly one of postcodeDistrict or policeDistrict',
+        field: '/data/postcodeDistrict',
+        rule: 'one-area-required',
+        message: 'Give exactly one of postcodeDistrict or policeDistrict',
       });
     }
   }
-  if ((type === 'OffenceRecorded' || type === 'ComparisonOffenceRecorded') && String(data.offenceDate) > String(data.provenDate)) {
-    errors.push({ field: '/data/provenDate', rule: 'date-order', message: 'provenDate must not be before offenceDate' });
+  if (
+    (type === 'OffenceRecorded' || type === 'ComparisonOffenceRecorded') &&
+    String(data.offenceDate) > String(data.provenDate)
+  ) {
+    errors.push({
+      field: '/data/provenDate',
+      rule: 'date-order',
+      message: 'provenDate must not be before offenceDate',
+    });
   }
   return errors;
 }
@@ -136,33 +186,49 @@ export function checkSubmission(body: unknown): SubmissionCheck {
   if (!def) {
     return {
       ok: false,
-      errors: [{ field: '/type', rule: body.type === undefined ? 'required' : 'enum', message: `Expected one of: ${Object.keys(EventCatalogue).join(', ')}` }],
+      errors: [
+        {
+          field: '/type',
+          rule: body.type === undefined ? 'required' : 'enum',
+          message: `Expected one of: ${Object.keys(EventCatalogue).join(', ')}`,
+        },
+      ],
     };
   }
   const version = body.schemaVersion;
   if (typeof version !== 'number' || !Object.hasOwn(def.versions, version)) {
     return {
       ok: false,
-      errors: [{
-        field: '/schemaVersion', rule: version === undefined ? 'required' : 'supported-version',
-        message: `${def.type} supports schemaVersion ${Object.keys(def.versions).join(', ')}`,
-      }],
+      errors: [
+        {
+          field: '/schemaVersion',
+          rule: version === undefined ? 'required' : 'supported-version',
+          message: `${def.type} supports schemaVersion ${Object.keys(def.versions).join(', ')}`,
+        },
+      ],
     };
   }
   if (def.retiredVersions?.includes(version)) {
     return {
       ok: false,
-      errors: [{
-        field: '/schemaVersion', rule: 'retired-version',
-        message: `${def.type} version ${version} is retired (it allowed free text); send schemaVersion ${def.latest}`,
-      }],
+      errors: [
+        {
+          field: '/schemaVersion',
+          rule: 'retired-version',
+          message: `${def.type} version ${version} is retired (it allowed free text); send schemaVersion ${def.latest}`,
+        },
+      ],
     };
   }
   const check = checker(def, version);
   if (!check.Check(body)) {
     return { ok: false, errors: schemaFieldErrors(check.Errors(body)) };
   }
-  const errors = [...unstorableTextErrors(body), ...envelopeErrors(def, body), ...crossFieldErrors(def.type, body.data as Record<string, unknown>)];
+  const errors = [
+    ...unstorableTextErrors(body),
+    ...envelopeErrors(def, body),
+    ...crossFieldErrors(def.type, body.data as Record<string, unknown>),
+  ];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, submission: body as unknown as ValidSubmission, definition: def };
 }
@@ -185,9 +251,14 @@ function childSchema(schema: Record<string, unknown>, segment: string): Record<s
  */
 export function schemaKnownPointer(type: string | null, pointer: string): string {
   const def = type ? eventDefinition(type) : undefined;
-  const segments = pointer.split('/').slice(1).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const segments = pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
   let best = 0;
-  const roots = def ? Object.keys(def.versions).map((v) => envelopeSchema(def, Number(v)) as unknown as Record<string, unknown>) : [];
+  const roots = def
+    ? Object.keys(def.versions).map((v) => envelopeSchema(def, Number(v)) as unknown as Record<string, unknown>)
+    : [];
   for (const root of roots) {
     let node: Record<string, unknown> | undefined = root;
     let depth = 0;

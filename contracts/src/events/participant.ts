@@ -8,9 +8,15 @@ export const ParticipantReferredV1 = Type.Object(
   {
     referralDate: IsoDate('Date the referral was received.'),
     referralSource: StringEnum(V.ReferralSources),
-    ageAtReferral: Type.Optional(Type.Integer({ minimum: 5, maximum: 30, description: 'Age in whole years at referral.' })),
+    ageAtReferral: Type.Optional(
+      Type.Integer({ minimum: 5, maximum: 30, description: 'Age in whole years at referral.' }),
+    ),
     birthYearMonth: Type.Optional(
-      Type.String({ pattern: '^(19|20)\\d{2}-(0[1-9]|1[0-2])$', description: 'Year and month of birth (never a full date).', examples: ['2009-04'] }),
+      Type.String({
+        pattern: '^(19|20)\\d{2}-(0[1-9]|1[0-2])$',
+        description: 'Year and month of birth (never a full date).',
+        examples: ['2009-04'],
+      }),
     ),
     gender: StringEnum(V.Genders),
     ethnicity: StringEnum(V.Ethnicities, { description: 'ONS 2021 ethnic group.' }),
@@ -19,12 +25,19 @@ export const ParticipantReferredV1 = Type.Object(
       description: 'Outward code only (e.g. DE23), never a full postcode.',
       examples: ['DE23'],
     }),
-    riskFactors: Type.Array(StringEnum(V.RiskFactors), { uniqueItems: true, maxItems: V.RiskFactors.length, default: [] }),
+    riskFactors: Type.Array(StringEnum(V.RiskFactors), {
+      uniqueItems: true,
+      maxItems: V.RiskFactors.length,
+      default: [],
+    }),
     protectiveFactors: Type.Optional(
       Type.Array(StringEnum(V.ProtectiveFactors), { uniqueItems: true, maxItems: V.ProtectiveFactors.length }),
     ),
   },
-  { ...closed, description: 'A person was referred to the programme. One of ageAtReferral or birthYearMonth is required.' },
+  {
+    ...closed,
+    description: 'A person was referred to the programme. One of ageAtReferral or birthYearMonth is required.',
+  },
 );
 
 export const ConsentRecordedV1 = Type.Object(
@@ -34,7 +47,11 @@ export const ConsentRecordedV1 = Type.Object(
 
 export const ConsentWithdrawnV1 = Type.Object(
   { scope: StringEnum(V.ConsentScopes), withdrawnOn: IsoDate('Date consent was withdrawn.') },
-  { ...closed, description: 'Consent for one scope was withdrawn; evaluation withdrawal removes the participant from evaluation reports from that date.' },
+  {
+    ...closed,
+    description:
+      'Consent for one scope was withdrawn; evaluation withdrawal removes the participant from evaluation reports from that date.',
+  },
 );
 
 export const ParticipantEnrolledV1 = Type.Object(
@@ -55,7 +72,10 @@ export const SessionAttendedV1 = Type.Object(
     durationMinutes: Type.Integer({ minimum: 1, maximum: 720 }),
     sessionType: StringEnum(V.SessionTypes),
   },
-  { ...closed, description: 'Version 1: superseded by version 2, still accepted and upcast on read (deliveredBy = not-recorded).' },
+  {
+    ...closed,
+    description: 'Version 1: superseded by version 2, still accepted and upcast on read (deliveredBy = not-recorded).',
+  },
 );
 
 export const SessionAttendedV2 = Type.Object(
@@ -86,7 +106,11 @@ export const OutcomeMeasuredV1 = Type.Object(
     measuredOn: IsoDate(),
     score: Type.Number({ description: "Validated against the instrument's range." }),
     scale: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: 'Outcomes Star scale, or the name of a custom instrument.' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Outcomes Star scale, or the name of a custom instrument.',
+      }),
     ),
     customRange: Type.Optional(
       Type.Object(
@@ -95,7 +119,10 @@ export const OutcomeMeasuredV1 = Type.Object(
       ),
     ),
   },
-  { ...closed, description: 'Version 1: superseded by version 2 (its scale was free text); refused on submission, upcast on read.' },
+  {
+    ...closed,
+    description: 'Version 1: superseded by version 2 (its scale was free text); refused on submission, upcast on read.',
+  },
 );
 
 /**
@@ -107,11 +134,16 @@ export const SCALE_ID_PATTERN = '^[a-z]{1,20}(-[a-z]{1,20}){0,5}(-[0-9]{1,2})?$'
 export const OutcomeMeasuredV2 = Type.Object(
   {
     ...OutcomeMeasuredV1.properties,
-    scale: Type.Optional(Type.String({
-      pattern: SCALE_ID_PATTERN, maxLength: 40, examples: ['making-a-difference'],
-      description: 'Outcomes Star scale, or the id of a custom instrument: an id like making-a-difference or resilience-v-2, '
-        + 'lowercase words joined by hyphens; never free text.',
-    })),
+    scale: Type.Optional(
+      Type.String({
+        pattern: SCALE_ID_PATTERN,
+        maxLength: 40,
+        examples: ['making-a-difference'],
+        description:
+          'Outcomes Star scale, or the id of a custom instrument: an id like making-a-difference or resilience-v-2, ' +
+          'lowercase words joined by hyphens; never free text.',
+      }),
+    ),
   },
   { ...closed, description: 'An outcome measure was taken.' },
 );
@@ -139,28 +171,40 @@ export const OffenceRecordedV1 = Type.Object(
     offenceCategory: StringEnum(V.OffenceCategories),
     seriousViolence: Type.Boolean({ description: 'Counts as serious violence under the local definition.' }),
   },
-  { ...closed, description: 'Version 1: superseded by version 2, still accepted and upcast on read (custodial = false).' },
+  {
+    ...closed,
+    description: 'Version 1: superseded by version 2, still accepted and upcast on read (custodial = false).',
+  },
 );
 
 export const OffenceRecordedV2 = Type.Object(
   {
     ...OffenceRecordedV1.properties,
-    custodial: Type.Optional(Type.Boolean({
-      default: false, description: 'The disposal was a custodial sentence (prior custody, in the impact evaluation). Absent means no.',
-    })),
+    custodial: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'The disposal was a custodial sentence (prior custody, in the impact evaluation). Absent means no.',
+      }),
+    ),
   },
   { ...closed, description: 'A proven offence, submitted by a data partner (police or youth justice) only.' },
 );
 
 export const MatchToken = Type.String({
   pattern: '^[0-9a-f]{64}$',
-  description: 'HMAC-SHA256 (hex) of the normalised identifiers "family|given|YYYY-MM-DD" under the matching key shared by providers and data partners, never by this service (docs/matching.md).',
+  description:
+    'HMAC-SHA256 (hex) of the normalised identifiers "family|given|YYYY-MM-DD" under the matching key shared by providers and data partners, never by this service (docs/matching.md).',
   examples: ['5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592'],
 });
 
 export const MatchTokenRecordedV1 = Type.Object(
   { matchToken: MatchToken },
-  { ...closed, description: 'The provider computed the participant\'s match token so that data partners can link proven offences without either side seeing the other\'s identifiers. Stored encrypted with the participant\'s key.' },
+  {
+    ...closed,
+    description:
+      "The provider computed the participant's match token so that data partners can link proven offences without either side seeing the other's identifiers. Stored encrypted with the participant's key.",
+  },
 );
 
 export const ParticipantErasedV1 = Type.Object(
@@ -168,5 +212,9 @@ export const ParticipantErasedV1 = Type.Object(
     requestedOn: IsoDate('Date the erasure was requested (or the retention period ended).'),
     basis: StringEnum(V.ErasureBases),
   },
-  { ...closed, description: 'The participant\'s personal fields were made unrecoverable (their encryption key destroyed). Counts stay; no further events are accepted for the participant.' },
+  {
+    ...closed,
+    description:
+      "The participant's personal fields were made unrecoverable (their encryption key destroyed). Counts stay; no further events are accepted for the participant.",
+  },
 );

@@ -12,7 +12,13 @@ function hashSecret(pepper: string, secret: string): string {
 export async function createApiKey(
   sql: Sql,
   pepper: string,
-  options: { role: Role; providerId?: string | null; label?: string; createdBy?: string | null; rotatedFrom?: string | null },
+  options: {
+    role: Role;
+    providerId?: string | null;
+    label?: string;
+    createdBy?: string | null;
+    rotatedFrom?: string | null;
+  },
 ): Promise<{ keyId: string; apiKey: string }> {
   const keyId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
@@ -38,19 +44,39 @@ export interface ApiKeySummary {
 }
 
 interface KeyRow {
-  key_id: string; role: Role; provider_id: string | null; label: string; created_at: Date; created_by: string | null;
-  rotated_from: string | null; last_used_at: Date | null; expires_at: Date | null; revoked_at: Date | null;
+  key_id: string;
+  role: Role;
+  provider_id: string | null;
+  label: string;
+  created_at: Date;
+  created_by: string | null;
+  rotated_from: string | null;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
 }
-const KEY_COLUMNS = 'key_id, role, provider_id, label, created_at, created_by, rotated_from, last_used_at, expires_at, revoked_at';
+const KEY_COLUMNS =
+  'key_id, role, provider_id, label, created_at, created_by, rotated_from, last_used_at, expires_at, revoked_at';
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const summary = (r: KeyRow): ApiKeySummary => ({
-  keyId: r.key_id, prefix: `vru_${r.key_id}_`, role: r.role, providerId: r.provider_id, label: r.label,
-  createdAt: r.created_at.toISOString(), createdBy: r.created_by, rotatedFrom: r.rotated_from,
-  lastUsedAt: iso(r.last_used_at), expiresAt: iso(r.expires_at), revokedAt: iso(r.revoked_at),
+  keyId: r.key_id,
+  prefix: `vru_${r.key_id}_`,
+  role: r.role,
+  providerId: r.provider_id,
+  label: r.label,
+  createdAt: r.created_at.toISOString(),
+  createdBy: r.created_by,
+  rotatedFrom: r.rotated_from,
+  lastUsedAt: iso(r.last_used_at),
+  expiresAt: iso(r.expires_at),
+  revokedAt: iso(r.revoked_at),
 });
 
 /** Keys by prefix only: the secret part was never stored and cannot be shown. */
-export async function listApiKeys(sql: Sql, filter: { role?: Role; providerId?: string; includeInactive?: boolean } = {}): Promise<ApiKeySummary[]> {
+export async function listApiKeys(
+  sql: Sql,
+  filter: { role?: Role; providerId?: string; includeInactive?: boolean } = {},
+): Promise<ApiKeySummary[]> {
   const rows = await sql<KeyRow[]>`
     select ${sql.unsafe(KEY_COLUMNS)} from api_keys
     where true
@@ -78,7 +104,11 @@ export async function revokeApiKey(sql: Sql, keyId: string): Promise<ApiKeySumma
  * charity can swap keys without a failed submission. Refused for a key that is revoked or already expired.
  */
 export async function rotateApiKey(
-  sql: Sql, pepper: string, keyId: string, graceSeconds: number, createdBy: string | null,
+  sql: Sql,
+  pepper: string,
+  keyId: string,
+  graceSeconds: number,
+  createdBy: string | null,
 ): Promise<{ keyId: string; apiKey: string; replaced: ApiKeySummary } | null> {
   return sql.begin(async (tx) => {
     const rows = await tx<KeyRow[]>`
@@ -88,7 +118,11 @@ export async function rotateApiKey(
     const old = rows[0];
     if (!old) return null;
     const created = await createApiKey(tx as unknown as Sql, pepper, {
-      role: old.role, providerId: old.provider_id, label: old.label, createdBy, rotatedFrom: keyId,
+      role: old.role,
+      providerId: old.provider_id,
+      label: old.label,
+      createdBy,
+      rotatedFrom: keyId,
     });
     return { ...created, replaced: summary(old) };
   });
@@ -101,7 +135,11 @@ export async function rotateApiKey(
 export class ApiKeyVerifier {
   private cache = new Map<string, { principal: Principal | null; expires: number }>();
 
-  constructor(private readonly sql: Sql, private readonly pepper: string, private readonly ttlMs = 10_000) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly pepper: string,
+    private readonly ttlMs = 10_000,
+  ) {}
 
   async verify(apiKey: string): Promise<Principal | null> {
     const m = KEY_FORMAT.exec(apiKey);

@@ -67,7 +67,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: (req) => requestIdFrom(req.headers),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
     // Malformed percent-encoding and over-long path parameters are refused before routing; they answer problems too.
-    frameworkErrors: (error, request, reply) => { errorHandler(error, request, reply); },
+    frameworkErrors: (error, request, reply) => {
+      errorHandler(error, request, reply);
+    },
     clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -104,8 +106,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(err as Error, undefined);
     }
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply,
-    new HttpProblem(404, 'not-found', 'Not found', undefined, `No route for ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new HttpProblem(
+        404,
+        'not-found',
+        'Not found',
+        undefined,
+        `No route for ${request.method} ${request.url.split('?')[0]}`,
+      ),
+    ),
+  );
 
   // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.
   await app.register(helmet, { contentSecurityPolicy: false });
@@ -120,7 +132,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) =>
-      new HttpProblem(429, 'rate-limited', 'Too many requests', undefined, `Limit of ${context.max} requests per minute; retry after ${context.after}`),
+      new HttpProblem(
+        429,
+        'rate-limited',
+        'Too many requests',
+        undefined,
+        `Limit of ${context.max} requests per minute; retry after ${context.after}`,
+      ),
     // Not as route hooks: those would run after authentication, and a request with a wrong key would never be counted.
     global: false,
   });
@@ -144,7 +162,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
   await app.register(webRoutes, { config, sql, ingest, verifier, auditMonitor });
   await app.register(healthRoutes, {
-    checks: deps.readinessChecks ?? { database: async () => { await sql`select 1`; } },
+    checks: deps.readinessChecks ?? {
+      database: async () => {
+        await sql`select 1`;
+      },
+    },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -42,7 +42,8 @@ export const authPlugin = fp(
     app.addHook('onRoute', (route) => {
       const roles = route.config?.roles;
       if (!roles) return;
-      for (const method of [route.method].flat()) if (method !== 'HEAD') registry.push({ method, url: route.url, roles });
+      for (const method of [route.method].flat())
+        if (method !== 'HEAD') registry.push({ method, url: route.url, roles });
     });
     app.addHook('onRequest', async (request: FastifyRequest) => {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- typed as always set; kept for requests no route matched
@@ -50,10 +51,25 @@ export const authPlugin = fp(
       if (!roles) return;
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!match) throw new HttpProblem(401, 'unauthenticated', 'Authentication required', undefined, 'Send Authorization: Bearer <api key>');
+      if (!match)
+        throw new HttpProblem(
+          401,
+          'unauthenticated',
+          'Authentication required',
+          undefined,
+          'Send Authorization: Bearer <api key>',
+        );
       const principal = await opts.verifier.verify(match[1]!);
-      if (!principal) throw new HttpProblem(401, 'unauthenticated', 'Authentication required', undefined, 'The API key is not valid');
-      if (!roles.includes(principal.role)) throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, `This needs one of the roles: ${roles.join(', ')}`);
+      if (!principal)
+        throw new HttpProblem(401, 'unauthenticated', 'Authentication required', undefined, 'The API key is not valid');
+      if (!roles.includes(principal.role))
+        throw new HttpProblem(
+          403,
+          'forbidden',
+          'Not allowed',
+          undefined,
+          `This needs one of the roles: ${roles.join(', ')}`,
+        );
       const named = (request.query as { providerId?: unknown } | undefined)?.providerId;
       refuseOtherProvider(principal, named);
       request.principal = principal;
@@ -72,7 +88,11 @@ function refuseOtherProvider(principal: Principal, requested: unknown): void {
   const tenant = tenantOf(principal);
   if (tenant !== null && requested !== undefined && requested !== tenant) {
     throw new HttpProblem(403, 'other-provider', 'Not allowed', [
-      { field: '/querystring/providerId', rule: 'other-provider', message: 'A provider key reads and writes its own provider\'s data only' },
+      {
+        field: '/querystring/providerId',
+        rule: 'other-provider',
+        message: "A provider key reads and writes its own provider's data only",
+      },
     ]);
   }
 }

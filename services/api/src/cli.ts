@@ -29,7 +29,9 @@ const USAGE = `usage: vru <command>
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, 'cli');
 const { positionals, values } = parseArgs({
-  allowPositionals: true, strict: false, options: { 'rows-per-request': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  allowPositionals: true,
+  strict: false,
+  options: { 'rows-per-request': { type: 'string' }, 'dry-run': { type: 'boolean' } },
 });
 const [command, ...args] = positionals;
 
@@ -59,19 +61,31 @@ async function main(): Promise<number> {
         process.stderr.write(`${USAGE}\n(set VRU_API_KEY to the provider's API key)\n`);
         return 2;
       }
-      const progress = startProgress({ label: `import ${eventType}`, logger: createLogger(config.LOG_LEVEL, 'import') });
+      const progress = startProgress({
+        label: `import ${eventType}`,
+        logger: createLogger(config.LOG_LEVEL, 'import'),
+      });
       let seen = 0;
       const summary = await uploadCsvFile({
-        apiUrl: config.API_URL ?? `http://${config.HOST}:${config.PORT}`, apiKey, eventType, file,
+        apiUrl: config.API_URL ?? `http://${config.HOST}:${config.PORT}`,
+        apiKey,
+        eventType,
+        file,
         rowsPerRequest: Number(values['rows-per-request'] ?? 500) || 500,
-        onPart: (done, total) => { progress.advance(done - seen, total); seen = done; },
+        onPart: (done, total) => {
+          progress.advance(done - seen, total);
+          seen = done;
+        },
       });
       progress.finish();
       for (const r of summary.results.filter((x) => x.status === 'rejected')) {
-        for (const e of r.errors ?? []) process.stdout.write(`line ${r.line}: ${e.column ?? e.field ?? ''} ${e.rule}: ${e.message}\n`);
+        for (const e of r.errors ?? [])
+          process.stdout.write(`line ${r.line}: ${e.column ?? e.field ?? ''} ${e.rule}: ${e.message}\n`);
       }
-      process.stdout.write(`${summary.rows} rows: ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.rejected} rejected`
-        + `${summary.highestPosition === null ? '' : `; highest log position ${summary.highestPosition}`}\n`);
+      process.stdout.write(
+        `${summary.rows} rows: ${summary.accepted} accepted, ${summary.duplicates} duplicates, ${summary.rejected} rejected` +
+          `${summary.highestPosition === null ? '' : `; highest log position ${summary.highestPosition}`}\n`,
+      );
       return summary.rejected > 0 ? 1 : 0;
     }
     case 'topic':
@@ -81,10 +95,14 @@ async function main(): Promise<number> {
       // The matching key is the partners' secret, not the service's: read from the environment of whoever runs this.
       const key = process.env.MATCHING_KEY ?? '';
       if (args.length !== 3 || key.length < 32) {
-        process.stderr.write('usage: MATCHING_KEY=<shared key, 32+ chars> vru match-token <familyName> <givenName> <YYYY-MM-DD>\n');
+        process.stderr.write(
+          'usage: MATCHING_KEY=<shared key, 32+ chars> vru match-token <familyName> <givenName> <YYYY-MM-DD>\n',
+        );
         return 2;
       }
-      process.stdout.write(`${matchToken(key, { familyName: args[0]!, givenName: args[1]!, dateOfBirth: args[2]! })}\n`);
+      process.stdout.write(
+        `${matchToken(key, { familyName: args[0]!, givenName: args[1]!, dateOfBirth: args[2]! })}\n`,
+      );
       return 0;
     }
     case 'keys':
@@ -96,21 +114,33 @@ async function main(): Promise<number> {
         if (command === 'keys') {
           for (const k of await listApiKeys(sql, { includeInactive: true })) {
             const state = k.revokedAt ? 'revoked' : k.expiresAt ? `expires ${k.expiresAt}` : 'active';
-            process.stdout.write(`${k.prefix}…\t${k.role}\t${k.providerId ?? '-'}\t${state}\tlast used ${k.lastUsedAt ?? 'never'}\t${k.label}\n`);
+            process.stdout.write(
+              `${k.prefix}…\t${k.role}\t${k.providerId ?? '-'}\t${state}\tlast used ${k.lastUsedAt ?? 'never'}\t${k.label}\n`,
+            );
           }
         } else if (command === 'rotate' && args[0]) {
           const rotated = await rotateApiKey(sql, config.API_KEY_PEPPER, args[0], Number(args[1] ?? 24) * 3600, null);
-          if (!rotated) { process.stderr.write('no active key with that id\n'); return 1; }
+          if (!rotated) {
+            process.stderr.write('no active key with that id\n');
+            return 1;
+          }
           process.stdout.write(`${rotated.apiKey}\n`);
         } else if (command === 'revoke' && args[0]) {
-          if (!(await revokeApiKey(sql, args[0]))) { process.stderr.write('no key with that id\n'); return 1; }
+          if (!(await revokeApiKey(sql, args[0]))) {
+            process.stderr.write('no key with that id\n');
+            return 1;
+          }
         } else if (command === 'retention') {
           const commands = new CommandHandler(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
           const result = await applyRetention(sql, commands, {
-            retentionMonths: config.RETENTION_MONTHS, rejectionRetentionDays: config.REJECTION_RETENTION_DAYS, dryRun: values['dry-run'] === true,
+            retentionMonths: config.RETENTION_MONTHS,
+            rejectionRetentionDays: config.REJECTION_RETENTION_DAYS,
+            dryRun: values['dry-run'] === true,
           });
-          process.stdout.write(`${values['dry-run'] ? 'would erase' : 'erased'} ${result.participantsErased} participants with no event since ${result.cutoff}; `
-            + `${values['dry-run'] ? 'would delete' : 'deleted'} ${result.rejectionsDeleted} refused-submission records\n`);
+          process.stdout.write(
+            `${values['dry-run'] ? 'would erase' : 'erased'} ${result.participantsErased} participants with no event since ${result.cutoff}; ` +
+              `${values['dry-run'] ? 'would delete' : 'deleted'} ${result.rejectionsDeleted} refused-submission records\n`,
+          );
         } else {
           process.stderr.write(`${USAGE}\n`);
           return 2;
@@ -128,9 +158,19 @@ async function main(): Promise<number> {
       try {
         if (command === 'provider' && args.length >= 2) await upsertProvider(sql, args[0]!, args.slice(1).join(' '));
         else if (command === 'programme' && args.length >= 4) {
-          await upsertProgramme(sql, { programmeId: args[0]!, name: args[1]!, interventionType: args[2]!, startsOn: args[3]!, endsOn: args[4] ?? null });
+          await upsertProgramme(sql, {
+            programmeId: args[0]!,
+            name: args[1]!,
+            interventionType: args[2]!,
+            startsOn: args[3]!,
+            endsOn: args[4] ?? null,
+          });
         } else if (command === 'key' && args.length >= 1 && (Roles as readonly string[]).includes(args[0]!)) {
-          const { apiKey } = await createApiKey(sql, config.API_KEY_PEPPER, { role: args[0] as Role, providerId: args[1] ?? null, label: args[2] ?? '' });
+          const { apiKey } = await createApiKey(sql, config.API_KEY_PEPPER, {
+            role: args[0] as Role,
+            providerId: args[1] ?? null,
+            label: args[2] ?? '',
+          });
           process.stdout.write(`${apiKey}\n`);
         } else if (command !== 'migrate') {
           process.stderr.write(`${USAGE}\n`);

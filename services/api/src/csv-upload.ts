@@ -9,11 +9,15 @@ export interface CsvRow {
   cells: string[];
 }
 
-const startLine = (record: string[], lines: number) => lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
+const startLine = (record: string[], lines: number) =>
+  lines - record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
 
 /** Why streamCsvRows stopped reading before the end of the file. */
 export class CsvLimitExceeded extends Error {
-  constructor(readonly limit: 'rows' | 'record-size', readonly max: number) {
+  constructor(
+    readonly limit: 'rows' | 'record-size',
+    readonly max: number,
+  ) {
     super(limit === 'rows' ? `more than ${max} rows` : `a row longer than ${max} characters`);
   }
 }
@@ -28,17 +32,26 @@ const PARSE_SLICE = 64 * 1024;
  * other requests. csv-parse errors propagate; null for a file with no record at all.
  */
 export async function streamCsvRows(
-  text: string, limits: { maxRows: number; maxRecordChars: number; onHeader?: (header: string[]) => void },
+  text: string,
+  limits: { maxRows: number; maxRecordChars: number; onHeader?: (header: string[]) => void },
 ): Promise<{ header: string[]; rows: CsvRow[] } | null> {
   const parser = parseStream({
-    bom: true, info: true, skip_empty_lines: true, relax_column_count: false, max_record_size: limits.maxRecordChars,
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    max_record_size: limits.maxRecordChars,
   });
   const feed = (async () => {
     for (let from = 0; from < text.length && !parser.destroyed; from += PARSE_SLICE) {
       if (!parser.write(text.slice(from, from + PARSE_SLICE))) {
         // Until the reader has taken what is parsed, or has stopped reading (the parser is then destroyed).
         await new Promise<void>((resolve) => {
-          const done = () => { parser.off('drain', done); parser.off('close', done); resolve(); };
+          const done = () => {
+            parser.off('drain', done);
+            parser.off('close', done);
+            resolve();
+          };
           parser.once('drain', done).once('close', done);
         });
       }
@@ -70,8 +83,12 @@ export async function streamCsvRows(
 
 /** The header and rows of a whole CSV file at once, for the command line's local files (csv-parse errors propagate). */
 export function readCsvRows(text: string): { header: string[]; rows: CsvRow[] } | null {
-  const records = parse(text, { bom: true, info: true, skip_empty_lines: true, relax_column_count: false }) as unknown as
-    { record: string[]; info: { lines: number } }[];
+  const records = parse(text, {
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+  }) as unknown as { record: string[]; info: { lines: number } }[];
   const [head, ...body] = records;
   if (!head) return null;
   const rows = body.map(({ record, info }) => ({ line: startLine(record, info.lines), cells: record }));
@@ -85,7 +102,8 @@ export interface CsvPart {
   lines: number[];
 }
 
-const csvLine = (cells: readonly string[]) => `${cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\r\n`;
+const csvLine = (cells: readonly string[]) =>
+  `${cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}\r\n`;
 
 /**
  * Splits a CSV file into parts of at most `rowsPerPart` rows, each with the header, so a large file goes to
@@ -97,7 +115,10 @@ export function splitCsv(text: string, rowsPerPart: number): { rows: number; par
   const parts: CsvPart[] = [];
   for (let i = 0; i < file.rows.length; i += rowsPerPart) {
     const chunk = file.rows.slice(i, i + rowsPerPart);
-    parts.push({ body: csvLine(file.header) + chunk.map((r) => csvLine(r.cells)).join(''), lines: chunk.map((r) => r.line) });
+    parts.push({
+      body: csvLine(file.header) + chunk.map((r) => csvLine(r.cells)).join(''),
+      lines: chunk.map((r) => r.line),
+    });
   }
   return { rows: file.rows.length, parts };
 }
@@ -126,7 +147,11 @@ export interface UploadSummary {
  * the problem's detail; refused rows are in the summary with their file line.
  */
 export async function uploadCsvFile(options: {
-  apiUrl: string; apiKey: string; eventType: string; file: string; rowsPerRequest?: number;
+  apiUrl: string;
+  apiKey: string;
+  eventType: string;
+  file: string;
+  rowsPerRequest?: number;
   onPart?: (rowsDone: number, rowsTotal: number) => void;
 }): Promise<UploadSummary> {
   const { rows, parts } = splitCsv(await readFile(options.file, 'utf8'), options.rowsPerRequest ?? 500);
@@ -139,15 +164,22 @@ export async function uploadCsvFile(options: {
       headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'text/csv; charset=utf-8' },
       body: part.body,
     });
-    const answer = (await res.json().catch(() => ({}))) as Partial<UploadSummary> & { title?: string; detail?: string; errors?: unknown };
+    const answer = (await res.json().catch(() => ({}))) as Partial<UploadSummary> & {
+      title?: string;
+      detail?: string;
+      errors?: unknown;
+    };
     if (res.status !== 200) {
-      throw new Error(`import refused (${res.status}): ${answer.title ?? ''}${answer.detail ? ` — ${answer.detail}` : ''}${answer.errors ? ` ${JSON.stringify(answer.errors)}` : ''}`);
+      throw new Error(
+        `import refused (${res.status}): ${answer.title ?? ''}${answer.detail ? ` — ${answer.detail}` : ''}${answer.errors ? ` ${JSON.stringify(answer.errors)}` : ''}`,
+      );
     }
     summary.accepted += answer.accepted ?? 0;
     summary.duplicates += answer.duplicates ?? 0;
     summary.rejected += answer.rejected ?? 0;
     const highest = answer.highestPosition ?? null;
-    if (highest !== null && (summary.highestPosition === null || BigInt(highest) > BigInt(summary.highestPosition))) summary.highestPosition = highest;
+    if (highest !== null && (summary.highestPosition === null || BigInt(highest) > BigInt(summary.highestPosition)))
+      summary.highestPosition = highest;
     (answer.results ?? []).forEach((r, i) => summary.results.push({ ...r, line: part.lines[i] ?? r.line }));
     done += part.lines.length;
     options.onPart?.(done, rows);

@@ -47,7 +47,9 @@ function cell(v: Cell | undefined): string {
  */
 export function schemaColumns(schema: unknown, prefix = ''): string[] {
   const s = schema as { properties?: Record<string, unknown>; anyOf?: unknown[] } | undefined;
-  const object = s?.properties ? s : (s?.anyOf ?? []).find((o) => (o as { properties?: unknown }).properties) as typeof s;
+  const object = s?.properties
+    ? s
+    : ((s?.anyOf ?? []).find((o) => (o as { properties?: unknown }).properties) as typeof s);
   if (!object?.properties) return prefix ? [prefix] : [];
   return Object.entries(object.properties).flatMap(([k, v]) => schemaColumns(v, prefix ? `${prefix}.${k}` : k));
 }
@@ -65,7 +67,8 @@ export function toCsv(rows: readonly object[], emptyColumns: readonly string[] =
 }
 
 export const wantsCsv = (request: FastifyRequest): boolean => /\btext\/csv\b/i.test(request.headers.accept ?? '');
-export const wantsXlsx = (request: FastifyRequest): boolean => (request.headers.accept ?? '').toLowerCase().includes(XLSX_CONTENT_TYPE);
+export const wantsXlsx = (request: FastifyRequest): boolean =>
+  (request.headers.accept ?? '').toLowerCase().includes(XLSX_CONTENT_TYPE);
 
 /** The header naming the disclosure-control rules a CSV's figures passed through: `vru-sdc-1; applied=true`. */
 export const DISCLOSURE_HEADER = 'x-disclosure-control';
@@ -77,19 +80,28 @@ export const disclosureHeader = (d: { rules: string; applied: boolean }): string
  * x-report-position header (ask again with asAt=P for the same figures) and the disclosure-control rules in
  * x-disclosure-control; an empty report still has its header line (from the route's response schema).
  */
-export function sendReport<R extends {
-  rows: readonly object[]; position: string; computedAt: readonly { projection: string; position: string }[]; disclosure: { rules: string; applied: boolean };
-}>(request: FastifyRequest, reply: FastifyReply, report: R, name: string): R | FastifyReply | Promise<FastifyReply> {
+export function sendReport<
+  R extends {
+    rows: readonly object[];
+    position: string;
+    computedAt: readonly { projection: string; position: string }[];
+    disclosure: { rules: string; applied: boolean };
+  },
+>(request: FastifyRequest, reply: FastifyReply, report: R, name: string): R | FastifyReply | Promise<FastifyReply> {
   if (wantsXlsx(request)) {
-    return reportWorkbook(report, name).then((bytes) => reply
-      .type(XLSX_CONTENT_TYPE)
-      .header('content-disposition', `attachment; filename="${name}.xlsx"`)
-      .header('x-report-position', report.position)
-      .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
-      .send(bytes));
+    return reportWorkbook(report, name).then((bytes) =>
+      reply
+        .type(XLSX_CONTENT_TYPE)
+        .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+        .header('x-report-position', report.position)
+        .header(DISCLOSURE_HEADER, disclosureHeader(report.disclosure))
+        .send(bytes),
+    );
   }
   if (!wantsCsv(request)) return report;
-  const response = (request.routeOptions.schema?.response as Record<string, { properties?: { rows?: { items?: unknown } } }> | undefined)?.['200'];
+  const response = (
+    request.routeOptions.schema?.response as Record<string, { properties?: { rows?: { items?: unknown } } }> | undefined
+  )?.['200'];
   return reply
     .type('text/csv; charset=utf-8')
     .header('content-disposition', `attachment; filename="${name}.csv"`)

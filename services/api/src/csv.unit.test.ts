@@ -21,5 +21,5 @@ t.test('every cell a spreadsheet would evaluate is shown as text', async (t) => 
 
 t.test('a CSV never holds Infinity or NaN, and a cell with ; is quoted', async (t) => {
   const csv = toCsv([{ a: Infinity, b: Number.NaN, c: -Infinity, d: 1.5, e: 'x;=cmd' }]);
-  t.equal(csv, "a,b,c,d,e\r\n,,,1.5,\"x;'=cmd\"\r\n");
+  t.equal(csv, 'a,b,c,d,e\r\n,,,1.5,"x;\'=cmd"\r\n');
 });

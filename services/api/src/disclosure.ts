@@ -1,7 +1,19 @@
 import { Ethnicities, Genders, ReferralSources, type Principal, type ReportGroupings } from '@vru/contracts';
 import {
-  AGE_BANDS, alignPeriod, childPeriods, DISCLOSURE_VERSION, financialYearOf, MIN_POPULATION, periodIssues, PopulationCells, quarterOf,
-  rowPublished, suppressCount, type AlignedPeriod, type Member, type Period,
+  AGE_BANDS,
+  alignPeriod,
+  childPeriods,
+  DISCLOSURE_VERSION,
+  financialYearOf,
+  MIN_POPULATION,
+  periodIssues,
+  PopulationCells,
+  quarterOf,
+  rowPublished,
+  suppressCount,
+  type AlignedPeriod,
+  type Member,
+  type Period,
 } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import { reportScope } from './auth.js';
@@ -110,26 +122,42 @@ export class Disclosure {
  * The scope and the disclosure control of one report request. A provider key gets its own provider,
  * unsuppressed; every other role gets the layer, and an unaligned period is refused here with 422.
  */
-export function disclosureScope(principal: Principal, requestedProvider: string | undefined, q: PeriodQuery): Disclosure {
+export function disclosureScope(
+  principal: Principal,
+  requestedProvider: string | undefined,
+  q: PeriodQuery,
+): Disclosure {
   const { provider, suppress } = reportScope(principal, requestedProvider);
   if (!suppress) return new Disclosure(false, null, provider);
   const fields = q.fields ?? { from: '/querystring/from', to: '/querystring/to' };
   const issues = periodIssues(q.from, q.to, fields, q.required);
   if (issues.length > 0) {
-    throw new HttpProblem(422, 'disclosure-control', 'The request is invalid', issues.map((i) => ({ ...i })),
-      `Disclosure control ${DISCLOSURE_VERSION}: figures across providers are published for whole months, quarters or financial years only`);
+    throw new HttpProblem(
+      422,
+      'disclosure-control',
+      'The request is invalid',
+      issues.map((i) => ({ ...i })),
+      `Disclosure control ${DISCLOSURE_VERSION}: figures across providers are published for whole months, quarters or financial years only`,
+    );
   }
   const period = q.from !== undefined && q.to !== undefined ? alignPeriod(q.from, q.to) : null;
   return new Disclosure(true, period, provider);
 }
 
 /** Sets every figure of a withheld row to null, keeping its identifying fields and the keys of its breakdowns. */
-export function withheld<R extends Record<string, unknown>>(row: R, keep: readonly string[], records: readonly string[] = []): R {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => {
-    if (keep.includes(k)) return [k, v];
-    if (records.includes(k) && v !== null && typeof v === 'object') return [k, Object.fromEntries(Object.keys(v).map((r) => [r, null]))];
-    return [k, null];
-  })) as R;
+export function withheld<R extends Record<string, unknown>>(
+  row: R,
+  keep: readonly string[],
+  records: readonly string[] = [],
+): R {
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => {
+      if (keep.includes(k)) return [k, v];
+      if (records.includes(k) && v !== null && typeof v === 'object')
+        return [k, Object.fromEntries(Object.keys(v).map((r) => [r, null]))];
+      return [k, null];
+    }),
+  ) as R;
 }
 
 type GroupBy = (typeof ReportGroupings)[number];
@@ -149,9 +177,18 @@ export function periodsWithin(p: AlignedPeriod, level: 'month' | 'quarter'): Ali
  * district answered only where someone lives is a disclosure), so that breakdown is refused (422).
  * Null when no breakdown or the layer does not apply (a provider's own rows: the groups it has).
  */
-export async function groupVocabulary(sql: Sql, dc: Disclosure, by: GroupBy | undefined): Promise<((programmeId: string) => string[]) | null> {
+export async function groupVocabulary(
+  sql: Sql,
+  dc: Disclosure,
+  by: GroupBy | undefined,
+): Promise<((programmeId: string) => string[]) | null> {
   if (!by || !dc.applied || TIME_GROUPS.includes(by)) return null;
-  const fixed: Partial<Record<GroupBy, readonly string[]>> = { gender: Genders, ethnicity: Ethnicities, 'referral-source': ReferralSources, 'age-band': AGE_BANDS };
+  const fixed: Partial<Record<GroupBy, readonly string[]>> = {
+    gender: Genders,
+    ethnicity: Ethnicities,
+    'referral-source': ReferralSources,
+    'age-band': AGE_BANDS,
+  };
   const list = fixed[by];
   if (list) return () => [...list, 'unknown'];
   if (by === 'programme') return (programmeId) => [programmeId];
@@ -159,10 +196,19 @@ export async function groupVocabulary(sql: Sql, dc: Disclosure, by: GroupBy | un
     const providers = await sql<{ provider_id: string }[]>`select provider_id from providers order by provider_id`;
     return () => providers.map((p) => p.provider_id);
   }
-  throw new HttpProblem(422, 'disclosure-control', 'The request is invalid', [{
-    field: '/querystring/groupBy', rule: 'no-fixed-vocabulary',
-    message: `${by} has no fixed list of values: a breakdown answered only where someone is would disclose them. Use it with a provider key for your own figures`,
-  }], `Disclosure control ${DISCLOSURE_VERSION}`);
+  throw new HttpProblem(
+    422,
+    'disclosure-control',
+    'The request is invalid',
+    [
+      {
+        field: '/querystring/groupBy',
+        rule: 'no-fixed-vocabulary',
+        message: `${by} has no fixed list of values: a breakdown answered only where someone is would disclose them. Use it with a provider key for your own figures`,
+      },
+    ],
+    `Disclosure control ${DISCLOSURE_VERSION}`,
+  );
 }
 
 /**
@@ -172,12 +218,25 @@ export async function groupVocabulary(sql: Sql, dc: Disclosure, by: GroupBy | un
  * judged against all of them; for a provider's own figures: the groups it has, as before.
  */
 export function disclosedGroups<T>(
-  dc: Disclosure, people: readonly T[], by: GroupBy | undefined, vocabulary: readonly string[] | null,
+  dc: Disclosure,
+  people: readonly T[],
+  by: GroupBy | undefined,
+  vocabulary: readonly string[] | null,
   f: { id: (p: T) => string; provider: (p: T) => string; date: (p: T) => string | null; group: (p: T) => string },
 ): { group: string | undefined; members: T[]; published: boolean }[] {
-  const cellsBy = (group: (p: T) => string | null): Member[] => people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), group(p)), date: f.date(p) }));
+  const cellsBy = (group: (p: T) => string | null): Member[] =>
+    people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), group(p)), date: f.date(p) }));
   if (!by) {
-    return [{ group: undefined, members: people.filter((p) => dc.inScope(f.provider(p), f.date(p))), published: dc.published(cellsBy(() => null), null) }];
+    return [
+      {
+        group: undefined,
+        members: people.filter((p) => dc.inScope(f.provider(p), f.date(p))),
+        published: dc.published(
+          cellsBy(() => null),
+          null,
+        ),
+      },
+    ];
   }
   if (!dc.applied) {
     const labels = [...new Set(people.map(f.group))].sort();

@@ -8,43 +8,101 @@ import { HttpProblem } from './problem.js';
 const commissioner: Principal = { keyId: 'k', role: 'commissioner', providerId: null };
 const provider: Principal = { keyId: 'p', role: 'provider', providerId: 'prov-a' };
 
-t.test('the scope: a provider\'s own figures bypass the layer, every other role goes through it', async (t) => {
+t.test("the scope: a provider's own figures bypass the layer, every other role goes through it", async (t) => {
   const own = disclosureScope(provider, undefined, { from: '2026-07-14', to: '2026-07-14', required: true });
   t.same([own.applied, own.provider, own.stamp], [false, 'prov-a', { rules: 'vru-sdc-1', applied: false }]);
   const dc = disclosureScope(commissioner, 'prov-b', { from: '2026-07-01', to: '2026-09-30', required: true });
-  t.same([dc.applied, dc.provider, dc.sqlProvider, dc.period?.level], [true, 'prov-b', null, 'quarter'], 'siblings are read: no provider filter in SQL');
-  t.same(dc.window('2026-07-01', '2026-09-30'), { from: '2026-04-01', to: '2027-03-31' }, 'the whole financial year is read');
+  t.same(
+    [dc.applied, dc.provider, dc.sqlProvider, dc.period?.level],
+    [true, 'prov-b', null, 'quarter'],
+    'siblings are read: no provider filter in SQL',
+  );
+  t.same(
+    dc.window('2026-07-01', '2026-09-30'),
+    { from: '2026-04-01', to: '2027-03-31' },
+    'the whole financial year is read',
+  );
   try {
-    disclosureScope(commissioner, undefined, { from: '2026-07-14', to: '2026-07-14', required: true, fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' } });
+    disclosureScope(commissioner, undefined, {
+      from: '2026-07-14',
+      to: '2026-07-14',
+      required: true,
+      fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' },
+    });
     t.fail('a single day is refused');
   } catch (err) {
     t.ok(err instanceof HttpProblem);
-    t.same([(err as HttpProblem).statusCode, (err as HttpProblem).errors?.[0]?.field, (err as HttpProblem).errors?.[0]?.rule],
-      [422, '/querystring/cohortFrom', 'period-not-aligned']);
+    t.same(
+      [
+        (err as HttpProblem).statusCode,
+        (err as HttpProblem).errors?.[0]?.field,
+        (err as HttpProblem).errors?.[0]?.rule,
+      ],
+      [422, '/querystring/cohortFrom', 'period-not-aligned'],
+    );
   }
 });
 
 t.test('breakdowns: every value answered, published whole or not at all', async (t) => {
   const dc = disclosureScope(commissioner, undefined, { from: '2026-04-01', to: '2027-03-31', required: true });
   const person = (i: number, gender: string) => ({ id: `p${i}`, provider: 'prov-a', date: '2026-05-10', gender });
-  const many = [...Array.from({ length: 12 }, (_, i) => person(i, 'male')), ...Array.from({ length: 10 }, (_, i) => person(100 + i, 'female'))];
-  const f = { id: (p: { id: string }) => p.id, provider: (p: { provider: string }) => p.provider, date: (p: { date: string }) => p.date, group: (p: { gender: string }) => p.gender };
+  const many = [
+    ...Array.from({ length: 12 }, (_, i) => person(i, 'male')),
+    ...Array.from({ length: 10 }, (_, i) => person(100 + i, 'female')),
+  ];
+  const f = {
+    id: (p: { id: string }) => p.id,
+    provider: (p: { provider: string }) => p.provider,
+    date: (p: { date: string }) => p.date,
+    group: (p: { gender: string }) => p.gender,
+  };
   const rows = disclosedGroups(dc, many, 'gender', ['female', 'male', 'other'], f);
-  t.same(rows.map((r) => [r.group, r.members.length, r.published]), [['female', 10, true], ['male', 12, true], ['other', 0, false]]);
+  t.same(
+    rows.map((r) => [r.group, r.members.length, r.published]),
+    [
+      ['female', 10, true],
+      ['male', 12, true],
+      ['other', 0, false],
+    ],
+  );
   const withOne = disclosedGroups(dc, [...many, person(999, 'other')], 'gender', ['female', 'male', 'other'], f);
-  t.same(withOne.map((r) => r.published), [false, false, false], 'one person in a group withholds the breakdown whole');
+  t.same(
+    withOne.map((r) => r.published),
+    [false, false, false],
+    'one person in a group withholds the breakdown whole',
+  );
   const months = disclosedGroups(dc, many, 'quarter', null, f);
-  t.same(months.map((r) => [r.group, r.members.length, r.published]), [['2026-Q2', 22, true], ['2026-Q3', 0, false], ['2026-Q4', 0, false], ['2027-Q1', 0, false]]);
-  t.same(periodsWithin({ from: '2026-07-01', to: '2026-09-30', level: 'quarter' }, 'month').map((p) => p.from), ['2026-07-01', '2026-08-01', '2026-09-01']);
-  t.same(periodsWithin({ from: '2026-07-01', to: '2026-07-31', level: 'month' }, 'quarter').map((p) => p.from), ['2026-07-01']);
+  t.same(
+    months.map((r) => [r.group, r.members.length, r.published]),
+    [
+      ['2026-Q2', 22, true],
+      ['2026-Q3', 0, false],
+      ['2026-Q4', 0, false],
+      ['2027-Q1', 0, false],
+    ],
+  );
+  t.same(
+    periodsWithin({ from: '2026-07-01', to: '2026-09-30', level: 'quarter' }, 'month').map((p) => p.from),
+    ['2026-07-01', '2026-08-01', '2026-09-01'],
+  );
+  t.same(
+    periodsWithin({ from: '2026-07-01', to: '2026-07-31', level: 'month' }, 'quarter').map((p) => p.from),
+    ['2026-07-01'],
+  );
 });
 
 t.test('a withheld row keeps its identifiers and the keys of its breakdowns', async (t) => {
-  t.same(withheld({ programmeId: 'p', referrals: 3, rate: { value: 1 }, exitReasons: { completed: 0, other: 2 } }, ['programmeId'], ['exitReasons']),
-    { programmeId: 'p', referrals: null, rate: null, exitReasons: { completed: null, other: null } });
+  t.same(
+    withheld(
+      { programmeId: 'p', referrals: 3, rate: { value: 1 }, exitReasons: { completed: 0, other: 2 } },
+      ['programmeId'],
+      ['exitReasons'],
+    ),
+    { programmeId: 'p', referrals: null, rate: null, exitReasons: { completed: null, other: null } },
+  );
 });
 
-t.test('an empty report\'s CSV keeps its header line, from the row schema', async (t) => {
+t.test("an empty report's CSV keeps its header line, from the row schema", async (t) => {
   const columns = schemaColumns(EngagementReport.properties.rows.items);
   t.match(columns.slice(0, 3), ['programmeId', 'group', 'referrals']);
   t.ok(columns.includes('completionRate.lower'), 'nullable objects are flattened as in the rows');

@@ -10,12 +10,14 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
         'Providers commissioned by a Violence Reduction Unit submit what happens to each participant (referral, consent,',
         'enrolment, sessions, outcome measures, exit, follow-ups) and spend against their grants. Every submission is an',
         'immutable event, idempotent by its `eventId`. Errors are RFC 9457 problem details naming each field and rule.',
-        'Participant references must be the provider\'s own pseudonymous reference, never a name.',
+        "Participant references must be the provider's own pseudonymous reference, never a name.",
       ].join(' '),
     },
     servers: [{ url: 'http://127.0.0.1:8080' }],
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key issued by the VRU: `vru_<id>_<secret>`.' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key issued by the VRU: `vru_<id>_<secret>`.' },
+      },
     },
     security: [{ apiKey: [] }],
     tags: [

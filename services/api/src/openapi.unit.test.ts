@@ -24,7 +24,10 @@ t.test('every event type and version is documented with its schema', async (t) =
   const committed = JSON.parse(await readFile(COMMITTED, 'utf8'));
   const body = committed.paths['/v1/events'].post.requestBody.content['application/json'].schema;
   const titles = (body.anyOf as { title: string }[]).map((s) => s.title).sort();
-  t.ok(titles.includes('SessionAttendedV1') && titles.includes('SessionAttendedV2'), 'both versions of SessionAttended');
+  t.ok(
+    titles.includes('SessionAttendedV1') && titles.includes('SessionAttendedV2'),
+    'both versions of SessionAttended',
+  );
   t.ok(titles.includes('OffenceRecordedV1') && titles.includes('SpendCorrectedV1'));
   const versions = Object.values(EventCatalogue).reduce((n, def) => n + Object.keys(def.versions).length, 0);
   t.equal(titles.length, versions, 'one schema per event type and version of the catalogue');

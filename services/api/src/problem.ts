@@ -23,7 +23,14 @@ export class HttpProblem extends Error {
 }
 
 export function problemBody(
-  request: FastifyRequest, p: { statusCode: number; code: string; title: string; errors?: FieldError[] | undefined; detail?: string | undefined },
+  request: FastifyRequest,
+  p: {
+    statusCode: number;
+    code: string;
+    title: string;
+    errors?: FieldError[] | undefined;
+    detail?: string | undefined;
+  },
 ) {
   return {
     type: `urn:vru:problem:${p.code}`,
@@ -89,8 +96,7 @@ function prototypeKeys(root: unknown): string[] {
       if (key === '__proto__') found.push(here);
       else if (key === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype')) {
         found.push(`${here}/prototype`);
-      }
-      else stack.push([v, here]);
+      } else stack.push([v, here]);
     }
   }
   return found;
@@ -99,7 +105,13 @@ function prototypeKeys(root: unknown): string[] {
 /** A JSON request body, parsed; refusals say what was refused (where the JSON broke, or which property name). */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') {
-    throw new HttpProblem(400, 'bad-request', SAFE_4XX_TITLES[400]!, undefined, 'The body is empty; send a JSON document');
+    throw new HttpProblem(
+      400,
+      'bad-request',
+      SAFE_4XX_TITLES[400]!,
+      undefined,
+      'The body is empty; send a JSON document',
+    );
   }
   let value: unknown;
   try {
@@ -110,34 +122,62 @@ export function parseJsonBody(text: string): unknown {
   }
   const refused = prototypeKeys(value);
   if (refused.length > 0) {
-    throw new HttpProblem(400, 'forbidden-property-name', 'The body uses a property name that is refused', refused.map((field) => ({
-      field, rule: 'forbidden-property-name',
-      message: 'The JSON is valid, but __proto__ and constructor.prototype are refused as property names',
-    })), 'The property names __proto__ and constructor.prototype are refused: they could alter objects on the server. '
-      + 'Rename or remove them.');
+    throw new HttpProblem(
+      400,
+      'forbidden-property-name',
+      'The body uses a property name that is refused',
+      refused.map((field) => ({
+        field,
+        rule: 'forbidden-property-name',
+        message: 'The JSON is valid, but __proto__ and constructor.prototype are refused as property names',
+      })),
+      'The property names __proto__ and constructor.prototype are refused: they could alter objects on the server. ' +
+        'Rename or remove them.',
+    );
   }
   return value;
 }
 
 /** The one error handler: every failure leaves as problem+json; 5xx text never leaks. */
-export function errorHandler(error: FastifyError & { validation?: SchemaError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(
+  error: FastifyError & { validation?: SchemaError[]; validationContext?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   if (error instanceof HttpProblem) return sendProblem(reply, error);
   if (error.validation) {
     const context = error.validationContext;
     const errors = ajvFieldErrors(error.validation, context);
-    return sendProblem(reply, new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', errors));
+    return sendProblem(
+      reply,
+      new HttpProblem(context === 'body' ? 422 : 400, 'validation-failed', 'The request is invalid', errors),
+    );
   }
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: { code: (error as { code?: string }).code } }, 'database unavailable');
     reply.header('retry-after', '5');
-    return sendProblem(reply, new HttpProblem(503, 'dependency-unavailable', 'A dependency is unavailable; retry shortly'));
+    return sendProblem(
+      reply,
+      new HttpProblem(503, 'dependency-unavailable', 'A dependency is unavailable; retry shortly'),
+    );
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const code = status === 413 ? 'body-too-large' : status === 414 ? 'uri-too-long' : status === 415 ? 'unsupported-media-type'
-      : status === 429 ? 'rate-limited' : 'bad-request';
+    const code =
+      status === 413
+        ? 'body-too-large'
+        : status === 414
+          ? 'uri-too-long'
+          : status === 415
+            ? 'unsupported-media-type'
+            : status === 429
+              ? 'rate-limited'
+              : 'bad-request';
     // Parser messages describe the body (e.g. where the JSON broke), never server internals.
-    return sendProblem(reply, new HttpProblem(status, code, SAFE_4XX_TITLES[status] ?? 'Bad request', undefined, error.message));
+    return sendProblem(
+      reply,
+      new HttpProblem(status, code, SAFE_4XX_TITLES[status] ?? 'Bad request', undefined, error.message),
+    );
   }
   request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, new HttpProblem(500, 'internal-error', 'Something went wrong on our side'));
@@ -150,9 +190,12 @@ export function errorHandler(error: FastifyError & { validation?: SchemaError[];
 export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex) {
   // A reset connection has nobody left to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, title] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request-timeout', 'The request took too long to arrive'] as const
-    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large', 'The request line and headers are too large'] as const
-      : [400, 'bad-request', SAFE_4XX_TITLES[400]!] as const;
+  const [status, code, title] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ([408, 'request-timeout', 'The request took too long to arrive'] as const)
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? ([431, 'headers-too-large', 'The request line and headers are too large'] as const)
+        : ([400, 'bad-request', SAFE_4XX_TITLES[400]!] as const);
   if (!socket.writable) {
     socket.destroy(error);
     return;

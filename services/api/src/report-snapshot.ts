@@ -5,7 +5,8 @@ import { tenantOf } from './auth.js';
 import { HttpProblem } from './problem.js';
 
 /** The read models reports read, by projection name (schema rm_<name>). */
-export type ReadModel = 'attendance' | 'participants' | 'outcomes' | 'offences' | 'spend' | 'submissions' | 'comparisons';
+export type ReadModel =
+  'attendance' | 'participants' | 'outcomes' | 'offences' | 'spend' | 'submissions' | 'comparisons';
 
 /** One read model's entry in a report's computedAt: every entry carries the report's position. */
 export interface ComputedAt {
@@ -35,7 +36,11 @@ export function reportAsOf(q: SnapshotQuery, today = todayUtc()): string {
   if (q.asOf === undefined) return today;
   if (q.asOf > today) {
     throw new HttpProblem(422, 'validation-failed', 'asOf is in the future', [
-      { field: '/querystring/asOf', rule: 'not-in-future', message: `asOf must be on or before today (${today}); figures cannot be computed as of a later date` },
+      {
+        field: '/querystring/asOf',
+        rule: 'not-in-future',
+        message: `asOf must be on or before today (${today}); figures cannot be computed as of a later date`,
+      },
     ]);
   }
   return q.asOf;
@@ -75,18 +80,33 @@ export function readModelSearchPath(schemas: readonly string[]): string {
  * is applied yet (409, retry shortly).
  */
 export function readingPosition(
-  checkpoints: readonly { position: bigint; consistent_position: bigint }[], asAt: string | undefined,
+  checkpoints: readonly { position: bigint; consistent_position: bigint }[],
+  asAt: string | undefined,
 ): { position: bigint; live: boolean } {
-  const consistent = checkpoints.reduce((p, r) => (r.consistent_position < p ? r.consistent_position : p), checkpoints[0]?.consistent_position ?? 0n);
+  const consistent = checkpoints.reduce(
+    (p, r) => (r.consistent_position < p ? r.consistent_position : p),
+    checkpoints[0]?.consistent_position ?? 0n,
+  );
   if (asAt !== undefined && BigInt(asAt) > consistent) throw positionNotYetApplied(asAt, consistent);
   const position = asAt === undefined ? consistent : BigInt(asAt);
   return { position, live: checkpoints.every((r) => r.position <= position && r.consistent_position >= position) };
 }
 
 function positionNotYetApplied(asAt: string, consistent: bigint): HttpProblem {
-  return new HttpProblem(409, 'position-not-yet-applied', 'The read models have not applied every event up to asAt yet', [
-    { field: '/querystring/asAt', rule: 'position-applied', message: `asAt must be at or below ${consistent}, the highest position every read model this report reads has applied; retry shortly` },
-  ], undefined, 1);
+  return new HttpProblem(
+    409,
+    'position-not-yet-applied',
+    'The read models have not applied every event up to asAt yet',
+    [
+      {
+        field: '/querystring/asAt',
+        rule: 'position-applied',
+        message: `asAt must be at or below ${consistent}, the highest position every read model this report reads has applied; retry shortly`,
+      },
+    ],
+    undefined,
+    1,
+  );
 }
 
 /**
@@ -98,21 +118,37 @@ const eventCounts = new WeakMap<Sql, { position: bigint; n: bigint }>();
 
 async function eventsAtOrBelow(pool: Sql, tx: Sql, position: bigint): Promise<bigint> {
   const known = eventCounts.get(pool);
-  const count = async (above: bigint, upTo: bigint) => (await tx<{ n: bigint }[]>`
-    select count(*) as n from events where position > ${above.toString()}::bigint and position <= ${upTo.toString()}::bigint`)[0]!.n;
-  const n = !known ? await count(0n, position)
-    : position >= known.position ? known.n + await count(known.position, position)
-      : known.n - await count(position, known.position);
+  const count = async (above: bigint, upTo: bigint) =>
+    (
+      await tx<{ n: bigint }[]>`
+    select count(*) as n from events where position > ${above.toString()}::bigint and position <= ${upTo.toString()}::bigint`
+    )[0]!.n;
+  const n = !known
+    ? await count(0n, position)
+    : position >= known.position
+      ? known.n + (await count(known.position, position))
+      : known.n - (await count(position, known.position));
   if (!known || position > known.position) eventCounts.set(pool, { position, n });
   return n;
 }
 
 /** What computedAt says of every read model at P: the events at or below P (each applied once) and when the last was stored. */
-async function computedAtPosition(pool: Sql, tx: Sql, readModels: readonly ReadModel[], position: bigint): Promise<ComputedAt[]> {
-  const [n, [log]] = await Promise.all([eventsAtOrBelow(pool, tx, position), tx<{ last: Date | null }[]>`
-    select recorded_at as last from events where position <= ${position.toString()}::bigint order by position desc limit 1`]);
+async function computedAtPosition(
+  pool: Sql,
+  tx: Sql,
+  readModels: readonly ReadModel[],
+  position: bigint,
+): Promise<ComputedAt[]> {
+  const [n, [log]] = await Promise.all([
+    eventsAtOrBelow(pool, tx, position),
+    tx<{ last: Date | null }[]>`
+    select recorded_at as last from events where position <= ${position.toString()}::bigint order by position desc limit 1`,
+  ]);
   return readModels.map((projection) => ({
-    projection, position: position.toString(), eventsApplied: n.toString(), updatedAt: log?.last ? log.last.toISOString() : null,
+    projection,
+    position: position.toString(),
+    eventsApplied: n.toString(),
+    updatedAt: log?.last ? log.last.toISOString() : null,
   }));
 }
 
@@ -129,13 +165,18 @@ async function computedAtPosition(pool: Sql, tx: Sql, readModels: readonly ReadM
  * not abort the others).
  */
 export async function atConsistentPosition<T>(
-  sql: Sql, principal: Principal, readModels: readonly ReadModel[], q: SnapshotQuery, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
+  sql: Sql,
+  principal: Principal,
+  readModels: readonly ReadModel[],
+  q: SnapshotQuery,
+  report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
 ): Promise<T> {
   const asOf = reportAsOf(q);
   const underDisclosureControl = tenantOf(principal) === null;
   if (underDisclosureControl && q.asAt !== undefined) await refuseUnpublishedPosition(sql, q.asAt);
   const result = await readAtConsistentPosition(sql, readModels, q, asOf, report);
-  if (underDisclosureControl) await sql`insert into published_positions (position) values (${result.position}) on conflict do nothing`;
+  if (underDisclosureControl)
+    await sql`insert into published_positions (position) values (${result.position}) on conflict do nothing`;
   return result.value;
 }
 
@@ -150,37 +191,69 @@ async function refuseUnpublishedPosition(sql: Sql, asAt: string): Promise<void> 
         or exists (select 1 from frozen_returns where position = ${asAt}::bigint) as published`;
   if (row?.published) return;
   throw new HttpProblem(422, 'position-not-published', 'No figures were published at asAt', [
-    { field: '/querystring/asAt', rule: 'published-position', message: 'Across providers asAt must be a position figures were published at: '
-      + 'the position of a report answered earlier or of a frozen return (a provider key may ask any position of its own figures)' },
+    {
+      field: '/querystring/asAt',
+      rule: 'published-position',
+      message:
+        'Across providers asAt must be a position figures were published at: ' +
+        'the position of a report answered earlier or of a frozen return (a provider key may ask any position of its own figures)',
+    },
   ]);
 }
 
 async function readAtConsistentPosition<T>(
-  sql: Sql, readModels: readonly ReadModel[], q: SnapshotQuery, asOf: string, report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
+  sql: Sql,
+  readModels: readonly ReadModel[],
+  q: SnapshotQuery,
+  asOf: string,
+  report: (sql: Sql, at: ReportSnapshot) => Promise<T>,
 ): Promise<{ position: string; value: T }> {
   if (!(await allReady(sql, readModels))) {
     if (q.asAt !== undefined) throw positionNotYetApplied(q.asAt, 0n);
     const connection = await sql.reserve();
     try {
       await connection.unsafe(`set search_path to ${readModelSearchPath(readModels.map((m) => `rm_${m}`))}`);
-      return { position: '0', value: await report(connection, {
-        position: '0', asOf, computedAt: readModels.map((projection) => ({ projection, position: '0', eventsApplied: '0', updatedAt: null })),
-      }) };
+      return {
+        position: '0',
+        value: await report(connection, {
+          position: '0',
+          asOf,
+          computedAt: readModels.map((projection) => ({
+            projection,
+            position: '0',
+            eventsApplied: '0',
+            updatedAt: null,
+          })),
+        }),
+      };
     } finally {
       await connection.unsafe('reset search_path').catch(() => undefined);
       connection.release();
     }
   }
-  const checkpoints = readModels.map((m) => `select position, consistent_position from rm_${m}.checkpoint`).join(' union all ');
+  const checkpoints = readModels
+    .map((m) => `select position, consistent_position from rm_${m}.checkpoint`)
+    .join(' union all ');
   return sql.begin('isolation level repeatable read read only', async (tx) => {
-    const at = readingPosition(await tx.unsafe<{ position: bigint; consistent_position: bigint }[]>(checkpoints), q.asAt);
+    const at = readingPosition(
+      await tx.unsafe<{ position: bigint; consistent_position: bigint }[]>(checkpoints),
+      q.asAt,
+    );
     const schemas = readModels.map((m) => (at.live ? `rm_${m}` : asAtSchemaOf(`rm_${m}`)));
     if (!at.live) {
       // Read models from before versioning (until the projector has rebuilt them) have no as-at views.
-      const [{ n } = { n: 0 }] = await tx<{ n: number }[]>`select count(*)::int as n from pg_namespace where nspname = any(${schemas}::text[])`;
+      const [{ n } = { n: 0 }] = await tx<
+        { n: number }[]
+      >`select count(*)::int as n from pg_namespace where nspname = any(${schemas}::text[])`;
       if (n < schemas.length) {
-        throw new HttpProblem(503, 'read-models-rebuilding', 'The read models are being rebuilt', undefined,
-          `Reading at position ${at.position} needs the versioned read models the projector is rebuilding; retry shortly`, 5);
+        throw new HttpProblem(
+          503,
+          'read-models-rebuilding',
+          'The read models are being rebuilt',
+          undefined,
+          `Reading at position ${at.position} needs the versioned read models the projector is rebuilding; retry shortly`,
+          5,
+        );
       }
       await tx`select set_config('vru.as_at', ${at.position.toString()}, true)`;
     }

@@ -13,32 +13,59 @@ t.test('asOf: today by default, any past date as given, a future date refused na
     t.ok(err instanceof HttpProblem);
     const problem = err as HttpProblem;
     t.equal(problem.statusCode, 422);
-    t.same(problem.errors?.map((e) => [e.field, e.rule]), [['/querystring/asOf', 'not-in-future']]);
+    t.same(
+      problem.errors?.map((e) => [e.field, e.rule]),
+      [['/querystring/asOf', 'not-in-future']],
+    );
   }
 });
 
 const checkpoint = (position: bigint, consistent: bigint) => ({ position, consistent_position: consistent });
 
-t.test('the reading position: P is the lowest consistent position; live only when no read model holds events above it', async (t) => {
-  t.same(readingPosition([checkpoint(10n, 10n), checkpoint(10n, 10n)], undefined), { position: 10n, live: true }, 'both exactly at P: live');
-  t.same(readingPosition([checkpoint(12n, 10n), checkpoint(10n, 10n)], undefined), { position: 10n, live: false },
-    'one holds an event above its consistent position: a copy at P');
-  t.same(readingPosition([checkpoint(12n, 12n), checkpoint(10n, 10n)], undefined), { position: 10n, live: false },
-    'one is consistent further on than the other: it holds events above P, a copy at P');
-  t.same(readingPosition([checkpoint(12n, 12n), checkpoint(12n, 12n)], '7'), { position: 7n, live: false }, 'asAt below P: a copy at asAt');
-  t.same(readingPosition([checkpoint(12n, 12n), checkpoint(12n, 12n)], '12'), { position: 12n, live: true }, 'asAt at P, nothing above: live');
-  try {
-    readingPosition([checkpoint(12n, 12n), checkpoint(11n, 9n)], '10');
-    t.fail('an asAt above P must be refused');
-  } catch (err) {
-    t.ok(err instanceof HttpProblem);
-    const problem = err as HttpProblem;
-    t.equal(problem.statusCode, 409);
-    t.equal(problem.code, 'position-not-yet-applied');
-    t.equal(problem.retryAfterSeconds, 1);
-    t.same(problem.errors?.map((e) => [e.field, e.rule]), [['/querystring/asAt', 'position-applied']]);
-  }
-});
+t.test(
+  'the reading position: P is the lowest consistent position; live only when no read model holds events above it',
+  async (t) => {
+    t.same(
+      readingPosition([checkpoint(10n, 10n), checkpoint(10n, 10n)], undefined),
+      { position: 10n, live: true },
+      'both exactly at P: live',
+    );
+    t.same(
+      readingPosition([checkpoint(12n, 10n), checkpoint(10n, 10n)], undefined),
+      { position: 10n, live: false },
+      'one holds an event above its consistent position: a copy at P',
+    );
+    t.same(
+      readingPosition([checkpoint(12n, 12n), checkpoint(10n, 10n)], undefined),
+      { position: 10n, live: false },
+      'one is consistent further on than the other: it holds events above P, a copy at P',
+    );
+    t.same(
+      readingPosition([checkpoint(12n, 12n), checkpoint(12n, 12n)], '7'),
+      { position: 7n, live: false },
+      'asAt below P: a copy at asAt',
+    );
+    t.same(
+      readingPosition([checkpoint(12n, 12n), checkpoint(12n, 12n)], '12'),
+      { position: 12n, live: true },
+      'asAt at P, nothing above: live',
+    );
+    try {
+      readingPosition([checkpoint(12n, 12n), checkpoint(11n, 9n)], '10');
+      t.fail('an asAt above P must be refused');
+    } catch (err) {
+      t.ok(err instanceof HttpProblem);
+      const problem = err as HttpProblem;
+      t.equal(problem.statusCode, 409);
+      t.equal(problem.code, 'position-not-yet-applied');
+      t.equal(problem.retryAfterSeconds, 1);
+      t.same(
+        problem.errors?.map((e) => [e.field, e.rule]),
+        [['/querystring/asAt', 'position-applied']],
+      );
+    }
+  },
+);
 
 t.test('a report echoes its filters without asAt, whose P its position already says', async (t) => {
   const atP = { quarter: '2026Q3', asAt: '41', asOf: '2026-10-01' };

@@ -11,8 +11,12 @@ runService('api', async (config, logger) => {
     config,
     sql,
     readinessChecks: {
-      database: async () => { await sql`select 1`; },
-      broker: async () => { await admin.describeCluster(); },
+      database: async () => {
+        await sql`select 1`;
+      },
+      broker: async () => {
+        await admin.describeCluster();
+      },
     },
   });
   await app.listen({ host: config.HOST, port: config.PORT });
@@ -25,7 +29,10 @@ runService('api', async (config, logger) => {
     // keep-alive timeout (72 s): close each one as soon as it is idle, and cut any still open after 20 s.
     const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
     const cut = setTimeout(() => app.server.closeAllConnections(), 20_000);
-    await app.close().finally(() => { clearInterval(sweep); clearTimeout(cut); });
+    await app.close().finally(() => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+    });
     await admin.disconnect().catch(() => {});
     await sql.end({ timeout: 5 });
   };

@@ -23,9 +23,13 @@ function whatToEnter(c: CsvColumn): string {
 
 /** One column per vocabulary on a hidden Lists sheet, for the drop-down lists. */
 function listsOf(columns: readonly CsvColumn[]): { column: CsvColumn; index: number; range: string }[] {
-  return columns.filter((c) => c.values && c.kind !== 'list').map((column, index) => ({
-    column, index, range: `Lists!$${columnLetter(index)}$1:$${columnLetter(index)}$${column.values!.length}`,
-  }));
+  return columns
+    .filter((c) => c.values && c.kind !== 'list')
+    .map((column, index) => ({
+      column,
+      index,
+      range: `Lists!$${columnLetter(index)}$1:$${columnLetter(index)}$${column.values!.length}`,
+    }));
 }
 
 /**
@@ -56,10 +60,14 @@ export function xlsxTemplate(type: string): Promise<Buffer> {
       return [{ ...at(column, c), kind: 'date', error: `Enter ${c.name} as a date, like 14/09/2026` }];
     }
     if (c.kind === 'integer') {
-      return [{ ...at(column, c), kind: 'whole', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a whole number` }];
+      return [
+        { ...at(column, c), kind: 'whole', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a whole number` },
+      ];
     }
     if (c.kind === 'number') {
-      return [{ ...at(column, c), kind: 'decimal', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a number` }];
+      return [
+        { ...at(column, c), kind: 'decimal', min: c.minimum, max: c.maximum, error: `Enter ${c.name} as a number` },
+      ];
     }
     return [];
   });
@@ -67,62 +75,95 @@ export function xlsxTemplate(type: string): Promise<Buffer> {
   const longest = Math.max(0, ...lists.map((l) => l.column.values!.length));
   return writeXlsx([
     {
-      name: 'Data', boldFirstRow: true, freezeFirstRow: true, validations,
+      name: 'Data',
+      boldFirstRow: true,
+      freezeFirstRow: true,
+      validations,
       rows: [columns.map((c) => c.name), exampleRow],
       widths: columns.map((c) => Math.min(40, Math.max(12, c.name.length + 2))),
       textColumns: columns.map((c, i) => (c.kind === 'text' && !c.format && !c.values ? i : -1)).filter((i) => i >= 0),
     },
     {
-      name: 'Columns', boldFirstRow: true, freezeFirstRow: true, widths: [24, 8, 10, 90, 60],
+      name: 'Columns',
+      boldFirstRow: true,
+      freezeFirstRow: true,
+      widths: [24, 8, 10, 90, 60],
       rows: [
         ['Column', 'Letter', 'Required', 'What to enter', 'Allowed values'],
-        ...columns.map((c, i): XlsxCell[] =>
-          [c.name, columnLetter(i), c.required ? 'yes' : 'no', whatToEnter(c), c.values ? c.values.join(', ') : '']),
+        ...columns.map((c, i): XlsxCell[] => [
+          c.name,
+          columnLetter(i),
+          c.required ? 'yes' : 'no',
+          whatToEnter(c),
+          c.values ? c.values.join(', ') : '',
+        ]),
         [],
-        [`${def.type}: ${def.summary}. One row is one event; fill in rows from row 2 of the Data sheet (replace the example row), `
-          + `at most ${MAX_CSV_ROWS} rows. Uploading the same rows again stores nothing twice.`],
+        [
+          `${def.type}: ${def.summary}. One row is one event; fill in rows from row 2 of the Data sheet (replace the example row), ` +
+            `at most ${MAX_CSV_ROWS} rows. Uploading the same rows again stores nothing twice.`,
+        ],
       ],
     },
     {
-      name: 'Lists', hidden: true,
-      rows: Array.from({ length: longest }, (_, r) => lists.map((l) => {
-        const value = l.column.values![r];
-        return value === undefined ? null : String(value);
-      })),
+      name: 'Lists',
+      hidden: true,
+      rows: Array.from({ length: longest }, (_, r) =>
+        lists.map((l) => {
+          const value = l.column.values![r];
+          return value === undefined ? null : String(value);
+        }),
+      ),
     },
   ]);
 }
 
 /** Every report downloadable as a workbook: the rows as the CSV has them, withheld figures as [c], and definitions. */
-export function reportWorkbook(report: {
-  report?: string; rows: readonly object[]; suppressed?: boolean; filters?: unknown; position: string;
-}, name: string): Promise<Buffer> {
+export function reportWorkbook(
+  report: {
+    report?: string;
+    rows: readonly object[];
+    suppressed?: boolean;
+    filters?: unknown;
+    position: string;
+  },
+  name: string,
+): Promise<Buffer> {
   const flat = report.rows.map((r) => flatten(r));
   const seen: string[] = [];
   for (const r of flat) for (const k of Object.keys(r)) if (!seen.includes(k)) seen.push(k);
   const columns = seen.filter((c) => !seen.some((o) => o.startsWith(`${c}.`)));
   const withheld = report.suppressed === true;
-  const rows: XlsxCell[][] = flat.map((r) => columns.map((c) => {
-    const v = r[c];
-    if (v === null || v === undefined) return withheld ? '[c]' : null;
-    return v;
-  }));
+  const rows: XlsxCell[][] = flat.map((r) =>
+    columns.map((c) => {
+      const v = r[c];
+      if (v === null || v === undefined) return withheld ? '[c]' : null;
+      return v;
+    }),
+  );
   return writeXlsx([
     {
-      name: 'Figures', boldFirstRow: true, freezeFirstRow: true, rows: [columns, ...rows],
+      name: 'Figures',
+      boldFirstRow: true,
+      freezeFirstRow: true,
+      rows: [columns, ...rows],
       widths: columns.map((c) => Math.min(40, Math.max(10, c.length + 2))),
     },
     {
-      name: 'Definitions', boldFirstRow: true, widths: [28, 100],
+      name: 'Definitions',
+      boldFirstRow: true,
+      widths: [28, 100],
       rows: [
         ['Item', 'Value'],
         ['Report', report.report ?? name],
         ['Filters', JSON.stringify(report.filters ?? {})],
         ['Log position', report.position],
-        ['Small-number suppression', withheld
-          ? '[c] marks a figure withheld: a count from 1 to 4, or a rate or mean over too few people (docs/metrics.md).'
-          : 'None: these are your own figures.'],
-        ['Definitions of every figure', 'docs/metrics.md in the service\'s repository; GET /docs for the API contract.'],
+        [
+          'Small-number suppression',
+          withheld
+            ? '[c] marks a figure withheld: a count from 1 to 4, or a rate or mean over too few people (docs/metrics.md).'
+            : 'None: these are your own figures.',
+        ],
+        ['Definitions of every figure', "docs/metrics.md in the service's repository; GET /docs for the API contract."],
         ['Generated', new Date().toISOString()],
       ],
     },

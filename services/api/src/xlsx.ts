@@ -32,13 +32,21 @@ export interface XlsxLimits {
 }
 
 export const DEFAULT_XLSX_LIMITS: XlsxLimits = {
-  maxRows: 5000, maxColumns: 200, maxPartBytes: 32 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024, maxEntries: 500,
+  maxRows: 5000,
+  maxColumns: 200,
+  maxPartBytes: 32 * 1024 * 1024,
+  maxTotalBytes: 64 * 1024 * 1024,
+  maxEntries: 500,
   maxCompressionRatio: 200,
 };
 
 /** Why a workbook was refused, with the HTTP status the API answers (413 for too much, 422 for unreadable). */
 export class XlsxError extends Error {
-  constructor(readonly status: 413 | 422, readonly code: string, message: string) {
+  constructor(
+    readonly status: 413 | 422,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'XlsxError';
   }
@@ -89,12 +97,18 @@ export function isoToExcelSerial(iso: string): number {
   return (Date.parse(iso.length === 10 ? `${iso}T00:00:00Z` : iso) - Date.UTC(1899, 11, 30)) / 86_400_000;
 }
 
-const openZip = (buffer: Buffer): Promise<ZipFile> => new Promise((resolve, reject) => {
-  yauzl.fromBuffer(buffer, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
-    if (err) reject(new XlsxError(422, 'xlsx-unreadable', 'The file is not an .xlsx workbook (it is not a readable zip)'));
-    else resolve(zip);
+const openZip = (buffer: Buffer): Promise<ZipFile> =>
+  new Promise((resolve, reject) => {
+    yauzl.fromBuffer(
+      buffer,
+      { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false },
+      (err, zip) => {
+        if (err)
+          reject(new XlsxError(422, 'xlsx-unreadable', 'The file is not an .xlsx workbook (it is not a readable zip)'));
+        else resolve(zip);
+      },
+    );
   });
-});
 
 /** Every entry of the central directory; nothing is inflated. */
 function listEntries(zip: ZipFile, limits: XlsxLimits): Promise<Map<string, Entry>> {
@@ -109,7 +123,7 @@ function listEntries(zip: ZipFile, limits: XlsxLimits): Promise<Map<string, Entr
       zip.readEntry();
     });
     zip.on('end', () => resolve(entries));
-    zip.on('error', () => reject(new XlsxError(422, 'xlsx-unreadable', 'The workbook\'s zip structure is damaged')));
+    zip.on('error', () => reject(new XlsxError(422, 'xlsx-unreadable', "The workbook's zip structure is damaged")));
     zip.readEntry();
   });
 }
@@ -134,27 +148,52 @@ function parsePart(zip: ZipFile, entry: Entry, handlers: SaxHandlers): Promise<v
         if (failed) return;
         failed = true;
         stream.destroy();
-        const unreadable = new XlsxError(422, 'xlsx-unreadable', `The workbook part ${entry.fileName} is not well-formed XML`);
+        const unreadable = new XlsxError(
+          422,
+          'xlsx-unreadable',
+          `The workbook part ${entry.fileName} is not well-formed XML`,
+        );
         reject(e instanceof XlsxError ? e : unreadable);
       };
       // Entities other than XML's five are refused by saxes: no entity expansion attacks.
       parser.on('opentag', (tag) => {
-        try { handlers.open?.(localName(tag.name), tag.attributes); } catch (e) { fail(e); }
+        try {
+          handlers.open?.(localName(tag.name), tag.attributes);
+        } catch (e) {
+          fail(e);
+        }
       });
       parser.on('closetag', (tag) => {
-        try { handlers.close?.(localName(tag.name)); } catch (e) { fail(e); }
+        try {
+          handlers.close?.(localName(tag.name));
+        } catch (e) {
+          fail(e);
+        }
       });
       parser.on('text', (t) => handlers.text?.(t));
       parser.on('error', fail);
       stream.on('data', (chunk: Buffer) => {
         if (failed) return;
-        try { parser.write(chunk.toString('utf8')); } catch (e) { fail(e); }
+        try {
+          parser.write(chunk.toString('utf8'));
+        } catch (e) {
+          fail(e);
+        }
       });
-      const overflow = new XlsxError(413, 'xlsx-too-large', `The workbook part ${entry.fileName} inflates past its declared size`);
+      const overflow = new XlsxError(
+        413,
+        'xlsx-too-large',
+        `The workbook part ${entry.fileName} inflates past its declared size`,
+      );
       stream.on('error', () => fail(overflow));
       stream.on('end', () => {
         if (failed) return;
-        try { parser.close(); resolve(); } catch (e) { fail(e); }
+        try {
+          parser.close();
+          resolve();
+        } catch (e) {
+          fail(e);
+        }
       });
     });
   });
@@ -164,7 +203,11 @@ const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
 
 async function readSmallPart(zip: ZipFile, entry: Entry): Promise<{ name: string; attrs: Record<string, string> }[]> {
   const tags: { name: string; attrs: Record<string, string> }[] = [];
-  await parsePart(zip, entry, { open: (name, attrs) => { if (tags.length < 10_000) tags.push({ name, attrs }); } });
+  await parsePart(zip, entry, {
+    open: (name, attrs) => {
+      if (tags.length < 10_000) tags.push({ name, attrs });
+    },
+  });
   return tags;
 }
 
@@ -172,10 +215,12 @@ async function readSmallPart(zip: ZipFile, entry: Entry): Promise<{ name: string
 async function firstSheetPath(zip: ZipFile, entries: Map<string, Entry>): Promise<string> {
   const workbook = entries.get('xl/workbook.xml');
   const rels = entries.get('xl/_rels/workbook.xml.rels');
-  if (!workbook || !rels) throw new XlsxError(422, 'xlsx-unreadable', 'The file is not an .xlsx workbook (no xl/workbook.xml)');
+  if (!workbook || !rels)
+    throw new XlsxError(422, 'xlsx-unreadable', 'The file is not an .xlsx workbook (no xl/workbook.xml)');
   const sheet = (await readSmallPart(zip, workbook)).find((t) => t.name === 'sheet');
   const id = sheet?.attrs['r:id'] ?? Object.entries(sheet?.attrs ?? {}).find(([k]) => k.endsWith(':id'))?.[1];
-  const target = (await readSmallPart(zip, rels)).find((t) => t.name === 'Relationship' && t.attrs.Id === id)?.attrs.Target;
+  const target = (await readSmallPart(zip, rels)).find((t) => t.name === 'Relationship' && t.attrs.Id === id)?.attrs
+    .Target;
   if (!target) throw new XlsxError(422, 'xlsx-no-sheet', 'The workbook has no sheet');
   return target.startsWith('/') ? target.slice(1) : `xl/${target.replace(/^\.\//, '')}`;
 }
@@ -186,7 +231,8 @@ async function firstSheetPath(zip: ZipFile, entries: Map<string, Entry>): Promis
  * date as a day number) and which of them carry a time.
  */
 export async function readXlsx(
-  buffer: Buffer, options: { limits?: Partial<XlsxLimits>; dateColumns?: ReadonlyMap<string, 'date' | 'date-time'> } = {},
+  buffer: Buffer,
+  options: { limits?: Partial<XlsxLimits>; dateColumns?: ReadonlyMap<string, 'date' | 'date-time'> } = {},
 ): Promise<XlsxSheet | null> {
   const limits = { ...DEFAULT_XLSX_LIMITS, ...options.limits };
   const zip = await openZip(buffer);
@@ -194,17 +240,28 @@ export async function readXlsx(
     const entries = await listEntries(zip, limits);
     const sheetPath = await firstSheetPath(zip, entries);
     const sheetEntry = entries.get(sheetPath);
-    if (!sheetEntry) throw new XlsxError(422, 'xlsx-no-sheet', 'The workbook\'s first sheet is missing');
+    if (!sheetEntry) throw new XlsxError(422, 'xlsx-no-sheet', "The workbook's first sheet is missing");
     const stringsEntry = entries.get('xl/sharedStrings.xml');
     const parts = [sheetEntry, ...(stringsEntry ? [stringsEntry] : [])];
     let total = 0;
     for (const e of parts) {
       total += e.uncompressedSize;
       if (e.uncompressedSize > limits.maxPartBytes || total > limits.maxTotalBytes) {
-        throw new XlsxError(413, 'xlsx-too-large', `The sheet is too large: at most ${limits.maxRows} rows of ordinary size`);
+        throw new XlsxError(
+          413,
+          'xlsx-too-large',
+          `The sheet is too large: at most ${limits.maxRows} rows of ordinary size`,
+        );
       }
-      if (e.uncompressedSize > 1024 * 1024 && e.uncompressedSize > Math.max(1, e.compressedSize) * limits.maxCompressionRatio) {
-        throw new XlsxError(413, 'xlsx-compression-ratio', 'The workbook compresses far more than a spreadsheet does (a zip bomb?)');
+      if (
+        e.uncompressedSize > 1024 * 1024 &&
+        e.uncompressedSize > Math.max(1, e.compressedSize) * limits.maxCompressionRatio
+      ) {
+        throw new XlsxError(
+          413,
+          'xlsx-compression-ratio',
+          'The workbook compresses far more than a spreadsheet does (a zip bomb?)',
+        );
       }
     }
     const strings = stringsEntry ? await readSharedStrings(zip, stringsEntry) : [];
@@ -222,21 +279,30 @@ async function readSharedStrings(zip: ZipFile, entry: Entry): Promise<string[]> 
   await parsePart(zip, entry, {
     open: (name) => {
       if (name === 'si') current = '';
-      else if (name === 'rPh') skip += 1; // phonetic guide text is not part of the value
+      else if (name === 'rPh')
+        skip += 1; // phonetic guide text is not part of the value
       else if (name === 't' && skip === 0) inText = true;
     },
     close: (name) => {
-      if (name === 'si') { strings.push(current ?? ''); current = null; }
-      else if (name === 'rPh') skip -= 1;
+      if (name === 'si') {
+        strings.push(current ?? '');
+        current = null;
+      } else if (name === 'rPh') skip -= 1;
       else if (name === 't') inText = false;
     },
-    text: (t) => { if (inText && current !== null) current += t; },
+    text: (t) => {
+      if (inText && current !== null) current += t;
+    },
   });
   return strings;
 }
 
 async function readSheet(
-  zip: ZipFile, entry: Entry, strings: readonly string[], limits: XlsxLimits, dateColumns: ReadonlyMap<string, 'date' | 'date-time'>,
+  zip: ZipFile,
+  entry: Entry,
+  strings: readonly string[],
+  limits: XlsxLimits,
+  dateColumns: ReadonlyMap<string, 'date' | 'date-time'>,
 ): Promise<XlsxSheet | null> {
   let header: string[] | null = null;
   const rows: XlsxRow[] = [];
@@ -250,7 +316,8 @@ async function readSheet(
     if (hasValue) {
       if (header === null) header = row.cells.map((c) => c.trim());
       else {
-        if (rows.length >= limits.maxRows) throw new XlsxError(413, 'too-many-rows', `The sheet has more than ${limits.maxRows} rows`);
+        if (rows.length >= limits.maxRows)
+          throw new XlsxError(413, 'too-many-rows', `The sheet has more than ${limits.maxRows} rows`);
         rows.push({ line: row.line, cells: row.cells });
       }
     }
@@ -267,7 +334,11 @@ async function readSheet(
         const ref = attrs.r ? parseCellRef(attrs.r) : null;
         const column = ref ? ref.column : nextColumn;
         if (column >= limits.maxColumns) {
-          throw new XlsxError(422, 'too-many-columns', `The sheet has cells beyond column ${columnLetter(limits.maxColumns - 1)}`);
+          throw new XlsxError(
+            422,
+            'too-many-columns',
+            `The sheet has cells beyond column ${columnLetter(limits.maxColumns - 1)}`,
+          );
         }
         nextColumn = column + 1;
         cell = { column, type: attrs.t ?? 'n', value: '', inValue: false };
@@ -281,11 +352,18 @@ async function readSheet(
         const r: { line: number; cells: string[] } = row;
         const columnName = header?.[cell.column];
         while (r.cells.length < cell.column) r.cells.push('');
-        r.cells[cell.column] = cellText(cell.type, cell.value, strings, columnName ? dateColumns.get(columnName) : undefined);
+        r.cells[cell.column] = cellText(
+          cell.type,
+          cell.value,
+          strings,
+          columnName ? dateColumns.get(columnName) : undefined,
+        );
         cell = null;
       } else if (name === 'row') finishRow();
     },
-    text: (t) => { if (cell?.inValue) cell.value += t; },
+    text: (t) => {
+      if (cell?.inValue) cell.value += t;
+    },
   });
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the row handler above assigns it
   if (header === null) return null;
@@ -294,14 +372,24 @@ async function readSheet(
   return { header: header as string[], rows: rows.map((r) => ({ line: r.line, cells: pad(r.cells) })) };
 }
 
-function cellText(type: string, raw: string, strings: readonly string[], date: 'date' | 'date-time' | undefined): string {
+function cellText(
+  type: string,
+  raw: string,
+  strings: readonly string[],
+  date: 'date' | 'date-time' | undefined,
+): string {
   switch (type) {
-    case 's': return strings[Number(raw)] ?? '';
-    case 'b': return raw === '1' ? 'true' : 'false';
-    case 'e': return '';
+    case 's':
+      return strings[Number(raw)] ?? '';
+    case 'b':
+      return raw === '1' ? 'true' : 'false';
+    case 'e':
+      return '';
     case 'inlineStr':
-    case 'str': return raw;
-    case 'd': return date === 'date' ? raw.slice(0, 10) : raw;
+    case 'str':
+      return raw;
+    case 'd':
+      return date === 'date' ? raw.slice(0, 10) : raw;
     default: {
       if (date && raw.trim() !== '') return excelSerialToIso(Number(raw), date === 'date-time') ?? raw;
       return raw;
@@ -341,7 +429,8 @@ export interface XlsxSheetSpec {
 }
 
 const escapeXml = (s: string): string =>
-  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+  s
+    .replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
     // Control characters are not allowed in XML 1.0.
     // eslint-disable-next-line no-control-regex -- the control characters are what this removes
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
@@ -352,27 +441,29 @@ const SPREADSHEETML = 'application/vnd.openxmlformats-officedocument.spreadsheet
 
 // Cell styles (cellXfs): 0 normal, 1 bold, 2 date, 3 date-time, 4 text, 5 wrapped text.
 const STYLE = { normal: 0, bold: 1, date: 2, dateTime: 3, text: 4, wrap: 5 } as const;
-const STYLES_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-  + '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-  + '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
-  + '<fonts count="2"><font><sz val="11"/><name val="Arial"/></font><font><b/><sz val="11"/><name val="Arial"/></font></fonts>'
-  + '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
-  + '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-  + '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-  + '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-  + '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-  + '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-  + '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-  + '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-  + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
-  + '<alignment wrapText="1" vertical="top"/></xf></cellXfs>'
-  + '</styleSheet>';
+const STYLES_XML =
+  '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' +
+  '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' +
+  '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>' +
+  '<fonts count="2"><font><sz val="11"/><name val="Arial"/></font><font><b/><sz val="11"/><name val="Arial"/></font></fonts>' +
+  '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>' +
+  '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>' +
+  '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>' +
+  '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' +
+  '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>' +
+  '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' +
+  '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' +
+  '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' +
+  '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">' +
+  '<alignment wrapText="1" vertical="top"/></xf></cellXfs>' +
+  '</styleSheet>';
 
 function cellXml(value: XlsxCell, ref: string, style: number): string {
   if (value === null || value === '') return style === STYLE.normal ? '' : `<c r="${ref}" s="${style}"/>`;
   if (typeof value === 'number') return Number.isFinite(value) ? `<c r="${ref}" s="${style}"><v>${value}</v></c>` : '';
   if (typeof value === 'boolean') return `<c r="${ref}" t="b" s="${style}"><v>${value ? 1 : 0}</v></c>`;
-  if (typeof value === 'object' && 'date' in value) return `<c r="${ref}" s="${STYLE.date}"><v>${isoToExcelSerial(value.date)}</v></c>`;
+  if (typeof value === 'object' && 'date' in value)
+    return `<c r="${ref}" s="${STYLE.date}"><v>${isoToExcelSerial(value.date)}</v></c>`;
   if (typeof value === 'object' && 'dateTime' in value) {
     return `<c r="${ref}" s="${STYLE.dateTime}"><v>${isoToExcelSerial(value.dateTime)}</v></c>`;
   }
@@ -382,67 +473,106 @@ function cellXml(value: XlsxCell, ref: string, style: number): string {
 function sheetXml(sheet: XlsxSheetSpec): string {
   const text = new Set(sheet.textColumns ?? []);
   const cols = sheet.widths?.length
-    ? `<cols>${sheet.widths.map((w, i) =>
-      `<col min="${i + 1}" max="${i + 1}" width="${w}" customWidth="1"${text.has(i) ? ` style="${STYLE.text}"` : ''}/>`).join('')}</cols>`
+    ? `<cols>${sheet.widths
+        .map(
+          (w, i) =>
+            `<col min="${i + 1}" max="${i + 1}" width="${w}" customWidth="1"${text.has(i) ? ` style="${STYLE.text}"` : ''}/>`,
+        )
+        .join('')}</cols>`
     : '';
-  const rows = sheet.rows.map((cells, r) => {
-    const style = (c: number) => (r === 0 && sheet.boldFirstRow ? STYLE.bold : text.has(c) ? STYLE.text : STYLE.normal);
-    return `<row r="${r + 1}">${cells.map((v, c) => cellXml(v, `${columnLetter(c)}${r + 1}`, style(c))).join('')}</row>`;
-  }).join('');
+  const rows = sheet.rows
+    .map((cells, r) => {
+      const style = (c: number) =>
+        r === 0 && sheet.boldFirstRow ? STYLE.bold : text.has(c) ? STYLE.text : STYLE.normal;
+      return `<row r="${r + 1}">${cells.map((v, c) => cellXml(v, `${columnLetter(c)}${r + 1}`, style(c))).join('')}</row>`;
+    })
+    .join('');
   const pane = sheet.freezeFirstRow
-    ? '<sheetViews><sheetView workbookViewId="0">'
-      + '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+    ? '<sheetViews><sheetView workbookViewId="0">' +
+      '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
     : '';
   const validations = sheet.validations?.length
     ? `<dataValidations count="${sheet.validations.length}">${sheet.validations.map(validationXml).join('')}</dataValidations>`
     : '';
-  return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + `<worksheet xmlns="${NS_MAIN}" xmlns:r="${NS_RELATIONSHIPS}">`
-    + `${pane}${cols}<sheetData>${rows}</sheetData>${validations}</worksheet>`;
+  return (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' +
+    `<worksheet xmlns="${NS_MAIN}" xmlns:r="${NS_RELATIONSHIPS}">` +
+    `${pane}${cols}<sheetData>${rows}</sheetData>${validations}</worksheet>`
+  );
 }
 
 function validationXml(v: XlsxValidation): string {
   const range = `${columnLetter(v.column)}2:${columnLetter(v.column)}${v.lastRow}`;
-  const messages = `showErrorMessage="1" errorTitle="Check this cell" error="${escapeXml(v.error.slice(0, 225))}"`
-    + (v.prompt ? ` showInputMessage="1" prompt="${escapeXml(v.prompt.slice(0, 255))}"` : '');
+  const messages =
+    `showErrorMessage="1" errorTitle="Check this cell" error="${escapeXml(v.error.slice(0, 225))}"` +
+    (v.prompt ? ` showInputMessage="1" prompt="${escapeXml(v.prompt.slice(0, 255))}"` : '');
   if (v.kind === 'list') {
-    return `<dataValidation type="list" allowBlank="1" ${messages} sqref="${range}">`
-      + `<formula1>${escapeXml(v.listRange!)}</formula1></dataValidation>`;
+    return (
+      `<dataValidation type="list" allowBlank="1" ${messages} sqref="${range}">` +
+      `<formula1>${escapeXml(v.listRange!)}</formula1></dataValidation>`
+    );
   }
-  const min = v.kind === 'date' ? 1 : v.min ?? -1e9;
-  const max = v.kind === 'date' ? 2_958_465 : v.max ?? 1e12;
-  return `<dataValidation type="${v.kind}" operator="between" allowBlank="1" ${messages} sqref="${range}">`
-    + `<formula1>${min}</formula1><formula2>${max}</formula2></dataValidation>`;
+  const min = v.kind === 'date' ? 1 : (v.min ?? -1e9);
+  const max = v.kind === 'date' ? 2_958_465 : (v.max ?? 1e12);
+  return (
+    `<dataValidation type="${v.kind}" operator="between" allowBlank="1" ${messages} sqref="${range}">` +
+    `<formula1>${min}</formula1><formula2>${max}</formula2></dataValidation>`
+  );
 }
 
 /** A workbook of the given sheets, as the bytes of an .xlsx file. */
 export function writeXlsx(sheets: readonly XlsxSheetSpec[]): Promise<Buffer> {
   const zip = new yazl.ZipFile();
-  const add = (name: string, xml: string) => zip.addBuffer(Buffer.from(xml, 'utf8'), name, { mtime: new Date(Date.UTC(2026, 0, 1)) });
-  add('[Content_Types].xml', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    + '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    + '<Default Extension="xml" ContentType="application/xml"/>'
-    + '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    + '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    + sheets.map((_, i) => `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="${SPREADSHEETML}.worksheet+xml"/>`).join('')
-    + '</Types>');
-  add('_rels/.rels', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    + `<Relationship Id="rId1" Type="${NS_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>`
-    + '</Relationships>');
-  add('xl/workbook.xml', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + `<workbook xmlns="${NS_MAIN}" xmlns:r="${NS_RELATIONSHIPS}">`
-    + `<sheets>${sheets.map((s, i) =>
-      `<sheet name="${escapeXml(s.name.slice(0, 31))}" sheetId="${i + 1}"${s.hidden ? ' state="hidden"' : ''} r:id="rId${i + 1}"/>`)
-      .join('')}</sheets>`
-    + '</workbook>');
-  add('xl/_rels/workbook.xml.rels', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    + sheets.map((_, i) => `<Relationship Id="rId${i + 1}" Type="${NS_RELATIONSHIPS}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
-      .join('')
-    + `<Relationship Id="rId${sheets.length + 1}" Type="${NS_RELATIONSHIPS}/styles" Target="styles.xml"/>`
-    + '</Relationships>');
+  const add = (name: string, xml: string) =>
+    zip.addBuffer(Buffer.from(xml, 'utf8'), name, { mtime: new Date(Date.UTC(2026, 0, 1)) });
+  add(
+    '[Content_Types].xml',
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' +
+      '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+      '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+      '<Default Extension="xml" ContentType="application/xml"/>' +
+      '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+      '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>' +
+      sheets
+        .map(
+          (_, i) =>
+            `<Override PartName="/xl/worksheets/sheet${i + 1}.xml" ContentType="${SPREADSHEETML}.worksheet+xml"/>`,
+        )
+        .join('') +
+      '</Types>',
+  );
+  add(
+    '_rels/.rels',
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' +
+      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+      `<Relationship Id="rId1" Type="${NS_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>` +
+      '</Relationships>',
+  );
+  add(
+    'xl/workbook.xml',
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' +
+      `<workbook xmlns="${NS_MAIN}" xmlns:r="${NS_RELATIONSHIPS}">` +
+      `<sheets>${sheets
+        .map(
+          (s, i) =>
+            `<sheet name="${escapeXml(s.name.slice(0, 31))}" sheetId="${i + 1}"${s.hidden ? ' state="hidden"' : ''} r:id="rId${i + 1}"/>`,
+        )
+        .join('')}</sheets>` +
+      '</workbook>',
+  );
+  add(
+    'xl/_rels/workbook.xml.rels',
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' +
+      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+      sheets
+        .map(
+          (_, i) =>
+            `<Relationship Id="rId${i + 1}" Type="${NS_RELATIONSHIPS}/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`,
+        )
+        .join('') +
+      `<Relationship Id="rId${sheets.length + 1}" Type="${NS_RELATIONSHIPS}/styles" Target="styles.xml"/>` +
+      '</Relationships>',
+  );
   add('xl/styles.xml', STYLES_XML);
   sheets.forEach((s, i) => add(`xl/worksheets/sheet${i + 1}.xml`, sheetXml(s)));
   zip.end();

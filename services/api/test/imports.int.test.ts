@@ -34,34 +34,60 @@ await t.test('a template download returns the header and an example row', async 
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^text\/csv/);
   const [header, example] = res.body.trimEnd().split('\r\n');
-  t.equal(header, 'eventId,occurredAt,programmeId,participantRef,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy');
+  t.equal(
+    header,
+    'eventId,occurredAt,programmeId,participantRef,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy',
+  );
   t.ok(example?.includes('S-2026-09-14-A'), 'the example row follows the header');
-  t.equal((await h.get('/v1/imports/templates/NoSuchEvent', h.keys.providerA)).statusCode, 400, 'an unknown event type is refused');
+  t.equal(
+    (await h.get('/v1/imports/templates/NoSuchEvent', h.keys.providerA)).statusCode,
+    400,
+    'an unknown event type is refused',
+  );
   t.equal((await h.get('/v1/imports/templates/SessionAttended', null)).statusCode, 401);
 });
 
-await t.test('referral, enrolment and session files are stored row by row, bad rows named by line and column', async (t) => {
-  const referred = (await upload('ParticipantReferred', referrals)).json();
-  t.match(referred, { eventType: 'ParticipantReferred', rows: 2, accepted: 2, duplicates: 0, rejected: 0 });
-  const enrolled = (await upload('ParticipantEnrolled', enrolments)).json();
-  t.match(enrolled, { rows: 2, accepted: 2, rejected: 0 });
-  const eventsBefore = await h.count('events');
-  const rejectionsBefore = await h.count('rejected_submissions');
+await t.test(
+  'referral, enrolment and session files are stored row by row, bad rows named by line and column',
+  async (t) => {
+    const referred = (await upload('ParticipantReferred', referrals)).json();
+    t.match(referred, { eventType: 'ParticipantReferred', rows: 2, accepted: 2, duplicates: 0, rejected: 0 });
+    const enrolled = (await upload('ParticipantEnrolled', enrolments)).json();
+    t.match(enrolled, { rows: 2, accepted: 2, rejected: 0 });
+    const eventsBefore = await h.count('events');
+    const rejectionsBefore = await h.count('rejected_submissions');
 
-  const res = await upload('SessionAttended', sessions);
-  t.equal(res.statusCode, 200);
-  const body = res.json();
-  t.match(body, { eventType: 'SessionAttended', rows: 4, accepted: 2, duplicates: 0, rejected: 2 });
-  t.same(body.results.map((r: { line: number; status: string }) => [r.line, r.status]), [[2, 'accepted'], [3, 'rejected'], [4, 'accepted'], [5, 'rejected']]);
-  t.same(body.results[1].errors.map((e: { column: string; rule: string }) => [e.column, e.rule]), [['sessionDate', 'string-format']], 'the bad date is named by its column');
-  t.same(body.results[3].errors.map((e: { column: string; rule: string }) => [e.column, e.rule]), [['participantRef', 'unknown-participant']], 'business rules name their column too');
-  t.equal(await h.count('events'), eventsBefore + 2, 'nothing from a bad row is stored');
-  t.equal(await h.count('rejected_submissions'), rejectionsBefore + 2, 'refused rows count in data quality');
-  const [stored] = await h.sql<{ source: string; occurred_at: Date }[]>`
+    const res = await upload('SessionAttended', sessions);
+    t.equal(res.statusCode, 200);
+    const body = res.json();
+    t.match(body, { eventType: 'SessionAttended', rows: 4, accepted: 2, duplicates: 0, rejected: 2 });
+    t.same(
+      body.results.map((r: { line: number; status: string }) => [r.line, r.status]),
+      [
+        [2, 'accepted'],
+        [3, 'rejected'],
+        [4, 'accepted'],
+        [5, 'rejected'],
+      ],
+    );
+    t.same(
+      body.results[1].errors.map((e: { column: string; rule: string }) => [e.column, e.rule]),
+      [['sessionDate', 'string-format']],
+      'the bad date is named by its column',
+    );
+    t.same(
+      body.results[3].errors.map((e: { column: string; rule: string }) => [e.column, e.rule]),
+      [['participantRef', 'unknown-participant']],
+      'business rules name their column too',
+    );
+    t.equal(await h.count('events'), eventsBefore + 2, 'nothing from a bad row is stored');
+    t.equal(await h.count('rejected_submissions'), rejectionsBefore + 2, 'refused rows count in data quality');
+    const [stored] = await h.sql<{ source: string; occurred_at: Date }[]>`
     select metadata->>'source' as source, occurred_at from events where event_id = ${body.results[0].eventId}`;
-  t.equal(stored?.source, 'csv');
-  t.equal(stored?.occurred_at.toISOString(), '2026-02-01T00:00:00.000Z', 'occurredAt defaults to the session date');
-});
+    t.equal(stored?.source, 'csv');
+    t.equal(stored?.occurred_at.toISOString(), '2026-02-01T00:00:00.000Z', 'occurredAt defaults to the session date');
+  },
+);
 
 await t.test('uploading the same files again stores nothing twice', async (t) => {
   const before = await h.count('events');
@@ -72,32 +98,57 @@ await t.test('uploading the same files again stores nothing twice', async (t) =>
     'deliveredBy,sessionType,durationMinutes,sessionDate,sessionId,programmeId,participantRef',
     `staff,one-to-one, 60 ,2026-02-01,S-1,${PROGRAMME},P-1`,
   );
-  t.match((await upload('SessionAttended', reordered)).json(), { accepted: 0, duplicates: 1 }, 'column order and spacing do not make a new event');
+  t.match(
+    (await upload('SessionAttended', reordered)).json(),
+    { accepted: 0, duplicates: 1 },
+    'column order and spacing do not make a new event',
+  );
   t.equal(await h.count('events'), before, 'no new rows in events');
-  const other = (await upload('SessionAttended', csv(
-    'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy',
-    `P-1,${PROGRAMME},S-1,2026-02-01,60,one-to-one,staff`,
-  ), h.keys.providerB)).json();
-  t.match(other.results[0], { status: 'rejected', errors: [{ column: 'participantRef', rule: 'unknown-participant' }] },
-    "another provider's identical row is its own participant's event, not a duplicate of ours");
+  const other = (
+    await upload(
+      'SessionAttended',
+      csv(
+        'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy',
+        `P-1,${PROGRAMME},S-1,2026-02-01,60,one-to-one,staff`,
+      ),
+      h.keys.providerB,
+    )
+  ).json();
+  t.match(
+    other.results[0],
+    { status: 'rejected', errors: [{ column: 'participantRef', rule: 'unknown-participant' }] },
+    "another provider's identical row is its own participant's event, not a duplicate of ours",
+  );
 });
 
 await t.test('a wrong header refuses the whole file, naming the columns', async (t) => {
   const before = await h.count('events');
-  const res = await upload('SessionAttended', csv(
-    'participantRef,programmeId,sessionId,sessionDate,minutes,sessionType,deliveredBy',
-    `P-1,${PROGRAMME},S-3,2026-02-03,60,one-to-one,staff`,
-  ));
+  const res = await upload(
+    'SessionAttended',
+    csv(
+      'participantRef,programmeId,sessionId,sessionDate,minutes,sessionType,deliveredBy',
+      `P-1,${PROGRAMME},S-3,2026-02-03,60,one-to-one,staff`,
+    ),
+  );
   t.equal(res.statusCode, 422);
   t.match(res.headers['content-type'], /^application\/problem\+json/);
   const problem = res.json();
   t.equal(problem.code, 'csv-header-invalid');
-  t.same(problem.errors.map((e: { field: string; rule: string }) => [e.field, e.rule]), [['minutes', 'unknown-column'], ['durationMinutes', 'missing-column']]);
+  t.same(
+    problem.errors.map((e: { field: string; rule: string }) => [e.field, e.rule]),
+    [
+      ['minutes', 'unknown-column'],
+      ['durationMinutes', 'missing-column'],
+    ],
+  );
   t.equal(await h.count('events'), before);
-  const ragged = await upload('SessionAttended', csv(
-    'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy',
-    `P-1,${PROGRAMME},S-3,2026-02-03,60,one-to-one,staff,extra`,
-  ));
+  const ragged = await upload(
+    'SessionAttended',
+    csv(
+      'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy',
+      `P-1,${PROGRAMME},S-3,2026-02-03,60,one-to-one,staff,extra`,
+    ),
+  );
   t.equal(ragged.statusCode, 422, 'a row with more cells than the header is refused');
   t.equal(ragged.json().code, 'csv-unreadable');
 });
@@ -111,10 +162,16 @@ await t.test('only text/csv is accepted', async (t) => {
 
 await t.test('the row limit and role rules apply to the whole file', async (t) => {
   const rows = Array.from({ length: 5001 }, (_, i) => `P-1,${PROGRAMME},S-x-${i},2026-02-03,60,one-to-one,staff`);
-  const big = await upload('SessionAttended', csv('participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy', ...rows));
+  const big = await upload(
+    'SessionAttended',
+    csv('participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy', ...rows),
+  );
   t.equal(big.statusCode, 413);
   t.equal(big.json().code, 'too-many-rows');
-  const offences = await upload('OffenceRecorded', csv('providerId,programmeId,participantRef,offenceDate,provenDate,disposal,offenceCategory,seriousViolence'));
+  const offences = await upload(
+    'OffenceRecorded',
+    csv('providerId,programmeId,participantRef,offenceDate,provenDate,disposal,offenceCategory,seriousViolence'),
+  );
   t.equal(offences.statusCode, 403, 'a provider key may not upload offences');
 });
 

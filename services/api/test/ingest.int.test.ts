@@ -17,7 +17,11 @@ function problem(t: Test, res: LightMyRequestResponse, status: number, code: str
   const body = res.json();
   t.equal(body.code, code);
   t.equal(body.status, status);
-  if (errors) t.same(body.errors.map((e: { field: string; rule: string }) => [e.field, e.rule]), errors);
+  if (errors)
+    t.same(
+      body.errors.map((e: { field: string; rule: string }) => [e.field, e.rule]),
+      errors,
+    );
   return body;
 }
 
@@ -40,7 +44,11 @@ await t.test('When the same event is sent twice', async (t) => {
 
   const again = await h.post('/v1/events', referral, h.keys.providerA);
   t.equal(again.statusCode, 202, 'should answer 202');
-  t.same(again.json(), { ...first, status: 'duplicate' }, 'should answer duplicate with the stored version and position');
+  t.same(
+    again.json(),
+    { ...first, status: 'duplicate' },
+    'should answer duplicate with the stored version and position',
+  );
   t.same(await writes(), before, 'should store nothing');
 
   const rejectionsBefore = await h.count('rejected_submissions');
@@ -49,7 +57,12 @@ await t.test('When the same event is sent twice', async (t) => {
   problem(t, reused, 409, 'event-id-reused', [['/eventId', 'event-id-reused']]);
   t.same(await writes(), before, 'a reused eventId stores nothing');
   t.equal(await h.count('rejected_submissions'), rejectionsBefore + 1, 'the refusal is recorded');
-  t.match(await lastRejection(), { rule: 'event-id-reused', field: '/eventId', event_type: 'ParticipantReferred', source: 'api' });
+  t.match(await lastRejection(), {
+    rule: 'event-id-reused',
+    field: '/eventId',
+    event_type: 'ParticipantReferred',
+    source: 'api',
+  });
 
   // expectedVersion is a precondition, not part of the fact: re-sending with it is still a duplicate.
   const withVersion = await h.post('/v1/events', { ...referral, expectedVersion: 0 }, h.keys.providerA);
@@ -58,9 +71,17 @@ await t.test('When the same event is sent twice', async (t) => {
 
 await t.test('When expectedVersion is given', async (t) => {
   await accepted(event.referred('P-VER'));
-  const stale = await h.post('/v1/events', event.consent('P-VER', 'evaluation', { expectedVersion: 0 }), h.keys.providerA);
+  const stale = await h.post(
+    '/v1/events',
+    event.consent('P-VER', 'evaluation', { expectedVersion: 0 }),
+    h.keys.providerA,
+  );
   problem(t, stale, 409, 'version-conflict', [['/expectedVersion', 'version-conflict']]);
-  const current = await h.post('/v1/events', event.consent('P-VER', 'evaluation', { expectedVersion: 1 }), h.keys.providerA);
+  const current = await h.post(
+    '/v1/events',
+    event.consent('P-VER', 'evaluation', { expectedVersion: 1 }),
+    h.keys.providerA,
+  );
   t.equal(current.statusCode, 202, 'should accept when it matches the stream');
   t.equal(current.json().streamVersion, 2);
   const fresh = await h.post('/v1/events', event.referred('P-VER-NEW', { expectedVersion: 0 }), h.keys.providerA);
@@ -73,48 +94,98 @@ await t.test('When the input is bad, should refuse it with problem+json and writ
   const withData = (data: Json) => ({ ...valid, data: { ...(valid.data as Json), ...data } });
   const { referralDate: _d, ...missing } = valid.data as Json;
 
-  const cases: { name: string; send: () => Promise<LightMyRequestResponse>; status: number; code: string; errors?: [string, string][]; recorded?: string }[] = [
-    { name: 'invalid JSON', send: () => h.post('/v1/events', '{"eventId": ', h.keys.providerA), status: 400, code: 'bad-request' },
+  const cases: {
+    name: string;
+    send: () => Promise<LightMyRequestResponse>;
+    status: number;
+    code: string;
+    errors?: [string, string][];
+    recorded?: string;
+  }[] = [
+    {
+      name: 'invalid JSON',
+      send: () => h.post('/v1/events', '{"eventId": ', h.keys.providerA),
+      status: 400,
+      code: 'bad-request',
+    },
     {
       name: 'a text/plain body',
       send: () => h.post('/v1/events', JSON.stringify(valid), h.keys.providerA, { 'content-type': 'text/plain' }),
-      status: 415, code: 'unsupported-media-type',
+      status: 415,
+      code: 'unsupported-media-type',
     },
     {
       name: 'an XML body',
       send: () => h.post('/v1/events', '<event/>', h.keys.providerA, { 'content-type': 'application/xml' }),
-      status: 415, code: 'unsupported-media-type',
+      status: 415,
+      code: 'unsupported-media-type',
     },
     {
       name: 'a body over the limit',
-      send: () => h.post('/v1/events', JSON.stringify({ ...valid, pad: 'x'.repeat(h.config.BODY_LIMIT_BYTES) }), h.keys.providerA),
-      status: 413, code: 'body-too-large',
+      send: () =>
+        h.post(
+          '/v1/events',
+          JSON.stringify({ ...valid, pad: 'x'.repeat(h.config.BODY_LIMIT_BYTES) }),
+          h.keys.providerA,
+        ),
+      status: 413,
+      code: 'body-too-large',
     },
     {
       name: 'a __proto__ key',
-      send: () => h.post('/v1/events', `{"__proto__": {"isAdmin": true}, ${JSON.stringify(valid).slice(1)}`, h.keys.providerA),
-      status: 400, code: 'forbidden-property-name', errors: [['/__proto__', 'forbidden-property-name']],
-    },
-    { name: 'an array body', send: () => h.post('/v1/events', [valid], h.keys.providerA), status: 422, code: 'validation-failed', errors: [['/', 'type']], recorded: 'type' },
-    {
-      name: 'an unknown type', send: () => h.post('/v1/events', { ...valid, type: 'ParticipantVanished' }, h.keys.providerA),
-      status: 422, code: 'validation-failed', errors: [['/type', 'enum']], recorded: 'enum',
+      send: () =>
+        h.post('/v1/events', `{"__proto__": {"isAdmin": true}, ${JSON.stringify(valid).slice(1)}`, h.keys.providerA),
+      status: 400,
+      code: 'forbidden-property-name',
+      errors: [['/__proto__', 'forbidden-property-name']],
     },
     {
-      name: 'a missing field', send: () => h.post('/v1/events', { ...valid, data: missing }, h.keys.providerA),
-      status: 422, code: 'validation-failed', errors: [['/data/referralDate', 'required']], recorded: 'required',
+      name: 'an array body',
+      send: () => h.post('/v1/events', [valid], h.keys.providerA),
+      status: 422,
+      code: 'validation-failed',
+      errors: [['/', 'type']],
+      recorded: 'type',
     },
     {
-      name: 'an unknown property', send: () => h.post('/v1/events', withData({ fullName: 'Jo Bloggs' }), h.keys.providerA),
-      status: 422, code: 'validation-failed', errors: [['/data/fullName', 'unknown-property']], recorded: 'unknown-property',
+      name: 'an unknown type',
+      send: () => h.post('/v1/events', { ...valid, type: 'ParticipantVanished' }, h.keys.providerA),
+      status: 422,
+      code: 'validation-failed',
+      errors: [['/type', 'enum']],
+      recorded: 'enum',
     },
     {
-      name: 'a value outside an enum', send: () => h.post('/v1/events', withData({ referralSource: 'parish-council' }), h.keys.providerA),
-      status: 422, code: 'validation-failed', errors: [['/data/referralSource', 'enum']], recorded: 'enum',
+      name: 'a missing field',
+      send: () => h.post('/v1/events', { ...valid, data: missing }, h.keys.providerA),
+      status: 422,
+      code: 'validation-failed',
+      errors: [['/data/referralDate', 'required']],
+      recorded: 'required',
     },
     {
-      name: 'a date not on the calendar', send: () => h.post('/v1/events', withData({ referralDate: '2026-02-30' }), h.keys.providerA),
-      status: 422, code: 'validation-failed', errors: [['/data/referralDate', 'string-format']], recorded: 'string-format',
+      name: 'an unknown property',
+      send: () => h.post('/v1/events', withData({ fullName: 'Jo Bloggs' }), h.keys.providerA),
+      status: 422,
+      code: 'validation-failed',
+      errors: [['/data/fullName', 'unknown-property']],
+      recorded: 'unknown-property',
+    },
+    {
+      name: 'a value outside an enum',
+      send: () => h.post('/v1/events', withData({ referralSource: 'parish-council' }), h.keys.providerA),
+      status: 422,
+      code: 'validation-failed',
+      errors: [['/data/referralSource', 'enum']],
+      recorded: 'enum',
+    },
+    {
+      name: 'a date not on the calendar',
+      send: () => h.post('/v1/events', withData({ referralDate: '2026-02-30' }), h.keys.providerA),
+      status: 422,
+      code: 'validation-failed',
+      errors: [['/data/referralDate', 'string-format']],
+      recorded: 'string-format',
     },
   ];
   for (const c of cases) {
@@ -132,31 +203,67 @@ await t.test('When the input is bad, should refuse it with problem+json and writ
   t.same(await writes(), before, 'no row in events or outbox');
   const columns = await h.sql<{ column_name: string }[]>`
     select column_name from information_schema.columns where table_name = 'rejected_submissions' order by ordinal_position`;
-  t.same(columns.map((c) => c.column_name), ['id', 'provider_id', 'key_id', 'event_type', 'rule', 'field', 'source', 'received_at'], 'rejected_submissions keeps no body');
+  t.same(
+    columns.map((c) => c.column_name),
+    ['id', 'provider_id', 'key_id', 'event_type', 'rule', 'field', 'source', 'received_at'],
+    'rejected_submissions keeps no body',
+  );
 });
 
 await t.test('When the key is missing, unknown or of the wrong role', async (t) => {
   const before = await writes();
   const body = event.referred('P-AUTH');
   problem(t, await h.post('/v1/events', body, null), 401, 'unauthenticated');
-  problem(t, await h.post('/v1/events', body, null, { authorization: h.keys.providerA }), 401, 'unauthenticated', undefined);
+  problem(
+    t,
+    await h.post('/v1/events', body, null, { authorization: h.keys.providerA }),
+    401,
+    'unauthenticated',
+    undefined,
+  );
   problem(t, await h.post('/v1/events', body, 'vru_not_a_real_key_0000000000000000'), 401, 'unauthenticated');
   problem(t, await h.post('/v1/events', body, `${h.keys.providerA}x`), 401, 'unauthenticated');
   problem(t, await h.post('/v1/events', body, h.keys.funder), 403, 'forbidden');
 
   const offence = {
-    eventId: randomUUID(), type: 'OffenceRecorded', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', providerId: 'prov-a',
-    programmeId: 'mentoring-test', participantRef: 'P-AUTH',
-    data: { offenceDate: '2026-01-02', provenDate: '2026-02-01', disposal: 'caution', offenceCategory: 'robbery', seriousViolence: true },
+    eventId: randomUUID(),
+    type: 'OffenceRecorded',
+    schemaVersion: 1,
+    occurredAt: '2026-02-10T10:00:00Z',
+    providerId: 'prov-a',
+    programmeId: 'mentoring-test',
+    participantRef: 'P-AUTH',
+    data: {
+      offenceDate: '2026-01-02',
+      provenDate: '2026-02-01',
+      disposal: 'caution',
+      offenceCategory: 'robbery',
+      seriousViolence: true,
+    },
   };
   const rejections = await h.count('rejected_submissions');
-  problem(t, await h.post('/v1/events', offence, h.keys.providerA), 403, 'role-not-permitted', [['/type', 'role-not-permitted']]);
+  problem(t, await h.post('/v1/events', offence, h.keys.providerA), 403, 'role-not-permitted', [
+    ['/type', 'role-not-permitted'],
+  ]);
   t.match(await lastRejection(), { rule: 'role-not-permitted', event_type: 'OffenceRecorded' });
   const grant = {
-    eventId: randomUUID(), type: 'GrantAwarded', schemaVersion: 1, occurredAt: '2026-02-10T10:00:00Z', grantRef: 'VRU-TEST-01',
-    data: { providerId: 'prov-a', programmeId: 'mentoring-test', amountPence: 100_000, startDate: '2026-01-01', endDate: '2026-12-31', targetParticipants: 10 },
+    eventId: randomUUID(),
+    type: 'GrantAwarded',
+    schemaVersion: 1,
+    occurredAt: '2026-02-10T10:00:00Z',
+    grantRef: 'VRU-TEST-01',
+    data: {
+      providerId: 'prov-a',
+      programmeId: 'mentoring-test',
+      amountPence: 100_000,
+      startDate: '2026-01-01',
+      endDate: '2026-12-31',
+      targetParticipants: 10,
+    },
   };
-  problem(t, await h.post('/v1/events', grant, h.keys.providerA), 403, 'role-not-permitted', [['/type', 'role-not-permitted']]);
+  problem(t, await h.post('/v1/events', grant, h.keys.providerA), 403, 'role-not-permitted', [
+    ['/type', 'role-not-permitted'],
+  ]);
   t.equal(await h.count('rejected_submissions'), rejections + 2);
   t.same(await writes(), before, 'should write nothing');
 });
@@ -167,7 +274,12 @@ await t.test('When an event breaks a business rule', async (t) => {
   const res = await h.post('/v1/events', event.attended('P-RULE', 'S-1'), h.keys.providerA);
   problem(t, res, 409, 'session-before-enrolment', [['/data/sessionDate', 'session-before-enrolment']]);
   t.same(await writes(), before, 'should write nothing');
-  t.match(await lastRejection(), { rule: 'session-before-enrolment', field: '/data/sessionDate', event_type: 'SessionAttended', provider_id: 'prov-a' });
+  t.match(await lastRejection(), {
+    rule: 'session-before-enrolment',
+    field: '/data/sessionDate',
+    event_type: 'SessionAttended',
+    provider_id: 'prov-a',
+  });
 });
 
 await t.test('When a batch mixes valid, invalid and duplicate events', async (t) => {
@@ -188,19 +300,41 @@ await t.test('When a batch mixes valid, invalid and duplicate events', async (t)
   const res = await h.post('/v1/events/batch', { events: batch }, h.keys.providerA);
   t.equal(res.statusCode, 200);
   const body = res.json();
-  t.same(body.results.map((r: { index: number; status: string }) => [r.index, r.status]), [
-    [0, 'accepted'], [1, 'rejected'], [2, 'duplicate'], [3, 'accepted'], [4, 'rejected'], [5, 'duplicate'],
-  ], 'should answer per event, in input order');
+  t.same(
+    body.results.map((r: { index: number; status: string }) => [r.index, r.status]),
+    [
+      [0, 'accepted'],
+      [1, 'rejected'],
+      [2, 'duplicate'],
+      [3, 'accepted'],
+      [4, 'rejected'],
+      [5, 'duplicate'],
+    ],
+    'should answer per event, in input order',
+  );
   t.same([body.accepted, body.duplicates, body.rejected], [2, 2, 2]);
-  t.same(body.results[1].problem.errors.map((e: { field: string; rule: string }) => [e.field, e.rule]), [['/data/sessionDate', 'required']]);
+  t.same(
+    body.results[1].problem.errors.map((e: { field: string; rule: string }) => [e.field, e.rule]),
+    [['/data/sessionDate', 'required']],
+  );
   t.equal(body.results[4].problem.code, 'session-before-enrolment');
-  t.same(body.results.map((r: { eventId: string }) => r.eventId), batch.map((e) => e.eventId));
+  t.same(
+    body.results.map((r: { eventId: string }) => r.eventId),
+    batch.map((e) => e.eventId),
+  );
   t.same(await writes(), { events: before.events + 2, outbox: before.outbox + 2 }, 'should store only the accepted');
   t.equal(await h.count('rejected_submissions'), rejections + 2, 'one rejected_submissions row per refused event');
 
   const retry = (await h.post('/v1/events/batch', { events: batch }, h.keys.providerA)).json();
-  t.same(retry.results.map((r: { status: string }) => r.status), ['duplicate', 'rejected', 'duplicate', 'duplicate', 'rejected', 'duplicate'], 'a retry changes nothing');
-  t.same([retry.results[0].streamVersion, retry.results[3].streamVersion], [body.results[0].streamVersion, body.results[3].streamVersion]);
+  t.same(
+    retry.results.map((r: { status: string }) => r.status),
+    ['duplicate', 'rejected', 'duplicate', 'duplicate', 'rejected', 'duplicate'],
+    'a retry changes nothing',
+  );
+  t.same(
+    [retry.results[0].streamVersion, retry.results[3].streamVersion],
+    [body.results[0].streamVersion, body.results[3].streamVersion],
+  );
   t.same(await writes(), { events: before.events + 2, outbox: before.outbox + 2 });
 });
 
@@ -215,21 +349,34 @@ await t.test("When a provider reads a participant's history", async (t) => {
   const ref = 'P-HIST';
   const history = [event.referred(ref), event.consent(ref), event.enrolled(ref), event.attendedV1(ref, 'S-1')];
   for (const e of history) await accepted(e);
-  const [stored] = await h.sql<{ schema_version: number }[]>`select schema_version from events where event_id = ${history[3]!.eventId as string}`;
+  const [stored] = await h.sql<
+    { schema_version: number }[]
+  >`select schema_version from events where event_id = ${history[3]!.eventId as string}`;
   t.equal(stored!.schema_version, 1, 'the v1 session is stored as sent');
 
   const res = await h.get(`/v1/participants/${ref}/events`, h.keys.providerA);
   t.equal(res.statusCode, 200);
   const body = res.json();
   t.equal(body.streamVersion, 4);
-  t.same(body.events.map((e: { eventId: string }) => e.eventId), history.map((e) => e.eventId), 'should list the events in order');
-  t.match(body.events[3], { type: 'SessionAttended', schemaVersion: 2, data: { sessionId: 'S-1', deliveredBy: 'not-recorded' } }, 'should upcast v1 to v2');
-  t.notOk('providerId' in body.events[0] || 'streamId' in body.events[0], 'should not expose the stream id or provider');
+  t.same(
+    body.events.map((e: { eventId: string }) => e.eventId),
+    history.map((e) => e.eventId),
+    'should list the events in order',
+  );
+  t.match(
+    body.events[3],
+    { type: 'SessionAttended', schemaVersion: 2, data: { sessionId: 'S-1', deliveredBy: 'not-recorded' } },
+    'should upcast v1 to v2',
+  );
+  t.notOk(
+    'providerId' in body.events[0] || 'streamId' in body.events[0],
+    'should not expose the stream id or provider',
+  );
 
   problem(t, await h.get(`/v1/participants/${ref}/events`, h.keys.providerB), 404, 'not-found');
   await accepted(event.referred(ref), h.keys.providerB);
   const own = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerB)).json();
-  t.equal(own.events.length, 1, "the same reference at another provider is another participant");
+  t.equal(own.events.length, 1, 'the same reference at another provider is another participant');
   t.equal((await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json().events.length, 4);
   problem(t, await h.get(`/v1/participants/${ref}/events`, h.keys.commissioner), 403, 'forbidden');
 });
@@ -240,13 +387,17 @@ await t.test('When a request carries x-request-id', async (t) => {
   const res = await h.post('/v1/events', referral, h.keys.providerA, { 'x-request-id': requestId });
   t.equal(res.statusCode, 202);
   t.equal(res.headers['x-request-id'], requestId, 'should echo it');
-  const [row] = await h.sql<{ metadata: { requestId: string; source: string } }[]>`select metadata from events where event_id = ${referral.eventId as string}`;
+  const [row] = await h.sql<
+    { metadata: { requestId: string; source: string } }[]
+  >`select metadata from events where event_id = ${referral.eventId as string}`;
   t.equal(row!.metadata.requestId, requestId, 'should store it with the event');
   t.equal(row!.metadata.source, 'api');
 
   const generated = await h.post('/v1/events', event.referred('P-REQ-2'), null);
   t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'should give every response one, problems included');
-  const malformed = await h.post('/v1/events', event.referred('P-REQ-3'), null, { 'x-request-id': 'bad id with spaces' });
+  const malformed = await h.post('/v1/events', event.referred('P-REQ-3'), null, {
+    'x-request-id': 'bad id with spaces',
+  });
   t.not(malformed.headers['x-request-id'], 'bad id with spaces', 'should replace a malformed one');
 });
 

@@ -13,7 +13,7 @@ const PERSON = 'Jane Doe 2009-03-04 DE23 1AB';
 /** An unkeyed digest of a session id, as an attacker holding a guess would compute it (what was once stored). */
 const sessionKey = (sessionId: string) => createHash('sha256').update(sessionId).digest('hex').slice(0, 32);
 
-t.test('a refusal records only what the schema defines: never the client\'s own property or type names', async (t) => {
+t.test("a refusal records only what the schema defines: never the client's own property or type names", async (t) => {
   const before = await h.count('rejected_submissions');
   const named = await h.post('/v1/events', event.referred('PRIV-1', { data: { [PERSON]: true } }), h.keys.providerA);
   t.equal(named.statusCode, 422);
@@ -33,7 +33,7 @@ t.test('a refusal records only what the schema defines: never the client\'s own 
   t.notOk(everything.includes('Jane'), 'no trace of the name');
 });
 
-t.test('the attendance read model keeps no text of the provider\'s session ids', async (t) => {
+t.test("the attendance read model keeps no text of the provider's session ids", async (t) => {
   const ref = `PRIV-${Date.now()}`;
   const attended = event.attended(ref, `MEN-${ref}-S1`);
   for (const e of [event.referred(ref), event.consent(ref), event.enrolled(ref), attended]) {
@@ -48,8 +48,10 @@ t.test('the attendance read model keeps no text of the provider\'s session ids',
   await h.sql`update streams set state = jsonb_set(state, '{sessionKeys}', '[]'), state_version = 3 where stream_id = ${streamId}`;
   const afterUpgrade = await h.post('/v1/events', event.attended(ref, `MEN-${ref}-S1`), h.keys.providerA);
   t.equal(afterUpgrade.json().code, 'session-already-recorded', 'refused again once the old snapshot is rebuilt');
-  const snapshots = JSON.stringify(await h.sql`select * from streams`, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  t.notOk(snapshots.includes('MEN-'), 'the decider\'s stored snapshot keeps no session id text');
+  const snapshots = JSON.stringify(await h.sql`select * from streams`, (_k, v) =>
+    typeof v === 'bigint' ? v.toString() : v,
+  );
+  t.notOk(snapshots.includes('MEN-'), "the decider's stored snapshot keeps no session id text");
   t.notOk(snapshots.includes(sessionKey(`MEN-${ref}-S1`)), 'nor a digest a guess of the session id would confirm');
   await h.startRelay();
   await h.startProjectors();
@@ -63,15 +65,22 @@ t.test('the attendance read model keeps no text of the provider\'s session ids',
   t.equal(report.statusCode, 200, 'attendance figures still answer');
 });
 
-t.test('erasure removes the match-index entry that links the stream to the person\'s identifiers', async (t) => {
+t.test("erasure removes the match-index entry that links the stream to the person's identifiers", async (t) => {
   const ref = `ERASE-${Date.now()}`;
   const token = 'ab'.repeat(32);
-  const recorded = { ...event.consent(ref, 'service-delivery'), type: 'MatchTokenRecorded', data: { matchToken: token } };
+  const recorded = {
+    ...event.consent(ref, 'service-delivery'),
+    type: 'MatchTokenRecorded',
+    data: { matchToken: token },
+  };
   await h.postAccepted([event.referred(ref), recorded], h.keys.providerA);
   const indexed = async () => (await h.sql`select count(*)::int as n from match_index`)[0]!.n;
   const before = await indexed();
   t.ok(before >= 1, 'the token is indexed');
-  t.equal((await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode, 202);
+  t.equal(
+    (await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode,
+    202,
+  );
   t.equal(await indexed(), before - 1, 'the entry is gone with the erasure');
 });
 
@@ -90,90 +99,177 @@ async function storedText(streamId: string): Promise<string> {
   return JSON.stringify([rows, snapshot], (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-t.test('session ids and offence details are sealed in the log and on the topic, and gone with the erasure', async (t) => {
-  if (!h.relay) await h.startRelay();
-  if (h.projectors.length === 0) await h.startProjectors();
-  const ref = `SEAL-${Date.now()}`;
-  const attendedId = `MEN-${ref}-S1`;
-  const missedId = `MEN-${ref}-S2`;
-  const offence = {
-    offenceDate: '2026-03-02', provenDate: '2026-03-27', disposal: 'conviction', offenceCategory: 'knife-or-sharp-object-enabled',
-    seriousViolence: true, custodial: true,
-  };
-  await h.postAccepted([event.referred(ref), event.consent(ref), event.enrolled(ref), event.attended(ref, attendedId),
-    event.missed(ref, missedId)], h.keys.providerA);
-  const offenceId = randomUUID();
-  const recorded = await h.post('/v1/events', {
-    eventId: offenceId, type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z', providerId: 'prov-a',
-    programmeId: PROGRAMME, participantRef: ref, data: offence,
-  }, h.keys.dataPartner);
-  t.equal(recorded.statusCode, 202, recorded.body);
-  const [{ stream_id: streamId } = { stream_id: '' }] = await h.sql<{ stream_id: string }[]>`
+t.test(
+  'session ids and offence details are sealed in the log and on the topic, and gone with the erasure',
+  async (t) => {
+    if (!h.relay) await h.startRelay();
+    if (h.projectors.length === 0) await h.startProjectors();
+    const ref = `SEAL-${Date.now()}`;
+    const attendedId = `MEN-${ref}-S1`;
+    const missedId = `MEN-${ref}-S2`;
+    const offence = {
+      offenceDate: '2026-03-02',
+      provenDate: '2026-03-27',
+      disposal: 'conviction',
+      offenceCategory: 'knife-or-sharp-object-enabled',
+      seriousViolence: true,
+      custodial: true,
+    };
+    await h.postAccepted(
+      [
+        event.referred(ref),
+        event.consent(ref),
+        event.enrolled(ref),
+        event.attended(ref, attendedId),
+        event.missed(ref, missedId),
+      ],
+      h.keys.providerA,
+    );
+    const offenceId = randomUUID();
+    const recorded = await h.post(
+      '/v1/events',
+      {
+        eventId: offenceId,
+        type: 'OffenceRecorded',
+        schemaVersion: 2,
+        occurredAt: '2026-03-28T10:00:00Z',
+        providerId: 'prov-a',
+        programmeId: PROGRAMME,
+        participantRef: ref,
+        data: offence,
+      },
+      h.keys.dataPartner,
+    );
+    t.equal(recorded.statusCode, 202, recorded.body);
+    const [{ stream_id: streamId } = { stream_id: '' }] = await h.sql<{ stream_id: string }[]>`
     select stream_id from events where event_id = ${recorded.json().eventId}`;
-  const clear = [
-    ref, 'MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '2026-03-27', '"disposal"', '"custodial"', '"seriousViolence"',
-  ];
-  const stored = await storedText(streamId);
-  for (const text of clear) t.notOk(stored.includes(text), `${text} is not in clear in the event log or the snapshot`);
-  t.equal(stored.match(/\$sealed/g)?.length, 4, 'the referral, both sessions and the offence carry a sealed part');
-  for (const id of [attendedId, missedId]) t.notOk(stored.includes(sessionKey(id)), 'the snapshot\'s session digests are keyed');
-  // The hash that tells a retry from a reused eventId sits next to the event id: unkeyed, it would confirm a guess.
-  const offenceBody = { eventId: offenceId, type: 'OffenceRecorded', schemaVersion: 2, occurredAt: '2026-03-28T10:00:00Z',
-    providerId: 'prov-a', programmeId: PROGRAMME, participantRef: ref, data: offence };
-  const [{ request_hash: storedHash } = { request_hash: '' }] = await h.sql<{ request_hash: string }[]>`
+    const clear = [
+      ref,
+      'MEN-',
+      'knife-or-sharp-object-enabled',
+      '2026-03-02',
+      '2026-03-27',
+      '"disposal"',
+      '"custodial"',
+      '"seriousViolence"',
+    ];
+    const stored = await storedText(streamId);
+    for (const text of clear)
+      t.notOk(stored.includes(text), `${text} is not in clear in the event log or the snapshot`);
+    t.equal(stored.match(/\$sealed/g)?.length, 4, 'the referral, both sessions and the offence carry a sealed part');
+    for (const id of [attendedId, missedId])
+      t.notOk(stored.includes(sessionKey(id)), "the snapshot's session digests are keyed");
+    // The hash that tells a retry from a reused eventId sits next to the event id: unkeyed, it would confirm a guess.
+    const offenceBody = {
+      eventId: offenceId,
+      type: 'OffenceRecorded',
+      schemaVersion: 2,
+      occurredAt: '2026-03-28T10:00:00Z',
+      providerId: 'prov-a',
+      programmeId: PROGRAMME,
+      participantRef: ref,
+      data: offence,
+    };
+    const [{ request_hash: storedHash } = { request_hash: '' }] = await h.sql<{ request_hash: string }[]>`
     select request_hash from events where event_id = ${offenceBody.eventId}`;
-  t.not(storedHash, requestHash(offenceBody as never), 'a guess of the whole submission cannot be confirmed from the stored hash');
-  const retried = await h.post('/v1/events', offenceBody, h.keys.dataPartner);
-  t.equal(retried.json().status, 'duplicate', 'a retry is still recognised');
-  const published = await publishedFor(h, streamId, 6);
-  for (const text of clear) t.notOk(published.some((m) => m.includes(text)), `${text} is not in clear on the topic`);
+    t.not(
+      storedHash,
+      requestHash(offenceBody as never),
+      'a guess of the whole submission cannot be confirmed from the stored hash',
+    );
+    const retried = await h.post('/v1/events', offenceBody, h.keys.dataPartner);
+    t.equal(retried.json().status, 'duplicate', 'a retry is still recognised');
+    const published = await publishedFor(h, streamId, 6);
+    for (const text of clear)
+      t.notOk(
+        published.some((m) => m.includes(text)),
+        `${text} is not in clear on the topic`,
+      );
 
-  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{ events: { type: string; data: object }[] }>();
-  t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: attendedId }, 'the provider reads its session id');
-  // Before erasure the read models count as before: one attended and one missed session, one serious violence offence.
-  const sessions = () => h.sql<{ event_id: string; attended: boolean }[]>`
+    const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{
+      events: { type: string; data: object }[];
+    }>();
+    t.match(
+      history.events.find((e) => e.type === 'SessionAttended')?.data,
+      { sessionId: attendedId },
+      'the provider reads its session id',
+    );
+    // Before erasure the read models count as before: one attended and one missed session, one serious violence offence.
+    const sessions = () => h.sql<{ event_id: string; attended: boolean }[]>`
     select event_id, attended from rm_attendance.sessions where stream_id = ${streamId} order by attended`;
-  const offences = () => h.sql<{ offence_date: string; serious_violence: boolean; custodial: boolean; offence_category: string }[]>`
+    const offences = () => h.sql<
+      { offence_date: string; serious_violence: boolean; custodial: boolean; offence_category: string }[]
+    >`
     select offence_date::text, serious_violence, custodial, offence_category from rm_offences.offences where stream_id = ${streamId}`;
-  await h.waitFor('the sessions and the offence projected', async () =>
-    ((await sessions()).length === 2 && (await offences()).length === 1 ? true : undefined));
-  t.same((await sessions()).map((r) => r.attended), [false, true]);
-  t.same(await offences(), [
-    { offence_date: '2026-03-02', serious_violence: true, custodial: true, offence_category: offence.offenceCategory },
-  ]);
+    await h.waitFor('the sessions and the offence projected', async () =>
+      (await sessions()).length === 2 && (await offences()).length === 1 ? true : undefined,
+    );
+    t.same(
+      (await sessions()).map((r) => r.attended),
+      [false, true],
+    );
+    t.same(await offences(), [
+      {
+        offence_date: '2026-03-02',
+        serious_violence: true,
+        custodial: true,
+        offence_category: offence.offenceCategory,
+      },
+    ]);
 
-  const erased = await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA);
-  t.equal(erased.statusCode, 202, erased.body);
-  await h.waitFor('the read models to let go of the person', async () =>
-    ((await offences()).length === 0 ? true : undefined));
-  t.same((await sessions()).map((r) => r.attended), [false, true], 'the sessions still count');
-  const digests = JSON.stringify(await h.sql`select * from rm_attendance.sessions where stream_id = ${streamId}`);
-  t.notOk(digests.includes(sessionKey(attendedId)) || digests.includes(sessionKey(missedId)), 'no digest of a session id is left');
-  const after = await storedText(streamId);
-  for (const text of clear) t.notOk(after.includes(text), `${text} is not in clear after the erasure`);
-  t.notOk(after.includes(sessionKey(attendedId)), 'the snapshot drops the session digests');
-  t.equal((await h.sql`select 1 from participant_keys where stream_id = ${streamId}`).length, 0, 'the key that sealed them is destroyed');
-  const afterHistory = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{ events: { data: object }[] }>();
-  const readable = JSON.stringify(afterHistory.events);
-  for (const text of ['MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '"disposal"']) {
-    t.notOk(readable.includes(text), `${text} cannot be read back through the API`);
-  }
-  const opened = await h.vault.open(h.sql, (await h.sql<{ data: Record<string, unknown> }[]>`
-    select data from events where stream_id = ${streamId}`).map((r) => ({ streamId, data: r.data }) as never));
-  t.notOk(JSON.stringify(opened).includes('MEN-'), 'the vault itself cannot open the sealed parts any more');
+    const erased = await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA);
+    t.equal(erased.statusCode, 202, erased.body);
+    await h.waitFor('the read models to let go of the person', async () =>
+      (await offences()).length === 0 ? true : undefined,
+    );
+    t.same(
+      (await sessions()).map((r) => r.attended),
+      [false, true],
+      'the sessions still count',
+    );
+    const digests = JSON.stringify(await h.sql`select * from rm_attendance.sessions where stream_id = ${streamId}`);
+    t.notOk(
+      digests.includes(sessionKey(attendedId)) || digests.includes(sessionKey(missedId)),
+      'no digest of a session id is left',
+    );
+    const after = await storedText(streamId);
+    for (const text of clear) t.notOk(after.includes(text), `${text} is not in clear after the erasure`);
+    t.notOk(after.includes(sessionKey(attendedId)), 'the snapshot drops the session digests');
+    t.equal(
+      (await h.sql`select 1 from participant_keys where stream_id = ${streamId}`).length,
+      0,
+      'the key that sealed them is destroyed',
+    );
+    const afterHistory = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{
+      events: { data: object }[];
+    }>();
+    const readable = JSON.stringify(afterHistory.events);
+    for (const text of ['MEN-', 'knife-or-sharp-object-enabled', '2026-03-02', '"disposal"']) {
+      t.notOk(readable.includes(text), `${text} cannot be read back through the API`);
+    }
+    const opened = await h.vault.open(
+      h.sql,
+      (
+        await h.sql<{ data: Record<string, unknown> }[]>`
+    select data from events where stream_id = ${streamId}`
+      ).map((r) => ({ streamId, data: r.data }) as never),
+    );
+    t.notOk(JSON.stringify(opened).includes('MEN-'), 'the vault itself cannot open the sealed parts any more');
 
-  // A rebuild from the log, where the sealed parts can no longer be opened, gives the rows the live erasure left.
-  const { rebuildProjection, attendanceProjection, offencesProjection } = await import('@vru/projector');
-  const rebuilt = [
-    [attendanceProjection, 'rm_attendance.sessions', 'event_id'], [offencesProjection, 'rm_offences.offences', 'event_id'],
-  ] as const;
-  for (const [projection, table, key] of rebuilt) {
-    const rows = () => h.sql.unsafe(`select * from ${table} order by stream_id, ${key}`);
-    const live = await rows();
-    await rebuildProjection(h.sql, projection, h.logger, { vault: h.vault });
-    t.same(await rows(), live, `${table} rebuilt equals the live rows`);
-  }
-});
+    // A rebuild from the log, where the sealed parts can no longer be opened, gives the rows the live erasure left.
+    const { rebuildProjection, attendanceProjection, offencesProjection } = await import('@vru/projector');
+    const rebuilt = [
+      [attendanceProjection, 'rm_attendance.sessions', 'event_id'],
+      [offencesProjection, 'rm_offences.offences', 'event_id'],
+    ] as const;
+    for (const [projection, table, key] of rebuilt) {
+      const rows = () => h.sql.unsafe(`select * from ${table} order by stream_id, ${key}`);
+      const live = await rows();
+      await rebuildProjection(h.sql, projection, h.logger, { vault: h.vault });
+      t.same(await rows(), live, `${table} rebuilt equals the live rows`);
+    }
+  },
+);
 
 t.test('an event stored before its field became personal still reads, projects and counts', async (t) => {
   const ref = `LEGACY-${Date.now()}`;
@@ -183,10 +279,15 @@ t.test('an event stored before its field became personal still reads, projects a
   const legacy = event.attended(ref, 'S-2026-02-01-A');
   try {
     definition.personalFields = undefined; // as the store did before session ids were sealed
-    const [outcome] = await h.app.commands.handle([{
-      submission: legacy as never, definition: eventDefinition('SessionAttended')!,
-      principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' }, requestId: 'legacy', source: 'api',
-    }]);
+    const [outcome] = await h.app.commands.handle([
+      {
+        submission: legacy as never,
+        definition: eventDefinition('SessionAttended')!,
+        principal: { keyId: h.keys.providerA.split('_')[1]!, role: 'provider', providerId: 'prov-a' },
+        requestId: 'legacy',
+        source: 'api',
+      },
+    ]);
     t.equal(outcome!.status, 'accepted');
   } finally {
     definition.personalFields = personal;
@@ -194,16 +295,26 @@ t.test('an event stored before its field became personal still reads, projects a
   const [row] = await h.sql<{ stream_id: string; data: string }[]>`
     select stream_id, data::text from events where event_id = ${legacy.eventId as string}`;
   t.match(row!.data, /"sessionId": "S-2026-02-01-A"/, 'stored in clear, as before');
-  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{ events: { type: string; data: object }[] }>();
-  t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, { sessionId: 'S-2026-02-01-A', deliveredBy: 'staff' });
+  const history = (await h.get(`/v1/participants/${ref}/events`, h.keys.providerA)).json<{
+    events: { type: string; data: object }[];
+  }>();
+  t.match(history.events.find((e) => e.type === 'SessionAttended')?.data, {
+    sessionId: 'S-2026-02-01-A',
+    deliveredBy: 'staff',
+  });
   const again = await h.post('/v1/events', event.attended(ref, 'S-2026-02-01-A'), h.keys.providerA);
   t.equal(again.statusCode, 409, 'the decider still knows the session');
   const projected = async () => {
-    const rows = await h.sql<{ event_id: string }[]>`select event_id from rm_attendance.sessions where stream_id = ${row!.stream_id}`;
+    const rows = await h.sql<
+      { event_id: string }[]
+    >`select event_id from rm_attendance.sessions where stream_id = ${row!.stream_id}`;
     return rows.length === 1 && rows[0]!.event_id === legacy.eventId ? true : undefined;
   };
   await h.waitFor('the legacy session projected', projected);
-  t.equal((await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode, 202);
+  t.equal(
+    (await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA)).statusCode,
+    202,
+  );
   await h.waitFor('the erasure applied by the attendance projection', async () => {
     const [applied] = await h.sql<{ n: number }[]>`
       select count(*)::int as n from rm_attendance.stream_positions p join events e using (stream_id)

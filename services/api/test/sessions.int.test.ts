@@ -10,14 +10,19 @@ t.teardown(() => h.close());
 
 const cookiesOf = (res: LightMyRequestResponse): Record<string, string> =>
   Object.fromEntries(res.cookies.filter((c) => c.value !== '').map((c) => [c.name, c.value]));
-const cookieHeader = (cookies: Record<string, string>) => Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join('; ');
+const cookieHeader = (cookies: Record<string, string>) =>
+  Object.entries(cookies)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
 const csrfIn = (body: string) => /name="_csrf" value="([^"]+)"/.exec(body)?.[1] ?? '';
 
 async function signIn(apiKey: string): Promise<{ cookie: string; csrf: string }> {
   const form = await h.app.inject({ method: 'GET', url: '/app/sign-in' });
   const preSession = cookiesOf(form);
   const res = await h.app.inject({
-    method: 'POST', url: '/app/sign-in', headers: { cookie: cookieHeader(preSession), 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/app/sign-in',
+    headers: { cookie: cookieHeader(preSession), 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ apiKey, _csrf: csrfIn(form.body) }).toString(),
   });
   if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`);
@@ -40,33 +45,42 @@ t.test('a cookie forged from a public key id (even signed with SESSION_SECRET) s
   }
 });
 
-t.test('sessions are server-side: listed by an admin, the table holds no usable token, sign-out ends them', async (t) => {
-  const { cookie, csrf } = await signIn(h.keys.commissioner);
-  t.equal((await overview(cookie)).statusCode, 200);
-  const token = cookie.slice('vru_session='.length);
-  t.notOk(token.includes(keyIdOf(h.keys.commissioner)), 'the cookie does not carry the key id');
-  const listed = (await h.get(`/v1/admin/sessions?keyId=${keyIdOf(h.keys.commissioner)}`, h.keys.admin)).json();
-  t.equal(listed.sessions.length, 1);
-  t.match(listed.sessions[0], { keyId: keyIdOf(h.keys.commissioner), role: 'commissioner' });
-  const stored = await h.sql`select token_hash from dashboard_sessions where session_id = ${listed.sessions[0].sessionId}`;
-  t.not(stored[0]!.token_hash, token, 'only a hash of the token is stored');
-  t.notOk(JSON.stringify(listed).includes(token), 'the listing never shows the token');
+t.test(
+  'sessions are server-side: listed by an admin, the table holds no usable token, sign-out ends them',
+  async (t) => {
+    const { cookie, csrf } = await signIn(h.keys.commissioner);
+    t.equal((await overview(cookie)).statusCode, 200);
+    const token = cookie.slice('vru_session='.length);
+    t.notOk(token.includes(keyIdOf(h.keys.commissioner)), 'the cookie does not carry the key id');
+    const listed = (await h.get(`/v1/admin/sessions?keyId=${keyIdOf(h.keys.commissioner)}`, h.keys.admin)).json();
+    t.equal(listed.sessions.length, 1);
+    t.match(listed.sessions[0], { keyId: keyIdOf(h.keys.commissioner), role: 'commissioner' });
+    const stored =
+      await h.sql`select token_hash from dashboard_sessions where session_id = ${listed.sessions[0].sessionId}`;
+    t.not(stored[0]!.token_hash, token, 'only a hash of the token is stored');
+    t.notOk(JSON.stringify(listed).includes(token), 'the listing never shows the token');
 
-  const out = await h.app.inject({
-    method: 'POST', url: '/app/sign-out', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: `_csrf=${encodeURIComponent(csrf)}`,
-  });
-  t.equal(out.statusCode, 303);
-  const replay = await overview(cookie);
-  t.equal(replay.statusCode, 303, 'the old cookie, kept by an attacker, no longer works');
-  t.equal(replay.headers.location, '/app/sign-in');
-  t.same((await h.get(`/v1/admin/sessions?keyId=${keyIdOf(h.keys.commissioner)}`, h.keys.admin)).json().sessions, []);
-});
+    const out = await h.app.inject({
+      method: 'POST',
+      url: '/app/sign-out',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `_csrf=${encodeURIComponent(csrf)}`,
+    });
+    t.equal(out.statusCode, 303);
+    const replay = await overview(cookie);
+    t.equal(replay.statusCode, 303, 'the old cookie, kept by an attacker, no longer works');
+    t.equal(replay.headers.location, '/app/sign-in');
+    t.same((await h.get(`/v1/admin/sessions?keyId=${keyIdOf(h.keys.commissioner)}`, h.keys.admin)).json().sessions, []);
+  },
+);
 
-t.test('an admin revokes a session; a commissioner may not end an admin\'s', async (t) => {
+t.test("an admin revokes a session; a commissioner may not end an admin's", async (t) => {
   const victim = await signIn(h.keys.funder);
   const adminSession = await signIn(h.keys.admin);
-  const sessions = (await h.get('/v1/admin/sessions', h.keys.commissioner)).json().sessions as { sessionId: string; role: string }[];
+  const sessions = (await h.get('/v1/admin/sessions', h.keys.commissioner)).json().sessions as {
+    sessionId: string;
+    role: string;
+  }[];
   const funder = sessions.find((s) => s.role === 'funder')!;
   const admin = sessions.find((s) => s.role === 'admin')!;
   t.equal((await h.post(`/v1/admin/sessions/${admin.sessionId}/revoke`, {}, h.keys.commissioner)).statusCode, 403);
@@ -76,7 +90,11 @@ t.test('an admin revokes a session; a commissioner may not end an admin\'s', asy
   t.equal((await h.post(`/v1/admin/sessions/${funder.sessionId}/revoke`, {}, h.keys.commissioner)).statusCode, 204);
   const res = await funding();
   t.equal(res.statusCode, 303, 'the revoked session is over');
-  t.equal((await h.post(`/v1/admin/sessions/${funder.sessionId}/revoke`, {}, h.keys.commissioner)).statusCode, 404, 'already ended');
+  t.equal(
+    (await h.post(`/v1/admin/sessions/${funder.sessionId}/revoke`, {}, h.keys.commissioner)).statusCode,
+    404,
+    'already ended',
+  );
 });
 
 t.test('sign-in throttling counts by client address whatever the Authorization header says', async (t) => {
@@ -84,13 +102,18 @@ t.test('sign-in throttling counts by client address whatever the Authorization h
   for (let i = 0; i < 35; i++) {
     const fake = `vru_${i.toString(16).padStart(16, '0')}_x`;
     const res = await h.app.inject({
-      method: 'POST', url: '/app/sign-in', remoteAddress: '10.9.9.9',
+      method: 'POST',
+      url: '/app/sign-in',
+      remoteAddress: '10.9.9.9',
       headers: { authorization: `Bearer ${fake}`, 'content-type': 'application/x-www-form-urlencoded' },
       payload: 'apiKey=vru_0000000000000000_guess&_csrf=x',
     });
     statuses.push(res.statusCode);
   }
-  t.ok(statuses.slice(0, 30).every((s) => s === 403), 'the first 30 reach the form check');
+  t.ok(
+    statuses.slice(0, 30).every((s) => s === 403),
+    'the first 30 reach the form check',
+  );
   t.same(statuses.slice(30), [429, 429, 429, 429, 429], 'then the address is throttled');
 });
 
@@ -102,19 +125,31 @@ t.test('last_used_at changes only when the secret matched', async (t) => {
   const after = (await h.sql`select last_used_at from api_keys where key_id = ${keyId}`)[0]!.last_used_at;
   t.same(after, before, 'a guess does not touch the key');
   t.equal((await h.post('/v1/events', event.referred(`LU-${Date.now()}`), h.keys.providerB)).statusCode, 202);
-  t.ok((await h.sql`select last_used_at from api_keys where key_id = ${keyId}`)[0]!.last_used_at, 'a real use is recorded');
+  t.ok(
+    (await h.sql`select last_used_at from api_keys where key_id = ${keyId}`)[0]!.last_used_at,
+    'a real use is recorded',
+  );
 });
 
-t.test('the rate limit: per verified key, and per address for made-up keys (a fresh key id opens no fresh bucket)', async (t) => {
-  const app = await buildApp({ config: { ...h.config, RATE_LIMIT_PER_MINUTE: 5, LOG_LEVEL: 'silent' }, sql: h.sql });
-  t.teardown(() => app.close());
-  const get = (key: string, ip = '10.0.0.1') =>
-    app.inject({ method: 'GET', url: '/v1/reports/attendance?from=2025-04-01&to=2026-03-31', remoteAddress: ip, headers: { authorization: `Bearer ${key}` } });
-  const fakes: number[] = [];
-  for (let i = 0; i < 7; i++) fakes.push((await get(`vru_${(i + 1).toString(16).padStart(16, 'a')}_${'y'.repeat(43)}`)).statusCode);
-  t.same(fakes, [401, 401, 401, 401, 401, 429, 429]);
-  const real: number[] = [];
-  for (let i = 0; i < 7; i++) real.push((await get(h.keys.commissioner, '10.0.0.2')).statusCode);
-  t.equal(real.filter((s) => s === 429).length >= 1, true, 'a key is limited too');
-  t.equal((await get(h.keys.funder, '10.0.0.3')).statusCode, 200, 'another key is not affected');
-});
+t.test(
+  'the rate limit: per verified key, and per address for made-up keys (a fresh key id opens no fresh bucket)',
+  async (t) => {
+    const app = await buildApp({ config: { ...h.config, RATE_LIMIT_PER_MINUTE: 5, LOG_LEVEL: 'silent' }, sql: h.sql });
+    t.teardown(() => app.close());
+    const get = (key: string, ip = '10.0.0.1') =>
+      app.inject({
+        method: 'GET',
+        url: '/v1/reports/attendance?from=2025-04-01&to=2026-03-31',
+        remoteAddress: ip,
+        headers: { authorization: `Bearer ${key}` },
+      });
+    const fakes: number[] = [];
+    for (let i = 0; i < 7; i++)
+      fakes.push((await get(`vru_${(i + 1).toString(16).padStart(16, 'a')}_${'y'.repeat(43)}`)).statusCode);
+    t.same(fakes, [401, 401, 401, 401, 401, 429, 429]);
+    const real: number[] = [];
+    for (let i = 0; i < 7; i++) real.push((await get(h.keys.commissioner, '10.0.0.2')).statusCode);
+    t.equal(real.filter((s) => s === 429).length >= 1, true, 'a key is limited too');
+    t.equal((await get(h.keys.funder, '10.0.0.3')).statusCode, 200, 'another key is not affected');
+  },
+);

@@ -5,7 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  appendPending, consistencyProof, EVENT_COLUMNS, inclusionProof, storedEventsById, toStoredEvent, TreeHeadSigner, treeSize, verifyLog,
+  appendPending,
+  consistencyProof,
+  EVENT_COLUMNS,
+  inclusionProof,
+  storedEventsById,
+  toStoredEvent,
+  TreeHeadSigner,
+  treeSize,
+  verifyLog,
   type EventRow,
 } from '@vru/event-store';
 import type { StoredEvent } from '@vru/contracts';
@@ -33,7 +41,8 @@ async function insertEvents(sql: Sql, count: number, offset: number): Promise<vo
 
 async function appendAll(sql: Sql): Promise<number> {
   let appended = 0;
-  for (let r = await appendPending(sql, 10_000); r.appended > 0; r = await appendPending(sql, 10_000)) appended += r.appended;
+  for (let r = await appendPending(sql, 10_000); r.appended > 0; r = await appendPending(sql, 10_000))
+    appended += r.appended;
   return appended;
 }
 
@@ -70,7 +79,8 @@ try {
   started = performance.now();
   const nothingNew = await verifyLog(sql, key, full.state);
   const nothingNewMs = ms(started);
-  if (!nothingNew.ok) throw new Error(`verification with nothing new failed: ${JSON.stringify(nothingNew.problems.slice(0, 3))}`);
+  if (!nothingNew.ok)
+    throw new Error(`verification with nothing new failed: ${JSON.stringify(nothingNew.problems.slice(0, 3))}`);
 
   await insertEvents(sql, NEW, N);
   await appendAll(sql);
@@ -100,7 +110,13 @@ try {
   const rounds = 20;
   started = performance.now();
   for (let i = 0; i < rounds; i++) {
-    const { accepted } = checkAgainstStore(messages, await storedEventsById(sql, messages.map((m) => m.eventId)));
+    const { accepted } = checkAgainstStore(
+      messages,
+      await storedEventsById(
+        sql,
+        messages.map((m) => m.eventId),
+      ),
+    );
     if (accepted.length !== messages.length) throw new Error('the check refused genuine events');
   }
   const checkUs = Math.round(((performance.now() - started) * 1000) / (rounds * messages.length));
@@ -109,20 +125,37 @@ try {
   const compareUs = Math.round((((performance.now() - started) * 1000) / (rounds * messages.length)) * 10) / 10;
 
   const bytes = (hashes: unknown[]) => hashes.length * 32;
-  process.stdout.write(`${JSON.stringify({
-    events: size,
-    appendMs, appendLeavesPerSecond: Math.round(appended / (appendMs / 1000)), firstSignMs, signAfter1000Ms: signMs,
-    verifyFullMs: fullMs, verifyFullLeaves: full.leavesChecked,
-    verifyIncrementalMs: incrementalMs, verifyIncrementalLeaves: incremental.leavesChecked, verifyNothingNewMs: nothingNewMs,
-    inclusionProof: {
-      hashes: inclusionFirst.length, bytes: bytes(inclusionFirst), lastLeafHashes: inclusionLast.length, serveMs: inclusionMs,
-    },
-    consistencyProof: {
-      halfToNow: { hashes: consistencyHalf.length, bytes: bytes(consistencyHalf), serveMs: consistencyMs },
-      [`${N}ToNow`]: { hashes: consistencyRecent.length, bytes: bytes(consistencyRecent) },
-    },
-    projectorCheckPerEventUs: checkUs, projectorComparePerEventUs: compareUs, projectorCheckBatch: messages.length,
-  }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        events: size,
+        appendMs,
+        appendLeavesPerSecond: Math.round(appended / (appendMs / 1000)),
+        firstSignMs,
+        signAfter1000Ms: signMs,
+        verifyFullMs: fullMs,
+        verifyFullLeaves: full.leavesChecked,
+        verifyIncrementalMs: incrementalMs,
+        verifyIncrementalLeaves: incremental.leavesChecked,
+        verifyNothingNewMs: nothingNewMs,
+        inclusionProof: {
+          hashes: inclusionFirst.length,
+          bytes: bytes(inclusionFirst),
+          lastLeafHashes: inclusionLast.length,
+          serveMs: inclusionMs,
+        },
+        consistencyProof: {
+          halfToNow: { hashes: consistencyHalf.length, bytes: bytes(consistencyHalf), serveMs: consistencyMs },
+          [`${N}ToNow`]: { hashes: consistencyRecent.length, bytes: bytes(consistencyRecent) },
+        },
+        projectorCheckPerEventUs: checkUs,
+        projectorComparePerEventUs: compareUs,
+        projectorCheckBatch: messages.length,
+      },
+      null,
+      2,
+    )}\n`,
+  );
 } finally {
   await sql.end({ timeout: 5 });
   const admin = createSql(base.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { max: 1 });

@@ -12,11 +12,43 @@ import { ceilingRows, Journeys, streamIdOf, type Body, type CeilingRow } from '.
  */
 export type Task =
   | { kind: 'http-single'; url: string; apiKey: string; concurrency: number; seconds: number; warmupSeconds: number }
-  | { kind: 'http-batch'; url: string; apiKey: string; concurrency: number; seconds: number; warmupSeconds: number; batchSize: number }
-  | { kind: 'ceiling-single'; databaseUrl: string; secret: string; concurrency: number; seconds: number; warmupSeconds: number }
-  | { kind: 'ceiling-batch'; databaseUrl: string; secret: string; concurrency: number; seconds: number; warmupSeconds: number; batchSize: number }
+  | {
+      kind: 'http-batch';
+      url: string;
+      apiKey: string;
+      concurrency: number;
+      seconds: number;
+      warmupSeconds: number;
+      batchSize: number;
+    }
+  | {
+      kind: 'ceiling-single';
+      databaseUrl: string;
+      secret: string;
+      concurrency: number;
+      seconds: number;
+      warmupSeconds: number;
+    }
+  | {
+      kind: 'ceiling-batch';
+      databaseUrl: string;
+      secret: string;
+      concurrency: number;
+      seconds: number;
+      warmupSeconds: number;
+      batchSize: number;
+    }
   | { kind: 'emmett'; databaseUrl: string; concurrency: number; seconds: number; warmupSeconds: number }
-  | { kind: 'lag'; url: string; apiKey: string; databaseUrl: string; secret: string; rate: number; seconds: number; concurrency: number };
+  | {
+      kind: 'lag';
+      url: string;
+      apiKey: string;
+      databaseUrl: string;
+      secret: string;
+      rate: number;
+      seconds: number;
+      concurrency: number;
+    };
 
 export interface Result {
   events: number;
@@ -50,8 +82,16 @@ const sample = (sorted: number[]): number[] => {
  * caches settle first); each worker reports the events and the latency of each unit of work it completes.
  */
 async function closedLoop(
-  label: string, concurrency: number, seconds: number, warmupSeconds: number,
-  worker: (slot: number, running: () => boolean, done: (events: number, ms: number) => void, fail: (why: string) => void) => Promise<void>,
+  label: string,
+  concurrency: number,
+  seconds: number,
+  warmupSeconds: number,
+  worker: (
+    slot: number,
+    running: () => boolean,
+    done: (events: number, ms: number) => void,
+    fail: (why: string) => void,
+  ) => Promise<void>,
 ): Promise<Result> {
   const started = performance.now();
   const measureFrom = started + warmupSeconds * 1000;
@@ -76,8 +116,14 @@ async function closedLoop(
   const elapsed = (performance.now() - measureFrom) / 1000;
   latencies.sort((a, b) => a - b);
   return {
-    events, seconds: round(elapsed, 1), eps: round(events / elapsed), errors, firstError,
-    p50_ms: round(percentile(latencies, 50), 1), p99_ms: round(percentile(latencies, 99), 1), max_ms: round(latencies.at(-1) ?? 0, 1),
+    events,
+    seconds: round(elapsed, 1),
+    eps: round(events / elapsed),
+    errors,
+    firstError,
+    p50_ms: round(percentile(latencies, 50), 1),
+    p99_ms: round(percentile(latencies, 99), 1),
+    max_ms: round(latencies.at(-1) ?? 0, 1),
     samples: sample(latencies),
   };
 }
@@ -86,9 +132,16 @@ function httpPool(url: string, connections: number): Pool {
   return new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
 }
 
-async function post(pool: Pool, path: string, apiKey: string, body: unknown): Promise<{ status: number; body: string }> {
+async function post(
+  pool: Pool,
+  path: string,
+  apiKey: string,
+  body: unknown,
+): Promise<{ status: number; body: string }> {
   const res = await pool.request({
-    method: 'POST', path, body: JSON.stringify(body),
+    method: 'POST',
+    path,
+    body: JSON.stringify(body),
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
   });
   return { status: res.statusCode, body: await res.body.text() };
@@ -97,18 +150,30 @@ async function post(pool: Pool, path: string, apiKey: string, body: unknown): Pr
 /** Single events over HTTP: each worker walks one participant's journey at a time, one request per event. */
 async function httpSingle(t: Extract<Task, { kind: 'http-single' }>): Promise<Result> {
   const pool = httpPool(t.url, t.concurrency);
-  const result = await closedLoop('single-event ingest', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
-    const journeys = new Journeys(`s${slot}-${process.pid}`);
-    while (running()) {
-      for (const e of journeys.next().events) {
-        if (!running()) return;
-        const t0 = performance.now();
-        const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({ status: 0, body: (err as Error).message }));
-        if (res.status === 202) done(1, performance.now() - t0);
-        else { fail(`${res.status} ${res.body.slice(0, 300)}`); break; }
+  const result = await closedLoop(
+    'single-event ingest',
+    t.concurrency,
+    t.seconds,
+    t.warmupSeconds,
+    async (slot, running, done, fail) => {
+      const journeys = new Journeys(`s${slot}-${process.pid}`);
+      while (running()) {
+        for (const e of journeys.next().events) {
+          if (!running()) return;
+          const t0 = performance.now();
+          const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({
+            status: 0,
+            body: (err as Error).message,
+          }));
+          if (res.status === 202) done(1, performance.now() - t0);
+          else {
+            fail(`${res.status} ${res.body.slice(0, 300)}`);
+            break;
+          }
+        }
       }
-    }
-  });
+    },
+  );
   await pool.close();
   return result;
 }
@@ -116,53 +181,88 @@ async function httpSingle(t: Extract<Task, { kind: 'http-single' }>): Promise<Re
 /** Batches over HTTP: whole journeys, `batchSize` events per request. */
 async function httpBatch(t: Extract<Task, { kind: 'http-batch' }>): Promise<Result> {
   const pool = httpPool(t.url, t.concurrency);
-  const result = await closedLoop('batch ingest', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
-    const journeys = new Journeys(`b${slot}-${process.pid}`);
-    let carry: Body[] = [];
-    while (running()) {
-      const all = [...carry, ...journeys.take(t.batchSize - carry.length)];
-      // Cutting a journey between batches is fine: the next batch continues it in order.
-      const events = all.slice(0, t.batchSize);
-      carry = all.slice(t.batchSize);
-      const t0 = performance.now();
-      const res = await post(pool, '/v1/events/batch', t.apiKey, { events }).catch((err: unknown) => ({ status: 0, body: (err as Error).message }));
-      if (res.status !== 200) { fail(`${res.status} ${res.body.slice(0, 300)}`); continue; }
-      const answer = JSON.parse(res.body) as { accepted: number; rejected: number; results: { status: string; problem?: unknown }[] };
-      if (answer.rejected > 0) fail(`rejected in batch: ${JSON.stringify(answer.results.find((r) => r.status === 'rejected')?.problem).slice(0, 300)}`);
-      done(answer.accepted, performance.now() - t0);
-    }
-  });
+  const result = await closedLoop(
+    'batch ingest',
+    t.concurrency,
+    t.seconds,
+    t.warmupSeconds,
+    async (slot, running, done, fail) => {
+      const journeys = new Journeys(`b${slot}-${process.pid}`);
+      let carry: Body[] = [];
+      while (running()) {
+        const all = [...carry, ...journeys.take(t.batchSize - carry.length)];
+        // Cutting a journey between batches is fine: the next batch continues it in order.
+        const events = all.slice(0, t.batchSize);
+        carry = all.slice(t.batchSize);
+        const t0 = performance.now();
+        const res = await post(pool, '/v1/events/batch', t.apiKey, { events }).catch((err: unknown) => ({
+          status: 0,
+          body: (err as Error).message,
+        }));
+        if (res.status !== 200) {
+          fail(`${res.status} ${res.body.slice(0, 300)}`);
+          continue;
+        }
+        const answer = JSON.parse(res.body) as {
+          accepted: number;
+          rejected: number;
+          results: { status: string; problem?: unknown }[];
+        };
+        if (answer.rejected > 0)
+          fail(
+            `rejected in batch: ${JSON.stringify(answer.results.find((r) => r.status === 'rejected')?.problem).slice(0, 300)}`,
+          );
+        done(answer.accepted, performance.now() - t0);
+      }
+    },
+  );
   await pool.close();
   return result;
 }
 
 const CEILING_COLUMNS = [
-  'event_id', 'stream_id', 'stream_version', 'type', 'schema_version', 'provider_id', 'programme_id', 'occurred_at', 'data', 'metadata', 'request_hash',
+  'event_id',
+  'stream_id',
+  'stream_version',
+  'type',
+  'schema_version',
+  'provider_id',
+  'programme_id',
+  'occurred_at',
+  'data',
+  'metadata',
+  'request_hash',
 ] as const;
 
 /** The single-row ceiling: the same rows, one durable insert per transaction, no HTTP, no validation. */
 async function ceilingSingle(t: Extract<Task, { kind: 'ceiling-single' }>): Promise<Result> {
   const sql = createSql(t.databaseUrl, { max: t.concurrency, applicationName: 'vru-bench-ceiling' });
-  const result = await closedLoop('single-row ceiling', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
-    const journeys = new Journeys(`cs${slot}-${process.pid}`);
-    while (running()) {
-      const { ref, events } = journeys.next();
-      for (const r of ceilingRows(t.secret, ref, events)) {
-        if (!running()) return;
-        const t0 = performance.now();
-        try {
-          await sql`
+  const result = await closedLoop(
+    'single-row ceiling',
+    t.concurrency,
+    t.seconds,
+    t.warmupSeconds,
+    async (slot, running, done, fail) => {
+      const journeys = new Journeys(`cs${slot}-${process.pid}`);
+      while (running()) {
+        const { ref, events } = journeys.next();
+        for (const r of ceilingRows(t.secret, ref, events)) {
+          if (!running()) return;
+          const t0 = performance.now();
+          try {
+            await sql`
             insert into bench_ceiling.events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id,
                                               occurred_at, data, metadata, request_hash)
             values (${r.event_id}::uuid, ${r.stream_id}, ${r.stream_version}, ${r.type}, ${r.schema_version}, ${r.provider_id},
                     ${r.programme_id}, ${r.occurred_at}::timestamptz, ${r.data}::jsonb, ${r.metadata}::jsonb, ${r.request_hash})`;
-          done(1, performance.now() - t0);
-        } catch (err) {
-          fail((err as Error).message);
+            done(1, performance.now() - t0);
+          } catch (err) {
+            fail((err as Error).message);
+          }
         }
       }
-    }
-  });
+    },
+  );
   await sql.end();
   return result;
 }
@@ -170,25 +270,38 @@ async function ceilingSingle(t: Extract<Task, { kind: 'ceiling-single' }>): Prom
 /** The batch ceiling: `batchSize` rows per multi-row insert (one statement, one transaction). */
 async function ceilingBatch(t: Extract<Task, { kind: 'ceiling-batch' }>): Promise<Result> {
   const sql = createSql(t.databaseUrl, { max: t.concurrency, applicationName: 'vru-bench-ceiling' });
-  const result = await closedLoop('batch ceiling', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
-    const journeys = new Journeys(`cb${slot}-${process.pid}`);
-    let rows: CeilingRow[] = [];
-    while (running()) {
-      while (rows.length < t.batchSize) {
-        const { ref, events } = journeys.next();
-        rows.push(...ceilingRows(t.secret, ref, events));
+  const result = await closedLoop(
+    'batch ceiling',
+    t.concurrency,
+    t.seconds,
+    t.warmupSeconds,
+    async (slot, running, done, fail) => {
+      const journeys = new Journeys(`cb${slot}-${process.pid}`);
+      let rows: CeilingRow[] = [];
+      while (running()) {
+        while (rows.length < t.batchSize) {
+          const { ref, events } = journeys.next();
+          rows.push(...ceilingRows(t.secret, ref, events));
+        }
+        const batch = rows.slice(0, t.batchSize);
+        rows = rows.slice(t.batchSize);
+        const t0 = performance.now();
+        try {
+          await sql`insert into bench_ceiling.events ${sql(
+            batch.map((r) => ({
+              ...r,
+              data: JSON.parse(r.data) as unknown,
+              metadata: JSON.parse(r.metadata) as unknown,
+            })),
+            CEILING_COLUMNS,
+          )}`;
+          done(batch.length, performance.now() - t0);
+        } catch (err) {
+          fail((err as Error).message);
+        }
       }
-      const batch = rows.slice(0, t.batchSize);
-      rows = rows.slice(t.batchSize);
-      const t0 = performance.now();
-      try {
-        await sql`insert into bench_ceiling.events ${sql(batch.map((r) => ({ ...r, data: JSON.parse(r.data) as unknown, metadata: JSON.parse(r.metadata) as unknown })), CEILING_COLUMNS)}`;
-        done(batch.length, performance.now() - t0);
-      } catch (err) {
-        fail((err as Error).message);
-      }
-    }
-  });
+    },
+  );
   await sql.end();
   return result;
 }
@@ -198,27 +311,37 @@ async function emmett(t: Extract<Task, { kind: 'emmett' }>): Promise<Result> {
   const store = getPostgreSQLEventStore(t.databaseUrl);
   // Creates Emmett's schema before the clock starts.
   await store.appendToStream(`bench-warmup-${process.pid}`, [{ type: 'Warmup', data: {} }]);
-  const result = await closedLoop('Emmett appendToStream', t.concurrency, t.seconds, t.warmupSeconds, async (slot, running, done, fail) => {
-    const journeys = new Journeys(`e${slot}-${process.pid}`);
-    while (running()) {
-      const { ref, events } = journeys.next();
-      let expected: bigint | typeof STREAM_DOES_NOT_EXIST = STREAM_DOES_NOT_EXIST;
-      for (const e of events) {
-        if (!running()) return;
-        const { data, participantRef: _ref, ...envelope } = e;
-        const event = { type: e.type as string, data: data as Record<string, unknown>, metadata: envelope } as Event;
-        const t0 = performance.now();
-        try {
-          const appended: { nextExpectedStreamVersion: bigint } = await store.appendToStream(`participant-${ref}`, [event], { expectedStreamVersion: expected });
-          expected = appended.nextExpectedStreamVersion;
-          done(1, performance.now() - t0);
-        } catch (err) {
-          fail((err as Error).message);
-          break;
+  const result = await closedLoop(
+    'Emmett appendToStream',
+    t.concurrency,
+    t.seconds,
+    t.warmupSeconds,
+    async (slot, running, done, fail) => {
+      const journeys = new Journeys(`e${slot}-${process.pid}`);
+      while (running()) {
+        const { ref, events } = journeys.next();
+        let expected: bigint | typeof STREAM_DOES_NOT_EXIST = STREAM_DOES_NOT_EXIST;
+        for (const e of events) {
+          if (!running()) return;
+          const { data, participantRef: _ref, ...envelope } = e;
+          const event = { type: e.type as string, data: data as Record<string, unknown>, metadata: envelope } as Event;
+          const t0 = performance.now();
+          try {
+            const appended: { nextExpectedStreamVersion: bigint } = await store.appendToStream(
+              `participant-${ref}`,
+              [event],
+              { expectedStreamVersion: expected },
+            );
+            expected = appended.nextExpectedStreamVersion;
+            done(1, performance.now() - t0);
+          } catch (err) {
+            fail((err as Error).message);
+            break;
+          }
         }
       }
-    }
-  });
+    },
+  );
   await store.close();
   return result;
 }
@@ -268,15 +391,34 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   })();
   const stopProgress = progress('lag (events offered)', () => sent);
   const journeys = new Journeys(`l-${process.pid}`);
-  interface Slot { ref: string; streamId: string; events: Body[]; next: number; chain: Promise<void>; inFlight: number; broken: boolean }
+  interface Slot {
+    ref: string;
+    streamId: string;
+    events: Body[];
+    next: number;
+    chain: Promise<void>;
+    inFlight: number;
+    broken: boolean;
+  }
   const fresh = (): Slot => {
     const { ref, events } = journeys.next();
-    return { ref, streamId: streamIdOf(t.secret, ref), events, next: 0, chain: Promise.resolve(), inFlight: 0, broken: false };
+    return {
+      ref,
+      streamId: streamIdOf(t.secret, ref),
+      events,
+      next: 0,
+      chain: Promise.resolve(),
+      inFlight: 0,
+      broken: false,
+    };
   };
   const slots: Slot[] = Array.from({ length: t.concurrency }, fresh);
   const send = async (slot: Slot, e: Body, dueAt: number) => {
     if (slot.broken) return;
-    const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({ status: 0, body: (err as Error).message }));
+    const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({
+      status: 0,
+      body: (err as Error).message,
+    }));
     answered += 1;
     if (res.status !== 202) {
       errors += 1;
@@ -301,7 +443,11 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
       const dueAt = started + (i * 1000) / t.rate;
       if (slot.inFlight > 0) late += 1;
       slot.inFlight += 1;
-      slot.chain = slot.chain.then(() => send(slot, e, dueAt)).finally(() => { slot.inFlight -= 1; });
+      slot.chain = slot.chain
+        .then(() => send(slot, e, dueAt))
+        .finally(() => {
+          slot.inFlight -= 1;
+        });
       sent += 1;
     }
     await sleep(1);
@@ -316,14 +462,28 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   await sql.end();
   lags.sort((a, b) => a - b);
   return {
-    events: lags.length, seconds: round(sendSeconds, 1), eps: round(lags.length / sendSeconds), offered_eps: round(sent / sendSeconds),
-    errors, firstError, unseen, late, answered,
-    p50_ms: round(percentile(lags, 50), 1), p99_ms: round(percentile(lags, 99), 1), max_ms: round(lags.at(-1) ?? 0, 1),
+    events: lags.length,
+    seconds: round(sendSeconds, 1),
+    eps: round(lags.length / sendSeconds),
+    offered_eps: round(sent / sendSeconds),
+    errors,
+    firstError,
+    unseen,
+    late,
+    answered,
+    p50_ms: round(percentile(lags, 50), 1),
+    p99_ms: round(percentile(lags, 99), 1),
+    max_ms: round(lags.at(-1) ?? 0, 1),
   };
 }
 
 const run: Record<Task['kind'], (t: never) => Promise<Result>> = {
-  'http-single': httpSingle, 'http-batch': httpBatch, 'ceiling-single': ceilingSingle, 'ceiling-batch': ceilingBatch, emmett, lag,
+  'http-single': httpSingle,
+  'http-batch': httpBatch,
+  'ceiling-single': ceilingSingle,
+  'ceiling-batch': ceilingBatch,
+  emmett,
+  lag,
 };
 
 const task = JSON.parse(process.env.BENCH_TASK ?? 'null') as Task | null;

@@ -24,7 +24,10 @@ const store = getPostgreSQLEventStore(env('BENCH_EMMETT_DATABASE_URL'));
 
 /** The participant's stream as Emmett users fold it: only what a decision needs (here, how many events it holds). */
 type ParticipantEvent = Event<string, Record<string, unknown>, Record<string, unknown>>;
-const handle = CommandHandler<{ events: number }, ParticipantEvent>({ evolve: (s) => ({ events: s.events + 1 }), initialState: () => ({ events: 0 }) });
+const handle = CommandHandler<{ events: number }, ParticipantEvent>({
+  evolve: (s) => ({ events: s.events + 1 }),
+  initialState: () => ({ events: 0 }),
+});
 
 const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 const principals = new WeakMap<object, Principal>();
@@ -41,7 +44,9 @@ app.post('/v1/events', { onRequest: authenticate }, async (request, reply) => {
   const principal = principals.get(request)!;
   const streamId = `participant-${principal.providerId}-${s.participantRef}`;
   const result = await handle(store, streamId, () => ({
-    type: s.type, data: s.data, metadata: { eventId: s.eventId, occurredAt: s.occurredAt, programmeId: s.programmeId, keyId: principal.keyId },
+    type: s.type,
+    data: s.data,
+    metadata: { eventId: s.eventId, occurredAt: s.occurredAt, programmeId: s.programmeId, keyId: principal.keyId },
   }));
   return reply.code(202).send({ eventId: s.eventId, streamVersion: Number(result.nextExpectedStreamVersion) });
 });

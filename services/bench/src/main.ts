@@ -18,7 +18,8 @@ import { reportProgrammes, reportProviders } from './report-workload.js';
  */
 const quick = process.argv.includes('--quick');
 const keep = process.argv.includes('--keep');
-const option = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const option = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 /** Only the report-latency phase (while working on reports); --reports-db=NAME reuses a database a --keep run left. */
 const reportsOnly = process.argv.includes('--reports-only');
 const reportsDbReused = option('reports-db');
@@ -28,8 +29,30 @@ const skipAsAt = process.argv.includes('--skip-as-at');
 // verification's cost is linear in the leaves, so 50,000 and 20,000 keep those figures while the quick run fits its
 // two minutes (at 100,000 each they took 37 s and 46 s of a 402 s run on the loaded machine).
 const plan = quick
-  ? { warmup: 1, rounds: 2, ingest: 6, batch: 4, ceiling: 4, emmett: 4, lag: 8, health: 3, rebuildEvents: 50_000, auditEvents: 20_000 }
-  : { warmup: 2, rounds: 3, ingest: 30, batch: 20, ceiling: 20, emmett: 20, lag: 30, health: 15, rebuildEvents: 1_000_000, auditEvents: 1_000_000 };
+  ? {
+      warmup: 1,
+      rounds: 2,
+      ingest: 6,
+      batch: 4,
+      ceiling: 4,
+      emmett: 4,
+      lag: 8,
+      health: 3,
+      rebuildEvents: 50_000,
+      auditEvents: 20_000,
+    }
+  : {
+      warmup: 2,
+      rounds: 3,
+      ingest: 30,
+      batch: 20,
+      ceiling: 20,
+      emmett: 20,
+      lag: 30,
+      health: 15,
+      rebuildEvents: 1_000_000,
+      auditEvents: 1_000_000,
+    };
 /** The report-latency phase: events in its database and rounds of every report (quick: a smaller database, fewer rounds). */
 const reportPlan = {
   events: Number(option('report-events') ?? (quick ? 15_000 : 1_000_000)),
@@ -49,7 +72,11 @@ const say = (line: string) => process.stderr.write(`[bench +${Math.round(perform
 
 const config = loadConfig();
 const runId = randomUUID().slice(0, 8);
-const withDatabase = (name: string) => { const u = new URL(config.DATABASE_URL); u.pathname = `/${name}`; return u.toString(); };
+const withDatabase = (name: string) => {
+  const u = new URL(config.DATABASE_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+};
 const benchDb = `vru_bench_${runId}`;
 const emmettDb = `vru_bench_emmett_${runId}`;
 const benchUrl = withDatabase(benchDb);
@@ -76,7 +103,11 @@ function peakRssMb(pid: number | undefined): number {
   }
 }
 
-interface Service { name: string; child: ChildProcess; peakRss: () => number }
+interface Service {
+  name: string;
+  child: ChildProcess;
+  peakRss: () => number;
+}
 const services: Service[] = [];
 
 /** BENCH_CPU_PROF=1 writes a V8 CPU profile of each service to .run/bench/prof when it stops. */
@@ -86,12 +117,22 @@ const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-p
 const apiNodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
-function startService(name: string, script: string, env: Record<string, string>, options: { echo?: boolean } = {}): Service {
+function startService(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  options: { echo?: boolean } = {},
+): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
   const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
-  const child = spawn(process.execPath, [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`], {
-    env: { ...process.env, ...env }, stdio: ['ignore', options.echo ? 'pipe' : out, out],
-  });
+  const child = spawn(
+    process.execPath,
+    [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', options.echo ? 'pipe' : out, out],
+    },
+  );
   child.stdout?.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, '  ')));
   const service = { name, child, peakRss: () => peakRssMb(child.pid) };
   services.push(service);
@@ -106,18 +147,25 @@ async function stopService(s: Service): Promise<void> {
 }
 
 interface AuditFigures {
-  verifyFullMs: number; verifyFullLeaves: number; verifyIncrementalMs: number; verifyIncrementalLeaves: number;
-  inclusionProof: { hashes: number; bytes: number }; projectorCheckPerEventUs: number;
+  verifyFullMs: number;
+  verifyFullLeaves: number;
+  verifyIncrementalMs: number;
+  verifyIncrementalLeaves: number;
+  inclusionProof: { hashes: number; bytes: number };
+  projectorCheckPerEventUs: number;
 }
 
 /** The audit log's costs (the program behind scripts/audit-bench) on a synthetic log in a database of its own. */
 function measureAuditLog(events: number): Promise<AuditFigures> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./audit-log.js', import.meta.url)), String(events)], {
-      env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('exit', (code) => {
       if (code === 0) resolve(JSON.parse(out) as AuditFigures);
       else reject(new Error(`audit-log exited with ${code}: ${out.slice(-500)}`));
@@ -129,10 +177,13 @@ function measureAuditLog(events: number): Promise<AuditFigures> {
 function runDriver(task: Task): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./driver.js', import.meta.url))], {
-      env: { ...process.env, BENCH_TASK: JSON.stringify(task) }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_TASK: JSON.stringify(task) },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('exit', (code) => {
       const last = out.trim().split('\n').at(-1);
       if (code === 0 && last) resolve(JSON.parse(last) as Result);
@@ -147,9 +198,15 @@ function mergeRounds(results: Result[]): Result & { samples: number[] } {
   const seconds = results.reduce((n, r) => n + r.seconds, 0);
   const samples = results.flatMap((r) => r.samples ?? []).sort((a, b) => a - b);
   return {
-    events, seconds: round(seconds, 1), eps: round(events / seconds), samples,
-    p50_ms: round(percentile(samples, 50), 1), p99_ms: round(percentile(samples, 99), 1), max_ms: Math.max(...results.map((r) => r.max_ms ?? 0)),
-    errors: results.reduce((n, r) => n + r.errors, 0), firstError: results.find((r) => r.firstError)?.firstError,
+    events,
+    seconds: round(seconds, 1),
+    eps: round(events / seconds),
+    samples,
+    p50_ms: round(percentile(samples, 50), 1),
+    p99_ms: round(percentile(samples, 99), 1),
+    max_ms: Math.max(...results.map((r) => r.max_ms ?? 0)),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    firstError: results.find((r) => r.firstError)?.firstError,
   };
 }
 
@@ -164,7 +221,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 function describeMachine(sql: Sql) {
-  return sql<{ version: string; fsync: string; synchronous_commit: string; wal_sync_method: string; shared_buffers: string }[]>`
+  return sql<
+    { version: string; fsync: string; synchronous_commit: string; wal_sync_method: string; shared_buffers: string }[]
+  >`
     select current_setting('server_version') as version, current_setting('fsync') as fsync,
            current_setting('synchronous_commit') as synchronous_commit, current_setting('wal_sync_method') as wal_sync_method,
            current_setting('shared_buffers') as shared_buffers`;
@@ -172,13 +231,22 @@ function describeMachine(sql: Sql) {
 
 const logger = createLogger('warn', 'bench');
 const started = performance.now();
-say(`${quick ? 'quick' : 'full'} run ${runId}: database ${benchDb}, peer database ${emmettDb}, service logs in ${logDir}`);
+say(
+  `${quick ? 'quick' : 'full'} run ${runId}: database ${benchDb}, peer database ${emmettDb}, service logs in ${logDir}`,
+);
 
 // The database, its reference data and a provider key, before the API starts (it caches reference data).
 const sql = await openDatabase({ ...config, DATABASE_URL: benchUrl }, logger, 'vru-bench', { max: 4 });
 await upsertProvider(sql, BENCH_PROVIDER, 'Benchmark provider');
-await upsertProgramme(sql, { programmeId: BENCH_PROGRAMME, name: 'Benchmark mentoring', interventionType: 'mentoring', startsOn: '2025-01-01' });
-const apiKey = (await createApiKey(sql, config.API_KEY_PEPPER, { role: 'provider', providerId: BENCH_PROVIDER, label: 'bench' })).apiKey;
+await upsertProgramme(sql, {
+  programmeId: BENCH_PROGRAMME,
+  name: 'Benchmark mentoring',
+  interventionType: 'mentoring',
+  startsOn: '2025-01-01',
+});
+const apiKey = (
+  await createApiKey(sql, config.API_KEY_PEPPER, { role: 'provider', providerId: BENCH_PROVIDER, label: 'bench' })
+).apiKey;
 await sql`create schema bench_ceiling`;
 // The ceiling's table is the events table (columns, identity, unique constraints, indexes) without triggers.
 await sql`create table bench_ceiling.events (like public.events including all)`;
@@ -191,9 +259,16 @@ const apiMetricsPort = await freePort();
 const apiUrl = `http://127.0.0.1:${port}`;
 const serviceEnv = {
   // Topic and groups inside the prefixes the broker's ACLs grant the relay and the projector (scripts/kafka).
-  DATABASE_URL: benchUrl, KAFKA_TOPIC: `participant-events-bench-${runId}`, PROJECTOR_GROUP_PREFIX: `vru-projection-bench-${runId}`,
-  KAFKA_CLIENT_ID: `vru-bench-${runId}`, HOST: '127.0.0.1', PORT: String(port),
-  LOG_LEVEL: 'warn', API_METRICS_PORT: String(apiMetricsPort), RELAY_METRICS_PORT: '0', PROJECTOR_METRICS_PORT: '0',
+  DATABASE_URL: benchUrl,
+  KAFKA_TOPIC: `participant-events-bench-${runId}`,
+  PROJECTOR_GROUP_PREFIX: `vru-projection-bench-${runId}`,
+  KAFKA_CLIENT_ID: `vru-bench-${runId}`,
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  LOG_LEVEL: 'warn',
+  API_METRICS_PORT: String(apiMetricsPort),
+  RELAY_METRICS_PORT: '0',
+  PROJECTOR_METRICS_PORT: '0',
   // One key drives the whole load; the limiter stays in the path but must not be what is measured.
   RATE_LIMIT_PER_MINUTE: '10000000',
 };
@@ -216,23 +291,51 @@ try {
     say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
     const probe = new Journeys(`probe-${runId}`).next();
     for (const e of probe.events) {
-      const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(e) });
+      const res = await fetch(`${apiUrl}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(e),
+      });
       if (res.status !== 202) throw new Error(`probe event answered ${res.status}: ${await res.text()}`);
     }
     const probeStream = streamIdOf(config.PSEUDONYM_SECRET, probe.ref);
-    await waitFor('the first journey in the attendance read model', async () => {
-      const [r] = await sql<{ version: number }[]>`select version from rm_attendance.stream_positions where stream_id = ${probeStream}`;
-      return r && r.version >= probe.events.length ? true : undefined;
-    }, 120_000);
+    await waitFor(
+      'the first journey in the attendance read model',
+      async () => {
+        const [r] = await sql<
+          { version: number }[]
+        >`select version from rm_attendance.stream_positions where stream_id = ${probeStream}`;
+        return r && r.version >= probe.events.length ? true : undefined;
+      },
+      120_000,
+    );
 
     say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
     // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
-    const lag = await runDriver({ kind: 'lag', url: apiUrl, apiKey, databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, rate: LAG_RATE, seconds: plan.lag, concurrency: 1_000 });
-    Object.assign(results, {
-      lag_offered_eps: lag.offered_eps ?? 0, lag_p50_ms: lag.p50_ms ?? 0, lag_p99_ms: lag.p99_ms ?? 0, lag_max_ms: lag.max_ms ?? 0,
-      lag_unseen: lag.unseen ?? 0, lag_late: lag.late ?? 0, lag_errors: lag.errors,
+    const lag = await runDriver({
+      kind: 'lag',
+      url: apiUrl,
+      apiKey,
+      databaseUrl: benchUrl,
+      secret: config.PSEUDONYM_SECRET,
+      rate: LAG_RATE,
+      seconds: plan.lag,
+      concurrency: 1_000,
     });
-    row('end-to-end lag p50 / p99 / max (open loop)', `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen, ${lag.errors} errors)`, 'p99 < 500 ms at 1,000 ev/s offered');
+    Object.assign(results, {
+      lag_offered_eps: lag.offered_eps ?? 0,
+      lag_p50_ms: lag.p50_ms ?? 0,
+      lag_p99_ms: lag.p99_ms ?? 0,
+      lag_max_ms: lag.max_ms ?? 0,
+      lag_unseen: lag.unseen ?? 0,
+      lag_late: lag.late ?? 0,
+      lag_errors: lag.errors,
+    });
+    row(
+      'end-to-end lag p50 / p99 / max (open loop)',
+      `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen, ${lag.errors} errors)`,
+      'p99 < 500 ms at 1,000 ev/s offered',
+    );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
 
     // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
@@ -250,27 +353,100 @@ try {
     // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
     // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
     const rounds = plan.rounds;
-    const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = { ceiling: [], ingest: [], peer: [], peerHttp: [], batchCeiling: [], batch: [] };
+    const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = {
+      ceiling: [],
+      ingest: [],
+      peer: [],
+      peerHttp: [],
+      batchCeiling: [],
+      batch: [],
+    };
     // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
     const peerPort = await freePort();
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const peerApp = startService('emmett-fastify', fileURLToPath(new URL('./emmett-fastify.js', import.meta.url)), {
-      PORT: String(peerPort), BENCH_KEYS_DATABASE_URL: benchUrl, BENCH_EMMETT_DATABASE_URL: emmettUrl, API_KEY_PEPPER: config.API_KEY_PEPPER,
+      PORT: String(peerPort),
+      BENCH_KEYS_DATABASE_URL: benchUrl,
+      BENCH_EMMETT_DATABASE_URL: emmettUrl,
+      API_KEY_PEPPER: config.API_KEY_PEPPER,
     });
-    await waitFor('Emmett behind Fastify', async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined), 60_000);
+    await waitFor(
+      'Emmett behind Fastify',
+      async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
+      60_000,
+    );
     const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
     for (let round = 1; round <= rounds; round++) {
-      say(`round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`);
-      merged.ceiling.push(await runDriver({ kind: 'ceiling-single', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup }));
-      merged.ingest.push(await runDriver({ kind: 'http-single', url: apiUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.ingest), warmupSeconds: plan.warmup }));
-      merged.peer.push(await runDriver({ kind: 'emmett', databaseUrl: emmettUrl, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
-      merged.peerHttp.push(await runDriver({ kind: 'http-single', url: peerUrl, apiKey, concurrency: CONCURRENCY, seconds: slice(plan.emmett), warmupSeconds: plan.warmup }));
+      say(
+        `round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`,
+      );
+      merged.ceiling.push(
+        await runDriver({
+          kind: 'ceiling-single',
+          databaseUrl: benchUrl,
+          secret: config.PSEUDONYM_SECRET,
+          concurrency: CONCURRENCY,
+          seconds: slice(plan.ceiling),
+          warmupSeconds: plan.warmup,
+        }),
+      );
+      merged.ingest.push(
+        await runDriver({
+          kind: 'http-single',
+          url: apiUrl,
+          apiKey,
+          concurrency: CONCURRENCY,
+          seconds: slice(plan.ingest),
+          warmupSeconds: plan.warmup,
+        }),
+      );
+      merged.peer.push(
+        await runDriver({
+          kind: 'emmett',
+          databaseUrl: emmettUrl,
+          concurrency: CONCURRENCY,
+          seconds: slice(plan.emmett),
+          warmupSeconds: plan.warmup,
+        }),
+      );
+      merged.peerHttp.push(
+        await runDriver({
+          kind: 'http-single',
+          url: peerUrl,
+          apiKey,
+          concurrency: CONCURRENCY,
+          seconds: slice(plan.emmett),
+          warmupSeconds: plan.warmup,
+        }),
+      );
     }
     apiPeakAfter.single = api.peakRss();
     for (let round = 1; round <= rounds; round++) {
-      say(`round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`);
-      merged.batchCeiling.push(await runDriver({ kind: 'ceiling-batch', databaseUrl: benchUrl, secret: config.PSEUDONYM_SECRET, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.ceiling), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
-      merged.batch.push(await runDriver({ kind: 'http-batch', url: apiUrl, apiKey, concurrency: BATCH_CONCURRENCY, seconds: slice(plan.batch), warmupSeconds: plan.warmup, batchSize: BATCH_SIZE }));
+      say(
+        `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
+      );
+      merged.batchCeiling.push(
+        await runDriver({
+          kind: 'ceiling-batch',
+          databaseUrl: benchUrl,
+          secret: config.PSEUDONYM_SECRET,
+          concurrency: BATCH_CONCURRENCY,
+          seconds: slice(plan.ceiling),
+          warmupSeconds: plan.warmup,
+          batchSize: BATCH_SIZE,
+        }),
+      );
+      merged.batch.push(
+        await runDriver({
+          kind: 'http-batch',
+          url: apiUrl,
+          apiKey,
+          concurrency: BATCH_CONCURRENCY,
+          seconds: slice(plan.batch),
+          warmupSeconds: plan.warmup,
+          batchSize: BATCH_SIZE,
+        }),
+      );
     }
     apiPeakAfter.batch = api.peakRss();
     // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
@@ -283,25 +459,53 @@ try {
     await stopService(peerApp);
     const batchCeiling = mergeRounds(merged.batchCeiling);
     const batch = mergeRounds(merged.batch);
-    say(`per round, events/s: ${Object.entries(merged).map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`).join('; ')}`);
-    for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp, batchCeiling, batch })) if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+    say(
+      `per round, events/s: ${Object.entries(merged)
+        .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
+        .join('; ')}`,
+    );
+    for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp, batchCeiling, batch }))
+      if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
 
     Object.assign(results, {
-      ingest_eps: ingest.eps, ingest_p50_ms: ingest.p50_ms ?? 0, ingest_p99_ms: ingest.p99_ms ?? 0, ingest_errors: ingest.errors,
-      ceiling_eps: ceiling.eps, ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
-      emmett_eps: peer.eps, ingest_vs_emmett: ratio(ingest.eps, peer.eps),
-      emmett_fastify_eps: peerHttp.eps, ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
-      batch_eps: batch.eps, batch_ceiling_eps: batchCeiling.eps, batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
+      ingest_eps: ingest.eps,
+      ingest_p50_ms: ingest.p50_ms ?? 0,
+      ingest_p99_ms: ingest.p99_ms ?? 0,
+      ingest_errors: ingest.errors,
+      ceiling_eps: ceiling.eps,
+      ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
+      emmett_eps: peer.eps,
+      ingest_vs_emmett: ratio(ingest.eps, peer.eps),
+      emmett_fastify_eps: peerHttp.eps,
+      ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
+      batch_eps: batch.eps,
+      batch_ceiling_eps: batchCeiling.eps,
+      batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
     });
     row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
-    row('single-row ceiling (postgres.js, 1 row/tx)', `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`, '≈ 11,700 ev/s on the reference machine');
+    row(
+      'single-row ceiling (postgres.js, 1 row/tx)',
+      `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`,
+      '≈ 11,700 ev/s on the reference machine',
+    );
     row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 0.5');
-    row('Emmett appendToStream', `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`, '≈ 3,200 ev/s on the reference machine');
+    row(
+      'Emmett appendToStream',
+      `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`,
+      '≈ 3,200 ev/s on the reference machine',
+    );
     row('  ingest ÷ Emmett appendToStream (library call, no HTTP)', `${results.ingest_vs_emmett}`, '≥ 1.2');
-    row('Emmett behind Fastify (HTTP, own process)', `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`);
+    row(
+      'Emmett behind Fastify (HTTP, own process)',
+      `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
+    );
     row('  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0');
     row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
-    row(`batch ceiling (${BATCH_SIZE}-row insert)`, `${batchCeiling.eps} ev/s`, '≈ 43,600 ev/s on the reference machine');
+    row(
+      `batch ceiling (${BATCH_SIZE}-row insert)`,
+      `${batchCeiling.eps} ev/s`,
+      '≈ 43,600 ev/s on the reference machine',
+    );
     row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
 
     // 6. Rebuild: the log topped up to N events with copies of what the phases stored (new streams, same bodies).
@@ -341,54 +545,97 @@ try {
 
     say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
     const rebuildStarted = performance.now();
-    const rebuild = startService('rebuild', 'services/projector/dist/rebuild-cli.js', { ...serviceEnv, LOG_LEVEL: 'warn' }, { echo: true });
+    const rebuild = startService(
+      'rebuild',
+      'services/projector/dist/rebuild-cli.js',
+      { ...serviceEnv, LOG_LEVEL: 'warn' },
+      { echo: true },
+    );
     let rebuildPeak = 0;
-    const sampler = setInterval(() => { rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss()); }, 250);
+    const sampler = setInterval(() => {
+      rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
+    }, 250);
     const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
     clearInterval(sampler);
     if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
     const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
     Object.assign(results, {
-      rebuild_events: logSize, rebuild_s: round(rebuildSeconds, 1), rebuild_eps: round(logSize / rebuildSeconds),
-      seqread_eps: round(read / seqSeconds), rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds), rebuild_rss_mb: rebuildPeak,
+      rebuild_events: logSize,
+      rebuild_s: round(rebuildSeconds, 1),
+      rebuild_eps: round(logSize / rebuildSeconds),
+      seqread_eps: round(read / seqSeconds),
+      rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
+      rebuild_rss_mb: rebuildPeak,
     });
-    row(`rebuild, every read model (${logSize} events)`, `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`, '1,000,000 events in ≤ 25 s');
+    row(
+      `rebuild, every read model (${logSize} events)`,
+      `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
+      '1,000,000 events in ≤ 25 s',
+    );
     row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
     row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
 
     Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
     row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
-    Object.assign(results, { api_rss_after_lag_mb: apiPeakAfter.lag, api_rss_after_uploads_mb: apiPeakAfter.uploads, api_rss_after_single_mb: apiPeakAfter.single, api_rss_after_batch_mb: apiPeakAfter.batch });
-    row('  API peak RSS so far, after: lag / CSV uploads / single / batch', `${apiPeakAfter.lag} / ${apiPeakAfter.uploads} / ${apiPeakAfter.single} / ${apiPeakAfter.batch} MB`);
+    Object.assign(results, {
+      api_rss_after_lag_mb: apiPeakAfter.lag,
+      api_rss_after_uploads_mb: apiPeakAfter.uploads,
+      api_rss_after_single_mb: apiPeakAfter.single,
+      api_rss_after_batch_mb: apiPeakAfter.batch,
+    });
+    row(
+      '  API peak RSS so far, after: lag / CSV uploads / single / batch',
+      `${apiPeakAfter.lag} / ${apiPeakAfter.uploads} / ${apiPeakAfter.single} / ${apiPeakAfter.batch} MB`,
+    );
     if (memory) {
-      Object.assign(results, { api_heap_total_mb: memory.heapTotal, api_heap_used_mb: memory.heapUsed, api_external_mb: memory.external });
-      row('  API memory after the ingest phases', `RSS ${memory.rss} MB: heap ${memory.heapTotal} MB (used ${memory.heapUsed}; new space ${memory.newSpace}, old ${memory.oldSpace}, code ${memory.codeSpace}), external ${memory.external} MB`);
+      Object.assign(results, {
+        api_heap_total_mb: memory.heapTotal,
+        api_heap_used_mb: memory.heapUsed,
+        api_external_mb: memory.external,
+      });
+      row(
+        '  API memory after the ingest phases',
+        `RSS ${memory.rss} MB: heap ${memory.heapTotal} MB (used ${memory.heapUsed}; new space ${memory.newSpace}, old ${memory.oldSpace}, code ${memory.codeSpace}), external ${memory.external} MB`,
+      );
     }
     row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 
     say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
     const audit = await measureAuditLog(plan.auditEvents);
     Object.assign(results, {
-      audit_leaves: audit.verifyFullLeaves, audit_verify_full_ms: audit.verifyFullMs, audit_verify_incremental_ms: audit.verifyIncrementalMs,
-      audit_inclusion_proof_bytes: audit.inclusionProof.bytes, audit_projector_check_us: audit.projectorCheckPerEventUs,
+      audit_leaves: audit.verifyFullLeaves,
+      audit_verify_full_ms: audit.verifyFullMs,
+      audit_verify_incremental_ms: audit.verifyIncrementalMs,
+      audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
+      audit_projector_check_us: audit.projectorCheckPerEventUs,
     });
     row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
-    row(`  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`, `${audit.verifyIncrementalMs} ms`, 'proportional to what is new');
-    row('  inclusion proof / projector check per event', `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`);
+    row(
+      `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
+      `${audit.verifyIncrementalMs} ms`,
+      'proportional to what is new',
+    );
+    row(
+      '  inclusion proof / projector check per event',
+      `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
+    );
   }
 
   // 7. Report latency at scale, in a database of its own served by an API process of its own.
   if (reportPlan.events > 0) await reportPhase();
-
 } finally {
   await Promise.all(services.map(stopService));
   if (!reportsOnly) {
     const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
-    await kafkaAdmin.connect().then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] })).catch(() => {});
+    await kafkaAdmin
+      .connect()
+      .then(() => kafkaAdmin.deleteTopics({ topics: [serviceEnv.KAFKA_TOPIC] }))
+      .catch(() => {});
     await kafkaAdmin.disconnect().catch(() => {});
   }
   await sql.end();
-  if (!keep && !reportsDbReused) await admin.unsafe(`drop database if exists ${reportsDb} with (force)`).catch(() => {});
+  if (!keep && !reportsDbReused)
+    await admin.unsafe(`drop database if exists ${reportsDb} with (force)`).catch(() => {});
   if (!keep) {
     await admin.unsafe(`drop database if exists ${benchDb} with (force)`).catch(() => {});
     await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
@@ -403,42 +650,88 @@ try {
 async function reportPhase(): Promise<void> {
   const rsql = await openDatabase({ ...config, DATABASE_URL: reportsUrl }, logger, 'vru-bench', { max: 2 });
   try {
-    for (const providerId of reportProviders()) await upsertProvider(rsql, providerId, `Benchmark provider ${providerId.slice(-2)}`);
+    for (const providerId of reportProviders())
+      await upsertProvider(rsql, providerId, `Benchmark provider ${providerId.slice(-2)}`);
     for (const p of reportProgrammes()) {
-      await upsertProgramme(rsql, { programmeId: p.programmeId, name: `Benchmark ${p.interventionType} ${p.programmeId.slice(-4)}`, interventionType: p.interventionType, startsOn: '2023-04-01' });
+      await upsertProgramme(rsql, {
+        programmeId: p.programmeId,
+        name: `Benchmark ${p.interventionType} ${p.programmeId.slice(-4)}`,
+        interventionType: p.interventionType,
+        startsOn: '2023-04-01',
+      });
     }
     const key = async (role: 'provider' | 'commissioner' | 'data-partner', providerId?: string) =>
-      (await createApiKey(rsql, config.API_KEY_PEPPER, { role, providerId: providerId ?? null, label: 'bench-reports' })).apiKey;
-    const keys: ReportKeys = { commissioner: await key('commissioner'), dataPartner: await key('data-partner'), providers: {} };
+      (
+        await createApiKey(rsql, config.API_KEY_PEPPER, {
+          role,
+          providerId: providerId ?? null,
+          label: 'bench-reports',
+        })
+      ).apiKey;
+    const keys: ReportKeys = {
+      commissioner: await key('commissioner'),
+      dataPartner: await key('data-partner'),
+      providers: {},
+    };
     for (const providerId of reportProviders()) keys.providers[providerId] = await key('provider', providerId);
     const rport = await freePort();
     const reportUrl = `http://127.0.0.1:${rport}`;
     const reportEnv = { ...serviceEnv, DATABASE_URL: reportsUrl, PORT: String(rport), API_METRICS_PORT: '0' };
-    const reportApi = startService('api-reports', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', reportEnv);
+    const reportApi = startService(
+      'api-reports',
+      process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js',
+      reportEnv,
+    );
     await waitFor('the reports API', async () => ((await fetch(`${reportUrl}/readyz`)).ok ? true : undefined), 60_000);
     if (!reportsDbReused) {
-      say(`phase: report workload, about ${reportPlan.events} events over ${reportProviders().length} providers, ${reportProgrammes().length} programmes and four financial years (database ${reportsDb})`);
+      say(
+        `phase: report workload, about ${reportPlan.events} events over ${reportProviders().length} providers, ${reportProgrammes().length} programmes and four financial years (database ${reportsDb})`,
+      );
       const loadStarted = performance.now();
       const sent = await loadReportWorkload(reportUrl, keys, runId, reportPlan.events, say);
-      say(`  ${sent} events stored in ${round((performance.now() - loadStarted) / 1000)} s; rebuilding every read model from them`);
+      say(
+        `  ${sent} events stored in ${round((performance.now() - loadStarted) / 1000)} s; rebuilding every read model from them`,
+      );
       const rebuild = startService('rebuild-reports', 'services/projector/dist/rebuild-cli.js', reportEnv);
       const code = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
-      if (code !== 0) throw new Error(`rebuild of the report database exited with ${code}; see ${logDir}/rebuild-reports.log`);
+      if (code !== 0)
+        throw new Error(`rebuild of the report database exited with ${code}; see ${logDir}/rebuild-reports.log`);
       await rsql`vacuum analyze`;
     }
-    const { events, participants } = (await rsql<{ events: number; participants: number }[]>`
-      select (select count(*)::int from events) as events, (select count(*)::int from rm_participants.participants) as participants`)[0]!;
-    say(`phase: report latency on ${events} events (${participants} participants), ${reportPlan.rounds} interleaved rounds after a warm-up, /healthz every 50 ms`);
+    const { events, participants } = (
+      await rsql<{ events: number; participants: number }[]>`
+      select (select count(*)::int from events) as events, (select count(*)::int from rm_participants.participants) as participants`
+    )[0]!;
+    say(
+      `phase: report latency on ${events} events (${participants} participants), ${reportPlan.rounds} interleaved rounds after a warm-up, /healthz every 50 ms`,
+    );
     const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds);
-    Object.assign(results, { report_events: events, report_participants: participants, report_healthz_p99_ms: m.healthz.p99_ms, report_healthz_max_ms: m.healthz.max_ms });
-    row(`report latency (${events} events, ${participants} participants; ${reportPlan.rounds} rounds)`, 'p50 / p99 / max', '');
+    Object.assign(results, {
+      report_events: events,
+      report_participants: participants,
+      report_healthz_p99_ms: m.healthz.p99_ms,
+      report_healthz_max_ms: m.healthz.max_ms,
+    });
+    row(
+      `report latency (${events} events, ${participants} participants; ${reportPlan.rounds} rounds)`,
+      'p50 / p99 / max',
+      '',
+    );
     for (const r of m.reports) {
       const slug = r.name.replace(/ /g, '_');
       Object.assign(results, { [`report_${slug}_p50_ms`]: r.p50_ms, [`report_${slug}_p99_ms`]: r.p99_ms });
-      row(`  ${r.name}`, `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`, 'p99 < 250 ms at 1,000,000 events');
+      row(
+        `  ${r.name}`,
+        `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
+        'p99 < 250 ms at 1,000,000 events',
+      );
       if (r.firstError) say(`${r.name}: first error: ${r.firstError}`);
     }
-    row('  /healthz while the reports run', `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`, 'p99 < 250 ms (no report blocks the API)');
+    row(
+      '  /healthz while the reports run',
+      `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`,
+      'p99 < 250 ms (no report blocks the API)',
+    );
     if (!skipAsAt) await measureAsAt(rsql, reportUrl, keys);
     Object.assign(results, { report_api_rss_mb: reportApi.peakRss() });
     await stopService(reportApi);
@@ -454,51 +747,88 @@ async function reportPhase(): Promise<void> {
  * report answered at it earlier (asAt across providers is refused at any other position).
  */
 async function measureAsAt(rsql: Sql, reportUrl: string, keys: ReportKeys): Promise<void> {
-  const schemas = (await rsql<{ table_schema: string }[]>`
-    select table_schema from information_schema.tables where table_name = 'checkpoint'`)
-    .map((t) => t.table_schema).filter((name) => /^rm_[a-z0-9_]+$/.test(name));
+  const schemas = (
+    await rsql<{ table_schema: string }[]>`
+    select table_schema from information_schema.tables where table_name = 'checkpoint'`
+  )
+    .map((t) => t.table_schema)
+    .filter((name) => /^rm_[a-z0-9_]+$/.test(name));
   const positions = await rsql.unsafe<{ position: string }[]>(
-    schemas.map((name) => `select position::text from ${name}.checkpoint`).join(' union all '));
-  const lowest = positions.reduce((p, r) => (BigInt(r.position) < p ? BigInt(r.position) : p), BigInt(positions[0]?.position ?? '1'));
+    schemas.map((name) => `select position::text from ${name}.checkpoint`).join(' union all '),
+  );
+  const lowest = positions.reduce(
+    (p, r) => (BigInt(r.position) < p ? BigInt(r.position) : p),
+    BigInt(positions[0]?.position ?? '1'),
+  );
   const asAt = lowest > 1n ? lowest - 1n : 1n;
   await rsql`insert into published_positions (position) values (${asAt.toString()}) on conflict do nothing`;
-  say(`phase: reports at asAt=${asAt} (published; every read model holds events above it): the first requests, then ${reportPlan.rounds} rounds`);
+  say(
+    `phase: reports at asAt=${asAt} (published; every read model holds events above it): the first requests, then ${reportPlan.rounds} rounds`,
+  );
   const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds, { asAt, timeoutMs: 3_600_000 });
   Object.assign(results, { report_asat_position: Number(asAt) });
   row(`report latency at asAt=${asAt} (${reportPlan.rounds} rounds)`, 'first; then p50 / p99 / max', '');
   for (const r of m.reports) {
     const slug = r.name.replace(/ /g, '_');
-    Object.assign(results, { [`report_${slug}_asat_first_ms`]: r.first_ms, [`report_${slug}_asat_p50_ms`]: r.p50_ms, [`report_${slug}_asat_p99_ms`]: r.p99_ms });
-    row(`  ${r.name}`, `${r.first_ms === null ? 'failed' : `${r.first_ms} ms`}; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`, '');
+    Object.assign(results, {
+      [`report_${slug}_asat_first_ms`]: r.first_ms,
+      [`report_${slug}_asat_p50_ms`]: r.p50_ms,
+      [`report_${slug}_asat_p99_ms`]: r.p99_ms,
+    });
+    row(
+      `  ${r.name}`,
+      `${r.first_ms === null ? 'failed' : `${r.first_ms} ms`}; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
+      '',
+    );
     if (r.firstError) say(`${r.name} at asAt: first error: ${r.firstError}`);
   }
-  row('  /healthz while they run', `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`, '');
-  Object.assign(results, { report_asat_healthz_p99_ms: m.healthz.p99_ms, report_asat_healthz_max_ms: m.healthz.max_ms });
+  row(
+    '  /healthz while they run',
+    `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`,
+    '',
+  );
+  Object.assign(results, {
+    report_asat_healthz_p99_ms: m.healthz.p99_ms,
+    report_asat_healthz_max_ms: m.healthz.max_ms,
+  });
 }
 
 /** The API's memory by kind, in MB, from the default Node.js gauges of its metrics endpoint. */
 async function apiMemory(url: string) {
   const text = await (await fetch(url)).text();
   const gauge = (name: string, label = '') => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name}${label} `) || (label === '' && l.startsWith(`${name} `)));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`${name}${label} `) || (label === '' && l.startsWith(`${name} `)));
     return line ? round(Number(line.split(' ').at(-1)) / 2 ** 20, 1) : 0;
   };
   return {
-    rss: gauge('process_resident_memory_bytes'), heapTotal: gauge('nodejs_heap_size_total_bytes'), heapUsed: gauge('nodejs_heap_size_used_bytes'),
-    external: gauge('nodejs_external_memory_bytes'), newSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="new"}'),
-    oldSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="old"}'), codeSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="code"}'),
+    rss: gauge('process_resident_memory_bytes'),
+    heapTotal: gauge('nodejs_heap_size_total_bytes'),
+    heapUsed: gauge('nodejs_heap_size_used_bytes'),
+    external: gauge('nodejs_external_memory_bytes'),
+    newSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="new"}'),
+    oldSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="old"}'),
+    codeSpace: gauge('nodejs_heap_space_size_total_bytes', '{space="code"}'),
   };
 }
 
 /** p50/p99 of /healthz asked one at a time for `seconds`, while `load` (if any) runs in a loop beside it. */
 async function healthLatency(
-  apiUrl: string, seconds: number, load?: () => Promise<unknown>,
+  apiUrl: string,
+  seconds: number,
+  load?: () => Promise<unknown>,
 ): Promise<{ p50: number; p99: number; max: number; loads: number }> {
   const latencies: number[] = [];
   let stop = false;
   let loads = 0;
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set once the measurement ends, while the loop awaits
-  const loader = (async () => { while (load && !stop) { await load(); loads++; } })();
+  const loader = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set once the measurement ends, while the loop awaits
+    while (load && !stop) {
+      await load();
+      loads++;
+    }
+  })();
   const until = performance.now() + seconds * 1000;
   while (performance.now() < until) {
     const t0 = performance.now();
@@ -511,7 +841,12 @@ async function healthLatency(
   await loader;
   latencies.sort((a, b) => a - b);
   const ms = (x: number) => round(x, 1);
-  return { p50: ms(percentile(latencies, 50)), p99: ms(percentile(latencies, 99)), max: ms(latencies.at(-1) ?? 0), loads };
+  return {
+    p50: ms(percentile(latencies, 50)),
+    p99: ms(percentile(latencies, 99)),
+    max: ms(latencies.at(-1) ?? 0),
+    loads,
+  };
 }
 
 /**
@@ -525,7 +860,9 @@ async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds
   const fullRows = `${header}\r\n${Array.from({ length: 5000 }, (_, i) => fullRow(i)).join('')}`;
   const upload = (body: string) => async () => {
     const res = await fetch(`${apiUrl}/v1/imports?eventType=SessionAttended`, {
-      method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' }, body,
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' },
+      body,
     });
     await res.arrayBuffer();
     return res.status;
@@ -537,14 +874,22 @@ async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds
   const mib = (text: string) => round(Buffer.byteLength(text) / 2 ** 20, 1);
   return {
     results: {
-      healthz_rest_p99_ms: rest.p99, healthz_empty_csv_p99_ms: empty.p99, healthz_full_csv_p99_ms: full.p99,
+      healthz_rest_p99_ms: rest.p99,
+      healthz_empty_csv_p99_ms: empty.p99,
+      healthz_full_csv_p99_ms: full.p99,
     },
     rows: [
       ['/healthz p50 / p99 / max at rest', `${rest.p50} / ${rest.p99} / ${rest.max} ms`, ''],
-      [`  while ${mib(emptyRows)} MiB CSV of empty rows upload`, `${empty.p50} / ${empty.p99} / ${empty.max} ms (${empty.loads} uploads)`,
-        'p99 within a few × rest'],
-      [`  while 5,000-row CSV (${mib(fullRows)} MiB) uploads`, `${full.p50} / ${full.p99} / ${full.max} ms (${full.loads} uploads)`,
-        'p99 within a few × rest'],
+      [
+        `  while ${mib(emptyRows)} MiB CSV of empty rows upload`,
+        `${empty.p50} / ${empty.p99} / ${empty.max} ms (${empty.loads} uploads)`,
+        'p99 within a few × rest',
+      ],
+      [
+        `  while 5,000-row CSV (${mib(fullRows)} MiB) uploads`,
+        `${full.p50} / ${full.p99} / ${full.max} ms (${full.loads} uploads)`,
+        'p99 within a few × rest',
+      ],
     ] as [string, string, string][],
   };
 }
@@ -552,8 +897,11 @@ async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds
 const width = Math.max(...rows.map((r) => r[0].length));
 const figWidth = Math.max(...rows.map((r) => r[1].length));
 process.stdout.write(`\nscripts/bench${quick ? ' --quick' : ''}: ${round((performance.now() - started) / 1000)} s\n`);
-process.stdout.write(`machine: ${(await import('node:os')).cpus().length} CPUs, ${round((await import('node:os')).totalmem() / 2 ** 30, 1)} GB RAM, PostgreSQL ${machine?.version} (fsync=${machine?.fsync}, synchronous_commit=${machine?.synchronous_commit}, wal_sync_method=${machine?.wal_sync_method}, shared_buffers=${machine?.shared_buffers}), Node ${process.versions.node}\n\n`);
+process.stdout.write(
+  `machine: ${(await import('node:os')).cpus().length} CPUs, ${round((await import('node:os')).totalmem() / 2 ** 30, 1)} GB RAM, PostgreSQL ${machine?.version} (fsync=${machine?.fsync}, synchronous_commit=${machine?.synchronous_commit}, wal_sync_method=${machine?.wal_sync_method}, shared_buffers=${machine?.shared_buffers}), Node ${process.versions.node}\n\n`,
+);
 process.stdout.write(`${'figure'.padEnd(width)}  ${'measured'.padEnd(figWidth)}  target\n`);
-for (const [what, figure, target] of rows) process.stdout.write(`${what.padEnd(width)}  ${figure.padEnd(figWidth)}  ${target}\n`);
+for (const [what, figure, target] of rows)
+  process.stdout.write(`${what.padEnd(width)}  ${figure.padEnd(figWidth)}  ${target}\n`);
 process.stdout.write(`${JSON.stringify(results)}\n`);
 process.exit(0);

@@ -5,8 +5,16 @@ import { readFileSync } from 'node:fs';
  * by `node --cpu-prof`, or BENCH_CPU_PROF=1 scripts/bench) by self time and by total time (self and callees,
  * each function counted once per stack), in ms and as a share of the samples.
  */
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const [file, topArg] = process.argv.slice(2);
 if (!file) {
@@ -44,7 +52,9 @@ profile.samples.forEach((id, i) => {
 const print = (title: string, m: Map<string, number>) => {
   process.stdout.write(`\n${title} (of ${Math.round(all)} ms sampled)\n`);
   for (const [l, ms] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`${String(Math.round(ms)).padStart(9)} ms ${((100 * ms) / all).toFixed(1).padStart(5)} %  ${l}\n`);
+    process.stdout.write(
+      `${String(Math.round(ms)).padStart(9)} ms ${((100 * ms) / all).toFixed(1).padStart(5)} %  ${l}\n`,
+    );
   }
 };
 print('self time', self);

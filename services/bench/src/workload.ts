@@ -34,7 +34,8 @@ export class Journeys {
   }
 }
 
-export const streamIdOf = (secret: string, ref: string): string => participantStreamId(participantId(secret, BENCH_PROVIDER, ref));
+export const streamIdOf = (secret: string, ref: string): string =>
+  participantStreamId(participantId(secret, BENCH_PROVIDER, ref));
 
 /** The row our event store would write for a submission, for the ceilings that insert straight into PostgreSQL. */
 export interface CeilingRow {

@@ -19,7 +19,10 @@ t.test('journeys: a new participant each time, events in the order the rules nee
   const a = journeys.next();
   const b = journeys.next();
   t.not(a.ref, b.ref);
-  t.same(a.events.slice(0, 3).map((e) => e.type), ['ParticipantReferred', 'ConsentRecorded', 'ParticipantEnrolled']);
+  t.same(
+    a.events.slice(0, 3).map((e) => e.type),
+    ['ParticipantReferred', 'ConsentRecorded', 'ParticipantEnrolled'],
+  );
   t.equal(a.events.length, 27);
   t.ok(a.events.every((e) => e.participantRef === a.ref && e.programmeId === BENCH_PROGRAMME));
   t.equal(new Set([...a.events, ...b.events].map((e) => e.eventId)).size, 54, 'every event has its own id');
@@ -29,8 +32,15 @@ t.test('journeys: a new participant each time, events in the order the rules nee
 t.test('ceiling rows: the rows our event store would write for one journey', async (t) => {
   const { ref, events } = new Journeys('w2').next();
   const rows = ceilingRows(SECRET, ref, events);
-  t.same(rows.map((r) => r.stream_version), events.map((_, i) => i + 1), 'stream versions 1..n');
-  t.ok(rows.every((r) => r.stream_id === streamIdOf(SECRET, ref)), 'one pseudonymous stream per participant');
+  t.same(
+    rows.map((r) => r.stream_version),
+    events.map((_, i) => i + 1),
+    'stream versions 1..n',
+  );
+  t.ok(
+    rows.every((r) => r.stream_id === streamIdOf(SECRET, ref)),
+    'one pseudonymous stream per participant',
+  );
   t.same(JSON.parse(rows[0]!.data), events[0]!.data);
   t.match(rows[0]!.request_hash, /^[0-9a-f]{64}$/);
 });

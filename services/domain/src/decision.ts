@@ -34,7 +34,11 @@ export interface Refusal {
 }
 
 export const refusal = (kind: RefusalKind, code: string, title: string, errors: FieldError[]): Refusal => ({
-  status: 'rejected', kind, code, title, errors,
+  status: 'rejected',
+  kind,
+  code,
+  title,
+  errors,
 });
 
 /** A decider's refusal as a Refusal: invalid on its own if any reason is, a conflict only when every reason is one. */
@@ -54,7 +58,9 @@ interface EventEnvelope {
  * A fact as the deciders and evolve see it, typed by the catalogue: upcast to the latest version, discriminated by `type`.
  * Personal fields may be absent (erased), see EventData.
  */
-export type DomainEvent<T extends EventType = EventType> = T extends EventType ? EventEnvelope & { type: T; data: EventData<T> } : never;
+export type DomainEvent<T extends EventType = EventType> = T extends EventType
+  ? EventEnvelope & { type: T; data: EventData<T> }
+  : never;
 /** The events of one stream kind. */
 export type StreamEvent<S extends StreamKind> = DomainEvent<EventTypeOf<S>>;
 
@@ -90,7 +96,9 @@ export const COMMAND_OF_EVENT = {
   DeliveryTargetsRevised: 'ReviseDeliveryTargets',
 } as const satisfies Record<EventType, string>;
 
-const EVENT_OF_COMMAND = Object.fromEntries(Object.entries(COMMAND_OF_EVENT).map(([event, command]) => [command, event])) as Record<string, EventType>;
+const EVENT_OF_COMMAND = Object.fromEntries(
+  Object.entries(COMMAND_OF_EVENT).map(([event, command]) => [command, event]),
+) as Record<string, EventType>;
 
 /** A command: the order, what the submitter says happened (the latest version's data, every field present) and the context. */
 export type Command<T extends EventType = EventType> = T extends EventType
@@ -102,20 +110,32 @@ export type StreamCommand<S extends StreamKind> = Command<EventTypeOf<S>>;
 const withProgramme = (programmeId: string | undefined) => (programmeId === undefined ? {} : { programmeId });
 
 /** The order for a submitted fact. The data was validated against the catalogue (and upcast) before it gets here. */
-export function commandFor(event: EventEnvelope & { type: EventType; data: object }, context: DecisionContext): Command {
+export function commandFor(
+  event: EventEnvelope & { type: EventType; data: object },
+  context: DecisionContext,
+): Command {
   return {
-    type: COMMAND_OF_EVENT[event.type], eventId: event.eventId, occurredAt: event.occurredAt, ...withProgramme(event.programmeId),
-    data: event.data, context,
+    type: COMMAND_OF_EVENT[event.type],
+    eventId: event.eventId,
+    occurredAt: event.occurredAt,
+    ...withProgramme(event.programmeId),
+    data: event.data,
+    context,
   } as Command;
 }
 
 /** The event type a command records. */
-export type EventOfCommand<C extends Command> = { [T in EventType]: (typeof COMMAND_OF_EVENT)[T] extends C['type'] ? T : never }[EventType];
+export type EventOfCommand<C extends Command> = {
+  [T in EventType]: (typeof COMMAND_OF_EVENT)[T] extends C['type'] ? T : never;
+}[EventType];
 
 /** The event that records a command once the rules accept it. */
 export function recorded<C extends Command>(command: C): DomainEvent<EventOfCommand<C>> {
   return {
-    eventId: command.eventId, type: EVENT_OF_COMMAND[command.type], occurredAt: command.occurredAt, ...withProgramme(command.programmeId),
+    eventId: command.eventId,
+    type: EVENT_OF_COMMAND[command.type],
+    occurredAt: command.occurredAt,
+    ...withProgramme(command.programmeId),
     data: command.data,
   } as DomainEvent<EventOfCommand<C>>;
 }
@@ -137,11 +157,17 @@ export interface Decider<State, Event = DomainEvent, Cmd = Command> {
 /** The decider of one stream kind. */
 export type StreamDecider<S extends StreamKind, State> = Decider<State, StreamEvent<S>, StreamCommand<S>>;
 
-export function violation(rule: string, field: string, message: string, kind: ViolationKind = 'invalid'): RuleViolation {
+export function violation(
+  rule: string,
+  field: string,
+  message: string,
+  kind: ViolationKind = 'invalid',
+): RuleViolation {
   return { rule, field, message, kind };
 }
 
 /** A violation that conflicts with the stream's history. */
-export const conflict = (rule: string, field: string, message: string): RuleViolation => violation(rule, field, message, 'conflicts-with-history');
+export const conflict = (rule: string, field: string, message: string): RuleViolation =>
+  violation(rule, field, message, 'conflicts-with-history');
 
 export const dateOf = (isoDateTime: string): string => isoDateTime.slice(0, 10);

@@ -21,7 +21,9 @@ async function main(): Promise<number> {
   const sql = createSql(config.DATABASE_URL, { max: 2, applicationName: 'vru-audit-cli' });
   try {
     const { state: _state, ...report } = await verifyLog(sql, key);
-    const head = report.latestHead ? { ...report.latestHead, rootHash: Buffer.from(report.latestHead.rootHash).toString('base64') } : null;
+    const head = report.latestHead
+      ? { ...report.latestHead, rootHash: Buffer.from(report.latestHead.rootHash).toString('base64') }
+      : null;
     process.stdout.write(`${JSON.stringify({ ...report, latestHead: head }, null, 2)}\n`);
     return report.ok ? 0 : 1;
   } finally {
@@ -29,7 +31,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  },
+);

@@ -21,11 +21,14 @@ export function pinnedAuditKey(config: Pick<Config, 'AUDIT_PUBLIC_KEY'>): Verifi
  * too, and when both are given they must be a pair.
  */
 export function auditSigningKeys(config: Pick<Config, 'NODE_ENV' | 'AUDIT_SIGNING_KEY' | 'AUDIT_PUBLIC_KEY'>): {
-  signer: SignerKey; key: VerifierKey;
+  signer: SignerKey;
+  key: VerifierKey;
 } {
   // No throwaway key in any environment: heads signed by a key nobody pinned could never be checked.
   if (!config.AUDIT_SIGNING_KEY) {
-    throw new ConfigError(['AUDIT_SIGNING_KEY: must be set (scripts/audit-keys makes a pair; the development scripts generate one)']);
+    throw new ConfigError([
+      'AUDIT_SIGNING_KEY: must be set (scripts/audit-keys makes a pair; the development scripts generate one)',
+    ]);
   }
   if (config.NODE_ENV === 'production' && !config.AUDIT_PUBLIC_KEY) {
     throw new ConfigError(['AUDIT_PUBLIC_KEY: must be set in production (the verifier key funders pin)']);
@@ -38,7 +41,9 @@ export function auditSigningKeys(config: Pick<Config, 'NODE_ENV' | 'AUDIT_SIGNIN
   }
   const key = pinnedAuditKey(config) ?? parseVerifierKey(signer.verifierKey);
   if (key.text !== signer.verifierKey) {
-    throw new ConfigError(['AUDIT_SIGNING_KEY: not the signing half of AUDIT_PUBLIC_KEY (heads it signed would never verify)']);
+    throw new ConfigError([
+      'AUDIT_SIGNING_KEY: not the signing half of AUDIT_PUBLIC_KEY (heads it signed would never verify)',
+    ]);
   }
   return { signer, key };
 }

@@ -1,8 +1,32 @@
-import { auditSignedTreeSize, auditSignerAlarm, auditSignerRefusals, auditTreeSize, type Logger, type Sql } from '@vru/runtime';
 import {
-  canonicalJson, CheckpointError, extendFrontier, frontierRoot, hashEquals, leafHash, openCheckpoint, perfectSubtrees,
-  planConsistencyProof, planInclusionProof, signCheckpoint, utf8, verifyConsistency, type Frontier, type Hash,
-  type NodeId, type SignerKey, type StoredNode, type TreeHead, type VerifierKey,
+  auditSignedTreeSize,
+  auditSignerAlarm,
+  auditSignerRefusals,
+  auditTreeSize,
+  type Logger,
+  type Sql,
+} from '@vru/runtime';
+import {
+  canonicalJson,
+  CheckpointError,
+  extendFrontier,
+  frontierRoot,
+  hashEquals,
+  leafHash,
+  openCheckpoint,
+  perfectSubtrees,
+  planConsistencyProof,
+  planInclusionProof,
+  signCheckpoint,
+  utf8,
+  verifyConsistency,
+  type Frontier,
+  type Hash,
+  type NodeId,
+  type SignerKey,
+  type StoredNode,
+  type TreeHead,
+  type VerifierKey,
 } from '@vru/verifier';
 import { toStoredEvent, type EventEntryRow } from './event-row.js';
 import { repeatEvery } from './repeat.js';
@@ -42,7 +66,9 @@ const bytes = (b: Uint8Array | Buffer): Hash => new Uint8Array(b);
 // ------------------------------------------------------------------------------------------ stored tree
 
 export async function treeSize(sql: Sql): Promise<number> {
-  const [row] = await sql<{ size: string }[]>`select coalesce(max(leaf_index) + 1, 0)::text as size from audit_log_leaves`;
+  const [row] = await sql<
+    { size: string }[]
+  >`select coalesce(max(leaf_index) + 1, 0)::text as size from audit_log_leaves`;
   return Number(row!.size);
 }
 
@@ -104,12 +130,12 @@ export async function appendPending(sql: Sql, limit = 1000): Promise<AppendResul
     const [late, fresh] = await Promise.all([
       maxPosition > 0n
         ? tx.unsafe<PendingRow[]>(
-          `select ${ENTRY_COLUMNS}, ${age} from events e
+            `select ${ENTRY_COLUMNS}, ${age} from events e
            where e.position > $1 and e.position < $2 and e.recorded_at < clock_timestamp() - make_interval(secs => $3)
              and not exists (select 1 from audit_log_leaves l where l.position = e.position)
            order by e.position limit $4`,
-          [(maxPosition - BigInt(LATE_COMMIT_WINDOW)).toString(), maxPosition.toString(), SETTLE_SECONDS, limit],
-        )
+            [(maxPosition - BigInt(LATE_COMMIT_WINDOW)).toString(), maxPosition.toString(), SETTLE_SECONDS, limit],
+          )
         : Promise.resolve([] as PendingRow[]),
       tx.unsafe<PendingRow[]>(
         `select ${ENTRY_COLUMNS}, ${age} from events e where e.position > $1 order by e.position limit $2`,
@@ -127,7 +153,12 @@ export async function appendPending(sql: Sql, limit = 1000): Promise<AppendResul
     if (rows.length === 0) return { appended: 0, size };
     const frontier = await loadFrontier(tx as unknown as Sql, size);
     const { created } = extendFrontier(frontier, rows.map(entryLeafHash));
-    await insertTree(tx as unknown as Sql, size, rows.map((r) => r.position.toString()), created);
+    await insertTree(
+      tx as unknown as Sql,
+      size,
+      rows.map((r) => r.position.toString()),
+      created,
+    );
     return { appended: rows.length, size: size + rows.length };
   });
 }
@@ -154,7 +185,11 @@ export interface StoredHead {
 }
 
 /** Stored heads after `afterId`, oldest first, as stored (not verified). */
-async function storedHeads(sql: Sql, afterId = '0', limit = 10_000): Promise<{ id: string; tree_size: string; checkpoint: string }[]> {
+async function storedHeads(
+  sql: Sql,
+  afterId = '0',
+  limit = 10_000,
+): Promise<{ id: string; tree_size: string; checkpoint: string }[]> {
   return sql<{ id: string; tree_size: string; checkpoint: string }[]>`
     select id::text, tree_size::text, checkpoint from audit_tree_heads where id > ${afterId}::bigint order by id limit ${limit}`;
 }
@@ -194,7 +229,11 @@ export class TreeHeadSigner {
   private lastSigned: TreeHead | null = null;
   private started = false;
 
-  constructor(private readonly sql: Sql, private readonly signer: SignerKey, private readonly key: VerifierKey) {
+  constructor(
+    private readonly sql: Sql,
+    private readonly signer: SignerKey,
+    private readonly key: VerifierKey,
+  ) {
     if (signer.verifierKey !== key.text) {
       throw new CheckpointError('the signing key does not match the pinned public key AUDIT_PUBLIC_KEY');
     }
@@ -210,11 +249,13 @@ export class TreeHeadSigner {
       this.lastSigned = (await latestSignedHead(this.sql, this.key))?.head ?? null;
       this.started = true;
     }
-    const current = size ?? await treeSize(this.sql);
+    const current = size ?? (await treeSize(this.sql));
     const last = this.lastSigned;
     if (last && current < last.size) {
       return {
-        status: 'refused', lastSigned: last, size: current,
+        status: 'refused',
+        lastSigned: last,
+        size: current,
         reason: `the log has ${current} leaves, the last signed head ${last.size}: leaves ${current + 1} to ${last.size} are gone`,
       };
     }
@@ -228,10 +269,18 @@ export class TreeHeadSigner {
     }
     const root = await rootAt(this.sql, current);
     if (last) {
-      const checked = verifyConsistency(last.size, current, await consistencyProof(this.sql, last.size, current), last.rootHash, root);
+      const checked = verifyConsistency(
+        last.size,
+        current,
+        await consistencyProof(this.sql, last.size, current),
+        last.rootHash,
+        root,
+      );
       if (!checked.ok) {
         return {
-          status: 'refused', lastSigned: last, size: current,
+          status: 'refused',
+          lastSigned: last,
+          size: current,
           reason: `the tree of ${current} leaves does not extend the signed head of ${last.size}: ${checked.reason}`,
         };
       }
@@ -250,7 +299,7 @@ export class TreeHeadSigner {
 // ------------------------------------------------------------------------------------------ verification
 
 export type LogProblemKind =
-  | 'event-changed' | 'event-missing' | 'head-not-signed' | 'head-root-mismatch' | 'truncated' | 'tree-mismatch';
+  'event-changed' | 'event-missing' | 'head-not-signed' | 'head-root-mismatch' | 'truncated' | 'tree-mismatch';
 
 export interface LogProblem {
   kind: LogProblemKind;
@@ -294,7 +343,10 @@ const MAX_PROBLEMS = 50;
  * plus O(log n) look-ups to check that the stored tree still has the verified root at `from`'s size.
  */
 export async function verifyLog(
-  sql: Sql, key: VerifierKey, from: VerifiedState = initialVerifiedState(), batch = 5000,
+  sql: Sql,
+  key: VerifierKey,
+  from: VerifiedState = initialVerifiedState(),
+  batch = 5000,
 ): Promise<LogVerification> {
   const full = from.size === 0 && from.headId === '0';
   const problems: LogProblem[] = [];
@@ -306,7 +358,10 @@ export async function verifyLog(
     const message = `the log has ${size} leaves; ${from.size} were verified before: leaves ${size + 1} to ${from.size} are gone`;
     problem({ kind: 'truncated', message });
   } else if (from.size > 0 && !hashEquals(await rootAt(sql, from.size), frontierRoot(from.frontier))) {
-    problem({ kind: 'tree-mismatch', message: `the stored tree at ${from.size} leaves no longer has the root verified before` });
+    problem({
+      kind: 'tree-mismatch',
+      message: `the stored tree at ${from.size} leaves no longer has the root verified before`,
+    });
   }
 
   // New heads, grouped by size so each is checked when the re-folded tree reaches it.
@@ -323,7 +378,9 @@ export async function verifyLog(
       } catch (err) {
         if (!(err instanceof CheckpointError)) throw err;
         problem({
-          kind: 'head-not-signed', headId: row.id, headSize: Number(row.tree_size),
+          kind: 'head-not-signed',
+          headId: row.id,
+          headSize: Number(row.tree_size),
           message: `stored head ${row.id} (size ${row.tree_size}) is not signed by the pinned key: ${err.message}`,
         });
       }
@@ -341,7 +398,9 @@ export async function verifyLog(
       if (head.size === 0) continue;
       if (!expected || !hashEquals(expected, head.rootHash)) {
         problem({
-          kind: 'head-root-mismatch', headId: id, headSize: head.size,
+          kind: 'head-root-mismatch',
+          headId: id,
+          headSize: head.size,
           message: `signed head ${id} (size ${head.size}) does not match the log: the first ${head.size} leaves were changed`,
         });
       }
@@ -352,7 +411,9 @@ export async function verifyLog(
   let frontier = from.frontier;
   let leavesChecked = 0;
   for (let at = from.size; at < size;) {
-    const rows = await sql.unsafe<(AuditEventRow & { leaf_index: string; leaf_position: string; present: boolean; hash: Buffer | null })[]>(
+    const rows = await sql.unsafe<
+      (AuditEventRow & { leaf_index: string; leaf_position: string; present: boolean; hash: Buffer | null })[]
+    >(
       `select l.leaf_index::text, l.position::text as leaf_position, e.position is not null as present, n.hash, ${ENTRY_COLUMNS}
        from audit_log_leaves l
        left join events e on e.position = l.position
@@ -364,14 +425,20 @@ export async function verifyLog(
     for (const row of rows) {
       const index = Number(row.leaf_index);
       if (index !== frontier.size) {
-        problem({ kind: 'tree-mismatch', leafIndex: frontier.size, message: `leaf ${frontier.size} is missing from the log` });
+        problem({
+          kind: 'tree-mismatch',
+          leafIndex: frontier.size,
+          message: `leaf ${frontier.size} is missing from the log`,
+        });
         at = size;
         break;
       }
       let leaf: Hash;
       if (!row.present) {
         problem({
-          kind: 'event-missing', leafIndex: index, position: row.leaf_position,
+          kind: 'event-missing',
+          leafIndex: index,
+          position: row.leaf_position,
           message: `the event at position ${row.leaf_position} (leaf ${index}) is gone`,
         });
         leaf = row.hash ? bytes(row.hash) : new Uint8Array(32);
@@ -379,7 +446,9 @@ export async function verifyLog(
         leaf = entryLeafHash(row);
         if (!row.hash || !hashEquals(leaf, bytes(row.hash))) {
           problem({
-            kind: 'event-changed', leafIndex: index, position: row.leaf_position,
+            kind: 'event-changed',
+            leafIndex: index,
+            position: row.leaf_position,
             message: `the event at position ${row.leaf_position} (leaf ${index}) is not the event the log recorded`,
           });
         }
@@ -396,17 +465,26 @@ export async function verifyLog(
   for (; nextHead < pending.length; nextHead++) {
     const { id, head } = pending[nextHead]!;
     problem({
-      kind: 'truncated', headId: id, headSize: head.size,
+      kind: 'truncated',
+      headId: id,
+      headSize: head.size,
       message: `signed head ${id} covers ${head.size} leaves, the log has ${size}: leaves ${size + 1} to ${head.size} are gone`,
     });
   }
   if (size > 0 && frontier.size === size && !hashEquals(await rootAt(sql, size), frontierRoot(frontier))) {
-    problem({ kind: 'tree-mismatch', message: `the stored tree's root at ${size} leaves is not the root of the events as stored` });
+    problem({
+      kind: 'tree-mismatch',
+      message: `the stored tree's root at ${size} leaves is not the root of the events as stored`,
+    });
   }
   const latest = await latestSignedHead(sql, key);
   const ok = problems.length === 0;
   return {
-    ok, full, treeSize: size, leavesChecked, headsChecked,
+    ok,
+    full,
+    treeSize: size,
+    leavesChecked,
+    headsChecked,
     latestHead: latest ? { ...latest.head, id: latest.id, checkpoint: latest.checkpoint } : null,
     problems,
     state: ok ? { size: frontier.size, frontier, headId: lastHeadId } : from,
@@ -443,8 +521,10 @@ export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void>
         const outcome = await signer.signNext();
         lastSigned = Date.now();
         if (outcome.status === 'refused') {
-          logger.error({ lastSignedSize: outcome.lastSigned.size, size: outcome.size, reason: outcome.reason },
-            'AUDIT ALARM: refusing to sign a tree head that does not extend the last signed head');
+          logger.error(
+            { lastSignedSize: outcome.lastSigned.size, size: outcome.size, reason: outcome.reason },
+            'AUDIT ALARM: refusing to sign a tree head that does not extend the last signed head',
+          );
           auditSignerAlarm.set(1);
           auditSignerRefusals.inc();
         } else if (outcome.status === 'signed') {
@@ -459,4 +539,3 @@ export function startAuditLog(options: AuditLogOptions): { stop(): Promise<void>
   };
   return repeatEvery(intervalMs, tick);
 }
-

@@ -12,12 +12,23 @@ import type { PersonalDataVault } from './personal-data.js';
 export const EVENT_APPEND_LOCK = 7_406_010;
 
 const EVENT_COLUMN_NAMES = [
-  'position', 'event_id', 'stream_id', 'stream_version', 'type', 'schema_version', 'provider_id', 'programme_id', 'occurred_at', 'recorded_at',
-  'data', 'metadata',
+  'position',
+  'event_id',
+  'stream_id',
+  'stream_version',
+  'type',
+  'schema_version',
+  'provider_id',
+  'programme_id',
+  'occurred_at',
+  'recorded_at',
+  'data',
+  'metadata',
 ] as const;
 
 /** The columns an EventRow is selected with, qualified by a table alias where a join needs it. */
-export const eventColumns = (alias?: string): string => EVENT_COLUMN_NAMES.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+export const eventColumns = (alias?: string): string =>
+  EVENT_COLUMN_NAMES.map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 
 export const EVENT_COLUMNS = eventColumns();
 
@@ -82,7 +93,11 @@ export async function readStream(sql: Sql, vault: PersonalDataVault, streamId: s
 
 /** Versions after `afterVersion` and before `beforeVersion` of one stream, as readStream gives them. */
 export async function readStreamRange(
-  sql: Sql | TransactionSql, vault: PersonalDataVault, streamId: string, afterVersion: number, beforeVersion: number,
+  sql: Sql | TransactionSql,
+  vault: PersonalDataVault,
+  streamId: string,
+  afterVersion: number,
+  beforeVersion: number,
 ): Promise<StoredEvent[]> {
   const rows = await sql<EventRow[]>`
     select ${sql.unsafe(EVENT_COLUMNS)} from events
@@ -93,9 +108,14 @@ export async function readStreamRange(
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The stored events with these ids, as the relay publishes them (sealed fields stay sealed), by event id. */
-export async function storedEventsById(sql: Sql | TransactionSql, eventIds: readonly unknown[]): Promise<Map<string, StoredEvent>> {
+export async function storedEventsById(
+  sql: Sql | TransactionSql,
+  eventIds: readonly unknown[],
+): Promise<Map<string, StoredEvent>> {
   const ids = [...new Set(eventIds.filter((id): id is string => typeof id === 'string' && UUID.test(id)))];
   if (ids.length === 0) return new Map();
-  const rows = await sql<EventRow[]>`select ${sql.unsafe(EVENT_COLUMNS)} from events where event_id = any(${ids}::uuid[])`;
+  const rows = await sql<
+    EventRow[]
+  >`select ${sql.unsafe(EVENT_COLUMNS)} from events where event_id = any(${ids}::uuid[])`;
   return new Map(rows.map((r) => [r.event_id, toStoredEvent(r)]));
 }

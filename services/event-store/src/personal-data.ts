@@ -91,7 +91,10 @@ export class PersonalDataVault {
       const { [SEALED_FIELD]: _sealed, ...rest } = e.data;
       const key = keys.get(e.streamId);
       if (!key) return { ...e, data: { ...rest, [ERASED_FIELD]: true } };
-      return { ...e, data: { ...rest, ...(JSON.parse(decrypt(key, ciphertext, e.streamId).toString()) as Record<string, unknown>) } };
+      return {
+        ...e,
+        data: { ...rest, ...(JSON.parse(decrypt(key, ciphertext, e.streamId).toString()) as Record<string, unknown>) },
+      };
     });
   }
 

@@ -16,7 +16,9 @@ export const grantStreamId = (grantRef: string): string => `grant-${grantRef}`;
  * stored and two partners' references never collide.
  */
 export function comparisonStreamId(secret: string, dataPartnerId: string, comparisonRef: string): string {
-  const hash = createHmac('sha256', secret).update(`comparison\u0000${dataPartnerId}\u0000${comparisonRef}`).digest('hex');
+  const hash = createHmac('sha256', secret)
+    .update(`comparison\u0000${dataPartnerId}\u0000${comparisonRef}`)
+    .digest('hex');
   return `comparison-${hash.slice(0, 32)}`;
 }
 

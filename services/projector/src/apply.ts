@@ -1,16 +1,34 @@
 import type { ReadEvent, StoredEvent } from '@vru/contracts';
 import type { Sql, TransactionSql } from '@vru/runtime';
-import { FRAMEWORK_DDL, asAtSchemaOf, asAtViewsDdl, readModelDdl, schemaOf, type Positioned, type Projection } from './projection.js';
+import {
+  FRAMEWORK_DDL,
+  asAtSchemaOf,
+  asAtViewsDdl,
+  readModelDdl,
+  schemaOf,
+  type Positioned,
+  type Projection,
+} from './projection.js';
 
 /**
  * Reads the versions of a stream between two versions from the store, for a batch in which a later version arrived
  * before an earlier one (a gap). The store holds every version before one it holds: a stream's next version is
  * appended only after the one before it committed.
  */
-export type GapFiller = (tx: TransactionSql, streamId: string, afterVersion: number, beforeVersion: number) => Promise<StoredEvent[]>;
+export type GapFiller = (
+  tx: TransactionSql,
+  streamId: string,
+  afterVersion: number,
+  beforeVersion: number,
+) => Promise<StoredEvent[]>;
 
 /** Told of each gap: the stream, the versions missing, and whether the store filled it. */
-export type GapReporter = (gap: { streamId: string; afterVersion: number; beforeVersion: number; filled: boolean }) => void;
+export type GapReporter = (gap: {
+  streamId: string;
+  afterVersion: number;
+  beforeVersion: number;
+  filled: boolean;
+}) => void;
 
 export interface KafkaPosition {
   topic: string;
@@ -26,7 +44,11 @@ export function projectionLockKey(name: string): number {
 }
 
 /** Creates a projection's schema (its tables, versioning and current views) and the schema of its as-at views. */
-export async function createProjectionSchema(tx: TransactionSql, projection: Projection, schema: string): Promise<void> {
+export async function createProjectionSchema(
+  tx: TransactionSql,
+  projection: Projection,
+  schema: string,
+): Promise<void> {
   await tx.unsafe(`create schema ${schema}`);
   await tx.unsafe(`set local search_path to ${schema}, public`);
   await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables));
@@ -42,7 +64,10 @@ export async function createProjectionSchema(tx: TransactionSql, projection: Pro
  * write touches a mutable row at most once and versions it at that event's position. A projection whose tables are
  * all append-only takes the whole batch in one round.
  */
-export function changeRounds<Change>(projection: Projection<Change>, events: readonly StoredEvent[]): Positioned<Change>[][] {
+export function changeRounds<Change>(
+  projection: Projection<Change>,
+  events: readonly StoredEvent[],
+): Positioned<Change>[][] {
   const handled: ReadonlySet<string> = new Set(projection.handles);
   // Events arrive upcast to their latest version, and every type a projection handles is a catalogue type.
   const handledHere = (e: StoredEvent): e is ReadEvent => handled.has(e.type);
@@ -68,8 +93,13 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
     const exists = await tx`select 1 from information_schema.schemata where schema_name = ${schema}`;
     if (exists.length === 0) await createProjectionSchema(tx, projection, schema);
     // Schemas created before the consistent position existed get it here; it catches up with the next batch.
-    else await tx.unsafe(`alter table ${schema}.checkpoint add column if not exists consistent_position bigint not null default 0`);
-    const [row] = await tx.unsafe<{ projection_version: number }[]>(`select projection_version from ${schema}.checkpoint`);
+    else
+      await tx.unsafe(
+        `alter table ${schema}.checkpoint add column if not exists consistent_position bigint not null default 0`,
+      );
+    const [row] = await tx.unsafe<{ projection_version: number }[]>(
+      `select projection_version from ${schema}.checkpoint`,
+    );
     return row?.projection_version ?? 0;
   });
 }
@@ -107,7 +137,8 @@ export async function applyInTransaction(
     if (e.streamVersion > at + 1) {
       // A gap is never applied over: the missing versions come from the store first, or the event waits.
       const missing = gaps ? await gaps.fill(tx, e.streamId, at, e.streamVersion) : [];
-      const filled = missing.length === e.streamVersion - at - 1 && missing.every((m, i) => m.streamVersion === at + 1 + i);
+      const filled =
+        missing.length === e.streamVersion - at - 1 && missing.every((m, i) => m.streamVersion === at + 1 + i);
       gaps?.report({ streamId: e.streamId, afterVersion: at, beforeVersion: e.streamVersion, filled });
       if (!filled) continue;
       fresh.push(...missing);
@@ -118,7 +149,9 @@ export async function applyInTransaction(
   const rounds = changeRounds(projection, fresh);
   const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
   await Promise.all([
-    (async () => { for (const round of rounds) await projection.write(tx, round); })(),
+    (async () => {
+      for (const round of rounds) await projection.write(tx, round);
+    })(),
     applied.size > 0
       ? tx`
           insert into stream_positions (stream_id, version)
@@ -153,13 +186,20 @@ export async function applyInTransaction(
 
 /** A live batch: shared lock, so instances of one projection run side by side but never during a rebuild's swap. */
 export async function applyBatch(
-  sql: Sql, projection: Projection, events: StoredEvent[], kafka?: KafkaPosition, gaps?: { fill: GapFiller; report: GapReporter },
+  sql: Sql,
+  projection: Projection,
+  events: StoredEvent[],
+  kafka?: KafkaPosition,
+  gaps?: { fill: GapFiller; report: GapReporter },
 ): Promise<number> {
   return sql.begin(async (tx) => {
     // Sent now (execute) so that it precedes every statement of applyInTransaction on the connection, but not
     // awaited alone: the lock and the first reads share one round trip.
     const locked = tx`select pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`.execute();
-    const [, applied] = await Promise.all([locked, applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka, gaps)]);
+    const [, applied] = await Promise.all([
+      locked,
+      applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka, gaps),
+    ]);
     return applied;
   });
 }

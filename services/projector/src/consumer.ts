@@ -23,7 +23,14 @@ export interface RunningProjector {
  * PostgreSQL's stream positions (written with the rows) make any redelivery harmless.
  */
 export async function startProjector(opts: {
-  sql: Sql; kafka: Kafka; topic: string; projection: Projection; logger: Logger; vault: PersonalDataVault; groupPrefix?: string; sessionTimeoutMs?: number;
+  sql: Sql;
+  kafka: Kafka;
+  topic: string;
+  projection: Projection;
+  logger: Logger;
+  vault: PersonalDataVault;
+  groupPrefix?: string;
+  sessionTimeoutMs?: number;
 }): Promise<RunningProjector> {
   const { sql, kafka, topic, projection, vault } = opts;
   const log = opts.logger.child({ projection: projection.name });
@@ -58,7 +65,10 @@ export async function startProjector(opts: {
     consumer = c;
     c.on(c.events.CRASH, ({ payload }) => {
       log.warn({ error: payload.error.message }, 'consumer crashed; reconnecting');
-      void c.disconnect().catch(() => {}).finally(() => scheduleRestart());
+      void c
+        .disconnect()
+        .catch(() => {})
+        .finally(() => scheduleRestart());
     });
     await c.connect();
     await c.subscribe({ topic, fromBeginning: true });
@@ -79,11 +89,17 @@ export async function startProjector(opts: {
             const event = JSON.parse(m.value?.toString() ?? 'null') as StoredEvent;
             published.push(event);
             if (perEvent) {
-              eventLogs.push(log.child({
-                // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
-                correlationId: correlationId ?? event.metadata?.requestId, eventId: event.eventId, eventType: event.type,
-                position: event.position, partition: batch.partition, offset: m.offset,
-              }));
+              eventLogs.push(
+                log.child({
+                  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
+                  correlationId: correlationId ?? event.metadata?.requestId,
+                  eventId: event.eventId,
+                  eventType: event.type,
+                  position: event.position,
+                  partition: batch.partition,
+                  offset: m.offset,
+                }),
+              );
             }
           } catch {
             // A message that is not an event cannot be projected; it must not block the partition either.
@@ -91,12 +107,21 @@ export async function startProjector(opts: {
           }
         }
         // Only what the store holds is applied: a message that is not, field for field, a stored event is refused.
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `null` parses to a null entry, which the check refuses
-        const { accepted, rejected } = checkAgainstStore(published, await storedEventsById(sql, published.map((e) => e?.eventId)));
+        const { accepted, rejected } = checkAgainstStore(
+          published,
+          await storedEventsById(
+            sql,
+            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `null` parses to a null entry, which the check refuses
+            published.map((e) => e?.eventId),
+          ),
+        );
         for (const r of rejected) {
           projectorRejected.inc({ projection: projection.name, reason: r.reason });
           const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
-          log.error({ ...named, reason: r.reason, partition: batch.partition }, 'refusing a message that is not the event the store holds');
+          log.error(
+            { ...named, reason: r.reason, partition: batch.partition },
+            'refusing a message that is not the event the store holds',
+          );
         }
         // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
         const events = (await vault.open(sql, accepted)).map(upcastEvent);
@@ -106,18 +131,29 @@ export async function startProjector(opts: {
           fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
           report: (gap) => {
             projectorStreamGaps.inc({ projection: projection.name });
-            log.warn(gap, gap.filled ? 'stream version gap: the missing events were read from the store first'
-              : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)');
+            log.warn(
+              gap,
+              gap.filled
+                ? 'stream version gap: the missing events were read from the store first'
+                : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)',
+            );
           },
         });
-        recordProjected(projection.name, applied, events.map((e) => e.position));
+        recordProjected(
+          projection.name,
+          applied,
+          events.map((e) => e.position),
+        );
         resolveOffset(last);
         await commitOffsetsIfNecessary();
         lastProgressAt = Date.now();
         await heartbeat();
         // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
         for (const eventLog of eventLogs) eventLog.debug('event projected');
-        log.debug({ partition: batch.partition, received: batch.messages.length, applied, lastOffset: last }, 'batch projected');
+        log.debug(
+          { partition: batch.partition, received: batch.messages.length, applied, lastOffset: last },
+          'batch projected',
+        );
       },
     });
   };
@@ -141,9 +177,15 @@ export async function startProjector(opts: {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
       const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      return ends.reduce((n, p) => n + Math.max(0, Number(p.high) - Math.max(at.get(p.partition) ?? 0, Number(p.low))), 0);
+      return ends.reduce(
+        (n, p) => n + Math.max(0, Number(p.high) - Math.max(at.get(p.partition) ?? 0, Number(p.low))),
+        0,
+      );
     } finally {
       await admin.disconnect().catch(() => {});
     }
@@ -152,13 +194,25 @@ export async function startProjector(opts: {
   const watchdog = setInterval(() => {
     if (stopped || checking || restartTimer || Date.now() - lastProgressAt < STALL_AFTER_MS) return;
     checking = true;
-    groupLag().then((behind) => {
-      if (behind === 0 || stopped || restartTimer) return;
-      log.warn({ behind, idleMs: Date.now() - lastProgressAt }, 'consumer made no progress while messages wait; replacing it');
-      lastProgressAt = Date.now();
-      const stuck = consumer;
-      void Promise.race([stuck?.disconnect(), new Promise((r) => setTimeout(r, 10_000))]).catch(() => {}).finally(() => scheduleRestart());
-    }, (err: unknown) => log.debug({ error: (err as Error).message }, 'consumer lag check failed')).finally(() => { checking = false; });
+    groupLag()
+      .then(
+        (behind) => {
+          if (behind === 0 || stopped || restartTimer) return;
+          log.warn(
+            { behind, idleMs: Date.now() - lastProgressAt },
+            'consumer made no progress while messages wait; replacing it',
+          );
+          lastProgressAt = Date.now();
+          const stuck = consumer;
+          void Promise.race([stuck?.disconnect(), new Promise((r) => setTimeout(r, 10_000))])
+            .catch(() => {})
+            .finally(() => scheduleRestart());
+        },
+        (err: unknown) => log.debug({ error: (err as Error).message }, 'consumer lag check failed'),
+      )
+      .finally(() => {
+        checking = false;
+      });
   }, STALL_CHECK_MS);
   watchdog.unref();
   await connect();

@@ -12,12 +12,25 @@ runService('projector', async (config, logger) => {
   const vault = new PersonalDataVault(config.PERSONAL_DATA_KEY);
   const running: RunningProjector[] = [];
   for (const projection of projections.filter((p) => !only || only.includes(p.name))) {
-    running.push(await startProjector({
-      sql, kafka, topic: config.KAFKA_TOPIC, projection, logger, vault, groupPrefix: config.PROJECTOR_GROUP_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    }));
+    running.push(
+      await startProjector({
+        sql,
+        kafka,
+        topic: config.KAFKA_TOPIC,
+        projection,
+        logger,
+        vault,
+        groupPrefix: config.PROJECTOR_GROUP_PREFIX,
+        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      }),
+    );
   }
   logger.info({ projections: running.map((r) => r.projection) }, 'projector started');
-  const stopLag = watchConsumerLag(kafka, config.KAFKA_TOPIC, Object.fromEntries(running.map((r) => [r.projection, r.groupId])));
+  const stopLag = watchConsumerLag(
+    kafka,
+    config.KAFKA_TOPIC,
+    Object.fromEntries(running.map((r) => [r.projection, r.groupId])),
+  );
   const closeMetrics = await serveMetrics(config.PROJECTOR_METRICS_PORT, config.HOST);
   logger.info({ port: closeMetrics.port }, 'metrics at GET /metrics');
   return async () => {

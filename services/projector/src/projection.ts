@@ -83,15 +83,23 @@ export function readModelDdl(tables: readonly ReadModelTable[]): string {
     const names = t.columns.map(columnName).join(', ');
     const key = t.key.join(', ');
     if (t.appendOnly) {
-      parts.push(`create table ${stored} (${[...t.columns, 'valid_from bigint not null', `primary key (${key})`].join(', ')});`);
+      parts.push(
+        `create table ${stored} (${[...t.columns, 'valid_from bigint not null', `primary key (${key})`].join(', ')});`,
+      );
       t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols});`));
       parts.push(`create view ${t.name} as select ${names} from ${stored};`);
     } else {
-      parts.push(`create table ${stored} (${[...t.columns, 'valid_from bigint not null', 'valid_to bigint'].join(', ')});`);
+      parts.push(
+        `create table ${stored} (${[...t.columns, 'valid_from bigint not null', 'valid_to bigint'].join(', ')});`,
+      );
       parts.push(`create unique index ${t.name}_current on ${stored} (${key}) where valid_to is null;`);
       parts.push(`create index ${t.name}_history on ${stored} (${key}, valid_from);`);
-      t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols}) where valid_to is null;`));
-      parts.push(`create trigger ${t.name}_versions before update on ${stored} for each row execute function version_row();`);
+      t.indexes?.forEach((cols, i) =>
+        parts.push(`create index ${t.name}_${i} on ${stored} (${cols}) where valid_to is null;`),
+      );
+      parts.push(
+        `create trigger ${t.name}_versions before update on ${stored} for each row execute function version_row();`,
+      );
       parts.push(`create view ${t.name} as select ${names} from ${stored} where valid_to is null;`);
     }
   }
@@ -101,11 +109,15 @@ export function readModelDdl(tables: readonly ReadModelTable[]): string {
 /** The as-at views of a projection's tables (in `asAtSchema`, over the tables in `schema`): the rows true at vru.as_at. */
 export function asAtViewsDdl(schema: string, asAtSchema: string, tables: readonly ReadModelTable[]): string {
   const at = `current_setting('vru.as_at')::bigint`;
-  return tables.map((t) => {
-    const names = t.columns.map(columnName).join(', ');
-    const filter = t.appendOnly ? `valid_from <= ${at}` : `valid_from <= ${at} and (valid_to is null or valid_to > ${at})`;
-    return `create view ${asAtSchema}.${t.name} as select ${names} from ${schema}.${versionsTableOf(t)} where ${filter};`;
-  }).join('\n');
+  return tables
+    .map((t) => {
+      const names = t.columns.map(columnName).join(', ');
+      const filter = t.appendOnly
+        ? `valid_from <= ${at}`
+        : `valid_from <= ${at} and (valid_to is null or valid_to > ${at})`;
+      return `create view ${asAtSchema}.${t.name} as select ${names} from ${schema}.${versionsTableOf(t)} where ${filter};`;
+    })
+    .join('\n');
 }
 
 export const schemaOf = (name: string, suffix = ''): string => {
@@ -114,7 +126,8 @@ export const schemaOf = (name: string, suffix = ''): string => {
 };
 
 /** A read model's table qualified by its live schema, for readers that do not set the search path (the audit). */
-export const liveTable = (readModel: { readonly name: string }, table: string): string => `${schemaOf(readModel.name)}.${table}`;
+export const liveTable = (readModel: { readonly name: string }, table: string): string =>
+  `${schemaOf(readModel.name)}.${table}`;
 
 /** The framework's table of applied stream versions, in every projection schema. */
 export const STREAM_POSITIONS = 'stream_positions';

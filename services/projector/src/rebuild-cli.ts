@@ -24,5 +24,7 @@ const result = await rebuildProjections(sql, targets, logger, {
   },
 });
 progress.finish();
-process.stdout.write(`${targets.map((p) => p.name).join(', ')}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
+process.stdout.write(
+  `${targets.map((p) => p.name).join(', ')}: rebuilt from ${result.events} events in ${result.ms} ms\n`,
+);
 await sql.end();

@@ -20,7 +20,12 @@ export interface RebuildOptions {
  * transaction. The swap takes the projection's lock exclusively and first applies whatever the live
  * consumer saw that the replay has not (compared per stream version), so nothing is lost or doubled.
  */
-export async function rebuildProjection(sql: Sql, projection: Projection, log: Logger, options: RebuildOptions): Promise<{ events: number; ms: number }> {
+export async function rebuildProjection(
+  sql: Sql,
+  projection: Projection,
+  log: Logger,
+  options: RebuildOptions,
+): Promise<{ events: number; ms: number }> {
   return rebuildProjections(sql, [projection], log, options);
 }
 
@@ -29,7 +34,12 @@ export async function rebuildProjection(sql: Sql, projection: Projection, log: L
  * to every shadow schema in one transaction (reading and decoding cost as much as applying; see
  * docs/performance.md). Each projection is then swapped in on its own, as rebuildProjection does.
  */
-export async function rebuildProjections(sql: Sql, targets: readonly Projection[], log: Logger, options: RebuildOptions): Promise<{ events: number; ms: number }> {
+export async function rebuildProjections(
+  sql: Sql,
+  targets: readonly Projection[],
+  log: Logger,
+  options: RebuildOptions,
+): Promise<{ events: number; ms: number }> {
   const started = Date.now();
   const readable = readableWith(options.vault);
   const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
@@ -48,14 +58,21 @@ export async function rebuildProjections(sql: Sql, targets: readonly Projection[
 type Readable = (db: Sql | TransactionSql, rows: EventRow[]) => Promise<StoredEvent[]>;
 
 /** Stored rows as projections read them: personal fields decrypted (while the key exists), upcast to the latest version. */
-const readableWith = (vault: PersonalDataVault): Readable => async (db, rows) => (await vault.open(db, rows.map(toStoredEvent))).map(upcastEvent);
+const readableWith =
+  (vault: PersonalDataVault): Readable =>
+  async (db, rows) =>
+    (await vault.open(db, rows.map(toStoredEvent))).map(upcastEvent);
 
 /**
  * Replays the whole log, in position order, into a fresh schema per projection (`rm_<name><suffix>`, dropped
  * first if it exists), reading and decoding each chunk once for all of them; returns the events replayed.
  */
 async function replayLogInto(
-  sql: Sql, targets: readonly Projection[], suffix: string, readable: Readable, onChunk: (replayed: number) => void,
+  sql: Sql,
+  targets: readonly Projection[],
+  suffix: string,
+  readable: Readable,
+  onChunk: (replayed: number) => void,
 ): Promise<number> {
   await sql.begin(async (tx) => {
     for (const projection of targets) {
@@ -65,11 +82,17 @@ async function replayLogInto(
     }
   });
   onChunk(0);
-  return replayChunks(sql, readable, async (events) => {
-    await sql.begin(async (tx) => {
-      for (const projection of targets) await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events);
-    });
-  }, onChunk);
+  return replayChunks(
+    sql,
+    readable,
+    async (events) => {
+      await sql.begin(async (tx) => {
+        for (const projection of targets)
+          await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events);
+      });
+    },
+    onChunk,
+  );
 }
 
 /** Drops a projection schema and the schema of its as-at views (which depend on its tables). */
@@ -83,7 +106,10 @@ async function dropProjectionSchema(tx: Sql | TransactionSql, schema: string): P
  * the events read. Each chunk is awaited, so the event loop stays responsive during a replay.
  */
 async function replayChunks(
-  db: Sql | TransactionSql, readable: Readable, apply: (events: StoredEvent[]) => Promise<void>, onChunk: (replayed: number) => void,
+  db: Sql | TransactionSql,
+  readable: Readable,
+  apply: (events: StoredEvent[]) => Promise<void>,
+  onChunk: (replayed: number) => void,
 ): Promise<number> {
   let after = 0n;
   let total = 0;
@@ -114,7 +140,11 @@ export interface ProjectionDifference {
  * event count.
  * Meant for a quiet system (fault injection, checks after an incident); an empty list means they are equal.
  */
-export async function compareWithRebuild(sql: Sql, projection: Projection, vault: PersonalDataVault): Promise<ProjectionDifference[]> {
+export async function compareWithRebuild(
+  sql: Sql,
+  projection: Projection,
+  vault: PersonalDataVault,
+): Promise<ProjectionDifference[]> {
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__verify');
   await replayLogInto(sql, [projection], '__verify', readableWith(vault), () => {});
@@ -123,7 +153,8 @@ export async function compareWithRebuild(sql: Sql, projection: Projection, vault
     for (const table of [...projection.tables.map(versionsTableOf), STREAM_POSITIONS]) {
       const count = async (from: string, minus: string) => {
         const [row] = await sql.unsafe<{ n: number }[]>(
-          `select count(*)::int as n from (select * from ${from}.${table} except all select * from ${minus}.${table}) d`);
+          `select count(*)::int as n from (select * from ${from}.${table} except all select * from ${minus}.${table}) d`,
+        );
         return row!.n;
       };
       const missing = await count(shadow, live);
@@ -131,11 +162,16 @@ export async function compareWithRebuild(sql: Sql, projection: Projection, vault
       if (missing > 0 || extra > 0) differences.push({ table, missing, extra });
     }
     const [counts] = await sql.unsafe<{ live: string; shadow: string }[]>(
-      `select (select events_applied from ${live}.checkpoint)::text as live, (select events_applied from ${shadow}.checkpoint)::text as shadow`);
+      `select (select events_applied from ${live}.checkpoint)::text as live, (select events_applied from ${shadow}.checkpoint)::text as shadow`,
+    );
     const liveApplied = Number(counts!.live);
     const shadowApplied = Number(counts!.shadow);
     if (liveApplied !== shadowApplied) {
-      differences.push({ table: 'checkpoint.events_applied', missing: Math.max(0, shadowApplied - liveApplied), extra: Math.max(0, liveApplied - shadowApplied) });
+      differences.push({
+        table: 'checkpoint.events_applied',
+        missing: Math.max(0, shadowApplied - liveApplied),
+        extra: Math.max(0, liveApplied - shadowApplied),
+      });
     }
     return differences;
   } finally {
@@ -158,7 +194,9 @@ async function swapIn(sql: Sql, projection: Projection, readable: Readable): Pro
         left join ${shadow}.stream_positions sp on sp.stream_id = s.stream_id
         where s.version > coalesce(sp.version, 0)
       )
-      select ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} from behind b
+      select ${EVENT_COLUMNS.split(', ')
+        .map((c) => `e.${c}`)
+        .join(', ')} from behind b
       join events e on e.stream_id = b.stream_id and e.stream_version > b.applied
       order by e.position`);
     if (missing.length > 0) await applyInTransaction(tx, projection, shadow, await readable(tx, missing));

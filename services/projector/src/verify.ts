@@ -17,7 +17,8 @@ export interface Rejection {
 }
 
 export function checkAgainstStore(
-  published: readonly StoredEvent[], stored: ReadonlyMap<string, StoredEvent>,
+  published: readonly StoredEvent[],
+  stored: ReadonlyMap<string, StoredEvent>,
 ): { accepted: StoredEvent[]; rejected: Rejection[] } {
   const accepted: StoredEvent[] = [];
   const rejected: Rejection[] = [];

@@ -24,7 +24,10 @@ runService('relay', async (config, logger) => {
   const closeMetrics = await serveMetrics(config.RELAY_METRICS_PORT, config.HOST);
   logger.info({ port: closeMetrics.port }, 'metrics at GET /metrics');
   const auditLog = startAuditLog({
-    sql, logger, intervalMs: 1000, signEveryMs: config.AUDIT_SIGN_EVERY_MS,
+    sql,
+    logger,
+    intervalMs: 1000,
+    signEveryMs: config.AUDIT_SIGN_EVERY_MS,
     signer: new TreeHeadSigner(sql, auditKeys.signer, auditKeys.key),
   });
   // Frozen returns are signed here too: the API that stores them never holds the private key.

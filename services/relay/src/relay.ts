@@ -44,7 +44,12 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   // thrown here instead, and the whole batch is sent again from the outbox, in order, on the next attempt. The
   // price is a possible repeat on the topic, which consumers skip by stream version (and kafkajs' idempotent
   // producer needs its own retries, so it is off: one publisher at a time and one request in flight keep order).
-  const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 0 } });
+  const producer: Producer = kafka.producer({
+    idempotent: false,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: 0 },
+  });
   let connected = false;
 
   // The lock lives on a client of exactly one connection, apart from the pool. If that connection dies (database
@@ -65,10 +70,18 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   };
   const listener = await sql.listen('outbox', () => wake?.()).catch(() => null);
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { wake = null; resolve(); }, ms);
-    wake = () => { clearTimeout(t); wake = null; resolve(); };
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(t);
+        wake = null;
+        resolve();
+      };
+    });
 
   const loop = async () => {
     let backoff = pollMs;
@@ -85,9 +98,16 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           }
           if (!had) log.info('relay holds the publishing lock');
         }
-        if (!connected) { await producer.connect(); connected = true; }
+        if (!connected) {
+          await producer.connect();
+          connected = true;
+        }
         const rows = await sql<EventRow[]>`
-          select ${sql.unsafe(EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', '))}
+          select ${sql.unsafe(
+            EVENT_COLUMNS.split(', ')
+              .map((c) => `e.${c}`)
+              .join(', '),
+          )}
           from outbox o join events e on e.position = o.position
           order by o.position limit ${batchSize}`;
         if (rows.length === 0) {
@@ -123,7 +143,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() clears it while the batch is awaited
         if (!running) break;
         relayErrors.inc();
-        log.warn({ err: { message: (err as Error).message, name: (err as Error).name } }, 'relay could not publish; will retry');
+        log.warn(
+          { err: { message: (err as Error).message, name: (err as Error).name } },
+          'relay could not publish; will retry',
+        );
         // The lock's connection may have died with the error: ask again before the next batch.
         lockCheckedAt = 0;
         await sleep(backoff);
@@ -134,8 +157,14 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const done = loop();
 
   return {
-    get published() { return published; },
-    drained: () => new Promise<void>((resolve) => { drainWaiters.push(resolve); wake?.(); }),
+    get published() {
+      return published;
+    },
+    drained: () =>
+      new Promise<void>((resolve) => {
+        drainWaiters.push(resolve);
+        wake?.();
+      }),
     stop: async () => {
       running = false;
       wake?.();

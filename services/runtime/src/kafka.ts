@@ -5,7 +5,10 @@ import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
 };
 
 /**
@@ -14,8 +17,17 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  */
 export type KafkaRole = 'admin' | 'relay' | 'projector';
 
-export type KafkaSettings = Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ADMIN_USERNAME' | 'KAFKA_ADMIN_PASSWORD'
-  | 'KAFKA_RELAY_USERNAME' | 'KAFKA_RELAY_PASSWORD' | 'KAFKA_PROJECTOR_USERNAME' | 'KAFKA_PROJECTOR_PASSWORD'>;
+export type KafkaSettings = Pick<
+  Config,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_ADMIN_USERNAME'
+  | 'KAFKA_ADMIN_PASSWORD'
+  | 'KAFKA_RELAY_USERNAME'
+  | 'KAFKA_RELAY_PASSWORD'
+  | 'KAFKA_PROJECTOR_USERNAME'
+  | 'KAFKA_PROJECTOR_PASSWORD'
+>;
 
 const CREDENTIALS = {
   admin: ['KAFKA_ADMIN_USERNAME', 'KAFKA_ADMIN_PASSWORD'],
@@ -53,18 +65,22 @@ export function createKafka(config: KafkaSettings, role: KafkaRole, logger: Logg
   const kafka = new Kafka({
     socketFactory,
     clientId: `${config.KAFKA_CLIENT_ID}-${name}`,
-    brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: config.KAFKA_BROKERS.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     sasl: { mechanism: 'scram-sha-512', username, password },
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      // kafkajs' own noise about partitioner defaults is not actionable.
-      if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
-      logger[LEVELS[level] ?? 'info']({ kafka: extra }, message);
-    },
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        // kafkajs' own noise about partitioner defaults is not actionable.
+        if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
+        logger[LEVELS[level] ?? 'info']({ kafka: extra }, message);
+      },
   });
   openSockets.set(kafka, sockets);
   return kafka;
@@ -78,15 +94,28 @@ export function destroyKafkaSockets(kafka: Kafka): void {
 }
 
 /** Creates the topic if it is missing. Partitions let projector instances share the load; keys keep each stream in order. */
-export async function ensureTopic(admin: Admin, topic: string, options: { partitions?: number; replicationFactor?: number; minInsyncReplicas?: number } = {}): Promise<void> {
+export async function ensureTopic(
+  admin: Admin,
+  topic: string,
+  options: { partitions?: number; replicationFactor?: number; minInsyncReplicas?: number } = {},
+): Promise<void> {
   const existing = await admin.listTopics();
   if (existing.includes(topic)) return;
-  const configEntries = options.minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }] : [];
+  const configEntries = options.minInsyncReplicas
+    ? [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }]
+    : [];
   // kafkajs' own waitForLeaders asks one broker for the metadata and, on a cluster where that broker has not heard
   // of the topic yet, fails with an unhandled UNKNOWN_TOPIC_OR_PARTITION; so wait for the leaders here instead.
   await admin.createTopics({
     waitForLeaders: false,
-    topics: [{ topic, numPartitions: options.partitions ?? 12, replicationFactor: options.replicationFactor ?? 1, configEntries }],
+    topics: [
+      {
+        topic,
+        numPartitions: options.partitions ?? 12,
+        replicationFactor: options.replicationFactor ?? 1,
+        configEntries,
+      },
+    ],
   });
   const deadline = Date.now() + 30_000;
   for (;;) {

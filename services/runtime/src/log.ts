@@ -27,7 +27,10 @@ export function safeUrl(url: string): string {
 /** Fastify's request serializer, minus anything personal: method, masked URL, request id and address only. */
 const serializers = {
   req: (req: { method?: string; url?: string; id?: string | number; ip?: string }) => ({
-    method: req.method, url: safeUrl(req.url ?? ''), id: req.id, remoteAddress: req.ip,
+    method: req.method,
+    url: safeUrl(req.url ?? ''),
+    id: req.id,
+    remoteAddress: req.ip,
   }),
 };
 

@@ -29,12 +29,17 @@ export function formatProgressBar(state: ProgressState, width = 30): string {
   if (state.total !== undefined && state.total > 0) {
     const fraction = Math.min(1, state.done / state.total);
     const filled = Math.round(fraction * width);
-    parts.push(`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`, `${number(state.done)}/${number(state.total)}`, `${Math.floor(fraction * 100)}%`);
+    parts.push(
+      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`,
+      `${number(state.done)}/${number(state.total)}`,
+      `${Math.floor(fraction * 100)}%`,
+    );
   } else {
     parts.push(number(state.done));
   }
   parts.push(`${number(Math.round(rate))}/s`);
-  if (state.total !== undefined && rate > 0 && state.done < state.total) parts.push(`eta ${duration((state.total - state.done) / rate)}`);
+  if (state.total !== undefined && rate > 0 && state.done < state.total)
+    parts.push(`eta ${duration((state.total - state.done) / rate)}`);
   return parts.join(' ');
 }
 
@@ -43,7 +48,12 @@ export function progressFields(state: ProgressState): Record<string, number | st
   return {
     task: state.label,
     done: state.done,
-    ...(state.total !== undefined ? { total: state.total, percent: state.total > 0 ? Math.floor((Math.min(state.done, state.total) / state.total) * 100) : 100 } : {}),
+    ...(state.total !== undefined
+      ? {
+          total: state.total,
+          percent: state.total > 0 ? Math.floor((Math.min(state.done, state.total) / state.total) * 100) : 100,
+        }
+      : {}),
     perSecond: Math.round(progressRate(state) * 10) / 10,
     elapsedSeconds: Math.round(state.elapsedMs / 100) / 10,
   };
@@ -64,7 +74,12 @@ export interface Progress {
 export type ProgressStream = Pick<NodeJS.WritableStream, 'write'> & { isTTY?: boolean; columns?: number };
 
 export function startProgress(options: {
-  label: string; total?: number; logger: Logger; stream?: ProgressStream; intervalMs?: number; now?: () => number;
+  label: string;
+  total?: number;
+  logger: Logger;
+  stream?: ProgressStream;
+  intervalMs?: number;
+  now?: () => number;
 }): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;

@@ -5,7 +5,12 @@ import type { Logger } from './log.js';
 import { ensureDatabase, migrate } from './migrate.js';
 
 /** Database created if missing and migrated: every service runs this at start-up (migrations are idempotent and locked). */
-export async function openDatabase(config: Config, logger: Logger, applicationName: string, options: { max?: number } = {}): Promise<Sql> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  applicationName: string,
+  options: { max?: number } = {},
+): Promise<Sql> {
   await ensureDatabase(config.DATABASE_URL);
   const sql = createSql(config.DATABASE_URL, { max: options.max ?? config.DATABASE_POOL_SIZE, applicationName });
   const applied = await migrate(sql);

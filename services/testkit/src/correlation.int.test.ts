@@ -15,8 +15,14 @@ await t.test('the request id goes into the stored metadata and the x-request-id 
   const res = await h.post('/v1/events', referral, h.keys.providerA, { 'x-request-id': REQUEST_ID });
   t.equal(res.statusCode, 202);
   t.equal(res.headers['x-request-id'], REQUEST_ID);
-  const traced = await h.post('/v1/events', consent, h.keys.providerA, { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
-  t.equal(traced.headers['x-request-id'], TRACE_ID, 'a W3C traceparent\'s trace id is used when there is no x-request-id');
+  const traced = await h.post('/v1/events', consent, h.keys.providerA, {
+    traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`,
+  });
+  t.equal(
+    traced.headers['x-request-id'],
+    TRACE_ID,
+    "a W3C traceparent's trace id is used when there is no x-request-id",
+  );
   const odd = await h.post('/v1/events', { not: 'an event' }, h.keys.providerA, { 'x-request-id': 'x y<script>' });
   t.not(odd.headers['x-request-id'], 'x y<script>', 'a malformed request id is replaced, never echoed');
   const rows = await h.sql<{ event_id: string; request_id: string }[]>`
@@ -42,7 +48,7 @@ await t.test('the relay puts it in the Kafka message headers', async (t) => {
   t.equal(first.headers!['correlation-id']!.toString(), REQUEST_ID);
   t.equal(first.headers!['event-type']!.toString(), 'ParticipantReferred');
   t.equal(first.headers!['schema-version']!.toString(), '1');
-  t.equal(JSON.parse(first.value!.toString()).metadata.requestId, REQUEST_ID, 'and in the value\'s metadata');
+  t.equal(JSON.parse(first.value!.toString()).metadata.requestId, REQUEST_ID, "and in the value's metadata");
   t.equal(byEvent.get(consent!.eventId as string)!.headers!['correlation-id']!.toString(), TRACE_ID);
 });
 
@@ -57,7 +63,10 @@ await t.test('the projector logs each event with its correlation id', async (t) 
   t.equal(referralLine.correlationId, REQUEST_ID);
   t.equal(referralLine.projection, 'participants');
   t.equal(projected.find((l) => l.eventId === consent!.eventId)!.correlationId, TRACE_ID);
-  t.notOk(capture.lines().some((l) => JSON.stringify(l).includes('P-corr')), 'no participantRef in the logs');
+  t.notOk(
+    capture.lines().some((l) => JSON.stringify(l).includes('P-corr')),
+    'no participantRef in the logs',
+  );
 });
 
 t.end();

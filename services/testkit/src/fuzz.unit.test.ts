@@ -4,11 +4,18 @@ import { checkSubmission, EventTypes } from '@vru/contracts';
 import { createRng, generateCases, validEvent, type FuzzCase, type FuzzContext } from './fuzz.js';
 
 const ctx: FuzzContext = {
-  seed: 42, count: 400, bodyLimit: 64 * 1024, programmeId: 'mentoring-test', participantRef: 'FUZZ-1', grantRef: 'G-FUZZ', providerId: 'prov-a',
+  seed: 42,
+  count: 400,
+  bodyLimit: 64 * 1024,
+  programmeId: 'mentoring-test',
+  participantRef: 'FUZZ-1',
+  grantRef: 'G-FUZZ',
+  providerId: 'prov-a',
 };
 const fingerprint = (cases: FuzzCase[]) => {
   const hash = createHash('sha256');
-  for (const c of cases) hash.update(JSON.stringify([c.kind, c.method, c.path, c.contentType, c.key, c.field])).update(c.body ?? '');
+  for (const c of cases)
+    hash.update(JSON.stringify([c.kind, c.method, c.path, c.contentType, c.key, c.field])).update(c.body ?? '');
   return hash.digest('hex');
 };
 
@@ -17,7 +24,10 @@ t.test('the same seed gives the same cases, byte for byte; another seed gives ot
   t.not(fingerprint(generateCases({ ...ctx, seed: 43 })), fingerprint(generateCases(ctx)));
   const rng = createRng(7);
   const again = createRng(7);
-  t.same(Array.from({ length: 20 }, () => rng.next()), Array.from({ length: 20 }, () => again.next()));
+  t.same(
+    Array.from({ length: 20 }, () => rng.next()),
+    Array.from({ length: 20 }, () => again.next()),
+  );
 });
 
 t.test('the fixtures the mutations start from are valid, so each mutation is what makes a case invalid', async (t) => {
@@ -29,10 +39,22 @@ t.test('every class is drawn, and no single event body is one the contract would
   const cases = generateCases(ctx);
   t.equal(cases.length, ctx.count);
   const kinds = new Set(cases.map((c) => c.kind));
-  for (const kind of ['mutated-event', 'mutated-batch', 'mutated-csv', 'invalid-utf8', 'deep-nesting', 'prototype-pollution', 'invalid-csv', 'hostile-query', 'huge-string']) {
+  for (const kind of [
+    'mutated-event',
+    'mutated-batch',
+    'mutated-csv',
+    'invalid-utf8',
+    'deep-nesting',
+    'prototype-pollution',
+    'invalid-csv',
+    'hostile-query',
+    'huge-string',
+  ]) {
     t.ok(kinds.has(kind), kind);
   }
-  for (const c of cases.filter((c) => c.path === '/v1/events' && c.key !== 'none' && c.key !== 'garbage' && c.contentType === 'application/json')) {
+  for (const c of cases.filter(
+    (c) => c.path === '/v1/events' && c.key !== 'none' && c.key !== 'garbage' && c.contentType === 'application/json',
+  )) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(c.body!.toString('utf8'));

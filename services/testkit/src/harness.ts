@@ -9,10 +9,25 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
-import { appendPending, auditSigningKeys, PersonalDataVault, signPendingReturns, TreeHeadSigner, type SignOutcome } from '@vru/event-store';
+import {
+  appendPending,
+  auditSigningKeys,
+  PersonalDataVault,
+  signPendingReturns,
+  TreeHeadSigner,
+  type SignOutcome,
+} from '@vru/event-store';
 import { generateKeys } from '@vru/verifier';
 import {
-  createKafka, destroyKafkaSockets, createLogger, createSql, ensureEventTopic, loadConfig, type Config, type Logger, type Sql,
+  createKafka,
+  destroyKafkaSockets,
+  createLogger,
+  createSql,
+  ensureEventTopic,
+  loadConfig,
+  type Config,
+  type Logger,
+  type Sql,
 } from '@vru/runtime';
 import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
@@ -86,8 +101,18 @@ export class Harness {
     const sql = createSql(config.DATABASE_URL, { max: 10, applicationName: 'vru-test' });
     await upsertProvider(sql, 'prov-a', 'Provider A');
     await upsertProvider(sql, 'prov-b', 'Provider B');
-    await upsertProgramme(sql, { programmeId: PROGRAMME, name: 'Mentoring', interventionType: 'mentoring', startsOn: '2025-01-01' });
-    await upsertProgramme(sql, { programmeId: PROGRAMME_2, name: 'Sport', interventionType: 'sport-and-diversion', startsOn: '2025-01-01' });
+    await upsertProgramme(sql, {
+      programmeId: PROGRAMME,
+      name: 'Mentoring',
+      interventionType: 'mentoring',
+      startsOn: '2025-01-01',
+    });
+    await upsertProgramme(sql, {
+      programmeId: PROGRAMME_2,
+      name: 'Sport',
+      interventionType: 'sport-and-diversion',
+      startsOn: '2025-01-01',
+    });
     const key = async (role: Parameters<typeof createApiKey>[2]['role'], providerId?: string) =>
       (await createApiKey(sql, config.API_KEY_PEPPER, { role, providerId: providerId ?? null, label: 'test' })).apiKey;
     const keys: Keys = {
@@ -98,7 +123,9 @@ export class Harness {
       funder: await key('funder'),
       admin: await key('admin'),
     };
-    const [kafka, relayKafka, projectorKafka] = (['admin', 'relay', 'projector'] as const).map((role) => createKafka(config, role, logger));
+    const [kafka, relayKafka, projectorKafka] = (['admin', 'relay', 'projector'] as const).map((role) =>
+      createKafka(config, role, logger),
+    );
     // The services' own topic creation (partitions, replication factor and min.insync.replicas from the config).
     await ensureEventTopic({ ...config, KAFKA_PARTITIONS: options.partitions ?? 3 }, logger);
     const app = await buildApp({ config, sql });
@@ -135,7 +162,11 @@ export class Harness {
 
   async startRelay(): Promise<RunningRelay> {
     this.relay = await startRelay({
-      sql: this.sql, databaseUrl: this.config.DATABASE_URL, kafka: this.relayKafka, topic: this.config.KAFKA_TOPIC, logger: this.logger,
+      sql: this.sql,
+      databaseUrl: this.config.DATABASE_URL,
+      kafka: this.relayKafka,
+      topic: this.config.KAFKA_TOPIC,
+      logger: this.logger,
       pollMs: 50,
     });
     return this.relay;
@@ -149,10 +180,22 @@ export class Harness {
   /** Starts the projectors (all, or `only`); `logger` lets a test read what they log. */
   async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
     // Side by side: each joins a consumer group of its own, and most of that time is spent waiting on the broker.
-    this.projectors.push(...await Promise.all((only ?? projections).map((projection) => startProjector({
-      sql: this.sql, kafka: this.projectorKafka, topic: this.config.KAFKA_TOPIC, projection, logger, vault: this.vault,
-      groupPrefix: this.config.PROJECTOR_GROUP_PREFIX, sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
-    }))));
+    this.projectors.push(
+      ...(await Promise.all(
+        (only ?? projections).map((projection) =>
+          startProjector({
+            sql: this.sql,
+            kafka: this.projectorKafka,
+            topic: this.config.KAFKA_TOPIC,
+            projection,
+            logger,
+            vault: this.vault,
+            groupPrefix: this.config.PROJECTOR_GROUP_PREFIX,
+            sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
+          }),
+        ),
+      )),
+    );
   }
 
   async stopProjectors(): Promise<void> {
@@ -161,9 +204,15 @@ export class Harness {
   }
 
   /** POST an event (or anything) as JSON with a key. */
-  post(url: string, body: unknown, key: string | null, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  post(
+    url: string,
+    body: unknown,
+    key: string | null,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
     return this.app.inject({
-      method: 'POST', url,
+      method: 'POST',
+      url,
       headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', ...headers },
       payload: typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -179,25 +228,43 @@ export class Harness {
   }
 
   get(url: string, key: string | null, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    return this.app.inject({ method: 'GET', url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
+    return this.app.inject({
+      method: 'GET',
+      url,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+    });
   }
 
   /** GET with the body parsed when it is JSON (reports answer JSON or CSV). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- reports answer JSON of many shapes (or CSV text); the tests assert on them
-  async getReport(url: string, key: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: LightMyRequestResponse['headers'] }> {
+  async getReport(
+    url: string,
+    key: string,
+    headers: Record<string, string> = {},
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- reports answer JSON of many shapes (or CSV text); the tests assert on them
+  ): Promise<{ status: number; body: any; headers: LightMyRequestResponse['headers'] }> {
     const res = await this.get(url, key, headers);
-    return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json<unknown>() : res.body, headers: res.headers };
+    return {
+      status: res.statusCode,
+      body: res.headers['content-type']?.toString().includes('json') ? res.json<unknown>() : res.body,
+      headers: res.headers,
+    };
   }
 
   /** Waits until each named projection's checkpoint has applied at least `events` events. */
   async waitForProjections(names: readonly string[], events: number): Promise<void> {
-    await this.waitFor(`projections ${names.join(', ')} to apply ${events} events`, async () => {
-      for (const name of names) {
-        const rows = await this.sql.unsafe<{ n: string }[]>(`select events_applied::text as n from rm_${name}.checkpoint`).catch(() => [{ n: '0' }]);
-        if (Number(rows[0]?.n ?? 0) < events) return undefined;
-      }
-      return true;
-    }, 60_000);
+    await this.waitFor(
+      `projections ${names.join(', ')} to apply ${events} events`,
+      async () => {
+        for (const name of names) {
+          const rows = await this.sql
+            .unsafe<{ n: string }[]>(`select events_applied::text as n from rm_${name}.checkpoint`)
+            .catch(() => [{ n: '0' }]);
+          if (Number(rows[0]?.n ?? 0) < events) return undefined;
+        }
+        return true;
+      },
+      60_000,
+    );
   }
 
   async count(table: string): Promise<number> {
@@ -222,7 +289,9 @@ export class Harness {
    * uses that broker too: a file that calls this must be listed under `serial` in .taprc, so tap runs it alone.
    */
   async withBrokerStopped<T>(during: () => Promise<T>): Promise<T> {
-    const release = await lockFile(path.join(os.tmpdir(), `vru-broker-outage-${process.env.KAFKA_PORT_BASE ?? '19090'}.lock`));
+    const release = await lockFile(
+      path.join(os.tmpdir(), `vru-broker-outage-${process.env.KAFKA_PORT_BASE ?? '19090'}.lock`),
+    );
     try {
       await kafkaScript('stop');
       try {
@@ -270,7 +339,11 @@ export async function kafkaScript(...args: string[]): Promise<string> {
 export async function kafkaScriptWith(extraEnv: Record<string, string>, ...args: string[]): Promise<string> {
   // KAFKA_BROKERS (exported by scripts/test) makes scripts/kafka treat the cluster as external and leave it alone;
   // these tests stop and start the project's own broker, so the script must not see it.
-  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, { cwd: REPO_ROOT, timeout: 180_000, env: { ...withoutBrokers(), ...extraEnv } });
+  const { stdout } = await run(`${REPO_ROOT}scripts/kafka`, args, {
+    cwd: REPO_ROOT,
+    timeout: 180_000,
+    env: { ...withoutBrokers(), ...extraEnv },
+  });
   return stdout;
 }
 
@@ -303,8 +376,14 @@ export async function startKafkaCluster(brokers: number, portOffset: number): Pr
   // If the test process dies before its teardown runs, the brokers must not outlive it.
   const stopOnExit = () => {
     try {
-      execFileSync(`${REPO_ROOT}scripts/kafka`, ['stop'], { env: { ...withoutBrokers(), ...env }, stdio: 'ignore', timeout: 60_000 });
-    } catch { /* best effort */ }
+      execFileSync(`${REPO_ROOT}scripts/kafka`, ['stop'], {
+        env: { ...withoutBrokers(), ...env },
+        stdio: 'ignore',
+        timeout: 60_000,
+      });
+    } catch {
+      /* best effort */
+    }
   };
   process.once('exit', stopOnExit);
   const out = await script('start', '--brokers', String(brokers));
@@ -316,7 +395,9 @@ export async function startKafkaCluster(brokers: number, portOffset: number): Pr
     stop: async () => {
       process.removeListener('exit', stopOnExit);
       // Its state is deleted next, so there is nothing to shut down gracefully (which waits for the quorum).
-      await Promise.all(Array.from({ length: brokers }, (_, i) => script('kill', '--broker', String(i + 1)).catch(() => '')));
+      await Promise.all(
+        Array.from({ length: brokers }, (_, i) => script('kill', '--broker', String(i + 1)).catch(() => '')),
+      );
       await fs.rm(stateDir, { recursive: true, force: true });
     },
   };
@@ -337,4 +418,3 @@ async function lockFile(file: string, staleMs = 600_000): Promise<() => Promise<
     }
   }
 }
-

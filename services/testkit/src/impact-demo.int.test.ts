@@ -16,15 +16,19 @@ await t.test('the demo cohorts give the impact page an estimate', async (t) => {
   t.comment(`demo loaded: ${accepted} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const { cohortFrom, cohortTo } = DEMO_EVALUATION_COHORT;
   for (const programmeId of ['mentoring-derby', 'navigators-rdh']) {
-    const res = await h.getReport(`/v1/reports/impact?programmeId=${programmeId}&cohortFrom=${cohortFrom}&cohortTo=${cohortTo}`,
-      keys.commissioner);
+    const res = await h.getReport(
+      `/v1/reports/impact?programmeId=${programmeId}&cohortFrom=${cohortFrom}&cohortTo=${cohortTo}`,
+      keys.commissioner,
+    );
     t.equal(res.status, 200);
     const r = res.body;
     t.equal(r.estimate.status, 'estimated', `${programmeId}: estimated`);
     if (r.estimate.status !== 'estimated') continue;
     const b = r.estimate.binary;
-    t.comment(`${programmeId}: ${r.matching.matched} matched of ${r.population.participants}, pool ${r.population.comparisons}; `
-      + `balanced ${r.balance.balanced} (failing: ${r.balance.failing.length > 0 ? r.balance.failing.join(', ') : 'none'}); binary ${JSON.stringify(b.matched)}; ${b.wording}`);
+    t.comment(
+      `${programmeId}: ${r.matching.matched} matched of ${r.population.participants}, pool ${r.population.comparisons}; ` +
+        `balanced ${r.balance.balanced} (failing: ${r.balance.failing.length > 0 ? r.balance.failing.join(', ') : 'none'}); binary ${JSON.stringify(b.matched)}; ${b.wording}`,
+    );
     t.ok(b.matched.difference < 0, `${programmeId}: fewer reoffenders than the matched comparisons`);
     t.type(b.matched.participants, 'number', 'rates are large enough to publish');
     const prior = r.balance.covariates.find((c: { name: string }) => c.name === 'priorOffences');

@@ -1,7 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { createLogger, loadConfig, openDatabase, startProgress } from '@vru/runtime';
-import { DEMO_FROZEN_RETURN, DEMO_PROGRAMMES, DEMO_PROVIDERS, demoAfterFreeze, demoPhases, demoSubmissions, type DemoSubmission } from './demo-data.js';
+import {
+  DEMO_FROZEN_RETURN,
+  DEMO_PROGRAMMES,
+  DEMO_PROVIDERS,
+  demoAfterFreeze,
+  demoPhases,
+  demoSubmissions,
+  type DemoSubmission,
+} from './demo-data.js';
 
 /**
  * Loads the demo data set through the running API (never straight into the database), so it exercises
@@ -30,7 +38,9 @@ const keyFor = (s: DemoSubmission) => keys[s.as === 'provider' ? `provider:${s.p
 
 async function post(path: string, body: unknown, apiKey: string) {
   const res = await fetch(`${apiUrl}${path}`, {
-    method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -47,7 +57,11 @@ const highestPosition = (results: readonly { position?: string }[]) =>
 const all = demoSubmissions();
 const totals = { accepted: 0, duplicates: 0, rejected: 0 };
 // A bar on a terminal (stderr: stdout is read by scripts/up), log lines with counts and rate otherwise.
-const progress = startProgress({ label: 'demo events', total: all.length, logger: createLogger(config.LOG_LEVEL, 'demo') });
+const progress = startProgress({
+  label: 'demo events',
+  total: all.length,
+  logger: createLogger(config.LOG_LEVEL, 'demo'),
+});
 // Grants first, then each provider's participants and spend in order, then data partners' offence records.
 const phases = demoPhases(all);
 let lastPosition = 0n;
@@ -59,7 +73,9 @@ for (const phase of phases) {
     totals.accepted += res.body.accepted as number;
     totals.duplicates += res.body.duplicates as number;
     totals.rejected += res.body.rejected as number;
-    lastPosition = [lastPosition, highestPosition(res.body.results as { position?: string }[])].reduce((a, b) => (b > a ? b : a));
+    lastPosition = [lastPosition, highestPosition(res.body.results as { position?: string }[])].reduce((a, b) =>
+      b > a ? b : a,
+    );
     for (const r of res.body.results as { status: string; problem?: { code: string; errors?: unknown } }[]) {
       if (r.status === 'rejected') process.stdout.write(`demo: unexpected rejection ${JSON.stringify(r.problem)}\n`);
     }
@@ -79,28 +95,35 @@ progress.finish();
 // return is frozen once the quarterly return's read models have reached the demo's last event, and only once.
 const commissioner = keys.commissioner!;
 const query = new URLSearchParams(DEMO_FROZEN_RETURN.query).toString();
-const frozenAlready = ((await get('/v1/returns', commissioner)).body.returns as { report: string; query: Record<string, string> }[])
-  .some((r) => r.report === DEMO_FROZEN_RETURN.report && new URLSearchParams(r.query).toString() === query);
+const frozenAlready = (
+  (await get('/v1/returns', commissioner)).body.returns as { report: string; query: Record<string, string> }[]
+).some((r) => r.report === DEMO_FROZEN_RETURN.report && new URLSearchParams(r.query).toString() === query);
 if (!frozenAlready) {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const report = await get(`/v1/reports/${DEMO_FROZEN_RETURN.report}?${query}`, commissioner);
     const positions = ((report.body.computedAt ?? []) as { position: string }[]).map((c) => BigInt(c.position));
     if (positions.length > 0 && positions.every((p) => p >= lastPosition)) break;
-    if (Date.now() > deadline) throw new Error('the read models did not reach the demo\'s last event within 2 minutes');
+    if (Date.now() > deadline) throw new Error("the read models did not reach the demo's last event within 2 minutes");
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const frozen = await post('/v1/returns', DEMO_FROZEN_RETURN, commissioner);
   if (frozen.status !== 201) throw new Error(`demo freeze refused: ${frozen.status} ${JSON.stringify(frozen.body)}`);
-  process.stdout.write(`demo: froze the ${DEMO_FROZEN_RETURN.report} for ${DEMO_FROZEN_RETURN.query.quarter} as return ${String(frozen.body.id)}\n`);
+  process.stdout.write(
+    `demo: froze the ${DEMO_FROZEN_RETURN.report} for ${DEMO_FROZEN_RETURN.query.quarter} as return ${String(frozen.body.id)}\n`,
+  );
 }
 const late = demoAfterFreeze();
 const lateRes = await post('/v1/events/batch', { events: late.map((s) => s.body) }, keyFor(late[0]!));
 if (lateRes.status !== 200) throw new Error(`late batch refused: ${lateRes.status} ${JSON.stringify(lateRes.body)}`);
 totals.accepted += lateRes.body.accepted as number;
 totals.duplicates += lateRes.body.duplicates as number;
-process.stdout.write(`demo: ${String(lateRes.body.accepted)} events after the freeze (late submissions and a spend correction)\n`);
-process.stdout.write(`demo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`);
+process.stdout.write(
+  `demo: ${String(lateRes.body.accepted)} events after the freeze (late submissions and a spend correction)\n`,
+);
+process.stdout.write(
+  `demo: ${totals.accepted} accepted, ${totals.duplicates} duplicates (already loaded), ${totals.rejected} rejected\n`,
+);
 await mkdir(stateDir, { recursive: true });
 await writeFile(`${stateDir}/demo-keys.json`, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
 for (const [role, k] of Object.entries(keys)) process.stdout.write(`KEY ${role} ${k}\n`);

@@ -20,6 +20,11 @@ export function parseLogLines(text: string): LogLine[] {
 /** A real pino logger whose JSON lines the test can read back. */
 export function capturingLogger(level: string, name: string): { logger: Logger; lines: () => LogLine[] } {
   let text = '';
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { text += chunk.toString(); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
   return { logger: createLogger(level, name, sink), lines: () => parseLogLines(text) };
 }

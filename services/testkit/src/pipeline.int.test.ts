@@ -32,23 +32,50 @@ await t.test('events posted over HTTP reach the attendance report through Kafka 
   ]);
   t.equal(report.computedAt[0].eventsApplied, String(total), 'the report says which log position it reflects');
 
-  const filtered = (await h.get(`/v1/reports/attendance?programmeId=${PROGRAMME}&from=2026-02-02&to=2026-02-28`, h.keys.providerA)).json();
-  t.same(filtered.rows.map((r: { sessionsAttended: number }) => r.sessionsAttended), [2], 'date filters apply to session dates');
-  const across = (await h.get(`/v1/reports/attendance?programmeId=${PROGRAMME}&from=2026-02-01&to=2026-02-28`, h.keys.commissioner)).json();
-  t.same(across.rows, [{ programmeId: PROGRAMME, participants: null, sessionsAttended: null, sessionsMissed: null, attendanceRate: null }],
-    'across providers three people are withheld');
+  const filtered = (
+    await h.get(`/v1/reports/attendance?programmeId=${PROGRAMME}&from=2026-02-02&to=2026-02-28`, h.keys.providerA)
+  ).json();
+  t.same(
+    filtered.rows.map((r: { sessionsAttended: number }) => r.sessionsAttended),
+    [2],
+    'date filters apply to session dates',
+  );
+  const across = (
+    await h.get(`/v1/reports/attendance?programmeId=${PROGRAMME}&from=2026-02-01&to=2026-02-28`, h.keys.commissioner)
+  ).json();
+  t.same(
+    across.rows,
+    [
+      {
+        programmeId: PROGRAMME,
+        participants: null,
+        sessionsAttended: null,
+        sessionsMissed: null,
+        attendanceRate: null,
+      },
+    ],
+    'across providers three people are withheld',
+  );
 
   const own = (await h.get('/v1/reports/attendance', h.keys.providerB)).json();
-  t.same(own.rows, [{ programmeId: PROGRAMME, participants: 1, sessionsAttended: 4, sessionsMissed: 0, attendanceRate: 1 }], 'a provider sees only its own participants');
+  t.same(
+    own.rows,
+    [{ programmeId: PROGRAMME, participants: 1, sessionsAttended: 4, sessionsMissed: 0, attendanceRate: 1 }],
+    'a provider sees only its own participants',
+  );
   t.equal(await h.count('outbox'), 0, 'the relay emptied the outbox');
 
   const csv = await h.get('/v1/reports/attendance', h.keys.providerA, { accept: 'text/csv' });
   t.match(csv.headers['content-type'], /text\/csv/);
-  t.same(csv.body.trim().split('\r\n'), [
-    'programmeId,participants,sessionsAttended,sessionsMissed,attendanceRate',
-    `${PROGRAMME},2,4,2,0.6667`,
-    `${PROGRAMME_2},1,2,0,1`,
-  ], 'the same report as CSV');
+  t.same(
+    csv.body.trim().split('\r\n'),
+    [
+      'programmeId,participants,sessionsAttended,sessionsMissed,attendanceRate',
+      `${PROGRAMME},2,4,2,0.6667`,
+      `${PROGRAMME_2},1,2,0,1`,
+    ],
+    'the same report as CSV',
+  );
 });
 
 await t.test('a restarted projector does not count anything twice', async (t) => {
@@ -58,21 +85,32 @@ await t.test('a restarted projector does not count anything twice', async (t) =>
   // Redelivery: forget Kafka's committed offsets so the whole topic is consumed again.
   const admin = h.kafka.admin();
   await admin.connect();
-  await admin.resetOffsets({ groupId: `${h.config.PROJECTOR_GROUP_PREFIX}-attendance`, topic: h.config.KAFKA_TOPIC, earliest: true });
+  await admin.resetOffsets({
+    groupId: `${h.config.PROJECTOR_GROUP_PREFIX}-attendance`,
+    topic: h.config.KAFKA_TOPIC,
+    earliest: true,
+  });
   await admin.disconnect();
   await h.startProjectors();
   const after = await attendanceWhenProjected(Number(before.computedAt[0].eventsApplied) + 1);
   const row = after.rows.find((r: { programmeId: string }) => r.programmeId === PROGRAMME);
   t.equal(row.sessionsAttended, 5, 'one more session, none doubled');
   t.equal(row.sessionsMissed, 2);
-  t.equal(after.computedAt[0].eventsApplied, String(Number(before.computedAt[0].eventsApplied) + 1), 'each event applied exactly once');
+  t.equal(
+    after.computedAt[0].eventsApplied,
+    String(Number(before.computedAt[0].eventsApplied) + 1),
+    'each event applied exactly once',
+  );
 });
 
 await t.test('the relay catches up after the broker was stopped and started again', async (t) => {
   const before = (await h.get('/v1/reports/attendance', h.keys.providerA)).json();
   await h.withBrokerStopped(async () => {
     // The API does not need Kafka to accept: events wait in the outbox.
-    await postAll([event.attended('P-2', 's-while-down-1', '2026-02-21'), event.attended('P-2', 's-while-down-2', '2026-02-22')]);
+    await postAll([
+      event.attended('P-2', 's-while-down-1', '2026-02-21'),
+      event.attended('P-2', 's-while-down-2', '2026-02-22'),
+    ]);
     t.equal(await h.count('outbox'), 2, 'acknowledged events wait in the outbox while Kafka is down');
   });
   const after = await attendanceWhenProjected(Number(before.computedAt[0].eventsApplied) + 2);

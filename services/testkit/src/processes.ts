@@ -52,12 +52,20 @@ export class ServiceProcess {
   private listeners: ((line: string) => void)[] = [];
   private status: ExitStatus | undefined;
 
-  private constructor(readonly name: string, readonly env: Record<string, string>, private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      this.status = { code, signal };
-      resolve(this.status);
-    }));
-    child.stdout!.on('data', (chunk: Buffer) => { this.stdout += chunk.toString(); });
+  private constructor(
+    readonly name: string,
+    readonly env: Record<string, string>,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.status = { code, signal };
+        resolve(this.status);
+      }),
+    );
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+    });
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
         this.lines.push(line);
@@ -68,8 +76,17 @@ export class ServiceProcess {
   }
 
   /** Runs `node script ...args` with `env` on top of this process's environment; does not wait for anything. */
-  static spawn(name: string, script: string, env: Record<string, string>, args: readonly string[] = []): ServiceProcess {
-    const child = spawn(process.execPath, [script, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  static spawn(
+    name: string,
+    script: string,
+    env: Record<string, string>,
+    args: readonly string[] = [],
+  ): ServiceProcess {
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     live.add(child);
     child.once('exit', () => live.delete(child));
     return new ServiceProcess(name, env, child);
@@ -108,7 +125,9 @@ export class ServiceProcess {
   /** The port of Fastify's "Server listening at http://host:port" line (an API started with PORT=0). */
   async listeningPort(timeoutMs?: number): Promise<number> {
     await this.waitForLog('Server listening at http://', timeoutMs);
-    const line = this.logLines().find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://'))!;
+    const line = this.logLines().find(
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://'),
+    )!;
     return Number(new URL(String(line.msg).slice('Server listening at '.length)).port);
   }
 
@@ -127,12 +146,21 @@ export class ServiceProcess {
       const done = (err?: Error) => {
         clearTimeout(timer);
         this.listeners = this.listeners.filter((l) => l !== listener);
-        if (err) reject(err); else resolve();
+        if (err) reject(err);
+        else resolve();
       };
-      const listener = (line: string) => { if (matches(line)) done(); };
-      const timer = setTimeout(() => done(new Error(`${this.name} did not log "${message}" within ${timeoutMs} ms:\n${this.tail()}`)), timeoutMs);
+      const listener = (line: string) => {
+        if (matches(line)) done();
+      };
+      const timer = setTimeout(
+        () => done(new Error(`${this.name} did not log "${message}" within ${timeoutMs} ms:\n${this.tail()}`)),
+        timeoutMs,
+      );
       this.listeners.push(listener);
-      void this.exited.then(({ code }) => { if (this.listeners.includes(listener)) done(new Error(`${this.name} exited (${code}) before logging "${message}":\n${this.tail()}`)); });
+      void this.exited.then(({ code }) => {
+        if (this.listeners.includes(listener))
+          done(new Error(`${this.name} exited (${code}) before logging "${message}":\n${this.tail()}`));
+      });
     });
   }
 

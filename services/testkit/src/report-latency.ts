@@ -37,9 +37,19 @@ try {
     return stats(ms);
   };
 
-  const readModels = ['attendance', 'participants', 'outcomes', 'offences', 'spend', 'submissions', 'comparisons'] as const;
+  const readModels = [
+    'attendance',
+    'participants',
+    'outcomes',
+    'offences',
+    'spend',
+    'submissions',
+    'comparisons',
+  ] as const;
   console.log(`a statement on the pool (select 1): ${await time(() => h.sql`select 1`)}`);
-  console.log(`an empty report at a consistent position (7 read models, its position recorded as published): ${await time(() => atConsistentPosition(h.sql, { keyId: 'latency', role: 'commissioner', providerId: null }, readModels, {}, async () => null))}`);
+  console.log(
+    `an empty report at a consistent position (7 read models, its position recorded as published): ${await time(() => atConsistentPosition(h.sql, { keyId: 'latency', role: 'commissioner', providerId: null }, readModels, {}, async () => null))}`,
+  );
 
   const { cohortFrom, cohortTo } = DEMO_EVALUATION_COHORT;
   const reports = [
@@ -57,7 +67,9 @@ try {
     const first = await h.getReport(url, keys.commissioner);
     const { position } = first.body as { position: string };
     if (first.status !== 200) throw new Error(`${url} answered ${first.status}`);
-    console.log(`${url.split('?')[0]} at ${position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`);
+    console.log(
+      `${url.split('?')[0]} at ${position} (commissioner): ${await time(() => h.get(url, keys.commissioner))}`,
+    );
   }
   for (const url of reports) {
     const current = (await h.getReport(url, keys.commissioner)).body as { position: string };
@@ -70,16 +82,20 @@ try {
     if (first.status !== 200) throw new Error(`${earlier} answered ${first.status}`);
     const firstMs = performance.now() - started;
     const asAt = first.body as { position: string; computedAt: unknown[] };
-    console.log(`${url.split('?')[0]} asAt=${asAt.position}: first ${firstMs.toFixed(0)} ms (${asAt.computedAt.length} read models), `
-      + `then ${await time(() => h.get(earlier, keys.commissioner))}`);
+    console.log(
+      `${url.split('?')[0]} asAt=${asAt.position}: first ${firstMs.toFixed(0)} ms (${asAt.computedAt.length} read models), ` +
+        `then ${await time(() => h.get(earlier, keys.commissioner))}`,
+    );
   }
   const rebuilds: number[] = [];
-  for (let i = 0; i < 3; i++) rebuilds.push((await rebuildProjections(h.sql, projections, h.logger, { vault: h.vault })).ms);
+  for (let i = 0; i < 3; i++)
+    rebuilds.push((await rebuildProjections(h.sql, projections, h.logger, { vault: h.vault })).ms);
   console.log(`rebuild of every read model from the demo log: ${rebuilds.join(', ')} ms`);
   for (const p of projections) {
     for (const table of p.tables) {
       const [row] = await h.sql.unsafe<{ current: number; versions: number }[]>(
-        `select (select count(*)::int from rm_${p.name}.${table.name}) as current, (select count(*)::int from rm_${p.name}.${versionsTableOf(table)}) as versions`);
+        `select (select count(*)::int from rm_${p.name}.${table.name}) as current, (select count(*)::int from rm_${p.name}.${versionsTableOf(table)}) as versions`,
+      );
       console.log(`${p.name}.${table.name}: ${row!.current} current rows, ${row!.versions} versions`);
     }
   }

@@ -20,15 +20,25 @@ const browser = await launchChromium();
 const shots: { file: string; key: string | null; path: string; upload?: string }[] = [
   { file: 'sign-in.png', key: null, path: '/app/sign-in' },
   { file: 'commissioner-overview.png', key: keys.commissioner, path: '/app/overview' },
-  { file: 'commissioner-overview-filtered.png', key: keys.commissioner, path: '/app/overview?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31' },
+  {
+    file: 'commissioner-overview-filtered.png',
+    key: keys.commissioner,
+    path: '/app/overview?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31',
+  },
   { file: 'funder-funding.png', key: keys.funder, path: '/app/funding' },
-  { file: 'commissioner-impact.png', key: keys.commissioner, path: '/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31' },
+  {
+    file: 'commissioner-impact.png',
+    key: keys.commissioner,
+    path: '/app/impact?programmeId=mentoring-derby&from=2025-04-01&to=2026-03-31',
+  },
   { file: 'provider-overview.png', key: keys.providers['safe-spaces-trust']!, path: '/app/overview' },
   { file: 'commissioner-contracts.png', key: keys.commissioner, path: '/app/contracts' },
   { file: 'provider-contract.png', key: keys.providers['safe-spaces-trust']!, path: '/app/contracts/VRU-2025-MENT-01' },
   { file: 'provider-upload.png', key: keys.providers['safe-spaces-trust']!, path: '/app/upload' },
   {
-    file: 'provider-upload-results.png', key: keys.providers['safe-spaces-trust']!, path: '/app/upload',
+    file: 'provider-upload-results.png',
+    key: keys.providers['safe-spaces-trust']!,
+    path: '/app/upload',
     upload: [
       'participantRef,programmeId,referralDate,referralSource,ageAtReferral,gender,ethnicity,postcodeDistrict,riskFactors',
       'SHOT-1,mentoring-derby,2026-10-01,school,15,male,white-british,DE23,school-exclusion',
@@ -51,7 +61,9 @@ try {
     await page.goto(shot.path);
     if (shot.upload) {
       await page.getByLabel('Event type', { exact: true }).selectOption('ParticipantReferred');
-      await page.getByLabel('CSV file').setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(shot.upload) });
+      await page
+        .getByLabel('CSV file')
+        .setInputFiles({ name: 'referrals.csv', mimeType: 'text/csv', buffer: Buffer.from(shot.upload) });
       await page.getByRole('button', { name: 'Upload' }).click();
       await page.waitForLoadState('load');
     }

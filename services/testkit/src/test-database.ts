@@ -22,7 +22,12 @@ const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 async function migratedTemplate(serverUrl: string): Promise<string> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
   const digest = createHash('sha256');
-  for (const file of files) digest.update(file).update('\0').update(await readFile(MIGRATIONS_DIR + file)).update('\0');
+  for (const file of files)
+    digest
+      .update(file)
+      .update('\0')
+      .update(await readFile(MIGRATIONS_DIR + file))
+      .update('\0');
   const name = `vru_test_template_${digest.digest('hex').slice(0, 16)}`;
   const admin = createSql(withDatabase(serverUrl, 'postgres'), { max: 1, applicationName: 'vru-test' });
   try {

@@ -28,6 +28,7 @@ export function canonicalJson(value: unknown): string {
  */
 export function parseCanonicalJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  if (canonicalJson(value) !== text) throw new SyntaxError('not canonical JSON (keys sorted, no whitespace, no duplicates)');
+  if (canonicalJson(value) !== text)
+    throw new SyntaxError('not canonical JSON (keys sorted, no whitespace, no duplicates)');
   return value;
 }

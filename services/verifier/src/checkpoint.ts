@@ -92,11 +92,13 @@ export function parseVerifierKey(text: string): VerifierKey {
   checkName(name);
   const key = fromBase64(keyB64);
   if (!/^[0-9a-f]{8}$/.test(idHex) || key?.length !== 33 || key[0] !== ED25519) {
-    throw new CheckpointError('not an Ed25519 verifier key (expected <name>+<8 hex digits>+<base64 of 0x01 and 32 bytes>)');
+    throw new CheckpointError(
+      'not an Ed25519 verifier key (expected <name>+<8 hex digits>+<base64 of 0x01 and 32 bytes>)',
+    );
   }
   const raw = key.slice(1);
   const keyId = keyIdOf(name, raw);
-  if (toHex(keyId) !== idHex) throw new CheckpointError('the verifier key\'s id does not match its name and key');
+  if (toHex(keyId) !== idHex) throw new CheckpointError("the verifier key's id does not match its name and key");
   const publicKey = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
   return { name, keyId, publicKey, text: trimmed };
 }
@@ -111,10 +113,14 @@ export function parseSignerKey(text: string): SignerKey {
   checkName(name);
   const seed = fromBase64(seedB64);
   if (seed?.length !== 33 || seed[0] !== ED25519) throw new CheckpointError('not an Ed25519 signer key');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed.slice(1)]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed.slice(1)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const raw = rawPublicKey(createPublicKey(privateKey));
   const keyId = keyIdOf(name, raw);
-  if (toHex(keyId) !== idHex) throw new CheckpointError('the signer key\'s id does not match its name and key');
+  if (toHex(keyId) !== idHex) throw new CheckpointError("the signer key's id does not match its name and key");
   return { name, keyId, privateKey, verifierKey: formatVerifierKey(name, raw) };
 }
 
@@ -134,7 +140,8 @@ export function generateKeys(name: string): { signerKey: string; verifierKey: st
 
 /** Signs a note text (which must end in a newline) with one key. */
 export function signNote(text: string, signer: SignerKey): string {
-  if (!text.endsWith('\n') || text.includes('\n\n')) throw new CheckpointError('a note text ends in a newline and has no empty line');
+  if (!text.endsWith('\n') || text.includes('\n\n'))
+    throw new CheckpointError('a note text ends in a newline and has no empty line');
   const signature = sign(null, Buffer.from(text, 'utf8'), signer.privateKey);
   return `${text}\n— ${signer.name} ${toBase64(Uint8Array.of(...signer.keyId, ...signature))}\n`;
 }
@@ -148,7 +155,8 @@ export function openNote(note: string, key: VerifierKey): string {
   if (typeof note !== 'string' || note.length === 0) throw new CheckpointError('empty note');
   if (Buffer.byteLength(note, 'utf8') > MAX_NOTE_BYTES) throw new CheckpointError('note too large');
   // eslint-disable-next-line no-control-regex -- the control characters are what this refuses
-  if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(note)) throw new CheckpointError('a note has no control characters but newlines');
+  if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(note))
+    throw new CheckpointError('a note has no control characters but newlines');
   if (!note.endsWith('\n')) throw new CheckpointError('a note ends in a newline');
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw new CheckpointError('no signatures: a note is its text, a blank line and signature lines');
@@ -158,10 +166,13 @@ export function openNote(note: string, key: VerifierKey): string {
   for (const line of lines) {
     const m = /^— (\S+) (\S+)$/.exec(line);
     const bytes = m ? fromBase64(m[2]!) : null;
-    if (!m || !bytes || bytes.length < 5) throw new CheckpointError(`malformed signature line: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!m || !bytes || bytes.length < 5)
+      throw new CheckpointError(`malformed signature line: ${JSON.stringify(line.slice(0, 80))}`);
     if (m[1] !== key.name || !bytes.subarray(0, 4).every((b, i) => b === key.keyId[i])) continue;
     if (!verify(null, Buffer.from(text, 'utf8'), key.publicKey, bytes.subarray(4))) {
-      throw new CheckpointError('the signature by the pinned key does not verify: the text was changed or signed by another key');
+      throw new CheckpointError(
+        'the signature by the pinned key does not verify: the text was changed or signed by another key',
+      );
     }
     verified = true;
   }
@@ -175,13 +186,15 @@ export function checkpointText(head: TreeHead): string {
   checkName(head.origin);
   if (!Number.isSafeInteger(head.size) || head.size < 0) throw new CheckpointError('tree size must be a whole number');
   if (head.rootHash.length !== HASH_BYTES) throw new CheckpointError('root hash must be 32 bytes');
-  if (!Number.isSafeInteger(head.timestamp) || head.timestamp < 0) throw new CheckpointError('timestamp must be whole milliseconds');
+  if (!Number.isSafeInteger(head.timestamp) || head.timestamp < 0)
+    throw new CheckpointError('timestamp must be whole milliseconds');
   return `${head.origin}\n${head.size}\n${toBase64(head.rootHash)}\ntimestamp ${head.timestamp}\n`;
 }
 
 export function parseCheckpointText(text: string): TreeHead {
   const lines = text.split('\n');
-  if (lines.length !== 5 || lines[4] !== '') throw new CheckpointError('a checkpoint has four lines: origin, size, root hash, timestamp');
+  if (lines.length !== 5 || lines[4] !== '')
+    throw new CheckpointError('a checkpoint has four lines: origin, size, root hash, timestamp');
   const [origin, size, root, stamp] = lines as [string, string, string, string];
   if (!NAME.test(origin)) throw new CheckpointError('malformed origin line');
   if (!DECIMAL.test(size) || !Number.isSafeInteger(Number(size))) throw new CheckpointError('malformed tree size line');
@@ -193,13 +206,15 @@ export function parseCheckpointText(text: string): TreeHead {
 }
 
 export const signCheckpoint = (head: TreeHead, signer: SignerKey): string => {
-  if (head.origin !== signer.name) throw new CheckpointError(`the log ${head.origin} signs with a key of its own name, not ${signer.name}`);
+  if (head.origin !== signer.name)
+    throw new CheckpointError(`the log ${head.origin} signs with a key of its own name, not ${signer.name}`);
   return signNote(checkpointText(head), signer);
 };
 
 /** Verifies a signed checkpoint against the pinned key; the log it names must be the key's. */
 export function openCheckpoint(note: string, key: VerifierKey): TreeHead {
   const head = parseCheckpointText(openNote(note, key));
-  if (head.origin !== key.name) throw new CheckpointError(`the checkpoint is for log ${head.origin}, the pinned key for ${key.name}`);
+  if (head.origin !== key.name)
+    throw new CheckpointError(`the checkpoint is for log ${head.origin}, the pinned key for ${key.name}`);
   return head;
 }

@@ -33,7 +33,10 @@ export const USAGE = `vru-verify: checks the VRU audit log with nothing but its 
 export interface VerifierIo {
   readFile(path: string): Promise<string>;
   writeFile(path: string, text: string): Promise<void>;
-  fetch(url: string, init: { headers: Record<string, string> }): Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+  fetch(
+    url: string,
+    init: { headers: Record<string, string> },
+  ): Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
   env: Record<string, string | undefined>;
   out(line: string): void;
   err(line: string): void;
@@ -69,9 +72,10 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 async function pinnedKey(o: Options, io: VerifierIo): Promise<VerifierKey> {
-  const text = o.flags.get('--key')
-    ?? (o.flags.has('--key-file') ? await io.readFile(o.flags.get('--key-file')!) : undefined)
-    ?? io.env.AUDIT_PUBLIC_KEY;
+  const text =
+    o.flags.get('--key') ??
+    (o.flags.has('--key-file') ? await io.readFile(o.flags.get('--key-file')!) : undefined) ??
+    io.env.AUDIT_PUBLIC_KEY;
   if (!text) throw new UsageError('no pinned key: give --key, --key-file or AUDIT_PUBLIC_KEY');
   try {
     return parseVerifierKey(text);
@@ -81,9 +85,13 @@ async function pinnedKey(o: Options, io: VerifierIo): Promise<VerifierKey> {
 }
 
 const headJson = (h: TreeHead) => ({
-  origin: h.origin, size: h.size, rootHash: toBase64(h.rootHash), timestamp: new Date(h.timestamp).toISOString(),
+  origin: h.origin,
+  size: h.size,
+  rootHash: toBase64(h.rootHash),
+  timestamp: new Date(h.timestamp).toISOString(),
 });
-const headLine = (h: TreeHead) => `${h.size} entries, root ${toBase64(h.rootHash)}, signed ${new Date(h.timestamp).toISOString()}`;
+const headLine = (h: TreeHead) =>
+  `${h.size} entries, root ${toBase64(h.rootHash)}, signed ${new Date(h.timestamp).toISOString()}`;
 
 async function fetchText(io: VerifierIo, url: string): Promise<string> {
   const apiKey = io.env.VRU_API_KEY;
@@ -143,14 +151,18 @@ async function consistency(o: Options, io: VerifierIo): Promise<number> {
       // checkConsistency names which head fails; the proof is not needed for that.
       savedSize = currentSize = 0;
     }
-    proof = savedSize > 0 && currentSize >= savedSize
-      ? parseJson(await fetchText(io, `${base}${AUDIT_LOG_ROUTES.consistency}?from=${savedSize}&to=${currentSize}`),
-        'the consistency proof')
-      : { from: savedSize, to: currentSize, proof: [] };
+    proof =
+      savedSize > 0 && currentSize >= savedSize
+        ? parseJson(
+            await fetchText(io, `${base}${AUDIT_LOG_ROUTES.consistency}?from=${savedSize}&to=${currentSize}`),
+            'the consistency proof',
+          )
+        : { from: savedSize, to: currentSize, proof: [] };
   } else {
     const newFile = o.flags.get('--new');
     const proofFile = o.flags.get('--proof');
-    if (!newFile || !proofFile) throw new UsageError('consistency needs --url API_URL, or --new HEAD_FILE and --proof PROOF_FILE');
+    if (!newFile || !proofFile)
+      throw new UsageError('consistency needs --url API_URL, or --new HEAD_FILE and --proof PROOF_FILE');
     current = await io.readFile(newFile);
     proof = parseJson(await io.readFile(proofFile), 'the consistency proof');
   }
@@ -158,12 +170,23 @@ async function consistency(o: Options, io: VerifierIo): Promise<number> {
   const save = o.flags.get('--save');
   if (verdict.verdict === 'consistent' && save) await io.writeFile(save, current);
   if (o.json) {
-    io.out(JSON.stringify(verdict.verdict === 'unverifiable'
-      ? { ok: false, ...verdict }
-      : { ...verdict, ok: verdict.verdict === 'consistent', saved: headJson(verdict.saved), current: headJson(verdict.current) }));
+    io.out(
+      JSON.stringify(
+        verdict.verdict === 'unverifiable'
+          ? { ok: false, ...verdict }
+          : {
+              ...verdict,
+              ok: verdict.verdict === 'consistent',
+              saved: headJson(verdict.saved),
+              current: headJson(verdict.current),
+            },
+      ),
+    );
   } else if (verdict.verdict === 'consistent') {
-    io.out(`consistent: today's log (${headLine(verdict.current)}) extends your saved head (${headLine(verdict.saved)}) `
-      + `with ${verdict.appended} new entries; nothing you saw was changed or removed.`);
+    io.out(
+      `consistent: today's log (${headLine(verdict.current)}) extends your saved head (${headLine(verdict.saved)}) ` +
+        `with ${verdict.appended} new entries; nothing you saw was changed or removed.`,
+    );
     if (save) io.out(`today's head saved to ${save}`);
   } else {
     io.out(`NOT CONSISTENT (${verdict.verdict}): ${verdict.message}`);
@@ -180,10 +203,14 @@ async function pack(o: Options, io: VerifierIo): Promise<number> {
     io.out(JSON.stringify({ ...result, head: result.head ? headJson(result.head) : undefined }));
   } else if (result.ok) {
     const f = result.recomputed!;
-    io.out(`verified: ${result.eventsProven} events of grant ${f.grantRef} are in the log signed by ${key.name} `
-      + `(${headLine(result.head!)})`);
-    io.out(`  awarded ${f.awardedPence} pence, spent ${f.spentPence}, remaining ${f.remainingPence} `
-      + '(re-computed from the events; the pack agrees)');
+    io.out(
+      `verified: ${result.eventsProven} events of grant ${f.grantRef} are in the log signed by ${key.name} ` +
+        `(${headLine(result.head!)})`,
+    );
+    io.out(
+      `  awarded ${f.awardedPence} pence, spent ${f.spentPence}, remaining ${f.remainingPence} ` +
+        '(re-computed from the events; the pack agrees)',
+    );
     for (const [category, pence] of Object.entries(f.spentByCategory)) io.out(`  ${category}: ${pence}`);
     for (const [quarter, pence] of Object.entries(f.spentByQuarter)) io.out(`  ${quarter}: ${pence}`);
   } else {
@@ -202,8 +229,10 @@ async function frozenReturn(o: Options, io: VerifierIo): Promise<number> {
   const r = doc as { id?: unknown; report?: unknown; position?: unknown; figuresSha256?: unknown };
   if (o.json) io.out(JSON.stringify(verdict));
   else if (verdict.ok) {
-    io.out(`verified: frozen return ${String(r.id)} (${String(r.report)} at position ${String(r.position)}) is signed by ${key.name}; `
-      + `its figures hash to ${String(r.figuresSha256)}`);
+    io.out(
+      `verified: frozen return ${String(r.id)} (${String(r.report)} at position ${String(r.position)}) is signed by ${key.name}; ` +
+        `its figures hash to ${String(r.figuresSha256)}`,
+    );
   } else {
     io.out(`NOT VERIFIED: ${verdict.problems.length} problem(s)`);
     for (const p of verdict.problems) io.out(`  ${p}`);
@@ -216,12 +245,21 @@ export async function runVerifier(argv: readonly string[], io: VerifierIo): Prom
   try {
     const o = parseArgs(argv);
     switch (o.command) {
-      case 'head': return await head(o, io);
-      case 'consistency': return await consistency(o, io);
-      case 'pack': return await pack(o, io);
-      case 'return': return await frozenReturn(o, io);
-      case 'help': case '--help': case '-h': io.out(USAGE); return 0;
-      default: throw new UsageError(o.command ? `unknown command ${o.command}` : 'no command');
+      case 'head':
+        return await head(o, io);
+      case 'consistency':
+        return await consistency(o, io);
+      case 'pack':
+        return await pack(o, io);
+      case 'return':
+        return await frozenReturn(o, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return 0;
+      default:
+        throw new UsageError(o.command ? `unknown command ${o.command}` : 'no command');
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -28,7 +28,8 @@ function world(files: Record<string, string>, api: Record<string, string> = {}, 
 
 const log = grantLog();
 const saved = log.checkpoint(5);
-for (let i = 0; i < 7; i++) log.append('participant-p3', 'SessionMissed', { sessionId: `M-${i}`, sessionDate: '2025-06-03' });
+for (let i = 0; i < 7; i++)
+  log.append('participant-p3', 'SessionMissed', { sessionId: `M-${i}`, sessionDate: '2025-06-03' });
 const today = log.checkpoint();
 const key = log.signer.verifierKey;
 
@@ -51,45 +52,80 @@ t.test('head: a saved head checked against the pinned key', async (t) => {
   t.match(JSON.parse(json.out[0]!), { ok: true, head: { origin: 'vru.test/audit-log', size: 5 } });
 });
 
-t.test('consistency from files: proven, and today\'s head saved for next month', async (t) => {
+t.test("consistency from files: proven, and today's head saved for next month", async (t) => {
   const w = world({ 'old.txt': saved, 'new.txt': today, 'proof.json': JSON.stringify(log.consistencyProof(5)) });
-  const argv = ['consistency', '--key', key, '--old', 'old.txt', '--new', 'new.txt', '--proof', 'proof.json', '--save', 'next.txt'];
+  const argv = [
+    'consistency',
+    '--key',
+    key,
+    '--old',
+    'old.txt',
+    '--new',
+    'new.txt',
+    '--proof',
+    'proof.json',
+    '--save',
+    'next.txt',
+  ];
   t.equal(await runVerifier(argv, w.io), 0);
   t.match(w.out[0], /^consistent: today's log \(17 entries.*extends your saved head \(5 entries.*with 12 new entries/);
   t.equal(w.files['next.txt'], today);
 });
 
-t.test('consistency from the API: the head and the proof fetched with the funder\'s key', async (t) => {
+t.test("consistency from the API: the head and the proof fetched with the funder's key", async (t) => {
   const w = world({ 'old.txt': saved }, apiFor(log, 5), { VRU_API_KEY: 'vru_k1_secret', AUDIT_PUBLIC_KEY: key });
   t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example/', '--json'], w.io), 0);
-  t.match(JSON.parse(w.out[0]!), { ok: true, verdict: 'consistent', appended: 12, saved: { size: 5 }, current: { size: 17 } });
-  t.same(w.requests.map((r) => r.url), [
-    `https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`, `https://vru.example${AUDIT_LOG_ROUTES.consistency}?from=5&to=17`,
-  ]);
+  t.match(JSON.parse(w.out[0]!), {
+    ok: true,
+    verdict: 'consistent',
+    appended: 12,
+    saved: { size: 5 },
+    current: { size: 17 },
+  });
+  t.same(
+    w.requests.map((r) => r.url),
+    [
+      `https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`,
+      `https://vru.example${AUDIT_LOG_ROUTES.consistency}?from=5&to=17`,
+    ],
+  );
   t.ok(w.requests.every((r) => r.headers.authorization === 'Bearer vru_k1_secret'));
 });
 
-t.test('consistency against a rewritten, truncated or re-keyed log fails with the reason and exit status 1', async (t) => {
-  // The same log with the first spend cut to 1p, rebuilt and signed with the log's own key.
-  const cut = new TestLog(log.signer);
-  for (const e of log.entries) cut.append(e.streamId, e.type, e.position === '3' ? { ...e.data, amountPence: 1 } : e.data, e.eventId);
-  const w = world({ 'old.txt': saved }, apiFor(cut, 5), { AUDIT_PUBLIC_KEY: key });
-  t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example', '--save', 'next.txt'], w.io), 1);
-  t.match(w.out[0], /^NOT CONSISTENT \(diverged\): today's log \(17 entries.*does not begin with the 5 entries your head covered/);
-  t.notOk('next.txt' in w.files, 'an inconsistent head is never saved');
+t.test(
+  'consistency against a rewritten, truncated or re-keyed log fails with the reason and exit status 1',
+  async (t) => {
+    // The same log with the first spend cut to 1p, rebuilt and signed with the log's own key.
+    const cut = new TestLog(log.signer);
+    for (const e of log.entries)
+      cut.append(e.streamId, e.type, e.position === '3' ? { ...e.data, amountPence: 1 } : e.data, e.eventId);
+    const w = world({ 'old.txt': saved }, apiFor(cut, 5), { AUDIT_PUBLIC_KEY: key });
+    t.equal(
+      await runVerifier(
+        ['consistency', '--old', 'old.txt', '--url', 'https://vru.example', '--save', 'next.txt'],
+        w.io,
+      ),
+      1,
+    );
+    t.match(
+      w.out[0],
+      /^NOT CONSISTENT \(diverged\): today's log \(17 entries.*does not begin with the 5 entries your head covered/,
+    );
+    t.notOk('next.txt' in w.files, 'an inconsistent head is never saved');
 
-  const shortApi = { [`https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`]: cut.checkpoint(12, 1_790_000_000_000) };
-  const short = world({ 'old.txt': log.checkpoint(15) }, shortApi, { AUDIT_PUBLIC_KEY: key });
-  t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example'], short.io), 1);
-  t.match(short.out[0], /^NOT CONSISTENT \(truncated\): today's log has 12 entries, your saved head covered 15: /);
-  t.match(short.out[0], /entries at positions 13 to 15 are gone/);
-  t.equal(short.requests.length, 1, 'no proof is asked for when the log shrank');
+    const shortApi = { [`https://vru.example${AUDIT_LOG_ROUTES.checkpoint}`]: cut.checkpoint(12, 1_790_000_000_000) };
+    const short = world({ 'old.txt': log.checkpoint(15) }, shortApi, { AUDIT_PUBLIC_KEY: key });
+    t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example'], short.io), 1);
+    t.match(short.out[0], /^NOT CONSISTENT \(truncated\): today's log has 12 entries, your saved head covered 15: /);
+    t.match(short.out[0], /entries at positions 13 to 15 are gone/);
+    t.equal(short.requests.length, 1, 'no proof is asked for when the log shrank');
 
-  // The same rewrite signed with a key of the attacker's.
-  const rekeyed = world({ 'old.txt': saved }, apiFor(grantLog(), 5), { AUDIT_PUBLIC_KEY: key });
-  t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example'], rekeyed.io), 1);
-  t.match(rekeyed.out[0], /^NOT CONSISTENT \(unverifiable\): today's head: not signed by the pinned key/);
-});
+    // The same rewrite signed with a key of the attacker's.
+    const rekeyed = world({ 'old.txt': saved }, apiFor(grantLog(), 5), { AUDIT_PUBLIC_KEY: key });
+    t.equal(await runVerifier(['consistency', '--old', 'old.txt', '--url', 'https://vru.example'], rekeyed.io), 1);
+    t.match(rekeyed.out[0], /^NOT CONSISTENT \(unverifiable\): today's head: not signed by the pinned key/);
+  },
+);
 
 t.test('pack: verified offline, and every problem listed with where it is', async (t) => {
   const pack = log.grantPack('G-1', G1_FIGURES);
@@ -98,7 +134,12 @@ t.test('pack: verified offline, and every problem listed with where it is', asyn
   t.match(w.out[0], /^verified: 5 events of grant G-1 are in the log signed by vru\.test\/audit-log \(17 entries/);
   t.match(w.out[1], /awarded 5000000 pence, spent 1830000, remaining 3170000/);
   t.same(w.out.slice(2), [
-    '  staff: 1500000', '  venue: 250000', '  materials: 80000', '  2025-Q2: 1500000', '  2025-Q3: 250000', '  2025-Q4: 80000',
+    '  staff: 1500000',
+    '  venue: 250000',
+    '  materials: 80000',
+    '  2025-Q2: 1500000',
+    '  2025-Q3: 250000',
+    '  2025-Q4: 80000',
   ]);
   const tampered = JSON.stringify({ ...pack, figures: { ...pack.figures, spentPence: 1 } });
   const bad = world({ 'pack.json': tampered }, {}, { AUDIT_PUBLIC_KEY: key });
@@ -112,7 +153,11 @@ t.test('usage errors exit 2 and say what is wrong', async (t) => {
     [['head', 'head.txt'], {}, /no pinned key/],
     [['head', '--key', 'not-a-key', 'head.txt'], {}, /the pinned key/],
     [['head', '--key', key, 'missing.txt'], {}, /cannot read missing\.txt/],
-    [['consistency', '--key', key, '--old', 'head.txt'], {}, /--url API_URL, or --new HEAD_FILE and --proof PROOF_FILE/],
+    [
+      ['consistency', '--key', key, '--old', 'head.txt'],
+      {},
+      /--url API_URL, or --new HEAD_FILE and --proof PROOF_FILE/,
+    ],
     [['consistency', '--key', key, '--old', 'head.txt', '--url', 'https://vru.example'], {}, /answered 404/],
     [['pack', '--key', key, 'head.txt'], {}, /the evidence pack is not JSON/],
     [['head', '--key'], {}, /--key needs a value/],

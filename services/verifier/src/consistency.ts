@@ -46,30 +46,46 @@ function decodeProof(doc: unknown): { from: number; to: number; hashes: Hash[] }
  * (diverged). Two heads signed by the pinned key that are not consistent are themselves the evidence: a log
  * never signs both.
  */
-export function checkConsistency(key: VerifierKey, savedNote: string, currentNote: string, proofDocument: unknown): ConsistencyVerdict {
+export function checkConsistency(
+  key: VerifierKey,
+  savedNote: string,
+  currentNote: string,
+  proofDocument: unknown,
+): ConsistencyVerdict {
   let saved: TreeHead;
   let current: TreeHead;
   try {
     saved = openCheckpoint(savedNote, key);
   } catch (err) {
-    return { verdict: 'unverifiable', message: `your saved head: ${err instanceof CheckpointError ? err.message : String(err)}` };
+    return {
+      verdict: 'unverifiable',
+      message: `your saved head: ${err instanceof CheckpointError ? err.message : String(err)}`,
+    };
   }
   try {
     current = openCheckpoint(currentNote, key);
   } catch (err) {
-    return { verdict: 'unverifiable', message: `today's head: ${err instanceof CheckpointError ? err.message : String(err)}` };
+    return {
+      verdict: 'unverifiable',
+      message: `today's head: ${err instanceof CheckpointError ? err.message : String(err)}`,
+    };
   }
-  const evidence = 'Both heads are signed by the pinned key: keep both files, together they show the log was rewritten.';
+  const evidence =
+    'Both heads are signed by the pinned key: keep both files, together they show the log was rewritten.';
   if (current.size < saved.size) {
     return {
-      verdict: 'truncated', saved, current,
-      message: `today's log has ${current.size} entries, your saved head covered ${saved.size}: entries at positions `
-        + `${current.size + 1} to ${saved.size} are gone (or the log was rewritten). ${evidence}`,
+      verdict: 'truncated',
+      saved,
+      current,
+      message:
+        `today's log has ${current.size} entries, your saved head covered ${saved.size}: entries at positions ` +
+        `${current.size + 1} to ${saved.size} are gone (or the log was rewritten). ${evidence}`,
     };
   }
   if (current.timestamp < saved.timestamp) {
     return {
-      verdict: 'unverifiable', message: `today's head (${iso(current.timestamp)}) is older than your saved head (${iso(saved.timestamp)})`,
+      verdict: 'unverifiable',
+      message: `today's head (${iso(current.timestamp)}) is older than your saved head (${iso(saved.timestamp)})`,
     };
   }
   const proof = decodeProof(proofDocument);
@@ -82,14 +98,20 @@ export function checkConsistency(key: VerifierKey, savedNote: string, currentNot
   if (checked.ok) return { verdict: 'consistent', saved, current, appended: current.size - saved.size };
   if (checked.code === 'first-root-mismatch') {
     return {
-      verdict: 'diverged', saved, current,
-      message: `today's log (${describe(current)}) does not begin with the ${saved.size} entries your head covered `
-        + `(${describe(saved)}): an entry at a position from 1 to ${saved.size} was changed, removed or reordered. ${evidence}`,
+      verdict: 'diverged',
+      saved,
+      current,
+      message:
+        `today's log (${describe(current)}) does not begin with the ${saved.size} entries your head covered ` +
+        `(${describe(saved)}): an entry at a position from 1 to ${saved.size} was changed, removed or reordered. ${evidence}`,
     };
   }
   return {
-    verdict: 'unproven', saved, current,
-    message: `the log did not prove that today's log (${describe(current)}) begins with the ${saved.size} entries your head covered `
-      + `(${describe(saved)}): ${checked.reason}. Treat it as a rewrite until the operator explains it.`,
+    verdict: 'unproven',
+    saved,
+    current,
+    message:
+      `the log did not prove that today's log (${describe(current)}) begins with the ${saved.size} entries your head covered ` +
+      `(${describe(saved)}): ${checked.reason}. Treat it as a rewrite until the operator explains it.`,
   };
 }

@@ -88,7 +88,15 @@ function readEntry(value: unknown): EntryFields | string {
   if (!Number.isSafeInteger(streamVersion) || !Number.isSafeInteger(schemaVersion) || !isRecord(data)) {
     return 'the entry lacks streamVersion, schemaVersion or data';
   }
-  return { position, eventId, streamId, streamVersion: streamVersion as number, type, schemaVersion: schemaVersion as number, data };
+  return {
+    position,
+    eventId,
+    streamId,
+    streamVersion: streamVersion as number,
+    type,
+    schemaVersion: schemaVersion as number,
+    data,
+  };
 }
 
 function decodeProof(proof: unknown): Hash[] | null {
@@ -108,13 +116,23 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
   const problems: PackProblem[] = [];
   const problem = (path: string, message: string): void => void problems.push({ path, message });
   const result = (extra: Partial<PackVerification> = {}): PackVerification => ({
-    ok: problems.length === 0, problems, eventsProven: 0, positions: [], ...extra,
+    ok: problems.length === 0,
+    problems,
+    eventsProven: 0,
+    positions: [],
+    ...extra,
   });
   if (!isRecord(pack)) return (problem('', 'an evidence pack is a JSON object'), result());
   if (pack.format !== EVIDENCE_PACK_FORMAT) problem('/format', `expected "${EVIDENCE_PACK_FORMAT}"`);
-  if (pack.version !== EVIDENCE_PACK_VERSION) problem('/version', `this verifier reads version ${EVIDENCE_PACK_VERSION}`);
+  if (pack.version !== EVIDENCE_PACK_VERSION)
+    problem('/version', `this verifier reads version ${EVIDENCE_PACK_VERSION}`);
   const subject = pack.subject;
-  if (!isRecord(subject) || subject.kind !== 'grant' || typeof subject.grantRef !== 'string' || subject.grantRef === '') {
+  if (
+    !isRecord(subject) ||
+    subject.kind !== 'grant' ||
+    typeof subject.grantRef !== 'string' ||
+    subject.grantRef === ''
+  ) {
     problem('/subject', 'expected { "kind": "grant", "grantRef": "…" }');
   }
   if (!Array.isArray(pack.events)) problem('/events', 'expected an array');
@@ -136,29 +154,57 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
   let previousLeaf = -1;
   (pack.events as unknown[]).forEach((item, i) => {
     const at = `/events/${i}`;
-    if (!isRecord(item)) { problem(at, 'expected { leafIndex, entry, inclusionProof }'); return; }
+    if (!isRecord(item)) {
+      problem(at, 'expected { leafIndex, entry, inclusionProof }');
+      return;
+    }
     const { leafIndex, entry, inclusionProof } = item;
-    if (!Number.isSafeInteger(leafIndex) || (leafIndex as number) < 0) { problem(`${at}/leafIndex`, 'not a leaf index'); return; }
+    if (!Number.isSafeInteger(leafIndex) || (leafIndex as number) < 0) {
+      problem(`${at}/leafIndex`, 'not a leaf index');
+      return;
+    }
     const leaf = leafIndex as number;
-    if (leaf >= head.size) { problem(`${at}/leafIndex`, `leaf ${leaf} is beyond the signed tree (${head.size} entries)`); return; }
-    if (typeof entry !== 'string') { problem(`${at}/entry`, 'expected the entry as text'); return; }
+    if (leaf >= head.size) {
+      problem(`${at}/leafIndex`, `leaf ${leaf} is beyond the signed tree (${head.size} entries)`);
+      return;
+    }
+    if (typeof entry !== 'string') {
+      problem(`${at}/entry`, 'expected the entry as text');
+      return;
+    }
     const proof = decodeProof(inclusionProof);
-    if (!proof) { problem(`${at}/inclusionProof`, 'expected an array of base64 SHA-256 hashes'); return; }
+    if (!proof) {
+      problem(`${at}/inclusionProof`, 'expected an array of base64 SHA-256 hashes');
+      return;
+    }
     const included = verifyInclusion(leaf, head.size, leafHash(utf8(entry)), proof, head.rootHash);
-    if (!included.ok) { problem(`${at}/inclusionProof`, `leaf ${leaf}: not in the signed log as given (${included.reason})`); return; }
+    if (!included.ok) {
+      problem(`${at}/inclusionProof`, `leaf ${leaf}: not in the signed log as given (${included.reason})`);
+      return;
+    }
     let fields: EntryFields | string;
     try {
       fields = readEntry(parseCanonicalJson(entry));
     } catch (err) {
       fields = (err as Error).message;
     }
-    if (typeof fields === 'string') { problem(`${at}/entry`, fields); return; }
-    if (fields.streamId !== stream) { problem(`${at}/entry`, `the entry belongs to ${fields.streamId}, not ${stream}`); return; }
+    if (typeof fields === 'string') {
+      problem(`${at}/entry`, fields);
+      return;
+    }
+    if (fields.streamId !== stream) {
+      problem(`${at}/entry`, `the entry belongs to ${fields.streamId}, not ${stream}`);
+      return;
+    }
     if (fields.streamVersion !== i + 1) {
-      problem(`${at}/entry`, `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)`); return;
+      problem(`${at}/entry`, `expected stream version ${i + 1} (the pack holds the stream in order, with no gap)`);
+      return;
     }
     // A stream's next version is appended only after the one before it committed, so the log holds it later.
-    if (leaf <= previousLeaf) { problem(`${at}/leafIndex`, `leaf ${leaf} is not after the stream's previous event (leaf ${previousLeaf})`); return; }
+    if (leaf <= previousLeaf) {
+      problem(`${at}/leafIndex`, `leaf ${leaf} is not after the stream's previous event (leaf ${previousLeaf})`);
+      return;
+    }
     previousLeaf = leaf;
     proven.push(fields);
   });
@@ -172,15 +218,30 @@ export function verifyEvidencePack(pack: unknown, key: VerifierKey): PackVerific
   try {
     const { terms, lines } = foldGrantEvents(proven);
     if (!terms) throw new SpendError('the pack has no GrantAwarded event');
-    recomputed = { grantRef, providerId: terms.providerId, programmeId: terms.programmeId, ...spendFigures(terms.amountPence, lines) };
+    recomputed = {
+      grantRef,
+      providerId: terms.providerId,
+      programmeId: terms.programmeId,
+      ...spendFigures(terms.amountPence, lines),
+    };
   } catch (err) {
     problem('/events', err instanceof SpendError ? err.message : 'the events could not be folded');
     return result({ head, eventsProven: proven.length, positions });
   }
   const figures = pack.figures as Record<string, unknown>;
   const differs = (field: keyof GrantFigures) =>
-    problem(`/figures/${field}`, `the pack says ${JSON.stringify(figures[field])}, the events give ${JSON.stringify(recomputed[field])}`);
-  for (const field of ['grantRef', 'providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence'] as const) {
+    problem(
+      `/figures/${field}`,
+      `the pack says ${JSON.stringify(figures[field])}, the events give ${JSON.stringify(recomputed[field])}`,
+    );
+  for (const field of [
+    'grantRef',
+    'providerId',
+    'programmeId',
+    'awardedPence',
+    'spentPence',
+    'remainingPence',
+  ] as const) {
     if (figures[field] !== recomputed[field]) differs(field);
   }
   for (const field of ['spentByCategory', 'spentByQuarter'] as const) {

@@ -34,20 +34,29 @@ export interface FrozenReturnFacts {
 }
 
 const LINES: readonly [keyof FrozenReturnFacts, string][] = [
-  ['id', 'id'], ['report', 'report'], ['figuresSha256', 'sha256'], ['position', 'position'], ['asOf', 'asOf'],
-  ['disclosureRules', 'rules'], ['codeVersion', 'code'], ['frozenAt', 'frozenAt'],
+  ['id', 'id'],
+  ['report', 'report'],
+  ['figuresSha256', 'sha256'],
+  ['position', 'position'],
+  ['asOf', 'asOf'],
+  ['disclosureRules', 'rules'],
+  ['codeVersion', 'code'],
+  ['frozenAt', 'frozenAt'],
 ];
 
 export function frozenReturnStatement(facts: FrozenReturnFacts): string {
   for (const [field] of LINES) {
-    if (typeof facts[field] !== 'string' || !/^[^\s]+$/.test(facts[field])) throw new CheckpointError(`${field} must be one word`);
+    if (typeof facts[field] !== 'string' || !/^[^\s]+$/.test(facts[field]))
+      throw new CheckpointError(`${field} must be one word`);
   }
   return `${FROZEN_RETURN_STATEMENT}\n${LINES.map(([field, label]) => `${label} ${facts[field]}`).join('\n')}\n`;
 }
 
-export const signFrozenReturn = (facts: FrozenReturnFacts, signer: SignerKey): string => signNote(frozenReturnStatement(facts), signer);
+export const signFrozenReturn = (facts: FrozenReturnFacts, signer: SignerKey): string =>
+  signNote(frozenReturnStatement(facts), signer);
 
-export const figuresDigest = (figures: unknown): string => createHash('sha256').update(canonicalJson(figures), 'utf8').digest('hex');
+export const figuresDigest = (figures: unknown): string =>
+  createHash('sha256').update(canonicalJson(figures), 'utf8').digest('hex');
 
 export interface FrozenReturnVerdict {
   ok: boolean;
@@ -60,7 +69,8 @@ export interface FrozenReturnVerdict {
  */
 export function verifyFrozenReturn(doc: unknown, key: VerifierKey): FrozenReturnVerdict {
   const problems: string[] = [];
-  if (doc === null || typeof doc !== 'object') return { ok: false, problems: ['not a frozen return (expected a JSON object)'] };
+  if (doc === null || typeof doc !== 'object')
+    return { ok: false, problems: ['not a frozen return (expected a JSON object)'] };
   const r = doc as Record<string, unknown>;
   const note = (r.signature as { note?: unknown } | null | undefined)?.note;
   if (typeof note !== 'string') return { ok: false, problems: ['not signed yet: the return has no signature'] };
@@ -78,9 +88,17 @@ export function verifyFrozenReturn(doc: unknown, key: VerifierKey): FrozenReturn
     problems.push(`the return's fields: ${(err as Error).message}`);
   }
   if (expected !== null && text !== expected) {
-    const signed = new Map(text.split('\n').slice(1).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+    const signed = new Map(
+      text
+        .split('\n')
+        .slice(1)
+        .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+    );
     for (const [field, label] of LINES) {
-      if (signed.get(label) !== facts[field]) problems.push(`${field}: the return says ${facts[field]}, the signed statement ${signed.get(label) ?? 'nothing'}`);
+      if (signed.get(label) !== facts[field])
+        problems.push(
+          `${field}: the return says ${facts[field]}, the signed statement ${signed.get(label) ?? 'nothing'}`,
+        );
     }
     if (problems.length === 0) problems.push('the signed statement is not the statement of this return');
   }
@@ -91,7 +109,9 @@ export function verifyFrozenReturn(doc: unknown, key: VerifierKey): FrozenReturn
     problems.push(`figures: ${(err as Error).message}`);
   }
   if (digest !== null && digest !== facts.figuresSha256) {
-    problems.push(`figures: their SHA-256 is ${digest}, the signed digest ${facts.figuresSha256}: the figures were changed`);
+    problems.push(
+      `figures: their SHA-256 is ${digest}, the signed digest ${facts.figuresSha256}: the figures were changed`,
+    );
   }
   return { ok: problems.length === 0, problems };
 }

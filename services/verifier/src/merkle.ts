@@ -34,7 +34,8 @@ export function hashEquals(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function assertTreeSize(n: number, what = 'tree size'): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a whole number from 0 to 2^53 - 1 (got ${n})`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`${what} must be a whole number from 0 to 2^53 - 1 (got ${n})`);
 }
 
 /** The largest power of two strictly below n (n ≥ 2): where RFC 9162 splits a tree of n leaves. */
@@ -111,7 +112,10 @@ export const emptyFrontier = (): Frontier => ({ size: 0, hashes: [] });
  * rehashing the log. Costs O(k + log n) hashes: each leaf merges with the subtrees its index's trailing one bits
  * name.
  */
-export function extendFrontier(frontier: Frontier, leaves: readonly Hash[]): { frontier: Frontier; created: StoredNode[] } {
+export function extendFrontier(
+  frontier: Frontier,
+  leaves: readonly Hash[],
+): { frontier: Frontier; created: StoredNode[] } {
   const hashes = [...frontier.hashes];
   const created: StoredNode[] = [];
   let size = frontier.size;
@@ -167,7 +171,8 @@ export class MemoryTree {
   /** A stored perfect subtree; throws for one that is not complete yet. */
   node = (id: NodeId): Hash => {
     const hash = this.levels[id.level]?.[id.index];
-    if (!hash) throw new RangeError(`no complete subtree at level ${id.level}, index ${id.index} in a tree of ${this.size}`);
+    if (!hash)
+      throw new RangeError(`no complete subtree at level ${id.level}, index ${id.index} in a tree of ${this.size}`);
     return hash;
   };
 

@@ -1,5 +1,13 @@
 import {
-  assertTreeSize, foldRange, HASH_BYTES, hashEquals, nodeHash, perfectSubtrees, splitPoint, type Hash, type NodeId,
+  assertTreeSize,
+  foldRange,
+  HASH_BYTES,
+  hashEquals,
+  nodeHash,
+  perfectSubtrees,
+  splitPoint,
+  type Hash,
+  type NodeId,
 } from './merkle.js';
 
 /**
@@ -31,7 +39,8 @@ function planFromRanges(ranges: LeafRange[]): ProofPlan {
     ranges,
     nodes,
     build(hashes) {
-      if (hashes.length !== nodes.length) throw new RangeError(`expected ${nodes.length} subtree hashes, got ${hashes.length}`);
+      if (hashes.length !== nodes.length)
+        throw new RangeError(`expected ${nodes.length} subtree hashes, got ${hashes.length}`);
       const byKey = new Map(nodes.map((n, i) => [key(n), hashes[i]!]));
       return pieces.map((p) => foldRange(p.map((n) => byKey.get(key(n))!)));
     },
@@ -104,12 +113,19 @@ const half = (x: number) => Math.floor(x / 2);
  * RFC 9162 section 2.1.3.2: recomputes the root from the leaf hash and its audit path and compares it with the
  * root of the signed head. The proof must have exactly the length the index and size call for.
  */
-export function verifyInclusion(index: number, size: number, leaf: Hash, proof: readonly Hash[], root: Hash): ProofResult {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leaf: Hash,
+  proof: readonly Hash[],
+  root: Hash,
+): ProofResult {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0) {
     return fail('leaf index and tree size must be whole numbers');
   }
   if (index >= size) return fail(`leaf index ${index} is not in a tree of ${size}`);
-  if (leaf.length !== HASH_BYTES || root.length !== HASH_BYTES || !wellFormed(proof)) return fail('every hash must be 32 bytes');
+  if (leaf.length !== HASH_BYTES || root.length !== HASH_BYTES || !wellFormed(proof))
+    return fail('every hash must be 32 bytes');
   let fn = index;
   let sn = size - 1;
   let r = leaf;
@@ -130,7 +146,9 @@ export function verifyInclusion(index: number, size: number, leaf: Hash, proof: 
     sn = half(sn);
   }
   if (sn !== 0) return fail('the proof is shorter than the path from the leaf to the root');
-  return hashEquals(r, root) ? { ok: true } : fail('the proof does not lead to the root of the signed head', 'root-mismatch');
+  return hashEquals(r, root)
+    ? { ok: true }
+    : fail('the proof does not lead to the root of the signed head', 'root-mismatch');
 }
 
 /**
@@ -138,14 +156,23 @@ export function verifyInclusion(index: number, size: number, leaf: Hash, proof: 
  * `second` leaves with root `secondRoot`. Equal sizes need an empty proof and equal roots; the empty tree proves
  * nothing (there is no root a client would have pinned).
  */
-export function verifyConsistency(first: number, second: number, proof: readonly Hash[], firstRoot: Hash, secondRoot: Hash): ProofResult {
-  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0) return fail('tree sizes must be whole numbers');
+export function verifyConsistency(
+  first: number,
+  second: number,
+  proof: readonly Hash[],
+  firstRoot: Hash,
+  secondRoot: Hash,
+): ProofResult {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0)
+    return fail('tree sizes must be whole numbers');
   if (first > second) return fail(`the second tree (${second}) is smaller than the first (${first})`);
   if (first === 0) return fail('a consistency proof from the empty tree proves nothing');
-  if (firstRoot.length !== HASH_BYTES || secondRoot.length !== HASH_BYTES || !wellFormed(proof)) return fail('every hash must be 32 bytes');
+  if (firstRoot.length !== HASH_BYTES || secondRoot.length !== HASH_BYTES || !wellFormed(proof))
+    return fail('every hash must be 32 bytes');
   if (first === second) {
     if (proof.length > 0) return fail('equal sizes need an empty proof');
-    if (!hashEquals(firstRoot, secondRoot)) return fail('the two heads have the same size but different roots', 'first-root-mismatch');
+    if (!hashEquals(firstRoot, secondRoot))
+      return fail('the two heads have the same size but different roots', 'first-root-mismatch');
     return { ok: true };
   }
   if (proof.length === 0) return fail('the proof is empty');
@@ -179,7 +206,10 @@ export function verifyConsistency(first: number, second: number, proof: readonly
   if (sn !== 0) return fail('the proof is shorter than the second tree needs');
   if (!hashEquals(sr, secondRoot)) return fail('the proof does not lead to the second root', 'second-root-mismatch');
   if (!hashEquals(fr, firstRoot)) {
-    return fail('the second tree does not begin with the first: the proof gives another first root', 'first-root-mismatch');
+    return fail(
+      'the second tree does not begin with the first: the proof gives another first root',
+      'first-root-mismatch',
+    );
   }
   return { ok: true };
 }

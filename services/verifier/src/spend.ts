@@ -61,7 +61,8 @@ export function quarterOf(date: string): string {
 
 /** Awarded, spent (by category and by quarter) and remaining, from the award and the corrected spend lines. */
 export function spendFigures(
-  awardedPence: number, lines: readonly Pick<SpendLine, 'amountPence' | 'category' | 'periodStart'>[],
+  awardedPence: number,
+  lines: readonly Pick<SpendLine, 'amountPence' | 'category' | 'periodStart'>[],
 ): SpendFigures {
   const spentByCategory: Record<string, number> = {};
   const byQuarter: Record<string, number> = {};
@@ -99,7 +100,11 @@ const date = (d: Record<string, unknown>, field: string, type: string): string =
  * SpendRecorded version 2 only narrowed evidenceRef to an invoice number: its figures mean what version 1's do.
  * A correction's reason (sealed since) is not read.
  */
-const KNOWN_VERSIONS: Record<string, readonly number[]> = { GrantAwarded: [1], SpendRecorded: [1, 2], SpendCorrected: [1] };
+const KNOWN_VERSIONS: Record<string, readonly number[]> = {
+  GrantAwarded: [1],
+  SpendRecorded: [1, 2],
+  SpendCorrected: [1],
+};
 
 /**
  * Folds one grant stream's events, in stream order, into the grant's terms and its spend lines with corrections
@@ -119,21 +124,29 @@ export function foldGrantEvents(events: readonly GrantStreamEvent[]): GrantLedge
       case 'GrantAwarded':
         if (terms) throw new SpendError('GrantAwarded twice in one grant stream');
         terms = {
-          providerId: text(d, 'providerId', e.type), programmeId: text(d, 'programmeId', e.type),
-          amountPence: pence(d, 'amountPence', e.type, 1), startDate: date(d, 'startDate', e.type), endDate: date(d, 'endDate', e.type),
+          providerId: text(d, 'providerId', e.type),
+          programmeId: text(d, 'programmeId', e.type),
+          amountPence: pence(d, 'amountPence', e.type, 1),
+          startDate: date(d, 'startDate', e.type),
+          endDate: date(d, 'endDate', e.type),
         };
         break;
       case 'SpendRecorded':
         if (!terms) throw new SpendError('SpendRecorded before the grant was awarded');
         if (lines.has(e.eventId)) throw new SpendError(`SpendRecorded ${e.eventId} twice`);
         lines.set(e.eventId, {
-          eventId: e.eventId, amountPence: pence(d, 'amountPence', e.type, 1), category: text(d, 'category', e.type),
-          periodStart: date(d, 'periodStart', e.type), periodEnd: date(d, 'periodEnd', e.type), corrections: 0,
+          eventId: e.eventId,
+          amountPence: pence(d, 'amountPence', e.type, 1),
+          category: text(d, 'category', e.type),
+          periodStart: date(d, 'periodStart', e.type),
+          periodEnd: date(d, 'periodEnd', e.type),
+          corrections: 0,
         });
         break;
       case 'SpendCorrected': {
         const target = lines.get(text(d, 'correctsEventId', e.type));
-        if (!target) throw new SpendError(`SpendCorrected ${e.eventId} corrects a spend that is not earlier in the stream`);
+        if (!target)
+          throw new SpendError(`SpendCorrected ${e.eventId} corrects a spend that is not earlier in the stream`);
         target.amountPence = pence(d, 'amountPence', e.type, 0);
         target.category = text(d, 'category', e.type);
         target.corrections += 1;

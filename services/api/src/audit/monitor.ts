@@ -1,13 +1,31 @@
 import {
-  ENTRY_COLUMNS, grantStreamId, initialVerifiedState, latestSignedHead, loadNodes, storedEntry, toStoredEvent, verifyLog, type AuditEventRow,
-  type LogVerification, type VerifiedState,
+  ENTRY_COLUMNS,
+  grantStreamId,
+  initialVerifiedState,
+  latestSignedHead,
+  loadNodes,
+  storedEntry,
+  toStoredEvent,
+  verifyLog,
+  type AuditEventRow,
+  type LogVerification,
+  type VerifiedState,
 } from '@vru/event-store';
 import { auditDriftChecks, auditSpendDrift, auditVerificationProblems, type Sql } from '@vru/runtime';
 import { liveTable, spendReadModel, STREAM_POSITIONS } from '@vru/projector';
 import { emptyIfNoReadModel } from '../reports/index.js';
 import {
-  canonicalJson, EVIDENCE_PACK_FORMAT, EVIDENCE_PACK_VERSION, foldGrantEvents, planInclusionProof, spendFigures, toBase64,
-  type GrantEvidencePack, type GrantFigures, type NodeId, type VerifierKey,
+  canonicalJson,
+  EVIDENCE_PACK_FORMAT,
+  EVIDENCE_PACK_VERSION,
+  foldGrantEvents,
+  planInclusionProof,
+  spendFigures,
+  toBase64,
+  type GrantEvidencePack,
+  type GrantFigures,
+  type NodeId,
+  type VerifierKey,
 } from '@vru/verifier';
 
 /**
@@ -24,7 +42,10 @@ const SPEND = {
 };
 
 /** A grant's figures as reported: the spend read model, through the same spendFigures the report runs. */
-export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly string[]): Promise<Map<string, GrantFigures>> {
+export async function grantFiguresFromReadModel(
+  sql: Sql,
+  grantRefs?: readonly string[],
+): Promise<Map<string, GrantFigures>> {
   const grants = await sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string }[]>`
     select grant_ref, provider_id, programme_id, amount_pence::text from ${sql(SPEND.grants)}
     ${grantRefs ? sql`where grant_ref = any(${grantRefs as string[]}::text[])` : sql``}`;
@@ -33,7 +54,8 @@ export async function grantFiguresFromReadModel(sql: Sql, grantRefs?: readonly s
     ${grantRefs ? sql`where grant_ref = any(${grantRefs as string[]}::text[])` : sql``}`;
   const out = new Map<string, GrantFigures>();
   for (const g of grants) {
-    const own = lines.filter((l) => l.grant_ref === g.grant_ref)
+    const own = lines
+      .filter((l) => l.grant_ref === g.grant_ref)
       .map((l) => ({ amountPence: Number(l.amount_pence), category: l.category, periodStart: l.period_start }));
     const figures = spendFigures(Number(g.amount_pence), own);
     out.set(g.grant_ref, { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, ...figures });
@@ -46,7 +68,12 @@ type EntryRow = AuditEventRow & { leaf_index: string | null };
 function figuresFromEvents(grantRef: string, rows: readonly AuditEventRow[]): GrantFigures | null {
   const { terms, lines } = foldGrantEvents(rows.map(toStoredEvent));
   if (!terms) return null;
-  return { grantRef, providerId: terms.providerId, programmeId: terms.programmeId, ...spendFigures(terms.amountPence, lines) };
+  return {
+    grantRef,
+    providerId: terms.providerId,
+    programmeId: terms.programmeId,
+    ...spendFigures(terms.amountPence, lines),
+  };
 }
 
 /** How long the spend read model may take to apply a grant event before its absence counts as drift. */
@@ -92,7 +119,13 @@ export interface DriftCheck {
 }
 
 const FIGURE_FIELDS = [
-  'providerId', 'programmeId', 'awardedPence', 'spentPence', 'remainingPence', 'spentByCategory', 'spentByQuarter',
+  'providerId',
+  'programmeId',
+  'awardedPence',
+  'spentPence',
+  'remainingPence',
+  'spentByCategory',
+  'spentByQuarter',
 ] as const;
 
 /** Compares the spend figures of every grant in the log with the read model's; a grant missing on either side is drift. */
@@ -117,7 +150,8 @@ export async function checkSpendDrift(sql: Sql): Promise<DriftCheck> {
       continue;
     }
     for (const field of FIGURE_FIELDS) {
-      if (canonicalJson(log[field]) !== canonicalJson(rm[field])) drift.push({ grantRef, field, log: log[field], readModel: rm[field] });
+      if (canonicalJson(log[field]) !== canonicalJson(rm[field]))
+        drift.push({ grantRef, field, log: log[field], readModel: rm[field] });
     }
   }
   return { ok: drift.length === 0, checkedAt: new Date().toISOString(), grantsChecked: fromLog.size, drift };
@@ -137,7 +171,11 @@ export interface AlarmLogger {
  * gives them. Events not yet under a signed head make the pack wait (EvidenceNotReady), so the figures and the
  * events always describe the same log.
  */
-export async function grantEvidencePack(sql: Sql, key: VerifierKey, grantRef: string): Promise<GrantEvidencePack | null> {
+export async function grantEvidencePack(
+  sql: Sql,
+  key: VerifierKey,
+  grantRef: string,
+): Promise<GrantEvidencePack | null> {
   const signed = await latestSignedHead(sql, key);
   if (!signed) throw new EvidenceNotReady('no tree head has been signed yet');
   const size = signed.head.size;
@@ -162,9 +200,13 @@ export async function grantEvidencePack(sql: Sql, key: VerifierKey, grantRef: st
     throw new EvidenceNotReady('the spend read model has not caught up with this grant yet');
   }
   return {
-    format: EVIDENCE_PACK_FORMAT, version: EVIDENCE_PACK_VERSION, subject: { kind: 'grant', grantRef }, checkpoint: signed.checkpoint,
+    format: EVIDENCE_PACK_FORMAT,
+    version: EVIDENCE_PACK_VERSION,
+    subject: { kind: 'grant', grantRef },
+    checkpoint: signed.checkpoint,
     events: rows.map((r, i) => ({
-      leafIndex: Number(r.leaf_index), entry: storedEntry(r),
+      leafIndex: Number(r.leaf_index),
+      entry: storedEntry(r),
       inclusionProof: plans[i]!.build(plans[i]!.nodes.map((n) => hashes.get(nodeKey(n))!)).map(toBase64),
     })),
     figures,
@@ -186,7 +228,11 @@ export class AuditMonitor {
   private lastDrift: DriftCheck | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly sql: Sql, readonly key: VerifierKey | null, private readonly logger?: AlarmLogger) {}
+  constructor(
+    private readonly sql: Sql,
+    readonly key: VerifierKey | null,
+    private readonly logger?: AlarmLogger,
+  ) {}
 
   private serial<T>(run: () => Promise<T>): Promise<T> {
     const next = this.queue.then(run, run);
@@ -202,7 +248,9 @@ export class AuditMonitor {
     if (pending) return pending;
     const next = this.serial(run);
     this.inflight.set(name, next);
-    const clear = () => { if (this.inflight.get(name) === next) this.inflight.delete(name); };
+    const clear = () => {
+      if (this.inflight.get(name) === next) this.inflight.delete(name);
+    };
     next.then(clear, clear);
     return next;
   }
@@ -216,7 +264,8 @@ export class AuditMonitor {
       // A full run that found nothing replaces the state; a problem keeps the last good one, so it is found again.
       if (result.ok) this.state = result.state;
       auditVerificationProblems.set(result.problems.length);
-      if (!result.ok) this.logger?.error({ problems: result.problems.slice(0, 5) }, 'AUDIT ALARM: the audit log does not verify');
+      if (!result.ok)
+        this.logger?.error({ problems: result.problems.slice(0, 5) }, 'AUDIT ALARM: the audit log does not verify');
       return result;
     });
   }
@@ -228,7 +277,8 @@ export class AuditMonitor {
         this.lastDrift = result;
         auditSpendDrift.set(new Set(result.drift.map((d) => d.grantRef)).size);
         auditDriftChecks.inc({ outcome: result.ok ? 'ok' : 'drift' });
-        if (!result.ok) this.logger?.error({ drift: result.drift.slice(0, 5) }, 'AUDIT ALARM: spend read model differs from the log');
+        if (!result.ok)
+          this.logger?.error({ drift: result.drift.slice(0, 5) }, 'AUDIT ALARM: spend read model differs from the log');
         return result;
       } catch (err) {
         auditDriftChecks.inc({ outcome: 'failed' });
@@ -245,8 +295,13 @@ export class AuditMonitor {
   start(intervalMs: number): void {
     if (this.timer) return;
     const tick = () => {
-      void this.driftCheck().catch((err: unknown) => this.logger?.warn({ error: (err as Error).message }, 'drift check failed'));
-      if (this.key) void this.verify().catch((err: unknown) => this.logger?.warn({ error: (err as Error).message }, 'audit verification failed'));
+      void this.driftCheck().catch((err: unknown) =>
+        this.logger?.warn({ error: (err as Error).message }, 'drift check failed'),
+      );
+      if (this.key)
+        void this.verify().catch((err: unknown) =>
+          this.logger?.warn({ error: (err as Error).message }, 'audit verification failed'),
+        );
     };
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();

@@ -23,7 +23,10 @@ export class GroupCommit {
    * on it, and its retry is safe (the eventId makes it a duplicate if the first attempt committed after all).
    */
   constructor(
-    private readonly commands: CommandHandler, private readonly maxInFlight = 4, private readonly maxBatch = 500, private readonly timeoutMs = 10_000,
+    private readonly commands: CommandHandler,
+    private readonly maxInFlight = 4,
+    private readonly maxBatch = 500,
+    private readonly timeoutMs = 10_000,
   ) {}
 
   /** Appends one request's commands in one transaction, possibly with other requests'. */
@@ -39,12 +42,16 @@ export class GroupCommit {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       let size = this.queue[0]!.commands.length;
       let take = 1;
-      while (take < this.queue.length && size + this.queue[take]!.commands.length <= this.maxBatch) size += this.queue[take++]!.commands.length;
+      while (take < this.queue.length && size + this.queue[take]!.commands.length <= this.maxBatch)
+        size += this.queue[take++]!.commands.length;
       const batch = this.queue.splice(0, take);
       this.inFlight += 1;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('append did not finish in time'), { code: 'ETIMEDOUT' })), this.timeoutMs);
+        timer = setTimeout(
+          () => reject(Object.assign(new Error('append did not finish in time'), { code: 'ETIMEDOUT' })),
+          this.timeoutMs,
+        );
       });
       Promise.race([this.commands.handle(batch.flatMap((p) => p.commands)), timedOut])
         .then(

@@ -1,5 +1,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { checkSubmission, maySubmit, type EventDefinition, type EventMetadata, type FieldError, type Principal } from '@vru/contracts';
+import {
+  checkSubmission,
+  maySubmit,
+  type EventDefinition,
+  type EventMetadata,
+  type FieldError,
+  type Principal,
+} from '@vru/contracts';
 import { refusal, type Refusal } from '@vru/domain';
 import type { Sql } from '@vru/runtime';
 import type { AppendCommand, AppendOutcome } from './command-handler.js';
@@ -10,13 +17,20 @@ import { recordRejections } from './rejections.js';
 const VALIDATE_SLICE = 100;
 
 /** A submission that does not match the catalogue. */
-export const invalidSubmission = (errors: FieldError[], title = 'The event is invalid'): Refusal => refusal('invalid', 'validation-failed', title, errors);
+export const invalidSubmission = (errors: FieldError[], title = 'The event is invalid'): Refusal =>
+  refusal('invalid', 'validation-failed', title, errors);
 
 /** Why this key may not submit this event type, or null when it may: the one role check for event types. */
 export function roleRefusal(principal: Principal, def: EventDefinition, field = '/type'): Refusal | null {
-  return maySubmit(principal.role, def) ? null : refusal('not-permitted', 'role-not-permitted', 'This key may not submit this event type', [
-    { field, rule: 'role-not-permitted', message: `${def.type} is submitted by ${def.submittedBy.join(' or ')} keys only` },
-  ]);
+  return maySubmit(principal.role, def)
+    ? null
+    : refusal('not-permitted', 'role-not-permitted', 'This key may not submit this event type', [
+        {
+          field,
+          rule: 'role-not-permitted',
+          message: `${def.type} is submitted by ${def.submittedBy.join(' or ')} keys only`,
+        },
+      ]);
 }
 
 export interface IngestRequest {
@@ -35,7 +49,10 @@ export interface IngestRequest {
  * transaction and in the order given → record the refusals → answer, one outcome per submission in input order.
  */
 export class Ingest {
-  constructor(private readonly sql: Sql, private readonly groupCommit: GroupCommit) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly groupCommit: GroupCommit,
+  ) {}
 
   async submit(request: IngestRequest, submissions: readonly unknown[]): Promise<AppendOutcome[]> {
     const outcomes = new Array<AppendOutcome>(submissions.length);
@@ -55,14 +72,20 @@ export class Ingest {
       }
       slots.push(index);
       commands.push({
-        submission: check.submission, definition: check.definition, principal: request.principal, requestId: request.requestId, source: request.source,
+        submission: check.submission,
+        definition: check.definition,
+        principal: request.principal,
+        requestId: request.requestId,
+        source: request.source,
       });
     }
     (await this.groupCommit.append(commands)).forEach((outcome, k) => {
       outcomes[slots[k]!] = outcome;
     });
     if (request.recordRefusals !== false) {
-      const refusals = outcomes.flatMap((o, index) => (o.status === 'rejected' ? [{ eventType: typeOf(submissions[index]), errors: o.errors }] : []));
+      const refusals = outcomes.flatMap((o, index) =>
+        o.status === 'rejected' ? [{ eventType: typeOf(submissions[index]), errors: o.errors }] : [],
+      );
       // Best effort: a failure here must never turn a clean refusal into a 5xx.
       await recordRejections(this.sql, request.principal, request.source, refusals).catch(() => {});
     }

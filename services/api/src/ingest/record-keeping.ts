@@ -10,7 +10,9 @@ export const ERASURE_TYPES: ReadonlySet<string> = new Set(['ParticipantErased', 
  * match-index entry deleted (it links the stream to a keyed hash of their name and date of birth).
  */
 export async function recordKeeping(
-  tx: TransactionSql, pseudonymSecret: string, rows: readonly { streamId: string; providerId: string; submission: ValidSubmission }[],
+  tx: TransactionSql,
+  pseudonymSecret: string,
+  rows: readonly { streamId: string; providerId: string; submission: ValidSubmission }[],
 ): Promise<void> {
   const tokens = rows.filter((r) => r.submission.type === 'MatchTokenRecorded');
   if (tokens.length > 0) {

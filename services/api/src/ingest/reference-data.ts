@@ -27,7 +27,12 @@ export class ReferenceData {
         select programme_id, starts_on::text, ends_on::text from programmes`,
       this.sql<{ provider_id: string }[]>`select provider_id from providers`,
     ]);
-    this.programmes = new Map(programmes.map((p) => [p.programme_id, { programmeId: p.programme_id, startsOn: p.starts_on, endsOn: p.ends_on }]));
+    this.programmes = new Map(
+      programmes.map((p) => [
+        p.programme_id,
+        { programmeId: p.programme_id, startsOn: p.starts_on, endsOn: p.ends_on },
+      ]),
+    );
     this.providers = new Set(providers.map((p) => p.provider_id));
     this.loadedAt = Date.now();
   }
@@ -41,19 +46,43 @@ export class ReferenceData {
   }
 
   /** Names in a submission that must be registered. */
-  check(cmd: { submission: { programmeId?: string; providerId?: string; data: Record<string, unknown> }; definition: { type: string } }, target: { programmeId: string | null; providerId: string }): FieldError[] {
+  check(
+    cmd: {
+      submission: { programmeId?: string; providerId?: string; data: Record<string, unknown> };
+      definition: { type: string };
+    },
+    target: { programmeId: string | null; providerId: string },
+  ): FieldError[] {
     const errors: FieldError[] = [];
     const { submission: s, definition } = cmd;
     if (definition.type === 'GrantAwarded') {
-      if (!this.providers.has(s.data.providerId as string)) errors.push({ field: '/data/providerId', rule: 'unknown-provider', message: 'No provider with this id is registered' });
-      if (!this.programmes.has(s.data.programmeId as string)) errors.push({ field: '/data/programmeId', rule: 'unknown-programme', message: 'No programme with this id is registered' });
+      if (!this.providers.has(s.data.providerId as string))
+        errors.push({
+          field: '/data/providerId',
+          rule: 'unknown-provider',
+          message: 'No provider with this id is registered',
+        });
+      if (!this.programmes.has(s.data.programmeId as string))
+        errors.push({
+          field: '/data/programmeId',
+          rule: 'unknown-programme',
+          message: 'No programme with this id is registered',
+        });
       return errors;
     }
     if (s.programmeId !== undefined && !this.programmes.has(s.programmeId)) {
-      errors.push({ field: '/programmeId', rule: 'unknown-programme', message: 'No programme with this id is registered' });
+      errors.push({
+        field: '/programmeId',
+        rule: 'unknown-programme',
+        message: 'No programme with this id is registered',
+      });
     }
     if (s.providerId !== undefined && !this.providers.has(target.providerId)) {
-      errors.push({ field: '/providerId', rule: 'unknown-provider', message: 'No provider with this id is registered' });
+      errors.push({
+        field: '/providerId',
+        rule: 'unknown-provider',
+        message: 'No provider with this id is registered',
+      });
     }
     return errors;
   }

@@ -12,7 +12,12 @@ export interface RejectedItem {
  * can be any text, a person's name included) is kept. Best effort: a failure here
  * must never turn a clean 4xx into a 5xx, so errors are swallowed by the caller's catch.
  */
-export async function recordRejections(sql: Sql, principal: Principal, source: string, items: RejectedItem[]): Promise<void> {
+export async function recordRejections(
+  sql: Sql,
+  principal: Principal,
+  source: string,
+  items: RejectedItem[],
+): Promise<void> {
   if (items.length === 0) return;
   const rows = items.map((i) => {
     const eventType = i.eventType && eventDefinition(i.eventType) ? i.eventType : null;

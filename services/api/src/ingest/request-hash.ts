@@ -10,7 +10,10 @@ import { canonicalJson, sha256Hex } from '@vru/event-store';
  */
 export function requestHash(submission: ValidSubmission, key: Buffer | null = null): string {
   const { expectedVersion: _ignored, ...content } = submission;
-  return key ? createHmac('sha256', key).update(canonicalJson(content)).digest('hex') : sha256Hex(canonicalJson(content));
+  return key
+    ? createHmac('sha256', key).update(canonicalJson(content)).digest('hex')
+    : sha256Hex(canonicalJson(content));
 }
 
-export const requestHashKey = (pseudonymSecret: string): Buffer => Buffer.from(hkdfSync('sha256', pseudonymSecret, 'vru', 'request-hash', 32));
+export const requestHashKey = (pseudonymSecret: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', pseudonymSecret, 'vru', 'request-hash', 32));

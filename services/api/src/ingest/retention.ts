@@ -18,7 +18,9 @@ export interface RetentionResult {
  * participant has no key left and is not selected again.
  */
 export async function applyRetention(
-  sql: Sql, commands: CommandHandler, policy: { retentionMonths: number; rejectionRetentionDays: number; dryRun?: boolean; now?: Date },
+  sql: Sql,
+  commands: CommandHandler,
+  policy: { retentionMonths: number; rejectionRetentionDays: number; dryRun?: boolean; now?: Date },
 ): Promise<RetentionResult> {
   const now = policy.now ?? new Date();
   const cutoff = new Date(now);
@@ -33,7 +35,9 @@ export async function applyRetention(
     order by e.stream_id`;
   const rejectionCutoff = new Date(now.getTime() - policy.rejectionRetentionDays * 86_400_000).toISOString();
   if (policy.dryRun) {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from rejected_submissions where received_at < ${rejectionCutoff}::timestamptz`;
+    const [row] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from rejected_submissions where received_at < ${rejectionCutoff}::timestamptz`;
     return { participantsErased: due.length, rejectionsDeleted: row?.n ?? 0, cutoff: cutoff.toISOString() };
   }
   const today = now.toISOString().slice(0, 10);
@@ -42,21 +46,27 @@ export async function applyRetention(
   const comparisonErased = eventDefinition('ComparisonRecordErased')!;
   let erased = 0;
   for (let i = 0; i < due.length; i += 500) {
-    const outcomes = await commands.handle(due.slice(i, i + 500).map((p) => ({
-      streamId: p.stream_id,
-      definition: p.kind === 'comparison' ? comparisonErased : participantErased,
-      principal: {
-        keyId: 'system:retention', role: p.kind === 'comparison' ? 'data-partner' as const : 'provider' as const, providerId: p.provider_id,
-      },
-      requestId: `retention-${today}`,
-      source: 'system' as const,
-      submission: {
-        eventId: crypto.randomUUID(), type: p.kind === 'comparison' ? 'ComparisonRecordErased' : 'ParticipantErased', schemaVersion: 1,
-        occurredAt: now.toISOString(),
-        ...(p.programme_id ? { programmeId: p.programme_id } : {}),
-        data: { requestedOn: today, basis: 'retention-period-ended' },
-      },
-    })));
+    const outcomes = await commands.handle(
+      due.slice(i, i + 500).map((p) => ({
+        streamId: p.stream_id,
+        definition: p.kind === 'comparison' ? comparisonErased : participantErased,
+        principal: {
+          keyId: 'system:retention',
+          role: p.kind === 'comparison' ? ('data-partner' as const) : ('provider' as const),
+          providerId: p.provider_id,
+        },
+        requestId: `retention-${today}`,
+        source: 'system' as const,
+        submission: {
+          eventId: crypto.randomUUID(),
+          type: p.kind === 'comparison' ? 'ComparisonRecordErased' : 'ParticipantErased',
+          schemaVersion: 1,
+          occurredAt: now.toISOString(),
+          ...(p.programme_id ? { programmeId: p.programme_id } : {}),
+          data: { requestedOn: today, basis: 'retention-period-ended' },
+        },
+      })),
+    );
     erased += outcomes.filter((o) => o.status === 'accepted').length;
   }
   const deleted = await sql`delete from rejected_submissions where received_at < ${rejectionCutoff}::timestamptz`;

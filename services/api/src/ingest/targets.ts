@@ -32,7 +32,11 @@ export interface Match {
 export const GRANT_PROVIDER_FROM_STREAM = '';
 
 /** Participants that data partners' match tokens point at (token → streams), looked up before the transaction. */
-export async function matchesFor(sql: Sql, pseudonymSecret: string, commands: readonly AppendCommand[]): Promise<Map<string, Match[]>> {
+export async function matchesFor(
+  sql: Sql,
+  pseudonymSecret: string,
+  commands: readonly AppendCommand[],
+): Promise<Map<string, Match[]>> {
   const tokens = [...new Set(commands.map((c) => c.submission.matchToken).filter((t): t is string => t !== undefined))];
   const out = new Map<string, Match[]>();
   if (tokens.length === 0) return out;
@@ -44,7 +48,10 @@ export async function matchesFor(sql: Sql, pseudonymSecret: string, commands: re
     from match_index m where m.lookup = any(${[...lookups.keys()]}::text[]) order by m.stream_id`;
   for (const r of rows) {
     const token = lookups.get(r.lookup)!;
-    out.set(token, [...(out.get(token) ?? []), { streamId: r.stream_id, providerId: r.provider_id, programmeId: r.programme_id }]);
+    out.set(token, [
+      ...(out.get(token) ?? []),
+      { streamId: r.stream_id, providerId: r.provider_id, programmeId: r.programme_id },
+    ]);
   }
   return out;
 }
@@ -55,37 +62,66 @@ export function targetOf(cmd: AppendCommand, matches: Map<string, Match[]>, pseu
   if (def.stream === 'grant') {
     const grantRef = s.grantRef!;
     // A commissioner's targets belong to the grant's provider, known once the stream is loaded (see the command handler).
-    const providerId = def.type === 'GrantAwarded' ? (s.data.providerId as string) : (principal.providerId ?? GRANT_PROVIDER_FROM_STREAM);
-    return { streamId: grantStreamId(grantRef), kind: 'grant', providerId, programmeId: (s.data.programmeId as string | undefined) ?? null };
+    const providerId =
+      def.type === 'GrantAwarded'
+        ? (s.data.providerId as string)
+        : (principal.providerId ?? GRANT_PROVIDER_FROM_STREAM);
+    return {
+      streamId: grantStreamId(grantRef),
+      kind: 'grant',
+      providerId,
+      programmeId: (s.data.programmeId as string | undefined) ?? null,
+    };
   }
   if (cmd.streamId !== undefined) {
-    return { streamId: cmd.streamId, kind: def.stream, providerId: principal.providerId!, programmeId: s.programmeId ?? null };
+    return {
+      streamId: cmd.streamId,
+      kind: def.stream,
+      providerId: principal.providerId!,
+      programmeId: s.programmeId ?? null,
+    };
   }
   if (def.stream === 'comparison') {
     // The data partner owns the record: its id stands where a participant's provider would.
     const dataPartnerId = s.dataPartnerId!;
     return {
       streamId: comparisonStreamId(pseudonymSecret, dataPartnerId, s.comparisonRef!),
-      kind: 'comparison', providerId: dataPartnerId, programmeId: null,
+      kind: 'comparison',
+      providerId: dataPartnerId,
+      programmeId: null,
     };
   }
   if (s.matchToken !== undefined) {
-    const candidates = (matches.get(s.matchToken) ?? []).filter((m) => s.providerId === undefined || m.providerId === s.providerId);
+    const candidates = (matches.get(s.matchToken) ?? []).filter(
+      (m) => s.providerId === undefined || m.providerId === s.providerId,
+    );
     if (candidates.length === 0) {
       return refusal('invalid', 'no-match', 'No participant has this match token', [
-        { field: '/matchToken', rule: 'no-match', message: 'No participant (of this provider, if providerId is given) has this match token' },
+        {
+          field: '/matchToken',
+          rule: 'no-match',
+          message: 'No participant (of this provider, if providerId is given) has this match token',
+        },
       ]);
     }
     if (candidates.length > 1) {
-      return refusal('conflicts-with-history', 'ambiguous-match', 'The match token names more than one participant', [{
-        field: '/matchToken', rule: 'ambiguous-match',
-        message: `The token matches ${candidates.length} participants; add providerId, or ask the providers to resolve the duplicate`,
-      }]);
+      return refusal('conflicts-with-history', 'ambiguous-match', 'The match token names more than one participant', [
+        {
+          field: '/matchToken',
+          rule: 'ambiguous-match',
+          message: `The token matches ${candidates.length} participants; add providerId, or ask the providers to resolve the duplicate`,
+        },
+      ]);
     }
     const match = candidates[0]!;
-    return { streamId: match.streamId, kind: 'participant', providerId: match.providerId, programmeId: s.programmeId ?? match.programmeId };
+    return {
+      streamId: match.streamId,
+      kind: 'participant',
+      providerId: match.providerId,
+      programmeId: s.programmeId ?? match.programmeId,
+    };
   }
-  const providerId = principal.role === 'provider' ? (principal.providerId!) : (s.providerId!);
+  const providerId = principal.role === 'provider' ? principal.providerId! : s.providerId!;
   return {
     streamId: participantStreamId(participantId(pseudonymSecret, providerId, s.participantRef!)),
     kind: 'participant',

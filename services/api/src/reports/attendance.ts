@@ -10,7 +10,14 @@ import { emptyIfNoReadModel } from './read-model.js';
 
 const { sessions: sessionsTable } = attendanceReadModel.tables;
 
-interface AttendanceRecord { programme_id: string; provider_id: string; stream_id: string; month: string; attended: number; missed: number }
+interface AttendanceRecord {
+  programme_id: string;
+  provider_id: string;
+  stream_id: string;
+  month: string;
+  attended: number;
+  missed: number;
+}
 /** Reads shared by the attendance reports of one page (a month each): under the layer they all read the same financial year. */
 export type AttendanceReads = Map<string, Promise<AttendanceRecord[]>>;
 
@@ -26,7 +33,13 @@ export const attendanceReport = (sql: Sql, principal: Principal, q: AttendanceQu
  * The attendance report inside a snapshot taken by atConsistentPosition. The dashboard runs one per month in one
  * snapshot; under the layer they all read the same financial year, so `shared` lets one read serve them all.
  */
-export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: AttendanceQuery, shared?: AttendanceReads) {
+export async function attendanceAt(
+  sql: Sql,
+  at: ReportSnapshot,
+  principal: Principal,
+  q: AttendanceQuery,
+  shared?: AttendanceReads,
+) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
@@ -66,7 +79,12 @@ export async function attendanceAt(sql: Sql, at: ReportSnapshot, principal: Prin
   };
 }
 
-function readAttendance(sql: Sql, programmeId: string | undefined, provider: string | null, window: { from: string | undefined; to: string | undefined }) {
+function readAttendance(
+  sql: Sql,
+  programmeId: string | undefined,
+  provider: string | null,
+  window: { from: string | undefined; to: string | undefined },
+) {
   return sql<AttendanceRecord[]>`
     select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
            count(*) filter (where attended)::int as attended,
@@ -86,15 +104,24 @@ export const MAX_MONTHS = 24;
 const today = (): string => new Date().toISOString().slice(0, 10);
 
 /** Calendar months overlapping from..to (default: the twelve months to today), newest last. */
-export function monthsOf(from: string | undefined, to: string | undefined): { month: string; start: string; end: string }[] {
+export function monthsOf(
+  from: string | undefined,
+  to: string | undefined,
+): { month: string; start: string; end: string }[] {
   const end = to ?? today();
   const endMonth = new Date(`${end.slice(0, 7)}-01T00:00:00Z`);
-  const startMonth = from ? new Date(`${from.slice(0, 7)}-01T00:00:00Z`) : new Date(Date.UTC(endMonth.getUTCFullYear(), endMonth.getUTCMonth() - 11, 1));
+  const startMonth = from
+    ? new Date(`${from.slice(0, 7)}-01T00:00:00Z`)
+    : new Date(Date.UTC(endMonth.getUTCFullYear(), endMonth.getUTCMonth() - 11, 1));
   const months: { month: string; start: string; end: string }[] = [];
   for (let d = startMonth; d <= endMonth; d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))) {
     const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).toISOString().slice(0, 10);
     const first = d.toISOString().slice(0, 10);
-    months.push({ month: first.slice(0, 7), start: from && from > first ? from : first, end: to && to < last ? to : last });
+    months.push({
+      month: first.slice(0, 7),
+      start: from && from > first ? from : first,
+      end: to && to < last ? to : last,
+    });
   }
   return months.slice(-MAX_MONTHS);
 }
@@ -107,7 +134,9 @@ export async function attendanceByMonth(sql: Sql, principal: Principal, q: Atten
   const shared: AttendanceReads = new Map();
   const { at, reports } = await atConsistentPosition(sql, principal, ['attendance'], {}, async (tx, at) => ({
     at,
-    reports: await Promise.all(months.map((m) => attendanceAt(tx, at, principal, { ...q, from: m.start, to: m.end }, shared))),
+    reports: await Promise.all(
+      months.map((m) => attendanceAt(tx, at, principal, { ...q, from: m.start, to: m.end }, shared)),
+    ),
   }));
   return {
     report: 'attendance-by-month' as const,

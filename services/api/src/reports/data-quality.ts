@@ -12,7 +12,9 @@ const { outcomes: outcomesTable } = outcomesReadModel.tables;
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
 export const dataQualityReport = (sql: Sql, principal: Principal, q: DataQualityQuery) =>
-  atConsistentPosition(sql, principal, ['submissions', 'participants', 'outcomes'], q, (tx, at) => dataQualityAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['submissions', 'participants', 'outcomes'], q, (tx, at) =>
+    dataQualityAt(tx, at, principal, q),
+  );
 
 async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: DataQualityQuery) {
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: false });
@@ -52,14 +54,29 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         ${provider ? sql`and p.provider_id = ${provider}` : sql``}
       group by 1 order by 1`.catch(emptyIfNoReadModel),
   ]);
-  const rows = new Map<string, { providerId: string; month: string; accepted: number; rejected: number; late: number; medianDaysLate: number | null }>();
+  const rows = new Map<
+    string,
+    {
+      providerId: string;
+      month: string;
+      accepted: number;
+      rejected: number;
+      late: number;
+      medianDaysLate: number | null;
+    }
+  >();
   const row = (providerId: string, month: string) => {
     const key = `${providerId}\u0000${month}`;
     let r = rows.get(key);
     if (!r) rows.set(key, (r = { providerId, month, accepted: 0, rejected: 0, late: 0, medianDaysLate: null }));
     return r;
   };
-  for (const a of accepted) Object.assign(row(a.provider_id, a.month), { accepted: a.accepted, late: a.late, medianDaysLate: a.median_days === null ? null : Math.round(a.median_days * 10) / 10 });
+  for (const a of accepted)
+    Object.assign(row(a.provider_id, a.month), {
+      accepted: a.accepted,
+      late: a.late,
+      medianDaysLate: a.median_days === null ? null : Math.round(a.median_days * 10) / 10,
+    });
   for (const r of rejected) row(r.provider_id, r.month).rejected = r.rejected;
   const report = {
     report: 'data-quality' as const,
@@ -71,7 +88,11 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     disclosure: dc.stamp,
     rows: [...rows.values()]
       .sort((a, b) => a.providerId.localeCompare(b.providerId) || a.month.localeCompare(b.month))
-      .map((r) => ({ ...r, rejectionRate: r.accepted + r.rejected === 0 ? null : Math.round((r.rejected / (r.accepted + r.rejected)) * 10_000) / 10_000 })),
+      .map((r) => ({
+        ...r,
+        rejectionRate:
+          r.accepted + r.rejected === 0 ? null : Math.round((r.rejected / (r.accepted + r.rejected)) * 10_000) / 10_000,
+      })),
     rejectionsByRule: byRule.map((r) => ({ providerId: r.provider_id, rule: r.rule, count: r.count })),
     // People counts: each of enrolled and exited is the population of the missing count after it.
     missingMeasures: missing.map((m) => ({
@@ -101,5 +122,11 @@ export async function recentSubmissions(sql: Sql, providerId: string, limit = 20
     from accepted a full join rejected r using (day, type, source)
     order by day desc, type, source
     limit ${limit}`.catch(emptyIfNoReadModel);
-  return rows.map((r) => ({ day: r.day, eventType: r.type, source: r.source, accepted: r.accepted, rejected: r.rejected }));
+  return rows.map((r) => ({
+    day: r.day,
+    eventType: r.type,
+    source: r.source,
+    accepted: r.accepted,
+    rejected: r.rejected,
+  }));
 }

@@ -30,11 +30,14 @@ export function engagementRow(programmeId: string, people: readonly FunnelRow[],
   // A stage's figure is withheld, zero included, when the population it is counted in is under MIN_POPULATION.
   const show = (n: number, population: number) => (!suppress ? n : population < MIN_POPULATION ? null : dc.count(n));
   const shown = {
-    consented: show(consented.length, people.length), enrolled: show(enrolled.length, people.length),
-    attended: show(attended.length, enrolled.length), completed: show(completed.length, enrolled.length),
+    consented: show(consented.length, people.length),
+    enrolled: show(enrolled.length, people.length),
+    attended: show(attended.length, enrolled.length),
+    completed: show(completed.length, enrolled.length),
   };
   // A drop-off is the difference of two published counts: shown only when both are.
-  const drop = (from: number | null, to: number | null, fromN: number, toN: number) => (from === null || to === null ? null : fromN - toN);
+  const drop = (from: number | null, to: number | null, fromN: number, toN: number) =>
+    from === null || to === null ? null : fromN - toN;
   const exits: Record<string, number> = Object.fromEntries(ExitReasons.map((r) => [r, 0]));
   for (const p of enrolled) if (p.exit_reason) exits[p.exit_reason] = (exits[p.exit_reason] ?? 0) + 1;
   const days = enrolled.map((p) => daysBetween(p.referral_date, p.enrolled_on!));
@@ -50,10 +53,16 @@ export function engagementRow(programmeId: string, people: readonly FunnelRow[],
     dropOffAtEnrolment: drop(people.length, shown.enrolled, people.length, enrolled.length),
     dropOffAtAttendance: drop(shown.enrolled, shown.attended, enrolled.length, attended.length),
     dropOffAtCompletion: drop(shown.enrolled, shown.completed, enrolled.length, completed.length),
-    completionRate: suppress && (shown.completed === null || rateSuppressed(completed.length, enrolled.length))
-      ? null : rate(wilsonInterval(completed.length, enrolled.length)),
+    completionRate:
+      suppress && (shown.completed === null || rateSuppressed(completed.length, enrolled.length))
+        ? null
+        : rate(wilsonInterval(completed.length, enrolled.length)),
     medianDaysReferralToEnrolment: suppress && rateSuppressed(null, enrolled.length) ? null : median(days),
-    exitReasons: !suppress ? exits : enrolledWithheld ? Object.fromEntries(ExitReasons.map((r) => [r, null])) : suppressRecord(exits),
+    exitReasons: !suppress
+      ? exits
+      : enrolledWithheld
+        ? Object.fromEntries(ExitReasons.map((r) => [r, null]))
+        : suppressRecord(exits),
   };
 }
 
@@ -78,15 +87,25 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
       ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
   const by = q.groupBy;
   return {
-    report: 'engagement' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'engagement' as const,
+    filters: reportFilters(q),
+    asOf,
+    position,
+    computedAt,
+    suppressed: dc.applied,
+    disclosure: dc.stamp,
     rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) =>
       disclosedGroups(dc, people, by, vocabulary?.(programmeId) ?? null, {
-        id: (p) => p.stream_id, provider: (p) => p.provider_id, date: (p) => p.referral_date, group: (p) => (by ? groupValue(p, by, p.referral_date) : ''),
+        id: (p) => p.stream_id,
+        provider: (p) => p.provider_id,
+        date: (p) => p.referral_date,
+        group: (p) => (by ? groupValue(p, by, p.referral_date) : ''),
       }).flatMap(({ group, members, published }) => {
         if (group === undefined && members.length === 0 && !dc.applied) return [];
         const { programmeId: id, ...figures } = engagementRow(programmeId, members, asOf, dc);
         const row = { programmeId: id, ...(group !== undefined ? { group } : {}), ...figures };
         return [published ? row : withheld(row, ['programmeId', 'group'], ['exitReasons'])];
-      })),
+      }),
+    ),
   };
 }

@@ -4,14 +4,20 @@ import { groupRows } from './group-rows.js';
 
 /** Figures the engagement, outcomes, reoffending and spend reports share: rounding, rates, grouping and consent. */
 
-export const round = (x: number | null, digits = 4): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-export const rate = (p: Proportion | null) => (p === null ? null : { value: round(p.value)!, lower: round(p.lower)!, upper: round(p.upper)! });
+export const round = (x: number | null, digits = 4): number | null =>
+  x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+export const rate = (p: Proportion | null) =>
+  p === null ? null : { value: round(p.value)!, lower: round(p.lower)!, upper: round(p.upper)! };
 /** Rows by key, keys in order. */
 export const groupBy = <T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> =>
   new Map([...groupRows(xs, key).entries()].sort(([a], [b]) => a.localeCompare(b)));
 /** Evaluation consent recorded and not withdrawn on or before `asOf`. */
-export const evaluationConsented = (p: { evaluation_consent_from: string | null; evaluation_consent_withdrawn_on: string | null }, asOf: string) =>
-  p.evaluation_consent_from !== null && (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf);
+export const evaluationConsented = (
+  p: { evaluation_consent_from: string | null; evaluation_consent_withdrawn_on: string | null },
+  asOf: string,
+) =>
+  p.evaluation_consent_from !== null &&
+  (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf);
 
 /** A participant's fields a report can be grouped by. */
 export interface GroupFields {
@@ -27,8 +33,15 @@ export interface GroupFields {
 /** The value of a groupBy dimension for one participant ('unknown' when not recorded); month and quarter are of `date`. */
 export function groupValue(p: GroupFields, by: EngagementQuery['groupBy'] & string, date: string | null): string {
   const v = {
-    month: date?.slice(0, 7), quarter: date ? quarterOf(date) : null, programme: p.programme_id, provider: p.provider_id,
-    'age-band': p.age_band, gender: p.gender, ethnicity: p.ethnicity, 'referral-source': p.referral_source, 'postcode-district': p.postcode_district,
+    month: date?.slice(0, 7),
+    quarter: date ? quarterOf(date) : null,
+    programme: p.programme_id,
+    provider: p.provider_id,
+    'age-band': p.age_band,
+    gender: p.gender,
+    ethnicity: p.ethnicity,
+    'referral-source': p.referral_source,
+    'postcode-district': p.postcode_district,
   }[by];
   return v ?? 'unknown';
 }

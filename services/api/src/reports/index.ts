@@ -3,7 +3,14 @@
  * the dashboard and the quarterly returns call. Each runs inside atConsistentPosition (one snapshot at one position)
  * and passes its figures through the disclosure-control layer.
  */
-export { attendanceAt, attendanceByMonth, attendanceReport, MAX_MONTHS, monthsOf, type AttendanceReads } from './attendance.js';
+export {
+  attendanceAt,
+  attendanceByMonth,
+  attendanceReport,
+  MAX_MONTHS,
+  monthsOf,
+  type AttendanceReads,
+} from './attendance.js';
 export { dataQualityReport, recentSubmissions } from './data-quality.js';
 export { engagementReport } from './engagement.js';
 export { impactReport } from './impact.js';

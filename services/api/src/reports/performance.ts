@@ -1,7 +1,16 @@
 import { TargetInstruments, type PerformanceQuery, type Principal } from '@vru/contracts';
 import {
-  calendarQuarterOf, financialYearOf, grantYearOf, noActuals, quarterBounds, quarterPerformance, quartersOfYear, reliablyImproved,
-  type IndicatorPerformance, type Member, type QuarterActuals,
+  calendarQuarterOf,
+  financialYearOf,
+  grantYearOf,
+  noActuals,
+  quarterBounds,
+  quarterPerformance,
+  quartersOfYear,
+  reliablyImproved,
+  type IndicatorPerformance,
+  type Member,
+  type QuarterActuals,
 } from '@vru/domain';
 import { attendanceReadModel, outcomesReadModel, participantsReadModel, spendReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
@@ -23,23 +32,48 @@ const { outcomes: outcomesTable } = outcomesReadModel.tables;
  * one provider's cell, judged against the other providers and the other quarters of its financial year.
  */
 
-interface GrantRow { grant_ref: string; provider_id: string; programme_id: string; start_date: string; end_date: string }
+interface GrantRow {
+  grant_ref: string;
+  provider_id: string;
+  programme_id: string;
+  start_date: string;
+  end_date: string;
+}
 interface TargetRow {
-  grant_ref: string; quarter: string; referrals: number; enrolments: number; sessions_delivered: number; completions: number;
-  spend_pence: string; outcome_targets: Record<string, number>; revisions: number;
+  grant_ref: string;
+  quarter: string;
+  referrals: number;
+  enrolments: number;
+  sessions_delivered: number;
+  completions: number;
+  spend_pence: string;
+  outcome_targets: Record<string, number>;
+  revisions: number;
 }
 interface PersonRow {
-  stream_id: string; provider_id: string; programme_id: string; referral_date: string | null; enrolled_on: string | null;
-  exit_date: string | null; exit_reason: string | null;
+  stream_id: string;
+  provider_id: string;
+  programme_id: string;
+  referral_date: string | null;
+  enrolled_on: string | null;
+  exit_date: string | null;
+  exit_reason: string | null;
 }
-interface AttendanceRow { stream_id: string; provider_id: string; programme_id: string; session_date: string }
+interface AttendanceRow {
+  stream_id: string;
+  provider_id: string;
+  programme_id: string;
+  session_date: string;
+}
 
 export type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
 
 const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
 export const performanceReport = (sql: Sql, principal: Principal, q: PerformanceQuery) =>
-  atConsistentPosition(sql, principal, ['spend', 'participants', 'attendance', 'outcomes'], q, (tx, at) => performanceAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['spend', 'participants', 'attendance', 'outcomes'], q, (tx, at) =>
+    performanceAt(tx, at, principal, q),
+  );
 
 async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: PerformanceQuery) {
   // A calendar quarter is an aligned period of the layer; without one, each grant's quarters are its fixed population.
@@ -55,7 +89,15 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}
     order by grant_ref`.catch(emptyIfNoReadModel);
-  const header = { report: 'performance' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp };
+  const header = {
+    report: 'performance' as const,
+    filters: reportFilters(q),
+    asOf,
+    position,
+    computedAt,
+    suppressed: dc.applied,
+    disclosure: dc.stamp,
+  };
   if (grants.length === 0) return { ...header, rows: [] };
   const refs = grants.map((g) => g.grant_ref);
   const providers = [...new Set(grants.map((g) => g.provider_id))];
@@ -65,7 +107,10 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   // Every date a figure or a disclosure check of these grants looks at: the grant periods, widened to whole
   // financial years (the sibling periods of each quarter). Rows dated only outside it count nowhere.
   const from = grants.map((g) => financialYearOf(g.start_date).from).sort()[0]!;
-  const to = grants.map((g) => financialYearOf(g.end_date).to).sort().at(-1)!;
+  const to = grants
+    .map((g) => financialYearOf(g.end_date).to)
+    .sort()
+    .at(-1)!;
   const [targets, people, attendances, spend, outcomes] = await Promise.all([
     sql<TargetRow[]>`
       select grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence::text, outcome_targets, revisions
@@ -84,13 +129,24 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       select grant_ref, period_start::text, amount_pence::text from ${sql(spendTable)}
       where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
     // Outcome actuals follow the outcomes report: evaluation consent in force today, first baseline and last exit.
-    sql<{ provider_id: string; programme_id: string; instrument: string; baseline_score: number; exit_score: number; exit_on: string }[]>`
+    sql<
+      {
+        provider_id: string;
+        programme_id: string;
+        instrument: string;
+        baseline_score: number;
+        exit_score: number;
+        exit_on: string;
+      }[]
+    >`
       select o.provider_id, o.programme_id, o.instrument, o.baseline_score, o.exit_score, o.exit_on::text
       from ${sql(outcomesTable)} o join ${sql(participantsTable)} p on p.stream_id = o.stream_id
       where o.provider_id = any(${providers}::text[]) and o.programme_id = any(${programmes}::text[])
         and o.instrument = any(${[...TargetInstruments]}::text[]) and o.baseline_score is not null and o.exit_score is not null
         and p.evaluation_consent_from is not null
-        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)`.catch(emptyIfNoReadModel),
+        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)`.catch(
+      emptyIfNoReadModel,
+    ),
   ]);
 
   // Rows indexed once by programme and by provider and programme: a scan of every row per grant was the hot spot.
@@ -117,7 +173,8 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       if (within(p.enrolled_on, g)) at(p.enrolled_on).enrolments += 1;
       if (p.exit_reason === 'completed' && within(p.exit_date, g)) at(p.exit_date).completions += 1;
     }
-    for (const s of attendancesIn.get(cellKey(g)) ?? []) if (within(s.session_date, g)) at(s.session_date).sessionsDelivered += 1;
+    for (const s of attendancesIn.get(cellKey(g)) ?? [])
+      if (within(s.session_date, g)) at(s.session_date).sessionsDelivered += 1;
     for (const s of spend) if (s.grant_ref === g.grant_ref) at(s.period_start).spendPence += Number(s.amount_pence);
     for (const o of outcomesIn.get(cellKey(g)) ?? []) {
       if (!within(o.exit_on, g)) continue;
@@ -126,21 +183,48 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       f.pairs += 1;
       if (reliablyImproved(o.instrument, { baseline: o.baseline_score, exit: o.exit_score })) f.improved += 1;
     }
-    const targetMap = new Map(mine.map((t) => [t.quarter, {
-      referrals: t.referrals, enrolments: t.enrolments, sessionsDelivered: t.sessions_delivered, completions: t.completions,
-      spendPence: Number(t.spend_pence),
-      outcomeTargets: Object.entries(t.outcome_targets).map(([instrument, share]) => ({ instrument, shareReliablyImproved: share })),
-    }]));
+    const targetMap = new Map(
+      mine.map((t) => [
+        t.quarter,
+        {
+          referrals: t.referrals,
+          enrolments: t.enrolments,
+          sessionsDelivered: t.sessions_delivered,
+          completions: t.completions,
+          spendPence: Number(t.spend_pence),
+          outcomeTargets: Object.entries(t.outcome_targets).map(([instrument, share]) => ({
+            instrument,
+            shareReliablyImproved: share,
+          })),
+        },
+      ]),
+    );
     let cells = cellsByProgramme.get(g.programme_id);
-    if (!cells) cellsByProgramme.set(g.programme_id, (cells = cellsOf(peopleOf.get(g.programme_id) ?? [], attendancesOf.get(g.programme_id) ?? [])));
+    if (!cells)
+      cellsByProgramme.set(
+        g.programme_id,
+        (cells = cellsOf(peopleOf.get(g.programme_id) ?? [], attendancesOf.get(g.programme_id) ?? [])),
+      );
     const shown = quarterShown(dc, g.provider_id, cells, actuals);
     const started = (quarter: string) => quarterBounds(quarter).start <= asOf;
-    const quarters = mine.map((t) => t.quarter).filter((quarter) => (q.quarter ? quarter === q.quarter : started(quarter))).sort();
+    const quarters = mine
+      .map((t) => t.quarter)
+      .filter((quarter) => (q.quarter ? quarter === q.quarter : started(quarter)))
+      .sort();
     return quarters.flatMap((quarter) => {
-      const figures = quarterPerformance({ grantStart: g.start_date, grantEnd: g.end_date, quarter, targets: targetMap, actuals, asOf });
+      const figures = quarterPerformance({
+        grantStart: g.start_date,
+        grantEnd: g.end_date,
+        quarter,
+        targets: targetMap,
+        actuals,
+        asOf,
+      });
       const year = grantYearOf(g.start_date, g.end_date, quarter);
       const toDate = quartersOfYear(g.start_date, g.end_date, year).filter((x) => x <= quarter);
-      const disclosed = dc.applied ? figures.map((f) => disclosePerformance(dc, f, quarter, toDate, shown, actuals)) : figures;
+      const disclosed = dc.applied
+        ? figures.map((f) => disclosePerformance(dc, f, quarter, toDate, shown, actuals))
+        : figures;
       const revisions = mine.find((t) => t.quarter === quarter)!.revisions;
       const ids = { grantRef: g.grant_ref, providerId: g.provider_id, programmeId: g.programme_id, quarter };
       return disclosed.map((f) => ({ ...ids, ...f, targetsRevised: revisions }));
@@ -153,9 +237,12 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
  * The population cells of each people count of one programme, every provider's: the people referred, enrolled and
  * completed by the date of each, and the attenders behind sessions delivered by session date.
  */
-function cellsOf(people: readonly PersonRow[], attendances: readonly AttendanceRow[]): Record<PeopleIndicator, Member[]> {
-  const dated = (date: (p: PersonRow) => string | null): Member[] => people.filter((p) => date(p) !== null)
-    .map((p) => ({ id: p.stream_id, key: p.provider_id, date: date(p) }));
+function cellsOf(
+  people: readonly PersonRow[],
+  attendances: readonly AttendanceRow[],
+): Record<PeopleIndicator, Member[]> {
+  const dated = (date: (p: PersonRow) => string | null): Member[] =>
+    people.filter((p) => date(p) !== null).map((p) => ({ id: p.stream_id, key: p.provider_id, date: date(p) }));
   return {
     referrals: dated((p) => p.referral_date),
     enrolments: dated((p) => p.enrolled_on),
@@ -171,7 +258,10 @@ function cellsOf(people: readonly PersonRow[], attendances: readonly AttendanceR
  * is not 1–4. Shares: at least MIN_POPULATION pairs and an improved count that is not 1–4. Spend is money.
  */
 export function quarterShown(
-  dc: Disclosure, providerId: string, cells: Record<PeopleIndicator, Member[]>, actuals: ReadonlyMap<string, QuarterActuals>,
+  dc: Disclosure,
+  providerId: string,
+  cells: Record<PeopleIndicator, Member[]>,
+  actuals: ReadonlyMap<string, QuarterActuals>,
 ) {
   const memo = new Map<string, boolean>();
   return (indicator: string, quarter: string): boolean => {
@@ -188,8 +278,9 @@ export function quarterShown(
     } else {
       const people = indicator as PeopleIndicator;
       const bounds = quarterBounds(quarter);
-      shown = dc.publishedKey(cells[people], providerId, { from: bounds.start, to: bounds.end, level: 'quarter' })
-        && dc.count(a[people]) !== null;
+      shown =
+        dc.publishedKey(cells[people], providerId, { from: bounds.start, to: bounds.end, level: 'quarter' }) &&
+        dc.count(a[people]) !== null;
     }
     memo.set(id, shown);
     return shown;
@@ -206,22 +297,33 @@ const SHARE = 'reliablyImproved:';
  * MIN_POPULATION pairs with an improved count that is not 1–4.
  */
 export function disclosePerformance(
-  dc: Disclosure, f: IndicatorPerformance, quarter: string, toDate: readonly string[],
-  shown: (indicator: string, quarter: string) => boolean, actuals: ReadonlyMap<string, QuarterActuals>,
+  dc: Disclosure,
+  f: IndicatorPerformance,
+  quarter: string,
+  toDate: readonly string[],
+  shown: (indicator: string, quarter: string) => boolean,
+  actuals: ReadonlyMap<string, QuarterActuals>,
 ): IndicatorPerformance {
   if (f.indicator === 'spendPence') return f;
   const withholdQuarter = { actual: null, variance: null, percentOfTarget: null, status: null };
   const withholdYear = {
-    yearToDateActual: null, yearToDateVariance: null, yearToDateStatus: null, forecastToYearEnd: null, forecastStatus: null,
+    yearToDateActual: null,
+    yearToDateVariance: null,
+    yearToDateStatus: null,
+    forecastToYearEnd: null,
+    forecastStatus: null,
   };
   let yearShown: boolean;
   let pairs = f.pairs;
   if (f.indicator.startsWith(SHARE)) {
     const of = (x: string) => actuals.get(x)?.outcomes[f.indicator.slice(SHARE.length)] ?? { pairs: 0, improved: 0 };
-    const ytd = toDate.map(of)
+    const ytd = toDate
+      .map(of)
       .reduce((s, x) => ({ pairs: s.pairs + x.pairs, improved: s.improved + x.improved }), { pairs: 0, improved: 0 });
-    yearShown = toDate.every((x) => of(x).pairs === 0 || shown(f.indicator, x)) && dc.population(ytd.pairs) !== null
-      && dc.count(ytd.improved) !== null;
+    yearShown =
+      toDate.every((x) => of(x).pairs === 0 || shown(f.indicator, x)) &&
+      dc.population(ytd.pairs) !== null &&
+      dc.count(ytd.improved) !== null;
     pairs = f.pairs === null ? null : dc.population(f.pairs);
   } else {
     yearShown = toDate.every((x) => shown(f.indicator, x));

@@ -18,7 +18,11 @@ const { sessions: sessionsTable } = attendanceReadModel.tables;
 export const QUARTER_AGE_BANDS = ['under-10', '10-13', '14-17', '18-21', '22-25', '26+', 'unknown'] as const;
 
 /** Counts by a key, every listed key present (0 when none), any other value after them. */
-export function breakdown<T>(people: readonly T[], key: (p: T) => string, keys: readonly string[]): Record<string, number> {
+export function breakdown<T>(
+  people: readonly T[],
+  key: (p: T) => string,
+  keys: readonly string[],
+): Record<string, number> {
   const out: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
   for (const p of people) out[key(p)] = (out[key(p)] ?? 0) + 1;
   return out;
@@ -42,14 +46,17 @@ interface Person {
  * and months of its financial year (flows) or the other providers and breakdown cells (the active stock).
  */
 export const quarterlyReturnReport = (sql: Sql, principal: Principal, q: QuarterlyReturnQuery) =>
-  atConsistentPosition(sql, principal, ['participants', 'attendance', 'spend'], q, (tx, at) => quarterlyReturnAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['participants', 'attendance', 'spend'], q, (tx, at) =>
+    quarterlyReturnAt(tx, at, principal, q),
+  );
 
 async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: QuarterlyReturnQuery) {
   const { start, end } = quarterBounds(q.quarter);
   const dc = disclosureScope(principal, q.providerId, { from: start, to: end, required: true });
   const window = dc.window(start, end) as { from: string; to: string };
   const { computedAt, position, asOf } = at;
-  const programmeFilter = (column = 'programme_id') => (q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``);
+  const programmeFilter = (column = 'programme_id') =>
+    q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``;
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
   const [people, sessions, grants] = await Promise.all([
@@ -64,7 +71,16 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       from ${sql(sessionsTable)}
       where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}
       group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
-    sql<{ grant_ref: string; provider_id: string; programme_id: string; amount_pence: string; in_quarter: string; to_end: string }[]>`
+    sql<
+      {
+        grant_ref: string;
+        provider_id: string;
+        programme_id: string;
+        amount_pence: string;
+        in_quarter: string;
+        to_end: string;
+      }[]
+    >`
       select g.grant_ref, g.provider_id, g.programme_id, g.amount_pence::text,
              coalesce(sum(s.amount_pence) filter (where s.period_start between ${start}::date and ${end}::date), 0)::text as in_quarter,
              coalesce(sum(s.amount_pence) filter (where s.period_start <= ${end}::date), 0)::text as to_end
@@ -77,16 +93,22 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
   ]);
   const inQuarter = (d: string | null) => d !== null && d >= start && d <= end;
   const inScope = (p: { provider_id: string }) => !dc.provider || p.provider_id === dc.provider;
-  const isActive = (p: Person) => p.enrolled_on !== null && p.enrolled_on <= end && (p.exit_date === null || p.exit_date >= start);
-  const programmes = [...new Set([
-    ...people.filter((p) => inScope(p) && (inQuarter(p.referral_date) || isActive(p))).map((p) => p.programme_id),
-    ...sessions.filter((s) => inScope(s) && inQuarter(s.month)).map((s) => s.programme_id),
-    ...grants.map((g) => g.programme_id)])].sort();
+  const isActive = (p: Person) =>
+    p.enrolled_on !== null && p.enrolled_on <= end && (p.exit_date === null || p.exit_date >= start);
+  const programmes = [
+    ...new Set([
+      ...people.filter((p) => inScope(p) && (inQuarter(p.referral_date) || isActive(p))).map((p) => p.programme_id),
+      ...sessions.filter((s) => inScope(s) && inQuarter(s.month)).map((s) => s.programme_id),
+      ...grants.map((g) => g.programme_id),
+    ]),
+  ].sort();
   const band = (p: Person) => p.age_band ?? 'unknown';
   const setting = (p: Person) => p.delivery_setting ?? (p.enrolled_on === null ? 'not-enrolled' : 'unknown');
   /** A flow (people with a date in the quarter): its count, or null when the layer withholds it. */
   const flow = (all: readonly Person[], date: (p: Person) => string | null): number | null => {
-    const cells = all.filter((p) => date(p) !== null).map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: date(p) }));
+    const cells = all
+      .filter((p) => date(p) !== null)
+      .map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: date(p) }));
     return dc.published(cells, null) ? all.filter((p) => inScope(p) && inQuarter(date(p))).length : null;
   };
   /**
@@ -94,41 +116,82 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
    * cells are flows of the financial year, judged against the other quarters too; otherwise (the active stock)
    * against the other keys and providers only.
    */
-  const record = (list: readonly Person[], key: (p: Person) => string, keys: readonly string[], date: ((p: Person) => string | null) | null) => {
+  const record = (
+    list: readonly Person[],
+    key: (p: Person) => string,
+    keys: readonly string[],
+    date: ((p: Person) => string | null) | null,
+  ) => {
     const mine = list.filter(inScope).filter((p) => !date || inQuarter(date(p)));
     if (!dc.applied) return breakdown(mine, key, keys);
-    const cells = list.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, key(p)), date: date ? date(p) : null }));
-    return Object.fromEntries([...keys, 'unknown'].filter((k, i, all) => all.indexOf(k) === i).map((k) => [k,
-      dc.published(cells, k, date ? dc.period : null) ? mine.filter((p) => key(p) === k).length : null]));
+    const cells = list.map((p) => ({
+      id: p.stream_id,
+      key: dc.key(p.provider_id, key(p)),
+      date: date ? date(p) : null,
+    }));
+    return Object.fromEntries(
+      [...keys, 'unknown']
+        .filter((k, i, all) => all.indexOf(k) === i)
+        .map((k) => [
+          k,
+          dc.published(cells, k, date ? dc.period : null) ? mine.filter((p) => key(p) === k).length : null,
+        ]),
+    );
   };
   return {
-    report: 'quarterly-return' as const, filters: reportFilters(q), quarterStart: start, quarterEnd: end, asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'quarterly-return' as const,
+    filters: reportFilters(q),
+    quarterStart: start,
+    quarterEnd: end,
+    asOf,
+    position,
+    computedAt,
+    suppressed: dc.applied,
+    disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = people.filter((p) => p.programme_id === programmeId);
-      const referredAll = all.filter((p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to);
+      const referredAll = all.filter(
+        (p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to,
+      );
       const activeAll = all.filter(isActive);
       const activeCells = activeAll.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: null }));
       const attenders = sessions.filter((s) => s.programme_id === programmeId);
-      const attenderCells = attenders.map((s) => ({ id: s.stream_id, key: dc.key(s.provider_id, null), date: s.month }));
+      const attenderCells = attenders.map((s) => ({
+        id: s.stream_id,
+        key: dc.key(s.provider_id, null),
+        date: s.month,
+      }));
       const attended = attenders.filter((s) => inScope(s) && inQuarter(s.month)).reduce((n, s) => n + s.attended, 0);
       return {
         programmeId,
         referred: flow(all, (p) => p.referral_date),
         referredByAgeBand: record(referredAll, band, QUARTER_AGE_BANDS, (p) => p.referral_date),
-        referredByDeliverySetting: record(referredAll, setting, [...DeliverySettings, 'not-enrolled'], (p) => p.referral_date),
+        referredByDeliverySetting: record(
+          referredAll,
+          setting,
+          [...DeliverySettings, 'not-enrolled'],
+          (p) => p.referral_date,
+        ),
         active: dc.published(activeCells, null, null) ? activeAll.filter(inScope).length : null,
         activeByAgeBand: record(activeAll, band, QUARTER_AGE_BANDS, null),
         activeByDeliverySetting: record(activeAll, setting, DeliverySettings, null),
         newlyEnrolled: flow(all, (p) => p.enrolled_on),
         sessionsDelivered: dc.published(attenderCells, null) ? dc.count(attended) : null,
         completions: flow(all, (p) => (p.exit_reason === 'completed' ? p.exit_date : null)),
-        grants: Object.fromEntries(grants.filter((g) => g.programme_id === programmeId).map((g) => [g.grant_ref, {
-          providerId: g.provider_id,
-          awardedPence: Number(g.amount_pence),
-          spentInQuarterPence: Number(g.in_quarter),
-          spentToQuarterEndPence: Number(g.to_end),
-          remainingAtQuarterEndPence: Number(g.amount_pence) - Number(g.to_end),
-        }])),
+        grants: Object.fromEntries(
+          grants
+            .filter((g) => g.programme_id === programmeId)
+            .map((g) => [
+              g.grant_ref,
+              {
+                providerId: g.provider_id,
+                awardedPence: Number(g.amount_pence),
+                spentInQuarterPence: Number(g.in_quarter),
+                spentToQuarterEndPence: Number(g.to_end),
+                remainingAtQuarterEndPence: Number(g.amount_pence) - Number(g.to_end),
+              },
+            ]),
+        ),
       };
     }),
   };

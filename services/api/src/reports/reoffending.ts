@@ -18,23 +18,38 @@ function measuresOut(m: ReoffendingMeasures, cohortSize: number, dc: Disclosure)
     reoffences: dc.count(m.reoffences),
     binaryRate: suppress && rateSuppressed(m.reoffenders, cohortSize) ? null : rate(m.binaryRate),
     frequencyPerPerson: suppress && rateSuppressed(m.reoffences, cohortSize) ? null : round(m.frequencyPerPerson),
-    frequencyPerReoffender: suppress && rateSuppressed(m.reoffences, m.reoffenders) ? null : round(m.frequencyPerReoffender),
+    frequencyPerReoffender:
+      suppress && rateSuppressed(m.reoffences, m.reoffenders) ? null : round(m.frequencyPerReoffender),
   };
 }
 
 /** The proven reoffending report (MoJ method) per programme. */
 export const reoffendingReport = (sql: Sql, principal: Principal, q: ReoffendingQuery) =>
-  atConsistentPosition(sql, principal, ['participants', 'offences'], q, (tx, at) => reoffendingAt(tx, at, principal, q));
+  atConsistentPosition(sql, principal, ['participants', 'offences'], q, (tx, at) =>
+    reoffendingAt(tx, at, principal, q),
+  );
 
 async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: ReoffendingQuery) {
-  if (q.cohortTo < q.cohortFrom) throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
+  if (q.cohortTo < q.cohortFrom)
+    throw new HttpProblem(400, 'bad-request', 'Bad request', undefined, 'cohortTo is before cohortFrom');
   const dc = disclosureScope(principal, q.providerId, {
-    from: q.cohortFrom, to: q.cohortTo, required: true, fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' },
+    from: q.cohortFrom,
+    to: q.cohortTo,
+    required: true,
+    fields: { from: '/querystring/cohortFrom', to: '/querystring/cohortTo' },
   });
   const window = dc.window(q.cohortFrom, q.cohortTo);
   const { computedAt, position, asOf } = at;
-  const people = await sql<{ stream_id: string; programme_id: string; provider_id: string; enrolled_on: string | null; consented: boolean;
-    evaluation_consent_withdrawn_on: string | null }[]>`
+  const people = await sql<
+    {
+      stream_id: string;
+      programme_id: string;
+      provider_id: string;
+      enrolled_on: string | null;
+      consented: boolean;
+      evaluation_consent_withdrawn_on: string | null;
+    }[]
+  >`
     select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_from is not null as consented,
            evaluation_consent_withdrawn_on::text
     from ${sql(participantsTable)}
@@ -42,24 +57,49 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel);
   // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial year).
-  const cohort = people.filter((p) => p.consented && p.enrolled_on !== null && p.enrolled_on >= window.from! && p.enrolled_on <= window.to!
-    && (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf));
-  const offences = cohort.length === 0 ? [] : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
+  const cohort = people.filter(
+    (p) =>
+      p.consented &&
+      p.enrolled_on !== null &&
+      p.enrolled_on >= window.from! &&
+      p.enrolled_on <= window.to! &&
+      (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf),
+  );
+  const offences =
+    cohort.length === 0
+      ? []
+      : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
     select stream_id, offence_date::text, proven_date::text, serious_violence from ${sql(offencesTable)}
     where stream_id = any(${cohort.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const byStream = groupBy(offences, (o) => o.stream_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
-  const programmes = [...new Set([...people.filter((p) => dc.inScope(p.provider_id, null, null)).map((p) => p.programme_id),
-    ...(q.programmeId ? [q.programmeId] : [])])].sort();
+  const programmes = [
+    ...new Set([
+      ...people.filter((p) => dc.inScope(p.provider_id, null, null)).map((p) => p.programme_id),
+      ...(q.programmeId ? [q.programmeId] : []),
+    ]),
+  ].sort();
   return {
-    report: 'reoffending' as const, filters: reportFilters(q), asOf, position, computedAt, suppressed: dc.applied, disclosure: dc.stamp,
+    report: 'reoffending' as const,
+    filters: reportFilters(q),
+    asOf,
+    position,
+    computedAt,
+    suppressed: dc.applied,
+    disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = cohort.filter((p) => p.programme_id === programmeId);
-      const members = all.filter((p) => dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }));
+      const members = all.filter((p) =>
+        dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
+      );
       const participants: ReoffendingParticipant[] = members.map((p) => ({
         indexDate: p.enrolled_on!,
         evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on,
-        offences: (byStream.get(p.stream_id) ?? []).map((o) => ({ offenceDate: o.offence_date, provenDate: o.proven_date, seriousViolence: o.serious_violence })),
+        offences: (byStream.get(p.stream_id) ?? []).map((o) => ({
+          offenceDate: o.offence_date,
+          provenDate: o.proven_date,
+          seriousViolence: o.serious_violence,
+        })),
       }));
       const r = provenReoffending(participants, { from: q.cohortFrom, to: q.cohortTo }, asOf);
       const row = {
@@ -75,7 +115,12 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       // Withheld: finalOn would give the last index date away, so it falls back to the one for an empty cohort.
       const blank = withheld(row, ['programmeId', 'provisional']);
       const finalOn = provenReoffending([], { from: q.cohortFrom, to: q.cohortTo }, asOf);
-      return { ...blank, seriousViolence: withheld(row.seriousViolence, []), finalOn: finalOn.finalOn, provisional: finalOn.provisional };
+      return {
+        ...blank,
+        seriousViolence: withheld(row.seriousViolence, []),
+        finalOn: finalOn.finalOn,
+        provisional: finalOn.provisional,
+      };
     }),
   };
 }

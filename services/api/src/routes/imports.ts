@@ -1,9 +1,20 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  checkCsvHeader, csvColumns, csvLayoutMarkdown, csvRowErrors, csvRowToSubmission, csvTemplate, eventDefinition,
+  checkCsvHeader,
+  csvColumns,
+  csvLayoutMarkdown,
+  csvRowErrors,
+  csvRowToSubmission,
+  csvTemplate,
+  eventDefinition,
   EventTypes,
-  ProblemDetails, StringEnum, SUBMITTING_ROLES, type CsvCellError, type EventType, type FieldError,
+  ProblemDetails,
+  StringEnum,
+  SUBMITTING_ROLES,
+  type CsvCellError,
+  type EventType,
+  type FieldError,
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import { roleRefusal, type Ingest } from '../ingest/ingest.js';
@@ -22,7 +33,13 @@ export const MAX_CSV_RECORD_CHARS = 64 * 1024;
 const APPEND_CHUNK = 1000;
 
 const problemResponses = {
-  400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 413: ProblemDetails, 415: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails,
+  400: ProblemDetails,
+  401: ProblemDetails,
+  403: ProblemDetails,
+  413: ProblemDetails,
+  415: ProblemDetails,
+  422: ProblemDetails,
+  503: ProblemDetails,
 };
 
 const EventTypeParam = StringEnum(EventTypes, { description: 'The event type of every row in the file.' });
@@ -30,8 +47,13 @@ const EventTypeParam = StringEnum(EventTypes, { description: 'The event type of 
 const CsvCellErrorSchema = Type.Object(
   {
     column: Type.String({ description: 'The CSV column to fix.' }),
-    cell: Type.Optional(Type.String({ description: '.xlsx uploads: the cell to fix, by column letter and sheet row, e.g. F7.' })),
-    rule: Type.String({ description: 'The rule broken, the same as the JSON API reports, e.g. required, string-format, enum, session-before-enrolment.' }),
+    cell: Type.Optional(
+      Type.String({ description: '.xlsx uploads: the cell to fix, by column letter and sheet row, e.g. F7.' }),
+    ),
+    rule: Type.String({
+      description:
+        'The rule broken, the same as the JSON API reports, e.g. required, string-format, enum, session-before-enrolment.',
+    }),
     message: Type.String(),
   },
   { additionalProperties: false },
@@ -40,11 +62,17 @@ const CsvCellErrorSchema = Type.Object(
 const ImportRowResult = Type.Object(
   {
     line: Type.Integer({
-      minimum: 2, description: 'Line number of the row in the file, from 1 (the header is line 1); for .xlsx, the sheet row number.',
+      minimum: 2,
+      description:
+        'Line number of the row in the file, from 1 (the header is line 1); for .xlsx, the sheet row number.',
     }),
-    eventId: Type.Union([Type.String(), Type.Null()], { description: 'The eventId given in the row or derived from it.' }),
+    eventId: Type.Union([Type.String(), Type.Null()], {
+      description: 'The eventId given in the row or derived from it.',
+    }),
     status: Type.Union([Type.Literal('accepted'), Type.Literal('duplicate'), Type.Literal('rejected')]),
-    position: Type.Optional(Type.String({ description: 'The log position of the stored event (accepted or duplicate).' })),
+    position: Type.Optional(
+      Type.String({ description: 'The log position of the stored event (accepted or duplicate).' }),
+    ),
     errors: Type.Optional(Type.Array(CsvCellErrorSchema)),
   },
   { additionalProperties: false },
@@ -58,8 +86,9 @@ export const ImportResult = Type.Object(
     duplicates: Type.Integer({ description: 'Rows already stored, e.g. by an earlier upload of the same file.' }),
     rejected: Type.Integer(),
     highestPosition: Type.Union([Type.String(), Type.Null()], {
-      description: 'The highest log position of the events stored (accepted or duplicate), null when none: a report whose position '
-        + 'is at or above it counts every one of them (ask with asAt, or wait until a report\'s position reaches it).',
+      description:
+        'The highest log position of the events stored (accepted or duplicate), null when none: a report whose position ' +
+        "is at or above it counts every one of them (ask with asAt, or wait until a report's position reaches it).",
     }),
     results: Type.Array(ImportRowResult, { description: 'One result per row, in file order.' }),
   },
@@ -71,12 +100,12 @@ const LAYOUT_RULES = [
   'One file holds one event type, at its latest schema version; one row is one event. The first line is the header.',
   'Columns may come in any order; unknown, repeated or missing required columns refuse the whole file (422, naming them).',
   '- `eventId`: optional. When blank it is derived from the row (a UUIDv5 of your organisation, the event type, the participant',
-  '  or grant reference and the row\'s content), so uploading the same file again stores nothing twice; any edit to a row makes it a new event.',
+  "  or grant reference and the row's content), so uploading the same file again stores nothing twice; any edit to a row makes it a new event.",
   '- `occurredAt`: optional where the event has a date field; blank means that date (e.g. sessionDate) at 00:00Z.',
   '- `programmeId` and `participantRef` (plus `providerId` for data-partner events) for participant events; `grantRef` for grant events;',
   '  `dataPartnerId` and `comparisonRef` for comparison-pool events.',
   '- Then one column per data field; nested fields as `object.field` (e.g. `customRange.min`).',
-  'Cells: spaces around a value are ignored; blank means absent (or the field\'s default); lists are `;`-separated;',
+  "Cells: spaces around a value are ignored; blank means absent (or the field's default); lists are `;`-separated;",
   'booleans are `true`, `false`, `yes` or `no`; numbers are plain decimals. Quote cells containing commas as usual in CSV.',
   'A UTF-8 byte order mark (as Excel writes) is accepted.',
 ].join('\n');
@@ -89,24 +118,42 @@ const isXlsx = (contentType: string | undefined): boolean => mediaType(contentTy
  * Rows of the file with the line each starts on (a quoted cell may span lines), read as a stream: the header is
  * checked on the first record, and reading stops past the row limit or at an over-long record.
  */
-async function readCsv(text: string, checkHeader: (header: string[]) => void): Promise<{ header: string[]; rows: CsvRow[] }> {
+async function readCsv(
+  text: string,
+  checkHeader: (header: string[]) => void,
+): Promise<{ header: string[]; rows: CsvRow[] }> {
   let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
     file = await streamCsvRows(text, {
-      maxRows: MAX_CSV_ROWS, maxRecordChars: MAX_CSV_RECORD_CHARS, onHeader: (header) => checkHeader(header.map((h) => h.trim())),
+      maxRows: MAX_CSV_ROWS,
+      maxRecordChars: MAX_CSV_RECORD_CHARS,
+      onHeader: (header) => checkHeader(header.map((h) => h.trim())),
     });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
     if (err instanceof CsvLimitExceeded) {
       throw err.limit === 'rows'
-        ? new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`)
-        : new HttpProblem(413, 'row-too-long', 'A row of the file is too long', undefined, `At most ${MAX_CSV_RECORD_CHARS} characters per row`);
+        ? new HttpProblem(
+            413,
+            'too-many-rows',
+            'The file has too many rows',
+            undefined,
+            `At most ${MAX_CSV_ROWS} rows per file; split it and upload each part`,
+          )
+        : new HttpProblem(
+            413,
+            'row-too-long',
+            'A row of the file is too long',
+            undefined,
+            `At most ${MAX_CSV_RECORD_CHARS} characters per row`,
+          );
     }
     const e = err as { code?: string; message?: string };
     const detail = e.code?.startsWith('CSV_') ? e.message : 'The file could not be read as CSV';
     throw new HttpProblem(422, 'csv-unreadable', 'The file is not valid CSV', undefined, detail);
   }
-  if (!file) throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
+  if (!file)
+    throw new HttpProblem(422, 'csv-empty', 'The file is empty', undefined, 'Send a header line and at least one row');
   return { header: file.header.map((h) => h.trim()), rows: file.rows };
 }
 
@@ -119,7 +166,11 @@ export interface ImportRouteDeps {
  * refusals of the whole file (role, header, size) are thrown as HttpProblem; each row answers on its own.
  */
 export async function importCsv(
-  deps: ImportRouteDeps, principal: Principal, type: EventType, text: string, requestId: string,
+  deps: ImportRouteDeps,
+  principal: Principal,
+  type: EventType,
+  text: string,
+  requestId: string,
 ): Promise<ImportResult> {
   refuseRole(principal, type);
   const { header, rows } = await readCsv(text, (header) => refuseHeader(type, header));
@@ -130,9 +181,21 @@ export async function importCsv(
 function refuseHeader(type: EventType, header: string[]): void {
   const headerCheck = checkCsvHeader(type, header);
   const headerErrors: FieldError[] = [
-    ...headerCheck.unknown.map((c) => ({ field: c, rule: 'unknown-column', message: `${type} files have no column ${c}` })),
-    ...headerCheck.missing.map((c) => ({ field: c, rule: 'missing-column', message: `${type} files need the column ${c}` })),
-    ...headerCheck.duplicate.map((c) => ({ field: c, rule: 'duplicate-column', message: `The column ${c} appears more than once` })),
+    ...headerCheck.unknown.map((c) => ({
+      field: c,
+      rule: 'unknown-column',
+      message: `${type} files have no column ${c}`,
+    })),
+    ...headerCheck.missing.map((c) => ({
+      field: c,
+      rule: 'missing-column',
+      message: `${type} files need the column ${c}`,
+    })),
+    ...headerCheck.duplicate.map((c) => ({
+      field: c,
+      rule: 'duplicate-column',
+      message: `The column ${c} appears more than once`,
+    })),
   ];
   if (headerErrors.length > 0) {
     const detail = `Columns to fix: ${headerErrors.map((e) => e.field).join(', ')}`;
@@ -152,10 +215,18 @@ function refuseRole(principal: Principal, type: EventType): void {
  * with bounded cost (xlsx.ts): a zip bomb, a huge sheet or more than the row limit is refused before storing anything.
  */
 export async function importXlsx(
-  deps: ImportRouteDeps, principal: Principal, type: EventType, bytes: Buffer, requestId: string,
+  deps: ImportRouteDeps,
+  principal: Principal,
+  type: EventType,
+  bytes: Buffer,
+  requestId: string,
 ): Promise<ImportResult> {
   refuseRole(principal, type);
-  const dateColumns = new Map(csvColumns(type).filter((c) => c.format).map((c) => [c.name, c.format!] as const));
+  const dateColumns = new Map(
+    csvColumns(type)
+      .filter((c) => c.format)
+      .map((c) => [c.name, c.format!] as const),
+  );
   let sheet: Awaited<ReturnType<typeof readXlsx>>;
   try {
     sheet = await readXlsx(bytes, { limits: { maxRows: MAX_CSV_ROWS }, dateColumns });
@@ -165,29 +236,60 @@ export async function importXlsx(
     throw new HttpProblem(err.status, err.code, title, undefined, err.message);
   }
   if (!sheet) {
-    throw new HttpProblem(422, 'xlsx-empty', 'The workbook is empty', undefined,
-      'Fill in the header row and at least one row on the first sheet');
+    throw new HttpProblem(
+      422,
+      'xlsx-empty',
+      'The workbook is empty',
+      undefined,
+      'Fill in the header row and at least one row on the first sheet',
+    );
   }
-  return importRows(deps, principal, type, sheet.header.map((h) => h.trim()), sheet.rows, requestId, 'xlsx');
+  return importRows(
+    deps,
+    principal,
+    type,
+    sheet.header.map((h) => h.trim()),
+    sheet.rows,
+    requestId,
+    'xlsx',
+  );
 }
 
 async function importRows(
-  deps: ImportRouteDeps, principal: Principal, type: EventType, header: string[], rows: readonly CsvRow[], requestId: string,
+  deps: ImportRouteDeps,
+  principal: Principal,
+  type: EventType,
+  header: string[],
+  rows: readonly CsvRow[],
+  requestId: string,
   format: 'csv' | 'xlsx',
 ): Promise<ImportResult> {
   refuseHeader(type, header);
   if (rows.length > MAX_CSV_ROWS) {
-    throw new HttpProblem(413, 'too-many-rows', 'The file has too many rows', undefined, `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`);
+    throw new HttpProblem(
+      413,
+      'too-many-rows',
+      'The file has too many rows',
+      undefined,
+      `${rows.length} rows; at most ${MAX_CSV_ROWS} per file`,
+    );
   }
 
   interface Result {
-    line: number; eventId: string | null; status: 'accepted' | 'duplicate' | 'rejected'; position?: string; errors?: (CsvCellError & { cell?: string })[];
+    line: number;
+    eventId: string | null;
+    status: 'accepted' | 'duplicate' | 'rejected';
+    position?: string;
+    errors?: (CsvCellError & { cell?: string })[];
   }
   // In a workbook, each error also names its cell: the column's letter in this file and the sheet row.
-  const cellsOf = (line: number, errors: CsvCellError[]) => (format === 'csv' ? errors : errors.map((e) => {
-    const index = header.indexOf(e.column);
-    return index < 0 ? e : { ...e, cell: `${columnLetter(index)}${line}` };
-  }));
+  const cellsOf = (line: number, errors: CsvCellError[]) =>
+    format === 'csv'
+      ? errors
+      : errors.map((e) => {
+          const index = header.indexOf(e.column);
+          return index < 0 ? e : { ...e, cell: `${columnLetter(index)}${line}` };
+        });
   const results: Result[] = [];
   const scope = principal.providerId ?? '';
   // Chunks go through the ingest path in file order, so a participant's rows still apply in order.
@@ -196,13 +298,18 @@ async function importRows(
       const record = Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
       return { line, record, submission: csvRowToSubmission(type, record, { scope }) };
     });
-    const outcomes = await deps.ingest.submit({ principal, requestId, source: format }, chunk.map((c) => c.submission));
+    const outcomes = await deps.ingest.submit(
+      { principal, requestId, source: format },
+      chunk.map((c) => c.submission),
+    );
     outcomes.forEach((outcome, k) => {
       const { line, record, submission } = chunk[k]!;
       const eventId = typeof submission.eventId === 'string' ? submission.eventId : null;
-      results.push(outcome.status === 'rejected'
-        ? { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, outcome.errors)) }
-        : { line, eventId, status: outcome.status, position: outcome.position });
+      results.push(
+        outcome.status === 'rejected'
+          ? { line, eventId, status: 'rejected', errors: cellsOf(line, csvRowErrors(type, record, outcome.errors)) }
+          : { line, eventId, status: outcome.status, position: outcome.position },
+      );
     });
   }
 
@@ -211,102 +318,145 @@ async function importRows(
 
 export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (app, deps) => {
   // Scoped to this plugin: only the import routes take CSV, with their own size limit.
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) =>
+    done(null, body),
+  );
   // The workbook travels as a binary string (latin1 maps each byte to one character and back), so the body schema's
   // `string` holds for both media types; importXlsx gets the bytes back unchanged.
-  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES },
-    (_request, body, done) => done(null, body.toString('latin1')));
+  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) =>
+    done(null, body.toString('latin1')),
+  );
 
-  app.get('/v1/imports/templates/:eventType.xlsx', {
-    config: { roles: SUBMITTING_ROLES },
-    schema: {
-      tags: ['imports'],
-      operationId: 'getImportTemplateXlsx',
-      summary: 'An Excel (.xlsx) template for one event type',
-      description: 'A workbook to fill in and upload to `POST /v1/imports` as it is: the Data sheet has the header row and an example row, '
-        + 'date cells for dates, text cells for references (leading zeros survive), and data validation on every row up to the row limit '
-        + '(drop-down lists for every vocabulary, whole numbers where required, dates); the Columns sheet explains each column.',
-      params: Type.Object({ eventType: EventTypeParam }),
-      produces: [XLSX_CONTENT_TYPE],
-      response: {
-        200: { description: 'The workbook.', content: { [XLSX_CONTENT_TYPE]: { schema: Type.String({ format: 'binary' }) } } },
-        ...problemResponses,
-      },
-    },
-  }, async (request, reply) => {
-    const type = request.params.eventType;
-    return reply
-      .type(XLSX_CONTENT_TYPE)
-      .header('content-disposition', `attachment; filename="${type}.xlsx"`)
-      // The 200 schema documents the body as a binary string; Fastify sends a Buffer as it is.
-      .send((await xlsxTemplate(type)) as unknown as string);
-  });
-
-  app.get('/v1/imports/templates/:eventType', {
-    config: { roles: SUBMITTING_ROLES },
-    schema: {
-      tags: ['imports'],
-      operationId: 'getImportTemplate',
-      summary: 'A CSV template for one event type',
-      description: `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\n`
-        + `The columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
-      params: Type.Object({ eventType: EventTypeParam }),
-      produces: ['text/csv'],
-      response: {
-        200: { description: 'The template.', content: { 'text/csv': { schema: Type.String() } } },
-        ...problemResponses,
-      },
-    },
-  }, async (request, reply) => {
-    const type = request.params.eventType;
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${type}.csv"`)
-      .send(csvTemplate(type));
-  });
-
-  app.post('/v1/imports', {
-    config: { roles: SUBMITTING_ROLES },
-    schema: {
-      tags: ['imports'],
-      operationId: 'importCsv',
-      summary: `Submit up to ${MAX_CSV_ROWS} events of one type as a CSV file or an Excel workbook`,
-      description: [
-        `Send the file as the body with \`Content-Type: text/csv\`, or an .xlsx workbook with \`Content-Type: ${XLSX_CONTENT_TYPE}\``,
-        '(any other type is 415). A workbook is read from its first sheet: rows are numbered as in the sheet, each error also names its',
-        'cell (e.g. F7), and cells formatted as dates are read as dates. A workbook that inflates beyond the limits, compresses like a',
-        'zip bomb, has cells beyond column GR or more rows than the limit is refused (413 or 422) before anything is stored.',
-        'Each row stands or falls on its own,',
-        'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
-        'The answer has one result per row with its line number and, for a refused row, each column to fix.',
-        `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB `
-          + `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
-        'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
-        'rows already stored answer `duplicate`.',
-        '',
-        LAYOUT_RULES,
-        '',
-        'See `GET /v1/imports/templates/{eventType}` for each event type\'s columns.',
-      ].join('\n'),
-      querystring: Type.Object({ eventType: EventTypeParam }, { additionalProperties: false }),
-      body: {
-        content: {
-          'text/csv': { schema: Type.String({ description: 'The CSV file, UTF-8, comma-separated, header first.' }) },
-          [XLSX_CONTENT_TYPE]: {
-            schema: Type.String({ format: 'binary', description: 'The workbook; the header on the first row of the first sheet.' }),
+  app.get(
+    '/v1/imports/templates/:eventType.xlsx',
+    {
+      config: { roles: SUBMITTING_ROLES },
+      schema: {
+        tags: ['imports'],
+        operationId: 'getImportTemplateXlsx',
+        summary: 'An Excel (.xlsx) template for one event type',
+        description:
+          'A workbook to fill in and upload to `POST /v1/imports` as it is: the Data sheet has the header row and an example row, ' +
+          'date cells for dates, text cells for references (leading zeros survive), and data validation on every row up to the row limit ' +
+          '(drop-down lists for every vocabulary, whole numbers where required, dates); the Columns sheet explains each column.',
+        params: Type.Object({ eventType: EventTypeParam }),
+        produces: [XLSX_CONTENT_TYPE],
+        response: {
+          200: {
+            description: 'The workbook.',
+            content: { [XLSX_CONTENT_TYPE]: { schema: Type.String({ format: 'binary' }) } },
           },
+          ...problemResponses,
         },
       },
-      response: { 200: ImportResult, ...problemResponses },
     },
-    // Before the body is read, so that a JSON or text body is refused as such rather than parsed.
-    onRequest: async (request) => {
-      if (!isCsv(request.headers['content-type']) && !isXlsx(request.headers['content-type'])) {
-        throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', undefined,
-          `Send the file with Content-Type: text/csv, or a workbook with Content-Type: ${XLSX_CONTENT_TYPE}`);
-      }
+    async (request, reply) => {
+      const type = request.params.eventType;
+      return (
+        reply
+          .type(XLSX_CONTENT_TYPE)
+          .header('content-disposition', `attachment; filename="${type}.xlsx"`)
+          // The 200 schema documents the body as a binary string; Fastify sends a Buffer as it is.
+          .send((await xlsxTemplate(type)) as unknown as string)
+      );
     },
-  }, async (request) => (isXlsx(request.headers['content-type'])
-    ? importXlsx(deps, request.principal, request.query.eventType, Buffer.from(request.body as string, 'latin1'), request.id)
-    : importCsv(deps, request.principal, request.query.eventType, (request.body as string | undefined) ?? '', request.id)));
+  );
+
+  app.get(
+    '/v1/imports/templates/:eventType',
+    {
+      config: { roles: SUBMITTING_ROLES },
+      schema: {
+        tags: ['imports'],
+        operationId: 'getImportTemplate',
+        summary: 'A CSV template for one event type',
+        description:
+          `The header line and one example row, ready to fill in a spreadsheet.\n\n${LAYOUT_RULES}\n\n` +
+          `The columns of each event type:\n\n${EventTypes.map(csvLayoutMarkdown).join('\n\n')}`,
+        params: Type.Object({ eventType: EventTypeParam }),
+        produces: ['text/csv'],
+        response: {
+          200: { description: 'The template.', content: { 'text/csv': { schema: Type.String() } } },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const type = request.params.eventType;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${type}.csv"`)
+        .send(csvTemplate(type));
+    },
+  );
+
+  app.post(
+    '/v1/imports',
+    {
+      config: { roles: SUBMITTING_ROLES },
+      schema: {
+        tags: ['imports'],
+        operationId: 'importCsv',
+        summary: `Submit up to ${MAX_CSV_ROWS} events of one type as a CSV file or an Excel workbook`,
+        description: [
+          `Send the file as the body with \`Content-Type: text/csv\`, or an .xlsx workbook with \`Content-Type: ${XLSX_CONTENT_TYPE}\``,
+          '(any other type is 415). A workbook is read from its first sheet: rows are numbered as in the sheet, each error also names its',
+          'cell (e.g. F7), and cells formatted as dates are read as dates. A workbook that inflates beyond the limits, compresses like a',
+          'zip bomb, has cells beyond column GR or more rows than the limit is refused (413 or 422) before anything is stored.',
+          'Each row stands or falls on its own,',
+          'with the same rules as `POST /v1/events`; nothing from a refused row is stored, and good rows are stored in file order.',
+          'The answer has one result per row with its line number and, for a refused row, each column to fix.',
+          `More than ${MAX_CSV_ROWS} rows, a row of more than ${MAX_CSV_RECORD_CHARS / 1024} KiB ` +
+            `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
+          'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
+          'rows already stored answer `duplicate`.',
+          '',
+          LAYOUT_RULES,
+          '',
+          "See `GET /v1/imports/templates/{eventType}` for each event type's columns.",
+        ].join('\n'),
+        querystring: Type.Object({ eventType: EventTypeParam }, { additionalProperties: false }),
+        body: {
+          content: {
+            'text/csv': { schema: Type.String({ description: 'The CSV file, UTF-8, comma-separated, header first.' }) },
+            [XLSX_CONTENT_TYPE]: {
+              schema: Type.String({
+                format: 'binary',
+                description: 'The workbook; the header on the first row of the first sheet.',
+              }),
+            },
+          },
+        },
+        response: { 200: ImportResult, ...problemResponses },
+      },
+      // Before the body is read, so that a JSON or text body is refused as such rather than parsed.
+      onRequest: async (request) => {
+        if (!isCsv(request.headers['content-type']) && !isXlsx(request.headers['content-type'])) {
+          throw new HttpProblem(
+            415,
+            'unsupported-media-type',
+            'Unsupported media type',
+            undefined,
+            `Send the file with Content-Type: text/csv, or a workbook with Content-Type: ${XLSX_CONTENT_TYPE}`,
+          );
+        }
+      },
+    },
+    async (request) =>
+      isXlsx(request.headers['content-type'])
+        ? importXlsx(
+            deps,
+            request.principal,
+            request.query.eventType,
+            Buffer.from(request.body as string, 'latin1'),
+            request.id,
+          )
+        : importCsv(
+            deps,
+            request.principal,
+            request.query.eventType,
+            (request.body as string | undefined) ?? '',
+            request.id,
+          ),
+  );
 };

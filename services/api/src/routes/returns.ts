@@ -2,8 +2,16 @@ import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  FreezeReturnBody, FrozenReturn, FrozenReturnList, ProblemDetails, Restatement, ReturnIdParams,
-  type FreezableReport, type Principal, type QuarterlyReturnQuery, type Role,
+  FreezeReturnBody,
+  FrozenReturn,
+  FrozenReturnList,
+  ProblemDetails,
+  Restatement,
+  ReturnIdParams,
+  type FreezableReport,
+  type Principal,
+  type QuarterlyReturnQuery,
+  type Role,
 } from '@vru/contracts';
 import { compareRows, movements, type EventTally } from '@vru/domain';
 import { frozenReturnFacts, type FrozenReturnRow } from '@vru/event-store';
@@ -38,11 +46,14 @@ interface ReportFigures {
 }
 
 /** The reports that can be frozen: how each is computed, which field names a row, and the period it covers. */
-const FREEZABLE: Record<FreezableReport, {
-  compute(sql: Sql, principal: Principal, query: Record<string, string>): Promise<ReportFigures>;
-  rowKey: string;
-  period(figures: Record<string, unknown>): { from: string; to: string };
-}> = {
+const FREEZABLE: Record<
+  FreezableReport,
+  {
+    compute(sql: Sql, principal: Principal, query: Record<string, string>): Promise<ReportFigures>;
+    rowKey: string;
+    period(figures: Record<string, unknown>): { from: string; to: string };
+  }
+> = {
   'quarterly-return': {
     compute: (sql, principal, query) => quarterlyReturnReport(sql, principal, query as QuarterlyReturnQuery),
     rowKey: 'programmeId',
@@ -74,9 +85,17 @@ const RETURN_COLUMNS = (sql: Sql) => sql`
 function summaryOf(r: StoredReturn) {
   const facts = frozenReturnFacts(r);
   return {
-    id: facts.id, report: r.report as FreezableReport, query: JSON.parse(r.query) as Record<string, string>, role: r.role,
-    figuresSha256: facts.figuresSha256, position: facts.position, asOf: facts.asOf, disclosureRules: facts.disclosureRules,
-    codeVersion: facts.codeVersion, frozenBy: r.frozen_by, frozenAt: facts.frozenAt,
+    id: facts.id,
+    report: r.report as FreezableReport,
+    query: JSON.parse(r.query) as Record<string, string>,
+    role: r.role,
+    figuresSha256: facts.figuresSha256,
+    position: facts.position,
+    asOf: facts.asOf,
+    disclosureRules: facts.disclosureRules,
+    codeVersion: facts.codeVersion,
+    frozenBy: r.frozen_by,
+    frozenAt: facts.frozenAt,
   };
 }
 
@@ -106,7 +125,14 @@ export async function listReturns(sql: Sql) {
 export async function freezeReturn(sql: Sql, principal: Principal, body: FreezeReturnBody, commit: string | undefined) {
   const report = await FREEZABLE[body.report].compute(sql, principal, body.query);
   // The roles that freeze always pass disclosure control; a return never holds a provider's unsuppressed figures.
-  if (!report.disclosure.applied) throw new HttpProblem(403, 'forbidden', 'Not allowed', undefined, 'Only figures under disclosure control can be frozen');
+  if (!report.disclosure.applied)
+    throw new HttpProblem(
+      403,
+      'forbidden',
+      'Not allowed',
+      undefined,
+      'Only figures under disclosure control can be frozen',
+    );
   const frozenAt = new Date();
   const id = randomUUID();
   await sql`
@@ -127,13 +153,19 @@ export async function restatement(sql: Sql, principal: Principal, id: string) {
   const spec = FREEZABLE[stored.report as FreezableReport];
   const frozen = JSON.parse(stored.figures) as ReportFigures & Record<string, unknown>;
   // Now, whatever position the return was frozen at: a query's asAt fixed the frozen figures, not the restatement's.
-  const now = await spec.compute(sql, { keyId: principal.keyId, role: stored.role as Role, providerId: null },
-    reportFilters(JSON.parse(stored.query) as Record<string, string>));
+  const now = await spec.compute(
+    sql,
+    { keyId: principal.keyId, role: stored.role as Role, providerId: null },
+    reportFilters(JSON.parse(stored.query) as Record<string, string>),
+  );
   const { compared, changed } = compareRows(frozen.rows, now.rows, spec.rowKey);
   const period = spec.period(frozen);
   const query = JSON.parse(stored.query) as Record<string, string>;
   const rows = [...new Set(changed.map((c) => c.row))];
-  const tallies = rows.length === 0 ? [] : await sql<(EventTally & { programmeId: string; kind: string })[]>`
+  const tallies =
+    rows.length === 0
+      ? []
+      : await sql<(EventTally & { programmeId: string; kind: string })[]>`
     select e.programme_id as "programmeId", e.provider_id as "providerId", s.kind, e.type,
            coalesce(e.data->>'referralDate', e.data->>'startDate', e.data->>'sessionDate', e.data->>'exitDate', e.data->>'periodStart',
                     e.data->>'recordedOn', e.data->>'measuredOn', e.data->>'followUpDate', e.data->>'withdrawnOn', e.data->>'requestedOn',
@@ -146,60 +178,105 @@ export async function restatement(sql: Sql, principal: Principal, id: string) {
     group by 1, 2, 3, 4, 5`;
   const kindOf = (cell: string) => (cell.startsWith('grants.') ? 'grant' : 'participant');
   return {
-    returnId: stored.id, report: stored.report as FreezableReport, frozenPosition: stored.position, frozenAt: stored.frozen_at.toISOString(),
-    position: now.position, computedAt: now.computedAt as Restatement['computedAt'], disclosure: now.disclosure,
+    returnId: stored.id,
+    report: stored.report as FreezableReport,
+    frozenPosition: stored.position,
+    frozenAt: stored.frozen_at.toISOString(),
+    position: now.position,
+    computedAt: now.computedAt as Restatement['computedAt'],
+    disclosure: now.disclosure,
     cellsCompared: compared,
     changed: changed.map((c) => ({
       ...c,
-      movedBy: movements(tallies.filter((t) => t.programmeId === c.row && t.kind === kindOf(c.cell)), now.disclosure.applied),
+      movedBy: movements(
+        tallies.filter((t) => t.programmeId === c.row && t.kind === kindOf(c.cell)),
+        now.disclosure.applied,
+      ),
     })),
   };
 }
 
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 409: ProblemDetails, 404: ProblemDetails, 422: ProblemDetails, 503: ProblemDetails };
+const errors = {
+  400: ProblemDetails,
+  401: ProblemDetails,
+  403: ProblemDetails,
+  409: ProblemDetails,
+  404: ProblemDetails,
+  422: ProblemDetails,
+  503: ProblemDetails,
+};
 
-export const returnRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; codeCommit: string | undefined }> = async (app, { sql, codeCommit }) => {
-  app.post('/v1/returns', {
-    config: { roles: RETURN_ROLES.freeze },
-    schema: {
-      tags: ['returns'],
-      operationId: 'freezeReturn',
-      summary: 'Freeze a report for submission',
-      description: 'Computes the report for the query as the caller sees it (under disclosure control) and stores it for good with the position '
-        + 'and date it was read at, the disclosure rules and the code version. The relay signs it with the audit key within seconds '
-        + '(`signature` is null until then). Commissioners and admins only.',
-      body: FreezeReturnBody,
-      response: { 201: FrozenReturn, ...errors },
+export const returnRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; codeCommit: string | undefined }> = async (
+  app,
+  { sql, codeCommit },
+) => {
+  app.post(
+    '/v1/returns',
+    {
+      config: { roles: RETURN_ROLES.freeze },
+      schema: {
+        tags: ['returns'],
+        operationId: 'freezeReturn',
+        summary: 'Freeze a report for submission',
+        description:
+          'Computes the report for the query as the caller sees it (under disclosure control) and stores it for good with the position ' +
+          'and date it was read at, the disclosure rules and the code version. The relay signs it with the audit key within seconds ' +
+          '(`signature` is null until then). Commissioners and admins only.',
+        body: FreezeReturnBody,
+        response: { 201: FrozenReturn, ...errors },
+      },
     },
-  }, async (request, reply) => reply.code(201).send(await freezeReturn(sql, request.principal, request.body, codeCommit)));
+    async (request, reply) =>
+      reply.code(201).send(await freezeReturn(sql, request.principal, request.body, codeCommit)),
+  );
 
-  app.get('/v1/returns', {
-    config: { roles: RETURN_ROLES.read },
-    schema: {
-      tags: ['returns'], operationId: 'listReturns', summary: 'Frozen returns, newest first',
-      response: { 200: FrozenReturnList, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+  app.get(
+    '/v1/returns',
+    {
+      config: { roles: RETURN_ROLES.read },
+      schema: {
+        tags: ['returns'],
+        operationId: 'listReturns',
+        summary: 'Frozen returns, newest first',
+        response: { 200: FrozenReturnList, 401: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      },
     },
-  }, async () => ({ returns: await listReturns(sql) }));
+    async () => ({ returns: await listReturns(sql) }),
+  );
 
-  app.get('/v1/returns/:id', {
-    config: { roles: RETURN_ROLES.read },
-    schema: {
-      tags: ['returns'], operationId: 'getReturn', summary: 'A frozen return exactly as it was frozen, with its signature once signed',
-      description: 'The figures never change after freezing, whatever arrives later. Check it offline with `vru-verify return` and AUDIT_PUBLIC_KEY.',
-      params: ReturnIdParams,
-      response: { 200: FrozenReturn, ...errors },
+  app.get(
+    '/v1/returns/:id',
+    {
+      config: { roles: RETURN_ROLES.read },
+      schema: {
+        tags: ['returns'],
+        operationId: 'getReturn',
+        summary: 'A frozen return exactly as it was frozen, with its signature once signed',
+        description:
+          'The figures never change after freezing, whatever arrives later. Check it offline with `vru-verify return` and AUDIT_PUBLIC_KEY.',
+        params: ReturnIdParams,
+        response: { 200: FrozenReturn, ...errors },
+      },
     },
-  }, async (request) => frozenOf(await loadReturn(sql, request.params.id)));
+    async (request) => frozenOf(await loadReturn(sql, request.params.id)),
+  );
 
-  app.get('/v1/returns/:id/restatement', {
-    config: { roles: RETURN_ROLES.read },
-    schema: {
-      tags: ['returns'], operationId: 'returnRestatement', summary: 'The frozen return compared with the same report now',
-      description: 'The report recomputed now for the role that froze it, compared cell by cell with the frozen figures. For each figure that '
-        + 'changed: its frozen and current value and the events recorded since the freeze that touch its population, counted by class '
-        + '(late submission, correction, consent withdrawal, erasure, other) and provider, under disclosure control (docs/metrics.md).',
-      params: ReturnIdParams,
-      response: { 200: Restatement, ...errors },
+  app.get(
+    '/v1/returns/:id/restatement',
+    {
+      config: { roles: RETURN_ROLES.read },
+      schema: {
+        tags: ['returns'],
+        operationId: 'returnRestatement',
+        summary: 'The frozen return compared with the same report now',
+        description:
+          'The report recomputed now for the role that froze it, compared cell by cell with the frozen figures. For each figure that ' +
+          'changed: its frozen and current value and the events recorded since the freeze that touch its population, counted by class ' +
+          '(late submission, correction, consent withdrawal, erasure, other) and provider, under disclosure control (docs/metrics.md).',
+        params: ReturnIdParams,
+        response: { 200: Restatement, ...errors },
+      },
     },
-  }, async (request) => restatement(sql, request.principal, request.params.id));
+    async (request) => restatement(sql, request.principal, request.params.id),
+  );
 };

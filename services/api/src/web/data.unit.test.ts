@@ -16,5 +16,8 @@ t.test('the months of a period are whole calendar months clipped to the period',
 
 t.test('download links carry only the filters that are set', async (t) => {
   t.equal(csvHref('engagement', {}), '/app/download/engagement.csv');
-  t.equal(csvHref('spend', { providerId: 'prov-a', from: '2026-01-01', programmeId: undefined }), '/app/download/spend.csv?providerId=prov-a&from=2026-01-01');
+  t.equal(
+    csvHref('spend', { providerId: 'prov-a', from: '2026-01-01', programmeId: undefined }),
+    '/app/download/spend.csv?providerId=prov-a&from=2026-01-01',
+  );
 });

@@ -8,7 +8,11 @@ export interface PageContext {
   path: string;
 }
 
-interface NavItem { href: string; text: string; roles: readonly string[] }
+interface NavItem {
+  href: string;
+  text: string;
+  roles: readonly string[];
+}
 
 /** The pages each role can open, in menu order. */
 export const NAV: readonly NavItem[] = [
@@ -21,30 +25,46 @@ export const NAV: readonly NavItem[] = [
 ];
 
 export const ROLE_NAMES: Record<string, string> = {
-  commissioner: 'Commissioner', funder: 'Funder', provider: 'Provider', 'data-partner': 'Data partner', admin: 'Administrator',
+  commissioner: 'Commissioner',
+  funder: 'Funder',
+  provider: 'Provider',
+  'data-partner': 'Data partner',
+  admin: 'Administrator',
 };
 
 /** The service navigation (a service outside GOV.UK uses it instead of the GOV.UK header): name, pages, sign out. */
 function serviceNavigation(ctx: PageContext): Html {
   const items = ctx.principal ? NAV.filter((n) => n.roles.includes(ctx.principal!.role)) : [];
-  const who = ctx.principal ? `${ROLE_NAMES[ctx.principal.role] ?? ctx.principal.role}${ctx.principal.providerId ? `: ${ctx.principal.providerId}` : ''}` : '';
+  const who = ctx.principal
+    ? `${ROLE_NAMES[ctx.principal.role] ?? ctx.principal.role}${ctx.principal.providerId ? `: ${ctx.principal.providerId}` : ''}`
+    : '';
   return html`<header role="banner">
   <section class="govuk-service-navigation" aria-label="Service information">
     <div class="govuk-width-container">
       <div class="govuk-service-navigation__container">
         <span class="govuk-service-navigation__service-name"><a href="/app" class="govuk-service-navigation__link">VRU intervention outcomes</a></span>
-        ${items.length ? html`<nav aria-label="Menu" class="govuk-service-navigation__wrapper">
+        ${
+          items.length
+            ? html`<nav aria-label="Menu" class="govuk-service-navigation__wrapper">
           <ul class="govuk-service-navigation__list" id="navigation">
-            ${items.map((n) => (n.href === ctx.path
-              ? html`<li class="govuk-service-navigation__item govuk-service-navigation__item--active"><a class="govuk-service-navigation__link" href="${n.href}" aria-current="page"><strong class="govuk-service-navigation__active-fallback">${n.text}</strong></a></li>`
-              : html`<li class="govuk-service-navigation__item"><a class="govuk-service-navigation__link" href="${n.href}">${n.text}</a></li>`))}
+            ${items.map((n) =>
+              n.href === ctx.path
+                ? html`<li class="govuk-service-navigation__item govuk-service-navigation__item--active"><a class="govuk-service-navigation__link" href="${n.href}" aria-current="page"><strong class="govuk-service-navigation__active-fallback">${n.text}</strong></a></li>`
+                : html`<li class="govuk-service-navigation__item"><a class="govuk-service-navigation__link" href="${n.href}">${n.text}</a></li>`,
+            )}
           </ul>
-        </nav>` : ''}
-        ${ctx.principal ? html`<form method="post" action="/app/sign-out" class="app-sign-out">
+        </nav>`
+            : ''
+        }
+        ${
+          ctx.principal
+            ? html`<form method="post" action="/app/sign-out" class="app-sign-out">
           <input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}">
           <span class="govuk-body-s app-signed-in-as">Signed in as ${who}</span>
           <button type="submit" class="govuk-button govuk-button--secondary app-sign-out__button" data-module="govuk-button">Sign out</button>
-        </form>` : ''}
+        </form>`
+            : ''
+        }
       </div>
     </div>
   </section>

@@ -52,10 +52,15 @@ function readSigned(request: FastifyRequest, name: string): string | null {
 }
 
 /** The open session the request's cookie names, with its key's principal; null when absent, ended, expired or its key is not in force. */
-export async function readSession(sql: Sql, request: FastifyRequest): Promise<{ session: Session; principal: Principal } | null> {
+export async function readSession(
+  sql: Sql,
+  request: FastifyRequest,
+): Promise<{ session: Session; principal: Principal } | null> {
   const token = request.cookies[SESSION_COOKIE];
   if (!token || !TOKEN.test(token)) return null;
-  const rows = await sql<{ session_id: string; key_id: string; expires_at: Date; role: Role; provider_id: string | null }[]>`
+  const rows = await sql<
+    { session_id: string; key_id: string; expires_at: Date; role: Role; provider_id: string | null }[]
+  >`
     select s.session_id, s.key_id, s.expires_at, k.role, k.provider_id
     from dashboard_sessions s join api_keys k using (key_id)
     where s.token_hash = ${tokenHash(token)} and s.ended_at is null and s.expires_at > now()
@@ -68,7 +73,13 @@ export async function readSession(sql: Sql, request: FastifyRequest): Promise<{ 
   };
 }
 
-export async function startSession(sql: Sql, reply: FastifyReply, keyId: string, ttlMinutes: number, secure: boolean): Promise<Session> {
+export async function startSession(
+  sql: Sql,
+  reply: FastifyReply,
+  keyId: string,
+  ttlMinutes: number,
+  secure: boolean,
+): Promise<Session> {
   const token = newSessionId();
   const sessionId = randomUUID();
   const [row] = await sql<{ expires_at: Date }[]>`
@@ -82,7 +93,8 @@ export async function startSession(sql: Sql, reply: FastifyReply, keyId: string,
 
 /** Sign-out: the session is over in the table, so its cookie (kept or copied) no longer signs anyone in. */
 export async function endSession(sql: Sql, reply: FastifyReply, session: Session | null): Promise<void> {
-  if (session) await sql`update dashboard_sessions set ended_at = now() where session_id = ${session.sessionId} and ended_at is null`;
+  if (session)
+    await sql`update dashboard_sessions set ended_at = now() where session_id = ${session.sessionId} and ended_at is null`;
   reply.clearCookie(SESSION_COOKIE, { path: '/app' });
 }
 
@@ -96,8 +108,18 @@ export interface SessionSummary {
 }
 
 /** Open sessions, newest first (never their tokens: only hashes are stored). */
-export async function listSessions(sql: Sql, filter: { keyId?: string; sessionId?: string } = {}): Promise<SessionSummary[]> {
-  interface Row { session_id: string; key_id: string; role: Role; provider_id: string | null; created_at: Date; expires_at: Date }
+export async function listSessions(
+  sql: Sql,
+  filter: { keyId?: string; sessionId?: string } = {},
+): Promise<SessionSummary[]> {
+  interface Row {
+    session_id: string;
+    key_id: string;
+    role: Role;
+    provider_id: string | null;
+    created_at: Date;
+    expires_at: Date;
+  }
   const rows = await sql<Row[]>`
     select s.session_id, s.key_id, k.role, k.provider_id, s.created_at, s.expires_at
     from dashboard_sessions s join api_keys k using (key_id)
@@ -105,14 +127,19 @@ export async function listSessions(sql: Sql, filter: { keyId?: string; sessionId
       ${filter.sessionId ? sql`and s.session_id = ${filter.sessionId}` : sql``}
     order by s.created_at desc, s.session_id`;
   return rows.map((r) => ({
-    sessionId: r.session_id, keyId: r.key_id, role: r.role, providerId: r.provider_id,
-    createdAt: r.created_at.toISOString(), expiresAt: r.expires_at.toISOString(),
+    sessionId: r.session_id,
+    keyId: r.key_id,
+    role: r.role,
+    providerId: r.provider_id,
+    createdAt: r.created_at.toISOString(),
+    expiresAt: r.expires_at.toISOString(),
   }));
 }
 
 /** Ends a session by its public handle; false when there is no open session with that id. */
 export async function revokeSession(sql: Sql, sessionId: string): Promise<boolean> {
-  const rows = await sql`update dashboard_sessions set ended_at = now() where session_id = ${sessionId} and ended_at is null returning 1`;
+  const rows =
+    await sql`update dashboard_sessions set ended_at = now() where session_id = ${sessionId} and ended_at is null returning 1`;
   return rows.length > 0;
 }
 

@@ -1,5 +1,12 @@
 import {
-  conflict, DomainRuleError, recorded, unhandled, type RuleViolation, type StreamCommand, type StreamDecider, type StreamEvent,
+  conflict,
+  DomainRuleError,
+  recorded,
+  unhandled,
+  type RuleViolation,
+  type StreamCommand,
+  type StreamDecider,
+  type StreamEvent,
 } from '../decision.js';
 import { timeRules } from '../participant/decide.js';
 
@@ -30,17 +37,31 @@ export function evolveComparison(state: ComparisonState, event: ComparisonEvent)
 
 function comparisonRules(command: ComparisonCommand, state: ComparisonState): RuleViolation[] {
   if (state.erased) {
-    return [conflict('comparison-erased', '/comparisonRef', 'This comparison record was erased; no further events are accepted')];
+    return [
+      conflict(
+        'comparison-erased',
+        '/comparisonRef',
+        'This comparison record was erased; no further events are accepted',
+      ),
+    ];
   }
   switch (command.type) {
     case 'SubmitComparisonRecord':
       // Covariates are fixed at the index date; a second record under one reference would make two people of one.
       return state.submitted
-        ? [conflict('comparison-already-submitted', '/comparisonRef', 'A record with this reference was already shared; erase it and share a new one')]
+        ? [
+            conflict(
+              'comparison-already-submitted',
+              '/comparisonRef',
+              'A record with this reference was already shared; erase it and share a new one',
+            ),
+          ]
         : [];
     case 'RecordComparisonOffence':
     case 'EraseComparisonRecord':
-      return state.submitted ? [] : [conflict('unknown-comparison', '/comparisonRef', 'No comparison record with this reference was shared')];
+      return state.submitted
+        ? []
+        : [conflict('unknown-comparison', '/comparisonRef', 'No comparison record with this reference was shared')];
     default:
       return unhandled(command);
   }

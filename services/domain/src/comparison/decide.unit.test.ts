@@ -6,19 +6,45 @@ import { comparisonDecider } from './decide.js';
 const NOW = '2026-06-01T12:00:00.000Z';
 
 let counter = 0;
-function fact(type: string, data: Record<string, unknown>, occurredAt = '2026-05-01T10:00:00Z'): StreamEvent<'comparison'> {
+function fact(
+  type: string,
+  data: Record<string, unknown>,
+  occurredAt = '2026-05-01T10:00:00Z',
+): StreamEvent<'comparison'> {
   counter += 1;
-  return { eventId: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`, type, occurredAt, data } as StreamEvent<'comparison'>;
+  return {
+    eventId: `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`,
+    type,
+    occurredAt,
+    data,
+  } as StreamEvent<'comparison'>;
 }
 
-const submitted = (over: Record<string, unknown> = {}) => fact('ComparisonRecordSubmitted', {
-  poolId: 'derby-2025', indexDate: '2025-10-01', indexEvent: 'caution', ageAtIndex: 16, gender: 'male', ethnicity: 'white-british',
-  postcodeDistrict: 'DE23', priorOffences: 1, priorSeriousViolence: false, priorCustody: false, definitionsVersion: 1, ...over,
-});
-const offence = (over: Record<string, unknown> = {}) => fact('ComparisonOffenceRecorded', {
-  offenceDate: '2026-01-10', provenDate: '2026-03-01', disposal: 'conviction', offenceCategory: 'robbery',
-  seriousViolence: false, custodial: false, ...over,
-});
+const submitted = (over: Record<string, unknown> = {}) =>
+  fact('ComparisonRecordSubmitted', {
+    poolId: 'derby-2025',
+    indexDate: '2025-10-01',
+    indexEvent: 'caution',
+    ageAtIndex: 16,
+    gender: 'male',
+    ethnicity: 'white-british',
+    postcodeDistrict: 'DE23',
+    priorOffences: 1,
+    priorSeriousViolence: false,
+    priorCustody: false,
+    definitionsVersion: 1,
+    ...over,
+  });
+const offence = (over: Record<string, unknown> = {}) =>
+  fact('ComparisonOffenceRecorded', {
+    offenceDate: '2026-01-10',
+    provenDate: '2026-03-01',
+    disposal: 'conviction',
+    offenceCategory: 'robbery',
+    seriousViolence: false,
+    custodial: false,
+    ...over,
+  });
 const erased = () => fact('ComparisonRecordErased', { requestedOn: '2026-05-01', basis: 'data-subject-request' });
 
 const record = (event: StreamEvent<'comparison'>) => commandFor(event, { now: NOW }) as StreamCommand<'comparison'>;
@@ -36,7 +62,9 @@ t.test('When no record has been shared', async (t) => {
     given([]).when(record(erased())).thenThrows('unknown-comparison');
   });
   t.test('should refuse an index date in the future', async () => {
-    given([]).when(record(submitted({ indexDate: '2026-07-01' }))).thenThrows('date-in-future');
+    given([])
+      .when(record(submitted({ indexDate: '2026-07-01' })))
+      .thenThrows('date-in-future');
   });
 });
 
@@ -48,10 +76,14 @@ t.test('When the record has been shared', async (t) => {
     given([submitted()]).when(record(after)).then([after]);
   });
   t.test('should refuse a second record under the same reference', async () => {
-    given([submitted()]).when(record(submitted({ ageAtIndex: 17 }))).thenThrows('comparison-already-submitted');
+    given([submitted()])
+      .when(record(submitted({ ageAtIndex: 17 })))
+      .thenThrows('comparison-already-submitted');
   });
   t.test('should refuse an offence proven in the future', async () => {
-    given([submitted()]).when(record(offence({ provenDate: '2026-08-01' }))).thenThrows('date-in-future');
+    given([submitted()])
+      .when(record(offence({ provenDate: '2026-08-01' })))
+      .thenThrows('date-in-future');
   });
   t.test('should accept an erasure', async () => {
     const e = erased();

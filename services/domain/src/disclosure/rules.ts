@@ -81,18 +81,30 @@ export interface PeriodIssue {
   message: string;
 }
 
-const ALIGNED = 'a whole calendar month (e.g. 2026-07-01..2026-07-31), a calendar quarter (2026-07-01..2026-09-30) '
-  + 'or a financial year (2026-04-01..2027-03-31)';
+const ALIGNED =
+  'a whole calendar month (e.g. 2026-07-01..2026-07-31), a calendar quarter (2026-07-01..2026-09-30) ' +
+  'or a financial year (2026-04-01..2027-03-31)';
 
 /**
  * Query-set control: a suppressed role's period must be exactly one month, quarter or financial year, so
  * that no two answers differ by less than a month of people. `required` when the report has no fixed
  * population without one.
  */
-export function periodIssues(from: string | undefined, to: string | undefined, fields: { from: string; to: string }, required: boolean): PeriodIssue[] {
+export function periodIssues(
+  from: string | undefined,
+  to: string | undefined,
+  fields: { from: string; to: string },
+  required: boolean,
+): PeriodIssue[] {
   if (from === undefined && to === undefined) {
     return required
-      ? [{ field: fields.from, rule: 'period-required', message: `Figures across providers are published for ${ALIGNED}: give both ends` }]
+      ? [
+          {
+            field: fields.from,
+            rule: 'period-required',
+            message: `Figures across providers are published for ${ALIGNED}: give both ends`,
+          },
+        ]
       : [];
   }
   if (from === undefined || to === undefined) {
@@ -101,10 +113,13 @@ export function periodIssues(from: string | undefined, to: string | undefined, f
   }
   if (alignPeriod(from, to) !== null) return [];
   const field = from !== monthOf(from).from ? fields.from : fields.to;
-  return [{
-    field, rule: 'period-not-aligned',
-    message: `Figures across providers are published only for ${ALIGNED}; a finer or shifted period could be differenced to single people`,
-  }];
+  return [
+    {
+      field,
+      rule: 'period-not-aligned',
+      message: `Figures across providers are published only for ${ALIGNED}; a finer or shifted period could be differenced to single people`,
+    },
+  ];
 }
 
 /** One person's (or one record's) membership of a population: who, in which cell, on which date. */

@@ -86,7 +86,11 @@ function moments(xs: readonly Weighted[]): { mean: number; variance: number } {
   return { mean, variance };
 }
 
-function compare(participants: readonly Weighted[], comparisons: readonly Weighted[], scaleVariance: number): GroupComparison {
+function compare(
+  participants: readonly Weighted[],
+  comparisons: readonly Weighted[],
+  scaleVariance: number,
+): GroupComparison {
   const p = moments(participants);
   const c = moments(comparisons);
   const difference = p.mean - c.mean;
@@ -107,12 +111,23 @@ export interface BalanceInput {
   matching: Matching;
 }
 
-function overlap(input: BalanceInput, matchedParticipants: ReadonlySet<string>, weights: ReadonlyMap<string, number>): Overlap {
+function overlap(
+  input: BalanceInput,
+  matchedParticipants: ReadonlySet<string>,
+  weights: ReadonlyMap<string, number>,
+): Overlap {
   const bins: OverlapBin[] = Array.from({ length: OVERLAP_BINS }, (_, b) => ({
-    from: b / OVERLAP_BINS, to: (b + 1) / OVERLAP_BINS, participants: 0, comparisons: 0, matchedParticipants: 0, matchedComparisonWeight: 0,
+    from: b / OVERLAP_BINS,
+    to: (b + 1) / OVERLAP_BINS,
+    participants: 0,
+    comparisons: 0,
+    matchedParticipants: 0,
+    matchedComparisonWeight: 0,
   }));
-  const range = (scores: number[]) => (scores.length === 0 ? null : { min: Math.min(...scores), max: Math.max(...scores) });
-  const scoresOf = (group: EvaluationGroup) => input.subjects.flatMap((s, i) => (s.group === group ? [input.probabilities[i]!] : []));
+  const range = (scores: number[]) =>
+    scores.length === 0 ? null : { min: Math.min(...scores), max: Math.max(...scores) };
+  const scoresOf = (group: EvaluationGroup) =>
+    input.subjects.flatMap((s, i) => (s.group === group ? [input.probabilities[i]!] : []));
   input.subjects.forEach((s, i) => {
     const bin = bins[Math.min(OVERLAP_BINS - 1, Math.floor(input.probabilities[i]! * OVERLAP_BINS))]!;
     if (s.group === 'participant') {
@@ -130,8 +145,12 @@ function overlap(input: BalanceInput, matchedParticipants: ReadonlySet<string>, 
   const from = p && c ? Math.max(p.min, c.min) : Number.NaN;
   const to = p && c ? Math.min(p.max, c.max) : Number.NaN;
   const support = from <= to ? { from, to } : null;
-  const share = (scores: number[]) => (scores.length === 0 || !support ? (scores.length === 0 ? null : 0)
-    : scores.filter((s) => s >= support.from && s <= support.to).length / scores.length);
+  const share = (scores: number[]) =>
+    scores.length === 0 || !support
+      ? scores.length === 0
+        ? null
+        : 0
+      : scores.filter((s) => s >= support.from && s <= support.to).length / scores.length;
   return {
     bins,
     participants: p,
@@ -166,7 +185,8 @@ export function balanceDiagnostics(input: BalanceInput): BalanceDiagnostics {
     return {
       before: compare(before.participants, before.comparisons, scaleVariance),
       after: afterComparison,
-      balanced: afterComparison !== null && afterComparison.smd !== null && Math.abs(afterComparison.smd) < BALANCE_THRESHOLD,
+      balanced:
+        afterComparison !== null && afterComparison.smd !== null && Math.abs(afterComparison.smd) < BALANCE_THRESHOLD,
     };
   };
   const covariates: CovariateBalance[] = input.columns.map((column, j) => ({
@@ -175,7 +195,8 @@ export function balanceDiagnostics(input: BalanceInput): BalanceDiagnostics {
     ...(column.level === undefined ? {} : { level: column.level }),
     ...summarise((i) => input.values[i]![j]!),
   }));
-  const isNumeric = (c: DesignColumn) => c.level === undefined && (c.covariate === 'age' || c.covariate === 'priorOffences');
+  const isNumeric = (c: DesignColumn) =>
+    c.level === undefined && (c.covariate === 'age' || c.covariate === 'priorOffences');
   const numeric = new Set(input.columns.filter(isNumeric).map((c) => c.name));
   const [low, high] = VARIANCE_RATIO_LIMITS;
   return {
@@ -186,7 +207,12 @@ export function balanceDiagnostics(input: BalanceInput): BalanceDiagnostics {
     balanced: anyoneMatched && covariates.every((c) => c.balanced),
     failing: covariates.filter((c) => !c.balanced).map((c) => c.name),
     varianceRatioOutsideLimits: covariates
-      .filter((c) => numeric.has(c.name) && c.after?.varianceRatio != null && (c.after.varianceRatio < low || c.after.varianceRatio > high))
+      .filter(
+        (c) =>
+          numeric.has(c.name) &&
+          c.after?.varianceRatio != null &&
+          (c.after.varianceRatio < low || c.after.varianceRatio > high),
+      )
       .map((c) => c.name),
   };
 }

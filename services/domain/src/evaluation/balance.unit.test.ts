@@ -8,8 +8,11 @@ const close = (t: Test, actual: number | null | undefined, expected: number, wha
 
 // Two participants and three comparisons. Propensity scores P1 0.42, P2 0.61; C1 0.02, C2 0.44, C3 0.63.
 const subjects = [
-  { id: 'P1', group: 'participant' as const }, { id: 'P2', group: 'participant' as const },
-  { id: 'C1', group: 'comparison' as const }, { id: 'C2', group: 'comparison' as const }, { id: 'C3', group: 'comparison' as const },
+  { id: 'P1', group: 'participant' as const },
+  { id: 'P2', group: 'participant' as const },
+  { id: 'C1', group: 'comparison' as const },
+  { id: 'C2', group: 'comparison' as const },
+  { id: 'C3', group: 'comparison' as const },
 ];
 const probabilities = [0.42, 0.61, 0.02, 0.44, 0.63];
 const logits = probabilities.map((q) => Math.log(q / (1 - q)));
@@ -18,11 +21,22 @@ const columns: DesignColumn[] = [
   { name: 'priorCustody', covariate: 'priorCustody' },
 ];
 // priorOffences: P 2, 4; C 0, 2, 4.  priorCustody: P 1, 1; C 0, 1, 1.
-const values = [[2, 1], [4, 1], [0, 0], [2, 1], [4, 1]];
+const values = [
+  [2, 1],
+  [4, 1],
+  [0, 0],
+  [2, 1],
+  [4, 1],
+];
 const units: MatchingUnit[] = subjects.map((s, i) => ({ ...s, logit: logits[i]!, stratum: '' }));
 
 const input = (matching = matchOnPropensity(units, { caliperSd: null })): BalanceInput => ({
-  subjects, columns, values, probabilities, logits, matching,
+  subjects,
+  columns,
+  values,
+  probabilities,
+  logits,
+  matching,
 });
 
 t.test('standardised differences and variance ratios, by hand', async (t) => {
@@ -53,7 +67,12 @@ t.test('a comparison used twice carries its weight, and imbalance is named', asy
   t.same(reused.comparisonWeights, [{ id: 'C3', weight: 2, uses: 2 }]);
   const b = balanceDiagnostics(input(reused));
   close(t, b.covariates[0]!.after!.comparisonMean, 4, 'weighted mean');
-  close(t, b.covariates[0]!.after!.smd, -1 / 1.354006401, 'SMD after = (3 − 4) / 1.354 (the scale stays the pre-matching one)');
+  close(
+    t,
+    b.covariates[0]!.after!.smd,
+    -1 / 1.354006401,
+    'SMD after = (3 − 4) / 1.354 (the scale stays the pre-matching one)',
+  );
   t.equal(b.covariates[0]!.after!.varianceRatio, null, 'the matched comparisons do not vary');
   t.equal(b.balanced, false);
   t.same(b.failing, ['priorOffences']);
@@ -63,9 +82,18 @@ t.test('a comparison used twice carries its weight, and imbalance is named', asy
 t.test('propensity score overlap', async (t) => {
   const o = balanceDiagnostics(input()).overlap;
   t.equal(o.bins.length, 20);
-  const nonEmpty = o.bins.filter((x) => x.participants + x.comparisons > 0)
+  const nonEmpty = o.bins
+    .filter((x) => x.participants + x.comparisons > 0)
     .map((x) => [x.from, x.participants, x.comparisons, x.matchedParticipants, x.matchedComparisonWeight]);
-  t.same(nonEmpty, [[0, 0, 1, 0, 0], [0.4, 1, 1, 1, 1], [0.6, 1, 1, 1, 1]], 'bins of width 0.05');
+  t.same(
+    nonEmpty,
+    [
+      [0, 0, 1, 0, 0],
+      [0.4, 1, 1, 1, 1],
+      [0.6, 1, 1, 1, 1],
+    ],
+    'bins of width 0.05',
+  );
   t.same(o.participants, { min: 0.42, max: 0.61 });
   t.same(o.comparisons, { min: 0.02, max: 0.63 });
   t.same(o.commonSupport, { from: 0.42, to: 0.61 });

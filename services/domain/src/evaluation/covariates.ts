@@ -114,7 +114,8 @@ export function participantCovariates(
 // Design matrix
 
 export type CategoricalCovariate = 'gender' | 'ethnicityGroup' | 'area' | 'ageBand';
-export type ModelCovariate = 'age' | 'gender' | 'ethnicityGroup' | 'area' | 'priorOffences' | 'priorSeriousViolence' | 'priorCustody';
+export type ModelCovariate =
+  'age' | 'gender' | 'ethnicityGroup' | 'area' | 'priorOffences' | 'priorSeriousViolence' | 'priorCustody';
 
 export interface DesignOptions {
   /** The covariates in the model, in column order. */
@@ -184,8 +185,10 @@ export function categoricalValue(c: Covariates, covariate: CategoricalCovariate)
 
 function coding(covariate: CategoricalCovariate, all: readonly Covariates[], minLevelSize: number): CategoricalCoding {
   const counts = new Map<string, number>();
-  for (const c of all) counts.set(categoricalValue(c, covariate), (counts.get(categoricalValue(c, covariate)) ?? 0) + 1);
-  const byFrequency = (a: [string, number], b: [string, number]) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  for (const c of all)
+    counts.set(categoricalValue(c, covariate), (counts.get(categoricalValue(c, covariate)) ?? 0) + 1);
+  const byFrequency = (a: [string, number], b: [string, number]) =>
+    b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
   const sorted = [...counts.entries()].sort(byFrequency);
   const small = sorted.filter(([, n]) => n < minLevelSize);
   const kept = sorted.filter(([, n]) => n >= minLevelSize);
@@ -206,7 +209,8 @@ function levelOf(code: CategoricalCoding, value: string): string {
   return code.levels.includes(POOLED_LEVEL) ? POOLED_LEVEL : code.reference;
 }
 
-const clamp = (x: number, range: readonly [number, number] | null) => (range ? Math.min(range[1], Math.max(range[0], x)) : x);
+const clamp = (x: number, range: readonly [number, number] | null) =>
+  range ? Math.min(range[1], Math.max(range[0], x)) : x;
 
 /**
  * Builds the propensity model's design matrix: an intercept, numeric covariates (capped), binary ones as 0/1
@@ -240,7 +244,11 @@ export function buildDesign(subjects: readonly Covariates[], overrides: Partial<
       add({ name: 'ageAtIndex', covariate }, (c) => clamp(c.ageAtIndex, options.ageRange), true);
     } else if (covariate === 'priorOffences') {
       const cap = options.priorOffencesCap;
-      add({ name: 'priorOffences', covariate }, (c) => (cap === null ? c.priorOffences : Math.min(cap, c.priorOffences)), true);
+      add(
+        { name: 'priorOffences', covariate },
+        (c) => (cap === null ? c.priorOffences : Math.min(cap, c.priorOffences)),
+        true,
+      );
     } else if (covariate === 'priorSeriousViolence' || covariate === 'priorCustody') {
       add({ name: covariate, covariate }, (c) => (c[covariate] ? 1 : 0), true);
     }

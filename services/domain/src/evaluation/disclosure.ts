@@ -13,7 +13,7 @@ import type { PublishableImpact } from './publishable.js';
  */
 
 const round = (x: number | null, digits: number): number | null =>
-  (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+  x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
 export interface DisclosedGroupFigures {
   /** Participants' rate or mean (null when withheld). */
@@ -56,26 +56,38 @@ export interface DisclosedImpact {
     balanced: boolean;
     failing: string[];
     covariates: {
-      name: string; covariate: string; level: string | null; smdBefore: number | null; smdAfter: number | null; balanced: boolean;
+      name: string;
+      covariate: string;
+      level: string | null;
+      smdBefore: number | null;
+      smdAfter: number | null;
+      balanced: boolean;
     }[];
     propensityLogit: { smdBefore: number | null; smdAfter: number | null };
     commonSupport: { from: number; to: number } | null;
   } | null;
   propensity: {
-    method: string; converged: boolean; coefficients: { name: string; estimate: number | null; standardError: number | null }[];
+    method: string;
+    converged: boolean;
+    coefficients: { name: string; estimate: number | null; standardError: number | null }[];
   } | null;
   estimate:
     | {
-      status: 'estimated'; matchedParticipants: number | null; varianceMethod: string; binary: DisclosedMeasure; frequency: DisclosedMeasure;
-    }
+        status: 'estimated';
+        matchedParticipants: number | null;
+        varianceMethod: string;
+        binary: DisclosedMeasure;
+        frequency: DisclosedMeasure;
+      }
     | { status: 'not-estimated'; reason: string; matchedParticipants: number | null; minimum: number; wording: string };
   warnings: EvaluationWarning[];
 }
 
 /** Both groups' figures, or neither: numerators are figure × people, rounded (weights make the comparison's fractional). */
 function groups(d: DifferenceEstimate, participants: number, comparisons: number): DisclosedGroupFigures {
-  const hide = rateSuppressed(Math.round(d.participants * participants), participants)
-    || rateSuppressed(Math.round(d.comparison * comparisons), comparisons);
+  const hide =
+    rateSuppressed(Math.round(d.participants * participants), participants) ||
+    rateSuppressed(Math.round(d.comparison * comparisons), comparisons);
   return {
     participants: hide ? null : round(d.participants, 4),
     comparison: hide ? null : round(d.comparison, 4),
@@ -90,10 +102,16 @@ function measure(m: MeasureEstimate, matched: number, population: PublishableImp
   return {
     // Matched comparisons weigh as many as the matched participants they stand for.
     matched: {
-      ...groups(m.matched, matched, matched), standardError: round(m.matched.standardError, 4)!, significant: m.matched.significant,
+      ...groups(m.matched, matched, matched),
+      standardError: round(m.matched.standardError, 4)!,
+      significant: m.matched.significant,
     },
     unadjusted: m.unadjusted && groups(m.unadjusted, population.participants, population.comparisons),
-    per100: { difference: round(m.per100.difference, 1)!, lower: round(m.per100.lower, 1)!, upper: round(m.per100.upper, 1)! },
+    per100: {
+      difference: round(m.per100.difference, 1)!,
+      lower: round(m.per100.lower, 1)!,
+      upper: round(m.per100.upper, 1)!,
+    },
     additionalParticipantsNeeded: m.additionalParticipantsNeeded,
     wording: m.wording,
   };
@@ -103,7 +121,9 @@ export function disclosedImpact(p: PublishableImpact): DisclosedImpact {
   const counts = p.matching?.counts;
   const [matched, unmatched] = counts ? suppressRow([counts.matched, counts.unmatched]) : [null, null];
   const [noStratum, noneWithin] = counts
-    ? (unmatched === null ? [null, null] : suppressRow([counts.unmatchedNoComparisonInStratum, counts.unmatchedNoneWithinCaliper]))
+    ? unmatched === null
+      ? [null, null]
+      : suppressRow([counts.unmatchedNoComparisonInStratum, counts.unmatchedNoneWithinCaliper])
     : [null, null];
   const e = p.estimate;
   // The estimate repeats the matched count: withheld there too when the matching row withheld it (secondary suppression).
@@ -134,32 +154,47 @@ export function disclosedImpact(p: PublishableImpact): DisclosedImpact {
       balanced: p.balance.balanced,
       failing: p.balance.failing,
       covariates: p.balance.covariates.map((c) => ({
-        name: c.name, covariate: c.covariate, level: c.level ?? null,
-        smdBefore: round(c.before.smd, 3), smdAfter: round(c.after?.smd ?? null, 3), balanced: c.balanced,
+        name: c.name,
+        covariate: c.covariate,
+        level: c.level ?? null,
+        smdBefore: round(c.before.smd, 3),
+        smdAfter: round(c.after?.smd ?? null, 3),
+        balanced: c.balanced,
       })),
       propensityLogit: {
-        smdBefore: round(p.balance.propensityLogit.before.smd, 3), smdAfter: round(p.balance.propensityLogit.after?.smd ?? null, 3),
+        smdBefore: round(p.balance.propensityLogit.before.smd, 3),
+        smdAfter: round(p.balance.propensityLogit.after?.smd ?? null, 3),
       },
-      commonSupport: p.balance.overlap.commonSupport
-        && { from: round(p.balance.overlap.commonSupport.from, 3)!, to: round(p.balance.overlap.commonSupport.to, 3)! },
+      commonSupport: p.balance.overlap.commonSupport && {
+        from: round(p.balance.overlap.commonSupport.from, 3)!,
+        to: round(p.balance.overlap.commonSupport.to, 3)!,
+      },
     },
     propensity: p.propensity && {
       method: p.propensity.method,
       converged: p.propensity.converged,
       coefficients: p.propensity.coefficients.map((c) => ({
-        name: c.name, estimate: round(c.estimate, 4), standardError: round(c.standardError, 4),
+        name: c.name,
+        estimate: round(c.estimate, 4),
+        standardError: round(c.standardError, 4),
       })),
     },
-    estimate: e.status === 'estimated'
-      ? {
-        status: 'estimated', matchedParticipants: matchedShown(e.matchedParticipants), varianceMethod: e.varianceMethod,
-        binary: measure(e.binary, e.matchedParticipants, p.population),
-        frequency: measure(e.frequency, e.matchedParticipants, p.population),
-      }
-      : {
-        status: 'not-estimated', reason: e.reason, matchedParticipants: matchedShown(e.matchedParticipants), minimum: e.minimum,
-        wording: e.wording,
-      },
+    estimate:
+      e.status === 'estimated'
+        ? {
+            status: 'estimated',
+            matchedParticipants: matchedShown(e.matchedParticipants),
+            varianceMethod: e.varianceMethod,
+            binary: measure(e.binary, e.matchedParticipants, p.population),
+            frequency: measure(e.frequency, e.matchedParticipants, p.population),
+          }
+        : {
+            status: 'not-estimated',
+            reason: e.reason,
+            matchedParticipants: matchedShown(e.matchedParticipants),
+            minimum: e.minimum,
+            wording: e.wording,
+          },
     warnings: p.warnings,
   };
 }

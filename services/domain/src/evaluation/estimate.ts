@@ -29,7 +29,10 @@ function finish(participants: number, comparison: number, difference: number, va
   const half = Z95 * standardError;
   const pValue = standardError > 0 ? twoSidedPValue(difference / standardError) : difference === 0 ? 1 : 0;
   return {
-    participants, comparison, difference, standardError,
+    participants,
+    comparison,
+    difference,
+    standardError,
     ci: { lower: difference - half, upper: difference + half },
     pValue,
     significant: pValue < 0.05,
@@ -118,12 +121,16 @@ export function comparisonVariances(
  * The naive difference of means between two groups with its large-sample (Welch) standard error
  * √(s²₁/n₁ + s²₀/n₀): what the figures say before any adjustment for who took part.
  */
-export function unadjustedDifference(participants: readonly number[], comparisons: readonly number[]): DifferenceEstimate {
+export function unadjustedDifference(
+  participants: readonly number[],
+  comparisons: readonly number[],
+): DifferenceEstimate {
   const n1 = participants.length;
   const n0 = comparisons.length;
   if (n1 < 2 || n0 < 2) throw new RangeError('each group needs at least two people');
   const mean = (xs: readonly number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-  const sampleVariance = (xs: readonly number[], m: number) => xs.reduce((s, v) => s + (v - m) ** 2, 0) / (xs.length - 1);
+  const sampleVariance = (xs: readonly number[], m: number) =>
+    xs.reduce((s, v) => s + (v - m) ** 2, 0) / (xs.length - 1);
   const m1 = mean(participants);
   const m0 = mean(comparisons);
   return finish(m1, m0, m1 - m0, sampleVariance(participants, m1) / n1 + sampleVariance(comparisons, m0) / n0);

@@ -1,6 +1,10 @@
 import t, { type Test } from 'tap';
 import {
-  comparisonVariances, matchedDifference, participantsNeededForMeans, participantsNeededForRates, unadjustedDifference,
+  comparisonVariances,
+  matchedDifference,
+  participantsNeededForMeans,
+  participantsNeededForRates,
+  unadjustedDifference,
 } from './estimate.js';
 import type { MatchedSet, MatchingUnit } from './matching.js';
 import { normalCdf, twoSidedPValue } from './normal.js';
@@ -9,14 +13,27 @@ const close = (t: Test, actual: number | undefined, expected: number, what: stri
   t.ok(actual !== undefined && Math.abs(actual - expected) < eps, `${what}: ${actual} ≈ ${expected}`);
 
 const set = (participantId: string, ...ids: string[]): MatchedSet => ({
-  participantId, comparisons: ids.map((id) => ({ id, distance: 0 })),
+  participantId,
+  comparisons: ids.map((id) => ({ id, distance: 0 })),
 });
 
 t.test('the Abadie–Imbens estimate, by hand', async (t) => {
   // A (reoffended) ← c1, c2; B (no) ← c1; C (reoffended) ← c3; D (no) ← c2, c3. Comparisons: c1 yes, c2 and c3 no.
   const matched = [set('A', 'c1', 'c2'), set('B', 'c1'), set('C', 'c3'), set('D', 'c2', 'c3')];
-  const outcome = new Map([['A', 1], ['B', 0], ['C', 1], ['D', 0], ['c1', 1], ['c2', 0], ['c3', 0]]);
-  const sigma2 = new Map([['c1', 0.25], ['c2', 0.2], ['c3', 0.1]]);
+  const outcome = new Map([
+    ['A', 1],
+    ['B', 0],
+    ['C', 1],
+    ['D', 0],
+    ['c1', 1],
+    ['c2', 0],
+    ['c3', 0],
+  ]);
+  const sigma2 = new Map([
+    ['c1', 0.25],
+    ['c2', 0.2],
+    ['c3', 0.1],
+  ]);
   const e = matchedDifference(matched, outcome, sigma2);
   // Counterfactuals 0.5, 1, 0, 0; differences 0.5, −1, 1, 0; τ = 0.125. Rates 2/4 and 1.5/4.
   close(t, e.participants, 0.5, 'participants');
@@ -34,18 +51,51 @@ t.test('the Abadie–Imbens estimate, by hand', async (t) => {
 
 t.test('without reuse the variance is that of the paired differences', async (t) => {
   const matched = [set('A', 'c1'), set('B', 'c2'), set('C', 'c3')];
-  const outcome = new Map([['A', 1], ['B', 1], ['C', 0], ['c1', 0], ['c2', 1], ['c3', 0]]);
-  const e = matchedDifference(matched, outcome, new Map([['c1', 9], ['c2', 9], ['c3', 9]]));
+  const outcome = new Map([
+    ['A', 1],
+    ['B', 1],
+    ['C', 0],
+    ['c1', 0],
+    ['c2', 1],
+    ['c3', 0],
+  ]);
+  const e = matchedDifference(
+    matched,
+    outcome,
+    new Map([
+      ['c1', 9],
+      ['c2', 9],
+      ['c3', 9],
+    ]),
+  );
   // Differences 1, 0, 0: τ = 1/3, Σ(d − τ)² = 4/9 + 1/9 + 1/9 = 2/3, V = (2/3) / 9; σ² never enters.
   close(t, e.standardError, Math.sqrt(2 / 27), 'standard error');
 });
 
 t.test('no variation at all: a zero interval, and p-values at the extremes', async (t) => {
-  const same = matchedDifference([set('A', 'c1'), set('B', 'c2')], new Map([['A', 0], ['B', 0], ['c1', 0], ['c2', 0]]), new Map());
+  const same = matchedDifference(
+    [set('A', 'c1'), set('B', 'c2')],
+    new Map([
+      ['A', 0],
+      ['B', 0],
+      ['c1', 0],
+      ['c2', 0],
+    ]),
+    new Map(),
+  );
   t.equal(same.standardError, 0);
   t.equal(same.pValue, 1);
   t.equal(same.significant, false);
-  const apart = matchedDifference([set('A', 'c1'), set('B', 'c2')], new Map([['A', 0], ['B', 0], ['c1', 1], ['c2', 1]]), new Map());
+  const apart = matchedDifference(
+    [set('A', 'c1'), set('B', 'c2')],
+    new Map([
+      ['A', 0],
+      ['B', 0],
+      ['c1', 1],
+      ['c2', 1],
+    ]),
+    new Map(),
+  );
   t.equal(apart.pValue, 0);
   t.equal(apart.significant, true);
   t.throws(() => matchedDifference([], new Map(), new Map()), RangeError);
@@ -53,9 +103,20 @@ t.test('no variation at all: a zero interval, and p-values at the extremes', asy
 });
 
 t.test("comparisons' outcome variances from their nearest neighbours", async (t) => {
-  const unit = (id: string, logit: number, stratum = 'M'): MatchingUnit => ({ id, group: 'comparison', logit, stratum });
+  const unit = (id: string, logit: number, stratum = 'M'): MatchingUnit => ({
+    id,
+    group: 'comparison',
+    logit,
+    stratum,
+  });
   const pool = [unit('c1', 0), unit('c2', 0.1), unit('c3', 0.3), unit('c4', 0.35), unit('alone', 0, 'F')];
-  const outcome = new Map([['c1', 1], ['c2', 0], ['c3', 0], ['c4', 1], ['alone', 1]]);
+  const outcome = new Map([
+    ['c1', 1],
+    ['c2', 0],
+    ['c3', 0],
+    ['c4', 1],
+    ['alone', 1],
+  ]);
   const v = comparisonVariances(pool, ['c1', 'c3', 'alone'], outcome, 2);
   // c1: nearest others c2 (0.1) and c3 (0.3), mean 0: 2/3 × 1². c3: c4 (0.05) and c2 (0.2), mean 1/2: 2/3 × 1/4.
   close(t, v.get('c1'), 2 / 3, 'c1');

@@ -2,13 +2,28 @@ import { wilsonInterval, type Interval, type Proportion } from '../metrics/inter
 import { finalOnFor, inEvaluationOn, isProvenReoffence } from '../metrics/reoffending.js';
 import { balanceDiagnostics, type BalanceDiagnostics } from './balance.js';
 import {
-  buildDesign, categoricalValue, type CategoricalCoding, type Covariates, type DesignOptions, type EvaluationSubject,
+  buildDesign,
+  categoricalValue,
+  type CategoricalCoding,
+  type Covariates,
+  type DesignOptions,
+  type EvaluationSubject,
 } from './covariates.js';
 import {
-  comparisonVariances, matchedDifference, participantsNeededForMeans, participantsNeededForRates, unadjustedDifference,
+  comparisonVariances,
+  matchedDifference,
+  participantsNeededForMeans,
+  participantsNeededForRates,
+  unadjustedDifference,
   type DifferenceEstimate,
 } from './estimate.js';
-import { DEFAULT_MATCHING, matchOnPropensity, type Matching, type MatchingOptions, type MatchingUnit } from './matching.js';
+import {
+  DEFAULT_MATCHING,
+  matchOnPropensity,
+  type Matching,
+  type MatchingOptions,
+  type MatchingUnit,
+} from './matching.js';
 import { fitLogistic, type FitProblem, type LogisticOptions } from './propensity.js';
 import { describeDifference, describeTooFewMatched, type Measure } from './wording.js';
 
@@ -34,7 +49,13 @@ export interface EvaluationOptions {
   varianceNeighbours: number;
 }
 
-export const DEFAULT_EVALUATION: EvaluationOptions = { design: {}, propensity: {}, matching: {}, exact: ['gender'], varianceNeighbours: 2 };
+export const DEFAULT_EVALUATION: EvaluationOptions = {
+  design: {},
+  propensity: {},
+  matching: {},
+  exact: ['gender'],
+  varianceNeighbours: 2,
+};
 
 export interface MeasureEstimate {
   /** Matched participants against their matched comparisons (Abadie–Imbens variance). */
@@ -54,17 +75,23 @@ export type NotEstimatedReason = 'no-participants' | 'no-comparisons' | 'fewer-t
 
 export type ImpactEstimate =
   | {
-    status: 'estimated';
-    matchedParticipants: number;
-    varianceMethod: 'abadie-imbens-2006';
-    /** Matched participants with at least one proven reoffence, with the Wilson interval. */
-    participantRate: Proportion;
-    /** One-year proven reoffending, binary: reoffended or not. */
-    binary: MeasureEstimate;
-    /** Proven reoffences per person. */
-    frequency: MeasureEstimate;
-  }
-  | { status: 'not-estimated'; reason: NotEstimatedReason; matchedParticipants: number; minimum: number; wording: string };
+      status: 'estimated';
+      matchedParticipants: number;
+      varianceMethod: 'abadie-imbens-2006';
+      /** Matched participants with at least one proven reoffence, with the Wilson interval. */
+      participantRate: Proportion;
+      /** One-year proven reoffending, binary: reoffended or not. */
+      binary: MeasureEstimate;
+      /** Proven reoffences per person. */
+      frequency: MeasureEstimate;
+    }
+  | {
+      status: 'not-estimated';
+      reason: NotEstimatedReason;
+      matchedParticipants: number;
+      minimum: number;
+      wording: string;
+    };
 
 export type WarningCode = 'imbalance' | 'ridge-fit' | 'unmatched-participants' | 'constant-covariates' | 'provisional';
 
@@ -104,9 +131,12 @@ export interface ImpactEvaluation {
 }
 
 const exactValue = (c: Covariates, covariate: ExactCovariate): string =>
-  covariate === 'priorSeriousViolence' || covariate === 'priorCustody' ? String(c[covariate]) : categoricalValue(c, covariate);
+  covariate === 'priorSeriousViolence' || covariate === 'priorCustody'
+    ? String(c[covariate])
+    : categoricalValue(c, covariate);
 
-const latest = (dates: readonly string[]): string | null => dates.reduce<string | null>((m, d) => (m === null || d > m ? d : m), null);
+const latest = (dates: readonly string[]): string | null =>
+  dates.reduce<string | null>((m, d) => (m === null || d > m ? d : m), null);
 
 const populationVariance = (xs: readonly number[], weights?: readonly number[]) => {
   const w = weights ?? xs.map(() => 1);
@@ -122,7 +152,8 @@ function measureEstimate(
   participantsNeeded: number | null,
   matchedParticipants: number,
 ): MeasureEstimate {
-  const additional = matched.significant || participantsNeeded === null ? null : Math.max(0, participantsNeeded - matchedParticipants);
+  const additional =
+    matched.significant || participantsNeeded === null ? null : Math.max(0, participantsNeeded - matchedParticipants);
   return {
     matched,
     unadjusted,
@@ -143,7 +174,8 @@ export function evaluateImpact(
   overrides: Partial<EvaluationOptions> = {},
 ): ImpactEvaluation {
   const options = { ...DEFAULT_EVALUATION, ...overrides };
-  if (new Set(subjects.map((s) => s.id)).size !== subjects.length) throw new RangeError('evaluation subjects must have unique ids');
+  if (new Set(subjects.map((s) => s.id)).size !== subjects.length)
+    throw new RangeError('evaluation subjects must have unique ids');
   const included = subjects.filter((s) => s.group === 'comparison' || inEvaluationOn(s, asOf));
   const participants = included.filter((s) => s.group === 'participant');
   const comparisons = included.filter((s) => s.group === 'comparison');
@@ -159,44 +191,68 @@ export function evaluateImpact(
     if (provisional) {
       warnings.push({
         code: 'provisional',
-        message: `Provisional: the one-year follow-up and the six-month waiting period end on ${finalOn} for the last person; `
-          + 'until then the figures can still change.',
+        message:
+          `Provisional: the one-year follow-up and the six-month waiting period end on ${finalOn} for the last person; ` +
+          'until then the figures can still change.',
       });
     }
     return { finalOn, provisional };
   };
   const notEstimated = (reason: NotEstimatedReason, matchedParticipants: number, wording: string): ImpactEstimate => ({
-    status: 'not-estimated', reason, matchedParticipants, minimum: MINIMUM_MATCHED_PARTICIPANTS, wording,
+    status: 'not-estimated',
+    reason,
+    matchedParticipants,
+    minimum: MINIMUM_MATCHED_PARTICIPANTS,
+    wording,
   });
 
   if (participants.length === 0 || comparisons.length === 0) {
     const reason = participants.length === 0 ? 'no-participants' : 'no-comparisons';
-    const wording = reason === 'no-participants'
-      ? 'No estimate: there are no participants to evaluate.'
-      : 'No estimate: there is no comparison group to match participants to.';
+    const wording =
+      reason === 'no-participants'
+        ? 'No estimate: there are no participants to evaluate.'
+        : 'No estimate: there is no comparison group to match participants to.';
     return {
-      asOf, population, propensity: null, matching: null, balance: null,
-      estimate: notEstimated(reason, 0, wording), ...provisionalFrom(participants), warnings,
+      asOf,
+      population,
+      propensity: null,
+      matching: null,
+      balance: null,
+      estimate: notEstimated(reason, 0, wording),
+      ...provisionalFrom(participants),
+      warnings,
     };
   }
 
-  const design = buildDesign(included.map((s) => s.covariates), options.design);
-  const fit = fitLogistic(design.rows, included.map((s) => (s.group === 'participant' ? 1 : 0)), options.propensity);
+  const design = buildDesign(
+    included.map((s) => s.covariates),
+    options.design,
+  );
+  const fit = fitLogistic(
+    design.rows,
+    included.map((s) => (s.group === 'participant' ? 1 : 0)),
+    options.propensity,
+  );
   const propensity: PropensitySummary = {
     method: fit.method,
     ridgeLambda: fit.ridgeLambda,
     problems: fit.problems,
     converged: fit.converged,
     iterations: fit.iterations,
-    coefficients: design.columns.map((c, j) => ({ name: c.name, estimate: fit.coefficients[j]!, standardError: fit.standardErrors[j]! })),
+    coefficients: design.columns.map((c, j) => ({
+      name: c.name,
+      estimate: fit.coefficients[j]!,
+      standardError: fit.standardErrors[j]!,
+    })),
     categorical: design.categorical,
     droppedColumns: design.dropped,
   };
   if (fit.method === 'ridge') {
     warnings.push({
       code: 'ridge-fit',
-      message: `The propensity model could not be fitted exactly (${fit.problems.join(', ')}): a penalised (ridge) fit was used. `
-        + 'Usually some characteristic almost perfectly separates participants from the comparison pool.',
+      message:
+        `The propensity model could not be fitted exactly (${fit.problems.join(', ')}): a penalised (ridge) fit was used. ` +
+        'Usually some characteristic almost perfectly separates participants from the comparison pool.',
     });
   }
   if (design.dropped.length > 0) {
@@ -215,22 +271,28 @@ export function evaluateImpact(
   const matching = matchOnPropensity(units, options.matching);
   const { caliperSd } = { ...DEFAULT_MATCHING, ...options.matching };
   const balance = balanceDiagnostics({
-    subjects: included, columns: design.balanceColumns, values: design.balanceRows,
-    probabilities: fit.probabilities, logits: fit.logits, matching,
+    subjects: included,
+    columns: design.balanceColumns,
+    values: design.balanceRows,
+    probabilities: fit.probabilities,
+    logits: fit.logits,
+    matching,
   });
   if (matching.counts.unmatched > 0) {
     // No counts in the words: the counts are figures, and disclosure control applies to figures.
     warnings.push({
       code: 'unmatched-participants',
-      message: 'Some participants had no similar enough person in the comparison group (see the matching counts) and are not in the '
-        + 'estimate: it describes the participants who could be matched.',
+      message:
+        'Some participants had no similar enough person in the comparison group (see the matching counts) and are not in the ' +
+        'estimate: it describes the participants who could be matched.',
     });
   }
   if (matching.counts.matched > 0 && !balance.balanced) {
     warnings.push({
       code: 'imbalance',
-      message: `After matching the groups still differ on ${balance.failing.join(', ')} (standardised difference of ${balance.threshold} `
-        + 'or more): the estimate may be biased by these differences.',
+      message:
+        `After matching the groups still differ on ${balance.failing.join(', ')} (standardised difference of ${balance.threshold} ` +
+        'or more): the estimate may be biased by these differences.',
     });
   }
 
@@ -241,31 +303,46 @@ export function evaluateImpact(
   ];
   const { finalOn, provisional } = provisionalFrom(matching.counts.matched > 0 ? matchedPeople : participants);
   const base = {
-    asOf, population, propensity, matching: { ...matching, caliperSd, exact: options.exact }, balance, finalOn, provisional, warnings,
+    asOf,
+    population,
+    propensity,
+    matching: { ...matching, caliperSd, exact: options.exact },
+    balance,
+    finalOn,
+    provisional,
+    warnings,
   };
 
   if (matching.counts.matched < MINIMUM_MATCHED_PARTICIPANTS) {
     return {
       ...base,
-      estimate: notEstimated('fewer-than-minimum-matched', matching.counts.matched,
-        describeTooFewMatched(MINIMUM_MATCHED_PARTICIPANTS)),
+      estimate: notEstimated(
+        'fewer-than-minimum-matched',
+        matching.counts.matched,
+        describeTooFewMatched(MINIMUM_MATCHED_PARTICIPANTS),
+      ),
     };
   }
 
   // The proven reoffending rule of the reoffending report, applied to both groups alike.
-  const provenReoffences = (s: EvaluationSubject) => s.offences.filter((o) => isProvenReoffence(s.covariates.indexDate, o, asOf)).length;
+  const provenReoffences = (s: EvaluationSubject) =>
+    s.offences.filter((o) => isProvenReoffence(s.covariates.indexDate, o, asOf)).length;
   const reoffences = new Map(included.map((s) => [s.id, provenReoffences(s)]));
   const reoffended = new Map([...reoffences].map(([id, n]) => [id, n > 0 ? 1 : 0]));
   const usedComparisons = matching.comparisonWeights.map((w) => w.id);
   const comparisonUnits = units.filter((u) => u.group === 'comparison');
-  const estimateFor = (outcome: ReadonlyMap<string, number>) => matchedDifference(
-    matching.matched, outcome, comparisonVariances(comparisonUnits, usedComparisons, outcome, options.varianceNeighbours),
-  );
+  const estimateFor = (outcome: ReadonlyMap<string, number>) =>
+    matchedDifference(
+      matching.matched,
+      outcome,
+      comparisonVariances(comparisonUnits, usedComparisons, outcome, options.varianceNeighbours),
+    );
   const all = (group: 'participant' | 'comparison', outcome: ReadonlyMap<string, number>) =>
     included.filter((s) => s.group === group).map((s) => outcome.get(s.id)!);
-  const unadjusted = (outcome: ReadonlyMap<string, number>) => (participants.length >= 2 && comparisons.length >= 2
-    ? unadjustedDifference(all('participant', outcome), all('comparison', outcome))
-    : null);
+  const unadjusted = (outcome: ReadonlyMap<string, number>) =>
+    participants.length >= 2 && comparisons.length >= 2
+      ? unadjustedDifference(all('participant', outcome), all('comparison', outcome))
+      : null;
 
   const n = matching.counts.matched;
   const binary = estimateFor(reoffended);
@@ -275,7 +352,10 @@ export function evaluateImpact(
   const frequencyNeeded = participantsNeededForMeans(
     frequency.difference,
     populationVariance(matchedCounts),
-    populationVariance(comparisonCounts, matching.comparisonWeights.map((w) => w.weight)),
+    populationVariance(
+      comparisonCounts,
+      matching.comparisonWeights.map((w) => w.weight),
+    ),
   );
   const reoffenders = matching.matched.filter((m) => reoffended.get(m.participantId) === 1).length;
   return {
@@ -286,7 +366,11 @@ export function evaluateImpact(
       varianceMethod: 'abadie-imbens-2006',
       participantRate: wilsonInterval(reoffenders, n)!,
       binary: measureEstimate(
-        'binary', binary, unadjusted(reoffended), participantsNeededForRates(binary.participants, binary.comparison), n,
+        'binary',
+        binary,
+        unadjusted(reoffended),
+        participantsNeededForRates(binary.participants, binary.comparison),
+        n,
       ),
       frequency: measureEstimate('frequency', frequency, unadjusted(reoffences), frequencyNeeded, n),
     },

@@ -48,6 +48,11 @@ export function choleskySolve(l: Matrix, b: readonly number[]): number[] {
 /** A⁻¹ from the Cholesky factor of A, one column at a time. */
 export function choleskyInverse(l: Matrix): Matrix {
   const n = l.length;
-  const columns = Array.from({ length: n }, (_, j) => choleskySolve(l, Array.from({ length: n }, (_, i) => (i === j ? 1 : 0))));
+  const columns = Array.from({ length: n }, (_, j) =>
+    choleskySolve(
+      l,
+      Array.from({ length: n }, (_, i) => (i === j ? 1 : 0)),
+    ),
+  );
   return Array.from({ length: n }, (_, i) => columns.map((c) => c[i]!));
 }

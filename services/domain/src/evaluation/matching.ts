@@ -145,10 +145,13 @@ export function strataOf(units: readonly MatchingUnit[]): Map<string, MatchingUn
 /** Matches every participant in `units` to up to `ratio` comparisons; the result does not depend on input order. */
 export function matchOnPropensity(units: readonly MatchingUnit[], overrides: Partial<MatchingOptions> = {}): Matching {
   const options = { ...DEFAULT_MATCHING, ...overrides };
-  if (!Number.isInteger(options.ratio) || options.ratio < 1) throw new RangeError(`bad matching ratio ${options.ratio}`);
+  if (!Number.isInteger(options.ratio) || options.ratio < 1)
+    throw new RangeError(`bad matching ratio ${options.ratio}`);
   const participants = units.filter((u) => u.group === 'participant').sort((a, b) => byId(a.id, b.id));
   const comparisons = units.filter((u) => u.group === 'comparison');
-  const logitSd = Math.sqrt((variance(participants.map((u) => u.logit)) + variance(comparisons.map((u) => u.logit))) / 2);
+  const logitSd = Math.sqrt(
+    (variance(participants.map((u) => u.logit)) + variance(comparisons.map((u) => u.logit))) / 2,
+  );
   const caliper = options.caliperSd === null ? null : options.caliperSd * logitSd;
   const strata = strataOf(comparisons);
   const matched: MatchedSet[] = [];

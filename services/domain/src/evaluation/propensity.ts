@@ -20,7 +20,12 @@ export interface LogisticOptions {
   separationEpsilon: number;
 }
 
-export const DEFAULT_LOGISTIC: LogisticOptions = { maxIterations: 50, tolerance: 1e-10, ridgeLambda: 1, separationEpsilon: 1e-8 };
+export const DEFAULT_LOGISTIC: LogisticOptions = {
+  maxIterations: 50,
+  tolerance: 1e-10,
+  ridgeLambda: 1,
+  separationEpsilon: 1e-8,
+};
 
 /** Why the maximum-likelihood fit was not used. */
 export type FitProblem = 'separation' | 'singular' | 'not-converged';
@@ -58,11 +63,12 @@ function deviance(eta: readonly number[], y: readonly number[]): number {
   return d;
 }
 
-const linear = (x: Matrix, beta: readonly number[]) => x.map((row) => {
-  let eta = 0;
-  for (let j = 0; j < row.length; j++) eta += row[j]! * beta[j]!;
-  return eta;
-});
+const linear = (x: Matrix, beta: readonly number[]) =>
+  x.map((row) => {
+    let eta = 0;
+    for (let j = 0; j < row.length; j++) eta += row[j]! * beta[j]!;
+    return eta;
+  });
 
 interface Standardised {
   x: Matrix;
@@ -122,7 +128,8 @@ function scoreAndInformation(
     }
   }
   const information: Matrix = Array.from({ length: p }, (_, j) =>
-    Array.from({ length: p }, (_, k) => info[Math.max(j, k) * p + Math.min(j, k)]!));
+    Array.from({ length: p }, (_, k) => info[Math.max(j, k) * p + Math.min(j, k)]!),
+  );
   for (let j = 1; j < p; j++) {
     information[j]![j]! += lambda;
     score[j]! -= lambda * gamma[j]!;
@@ -136,7 +143,8 @@ function newton(x: Matrix, y: readonly number[], lambda: number, options: Logist
   const mean = y.reduce((s, v) => s + v, 0) / y.length;
   const gamma = new Array<number>(p).fill(0);
   gamma[0] = Math.log(mean / (1 - mean));
-  const penalised = (g: readonly number[]) => deviance(linear(x, g), y) + lambda * g.reduce((s, v, j) => s + (j === 0 ? 0 : v * v), 0);
+  const penalised = (g: readonly number[]) =>
+    deviance(linear(x, g), y) + lambda * g.reduce((s, v, j) => s + (j === 0 ? 0 : v * v), 0);
   const informationAt = (g: readonly number[]) => scoreAndInformation(x, y, g, lambda).information;
   let current = penalised(gamma);
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
@@ -160,14 +168,24 @@ function newton(x: Matrix, y: readonly number[], lambda: number, options: Logist
       return { gamma, information: informationAt(gamma), converged: true, iterations: iteration, singular: false };
     }
   }
-  return { gamma, information: informationAt(gamma), converged: false, iterations: options.maxIterations, singular: false };
+  return {
+    gamma,
+    information: informationAt(gamma),
+    converged: false,
+    iterations: options.maxIterations,
+    singular: false,
+  };
 }
 
 /**
  * Maps the fit on standardised columns back to the original ones: β_j = γ_j / s_j for slopes and
  * β_0 = γ_0 − Σ γ_j m_j / s_j, i.e. β = A·γ, with covariance A·Cov(γ)·Aᵀ.
  */
-function unstandardise(gamma: readonly number[], covariance: Matrix | null, s: Standardised): { beta: number[]; se: number[] } {
+function unstandardise(
+  gamma: readonly number[],
+  covariance: Matrix | null,
+  s: Standardised,
+): { beta: number[]; se: number[] } {
   const p = gamma.length;
   const a: Matrix = Array.from({ length: p }, () => new Array<number>(p).fill(0));
   a[0]![0] = 1;
@@ -177,7 +195,9 @@ function unstandardise(gamma: readonly number[], covariance: Matrix | null, s: S
   }
   const beta = a.map((row) => row.reduce((sum, v, k) => sum + v * gamma[k]!, 0));
   if (!covariance) return { beta, se: new Array<number>(p).fill(Number.NaN) };
-  const se = a.map((row) => Math.sqrt(row.reduce((sum, v, k) => sum + v * row.reduce((t, w, m) => t + covariance[k]![m]! * w, 0), 0)));
+  const se = a.map((row) =>
+    Math.sqrt(row.reduce((sum, v, k) => sum + v * row.reduce((t, w, m) => t + covariance[k]![m]! * w, 0), 0)),
+  );
   return { beta, se };
 }
 
@@ -189,7 +209,8 @@ function unstandardise(gamma: readonly number[], covariance: Matrix | null, s: S
  */
 export function fitLogistic(x: Matrix, y: readonly (0 | 1)[], overrides: Partial<LogisticOptions> = {}): LogisticFit {
   const options = { ...DEFAULT_LOGISTIC, ...overrides };
-  if (x.length !== y.length || x.length === 0) throw new RangeError('logistic regression needs one outcome per row and at least one row');
+  if (x.length !== y.length || x.length === 0)
+    throw new RangeError('logistic regression needs one outcome per row and at least one row');
   const ones = y.filter((v) => v === 1).length;
   if (ones === 0 || ones === y.length) throw new RangeError('logistic regression needs both outcomes present');
   const s = standardise(x);
@@ -216,7 +237,8 @@ export function fitLogistic(x: Matrix, y: readonly (0 | 1)[], overrides: Partial
   else {
     if (!mle.converged) problems.push('not-converged');
     const probabilities = linear(s.x, mle.gamma).map(sigmoid);
-    if (probabilities.some((q) => q < options.separationEpsilon || q > 1 - options.separationEpsilon)) problems.push('separation');
+    if (probabilities.some((q) => q < options.separationEpsilon || q > 1 - options.separationEpsilon))
+      problems.push('separation');
   }
   if (problems.length === 0) return finish(mle, 'maximum-likelihood', []);
   return finish(newton(s.x, y, options.ridgeLambda, options), 'ridge', problems);

@@ -8,16 +8,22 @@ const close = (t: Test, actual: number | undefined, expected: number, what: stri
 const table = (cells: { x: 0 | 1; y: 0 | 1; n: number }[]) => {
   const x: number[][] = [];
   const y: (0 | 1)[] = [];
-  for (const c of cells) for (let i = 0; i < c.n; i++) {
-    x.push([1, c.x]);
-    y.push(c.y);
-  }
+  for (const c of cells)
+    for (let i = 0; i < c.n; i++) {
+      x.push([1, c.x]);
+      y.push(c.y);
+    }
   return { x, y };
 };
 
 t.test('one binary covariate: the slope is the log odds ratio of the 2×2 table', async (t) => {
   // x = 0: 10 participants, 30 not; x = 1: 20 participants, 10 not. Odds 1/3 and 2, odds ratio 6.
-  const { x, y } = table([{ x: 0, y: 1, n: 10 }, { x: 0, y: 0, n: 30 }, { x: 1, y: 1, n: 20 }, { x: 1, y: 0, n: 10 }]);
+  const { x, y } = table([
+    { x: 0, y: 1, n: 10 },
+    { x: 0, y: 0, n: 30 },
+    { x: 1, y: 1, n: 20 },
+    { x: 1, y: 0, n: 10 },
+  ]);
   const fit = fitLogistic(x, y);
   t.equal(fit.method, 'maximum-likelihood');
   t.ok(fit.converged);
@@ -31,11 +37,46 @@ t.test('one binary covariate: the slope is the log odds ratio of the 2×2 table'
 
 // The fixture printed by propensity.statsmodels.py: [prior offences, prior custody, area (0, 1, 2), participant].
 const FIXTURE = [
-  [6, 0, 1, 1], [1, 0, 1, 0], [1, 0, 1, 0], [3, 1, 0, 0], [6, 1, 0, 1], [0, 1, 2, 1], [1, 1, 1, 1], [3, 0, 0, 1], [1, 0, 2, 1],
-  [2, 1, 1, 0], [2, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 0], [0, 0, 2, 0], [4, 1, 2, 0], [6, 0, 0, 1], [6, 1, 1, 1], [4, 1, 2, 1],
-  [6, 0, 2, 1], [3, 0, 0, 1], [3, 0, 0, 1], [4, 0, 1, 1], [2, 0, 2, 0], [1, 0, 0, 0], [4, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 1],
-  [0, 1, 0, 0], [1, 1, 2, 1], [0, 1, 0, 0], [4, 0, 2, 1], [5, 1, 1, 0], [6, 1, 0, 1], [5, 1, 0, 1], [6, 0, 2, 0], [0, 0, 2, 0],
-  [5, 0, 0, 1], [2, 1, 0, 0], [4, 0, 1, 0], [0, 0, 1, 0],
+  [6, 0, 1, 1],
+  [1, 0, 1, 0],
+  [1, 0, 1, 0],
+  [3, 1, 0, 0],
+  [6, 1, 0, 1],
+  [0, 1, 2, 1],
+  [1, 1, 1, 1],
+  [3, 0, 0, 1],
+  [1, 0, 2, 1],
+  [2, 1, 1, 0],
+  [2, 0, 1, 1],
+  [0, 1, 1, 1],
+  [0, 0, 1, 0],
+  [0, 0, 2, 0],
+  [4, 1, 2, 0],
+  [6, 0, 0, 1],
+  [6, 1, 1, 1],
+  [4, 1, 2, 1],
+  [6, 0, 2, 1],
+  [3, 0, 0, 1],
+  [3, 0, 0, 1],
+  [4, 0, 1, 1],
+  [2, 0, 2, 0],
+  [1, 0, 0, 0],
+  [4, 0, 0, 0],
+  [2, 0, 0, 0],
+  [3, 0, 0, 1],
+  [0, 1, 0, 0],
+  [1, 1, 2, 1],
+  [0, 1, 0, 0],
+  [4, 0, 2, 1],
+  [5, 1, 1, 0],
+  [6, 1, 0, 1],
+  [5, 1, 0, 1],
+  [6, 0, 2, 0],
+  [0, 0, 2, 0],
+  [5, 0, 0, 1],
+  [2, 1, 0, 0],
+  [4, 0, 1, 0],
+  [0, 0, 1, 0],
 ] as const;
 const fixtureX = FIXTURE.map(([prior, custody, area]) => [1, prior, custody, area === 1 ? 1 : 0, area === 2 ? 1 : 0]);
 const fixtureY = FIXTURE.map((r) => r[3]);
@@ -62,7 +103,10 @@ t.test("the score equations X'(y − p) = 0 hold at the optimum", async (t) => {
 t.test('complete separation falls back to the ridge fit and says so', async (t) => {
   // x ≤ 2 never a participant, x ≥ 3 always: the maximum-likelihood slope is infinite.
   const xs = [0, 1, 1, 2, 2, 3, 3, 4, 5, 5];
-  const fit = fitLogistic(xs.map((v) => [1, v]), xs.map((v) => (v >= 3 ? 1 : 0)));
+  const fit = fitLogistic(
+    xs.map((v) => [1, v]),
+    xs.map((v) => (v >= 3 ? 1 : 0)),
+  );
   t.equal(fit.method, 'ridge');
   t.equal(fit.ridgeLambda, 1);
   t.ok(fit.problems.includes('separation'), `problems: ${fit.problems.join(', ')}`);
@@ -70,7 +114,10 @@ t.test('complete separation falls back to the ridge fit and says so', async (t) 
   // Reference: scipy's BFGS on −log L + ½ γ² over the standardised slope (propensity.statsmodels.py).
   close(t, fit.coefficients[0], -2.335140218, 'intercept', 1e-6);
   close(t, fit.coefficients[1], 0.9079665302, 'slope', 1e-6);
-  t.ok(fit.probabilities.every((p) => p > 0.01 && p < 0.99), 'finite, usable scores');
+  t.ok(
+    fit.probabilities.every((p) => p > 0.01 && p < 0.99),
+    'finite, usable scores',
+  );
 });
 
 t.test('a column that copies another is singular: ridge fit, reported', async (t) => {
@@ -89,6 +136,17 @@ t.test('a fit that does not converge within the iteration limit is reported and 
 });
 
 t.test('refuses data it cannot fit', async (t) => {
-  t.throws(() => fitLogistic([[1, 0], [1, 1]], [1, 1]), RangeError, 'only one outcome');
+  t.throws(
+    () =>
+      fitLogistic(
+        [
+          [1, 0],
+          [1, 1],
+        ],
+        [1, 1],
+      ),
+    RangeError,
+    'only one outcome',
+  );
   t.throws(() => fitLogistic([[1, 0]], [1, 0]), RangeError, 'rows and outcomes differ');
 });

@@ -1,5 +1,11 @@
 import type { BalanceDiagnostics } from './balance.js';
-import type { EvaluationWarning, ExactCovariate, ImpactEstimate, ImpactEvaluation, PropensitySummary } from './evaluate.js';
+import type {
+  EvaluationWarning,
+  ExactCovariate,
+  ImpactEstimate,
+  ImpactEvaluation,
+  PropensitySummary,
+} from './evaluate.js';
 import type { MatchingCounts } from './matching.js';
 
 /**
@@ -11,9 +17,11 @@ import type { MatchingCounts } from './matching.js';
 export interface PublishableImpact {
   asOf: string;
   population: ImpactEvaluation['population'];
-  propensity: (Omit<PropensitySummary, 'categorical'> & {
-    categorical: { covariate: string; levels: string[]; reference: string; pooledLevels: number }[];
-  }) | null;
+  propensity:
+    | (Omit<PropensitySummary, 'categorical'> & {
+        categorical: { covariate: string; levels: string[]; reference: string; pooledLevels: number }[];
+      })
+    | null;
   matching: {
     caliperSd: number | null;
     caliper: number | null;
@@ -43,7 +51,10 @@ export function publishableImpact(e: ImpactEvaluation): PublishableImpact {
       coefficients: e.propensity.coefficients,
       droppedColumns: e.propensity.droppedColumns,
       categorical: e.propensity.categorical.map((c) => ({
-        covariate: c.covariate, levels: c.levels, reference: c.reference, pooledLevels: c.pooled.length,
+        covariate: c.covariate,
+        levels: c.levels,
+        reference: c.reference,
+        pooledLevels: c.pooled.length,
       })),
     },
     matching: e.matching && {

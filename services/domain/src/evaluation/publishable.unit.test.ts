@@ -15,9 +15,15 @@ const subject = (id: string, group: 'participant' | 'comparison', i: number, ove
   id,
   group,
   covariates: {
-    indexDate: '2025-01-01', ageAtIndex: 12 + (i % 9), gender: 'male', ethnicityGroup: i % 2 ? 'white' : 'black',
+    indexDate: '2025-01-01',
+    ageAtIndex: 12 + (i % 9),
+    gender: 'male',
+    ethnicityGroup: i % 2 ? 'white' : 'black',
     area: i % 3 ? 'DE23' : 'DE22',
-    priorOffences: i % 4, priorSeriousViolence: i % 5 === 0, priorCustody: false, ...over,
+    priorOffences: i % 4,
+    priorSeriousViolence: i % 5 === 0,
+    priorCustody: false,
+    ...over,
   },
   evaluationConsentWithdrawnOn: null,
   offences: i % 3 === 0 ? [{ offenceDate: '2025-05-01', provenDate: '2025-06-01', seriousViolence: false }] : [],
@@ -30,15 +36,25 @@ const cohort = (participants: number, comparisons: number, over: (i: number) => 
 
 t.test('no subject id leaves in the published result', async (t) => {
   const evaluation = evaluateImpact(cohort(80, 200), AS_OF);
-  t.ok(JSON.stringify(evaluation).includes('STREAM-0-c0ffee'), 'the full evaluation holds the ids (so this test can fail)');
+  t.ok(
+    JSON.stringify(evaluation).includes('STREAM-0-c0ffee'),
+    'the full evaluation holds the ids (so this test can fail)',
+  );
   const published = JSON.stringify(publishableImpact(evaluation));
   t.notMatch(published, /STREAM-|PNC-PSEUDO-/, 'no participant or comparison id');
-  t.equal(publishableImpact(evaluation).matching!.counts.matched, evaluation.matching!.counts.matched, 'the counts stay');
+  t.equal(
+    publishableImpact(evaluation).matching!.counts.matched,
+    evaluation.matching!.counts.matched,
+    'the counts stay',
+  );
 });
 
 t.test('a rare value is not named: someone from a rare area stays hidden in the pooled level', async (t) => {
   // One participant from NG10: the only person in the evaluation from there.
-  const evaluation = evaluateImpact(cohort(80, 200, (i) => (i === 7 ? { area: 'NG10' } : {})), AS_OF);
+  const evaluation = evaluateImpact(
+    cohort(80, 200, (i) => (i === 7 ? { area: 'NG10' } : {})),
+    AS_OF,
+  );
   t.ok(JSON.stringify(evaluation).includes('NG10'), 'the full evaluation records which level was pooled');
   t.notMatch(JSON.stringify(publishableImpact(evaluation)), /NG10/);
   t.equal(publishableImpact(evaluation).propensity!.categorical.find((c) => c.covariate === 'area')!.pooledLevels, 1);
@@ -46,7 +62,10 @@ t.test('a rare value is not named: someone from a rare area stays hidden in the 
 
 t.test('the words carry no small count of people that the tables would withhold', async (t) => {
   // 5 participants, 2 of whom (the women) have nobody of their gender to match: 3 matched, 2 unmatched, 37 comparisons.
-  const evaluation = evaluateImpact(cohort(5, 37, (i) => (i < 2 ? { gender: 'female' } : {})), '2026-01-01');
+  const evaluation = evaluateImpact(
+    cohort(5, 37, (i) => (i < 2 ? { gender: 'female' } : {})),
+    '2026-01-01',
+  );
   t.same([evaluation.matching!.counts.matched, evaluation.matching!.counts.unmatched], [3, 2]);
   const published = publishableImpact(evaluation);
   const wording = published.estimate.status === 'not-estimated' ? published.estimate.wording : '';
@@ -62,7 +81,10 @@ t.test('ids that look like object internals are just ids', async (t) => {
   subjects[71] = { ...subjects[71]!, id: 'hasOwnProperty' };
   const evaluation = evaluateImpact(subjects, AS_OF);
   t.equal(evaluation.estimate.status, 'estimated');
-  t.ok(evaluation.matching!.matched.some((m) => m.participantId === '__proto__'), 'the participant named __proto__ is matched like anyone');
+  t.ok(
+    evaluation.matching!.matched.some((m) => m.participantId === '__proto__'),
+    'the participant named __proto__ is matched like anyone',
+  );
   t.equal(({} as Record<string, unknown>).polluted, undefined);
   t.equal(Object.getPrototypeOf({}), Object.prototype);
 });

@@ -2,9 +2,20 @@ import t from 'tap';
 import type { DifferenceEstimate } from './estimate.js';
 import { describeDifference, describeTooFewMatched, per100 } from './wording.js';
 
-const estimate = (participants: number, comparison: number, lower: number, upper: number, significant: boolean): DifferenceEstimate => ({
-  participants, comparison, difference: participants - comparison, standardError: 0, ci: { lower, upper },
-  pValue: significant ? 0.01 : 0.4, significant,
+const estimate = (
+  participants: number,
+  comparison: number,
+  lower: number,
+  upper: number,
+  significant: boolean,
+): DifferenceEstimate => ({
+  participants,
+  comparison,
+  difference: participants - comparison,
+  standardError: 0,
+  ci: { lower, upper },
+  pValue: significant ? 0.01 : 0.4,
+  significant,
 });
 const COMPARED = 'than in a matched comparison group of similar people who did not take part.';
 
@@ -29,20 +40,29 @@ t.test('a significant increase is said as plainly', async (t) => {
 t.test('inconclusive: never said as failure, with the participants needed', async (t) => {
   t.equal(
     describeDifference('binary', estimate(0.3, 0.34, -0.12, 0.04, false), 240),
-    'Inconclusive: for every 100 participants, the difference lies between 12 fewer and 4 more proven reoffenders than in a matched '
-      + 'comparison group of similar people who did not take part, so it may be no difference at all. '
-      + 'This does not mean the programme does '
-      + 'not work: about 240 more participants would be needed to tell whether a difference as large as the one seen is real '
-      + '(80% power, 5% significance).',
+    'Inconclusive: for every 100 participants, the difference lies between 12 fewer and 4 more proven reoffenders than in a matched ' +
+      'comparison group of similar people who did not take part, so it may be no difference at all. ' +
+      'This does not mean the programme does ' +
+      'not work: about 240 more participants would be needed to tell whether a difference as large as the one seen is real ' +
+      '(80% power, 5% significance).',
   );
-  t.match(describeDifference('frequency', estimate(0.5, 0.5, -0.2, 0.2, false), null), /the two groups' figures were the same, so more/);
-  t.match(describeDifference('binary', estimate(0.3, 0.36, -0.13, 0.01, false), 0), /a study of this size would usually detect/);
+  t.match(
+    describeDifference('frequency', estimate(0.5, 0.5, -0.2, 0.2, false), null),
+    /the two groups' figures were the same, so more/,
+  );
+  t.match(
+    describeDifference('binary', estimate(0.3, 0.36, -0.13, 0.01, false), 0),
+    /a study of this size would usually detect/,
+  );
 });
 
 t.test('too few matched participants', async (t) => {
-  t.equal(describeTooFewMatched(60), 'No estimate: fewer than 60 participants could be matched to similar people in the comparison group, '
-    + "and an estimate needs at least 60 (the Justice Data Lab's minimum). "
-    + 'More participants are needed before the programme can be evaluated.');
+  t.equal(
+    describeTooFewMatched(60),
+    'No estimate: fewer than 60 participants could be matched to similar people in the comparison group, ' +
+      "and an estimate needs at least 60 (the Justice Data Lab's minimum). " +
+      'More participants are needed before the programme can be evaluated.',
+  );
 });
 
 t.test('counts per 100', async (t) => {

@@ -1,5 +1,13 @@
 import {
-  conflict, DomainRuleError, recorded, unhandled, violation, type RuleViolation, type StreamCommand, type StreamDecider, type StreamEvent,
+  conflict,
+  DomainRuleError,
+  recorded,
+  unhandled,
+  violation,
+  type RuleViolation,
+  type StreamCommand,
+  type StreamDecider,
+  type StreamEvent,
 } from '../decision.js';
 import { timeRules } from '../participant/decide.js';
 import { calendarQuarterOf, quarterBounds } from '../metrics/quarters.js';
@@ -19,8 +27,15 @@ export interface GrantState {
 }
 
 export const initialGrantState = (): GrantState => ({
-  awarded: false, providerId: null, programmeId: null, amountPence: 0, startDate: null, endDate: null,
-  spends: {}, spentPence: 0, spendProfile: {},
+  awarded: false,
+  providerId: null,
+  programmeId: null,
+  amountPence: 0,
+  startDate: null,
+  endDate: null,
+  spends: {},
+  spentPence: 0,
+  spendProfile: {},
 });
 
 export type GrantEvent = StreamEvent<'grant'>;
@@ -34,12 +49,20 @@ export function evolveGrant(state: GrantState, event: GrantEvent): GrantState {
     }
     case 'SpendRecorded': {
       const { amountPence } = event.data;
-      return { ...state, spends: { ...state.spends, [event.eventId]: amountPence }, spentPence: state.spentPence + amountPence };
+      return {
+        ...state,
+        spends: { ...state.spends, [event.eventId]: amountPence },
+        spentPence: state.spentPence + amountPence,
+      };
     }
     case 'SpendCorrected': {
       const { correctsEventId, amountPence } = event.data;
       const before = state.spends[correctsEventId] ?? 0;
-      return { ...state, spends: { ...state.spends, [correctsEventId]: amountPence }, spentPence: state.spentPence - before + amountPence };
+      return {
+        ...state,
+        spends: { ...state.spends, [correctsEventId]: amountPence },
+        spentPence: state.spentPence - before + amountPence,
+      };
     }
     case 'DeliveryTargetsSet':
     case 'DeliveryTargetsRevised':
@@ -52,32 +75,60 @@ export function evolveGrant(state: GrantState, event: GrantEvent): GrantState {
 /** An awarded grant's dates: the rules past `unknown-grant` read them. */
 type Awarded = GrantState & { startDate: string; endDate: string };
 
-function targetRules(command: Extract<GrantCommand, { type: 'SetDeliveryTargets' | 'ReviseDeliveryTargets' }>, state: Awarded): RuleViolation[] {
+function targetRules(
+  command: Extract<GrantCommand, { type: 'SetDeliveryTargets' | 'ReviseDeliveryTargets' }>,
+  state: Awarded,
+): RuleViolation[] {
   const { quarter, spendPence } = command.data;
   const out: RuleViolation[] = [];
   const { start, end } = quarterBounds(quarter);
   if (end < state.startDate || start > state.endDate) {
-    out.push(conflict('quarter-outside-grant-period', '/data/quarter',
-      `Enter a quarter within the grant (${state.startDate} to ${state.endDate}), like ${calendarQuarterOf(state.startDate)}`));
+    out.push(
+      conflict(
+        'quarter-outside-grant-period',
+        '/data/quarter',
+        `Enter a quarter within the grant (${state.startDate} to ${state.endDate}), like ${calendarQuarterOf(state.startDate)}`,
+      ),
+    );
   }
   const alreadySet = Object.hasOwn(state.spendProfile, quarter);
   if (command.type === 'SetDeliveryTargets' && alreadySet) {
-    out.push(conflict('targets-already-set', '/data/quarter',
-      `Targets for ${quarter} are already set; send DeliveryTargetsRevised with a reason to change them`));
+    out.push(
+      conflict(
+        'targets-already-set',
+        '/data/quarter',
+        `Targets for ${quarter} are already set; send DeliveryTargetsRevised with a reason to change them`,
+      ),
+    );
   }
   if (command.type === 'ReviseDeliveryTargets' && !alreadySet) {
-    out.push(conflict('targets-not-set', '/data/quarter', `No targets are set for ${quarter} yet; send DeliveryTargetsSet first`));
+    out.push(
+      conflict(
+        'targets-not-set',
+        '/data/quarter',
+        `No targets are set for ${quarter} yet; send DeliveryTargetsSet first`,
+      ),
+    );
   }
-  const otherQuarters = Object.entries(state.spendProfile).reduce((sum, [q, pence]) => (q === quarter ? sum : sum + pence), 0);
+  const otherQuarters = Object.entries(state.spendProfile).reduce(
+    (sum, [q, pence]) => (q === quarter ? sum : sum + pence),
+    0,
+  );
   const profile = otherQuarters + spendPence;
   if (profile > state.amountPence) {
-    out.push(conflict('spend-profile-exceeds-award', '/data/spendPence',
-      `The spend profile would total ${profile} pence, more than the award of ${state.amountPence} pence`));
+    out.push(
+      conflict(
+        'spend-profile-exceeds-award',
+        '/data/spendPence',
+        `The spend profile would total ${profile} pence, more than the award of ${state.amountPence} pence`,
+      ),
+    );
   }
   return out;
 }
 
-const awarded = (state: GrantState): state is Awarded => state.awarded && state.startDate !== null && state.endDate !== null;
+const awarded = (state: GrantState): state is Awarded =>
+  state.awarded && state.startDate !== null && state.endDate !== null;
 
 function grantRules(command: GrantCommand, state: GrantState): RuleViolation[] {
   if (command.type === 'AwardGrant') {
@@ -85,21 +136,34 @@ function grantRules(command: GrantCommand, state: GrantState): RuleViolation[] {
   }
   if (!awarded(state)) return [conflict('unknown-grant', '/grantRef', 'No grant with this reference has been awarded')];
   // Targets are agreed when the contract is signed, often before the grant starts.
-  if (command.type === 'SetDeliveryTargets' || command.type === 'ReviseDeliveryTargets') return targetRules(command, state);
+  if (command.type === 'SetDeliveryTargets' || command.type === 'ReviseDeliveryTargets')
+    return targetRules(command, state);
   const out: RuleViolation[] = [];
   if (command.occurredAt.slice(0, 10) < state.startDate) {
-    out.push(violation('before-grant-start', '/occurredAt', `occurredAt is before the grant started (${state.startDate})`));
+    out.push(
+      violation('before-grant-start', '/occurredAt', `occurredAt is before the grant started (${state.startDate})`),
+    );
   }
   switch (command.type) {
     case 'RecordSpend': {
       const { periodStart, periodEnd, amountPence } = command.data;
       if (periodStart < state.startDate || periodEnd > state.endDate) {
-        out.push(conflict('spend-outside-grant-period', '/data/periodStart',
-          `The spend period must fall within the grant (${state.startDate} to ${state.endDate})`));
+        out.push(
+          conflict(
+            'spend-outside-grant-period',
+            '/data/periodStart',
+            `The spend period must fall within the grant (${state.startDate} to ${state.endDate})`,
+          ),
+        );
       }
       if (state.spentPence + amountPence > state.amountPence) {
-        out.push(conflict('spend-exceeds-award', '/data/amountPence',
-          `Spend would exceed the award (${state.amountPence - state.spentPence} pence remaining)`));
+        out.push(
+          conflict(
+            'spend-exceeds-award',
+            '/data/amountPence',
+            `Spend would exceed the award (${state.amountPence - state.spentPence} pence remaining)`,
+          ),
+        );
       }
       break;
     }
@@ -107,7 +171,9 @@ function grantRules(command: GrantCommand, state: GrantState): RuleViolation[] {
       const { correctsEventId, amountPence } = command.data;
       const before = state.spends[correctsEventId];
       if (before === undefined) {
-        out.push(conflict('unknown-spend', '/data/correctsEventId', 'No SpendRecorded with this eventId on this grant'));
+        out.push(
+          conflict('unknown-spend', '/data/correctsEventId', 'No SpendRecorded with this eventId on this grant'),
+        );
       } else if (state.spentPence - before + amountPence > state.amountPence) {
         out.push(conflict('spend-exceeds-award', '/data/amountPence', 'The corrected spend would exceed the award'));
       }

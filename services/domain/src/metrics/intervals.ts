@@ -20,24 +20,34 @@ export const Z95 = 1.959963984540054;
  * and is sensible for k = 0, k = n and small n. Null when n = 0.
  */
 export function wilsonInterval(k: number, n: number, z = Z95): Proportion | null {
-  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 0 || k > n) throw new RangeError(`bad proportion ${k}/${n}`);
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 0 || k > n)
+    throw new RangeError(`bad proportion ${k}/${n}`);
   if (n === 0) return null;
   const p = k / n;
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   // Clamp rounding noise at the ends (k = 0 gives exactly 0, k = n exactly 1).
-  return { numerator: k, denominator: n, value: p, lower: k === 0 ? 0 : Math.max(0, centre - half), upper: k === n ? 1 : Math.min(1, centre + half) };
+  return {
+    numerator: k,
+    denominator: n,
+    value: p,
+    lower: k === 0 ? 0 : Math.max(0, centre - half),
+    upper: k === n ? 1 : Math.min(1, centre + half),
+  };
 }
 
 /** Two-sided 95% critical values of Student's t for df 1..30. */
 const T95: readonly number[] = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-  2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
-  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 /** Beyond the table: the value at the largest tabled df not above the given one (slightly conservative), then z. */
-const T95_LARGE: readonly [number, number][] = [[120, 1.98], [60, 2.0], [40, 2.021]];
+const T95_LARGE: readonly [number, number][] = [
+  [120, 1.98],
+  [60, 2.0],
+  [40, 2.021],
+];
 
 /**
  * Two-sided 95% critical value of Student's t: exact to 3 decimals for df 1..30 (table), 2.021 for 40..59,
@@ -69,10 +79,11 @@ export function meanWithCI(values: readonly number[]): MeanEstimate | null {
   const mean = values.reduce((s, v) => s + v / n, 0);
   if (!Number.isFinite(mean)) return null;
   if (n < 2) return { n, mean, sd: null, ci: null };
-  const sd = Math.sqrt(values.reduce((s, v) => s + ((v - mean) ** 2) / (n - 1), 0));
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2 / (n - 1), 0));
   const half = tCritical95(n - 1) * (sd / Math.sqrt(n));
   // A spread too wide to represent has no interval worth printing (never Infinity or NaN in a report).
-  if (!Number.isFinite(half) || !Number.isFinite(mean - half) || !Number.isFinite(mean + half)) return { n, mean, sd: null, ci: null };
+  if (!Number.isFinite(half) || !Number.isFinite(mean - half) || !Number.isFinite(mean + half))
+    return { n, mean, sd: null, ci: null };
   return { n, mean, sd, ci: { lower: mean - half, upper: mean + half } };
 }
 

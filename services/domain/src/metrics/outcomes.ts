@@ -35,7 +35,8 @@ export function reliablyImproved(instrument: string, pair: ScorePair): boolean |
 }
 
 /** A pair every figure can be computed from: finite scores and change (events cannot be deleted: any stored value must be survivable). */
-const computable = (p: ScorePair) => Number.isFinite(p.baseline) && Number.isFinite(p.exit) && Number.isFinite(p.exit - p.baseline);
+const computable = (p: ScorePair) =>
+  Number.isFinite(p.baseline) && Number.isFinite(p.exit) && Number.isFinite(p.exit - p.baseline);
 
 export function pairedChange(instrument: string, allPairs: readonly ScorePair[]): PairedChange {
   const pairs = allPairs.filter(computable);

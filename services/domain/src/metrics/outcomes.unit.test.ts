@@ -13,7 +13,12 @@ t.test('reliable change thresholds', async (t) => {
 
 t.test('paired change', async (t) => {
   // Changes +4, +1, +3, 0: mean 2, Σ(d − 2)² = 4 + 1 + 1 + 4 = 10, sd = √(10/3) = 1.8257, se = 0.91287, t(3) = 3.182.
-  const r = pairedChange('swemwbs', [{ baseline: 18, exit: 22 }, { baseline: 20, exit: 21 }, { baseline: 16, exit: 19 }, { baseline: 22, exit: 22 }]);
+  const r = pairedChange('swemwbs', [
+    { baseline: 18, exit: 22 },
+    { baseline: 20, exit: 21 },
+    { baseline: 16, exit: 19 },
+    { baseline: 22, exit: 22 },
+  ]);
   t.equal(r.pairs, 4);
   t.equal(r.meanBaseline, 19);
   t.equal(r.meanExit, 21);

@@ -62,7 +62,12 @@ export interface QuarterActuals {
 }
 
 export const noActuals = (): QuarterActuals => ({
-  referrals: 0, enrolments: 0, sessionsDelivered: 0, completions: 0, spendPence: 0, outcomes: {},
+  referrals: 0,
+  enrolments: 0,
+  sessionsDelivered: 0,
+  completions: 0,
+  spendPence: 0,
+  outcomes: {},
 });
 
 export interface GrantYear {
@@ -82,7 +87,8 @@ export function grantYearOf(grantStart: string, grantEnd: string, quarter: strin
   return { start, end: lastDayOfYear < grantEnd ? lastDayOfYear : grantEnd };
 }
 
-const dayBefore = (date: string): string => new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+const dayBefore = (date: string): string =>
+  new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
 /** The calendar quarters of the grant year, in order. */
 export function quartersOfYear(grantStart: string, grantEnd: string, year: GrantYear): string[] {
@@ -95,12 +101,16 @@ export function quartersOfYear(grantStart: string, grantEnd: string, year: Grant
   return out;
 }
 
-
 /**
  * The forecast to the end of the grant year at the year-to-date run rate: the actual so far times the year's days
  * over the days elapsed (to the end of the quarter, or to `asOf` while the quarter is in progress).
  */
-export function forecastToYearEnd(yearToDate: number, year: GrantYear, quarterEnd: string, asOf: string): number | null {
+export function forecastToYearEnd(
+  yearToDate: number,
+  year: GrantYear,
+  quarterEnd: string,
+  asOf: string,
+): number | null {
   const through = [quarterEnd, asOf, year.end].sort()[0]!;
   const elapsed = daysBetween(year.start, through) + 1;
   if (elapsed <= 0) return null;
@@ -166,14 +176,28 @@ export function quarterPerformance(input: PerformanceInput): IndicatorPerformanc
     const yearTarget = sum(yearQuarters.map((q) => targets.get(q)?.[indicator] ?? 0));
     const forecast = forecastToYearEnd(ytdActual, year, quarterEnd, asOf);
     return {
-      indicator, target: t, actual: a, variance: a - t, percentOfTarget: t === 0 ? null : round4(a / t), status: status(a, t), pairs: null,
-      ...base, yearToDateTarget: ytdTarget, yearToDateActual: ytdActual, yearToDateVariance: ytdActual - ytdTarget,
-      yearToDateStatus: status(ytdActual, ytdTarget), yearTarget, forecastToYearEnd: forecast,
+      indicator,
+      target: t,
+      actual: a,
+      variance: a - t,
+      percentOfTarget: t === 0 ? null : round4(a / t),
+      status: status(a, t),
+      pairs: null,
+      ...base,
+      yearToDateTarget: ytdTarget,
+      yearToDateActual: ytdActual,
+      yearToDateVariance: ytdActual - ytdTarget,
+      yearToDateStatus: status(ytdActual, ytdTarget),
+      yearTarget,
+      forecastToYearEnd: forecast,
       forecastStatus: forecast === null ? null : status(forecast, yearTarget),
     };
   };
 
-  const share = ({ instrument, shareReliablyImproved: t }: QuarterTargets['outcomeTargets'][number]): IndicatorPerformance => {
+  const share = ({
+    instrument,
+    shareReliablyImproved: t,
+  }: QuarterTargets['outcomeTargets'][number]): IndicatorPerformance => {
     const of = (qs: readonly string[]) => {
       const pairs = sum(qs.map((q) => actual(q).outcomes[instrument]?.pairs ?? 0));
       const improved = sum(qs.map((q) => actual(q).outcomes[instrument]?.improved ?? 0));
@@ -181,18 +205,28 @@ export function quarterPerformance(input: PerformanceInput): IndicatorPerformanc
     };
     const now = of([quarter]);
     const ytd = of(toDate);
-    const targetsOf = (qs: readonly string[]) => qs
-      .flatMap((q) => targets.get(q)?.outcomeTargets.filter((o) => o.instrument === instrument) ?? [])
-      .map((o) => o.shareReliablyImproved);
+    const targetsOf = (qs: readonly string[]) =>
+      qs
+        .flatMap((q) => targets.get(q)?.outcomeTargets.filter((o) => o.instrument === instrument) ?? [])
+        .map((o) => o.shareReliablyImproved);
     const mean = (xs: number[]) => round4(sum(xs) / xs.length);
     const ytdTarget = mean(targetsOf(toDate));
     return {
-      indicator: `reliablyImproved:${instrument}`, target: t, actual: now.value,
+      indicator: `reliablyImproved:${instrument}`,
+      target: t,
+      actual: now.value,
       variance: now.value === null ? null : round4(now.value - t),
-      percentOfTarget: now.value === null || t === 0 ? null : round4(now.value / t), status: shareStatus(now.value, t), pairs: now.pairs,
-      ...base, yearToDateTarget: ytdTarget, yearToDateActual: ytd.value,
-      yearToDateVariance: ytd.value === null ? null : round4(ytd.value - ytdTarget), yearToDateStatus: shareStatus(ytd.value, ytdTarget),
-      yearTarget: mean(targetsOf(yearQuarters)), forecastToYearEnd: null, forecastStatus: null,
+      percentOfTarget: now.value === null || t === 0 ? null : round4(now.value / t),
+      status: shareStatus(now.value, t),
+      pairs: now.pairs,
+      ...base,
+      yearToDateTarget: ytdTarget,
+      yearToDateActual: ytd.value,
+      yearToDateVariance: ytd.value === null ? null : round4(ytd.value - ytdTarget),
+      yearToDateStatus: shareStatus(ytd.value, ytdTarget),
+      yearTarget: mean(targetsOf(yearQuarters)),
+      forecastToYearEnd: null,
+      forecastStatus: null,
     };
   };
 

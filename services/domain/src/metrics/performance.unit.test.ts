@@ -1,7 +1,14 @@
 import t from 'tap';
 import {
-  countStatus, forecastToYearEnd, grantYearOf, quarterPerformance, quartersOfYear, shareStatus, spendStatus,
-  type QuarterActuals, type QuarterTargets,
+  countStatus,
+  forecastToYearEnd,
+  grantYearOf,
+  quarterPerformance,
+  quartersOfYear,
+  shareStatus,
+  spendStatus,
+  type QuarterActuals,
+  type QuarterTargets,
 } from './performance.js';
 
 t.test('red/amber/green at the written thresholds', async (t) => {
@@ -30,7 +37,11 @@ t.test('grant years run from the grant start; a quarter belongs to the year hold
   const lastYear = { start: '2027-05-15', end: '2028-03-31' };
   t.same(grantYearOf('2026-05-15', '2028-03-31', '2027Q3'), lastYear, 'the last year ends with the grant');
   t.same(quartersOfYear('2026-05-15', '2028-03-31', yearOne), ['2026Q2', '2026Q3', '2026Q4', '2027Q1', '2027Q2']);
-  t.same(quartersOfYear('2026-05-15', '2028-03-31', { start: '2027-05-15', end: '2028-03-31' }), ['2027Q3', '2027Q4', '2028Q1']);
+  t.same(quartersOfYear('2026-05-15', '2028-03-31', { start: '2027-05-15', end: '2028-03-31' }), [
+    '2027Q3',
+    '2027Q4',
+    '2028Q1',
+  ]);
 });
 
 t.test('forecast at the run rate, by days elapsed', async (t) => {
@@ -43,16 +54,31 @@ t.test('forecast at the run rate, by days elapsed', async (t) => {
 });
 
 const targets = (over: Partial<QuarterTargets> = {}): QuarterTargets => ({
-  referrals: 20, enrolments: 15, sessionsDelivered: 120, completions: 10, spendPence: 200_000, outcomeTargets: [], ...over,
+  referrals: 20,
+  enrolments: 15,
+  sessionsDelivered: 120,
+  completions: 10,
+  spendPence: 200_000,
+  outcomeTargets: [],
+  ...over,
 });
 const actuals = (over: Partial<QuarterActuals>): QuarterActuals => ({
-  referrals: 0, enrolments: 0, sessionsDelivered: 0, completions: 0, spendPence: 0, outcomes: {}, ...over,
+  referrals: 0,
+  enrolments: 0,
+  sessionsDelivered: 0,
+  completions: 0,
+  spendPence: 0,
+  outcomes: {},
+  ...over,
 });
 
 t.test('one quarter of a grant against hand-computed figures', async (t) => {
   const swemwbs = [{ instrument: 'swemwbs', shareReliablyImproved: 0.4 }];
   const input = {
-    grantStart: '2026-04-01', grantEnd: '2027-03-31', quarter: '2026Q3', asOf: '2026-11-15',
+    grantStart: '2026-04-01',
+    grantEnd: '2027-03-31',
+    quarter: '2026Q3',
+    asOf: '2026-11-15',
     targets: new Map([
       ['2026Q2', targets({ sessionsDelivered: 100, spendPence: 300_000, outcomeTargets: swemwbs })],
       ['2026Q3', targets({ spendPence: 300_000, outcomeTargets: swemwbs })],
@@ -61,49 +87,152 @@ t.test('one quarter of a grant against hand-computed figures', async (t) => {
     ]),
     actuals: new Map([
       ['2026Q2', actuals({ referrals: 22, enrolments: 12, sessionsDelivered: 70, spendPence: 300_000 })],
-      ['2026Q3', actuals({
-        referrals: 19, enrolments: 12, sessionsDelivered: 95, completions: 10, spendPence: 340_000,
-        outcomes: { swemwbs: { pairs: 10, improved: 3 } },
-      })],
+      [
+        '2026Q3',
+        actuals({
+          referrals: 19,
+          enrolments: 12,
+          sessionsDelivered: 95,
+          completions: 10,
+          spendPence: 340_000,
+          outcomes: { swemwbs: { pairs: 10, improved: 3 } },
+        }),
+      ],
     ]),
   };
   const rows = quarterPerformance(input);
   const by = Object.fromEntries(rows.map((r) => [r.indicator, r]));
-  t.same(rows.map((r) => r.indicator),
-    ['referrals', 'enrolments', 'sessionsDelivered', 'completions', 'spendPence', 'reliablyImproved:swemwbs']);
+  t.same(
+    rows.map((r) => r.indicator),
+    ['referrals', 'enrolments', 'sessionsDelivered', 'completions', 'spendPence', 'reliablyImproved:swemwbs'],
+  );
   const year = { yearStart: '2026-04-01', yearEnd: '2027-03-31' };
-  t.same(by.referrals, {
-    indicator: 'referrals', target: 20, actual: 19, variance: -1, percentOfTarget: 0.95, status: 'green', pairs: null, ...year,
-    yearToDateTarget: 40, yearToDateActual: 41, yearToDateVariance: 1, yearToDateStatus: 'green',
-    yearTarget: 80, forecastToYearEnd: 82, forecastStatus: 'green',
-  }, 'on target: 95% this quarter, ahead year to date');
-  t.same(by.enrolments, {
-    indicator: 'enrolments', target: 15, actual: 12, variance: -3, percentOfTarget: 0.8, status: 'amber', pairs: null, ...year,
-    yearToDateTarget: 30, yearToDateActual: 24, yearToDateVariance: -6, yearToDateStatus: 'amber',
-    yearTarget: 60, forecastToYearEnd: 48, forecastStatus: 'amber',
-  }, 'amber at exactly 80%; 24 × 365 / 183 = 47.87');
-  t.same(by.sessionsDelivered, {
-    indicator: 'sessionsDelivered', target: 120, actual: 95, variance: -25, percentOfTarget: 0.7917, status: 'red', pairs: null, ...year,
-    yearToDateTarget: 220, yearToDateActual: 165, yearToDateVariance: -55, yearToDateStatus: 'red',
-    yearTarget: 460, forecastToYearEnd: 329, forecastStatus: 'red',
-  }, 'red: 165 × 365 / 183 = 329.1 against 460');
-  t.same(by.completions, {
-    indicator: 'completions', target: 10, actual: 10, variance: 0, percentOfTarget: 1, status: 'green', pairs: null, ...year,
-    yearToDateTarget: 20, yearToDateActual: 10, yearToDateVariance: -10, yearToDateStatus: 'red',
-    yearTarget: 40, forecastToYearEnd: 20, forecastStatus: 'red',
-  }, 'met this quarter, behind for the year');
-  t.same(by.spendPence, {
-    indicator: 'spendPence', target: 300_000, actual: 340_000, variance: 40_000, percentOfTarget: 1.1333, status: 'amber', pairs: null,
-    ...year,
-    yearToDateTarget: 600_000, yearToDateActual: 640_000, yearToDateVariance: 40_000, yearToDateStatus: 'green',
-    yearTarget: 1_000_000, forecastToYearEnd: 1_276_503, forecastStatus: 'red',
-  }, 'overspend: 13% over profile this quarter; 640,000 × 365 / 183 = 1,276,502.7 is 28% over the year\'s profile');
-  t.same(by['reliablyImproved:swemwbs'], {
-    indicator: 'reliablyImproved:swemwbs', target: 0.4, actual: 0.3, variance: -0.1, percentOfTarget: 0.75, status: 'amber', pairs: 10,
-    ...year,
-    yearToDateTarget: 0.4, yearToDateActual: 0.3, yearToDateVariance: -0.1, yearToDateStatus: 'amber',
-    yearTarget: 0.4, forecastToYearEnd: null, forecastStatus: null,
-  }, '3 of 10 pairs reliably improved against 40%');
+  t.same(
+    by.referrals,
+    {
+      indicator: 'referrals',
+      target: 20,
+      actual: 19,
+      variance: -1,
+      percentOfTarget: 0.95,
+      status: 'green',
+      pairs: null,
+      ...year,
+      yearToDateTarget: 40,
+      yearToDateActual: 41,
+      yearToDateVariance: 1,
+      yearToDateStatus: 'green',
+      yearTarget: 80,
+      forecastToYearEnd: 82,
+      forecastStatus: 'green',
+    },
+    'on target: 95% this quarter, ahead year to date',
+  );
+  t.same(
+    by.enrolments,
+    {
+      indicator: 'enrolments',
+      target: 15,
+      actual: 12,
+      variance: -3,
+      percentOfTarget: 0.8,
+      status: 'amber',
+      pairs: null,
+      ...year,
+      yearToDateTarget: 30,
+      yearToDateActual: 24,
+      yearToDateVariance: -6,
+      yearToDateStatus: 'amber',
+      yearTarget: 60,
+      forecastToYearEnd: 48,
+      forecastStatus: 'amber',
+    },
+    'amber at exactly 80%; 24 × 365 / 183 = 47.87',
+  );
+  t.same(
+    by.sessionsDelivered,
+    {
+      indicator: 'sessionsDelivered',
+      target: 120,
+      actual: 95,
+      variance: -25,
+      percentOfTarget: 0.7917,
+      status: 'red',
+      pairs: null,
+      ...year,
+      yearToDateTarget: 220,
+      yearToDateActual: 165,
+      yearToDateVariance: -55,
+      yearToDateStatus: 'red',
+      yearTarget: 460,
+      forecastToYearEnd: 329,
+      forecastStatus: 'red',
+    },
+    'red: 165 × 365 / 183 = 329.1 against 460',
+  );
+  t.same(
+    by.completions,
+    {
+      indicator: 'completions',
+      target: 10,
+      actual: 10,
+      variance: 0,
+      percentOfTarget: 1,
+      status: 'green',
+      pairs: null,
+      ...year,
+      yearToDateTarget: 20,
+      yearToDateActual: 10,
+      yearToDateVariance: -10,
+      yearToDateStatus: 'red',
+      yearTarget: 40,
+      forecastToYearEnd: 20,
+      forecastStatus: 'red',
+    },
+    'met this quarter, behind for the year',
+  );
+  t.same(
+    by.spendPence,
+    {
+      indicator: 'spendPence',
+      target: 300_000,
+      actual: 340_000,
+      variance: 40_000,
+      percentOfTarget: 1.1333,
+      status: 'amber',
+      pairs: null,
+      ...year,
+      yearToDateTarget: 600_000,
+      yearToDateActual: 640_000,
+      yearToDateVariance: 40_000,
+      yearToDateStatus: 'green',
+      yearTarget: 1_000_000,
+      forecastToYearEnd: 1_276_503,
+      forecastStatus: 'red',
+    },
+    "overspend: 13% over profile this quarter; 640,000 × 365 / 183 = 1,276,502.7 is 28% over the year's profile",
+  );
+  t.same(
+    by['reliablyImproved:swemwbs'],
+    {
+      indicator: 'reliablyImproved:swemwbs',
+      target: 0.4,
+      actual: 0.3,
+      variance: -0.1,
+      percentOfTarget: 0.75,
+      status: 'amber',
+      pairs: 10,
+      ...year,
+      yearToDateTarget: 0.4,
+      yearToDateActual: 0.3,
+      yearToDateVariance: -0.1,
+      yearToDateStatus: 'amber',
+      yearTarget: 0.4,
+      forecastToYearEnd: null,
+      forecastStatus: null,
+    },
+    '3 of 10 pairs reliably improved against 40%',
+  );
   t.same(quarterPerformance({ ...input, quarter: '2026Q1' }), [], 'a quarter without targets has no rows');
   const q2 = quarterPerformance({ ...input, quarter: '2026Q2' });
   t.same(q2.find((r) => r.indicator === 'reliablyImproved:swemwbs')?.actual, null, 'no pairs yet: no share');

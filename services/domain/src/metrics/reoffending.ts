@@ -58,15 +58,19 @@ export interface ReoffendingResult extends ReoffendingMeasures {
  * the follow-up year plus the 6-month waiting period) and no later than asOf.
  */
 export function isProvenReoffence(indexDate: string, offence: ReoffendingOffence, asOf: string): boolean {
-  return offence.offenceDate >= indexDate
-    && offence.offenceDate < addMonths(indexDate, FOLLOW_UP_MONTHS)
-    && offence.provenDate < addMonths(indexDate, FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS)
-    && offence.provenDate <= asOf;
+  return (
+    offence.offenceDate >= indexDate &&
+    offence.offenceDate < addMonths(indexDate, FOLLOW_UP_MONTHS) &&
+    offence.provenDate < addMonths(indexDate, FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS) &&
+    offence.provenDate <= asOf
+  );
 }
 
 /** Evaluation consent has not been withdrawn on or before `asOf`: the person counts in evaluation figures. */
-export const inEvaluationOn = (p: Pick<ReoffendingParticipant, 'evaluationConsentWithdrawnOn'>, asOf: string): boolean =>
-  p.evaluationConsentWithdrawnOn === null || p.evaluationConsentWithdrawnOn > asOf;
+export const inEvaluationOn = (
+  p: Pick<ReoffendingParticipant, 'evaluationConsentWithdrawnOn'>,
+  asOf: string,
+): boolean => p.evaluationConsentWithdrawnOn === null || p.evaluationConsentWithdrawnOn > asOf;
 
 /** The follow-up year and the waiting period have ended for a person indexed on `indexDate` from this date on. */
 export const finalOnFor = (indexDate: string): string => addMonths(indexDate, FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS);

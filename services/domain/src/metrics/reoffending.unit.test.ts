@@ -1,7 +1,11 @@
 import t from 'tap';
 import { isProvenReoffence, provenReoffending, type ReoffendingParticipant } from './reoffending.js';
 
-const off = (offenceDate: string, provenDate: string, seriousViolence = false) => ({ offenceDate, provenDate, seriousViolence });
+const off = (offenceDate: string, provenDate: string, seriousViolence = false) => ({
+  offenceDate,
+  provenDate,
+  seriousViolence,
+});
 
 // Cohort Q1 2025. By hand, as of 2026-11-25:
 //  A (2025-01-15): offence on 2026-01-14, the last day of the 12-month follow-up, counts; one on 2026-01-15
@@ -12,12 +16,26 @@ const off = (offenceDate: string, provenDate: string, seriousViolence = false) =
 //  D (2025-03-31): last day of the period, no offences.                      → 0
 //  E (2025-04-01): outside the period.
 const people: ReoffendingParticipant[] = [
-  { indexDate: '2025-01-15', evaluationConsentWithdrawnOn: null, offences: [off('2026-01-14', '2026-03-01'), off('2026-01-15', '2026-02-01', true)] },
   {
-    indexDate: '2025-02-10', evaluationConsentWithdrawnOn: null,
-    offences: [off('2025-02-01', '2025-02-20', true), off('2025-03-01', '2025-04-01'), off('2025-12-01', '2026-08-09', true), off('2025-12-05', '2026-08-10', true)],
+    indexDate: '2025-01-15',
+    evaluationConsentWithdrawnOn: null,
+    offences: [off('2026-01-14', '2026-03-01'), off('2026-01-15', '2026-02-01', true)],
   },
-  { indexDate: '2025-03-01', evaluationConsentWithdrawnOn: '2026-06-01', offences: [off('2025-06-01', '2025-07-01', true)] },
+  {
+    indexDate: '2025-02-10',
+    evaluationConsentWithdrawnOn: null,
+    offences: [
+      off('2025-02-01', '2025-02-20', true),
+      off('2025-03-01', '2025-04-01'),
+      off('2025-12-01', '2026-08-09', true),
+      off('2025-12-05', '2026-08-10', true),
+    ],
+  },
+  {
+    indexDate: '2025-03-01',
+    evaluationConsentWithdrawnOn: '2026-06-01',
+    offences: [off('2025-06-01', '2025-07-01', true)],
+  },
   { indexDate: '2025-03-31', evaluationConsentWithdrawnOn: null, offences: [] },
   { indexDate: '2025-04-01', evaluationConsentWithdrawnOn: null, offences: [off('2025-05-01', '2025-06-01')] },
   { indexDate: '2026-02-01', evaluationConsentWithdrawnOn: null, offences: [off('2026-05-01', '2026-06-01', true)] },
@@ -26,10 +44,22 @@ const Q1_2025 = { from: '2025-01-01', to: '2025-03-31' };
 
 t.test('the 12-month follow-up and the 6-month waiting period', async (t) => {
   t.ok(isProvenReoffence('2025-01-15', off('2025-01-15', '2025-02-01'), '2026-11-25'), 'on the index date');
-  t.notOk(isProvenReoffence('2025-01-15', off('2025-01-14', '2025-02-01'), '2026-11-25'), 'the day before the index date');
-  t.ok(isProvenReoffence('2025-01-15', off('2026-01-14', '2026-07-14'), '2026-11-25'), 'last day of follow-up, last day of waiting');
-  t.notOk(isProvenReoffence('2025-01-15', off('2026-01-15', '2026-02-01'), '2026-11-25'), '12-month anniversary is outside');
-  t.notOk(isProvenReoffence('2025-01-15', off('2025-06-01', '2026-07-15'), '2026-11-25'), 'proven on the 18-month anniversary is too late');
+  t.notOk(
+    isProvenReoffence('2025-01-15', off('2025-01-14', '2025-02-01'), '2026-11-25'),
+    'the day before the index date',
+  );
+  t.ok(
+    isProvenReoffence('2025-01-15', off('2026-01-14', '2026-07-14'), '2026-11-25'),
+    'last day of follow-up, last day of waiting',
+  );
+  t.notOk(
+    isProvenReoffence('2025-01-15', off('2026-01-15', '2026-02-01'), '2026-11-25'),
+    '12-month anniversary is outside',
+  );
+  t.notOk(
+    isProvenReoffence('2025-01-15', off('2025-06-01', '2026-07-15'), '2026-11-25'),
+    'proven on the 18-month anniversary is too late',
+  );
   t.notOk(isProvenReoffence('2025-01-15', off('2025-06-01', '2025-09-01'), '2025-08-31'), 'not yet proven at asOf');
 });
 
@@ -43,7 +73,10 @@ t.test('a final cohort with a withdrawn consent', async (t) => {
   t.equal(r.frequencyPerReoffender, 1.5);
   t.equal(r.binaryRate!.numerator, 2);
   t.equal(r.binaryRate!.denominator, 3);
-  t.ok(Math.abs(r.binaryRate!.lower - 0.2077) < 5e-4 && Math.abs(r.binaryRate!.upper - 0.9385) < 5e-4, 'Wilson interval of 2/3');
+  t.ok(
+    Math.abs(r.binaryRate!.lower - 0.2077) < 5e-4 && Math.abs(r.binaryRate!.upper - 0.9385) < 5e-4,
+    'Wilson interval of 2/3',
+  );
   t.equal(r.seriousViolence.reoffenders, 1, 'only B has a counted serious violence offence');
   t.equal(r.seriousViolence.reoffences, 1);
   t.equal(r.seriousViolence.frequencyPerPerson, 1 / 3);

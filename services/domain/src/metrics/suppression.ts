@@ -37,7 +37,10 @@ export function suppressRow(cells: readonly number[], hasTotal = true): (number 
 /** Suppresses a keyed row of counts (e.g. exit reasons) with `suppressRow`, keeping the keys. */
 export function suppressRecord(row: Readonly<Record<string, number>>, hasTotal = true): Record<string, number | null> {
   const keys = Object.keys(row);
-  const cells = suppressRow(keys.map((k) => row[k]!), hasTotal);
+  const cells = suppressRow(
+    keys.map((k) => row[k]!),
+    hasTotal,
+  );
   return Object.fromEntries(keys.map((k, i) => [k, cells[i]!]));
 }
 

@@ -1,10 +1,24 @@
 import type { EventTypeOf } from '@vru/contracts';
 import {
-  conflict, DomainRuleError, violation, dateOf, recorded, unhandled, type DomainEvent, type RuleViolation, type StreamCommand,
+  conflict,
+  DomainRuleError,
+  violation,
+  dateOf,
+  recorded,
+  unhandled,
+  type DomainEvent,
+  type RuleViolation,
+  type StreamCommand,
   type StreamDecider,
 } from '../decision.js';
 import {
-  consentInForce, evolveParticipant, hasOpenConsent, initialParticipantState, type ParticipantEvent, type ParticipantState, type SessionDigest,
+  consentInForce,
+  evolveParticipant,
+  hasOpenConsent,
+  initialParticipantState,
+  type ParticipantEvent,
+  type ParticipantState,
+  type SessionDigest,
 } from './participant.js';
 
 /** The orders a participant's stream takes. */
@@ -32,7 +46,13 @@ export const FACT_DATE_FIELD: Partial<Record<EventTypeOf<'participant'>, string>
 const RECORD_KEEPING: ReadonlySet<string> = new Set(['MatchTokenRecorded', 'ParticipantErased']);
 
 /** Events allowed to describe things after the participant's exit date. */
-const AFTER_EXIT_ALLOWED: ReadonlySet<string> = new Set(['FollowUpRecorded', 'OffenceRecorded', 'ConsentWithdrawn', 'ConsentRecorded', ...RECORD_KEEPING]);
+const AFTER_EXIT_ALLOWED: ReadonlySet<string> = new Set([
+  'FollowUpRecorded',
+  'OffenceRecorded',
+  'ConsentWithdrawn',
+  'ConsentRecorded',
+  ...RECORD_KEEPING,
+]);
 
 function timeRules(event: DomainEvent, now: string): RuleViolation[] {
   const out: RuleViolation[] = [];
@@ -48,7 +68,11 @@ function timeRules(event: DomainEvent, now: string): RuleViolation[] {
   return out;
 }
 
-function participantRules(command: ParticipantCommand, state: ParticipantState, sessionDigest: SessionDigest): RuleViolation[] {
+function participantRules(
+  command: ParticipantCommand,
+  state: ParticipantState,
+  sessionDigest: SessionDigest,
+): RuleViolation[] {
   const event = recorded(command);
   const field = FACT_DATE_FIELD[event.type];
   const date = field ? ((event.data as Record<string, unknown>)[field] as string) : dateOf(event.occurredAt);
@@ -57,11 +81,30 @@ function participantRules(command: ParticipantCommand, state: ParticipantState, 
   const out: RuleViolation[] = [];
 
   if (state.erased) {
-    return [conflict('participant-erased', '/participantRef', 'This participant\'s personal data was erased; no further events are accepted')];
+    return [
+      conflict(
+        'participant-erased',
+        '/participantRef',
+        "This participant's personal data was erased; no further events are accepted",
+      ),
+    ];
   }
-  if (programme && event.type !== 'OffenceRecorded' && event.type !== 'FollowUpRecorded' && !RECORD_KEEPING.has(event.type)) {
-    if (date < programme.startsOn) out.push(violation('before-programme-start', at, `${field} is before the programme started (${programme.startsOn})`));
-    if (programme.endsOn && date > programme.endsOn && event.type !== 'ParticipantExited' && !event.type.startsWith('Consent')) {
+  if (
+    programme &&
+    event.type !== 'OffenceRecorded' &&
+    event.type !== 'FollowUpRecorded' &&
+    !RECORD_KEEPING.has(event.type)
+  ) {
+    if (date < programme.startsOn)
+      out.push(
+        violation('before-programme-start', at, `${field} is before the programme started (${programme.startsOn})`),
+      );
+    if (
+      programme.endsOn &&
+      date > programme.endsOn &&
+      event.type !== 'ParticipantExited' &&
+      !event.type.startsWith('Consent')
+    ) {
       out.push(violation('after-programme-end', at, `${field} is after the programme ended (${programme.endsOn})`));
     }
   }
@@ -77,16 +120,24 @@ function participantRules(command: ParticipantCommand, state: ParticipantState, 
 }
 
 /** The rules of each order, past the ones every participant command shares. */
-function commandRules(command: ParticipantCommand, state: ParticipantState, date: string, at: string, sessionDigest: SessionDigest): RuleViolation[] {
+function commandRules(
+  command: ParticipantCommand,
+  state: ParticipantState,
+  date: string,
+  at: string,
+  sessionDigest: SessionDigest,
+): RuleViolation[] {
   const out: RuleViolation[] = [];
   switch (command.type) {
     case 'RecordReferral':
-      if (state.referralDate !== null) out.push(conflict('already-referred', '/type', 'This participant has already been referred'));
+      if (state.referralDate !== null)
+        out.push(conflict('already-referred', '/type', 'This participant has already been referred'));
       break;
     case 'RecordConsent':
     case 'WithdrawConsent': {
       const field = command.type === 'RecordConsent' ? 'recordedOn' : 'withdrawnOn';
-      if (state.referralDate !== null && date < state.referralDate) out.push(conflict('before-referral', at, `${field} is before the referral`));
+      if (state.referralDate !== null && date < state.referralDate)
+        out.push(conflict('before-referral', at, `${field} is before the referral`));
       const scope = command.data.scope;
       if (command.type === 'WithdrawConsent' && !hasOpenConsent(state, scope)) {
         out.push(conflict('consent-not-given', '/data/scope', `No ${scope} consent is in force to withdraw`));
@@ -97,7 +148,8 @@ function commandRules(command: ParticipantCommand, state: ParticipantState, date
       break;
     }
     case 'RecordEnrolment':
-      if (state.startDate !== null) out.push(conflict('already-enrolled', '/type', 'This participant is already enrolled'));
+      if (state.startDate !== null)
+        out.push(conflict('already-enrolled', '/type', 'This participant is already enrolled'));
       else if (state.referralDate !== null && date < state.referralDate) {
         out.push(conflict('enrolment-before-referral', at, 'startDate is before the referral date'));
       }
@@ -108,7 +160,13 @@ function commandRules(command: ParticipantCommand, state: ParticipantState, date
         out.push(conflict('session-before-enrolment', at, 'A session cannot be recorded before enrolment'));
       }
       if (state.sessionKeys.includes(sessionDigest(command.data.sessionId))) {
-        out.push(conflict('session-already-recorded', '/data/sessionId', 'This session is already recorded for this participant'));
+        out.push(
+          conflict(
+            'session-already-recorded',
+            '/data/sessionId',
+            'This session is already recorded for this participant',
+          ),
+        );
       }
       break;
     case 'RecordOutcomeMeasure':
@@ -130,10 +188,18 @@ function commandRules(command: ParticipantCommand, state: ParticipantState, date
       }
       break;
     case 'RecordFollowUp':
-      if (state.exitDate === null) out.push(conflict('follow-up-before-exit', '/type', 'Follow-ups are recorded after exit'));
-      else if (date < state.exitDate) out.push(conflict('follow-up-before-exit', at, 'followUpDate is before the exit date'));
+      if (state.exitDate === null)
+        out.push(conflict('follow-up-before-exit', '/type', 'Follow-ups are recorded after exit'));
+      else if (date < state.exitDate)
+        out.push(conflict('follow-up-before-exit', at, 'followUpDate is before the exit date'));
       if (command.data.contactMade && !consentInForce(state, 'follow-up-contact', date)) {
-        out.push(conflict('follow-up-consent-required', '/data/contactMade', 'No follow-up-contact consent was in force on followUpDate'));
+        out.push(
+          conflict(
+            'follow-up-consent-required',
+            '/data/contactMade',
+            'No follow-up-contact consent was in force on followUpDate',
+          ),
+        );
       }
       break;
     case 'RecordOffence':
@@ -146,11 +212,16 @@ function commandRules(command: ParticipantCommand, state: ParticipantState, date
   return out;
 }
 
-export const decideParticipant = (sessionDigest: SessionDigest) => (command: ParticipantCommand, state: ParticipantState): ParticipantEvent[] => {
-  const violations = [...timeRules(recorded(command), command.context.now), ...participantRules(command, state, sessionDigest)];
-  if (violations.length > 0) throw new DomainRuleError(violations);
-  return [recorded(command)];
-};
+export const decideParticipant =
+  (sessionDigest: SessionDigest) =>
+  (command: ParticipantCommand, state: ParticipantState): ParticipantEvent[] => {
+    const violations = [
+      ...timeRules(recorded(command), command.context.now),
+      ...participantRules(command, state, sessionDigest),
+    ];
+    if (violations.length > 0) throw new DomainRuleError(violations);
+    return [recorded(command)];
+  };
 
 /** The participant decider, given the session-id digest port (keyed by the event store). */
 export const participantDecider = (sessionDigest: SessionDigest): StreamDecider<'participant', ParticipantState> => ({

@@ -37,42 +37,46 @@ export const initialParticipantState = (): ParticipantState => ({
  */
 export type SessionDigest = (sessionId: string) => string;
 
-export const evolveParticipant = (sessionDigest: SessionDigest) => (state: ParticipantState, event: ParticipantEvent): ParticipantState => {
-  switch (event.type) {
-    case 'ParticipantReferred':
-      return { ...state, referralDate: event.data.referralDate };
-    case 'ParticipantEnrolled':
-      return { ...state, startDate: event.data.startDate };
-    case 'ParticipantExited':
-      return { ...state, exitDate: event.data.exitDate };
-    case 'ParticipantErased':
-      // The stream is closed, so the session digests have no further use: the stored snapshot drops them.
-      return { ...state, erased: true, sessionKeys: [] };
-    case 'SessionAttended':
-    case 'SessionMissed': {
-      // A session id sealed under a destroyed key is absent; the stream is erased and refuses new sessions anyway.
-      const sessionId = event.data.sessionId;
-      return sessionId === undefined ? state : { ...state, sessionKeys: [...state.sessionKeys, sessionDigest(sessionId)] };
+export const evolveParticipant =
+  (sessionDigest: SessionDigest) =>
+  (state: ParticipantState, event: ParticipantEvent): ParticipantState => {
+    switch (event.type) {
+      case 'ParticipantReferred':
+        return { ...state, referralDate: event.data.referralDate };
+      case 'ParticipantEnrolled':
+        return { ...state, startDate: event.data.startDate };
+      case 'ParticipantExited':
+        return { ...state, exitDate: event.data.exitDate };
+      case 'ParticipantErased':
+        // The stream is closed, so the session digests have no further use: the stored snapshot drops them.
+        return { ...state, erased: true, sessionKeys: [] };
+      case 'SessionAttended':
+      case 'SessionMissed': {
+        // A session id sealed under a destroyed key is absent; the stream is erased and refuses new sessions anyway.
+        const sessionId = event.data.sessionId;
+        return sessionId === undefined
+          ? state
+          : { ...state, sessionKeys: [...state.sessionKeys, sessionDigest(sessionId)] };
+      }
+      case 'ConsentRecorded': {
+        const { scope, recordedOn } = event.data;
+        const periods = state.consents[scope] ?? [];
+        return { ...state, consents: { ...state.consents, [scope]: [...periods, { from: recordedOn, to: null }] } };
+      }
+      case 'ConsentWithdrawn': {
+        const { scope, withdrawnOn } = event.data;
+        const periods = (state.consents[scope] ?? []).map((p) => (p.to === null ? { ...p, to: withdrawnOn } : p));
+        return { ...state, consents: { ...state.consents, [scope]: periods } };
+      }
+      case 'OutcomeMeasured':
+      case 'FollowUpRecorded':
+      case 'OffenceRecorded':
+      case 'MatchTokenRecorded':
+        return state;
+      default:
+        return unhandled(event);
     }
-    case 'ConsentRecorded': {
-      const { scope, recordedOn } = event.data;
-      const periods = state.consents[scope] ?? [];
-      return { ...state, consents: { ...state.consents, [scope]: [...periods, { from: recordedOn, to: null }] } };
-    }
-    case 'ConsentWithdrawn': {
-      const { scope, withdrawnOn } = event.data;
-      const periods = (state.consents[scope] ?? []).map((p) => (p.to === null ? { ...p, to: withdrawnOn } : p));
-      return { ...state, consents: { ...state.consents, [scope]: periods } };
-    }
-    case 'OutcomeMeasured':
-    case 'FollowUpRecorded':
-    case 'OffenceRecorded':
-    case 'MatchTokenRecorded':
-      return state;
-    default:
-      return unhandled(event);
-  }
-};
+  };
 
 /** Whether consent for a scope was in force on a date (withdrawal takes effect from its date). */
 export function consentInForce(state: ParticipantState, scope: ConsentScope, date: string): boolean {

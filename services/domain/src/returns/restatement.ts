@@ -19,7 +19,11 @@ export interface CellChange {
 }
 
 /** Every figure of one row as dotted paths (`referredByAgeBand.14-17`), leaving out the fields that identify it. */
-export function rowCells(row: Readonly<Record<string, unknown>>, identity: readonly string[], prefix = ''): Map<string, CellValue> {
+export function rowCells(
+  row: Readonly<Record<string, unknown>>,
+  identity: readonly string[],
+  prefix = '',
+): Map<string, CellValue> {
   const out = new Map<string, CellValue>();
   for (const [key, value] of Object.entries(row)) {
     if (prefix === '' && identity.includes(key)) continue;
@@ -39,7 +43,9 @@ export function rowCells(row: Readonly<Record<string, unknown>>, identity: reado
  * cells in row, then cell order, and how many cells were compared.
  */
 export function compareRows(
-  frozen: readonly Record<string, unknown>[], now: readonly Record<string, unknown>[], rowKey: string,
+  frozen: readonly Record<string, unknown>[],
+  now: readonly Record<string, unknown>[],
+  rowKey: string,
 ): { compared: number; changed: CellChange[] } {
   const byKey = (rows: readonly Record<string, unknown>[]) =>
     new Map(rows.map((r) => [String(r[rowKey]), rowCells(r, [rowKey])]));
@@ -54,7 +60,12 @@ export function compareRows(
     for (const cell of [...new Set([...a.keys(), ...b.keys()])].sort()) {
       compared += 1;
       if (a.has(cell) && b.has(cell) && a.get(cell) === b.get(cell)) continue;
-      changed.push({ row, cell, ...(a.has(cell) ? { frozen: a.get(cell)! } : {}), ...(b.has(cell) ? { now: b.get(cell)! } : {}) });
+      changed.push({
+        row,
+        cell,
+        ...(a.has(cell) ? { frozen: a.get(cell)! } : {}),
+        ...(b.has(cell) ? { now: b.get(cell)! } : {}),
+      });
     }
   }
   return { compared, changed };
@@ -109,12 +120,19 @@ export function movements(tallies: readonly EventTally[], applied: boolean): Mov
     m.events += t.events;
     counts.set(key, m);
   }
-  const order = (m: Movement) => `${['late-submission', 'correction', 'consent-withdrawal', 'erasure', 'other'].indexOf(m.class)}\u0000${m.providerId ?? ''}`;
+  const order = (m: Movement) =>
+    `${['late-submission', 'correction', 'consent-withdrawal', 'erasure', 'other'].indexOf(m.class)}\u0000${m.providerId ?? ''}`;
   return [...counts.values()]
     .filter((m) => m.events > 0 || (applied && PERSONAL_ACTS.has(m.class)))
     .map((m) => ({
       ...m,
-      events: !applied ? m.events : PERSONAL_ACTS.has(m.class) ? (m.events < MIN_POPULATION ? null : m.events) : suppressCount(m.events),
+      events: !applied
+        ? m.events
+        : PERSONAL_ACTS.has(m.class)
+          ? m.events < MIN_POPULATION
+            ? null
+            : m.events
+          : suppressCount(m.events),
     }))
     .sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }

@@ -2,13 +2,23 @@ import t from 'tap';
 import { classifyEvent, compareRows, movements, rowCells } from './restatement.js';
 
 const row = (programmeId: string, over: Record<string, unknown> = {}) => ({
-  programmeId, referred: 12, referredByAgeBand: { '14-17': 10, '18-21': null }, grants: { 'G-1': { spentInQuarterPence: 500 } }, ...over,
+  programmeId,
+  referred: 12,
+  referredByAgeBand: { '14-17': 10, '18-21': null },
+  grants: { 'G-1': { spentInQuarterPence: 500 } },
+  ...over,
 });
 
-t.test('rowCells: nested figures as dotted paths, the row\'s identity left out', async (t) => {
-  t.same([...rowCells(row('p'), ['programmeId'])], [
-    ['referred', 12], ['referredByAgeBand.14-17', 10], ['referredByAgeBand.18-21', null], ['grants.G-1.spentInQuarterPence', 500],
-  ]);
+t.test("rowCells: nested figures as dotted paths, the row's identity left out", async (t) => {
+  t.same(
+    [...rowCells(row('p'), ['programmeId'])],
+    [
+      ['referred', 12],
+      ['referredByAgeBand.14-17', 10],
+      ['referredByAgeBand.18-21', null],
+      ['grants.G-1.spentInQuarterPence', 500],
+    ],
+  );
 });
 
 t.test('compareRows: when nothing changed', async (t) => {
@@ -29,17 +39,25 @@ t.test('compareRows: when figures moved', async (t) => {
   });
   t.test('should tell a withheld figure (null) from one that moved to zero', async (t) => {
     const now = row('a', { referred: null });
-    t.same(compareRows([row('a', { referred: 0 })], [now], 'programmeId').changed, [{ row: 'a', cell: 'referred', frozen: 0, now: null }]);
+    t.same(compareRows([row('a', { referred: 0 })], [now], 'programmeId').changed, [
+      { row: 'a', cell: 'referred', frozen: 0, now: null },
+    ]);
   });
   t.test('should show a new row or a new grant as cells with no frozen value', async (t) => {
     const now = row('a', { grants: { 'G-1': { spentInQuarterPence: 500 }, 'G-2': { spentInQuarterPence: 1 } } });
-    t.same(compareRows([row('a')], [now, row('b', { referred: 5, referredByAgeBand: {}, grants: {} })], 'programmeId').changed, [
-      { row: 'a', cell: 'grants.G-2.spentInQuarterPence', now: 1 },
-      { row: 'b', cell: 'referred', now: 5 },
-    ]);
+    t.same(
+      compareRows([row('a')], [now, row('b', { referred: 5, referredByAgeBand: {}, grants: {} })], 'programmeId')
+        .changed,
+      [
+        { row: 'a', cell: 'grants.G-2.spentInQuarterPence', now: 1 },
+        { row: 'b', cell: 'referred', now: 5 },
+      ],
+    );
   });
   t.test('should show a row that went as cells with no current value', async (t) => {
-    t.same(compareRows([row('a', { referredByAgeBand: {}, grants: {} })], [], 'programmeId').changed, [{ row: 'a', cell: 'referred', frozen: 12 }]);
+    t.same(compareRows([row('a', { referredByAgeBand: {}, grants: {} })], [], 'programmeId').changed, [
+      { row: 'a', cell: 'referred', frozen: 12 },
+    ]);
   });
 });
 
@@ -74,13 +92,20 @@ t.test('movements under disclosure control', async (t) => {
   t.test('should never name the provider of an erasure or withdrawal, and withhold fewer than 10', async (t) => {
     const personal = movements(tallies, true).filter((m) => m.class === 'erasure' || m.class === 'consent-withdrawal');
     t.ok(personal.every((m) => m.providerId === null));
-    t.same(movements([{ type: 'ConsentWithdrawn', providerId: 'prov-b', datedInPeriod: true, events: 9 }], true),
-      [{ class: 'consent-withdrawal', providerId: null, events: null }, { class: 'erasure', providerId: null, events: null }]);
+    t.same(movements([{ type: 'ConsentWithdrawn', providerId: 'prov-b', datedInPeriod: true, events: 9 }], true), [
+      { class: 'consent-withdrawal', providerId: null, events: null },
+      { class: 'erasure', providerId: null, events: null },
+    ]);
   });
   t.test('should answer erasures and withdrawals whether there were any or not', async (t) => {
     const none = movements([{ type: 'SessionAttended', providerId: 'prov-a', datedInPeriod: true, events: 5 }], true);
-    const one = movements([{ type: 'SessionAttended', providerId: 'prov-a', datedInPeriod: true, events: 5 },
-      { type: 'ParticipantErased', providerId: 'prov-b', datedInPeriod: true, events: 1 }], true);
+    const one = movements(
+      [
+        { type: 'SessionAttended', providerId: 'prov-a', datedInPeriod: true, events: 5 },
+        { type: 'ParticipantErased', providerId: 'prov-b', datedInPeriod: true, events: 1 },
+      ],
+      true,
+    );
     t.same(one, none, 'one erasure reads exactly as none');
     t.same(none, [
       { class: 'late-submission', providerId: 'prov-a', events: 5 },
@@ -89,6 +114,9 @@ t.test('movements under disclosure control', async (t) => {
     ]);
   });
   t.test('should give exact counts by provider without disclosure control', async (t) => {
-    t.same(movements(tallies.slice(4, 6), false), [{ class: 'erasure', providerId: 'prov-a', events: 1 }, { class: 'erasure', providerId: 'prov-b', events: 1 }]);
+    t.same(movements(tallies.slice(4, 6), false), [
+      { class: 'erasure', providerId: 'prov-a', events: 1 },
+      { class: 'erasure', providerId: 'prov-b', events: 1 },
+    ]);
   });
 });

@@ -31,9 +31,12 @@ const spread = (xs: number[]) => {
   const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
   return { meanError: mean, sd: Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / (xs.length - 1)) };
 };
-console.log(JSON.stringify({
-  worlds, ratio,
-  coverage: Object.fromEntries(Object.entries(covered).map(([k, v]) => [k, v / worlds])),
-  binary: { ...spread(errors.binary), meanStandardError: standardErrors.binary },
-  frequency: { ...spread(errors.frequency), meanStandardError: standardErrors.frequency },
-}));
+console.log(
+  JSON.stringify({
+    worlds,
+    ratio,
+    coverage: Object.fromEntries(Object.entries(covered).map(([k, v]) => [k, v / worlds])),
+    binary: { ...spread(errors.binary), meanStandardError: standardErrors.binary },
+    frequency: { ...spread(errors.frequency), meanStandardError: standardErrors.frequency },
+  }),
+);

@@ -24,7 +24,11 @@ export function spec<State, Event, Command>(decider: Decider<State, Event, Comma
               events = run();
             } catch (err) {
               if (!(err instanceof DomainRuleError)) throw err;
-              assert.deepStrictEqual(err.violations.map((v) => v.rule).sort(), [...rules].sort(), `rules broken: ${err.message}`);
+              assert.deepStrictEqual(
+                err.violations.map((v) => v.rule).sort(),
+                [...rules].sort(),
+                `rules broken: ${err.message}`,
+              );
               return err;
             }
             assert.fail(`expected ${rules.join(', ')} but the command was accepted with ${events.length} event(s)`);

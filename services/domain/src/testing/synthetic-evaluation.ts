@@ -43,7 +43,8 @@ export function syntheticWorld(seed: number, size = 2000): SyntheticWorld {
   for (let i = 0; i < size; i++) {
     const priorOffences = poisson(random, 1.6);
     const priorSeriousViolence = random() < 0.15 + 0.05 * Math.min(priorOffences, 4);
-    const participates = random() < 1 / (1 + Math.exp(-(-3.6 + 0.7 * priorOffences + 0.4 * (priorSeriousViolence ? 1 : 0))));
+    const participates =
+      random() < 1 / (1 + Math.exp(-(-3.6 + 0.7 * priorOffences + 0.4 * (priorSeriousViolence ? 1 : 0))));
     const indexDate = monthsAfter('2024-01-01', Math.floor(random() * 12));
     const mu0 = 0.2 + 0.25 * Math.min(priorOffences, 8) + 0.2 * (priorSeriousViolence ? 1 : 0);
     const mu = participates ? mu0 - SYNTHETIC_EFFECT : mu0;
@@ -54,8 +55,11 @@ export function syntheticWorld(seed: number, size = 2000): SyntheticWorld {
       offences.push({ offenceDate, provenDate: monthsAfter(offenceDate, 1), seriousViolence: random() < 0.2 });
     }
     // Offences the proven reoffending rule must not count: before the index date, and after the follow-up year.
-    const ignored = (offenceMonths: number, provenMonths: number): ReoffendingOffence =>
-      ({ offenceDate: monthsAfter(indexDate, offenceMonths), provenDate: monthsAfter(indexDate, provenMonths), seriousViolence: false });
+    const ignored = (offenceMonths: number, provenMonths: number): ReoffendingOffence => ({
+      offenceDate: monthsAfter(indexDate, offenceMonths),
+      provenDate: monthsAfter(indexDate, provenMonths),
+      seriousViolence: false,
+    });
     if (random() < 0.5) offences.push(ignored(-3, -1));
     if (random() < 0.5) offences.push(ignored(13, 14));
     if (participates) {

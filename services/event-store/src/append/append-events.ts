@@ -32,11 +32,17 @@ export interface StreamSnapshot {
  * socket), under the append lock; answers each event's log position by event id. The caller holds the streams' locks
  * (lockStreams) and chose the versions.
  */
-export async function appendEvents(tx: TransactionSql, events: readonly NewEvent[], snapshots: readonly StreamSnapshot[]): Promise<Map<string, string>> {
+export async function appendEvents(
+  tx: TransactionSql,
+  events: readonly NewEvent[],
+  snapshots: readonly StreamSnapshot[],
+): Promise<Map<string, string>> {
   // Positions are allocated and committed in one order (see EVENT_APPEND_LOCK). Taken as late as possible, so appends
   // serialise only for the insert and the commit; sent with the insert, not awaited alone (one round trip).
   const ordered = tx`select pg_advisory_xact_lock(${EVENT_APPEND_LOCK})`.execute();
-  const [, stored] = await Promise.all([ordered, tx<{ event_id: string; position: bigint }[]>`
+  const [, stored] = await Promise.all([
+    ordered,
+    tx<{ event_id: string; position: bigint }[]>`
       with input as (
         select * from unnest(
           ${events.map((e) => e.eventId)}::uuid[],
@@ -70,6 +76,7 @@ export async function appendEvents(tx: TransactionSql, events: readonly NewEvent
              as x(stream_id, version, state, state_version, provider_id)
         where s.stream_id = x.stream_id
       )
-      select event_id, position from ins`]);
+      select event_id, position from ins`,
+  ]);
   return new Map(stored.map((r) => [r.event_id, r.position.toString()]));
 }

@@ -16,7 +16,8 @@ export interface StreamRow {
  * concurrent appends cannot deadlock.
  */
 export async function lockStreams(
-  tx: TransactionSql, streams: readonly { streamId: string; kind: StreamKind; providerId: string }[],
+  tx: TransactionSql,
+  streams: readonly { streamId: string; kind: StreamKind; providerId: string }[],
 ): Promise<StreamRow[]> {
   const sorted = [...streams].sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
   return tx<StreamRow[]>`

@@ -18,12 +18,14 @@ export class RelayWaker {
       return;
     }
     this.notifying = true;
-    this.sql`select pg_notify('outbox', '')`.catch(() => {}).finally(() => {
-      this.notifying = false;
-      if (this.notifyAgain) {
-        this.notifyAgain = false;
-        this.wake();
-      }
-    });
+    this.sql`select pg_notify('outbox', '')`
+      .catch(() => {})
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.wake();
+        }
+      });
   }
 }

@@ -27,18 +27,20 @@ export interface SessionRow {
 export function projectAttendance(event: StoredEvent): SessionRow[] {
   if (event.type !== 'SessionAttended' && event.type !== 'SessionMissed') return [];
   const d = event.data as Record<string, string | number>;
-  return [{
-    kind: 'session',
-    eventId: event.eventId,
-    streamId: event.streamId,
-    providerId: event.providerId,
-    programmeId: event.programmeId ?? '',
-    sessionDate: String(d.sessionDate),
-    attended: event.type === 'SessionAttended',
-    durationMinutes: event.type === 'SessionAttended' ? Number(d.durationMinutes) : null,
-    sessionType: String(d.sessionType),
-    deliveredBy: event.type === 'SessionAttended' ? String(d.deliveredBy) : null,
-  }];
+  return [
+    {
+      kind: 'session',
+      eventId: event.eventId,
+      streamId: event.streamId,
+      providerId: event.providerId,
+      programmeId: event.programmeId ?? '',
+      sessionDate: String(d.sessionDate),
+      attended: event.type === 'SessionAttended',
+      durationMinutes: event.type === 'SessionAttended' ? Number(d.durationMinutes) : null,
+      sessionType: String(d.sessionType),
+      deliveredBy: event.type === 'SessionAttended' ? String(d.deliveredBy) : null,
+    },
+  ];
 }
 
 export const attendanceProjection: Projection<SessionRow> = {
@@ -46,20 +48,29 @@ export const attendanceProjection: Projection<SessionRow> = {
   // 5: rows carry the position they became true at (as-at reads filter on it).
   version: 5,
   handles: ['SessionAttended', 'SessionMissed'],
-  tables: [{
-    name: attendanceReadModel.tables.sessions,
-    appendOnly: true,
-    columns: [
-      'event_id uuid not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
-      'session_date date not null', 'attended boolean not null', 'duration_minutes integer', 'session_type text not null',
-      'delivered_by text',
-    ],
-    key: ['event_id'],
-    indexes: ['programme_id, session_date', 'provider_id, session_date'],
-  }],
+  tables: [
+    {
+      name: attendanceReadModel.tables.sessions,
+      appendOnly: true,
+      columns: [
+        'event_id uuid not null',
+        'stream_id text not null',
+        'provider_id text not null',
+        'programme_id text not null',
+        'session_date date not null',
+        'attended boolean not null',
+        'duration_minutes integer',
+        'session_type text not null',
+        'delivered_by text',
+      ],
+      key: ['event_id'],
+      indexes: ['programme_id, session_date', 'provider_id, session_date'],
+    },
+  ],
   project: projectAttendance,
   write: async (tx, rows) => {
-    if (rows.length > 0) await tx`
+    if (rows.length > 0)
+      await tx`
       insert into sessions_versions (
         event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
       select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position

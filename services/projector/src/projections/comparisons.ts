@@ -3,7 +3,10 @@ import { ageOn, ethnicityGroupOf, type Ethnicity } from '@vru/domain';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
-export const comparisonsReadModel = { name: 'comparisons', tables: { comparisonRecords: 'comparison_records', comparisonOffences: 'comparison_offences' } } as const;
+export const comparisonsReadModel = {
+  name: 'comparisons',
+  tables: { comparisonRecords: 'comparison_records', comparisonOffences: 'comparison_offences' },
+} as const;
 
 /**
  * The comparison pool as the impact evaluation needs it, and nothing finer: per record its pool, index date and
@@ -51,30 +54,47 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
     case 'ComparisonRecordSubmitted': {
       // Personal fields are absent when the record was erased before this replay: the row keeps its dates only.
       const indexDate = String(d.indexDate);
-      const age = ageOn({
-        ageAtReferral: typeof d.ageAtIndex === 'number' ? d.ageAtIndex : undefined,
-        birthYearMonth: str(d.birthYearMonth) ?? undefined,
-        referralDate: indexDate,
-      }, indexDate);
+      const age = ageOn(
+        {
+          ageAtReferral: typeof d.ageAtIndex === 'number' ? d.ageAtIndex : undefined,
+          birthYearMonth: str(d.birthYearMonth) ?? undefined,
+          referralDate: indexDate,
+        },
+        indexDate,
+      );
       const ethnicity = str(d.ethnicity);
-      return [{
-        kind: 'record', streamId: event.streamId, dataPartnerId: event.providerId, poolId: String(d.poolId), indexDate,
-        indexEvent: String(d.indexEvent), ageAtIndex: age, gender: str(d.gender),
-        ethnicityGroup: ethnicity === null ? null : ethnicityGroupOf(ethnicity as Ethnicity),
-        area: str(d.postcodeDistrict) ?? str(d.policeDistrict),
-        priorOffences: typeof d.priorOffences === 'number' ? d.priorOffences : null,
-        priorSeriousViolence: typeof d.priorSeriousViolence === 'boolean' ? d.priorSeriousViolence : null,
-        priorCustody: typeof d.priorCustody === 'boolean' ? d.priorCustody : null,
-      }];
+      return [
+        {
+          kind: 'record',
+          streamId: event.streamId,
+          dataPartnerId: event.providerId,
+          poolId: String(d.poolId),
+          indexDate,
+          indexEvent: String(d.indexEvent),
+          ageAtIndex: age,
+          gender: str(d.gender),
+          ethnicityGroup: ethnicity === null ? null : ethnicityGroupOf(ethnicity as Ethnicity),
+          area: str(d.postcodeDistrict) ?? str(d.policeDistrict),
+          priorOffences: typeof d.priorOffences === 'number' ? d.priorOffences : null,
+          priorSeriousViolence: typeof d.priorSeriousViolence === 'boolean' ? d.priorSeriousViolence : null,
+          priorCustody: typeof d.priorCustody === 'boolean' ? d.priorCustody : null,
+        },
+      ];
     }
     case 'ComparisonOffenceRecorded':
       // Sealed like a participant's offence: once the record is erased its details cannot be read, and it is not kept.
       if (typeof d.offenceDate !== 'string' || typeof d.provenDate !== 'string') return [];
-      return [{
-        kind: 'offence', eventId: event.eventId, streamId: event.streamId,
-        offenceDate: d.offenceDate, provenDate: d.provenDate,
-        seriousViolence: d.seriousViolence === true, custodial: d.custodial === true,
-      }];
+      return [
+        {
+          kind: 'offence',
+          eventId: event.eventId,
+          streamId: event.streamId,
+          offenceDate: d.offenceDate,
+          provenDate: d.provenDate,
+          seriousViolence: d.seriousViolence === true,
+          custodial: d.custodial === true,
+        },
+      ];
     case 'ComparisonRecordErased':
       return [{ kind: 'erased', streamId: event.streamId }];
     default:
@@ -92,9 +112,19 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
     {
       name: comparisonsReadModel.tables.comparisonRecords,
       columns: [
-        'stream_id text not null', 'data_partner_id text not null', 'pool_id text not null', 'index_date date not null',
-        'index_event text not null', 'age_at_index integer', 'gender text', 'ethnicity_group text', 'area text', 'prior_offences integer',
-        'prior_serious_violence boolean', 'prior_custody boolean', 'erased boolean not null default false',
+        'stream_id text not null',
+        'data_partner_id text not null',
+        'pool_id text not null',
+        'index_date date not null',
+        'index_event text not null',
+        'age_at_index integer',
+        'gender text',
+        'ethnicity_group text',
+        'area text',
+        'prior_offences integer',
+        'prior_serious_violence boolean',
+        'prior_custody boolean',
+        'erased boolean not null default false',
       ],
       key: ['stream_id'],
       indexes: ['index_date'],
@@ -103,8 +133,12 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
       name: comparisonsReadModel.tables.comparisonOffences,
       appendOnly: true,
       columns: [
-        'event_id uuid not null', 'stream_id text not null', 'offence_date date not null', 'proven_date date not null',
-        'serious_violence boolean not null', 'custodial boolean not null',
+        'event_id uuid not null',
+        'stream_id text not null',
+        'offence_date date not null',
+        'proven_date date not null',
+        'serious_violence boolean not null',
+        'custodial boolean not null',
       ],
       key: ['event_id'],
       indexes: ['stream_id'],
@@ -112,8 +146,14 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
   ],
   project: projectComparison,
   write: async (tx, changes) => {
-    const records = lastPerKey(changes.filter((c) => c.kind === 'record'), (r) => r.streamId);
-    const offences = lastPerKey(changes.filter((c) => c.kind === 'offence'), (r) => r.eventId);
+    const records = lastPerKey(
+      changes.filter((c) => c.kind === 'record'),
+      (r) => r.streamId,
+    );
+    const offences = lastPerKey(
+      changes.filter((c) => c.kind === 'offence'),
+      (r) => r.eventId,
+    );
     const erased = changes.filter((c) => c.kind === 'erased');
     if (records.length > 0) {
       await tx`

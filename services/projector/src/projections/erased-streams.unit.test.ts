@@ -5,8 +5,17 @@ import { projectOffence } from './offences.js';
 
 const EVENT_ID = '6f1c2a4e-1b2c-4d3e-8f40-0123456789ab';
 const stored = (type: string, data: Record<string, unknown>): StoredEvent => ({
-  position: '7', eventId: EVENT_ID, streamId: 'participant-x', streamVersion: 4, type, schemaVersion: 2, providerId: 'prov-a',
-  programmeId: 'mentoring-test', occurredAt: '2026-02-01T10:00:00.000Z', recordedAt: '2026-02-01T10:00:01.000Z', data,
+  position: '7',
+  eventId: EVENT_ID,
+  streamId: 'participant-x',
+  streamVersion: 4,
+  type,
+  schemaVersion: 2,
+  providerId: 'prov-a',
+  programmeId: 'mentoring-test',
+  occurredAt: '2026-02-01T10:00:00.000Z',
+  recordedAt: '2026-02-01T10:00:01.000Z',
+  data,
   metadata: { requestId: 'req-1', keyId: 'k1', role: 'provider', source: 'api' },
 });
 
@@ -15,19 +24,42 @@ const attended = { sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 
 t.test('a session row holds nothing derived from its id, and counts the same once the id is erased', async (t) => {
   const [open] = projectAttendance(stored('SessionAttended', { ...attended, sessionId: 'MEN-1006-S1' }));
   t.same(open, {
-    kind: 'session', eventId: EVENT_ID, streamId: 'participant-x', providerId: 'prov-a', programmeId: 'mentoring-test',
-    sessionDate: '2026-02-01', attended: true, durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff',
+    kind: 'session',
+    eventId: EVENT_ID,
+    streamId: 'participant-x',
+    providerId: 'prov-a',
+    programmeId: 'mentoring-test',
+    sessionDate: '2026-02-01',
+    attended: true,
+    durationMinutes: 60,
+    sessionType: 'one-to-one',
+    deliveredBy: 'staff',
   });
   const [erased] = projectAttendance(stored('SessionAttended', { ...attended, $erased: true }));
   t.same(erased, open, 'the same row once the session id cannot be read');
   t.same(projectAttendance(stored('ParticipantErased', { requestedOn: '2026-03-01' })), [], 'erasure leaves the rows');
 });
 
-t.test('an offence is projected only while its details can be read; erasure removes the stream\'s offences', async (t) => {
-  const details = {
-    offenceDate: '2026-03-02', provenDate: '2026-03-27', disposal: 'conviction', offenceCategory: 'robbery', seriousViolence: true,
-  };
-  t.match(projectOffence(stored('OffenceRecorded', details)), [{ kind: 'offence', offenceDate: '2026-03-02', custodial: false }]);
-  t.same(projectOffence(stored('OffenceRecorded', { custodial: false, $erased: true })), [], 'nothing of an erased offence');
-  t.same(projectOffence(stored('ParticipantErased', { requestedOn: '2026-03-01' })), [{ kind: 'erased', streamId: 'participant-x' }]);
-});
+t.test(
+  "an offence is projected only while its details can be read; erasure removes the stream's offences",
+  async (t) => {
+    const details = {
+      offenceDate: '2026-03-02',
+      provenDate: '2026-03-27',
+      disposal: 'conviction',
+      offenceCategory: 'robbery',
+      seriousViolence: true,
+    };
+    t.match(projectOffence(stored('OffenceRecorded', details)), [
+      { kind: 'offence', offenceDate: '2026-03-02', custodial: false },
+    ]);
+    t.same(
+      projectOffence(stored('OffenceRecorded', { custodial: false, $erased: true })),
+      [],
+      'nothing of an erased offence',
+    );
+    t.same(projectOffence(stored('ParticipantErased', { requestedOn: '2026-03-01' })), [
+      { kind: 'erased', streamId: 'participant-x' },
+    ]);
+  },
+);

@@ -9,7 +9,12 @@ import { comparisonsProjection } from './comparisons.js';
 
 /** Every read model the projector service maintains. */
 export const projections: readonly Projection[] = [
-  attendanceProjection, participantsProjection, outcomesProjection, offencesProjection, spendProjection, submissionsProjection,
+  attendanceProjection,
+  participantsProjection,
+  outcomesProjection,
+  offencesProjection,
+  spendProjection,
+  submissionsProjection,
   comparisonsProjection,
 ];
 

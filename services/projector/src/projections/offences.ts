@@ -29,13 +29,28 @@ export function projectOffence(event: StoredEvent): OffenceChange[] {
   if (event.type === 'ParticipantErased') return [{ kind: 'erased', streamId: event.streamId }];
   if (event.type !== 'OffenceRecorded' || typeof event.data.offenceDate !== 'string') return [];
   const d = event.data as {
-    offenceDate: string; provenDate: string; disposal: string; offenceCategory: string; seriousViolence: boolean; custodial?: boolean;
+    offenceDate: string;
+    provenDate: string;
+    disposal: string;
+    offenceCategory: string;
+    seriousViolence: boolean;
+    custodial?: boolean;
   };
-  return [{
-    kind: 'offence', eventId: event.eventId, streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '',
-    offenceDate: d.offenceDate, provenDate: d.provenDate, disposal: d.disposal, offenceCategory: d.offenceCategory, seriousViolence: d.seriousViolence,
-    custodial: d.custodial === true,
-  }];
+  return [
+    {
+      kind: 'offence',
+      eventId: event.eventId,
+      streamId: event.streamId,
+      providerId: event.providerId,
+      programmeId: event.programmeId ?? '',
+      offenceDate: d.offenceDate,
+      provenDate: d.provenDate,
+      disposal: d.disposal,
+      offenceCategory: d.offenceCategory,
+      seriousViolence: d.seriousViolence,
+      custodial: d.custodial === true,
+    },
+  ];
 }
 
 export const offencesProjection: Projection<OffenceChange> = {
@@ -43,22 +58,35 @@ export const offencesProjection: Projection<OffenceChange> = {
   // 4: rows carry the position they became true at.
   version: 4,
   handles: ['OffenceRecorded', 'ParticipantErased'],
-  tables: [{
-    name: offencesReadModel.tables.offences,
-    appendOnly: true,
-    columns: [
-      'event_id uuid not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
-      'offence_date date not null', 'proven_date date not null', 'disposal text not null', 'offence_category text not null',
-      'serious_violence boolean not null', 'custodial boolean not null default false',
-    ],
-    key: ['event_id'],
-    indexes: ['stream_id'],
-  }],
+  tables: [
+    {
+      name: offencesReadModel.tables.offences,
+      appendOnly: true,
+      columns: [
+        'event_id uuid not null',
+        'stream_id text not null',
+        'provider_id text not null',
+        'programme_id text not null',
+        'offence_date date not null',
+        'proven_date date not null',
+        'disposal text not null',
+        'offence_category text not null',
+        'serious_violence boolean not null',
+        'custodial boolean not null default false',
+      ],
+      key: ['event_id'],
+      indexes: ['stream_id'],
+    },
+  ],
   project: projectOffence,
   write: async (tx, changes) => {
-    const rows = lastPerKey(changes.filter((c) => c.kind === 'offence'), (r) => r.eventId);
+    const rows = lastPerKey(
+      changes.filter((c) => c.kind === 'offence'),
+      (r) => r.eventId,
+    );
     const erased = changes.filter((c) => c.kind === 'erased').map((c) => c.streamId);
-    if (rows.length > 0) await tx`
+    if (rows.length > 0)
+      await tx`
       insert into offences_versions (event_id, stream_id, provider_id, programme_id, offence_date, proven_date, disposal, offence_category,
                                      serious_violence, custodial, valid_from)
       select "eventId", "streamId", "providerId", "programmeId", "offenceDate", "provenDate", disposal, "offenceCategory",

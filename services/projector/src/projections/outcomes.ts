@@ -27,22 +27,33 @@ export interface OutcomeRow {
 
 export function projectOutcome(event: StoredEvent): OutcomeRow[] {
   if (event.type !== 'OutcomeMeasured') return [];
-  const d = event.data as { instrument: string; timepoint: string; measuredOn: string; score: number; scale?: string; customRange?: { higherIsBetter: boolean } };
+  const d = event.data as {
+    instrument: string;
+    timepoint: string;
+    measuredOn: string;
+    score: number;
+    scale?: string;
+    customRange?: { higherIsBetter: boolean };
+  };
   // A custom instrument has no entry: its direction comes with the event.
-  const range = Object.hasOwn(InstrumentRanges, d.instrument) ? InstrumentRanges[d.instrument as keyof typeof InstrumentRanges] : undefined;
-  return [{
-    streamId: event.streamId,
-    providerId: event.providerId,
-    programmeId: event.programmeId ?? '',
-    instrument: d.instrument,
-    scale: d.scale ?? '',
-    higherIsBetter: range?.higherIsBetter ?? d.customRange?.higherIsBetter ?? true,
-    baselineOn: d.timepoint === 'baseline' ? d.measuredOn : null,
-    baselineScore: d.timepoint === 'baseline' ? d.score : null,
-    exitOn: d.timepoint === 'exit' ? d.measuredOn : null,
-    exitScore: d.timepoint === 'exit' ? d.score : null,
-    measurements: 1,
-  }];
+  const range = Object.hasOwn(InstrumentRanges, d.instrument)
+    ? InstrumentRanges[d.instrument as keyof typeof InstrumentRanges]
+    : undefined;
+  return [
+    {
+      streamId: event.streamId,
+      providerId: event.providerId,
+      programmeId: event.programmeId ?? '',
+      instrument: d.instrument,
+      scale: d.scale ?? '',
+      higherIsBetter: range?.higherIsBetter ?? d.customRange?.higherIsBetter ?? true,
+      baselineOn: d.timepoint === 'baseline' ? d.measuredOn : null,
+      baselineScore: d.timepoint === 'baseline' ? d.score : null,
+      exitOn: d.timepoint === 'exit' ? d.measuredOn : null,
+      exitScore: d.timepoint === 'exit' ? d.score : null,
+      measurements: 1,
+    },
+  ];
 }
 
 const keyOf = (r: OutcomeRow) => `${r.streamId}\u0000${r.instrument}\u0000${r.scale}`;
@@ -76,16 +87,26 @@ export const outcomesProjection: Projection<OutcomeRow> = {
   // 3: versioned rows (as-at reads filter on their positions).
   version: 3,
   handles: ['OutcomeMeasured'],
-  tables: [{
-    name: outcomesReadModel.tables.outcomes,
-    columns: [
-      'stream_id text not null', 'provider_id text not null', 'programme_id text not null', 'instrument text not null',
-      'scale text not null', 'higher_is_better boolean not null', 'baseline_on date', 'baseline_score double precision', 'exit_on date',
-      'exit_score double precision', 'measurements integer not null',
-    ],
-    key: ['stream_id', 'instrument', 'scale'],
-    indexes: ['programme_id, instrument'],
-  }],
+  tables: [
+    {
+      name: outcomesReadModel.tables.outcomes,
+      columns: [
+        'stream_id text not null',
+        'provider_id text not null',
+        'programme_id text not null',
+        'instrument text not null',
+        'scale text not null',
+        'higher_is_better boolean not null',
+        'baseline_on date',
+        'baseline_score double precision',
+        'exit_on date',
+        'exit_score double precision',
+        'measurements integer not null',
+      ],
+      key: ['stream_id', 'instrument', 'scale'],
+      indexes: ['programme_id, instrument'],
+    },
+  ],
   project: projectOutcome,
   write: async (tx, changes) => {
     const rows = mergeOutcomes(changes);

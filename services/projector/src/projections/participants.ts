@@ -54,7 +54,12 @@ export function projectParticipant(event: StoredEvent): ParticipantChange[] {
   const d = event.data;
   const patch = participantPatch(event.type, d);
   if (!patch) return [];
-  const change: ParticipantChange = { streamId: event.streamId, providerId: event.providerId, programmeId: event.programmeId ?? '', patch };
+  const change: ParticipantChange = {
+    streamId: event.streamId,
+    providerId: event.providerId,
+    programmeId: event.programmeId ?? '',
+    patch,
+  };
   return [event.type === 'ParticipantErased' ? { ...change, erasure: true } : change];
 }
 
@@ -66,8 +71,12 @@ function participantPatch(type: string, d: Record<string, unknown>): Participant
     case 'ParticipantReferred': {
       const age = ageAtReferral(d as { ageAtReferral?: number; birthYearMonth?: string; referralDate: string });
       return {
-        referralDate: String(d.referralDate), referralSource: String(d.referralSource), ageAtReferral: age,
-        ageBand: age === null ? null : ageBand(age), gender: optional(d.gender), ethnicity: optional(d.ethnicity),
+        referralDate: String(d.referralDate),
+        referralSource: String(d.referralSource),
+        ageAtReferral: age,
+        ageBand: age === null ? null : ageBand(age),
+        gender: optional(d.gender),
+        ethnicity: optional(d.ethnicity),
         postcodeDistrict: optional(d.postcodeDistrict),
       };
     }
@@ -84,7 +93,11 @@ function participantPatch(type: string, d: Record<string, unknown>): Participant
       return col ? { [`${col}WithdrawnOn`]: String(d.withdrawnOn) } : null;
     }
     case 'ParticipantEnrolled':
-      return { enrolledOn: String(d.startDate), plannedSessions: Number(d.plannedSessions), deliverySetting: String(d.deliverySetting) };
+      return {
+        enrolledOn: String(d.startDate),
+        plannedSessions: Number(d.plannedSessions),
+        deliverySetting: String(d.deliverySetting),
+      };
     case 'SessionAttended':
       return { firstSessionDate: String(d.sessionDate) };
     case 'ParticipantExited':
@@ -92,7 +105,11 @@ function participantPatch(type: string, d: Record<string, unknown>): Participant
     case 'FollowUpRecorded':
       return {
         followUps: {
-          [String(d.monthsAfterExit)]: { followUpDate: String(d.followUpDate), contactMade: Boolean(d.contactMade), status: String(d.status) },
+          [String(d.monthsAfterExit)]: {
+            followUpDate: String(d.followUpDate),
+            contactMade: Boolean(d.contactMade),
+            status: String(d.status),
+          },
         },
       };
     default:
@@ -111,7 +128,8 @@ export function mergeParticipantChanges<C extends ParticipantChange>(changes: re
     }
     const { firstSessionDate, followUps, ...rest } = c.patch;
     Object.assign(prev.patch, rest);
-    if (firstSessionDate && (!prev.patch.firstSessionDate || firstSessionDate < prev.patch.firstSessionDate)) prev.patch.firstSessionDate = firstSessionDate;
+    if (firstSessionDate && (!prev.patch.firstSessionDate || firstSessionDate < prev.patch.firstSessionDate))
+      prev.patch.firstSessionDate = firstSessionDate;
     if (followUps) prev.patch.followUps = { ...prev.patch.followUps, ...followUps };
   }
   return [...byStream.values()];
@@ -160,31 +178,62 @@ export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions).
   version: 3,
-  handles: ['ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'ParticipantExited', 'FollowUpRecorded', 'ParticipantErased'],
-  tables: [{
-    name: participantsReadModel.tables.participants,
-    columns: [
-      'stream_id text not null', 'provider_id text not null', 'programme_id text not null', 'referral_date date', 'referral_source text',
-      'age_at_referral integer', 'age_band text', 'gender text', 'ethnicity text', 'postcode_district text',
-      'service_consent_from date', 'service_consent_withdrawn_on date', 'evaluation_consent_from date',
-      'evaluation_consent_withdrawn_on date', 'follow_up_consent_from date', 'follow_up_consent_withdrawn_on date', 'enrolled_on date',
-      'planned_sessions integer', 'delivery_setting text', 'first_session_date date', 'exit_date date', 'exit_reason text',
-      `follow_ups jsonb not null default '{}'`,
-    ],
-    key: ['stream_id'],
-    indexes: ['programme_id, referral_date', 'provider_id, referral_date'],
-  }],
+  handles: [
+    'ParticipantReferred',
+    'ConsentRecorded',
+    'ConsentWithdrawn',
+    'ParticipantEnrolled',
+    'SessionAttended',
+    'ParticipantExited',
+    'FollowUpRecorded',
+    'ParticipantErased',
+  ],
+  tables: [
+    {
+      name: participantsReadModel.tables.participants,
+      columns: [
+        'stream_id text not null',
+        'provider_id text not null',
+        'programme_id text not null',
+        'referral_date date',
+        'referral_source text',
+        'age_at_referral integer',
+        'age_band text',
+        'gender text',
+        'ethnicity text',
+        'postcode_district text',
+        'service_consent_from date',
+        'service_consent_withdrawn_on date',
+        'evaluation_consent_from date',
+        'evaluation_consent_withdrawn_on date',
+        'follow_up_consent_from date',
+        'follow_up_consent_withdrawn_on date',
+        'enrolled_on date',
+        'planned_sessions integer',
+        'delivery_setting text',
+        'first_session_date date',
+        'exit_date date',
+        'exit_reason text',
+        `follow_ups jsonb not null default '{}'`,
+      ],
+      key: ['stream_id'],
+      indexes: ['programme_id, referral_date', 'provider_id, referral_date'],
+    },
+  ],
   project: projectParticipant,
   write: async (tx, changes) => {
     const rows = mergeParticipantChanges(changes);
     const erasures = rows.filter((r) => r.erasure);
     // First, so that the erasure's own patch below finds nothing left to change and adds no version.
-    if (erasures.length > 0) await tx.unsafe(ERASE_SQL, [recordset(erasures.map((r) => ({ streamId: r.streamId, patch: r.patch })))]);
+    if (erasures.length > 0)
+      await tx.unsafe(ERASE_SQL, [recordset(erasures.map((r) => ({ streamId: r.streamId, patch: r.patch })))]);
     await tx`
       insert into participants_versions (stream_id, provider_id, programme_id, valid_from)
       select "streamId", "providerId", "programmeId", position
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, position bigint)
       on conflict (stream_id) where valid_to is null do nothing`;
-    await tx.unsafe(UPDATE_SQL, [recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch, position: r.position })))]);
+    await tx.unsafe(UPDATE_SQL, [
+      recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch, position: r.position }))),
+    ]);
   },
 };

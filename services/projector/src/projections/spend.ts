@@ -2,7 +2,10 @@ import type { StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
-export const spendReadModel = { name: 'spend', tables: { grants: 'grants', spend: 'spend', deliveryTargets: 'delivery_targets' } } as const;
+export const spendReadModel = {
+  name: 'spend',
+  tables: { grants: 'grants', spend: 'spend', deliveryTargets: 'delivery_targets' },
+} as const;
 
 /**
  * Grants (GrantAwarded), spend against them (SpendRecorded, one row per event, updated by SpendCorrected) and
@@ -10,13 +13,41 @@ export const spendReadModel = { name: 'spend', tables: { grants: 'grants', spend
  * reason is free text, sealed in the log: the read model counts corrections and revisions and keeps no reason.
  */
 export type SpendChange =
-  | { kind: 'grant'; grantRef: string; streamId: string; providerId: string; programmeId: string; amountPence: number; startDate: string; endDate: string; targetParticipants: number }
-  | { kind: 'spend'; eventId: string; grantRef: string; providerId: string; amountPence: number; category: string; periodStart: string; periodEnd: string; evidenceRef: string }
+  | {
+      kind: 'grant';
+      grantRef: string;
+      streamId: string;
+      providerId: string;
+      programmeId: string;
+      amountPence: number;
+      startDate: string;
+      endDate: string;
+      targetParticipants: number;
+    }
+  | {
+      kind: 'spend';
+      eventId: string;
+      grantRef: string;
+      providerId: string;
+      amountPence: number;
+      category: string;
+      periodStart: string;
+      periodEnd: string;
+      evidenceRef: string;
+    }
   | { kind: 'correction'; correctsEventId: string; amountPence: number; category: string }
   | {
-    kind: 'targets'; grantRef: string; quarter: string; referrals: number; enrolments: number; sessionsDelivered: number;
-    completions: number; spendPence: number; shareReliablyImproved: Record<string, number>; revised: boolean;
-  };
+      kind: 'targets';
+      grantRef: string;
+      quarter: string;
+      referrals: number;
+      enrolments: number;
+      sessionsDelivered: number;
+      completions: number;
+      spendPence: number;
+      shareReliablyImproved: Record<string, number>;
+      revised: boolean;
+    };
 
 const grantRefOf = (streamId: string) => streamId.replace(/^grant-/, '');
 
@@ -24,27 +55,58 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
   const d = event.data;
   switch (event.type) {
     case 'GrantAwarded':
-      return [{
-        kind: 'grant', grantRef: grantRefOf(event.streamId), streamId: event.streamId, providerId: String(d.providerId), programmeId: String(d.programmeId),
-        amountPence: Number(d.amountPence), startDate: String(d.startDate), endDate: String(d.endDate), targetParticipants: Number(d.targetParticipants),
-      }];
+      return [
+        {
+          kind: 'grant',
+          grantRef: grantRefOf(event.streamId),
+          streamId: event.streamId,
+          providerId: String(d.providerId),
+          programmeId: String(d.programmeId),
+          amountPence: Number(d.amountPence),
+          startDate: String(d.startDate),
+          endDate: String(d.endDate),
+          targetParticipants: Number(d.targetParticipants),
+        },
+      ];
     case 'SpendRecorded':
-      return [{
-        kind: 'spend', eventId: event.eventId, grantRef: grantRefOf(event.streamId), providerId: event.providerId, amountPence: Number(d.amountPence),
-        category: String(d.category), periodStart: String(d.periodStart), periodEnd: String(d.periodEnd), evidenceRef: String(d.evidenceRef),
-      }];
+      return [
+        {
+          kind: 'spend',
+          eventId: event.eventId,
+          grantRef: grantRefOf(event.streamId),
+          providerId: event.providerId,
+          amountPence: Number(d.amountPence),
+          category: String(d.category),
+          periodStart: String(d.periodStart),
+          periodEnd: String(d.periodEnd),
+          evidenceRef: String(d.evidenceRef),
+        },
+      ];
     case 'DeliveryTargetsSet':
     case 'DeliveryTargetsRevised':
-      return [{
-        kind: 'targets', grantRef: grantRefOf(event.streamId), quarter: String(d.quarter), referrals: Number(d.referrals),
-        enrolments: Number(d.enrolments), sessionsDelivered: Number(d.sessionsDelivered), completions: Number(d.completions),
-        spendPence: Number(d.spendPence), shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {},
-        revised: event.type === 'DeliveryTargetsRevised',
-      }];
+      return [
+        {
+          kind: 'targets',
+          grantRef: grantRefOf(event.streamId),
+          quarter: String(d.quarter),
+          referrals: Number(d.referrals),
+          enrolments: Number(d.enrolments),
+          sessionsDelivered: Number(d.sessionsDelivered),
+          completions: Number(d.completions),
+          spendPence: Number(d.spendPence),
+          shareReliablyImproved: (d.shareReliablyImproved as Record<string, number> | undefined) ?? {},
+          revised: event.type === 'DeliveryTargetsRevised',
+        },
+      ];
     case 'SpendCorrected':
-      return [{
-        kind: 'correction', correctsEventId: String(d.correctsEventId), amountPence: Number(d.amountPence), category: String(d.category),
-      }];
+      return [
+        {
+          kind: 'correction',
+          correctsEventId: String(d.correctsEventId),
+          amountPence: Number(d.amountPence),
+          category: String(d.category),
+        },
+      ];
     default:
       return [];
   }
@@ -60,17 +122,31 @@ export const spendProjection: Projection<SpendChange> = {
     {
       name: spendReadModel.tables.grants,
       columns: [
-        'grant_ref text not null', 'stream_id text not null', 'provider_id text not null', 'programme_id text not null',
-        'amount_pence bigint not null', 'start_date date not null', 'end_date date not null', 'target_participants integer not null',
+        'grant_ref text not null',
+        'stream_id text not null',
+        'provider_id text not null',
+        'programme_id text not null',
+        'amount_pence bigint not null',
+        'start_date date not null',
+        'end_date date not null',
+        'target_participants integer not null',
       ],
       key: ['grant_ref'],
     },
     {
       name: spendReadModel.tables.spend,
       columns: [
-        'event_id uuid not null', 'grant_ref text not null', 'provider_id text not null', 'amount_pence bigint not null',
-        'category text not null', 'period_start date not null', 'period_end date not null', 'evidence_ref text not null',
-        'original_amount_pence bigint not null', 'original_category text not null', 'corrections integer not null default 0',
+        'event_id uuid not null',
+        'grant_ref text not null',
+        'provider_id text not null',
+        'amount_pence bigint not null',
+        'category text not null',
+        'period_start date not null',
+        'period_end date not null',
+        'evidence_ref text not null',
+        'original_amount_pence bigint not null',
+        'original_category text not null',
+        'corrections integer not null default 0',
       ],
       key: ['event_id'],
       indexes: ['grant_ref'],
@@ -78,19 +154,34 @@ export const spendProjection: Projection<SpendChange> = {
     {
       name: spendReadModel.tables.deliveryTargets,
       columns: [
-        'grant_ref text not null', 'quarter text not null', 'referrals integer not null', 'enrolments integer not null',
-        'sessions_delivered integer not null', 'completions integer not null', 'spend_pence bigint not null',
-        'outcome_targets jsonb not null', 'revisions integer not null default 0',
+        'grant_ref text not null',
+        'quarter text not null',
+        'referrals integer not null',
+        'enrolments integer not null',
+        'sessions_delivered integer not null',
+        'completions integer not null',
+        'spend_pence bigint not null',
+        'outcome_targets jsonb not null',
+        'revisions integer not null default 0',
       ],
       key: ['grant_ref', 'quarter'],
     },
   ],
   project: projectSpend,
   write: async (tx, changes) => {
-    const grants = lastPerKey(changes.filter((c) => c.kind === 'grant'), (c) => c.grantRef);
-    const spends = lastPerKey(changes.filter((c) => c.kind === 'spend'), (c) => c.eventId);
+    const grants = lastPerKey(
+      changes.filter((c) => c.kind === 'grant'),
+      (c) => c.grantRef,
+    );
+    const spends = lastPerKey(
+      changes.filter((c) => c.kind === 'spend'),
+      (c) => c.eventId,
+    );
     // Several corrections of one spend in a batch: the last one's amount and category, every one counted.
-    const corrections = new Map<string, { correctsEventId: string; amountPence: number; category: string; count: number; position: string }>();
+    const corrections = new Map<
+      string,
+      { correctsEventId: string; amountPence: number; category: string; count: number; position: string }
+    >();
     for (const c of changes) {
       if (c.kind !== 'correction') continue;
       const prev = corrections.get(c.correctsEventId);

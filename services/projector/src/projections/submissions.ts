@@ -16,15 +16,17 @@ export interface SubmissionRow {
 }
 
 export function projectSubmission(event: StoredEvent): SubmissionRow[] {
-  return [{
-    eventId: event.eventId,
-    providerId: event.providerId,
-    programmeId: event.programmeId,
-    type: event.type,
-    source: event.metadata.source,
-    occurredAt: event.occurredAt,
-    recordedAt: event.recordedAt,
-  }];
+  return [
+    {
+      eventId: event.eventId,
+      providerId: event.providerId,
+      programmeId: event.programmeId,
+      type: event.type,
+      source: event.metadata.source,
+      occurredAt: event.occurredAt,
+      recordedAt: event.recordedAt,
+    },
+  ];
 }
 
 export const submissionsProjection: Projection<SubmissionRow> = {
@@ -32,20 +34,41 @@ export const submissionsProjection: Projection<SubmissionRow> = {
   // 3: rows carry the position they became true at.
   version: 3,
   handles: [
-    'ParticipantReferred', 'ConsentRecorded', 'ConsentWithdrawn', 'ParticipantEnrolled', 'SessionAttended', 'SessionMissed',
-    'OutcomeMeasured', 'ParticipantExited', 'FollowUpRecorded', 'OffenceRecorded', 'GrantAwarded', 'SpendRecorded', 'SpendCorrected',
-    'DeliveryTargetsSet', 'DeliveryTargetsRevised', 'MatchTokenRecorded', 'ParticipantErased',
+    'ParticipantReferred',
+    'ConsentRecorded',
+    'ConsentWithdrawn',
+    'ParticipantEnrolled',
+    'SessionAttended',
+    'SessionMissed',
+    'OutcomeMeasured',
+    'ParticipantExited',
+    'FollowUpRecorded',
+    'OffenceRecorded',
+    'GrantAwarded',
+    'SpendRecorded',
+    'SpendCorrected',
+    'DeliveryTargetsSet',
+    'DeliveryTargetsRevised',
+    'MatchTokenRecorded',
+    'ParticipantErased',
   ],
-  tables: [{
-    name: submissionsReadModel.tables.submissions,
-    appendOnly: true,
-    columns: [
-      'event_id uuid not null', 'provider_id text not null', 'programme_id text', 'type text not null', 'source text not null',
-      'occurred_at timestamptz not null', 'recorded_at timestamptz not null',
-    ],
-    key: ['event_id'],
-    indexes: ['provider_id, recorded_at'],
-  }],
+  tables: [
+    {
+      name: submissionsReadModel.tables.submissions,
+      appendOnly: true,
+      columns: [
+        'event_id uuid not null',
+        'provider_id text not null',
+        'programme_id text',
+        'type text not null',
+        'source text not null',
+        'occurred_at timestamptz not null',
+        'recorded_at timestamptz not null',
+      ],
+      key: ['event_id'],
+      indexes: ['provider_id, recorded_at'],
+    },
+  ],
   project: projectSubmission,
   write: async (tx, changes) => {
     const rows = lastPerKey(changes, (r) => r.eventId);

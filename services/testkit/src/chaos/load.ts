@@ -87,7 +87,11 @@ export class LoadClient {
     const giveUpAt = Date.now() + (this.options.giveUpMs ?? 180_000);
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) this.retries++;
-      const { answer, body } = await this.post(this.options.targets[this.next++ % this.options.targets.length]!, '/v1/events', event);
+      const { answer, body } = await this.post(
+        this.options.targets[this.next++ % this.options.targets.length]!,
+        '/v1/events',
+        event,
+      );
       if (answer.status === 202) {
         this.acknowledged.add(id);
         if ((body as { status?: string } | null)?.status === 'duplicate') this.duplicateAnswers.add(id);
@@ -116,12 +120,28 @@ export class LoadClient {
         signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000),
       });
       const text = await res.text();
-      try { parsed = JSON.parse(text); } catch { parsed = text; }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
       const contentType = res.headers.get('content-type') ?? '';
-      answer = { status: res.status, problemJson: contentType.includes('application/problem+json'), contentType, ms: Date.now() - started, at: Date.now() };
+      answer = {
+        status: res.status,
+        problemJson: contentType.includes('application/problem+json'),
+        contentType,
+        ms: Date.now() - started,
+        at: Date.now(),
+      };
     } catch (err) {
       const timeout = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      answer = { status: timeout ? 'timeout' : 'error', problemJson: false, contentType: '', ms: Date.now() - started, at: Date.now() };
+      answer = {
+        status: timeout ? 'timeout' : 'error',
+        problemJson: false,
+        contentType: '',
+        ms: Date.now() - started,
+        at: Date.now(),
+      };
     }
     this.answers.push(answer);
     return { answer, body: parsed };

@@ -11,7 +11,10 @@ export class ChaosStack {
   /** Every process started, running or not (their last log lines explain a failure). */
   readonly started: ServiceProcess[] = [];
 
-  private constructor(readonly h: Harness, private readonly serviceEnv: Record<string, string>) {}
+  private constructor(
+    readonly h: Harness,
+    private readonly serviceEnv: Record<string, string>,
+  ) {}
 
   static async start(options: { partitions?: number; env?: Record<string, string> } = {}): Promise<ChaosStack> {
     const h = await Harness.start({ partitions: options.partitions, env: options.env });
@@ -53,7 +56,7 @@ export class ChaosStack {
 
   /** An API process; returns it with its base URL. Pass the port of a killed one to restart it in its place. */
   async startApi(port?: number): Promise<{ api: ServiceProcess; url: string; port: number }> {
-    const p = port ?? await freePort();
+    const p = port ?? (await freePort());
     const api = await this.launch('api', { PORT: String(p) });
     return { api, url: `http://127.0.0.1:${p}`, port: p };
   }
@@ -83,12 +86,16 @@ export class ChaosStack {
   /** Waits until the outbox is empty and every projection has applied every stored event; returns how long it took. */
   async converged(timeoutMs = 180_000): Promise<number> {
     const started = Date.now();
-    await this.h.waitFor('outbox drained and read models caught up', async () => {
-      if (await this.count('select count(*)::text as n from outbox') > 0) return undefined;
-      const stored = await this.count('select count(*)::text as n from events');
-      const applied = Object.values(await this.projected());
-      return applied.every((n) => n >= stored) ? true : undefined;
-    }, timeoutMs);
+    await this.h.waitFor(
+      'outbox drained and read models caught up',
+      async () => {
+        if ((await this.count('select count(*)::text as n from outbox')) > 0) return undefined;
+        const stored = await this.count('select count(*)::text as n from events');
+        const applied = Object.values(await this.projected());
+        return applied.every((n) => n >= stored) ? true : undefined;
+      },
+      timeoutMs,
+    );
     return Date.now() - started;
   }
 
