@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildAsyncApi, matchToken, Roles, type Role } from '@vru/contracts';
+import { PersonalDataVault, pinnedAuditKey, verifyLog } from '@vru/event-store';
+import { projectionByName, projections, rebuildProjections } from '@vru/projector';
 import { createLogger, createSql, ensureEventTopic, loadConfig, openDatabase, startProgress } from '@vru/runtime';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from './api-keys.js';
 import { CommandHandler } from './ingest/command-handler.js';
@@ -20,6 +22,9 @@ const USAGE = `usage: vru <command>
   revoke <keyId>                                  revoke a key now
   retention [--dry-run]                           erase personal fields past RETENTION_MONTHS; delete old rejection records
   match-token <familyName> <givenName> <YYYY-MM-DD>  print the match token (MATCHING_KEY from the environment)
+  rebuild [projection|all]                        replay the log into fresh read models and swap them in (default all)
+  audit-verify                                    re-compute every audit leaf from the events as stored and check every
+                                                  stored head with the pinned AUDIT_PUBLIC_KEY; exit 1 on a problem
   openapi [file]                                  write the OpenAPI document (default: stdout)
   asyncapi [file]                                 write the AsyncAPI document of the event topic (default: stdout)
   import <eventType> <file.csv> [--rows-per-request N]
@@ -91,6 +96,10 @@ async function main(): Promise<number> {
     case 'topic':
       await ensureEventTopic(config, logger);
       return 0;
+    case 'rebuild':
+      return rebuild(args[0] ?? 'all');
+    case 'audit-verify':
+      return auditVerify();
     case 'match-token': {
       // The matching key is the partners' secret, not the service's: read from the environment of whoever runs this.
       const key = process.env.MATCHING_KEY ?? '';
@@ -184,6 +193,53 @@ async function main(): Promise<number> {
     default:
       process.stderr.write(`${USAGE}\n`);
       return 2;
+  }
+}
+
+/** Replays the log into fresh tables and swaps them in while the API serves the old ones; one pass for every target. */
+async function rebuild(name: string): Promise<number> {
+  const targets = name === 'all' ? projections : [projectionByName(name)].filter((p) => p !== undefined);
+  if (targets.length === 0) {
+    process.stderr.write(`unknown projection ${name}; known: ${projections.map((p) => p.name).join(', ')}\n`);
+    return 2;
+  }
+  const sql = await openDatabase(config, logger, 'vru-rebuild', { max: 2 });
+  try {
+    const names = targets.map((p) => p.name).join(', ');
+    const progress = startProgress({ label: `rebuild ${names}`, logger });
+    let seen = 0;
+    const result = await rebuildProjections(sql, targets, logger, {
+      vault: new PersonalDataVault(config.PERSONAL_DATA_KEY),
+      onProgress: (replayed, total) => {
+        progress.advance(replayed - seen, total);
+        seen = replayed;
+      },
+    });
+    progress.finish();
+    process.stdout.write(`${names}: rebuilt from ${result.events} events in ${result.ms} ms\n`);
+    return 0;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** A full audit check with the pinned key only (a key stored in the database is never used). */
+async function auditVerify(): Promise<number> {
+  const key = pinnedAuditKey(config);
+  if (!key) {
+    process.stderr.write('AUDIT_PUBLIC_KEY is not set: nothing to verify against\n');
+    return 2;
+  }
+  const sql = createSql(config.DATABASE_URL, { max: 2, applicationName: 'vru-audit-verify' });
+  try {
+    const { state: _state, ...report } = await verifyLog(sql, key);
+    const head = report.latestHead
+      ? { ...report.latestHead, rootHash: Buffer.from(report.latestHead.rootHash).toString('base64') }
+      : null;
+    process.stdout.write(`${JSON.stringify({ ...report, latestHead: head }, null, 2)}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await sql.end({ timeout: 5 });
   }
 }
 
