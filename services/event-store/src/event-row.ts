@@ -1,6 +1,4 @@
 import { upcast, type EventMetadata, type StoredEvent } from '@vru/contracts';
-import type { Sql, TransactionSql } from '@vru/runtime';
-import type { PersonalDataVault } from './personal-data.js';
 
 /**
  * Taken (transaction-scoped) by every transaction that inserts into `events`, immediately before the insert, and
@@ -82,40 +80,4 @@ export function toStoredEvent(row: EventRow | EventEntryRow): StoredEvent {
     data: row.data,
     metadata: row.metadata,
   };
-}
-
-/** A stream's events in order, personal fields opened, upcast to the latest schema versions. */
-export async function readStream(sql: Sql, vault: PersonalDataVault, streamId: string): Promise<StoredEvent[]> {
-  const rows = await sql<EventRow[]>`
-    select ${sql.unsafe(EVENT_COLUMNS)} from events where stream_id = ${streamId} order by stream_version`;
-  return (await vault.open(sql, rows.map(toStoredEvent))).map(upcastEvent);
-}
-
-/** Versions after `afterVersion` and before `beforeVersion` of one stream, as readStream gives them. */
-export async function readStreamRange(
-  sql: Sql | TransactionSql,
-  vault: PersonalDataVault,
-  streamId: string,
-  afterVersion: number,
-  beforeVersion: number,
-): Promise<StoredEvent[]> {
-  const rows = await sql<EventRow[]>`
-    select ${sql.unsafe(EVENT_COLUMNS)} from events
-    where stream_id = ${streamId} and stream_version > ${afterVersion} and stream_version < ${beforeVersion} order by stream_version`;
-  return (await vault.open(sql, rows.map(toStoredEvent))).map(upcastEvent);
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The stored events with these ids, as the relay publishes them (sealed fields stay sealed), by event id. */
-export async function storedEventsById(
-  sql: Sql | TransactionSql,
-  eventIds: readonly unknown[],
-): Promise<Map<string, StoredEvent>> {
-  const ids = [...new Set(eventIds.filter((id): id is string => typeof id === 'string' && UUID.test(id)))];
-  if (ids.length === 0) return new Map();
-  const rows = await sql<
-    EventRow[]
-  >`select ${sql.unsafe(EVENT_COLUMNS)} from events where event_id = any(${ids}::uuid[])`;
-  return new Map(rows.map((r) => [r.event_id, toStoredEvent(r)]));
 }

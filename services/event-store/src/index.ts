@@ -1,4 +1,7 @@
 export * from './event-row.js';
+export * from './read/read-stream.js';
+export * from './read/read-stream-range.js';
+export * from './read/events-by-id.js';
 export * from './pseudonym.js';
 export * from './personal-data.js';
 export * from './canonical-json.js';

@@ -1,0 +1,18 @@
+import type { StoredEvent } from '@vru/contracts';
+import type { Sql, TransactionSql } from '@vru/runtime';
+import { EVENT_COLUMNS, toStoredEvent, upcastEvent, type EventRow } from '../event-row.js';
+import type { PersonalDataVault } from '../personal-data.js';
+
+/** Versions after `afterVersion` and before `beforeVersion` of one stream, as readStream gives them. */
+export async function readStreamRange(
+  sql: Sql | TransactionSql,
+  vault: PersonalDataVault,
+  streamId: string,
+  afterVersion: number,
+  beforeVersion: number,
+): Promise<StoredEvent[]> {
+  const rows = await sql<EventRow[]>`
+    select ${sql.unsafe(EVENT_COLUMNS)} from events
+    where stream_id = ${streamId} and stream_version > ${afterVersion} and stream_version < ${beforeVersion} order by stream_version`;
+  return (await vault.open(sql, rows.map(toStoredEvent))).map(upcastEvent);
+}
