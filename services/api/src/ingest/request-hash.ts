@@ -1,6 +1,6 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import type { ValidSubmission } from '@vru/contracts';
-import { canonicalJson, sha256Hex } from '@vru/event-store';
+import { canonicalJson } from '@vru/verifier';
 
 /**
  * What tells a retry from a reused eventId. Keyed (HMAC with a key derived from PSEUDONYM_SECRET, held outside the
@@ -12,7 +12,7 @@ export function requestHash(submission: ValidSubmission, key: Buffer | null = nu
   const { expectedVersion: _ignored, ...content } = submission;
   return key
     ? createHmac('sha256', key).update(canonicalJson(content)).digest('hex')
-    : sha256Hex(canonicalJson(content));
+    : createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 export const requestHashKey = (pseudonymSecret: string): Buffer =>
