@@ -1,4 +1,5 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredEvent } from '@vru/contracts';
 import { readStreamRange, storedEventsById, upcastEvent, type PersonalDataVault } from '@vru/event-store';
 import { projectorRejected, projectorStreamGaps, recordProjected, type Logger, type Sql } from '@vru/runtime';
@@ -11,6 +12,9 @@ import { checkAgainstStore } from './verify.js';
 const STALL_AFTER_MS = 45_000;
 const STALL_CHECK_MS = 15_000;
 const FETCH_MAX_WAIT_MS = 500;
+/** A batch that could not be applied (PostgreSQL down, say) is fetched again after this, doubling to the maximum. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5_000;
 
 export interface RunningProjector {
   projection: string;
@@ -44,6 +48,7 @@ export async function startProjector(opts: {
   let consumer: Consumer | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
   let lastProgressAt = Date.now();
+  let failedBatches = 0;
 
   // kafkajs' own restart after a crash (e.g. the broker went away) can leave the old connections open;
   // instead a crashed consumer is disconnected and replaced by a new one.
@@ -75,87 +80,106 @@ export async function startProjector(opts: {
     await c.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      // kafkajs builds these per batch as closures (its own examples destructure them); no `this` is lost.
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- see above
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        const published: StoredEvent[] = [];
-        // One child logger per event, carrying its correlation id (the HTTP request that appended it).
-        const eventLogs: Logger[] = [];
-        const perEvent = log.isLevelEnabled('debug');
-        for (const m of batch.messages) {
-          const correlationId = m.headers?.['correlation-id']?.toString();
-          try {
-            const event = JSON.parse(m.value?.toString() ?? 'null') as StoredEvent;
-            published.push(event);
-            if (perEvent) {
-              eventLogs.push(
-                log.child({
-                  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
-                  correlationId: correlationId ?? event.metadata?.requestId,
-                  eventId: event.eventId,
-                  eventType: event.type,
-                  position: event.position,
-                  partition: batch.partition,
-                  offset: m.offset,
-                }),
-              );
-            }
-          } catch {
-            // A message that is not an event cannot be projected; it must not block the partition either.
-            log.error({ correlationId, partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
-          }
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+        try {
+          await projectBatch(payload);
+          failedBatches = 0;
+        } catch (err) {
+          // Never thrown to kafkajs: its runner leaves a second partition's rejection unhandled, which ends the process
+          // (seen when PostgreSQL stopped under load). Nothing of the batch was resolved, so the next fetch delivers it
+          // again from the partition's last resolved offset; applying it is idempotent.
+          failedBatches += 1;
+          const retryInMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failedBatches - 1, 6));
+          log.warn(
+            { error: (err as Error).message, partition: batch.partition, failedBatches, retryInMs },
+            'batch not applied; it is fetched again',
+          );
+          await sleep(retryInMs);
         }
-        // Only what the store holds is applied: a message that is not, field for field, a stored event is refused.
-        const { accepted, rejected } = checkAgainstStore(
-          published,
-          await storedEventsById(
-            sql,
-            // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `null` parses to a null entry, which the check refuses
-            published.map((e) => e?.eventId),
-          ),
-        );
-        for (const r of rejected) {
-          projectorRejected.inc({ projection: projection.name, reason: r.reason });
-          const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
-          log.error(
-            { ...named, reason: r.reason, partition: batch.partition },
-            'refusing a message that is not the event the store holds',
+      },
+    });
+  };
+  const projectBatch = async (payload: EachBatchPayload): Promise<void> => {
+    // kafkajs builds these per batch as closures (its own examples destructure them); no `this` is lost.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- see above
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary } = payload;
+    const published: StoredEvent[] = [];
+    // One child logger per event, carrying its correlation id (the HTTP request that appended it).
+    const eventLogs: Logger[] = [];
+    const perEvent = log.isLevelEnabled('debug');
+    for (const m of batch.messages) {
+      const correlationId = m.headers?.['correlation-id']?.toString();
+      try {
+        const event = JSON.parse(m.value?.toString() ?? 'null') as StoredEvent;
+        published.push(event);
+        if (perEvent) {
+          eventLogs.push(
+            log.child({
+              // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
+              correlationId: correlationId ?? event.metadata?.requestId,
+              eventId: event.eventId,
+              eventType: event.type,
+              position: event.position,
+              partition: batch.partition,
+              offset: m.offset,
+            }),
           );
         }
-        // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
-        const events = (await vault.open(sql, accepted)).map(upcastEvent);
-        const last = batch.lastOffset();
-        const position = { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() };
-        const applied = await applyBatch(sql, projection, events, position, {
-          fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
-          report: (gap) => {
-            projectorStreamGaps.inc({ projection: projection.name });
-            log.warn(
-              gap,
-              gap.filled
-                ? 'stream version gap: the missing events were read from the store first'
-                : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)',
-            );
-          },
-        });
-        recordProjected(
-          projection.name,
-          applied,
-          events.map((e) => e.position),
-        );
-        resolveOffset(last);
-        await commitOffsetsIfNecessary();
-        lastProgressAt = Date.now();
-        await heartbeat();
-        // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
-        for (const eventLog of eventLogs) eventLog.debug('event projected');
-        log.debug(
-          { partition: batch.partition, received: batch.messages.length, applied, lastOffset: last },
-          'batch projected',
+      } catch {
+        // A message that is not an event cannot be projected; it must not block the partition either.
+        log.error({ correlationId, partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
+      }
+    }
+    // Only what the store holds is applied: a message that is not, field for field, a stored event is refused.
+    const { accepted, rejected } = checkAgainstStore(
+      published,
+      await storedEventsById(
+        sql,
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `null` parses to a null entry, which the check refuses
+        published.map((e) => e?.eventId),
+      ),
+    );
+    for (const r of rejected) {
+      projectorRejected.inc({ projection: projection.name, reason: r.reason });
+      const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
+      log.error(
+        { ...named, reason: r.reason, partition: batch.partition },
+        'refusing a message that is not the event the store holds',
+      );
+    }
+    // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
+    const events = (await vault.open(sql, accepted)).map(upcastEvent);
+    const last = batch.lastOffset();
+    const position = { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() };
+    const applied = await applyBatch(sql, projection, events, position, {
+      fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
+      report: (gap) => {
+        projectorStreamGaps.inc({ projection: projection.name });
+        log.warn(
+          gap,
+          gap.filled
+            ? 'stream version gap: the missing events were read from the store first'
+            : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)',
         );
       },
     });
+    recordProjected(
+      projection.name,
+      applied,
+      events.map((e) => e.position),
+    );
+    resolveOffset(last);
+    await commitOffsetsIfNecessary();
+    lastProgressAt = Date.now();
+    await heartbeat();
+    // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
+    for (const eventLog of eventLogs) eventLog.debug('event projected');
+    log.debug(
+      { partition: batch.partition, received: batch.messages.length, applied, lastOffset: last },
+      'batch projected',
+    );
   };
   const scheduleRestart = () => {
     // One replacement at a time: a crash and the stall watchdog may both ask for one.
