@@ -12,6 +12,10 @@ export function createSql(url: string, options: { max?: number; applicationName?
     max: options.max ?? 10,
     onnotice: () => {},
     connect_timeout: 5,
+    // postgres.js' default waits up to 20 s before reconnecting, counted over every failed attempt of the pool, so a
+    // request arriving once PostgreSQL is back could wait that long for a connection; at most a second here (ten
+    // connections at most, so at most ten attempts a second against a server that is down).
+    backoff: reconnectDelaySeconds,
     idle_timeout: 60,
     connection: { application_name: options.applicationName ?? 'vru' },
     types: {
@@ -23,6 +27,11 @@ export function createSql(url: string, options: { max?: number; applicationName?
       },
     },
   });
+}
+
+/** Seconds before a closed connection reconnects, after `attempts` failed ones: 50 ms doubling to 1 s, jittered. */
+export function reconnectDelaySeconds(attempts: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** attempts, 1);
 }
 
 const UNAVAILABLE_CODES = new Set([
