@@ -62,7 +62,7 @@ export async function createProjectionSchema(
  * The changes of a batch's events, each at its event's position, in rounds that each hold at most one event per stream
  * (the k-th round holds each stream's k-th event), in order: every row a projection keeps belongs to one stream, so a
  * write touches a mutable row at most once and versions it at that event's position. A projection whose tables are
- * all append-only takes the whole batch in one round.
+ * all append-only (or current-only totals) takes the whole batch in one round.
  */
 export function changeRounds<Change>(
   projection: Projection<Change>,
@@ -71,7 +71,8 @@ export function changeRounds<Change>(
   const handled: ReadonlySet<string> = new Set(projection.handles);
   // Events arrive upcast to their latest version, and every type a projection handles is a catalogue type.
   const handledHere = (e: StoredEvent): e is ReadEvent => handled.has(e.type);
-  const single = projection.tables.every((t) => t.appendOnly);
+  // Running totals are added to, never versioned: any number of a stream's events may count in one write.
+  const single = projection.tables.every((t) => t.appendOnly === true || t.currentOnly === true);
   const rounds: Positioned<Change>[][] = [];
   const seen = new Map<string, number>();
   for (const e of events) {

@@ -44,10 +44,17 @@ export interface ReadModelTable {
   readonly key: readonly string[];
   readonly indexes?: readonly string[];
   readonly appendOnly?: boolean;
+  /**
+   * Running totals of the current rows only (counts that every event of a kind adds to): stored under its own name
+   * with its key as primary key, without versions or an as-at view, since a version per event would cost what the
+   * rows counted do. A reader at a past position derives the totals from a versioned table of the same projection.
+   */
+  readonly currentOnly?: boolean;
 }
 
-/** The stored (versioned) table behind a read model table's views. */
-export const versionsTableOf = (table: ReadModelTable): string => `${table.name}_versions`;
+/** The stored table behind a read model table: its versions (read through views), or itself when current-only. */
+export const storedTableOf = (table: ReadModelTable): string =>
+  table.currentOnly ? table.name : `${table.name}_versions`;
 
 /** The schema holding a projection schema's as-at views. */
 export const asAtSchemaOf = (schema: string): string => `${schema}_as_at`;
@@ -77,12 +84,15 @@ end $$;
  */
 export function readModelDdl(tables: readonly ReadModelTable[]): string {
   const parts: string[] = [];
-  if (tables.some((t) => !t.appendOnly)) parts.push(VERSION_ROW_DDL);
+  if (tables.some((t) => !t.appendOnly && !t.currentOnly)) parts.push(VERSION_ROW_DDL);
   for (const t of tables) {
-    const stored = versionsTableOf(t);
+    const stored = storedTableOf(t);
     const names = t.columns.map(columnName).join(', ');
     const key = t.key.join(', ');
-    if (t.appendOnly) {
+    if (t.currentOnly) {
+      parts.push(`create table ${stored} (${[...t.columns, `primary key (${key})`].join(', ')});`);
+      t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols});`));
+    } else if (t.appendOnly) {
       parts.push(
         `create table ${stored} (${[...t.columns, 'valid_from bigint not null', `primary key (${key})`].join(', ')});`,
       );
@@ -106,16 +116,20 @@ export function readModelDdl(tables: readonly ReadModelTable[]): string {
   return parts.join('\n');
 }
 
-/** The as-at views of a projection's tables (in `asAtSchema`, over the tables in `schema`): the rows true at vru.as_at. */
+/**
+ * The as-at views of a projection's tables (in `asAtSchema`, over the tables in `schema`): the rows true at vru.as_at.
+ * Current-only tables have none.
+ */
 export function asAtViewsDdl(schema: string, asAtSchema: string, tables: readonly ReadModelTable[]): string {
   const at = `current_setting('vru.as_at')::bigint`;
   return tables
+    .filter((t) => !t.currentOnly)
     .map((t) => {
       const names = t.columns.map(columnName).join(', ');
       const filter = t.appendOnly
         ? `valid_from <= ${at}`
         : `valid_from <= ${at} and (valid_to is null or valid_to > ${at})`;
-      return `create view ${asAtSchema}.${t.name} as select ${names} from ${schema}.${versionsTableOf(t)} where ${filter};`;
+      return `create view ${asAtSchema}.${t.name} as select ${names} from ${schema}.${storedTableOf(t)} where ${filter};`;
     })
     .join('\n');
 }

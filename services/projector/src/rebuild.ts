@@ -4,7 +4,7 @@ import type { Logger, Sql, TransactionSql } from '@vru/runtime';
 import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
-import { STREAM_POSITIONS, asAtSchemaOf, schemaOf, versionsTableOf, type Projection } from './projection.js';
+import { STREAM_POSITIONS, asAtSchemaOf, schemaOf, storedTableOf, type Projection } from './projection.js';
 
 const CHUNK = 5_000;
 
@@ -150,7 +150,7 @@ export async function compareWithRebuild(
   await replayLogInto(sql, [projection], '__verify', readableWith(vault), () => {});
   try {
     const differences: ProjectionDifference[] = [];
-    for (const table of [...projection.tables.map(versionsTableOf), STREAM_POSITIONS]) {
+    for (const table of [...projection.tables.map(storedTableOf), STREAM_POSITIONS]) {
       const count = async (from: string, minus: string) => {
         const [row] = await sql.unsafe<{ n: number }[]>(
           `select count(*)::int as n from (select * from ${from}.${table} except all select * from ${minus}.${table}) d`,

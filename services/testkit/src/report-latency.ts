@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { atConsistentPosition } from '@vru/api';
-import { projections, rebuildProjections, versionsTableOf } from '@vru/projector';
+import { projections, rebuildProjections, storedTableOf } from '@vru/projector';
 import { DEMO_EVALUATION_COHORT } from './demo-data.js';
 import { loadDemo } from './demo-stack.js';
 import { Harness } from './index.js';
@@ -94,7 +94,7 @@ try {
   for (const p of projections) {
     for (const table of p.tables) {
       const [row] = await h.sql.unsafe<{ current: number; versions: number }[]>(
-        `select (select count(*)::int from rm_${p.name}.${table.name}) as current, (select count(*)::int from rm_${p.name}.${versionsTableOf(table)}) as versions`,
+        `select (select count(*)::int from rm_${p.name}.${table.name}) as current, (select count(*)::int from rm_${p.name}.${storedTableOf(table)}) as versions`,
       );
       console.log(`${p.name}.${table.name}: ${row!.current} current rows, ${row!.versions} versions`);
     }

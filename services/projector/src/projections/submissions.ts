@@ -1,8 +1,21 @@
-import type { StoredEvent } from '@vru/contracts';
+import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
 import { lastPerKey, recordset, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
-export const submissionsReadModel = { name: 'submissions', tables: { submissions: 'submissions' } } as const;
+export const submissionsReadModel = {
+  name: 'submissions',
+  tables: { submissions: 'submissions', counts: 'submission_counts' },
+} as const;
+
+/**
+ * A submission's lateness in whole days (recorded minus occurred, rounded down), over a submissions row's columns:
+ * the bucket submission_counts counts it in, and an index expression, so that the submissions of one bucket (where
+ * an exact median lies) are found without reading the others.
+ */
+export const LAG_DAYS_SQL = 'floor(extract(epoch from recorded_at - occurred_at) / 86400)::integer';
+
+/** Whether a submissions row was late: recorded more than LATE_AFTER_DAYS after it occurred. */
+export const LATE_SQL = `recorded_at - occurred_at > make_interval(days => ${LATE_AFTER_DAYS})`;
 
 /** One row per accepted event: who sent what, when it happened and when it arrived (for data quality). */
 export interface SubmissionRow {
@@ -31,8 +44,8 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
 
 export const submissionsProjection: Projection<SubmissionRow> = {
   name: submissionsReadModel.name,
-  // 3: rows carry the position they became true at.
-  version: 3,
+  // 3: rows carry the position they became true at. 4: counts per provider, day received and days late.
+  version: 4,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -66,17 +79,43 @@ export const submissionsProjection: Projection<SubmissionRow> = {
         'recorded_at timestamptz not null',
       ],
       key: ['event_id'],
-      indexes: ['provider_id, recorded_at'],
+      // The submissions above a position (as-at reads subtract them from the counts), and one provider's submissions
+      // of one lateness bucket by time received (where a median lies).
+      indexes: ['valid_from', `provider_id, (${LAG_DAYS_SQL}), recorded_at`],
+    },
+    {
+      // Accepted and late submissions per provider, day received (UTC) and days late: the data-quality report's
+      // counts, and where its median lies, without reading every submission.
+      name: submissionsReadModel.tables.counts,
+      currentOnly: true,
+      columns: [
+        'provider_id text not null',
+        'received_on date not null',
+        'lag_days integer not null',
+        'accepted integer not null',
+        'late integer not null',
+      ],
+      key: ['provider_id', 'received_on', 'lag_days'],
     },
   ],
   project: projectSubmission,
   write: async (tx, changes) => {
     const rows = lastPerKey(changes, (r) => r.eventId);
+    // Only the rows inserted are counted, so a submission seen twice is counted once. Totals are upserted in key
+    // order: concurrent batches lock shared rows in the same order and cannot deadlock.
     await tx`
-      insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
-      select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
-        type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
-      on conflict (event_id) do nothing`;
+      with inserted as (
+        insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
+        select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
+        from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
+          type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
+        on conflict (event_id) do nothing
+        returning provider_id, occurred_at, recorded_at)
+      insert into submission_counts (provider_id, received_on, lag_days, accepted, late)
+      select provider_id, (recorded_at at time zone 'UTC')::date, ${tx.unsafe(LAG_DAYS_SQL)}, count(*),
+        count(*) filter (where ${tx.unsafe(LATE_SQL)})
+      from inserted group by 1, 2, 3 order by 1, 2, 3
+      on conflict (provider_id, received_on, lag_days) do update
+        set accepted = submission_counts.accepted + excluded.accepted, late = submission_counts.late + excluded.late`;
   },
 };

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { RELAY_LOCK } from '@vru/relay';
-import { projections, versionsTableOf } from '@vru/projector';
+import { projections, storedTableOf } from '@vru/projector';
 import { event } from '../fixtures.js';
 import { REPO_ROOT, kafkaScriptWith } from '../harness.js';
 import { freePort, type ServiceProcess } from '../processes.js';
@@ -492,7 +492,7 @@ const duplicateDelivery: Scenario = {
 async function readModelSnapshot(stack: ChaosStack): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const p of projections) {
-    for (const table of [...p.tables.map(versionsTableOf), 'stream_positions']) {
+    for (const table of [...p.tables.map(storedTableOf), 'stream_positions']) {
       const [row] = await stack.h.sql.unsafe<{ digest: string }[]>(
         `select coalesce(md5(string_agg(t::text, '|' order by t::text)), '') as digest from rm_${p.name}.${table} t`,
       );
