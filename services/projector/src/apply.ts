@@ -43,15 +43,19 @@ export function projectionLockKey(name: string): number {
   return h;
 }
 
-/** Creates a projection's schema (its tables, versioning and current views) and the schema of its as-at views. */
+/**
+ * Creates a projection's schema (its tables, versioning and current views) and the schema of its as-at views; with
+ * `deferIndexes` (a rebuild's bulk load), without the indexes only readers use (readModelIndexDdl, created later).
+ */
 export async function createProjectionSchema(
   tx: TransactionSql,
   projection: Projection,
   schema: string,
+  options: { deferIndexes?: boolean } = {},
 ): Promise<void> {
   await tx.unsafe(`create schema ${schema}`);
   await tx.unsafe(`set local search_path to ${schema}, public`);
-  await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables));
+  await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables, options));
   await tx.unsafe(`drop schema if exists ${asAtSchemaOf(schema)} cascade`);
   await tx.unsafe(`create schema ${asAtSchemaOf(schema)}`);
   await tx.unsafe(asAtViewsDdl(schema, asAtSchemaOf(schema), projection.tables));
@@ -117,6 +121,7 @@ export async function applyInTransaction(
   events: StoredEvent[],
   kafka?: KafkaPosition,
   gaps?: { fill: GapFiller; report: GapReporter },
+  replayedThrough?: string,
 ): Promise<number> {
   // Statements that do not depend on each other's results are sent together (postgres.js pipelines them on the
   // transaction's connection, in order): a live batch costs four round trips instead of nine.
@@ -162,20 +167,24 @@ export async function applyInTransaction(
     tx`
       update checkpoint set position = greatest(position, ${maxPosition.toString()}::bigint),
         events_applied = events_applied + ${fresh.length}, updated_at = now()`,
-    // After the checkpoint update above, which holds the checkpoint row until commit: this statement's snapshot
-    // therefore sees every batch of this projection committed before it (other partitions, other instances), and
-    // the last batch to commit sees them all, so the position also advances for partitions that are idle.
-    // An event is applied when its stream's applied version reaches it: events of types this read model ignores
-    // and erased streams are recorded in stream_positions like any other. Positions commit in order (see
-    // EVENT_APPEND_LOCK), so nothing can commit below the highest visible position later. The scan starts at the
-    // stored consistent position and stops at the first event not applied: it costs what the position advances.
-    tx`
-      update checkpoint set consistent_position = greatest(consistent_position, coalesce(
-        (select e.position - 1 from public.events e
-         where e.position > checkpoint.consistent_position
-           and not exists (select 1 from stream_positions sp where sp.stream_id = e.stream_id and sp.version >= e.stream_version)
-         order by e.position limit 1),
-        (select coalesce(max(position), 0) from public.events)))`,
+    // A replay of the log in position order has applied every event at or below the last one it read (appends
+    // commit in position order, so none below it can commit later): its consistent position needs no scan.
+    replayedThrough !== undefined
+      ? tx`update checkpoint set consistent_position = greatest(consistent_position, ${replayedThrough}::bigint)`
+      : // After the checkpoint update above, which holds the checkpoint row until commit: this statement's snapshot
+        // therefore sees every batch of this projection committed before it (other partitions, other instances), and
+        // the last batch to commit sees them all, so the position also advances for partitions that are idle.
+        // An event is applied when its stream's applied version reaches it: events of types this read model ignores
+        // and erased streams are recorded in stream_positions like any other. Positions commit in order (see
+        // EVENT_APPEND_LOCK), so nothing can commit below the highest visible position later. The scan starts at the
+        // stored consistent position and stops at the first event not applied: it costs what the position advances.
+        tx`
+        update checkpoint set consistent_position = greatest(consistent_position, coalesce(
+          (select e.position - 1 from public.events e
+           where e.position > checkpoint.consistent_position
+             and not exists (select 1 from stream_positions sp where sp.stream_id = e.stream_id and sp.version >= e.stream_version)
+           order by e.position limit 1),
+          (select coalesce(max(position), 0) from public.events)))`,
     kafka
       ? tx`
           insert into kafka_offsets (topic, partition, next_offset) values (${kafka.topic}, ${kafka.partition}, ${kafka.nextOffset})

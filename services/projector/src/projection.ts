@@ -79,10 +79,12 @@ end $$;
 `;
 
 /**
- * Unqualified DDL for a projection's tables, run with search_path set to its schema: the versioned tables, their
- * indexes, the versioning trigger and the current views under the original names.
+ * Unqualified DDL for a projection's tables, run with search_path set to its schema: the versioned tables, the
+ * indexes their writes need (keys), the versioning trigger and the current views under the original names; with
+ * `deferIndexes`, the indexes only readers use are left for readModelIndexDdl (a rebuild creates them after its bulk
+ * load: one sort per index instead of an index insertion per row).
  */
-export function readModelDdl(tables: readonly ReadModelTable[]): string {
+export function readModelDdl(tables: readonly ReadModelTable[], options: { deferIndexes?: boolean } = {}): string {
   const parts: string[] = [];
   if (tables.some((t) => !t.appendOnly && !t.currentOnly)) parts.push(VERSION_ROW_DDL);
   for (const t of tables) {
@@ -91,27 +93,39 @@ export function readModelDdl(tables: readonly ReadModelTable[]): string {
     const key = t.key.join(', ');
     if (t.currentOnly) {
       parts.push(`create table ${stored} (${[...t.columns, `primary key (${key})`].join(', ')});`);
-      t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols});`));
     } else if (t.appendOnly) {
       parts.push(
         `create table ${stored} (${[...t.columns, 'valid_from bigint not null', `primary key (${key})`].join(', ')});`,
       );
-      t.indexes?.forEach((cols, i) => parts.push(`create index ${t.name}_${i} on ${stored} (${cols});`));
       parts.push(`create view ${t.name} as select ${names} from ${stored};`);
     } else {
       parts.push(
         `create table ${stored} (${[...t.columns, 'valid_from bigint not null', 'valid_to bigint'].join(', ')});`,
       );
       parts.push(`create unique index ${t.name}_current on ${stored} (${key}) where valid_to is null;`);
-      parts.push(`create index ${t.name}_history on ${stored} (${key}, valid_from);`);
-      t.indexes?.forEach((cols, i) =>
-        parts.push(`create index ${t.name}_${i} on ${stored} (${cols}) where valid_to is null;`),
-      );
       parts.push(
         `create trigger ${t.name}_versions before update on ${stored} for each row execute function version_row();`,
       );
       parts.push(`create view ${t.name} as select ${names} from ${stored} where valid_to is null;`);
     }
+  }
+  if (!options.deferIndexes) parts.push(readModelIndexDdl(tables));
+  return parts.join('\n');
+}
+
+/**
+ * The indexes of a projection's tables that only readers use: a mutable table's (key, valid_from) for as-at reads by
+ * key, and every table's `indexes` (partial on the current rows of a mutable table).
+ */
+export function readModelIndexDdl(tables: readonly ReadModelTable[]): string {
+  const parts: string[] = [];
+  for (const t of tables) {
+    const stored = storedTableOf(t);
+    const mutable = !t.appendOnly && !t.currentOnly;
+    if (mutable) parts.push(`create index ${t.name}_history on ${stored} (${t.key.join(', ')}, valid_from);`);
+    t.indexes?.forEach((cols, i) =>
+      parts.push(`create index ${t.name}_${i} on ${stored} (${cols})${mutable ? ' where valid_to is null' : ''};`),
+    );
   }
   return parts.join('\n');
 }

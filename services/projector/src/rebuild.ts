@@ -4,9 +4,21 @@ import type { Logger, Sql, TransactionSql } from '@vru/runtime';
 import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
 import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
-import { STREAM_POSITIONS, asAtSchemaOf, schemaOf, storedTableOf, type Projection } from './projection.js';
+import {
+  STREAM_POSITIONS,
+  asAtSchemaOf,
+  readModelIndexDdl,
+  schemaOf,
+  storedTableOf,
+  type Projection,
+} from './projection.js';
 
-const CHUNK = 5_000;
+/**
+ * Events read, decoded and applied per transaction. A mutable read model writes one statement per round (a stream's
+ * k-th event of the chunk), and a journey's events lie close together in the log, so a chunk costs about as many
+ * statements whatever its size: larger chunks mean fewer statements per event.
+ */
+const CHUNK = 20_000;
 
 export interface RebuildOptions {
   /** Decrypts personal fields where the participant's key still exists; erased participants replay without them. */
@@ -78,21 +90,46 @@ async function replayLogInto(
     for (const projection of targets) {
       const shadow = schemaOf(projection.name, suffix);
       await dropProjectionSchema(tx, shadow);
-      await createProjectionSchema(tx, projection, shadow);
+      await createProjectionSchema(tx, projection, shadow, { deferIndexes: true });
     }
   });
   onChunk(0);
-  return replayChunks(
+  const total = await replayChunks(
     sql,
     readable,
     async (events) => {
       await sql.begin(async (tx) => {
+        // The shadow schemas are nobody's until the swap, which commits durably: a crash before it loses only a
+        // replay that starts again, so the chunks need not wait for their WAL to reach disk.
+        await tx`set local synchronous_commit = off`;
+        const through = events[events.length - 1]!.position;
         for (const projection of targets)
-          await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events);
+          await applyInTransaction(
+            tx,
+            projection,
+            schemaOf(projection.name, suffix),
+            events,
+            undefined,
+            undefined,
+            through,
+          );
       });
     },
     onChunk,
   );
+  // The readers' indexes, each built by one sort over the loaded rows, and statistics for the planner before the
+  // read model is swapped in.
+  for (const projection of targets) {
+    const shadow = schemaOf(projection.name, suffix);
+    const indexes = readModelIndexDdl(projection.tables);
+    if (indexes !== '')
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`set local search_path to ${shadow}, public`);
+        await tx.unsafe(indexes);
+      });
+    for (const table of projection.tables) await sql.unsafe(`analyze ${shadow}.${storedTableOf(table)}`);
+  }
+  return total;
 }
 
 /** Drops a projection schema and the schema of its as-at views (which depend on its tables). */
