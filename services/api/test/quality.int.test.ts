@@ -92,4 +92,61 @@ await t.test(
   },
 );
 
+await t.test(
+  "the median days late is percentile_cont's over the submissions, now and as at an earlier position",
+  async (t) => {
+    // The relay and projectors started by the test above are still running.
+    // Lags from minutes to months, with ties and sub-day parts: the median lies inside a lateness bucket.
+    const hoursAgo = [0.2, 3, 30, 30, 47.5, 168, 168.01, 400, 1500, 2, 26.25, 5000, 71, 71, 9, 700];
+    const withLag = (e: Record<string, unknown>, i: number) => ({
+      ...e,
+      occurredAt: new Date(Date.now() - hoursAgo[i % hoursAgo.length]! * 3_600_000).toISOString(),
+    });
+    const oracle = async (asAt?: string) =>
+      (
+        await h.sql<{ accepted: number; late: number; median: number }[]>`
+          select count(*)::int as accepted, count(*) filter (where recorded_at - occurred_at > interval '7 days')::int as late,
+                 percentile_cont(0.5) within group (order by extract(epoch from (recorded_at - occurred_at)) / 86400)::float8 as median
+          from rm_submissions.submissions_versions
+          where provider_id = 'prov-b' ${asAt === undefined ? h.sql`` : h.sql`and valid_from <= ${asAt}::bigint`}`
+      )[0]!;
+    const send = async (events: Record<string, unknown>[]) => {
+      for (const e of events) t.equal((await h.post('/v1/events', e, h.keys.providerB)).statusCode, 202);
+    };
+    const reportOf = (accepted: number, asAt?: string) =>
+      h.waitFor('submissions projected', async () => {
+        const body = (
+          await h.get(`/v1/reports/data-quality${asAt === undefined ? '' : `?asAt=${asAt}`}`, h.keys.providerB)
+        ).json();
+        const total = body.rows?.reduce((n: number, r: { accepted: number }) => n + r.accepted, 0);
+        return total === accepted ? body : undefined;
+      });
+    const figures = (report: { rows: { accepted: number; late: number; medianDaysLate: number | null }[] }) => {
+      t.equal(report.rows.length, 1, 'one month received');
+      const { accepted, late, medianDaysLate } = report.rows[0]!;
+      return { accepted, late, medianDaysLate };
+    };
+    const expected = (o: { accepted: number; late: number; median: number }) => ({
+      accepted: o.accepted,
+      late: o.late,
+      medianDaysLate: Math.round(o.median * 10) / 10,
+    });
+
+    const first = journey('Q-M1', { attended: 8, missed: 0 }).map(withLag);
+    await send(first);
+    // Every event of a journey is a submission.
+    const earlier = await reportOf(first.length);
+    t.same(figures(earlier), expected(await oracle()), 'after the first journey');
+    const second = journey('Q-M2', { attended: 5, missed: 2 }).map((e, i) => withLag(e, i + 5));
+    await send(second);
+    const now = await reportOf(first.length + second.length);
+    t.same(figures(now), expected(await oracle()), 'after the second journey');
+    t.same(
+      figures(await reportOf(first.length, earlier.position)),
+      expected(await oracle(earlier.position)),
+      'as at the position of the first report',
+    );
+  },
+);
+
 t.end();
