@@ -547,9 +547,9 @@ try {
     const rebuildStarted = performance.now();
     const rebuild = startService(
       'rebuild',
-      'services/projector/dist/rebuild-cli.js',
+      'services/api/dist/cli.js',
       { ...serviceEnv, LOG_LEVEL: 'warn' },
-      { echo: true },
+      { echo: true, args: ['rebuild', 'all'] },
     );
     let rebuildPeak = 0;
     const sampler = setInterval(() => {
@@ -692,7 +692,6 @@ async function reportPhase(): Promise<void> {
       say(
         `  ${sent} events stored in ${round((performance.now() - loadStarted) / 1000)} s; rebuilding every read model from them`,
       );
-      // The operator's rebuild command (the api's cli), as scripts/rebuild runs it.
       const rebuild = startService('rebuild-reports', 'services/api/dist/cli.js', reportEnv, {
         args: ['rebuild', 'all'],
       });
