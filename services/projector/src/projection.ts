@@ -42,7 +42,7 @@ export interface ReadModelTable {
   readonly name: string;
   readonly columns: readonly string[];
   readonly key: readonly string[];
-  readonly indexes?: readonly string[];
+  readonly indexes?: readonly (string | ReadModelIndex)[];
   readonly appendOnly?: boolean;
   /**
    * Running totals of the current rows only (counts that every event of a kind adds to): stored under its own name
@@ -50,6 +50,12 @@ export interface ReadModelTable {
    * rows counted do. A reader at a past position derives the totals from a versioned table of the same projection.
    */
   readonly currentOnly?: boolean;
+}
+
+/** An index's column list and the columns it carries for index-only scans (`include`). */
+export interface ReadModelIndex {
+  readonly columns: string;
+  readonly include: string;
 }
 
 /** The stored table behind a read model table: its versions (read through views), or itself when current-only. */
@@ -123,9 +129,12 @@ export function readModelIndexDdl(tables: readonly ReadModelTable[]): string {
     const stored = storedTableOf(t);
     const mutable = !t.appendOnly && !t.currentOnly;
     if (mutable) parts.push(`create index ${t.name}_history on ${stored} (${t.key.join(', ')}, valid_from);`);
-    t.indexes?.forEach((cols, i) =>
-      parts.push(`create index ${t.name}_${i} on ${stored} (${cols})${mutable ? ' where valid_to is null' : ''};`),
-    );
+    t.indexes?.forEach((index, i) => {
+      const [cols, include] = typeof index === 'string' ? [index, ''] : [index.columns, ` include (${index.include})`];
+      parts.push(
+        `create index ${t.name}_${i} on ${stored} (${cols})${include}${mutable ? ' where valid_to is null' : ''};`,
+      );
+    });
   }
   return parts.join('\n');
 }

@@ -84,8 +84,8 @@ export function mergeOutcomes<R extends OutcomeRow>(rows: readonly R[]): R[] {
 export const outcomesProjection: Projection<OutcomeRow> = {
   name: outcomesReadModel.name,
   // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
-  // 3: versioned rows (as-at reads filter on their positions).
-  version: 3,
+  // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
+  version: 4,
   handles: ['OutcomeMeasured'],
   tables: [
     {
@@ -104,7 +104,8 @@ export const outcomesProjection: Projection<OutcomeRow> = {
         'measurements integer not null',
       ],
       key: ['stream_id', 'instrument', 'scale'],
-      indexes: ['programme_id, instrument'],
+      // The second: data quality's missing measures, per participant in stream order without reading the rows.
+      indexes: ['programme_id, instrument', { columns: 'stream_id', include: 'baseline_score, exit_score' }],
     },
   ],
   project: projectOutcome,
