@@ -23,6 +23,11 @@ const option = (name: string): string | undefined =>
 /** Only the report-latency phase (while working on reports); --reports-db=NAME reuses a database a --keep run left. */
 const reportsOnly = process.argv.includes('--reports-only');
 const reportsDbReused = option('reports-db');
+/**
+ * Only the ingest phases (lag, single-event and batch rounds, API memory): an A/B of an ingest change, with
+ * BENCH_API_SERVER naming the other build's server.js.
+ */
+const ingestOnly = process.argv.includes('--ingest-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
 const skipAsAt = process.argv.includes('--skip-as-at');
 // Quick: rates and ratios, not the full run's sizes. A rebuild rate settles within ten of its 5,000-event chunks and a
@@ -277,7 +282,7 @@ const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
 try {
   if (!reportsOnly) {
-    const api = startService('api', 'services/api/dist/server.js', serviceEnv);
+    const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
     const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
     const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
@@ -345,10 +350,12 @@ try {
     const apiPeakAfter: Record<string, number> = { lag: api.peakRss() };
 
     // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
-    const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+    if (!ingestOnly) {
+      const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+      Object.assign(results, health.results);
+      for (const r of health.rows) row(...r);
+    }
     apiPeakAfter.uploads = api.peakRss();
-    Object.assign(results, health.results);
-    for (const r of health.rows) row(...r);
 
     // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
     // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
@@ -508,72 +515,74 @@ try {
     );
     row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
 
-    // 6. Rebuild: the log topped up to N events with copies of what the phases stored (new streams, same bodies).
-    const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
-    if (stored < plan.rebuildEvents) {
-      say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
-      const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
-      // One statement per copy of the stored events, so that a long top-up reports its progress.
-      for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
-        const take = Math.min(stored, plan.rebuildEvents - total);
-        await sql`
-          insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
-          select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
-                 e.occurred_at, e.data, e.metadata, e.request_hash
-          from events e where e.position <= ${last.toString()}::bigint
-          order by e.position
-          limit ${take}::int`;
-        total += take;
-        say(`  top-up: ${total} events in the log`);
+    // 6. Rebuild (not in an ingest-only run): the log topped up to N events with copies of what the phases stored (new streams, same bodies).
+    if (!ingestOnly) {
+      const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+      if (stored < plan.rebuildEvents) {
+        say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
+        const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
+        // One statement per copy of the stored events, so that a long top-up reports its progress.
+        for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
+          const take = Math.min(stored, plan.rebuildEvents - total);
+          await sql`
+            insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
+            select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
+                   e.occurred_at, e.data, e.metadata, e.request_hash
+            from events e where e.position <= ${last.toString()}::bigint
+            order by e.position
+            limit ${take}::int`;
+          total += take;
+          say(`  top-up: ${total} events in the log`);
+        }
       }
-    }
-    await sql`vacuum analyze events`;
-    const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+      await sql`vacuum analyze events`;
+      const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
 
-    say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
-    const seqStarted = performance.now();
-    let after = 0n;
-    let read = 0;
-    for (;;) {
-      const chunk = await sql<{ position: bigint }[]>`
-        select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
-      if (chunk.length === 0) break;
-      after = chunk[chunk.length - 1]!.position;
-      read += chunk.length;
-    }
-    const seqSeconds = (performance.now() - seqStarted) / 1000;
+      say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
+      const seqStarted = performance.now();
+      let after = 0n;
+      let read = 0;
+      for (;;) {
+        const chunk = await sql<{ position: bigint }[]>`
+          select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
+        if (chunk.length === 0) break;
+        after = chunk[chunk.length - 1]!.position;
+        read += chunk.length;
+      }
+      const seqSeconds = (performance.now() - seqStarted) / 1000;
 
-    say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
-    const rebuildStarted = performance.now();
-    const rebuild = startService(
-      'rebuild',
-      'services/projector/dist/rebuild-cli.js',
-      { ...serviceEnv, LOG_LEVEL: 'warn' },
-      { echo: true },
-    );
-    let rebuildPeak = 0;
-    const sampler = setInterval(() => {
-      rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
-    }, 250);
-    const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
-    clearInterval(sampler);
-    if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
-    const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
-    Object.assign(results, {
-      rebuild_events: logSize,
-      rebuild_s: round(rebuildSeconds, 1),
-      rebuild_eps: round(logSize / rebuildSeconds),
-      seqread_eps: round(read / seqSeconds),
-      rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
-      rebuild_rss_mb: rebuildPeak,
-    });
-    row(
-      `rebuild, every read model (${logSize} events)`,
-      `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
-      '1,000,000 events in ≤ 25 s',
-    );
-    row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
-    row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
+      say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
+      const rebuildStarted = performance.now();
+      const rebuild = startService(
+        'rebuild',
+        'services/projector/dist/rebuild-cli.js',
+        { ...serviceEnv, LOG_LEVEL: 'warn' },
+        { echo: true },
+      );
+      let rebuildPeak = 0;
+      const sampler = setInterval(() => {
+        rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
+      }, 250);
+      const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+      clearInterval(sampler);
+      if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
+      const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+      Object.assign(results, {
+        rebuild_events: logSize,
+        rebuild_s: round(rebuildSeconds, 1),
+        rebuild_eps: round(logSize / rebuildSeconds),
+        seqread_eps: round(read / seqSeconds),
+        rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
+        rebuild_rss_mb: rebuildPeak,
+      });
+      row(
+        `rebuild, every read model (${logSize} events)`,
+        `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
+        '1,000,000 events in ≤ 25 s',
+      );
+      row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
+      row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
+    }
 
     Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
     row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
@@ -600,29 +609,31 @@ try {
     }
     row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 
-    say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
-    const audit = await measureAuditLog(plan.auditEvents);
-    Object.assign(results, {
-      audit_leaves: audit.verifyFullLeaves,
-      audit_verify_full_ms: audit.verifyFullMs,
-      audit_verify_incremental_ms: audit.verifyIncrementalMs,
-      audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
-      audit_projector_check_us: audit.projectorCheckPerEventUs,
-    });
-    row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
-    row(
-      `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
-      `${audit.verifyIncrementalMs} ms`,
-      'proportional to what is new',
-    );
-    row(
-      '  inclusion proof / projector check per event',
-      `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
-    );
+    if (!ingestOnly) {
+      say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
+      const audit = await measureAuditLog(plan.auditEvents);
+      Object.assign(results, {
+        audit_leaves: audit.verifyFullLeaves,
+        audit_verify_full_ms: audit.verifyFullMs,
+        audit_verify_incremental_ms: audit.verifyIncrementalMs,
+        audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
+        audit_projector_check_us: audit.projectorCheckPerEventUs,
+      });
+      row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
+      row(
+        `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
+        `${audit.verifyIncrementalMs} ms`,
+        'proportional to what is new',
+      );
+      row(
+        '  inclusion proof / projector check per event',
+        `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
+      );
+    }
   }
 
   // 7. Report latency at scale, in a database of its own served by an API process of its own.
-  if (reportPlan.events > 0) await reportPhase();
+  if (reportPlan.events > 0 && !ingestOnly) await reportPhase();
 } finally {
   await Promise.all(services.map(stopService));
   if (!reportsOnly) {
