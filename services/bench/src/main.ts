@@ -69,6 +69,14 @@ const logDir = `${process.env.VRU_STATE_DIR ?? `${REPO}.run`}/bench`;
 mkdirSync(logDir, { recursive: true });
 /** Progress lines carry the seconds since the run started, so a slow phase shows in the log. */
 const say = (line: string) => process.stderr.write(`[bench +${Math.round(performance.now() / 1000)}s] ${line}\n`);
+/** Seconds of each phase, in order, for the summary: where a run's time went without reading its log. */
+const phaseSeconds: [string, number][] = [];
+let phaseStarted = performance.now();
+const endPhase = (name: string) => {
+  const now = performance.now();
+  phaseSeconds.push([name, round((now - phaseStarted) / 1000, 1)]);
+  phaseStarted = now;
+};
 
 const config = loadConfig();
 const runId = randomUUID().slice(0, 8);
@@ -121,13 +129,13 @@ function startService(
   name: string,
   script: string,
   env: Record<string, string>,
-  options: { echo?: boolean } = {},
+  options: { echo?: boolean; args?: string[] } = {},
 ): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
   const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
   const child = spawn(
     process.execPath,
-    [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`],
+    [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`, ...(options.args ?? [])],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', options.echo ? 'pipe' : out, out],
@@ -288,6 +296,7 @@ try {
     };
 
     // 5. End-to-end lag first, on a quiet pipeline: one journey must come through before the clock starts.
+    endPhase('databases and API start');
     say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
     const probe = new Journeys(`probe-${runId}`).next();
     for (const e of probe.events) {
@@ -310,6 +319,7 @@ try {
       120_000,
     );
 
+    endPhase('first journey');
     say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
     // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
     const lag = await runDriver({
@@ -343,10 +353,12 @@ try {
     await stopPipeline();
     // The API's peak resident set so far, after each phase: which load sets the peak (VmHWM never goes down).
     const apiPeakAfter: Record<string, number> = { lag: api.peakRss() };
+    endPhase('lag');
 
     // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
     const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
     apiPeakAfter.uploads = api.peakRss();
+    endPhase('/healthz under CSV uploads');
     Object.assign(results, health.results);
     for (const r of health.rows) row(...r);
 
@@ -421,6 +433,7 @@ try {
       );
     }
     apiPeakAfter.single = api.peakRss();
+    endPhase('single-event rounds');
     for (let round = 1; round <= rounds; round++) {
       say(
         `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
@@ -449,6 +462,7 @@ try {
       );
     }
     apiPeakAfter.batch = api.peakRss();
+    endPhase('batch rounds');
     // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
     const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
     const ceiling = mergeRounds(merged.ceiling);
@@ -543,13 +557,14 @@ try {
     }
     const seqSeconds = (performance.now() - seqStarted) / 1000;
 
+    endPhase('top-up and sequential read');
     say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
     const rebuildStarted = performance.now();
     const rebuild = startService(
       'rebuild',
-      'services/projector/dist/rebuild-cli.js',
+      'services/api/dist/cli.js',
       { ...serviceEnv, LOG_LEVEL: 'warn' },
-      { echo: true },
+      { echo: true, args: ['rebuild', 'all'] },
     );
     let rebuildPeak = 0;
     const sampler = setInterval(() => {
@@ -600,6 +615,7 @@ try {
     }
     row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 
+    endPhase('rebuild');
     say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
     const audit = await measureAuditLog(plan.auditEvents);
     Object.assign(results, {
@@ -615,6 +631,7 @@ try {
       `${audit.verifyIncrementalMs} ms`,
       'proportional to what is new',
     );
+    endPhase('audit log');
     row(
       '  inclusion proof / projector check per event',
       `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
@@ -641,6 +658,7 @@ try {
     await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
   }
   await admin.end();
+  endPhase('stop and clean up');
 }
 
 /**
@@ -683,6 +701,7 @@ async function reportPhase(): Promise<void> {
       reportEnv,
     );
     await waitFor('the reports API', async () => ((await fetch(`${reportUrl}/readyz`)).ok ? true : undefined), 60_000);
+    endPhase('report database and API start');
     if (!reportsDbReused) {
       say(
         `phase: report workload, about ${reportPlan.events} events over ${reportProviders().length} providers, ${reportProgrammes().length} programmes and four financial years (database ${reportsDb})`,
@@ -692,12 +711,15 @@ async function reportPhase(): Promise<void> {
       say(
         `  ${sent} events stored in ${round((performance.now() - loadStarted) / 1000)} s; rebuilding every read model from them`,
       );
-      const rebuild = startService('rebuild-reports', 'services/projector/dist/rebuild-cli.js', reportEnv);
+      const rebuild = startService('rebuild-reports', 'services/api/dist/cli.js', reportEnv, {
+        args: ['rebuild', 'all'],
+      });
       const code = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
       if (code !== 0)
         throw new Error(`rebuild of the report database exited with ${code}; see ${logDir}/rebuild-reports.log`);
       await rsql`vacuum analyze`;
     }
+    endPhase('report workload: load and rebuild');
     const { events, participants } = (
       await rsql<{ events: number; participants: number }[]>`
       select (select count(*)::int from events) as events, (select count(*)::int from rm_participants.participants) as participants`
@@ -732,7 +754,11 @@ async function reportPhase(): Promise<void> {
       `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`,
       'p99 < 250 ms (no report blocks the API)',
     );
-    if (!skipAsAt) await measureAsAt(rsql, reportUrl, keys);
+    endPhase('report rounds');
+    if (!skipAsAt) {
+      await measureAsAt(rsql, reportUrl, keys);
+      endPhase('report rounds at asAt');
+    }
     Object.assign(results, { report_api_rss_mb: reportApi.peakRss() });
     await stopService(reportApi);
   } finally {
@@ -903,5 +929,13 @@ process.stdout.write(
 process.stdout.write(`${'figure'.padEnd(width)}  ${'measured'.padEnd(figWidth)}  target\n`);
 for (const [what, figure, target] of rows)
   process.stdout.write(`${what.padEnd(width)}  ${figure.padEnd(figWidth)}  ${target}\n`);
+process.stdout.write(`\nseconds by phase: ${phaseSeconds.map(([name, seconds]) => `${name} ${seconds}`).join(', ')}\n`);
+for (const [name, seconds] of phaseSeconds)
+  results[
+    `phase_${name
+      .replace(/[^a-z0-9]+/gi, '_')
+      .replace(/^_|_$/g, '')
+      .toLowerCase()}_s`
+  ] = seconds;
 process.stdout.write(`${JSON.stringify(results)}\n`);
 process.exit(0);
