@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { EVENT_COLUMNS } from '@vru/event-store';
 import { createKafka, createLogger, createSql, loadConfig, openDatabase, type Sql } from '@vru/runtime';
+import { createTestDatabase } from '@vru/testkit/test-database';
 import type { Result, Task } from './driver.js';
 import { percentile, ratio, round, sleep } from './stats.js';
 import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';
@@ -37,6 +38,9 @@ const plan = quick
       ceiling: 4,
       emmett: 4,
       lag: 8,
+      // The wait for the backlog after the 8 s offered: it took 30-40 s on the loaded machine, where the API answers a
+      // few hundred events a second. Events not answered and seen by then count as unseen, at least that late.
+      lagDrain: 5 as number | undefined,
       health: 3,
       rebuildEvents: 50_000,
       auditEvents: 20_000,
@@ -49,6 +53,7 @@ const plan = quick
       ceiling: 20,
       emmett: 20,
       lag: 30,
+      lagDrain: undefined,
       health: 15,
       rebuildEvents: 1_000_000,
       auditEvents: 1_000_000,
@@ -243,7 +248,9 @@ say(
   `${quick ? 'quick' : 'full'} run ${runId}: database ${benchDb}, peer database ${emmettDb}, service logs in ${logDir}`,
 );
 
-// The database, its reference data and a provider key, before the API starts (it caches reference data).
+// The database, its reference data and a provider key, before the API starts (it caches reference data). Databases
+// are copied from the test suite's migrated template (kept between runs), which takes a fraction of migrating anew.
+await createTestDatabase(config.DATABASE_URL, benchDb);
 const sql = await openDatabase({ ...config, DATABASE_URL: benchUrl }, logger, 'vru-bench', { max: 4 });
 await upsertProvider(sql, BENCH_PROVIDER, 'Benchmark provider');
 await upsertProgramme(sql, {
@@ -331,6 +338,7 @@ try {
       rate: LAG_RATE,
       seconds: plan.lag,
       concurrency: 1_000,
+      drainSeconds: plan.lagDrain,
     });
     Object.assign(results, {
       lag_offered_eps: lag.offered_eps ?? 0,
@@ -340,10 +348,12 @@ try {
       lag_unseen: lag.unseen ?? 0,
       lag_late: lag.late ?? 0,
       lag_errors: lag.errors,
+      lag_p99_lower_bound: lag.p99_lower_bound ? 1 : 0,
     });
+    const atLeast = (bound: boolean | undefined) => (bound ? '≥ ' : '');
     row(
       'end-to-end lag p50 / p99 / max (open loop)',
-      `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen, ${lag.errors} errors)`,
+      `${atLeast(lag.p50_lower_bound)}${lag.p50_ms} / ${atLeast(lag.p99_lower_bound)}${lag.p99_ms} / ${atLeast((lag.unseen ?? 0) > 0)}${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen${plan.lagDrain === undefined ? '' : ` ${plan.lagDrain} s after the last was due`}, ${lag.errors} errors)`,
       'p99 < 500 ms at 1,000 ev/s offered',
     );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
@@ -666,6 +676,7 @@ try {
  * rounds with /healthz asked meanwhile. BENCH_API_SERVER names another build's server.js (an A/B of a change).
  */
 async function reportPhase(): Promise<void> {
+  if (!reportsDbReused) await createTestDatabase(config.DATABASE_URL, reportsDb);
   const rsql = await openDatabase({ ...config, DATABASE_URL: reportsUrl }, logger, 'vru-bench', { max: 2 });
   try {
     for (const providerId of reportProviders())
