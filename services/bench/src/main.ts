@@ -28,20 +28,22 @@ const reportsDbReused = option('reports-db');
 const skipAsAt = process.argv.includes('--skip-as-at');
 // Quick: rates and ratios, not the full run's sizes. A rebuild rate settles within ten of its 5,000-event chunks and a
 // verification's cost is linear in the leaves, so 50,000 and 20,000 keep those figures while the quick run fits its
-// two minutes (at 100,000 each they took 37 s and 46 s of a 402 s run on the loaded machine).
+// two minutes (at 100,000 each they took 37 s and 46 s of a 402 s run on the loaded machine). Every contender's round is
+// 2 s after a 0.5 s warm-up (hundreds to thousands of requests, the interleaving unchanged), and /healthz is sampled
+// for 2 s per condition (about 400 requests at rest).
 const plan = quick
   ? {
-      warmup: 1,
+      warmup: 0.5,
       rounds: 2,
-      ingest: 6,
+      ingest: 4,
       batch: 4,
       ceiling: 4,
       emmett: 4,
-      lag: 8,
-      // The wait for the backlog after the 8 s offered: it took 30-40 s on the loaded machine, where the API answers a
+      lag: 6,
+      // The wait for the backlog after the 6 s offered: it took 30-40 s on the loaded machine, where the API answers a
       // few hundred events a second. Events not answered and seen by then count as unseen, at least that late.
-      lagDrain: 5 as number | undefined,
-      health: 3,
+      lagDrain: 4 as number | undefined,
+      health: 2,
       rebuildEvents: 50_000,
       auditEvents: 20_000,
     }
@@ -266,7 +268,7 @@ await sql`create schema bench_ceiling`;
 // The ceiling's table is the events table (columns, identity, unique constraints, indexes) without triggers.
 await sql`create table bench_ceiling.events (like public.events including all)`;
 const [machine] = await describeMachine(sql);
-const admin = createSql(config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { max: 1, applicationName: 'vru-bench' });
+const admin = createSql(config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { max: 3, applicationName: 'vru-bench' });
 await admin.unsafe(`create database ${emmettDb}`);
 
 const port = await freePort();
@@ -661,12 +663,11 @@ try {
     await kafkaAdmin.disconnect().catch(() => {});
   }
   await sql.end();
-  if (!keep && !reportsDbReused)
-    await admin.unsafe(`drop database if exists ${reportsDb} with (force)`).catch(() => {});
-  if (!keep) {
-    await admin.unsafe(`drop database if exists ${benchDb} with (force)`).catch(() => {});
-    await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
-  }
+  const drop = (name: string) => admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  await Promise.all([
+    !keep && !reportsDbReused ? drop(reportsDb) : undefined,
+    ...(keep ? [] : [drop(benchDb), drop(emmettDb)]),
+  ]);
   await admin.end();
   endPhase('stop and clean up');
 }
