@@ -136,7 +136,7 @@ function startService(
   name: string,
   script: string,
   env: Record<string, string>,
-  options: { echo?: boolean; args?: string[] } = {},
+  options: { echo?: boolean; args?: readonly string[] } = {},
 ): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
   const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
