@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
@@ -225,6 +226,23 @@ function mergeRounds(results: Result[]): Result & { samples: number[] } {
   };
 }
 
+/**
+ * scripts/bench starts the broker while the bench sets up its databases, and writes the start's exit
+ * status to BENCH_KAFKA_STATUS when it ends: waited for before anything needs the broker.
+ */
+async function brokerStarted(): Promise<void> {
+  const file = process.env.BENCH_KAFKA_STATUS;
+  if (!file) return;
+  for (;;) {
+    const status = await readFile(file, 'utf8').catch(() => undefined);
+    if (status !== undefined) {
+      if (status.trim() !== '0') throw new Error(`the broker did not start (scripts/kafka start: ${status.trim()})`);
+      return;
+    }
+    await sleep(100);
+  }
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -294,6 +312,7 @@ const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
 try {
   if (!reportsOnly) {
+    await brokerStarted();
     const api = startService('api', 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
     const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
@@ -707,6 +726,7 @@ async function reportPhase(): Promise<void> {
     const rport = await freePort();
     const reportUrl = `http://127.0.0.1:${rport}`;
     const reportEnv = { ...serviceEnv, DATABASE_URL: reportsUrl, PORT: String(rport), API_METRICS_PORT: '0' };
+    await brokerStarted();
     const reportApi = startService(
       'api-reports',
       process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js',
