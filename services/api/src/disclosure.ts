@@ -3,19 +3,25 @@ import {
   AGE_BANDS,
   alignPeriod,
   childPeriods,
+  CountedCells,
   DISCLOSURE_VERSION,
   financialYearOf,
   MIN_POPULATION,
+  monthOf,
   periodIssues,
   PopulationCells,
   quarterOf,
+  quarterPeriodOf,
   rowPublished,
   suppressCount,
   type AlignedPeriod,
+  type CellCounts,
+  type CountedCell,
   type Member,
   type Period,
+  type PeriodLevel,
 } from '@vru/domain';
-import type { Sql } from '@vru/runtime';
+import type { Sql, SqlFragment } from '@vru/runtime';
 import { reportScope } from './auth.js';
 import { HttpProblem } from './problem.js';
 
@@ -107,6 +113,23 @@ export class Disclosure {
     return rowPublished(new PopulationCells(members), period, key);
   }
 
+  /** `published` over cells counted in SQL (countCells): the same decision without the members. */
+  publishedCells(cells: CellCounts | undefined, group: string | null, period: AlignedPeriod | null = this.period) {
+    if (!this.applied) return true;
+    return rowPublished(cells ?? NO_CELLS, period, this.rowKey(group));
+  }
+
+  /** `publishedKey` over cells counted in SQL (countCells). */
+  publishedCellKey(cells: CellCounts | undefined, key: string, period: AlignedPeriod | null = this.period) {
+    if (!this.applied) return true;
+    return rowPublished(cells ?? NO_CELLS, period, key);
+  }
+
+  /** The provider part of a member's cell key in SQL: the provider when one is named (as `key`), else nothing. */
+  keyProvider(sql: Sql, column: string): SqlFragment {
+    return this.applied && this.provider ? sql`${sql(column)}` : sql`''`;
+  }
+
   /** A count inside a published row: primary suppression of 1–4 when the layer applies. */
   count(n: number): number | null {
     return this.applied ? suppressCount(n) : n;
@@ -142,6 +165,80 @@ export function disclosureScope(
   }
   const period = q.from !== undefined && q.to !== undefined ? alignPeriod(q.from, q.to) : null;
   return new Disclosure(true, period, provider);
+}
+
+const NO_CELLS = new CountedCells([]);
+
+const periodAt: Record<PeriodLevel, (from: string) => Period> = {
+  month: monthOf,
+  quarter: quarterPeriodOf,
+  'financial-year': financialYearOf,
+};
+const LEVEL_COLUMN: Record<PeriodLevel, string> = { month: 'month', quarter: 'quarter', 'financial-year': 'fy' };
+
+/**
+ * The population cells of a report counted in PostgreSQL, so that the API receives cells rather than people:
+ * distinct people per cell key, for no period and for each month, calendar quarter or financial year at the
+ * `levels` asked, and (with `totals`) the same over every key at once (a row with neither provider nor group).
+ * `members` selects `part` (a set of cells judged together, such as a programme's), `provider` and `grp` (the
+ * cell key, as `Disclosure.key` takes them; `Disclosure.keyProvider` gives the provider), `id` (the person) and `d`
+ * (the member's date, or null). Answers what PopulationCells over the same members would, per part.
+ */
+export async function countCells(
+  sql: Sql,
+  members: SqlFragment,
+  key: (provider: string, group: string) => string,
+  opts: { levels: readonly PeriodLevel[]; totals: boolean },
+): Promise<Map<string, CountedCells>> {
+  const columns = opts.levels.map((l) => LEVEL_COLUMN[l]);
+  const sets = [
+    'part, provider, grp',
+    ...columns.map((c) => `part, provider, grp, ${c}`),
+    ...(opts.totals ? ['part', ...columns.map((c) => `part, ${c}`)] : []),
+  ]
+    .map((cols) => sql.unsafe(`(${cols})`))
+    .reduce((all, set) => sql`${all}, ${set}`);
+  // Only the period columns grouped on may be named; none grouped on: every row is a row of no period.
+  const level = sql.unsafe(
+    columns.length === 0
+      ? 'null::text'
+      : `case ${opts.levels.map((l) => `when grouping(${LEVEL_COLUMN[l]}) = 0 then '${l}'`).join(' ')} end`,
+  );
+  const from = sql.unsafe(
+    columns.length === 0 ? 'null::text' : `to_char(coalesce(${columns.join(', ')}), 'YYYY-MM-DD')`,
+  );
+  const rows = await sql<
+    {
+      part: string;
+      provider: string;
+      grp: string;
+      every_key: number;
+      level: PeriodLevel | null;
+      period_from: string | null;
+      n: number;
+    }[]
+  >`
+    select part, provider, grp, grouping(provider)::int as every_key, ${level} as level, ${from} as period_from,
+           count(distinct id)::int as n
+    from (select coalesce(part, '') as part, coalesce(provider, '') as provider, coalesce(grp, '') as grp, id,
+                 date_trunc('month', d::date)::date as month, date_trunc('quarter', d::date)::date as quarter,
+                 (date_trunc('year', d::date - interval '3 months') + interval '3 months')::date as fy
+          from (${members}) m) x
+    group by grouping sets (${sets})`;
+  const byPart = new Map<string, CountedCell[]>();
+  for (const r of rows) {
+    // A member without a date counts only where no period is asked.
+    if (r.level !== null && r.period_from === null) continue;
+    const cell: CountedCell = {
+      key: r.every_key === 1 ? null : key(r.provider, r.grp),
+      period: r.level === null ? null : periodAt[r.level](r.period_from!),
+      n: r.n,
+    };
+    const cells = byPart.get(r.part);
+    if (cells) cells.push(cell);
+    else byPart.set(r.part, [cell]);
+  }
+  return new Map([...byPart].map(([part, cells]) => [part, new CountedCells(cells)]));
 }
 
 /** Sets every figure of a withheld row to null, keeping its identifying fields and the keys of its breakdowns. */

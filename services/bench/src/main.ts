@@ -121,13 +121,13 @@ function startService(
   name: string,
   script: string,
   env: Record<string, string>,
-  options: { echo?: boolean } = {},
+  options: { echo?: boolean; args?: readonly string[] } = {},
 ): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
   const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
   const child = spawn(
     process.execPath,
-    [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`],
+    [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`, ...(options.args ?? [])],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', options.echo ? 'pipe' : out, out],
@@ -547,9 +547,9 @@ try {
     const rebuildStarted = performance.now();
     const rebuild = startService(
       'rebuild',
-      'services/projector/dist/rebuild-cli.js',
+      'services/api/dist/cli.js',
       { ...serviceEnv, LOG_LEVEL: 'warn' },
-      { echo: true },
+      { echo: true, args: ['rebuild', 'all'] },
     );
     let rebuildPeak = 0;
     const sampler = setInterval(() => {
@@ -692,7 +692,9 @@ async function reportPhase(): Promise<void> {
       say(
         `  ${sent} events stored in ${round((performance.now() - loadStarted) / 1000)} s; rebuilding every read model from them`,
       );
-      const rebuild = startService('rebuild-reports', 'services/projector/dist/rebuild-cli.js', reportEnv);
+      const rebuild = startService('rebuild-reports', 'services/api/dist/cli.js', reportEnv, {
+        args: ['rebuild', 'all'],
+      });
       const code = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
       if (code !== 0)
         throw new Error(`rebuild of the report database exited with ${code}; see ${logDir}/rebuild-reports.log`);
