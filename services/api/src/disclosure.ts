@@ -125,6 +125,15 @@ export class Disclosure {
     return rowPublished(cells ?? NO_CELLS, period, key);
   }
 
+  /**
+   * The SQL condition (after `and`s) for a member of what the query asked for, as `inScope`: the provider named, and
+   * a date in the aligned period when the layer applies (otherwise the report's window is already the period).
+   */
+  inScopeSql(sql: Sql, providerColumn: string, dateColumn: string): SqlFragment {
+    return sql`${this.provider ? sql`and ${sql(providerColumn)} = ${this.provider}` : sql``}
+      ${this.applied && this.period ? sql`and ${sql(dateColumn)} between ${this.period.from}::date and ${this.period.to}::date` : sql``}`;
+  }
+
   /** The provider part of a member's cell key in SQL: the provider when one is named (as `key`), else nothing. */
   keyProvider(sql: Sql, column: string): SqlFragment {
     return this.applied && this.provider ? sql`${sql(column)}` : sql`''`;
@@ -306,6 +315,76 @@ export async function groupVocabulary(
     ],
     `Disclosure control ${DISCLOSURE_VERSION}`,
   );
+}
+
+/** The period levels a check of a period at `level` reads: the period and its sibling chain. */
+export const LEVELS_FROM: Record<PeriodLevel, PeriodLevel[]> = {
+  month: ['month', 'quarter', 'financial-year'],
+  quarter: ['quarter', 'financial-year'],
+  'financial-year': ['financial-year'],
+};
+
+const GROUP_COLUMNS: Partial<Record<GroupBy, string>> = {
+  programme: 'programme_id',
+  provider: 'provider_id',
+  'age-band': 'age_band',
+  gender: 'gender',
+  ethnicity: 'ethnicity',
+  'referral-source': 'referral_source',
+};
+
+/**
+ * What countCells needs for `disclosedGroupsOf` under the layer: the cell's group in SQL (the participant column of
+ * a breakdown, `alias`-qualified; months and quarters are periods, not keys), and the levels and totals its checks read.
+ */
+export function groupCells(
+  sql: Sql,
+  dc: Disclosure,
+  by: GroupBy | undefined,
+  alias: string,
+): { grp: SqlFragment; levels: PeriodLevel[]; totals: boolean } {
+  const column = by && !TIME_GROUPS.includes(by) ? GROUP_COLUMNS[by] : undefined;
+  const timed = by !== undefined && TIME_GROUPS.includes(by);
+  return {
+    grp: column ? sql`coalesce(${sql(`${alias}.${column}`)}, 'unknown')` : sql`''`,
+    levels: dc.period ? LEVELS_FROM[timed ? 'month' : dc.period.level] : [],
+    totals: column === undefined && dc.rowKey(null) === null,
+  };
+}
+
+/**
+ * disclosedGroups over cells counted in SQL (countCells with `groupCells`): `people` are only the members of what
+ * the query asked for (its provider and period, `Disclosure.inScopeSql`), `cells` every provider's over the window.
+ * Answers the same rows with the same decisions.
+ */
+export function disclosedGroupsOf<T>(
+  dc: Disclosure,
+  people: readonly T[],
+  by: GroupBy | undefined,
+  vocabulary: readonly string[] | null,
+  cells: CellCounts | undefined,
+  f: { date: (p: T) => string | null; group: (p: T) => string },
+): { group: string | undefined; members: T[]; published: boolean }[] {
+  if (!by) return [{ group: undefined, members: [...people], published: dc.publishedCells(cells, null) }];
+  if (!dc.applied) {
+    const labels = [...new Set(people.map(f.group))].sort();
+    return labels.map((group) => ({ group, members: people.filter((p) => f.group(p) === group), published: true }));
+  }
+  if (TIME_GROUPS.includes(by)) {
+    return periodsWithin(dc.period!, by as 'month' | 'quarter').map((sp) => ({
+      group: by === 'month' ? sp.from.slice(0, 7) : quarterOf(sp.from),
+      members: people.filter((p) => {
+        const d = f.date(p);
+        return d !== null && d >= sp.from && d <= sp.to;
+      }),
+      published: dc.publishedCells(cells, null, sp),
+    }));
+  }
+  return (vocabulary ?? []).map((group) => ({
+    group,
+    members: people.filter((p) => f.group(p) === group),
+    published: dc.publishedCells(cells, group),
+  }));
 }
 
 /**

@@ -3,7 +3,7 @@ import { DISCLOSURE_VERSION, type CellCounts, type PeriodLevel } from '@vru/doma
 import { attendanceReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
 import { tenantOf } from '../auth.js';
-import { countCells, disclosureScope, withheld, type Disclosure } from '../disclosure.js';
+import { countCells, disclosureScope, LEVELS_FROM, withheld, type Disclosure } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { emptyIfNoReadModel } from './read-model.js';
 
@@ -93,13 +93,6 @@ export async function attendanceAt(
     }),
   };
 }
-
-/** The period levels whose counts a check of a period at `level` reads (the period and its sibling chain). */
-const LEVELS_FROM: Record<PeriodLevel, PeriodLevel[]> = {
-  month: ['month', 'quarter', 'financial-year'],
-  quarter: ['quarter', 'financial-year'],
-  'financial-year': ['financial-year'],
-};
 
 /**
  * Attendance per programme, counted in SQL. Under the layer: the figures of the query's provider (or all) for every
