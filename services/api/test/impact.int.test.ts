@@ -31,14 +31,8 @@ const day = (from: string, offsetDays: number) =>
   new Date(Date.parse(`${from}T00:00:00Z`) + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
 async function postBatch(events: Json[], key: string) {
-  for (let i = 0; i < events.length; i += 1000) {
-    const chunk = events.slice(i, i + 1000);
-    const res = await h.post('/v1/events/batch', { events: chunk }, key);
-    const body = res.json<{ results: { status: string; problem?: unknown }[] }>();
-    const refused = body.results.filter((r) => r.status !== 'accepted');
-    if (refused.length > 0) throw new Error(`refused: ${JSON.stringify(refused.slice(0, 3))}`);
-    posted += chunk.length;
-  }
+  await h.postBatchAccepted(events, key);
+  posted += events.length;
 }
 
 const PARTNER = 'derbyshire-police';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { EVENT_APPEND_LOCK, storedEventsById, upcastEvent } from '@vru/event-store';
+import { EVENT_APPEND_LOCK } from '@vru/event-store';
 import { applyBatch, attendanceProjection, ensureProjectionSchema, rebuildProjection } from '@vru/projector';
 import { Harness, PROGRAMME, event, journey } from '@vru/testkit';
 
@@ -12,26 +12,8 @@ const h = await Harness.start();
 t.teardown(() => h.close());
 
 type Json = Record<string, unknown>;
-interface BatchResult {
-  results: { eventId: string; status: string; position?: string }[];
-  highestPosition: string | null;
-}
-
-async function postBatch(events: Json[], key = h.keys.providerA): Promise<BatchResult> {
-  const res = await h.post('/v1/events/batch', { events }, key);
-  const body = res.json<BatchResult>();
-  if (res.statusCode !== 200 || body.results.some((r) => r.status === 'rejected'))
-    throw new Error(`batch answered ${res.statusCode}: ${res.body}`);
-  return body;
-}
-
-/** Stored events as the projector receives them (opened, upcast), in position order. */
-async function storedInOrder(eventIds: string[]) {
-  const stored = [...(await storedEventsById(h.sql, eventIds)).values()].sort((a, b) =>
-    BigInt(a.position) < BigInt(b.position) ? -1 : 1,
-  );
-  return (await h.vault.open(h.sql, stored)).map(upcastEvent);
-}
+const postBatch = (events: Json[], key = h.keys.providerA) => h.postBatchAccepted(events, key);
+const storedInOrder = (eventIds: string[]) => h.storedInOrder(eventIds);
 
 const consistentPosition = async (schema: string): Promise<string> => {
   const [row] = await h.sql.unsafe<{ p: string }[]>(`select consistent_position::text as p from ${schema}.checkpoint`);

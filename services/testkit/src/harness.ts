@@ -8,13 +8,16 @@ import { promisify } from 'node:util';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { buildApp } from '@vru/api';
+import type { StoredEvent } from '@vru/contracts';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import {
   appendPending,
   auditSigningKeys,
   PersonalDataVault,
   signPendingReturns,
+  storedEventsById,
   TreeHeadSigner,
+  upcastEvent,
   type SignOutcome,
 } from '@vru/event-store';
 import { generateKeys } from '@vru/verifier';
@@ -52,6 +55,12 @@ export const PROGRAMME_2 = 'sport-test';
  * A real stack for one test file: its own PostgreSQL database and Kafka topic (so files never see each
  * other's data), the API in process (inject), and the relay and projectors started and stopped on demand.
  */
+/** What the batch endpoint answers. */
+export interface BatchAnswer {
+  results: { eventId: string; status: string; position?: string }[];
+  highestPosition: string | null;
+}
+
 export class Harness {
   relay: RunningRelay | null = null;
   projectors: RunningProjector[] = [];
@@ -225,6 +234,29 @@ export class Harness {
       if (res.statusCode !== 202) throw new Error(`${String(e.type)} answered ${res.statusCode}: ${res.body}`);
     }
     return events.length;
+  }
+
+  /**
+   * Posts events through the batch endpoint, 1,000 a request, and fails if any is refused (a duplicate is
+   * acknowledged); returns the last answer (each stored event's position and the highest).
+   */
+  async postBatchAccepted(events: readonly Record<string, unknown>[], key: string): Promise<BatchAnswer> {
+    let answer: BatchAnswer = { results: [], highestPosition: null };
+    for (let i = 0; i < events.length; i += 1000) {
+      const res = await this.post('/v1/events/batch', { events: events.slice(i, i + 1000) }, key);
+      answer = res.json<BatchAnswer>();
+      if (res.statusCode !== 200 || answer.results.some((r) => r.status === 'rejected'))
+        throw new Error(`batch answered ${res.statusCode}: ${res.body.slice(0, 2000)}`);
+    }
+    return answer;
+  }
+
+  /** Stored events as the projector receives them (opened, upcast), in position order. */
+  async storedInOrder(eventIds: readonly string[]): Promise<StoredEvent[]> {
+    const stored = [...(await storedEventsById(this.sql, eventIds)).values()].sort((a, b) =>
+      BigInt(a.position) < BigInt(b.position) ? -1 : 1,
+    );
+    return (await this.vault.open(this.sql, stored)).map(upcastEvent);
   }
 
   get(url: string, key: string | null, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
