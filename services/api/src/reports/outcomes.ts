@@ -2,7 +2,14 @@ import type { OutcomesQuery, Principal } from '@vru/contracts';
 import { pairedChange, RELIABLE_CHANGE, rateSuppressed, type CountedCells } from '@vru/domain';
 import { outcomesReadModel, participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { countCells, disclosedGroupsOf, disclosureScope, groupCells, groupVocabulary, withheld } from '../disclosure.js';
+import {
+  countCells,
+  disclosedGroupsOf,
+  disclosureScope,
+  groupCells,
+  groupVocabulary,
+  withheld,
+} from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupBy, groupValue, rate, round, type GroupFields } from './figures.js';
 import { emptyIfNoReadModel } from './read-model.js';
@@ -69,9 +76,7 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
     }),
   );
   // Under the layer every population with anyone in the window answers, present or not in the query's cells.
-  const populations = [...new Set([...inScope.keys(), ...cellsByPopulation.keys()])].sort((a, b) =>
-    a.localeCompare(b),
-  );
+  const populations = [...new Set([...inScope.keys(), ...cellsByPopulation.keys()])].sort((a, b) => a.localeCompare(b));
   return {
     report: 'outcomes' as const,
     filters: reportFilters(q),

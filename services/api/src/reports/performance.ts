@@ -262,8 +262,11 @@ export function quarterShown(
       const people = indicator as PeopleIndicator;
       const bounds = quarterBounds(quarter);
       shown =
-        dc.publishedCellKey(countsOf(cells[people]), providerId, { from: bounds.start, to: bounds.end, level: 'quarter' }) &&
-        dc.count(a[people]) !== null;
+        dc.publishedCellKey(countsOf(cells[people]), providerId, {
+          from: bounds.start,
+          to: bounds.end,
+          level: 'quarter',
+        }) && dc.count(a[people]) !== null;
     }
     memo.set(id, shown);
     return shown;
