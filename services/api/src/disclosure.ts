@@ -17,7 +17,6 @@ import {
   type AlignedPeriod,
   type CellCounts,
   type CountedCell,
-  type Member,
   type Period,
   type PeriodLevel,
 } from '@vru/domain';
@@ -98,28 +97,16 @@ export class Disclosure {
   }
 
   /**
-   * Whether the row for `group` over `period` may show figures. Always true for a provider's own figures.
-   * `members` are every person of the row's sibling cells: all providers and groups of the programme over the
-   * financial year.
+   * Whether the row for `group` over `period` may show figures. Always true for a provider's own figures. `cells`
+   * count every person of the row's sibling cells: all providers and groups of the programme over the financial
+   * year (countCells in SQL, or PopulationCells in memory).
    */
-  published(members: readonly Member[], group: string | null, period: AlignedPeriod | null = this.period): boolean {
-    if (!this.applied) return true;
-    return rowPublished(new PopulationCells(members), period, this.rowKey(group));
-  }
-
-  /** Whether the population of cell `key` (one provider's, for a grant) is published against its sibling keys. */
-  publishedKey(members: readonly Member[], key: string, period: AlignedPeriod | null = this.period): boolean {
-    if (!this.applied) return true;
-    return rowPublished(new PopulationCells(members), period, key);
-  }
-
-  /** `published` over cells counted in SQL (countCells): the same decision without the members. */
   publishedCells(cells: CellCounts | undefined, group: string | null, period: AlignedPeriod | null = this.period) {
     if (!this.applied) return true;
     return rowPublished(cells ?? NO_CELLS, period, this.rowKey(group));
   }
 
-  /** `publishedKey` over cells counted in SQL (countCells). */
+  /** Whether the population of cell `key` (one provider's, for a grant) is published against its sibling keys. */
   publishedCellKey(cells: CellCounts | undefined, key: string, period: AlignedPeriod | null = this.period) {
     if (!this.applied) return true;
     return rowPublished(cells ?? NO_CELLS, period, key);
@@ -389,9 +376,7 @@ export function disclosedGroupsOf<T>(
 
 /**
  * Splits one row's population (every provider, the whole window) into the rows a report answers, each with
- * its in-scope members and whether the layer publishes it. Without a breakdown: one row. With one, when the
- * layer applies: a row for every value of the vocabulary (months and quarters: every period of the query's),
- * judged against all of them; for a provider's own figures: the groups it has, as before.
+ * its in-scope members and whether the layer publishes it: disclosedGroupsOf over the members' cells in memory.
  */
 export function disclosedGroups<T>(
   dc: Disclosure,
@@ -400,36 +385,11 @@ export function disclosedGroups<T>(
   vocabulary: readonly string[] | null,
   f: { id: (p: T) => string; provider: (p: T) => string; date: (p: T) => string | null; group: (p: T) => string },
 ): { group: string | undefined; members: T[]; published: boolean }[] {
-  const cellsBy = (group: (p: T) => string | null): Member[] =>
-    people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), group(p)), date: f.date(p) }));
-  if (!by) {
-    return [
-      {
-        group: undefined,
-        members: people.filter((p) => dc.inScope(f.provider(p), f.date(p))),
-        published: dc.published(
-          cellsBy(() => null),
-          null,
-        ),
-      },
-    ];
-  }
-  if (!dc.applied) {
-    const labels = [...new Set(people.map(f.group))].sort();
-    return labels.map((group) => ({ group, members: people.filter((p) => f.group(p) === group), published: true }));
-  }
-  if (TIME_GROUPS.includes(by)) {
-    const cells = cellsBy(() => null);
-    return periodsWithin(dc.period!, by as 'month' | 'quarter').map((sp) => ({
-      group: by === 'month' ? sp.from.slice(0, 7) : quarterOf(sp.from),
-      members: people.filter((p) => dc.inScope(f.provider(p), f.date(p), sp)),
-      published: dc.published(cells, null, sp),
-    }));
-  }
-  const cells = cellsBy(f.group);
-  return (vocabulary ?? []).map((group) => ({
-    group,
-    members: people.filter((p) => f.group(p) === group && dc.inScope(f.provider(p), f.date(p))),
-    published: dc.published(cells, group),
-  }));
+  const keyed = by !== undefined && !TIME_GROUPS.includes(by);
+  const cells = new PopulationCells(
+    people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), keyed ? f.group(p) : null), date: f.date(p) })),
+  );
+  // A provider's own breakdown answers the groups it has, as read; every other row only its in-scope members.
+  const scoped = by && !dc.applied ? people : people.filter((p) => dc.inScope(f.provider(p), f.date(p)));
+  return disclosedGroupsOf(dc, scoped, by, vocabulary, cells, f);
 }
