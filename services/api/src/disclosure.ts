@@ -16,7 +16,6 @@ import {
   suppressCount,
   type AlignedPeriod,
   type CellCounts,
-  type CountedCell,
   type Period,
   type PeriodLevel,
 } from '@vru/domain';
@@ -170,15 +169,21 @@ const periodAt: Record<PeriodLevel, (from: string) => Period> = {
   quarter: quarterPeriodOf,
   'financial-year': financialYearOf,
 };
-const LEVEL_COLUMN: Record<PeriodLevel, string> = { month: 'month', quarter: 'quarter', 'financial-year': 'fy' };
+
+interface PeopleOfCell {
+  key: string | null;
+  period: Period | null;
+  ids: Set<string>;
+}
 
 /**
- * The population cells of a report counted in PostgreSQL, so that the API receives cells rather than people:
- * distinct people per cell key, for no period and for each month, calendar quarter or financial year at the
- * `levels` asked, and (with `totals`) the same over every key at once (a row with neither provider nor group).
- * `members` selects `part` (a set of cells judged together, such as a programme's), `provider` and `grp` (the
- * cell key, as `Disclosure.key` takes them; `Disclosure.keyProvider` gives the provider), `id` (the person) and `d`
- * (the member's date, or null). Answers what PopulationCells over the same members would, per part.
+ * The population cells of a report, reduced in PostgreSQL and counted here: SQL sends each person once per cell and
+ * finest period asked (a month, quarter or financial year), and this counts distinct people per cell key, for no
+ * period and for each period at the `levels` asked, and (with `totals`) the same over every key at once (a row with
+ * neither provider nor group). `members` selects `part` (a set of cells judged together, such as a programme's),
+ * `provider` and `grp` (the cell key, as `Disclosure.key` takes them; `Disclosure.keyProvider` gives the provider),
+ * `id` (the person) and `d` (the member's date, or null). Answers what PopulationCells over the same members would,
+ * per part. (Counting distinct people per grouping set in SQL sorted every set and measured slower than this.)
  */
 export async function countCells(
   sql: Sql,
@@ -186,55 +191,43 @@ export async function countCells(
   key: (provider: string, group: string) => string,
   opts: { levels: readonly PeriodLevel[]; totals: boolean },
 ): Promise<Map<string, CountedCells>> {
-  const columns = opts.levels.map((l) => LEVEL_COLUMN[l]);
-  const sets = [
-    'part, provider, grp',
-    ...columns.map((c) => `part, provider, grp, ${c}`),
-    ...(opts.totals ? ['part', ...columns.map((c) => `part, ${c}`)] : []),
-  ]
-    .map((cols) => sql.unsafe(`(${cols})`))
-    .reduce((all, set) => sql`${all}, ${set}`);
-  // Only the period columns grouped on may be named; none grouped on: every row is a row of no period.
-  const level = sql.unsafe(
-    columns.length === 0
+  const finest = (['month', 'quarter', 'financial-year'] as const).find((l) => opts.levels.includes(l));
+  const period = sql.unsafe(
+    finest === undefined
       ? 'null::text'
-      : `case ${opts.levels.map((l) => `when grouping(${LEVEL_COLUMN[l]}) = 0 then '${l}'`).join(' ')} end`,
+      : finest === 'financial-year'
+        ? `to_char(date_trunc('year', d::date - interval '3 months') + interval '3 months', 'YYYY-MM-DD')`
+        : `to_char(date_trunc('${finest}', d::date), 'YYYY-MM-DD')`,
   );
-  const from = sql.unsafe(
-    columns.length === 0 ? 'null::text' : `to_char(coalesce(${columns.join(', ')}), 'YYYY-MM-DD')`,
-  );
-  const rows = await sql<
-    {
-      part: string;
-      provider: string;
-      grp: string;
-      every_key: number;
-      level: PeriodLevel | null;
-      period_from: string | null;
-      n: number;
-    }[]
-  >`
-    select part, provider, grp, grouping(provider)::int as every_key, ${level} as level, ${from} as period_from,
-           count(distinct id)::int as n
-    from (select coalesce(part, '') as part, coalesce(provider, '') as provider, coalesce(grp, '') as grp, id,
-                 date_trunc('month', d::date)::date as month, date_trunc('quarter', d::date)::date as quarter,
-                 (date_trunc('year', d::date - interval '3 months') + interval '3 months')::date as fy
-          from (${members}) m) x
-    group by grouping sets (${sets})`;
-  const byPart = new Map<string, CountedCell[]>();
+  const rows = await sql<{ part: string; provider: string; grp: string; id: string; d: string | null }[]>`
+    select coalesce(part, '') as part, coalesce(provider, '') as provider, coalesce(grp, '') as grp, id, ${period} as d
+    from (${members}) m
+    group by 1, 2, 3, 4, 5`;
+  const people = new Map<string, Map<string, PeopleOfCell>>();
+  const add = (part: string, k: string | null, p: Period | null, id: string) => {
+    let cells = people.get(part);
+    if (!cells) people.set(part, (cells = new Map<string, PeopleOfCell>()));
+    const cellId = `${k ?? ''}\u0001${k === null ? '*' : ''}\u0001${p?.from ?? ''}\u0001${p?.to ?? ''}`;
+    let cell = cells.get(cellId);
+    if (!cell) cells.set(cellId, (cell = { key: k, period: p, ids: new Set() }));
+    cell.ids.add(id);
+  };
   for (const r of rows) {
+    const k = key(r.provider, r.grp);
+    const periods: (Period | null)[] = [null];
     // A member without a date counts only where no period is asked.
-    if (r.level !== null && r.period_from === null) continue;
-    const cell: CountedCell = {
-      key: r.every_key === 1 ? null : key(r.provider, r.grp),
-      period: r.level === null ? null : periodAt[r.level](r.period_from!),
-      n: r.n,
-    };
-    const cells = byPart.get(r.part);
-    if (cells) cells.push(cell);
-    else byPart.set(r.part, [cell]);
+    if (r.d !== null) for (const level of opts.levels) periods.push(periodAt[level](r.d));
+    for (const p of periods) {
+      add(r.part, k, p, r.id);
+      if (opts.totals) add(r.part, null, p, r.id);
+    }
   }
-  return new Map([...byPart].map(([part, cells]) => [part, new CountedCells(cells)]));
+  return new Map(
+    [...people].map(([part, cells]) => [
+      part,
+      new CountedCells([...cells.values()].map((c) => ({ key: c.key, period: c.period, n: c.ids.size }))),
+    ]),
+  );
 }
 
 /** Sets every figure of a withheld row to null, keeping its identifying fields and the keys of its breakdowns. */
