@@ -3,23 +3,19 @@ import {
   AGE_BANDS,
   alignPeriod,
   childPeriods,
-  CountedCells,
   DISCLOSURE_VERSION,
   financialYearOf,
   MIN_POPULATION,
-  monthOf,
   periodIssues,
   PopulationCells,
   quarterOf,
-  quarterPeriodOf,
   rowPublished,
   suppressCount,
   type AlignedPeriod,
-  type CellCounts,
+  type Member,
   type Period,
-  type PeriodLevel,
 } from '@vru/domain';
-import type { Sql, SqlFragment } from '@vru/runtime';
+import type { Sql } from '@vru/runtime';
 import { reportScope } from './auth.js';
 import { HttpProblem } from './problem.js';
 
@@ -96,33 +92,19 @@ export class Disclosure {
   }
 
   /**
-   * Whether the row for `group` over `period` may show figures. Always true for a provider's own figures. `cells`
-   * count every person of the row's sibling cells: all providers and groups of the programme over the financial
-   * year (countCells in SQL, or PopulationCells in memory).
+   * Whether the row for `group` over `period` may show figures. Always true for a provider's own figures.
+   * `members` are every person of the row's sibling cells: all providers and groups of the programme over the
+   * financial year.
    */
-  publishedCells(cells: CellCounts | undefined, group: string | null, period: AlignedPeriod | null = this.period) {
+  published(members: readonly Member[], group: string | null, period: AlignedPeriod | null = this.period): boolean {
     if (!this.applied) return true;
-    return rowPublished(cells ?? NO_CELLS, period, this.rowKey(group));
+    return rowPublished(new PopulationCells(members), period, this.rowKey(group));
   }
 
   /** Whether the population of cell `key` (one provider's, for a grant) is published against its sibling keys. */
-  publishedCellKey(cells: CellCounts | undefined, key: string, period: AlignedPeriod | null = this.period) {
+  publishedKey(members: readonly Member[], key: string, period: AlignedPeriod | null = this.period): boolean {
     if (!this.applied) return true;
-    return rowPublished(cells ?? NO_CELLS, period, key);
-  }
-
-  /**
-   * The SQL condition (after `and`s) for a member of what the query asked for, as `inScope`: the provider named, and
-   * a date in the aligned period when the layer applies (otherwise the report's window is already the period).
-   */
-  inScopeSql(sql: Sql, providerColumn: string, dateColumn: string): SqlFragment {
-    return sql`${this.provider ? sql`and ${sql(providerColumn)} = ${this.provider}` : sql``}
-      ${this.applied && this.period ? sql`and ${sql(dateColumn)} between ${this.period.from}::date and ${this.period.to}::date` : sql``}`;
-  }
-
-  /** The provider part of a member's cell key in SQL: the provider when one is named (as `key`), else nothing. */
-  keyProvider(sql: Sql, column: string): SqlFragment {
-    return this.applied && this.provider ? sql`${sql(column)}` : sql`''`;
+    return rowPublished(new PopulationCells(members), period, key);
   }
 
   /** A count inside a published row: primary suppression of 1–4 when the layer applies. */
@@ -160,74 +142,6 @@ export function disclosureScope(
   }
   const period = q.from !== undefined && q.to !== undefined ? alignPeriod(q.from, q.to) : null;
   return new Disclosure(true, period, provider);
-}
-
-const NO_CELLS = new CountedCells([]);
-
-const periodAt: Record<PeriodLevel, (from: string) => Period> = {
-  month: monthOf,
-  quarter: quarterPeriodOf,
-  'financial-year': financialYearOf,
-};
-
-interface PeopleOfCell {
-  key: string | null;
-  period: Period | null;
-  ids: Set<string>;
-}
-
-/**
- * The population cells of a report, reduced in PostgreSQL and counted here: SQL sends each person once per cell and
- * finest period asked (a month, quarter or financial year), and this counts distinct people per cell key, for no
- * period and for each period at the `levels` asked, and (with `totals`) the same over every key at once (a row with
- * neither provider nor group). `members` selects `part` (a set of cells judged together, such as a programme's),
- * `provider` and `grp` (the cell key, as `Disclosure.key` takes them; `Disclosure.keyProvider` gives the provider),
- * `id` (the person) and `d` (the member's date, or null). Answers what PopulationCells over the same members would,
- * per part. (Counting distinct people per grouping set in SQL sorted every set and measured slower than this.)
- */
-export async function countCells(
-  sql: Sql,
-  members: SqlFragment,
-  key: (provider: string, group: string) => string,
-  opts: { levels: readonly PeriodLevel[]; totals: boolean },
-): Promise<Map<string, CountedCells>> {
-  const finest = (['month', 'quarter', 'financial-year'] as const).find((l) => opts.levels.includes(l));
-  const period = sql.unsafe(
-    finest === undefined
-      ? 'null::text'
-      : finest === 'financial-year'
-        ? `to_char(date_trunc('year', d::date - interval '3 months') + interval '3 months', 'YYYY-MM-DD')`
-        : `to_char(date_trunc('${finest}', d::date), 'YYYY-MM-DD')`,
-  );
-  const rows = await sql<{ part: string; provider: string; grp: string; id: string; d: string | null }[]>`
-    select coalesce(part, '') as part, coalesce(provider, '') as provider, coalesce(grp, '') as grp, id, ${period} as d
-    from (${members}) m
-    group by 1, 2, 3, 4, 5`;
-  const people = new Map<string, Map<string, PeopleOfCell>>();
-  const add = (part: string, k: string | null, p: Period | null, id: string) => {
-    let cells = people.get(part);
-    if (!cells) people.set(part, (cells = new Map<string, PeopleOfCell>()));
-    const cellId = `${k ?? ''}\u0001${k === null ? '*' : ''}\u0001${p?.from ?? ''}\u0001${p?.to ?? ''}`;
-    let cell = cells.get(cellId);
-    if (!cell) cells.set(cellId, (cell = { key: k, period: p, ids: new Set() }));
-    cell.ids.add(id);
-  };
-  for (const r of rows) {
-    const k = key(r.provider, r.grp);
-    const periods: (Period | null)[] = [null];
-    // A member without a date counts only where no period is asked.
-    if (r.d !== null) for (const level of opts.levels) periods.push(periodAt[level](r.d));
-    for (const p of periods) {
-      add(r.part, k, p, r.id);
-      if (opts.totals) add(r.part, null, p, r.id);
-    }
-  }
-  return new Map(
-    [...people].map(([part, cells]) => [
-      part,
-      new CountedCells([...cells.values()].map((c) => ({ key: c.key, period: c.period, n: c.ids.size }))),
-    ]),
-  );
 }
 
 /** Sets every figure of a withheld row to null, keeping its identifying fields and the keys of its breakdowns. */
@@ -297,79 +211,11 @@ export async function groupVocabulary(
   );
 }
 
-/** The period levels a check of a period at `level` reads: the period and its sibling chain. */
-export const LEVELS_FROM: Record<PeriodLevel, PeriodLevel[]> = {
-  month: ['month', 'quarter', 'financial-year'],
-  quarter: ['quarter', 'financial-year'],
-  'financial-year': ['financial-year'],
-};
-
-const GROUP_COLUMNS: Partial<Record<GroupBy, string>> = {
-  programme: 'programme_id',
-  provider: 'provider_id',
-  'age-band': 'age_band',
-  gender: 'gender',
-  ethnicity: 'ethnicity',
-  'referral-source': 'referral_source',
-};
-
-/**
- * What countCells needs for `disclosedGroupsOf` under the layer: the cell's group in SQL (the participant column of
- * a breakdown, `alias`-qualified; months and quarters are periods, not keys), and the levels and totals its checks read.
- */
-export function groupCells(
-  sql: Sql,
-  dc: Disclosure,
-  by: GroupBy | undefined,
-  alias: string,
-): { grp: SqlFragment; levels: PeriodLevel[]; totals: boolean } {
-  const column = by && !TIME_GROUPS.includes(by) ? GROUP_COLUMNS[by] : undefined;
-  const timed = by !== undefined && TIME_GROUPS.includes(by);
-  return {
-    grp: column ? sql`coalesce(${sql(`${alias}.${column}`)}, 'unknown')` : sql`''`,
-    levels: dc.period ? LEVELS_FROM[timed ? 'month' : dc.period.level] : [],
-    totals: column === undefined && dc.rowKey(null) === null,
-  };
-}
-
-/**
- * disclosedGroups over cells counted in SQL (countCells with `groupCells`): `people` are only the members of what
- * the query asked for (its provider and period, `Disclosure.inScopeSql`), `cells` every provider's over the window.
- * Answers the same rows with the same decisions.
- */
-export function disclosedGroupsOf<T>(
-  dc: Disclosure,
-  people: readonly T[],
-  by: GroupBy | undefined,
-  vocabulary: readonly string[] | null,
-  cells: CellCounts | undefined,
-  f: { date: (p: T) => string | null; group: (p: T) => string },
-): { group: string | undefined; members: T[]; published: boolean }[] {
-  if (!by) return [{ group: undefined, members: [...people], published: dc.publishedCells(cells, null) }];
-  if (!dc.applied) {
-    const labels = [...new Set(people.map(f.group))].sort();
-    return labels.map((group) => ({ group, members: people.filter((p) => f.group(p) === group), published: true }));
-  }
-  if (TIME_GROUPS.includes(by)) {
-    return periodsWithin(dc.period!, by as 'month' | 'quarter').map((sp) => ({
-      group: by === 'month' ? sp.from.slice(0, 7) : quarterOf(sp.from),
-      members: people.filter((p) => {
-        const d = f.date(p);
-        return d !== null && d >= sp.from && d <= sp.to;
-      }),
-      published: dc.publishedCells(cells, null, sp),
-    }));
-  }
-  return (vocabulary ?? []).map((group) => ({
-    group,
-    members: people.filter((p) => f.group(p) === group),
-    published: dc.publishedCells(cells, group),
-  }));
-}
-
 /**
  * Splits one row's population (every provider, the whole window) into the rows a report answers, each with
- * its in-scope members and whether the layer publishes it: disclosedGroupsOf over the members' cells in memory.
+ * its in-scope members and whether the layer publishes it. Without a breakdown: one row. With one, when the
+ * layer applies: a row for every value of the vocabulary (months and quarters: every period of the query's),
+ * judged against all of them; for a provider's own figures: the groups it has, as before.
  */
 export function disclosedGroups<T>(
   dc: Disclosure,
@@ -378,11 +224,36 @@ export function disclosedGroups<T>(
   vocabulary: readonly string[] | null,
   f: { id: (p: T) => string; provider: (p: T) => string; date: (p: T) => string | null; group: (p: T) => string },
 ): { group: string | undefined; members: T[]; published: boolean }[] {
-  const keyed = by !== undefined && !TIME_GROUPS.includes(by);
-  const cells = new PopulationCells(
-    people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), keyed ? f.group(p) : null), date: f.date(p) })),
-  );
-  // A provider's own breakdown answers the groups it has, as read; every other row only its in-scope members.
-  const scoped = by && !dc.applied ? people : people.filter((p) => dc.inScope(f.provider(p), f.date(p)));
-  return disclosedGroupsOf(dc, scoped, by, vocabulary, cells, f);
+  const cellsBy = (group: (p: T) => string | null): Member[] =>
+    people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), group(p)), date: f.date(p) }));
+  if (!by) {
+    return [
+      {
+        group: undefined,
+        members: people.filter((p) => dc.inScope(f.provider(p), f.date(p))),
+        published: dc.published(
+          cellsBy(() => null),
+          null,
+        ),
+      },
+    ];
+  }
+  if (!dc.applied) {
+    const labels = [...new Set(people.map(f.group))].sort();
+    return labels.map((group) => ({ group, members: people.filter((p) => f.group(p) === group), published: true }));
+  }
+  if (TIME_GROUPS.includes(by)) {
+    const cells = cellsBy(() => null);
+    return periodsWithin(dc.period!, by as 'month' | 'quarter').map((sp) => ({
+      group: by === 'month' ? sp.from.slice(0, 7) : quarterOf(sp.from),
+      members: people.filter((p) => dc.inScope(f.provider(p), f.date(p), sp)),
+      published: dc.published(cells, null, sp),
+    }));
+  }
+  const cells = cellsBy(f.group);
+  return (vocabulary ?? []).map((group) => ({
+    group,
+    members: people.filter((p) => f.group(p) === group && dc.inScope(f.provider(p), f.date(p))),
+    published: dc.published(cells, group),
+  }));
 }

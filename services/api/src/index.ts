@@ -7,4 +7,3 @@ export { applyRetention } from './ingest/retention.js';
 export { readXlsx, writeXlsx, XLSX_CONTENT_TYPE, type XlsxSheet } from './xlsx.js';
 export { REPORTS, type Filters } from './web/data.js';
 export { atConsistentPosition } from './report-snapshot.js';
-export { countCells } from './disclosure.js';

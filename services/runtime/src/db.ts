@@ -2,8 +2,6 @@ import postgres from 'postgres';
 
 export type Sql = postgres.Sql<{ bigint: bigint }>;
 export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
-/** A piece of a tagged-template query, spliced into another. */
-export type SqlFragment = postgres.Fragment;
 
 /**
  * One pool per process. bigint columns (log positions) come back as BigInt, never as lossy numbers;

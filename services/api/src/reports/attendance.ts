@@ -1,29 +1,25 @@
 import type { AttendanceQuery, Principal } from '@vru/contracts';
-import { DISCLOSURE_VERSION, type CellCounts, type PeriodLevel } from '@vru/domain';
+import { DISCLOSURE_VERSION } from '@vru/domain';
 import { attendanceReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
 import { tenantOf } from '../auth.js';
-import { countCells, disclosureScope, LEVELS_FROM, withheld, type Disclosure } from '../disclosure.js';
+import { disclosureScope, withheld } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
+import { groupRows } from './group-rows.js';
 import { emptyIfNoReadModel } from './read-model.js';
 
 const { sessions: sessionsTable } = attendanceReadModel.tables;
 
-/** Attendance per programme over one period (`level` and `period_from` null: the period asked, unaligned). */
-interface AttendanceFigures {
+interface AttendanceRecord {
   programme_id: string;
-  level: PeriodLevel | null;
-  period_from: string | null;
-  participants: number;
+  provider_id: string;
+  stream_id: string;
+  month: string;
   attended: number;
   missed: number;
 }
-interface AttendanceRead {
-  figures: AttendanceFigures[];
-  cells: Map<string, CellCounts>;
-}
 /** Reads shared by the attendance reports of one page (a month each): under the layer they all read the same financial year. */
-export type AttendanceReads = Map<string, Promise<AttendanceRead>>;
+export type AttendanceReads = Map<string, Promise<AttendanceRecord[]>>;
 
 /**
  * Sessions attended and missed per programme (the attendance report; a provider key sees its own sessions only).
@@ -47,28 +43,15 @@ export async function attendanceAt(
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
-  const readKey = JSON.stringify([
-    q.programmeId ?? null,
-    dc.applied,
-    dc.provider,
-    dc.period?.level ?? null,
-    window.from ?? null,
-    window.to ?? null,
-  ]);
+  const readKey = JSON.stringify([q.programmeId ?? null, dc.sqlProvider, window.from ?? null, window.to ?? null]);
   let read = shared?.get(readKey);
   if (!read) {
-    read = readAttendance(sql, dc, q.programmeId, window);
+    read = readAttendance(sql, q.programmeId, dc.sqlProvider, window);
     shared?.set(readKey, read);
   }
-  const { figures, cells } = await read;
-  const asked = dc.applied ? dc.period : null;
-  const mine = new Map(
-    figures
-      .filter((f) => (asked ? f.level === asked.level && f.period_from === asked.from : f.level === null))
-      .map((f) => [f.programme_id, f]),
-  );
-  // Under the layer every programme with anyone in the financial year answers a row (present or not in the period).
-  const programmes = [...new Set([...mine.keys(), ...cells.keys()])].sort();
+  const records = await read;
+  const byProgramme = groupRows(records, (r) => r.programme_id);
+  const programmes = [...byProgramme.keys()].sort();
   return {
     report: 'attendance' as const,
     filters: reportFilters(q),
@@ -78,71 +61,41 @@ export async function attendanceAt(
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const f = mine.get(programmeId);
-      const attended = f?.attended ?? 0;
-      const missed = f?.missed ?? 0;
+      const mine = byProgramme.get(programmeId)!;
+      const members = mine.map((r) => ({ id: r.stream_id, key: dc.key(r.provider_id, null), date: r.month }));
+      const inScope = mine.filter((r) => dc.inScope(r.provider_id, r.month));
+      const attended = inScope.reduce((n, r) => n + r.attended, 0);
+      const missed = inScope.reduce((n, r) => n + r.missed, 0);
       const row = {
         programmeId,
-        participants: (f?.participants ?? 0) as number | null,
+        participants: new Set(inScope.map((r) => r.stream_id)).size as number | null,
         sessionsAttended: dc.count(attended),
         sessionsMissed: dc.count(missed),
         attendanceRate: attended + missed === 0 ? null : Math.round((attended / (attended + missed)) * 10_000) / 10_000,
       };
-      if (!dc.publishedCells(cells.get(programmeId), null)) return withheld(row, ['programmeId']);
+      if (!dc.published(members, null)) return withheld(row, ['programmeId']);
       return row.sessionsAttended === null || row.sessionsMissed === null ? { ...row, attendanceRate: null } : row;
     }),
   };
 }
 
-/**
- * Attendance per programme, counted in SQL. Under the layer: the figures of the query's provider (or all) for every
- * month, quarter and financial year of the window, and the cells of every provider, so one read answers every month
- * of a page; otherwise the provider's own figures over exactly the period asked.
- */
-async function readAttendance(
+function readAttendance(
   sql: Sql,
-  dc: Disclosure,
   programmeId: string | undefined,
+  provider: string | null,
   window: { from: string | undefined; to: string | undefined },
-): Promise<AttendanceRead> {
-  const where = sql`
+) {
+  return sql<AttendanceRecord[]>`
+    select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month,
+           count(*) filter (where attended)::int as attended,
+           count(*) filter (where not attended)::int as missed
+    from ${sql(sessionsTable)}
     where true
       ${programmeId ? sql`and programme_id = ${programmeId}` : sql``}
-      ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}
       ${window.from ? sql`and session_date >= ${window.from}::date` : sql``}
-      ${window.to ? sql`and session_date <= ${window.to}::date` : sql``}`;
-  const totals = sql`count(distinct stream_id)::int as participants, count(*) filter (where attended)::int as attended,
-    count(*) filter (where not attended)::int as missed`;
-  if (!dc.applied || !dc.period) {
-    const figures = await sql<AttendanceFigures[]>`
-      select programme_id, null as level, null as period_from, ${totals}
-      from ${sql(sessionsTable)} ${where} group by 1`.catch(emptyIfNoReadModel);
-    return { figures, cells: new Map() };
-  }
-  const inScope = dc.provider ? sql`where provider_id = ${dc.provider}` : sql``;
-  const [figures, cells] = await Promise.all([
-    sql<AttendanceFigures[]>`
-      select programme_id,
-             case when grouping(month) = 0 then 'month' when grouping(quarter) = 0 then 'quarter' else 'financial-year' end as level,
-             to_char(coalesce(month, quarter, fy), 'YYYY-MM-DD') as period_from, ${totals}
-      from (select *, date_trunc('month', session_date)::date as month, date_trunc('quarter', session_date)::date as quarter,
-                   (date_trunc('year', session_date - interval '3 months') + interval '3 months')::date as fy
-            from ${sql(sessionsTable)} ${where}) s
-      ${inScope}
-      group by grouping sets ((programme_id, month), (programme_id, quarter), (programme_id, fy))`.catch(
-      emptyIfNoReadModel,
-    ),
-    countCells(
-      sql,
-      sql`
-        select distinct programme_id as part, ${dc.keyProvider(sql, 'provider_id')} as provider, '' as grp,
-               stream_id as id, date_trunc('month', session_date)::date as d
-        from ${sql(sessionsTable)} ${where}`,
-      (provider, group) => dc.key(provider, group),
-      { levels: LEVELS_FROM[dc.period.level], totals: dc.rowKey(null) === null },
-    ).catch(emptyIfNoReadModel),
-  ]);
-  return { figures, cells: new Map(cells) };
+      ${window.to ? sql`and session_date <= ${window.to}::date` : sql``}
+    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel);
 }
 
 /** The attendance-over-time chart shows at most this many months (the last of the period). */

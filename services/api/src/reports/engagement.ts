@@ -1,31 +1,15 @@
 import { ExitReasons, type EngagementQuery, type Principal } from '@vru/contracts';
-import {
-  daysBetween,
-  median,
-  MIN_POPULATION,
-  rateSuppressed,
-  suppressRecord,
-  wilsonInterval,
-  type CountedCells,
-} from '@vru/domain';
+import { daysBetween, median, MIN_POPULATION, rateSuppressed, suppressRecord, wilsonInterval } from '@vru/domain';
 import { participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import {
-  countCells,
-  disclosedGroupsOf,
-  disclosureScope,
-  groupCells,
-  groupVocabulary,
-  withheld,
-  type Disclosure,
-} from '../disclosure.js';
+import { disclosedGroups, disclosureScope, groupVocabulary, withheld, type Disclosure } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { evaluationConsented, groupBy, groupValue, rate, type GroupFields } from './figures.js';
 import { emptyIfNoReadModel } from './read-model.js';
 
 const { participants: participantsTable } = participantsReadModel.tables;
 
-export interface FunnelRow extends GroupFields {
+interface FunnelRow extends GroupFields {
   referral_date: string;
   evaluation_consent_from: string | null;
   evaluation_consent_withdrawn_on: string | null;
@@ -91,41 +75,17 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
   const vocabulary = await groupVocabulary(sql, dc, q.groupBy);
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
-  const by = q.groupBy;
-  const where = sql`
+  const rows = await sql<(FunnelRow & { stream_id: string })[]>`
+    select stream_id, programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
+           referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
+           first_session_date::text, exit_date::text, exit_reason
+    from ${sql(participantsTable)}
     where referral_date is not null
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
       ${window.from ? sql`and referral_date >= ${window.from}::date` : sql``}
-      ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`;
-  const cellsOf = groupCells(sql, dc, by, 'p');
-  // Only the people of the query's provider and period come to the API; their siblings are counted in SQL.
-  const [rows, cells] = await Promise.all([
-    sql<FunnelRow[]>`
-      select programme_id, provider_id, age_band, gender, ethnicity, referral_source, postcode_district,
-             referral_date::text, evaluation_consent_from::text, evaluation_consent_withdrawn_on::text, enrolled_on::text,
-             first_session_date::text, exit_date::text, exit_reason
-      from ${sql(participantsTable)} ${where} ${dc.inScopeSql(sql, 'provider_id', 'referral_date')}`.catch(
-      emptyIfNoReadModel,
-    ),
-    dc.applied
-      ? countCells(
-          sql,
-          sql`
-            select programme_id as part, ${dc.keyProvider(sql, 'provider_id')} as provider, ${cellsOf.grp} as grp,
-                   stream_id as id, referral_date as d
-            from ${sql(participantsTable)} p ${where}`,
-          (provider, group) => dc.key(provider, group),
-          cellsOf,
-        ).catch(emptyIfNoReadModel)
-      : new Map<string, CountedCells>(),
-  ]);
-  const byProgramme = groupBy(rows, (r) => r.programme_id);
-  const cellsByProgramme = new Map(cells);
-  // Under the layer every programme with anyone in the window answers, present or not in the query's cells.
-  const programmes = [...new Set([...byProgramme.keys(), ...cellsByProgramme.keys()])].sort((a, b) =>
-    a.localeCompare(b),
-  );
+      ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
+  const by = q.groupBy;
   return {
     report: 'engagement' as const,
     filters: reportFilters(q),
@@ -134,18 +94,13 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
     computedAt,
     suppressed: dc.applied,
     disclosure: dc.stamp,
-    rows: programmes.flatMap((programmeId) =>
-      disclosedGroupsOf(
-        dc,
-        byProgramme.get(programmeId) ?? [],
-        by,
-        vocabulary?.(programmeId) ?? null,
-        cellsByProgramme.get(programmeId),
-        {
-          date: (p) => p.referral_date,
-          group: (p) => (by ? groupValue(p, by, p.referral_date) : ''),
-        },
-      ).flatMap(({ group, members, published }) => {
+    rows: [...groupBy(rows, (r) => r.programme_id)].flatMap(([programmeId, people]) =>
+      disclosedGroups(dc, people, by, vocabulary?.(programmeId) ?? null, {
+        id: (p) => p.stream_id,
+        provider: (p) => p.provider_id,
+        date: (p) => p.referral_date,
+        group: (p) => (by ? groupValue(p, by, p.referral_date) : ''),
+      }).flatMap(({ group, members, published }) => {
         if (group === undefined && members.length === 0 && !dc.applied) return [];
         const { programmeId: id, ...figures } = engagementRow(programmeId, members, asOf, dc);
         const row = { programmeId: id, ...(group !== undefined ? { group } : {}), ...figures };

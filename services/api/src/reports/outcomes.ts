@@ -1,15 +1,8 @@
 import type { OutcomesQuery, Principal } from '@vru/contracts';
-import { pairedChange, RELIABLE_CHANGE, rateSuppressed, type CountedCells } from '@vru/domain';
+import { pairedChange, RELIABLE_CHANGE, rateSuppressed } from '@vru/domain';
 import { outcomesReadModel, participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import {
-  countCells,
-  disclosedGroupsOf,
-  disclosureScope,
-  groupCells,
-  groupVocabulary,
-  withheld,
-} from '../disclosure.js';
+import { disclosedGroups, disclosureScope, groupVocabulary, withheld } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupBy, groupValue, rate, round, type GroupFields } from './figures.js';
 import { emptyIfNoReadModel } from './read-model.js';
@@ -35,9 +28,8 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
   const vocabulary = await groupVocabulary(sql, dc, q.groupBy);
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
-  const by = q.groupBy;
-  const records = sql`
-    select o.stream_id, o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on,
+  const rows = await sql<OutcomeRecord[]>`
+    select o.stream_id, o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on::text,
            p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
     from ${sql(outcomesTable)} o join ${sql(participantsTable)} p on p.stream_id = o.stream_id
     where p.evaluation_consent_from is not null
@@ -45,38 +37,9 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
       ${q.programmeId ? sql`and o.programme_id = ${q.programmeId}` : sql``}
       ${dc.sqlProvider ? sql`and o.provider_id = ${dc.sqlProvider}` : sql``}
       ${window.from ? sql`and p.enrolled_on >= ${window.from}::date` : sql``}
-      ${window.to ? sql`and p.enrolled_on <= ${window.to}::date` : sql``}`;
-  const cellsOf = groupCells(sql, dc, by, 'r');
-  // Only the records of the query's provider and period come to the API; their siblings are counted in SQL.
-  const [rows, cells] = await Promise.all([
-    sql<OutcomeRecord[]>`
-      select stream_id, programme_id, instrument, scale, baseline_score, exit_score, enrolled_on::text, provider_id,
-             age_band, gender, ethnicity, referral_source, postcode_district
-      from (${records}) r where true ${dc.inScopeSql(sql, 'provider_id', 'enrolled_on')}`.catch(emptyIfNoReadModel),
-    dc.applied
-      ? countCells(
-          sql,
-          sql`
-            select json_build_array(r.programme_id, r.instrument, r.scale)::text as part,
-                   ${dc.keyProvider(sql, 'r.provider_id')} as provider, ${cellsOf.grp} as grp, r.stream_id as id,
-                   r.enrolled_on as d
-            from (${records}) r`,
-          (provider, group) => dc.key(provider, group),
-          cellsOf,
-        ).catch(emptyIfNoReadModel)
-      : new Map<string, CountedCells>(),
-  ]);
-  const populationKey = (programmeId: string, instrument: string, scale: string) =>
-    `${programmeId}\u0000${instrument}\u0000${scale}`;
-  const inScope = groupBy(rows, (r) => populationKey(r.programme_id, r.instrument, r.scale));
-  const cellsByPopulation = new Map(
-    [...new Map(cells)].map(([part, c]) => {
-      const [programmeId, instrument, scale] = JSON.parse(part) as [string, string, string];
-      return [populationKey(programmeId, instrument, scale), c];
-    }),
-  );
-  // Under the layer every population with anyone in the window answers, present or not in the query's cells.
-  const populations = [...new Set([...inScope.keys(), ...cellsByPopulation.keys()])].sort((a, b) => a.localeCompare(b));
+      ${window.to ? sql`and p.enrolled_on <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
+  const by = q.groupBy;
+  const populations = groupBy(rows, (r) => `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}`);
   return {
     report: 'outcomes' as const,
     filters: reportFilters(q),
@@ -85,19 +48,14 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
     computedAt,
     suppressed: dc.applied,
     disclosure: dc.stamp,
-    rows: populations.flatMap((key) => {
-      const [programmeId, instrument, scale] = key.split('\u0000') as [string, string, string];
-      return disclosedGroupsOf(
-        dc,
-        inScope.get(key) ?? [],
-        by,
-        vocabulary?.(programmeId) ?? null,
-        cellsByPopulation.get(key),
-        {
-          date: (r) => r.enrolled_on,
-          group: (r) => (by ? groupValue(r, by, r.enrolled_on) : ''),
-        },
-      ).flatMap(({ group, members: g, published }) => {
+    rows: [...populations.values()].flatMap((population) => {
+      const { programme_id: programmeId, instrument, scale } = population[0]!;
+      return disclosedGroups(dc, population, by, vocabulary?.(programmeId) ?? null, {
+        id: (r) => r.stream_id,
+        provider: (r) => r.provider_id,
+        date: (r) => r.enrolled_on,
+        group: (r) => (by ? groupValue(r, by, r.enrolled_on) : ''),
+      }).flatMap(({ group, members: g, published }) => {
         if (g.length === 0 && !dc.applied) return [];
         const pairs = g
           .filter((r) => r.baseline_score !== null && r.exit_score !== null)

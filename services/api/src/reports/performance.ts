@@ -8,16 +8,13 @@ import {
   quarterPerformance,
   quartersOfYear,
   reliablyImproved,
-  CountedCells,
-  PopulationCells,
-  type CellCounts,
   type IndicatorPerformance,
   type Member,
   type QuarterActuals,
 } from '@vru/domain';
 import { attendanceReadModel, outcomesReadModel, participantsReadModel, spendReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { countCells, disclosureScope, type Disclosure } from '../disclosure.js';
+import { disclosureScope, type Disclosure } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupRows } from './group-rows.js';
 import { emptyIfNoReadModel } from './read-model.js';
@@ -53,7 +50,25 @@ interface TargetRow {
   outcome_targets: Record<string, number>;
   revisions: number;
 }
+interface PersonRow {
+  stream_id: string;
+  provider_id: string;
+  programme_id: string;
+  referral_date: string | null;
+  enrolled_on: string | null;
+  exit_date: string | null;
+  exit_reason: string | null;
+}
+interface AttendanceRow {
+  stream_id: string;
+  provider_id: string;
+  programme_id: string;
+  session_date: string;
+}
+
 export type PeopleIndicator = 'referrals' | 'enrolments' | 'sessionsDelivered' | 'completions';
+
+const within = (d: string | null, g: GrantRow): d is string => d !== null && d >= g.start_date && d <= g.end_date;
 
 export const performanceReport = (sql: Sql, principal: Principal, q: PerformanceQuery) =>
   atConsistentPosition(sql, principal, ['spend', 'participants', 'attendance', 'outcomes'], q, (tx, at) =>
@@ -85,86 +100,64 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   };
   if (grants.length === 0) return { ...header, rows: [] };
   const refs = grants.map((g) => g.grant_ref);
+  const providers = [...new Set(grants.map((g) => g.provider_id))];
   const programmes = [...new Set(grants.map((g) => g.programme_id))];
-  // Every date a disclosure check of these grants looks at: the grant periods, widened to whole financial years
-  // (the sibling periods of each quarter). Members dated only outside it are in no cell any check reads.
+  // Under the layer every provider of the programmes is read: their cells are the siblings of each grant's.
+  const providerFilter = () => (dc.applied ? sql`` : sql`and provider_id = any(${providers}::text[])`);
+  // Every date a figure or a disclosure check of these grants looks at: the grant periods, widened to whole
+  // financial years (the sibling periods of each quarter). Rows dated only outside it count nowhere.
   const from = grants.map((g) => financialYearOf(g.start_date).from).sort()[0]!;
   const to = grants
     .map((g) => financialYearOf(g.end_date).to)
     .sort()
     .at(-1)!;
-  const forGrants = sql`
-    select grant_ref, provider_id, programme_id, start_date, end_date from ${sql(grantsTable)}
-    where grant_ref = any(${refs}::text[])`;
-  // The people counts' dates, one row per participant and indicator.
-  const dated = sql`cross join lateral (values ('referrals', p.referral_date), ('enrolments', p.enrolled_on),
-      ('completions', case when p.exit_reason = 'completed' then p.exit_date end)) x(indicator, d)`;
-  const [targets, counts, spend, outcomes, cells] = await Promise.all([
+  const [targets, people, attendances, spend, outcomes] = await Promise.all([
     sql<TargetRow[]>`
       select grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence::text, outcome_targets, revisions
       from ${sql(deliveryTargetsTable)} where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
-    // Actuals counted in SQL per grant and calendar quarter: the participants and attended sessions of the grant's
-    // provider and programme dated within the grant period.
-    sql<{ grant_ref: string; indicator: PeopleIndicator; quarter_start: string; n: number }[]>`
-      select g.grant_ref, x.indicator, to_char(date_trunc('quarter', x.d), 'YYYY-MM-DD') as quarter_start, count(*)::int as n
-      from (${forGrants}) g
-      join ${sql(participantsTable)} p on p.provider_id = g.provider_id and p.programme_id = g.programme_id ${dated}
-      where x.d between g.start_date and g.end_date
-      group by 1, 2, 3
-      union all
-      select g.grant_ref, 'sessionsDelivered', to_char(date_trunc('quarter', s.session_date), 'YYYY-MM-DD'), count(*)::int
-      from (${forGrants}) g
-      join ${sql(sessionsTable)} s on s.provider_id = g.provider_id and s.programme_id = g.programme_id
-      where s.attended and s.session_date between g.start_date and g.end_date
-      group by 1, 2, 3`.catch(emptyIfNoReadModel),
+    sql<PersonRow[]>`
+      select stream_id, provider_id, programme_id, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
+      from ${sql(participantsTable)}
+      where programme_id = any(${programmes}::text[]) ${providerFilter()}
+        and (referral_date between ${from}::date and ${to}::date or enrolled_on between ${from}::date and ${to}::date
+          or exit_date between ${from}::date and ${to}::date)`.catch(emptyIfNoReadModel),
+    sql<AttendanceRow[]>`
+      select stream_id, provider_id, programme_id, session_date::text from ${sql(sessionsTable)}
+      where attended and programme_id = any(${programmes}::text[]) ${providerFilter()}
+        and session_date between ${from}::date and ${to}::date`.catch(emptyIfNoReadModel),
     sql<{ grant_ref: string; period_start: string; amount_pence: string }[]>`
       select grant_ref, period_start::text, amount_pence::text from ${sql(spendTable)}
       where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
-    // Outcome actuals follow the outcomes report: evaluation consent in force today, first baseline and last exit;
-    // pairs of equal scores counted together (whether a pair improved depends on its scores alone).
+    // Outcome actuals follow the outcomes report: evaluation consent in force today, first baseline and last exit.
     sql<
       {
-        grant_ref: string;
-        quarter_start: string;
+        provider_id: string;
+        programme_id: string;
         instrument: string;
         baseline_score: number;
         exit_score: number;
-        n: number;
+        exit_on: string;
       }[]
     >`
-      select g.grant_ref, to_char(date_trunc('quarter', o.exit_on), 'YYYY-MM-DD') as quarter_start, o.instrument,
-             o.baseline_score, o.exit_score, count(*)::int as n
-      from (${forGrants}) g
-      join ${sql(outcomesTable)} o on o.provider_id = g.provider_id and o.programme_id = g.programme_id
-      join ${sql(participantsTable)} p on p.stream_id = o.stream_id
-      where o.instrument = any(${[...TargetInstruments]}::text[]) and o.baseline_score is not null and o.exit_score is not null
-        and o.exit_on between g.start_date and g.end_date
+      select o.provider_id, o.programme_id, o.instrument, o.baseline_score, o.exit_score, o.exit_on::text
+      from ${sql(outcomesTable)} o join ${sql(participantsTable)} p on p.stream_id = o.stream_id
+      where o.provider_id = any(${providers}::text[]) and o.programme_id = any(${programmes}::text[])
+        and o.instrument = any(${[...TargetInstruments]}::text[]) and o.baseline_score is not null and o.exit_score is not null
         and p.evaluation_consent_from is not null
-        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
-      group by 1, 2, 3, 4, 5`.catch(emptyIfNoReadModel),
-    // Under the layer, each people count's cells: every provider of the programme, by quarter and financial year
-    // (attenders once per quarter: the finest period a check asks for).
-    dc.applied
-      ? countCells(
-          sql,
-          sql`
-            select p.programme_id || ' ' || x.indicator as part, p.provider_id as provider, '' as grp, p.stream_id as id, x.d
-            from ${sql(participantsTable)} p ${dated}
-            where p.programme_id = any(${programmes}::text[]) and x.d between ${from}::date and ${to}::date
-            union all
-            select distinct programme_id || ' sessionsDelivered', provider_id, '', stream_id, date_trunc('quarter', session_date)::date
-            from ${sql(sessionsTable)}
-            where attended and programme_id = any(${programmes}::text[]) and session_date between ${from}::date and ${to}::date`,
-          (provider) => provider,
-          { levels: ['quarter', 'financial-year'], totals: false },
-        ).catch(emptyIfNoReadModel)
-      : [],
+        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)`.catch(
+      emptyIfNoReadModel,
+    ),
   ]);
 
-  const countsOf = groupRows(counts, (c) => c.grant_ref);
-  const outcomesOf = groupRows(outcomes, (o) => o.grant_ref);
+  // Rows indexed once by programme and by provider and programme: a scan of every row per grant was the hot spot.
+  const peopleOf = groupRows(people, (p) => p.programme_id);
+  const attendancesOf = groupRows(attendances, (s) => s.programme_id);
+  const cellKey = (r: { provider_id: string; programme_id: string }) => `${r.provider_id}\u0000${r.programme_id}`;
+  const peopleIn = groupRows(people, cellKey);
+  const attendancesIn = groupRows(attendances, cellKey);
+  const outcomesIn = groupRows(outcomes, cellKey);
   const targetsOf = groupRows(targets, (t) => t.grant_ref);
-  const cellsOfPart = new Map(cells);
+  const cellsByProgramme = new Map<string, Record<PeopleIndicator, Member[]>>();
   const rows = grants.flatMap((g) => {
     const mine = targetsOf.get(g.grant_ref) ?? [];
     if (mine.length === 0) return [];
@@ -175,13 +168,20 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       if (!a) actuals.set(quarter, (a = noActuals()));
       return a;
     };
-    for (const c of countsOf.get(g.grant_ref) ?? []) at(c.quarter_start)[c.indicator] += c.n;
+    for (const p of peopleIn.get(cellKey(g)) ?? []) {
+      if (within(p.referral_date, g)) at(p.referral_date).referrals += 1;
+      if (within(p.enrolled_on, g)) at(p.enrolled_on).enrolments += 1;
+      if (p.exit_reason === 'completed' && within(p.exit_date, g)) at(p.exit_date).completions += 1;
+    }
+    for (const s of attendancesIn.get(cellKey(g)) ?? [])
+      if (within(s.session_date, g)) at(s.session_date).sessionsDelivered += 1;
     for (const s of spend) if (s.grant_ref === g.grant_ref) at(s.period_start).spendPence += Number(s.amount_pence);
-    for (const o of outcomesOf.get(g.grant_ref) ?? []) {
-      const figures = at(o.quarter_start).outcomes as Record<string, { pairs: number; improved: number }>;
+    for (const o of outcomesIn.get(cellKey(g)) ?? []) {
+      if (!within(o.exit_on, g)) continue;
+      const figures = at(o.exit_on).outcomes as Record<string, { pairs: number; improved: number }>;
       const f = (figures[o.instrument] ??= { pairs: 0, improved: 0 });
-      f.pairs += o.n;
-      if (reliablyImproved(o.instrument, { baseline: o.baseline_score, exit: o.exit_score })) f.improved += o.n;
+      f.pairs += 1;
+      if (reliablyImproved(o.instrument, { baseline: o.baseline_score, exit: o.exit_score })) f.improved += 1;
     }
     const targetMap = new Map(
       mine.map((t) => [
@@ -199,14 +199,13 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         },
       ]),
     );
-    const cellsOf = (indicator: PeopleIndicator) => cellsOfPart.get(`${g.programme_id} ${indicator}`) ?? NO_CELLS;
-    const programmeCells = {
-      referrals: cellsOf('referrals'),
-      enrolments: cellsOf('enrolments'),
-      completions: cellsOf('completions'),
-      sessionsDelivered: cellsOf('sessionsDelivered'),
-    };
-    const shown = quarterShown(dc, g.provider_id, programmeCells, actuals);
+    let cells = cellsByProgramme.get(g.programme_id);
+    if (!cells)
+      cellsByProgramme.set(
+        g.programme_id,
+        (cells = cellsOf(peopleOf.get(g.programme_id) ?? [], attendancesOf.get(g.programme_id) ?? [])),
+      );
+    const shown = quarterShown(dc, g.provider_id, cells, actuals);
     const started = (quarter: string) => quarterBounds(quarter).start <= asOf;
     const quarters = mine
       .map((t) => t.quarter)
@@ -235,6 +234,24 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
 }
 
 /**
+ * The population cells of each people count of one programme, every provider's: the people referred, enrolled and
+ * completed by the date of each, and the attenders behind sessions delivered by session date.
+ */
+function cellsOf(
+  people: readonly PersonRow[],
+  attendances: readonly AttendanceRow[],
+): Record<PeopleIndicator, Member[]> {
+  const dated = (date: (p: PersonRow) => string | null): Member[] =>
+    people.filter((p) => date(p) !== null).map((p) => ({ id: p.stream_id, key: p.provider_id, date: date(p) }));
+  return {
+    referrals: dated((p) => p.referral_date),
+    enrolments: dated((p) => p.enrolled_on),
+    completions: dated((p) => (p.exit_reason === 'completed' ? p.exit_date : null)),
+    sessionsDelivered: attendances.map((s) => ({ id: s.stream_id, key: s.provider_id, date: s.session_date })),
+  };
+}
+
+/**
  * Whether the layer publishes one indicator's actual for one quarter of the grant. People counts: the grant's
  * provider's cell for the quarter is a published population (at least MIN_POPULATION, every sibling cell of the
  * other providers and quarters of its financial year 0 or at least MIN_POPULATION), and the count inside the grant
@@ -243,7 +260,7 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
 export function quarterShown(
   dc: Disclosure,
   providerId: string,
-  cells: Record<PeopleIndicator, readonly Member[] | CellCounts>,
+  cells: Record<PeopleIndicator, Member[]>,
   actuals: ReadonlyMap<string, QuarterActuals>,
 ) {
   const memo = new Map<string, boolean>();
@@ -262,11 +279,8 @@ export function quarterShown(
       const people = indicator as PeopleIndicator;
       const bounds = quarterBounds(quarter);
       shown =
-        dc.publishedCellKey(countsOf(cells[people]), providerId, {
-          from: bounds.start,
-          to: bounds.end,
-          level: 'quarter',
-        }) && dc.count(a[people]) !== null;
+        dc.publishedKey(cells[people], providerId, { from: bounds.start, to: bounds.end, level: 'quarter' }) &&
+        dc.count(a[people]) !== null;
     }
     memo.set(id, shown);
     return shown;
@@ -274,9 +288,6 @@ export function quarterShown(
 }
 
 const SHARE = 'reliablyImproved:';
-const NO_CELLS = new CountedCells([]);
-const countsOf = (cells: readonly Member[] | CellCounts): CellCounts =>
-  Array.isArray(cells) ? new PopulationCells(cells as readonly Member[]) : (cells as CellCounts);
 
 /**
  * One indicator's figures under the layer. A withheld quarter withholds its actual and what gives it back from the

@@ -1,8 +1,8 @@
 import { DeliverySettings, type Principal, type QuarterlyReturnQuery } from '@vru/contracts';
-import { CountedCells, quarterBounds, type CellCounts } from '@vru/domain';
+import { quarterBounds } from '@vru/domain';
 import { attendanceReadModel, participantsReadModel, spendReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { countCells, disclosureScope } from '../disclosure.js';
+import { disclosureScope } from '../disclosure.js';
 import { emptyIfNoReadModel } from './read-model.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
@@ -15,8 +15,6 @@ const { sessions: sessionsTable } = attendanceReadModel.tables;
  * and delivery setting, sessions delivered, completions, and spend against each grant. Definitions: docs/metrics.md.
  */
 
-const NO_CELLS = new CountedCells([]);
-
 export const QUARTER_AGE_BANDS = ['under-10', '10-13', '14-17', '18-21', '22-25', '26+', 'unknown'] as const;
 
 /** Counts by a key, every listed key present (0 when none), any other value after them. */
@@ -28,6 +26,18 @@ export function breakdown<T>(
   const out: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
   for (const p of people) out[key(p)] = (out[key(p)] ?? 0) + 1;
   return out;
+}
+
+interface Person {
+  stream_id: string;
+  programme_id: string;
+  provider_id: string;
+  age_band: string | null;
+  delivery_setting: string | null;
+  referral_date: string | null;
+  enrolled_on: string | null;
+  exit_date: string | null;
+  exit_reason: string | null;
 }
 
 /**
@@ -49,39 +59,18 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
     q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``;
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
-  // One row per person and figure: the figure's breakdown value and the date that places it (null for the stock).
-  const figures = sql`
-    select p.programme_id || ' ' || x.figure as part, ${dc.keyProvider(sql, 'provider_id')} as provider, x.grp,
-           p.stream_id as id, x.d
-    from (select *, coalesce(age_band, 'unknown') as band,
-                 coalesce(delivery_setting, case when enrolled_on is null then 'not-enrolled' else 'unknown' end) as setting,
-                 enrolled_on <= ${end}::date and (exit_date is null or exit_date >= ${start}::date) as active
-          from ${sql(participantsTable)}
-          where ((referral_date between ${window.from}::date and ${window.to}::date)
-              or (enrolled_on <= ${window.to}::date and (exit_date is null or exit_date >= ${window.from}::date)))
-            ${programmeFilter()} ${siblingProviderFilter()}) p
-    cross join lateral (values
-      ('referred', '', referral_date), ('referredByAgeBand', band, referral_date),
-      ('referredByDeliverySetting', setting, referral_date), ('newlyEnrolled', '', enrolled_on),
-      ('completions', '', case when exit_reason = 'completed' then exit_date end),
-      ('active', '', null), ('activeByAgeBand', band, null), ('activeByDeliverySetting', setting, null)
-    ) x(figure, grp, d)
-    where case when x.figure like 'active%' then p.active else x.d between ${window.from}::date and ${window.to}::date end`;
-  // Attenders once per month of session: the finest period a check asks for is the quarter.
-  const attenders = sql`
-    select distinct programme_id || ' sessionsDelivered' as part, ${dc.keyProvider(sql, 'provider_id')} as provider,
-           '' as grp, stream_id as id, date_trunc('month', session_date)::date as d
-    from ${sql(sessionsTable)}
-    where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}`;
-  const [cells, sessions, grants] = await Promise.all([
-    countCells(sql, sql`${figures} union all ${attenders}`, (provider, group) => dc.key(provider, group), {
-      levels: ['quarter', 'financial-year'],
-      totals: true,
-    }).catch(emptyIfNoReadModel),
-    sql<{ programme_id: string; attended: number }[]>`
-      select programme_id, count(*)::int as attended from ${sql(sessionsTable)}
-      where attended and session_date between ${start}::date and ${end}::date ${programmeFilter()} ${providerFilter()}
-      group by 1`.catch(emptyIfNoReadModel),
+  const [people, sessions, grants] = await Promise.all([
+    sql<Person[]>`
+      select stream_id, programme_id, provider_id, age_band, delivery_setting, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
+      from ${sql(participantsTable)}
+      where ((referral_date between ${window.from}::date and ${window.to}::date)
+          or (enrolled_on <= ${window.to}::date and (exit_date is null or exit_date >= ${window.from}::date)))
+        ${programmeFilter()} ${siblingProviderFilter()}`.catch(emptyIfNoReadModel),
+    sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number }[]>`
+      select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month, count(*)::int as attended
+      from ${sql(sessionsTable)}
+      where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}
+      group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
     sql<
       {
         grant_ref: string;
@@ -102,51 +91,51 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
           or count(*) filter (where s.period_start between ${start}::date and ${end}::date) > 0
       order by g.grant_ref`.catch(emptyIfNoReadModel),
   ]);
-  const cellsOf = new Map(cells);
-  const quarter = dc.period ?? { from: start, to: end, level: 'quarter' as const };
-  const of = (programmeId: string, figure: string) => cellsOf.get(`${programmeId} ${figure}`) ?? NO_CELLS;
-  /** In-scope people of a figure: its row's cell (the provider's, when one is named) in the quarter or, stock, now. */
-  const inScope = (c: CellCounts, group: string | null, dated: boolean) =>
-    c.count(dc.rowKey(group), dated ? quarter : null);
-  const attendedIn = new Map(sessions.map((s) => [s.programme_id, s.attended]));
+  const inQuarter = (d: string | null) => d !== null && d >= start && d <= end;
+  const inScope = (p: { provider_id: string }) => !dc.provider || p.provider_id === dc.provider;
+  const isActive = (p: Person) =>
+    p.enrolled_on !== null && p.enrolled_on <= end && (p.exit_date === null || p.exit_date >= start);
   const programmes = [
     ...new Set([
-      ...[...cellsOf.keys()]
-        .map((part): [string, string] => [part.slice(0, part.lastIndexOf(' ')), part.slice(part.lastIndexOf(' ') + 1)])
-        .filter(([id, figure]) => {
-          if (figure === 'referred') return inScope(of(id, figure), null, true) > 0;
-          if (figure === 'active') return inScope(of(id, figure), null, false) > 0;
-          return figure === 'sessionsDelivered' && attendedIn.has(id);
-        })
-        .map(([id]) => id),
+      ...people.filter((p) => inScope(p) && (inQuarter(p.referral_date) || isActive(p))).map((p) => p.programme_id),
+      ...sessions.filter((s) => inScope(s) && inQuarter(s.month)).map((s) => s.programme_id),
       ...grants.map((g) => g.programme_id),
     ]),
   ].sort();
-  /** A figure without breakdown: its count, or null when the layer withholds it. */
-  const flow = (programmeId: string, figure: string, dated: boolean): number | null => {
-    const c = of(programmeId, figure);
-    return dc.publishedCells(c, null, dated ? dc.period : null) ? inScope(c, null, dated) : null;
+  const band = (p: Person) => p.age_band ?? 'unknown';
+  const setting = (p: Person) => p.delivery_setting ?? (p.enrolled_on === null ? 'not-enrolled' : 'unknown');
+  /** A flow (people with a date in the quarter): its count, or null when the layer withholds it. */
+  const flow = (all: readonly Person[], date: (p: Person) => string | null): number | null => {
+    const cells = all
+      .filter((p) => date(p) !== null)
+      .map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: date(p) }));
+    return dc.published(cells, null) ? all.filter((p) => inScope(p) && inQuarter(date(p))).length : null;
   };
   /**
-   * A breakdown of a figure, every listed key present. Dated: the cells are flows of the financial year, judged
-   * against the other quarters too; otherwise (the active stock) against the other keys and providers only. A
-   * provider's own figures also answer any other value it has, after the listed ones.
+   * A breakdown of `list` (the quarter's people of one figure) by `key`, every listed key present. `dated`: the
+   * cells are flows of the financial year, judged against the other quarters too; otherwise (the active stock)
+   * against the other keys and providers only.
    */
-  const record = (programmeId: string, figure: string, keys: readonly string[], dated: boolean) => {
-    const c = of(programmeId, figure);
-    const count = (k: string) => inScope(c, k, dated);
-    if (!dc.applied) {
-      const others = c
-        .keys()
-        .map((key) => key.slice(key.indexOf('\u0000') + 1))
-        .filter((k) => !keys.includes(k) && count(k) > 0)
-        .sort();
-      return Object.fromEntries([...keys, ...others].map((k) => [k, count(k)]));
-    }
+  const record = (
+    list: readonly Person[],
+    key: (p: Person) => string,
+    keys: readonly string[],
+    date: ((p: Person) => string | null) | null,
+  ) => {
+    const mine = list.filter(inScope).filter((p) => !date || inQuarter(date(p)));
+    if (!dc.applied) return breakdown(mine, key, keys);
+    const cells = list.map((p) => ({
+      id: p.stream_id,
+      key: dc.key(p.provider_id, key(p)),
+      date: date ? date(p) : null,
+    }));
     return Object.fromEntries(
       [...keys, 'unknown']
         .filter((k, i, all) => all.indexOf(k) === i)
-        .map((k) => [k, dc.publishedCells(c, k, dated ? dc.period : null) ? count(k) : null]),
+        .map((k) => [
+          k,
+          dc.published(cells, k, date ? dc.period : null) ? mine.filter((p) => key(p) === k).length : null,
+        ]),
     );
   };
   return {
@@ -160,23 +149,35 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const attended = attendedIn.get(programmeId) ?? 0;
+      const all = people.filter((p) => p.programme_id === programmeId);
+      const referredAll = all.filter(
+        (p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to,
+      );
+      const activeAll = all.filter(isActive);
+      const activeCells = activeAll.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: null }));
+      const attenders = sessions.filter((s) => s.programme_id === programmeId);
+      const attenderCells = attenders.map((s) => ({
+        id: s.stream_id,
+        key: dc.key(s.provider_id, null),
+        date: s.month,
+      }));
+      const attended = attenders.filter((s) => inScope(s) && inQuarter(s.month)).reduce((n, s) => n + s.attended, 0);
       return {
         programmeId,
-        referred: flow(programmeId, 'referred', true),
-        referredByAgeBand: record(programmeId, 'referredByAgeBand', QUARTER_AGE_BANDS, true),
+        referred: flow(all, (p) => p.referral_date),
+        referredByAgeBand: record(referredAll, band, QUARTER_AGE_BANDS, (p) => p.referral_date),
         referredByDeliverySetting: record(
-          programmeId,
-          'referredByDeliverySetting',
+          referredAll,
+          setting,
           [...DeliverySettings, 'not-enrolled'],
-          true,
+          (p) => p.referral_date,
         ),
-        active: flow(programmeId, 'active', false),
-        activeByAgeBand: record(programmeId, 'activeByAgeBand', QUARTER_AGE_BANDS, false),
-        activeByDeliverySetting: record(programmeId, 'activeByDeliverySetting', DeliverySettings, false),
-        newlyEnrolled: flow(programmeId, 'newlyEnrolled', true),
-        sessionsDelivered: dc.publishedCells(of(programmeId, 'sessionsDelivered'), null) ? dc.count(attended) : null,
-        completions: flow(programmeId, 'completions', true),
+        active: dc.published(activeCells, null, null) ? activeAll.filter(inScope).length : null,
+        activeByAgeBand: record(activeAll, band, QUARTER_AGE_BANDS, null),
+        activeByDeliverySetting: record(activeAll, setting, DeliverySettings, null),
+        newlyEnrolled: flow(all, (p) => p.enrolled_on),
+        sessionsDelivered: dc.published(attenderCells, null) ? dc.count(attended) : null,
+        completions: flow(all, (p) => (p.exit_reason === 'completed' ? p.exit_date : null)),
         grants: Object.fromEntries(
           grants
             .filter((g) => g.programme_id === programmeId)

@@ -1,8 +1,8 @@
 import type { Principal, ReportQuery } from '@vru/contracts';
-import { rateSuppressed, spendFigures, type CountedCells } from '@vru/domain';
+import { rateSuppressed, spendFigures } from '@vru/domain';
 import { participantsReadModel, spendReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { countCells, disclosureScope, LEVELS_FROM } from '../disclosure.js';
+import { disclosureScope } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupBy } from './figures.js';
 import { emptyIfNoReadModel } from './read-model.js';
@@ -42,36 +42,23 @@ async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: Re
     where grant_ref = any(${refs}::text[])
       ${q.from ? sql`and period_start >= ${q.from}::date` : sql``}
       ${q.to ? sql`and period_start <= ${q.to}::date` : sql``}`.catch(emptyIfNoReadModel);
-  // Enrolments of each grant's programme within the grant period (and the window): counted in SQL, the grant's
-  // provider's in the period asked, and under the layer every provider's as the sibling cells of the grant's.
-  const enrolments = sql`
-    from ${sql(grantsTable)} g
-    join ${sql(participantsTable)} p on p.programme_id = g.programme_id and p.enrolled_on between g.start_date and g.end_date
-    where g.grant_ref = any(${refs}::text[])
-      ${window.from ? sql`and p.enrolled_on >= ${window.from}::date` : sql``}
-      ${window.to ? sql`and p.enrolled_on <= ${window.to}::date` : sql``}`;
-  const [counts, cells] =
+  // Every provider's enrolments of the programmes: the sibling cells of each grant's (one provider's) population.
+  const people =
     refs.length === 0
-      ? [[], new Map<string, CountedCells>()]
-      : await Promise.all([
-          sql<{ grant_ref: string; enrolled: number; completed: number }[]>`
-            select g.grant_ref, count(*)::int as enrolled, count(*) filter (where p.exit_reason = 'completed')::int as completed
-            ${enrolments} and p.provider_id = g.provider_id
-              ${q.from ? sql`and p.enrolled_on >= ${q.from}::date` : sql``}
-              ${q.to ? sql`and p.enrolled_on <= ${q.to}::date` : sql``}
-            group by 1`.catch(emptyIfNoReadModel),
-          dc.applied
-            ? countCells(
-                sql,
-                sql`select g.grant_ref as part, p.provider_id as provider, '' as grp, p.stream_id as id, p.enrolled_on as d
-                    ${enrolments}`,
-                (provider) => provider,
-                { levels: dc.period ? LEVELS_FROM[dc.period.level] : [], totals: false },
-              ).catch(emptyIfNoReadModel)
-            : new Map<string, CountedCells>(),
-        ]);
-  const countsOf = new Map(counts.map((c) => [c.grant_ref, c]));
-  const cellsOf = new Map(cells);
+      ? []
+      : await sql<
+          {
+            stream_id: string;
+            provider_id: string;
+            programme_id: string;
+            enrolled_on: string;
+            exit_reason: string | null;
+          }[]
+        >`
+    select stream_id, provider_id, programme_id, enrolled_on::text, exit_reason from ${sql(participantsTable)}
+    where enrolled_on is not null and programme_id = any(${[...new Set(grants.map((g) => g.programme_id))]}::text[])
+      ${window.from ? sql`and enrolled_on >= ${window.from}::date` : sql``}
+      ${window.to ? sql`and enrolled_on <= ${window.to}::date` : sql``}`.catch(emptyIfNoReadModel);
   const spendByGrant = groupBy(spend, (s) => s.grant_ref);
   return {
     report: 'spend' as const,
@@ -90,9 +77,17 @@ async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: Re
       }));
       const figures = spendFigures(Number(g.amount_pence), lines);
       const spent = figures.spentPence;
-      const enrolled = countsOf.get(g.grant_ref)?.enrolled ?? 0;
-      const completed = countsOf.get(g.grant_ref)?.completed ?? 0;
-      const published = dc.publishedCellKey(cellsOf.get(g.grant_ref), g.provider_id);
+      const inGrant = people.filter(
+        (p) => p.programme_id === g.programme_id && p.enrolled_on >= g.start_date && p.enrolled_on <= g.end_date,
+      );
+      const inPeriod = (p: { enrolled_on: string }) =>
+        (!q.from || p.enrolled_on >= q.from) && (!q.to || p.enrolled_on <= q.to);
+      const enrolled = inGrant.filter((p) => p.provider_id === g.provider_id && inPeriod(p));
+      const completed = enrolled.filter((p) => p.exit_reason === 'completed').length;
+      const published = dc.publishedKey(
+        inGrant.map((p) => ({ id: p.stream_id, key: p.provider_id, date: p.enrolled_on })),
+        g.provider_id,
+      );
       const costPer = (n: number) => (n === 0 || (dc.applied && rateSuppressed(n, n)) ? null : Math.round(spent / n));
       return {
         grantRef: g.grant_ref,
@@ -103,9 +98,9 @@ async function spendAt(sql: Sql, at: ReportSnapshot, principal: Principal, q: Re
         remainingPence: figures.remainingPence,
         spentByCategory: figures.spentByCategory,
         spentByQuarter: figures.spentByQuarter,
-        enrolled: published ? enrolled : null,
+        enrolled: published ? enrolled.length : null,
         completed: published ? dc.count(completed) : null,
-        costPerEnrolledPence: published ? costPer(enrolled) : null,
+        costPerEnrolledPence: published ? costPer(enrolled.length) : null,
         costPerCompletionPence: published ? costPer(completed) : null,
       };
     }),

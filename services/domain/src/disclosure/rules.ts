@@ -130,19 +130,10 @@ export interface Member {
 }
 
 /**
- * Distinct people per cell key and period: what `rowPublished` reads. `count(key, p)`: cell `key` (every cell
- * when null) with a date in `p` (any date, undated included, when null).
- */
-export interface CellCounts {
-  keys(): string[];
-  count(key: string | null, p: Period | null): number;
-}
-
-/**
  * The people of a report row's population and of its sibling cells (other groups, other providers, other
- * periods of the same financial year), counted by cell in memory.
+ * periods of the same financial year), counted by cell.
  */
-export class PopulationCells implements CellCounts {
+export class PopulationCells {
   private readonly members: readonly Member[];
   /** Members by cell key, built once: a row is judged against every key in every sibling period. */
   private readonly byKey = new Map<string, Member[]>();
@@ -170,42 +161,6 @@ export class PopulationCells implements CellCounts {
   }
 }
 
-/** One precounted cell: distinct people of `key` (null: every key) dated in `period` (null: any date). */
-export interface CountedCell {
-  key: string | null;
-  period: Period | null;
-  n: number;
-}
-
-const cellId = (key: string | null, p: Period | null) =>
-  `${key === null ? '*' : `=${key}`}\u0000${p === null ? '' : `${p.from}..${p.to}`}`;
-
-/**
- * Cells counted where the members are (one SQL query with grouping sets over month, quarter and financial year):
- * the same answers as PopulationCells for every key, for no period and for every aligned period, without the
- * members. A cell not listed holds nobody; a period that is not a whole month, quarter or financial year was not
- * counted and is refused.
- */
-export class CountedCells implements CellCounts {
-  private readonly n = new Map<string, number>();
-  private readonly keyList: string[] = [];
-  constructor(cells: Iterable<CountedCell>) {
-    for (const c of cells) {
-      this.n.set(cellId(c.key, c.period), c.n);
-      if (c.key !== null && c.period === null) this.keyList.push(c.key);
-    }
-  }
-
-  keys(): string[] {
-    return [...this.keyList];
-  }
-
-  count(key: string | null, p: Period | null): number {
-    if (p !== null && alignPeriod(p.from, p.to) === null) throw new Error(`cells are counted by aligned period only`);
-    return this.n.get(cellId(key, p)) ?? 0;
-  }
-}
-
 /** A cell that can be isolated by differencing is safe when it holds nobody or at least MIN_POPULATION people. */
 export const safeCell = (n: number): boolean => n === 0 || n >= MIN_POPULATION;
 
@@ -217,7 +172,7 @@ export const safeCell = (n: number): boolean => n === 0 || n >= MIN_POPULATION;
  * never gives back a withheld one, and a longer period minus a shorter one never gives back a small month.
  * With no period (a fixed population, such as a grant's), only the keys are checked.
  */
-export function rowPublished(cells: CellCounts, p: AlignedPeriod | null, key: string | null): boolean {
+export function rowPublished(cells: PopulationCells, p: AlignedPeriod | null, key: string | null): boolean {
   const keys = key === null ? [null] : cells.keys();
   const periods: (AlignedPeriod | null)[] = p === null ? [null] : siblingChain(p).flat();
   for (const period of periods) for (const k of keys) if (!safeCell(cells.count(k, period))) return false;

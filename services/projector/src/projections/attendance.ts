@@ -46,9 +46,7 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 export const attendanceProjection: Projection<SessionRow> = {
   name: attendanceReadModel.name,
   // 5: rows carry the position they became true at (as-at reads filter on it).
-  // 6: an index by session date holding every column the reports count by, so that a period of every programme is
-  // an index-only range scan (current and as-at) rather than a scan of every session.
-  version: 6,
+  version: 5,
   handles: ['SessionAttended', 'SessionMissed'],
   tables: [
     {
@@ -66,11 +64,7 @@ export const attendanceProjection: Projection<SessionRow> = {
         'delivered_by text',
       ],
       key: ['event_id'],
-      indexes: [
-        'programme_id, session_date',
-        'provider_id, session_date',
-        'session_date, programme_id, provider_id, stream_id, attended, valid_from',
-      ],
+      indexes: ['programme_id, session_date', 'provider_id, session_date'],
     },
   ],
   project: projectAttendance,
