@@ -3,6 +3,12 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 
+/** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
+export const MAX_CSV_ROWS = 5000;
+export const MAX_CSV_BYTES = 8 * 1024 * 1024;
+/** Characters in one row (and in one cell): a row of every column of the widest event type fits many times over. */
+export const MAX_CSV_RECORD_CHARS = 64 * 1024;
+
 export interface CsvRow {
   /** The file line the row starts on (a quoted cell may span lines). */
   line: number;

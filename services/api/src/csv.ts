@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { XLSX_CONTENT_TYPE } from './xlsx.js';
+import { flatten, type Cell } from './report-rows.js';
 import { reportWorkbook } from './xlsx-workbooks.js';
 
 /**
@@ -7,18 +8,6 @@ import { reportWorkbook } from './xlsx-workbooks.js';
  * names (completionRate.value, exitReasons.completed); columns are the union of every row's, in order of first
  * appearance; null is an empty cell. Text starting with = + - @ is prefixed with ' so spreadsheets do not run it.
  */
-type Cell = string | number | boolean | null;
-
-export function flatten(value: unknown, prefix = '', out: Record<string, Cell> = {}): Record<string, Cell> {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (Array.isArray(value)) {
-    out[prefix] = value.join(';');
-  } else {
-    out[prefix] = (value ?? null) as Cell;
-  }
-  return out;
-}
 
 // What a spreadsheet may evaluate: a formula sign (ASCII or fullwidth) at the start of the cell after any spaces
 // (no-break and other Unicode spaces, zero-width characters, control characters), or at the start of any part of it

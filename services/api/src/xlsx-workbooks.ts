@@ -1,8 +1,7 @@
 import { csvColumns, csvTemplate, eventDefinition, type CsvColumn } from '@vru/contracts';
-import { readCsvRows } from './csv-upload.js';
-import { flatten } from './csv.js';
+import { MAX_CSV_ROWS, readCsvRows } from './csv-upload.js';
+import { flatten } from './report-rows.js';
 import { columnLetter, writeXlsx, type XlsxCell, type XlsxValidation } from './xlsx.js';
-import { MAX_CSV_ROWS } from './routes/imports.js';
 
 /**
  * The workbooks the service hands out: an upload template per event type, and any report as figures plus

@@ -18,17 +18,19 @@ import {
 } from '@vru/contracts';
 import type { Principal } from '@vru/contracts';
 import { roleRefusal, type Ingest } from '../ingest/ingest.js';
-import { CsvLimitExceeded, streamCsvRows, type CsvRow } from '../csv-upload.js';
+import {
+  CsvLimitExceeded,
+  MAX_CSV_BYTES,
+  MAX_CSV_RECORD_CHARS,
+  MAX_CSV_ROWS,
+  streamCsvRows,
+  type CsvRow,
+} from '../csv-upload.js';
 import { HttpProblem, refusalProblem } from '../problem.js';
 import { columnLetter, readXlsx, XLSX_CONTENT_TYPE, XlsxError } from '../xlsx.js';
 import { xlsxTemplate } from '../xlsx-workbooks.js';
 import { summarise } from './events.js';
 
-/** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
-export const MAX_CSV_ROWS = 5000;
-export const MAX_CSV_BYTES = 8 * 1024 * 1024;
-/** Characters in one row (and in one cell): a row of every column of the widest event type fits many times over. */
-export const MAX_CSV_RECORD_CHARS = 64 * 1024;
 /** Rows per append transaction. */
 const APPEND_CHUNK = 1000;
 
