@@ -42,21 +42,12 @@ export class PersonalDataVault {
     this.kek = Buffer.from(hkdfSync('sha256', secret, 'vru', 'participant-key-encryption', 32));
   }
 
-  /**
-   * The participants' data keys, created for those that have none yet. Runs in the append transaction, under the
-   * streams' locks. `existing`: what `existingKeys` read earlier in the same transaction, under those locks (so
-   * that reading them costs no round trip of its own); read here when not given.
-   */
-  async keysFor(tx: TransactionSql | Sql, streamIds: readonly string[], existing?: Keys): Promise<Keys> {
+  /** The participants' data keys, created for those that have none yet. Runs in the append transaction. */
+  async keysFor(tx: TransactionSql | Sql, streamIds: readonly string[]): Promise<Keys> {
     if (streamIds.length === 0) return new Map();
-    // Read first: nearly every append is to a participant who already has a key, so no key is generated and wrapped
-    // only to be discarded by the insert's conflict. Only the missing ones are created.
-    const read = existing ?? (await this.existingKeys(tx, streamIds));
-    const keys: Keys = new Map();
-    for (const id of streamIds) {
-      const key = read.get(id);
-      if (key) keys.set(id, key);
-    }
+    // Read first: nearly every append is to a participant who already has a key, so one round trip, and no key
+    // generated and wrapped only to be discarded by the insert's conflict. Only the missing ones are created.
+    const keys = await this.existingKeys(tx, streamIds);
     const missing = streamIds.filter((id) => !keys.has(id));
     if (missing.length === 0) return keys;
     const fresh = missing.map((id) => encrypt(this.kek, randomBytes(32), id));
@@ -68,14 +59,9 @@ export class PersonalDataVault {
     return keys;
   }
 
-  /**
-   * The data keys these streams have. The statement is sent when this is called, so that on one connection it runs
-   * after the statements sent before it (the append sends it after locking the streams).
-   */
-  async existingKeys(sql: TransactionSql | Sql, streamIds: readonly string[]): Promise<Keys> {
-    if (streamIds.length === 0) return new Map();
+  private async existingKeys(sql: TransactionSql | Sql, streamIds: readonly string[]): Promise<Keys> {
     const rows = await sql<{ stream_id: string; wrapped_key: string }[]>`
-      select stream_id, wrapped_key from participant_keys where stream_id = any(${streamIds as string[]}::text[])`.execute();
+      select stream_id, wrapped_key from participant_keys where stream_id = any(${streamIds as string[]}::text[])`;
     return new Map(rows.map((r) => [r.stream_id, decrypt(this.kek, r.wrapped_key, r.stream_id)]));
   }
 

@@ -29,7 +29,7 @@ import {
   type StoredAppend,
   type StreamRow,
 } from '@vru/event-store';
-import { countAppended, pipelinedTransaction, type Sql, type TransactionSql } from '@vru/runtime';
+import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
 import { recordKeeping } from './record-keeping.js';
 import { requestHash, requestHashKey } from './request-hash.js';
@@ -151,27 +151,14 @@ export class CommandHandler {
     const live = commands.map((_, i) => i).filter((i) => targets[i] !== undefined);
     if (live.length === 0) return outcomes as AppendOutcome[];
 
-    // The keys of the participants whose personal fields may be sealed, read in the first round trip.
-    const sealing = [
-      ...new Set(
-        live
-          .filter((i) => PersonalDataVault.needsSealing(commands[i]!.submission.type, commands[i]!.submission.data))
-          .map((i) => targets[i]!.streamId),
-      ),
-    ];
-    // Two round trips in all when nothing is stale or new: BEGIN with the lookup, the locks and the keys; the append
-    // with COMMIT.
-    return pipelinedTransaction(this.sql, async (tx, commit) => {
+    return this.sql.begin(async (tx) => {
       const streamMeta = new Map(live.map((i) => [targets[i]!.streamId, targets[i]!]));
-      // Sent in this order: the keys are read once the streams are locked (a key is created or destroyed only under
-      // its stream's lock).
-      const [known, streams, existingKeys] = await Promise.all([
+      const [known, streams] = await Promise.all([
         storedAppends(
           tx,
           live.map((i) => commands[i]!.submission.eventId),
         ),
         lockStreams(tx, [...streamMeta.values()]),
-        this.vault.existingKeys(tx, sealing),
       ]);
       const states = await this.loadStates(tx, streams);
 
@@ -284,7 +271,6 @@ export class CommandHandler {
         const storedData = await this.storedData(
           tx,
           decided.map((x) => ({ streamId: x.target.streamId, submission: commands[x.i]!.submission })),
-          existingKeys,
         );
         // Before the append, so that the append lock it takes is held for as short a time as possible.
         await recordKeeping(
@@ -313,8 +299,7 @@ export class CommandHandler {
           };
         });
         const snapshots = [...states.values()].filter((st) => st.dirty);
-        // COMMIT goes out with the append's statements: the append lock is held for no round trip of ours.
-        const [positions] = await Promise.all([appendEvents(tx, events, snapshots), commit()]);
+        const positions = await appendEvents(tx, events, snapshots);
         events.forEach((e, k) => {
           outcomes[decided[k]!.i] = {
             status: 'accepted',
@@ -323,7 +308,7 @@ export class CommandHandler {
             position: positions.get(e.eventId)!,
           };
         });
-      } else await commit();
+      }
       // Repeats inside one submission answer like the first, as a duplicate when the first was stored.
       for (const [i, first] of repeatOf) {
         const answer = outcomes[first]!;
@@ -337,10 +322,9 @@ export class CommandHandler {
   private async storedData(
     tx: TransactionSql,
     rows: { streamId: string; submission: ValidSubmission }[],
-    existingKeys: Map<string, Buffer>,
   ): Promise<Record<string, unknown>[]> {
     const sealing = rows.filter((r) => PersonalDataVault.needsSealing(r.submission.type, r.submission.data));
-    const keys = await this.vault.keysFor(tx, [...new Set(sealing.map((r) => r.streamId))].sort(), existingKeys);
+    const keys = await this.vault.keysFor(tx, [...new Set(sealing.map((r) => r.streamId))].sort());
     // keysFor returns keys only for streams with something to seal; seal() leaves an event without personal fields as it is.
     return rows.map((r) => {
       const key = keys.get(r.streamId);

@@ -30,8 +30,7 @@ export interface StreamSnapshot {
 /**
  * Appends events, their outbox rows and the streams' snapshots in one statement (one round trip, one write to the
  * socket), under the append lock; answers each event's log position by event id. The caller holds the streams' locks
- * (lockStreams) and chose the versions. Both statements are sent when this is called, so a caller on a pipelined
- * transaction sends COMMIT right after calling it, and the append lock is held for no round trip of its own.
+ * (lockStreams) and chose the versions.
  */
 export async function appendEvents(
   tx: TransactionSql,
@@ -77,7 +76,7 @@ export async function appendEvents(
              as x(stream_id, version, state, state_version, provider_id)
         where s.stream_id = x.stream_id
       )
-      select event_id, position from ins`.execute(),
+      select event_id, position from ins`,
   ]);
   return new Map(stored.map((r) => [r.event_id, r.position.toString()]));
 }

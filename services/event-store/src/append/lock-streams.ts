@@ -13,8 +13,7 @@ export interface StreamRow {
 
 /**
  * Creates the streams that do not exist yet and locks all of them until the transaction ends, in id order so that
- * concurrent appends cannot deadlock. The statement is sent when this is called, not when awaited: statements sent
- * without awaiting on one connection (a pipelined transaction) run in the order they were called.
+ * concurrent appends cannot deadlock.
  */
 export async function lockStreams(
   tx: TransactionSql,
@@ -27,5 +26,5 @@ export async function lockStreams(
                                           ${sorted.map((s) => s.providerId)}::text[]) as x(id, kind, provider)
     order by id
     on conflict (stream_id) do update set stream_id = excluded.stream_id
-    returning stream_id, kind, provider_id, version, state, state_version`.execute();
+    returning stream_id, kind, provider_id, version, state, state_version`;
 }

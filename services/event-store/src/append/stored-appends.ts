@@ -8,15 +8,12 @@ export interface StoredAppend {
   position: bigint;
 }
 
-/**
- * The appends already stored under these event ids, by event id. The statement is sent when this is called (see
- * lockStreams).
- */
+/** The appends already stored under these event ids, by event id. */
 export async function storedAppends(
   sql: Sql | TransactionSql,
   eventIds: readonly string[],
 ): Promise<Map<string, StoredAppend>> {
   const rows = await sql<StoredAppend[]>`
-    select event_id, request_hash, stream_version, position from events where event_id = any(${[...new Set(eventIds)]}::uuid[])`.execute();
+    select event_id, request_hash, stream_version, position from events where event_id = any(${[...new Set(eventIds)]}::uuid[])`;
   return new Map(rows.map((r) => [r.event_id, r]));
 }
