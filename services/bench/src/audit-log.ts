@@ -18,7 +18,8 @@ import {
 } from '@vru/event-store';
 import type { StoredEvent } from '@vru/contracts';
 import { checkAgainstStore } from '@vru/projector';
-import { createSql, ensureDatabase, loadConfig, migrate, type Sql } from '@vru/runtime';
+import { createSql, loadConfig, type Sql } from '@vru/runtime';
+import { createTestDatabase } from '@vru/testkit/test-database';
 import { generateKeys, parseSignerKey, parseVerifierKey } from '@vru/verifier';
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -48,12 +49,10 @@ async function appendAll(sql: Sql): Promise<number> {
 
 const base = loadConfig();
 const dbName = `vru_audit_bench_${randomUUID().slice(0, 8)}`;
-const url = new URL(base.DATABASE_URL);
-url.pathname = `/${dbName}`;
-await ensureDatabase(url.toString());
-const sql = createSql(url.toString(), { max: 4, applicationName: 'vru-audit-bench' });
+// A copy of the test suite's migrated template: creating and migrating a database was most of a small run's time.
+const url = await createTestDatabase(base.DATABASE_URL, dbName);
+const sql = createSql(url, { max: 4, applicationName: 'vru-audit-bench' });
 try {
-  await migrate(sql);
   const pair = generateKeys('bench.vru/audit-log');
   const key = parseVerifierKey(pair.verifierKey);
   const signer = new TreeHeadSigner(sql, parseSignerKey(pair.signerKey), key);

@@ -48,6 +48,8 @@ export type Task =
       rate: number;
       seconds: number;
       concurrency: number;
+      /** After the schedule, wait at most this long for answers and visibility (default: 60 s for visibility). */
+      drainSeconds?: number;
     };
 
 export interface Result {
@@ -65,6 +67,9 @@ export interface Result {
   unseen?: number;
   late?: number;
   answered?: number;
+  /** Lag only: true when events not seen by the end of a bounded wait reach the percentile, which is then a lower bound. */
+  p50_lower_bound?: boolean;
+  p99_lower_bound?: boolean;
   /** Up to 20,000 latencies (ms, evenly sampled), so that the orchestrator can merge rounds. */
   samples?: number[];
 }
@@ -368,6 +373,11 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   let polling = true;
   const started = performance.now();
   const deadline = started + t.seconds * 1000;
+  // A bounded wait (drainSeconds) ends when the schedule's events are not all answered and visible by then: what is
+  // still queued is not sent, what is in flight is dropped, and each of those events counts as unseen with its lag
+  // at least the time from its due time to the end.
+  let drainUntil = Number.POSITIVE_INFINITY;
+  const bounded: number[] = [];
   const poller = (async () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the caller clears the flag while this loop awaits
     while (polling || pending.size > 0) {
@@ -385,7 +395,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
         }
       }
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the caller clears the flag while this loop awaits
-      if (!polling && performance.now() > deadline + 60_000) break;
+      if (!polling && performance.now() > Math.min(deadline + 60_000, drainUntil)) break;
       await sleep(10);
     }
   })();
@@ -415,10 +425,18 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   const slots: Slot[] = Array.from({ length: t.concurrency }, fresh);
   const send = async (slot: Slot, e: Body, dueAt: number) => {
     if (slot.broken) return;
+    if (performance.now() > drainUntil) {
+      bounded.push(performance.now() - dueAt);
+      return;
+    }
     const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({
       status: 0,
       body: (err as Error).message,
     }));
+    if (performance.now() > drainUntil) {
+      bounded.push(performance.now() - dueAt);
+      return;
+    }
     answered += 1;
     if (res.status !== 202) {
       errors += 1;
@@ -453,18 +471,28 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
     await sleep(1);
   }
   const sendSeconds = (performance.now() - started) / 1000;
-  await Promise.all(slots.map((s) => s.chain));
+  if (t.drainSeconds !== undefined) {
+    drainUntil = performance.now() + t.drainSeconds * 1000;
+    const answers = Promise.all(slots.map((s) => s.chain));
+    if (!(await Promise.race([answers.then(() => true), sleep(t.drainSeconds * 1000).then(() => false)])))
+      await pool.destroy(); // the requests still in flight fail at once; their events count as unseen
+    await answers;
+  } else await Promise.all(slots.map((s) => s.chain));
   polling = false;
   await poller;
   stopProgress();
-  const unseen = [...pending.values()].reduce((n, l) => n + l.length, 0);
-  await pool.close();
+  const end = performance.now();
+  for (const waiting of pending.values()) for (const w of waiting) bounded.push(end - w.dueAt);
+  const unseen = bounded.length;
+  if (!pool.destroyed) await pool.close();
   await sql.end();
+  const seen = lags.length;
+  lags.push(...bounded);
   lags.sort((a, b) => a - b);
   return {
-    events: lags.length,
+    events: seen,
     seconds: round(sendSeconds, 1),
-    eps: round(lags.length / sendSeconds),
+    eps: round(seen / sendSeconds),
     offered_eps: round(sent / sendSeconds),
     errors,
     firstError,
@@ -474,6 +502,8 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
     p50_ms: round(percentile(lags, 50), 1),
     p99_ms: round(percentile(lags, 99), 1),
     max_ms: round(lags.at(-1) ?? 0, 1),
+    p50_lower_bound: bounded.length > 0 && percentile(lags, 50) >= Math.min(...bounded),
+    p99_lower_bound: bounded.length > 0 && percentile(lags, 99) >= Math.min(...bounded),
   };
 }
 

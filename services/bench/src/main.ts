@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { EVENT_COLUMNS } from '@vru/event-store';
 import { createKafka, createLogger, createSql, loadConfig, openDatabase, type Sql } from '@vru/runtime';
+import { createTestDatabase } from '@vru/testkit/test-database';
 import type { Result, Task } from './driver.js';
 import { percentile, ratio, round, sleep } from './stats.js';
 import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';
@@ -23,21 +25,31 @@ const option = (name: string): string | undefined =>
 /** Only the report-latency phase (while working on reports); --reports-db=NAME reuses a database a --keep run left. */
 const reportsOnly = process.argv.includes('--reports-only');
 const reportsDbReused = option('reports-db');
+/**
+ * Only the ingest phases (lag, single-event and batch rounds, API memory): an A/B of an ingest change, with
+ * BENCH_API_SERVER naming the other build's server.js.
+ */
+const ingestOnly = process.argv.includes('--ingest-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
 const skipAsAt = process.argv.includes('--skip-as-at');
 // Quick: rates and ratios, not the full run's sizes. A rebuild rate settles within ten of its 5,000-event chunks and a
 // verification's cost is linear in the leaves, so 50,000 and 20,000 keep those figures while the quick run fits its
-// two minutes (at 100,000 each they took 37 s and 46 s of a 402 s run on the loaded machine).
+// two minutes (at 100,000 each they took 37 s and 46 s of a 402 s run on the loaded machine). Every contender's round is
+// 2 s after a 0.5 s warm-up (hundreds to thousands of requests, the interleaving unchanged), and /healthz is sampled
+// for 2 s per condition (about 400 requests at rest).
 const plan = quick
   ? {
-      warmup: 1,
+      warmup: 0.5,
       rounds: 2,
-      ingest: 6,
+      ingest: 4,
       batch: 4,
       ceiling: 4,
       emmett: 4,
-      lag: 8,
-      health: 3,
+      lag: 6,
+      // The wait for the backlog after the 6 s offered: it took 30-40 s on the loaded machine, where the API answers a
+      // few hundred events a second. Events not answered and seen by then count as unseen, at least that late.
+      lagDrain: 4 as number | undefined,
+      health: 2,
       rebuildEvents: 50_000,
       auditEvents: 20_000,
     }
@@ -49,6 +61,7 @@ const plan = quick
       ceiling: 20,
       emmett: 20,
       lag: 30,
+      lagDrain: undefined,
       health: 15,
       rebuildEvents: 1_000_000,
       auditEvents: 1_000_000,
@@ -69,6 +82,14 @@ const logDir = `${process.env.VRU_STATE_DIR ?? `${REPO}.run`}/bench`;
 mkdirSync(logDir, { recursive: true });
 /** Progress lines carry the seconds since the run started, so a slow phase shows in the log. */
 const say = (line: string) => process.stderr.write(`[bench +${Math.round(performance.now() / 1000)}s] ${line}\n`);
+/** Seconds of each phase, in order, for the summary: where a run's time went without reading its log. */
+const phaseSeconds: [string, number][] = [];
+let phaseStarted = performance.now();
+const endPhase = (name: string) => {
+  const now = performance.now();
+  phaseSeconds.push([name, round((now - phaseStarted) / 1000, 1)]);
+  phaseStarted = now;
+};
 
 const config = loadConfig();
 const runId = randomUUID().slice(0, 8);
@@ -210,6 +231,23 @@ function mergeRounds(results: Result[]): Result & { samples: number[] } {
   };
 }
 
+/**
+ * scripts/bench starts the broker while the bench sets up its databases, and writes the start's exit
+ * status to BENCH_KAFKA_STATUS when it ends: waited for before anything needs the broker.
+ */
+async function brokerStarted(): Promise<void> {
+  const file = process.env.BENCH_KAFKA_STATUS;
+  if (!file) return;
+  for (;;) {
+    const status = await readFile(file, 'utf8').catch(() => undefined);
+    if (status !== undefined) {
+      if (status.trim() !== '0') throw new Error(`the broker did not start (scripts/kafka start: ${status.trim()})`);
+      return;
+    }
+    await sleep(100);
+  }
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -235,7 +273,9 @@ say(
   `${quick ? 'quick' : 'full'} run ${runId}: database ${benchDb}, peer database ${emmettDb}, service logs in ${logDir}`,
 );
 
-// The database, its reference data and a provider key, before the API starts (it caches reference data).
+// The database, its reference data and a provider key, before the API starts (it caches reference data). Databases
+// are copied from the test suite's migrated template (kept between runs), which takes a fraction of migrating anew.
+await createTestDatabase(config.DATABASE_URL, benchDb);
 const sql = await openDatabase({ ...config, DATABASE_URL: benchUrl }, logger, 'vru-bench', { max: 4 });
 await upsertProvider(sql, BENCH_PROVIDER, 'Benchmark provider');
 await upsertProgramme(sql, {
@@ -251,7 +291,7 @@ await sql`create schema bench_ceiling`;
 // The ceiling's table is the events table (columns, identity, unique constraints, indexes) without triggers.
 await sql`create table bench_ceiling.events (like public.events including all)`;
 const [machine] = await describeMachine(sql);
-const admin = createSql(config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { max: 1, applicationName: 'vru-bench' });
+const admin = createSql(config.DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), { max: 3, applicationName: 'vru-bench' });
 await admin.unsafe(`create database ${emmettDb}`);
 
 const port = await freePort();
@@ -277,7 +317,8 @@ const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
 try {
   if (!reportsOnly) {
-    const api = startService('api', 'services/api/dist/server.js', serviceEnv);
+    await brokerStarted();
+    const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
     const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
     const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
@@ -288,6 +329,7 @@ try {
     };
 
     // 5. End-to-end lag first, on a quiet pipeline: one journey must come through before the clock starts.
+    endPhase('databases and API start');
     say('waiting for the pipeline (API → outbox → relay → Kafka → projector) to carry a first event');
     const probe = new Journeys(`probe-${runId}`).next();
     for (const e of probe.events) {
@@ -310,6 +352,7 @@ try {
       120_000,
     );
 
+    endPhase('first journey');
     say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
     // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
     const lag = await runDriver({
@@ -321,6 +364,7 @@ try {
       rate: LAG_RATE,
       seconds: plan.lag,
       concurrency: 1_000,
+      drainSeconds: plan.lagDrain,
     });
     Object.assign(results, {
       lag_offered_eps: lag.offered_eps ?? 0,
@@ -330,10 +374,12 @@ try {
       lag_unseen: lag.unseen ?? 0,
       lag_late: lag.late ?? 0,
       lag_errors: lag.errors,
+      lag_p99_lower_bound: lag.p99_lower_bound ? 1 : 0,
     });
+    const atLeast = (bound: boolean | undefined) => (bound ? '≥ ' : '');
     row(
       'end-to-end lag p50 / p99 / max (open loop)',
-      `${lag.p50_ms} / ${lag.p99_ms} / ${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen, ${lag.errors} errors)`,
+      `${atLeast(lag.p50_lower_bound)}${lag.p50_ms} / ${atLeast(lag.p99_lower_bound)}${lag.p99_ms} / ${atLeast((lag.unseen ?? 0) > 0)}${lag.max_ms} ms at ${lag.offered_eps} ev/s offered (${lag.late} sent late for want of an answer, ${lag.unseen} unseen${plan.lagDrain === undefined ? '' : ` ${plan.lagDrain} s after the last was due`}, ${lag.errors} errors)`,
       'p99 < 500 ms at 1,000 ev/s offered',
     );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
@@ -343,12 +389,16 @@ try {
     await stopPipeline();
     // The API's peak resident set so far, after each phase: which load sets the peak (VmHWM never goes down).
     const apiPeakAfter: Record<string, number> = { lag: api.peakRss() };
+    endPhase('lag');
 
     // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
-    const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+    if (!ingestOnly) {
+      const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+      Object.assign(results, health.results);
+      for (const r of health.rows) row(...r);
+    }
     apiPeakAfter.uploads = api.peakRss();
-    Object.assign(results, health.results);
-    for (const r of health.rows) row(...r);
+    endPhase('/healthz under CSV uploads');
 
     // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
     // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
@@ -421,6 +471,7 @@ try {
       );
     }
     apiPeakAfter.single = api.peakRss();
+    endPhase('single-event rounds');
     for (let round = 1; round <= rounds; round++) {
       say(
         `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
@@ -449,6 +500,7 @@ try {
       );
     }
     apiPeakAfter.batch = api.peakRss();
+    endPhase('batch rounds');
     // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
     const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
     const ceiling = mergeRounds(merged.ceiling);
@@ -508,72 +560,75 @@ try {
     );
     row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
 
-    // 6. Rebuild: the log topped up to N events with copies of what the phases stored (new streams, same bodies).
-    const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
-    if (stored < plan.rebuildEvents) {
-      say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
-      const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
-      // One statement per copy of the stored events, so that a long top-up reports its progress.
-      for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
-        const take = Math.min(stored, plan.rebuildEvents - total);
-        await sql`
-          insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
-          select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
-                 e.occurred_at, e.data, e.metadata, e.request_hash
-          from events e where e.position <= ${last.toString()}::bigint
-          order by e.position
-          limit ${take}::int`;
-        total += take;
-        say(`  top-up: ${total} events in the log`);
+    // 6. Rebuild (not in an ingest-only run): the log topped up to N events with copies of what the phases stored (new streams, same bodies).
+    if (!ingestOnly) {
+      const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+      if (stored < plan.rebuildEvents) {
+        say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
+        const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
+        // One statement per copy of the stored events, so that a long top-up reports its progress.
+        for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
+          const take = Math.min(stored, plan.rebuildEvents - total);
+          await sql`
+            insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
+            select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
+                   e.occurred_at, e.data, e.metadata, e.request_hash
+            from events e where e.position <= ${last.toString()}::bigint
+            order by e.position
+            limit ${take}::int`;
+          total += take;
+          say(`  top-up: ${total} events in the log`);
+        }
       }
-    }
-    await sql`vacuum analyze events`;
-    const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+      await sql`vacuum analyze events`;
+      const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
 
-    say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
-    const seqStarted = performance.now();
-    let after = 0n;
-    let read = 0;
-    for (;;) {
-      const chunk = await sql<{ position: bigint }[]>`
-        select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
-      if (chunk.length === 0) break;
-      after = chunk[chunk.length - 1]!.position;
-      read += chunk.length;
-    }
-    const seqSeconds = (performance.now() - seqStarted) / 1000;
+      say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
+      const seqStarted = performance.now();
+      let after = 0n;
+      let read = 0;
+      for (;;) {
+        const chunk = await sql<{ position: bigint }[]>`
+          select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
+        if (chunk.length === 0) break;
+        after = chunk[chunk.length - 1]!.position;
+        read += chunk.length;
+      }
+      const seqSeconds = (performance.now() - seqStarted) / 1000;
 
-    say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
-    const rebuildStarted = performance.now();
-    const rebuild = startService(
-      'rebuild',
-      'services/api/dist/cli.js',
-      { ...serviceEnv, LOG_LEVEL: 'warn' },
-      { echo: true, args: ['rebuild', 'all'] },
-    );
-    let rebuildPeak = 0;
-    const sampler = setInterval(() => {
-      rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
-    }, 250);
-    const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
-    clearInterval(sampler);
-    if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
-    const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
-    Object.assign(results, {
-      rebuild_events: logSize,
-      rebuild_s: round(rebuildSeconds, 1),
-      rebuild_eps: round(logSize / rebuildSeconds),
-      seqread_eps: round(read / seqSeconds),
-      rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
-      rebuild_rss_mb: rebuildPeak,
-    });
-    row(
-      `rebuild, every read model (${logSize} events)`,
-      `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
-      '1,000,000 events in ≤ 25 s',
-    );
-    row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
-    row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
+      endPhase('top-up and sequential read');
+      say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
+      const rebuildStarted = performance.now();
+      const rebuild = startService(
+        'rebuild',
+        'services/api/dist/cli.js',
+        { ...serviceEnv, LOG_LEVEL: 'warn' },
+        { echo: true, args: ['rebuild', 'all'] },
+      );
+      let rebuildPeak = 0;
+      const sampler = setInterval(() => {
+        rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
+      }, 250);
+      const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+      clearInterval(sampler);
+      if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
+      const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+      Object.assign(results, {
+        rebuild_events: logSize,
+        rebuild_s: round(rebuildSeconds, 1),
+        rebuild_eps: round(logSize / rebuildSeconds),
+        seqread_eps: round(read / seqSeconds),
+        rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
+        rebuild_rss_mb: rebuildPeak,
+      });
+      row(
+        `rebuild, every read model (${logSize} events)`,
+        `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
+        '1,000,000 events in ≤ 25 s',
+      );
+      row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
+      row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
+    }
 
     Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
     row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
@@ -600,29 +655,33 @@ try {
     }
     row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 
-    say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
-    const audit = await measureAuditLog(plan.auditEvents);
-    Object.assign(results, {
-      audit_leaves: audit.verifyFullLeaves,
-      audit_verify_full_ms: audit.verifyFullMs,
-      audit_verify_incremental_ms: audit.verifyIncrementalMs,
-      audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
-      audit_projector_check_us: audit.projectorCheckPerEventUs,
-    });
-    row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
-    row(
-      `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
-      `${audit.verifyIncrementalMs} ms`,
-      'proportional to what is new',
-    );
-    row(
-      '  inclusion proof / projector check per event',
-      `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
-    );
+    if (!ingestOnly) {
+      endPhase('rebuild');
+      say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
+      const audit = await measureAuditLog(plan.auditEvents);
+      Object.assign(results, {
+        audit_leaves: audit.verifyFullLeaves,
+        audit_verify_full_ms: audit.verifyFullMs,
+        audit_verify_incremental_ms: audit.verifyIncrementalMs,
+        audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
+        audit_projector_check_us: audit.projectorCheckPerEventUs,
+      });
+      row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
+      row(
+        `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
+        `${audit.verifyIncrementalMs} ms`,
+        'proportional to what is new',
+      );
+      endPhase('audit log');
+      row(
+        '  inclusion proof / projector check per event',
+        `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
+      );
+    }
   }
 
   // 7. Report latency at scale, in a database of its own served by an API process of its own.
-  if (reportPlan.events > 0) await reportPhase();
+  if (reportPlan.events > 0 && !ingestOnly) await reportPhase();
 } finally {
   await Promise.all(services.map(stopService));
   if (!reportsOnly) {
@@ -634,13 +693,13 @@ try {
     await kafkaAdmin.disconnect().catch(() => {});
   }
   await sql.end();
-  if (!keep && !reportsDbReused)
-    await admin.unsafe(`drop database if exists ${reportsDb} with (force)`).catch(() => {});
-  if (!keep) {
-    await admin.unsafe(`drop database if exists ${benchDb} with (force)`).catch(() => {});
-    await admin.unsafe(`drop database if exists ${emmettDb} with (force)`).catch(() => {});
-  }
+  const drop = (name: string) => admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  await Promise.all([
+    !keep && !reportsDbReused ? drop(reportsDb) : undefined,
+    ...(keep ? [] : [drop(benchDb), drop(emmettDb)]),
+  ]);
   await admin.end();
+  endPhase('stop and clean up');
 }
 
 /**
@@ -648,6 +707,7 @@ try {
  * rounds with /healthz asked meanwhile. BENCH_API_SERVER names another build's server.js (an A/B of a change).
  */
 async function reportPhase(): Promise<void> {
+  if (!reportsDbReused) await createTestDatabase(config.DATABASE_URL, reportsDb);
   const rsql = await openDatabase({ ...config, DATABASE_URL: reportsUrl }, logger, 'vru-bench', { max: 2 });
   try {
     for (const providerId of reportProviders())
@@ -677,12 +737,14 @@ async function reportPhase(): Promise<void> {
     const rport = await freePort();
     const reportUrl = `http://127.0.0.1:${rport}`;
     const reportEnv = { ...serviceEnv, DATABASE_URL: reportsUrl, PORT: String(rport), API_METRICS_PORT: '0' };
+    await brokerStarted();
     const reportApi = startService(
       'api-reports',
       process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js',
       reportEnv,
     );
     await waitFor('the reports API', async () => ((await fetch(`${reportUrl}/readyz`)).ok ? true : undefined), 60_000);
+    endPhase('report database and API start');
     if (!reportsDbReused) {
       say(
         `phase: report workload, about ${reportPlan.events} events over ${reportProviders().length} providers, ${reportProgrammes().length} programmes and four financial years (database ${reportsDb})`,
@@ -700,6 +762,7 @@ async function reportPhase(): Promise<void> {
         throw new Error(`rebuild of the report database exited with ${code}; see ${logDir}/rebuild-reports.log`);
       await rsql`vacuum analyze`;
     }
+    endPhase('report workload: load and rebuild');
     const { events, participants } = (
       await rsql<{ events: number; participants: number }[]>`
       select (select count(*)::int from events) as events, (select count(*)::int from rm_participants.participants) as participants`
@@ -734,7 +797,11 @@ async function reportPhase(): Promise<void> {
       `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`,
       'p99 < 250 ms (no report blocks the API)',
     );
-    if (!skipAsAt) await measureAsAt(rsql, reportUrl, keys);
+    endPhase('report rounds');
+    if (!skipAsAt) {
+      await measureAsAt(rsql, reportUrl, keys);
+      endPhase('report rounds at asAt');
+    }
     Object.assign(results, { report_api_rss_mb: reportApi.peakRss() });
     await stopService(reportApi);
   } finally {
@@ -905,5 +972,13 @@ process.stdout.write(
 process.stdout.write(`${'figure'.padEnd(width)}  ${'measured'.padEnd(figWidth)}  target\n`);
 for (const [what, figure, target] of rows)
   process.stdout.write(`${what.padEnd(width)}  ${figure.padEnd(figWidth)}  ${target}\n`);
+process.stdout.write(`\nseconds by phase: ${phaseSeconds.map(([name, seconds]) => `${name} ${seconds}`).join(', ')}\n`);
+for (const [name, seconds] of phaseSeconds)
+  results[
+    `phase_${name
+      .replace(/[^a-z0-9]+/gi, '_')
+      .replace(/^_|_$/g, '')
+      .toLowerCase()}_s`
+  ] = seconds;
 process.stdout.write(`${JSON.stringify(results)}\n`);
 process.exit(0);

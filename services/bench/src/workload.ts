@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { requestHash } from '@vru/api';
-import { participantId, participantStreamId } from '@vru/event-store';
+// Narrow entry points: each load generator is a process of its own, and the packages' indexes (the whole API, the
+// test harness) took 3 s to load on the loaded machine, per process.
+import { requestHash } from '@vru/api/request-hash';
+import { participantId, participantStreamId } from '@vru/event-store/pseudonym';
 import type { ValidSubmission } from '@vru/contracts';
-import { journey } from '@vru/testkit';
+import { journey } from '@vru/testkit/fixtures';
 
 /** The provider and programme every benchmark writes as (created by the orchestrator before any phase). */
 export const BENCH_PROVIDER = 'bench-provider';

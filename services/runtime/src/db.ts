@@ -37,6 +37,8 @@ export function reconnectDelaySeconds(attempts: number): number {
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  // A statement written to a connection the server has just closed (a pipelined transaction's next statements).
+  'EPIPE',
   'ETIMEDOUT',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { PROGRAMME } from './harness.js';
+
+// Here rather than in harness.ts, so that the bench's load generators can build journeys without loading the harness.
+export const PROGRAMME = 'mentoring-test';
+export const PROGRAMME_2 = 'sport-test';
 
 type Json = Record<string, unknown>;
 

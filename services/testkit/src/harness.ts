@@ -35,6 +35,7 @@ import {
 import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
 import { createTestDatabase, dropTestDatabase } from './test-database.js';
+import { PROGRAMME, PROGRAMME_2 } from './fixtures.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);
@@ -47,9 +48,6 @@ export interface Keys {
   funder: string;
   admin: string;
 }
-
-export const PROGRAMME = 'mentoring-test';
-export const PROGRAMME_2 = 'sport-test';
 
 /**
  * A real stack for one test file: its own PostgreSQL database and Kafka topic (so files never see each

@@ -40,44 +40,45 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   });
   const window = dc.window(q.cohortFrom, q.cohortTo);
   const { computedAt, position, asOf } = at;
-  const people = await sql<
-    {
-      stream_id: string;
-      programme_id: string;
-      provider_id: string;
-      enrolled_on: string | null;
-      consented: boolean;
-      evaluation_consent_withdrawn_on: string | null;
-    }[]
-  >`
-    select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_from is not null as consented,
-           evaluation_consent_withdrawn_on::text
-    from ${sql(participantsTable)}
-    where true
-      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-      ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel);
-  // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial year).
-  const cohort = people.filter(
-    (p) =>
-      p.consented &&
-      p.enrolled_on !== null &&
-      p.enrolled_on >= window.from! &&
-      p.enrolled_on <= window.to! &&
-      (p.evaluation_consent_withdrawn_on === null || p.evaluation_consent_withdrawn_on > asOf),
+  // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial
+  // year), filtered here rather than after reading every participant of the programmes.
+  const [programmeRows, cohort] = await Promise.all([
+    sql<{ programme_id: string }[]>`
+      select distinct programme_id from ${sql(participantsTable)}
+      where true
+        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+        ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}`.catch(emptyIfNoReadModel),
+    sql<
+      {
+        stream_id: string;
+        programme_id: string;
+        provider_id: string;
+        enrolled_on: string;
+        evaluation_consent_withdrawn_on: string | null;
+      }[]
+    >`
+      select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_withdrawn_on::text
+      from ${sql(participantsTable)}
+      where evaluation_consent_from is not null
+        and enrolled_on between ${window.from!}::date and ${window.to!}::date
+        and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date)
+        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+        ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel),
+  ]);
+  // Offences only of the cohort's people in scope (the query's provider and period): the siblings are counted, not measured.
+  const inScope = cohort.filter((p) =>
+    dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
   );
   const offences =
-    cohort.length === 0
+    inScope.length === 0
       ? []
       : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
     select stream_id, offence_date::text, proven_date::text, serious_violence from ${sql(offencesTable)}
-    where stream_id = any(${cohort.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
+    where stream_id = any(${inScope.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const byStream = groupBy(offences, (o) => o.stream_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
   const programmes = [
-    ...new Set([
-      ...people.filter((p) => dc.inScope(p.provider_id, null, null)).map((p) => p.programme_id),
-      ...(q.programmeId ? [q.programmeId] : []),
-    ]),
+    ...new Set([...programmeRows.map((p) => p.programme_id), ...(q.programmeId ? [q.programmeId] : [])]),
   ].sort();
   return {
     report: 'reoffending' as const,
@@ -89,11 +90,9 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
       const all = cohort.filter((p) => p.programme_id === programmeId);
-      const members = all.filter((p) =>
-        dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
-      );
+      const members = inScope.filter((p) => p.programme_id === programmeId);
       const participants: ReoffendingParticipant[] = members.map((p) => ({
-        indexDate: p.enrolled_on!,
+        indexDate: p.enrolled_on,
         evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on,
         offences: (byStream.get(p.stream_id) ?? []).map((o) => ({
           offenceDate: o.offence_date,
