@@ -24,7 +24,7 @@ export class GroupCommit {
    */
   constructor(
     private readonly commands: CommandHandler,
-    private readonly maxInFlight = 4,
+    private readonly maxInFlight = 2,
     private readonly maxBatch = 500,
     private readonly timeoutMs = 10_000,
   ) {}
