@@ -8,13 +8,19 @@ const { createRequire } = require('node:module');
 
 const { Kafka, logLevel } = createRequire(path.join(__dirname, '../../services/runtime/package.json'))('kafkajs');
 const [bootstrap] = process.argv.slice(2);
+// No default: without the admin password the probe cannot ask, and an empty one must not be tried.
+const password = process.env.KAFKA_ADMIN_PASSWORD;
+if (!password) {
+  process.stderr.write('live-brokers: KAFKA_ADMIN_PASSWORD must be set\n');
+  process.exit(2);
+}
 const admin = new Kafka({
   clientId: 'scripts-kafka-ready',
   brokers: (bootstrap ?? '').split(','),
   sasl: {
     mechanism: 'scram-sha-512',
     username: process.env.ADMIN_USER ?? 'admin',
-    password: process.env.KAFKA_ADMIN_PASSWORD ?? '',
+    password,
   },
   connectionTimeout: 2000,
   requestTimeout: 3000,
