@@ -176,7 +176,11 @@ export function evaluateImpact(
   const options = { ...DEFAULT_EVALUATION, ...overrides };
   if (new Set(subjects.map((s) => s.id)).size !== subjects.length)
     throw new RangeError('evaluation subjects must have unique ids');
-  const included = subjects.filter((s) => s.group === 'comparison' || inEvaluationOn(s, asOf));
+  // In id order: the propensity model's fit sums in floating point, so another order of the same people could move a
+  // logit in its last bits and change which comparison is nearest (rows arrive from the read models in any order).
+  const included = [...subjects]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .filter((s) => s.group === 'comparison' || inEvaluationOn(s, asOf));
   const participants = included.filter((s) => s.group === 'participant');
   const comparisons = included.filter((s) => s.group === 'comparison');
   const population = {

@@ -1,6 +1,8 @@
 import t from 'tap';
 import type { ReoffendingOffence } from '../metrics/reoffending.js';
 import type { EvaluationSubject } from './covariates.js';
+import { seededRandom } from '../testing/random.js';
+import { syntheticWorld } from '../testing/synthetic-evaluation.js';
 import { evaluateImpact, MINIMUM_MATCHED_PARTICIPANTS } from './evaluate.js';
 
 const AS_OF = '2027-01-01';
@@ -198,4 +200,19 @@ t.test('separation is survived and reported', async (t) => {
 t.test('ids must be unique', async (t) => {
   const [a] = people('participant', 1);
   t.throws(() => evaluateImpact([a!, { ...a!, group: 'comparison' }], AS_OF), RangeError);
+});
+
+t.test('the same people in any order give the same evaluation, to the last bit', async (t) => {
+  const { subjects } = syntheticWorld(7, 1500);
+  const expected = JSON.stringify(evaluateImpact(subjects, AS_OF));
+  const random = seededRandom(11);
+  for (let k = 0; k < 5; k++) {
+    const shuffled = [...subjects];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    t.equal(JSON.stringify(evaluateImpact(shuffled, AS_OF)), expected, `shuffle ${k + 1}`);
+  }
+  t.equal(JSON.stringify(evaluateImpact([...subjects].reverse(), AS_OF)), expected, 'reversed');
 });
