@@ -1,3 +1,5 @@
+// First, so that the heap's growth is bounded from the first full collection on.
+import './heap.js';
 import { createKafka, openDatabase, runService, serveMetrics } from '@vru/runtime';
 import { buildApp } from './app.js';
 
