@@ -750,11 +750,71 @@ const relayTakeover: Scenario = {
     }),
 };
 
+/**
+ * No 2xx before the event is durable: a crash of PostgreSQL (immediate stop: no checkpoint, its unflushed WAL lost)
+ * under load must lose no acknowledged event, and the read models must still equal a rebuild of what the log kept
+ * (settle checks both).
+ */
+const postgresCrashed: Scenario = {
+  name: 'postgres-crashed',
+  describe: "PostgreSQL (a cluster of the scenario's own) crashed under load: nothing acknowledged lost",
+  run: async (o) => {
+    const port = await freePort();
+    const stateDir = path.join(os.tmpdir(), `vru-chaos-pg-${port}`);
+    const pg = (command: string) =>
+      run(path.join(REPO_ROOT, 'scripts/pg'), [command], {
+        env: { ...process.env, PG_LOCAL_PORT: String(port), VRU_STATE_DIR: stateDir, DATABASE_URL: '' },
+        timeout: 120_000,
+      });
+    await pg('start-local');
+    try {
+      return await withStack(
+        { env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` } },
+        async (stack) => {
+          const { url } = await stack.startApi();
+          await stack.startRelay();
+          await stack.startProjector();
+          const load = newLoad(stack, o, [url], 'postgres-crashed', { requestTimeoutMs: 15_000, giveUpMs: 60_000 });
+          const running = load.run();
+          await load.acknowledgedAtLeast(Math.floor(load.events / 3));
+          await pg('crash-local');
+          o.log('postgres-crashed: PostgreSQL crashed (immediate stop)');
+          await sleep(1_000);
+          await pg('start-local');
+          o.log('postgres-crashed: PostgreSQL started again (crash recovery)');
+          await running;
+          await stack.h.waitFor(
+            'the database answering the checks',
+            () =>
+              stack.h.sql`select 1`.then(
+                () => true,
+                () => undefined,
+              ),
+            60_000,
+          );
+          return settle(
+            stack,
+            load,
+            'postgres-crashed',
+            [{ name: 'no answer was a 500', ok: load.answers.every((a) => a.status !== 500) }],
+            { answers: statusCounts(load.answers) },
+            o,
+          );
+        },
+      );
+    } finally {
+      await pg('stop-local').catch(() => {});
+      await fs.rm(stateDir, { recursive: true, force: true });
+    }
+  },
+};
+
 export const scenarios: Scenario[] = [
   apiKilled,
   relayAndProjectorKilled,
   brokerStopped,
   postgresStopped,
+  postgresCrashed,
   duplicateDelivery,
   brokerKilledInCluster,
   projectorsScaledOut,
