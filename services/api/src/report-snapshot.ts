@@ -21,8 +21,6 @@ export interface ReportSnapshot {
   position: string;
   asOf: string;
   computedAt: ComputedAt[];
-  /** Whether the current rows are read (rm_<name>), so current-only running counts hold exactly P; else the as-at views. */
-  live: boolean;
 }
 
 /** What every report's query may say about its snapshot. */
@@ -220,7 +218,6 @@ async function readAtConsistentPosition<T>(
         value: await report(connection, {
           position: '0',
           asOf,
-          live: true,
           computedAt: readModels.map((projection) => ({
             projection,
             position: '0',
@@ -263,12 +260,7 @@ async function readAtConsistentPosition<T>(
     await tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`);
     const computedAt = await computedAtPosition(sql, tx as unknown as Sql, readModels, at.position);
     // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
-    const value = await report(tx as unknown as Sql, {
-      position: at.position.toString(),
-      asOf,
-      computedAt,
-      live: at.live,
-    });
+    const value = await report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt });
     return { position: at.position.toString(), value };
   });
 }

@@ -7,7 +7,7 @@ import { disclosureScope, withheld, type Disclosure } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupRows } from './group-rows.js';
 import { emptyIfNoReadModel } from './read-model.js';
-import { readSessionCells, scopeCell, sessionCellCounts, sessionTotals, type SessionCell } from './session-cells.js';
+import { readSessionCells, scopeCell, sessionCellCounts, type SessionCell } from './session-cells.js';
 
 const { sessions: sessionsTable } = attendanceReadModel.tables;
 
@@ -65,19 +65,14 @@ export async function attendanceAt(
     // Under the layer the figures and every sibling cell are counts per cell the projector keeps: a financial year
     // of cells (a few hundred rows), not of sessions.
     const period = dc.period!;
-    const [cells, totals] = await Promise.all([
-      readOnce(() => readSessionCells(sql, at.live, q.programmeId, window as { from: string; to: string })),
-      at.live ? null : sessionTotals(sql, q.programmeId, dc.provider, period),
-    ]);
+    const cells = await readOnce(() => readSessionCells(sql, q.programmeId, window as { from: string; to: string }));
     const byProgramme = groupRows(cells, (c) => c.programme_id);
     return {
       ...header,
       rows: [...byProgramme.keys()].sort().map((programmeId) => {
         const mine = byProgramme.get(programmeId)!;
         const cell = scopeCell(dc, mine, period);
-        const attended = (totals ? totals.get(programmeId)?.attended : cell?.attended) ?? 0;
-        const missed = (totals ? totals.get(programmeId)?.missed : cell?.missed) ?? 0;
-        const row = attendanceRow(dc, programmeId, cell?.people ?? 0, attended, missed);
+        const row = attendanceRow(dc, programmeId, cell?.people ?? 0, cell?.attended ?? 0, cell?.missed ?? 0);
         return publishedRow(row, dc.publishedCells(sessionCellCounts(dc, mine, 'people'), null));
       }),
     };

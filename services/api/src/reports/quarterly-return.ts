@@ -4,7 +4,7 @@ import { attendanceReadModel, participantsReadModel, spendReadModel } from '@vru
 import type { Sql } from '@vru/runtime';
 import { disclosureScope } from '../disclosure.js';
 import { emptyIfNoReadModel } from './read-model.js';
-import { readSessionCells, scopeCell, sessionCellCounts, sessionTotals } from './session-cells.js';
+import { readSessionCells, scopeCell, sessionCellCounts } from './session-cells.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
 const { grants: grantsTable, spend: spendTable } = spendReadModel.tables;
@@ -61,7 +61,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
   const period = dc.period;
-  const [people, sessions, cells, totals, grants] = await Promise.all([
+  const [people, sessions, cells, grants] = await Promise.all([
     sql<Person[]>`
       select stream_id, programme_id, provider_id, age_band, delivery_setting, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
       from ${sql(participantsTable)}
@@ -77,8 +77,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       from ${sql(sessionsTable)}
       where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}
       group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
-    period ? readSessionCells(sql, at.live, q.programmeId, window) : [],
-    period && !at.live ? sessionTotals(sql, q.programmeId, dc.provider, period) : null,
+    period ? readSessionCells(sql, q.programmeId, window) : [],
     sql<
       {
         grant_ref: string;
@@ -167,7 +166,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       const sessionsDelivered = (): number | null => {
         if (period) {
           const mine = cells.filter((c) => c.programme_id === programmeId);
-          const attended = totals ? (totals.get(programmeId)?.attended ?? 0) : (scopeCell(dc, mine, period)?.attended ?? 0);
+          const attended = scopeCell(dc, mine, period)?.attended ?? 0;
           return dc.publishedCells(sessionCellCounts(dc, mine, 'attenders'), null) ? dc.count(attended) : null;
         }
         const attenders = sessions.filter((s) => s.programme_id === programmeId);

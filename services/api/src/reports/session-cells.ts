@@ -7,17 +7,18 @@ import {
   type Period,
   type PeriodLevel,
 } from '@vru/domain';
-import { attendanceReadModel } from '@vru/projector';
+import { attendanceReadModel, liveTable, SESSION_PERIODS_SQL } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
 import type { Disclosure } from '../disclosure.js';
 import { emptyIfNoReadModel } from './read-model.js';
 
-const { sessions: sessionsTable, people: peopleTable, cells: cellsTable } = attendanceReadModel.tables;
+const { sessions, people, cells } = attendanceReadModel.tables;
+const table = (name: string) => liveTable(attendanceReadModel, name);
 
 /**
  * One disclosure cell of sessions: a programme, a provider ('' for every provider together) and a month, quarter or
  * financial year. `people` had a session in it, `attenders` attended at least one; `attended` and `missed` are its
- * sessions (null when read at a past position: see sessionTotals).
+ * sessions.
  */
 export interface SessionCell {
   programme_id: string;
@@ -26,52 +27,37 @@ export interface SessionCell {
   period_from: string;
   people: number;
   attenders: number;
-  attended: number | null;
-  missed: number | null;
+  attended: number;
+  missed: number;
 }
 
 /**
- * The session cells of a financial year (every provider: the siblings disclosure control judges against). Current
- * reads take the running counts the projector keeps; at a past position the people of each cell are counted from
- * the rows true at it (each person's row carries the position they joined the cell at).
+ * The session cells of a financial year (every provider: the siblings disclosure control judges against), from the
+ * running counts the attendance projection keeps: a few hundred rows rather than a year of sessions. At a past
+ * position (as-at) the people and sessions above it are subtracted from them, as the data-quality report does.
  */
-export function readSessionCells(
-  sql: Sql,
-  live: boolean,
-  programmeId: string | undefined,
-  year: Period,
-): Promise<SessionCell[]> {
+export function readSessionCells(sql: Sql, programmeId: string | undefined, year: Period): Promise<SessionCell[]> {
   const programme = programmeId ? sql`and programme_id = ${programmeId}` : sql``;
-  if (live) {
-    return sql<SessionCell[]>`
-      select programme_id, provider_id, period_level, period_from::text, people, attenders, attended, missed
-      from ${sql(cellsTable)}
-      where period_from between ${year.from}::date and ${year.to}::date ${programme}`.catch(emptyIfNoReadModel);
-  }
+  const above = sql`valid_from > nullif(current_setting('vru.as_at', true), '')::bigint`;
   return sql<SessionCell[]>`
-    select programme_id, provider_id, period_level, period_from::text,
-      count(*) filter (where kind = 'session')::int as people, count(*) filter (where kind = 'attended')::int as attenders,
-      null::int as attended, null::int as missed
-    from ${sql(peopleTable)}
-    where period_from between ${year.from}::date and ${year.to}::date ${programme}
-    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel);
-}
-
-/** Sessions attended and missed per programme in one period (and provider), read from the sessions at a past position. */
-export async function sessionTotals(
-  sql: Sql,
-  programmeId: string | undefined,
-  provider: string | null,
-  period: Period,
-): Promise<Map<string, { attended: number; missed: number }>> {
-  const rows = await sql<{ programme_id: string; attended: number; missed: number }[]>`
-    select programme_id, count(*) filter (where attended)::int as attended, count(*) filter (where not attended)::int as missed
-    from ${sql(sessionsTable)}
-    where session_date between ${period.from}::date and ${period.to}::date
-      ${programmeId ? sql`and programme_id = ${programmeId}` : sql``}
-      ${provider ? sql`and provider_id = ${provider}` : sql``}
-    group by 1`.catch(emptyIfNoReadModel);
-  return new Map(rows.map((r) => [r.programme_id, r]));
+    select programme_id, provider_id, period_level, period_from::text, sum(people)::int as people,
+      sum(attenders)::int as attenders, sum(attended)::int as attended, sum(missed)::int as missed
+    from (
+      select programme_id, provider_id, period_level, period_from, people, attenders, attended, missed
+      from ${sql(table(cells))}
+      where period_from between ${year.from}::date and ${year.to}::date ${programme}
+      union all
+      select programme_id, provider_id, period_level, period_from, -(kind = 'session')::int, -(kind = 'attended')::int, 0, 0
+      from ${sql(table(`${people}_versions`))}
+      where ${above} and period_from between ${year.from}::date and ${year.to}::date ${programme}
+      union all
+      select s.programme_id, p.provider_id, c.period_level, c.period_from, 0, 0, -(s.attended)::int, -(not s.attended)::int
+      from ${sql(table(`${sessions}_versions`))} s
+      cross join lateral ${sql.unsafe(SESSION_PERIODS_SQL)} as c(period_level, period_from)
+      cross join lateral (values (s.provider_id), ('')) as p(provider_id)
+      where ${above} and s.session_date between ${year.from}::date and ${year.to}::date ${programme}
+    ) counted
+    group by 1, 2, 3, 4 having sum(people) > 0`.catch(emptyIfNoReadModel);
 }
 
 const periodOf = (level: PeriodLevel, from: string): Period =>

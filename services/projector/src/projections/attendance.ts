@@ -11,7 +11,7 @@ export const attendanceReadModel = {
  * The periods a session counts in, in SQL over a `session_date` column: its month, quarter and financial year (the
  * periods disclosure control judges a row against), as (period_level, period_from) pairs.
  */
-const PERIODS_OF_SESSION_SQL = `(values
+export const SESSION_PERIODS_SQL = `(values
   ('month', date_trunc('month', session_date)::date),
   ('quarter', date_trunc('quarter', session_date)::date),
   ('financial-year', make_date(extract(year from session_date - interval '3 months')::int, 4, 1)))`;
@@ -76,13 +76,14 @@ export const attendanceProjection: Projection<SessionRow> = {
         'delivered_by text',
       ],
       key: ['event_id'],
-      indexes: ['programme_id, session_date', 'provider_id, session_date'],
+      // valid_from: the sessions above a position, which as-at reads subtract from the cells' running counts.
+      indexes: ['programme_id, session_date', 'provider_id, session_date', 'valid_from'],
     },
     {
       // Who is in each disclosure cell: a person once per programme, provider ('' for every provider together),
       // month / quarter / financial year and kind ('session': any session, 'attended': at least one attended), from
       // the first such session's position. Distinct people do not add up across periods or providers, so each cell
-      // keeps its own; as-at reads count these rows at a position.
+      // keeps its own; as-at reads subtract the rows above their position from the running counts.
       name: attendanceReadModel.tables.people,
       appendOnly: true,
       columns: [
@@ -94,6 +95,7 @@ export const attendanceProjection: Projection<SessionRow> = {
         'stream_id text not null',
       ],
       key: ['period_from', 'programme_id', 'period_level', 'provider_id', 'kind', 'stream_id'],
+      indexes: ['valid_from'],
     },
     {
       // The current counts of each cell: people with a session, attenders, sessions attended and missed. A report
@@ -131,7 +133,7 @@ export const attendanceProjection: Projection<SessionRow> = {
       cells as (
         select c.period_from, i.programme_id, c.period_level, p.provider_id, i.stream_id, i.attended, i.valid_from
         from inserted i
-        cross join lateral ${tx.unsafe(PERIODS_OF_SESSION_SQL)} as c(period_level, period_from)
+        cross join lateral ${tx.unsafe(SESSION_PERIODS_SQL)} as c(period_level, period_from)
         cross join lateral (values (i.provider_id), ('')) as p(provider_id)),
       members as (
         select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(valid_from) as valid_from
