@@ -203,7 +203,10 @@ async function rebuild(name: string): Promise<number> {
     process.stderr.write(`unknown projection ${name}; known: ${projections.map((p) => p.name).join(', ')}\n`);
     return 2;
   }
-  const sql = await openDatabase(config, logger, 'vru-rebuild', { max: 2 });
+  const sql = await openDatabase(config, logger, 'vru-rebuild', {
+    // The next chunk is read on one connection while the read models write theirs on the others (docs/performance.md).
+    max: 4,
+  });
   try {
     const names = targets.map((p) => p.name).join(', ');
     const progress = startProgress({ label: `rebuild ${names}`, logger });

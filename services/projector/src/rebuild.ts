@@ -43,8 +43,8 @@ export async function rebuildProjection(
 
 /**
  * Rebuilds several projections from one pass over the log: each chunk is read and decoded once and applied
- * to every shadow schema in one transaction (reading and decoding cost as much as applying; see
- * docs/performance.md). Each projection is then swapped in on its own, as rebuildProjection does.
+ * to every shadow schema, one transaction per schema, side by side (reading and decoding cost as much as applying;
+ * see docs/performance.md). Each projection is then swapped in on its own, as rebuildProjection does.
  */
 export async function rebuildProjections(
   sql: Sql,
@@ -98,22 +98,28 @@ async function replayLogInto(
     sql,
     readable,
     async (events) => {
-      await sql.begin(async (tx) => {
-        // The shadow schemas are nobody's until the swap, which commits durably: a crash before it loses only a
-        // replay that starts again, so the chunks need not wait for their WAL to reach disk.
-        await tx`set local synchronous_commit = off`;
-        const through = events[events.length - 1]!.position;
-        for (const projection of targets)
-          await applyInTransaction(
-            tx,
-            projection,
-            schemaOf(projection.name, suffix),
-            events,
-            undefined,
-            undefined,
-            through,
-          );
-      });
+      const through = events[events.length - 1]!.position;
+      // One transaction per read model, side by side on the pool's connections: each shadow schema is its own (its
+      // stream positions and checkpoint included), and PostgreSQL then writes on more than one core while this
+      // process prepares the next statements.
+      await Promise.all(
+        targets.map((projection) =>
+          sql.begin(async (tx) => {
+            // The shadow schemas are nobody's until the swap, which commits durably: a crash before it loses only a
+            // replay that starts again, so the chunks need not wait for their WAL to reach disk.
+            await tx`set local synchronous_commit = off`;
+            await applyInTransaction(
+              tx,
+              projection,
+              schemaOf(projection.name, suffix),
+              events,
+              undefined,
+              undefined,
+              through,
+            );
+          }),
+        ),
+      );
     },
     onChunk,
   );
@@ -140,7 +146,9 @@ async function dropProjectionSchema(tx: Sql | TransactionSql, schema: string): P
 
 /**
  * Reads the whole log in position order, CHUNK events at a time, decodes each chunk and hands it to `apply`; returns
- * the events read. Each chunk is awaited, so the event loop stays responsive during a replay.
+ * the events read. The next chunk is read and decoded (on the pool's other connection) while one is applied, so the
+ * decoding's CPU overlaps PostgreSQL's writing instead of adding to it. Each chunk is awaited, so the event loop stays
+ * responsive during a replay.
  */
 async function replayChunks(
   db: Sql | TransactionSql,
@@ -148,15 +156,21 @@ async function replayChunks(
   apply: (events: StoredEvent[]) => Promise<void>,
   onChunk: (replayed: number) => void,
 ): Promise<number> {
-  let after = 0n;
-  let total = 0;
-  for (;;) {
+  const read = async (after: bigint): Promise<{ rows: EventRow[]; events: StoredEvent[] }> => {
     const rows = await db<EventRow[]>`
       select ${db.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint
       order by position limit ${CHUNK}`;
+    return { rows, events: rows.length === 0 ? [] : await readable(db, rows) };
+  };
+  let total = 0;
+  let next = read(0n);
+  for (;;) {
+    const { rows, events } = await next;
     if (rows.length === 0) break;
-    await apply(await readable(db, rows));
-    after = rows[rows.length - 1]!.position;
+    next = read(rows[rows.length - 1]!.position);
+    // Awaited on the next turn; if `apply` throws first, its rejection must not go unhandled meanwhile.
+    next.catch(() => {});
+    await apply(events);
     total += rows.length;
     onChunk(total);
   }
