@@ -12,6 +12,7 @@ import {
   rowPublished,
   suppressCount,
   type AlignedPeriod,
+  type CellCounts,
   type Member,
   type Period,
 } from '@vru/domain';
@@ -99,6 +100,12 @@ export class Disclosure {
   published(members: readonly Member[], group: string | null, period: AlignedPeriod | null = this.period): boolean {
     if (!this.applied) return true;
     return rowPublished(new PopulationCells(members), period, this.rowKey(group));
+  }
+
+  /** `published`, judged from counts per cell and period kept beforehand rather than from the members. */
+  publishedCells(cells: CellCounts, group: string | null, period: AlignedPeriod | null = this.period): boolean {
+    if (!this.applied) return true;
+    return rowPublished(cells, period, this.rowKey(group));
   }
 
   /** Whether the population of cell `key` (one provider's, for a grant) is published against its sibling keys. */

@@ -3,10 +3,11 @@ import { DISCLOSURE_VERSION } from '@vru/domain';
 import { attendanceReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
 import { tenantOf } from '../auth.js';
-import { disclosureScope, withheld } from '../disclosure.js';
+import { disclosureScope, withheld, type Disclosure } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupRows } from './group-rows.js';
 import { emptyIfNoReadModel } from './read-model.js';
+import { readSessionCells, scopeCell, sessionCellCounts, type SessionCell } from './session-cells.js';
 
 const { sessions: sessionsTable } = attendanceReadModel.tables;
 
@@ -19,7 +20,7 @@ interface AttendanceRecord {
   missed: number;
 }
 /** Reads shared by the attendance reports of one page (a month each): under the layer they all read the same financial year. */
-export type AttendanceReads = Map<string, Promise<AttendanceRecord[]>>;
+export type AttendanceReads = Map<string, Promise<AttendanceRecord[] | SessionCell[]>>;
 
 /**
  * Sessions attended and missed per programme (the attendance report; a provider key sees its own sessions only).
@@ -43,16 +44,7 @@ export async function attendanceAt(
   const dc = disclosureScope(principal, q.providerId, { from: q.from, to: q.to, required: true });
   const window = dc.window(q.from, q.to);
   const { computedAt, position, asOf } = at;
-  const readKey = JSON.stringify([q.programmeId ?? null, dc.sqlProvider, window.from ?? null, window.to ?? null]);
-  let read = shared?.get(readKey);
-  if (!read) {
-    read = readAttendance(sql, q.programmeId, dc.sqlProvider, window);
-    shared?.set(readKey, read);
-  }
-  const records = await read;
-  const byProgramme = groupRows(records, (r) => r.programme_id);
-  const programmes = [...byProgramme.keys()].sort();
-  return {
+  const header = {
     report: 'attendance' as const,
     filters: reportFilters(q),
     asOf,
@@ -60,23 +52,61 @@ export async function attendanceAt(
     computedAt,
     suppressed: dc.applied,
     disclosure: dc.stamp,
+  };
+  const readKey = JSON.stringify([q.programmeId ?? null, dc.sqlProvider, window.from ?? null, window.to ?? null]);
+  const readOnce = <T>(read: () => Promise<T>): Promise<T> => {
+    const known = shared?.get(readKey) as Promise<T> | undefined;
+    if (known) return known;
+    const started = read();
+    shared?.set(readKey, started as Promise<AttendanceRecord[] | SessionCell[]>);
+    return started;
+  };
+  if (dc.applied) {
+    // Under the layer the figures and every sibling cell are counts per cell the projector keeps: a financial year
+    // of cells (a few hundred rows), not of sessions.
+    const period = dc.period!;
+    const cells = await readOnce(() => readSessionCells(sql, q.programmeId, window as { from: string; to: string }));
+    const byProgramme = groupRows(cells, (c) => c.programme_id);
+    return {
+      ...header,
+      rows: [...byProgramme.keys()].sort().map((programmeId) => {
+        const mine = byProgramme.get(programmeId)!;
+        const cell = scopeCell(dc, mine, period);
+        const row = attendanceRow(dc, programmeId, cell?.people ?? 0, cell?.attended ?? 0, cell?.missed ?? 0);
+        return publishedRow(row, dc.publishedCells(sessionCellCounts(dc, mine, 'people'), null));
+      }),
+    };
+  }
+  const records = await readOnce(() => readAttendance(sql, q.programmeId, dc.sqlProvider, window));
+  const byProgramme = groupRows(records, (r) => r.programme_id);
+  const programmes = [...byProgramme.keys()].sort();
+  return {
+    ...header,
     rows: programmes.map((programmeId) => {
       const mine = byProgramme.get(programmeId)!;
       const members = mine.map((r) => ({ id: r.stream_id, key: dc.key(r.provider_id, null), date: r.month }));
       const inScope = mine.filter((r) => dc.inScope(r.provider_id, r.month));
       const attended = inScope.reduce((n, r) => n + r.attended, 0);
       const missed = inScope.reduce((n, r) => n + r.missed, 0);
-      const row = {
-        programmeId,
-        participants: new Set(inScope.map((r) => r.stream_id)).size as number | null,
-        sessionsAttended: dc.count(attended),
-        sessionsMissed: dc.count(missed),
-        attendanceRate: attended + missed === 0 ? null : Math.round((attended / (attended + missed)) * 10_000) / 10_000,
-      };
-      if (!dc.published(members, null)) return withheld(row, ['programmeId']);
-      return row.sessionsAttended === null || row.sessionsMissed === null ? { ...row, attendanceRate: null } : row;
+      const row = attendanceRow(dc, programmeId, new Set(inScope.map((r) => r.stream_id)).size, attended, missed);
+      return publishedRow(row, dc.published(members, null));
     }),
   };
+}
+
+function attendanceRow(dc: Disclosure, programmeId: string, participants: number, attended: number, missed: number) {
+  return {
+    programmeId,
+    participants: participants as number | null,
+    sessionsAttended: dc.count(attended),
+    sessionsMissed: dc.count(missed),
+    attendanceRate: attended + missed === 0 ? null : Math.round((attended / (attended + missed)) * 10_000) / 10_000,
+  };
+}
+
+function publishedRow(row: ReturnType<typeof attendanceRow>, published: boolean) {
+  if (!published) return withheld(row, ['programmeId']);
+  return row.sessionsAttended === null || row.sessionsMissed === null ? { ...row, attendanceRate: null } : row;
 }
 
 function readAttendance(

@@ -4,6 +4,7 @@ import { attendanceReadModel, participantsReadModel, spendReadModel } from '@vru
 import type { Sql } from '@vru/runtime';
 import { disclosureScope } from '../disclosure.js';
 import { emptyIfNoReadModel } from './read-model.js';
+import { readSessionCells, scopeCell, sessionCellCounts } from './session-cells.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
 const { grants: grantsTable, spend: spendTable } = spendReadModel.tables;
@@ -59,18 +60,24 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
     q.programmeId ? sql`and ${sql(column)} = ${q.programmeId}` : sql``;
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
-  const [people, sessions, grants] = await Promise.all([
+  const period = dc.period;
+  const [people, sessions, cells, grants] = await Promise.all([
     sql<Person[]>`
       select stream_id, programme_id, provider_id, age_band, delivery_setting, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
       from ${sql(participantsTable)}
       where ((referral_date between ${window.from}::date and ${window.to}::date)
           or (enrolled_on <= ${window.to}::date and (exit_date is null or exit_date >= ${window.from}::date)))
         ${programmeFilter()} ${siblingProviderFilter()}`.catch(emptyIfNoReadModel),
-    sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number }[]>`
+    // Under the layer, attenders per cell are counts the projector keeps (readSessionCells); a provider's own
+    // figures read its sessions.
+    period
+      ? []
+      : sql<{ programme_id: string; provider_id: string; stream_id: string; month: string; attended: number }[]>`
       select programme_id, provider_id, stream_id, to_char(date_trunc('month', session_date), 'YYYY-MM-DD') as month, count(*)::int as attended
       from ${sql(sessionsTable)}
       where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}
       group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
+    period ? readSessionCells(sql, q.programmeId, window) : [],
     sql<
       {
         grant_ref: string;
@@ -99,6 +106,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
     ...new Set([
       ...people.filter((p) => inScope(p) && (inQuarter(p.referral_date) || isActive(p))).map((p) => p.programme_id),
       ...sessions.filter((s) => inScope(s) && inQuarter(s.month)).map((s) => s.programme_id),
+      ...(period ? cells.filter((c) => c.attenders > 0 && scopeCell(dc, [c], period)).map((c) => c.programme_id) : []),
       ...grants.map((g) => g.programme_id),
     ]),
   ].sort();
@@ -155,13 +163,21 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       );
       const activeAll = all.filter(isActive);
       const activeCells = activeAll.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: null }));
-      const attenders = sessions.filter((s) => s.programme_id === programmeId);
-      const attenderCells = attenders.map((s) => ({
-        id: s.stream_id,
-        key: dc.key(s.provider_id, null),
-        date: s.month,
-      }));
-      const attended = attenders.filter((s) => inScope(s) && inQuarter(s.month)).reduce((n, s) => n + s.attended, 0);
+      const sessionsDelivered = (): number | null => {
+        if (period) {
+          const mine = cells.filter((c) => c.programme_id === programmeId);
+          const attended = scopeCell(dc, mine, period)?.attended ?? 0;
+          return dc.publishedCells(sessionCellCounts(dc, mine, 'attenders'), null) ? dc.count(attended) : null;
+        }
+        const attenders = sessions.filter((s) => s.programme_id === programmeId);
+        const attenderCells = attenders.map((s) => ({
+          id: s.stream_id,
+          key: dc.key(s.provider_id, null),
+          date: s.month,
+        }));
+        const attended = attenders.filter((s) => inScope(s) && inQuarter(s.month)).reduce((n, s) => n + s.attended, 0);
+        return dc.published(attenderCells, null) ? dc.count(attended) : null;
+      };
       return {
         programmeId,
         referred: flow(all, (p) => p.referral_date),
@@ -176,7 +192,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
         activeByAgeBand: record(activeAll, band, QUARTER_AGE_BANDS, null),
         activeByDeliverySetting: record(activeAll, setting, DeliverySettings, null),
         newlyEnrolled: flow(all, (p) => p.enrolled_on),
-        sessionsDelivered: dc.published(attenderCells, null) ? dc.count(attended) : null,
+        sessionsDelivered: sessionsDelivered(),
         completions: flow(all, (p) => (p.exit_reason === 'completed' ? p.exit_date : null)),
         grants: Object.fromEntries(
           grants

@@ -129,11 +129,19 @@ export interface Member {
   date: string | null;
 }
 
+/** Distinct people per cell and period: what `rowPublished` judges a row by. */
+export interface CellCounts {
+  /** Every cell key with anyone in it. */
+  keys(): string[];
+  /** Distinct people in cell `key` (every cell when null) with a date in `p` (any date when null). */
+  count(key: string | null, p: Period | null): number;
+}
+
 /**
  * The people of a report row's population and of its sibling cells (other groups, other providers, other
  * periods of the same financial year), counted by cell.
  */
-export class PopulationCells {
+export class PopulationCells implements CellCounts {
   private readonly members: readonly Member[];
   /** Members by cell key, built once: a row is judged against every key in every sibling period. */
   private readonly byKey = new Map<string, Member[]>();
@@ -161,6 +169,36 @@ export class PopulationCells {
   }
 }
 
+/**
+ * Distinct people per cell and aligned period counted beforehand (running counts a read model keeps as events
+ * arrive), so a row is judged without reading its people: one row per key and period, `null` key for every cell
+ * together (distinct people do not add up across cells).
+ */
+export class CountedCells implements CellCounts {
+  private readonly counts = new Map<string, number>();
+  private readonly cellKeys = new Set<string>();
+  constructor(rows: Iterable<{ key: string | null; period: Period; people: number }>) {
+    for (const r of rows) {
+      const at = CountedCells.at(r.key, r.period);
+      this.counts.set(at, r.people);
+      if (r.key !== null && r.people > 0) this.cellKeys.add(r.key);
+    }
+  }
+
+  private static at(key: string | null, p: Period): string {
+    return `${key === null ? '\u0001' : `\u0002${key}`}\u0000${p.from}\u0000${p.to}`;
+  }
+
+  keys(): string[] {
+    return [...this.cellKeys];
+  }
+
+  count(key: string | null, p: Period | null): number {
+    if (p === null) throw new Error('counted cells hold aligned periods only');
+    return this.counts.get(CountedCells.at(key, p)) ?? 0;
+  }
+}
+
 /** A cell that can be isolated by differencing is safe when it holds nobody or at least MIN_POPULATION people. */
 export const safeCell = (n: number): boolean => n === 0 || n >= MIN_POPULATION;
 
@@ -172,7 +210,7 @@ export const safeCell = (n: number): boolean => n === 0 || n >= MIN_POPULATION;
  * never gives back a withheld one, and a longer period minus a shorter one never gives back a small month.
  * With no period (a fixed population, such as a grant's), only the keys are checked.
  */
-export function rowPublished(cells: PopulationCells, p: AlignedPeriod | null, key: string | null): boolean {
+export function rowPublished(cells: CellCounts, p: AlignedPeriod | null, key: string | null): boolean {
   const keys = key === null ? [null] : cells.keys();
   const periods: (AlignedPeriod | null)[] = p === null ? [null] : siblingChain(p).flat();
   for (const period of periods) for (const k of keys) if (!safeCell(cells.count(k, period))) return false;

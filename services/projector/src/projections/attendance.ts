@@ -2,7 +2,19 @@ import type { StoredEvent } from '@vru/contracts';
 import { recordset, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
-export const attendanceReadModel = { name: 'attendance', tables: { sessions: 'sessions' } } as const;
+export const attendanceReadModel = {
+  name: 'attendance',
+  tables: { sessions: 'sessions', people: 'session_people', cells: 'session_cells' },
+} as const;
+
+/**
+ * The periods a session counts in, in SQL over a `session_date` column: its month, quarter and financial year (the
+ * periods disclosure control judges a row against), as (period_level, period_from) pairs.
+ */
+export const SESSION_PERIODS_SQL = `(values
+  ('month', date_trunc('month', session_date)::date),
+  ('quarter', date_trunc('quarter', session_date)::date),
+  ('financial-year', make_date(extract(year from session_date - interval '3 months')::int, 4, 1)))`;
 
 /**
  * One row per session offered to a participant: attended or missed. Figures are aggregated at query time.
@@ -45,8 +57,8 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 
 export const attendanceProjection: Projection<SessionRow> = {
   name: attendanceReadModel.name,
-  // 5: rows carry the position they became true at (as-at reads filter on it).
-  version: 5,
+  // 5: rows carry the position they became true at (as-at reads filter on it). 6: distinct people per cell.
+  version: 6,
   handles: ['SessionAttended', 'SessionMissed'],
   tables: [
     {
@@ -64,18 +76,92 @@ export const attendanceProjection: Projection<SessionRow> = {
         'delivered_by text',
       ],
       key: ['event_id'],
-      indexes: ['programme_id, session_date', 'provider_id, session_date'],
+      // valid_from: the sessions above a position, which as-at reads subtract from the cells' running counts.
+      indexes: ['programme_id, session_date', 'provider_id, session_date', 'valid_from'],
+    },
+    {
+      // Who is in each disclosure cell: a person once per programme, provider ('' for every provider together),
+      // month / quarter / financial year and kind ('session': any session, 'attended': at least one attended), from
+      // the first such session's position. Distinct people do not add up across periods or providers, so each cell
+      // keeps its own; as-at reads subtract the rows above their position from the running counts.
+      name: attendanceReadModel.tables.people,
+      appendOnly: true,
+      columns: [
+        'period_from date not null',
+        'programme_id text not null',
+        'period_level text not null',
+        'provider_id text not null',
+        'kind text not null',
+        'stream_id text not null',
+      ],
+      key: ['period_from', 'programme_id', 'period_level', 'provider_id', 'kind', 'stream_id'],
+      indexes: ['valid_from'],
+    },
+    {
+      // The current counts of each cell: people with a session, attenders, sessions attended and missed. A report
+      // reads a financial year of these (a few hundred rows), not its sessions.
+      name: attendanceReadModel.tables.cells,
+      currentOnly: true,
+      columns: [
+        'period_from date not null',
+        'programme_id text not null',
+        'period_level text not null',
+        'provider_id text not null',
+        'people integer not null',
+        'attenders integer not null',
+        'attended integer not null',
+        'missed integer not null',
+      ],
+      key: ['period_from', 'programme_id', 'period_level', 'provider_id'],
     },
   ],
   project: projectAttendance,
   write: async (tx, rows) => {
-    if (rows.length > 0)
-      await tx`
-      insert into sessions_versions (
-        event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
-      select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
-        "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
-      on conflict (event_id) do nothing`;
+    if (rows.length === 0) return;
+    // Only the sessions inserted count (an event seen twice counts once). A person joins a cell at the lowest
+    // position of their sessions in it, whatever order partitions are applied in; only a row inserted adds to the
+    // cell's people. Rows are written in key order: concurrent batches lock shared rows in the same order.
+    await tx`
+      with inserted as (
+        insert into sessions_versions (
+          event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
+        select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
+        from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
+          "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
+        on conflict (event_id) do nothing
+        returning stream_id, provider_id, programme_id, session_date, attended, valid_from),
+      cells as (
+        select c.period_from, i.programme_id, c.period_level, p.provider_id, i.stream_id, i.attended, i.valid_from
+        from inserted i
+        cross join lateral ${tx.unsafe(SESSION_PERIODS_SQL)} as c(period_level, period_from)
+        cross join lateral (values (i.provider_id), ('')) as p(provider_id)),
+      members as (
+        select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(valid_from) as valid_from
+        from cells cross join lateral (select 'session' union all select 'attended' where cells.attended) as k(kind)
+        group by 1, 2, 3, 4, 5, 6),
+      added as (
+        insert into session_people_versions (period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from)
+        select period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from
+        from members order by 1, 2, 3, 4, 5, 6
+        on conflict (period_from, programme_id, period_level, provider_id, kind, stream_id) do update
+          set valid_from = excluded.valid_from where session_people_versions.valid_from > excluded.valid_from
+        returning period_from, programme_id, period_level, provider_id, kind, (xmax = 0) as new),
+      joined as (
+        select period_from, programme_id, period_level, provider_id,
+          count(*) filter (where new and kind = 'session')::int as people,
+          count(*) filter (where new and kind = 'attended')::int as attenders
+        from added group by 1, 2, 3, 4),
+      sums as (
+        select period_from, programme_id, period_level, provider_id,
+          count(*) filter (where attended)::int as attended, count(*) filter (where not attended)::int as missed
+        from cells group by 1, 2, 3, 4)
+      insert into session_cells (period_from, programme_id, period_level, provider_id, people, attenders, attended, missed)
+      select s.period_from, s.programme_id, s.period_level, s.provider_id,
+        coalesce(j.people, 0), coalesce(j.attenders, 0), s.attended, s.missed
+      from sums s left join joined j using (period_from, programme_id, period_level, provider_id)
+      order by 1, 2, 3, 4
+      on conflict (period_from, programme_id, period_level, provider_id) do update
+        set people = session_cells.people + excluded.people, attenders = session_cells.attenders + excluded.attenders,
+          attended = session_cells.attended + excluded.attended, missed = session_cells.missed + excluded.missed`;
   },
 };
