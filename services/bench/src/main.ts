@@ -138,7 +138,9 @@ const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-p
  * The API's own Node flags (API_NODE_FLAGS, from scripts/lib.sh, as wherever the API starts), then
  * BENCH_API_NODE_ARGS: more for the API processes only (e.g. heap flags, for an A/B of their memory and speed).
  */
-const apiNodeArgs = `${process.env.API_NODE_FLAGS ?? ''} ${process.env.BENCH_API_NODE_ARGS ?? ''}`.split(' ').filter(Boolean);
+const apiNodeArgs = `${process.env.API_NODE_FLAGS ?? ''} ${process.env.BENCH_API_NODE_ARGS ?? ''}`
+  .split(' ')
+  .filter(Boolean);
 
 /** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
 function startService(

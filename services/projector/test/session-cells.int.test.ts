@@ -21,9 +21,7 @@ function person(ref: string, seed: number): Json[] {
   const out: Json[] = [event.referred(ref), event.consent(ref, 'evaluation'), event.enrolled(ref)];
   for (let i = 0; i < 1 + (seed % 4); i++) {
     const date = DATES[(seed * 7 + i * 3) % DATES.length]!;
-    out.push(
-      (seed + i) % 3 === 0 ? event.missed(ref, `s-${i}`, date) : event.attended(ref, `s-${i}`, date),
-    );
+    out.push((seed + i) % 3 === 0 ? event.missed(ref, `s-${i}`, date) : event.attended(ref, `s-${i}`, date));
   }
   return out;
 }
