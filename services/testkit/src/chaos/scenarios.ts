@@ -167,6 +167,31 @@ async function withStack(
   }
 }
 
+/**
+ * A stack on a PostgreSQL cluster of the scenario's own (scripts/pg start-local: own port, own directory under the
+ * temp dir), never the shared server; `pg` runs scripts/pg's commands (stop-local, start-local, crash-local) on it.
+ */
+async function withOwnPostgres(
+  body: (stack: ChaosStack, pg: (command: string) => Promise<unknown>) => Promise<ScenarioResult>,
+): Promise<ScenarioResult> {
+  const port = await freePort();
+  const stateDir = path.join(os.tmpdir(), `vru-chaos-pg-${port}`);
+  const pg = (command: string) =>
+    run(path.join(REPO_ROOT, 'scripts/pg'), [command], {
+      env: { ...process.env, PG_LOCAL_PORT: String(port), VRU_STATE_DIR: stateDir, DATABASE_URL: '' },
+      timeout: 120_000,
+    });
+  await pg('start-local');
+  try {
+    return await withStack({ env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` } }, (stack) =>
+      body(stack, pg),
+    );
+  } finally {
+    await pg('stop-local').catch(() => {});
+    await fs.rm(stateDir, { recursive: true, force: true });
+  }
+}
+
 function newLoad(
   stack: ChaosStack,
   o: ChaosOptions,
@@ -329,105 +354,86 @@ const brokerStopped: Scenario = {
 const postgresStopped: Scenario = {
   name: 'postgres-stopped',
   describe: "PostgreSQL (a cluster of the scenario's own) stopped under load: 503 problem+json, then recovery",
-  run: async (o) => {
-    const port = await freePort();
-    const stateDir = path.join(os.tmpdir(), `vru-chaos-pg-${port}`);
-    const pg = (command: string) =>
-      run(path.join(REPO_ROOT, 'scripts/pg'), [command], {
-        env: { ...process.env, PG_LOCAL_PORT: String(port), VRU_STATE_DIR: stateDir, DATABASE_URL: '' },
-        timeout: 120_000,
-      });
-    await pg('start-local');
-    try {
-      return await withStack(
-        { env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` } },
-        async (stack) => {
-          const { api, url } = await stack.startApi();
-          await stack.startRelay();
-          await stack.startProjector();
-          const requestTimeoutMs = 15_000;
-          const load = newLoad(stack, o, [url], 'postgres-stopped', { requestTimeoutMs, giveUpMs: 60_000 });
-          const running = load.run();
-          await load.acknowledgedAtLeast(Math.floor(load.events / 4));
-          // The harness's own pool would hold connections the stop has to wait for; fast shutdown closes them.
-          const downFrom = Date.now();
-          await pg('stop-local');
-          o.log('postgres-stopped: PostgreSQL stopped');
-          await sleep(o.short ? 3_000 : 20_000);
-          const downTo = Date.now();
-          await pg('start-local');
-          o.log('postgres-stopped: PostgreSQL started again');
-          const upAt = Date.now();
-          await running;
-          o.log(`postgres-stopped: load finished (${load.acknowledged.size} of ${load.offered.size} acknowledged)`);
-          // The scenario's own pool lost its connections too; it reconnects on the next queries.
-          await stack.h.waitFor(
-            'the database answering the checks',
-            () =>
-              stack.h.sql`select 1`.then(
-                () => true,
-                () => undefined,
-              ),
-            60_000,
-          );
-          if (load.acknowledged.size < load.offered.size) {
-            for (const service of stack.started)
-              o.log(
-                `postgres-stopped: last log lines of ${service.name} (${service.running ? 'running' : 'exited'}):\n${service.tail(25)}`,
-              );
-          }
-          const during = load.answersBetween(downFrom + 500, downTo);
-          const refusals = during.filter((a) => a.status !== 202);
-          const firstAcceptAfter = load.answers.find((a) => a.at > upAt && a.status === 202);
-          return settle(
-            stack,
-            load,
-            'postgres-stopped',
-            [
-              {
-                name: 'while PostgreSQL was down the API answered 503',
-                ok: refusals.length > 0 && refusals.every((a) => a.status === 503),
-                detail: statusCounts(during),
-              },
-              {
-                name: 'every 503 was application/problem+json',
-                ok: refusals.every((a) => a.problemJson),
-                detail:
-                  refusals
-                    .filter((a) => !a.problemJson)
-                    .map(
-                      (a) => `${a.status} ${a.contentType || 'no content type'} ${a.at - downFrom} ms after the stop`,
-                    )
-                    .join('; ') || undefined,
-              },
-              { name: 'no answer was a 500', ok: load.answers.every((a) => a.status !== 500) },
-              {
-                name: `no request hung past ${requestTimeoutMs} ms`,
-                ok: load.answers.every((a) => a.status !== 'timeout'),
-                detail: `slowest ${Math.max(...during.map((a) => a.ms), 0)} ms`,
-              },
-              { name: 'the same API process recovered by itself', ok: api.running && firstAcceptAfter !== undefined },
-            ],
-            {
-              pg_down_ms: downTo - downFrom,
-              answers_while_down: statusCounts(during),
-              slowest_answer_while_down_ms: Math.max(...during.map((a) => a.ms), 0),
-              timeouts_at_ms:
-                load.answers
-                  .filter((a) => a.status === 'timeout')
-                  .map((a) => a.at - a.ms - downFrom)
-                  .join(',') || 'none',
-              first_202_after_restart_ms: firstAcceptAfter ? firstAcceptAfter.at - upAt : 'none',
-            },
-            o,
-          );
-        },
+  run: (o) =>
+    withOwnPostgres(async (stack, pg) => {
+      const { api, url } = await stack.startApi();
+      await stack.startRelay();
+      await stack.startProjector();
+      const requestTimeoutMs = 15_000;
+      const load = newLoad(stack, o, [url], 'postgres-stopped', { requestTimeoutMs, giveUpMs: 60_000 });
+      const running = load.run();
+      await load.acknowledgedAtLeast(Math.floor(load.events / 4));
+      // The harness's own pool would hold connections the stop has to wait for; fast shutdown closes them.
+      const downFrom = Date.now();
+      await pg('stop-local');
+      o.log('postgres-stopped: PostgreSQL stopped');
+      await sleep(o.short ? 3_000 : 20_000);
+      const downTo = Date.now();
+      await pg('start-local');
+      o.log('postgres-stopped: PostgreSQL started again');
+      const upAt = Date.now();
+      await running;
+      o.log(`postgres-stopped: load finished (${load.acknowledged.size} of ${load.offered.size} acknowledged)`);
+      // The scenario's own pool lost its connections too; it reconnects on the next queries.
+      await stack.h.waitFor(
+        'the database answering the checks',
+        () =>
+          stack.h.sql`select 1`.then(
+            () => true,
+            () => undefined,
+          ),
+        60_000,
       );
-    } finally {
-      await pg('stop-local').catch(() => {});
-      await fs.rm(stateDir, { recursive: true, force: true });
-    }
-  },
+      if (load.acknowledged.size < load.offered.size) {
+        for (const service of stack.started)
+          o.log(
+            `postgres-stopped: last log lines of ${service.name} (${service.running ? 'running' : 'exited'}):\n${service.tail(25)}`,
+          );
+      }
+      const during = load.answersBetween(downFrom + 500, downTo);
+      const refusals = during.filter((a) => a.status !== 202);
+      const firstAcceptAfter = load.answers.find((a) => a.at > upAt && a.status === 202);
+      return settle(
+        stack,
+        load,
+        'postgres-stopped',
+        [
+          {
+            name: 'while PostgreSQL was down the API answered 503',
+            ok: refusals.length > 0 && refusals.every((a) => a.status === 503),
+            detail: statusCounts(during),
+          },
+          {
+            name: 'every 503 was application/problem+json',
+            ok: refusals.every((a) => a.problemJson),
+            detail:
+              refusals
+                .filter((a) => !a.problemJson)
+                .map((a) => `${a.status} ${a.contentType || 'no content type'} ${a.at - downFrom} ms after the stop`)
+                .join('; ') || undefined,
+          },
+          { name: 'no answer was a 500', ok: load.answers.every((a) => a.status !== 500) },
+          {
+            name: `no request hung past ${requestTimeoutMs} ms`,
+            ok: load.answers.every((a) => a.status !== 'timeout'),
+            detail: `slowest ${Math.max(...during.map((a) => a.ms), 0)} ms`,
+          },
+          { name: 'the same API process recovered by itself', ok: api.running && firstAcceptAfter !== undefined },
+        ],
+        {
+          pg_down_ms: downTo - downFrom,
+          answers_while_down: statusCounts(during),
+          slowest_answer_while_down_ms: Math.max(...during.map((a) => a.ms), 0),
+          timeouts_at_ms:
+            load.answers
+              .filter((a) => a.status === 'timeout')
+              .map((a) => a.at - a.ms - downFrom)
+              .join(',') || 'none',
+          first_202_after_restart_ms: firstAcceptAfter ? firstAcceptAfter.at - upAt : 'none',
+        },
+        o,
+      );
+    }),
 };
 
 const duplicateDelivery: Scenario = {
@@ -758,55 +764,38 @@ const relayTakeover: Scenario = {
 const postgresCrashed: Scenario = {
   name: 'postgres-crashed',
   describe: "PostgreSQL (a cluster of the scenario's own) crashed under load: nothing acknowledged lost",
-  run: async (o) => {
-    const port = await freePort();
-    const stateDir = path.join(os.tmpdir(), `vru-chaos-pg-${port}`);
-    const pg = (command: string) =>
-      run(path.join(REPO_ROOT, 'scripts/pg'), [command], {
-        env: { ...process.env, PG_LOCAL_PORT: String(port), VRU_STATE_DIR: stateDir, DATABASE_URL: '' },
-        timeout: 120_000,
-      });
-    await pg('start-local');
-    try {
-      return await withStack(
-        { env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` } },
-        async (stack) => {
-          const { url } = await stack.startApi();
-          await stack.startRelay();
-          await stack.startProjector();
-          const load = newLoad(stack, o, [url], 'postgres-crashed', { requestTimeoutMs: 15_000, giveUpMs: 60_000 });
-          const running = load.run();
-          await load.acknowledgedAtLeast(Math.floor(load.events / 3));
-          await pg('crash-local');
-          o.log('postgres-crashed: PostgreSQL crashed (immediate stop)');
-          await sleep(1_000);
-          await pg('start-local');
-          o.log('postgres-crashed: PostgreSQL started again (crash recovery)');
-          await running;
-          await stack.h.waitFor(
-            'the database answering the checks',
-            () =>
-              stack.h.sql`select 1`.then(
-                () => true,
-                () => undefined,
-              ),
-            60_000,
-          );
-          return settle(
-            stack,
-            load,
-            'postgres-crashed',
-            [{ name: 'no answer was a 500', ok: load.answers.every((a) => a.status !== 500) }],
-            { answers: statusCounts(load.answers) },
-            o,
-          );
-        },
+  run: (o) =>
+    withOwnPostgres(async (stack, pg) => {
+      const { url } = await stack.startApi();
+      await stack.startRelay();
+      await stack.startProjector();
+      const load = newLoad(stack, o, [url], 'postgres-crashed', { requestTimeoutMs: 15_000, giveUpMs: 60_000 });
+      const running = load.run();
+      await load.acknowledgedAtLeast(Math.floor(load.events / 3));
+      await pg('crash-local');
+      o.log('postgres-crashed: PostgreSQL crashed (immediate stop)');
+      await sleep(1_000);
+      await pg('start-local');
+      o.log('postgres-crashed: PostgreSQL started again (crash recovery)');
+      await running;
+      await stack.h.waitFor(
+        'the database answering the checks',
+        () =>
+          stack.h.sql`select 1`.then(
+            () => true,
+            () => undefined,
+          ),
+        60_000,
       );
-    } finally {
-      await pg('stop-local').catch(() => {});
-      await fs.rm(stateDir, { recursive: true, force: true });
-    }
-  },
+      return settle(
+        stack,
+        load,
+        'postgres-crashed',
+        [{ name: 'no answer was a 500', ok: load.answers.every((a) => a.status !== 500) }],
+        { answers: statusCounts(load.answers) },
+        o,
+      );
+    }),
 };
 
 export const scenarios: Scenario[] = [
