@@ -6,6 +6,8 @@ import { emptyIfNoReadModel } from './read-model.js';
 
 const { cellChanges, cells } = participantsReadModel.tables;
 const table = (name: string) => liveTable(participantsReadModel, name);
+/** A piece of SQL built with the report's `sql` tag, to be embedded in another. */
+type Fragment = ReturnType<Sql['unsafe']>;
 
 export type ParticipantFigure = 'referred' | 'enrolled' | 'completed' | 'active';
 
@@ -35,27 +37,17 @@ export async function readParticipantCells(
   programmeId: string | undefined,
   quarter: Period,
 ): Promise<ParticipantCell[]> {
-  const [at] = await sql<{ head: string; position: string | null }[]>`
-    select position::text as head, nullif(current_setting('vru.as_at', true), '') as position
-    from ${sql(table('checkpoint'))}`.catch(emptyIfNoReadModel);
-  if (!at) return [];
   const year = financialYearOf(quarter.from);
-  const below = at.position !== null && BigInt(at.head) - BigInt(at.position) > BigInt(at.position);
   const programme = programmeId ? sql`and programme_id = ${programmeId}` : sql``;
   // The flows of the year's months, and the active stock's starts and ends up to the quarter.
   const wanted = sql`((figure in ('referred', 'enrolled', 'completed') and month between ${year.from}::date and ${year.to}::date)
     or (figure = 'active-from' and month <= ${quarter.to}::date) or (figure = 'active-to' and month <= ${quarter.from}::date))
     ${programme}`;
-  const changes = sql`valid_from ${below ? sql`<=` : sql`>`} ${at.position ?? '0'}::bigint`;
-  return sql<ParticipantCell[]>`
-    with counted as (
-      select programme_id, provider_id, figure, month, age_band, setting, people
-      from ${sql(table(cells))}
-      where ${below ? sql`false and ` : sql``}${wanted}
-      union all
-      select programme_id, provider_id, figure, month, age_band, setting, ${below ? 1 : -1} * change
-      from ${sql(table(`${cellChanges}_versions`))}
-      where ${at.position === null ? sql`false` : changes} and ${wanted}),
+  return countedCells(
+    sql,
+    wanted,
+    (counted) => sql<ParticipantCell[]>`
+    with counted as (${counted}),
     figures as (
       select programme_id, provider_id, figure, date_trunc('quarter', month)::date as quarter, age_band, setting, people
       from counted where figure in ('referred', 'enrolled', 'completed')
@@ -66,7 +58,58 @@ export async function readParticipantCells(
     select programme_id, provider_id, figure, quarter::text, age_band, setting, sum(people)::int as people
     from figures
     group by grouping sets ((programme_id, provider_id, figure, quarter, age_band), (programme_id, provider_id, figure, quarter, setting))
-    having sum(people) <> 0 and (grouping(age_band) = 0 or figure in ('referred', 'active'))`.catch(emptyIfNoReadModel);
+    having sum(people) <> 0 and (grouping(age_band) = 0 or figure in ('referred', 'active'))`,
+  );
+}
+
+/** People referred, enrolled or completed per programme, provider and month from `from` to `to` (every group). */
+export interface ParticipantFlow {
+  programme_id: string;
+  provider_id: string;
+  figure: 'referred' | 'enrolled' | 'completed';
+  month: string;
+  people: number;
+}
+
+/** The flows of the months from `from` to `to`, from the participant cells (as readParticipantCells reads them). */
+export async function readParticipantFlows(
+  sql: Sql,
+  programmeId: string | undefined,
+  from: string,
+  to: string,
+): Promise<ParticipantFlow[]> {
+  const programme = programmeId ? sql`and programme_id = ${programmeId}` : sql``;
+  const wanted = sql`figure in ('referred', 'enrolled', 'completed') and month between ${from}::date and ${to}::date ${programme}`;
+  return countedCells(
+    sql,
+    wanted,
+    (counted) => sql<ParticipantFlow[]>`
+    with counted as (${counted})
+    select programme_id, provider_id, figure, month::text, sum(people)::int as people
+    from counted group by 1, 2, 3, 4 having sum(people) <> 0`,
+  );
+}
+
+/**
+ * The cells `wanted` as counted at the report's position (a subquery for `read`): the running counts now; at a past
+ * position the running counts less the changes above it, or, when more of the log lies above the position than at or
+ * below it, the changes at or below it summed (the cheaper read of the two).
+ */
+async function countedCells<T>(sql: Sql, wanted: Fragment, read: (counted: Fragment) => Promise<T[]>): Promise<T[]> {
+  const [at] = await sql<{ head: string; position: string | null }[]>`
+    select position::text as head, nullif(current_setting('vru.as_at', true), '') as position
+    from ${sql(table('checkpoint'))}`.catch(emptyIfNoReadModel);
+  if (!at) return [];
+  const below = at.position !== null && BigInt(at.head) - BigInt(at.position) > BigInt(at.position);
+  const changes = sql`valid_from ${below ? sql`<=` : sql`>`} ${at.position ?? '0'}::bigint`;
+  return read(sql`
+      select programme_id, provider_id, figure, month, age_band, setting, people
+      from ${sql(table(cells))}
+      where ${below ? sql`false and ` : sql``}${wanted}
+      union all
+      select programme_id, provider_id, figure, month, age_band, setting, ${below ? 1 : -1} * change
+      from ${sql(table(`${cellChanges}_versions`))}
+      where ${at.position === null ? sql`false` : changes} and ${wanted}`).catch(emptyIfNoReadModel);
 }
 
 /**
