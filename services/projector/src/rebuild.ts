@@ -10,6 +10,8 @@ import {
   readModelIndexDdl,
   schemaOf,
   storedTableOf,
+  closedTableOf,
+  isMutable,
   type Projection,
 } from './projection.js';
 
@@ -133,7 +135,10 @@ async function replayLogInto(
         await tx.unsafe(`set local search_path to ${shadow}, public`);
         await tx.unsafe(indexes);
       });
-    for (const table of projection.tables) await sql.unsafe(`analyze ${shadow}.${storedTableOf(table)}`);
+    for (const table of projection.tables) {
+      await sql.unsafe(`analyze ${shadow}.${storedTableOf(table)}`);
+      if (isMutable(table)) await sql.unsafe(`analyze ${shadow}.${closedTableOf(table)}`);
+    }
   }
   return total;
 }

@@ -65,8 +65,10 @@ t.test("current views read the current rows only; as-at views filter on the tran
   const ddl = readModelDdl(participantsProjection.tables);
   t.match(
     ddl,
-    /create view participants as select stream_id, provider_id, .* from participants_versions where valid_to is null;/,
+    /create view participants as select stream_id, provider_id, .* from only participants_versions where valid_to is null;/,
   );
+  t.match(ddl, /create table participants_closed \(\) inherits \(participants_versions\);/);
+  t.match(ddl, /before update on participants_versions for each row execute function version_row\('participants_closed'\)/);
   t.match(
     ddl,
     /create unique index participants_current on participants_versions \(stream_id\) where valid_to is null;/,
@@ -77,7 +79,7 @@ t.test("current views read the current rows only; as-at views filter on the tran
   );
   t.match(
     asAtViewsDdl('rm_participants', 'rm_participants_as_at', participantsProjection.tables),
-    /from rm_participants\.participants_versions where valid_from <= current_setting\('vru\.as_at'\)::bigint and \(valid_to is null or valid_to > current_setting\('vru\.as_at'\)::bigint\)/,
+    /from only rm_participants\.participants_versions where valid_to is null and valid_from <= current_setting\('vru\.as_at'\)::bigint union all select .* from rm_participants\.participants_closed where valid_from <= current_setting\('vru\.as_at'\)::bigint and valid_to > current_setting\('vru\.as_at'\)::bigint;/,
   );
   t.notMatch(
     readModelDdl(attendanceProjection.tables),
