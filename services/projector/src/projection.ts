@@ -72,6 +72,14 @@ export const isMutable = (table: ReadModelTable): boolean => !table.appendOnly &
 /** A mutable table's closed versions: a child of its `<table>_versions`, written only by the versioning trigger. */
 export const closedTableOf = (table: ReadModelTable): string => `${table.name}_closed`;
 
+/**
+ * The positions a closed version was true at, [valid_from, valid_to), indexed (GiST) so that an as-at read finds the
+ * versions true at P without visiting every version that ended after P. `greatest` keeps a version whose end lies
+ * below its start (a row keyed across streams, updated out of position order) an empty range, true at no position,
+ * as the plain comparisons would, instead of an error.
+ */
+const TRUE_DURING = 'int8range(valid_from, greatest(valid_from, valid_to))';
+
 /** The schema holding a projection schema's as-at views. */
 export const asAtSchemaOf = (schema: string): string => `${schema}_as_at`;
 
@@ -135,8 +143,8 @@ export function readModelDdl(tables: readonly ReadModelTable[], options: { defer
 
 /**
  * The indexes of a projection's tables that only readers use: on a mutable table's closed versions (key, valid_from)
- * for as-at reads by key and `valid_to` for the versions that ended above a position; every table's `indexes`
- * (partial on the current rows of a mutable table).
+ * for reads and erasures by key and the positions each was true at (TRUE_DURING) for as-at reads; every table's
+ * `indexes` (partial on the current rows of a mutable table).
  */
 export function readModelIndexDdl(tables: readonly ReadModelTable[]): string {
   const parts: string[] = [];
@@ -145,7 +153,7 @@ export function readModelIndexDdl(tables: readonly ReadModelTable[]): string {
     const mutable = isMutable(t);
     if (mutable) {
       parts.push(`create index ${t.name}_history on ${closedTableOf(t)} (${t.key.join(', ')}, valid_from);`);
-      parts.push(`create index ${t.name}_ended on ${closedTableOf(t)} (valid_to);`);
+      parts.push(`create index ${t.name}_true_during on ${closedTableOf(t)} using gist (${TRUE_DURING});`);
     }
     t.indexes?.forEach((index, i) => {
       const [cols, include] = typeof index === 'string' ? [index, ''] : [index.columns, ` include (${index.include})`];
@@ -172,7 +180,7 @@ export function asAtViewsDdl(schema: string, asAtSchema: string, tables: readonl
       // The current rows that were already true, and the closed versions true then: each branch reads its own table.
       return (
         `create view ${asAtSchema}.${t.name} as select ${names} from only ${stored} where valid_to is null and valid_from <= ${at} ` +
-        `union all select ${names} from ${schema}.${closedTableOf(t)} where valid_from <= ${at} and valid_to > ${at};`
+        `union all select ${names} from ${schema}.${closedTableOf(t)} where ${TRUE_DURING} @> ${at};`
       );
     })
     .join('\n');

@@ -129,6 +129,11 @@ async function replayLogInto(
   // read model is swapped in.
   for (const projection of targets) {
     const shadow = schemaOf(projection.name, suffix);
+    // Each version the replay closed left a dead tuple behind in the current rows' table (its copy went to the closed
+    // versions): rewritten compactly, current reads scan the live rows only (a few times fewer pages at a million
+    // events).
+    for (const table of projection.tables.filter(isMutable))
+      await sql.unsafe(`vacuum full ${shadow}.${storedTableOf(table)}`);
     const indexes = readModelIndexDdl(projection.tables);
     if (indexes !== '')
       await sql.begin(async (tx) => {

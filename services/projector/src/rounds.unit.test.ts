@@ -79,7 +79,7 @@ t.test("current views read the current rows only; as-at views filter on the tran
   );
   t.match(
     asAtViewsDdl('rm_participants', 'rm_participants_as_at', participantsProjection.tables),
-    /from only rm_participants\.participants_versions where valid_to is null and valid_from <= current_setting\('vru\.as_at'\)::bigint union all select .* from rm_participants\.participants_closed where valid_from <= current_setting\('vru\.as_at'\)::bigint and valid_to > current_setting\('vru\.as_at'\)::bigint;/,
+    /from only rm_participants\.participants_versions where valid_to is null and valid_from <= current_setting\('vru\.as_at'\)::bigint union all select .* from rm_participants\.participants_closed where int8range\(valid_from, greatest\(valid_from, valid_to\)\) @> current_setting\('vru\.as_at'\)::bigint;/,
   );
   t.notMatch(
     readModelDdl(attendanceProjection.tables),
