@@ -176,7 +176,8 @@ export function asAtViewsDdl(schema: string, asAtSchema: string, tables: readonl
     .map((t) => {
       const names = t.columns.map(columnName).join(', ');
       const stored = `${schema}.${storedTableOf(t)}`;
-      if (t.appendOnly) return `create view ${asAtSchema}.${t.name} as select ${names} from ${stored} where valid_from <= ${at};`;
+      if (t.appendOnly)
+        return `create view ${asAtSchema}.${t.name} as select ${names} from ${stored} where valid_from <= ${at};`;
       // The current rows that were already true, and the closed versions true then: each branch reads its own table.
       return (
         `create view ${asAtSchema}.${t.name} as select ${names} from only ${stored} where valid_to is null and valid_from <= ${at} ` +

@@ -68,7 +68,10 @@ t.test("current views read the current rows only; as-at views filter on the tran
     /create view participants as select stream_id, provider_id, .* from only participants_versions where valid_to is null;/,
   );
   t.match(ddl, /create table participants_closed \(\) inherits \(participants_versions\);/);
-  t.match(ddl, /before update on participants_versions for each row execute function version_row\('participants_closed'\)/);
+  t.match(
+    ddl,
+    /before update on participants_versions for each row execute function version_row\('participants_closed'\)/,
+  );
   t.match(
     ddl,
     /create unique index participants_current on participants_versions \(stream_id\) where valid_to is null;/,
