@@ -186,7 +186,7 @@ const COLUMNS: [keyof ParticipantPatch, string, string][] = [
 
 /** The current version of each row patched, at the patch's position (the versioning trigger keeps the one before). */
 const UPDATE_SQL = `
-  update participants_versions t set
+  update only participants_versions t set
     ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')},
     first_session_date = least(t.first_session_date, (x.patch->>'firstSessionDate')::date),
     follow_ups = t.follow_ups || coalesce(x.patch->'followUps', '{}'::jsonb),
@@ -204,7 +204,7 @@ const CELL_KEY = 'programme_id, provider_id, figure, month, age_band, setting';
 const UPDATE_WITH_CELLS_SQL = `
   with old as (
     select stream_id, programme_id, provider_id, referral_date, enrolled_on, exit_date, exit_reason, age_band, delivery_setting
-    from participants_versions
+    from only participants_versions
     where valid_to is null and stream_id in (select "streamId" from jsonb_to_recordset($1::text::jsonb) as x("streamId" text))),
   updated as (${UPDATE_SQL}
     returning t.stream_id, t.programme_id, t.provider_id, t.referral_date, t.enrolled_on, t.exit_date, t.exit_reason,
@@ -246,7 +246,10 @@ const ERASE_CELLS_SQL = `
   select ${CELL_KEY}, sum(people)::int from moved group by ${CELL_KEY} order by ${CELL_KEY}
   on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people`;
 
-/** An erasure's nulls written into every version of the row in place (valid_from unchanged: no new version). */
+/**
+ * An erasure's nulls written into every version of the row in place (valid_from unchanged: no new version); the
+ * statement names the parent table, so it reaches the closed versions too.
+ */
 const ERASE_SQL = `
   update participants_versions t set
     ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')}
@@ -256,8 +259,9 @@ const ERASE_SQL = `
 export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
-  // 5: disclosure cells of referrals, enrolments, completions and the active stock.
-  version: 5,
+  // 5: closed versions in their own table. 6: disclosure cells of referrals, enrolments, completions and the active
+  // stock.
+  version: 6,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
