@@ -57,7 +57,7 @@ export async function streamCsvRows(
     relax_column_count: false,
     max_record_size: limits.maxRecordChars,
   });
-  if (typeof source === 'string') void feedText(source, parser);
+  if (typeof source === 'string') void feedSlices(source, parser).then(() => endOf(parser));
   else feedStream(source, parser, limits.maxBytes);
   let header: string[] | null = null;
   const rows: CsvRow[] = [];
@@ -91,27 +91,39 @@ const drained = (parser: Parser) =>
     parser.once('drain', done).once('close', done);
   });
 
-/** A text in slices, the event loop getting a turn after each. */
-async function feedText(text: string, parser: Parser): Promise<void> {
+const endOf = (parser: Parser) => {
+  if (!parser.destroyed) parser.end();
+};
+
+/** A text in slices of at most PARSE_SLICE, the event loop getting a turn after each. */
+async function feedSlices(text: string | Buffer, parser: Parser): Promise<void> {
   for (let from = 0; from < text.length && !parser.destroyed; from += PARSE_SLICE) {
-    if (!parser.write(text.slice(from, from + PARSE_SLICE))) await drained(parser);
+    const slice =
+      typeof text === 'string' ? text.slice(from, from + PARSE_SLICE) : text.subarray(from, from + PARSE_SLICE);
+    if (!parser.write(slice)) await drained(parser);
     await nextTurn();
   }
-  if (!parser.destroyed) parser.end();
 }
 
-/** A byte stream chunk by chunk, paused while the parser is full; once the parser is closed the rest is discarded. */
+/**
+ * A byte stream chunk by chunk (a large chunk in slices), paused while a chunk is parsed; once the parser is closed
+ * the rest of the stream is discarded.
+ */
 function feedStream(stream: Readable, parser: Parser, maxBytes = Infinity): void {
   let bytes = 0;
+  let feeding = Promise.resolve();
   const onData = (chunk: Buffer | string) => {
     bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    if (bytes > maxBytes) parser.destroy(new CsvLimitExceeded('bytes', maxBytes));
-    else if (!parser.write(chunk)) {
-      stream.pause();
-      void drained(parser).then(() => stream.resume());
+    if (bytes > maxBytes) {
+      parser.destroy(new CsvLimitExceeded('bytes', maxBytes));
+      return;
     }
+    stream.pause();
+    feeding = feedSlices(chunk, parser).then(() => {
+      if (!parser.destroyed) stream.resume();
+    });
   };
-  const onEnd = () => parser.end();
+  const onEnd = () => void feeding.then(() => endOf(parser));
   const onError = (err: Error) => parser.destroy(err);
   const onClose = () => {
     if (!stream.readableEnded) parser.destroy(new Error('the request body ended early'));
