@@ -192,6 +192,18 @@ async function withOwnPostgres(
   }
 }
 
+/** Waits for the scenario's own pool, whose connections a stopped or crashed server dropped, to be answered again. */
+const databaseAnswering = (stack: ChaosStack) =>
+  stack.h.waitFor(
+    'the database answering the checks',
+    () =>
+      stack.h.sql`select 1`.then(
+        () => true,
+        () => undefined,
+      ),
+    60_000,
+  );
+
 function newLoad(
   stack: ChaosStack,
   o: ChaosOptions,
@@ -375,15 +387,7 @@ const postgresStopped: Scenario = {
       await running;
       o.log(`postgres-stopped: load finished (${load.acknowledged.size} of ${load.offered.size} acknowledged)`);
       // The scenario's own pool lost its connections too; it reconnects on the next queries.
-      await stack.h.waitFor(
-        'the database answering the checks',
-        () =>
-          stack.h.sql`select 1`.then(
-            () => true,
-            () => undefined,
-          ),
-        60_000,
-      );
+      await databaseAnswering(stack);
       if (load.acknowledged.size < load.offered.size) {
         for (const service of stack.started)
           o.log(
@@ -778,15 +782,7 @@ const postgresCrashed: Scenario = {
       await pg('start-local');
       o.log('postgres-crashed: PostgreSQL started again (crash recovery)');
       await running;
-      await stack.h.waitFor(
-        'the database answering the checks',
-        () =>
-          stack.h.sql`select 1`.then(
-            () => true,
-            () => undefined,
-          ),
-        60_000,
-      );
+      await databaseAnswering(stack);
       return settle(
         stack,
         load,
