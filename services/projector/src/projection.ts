@@ -8,9 +8,12 @@ import type { TransactionSql } from '@vru/runtime';
  *
  * Rows are versioned: each table is stored as `<table>_versions`, whose rows carry the position at which they became
  * true (`valid_from`) and, unless append-only, the position at which they stopped being true (`valid_to`, null while
- * current). The original table names are views: in rm_<name> the current rows, in rm_<name>_as_at the rows true at
- * the position in the transaction's `vru.as_at` setting. Reports name tables without a schema, so the same SQL reads
- * either (docs/metrics.md, "Positions and as-at").
+ * current). A mutable table's closed versions live in `<table>_closed`, a child table (inheritance) of
+ * `<table>_versions`: the current rows stay compact for the reads that want only them, while a statement on
+ * `<table>_versions` (an erasure's rewrite, a test) still reaches every version. The original table names are views:
+ * in rm_<name> the current rows, in rm_<name>_as_at the rows true at the position in the transaction's `vru.as_at`
+ * setting. Reports name tables without a schema, so the same SQL reads either (docs/metrics.md, "Positions and
+ * as-at").
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the runner handles projections of any row type
 export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
@@ -23,7 +26,8 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   readonly project: (event: Event) => Change[];
   /**
    * Writes changes to the `<table>_versions` tables, each at its event's position. A mutable row is written at most
-   * once per call (the runner splits a batch so), so one statement can version every row it touches.
+   * once per call (the runner splits a batch so), so one statement can version every row it touches. An update of
+   * current rows names `only <table>_versions`, so it does not search the closed versions too.
    */
   readonly write: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
 }
@@ -62,12 +66,29 @@ export interface ReadModelIndex {
 export const storedTableOf = (table: ReadModelTable): string =>
   table.currentOnly ? table.name : `${table.name}_versions`;
 
+/** A table whose rows change: versioned, with its closed versions in a table of their own. */
+export const isMutable = (table: ReadModelTable): boolean => !table.appendOnly && !table.currentOnly;
+
+/** A mutable table's closed versions: a child of its `<table>_versions`, written only by the versioning trigger. */
+export const closedTableOf = (table: ReadModelTable): string => `${table.name}_closed`;
+
+/**
+ * The positions a closed version was true at, [valid_from, valid_to), indexed (GiST) so that an as-at read finds the
+ * versions true at P without visiting every version that ended after P. `greatest` keeps a version whose end lies
+ * below its start (a row keyed across streams, updated out of position order) an empty range, true at no position,
+ * as the plain comparisons would, instead of an error.
+ */
+const TRUE_DURING = 'int8range(valid_from, greatest(valid_from, valid_to))';
+
 /** The schema holding a projection schema's as-at views. */
 export const asAtSchemaOf = (schema: string): string => `${schema}_as_at`;
 
 const columnName = (definition: string): string => definition.trim().split(/\s+/)[0]!;
 
-/** A mutable table's row as of before an update that moves `valid_from`, kept as a closed version (see VERSION_ROW_DDL). */
+/**
+ * A mutable table's row as of before an update that moves `valid_from`, kept as a closed version in the closed table
+ * named by the trigger's argument (same columns, same order: it inherits them).
+ */
 const VERSION_ROW_DDL = `
 create function version_row() returns trigger language plpgsql as $$
 declare moved_to bigint := new.valid_from;
@@ -78,7 +99,7 @@ begin
   -- Nothing but the position changed: the current version stays as it is.
   if new is not distinct from old then return null; end if;
   old.valid_to := moved_to;
-  execute format('insert into %I.%I select ($1).*', tg_table_schema, tg_table_name) using old;
+  execute format('insert into %I.%I select ($1).*', tg_table_schema, tg_argv[0]) using old;
   new.valid_from := moved_to;
   return new;
 end $$;
@@ -92,7 +113,7 @@ end $$;
  */
 export function readModelDdl(tables: readonly ReadModelTable[], options: { deferIndexes?: boolean } = {}): string {
   const parts: string[] = [];
-  if (tables.some((t) => !t.appendOnly && !t.currentOnly)) parts.push(VERSION_ROW_DDL);
+  if (tables.some(isMutable)) parts.push(VERSION_ROW_DDL);
   for (const t of tables) {
     const stored = storedTableOf(t);
     const names = t.columns.map(columnName).join(', ');
@@ -108,11 +129,12 @@ export function readModelDdl(tables: readonly ReadModelTable[], options: { defer
       parts.push(
         `create table ${stored} (${[...t.columns, 'valid_from bigint not null', 'valid_to bigint'].join(', ')});`,
       );
+      parts.push(`create table ${closedTableOf(t)} () inherits (${stored});`);
       parts.push(`create unique index ${t.name}_current on ${stored} (${key}) where valid_to is null;`);
       parts.push(
-        `create trigger ${t.name}_versions before update on ${stored} for each row execute function version_row();`,
+        `create trigger ${t.name}_versions before update on ${stored} for each row execute function version_row('${closedTableOf(t)}');`,
       );
-      parts.push(`create view ${t.name} as select ${names} from ${stored} where valid_to is null;`);
+      parts.push(`create view ${t.name} as select ${names} from only ${stored} where valid_to is null;`);
     }
   }
   if (!options.deferIndexes) parts.push(readModelIndexDdl(tables));
@@ -120,15 +142,19 @@ export function readModelDdl(tables: readonly ReadModelTable[], options: { defer
 }
 
 /**
- * The indexes of a projection's tables that only readers use: a mutable table's (key, valid_from) for as-at reads by
- * key, and every table's `indexes` (partial on the current rows of a mutable table).
+ * The indexes of a projection's tables that only readers use: on a mutable table's closed versions (key, valid_from)
+ * for reads and erasures by key and the positions each was true at (TRUE_DURING) for as-at reads; every table's
+ * `indexes` (partial on the current rows of a mutable table).
  */
 export function readModelIndexDdl(tables: readonly ReadModelTable[]): string {
   const parts: string[] = [];
   for (const t of tables) {
     const stored = storedTableOf(t);
-    const mutable = !t.appendOnly && !t.currentOnly;
-    if (mutable) parts.push(`create index ${t.name}_history on ${stored} (${t.key.join(', ')}, valid_from);`);
+    const mutable = isMutable(t);
+    if (mutable) {
+      parts.push(`create index ${t.name}_history on ${closedTableOf(t)} (${t.key.join(', ')}, valid_from);`);
+      parts.push(`create index ${t.name}_true_during on ${closedTableOf(t)} using gist (${TRUE_DURING});`);
+    }
     t.indexes?.forEach((index, i) => {
       const [cols, include] = typeof index === 'string' ? [index, ''] : [index.columns, ` include (${index.include})`];
       parts.push(
@@ -149,10 +175,14 @@ export function asAtViewsDdl(schema: string, asAtSchema: string, tables: readonl
     .filter((t) => !t.currentOnly)
     .map((t) => {
       const names = t.columns.map(columnName).join(', ');
-      const filter = t.appendOnly
-        ? `valid_from <= ${at}`
-        : `valid_from <= ${at} and (valid_to is null or valid_to > ${at})`;
-      return `create view ${asAtSchema}.${t.name} as select ${names} from ${schema}.${storedTableOf(t)} where ${filter};`;
+      const stored = `${schema}.${storedTableOf(t)}`;
+      if (t.appendOnly)
+        return `create view ${asAtSchema}.${t.name} as select ${names} from ${stored} where valid_from <= ${at};`;
+      // The current rows that were already true, and the closed versions true then: each branch reads its own table.
+      return (
+        `create view ${asAtSchema}.${t.name} as select ${names} from only ${stored} where valid_to is null and valid_from <= ${at} ` +
+        `union all select ${names} from ${schema}.${closedTableOf(t)} where ${TRUE_DURING} @> ${at};`
+      );
     })
     .join('\n');
 }

@@ -65,7 +65,12 @@ t.test("current views read the current rows only; as-at views filter on the tran
   const ddl = readModelDdl(participantsProjection.tables);
   t.match(
     ddl,
-    /create view participants as select stream_id, provider_id, .* from participants_versions where valid_to is null;/,
+    /create view participants as select stream_id, provider_id, .* from only participants_versions where valid_to is null;/,
+  );
+  t.match(ddl, /create table participants_closed \(\) inherits \(participants_versions\);/);
+  t.match(
+    ddl,
+    /before update on participants_versions for each row execute function version_row\('participants_closed'\)/,
   );
   t.match(
     ddl,
@@ -77,7 +82,7 @@ t.test("current views read the current rows only; as-at views filter on the tran
   );
   t.match(
     asAtViewsDdl('rm_participants', 'rm_participants_as_at', participantsProjection.tables),
-    /from rm_participants\.participants_versions where valid_from <= current_setting\('vru\.as_at'\)::bigint and \(valid_to is null or valid_to > current_setting\('vru\.as_at'\)::bigint\)/,
+    /from only rm_participants\.participants_versions where valid_to is null and valid_from <= current_setting\('vru\.as_at'\)::bigint union all select .* from rm_participants\.participants_closed where int8range\(valid_from, greatest\(valid_from, valid_to\)\) @> current_setting\('vru\.as_at'\)::bigint;/,
   );
   t.notMatch(
     readModelDdl(attendanceProjection.tables),

@@ -310,6 +310,13 @@ await t.test(
       [],
       'no version keeps a personal field',
     );
+    const closed = await h.sql<{ gender: string | null; postcode_district: string | null }[]>`
+    select gender, postcode_district from rm_participants.participants_closed where stream_id = ${streamId}`;
+    t.ok(closed.length >= 1, 'the earlier versions are in the closed versions table');
+    t.ok(
+      closed.every((v) => v.gender === null && v.postcode_district === null),
+      'the erasure reached them there too',
+    );
     const again = await h.getReport(
       `/v1/reports/engagement?from=2026-07-01&to=2026-07-31&asAt=${before.body.position}`,
       h.keys.providerB,

@@ -105,8 +105,8 @@ export function projectComparison(event: StoredEvent): ComparisonChange[] {
 export const comparisonsProjection: Projection<ComparisonChange> = {
   name: comparisonsReadModel.name,
   // 2: an erased record's offences are removed (their details are sealed under its destroyed key).
-  // 3: versioned rows (as-at reads filter on their positions).
-  version: 3,
+  // 3: versioned rows (as-at reads filter on their positions). 4: closed versions in their own table.
+  version: 4,
   handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
   tables: [
     {
@@ -183,7 +183,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
           prior_offences = null, prior_serious_violence = null, prior_custody = null
         where stream_id = any(${streams}::text[])`;
       await tx`
-        update comparison_records_versions r set erased = true, valid_from = x.position
+        update only comparison_records_versions r set erased = true, valid_from = x.position
         from jsonb_to_recordset(${recordset(erased)}::text::jsonb) as x("streamId" text, position bigint)
         where r.stream_id = x."streamId" and r.valid_to is null`;
       await tx`delete from comparison_offences_versions where stream_id = any(${streams}::text[])`;

@@ -85,7 +85,8 @@ export const outcomesProjection: Projection<OutcomeRow> = {
   name: outcomesReadModel.name,
   // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
-  version: 4,
+  // 5: closed versions in their own table.
+  version: 5,
   handles: ['OutcomeMeasured'],
   tables: [
     {

@@ -159,7 +159,7 @@ const COLUMNS: [keyof ParticipantPatch, string, string][] = [
 
 /** The current version of each row patched, at the patch's position (the versioning trigger keeps the one before). */
 const UPDATE_SQL = `
-  update participants_versions t set
+  update only participants_versions t set
     ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')},
     first_session_date = least(t.first_session_date, (x.patch->>'firstSessionDate')::date),
     follow_ups = t.follow_ups || coalesce(x.patch->'followUps', '{}'::jsonb),
@@ -167,7 +167,10 @@ const UPDATE_SQL = `
   from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb, position bigint)
   where t.stream_id = x."streamId" and t.valid_to is null`;
 
-/** An erasure's nulls written into every version of the row in place (valid_from unchanged: no new version). */
+/**
+ * An erasure's nulls written into every version of the row in place (valid_from unchanged: no new version); the
+ * statement names the parent table, so it reaches the closed versions too.
+ */
 const ERASE_SQL = `
   update participants_versions t set
     ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')}
@@ -177,7 +180,8 @@ const ERASE_SQL = `
 export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
-  version: 4,
+  // 5: closed versions in their own table.
+  version: 5,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',

@@ -115,8 +115,8 @@ export function projectSpend(event: StoredEvent): SpendChange[] {
 export const spendProjection: Projection<SpendChange> = {
   name: spendReadModel.name,
   // 3: no reason text (sealed in the log since).
-  // 4: versioned rows (as-at reads filter on their positions).
-  version: 4,
+  // 4: versioned rows (as-at reads filter on their positions). 5: closed versions in their own table.
+  version: 5,
   handles: ['GrantAwarded', 'SpendRecorded', 'SpendCorrected', 'DeliveryTargetsSet', 'DeliveryTargetsRevised'],
   tables: [
     {
@@ -232,7 +232,7 @@ export const spendProjection: Projection<SpendChange> = {
     if (corrections.size > 0) {
       // A correction arrives after the spend it corrects (same stream, later version), so the row exists.
       await tx`
-        update spend_versions s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count,
+        update only spend_versions s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count,
           valid_from = x.position
         from jsonb_to_recordset(${recordset([...corrections.values()])}::text::jsonb)
           as x("correctsEventId" uuid, "amountPence" bigint, category text, count integer, position bigint)
