@@ -998,7 +998,10 @@ async function lagStages(stages: readonly [string, number, number, number, numbe
     ] as [string, string, string],
   };
 }
-type Figures = { p50: number; p99: number };
+interface Figures {
+  p50: number;
+  p99: number;
+}
 
 /**
  * /healthz p99 at rest and while the largest CSV uploads run back to back: 8 MiB of empty rows (the parser must stop

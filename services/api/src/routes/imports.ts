@@ -376,7 +376,10 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
   // declared length over the limit is refused before reading anything, the bytes actually sent are counted as read.
   // The body Fastify validates is an empty string standing in for the file (the schema documents the file itself).
   const unread = (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
-    if (Number(request.headers['content-length']) > MAX_CSV_BYTES) return done(fileTooLarge());
+    if (Number(request.headers['content-length']) > MAX_CSV_BYTES) {
+      done(fileTooLarge());
+      return;
+    }
     unreadBodies.set(request, payload);
     done(null, '');
   };
