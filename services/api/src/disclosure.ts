@@ -108,10 +108,17 @@ export class Disclosure {
     return rowPublished(cells, period, this.rowKey(group));
   }
 
-  /** Whether the population of cell `key` (one provider's, for a grant) is published against its sibling keys. */
-  publishedKey(members: readonly Member[], key: string, period: AlignedPeriod | null = this.period): boolean {
+  /**
+   * Whether the population of cell `key` (one provider's, for a grant) is published against its sibling keys, from
+   * its members or from counts per cell and period kept beforehand.
+   */
+  publishedKey(
+    members: readonly Member[] | CellCounts,
+    key: string,
+    period: AlignedPeriod | null = this.period,
+  ): boolean {
     if (!this.applied) return true;
-    return rowPublished(new PopulationCells(members), period, key);
+    return rowPublished(Array.isArray(members) ? new PopulationCells(members) : (members as CellCounts), period, key);
   }
 
   /** A count inside a published row: primary suppression of 1–4 when the layer applies. */

@@ -1,15 +1,19 @@
 import { TargetInstruments, type PerformanceQuery, type Principal } from '@vru/contracts';
 import {
   calendarQuarterOf,
+  CountedCells,
   financialYearOf,
   grantYearOf,
+  monthOf,
   noActuals,
   quarterBounds,
   quarterPerformance,
   quartersOfYear,
   reliablyImproved,
+  type CellCounts,
   type IndicatorPerformance,
   type Member,
+  type Period,
   type QuarterActuals,
 } from '@vru/domain';
 import { attendanceReadModel, outcomesReadModel, participantsReadModel, spendReadModel } from '@vru/projector';
@@ -17,7 +21,9 @@ import type { Sql } from '@vru/runtime';
 import { disclosureScope, type Disclosure } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupRows } from './group-rows.js';
+import { readParticipantFlows, type ParticipantFlow } from './participant-cells.js';
 import { emptyIfNoReadModel } from './read-model.js';
+import { readSessionCells, type SessionCell } from './session-cells.js';
 
 const { grants: grantsTable, spend: spendTable, deliveryTargets: deliveryTargetsTable } = spendReadModel.tables;
 const { participants: participantsTable } = participantsReadModel.tables;
@@ -111,17 +117,25 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     .map((g) => financialYearOf(g.end_date).to)
     .sort()
     .at(-1)!;
-  const [targets, people, attendances, spend, outcomes] = await Promise.all([
+  // Under the layer, when every grant runs whole months, the people counts are the cells the projectors keep: a
+  // grant's actuals are its provider's months within its dates, and its disclosure cells their quarters and years.
+  const counted = dc.applied && grants.every(wholeMonths);
+  const programme = programmes.length === 1 ? programmes[0] : undefined;
+  const [targets, people, attendances, spend, outcomes, flows, sessionCells] = await Promise.all([
     sql<TargetRow[]>`
       select grant_ref, quarter, referrals, enrolments, sessions_delivered, completions, spend_pence::text, outcome_targets, revisions
       from ${sql(deliveryTargetsTable)} where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
-    sql<PersonRow[]>`
+    counted
+      ? []
+      : sql<PersonRow[]>`
       select stream_id, provider_id, programme_id, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
       from ${sql(participantsTable)}
       where programme_id = any(${programmes}::text[]) ${providerFilter()}
         and (referral_date between ${from}::date and ${to}::date or enrolled_on between ${from}::date and ${to}::date
           or exit_date between ${from}::date and ${to}::date)`.catch(emptyIfNoReadModel),
-    sql<AttendanceRow[]>`
+    counted
+      ? []
+      : sql<AttendanceRow[]>`
       select stream_id, provider_id, programme_id, session_date::text from ${sql(sessionsTable)}
       where attended and programme_id = any(${programmes}::text[]) ${providerFilter()}
         and session_date between ${from}::date and ${to}::date`.catch(emptyIfNoReadModel),
@@ -147,6 +161,8 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)`.catch(
       emptyIfNoReadModel,
     ),
+    counted ? readParticipantFlows(sql, programme, from, to) : [],
+    counted ? readSessionCells(sql, programme, { from, to }) : [],
   ]);
 
   // Rows indexed once by programme and by provider and programme: a scan of every row per grant was the hot spot.
@@ -156,8 +172,10 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const peopleIn = groupRows(people, cellKey);
   const attendancesIn = groupRows(attendances, cellKey);
   const outcomesIn = groupRows(outcomes, cellKey);
+  const flowsIn = groupRows(flows, cellKey);
+  const sessionCellsIn = groupRows(sessionCells, cellKey);
   const targetsOf = groupRows(targets, (t) => t.grant_ref);
-  const cellsByProgramme = new Map<string, Record<PeopleIndicator, Member[]>>();
+  const cellsByProgramme = new Map<string, Record<PeopleIndicator, readonly Member[] | CellCounts>>();
   const rows = grants.flatMap((g) => {
     const mine = targetsOf.get(g.grant_ref) ?? [];
     if (mine.length === 0) return [];
@@ -168,6 +186,12 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       if (!a) actuals.set(quarter, (a = noActuals()));
       return a;
     };
+    for (const f of flowsIn.get(cellKey(g)) ?? []) {
+      if (f.people > 0 && within(f.month, g)) at(f.month)[FLOW_INDICATOR[f.figure]] += f.people;
+    }
+    for (const c of sessionCellsIn.get(cellKey(g)) ?? [])
+      if (c.period_level === 'month' && c.attended > 0 && within(c.period_from, g))
+        at(c.period_from).sessionsDelivered += c.attended;
     for (const p of peopleIn.get(cellKey(g)) ?? []) {
       if (within(p.referral_date, g)) at(p.referral_date).referrals += 1;
       if (within(p.enrolled_on, g)) at(p.enrolled_on).enrolments += 1;
@@ -203,7 +227,12 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     if (!cells)
       cellsByProgramme.set(
         g.programme_id,
-        (cells = cellsOf(peopleOf.get(g.programme_id) ?? [], attendancesOf.get(g.programme_id) ?? [])),
+        (cells = counted
+          ? countedCellsOf(
+              flows.filter((f) => f.programme_id === g.programme_id),
+              sessionCells.filter((c) => c.programme_id === g.programme_id),
+            )
+          : cellsOf(peopleOf.get(g.programme_id) ?? [], attendancesOf.get(g.programme_id) ?? [])),
       );
     const shown = quarterShown(dc, g.provider_id, cells, actuals);
     const started = (quarter: string) => quarterBounds(quarter).start <= asOf;
@@ -251,6 +280,55 @@ function cellsOf(
   };
 }
 
+const FLOW_INDICATOR = { referred: 'referrals', enrolled: 'enrolments', completed: 'completions' } as const;
+
+/** A grant from the first day of a month to the last day of a month: its actuals are sums of whole months. */
+const wholeMonths = (g: GrantRow): boolean =>
+  monthOf(g.start_date).from === g.start_date && monthOf(g.end_date).to === g.end_date;
+
+/**
+ * cellsOf from the cells the projectors keep: people referred, enrolled and completed per provider and quarter and
+ * financial year (they add up across months: one date a person), and the attenders behind sessions delivered.
+ */
+function countedCellsOf(
+  flows: readonly ParticipantFlow[],
+  sessions: readonly SessionCell[],
+): Record<PeopleIndicator, CellCounts> {
+  const rows: Record<PeopleIndicator, Map<string, { key: string; period: Period; people: number }>> = {
+    referrals: new Map(),
+    enrolments: new Map(),
+    completions: new Map(),
+    sessionsDelivered: new Map(),
+  };
+  const add = (indicator: PeopleIndicator, key: string, period: Period, people: number) => {
+    const at = `${key}\u0000${period.from}\u0000${period.to}`;
+    const row = rows[indicator].get(at);
+    if (row) row.people += people;
+    else rows[indicator].set(at, { key, period, people });
+  };
+  for (const f of flows) {
+    const bounds = quarterBounds(calendarQuarterOf(f.month));
+    add(FLOW_INDICATOR[f.figure], f.provider_id, { from: bounds.start, to: bounds.end }, f.people);
+    add(FLOW_INDICATOR[f.figure], f.provider_id, financialYearOf(f.month), f.people);
+  }
+  for (const c of sessions) {
+    if (c.provider_id === '' || c.period_level === 'month') continue;
+    const period = c.period_level === 'quarter' ? quarterBounds(calendarQuarterOf(c.period_from)) : null;
+    add(
+      'sessionsDelivered',
+      c.provider_id,
+      period ? { from: period.start, to: period.end } : financialYearOf(c.period_from),
+      c.attenders,
+    );
+  }
+  return {
+    referrals: new CountedCells(rows.referrals.values()),
+    enrolments: new CountedCells(rows.enrolments.values()),
+    completions: new CountedCells(rows.completions.values()),
+    sessionsDelivered: new CountedCells(rows.sessionsDelivered.values()),
+  };
+}
+
 /**
  * Whether the layer publishes one indicator's actual for one quarter of the grant. People counts: the grant's
  * provider's cell for the quarter is a published population (at least MIN_POPULATION, every sibling cell of the
@@ -260,7 +338,7 @@ function cellsOf(
 export function quarterShown(
   dc: Disclosure,
   providerId: string,
-  cells: Record<PeopleIndicator, Member[]>,
+  cells: Record<PeopleIndicator, readonly Member[] | CellCounts>,
   actuals: ReadonlyMap<string, QuarterActuals>,
 ) {
   const memo = new Map<string, boolean>();

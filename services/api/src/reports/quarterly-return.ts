@@ -4,6 +4,7 @@ import { attendanceReadModel, participantsReadModel, spendReadModel } from '@vru
 import type { Sql } from '@vru/runtime';
 import { disclosureScope } from '../disclosure.js';
 import { emptyIfNoReadModel } from './read-model.js';
+import { ParticipantFigures, readParticipantCells, type ParticipantFigure } from './participant-cells.js';
 import { readSessionCells, scopeCell, sessionCellCounts } from './session-cells.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 
@@ -61,8 +62,12 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
   const providerFilter = (column = 'provider_id') => (dc.provider ? sql`and ${sql(column)} = ${dc.provider}` : sql``);
   const siblingProviderFilter = () => (dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``);
   const period = dc.period;
-  const [people, sessions, cells, grants] = await Promise.all([
-    sql<Person[]>`
+  const [people, sessions, cells, participantCells, grants] = await Promise.all([
+    // Under the layer, people per cell are counts the projector keeps (readParticipantCells); a provider's own
+    // figures read its participants.
+    period
+      ? []
+      : sql<Person[]>`
       select stream_id, programme_id, provider_id, age_band, delivery_setting, referral_date::text, enrolled_on::text, exit_date::text, exit_reason
       from ${sql(participantsTable)}
       where ((referral_date between ${window.from}::date and ${window.to}::date)
@@ -78,6 +83,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       where attended and session_date between ${window.from}::date and ${window.to}::date ${programmeFilter()} ${siblingProviderFilter()}
       group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
     period ? readSessionCells(sql, q.programmeId, window) : [],
+    period ? readParticipantCells(sql, q.programmeId, { from: start, to: end }) : [],
     sql<
       {
         grant_ref: string;
@@ -107,6 +113,10 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       ...people.filter((p) => inScope(p) && (inQuarter(p.referral_date) || isActive(p))).map((p) => p.programme_id),
       ...sessions.filter((s) => inScope(s) && inQuarter(s.month)).map((s) => s.programme_id),
       ...(period ? cells.filter((c) => c.attenders > 0 && scopeCell(dc, [c], period)).map((c) => c.programme_id) : []),
+      ...participantCells
+        .filter((c) => (c.figure === 'referred' || c.figure === 'active') && c.age_band !== null && c.quarter === start)
+        .filter((c) => c.people > 0 && inScope(c))
+        .map((c) => c.programme_id),
       ...grants.map((g) => g.programme_id),
     ]),
   ].sort();
@@ -146,6 +156,63 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
         ]),
     );
   };
+  /** The people figures of a programme from its participants (a provider's own figures). */
+  const fromPeople = (programmeId: string) => {
+    const all = people.filter((p) => p.programme_id === programmeId);
+    const referredAll = all.filter(
+      (p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to,
+    );
+    const activeAll = all.filter(isActive);
+    const activeCells = activeAll.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: null }));
+    return {
+      referred: flow(all, (p) => p.referral_date),
+      referredByAgeBand: record(referredAll, band, QUARTER_AGE_BANDS, (p) => p.referral_date),
+      referredByDeliverySetting: record(
+        referredAll,
+        setting,
+        [...DeliverySettings, 'not-enrolled'],
+        (p) => p.referral_date,
+      ),
+      active: dc.published(activeCells, null, null) ? activeAll.filter(inScope).length : null,
+      activeByAgeBand: record(activeAll, band, QUARTER_AGE_BANDS, null),
+      activeByDeliverySetting: record(activeAll, setting, DeliverySettings, null),
+      newlyEnrolled: flow(all, (p) => p.enrolled_on),
+      completions: flow(all, (p) => (p.exit_reason === 'completed' ? p.exit_date : null)),
+    };
+  };
+  /** The same figures under the layer, from the programme's participant cells (judged as `flow` and `record` are). */
+  const fromCells = (programmeId: string) => {
+    const f = new ParticipantFigures(
+      dc,
+      participantCells.filter((c) => c.programme_id === programmeId),
+      { from: start, to: end },
+    );
+    const total = (figure: ParticipantFigure) =>
+      dc.publishedCells(f.counts(figure, null), null, figure === 'active' ? null : period)
+        ? f.scope(figure, null, null)
+        : null;
+    const groups = (figure: ParticipantFigure, by: 'age_band' | 'setting', keys: readonly string[]) => {
+      const counts = f.counts(figure, by);
+      return Object.fromEntries(
+        [...keys, 'unknown']
+          .filter((k, i, all) => all.indexOf(k) === i)
+          .map((k) => [
+            k,
+            dc.publishedCells(counts, k, figure === 'active' ? null : period) ? f.scope(figure, by, k) : null,
+          ]),
+      );
+    };
+    return {
+      referred: total('referred'),
+      referredByAgeBand: groups('referred', 'age_band', QUARTER_AGE_BANDS),
+      referredByDeliverySetting: groups('referred', 'setting', [...DeliverySettings, 'not-enrolled']),
+      active: total('active'),
+      activeByAgeBand: groups('active', 'age_band', QUARTER_AGE_BANDS),
+      activeByDeliverySetting: groups('active', 'setting', DeliverySettings),
+      newlyEnrolled: total('enrolled'),
+      completions: total('completed'),
+    };
+  };
   return {
     report: 'quarterly-return' as const,
     filters: reportFilters(q),
@@ -157,12 +224,7 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const all = people.filter((p) => p.programme_id === programmeId);
-      const referredAll = all.filter(
-        (p) => p.referral_date !== null && p.referral_date >= window.from && p.referral_date <= window.to,
-      );
-      const activeAll = all.filter(isActive);
-      const activeCells = activeAll.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: null }));
+      const figures = period ? fromCells(programmeId) : fromPeople(programmeId);
       const sessionsDelivered = (): number | null => {
         if (period) {
           const mine = cells.filter((c) => c.programme_id === programmeId);
@@ -180,20 +242,15 @@ async function quarterlyReturnAt(sql: Sql, at: ReportSnapshot, principal: Princi
       };
       return {
         programmeId,
-        referred: flow(all, (p) => p.referral_date),
-        referredByAgeBand: record(referredAll, band, QUARTER_AGE_BANDS, (p) => p.referral_date),
-        referredByDeliverySetting: record(
-          referredAll,
-          setting,
-          [...DeliverySettings, 'not-enrolled'],
-          (p) => p.referral_date,
-        ),
-        active: dc.published(activeCells, null, null) ? activeAll.filter(inScope).length : null,
-        activeByAgeBand: record(activeAll, band, QUARTER_AGE_BANDS, null),
-        activeByDeliverySetting: record(activeAll, setting, DeliverySettings, null),
-        newlyEnrolled: flow(all, (p) => p.enrolled_on),
+        referred: figures.referred,
+        referredByAgeBand: figures.referredByAgeBand,
+        referredByDeliverySetting: figures.referredByDeliverySetting,
+        active: figures.active,
+        activeByAgeBand: figures.activeByAgeBand,
+        activeByDeliverySetting: figures.activeByDeliverySetting,
+        newlyEnrolled: figures.newlyEnrolled,
         sessionsDelivered: sessionsDelivered(),
-        completions: flow(all, (p) => (p.exit_reason === 'completed' ? p.exit_date : null)),
+        completions: figures.completions,
         grants: Object.fromEntries(
           grants
             .filter((g) => g.programme_id === programmeId)

@@ -172,12 +172,12 @@ export class PopulationCells implements CellCounts {
 /**
  * Distinct people per cell and aligned period counted beforehand (running counts a read model keeps as events
  * arrive), so a row is judged without reading its people: one row per key and period, `null` key for every cell
- * together (distinct people do not add up across cells).
+ * together (distinct people do not add up across cells), `null` period for a fixed population (a stock of people).
  */
 export class CountedCells implements CellCounts {
   private readonly counts = new Map<string, number>();
   private readonly cellKeys = new Set<string>();
-  constructor(rows: Iterable<{ key: string | null; period: Period; people: number }>) {
+  constructor(rows: Iterable<{ key: string | null; period: Period | null; people: number }>) {
     for (const r of rows) {
       const at = CountedCells.at(r.key, r.period);
       this.counts.set(at, r.people);
@@ -185,8 +185,8 @@ export class CountedCells implements CellCounts {
     }
   }
 
-  private static at(key: string | null, p: Period): string {
-    return `${key === null ? '\u0001' : `\u0002${key}`}\u0000${p.from}\u0000${p.to}`;
+  private static at(key: string | null, p: Period | null): string {
+    return `${key === null ? '\u0001' : `\u0002${key}`}\u0000${p?.from ?? ''}\u0000${p?.to ?? ''}`;
   }
 
   keys(): string[] {
@@ -194,7 +194,6 @@ export class CountedCells implements CellCounts {
   }
 
   count(key: string | null, p: Period | null): number {
-    if (p === null) throw new Error('counted cells hold aligned periods only');
     return this.counts.get(CountedCells.at(key, p)) ?? 0;
   }
 }

@@ -3,7 +3,34 @@ import { ageAtReferral, ageBand } from '@vru/domain';
 import { type Projection, recordset } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
-export const participantsReadModel = { name: 'participants', tables: { participants: 'participants' } } as const;
+export const participantsReadModel = {
+  name: 'participants',
+  tables: { participants: 'participants', cellChanges: 'participant_cell_changes', cells: 'participant_cells' },
+} as const;
+
+/** Enrolled, and not exited in a quarter before the enrolment's (then active in no quarter). */
+const ACTIVE = (r: string) =>
+  `${r}.enrolled_on is not null and (${r}.exit_date is null or date_trunc('quarter', ${r}.exit_date) >= date_trunc('quarter', ${r}.enrolled_on))`;
+
+/**
+ * The disclosure cells a participant row counts in, in SQL over a row alias `r`: one row per figure (`referred`,
+ * `enrolled`, `completed` by their dates' months; the active stock as `active-from`, the month of enrolment, and
+ * `active-to`, the first month of the quarter after the exit's), with the row's age band and delivery setting as the
+ * quarterly return groups them. A person is active in a quarter when enrolled by its end and not exited before its
+ * start: the quarters from `active-from` up to, not including, `active-to`.
+ */
+const cellsOf = (r: string) => `(
+  select c.figure, c.month, coalesce(${r}.age_band, 'unknown') as age_band,
+    coalesce(${r}.delivery_setting, case when ${r}.enrolled_on is null then 'not-enrolled' else 'unknown' end) as setting
+  from (values
+    ('referred', date_trunc('month', ${r}.referral_date)::date),
+    ('enrolled', date_trunc('month', ${r}.enrolled_on)::date),
+    ('completed', case when ${r}.exit_reason = 'completed' then date_trunc('month', ${r}.exit_date)::date end),
+    ('active-from', case when ${ACTIVE(r)} then date_trunc('month', ${r}.enrolled_on)::date end),
+    ('active-to', case when ${ACTIVE(r)} and ${r}.exit_date is not null
+      then (date_trunc('quarter', ${r}.exit_date) + interval '3 months')::date end)
+  ) as c(figure, month)
+  where c.month is not null)`;
 
 /**
  * One row per participant stream: who was referred (pseudonymous: the stream id only, banded age, postcode
@@ -167,6 +194,58 @@ const UPDATE_SQL = `
   from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb, position bigint)
   where t.stream_id = x."streamId" and t.valid_to is null`;
 
+const CELL_KEY = 'programme_id, provider_id, figure, month, age_band, setting';
+
+/**
+ * UPDATE_SQL, and what it changed in the disclosure cells: the cells of each updated row's new version (+1) against
+ * its previous version's (-1), read before the update (every part of one statement sees the rows as they were). A row
+ * the update leaves as it was is not returned and changes nothing.
+ */
+const UPDATE_WITH_CELLS_SQL = `
+  with old as (
+    select stream_id, programme_id, provider_id, referral_date, enrolled_on, exit_date, exit_reason, age_band, delivery_setting
+    from only participants_versions
+    where valid_to is null and stream_id in (select "streamId" from jsonb_to_recordset($1::text::jsonb) as x("streamId" text))),
+  updated as (${UPDATE_SQL}
+    returning t.stream_id, t.programme_id, t.provider_id, t.referral_date, t.enrolled_on, t.exit_date, t.exit_reason,
+      t.age_band, t.delivery_setting, t.valid_from),
+  changed as (
+    select n.stream_id, n.programme_id, n.provider_id, c.figure, c.month, c.age_band, c.setting, n.valid_from, sum(c.change)::int as change
+    from updated n
+    left join old o using (stream_id)
+    cross join lateral (
+      select figure, month, age_band, setting, 1 as change from ${cellsOf('n')} cn
+      union all
+      select figure, month, age_band, setting, -1 from ${cellsOf('o')} co where o.stream_id is not null) c
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+    having sum(c.change) <> 0),
+  logged as (
+    insert into participant_cell_changes_versions (stream_id, ${CELL_KEY}, change, valid_from)
+    select stream_id, ${CELL_KEY}, change, valid_from from changed)
+  insert into participant_cells (${CELL_KEY}, people)
+  select ${CELL_KEY}, sum(change)::int from changed group by ${CELL_KEY} order by ${CELL_KEY}
+  on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people`;
+
+/**
+ * An erasure's age bands in the cells: the person's changes are rewritten under 'unknown' at their positions (as
+ * ERASE_SQL rewrites every version of the row) and the running counts move with them.
+ */
+const ERASE_CELLS_SQL = `
+  with erased as (select "streamId" as stream_id from jsonb_to_recordset($1::text::jsonb) as x("streamId" text)),
+  known as (
+    select ${CELL_KEY}, change from participant_cell_changes_versions
+    where stream_id in (select stream_id from erased) and age_band <> 'unknown'),
+  rewritten as (
+    update participant_cell_changes_versions set age_band = 'unknown'
+    where stream_id in (select stream_id from erased) and age_band <> 'unknown'),
+  moved as (
+    select programme_id, provider_id, figure, month, age_band, setting, -change as people from known
+    union all
+    select programme_id, provider_id, figure, month, 'unknown', setting, change from known)
+  insert into participant_cells (${CELL_KEY}, people)
+  select ${CELL_KEY}, sum(people)::int from moved group by ${CELL_KEY} order by ${CELL_KEY}
+  on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people`;
+
 /**
  * An erasure's nulls written into every version of the row in place (valid_from unchanged: no new version); the
  * statement names the parent table, so it reaches the closed versions too.
@@ -180,8 +259,9 @@ const ERASE_SQL = `
 export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
-  // 5: closed versions in their own table.
-  version: 5,
+  // 5: closed versions in their own table. 6: disclosure cells of referrals, enrolments, completions and the active
+  // stock.
+  version: 6,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -232,20 +312,59 @@ export const participantsProjection: Projection<ParticipantChange> = {
         },
       ],
     },
+    {
+      // Each change of a person's disclosure cells (+1 joined, -1 left), at the position it became true: as-at reads
+      // subtract the changes above their position from the running counts. Pseudonymous like the rows it follows
+      // (stream id, age band, delivery setting, months), and rewritten with them on erasure.
+      name: participantsReadModel.tables.cellChanges,
+      appendOnly: true,
+      columns: [
+        'stream_id text not null',
+        'programme_id text not null',
+        'provider_id text not null',
+        'figure text not null',
+        'month date not null',
+        'age_band text not null',
+        'setting text not null',
+        'change integer not null',
+      ],
+      key: ['stream_id', 'valid_from', 'figure', 'month', 'age_band', 'setting'],
+      indexes: ['valid_from'],
+    },
+    {
+      // People per programme, provider, month, figure, age band and delivery setting now: a people count adds up
+      // across months and providers here (one date and one provider a person per figure), so a report sums a few
+      // hundred of these rather than reading a year of participants.
+      name: participantsReadModel.tables.cells,
+      currentOnly: true,
+      columns: [
+        'programme_id text not null',
+        'provider_id text not null',
+        'figure text not null',
+        'month date not null',
+        'age_band text not null',
+        'setting text not null',
+        'people integer not null',
+      ],
+      key: ['programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'],
+    },
   ],
   project: projectParticipant,
   write: async (tx, changes) => {
     const rows = mergeParticipantChanges(changes);
     const erasures = rows.filter((r) => r.erasure);
     // First, so that the erasure's own patch below finds nothing left to change and adds no version.
-    if (erasures.length > 0)
-      await tx.unsafe(ERASE_SQL, [recordset(erasures.map((r) => ({ streamId: r.streamId, patch: r.patch })))]);
+    if (erasures.length > 0) {
+      const erased = recordset(erasures.map((r) => ({ streamId: r.streamId, patch: r.patch })));
+      await tx.unsafe(ERASE_CELLS_SQL, [erased]);
+      await tx.unsafe(ERASE_SQL, [erased]);
+    }
     await tx`
       insert into participants_versions (stream_id, provider_id, programme_id, valid_from)
       select "streamId", "providerId", "programmeId", position
       from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, position bigint)
       on conflict (stream_id) where valid_to is null do nothing`;
-    await tx.unsafe(UPDATE_SQL, [
+    await tx.unsafe(UPDATE_WITH_CELLS_SQL, [
       recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch, position: r.position }))),
     ]);
   },
