@@ -17,6 +17,7 @@ import { erasureRoutes, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
 import { importRoutes } from './routes/imports.js';
+import { UploadGate } from './csv-upload.js';
 import { outcomeReportRoutes } from './routes/outcome-reports.js';
 import { impactReportRoutes } from './routes/impact-report.js';
 import { qualityReportRoutes } from './routes/quality-reports.js';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const commands = new CommandHandler(sql, config.PSEUDONYM_SECRET, config.PERSONAL_DATA_KEY);
   const ingest = new Ingest(sql, new GroupCommit(commands, config.APPEND_MAX_IN_FLIGHT));
+  const uploads = new UploadGate();
   const verifier = new ApiKeyVerifier(sql, config.API_KEY_PEPPER);
   // Audit verification uses the pinned key from settings only; the drift check runs on its own schedule too.
   const auditMonitor = new AuditMonitor(sql, pinnedAuditKey(config), app.log);
@@ -148,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { verifier });
   await app.register(eventRoutes, { sql, commands, ingest, pseudonymSecret: config.PSEUDONYM_SECRET });
   await app.register(erasureRoutes, { sql, commands, ingest, pseudonymSecret: config.PSEUDONYM_SECRET });
-  await app.register(importRoutes, { ingest });
+  await app.register(importRoutes, { ingest, uploads });
   await app.register(reportRoutes, { sql });
   await app.register(outcomeReportRoutes, { sql });
   await app.register(impactReportRoutes, { sql });
@@ -160,7 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(performanceRoutes, { sql });
   await app.register(returnRoutes, { sql, codeCommit: config.CODE_COMMIT });
   // The dashboard (HTML pages under /app), in its own scope with its own cookie, form and multipart parsers.
-  await app.register(webRoutes, { config, sql, ingest, verifier, auditMonitor });
+  await app.register(webRoutes, { config, sql, ingest, uploads, verifier, auditMonitor });
   await app.register(healthRoutes, {
     checks: deps.readinessChecks ?? {
       database: async () => {

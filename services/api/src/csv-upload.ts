@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { parse as parseStream } from 'csv-parse';
+import type { Readable } from 'node:stream';
+import { parse as parseStream, type Parser } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 
 /** Rows per file: a small charity's year of sessions fits, and one upload stays a few seconds of work. */
@@ -21,10 +22,16 @@ const startLine = (record: string[], lines: number) =>
 /** Why streamCsvRows stopped reading before the end of the file. */
 export class CsvLimitExceeded extends Error {
   constructor(
-    readonly limit: 'rows' | 'record-size',
+    readonly limit: 'rows' | 'record-size' | 'bytes',
     readonly max: number,
   ) {
-    super(limit === 'rows' ? `more than ${max} rows` : `a row longer than ${max} characters`);
+    super(
+      limit === 'rows'
+        ? `more than ${max} rows`
+        : limit === 'bytes'
+          ? `more than ${max} bytes`
+          : `a row longer than ${max} characters`,
+    );
   }
 }
 
@@ -33,13 +40,15 @@ const PARSE_SLICE = 64 * 1024;
 
 /**
  * The header and rows of a CSV file, read as a stream, for the server: `onHeader` sees the first record before any
- * other is parsed (and may throw to refuse the file), reading stops at the row after `maxRows` and at a record of more
- * than `maxRecordChars`, and the event loop gets a turn between slices of the text, so one large upload cannot hold up
- * other requests. csv-parse errors propagate; null for a file with no record at all.
+ * other is parsed (and may throw to refuse the file), reading stops at the row after `maxRows`, at a record of more
+ * than `maxRecordChars` and (for a byte stream, e.g. a request body) past `maxBytes`, and the event loop gets a turn
+ * between slices of a text, so one large upload cannot hold up other requests. A byte stream is never held whole:
+ * each chunk is parsed and dropped, and once reading stops the rest of the stream is discarded unread. csv-parse
+ * errors, and the stream's own (a body cut off by its client), propagate; null for a file with no record at all.
  */
 export async function streamCsvRows(
-  text: string,
-  limits: { maxRows: number; maxRecordChars: number; onHeader?: (header: string[]) => void },
+  source: string | Readable,
+  limits: { maxRows: number; maxRecordChars: number; maxBytes?: number; onHeader?: (header: string[]) => void },
 ): Promise<{ header: string[]; rows: CsvRow[] } | null> {
   const parser = parseStream({
     bom: true,
@@ -48,23 +57,8 @@ export async function streamCsvRows(
     relax_column_count: false,
     max_record_size: limits.maxRecordChars,
   });
-  const feed = (async () => {
-    for (let from = 0; from < text.length && !parser.destroyed; from += PARSE_SLICE) {
-      if (!parser.write(text.slice(from, from + PARSE_SLICE))) {
-        // Until the reader has taken what is parsed, or has stopped reading (the parser is then destroyed).
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            parser.off('drain', done);
-            parser.off('close', done);
-            resolve();
-          };
-          parser.once('drain', done).once('close', done);
-        });
-      }
-      await nextTurn();
-    }
-    if (!parser.destroyed) parser.end();
-  })();
+  if (typeof source === 'string') void feedSlices(source, parser).then(() => endOf(parser));
+  else feedStream(source, parser, limits.maxBytes);
   let header: string[] | null = null;
   const rows: CsvRow[] = [];
   try {
@@ -82,9 +76,64 @@ export async function streamCsvRows(
     throw code === 'CSV_MAX_RECORD_SIZE' ? new CsvLimitExceeded('record-size', limits.maxRecordChars) : err;
   } finally {
     parser.destroy();
-    await feed.catch(() => {});
   }
   return header === null ? null : { header, rows };
+}
+
+/** Until the reader has taken what is parsed, or has stopped reading (the parser is then destroyed). */
+const drained = (parser: Parser) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      parser.off('drain', done);
+      parser.off('close', done);
+      resolve();
+    };
+    parser.once('drain', done).once('close', done);
+  });
+
+const endOf = (parser: Parser) => {
+  if (!parser.destroyed) parser.end();
+};
+
+/** A text in slices of at most PARSE_SLICE, the event loop getting a turn after each. */
+async function feedSlices(text: string | Buffer, parser: Parser): Promise<void> {
+  for (let from = 0; from < text.length && !parser.destroyed; from += PARSE_SLICE) {
+    const slice =
+      typeof text === 'string' ? text.slice(from, from + PARSE_SLICE) : text.subarray(from, from + PARSE_SLICE);
+    if (!parser.write(slice)) await drained(parser);
+    await nextTurn();
+  }
+}
+
+/**
+ * A byte stream chunk by chunk (a large chunk in slices), paused while a chunk is parsed; once the parser is closed
+ * the rest of the stream is discarded.
+ */
+function feedStream(stream: Readable, parser: Parser, maxBytes = Infinity): void {
+  let bytes = 0;
+  let feeding = Promise.resolve();
+  const onData = (chunk: Buffer | string) => {
+    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (bytes > maxBytes) {
+      parser.destroy(new CsvLimitExceeded('bytes', maxBytes));
+      return;
+    }
+    stream.pause();
+    feeding = feedSlices(chunk, parser).then(() => {
+      if (!parser.destroyed) stream.resume();
+    });
+  };
+  const onEnd = () => void feeding.then(() => endOf(parser));
+  const onError = (err: Error) => parser.destroy(err);
+  const onClose = () => {
+    if (!stream.readableEnded) parser.destroy(new Error('the request body ended early'));
+  };
+  stream.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+  parser.once('close', () => {
+    stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    // Flowing with no listener: what the client still sends is read and dropped, so its answer can reach it.
+    stream.resume();
+  });
 }
 
 /** The header and rows of a whole CSV file at once, for the command line's local files (csv-parse errors propagate). */
@@ -191,4 +240,62 @@ export async function uploadCsvFile(options: {
     options.onPart?.(done, rows);
   }
   return summary;
+}
+
+/** Uploads read and stored at once per API process: each holds its rows, and a workbook its bytes, while it runs. */
+export const MAX_UPLOADS_AT_ONCE = 2;
+/** Uploads that may wait for a turn (their bodies not yet read), and for how long, before a 503 asks to retry. */
+export const MAX_UPLOADS_WAITING = 8;
+export const UPLOAD_WAIT_MS = 5000;
+
+/** Why an upload was not given a turn: the caller answers 503 with Retry-After. */
+export class UploadsBusy extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many uploads at once');
+  }
+}
+
+/**
+ * Bounds the uploads in progress, so that memory under many uploads stays that of a few: an upload waits for a turn
+ * (at most `waitMs`, with at most `maxWaiting` others), otherwise it is refused with UploadsBusy.
+ */
+export class UploadGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly maxRunning = MAX_UPLOADS_AT_ONCE,
+    private readonly maxWaiting = MAX_UPLOADS_WAITING,
+    private readonly waitMs = UPLOAD_WAIT_MS,
+  ) {}
+
+  /** Runs `work` in a turn; throws UploadsBusy when none comes in time. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.maxRunning) await this.turn();
+    else this.running++;
+    try {
+      return await work();
+    } finally {
+      // The turn passes to the first waiting upload, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  private turn(): Promise<void> {
+    const retryAfterSeconds = Math.ceil(this.waitMs / 1000);
+    if (this.waiting.length >= this.maxWaiting) return Promise.reject(new UploadsBusy(retryAfterSeconds));
+    return new Promise<void>((resolve, reject) => {
+      const given = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(given), 1);
+        reject(new UploadsBusy(retryAfterSeconds));
+      }, this.waitMs);
+      this.waiting.push(given);
+    });
+  }
 }

@@ -1,4 +1,6 @@
+import { PassThrough, Readable } from 'node:stream';
 import t from 'tap';
+import { UPLOAD_WAIT_MS } from '@vru/api';
 import { Harness, journey, PROGRAMME, event } from '@vru/testkit';
 
 // One upload must not stall everyone: the file is read as a stream, refused as early as the first bad record allows.
@@ -71,6 +73,73 @@ t.test('a large file of valid-looking short rows: stops at the limit while other
   const [bigRes] = await Promise.all([big, health]);
   t.equal(bigRes.statusCode, 413);
   t.same(finished, ['healthz', 'upload']);
+});
+
+t.test(
+  'at most two uploads are read at once: a third waits its turn, and is a 503 with Retry-After when none comes',
+  async (t) => {
+    await h.postAccepted(journey('P-1', { attended: 0, missed: 0 }), h.keys.providerA);
+    // Two uploads whose files arrive slowly: each holds its turn until its client finishes sending.
+    const held = [new PassThrough(), new PassThrough()];
+    const streamed = (payload: PassThrough | string) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/imports?eventType=SessionAttended',
+        headers: { authorization: `Bearer ${h.keys.providerA}`, 'content-type': 'text/csv' },
+        payload,
+      });
+    const running = held.map((s) => {
+      s.write(`${HEADER}\r\n`);
+      return streamed(s);
+    });
+    // Each is in its turn once its reader has taken the header line.
+    for (let i = 0; held.some((s) => s.readableLength > 0); i++) {
+      if (i > 200) throw new Error('the held uploads were not read');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+
+    const started = Date.now();
+    const refused = await upload(`${HEADER}\r\n${row(900)}\r\n`);
+    t.equal(refused.statusCode, 503);
+    t.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
+    t.equal(refused.headers['retry-after'], String(UPLOAD_WAIT_MS / 1000));
+    t.equal(refused.json().code, 'uploads-busy');
+    t.ok(Date.now() - started >= UPLOAD_WAIT_MS - 100, 'it waited for a turn first');
+    t.equal((await h.get('/healthz', null)).statusCode, 200, 'other requests go on meanwhile');
+
+    // One that waits while a held upload finishes gets that turn; nothing of the refused one was stored.
+    const waiting = upload(`${HEADER}\r\n${row(901)}\r\n`);
+    held.forEach((s, i) => s.end(`${row(910 + i)}\r\n`));
+    const answers = await Promise.all([...running, waiting]);
+    t.same(
+      answers.map((a) => [a.statusCode, a.json().accepted]),
+      [
+        [200, 1],
+        [200, 1],
+        [200, 1],
+      ],
+    );
+    const again = await upload(`${HEADER}\r\n${row(900)}\r\n`);
+    t.equal(again.json().accepted, 1, 'the refused file had stored nothing');
+  },
+);
+
+t.test('a file over the size limit is refused, by its declared length or by the bytes sent', async (t) => {
+  // 3,000 rows of 3 KB: under the row limits, over the size limit.
+  const long = row(0).replace('S-lim-0', `S-${'x'.repeat(3000)}`);
+  const big = `${HEADER}\r\n${`${long}\r\n`.repeat(3000)}`;
+  const declared = await upload(big);
+  t.equal(declared.statusCode, 413);
+  t.equal(declared.json().code, 'body-too-large');
+  // Sent without a length (chunked): counted as it is read, refused past the limit before the rows are stored.
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/v1/imports?eventType=SessionAttended',
+    headers: { authorization: `Bearer ${h.keys.providerA}`, 'content-type': 'text/csv' },
+    payload: Readable.from([big]),
+  });
+  t.equal(res.statusCode, 413);
+  t.equal(res.json().code, 'body-too-large');
 });
 
 t.test('a refusal names at most 50 fields, however many the body breaks', async (t) => {

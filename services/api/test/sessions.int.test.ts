@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import t from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '@vru/api';
-import { Harness, event } from '@vru/testkit';
+import { Harness, PROGRAMME, event } from '@vru/testkit';
 
 // Dashboard sessions, sign-in throttling and the rate limit, played by an attacker against the real app and database.
 const h = await Harness.start();
@@ -153,3 +153,21 @@ t.test(
     t.equal((await get(h.keys.funder, '10.0.0.3')).statusCode, 200, 'another key is not affected');
   },
 );
+
+t.test('the upload page stores a CSV file posted as a form, in an upload turn like the API', async (t) => {
+  const { cookie, csrf } = await signIn(h.keys.providerA);
+  const form = new FormData();
+  form.append('_csrf', csrf);
+  form.append('eventType', 'ParticipantReferred');
+  const file = [
+    'participantRef,programmeId,referralDate,referralSource,ageAtReferral,gender,ethnicity,postcodeDistrict,riskFactors',
+    `P-PAGE-1,${PROGRAMME},2026-01-10,school,15,male,white-british,DE23,school-exclusion`,
+  ].join('\r\n');
+  form.append('file', new Blob([`${file}\r\n`], { type: 'text/csv' }), 'referrals.csv');
+  const res = await h.app.inject({ method: 'POST', url: '/app/upload', headers: { cookie }, payload: form });
+  t.equal(res.statusCode, 200);
+  t.match(res.body, /1 rows read from your ParticipantReferred file/);
+  const again = await h.app.inject({ method: 'POST', url: '/app/upload', headers: { cookie }, payload: form });
+  t.equal(again.statusCode, 200);
+  t.match(again.body, /1 rows read from your ParticipantReferred file/, 'the same file again is answered, not refused');
+});

@@ -72,6 +72,11 @@ export interface Result {
   p99_lower_bound?: boolean;
   /** Up to 20,000 latencies (ms, evenly sampled), so that the orchestrator can merge rounds. */
   samples?: number[];
+  /**
+   * Lag only: each event seen in the read model as [log position, due, sent, answered (2xx), seen applied], wall-clock
+   * milliseconds (the clock the relay's message timestamps and PostgreSQL's recorded_at use), for the split by stage.
+   */
+  stages?: [string, number, number, number, number][];
 }
 
 const MAX_SAMPLES = 20_000;
@@ -363,8 +368,12 @@ async function emmett(t: Extract<Task, { kind: 'emmett' }>): Promise<Result> {
 async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   const pool = new Pool(t.url, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
   const sql: Sql = createSql(t.databaseUrl, { max: 2, applicationName: 'vru-bench-lag' });
-  const pending = new Map<string, { version: number; dueAt: number }[]>();
+  const pending = new Map<
+    string,
+    { version: number; dueAt: number; position: string; sentAt: number; answeredAt: number }[]
+  >();
   const lags: number[] = [];
+  const stages: [string, number, number, number, number][] = [];
   let sent = 0;
   let answered = 0;
   let late = 0;
@@ -389,7 +398,12 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
         for (const r of rows) {
           const waiting = pending.get(r.stream_id)!;
           const still = waiting.filter((w) => w.version > r.version);
-          for (const w of waiting) if (w.version <= r.version) lags.push(now - w.dueAt);
+          const seenAt = Date.now();
+          for (const w of waiting)
+            if (w.version <= r.version) {
+              lags.push(now - w.dueAt);
+              stages.push([w.position, performance.timeOrigin + w.dueAt, w.sentAt, w.answeredAt, seenAt]);
+            }
           if (still.length === 0) pending.delete(r.stream_id);
           else pending.set(r.stream_id, still);
         }
@@ -429,10 +443,12 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
       bounded.push(performance.now() - dueAt);
       return;
     }
+    const sentAt = Date.now();
     const res = await post(pool, '/v1/events', t.apiKey, e).catch((err: unknown) => ({
       status: 0,
       body: (err as Error).message,
     }));
+    const answeredAt = Date.now();
     if (performance.now() > drainUntil) {
       bounded.push(performance.now() - dueAt);
       return;
@@ -444,9 +460,9 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
       slot.broken = true; // the rest of this journey would be refused for want of its predecessor
       return;
     }
-    const { streamVersion } = JSON.parse(res.body) as { streamVersion: number };
+    const { streamVersion, position } = JSON.parse(res.body) as { streamVersion: number; position: string };
     const list = pending.get(slot.streamId) ?? [];
-    list.push({ version: streamVersion, dueAt });
+    list.push({ version: streamVersion, dueAt, position, sentAt, answeredAt });
     pending.set(slot.streamId, list);
   };
   // The schedule: every event due by now is issued now; never waits for an answer.
@@ -504,6 +520,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
     max_ms: round(lags.at(-1) ?? 0, 1),
     p50_lower_bound: bounded.length > 0 && percentile(lags, 50) >= Math.min(...bounded),
     p99_lower_bound: bounded.length > 0 && percentile(lags, 99) >= Math.min(...bounded),
+    stages,
   };
 }
 

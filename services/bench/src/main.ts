@@ -388,6 +388,9 @@ try {
       'p99 < 500 ms at 1,000 ev/s offered',
     );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
+    const stages = await lagStages(lag.stages ?? []);
+    Object.assign(results, stages.results);
+    row(...stages.row);
 
     // The throughput phases run with the relay and projector stopped, so that our ingest, the ceilings and the
     // peer all get the same machine (the outbox keeps what the relay would publish; nothing is lost).
@@ -921,6 +924,83 @@ async function healthLatency(
     max: ms(latencies.at(-1) ?? 0),
     loads,
   };
+}
+
+/**
+ * Where the lag went, per event seen in the read model: waiting to be sent (due → sent: its participant's previous
+ * event not yet answered), the API (sent → 2xx; of it, sent → the append transaction's start, i.e. queued before
+ * the database), the relay (recorded in the log → on Kafka: the append transaction's
+ * time against the message's timestamp, set by the relay as it sends) and the projector (on Kafka → seen applied,
+ * polled every 10 ms). The message timestamps are read back from the topic; one clock, the machine's.
+ */
+async function lagStages(stages: readonly [string, number, number, number, number][]) {
+  const wanted = new Set(stages.map(([position]) => position));
+  const onKafka = new Map<string, { recordedAt: number; publishedAt: number }>();
+  const kafka = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger, 'lag-stages');
+  const consumer = kafka.consumer({ groupId: `${serviceEnv.PROJECTOR_GROUP_PREFIX}-lag-stages` });
+  let allRead = () => {};
+  const read = new Promise<void>((resolve) => (allRead = resolve));
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: serviceEnv.KAFKA_TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const event = JSON.parse(message.value?.toString() ?? '{}') as { position?: string; recordedAt?: string };
+        if (event.position && event.recordedAt && wanted.has(event.position))
+          onKafka.set(event.position, {
+            recordedAt: Date.parse(event.recordedAt),
+            publishedAt: Number(message.timestamp),
+          });
+        if (onKafka.size === wanted.size) allRead();
+      },
+    });
+    await Promise.race([read, sleep(30_000)]);
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
+  const waiting: number[] = [];
+  const api: number[] = [];
+  const beforeAppend: number[] = [];
+  const relay: number[] = [];
+  const projector: number[] = [];
+  for (const [position, due, sent, answered, seen] of stages) {
+    const message = onKafka.get(position);
+    if (!message) continue;
+    waiting.push(sent - due);
+    api.push(answered - sent);
+    beforeAppend.push(message.recordedAt - sent);
+    relay.push(message.publishedAt - message.recordedAt);
+    projector.push(seen - message.publishedAt);
+  }
+  const figures = (xs: number[]) => {
+    xs.sort((a, b) => a - b);
+    return { p50: round(percentile(xs, 50)), p99: round(percentile(xs, 99)) };
+  };
+  const [w, a, b, r, p] = [waiting, api, beforeAppend, relay, projector].map(figures) as Figures[] as [
+    Figures,
+    Figures,
+    Figures,
+    Figures,
+    Figures,
+  ];
+  return {
+    results: {
+      lag_waiting_p99_ms: w.p99,
+      lag_api_p99_ms: a.p99,
+      lag_api_before_append_p99_ms: b.p99,
+      lag_relay_p99_ms: r.p99,
+      lag_projector_p99_ms: p.p99,
+    },
+    row: [
+      '  lag by stage p50 / p99: due → sent | API sent → 2xx (of it, sent → append began) | relay recorded → on Kafka | projector on Kafka → applied',
+      `${w.p50} / ${w.p99} | ${a.p50} / ${a.p99} (${b.p50} / ${b.p99}) | ${r.p50} / ${r.p99} | ${p.p50} / ${p.p99} ms (${api.length} events)`,
+      '',
+    ] as [string, string, string],
+  };
+}
+interface Figures {
+  p50: number;
+  p99: number;
 }
 
 /**

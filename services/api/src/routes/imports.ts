@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import {
   checkCsvHeader,
   csvColumns,
@@ -23,7 +25,12 @@ import {
   MAX_CSV_BYTES,
   MAX_CSV_RECORD_CHARS,
   MAX_CSV_ROWS,
+  MAX_UPLOADS_AT_ONCE,
+  MAX_UPLOADS_WAITING,
+  UPLOAD_WAIT_MS,
   streamCsvRows,
+  UploadGate,
+  UploadsBusy,
   type CsvRow,
 } from '../csv-upload.js';
 import { HttpProblem, refusalProblem } from '../problem.js';
@@ -121,18 +128,20 @@ const isXlsx = (contentType: string | undefined): boolean => mediaType(contentTy
  * checked on the first record, and reading stops past the row limit or at an over-long record.
  */
 async function readCsv(
-  text: string,
+  source: string | Readable,
   checkHeader: (header: string[]) => void,
 ): Promise<{ header: string[]; rows: CsvRow[] }> {
   let file: Awaited<ReturnType<typeof streamCsvRows>>;
   try {
-    file = await streamCsvRows(text, {
+    file = await streamCsvRows(source, {
       maxRows: MAX_CSV_ROWS,
       maxRecordChars: MAX_CSV_RECORD_CHARS,
+      maxBytes: MAX_CSV_BYTES,
       onHeader: (header) => checkHeader(header.map((h) => h.trim())),
     });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
+    if (err instanceof CsvLimitExceeded && err.limit === 'bytes') throw fileTooLarge();
     if (err instanceof CsvLimitExceeded) {
       throw err.limit === 'rows'
         ? new HttpProblem(
@@ -159,8 +168,51 @@ async function readCsv(
   return { header: file.header.map((h) => h.trim()), rows: file.rows };
 }
 
+const fileTooLarge = () =>
+  new HttpProblem(
+    413,
+    'body-too-large',
+    'The file is too large',
+    undefined,
+    `At most ${MAX_CSV_BYTES / 1024 / 1024} MiB`,
+  );
+
+/** The whole body, refused (413) past `maxBytes` without reading further: for a workbook, which is read whole. */
+async function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    bytes += (chunk as Buffer).byteLength;
+    if (bytes > maxBytes) throw fileTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, bytes);
+}
+
+/** Upload bodies as the parser found them, unread, for the handler to read in the upload's turn. */
+const unreadBodies = new WeakMap<FastifyRequest, Readable>();
+
 export interface ImportRouteDeps {
   ingest: Ingest;
+  /** Shared by every way of uploading (this route and the dashboard's upload page). */
+  uploads: UploadGate;
+}
+
+/** Runs one upload in its turn (UploadGate); none in time is a 503 with Retry-After. */
+export async function inUploadTurn<T>(deps: ImportRouteDeps, work: () => Promise<T>): Promise<T> {
+  try {
+    return await deps.uploads.run(work);
+  } catch (err) {
+    if (!(err instanceof UploadsBusy)) throw err;
+    throw new HttpProblem(
+      503,
+      'uploads-busy',
+      'Too many uploads at once; retry shortly',
+      undefined,
+      `At most ${MAX_UPLOADS_AT_ONCE} files are read at once; send this one again after ${err.retryAfterSeconds} seconds`,
+      err.retryAfterSeconds,
+    );
+  }
 }
 
 /**
@@ -171,11 +223,11 @@ export async function importCsv(
   deps: ImportRouteDeps,
   principal: Principal,
   type: EventType,
-  text: string,
+  source: string | Readable,
   requestId: string,
 ): Promise<ImportResult> {
   refuseRole(principal, type);
-  const { header, rows } = await readCsv(text, (header) => refuseHeader(type, header));
+  const { header, rows } = await readCsv(source, (header) => refuseHeader(type, header));
   return importRows(deps, principal, type, header, rows, requestId, 'csv');
 }
 
@@ -319,15 +371,20 @@ async function importRows(
 }
 
 export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (app, deps) => {
-  // Scoped to this plugin: only the import routes take CSV, with their own size limit.
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) =>
-    done(null, body),
-  );
-  // The workbook travels as a binary string (latin1 maps each byte to one character and back), so the body schema's
-  // `string` holds for both media types; importXlsx gets the bytes back unchanged.
-  app.addContentTypeParser(XLSX_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES }, (_request, body, done) =>
-    done(null, body.toString('latin1')),
-  );
+  // Scoped to this plugin: only the import routes take CSV and workbooks. The body is handed on unread, so that it is
+  // read in the upload's turn (UploadGate) and a CSV file streams through the parser without being held whole; a
+  // declared length over the limit is refused before reading anything, the bytes actually sent are counted as read.
+  // The body Fastify validates is an empty string standing in for the file (the schema documents the file itself).
+  const unread = (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
+    if (Number(request.headers['content-length']) > MAX_CSV_BYTES) {
+      done(fileTooLarge());
+      return;
+    }
+    unreadBodies.set(request, payload);
+    done(null, '');
+  };
+  app.addContentTypeParser('text/csv', unread);
+  app.addContentTypeParser(XLSX_CONTENT_TYPE, unread);
 
   app.get(
     '/v1/imports/templates/:eventType.xlsx',
@@ -412,6 +469,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
             `or a file of more than ${MAX_CSV_BYTES / 1024 / 1024} MiB is 413;`,
           'the file is read as a stream, so a wrong header or too many rows are refused without reading the rest. Re-uploading a corrected file is safe:',
           'rows already stored answer `duplicate`.',
+          `At most ${MAX_UPLOADS_AT_ONCE} files are read and stored at once; another waits up to ${UPLOAD_WAIT_MS / 1000} s for its turn`,
+          `(with at most ${MAX_UPLOADS_WAITING} others), otherwise it is 503 \`uploads-busy\` with \`Retry-After\`, having stored nothing: send it again.`,
           '',
           LAYOUT_RULES,
           '',
@@ -444,21 +503,15 @@ export const importRoutes: FastifyPluginAsyncTypebox<ImportRouteDeps> = async (a
         }
       },
     },
-    async (request) =>
-      isXlsx(request.headers['content-type'])
-        ? importXlsx(
-            deps,
-            request.principal,
-            request.query.eventType,
-            Buffer.from(request.body as string, 'latin1'),
-            request.id,
-          )
-        : importCsv(
-            deps,
-            request.principal,
-            request.query.eventType,
-            (request.body as string | undefined) ?? '',
-            request.id,
-          ),
+    async (request) => {
+      const body = unreadBodies.get(request)!;
+      const { principal, id } = request;
+      const type = request.query.eventType;
+      return inUploadTurn(deps, async () =>
+        isXlsx(request.headers['content-type'])
+          ? importXlsx(deps, principal, type, await readBody(body, MAX_CSV_BYTES), id)
+          : importCsv(deps, principal, type, body, id),
+      );
+    },
   );
 };

@@ -21,8 +21,8 @@ import type { ApiKeyVerifier } from '../api-keys.js';
 import type { Ingest } from '../ingest/ingest.js';
 import { DISCLOSURE_HEADER, disclosureHeader, toCsv } from '../csv.js';
 import { HttpProblem } from '../problem.js';
-import { MAX_CSV_BYTES } from '../csv-upload.js';
-import { importCsv, importXlsx, type ImportResult } from '../routes/imports.js';
+import { MAX_CSV_BYTES, type UploadGate } from '../csv-upload.js';
+import { importCsv, importXlsx, inUploadTurn, type ImportResult } from '../routes/imports.js';
 import { XLSX_CONTENT_TYPE } from '../xlsx.js';
 import { reportWorkbook, xlsxTemplate } from '../xlsx-workbooks.js';
 import { recentSubmissions } from '../reports/index.js';
@@ -73,6 +73,7 @@ export interface WebDeps {
   config: Config;
   sql: Sql;
   ingest: Ingest;
+  uploads: UploadGate;
   verifier: ApiKeyVerifier;
   auditMonitor: AuditMonitor;
 }
@@ -639,12 +640,16 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     try {
       // A workbook is a zip: it starts with the zip signature "PK"; anything else is read as CSV.
       const isWorkbook = file.subarray(0, 2).toString('latin1') === 'PK';
-      const result = isWorkbook
-        ? await importXlsx({ ingest: deps.ingest }, principal, type as EventType, file, request.id)
-        : await importCsv({ ingest: deps.ingest }, principal, type as EventType, file.toString('utf8'), request.id);
+      const imports = { ingest: deps.ingest, uploads: deps.uploads };
+      const result = await inUploadTurn(imports, () =>
+        isWorkbook
+          ? importXlsx(imports, principal, type as EventType, file, request.id)
+          : importCsv(imports, principal, type as EventType, file.toString('utf8'), request.id),
+      );
       return await uploadPage(request, reply, { result, chosen: type });
     } catch (err) {
-      if (err instanceof HttpProblem && err.statusCode < 500)
+      // Too many uploads at once is for the person to retry, like a refusal of the file.
+      if (err instanceof HttpProblem && (err.statusCode < 500 || err.code === 'uploads-busy'))
         return uploadPage(request, reply, { problem: err, chosen: type });
       throw err;
     }
