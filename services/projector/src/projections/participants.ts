@@ -256,6 +256,16 @@ const ERASE_SQL = `
   from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb)
   where t.stream_id = x."streamId"`;
 
+/** What a participant cell is: the columns its running count and each change of it are kept by. */
+const CELL_DIMENSIONS = [
+  'programme_id text not null',
+  'provider_id text not null',
+  'figure text not null',
+  'month date not null',
+  'age_band text not null',
+  'setting text not null',
+];
+
 export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
@@ -318,16 +328,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
       // (stream id, age band, delivery setting, months), and rewritten with them on erasure.
       name: participantsReadModel.tables.cellChanges,
       appendOnly: true,
-      columns: [
-        'stream_id text not null',
-        'programme_id text not null',
-        'provider_id text not null',
-        'figure text not null',
-        'month date not null',
-        'age_band text not null',
-        'setting text not null',
-        'change integer not null',
-      ],
+      columns: ['stream_id text not null', ...CELL_DIMENSIONS, 'change integer not null'],
       key: ['stream_id', 'valid_from', 'figure', 'month', 'age_band', 'setting'],
       indexes: ['valid_from'],
     },
@@ -337,15 +338,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
       // hundred of these rather than reading a year of participants.
       name: participantsReadModel.tables.cells,
       currentOnly: true,
-      columns: [
-        'programme_id text not null',
-        'provider_id text not null',
-        'figure text not null',
-        'month date not null',
-        'age_band text not null',
-        'setting text not null',
-        'people integer not null',
-      ],
+      columns: [...CELL_DIMENSIONS, 'people integer not null'],
       key: ['programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'],
     },
   ],
