@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { STREAM_DOES_NOT_EXIST, type Event } from '@event-driven-io/emmett';
@@ -539,5 +540,7 @@ if (!task || !(task.kind in run)) {
   process.exit(2);
 }
 const result = await run[task.kind](task as never);
-process.stdout.write(`${JSON.stringify(result)}\n`);
+// To a file: a result of several megabytes (the lag phase's per-event stages) arrived cut or garbled through stdout
+// when the process exited right after writing it.
+writeFileSync(process.env.BENCH_RESULT_FILE ?? '/dev/stdout', `${JSON.stringify(result)}\n`);
 process.exit(0);

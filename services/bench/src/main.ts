@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey, upsertProgramme, upsertProvider } from '@vru/api';
 import { EVENT_COLUMNS } from '@vru/event-store';
@@ -202,18 +204,33 @@ function measureAuditLog(events: number): Promise<AuditFigures> {
 /** Runs one phase in a separate process (driver.js) and returns its result. */
 function runDriver(task: Task): Promise<Result> {
   return new Promise((resolve, reject) => {
+    const resultFile = path.join(os.tmpdir(), `vru-bench-${process.pid}-${randomUUID()}.json`);
     const child = spawn(process.execPath, [fileURLToPath(new URL('./driver.js', import.meta.url))], {
-      env: { ...process.env, BENCH_TASK: JSON.stringify(task) },
+      env: { ...process.env, BENCH_TASK: JSON.stringify(task), BENCH_RESULT_FILE: resultFile },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').at(-1);
-      if (code === 0 && last) resolve(JSON.parse(last) as Result);
-      else reject(new Error(`${task.kind} driver exited with ${code}: ${out.slice(-500)}`));
+    child.on('close', (code) => {
+      let last: string | undefined;
+      try {
+        last = readFileSync(resultFile, 'utf8').trim();
+        rmSync(resultFile);
+      } catch {
+        last = undefined;
+      }
+      if (code !== 0 || !last) {
+        reject(new Error(`${task.kind} driver exited with ${code}: ${out.slice(-500)}`));
+        return;
+      }
+      // A rejection, not a throw in this handler: the run's clean-up (services, broker, databases) still runs.
+      try {
+        resolve(JSON.parse(last) as Result);
+      } catch (e) {
+        reject(new Error(`${task.kind} driver's result is not JSON (${(e as Error).message}): ${last.slice(0, 200)}`));
+      }
     });
   });
 }
