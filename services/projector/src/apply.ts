@@ -90,6 +90,21 @@ export function changeRounds<Change>(
   return rounds;
 }
 
+/** The changes of a batch's events in event order, each at its event's position: a replay's chunk for writeReplay. */
+export function changesInOrder<Change>(
+  projection: Projection<Change>,
+  events: readonly StoredEvent[],
+): Positioned<Change>[] {
+  const handled: ReadonlySet<string> = new Set(projection.handles);
+  const handledHere = (e: StoredEvent): e is ReadEvent => handled.has(e.type);
+  const out: Positioned<Change>[] = [];
+  for (const e of events) {
+    if (!handledHere(e)) continue;
+    for (const c of projection.project(e)) out.push({ ...c, position: e.position });
+  }
+  return out;
+}
+
 /** Creates the projection's schema if it is missing; returns the stored projection version. */
 export async function ensureProjectionSchema(sql: Sql, projection: Projection): Promise<number> {
   const schema = schemaOf(projection.name);
@@ -152,12 +167,16 @@ export async function applyInTransaction(
     applied.set(e.streamId, e.streamVersion);
     fresh.push(e);
   }
-  const rounds = changeRounds(projection, fresh);
   const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
+  const writeReplay = replayedThrough !== undefined ? projection.writeReplay : undefined;
   await Promise.all([
-    (async () => {
-      for (const round of rounds) await projection.write(tx, round);
-    })(),
+    // A replay's chunk is in position order into a schema only the replay writes: a projection that can compute its
+    // versions itself writes the chunk at once; otherwise (and always live) one statement per round.
+    writeReplay
+      ? writeReplay(tx, changesInOrder(projection, fresh))
+      : (async () => {
+          for (const round of changeRounds(projection, fresh)) await projection.write(tx, round);
+        })(),
     applied.size > 0
       ? tx`
           insert into stream_positions (stream_id, version)

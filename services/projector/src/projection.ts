@@ -30,6 +30,12 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    * current rows names `only <table>_versions`, so it does not search the closed versions too.
    */
   readonly write: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
+  /**
+   * Optional: writes a replay's chunk (a rebuild into a shadow schema no other writer touches, every change in
+   * position order) with the same resulting rows as `write` round by round would, but in a few statements: a round
+   * costs a statement whatever its size, and a mutable read model has as many rounds as a stream has events in a chunk.
+   */
+  readonly writeReplay?: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
 }
 
 /** A change with the position of the event it came from: where the row version it writes becomes true. */

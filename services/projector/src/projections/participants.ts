@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@vru/contracts';
 import { ageAtReferral, ageBand } from '@vru/domain';
-import { type Projection, recordset } from '../projection.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { TransactionSql } from '@vru/runtime';
+import { type Positioned, type Projection, recordset } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const participantsReadModel = {
@@ -256,6 +259,245 @@ const ERASE_SQL = `
   from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb)
   where t.stream_id = x."streamId"`;
 
+/**
+ * A replay's chunk, computed here instead of by a statement per round and the versioning trigger (the rows are the
+ * same; see docs/performance.md): the chunk's streams' current rows are read once, every change is applied to them in
+ * position order as UPDATE_SQL and the trigger would, and the closed versions, the new current rows and the cell changes
+ * are each written by one COPY (a multi-row insert from JSON cost several times as much). Only for a replay: the shadow
+ * schema has no other writer, so the rows read stay current until this chunk writes them. An erasure goes through
+ * `write` between the changes before and after it (it rewrites versions already written); a chunk with a value this
+ * code does not know to be in PostgreSQL's own form (a date other than YYYY-MM-DD, say) goes round by round.
+ */
+export async function writeParticipantsReplay(
+  tx: TransactionSql,
+  changes: readonly Positioned<ParticipantChange>[],
+): Promise<void> {
+  let from = 0;
+  for (let i = 0; i <= changes.length; i++) {
+    const change = changes[i];
+    if (change !== undefined && !change.erasure) continue;
+    await replaySegment(tx, changes.slice(from, i));
+    if (change) await participantsProjection.write(tx, [change]);
+    from = i + 1;
+  }
+}
+
+/** A stored participant row: columns by name, dates as YYYY-MM-DD, follow-ups parsed. */
+export type ParticipantRow = Record<string, unknown> & { follow_ups: Record<string, unknown> };
+
+/** The row's columns after its identity, in table order. */
+const ROW_COLUMNS: string[] = [
+  ...COLUMNS.map(([, col]) => col).flatMap((col) => (col === 'exit_date' ? ['first_session_date', col] : [col])),
+  'follow_ups',
+];
+const IDENTITY = ['stream_id', 'provider_id', 'programme_id'];
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A date as PostgreSQL prints it back (so it compares as text): four-digit year from 1000, a real calendar day. */
+const canonicalDate = (v: unknown): boolean => {
+  const m = typeof v === 'string' ? DATE.exec(v) : null;
+  if (m === null) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return y >= 1000 && mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+};
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+// A lone surrogate fails PostgreSQL's JSON input (the round path's error) but would be replaced in a COPY.
+const isText = (v: unknown): boolean => typeof v === 'string' && !/\p{Cs}/u.test(v);
+
+/** Whether every value of the change reads back from PostgreSQL as it is here (so equal rows compare equal here). */
+function inStoredForm(change: ParticipantChange): boolean {
+  const { patch } = change;
+  if (!isText(change.streamId) || !isText(change.providerId) || !isText(change.programmeId)) return false;
+  for (const [key, , type] of COLUMNS) {
+    const v = patch[key];
+    if (v === undefined || v === null) continue;
+    const ok =
+      type === 'date'
+        ? canonicalDate(v)
+        : type === 'integer'
+          ? Number.isInteger(v) && Math.abs(v as number) < 2 ** 31
+          : isText(v);
+    if (!ok) return false;
+  }
+  if (patch.firstSessionDate !== undefined && !canonicalDate(patch.firstSessionDate)) return false;
+  return patch.followUps === undefined || isObject(patch.followUps);
+}
+
+/** JSON with object keys sorted: jsonb's equality (key order is not kept) as a string comparison. */
+const canonicalJson = (v: unknown): string =>
+  JSON.stringify(v, (_, x: unknown) =>
+    isObject(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
+
+/** UPDATE_SQL's new row for one patch: set keys replace, the earliest first session, follow-ups merged by key. */
+export function patchedRow(row: ParticipantRow, patch: ParticipantPatch): ParticipantRow {
+  const next: ParticipantRow = { ...row };
+  for (const [key, col] of COLUMNS) if (patch[key] !== undefined) next[col] = patch[key];
+  const first = patch.firstSessionDate;
+  if (first !== undefined && (row.first_session_date === null || first < (row.first_session_date as string)))
+    next.first_session_date = first;
+  if (patch.followUps !== undefined) next.follow_ups = { ...row.follow_ups, ...patch.followUps };
+  return next;
+}
+
+/** The versioning trigger's test: a patch that changes no column (only the position) makes no new version. */
+export function sameRow(a: ParticipantRow, b: ParticipantRow): boolean {
+  for (const col of ROW_COLUMNS)
+    if (col === 'follow_ups' ? canonicalJson(a.follow_ups) !== canonicalJson(b.follow_ups) : a[col] !== b[col])
+      return false;
+  return true;
+}
+
+const monthOf = (d: string) => `${d.slice(0, 8)}01`;
+const quarterIndex = (d: string) => Number(d.slice(0, 4)) * 4 + Math.floor((Number(d.slice(5, 7)) - 1) / 3);
+/** The first day of the quarter after the date's: `(date_trunc('quarter', d) + interval '3 months')::date`. */
+const nextQuarterOf = (d: string) => {
+  const q = quarterIndex(d) + 1;
+  return `${Math.floor(q / 4)}-${String((q % 4) * 3 + 1).padStart(2, '0')}-01`;
+};
+
+/**
+ * cellsOf for a row in this process (dates as YYYY-MM-DD): [figure, month, age band, setting] per cell. The SQL above
+ * is the definition; a replay computes the same here so that its cell changes need no statement of their own (the
+ * rebuild's comparison with the round path checks them, docs/performance.md).
+ */
+export function participantCells(r: ParticipantRow): [string, string, string, string][] {
+  const band = (r.age_band as string | null) ?? 'unknown';
+  const enrolled = r.enrolled_on as string | null;
+  const exit = r.exit_date as string | null;
+  const setting = (r.delivery_setting as string | null) ?? (enrolled === null ? 'not-enrolled' : 'unknown');
+  const active = enrolled !== null && (exit === null || quarterIndex(exit) >= quarterIndex(enrolled));
+  const cells: [string, string | null][] = [
+    ['referred', r.referral_date === null ? null : monthOf(r.referral_date as string)],
+    ['enrolled', enrolled === null ? null : monthOf(enrolled)],
+    ['completed', r.exit_reason === 'completed' && exit !== null ? monthOf(exit) : null],
+    ['active-from', active ? monthOf(enrolled) : null],
+    ['active-to', active && exit !== null ? nextQuarterOf(exit) : null],
+  ];
+  return cells.flatMap(([figure, month]) => (month === null ? [] : [[figure, month, band, setting]]));
+}
+
+/** A value in COPY's text format. */
+const copyValue = (v: unknown): string =>
+  v === null || v === undefined
+    ? '\\N'
+    : (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const copyLine = (values: readonly unknown[]): string => `${values.map(copyValue).join('\t')}\n`;
+
+/** Rows into a table by COPY (text format). No other statement may be sent on the connection meanwhile. */
+async function copyInto(tx: TransactionSql, table: string, columns: readonly string[], lines: string[]) {
+  if (lines.length === 0) return;
+  const stream = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
+  await pipeline(Readable.from([lines.join('')]), stream);
+}
+
+const VERSION_COLUMNS = [...IDENTITY, ...ROW_COLUMNS];
+const CHANGE_COLUMNS = ['stream_id', 'programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'];
+
+async function replaySegment(tx: TransactionSql, changes: readonly Positioned<ParticipantChange>[]): Promise<void> {
+  if (changes.length === 0) return;
+  if (!changes.every(inStoredForm)) {
+    // Round by round as a live batch is: each stream's k-th change in the k-th round.
+    const rounds: Positioned<ParticipantChange>[][] = [];
+    const seen = new Map<string, number>();
+    for (const c of changes) {
+      const k = seen.get(c.streamId) ?? 0;
+      seen.set(c.streamId, k + 1);
+      (rounds[k] ??= []).push(c);
+    }
+    for (const round of rounds) await participantsProjection.write(tx, round);
+    return;
+  }
+  const streamIds = [...new Set(changes.map((c) => c.streamId))];
+  const stored = await tx<{ valid_from: string; row: ParticipantRow }[]>`
+    select valid_from::text, to_jsonb(t) - 'valid_from' - 'valid_to' as row
+    from only participants_versions t where valid_to is null and stream_id = any(${streamIds}::text[])`;
+  const rows = new Map<string, { row: ParticipantRow; from: string; stored: boolean; changed: boolean }>();
+  for (const s of stored)
+    rows.set(s.row.stream_id as string, { row: s.row, from: s.valid_from, stored: true, changed: false });
+  const closed: string[] = [];
+  const cellChanges: string[] = [];
+  const totals = new Map<string, { cell: unknown[]; people: number }>();
+  const version = (r: ParticipantRow) => VERSION_COLUMNS.map((c) => r[c]);
+  // UPDATE_WITH_CELLS_SQL's cells: the new version's (+1) against the one before's (-1), those that differ.
+  const cellChange = (before: ParticipantRow, after: ParticipantRow, at: string) => {
+    const change = new Map<string, { cell: unknown[]; n: number }>();
+    for (const [sign, row] of [
+      [1, after],
+      [-1, before],
+    ] as const)
+      for (const c of participantCells(row)) {
+        const cell = [after.programme_id, after.provider_id, ...c];
+        const key = JSON.stringify(cell);
+        const entry = change.get(key) ?? change.set(key, { cell, n: 0 }).get(key)!;
+        entry.n += sign;
+      }
+    for (const [key, { cell, n }] of change) {
+      if (n === 0) continue;
+      const total = totals.get(key) ?? totals.set(key, { cell, people: 0 }).get(key)!;
+      total.people += n;
+      cellChanges.push(copyLine([after.stream_id, ...cell, n, at]));
+    }
+  };
+  for (const c of changes) {
+    const current = rows.get(c.streamId);
+    if (current === undefined) {
+      // The insert of a new stream's blank row, then its first patch at the same position: rewritten in place.
+      const blank: ParticipantRow = {
+        stream_id: c.streamId,
+        provider_id: c.providerId,
+        programme_id: c.programmeId,
+        follow_ups: {},
+      };
+      for (const col of ROW_COLUMNS) if (col !== 'follow_ups') blank[col] = null;
+      const row = patchedRow(blank, c.patch);
+      rows.set(c.streamId, { row, from: c.position, stored: false, changed: true });
+      cellChange(blank, row, c.position);
+      continue;
+    }
+    const next = patchedRow(current.row, c.patch);
+    if (sameRow(next, current.row)) continue;
+    closed.push(copyLine([...version(current.row), current.from, c.position]));
+    cellChange(current.row, next, c.position);
+    rows.set(c.streamId, { row: next, from: c.position, stored: current.stored, changed: true });
+  }
+  const changed = [...rows.values()].filter((r) => r.changed);
+  const replaced = changed.filter((r) => r.stored).map((r) => r.row.stream_id as string);
+  // The replaced current rows go before their successors arrive (the current-row key allows one per stream).
+  if (replaced.length > 0)
+    await tx`delete from only participants_versions where valid_to is null and stream_id = any(${replaced}::text[])`;
+  await copyInto(tx, 'participants_closed', [...VERSION_COLUMNS, 'valid_from', 'valid_to'], closed);
+  await copyInto(
+    tx,
+    'participants_versions',
+    [...VERSION_COLUMNS, 'valid_from'],
+    changed.map((r) => copyLine([...version(r.row), r.from])),
+  );
+  await copyInto(tx, 'participant_cell_changes_versions', [...CHANGE_COLUMNS, 'change', 'valid_from'], cellChanges);
+  if (totals.size > 0) {
+    // Every cell a change touched gets its row, as the round path's upsert gives it (a zero sum included).
+    await tx`create temp table participant_cell_totals (like participant_cells) on commit drop`;
+    await copyInto(
+      tx,
+      'participant_cell_totals',
+      [...CHANGE_COLUMNS.slice(1), 'people'],
+      [...totals.values()].map(({ cell, people }) => copyLine([...cell, people])),
+    );
+    await tx.unsafe(`
+      insert into participant_cells (${CELL_KEY}, people)
+      select ${CELL_KEY}, people from participant_cell_totals order by ${CELL_KEY}
+      on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people;
+      drop table participant_cell_totals`);
+  }
+}
+
 /** What a participant cell is: the columns its running count and each change of it are kept by. */
 const CELL_DIMENSIONS = [
   'programme_id text not null',
@@ -343,6 +585,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
     },
   ],
   project: projectParticipant,
+  writeReplay: writeParticipantsReplay,
   write: async (tx, changes) => {
     const rows = mergeParticipantChanges(changes);
     const erasures = rows.filter((r) => r.erasure);
