@@ -301,8 +301,9 @@ const canonicalDate = (v: unknown): boolean => {
   return y >= 1000 && mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-// A lone surrogate fails PostgreSQL's JSON input (the round path's error) but would be replaced in a COPY.
-const isText = (v: unknown): boolean => typeof v === 'string' && !/\p{Cs}/u.test(v);
+// A lone surrogate fails PostgreSQL's JSON input (the round path's error) but would be replaced in a COPY; a NUL is
+// refused by both, and separates a cell's parts here.
+const isText = (v: unknown): boolean => typeof v === 'string' && !/[\p{Cs}\0]/u.test(v);
 
 /** Whether every value of the change reads back from PostgreSQL as it is here (so equal rows compare equal here). */
 function inStoredForm(change: ParticipantChange): boolean {
@@ -335,23 +336,27 @@ const canonicalJson = (v: unknown): string =>
       : x,
   );
 
-/** UPDATE_SQL's new row for one patch: set keys replace, the earliest first session, follow-ups merged by key. */
-export function patchedRow(row: ParticipantRow, patch: ParticipantPatch): ParticipantRow {
-  const next: ParticipantRow = { ...row };
-  for (const [key, col] of COLUMNS) if (patch[key] !== undefined) next[col] = patch[key];
+/**
+ * UPDATE_SQL's new row for one patch (set keys replace, the earliest first session, follow-ups merged by key), or
+ * undefined where it changes no column: the versioning trigger's rule, a change of position alone is no new version.
+ */
+export function patchedRow(row: ParticipantRow, patch: ParticipantPatch): ParticipantRow | undefined {
+  let next: ParticipantRow | undefined;
+  const set = (col: string, v: unknown) => ((next ??= { ...row })[col] = v);
+  for (const [key, col] of COLUMNS) {
+    const v = patch[key];
+    if (v !== undefined && v !== row[col]) set(col, v);
+  }
   const first = patch.firstSessionDate;
   if (first !== undefined && (row.first_session_date === null || first < (row.first_session_date as string)))
-    next.first_session_date = first;
-  if (patch.followUps !== undefined) next.follow_ups = { ...row.follow_ups, ...patch.followUps };
+    set('first_session_date', first);
+  if (patch.followUps !== undefined) {
+    // As jsonb's ||, from the patch as JSON carries it (a key without a value is not in it).
+    const merged = { ...row.follow_ups };
+    for (const [k, v] of Object.entries(patch.followUps)) if (v !== undefined) merged[k] = v;
+    if (canonicalJson(merged) !== canonicalJson(row.follow_ups)) set('follow_ups', merged);
+  }
   return next;
-}
-
-/** The versioning trigger's test: a patch that changes no column (only the position) makes no new version. */
-export function sameRow(a: ParticipantRow, b: ParticipantRow): boolean {
-  for (const col of ROW_COLUMNS)
-    if (col === 'follow_ups' ? canonicalJson(a.follow_ups) !== canonicalJson(b.follow_ups) : a[col] !== b[col])
-      return false;
-  return true;
 }
 
 const monthOf = (d: string) => `${d.slice(0, 8)}01`;
@@ -381,6 +386,14 @@ export function participantCells(r: ParticipantRow): [string, string, string, st
     ['active-to', active && exit !== null ? nextQuarterOf(exit) : null],
   ];
   return cells.flatMap(([figure, month]) => (month === null ? [] : [[figure, month, band, setting]]));
+}
+
+/** participantCells as keys (parts joined by NUL), once per row: a row is the new version and then the one before. */
+const cellKeysOf = new WeakMap<ParticipantRow, string[]>();
+function cellKeys(r: ParticipantRow): string[] {
+  let keys = cellKeysOf.get(r);
+  if (keys === undefined) cellKeysOf.set(r, (keys = participantCells(r).map((c) => c.join('\0'))));
+  return keys;
 }
 
 /** A value in COPY's text format. */
@@ -424,27 +437,22 @@ async function replaySegment(tx: TransactionSql, changes: readonly Positioned<Pa
     rows.set(s.row.stream_id as string, { row: s.row, from: s.valid_from, stored: true, changed: false });
   const closed: string[] = [];
   const cellChanges: string[] = [];
-  const totals = new Map<string, { cell: unknown[]; people: number }>();
+  const totals = new Map<string, number>();
   const version = (r: ParticipantRow) => VERSION_COLUMNS.map((c) => r[c]);
   // UPDATE_WITH_CELLS_SQL's cells: the new version's (+1) against the one before's (-1), those that differ.
   const cellChange = (before: ParticipantRow, after: ParticipantRow, at: string) => {
-    const change = new Map<string, { cell: unknown[]; n: number }>();
-    for (const [sign, row] of [
-      [1, after],
-      [-1, before],
+    // A row is in each of its cells once (one month per figure): a cell only one side has changes by one.
+    const [was, is] = [cellKeys(before), cellKeys(after)];
+    for (const [cells, other, n] of [
+      [is, was, 1],
+      [was, is, -1],
     ] as const)
-      for (const c of participantCells(row)) {
-        const cell = [after.programme_id, after.provider_id, ...c];
-        const key = JSON.stringify(cell);
-        const entry = change.get(key) ?? change.set(key, { cell, n: 0 }).get(key)!;
-        entry.n += sign;
+      for (const cell of cells) {
+        if (other.includes(cell)) continue;
+        const key = `${after.programme_id as string}\0${after.provider_id as string}\0${cell}`;
+        totals.set(key, (totals.get(key) ?? 0) + n);
+        cellChanges.push(copyLine([after.stream_id, ...key.split('\0'), n, at]));
       }
-    for (const [key, { cell, n }] of change) {
-      if (n === 0) continue;
-      const total = totals.get(key) ?? totals.set(key, { cell, people: 0 }).get(key)!;
-      total.people += n;
-      cellChanges.push(copyLine([after.stream_id, ...cell, n, at]));
-    }
   };
   for (const c of changes) {
     const current = rows.get(c.streamId);
@@ -457,13 +465,13 @@ async function replaySegment(tx: TransactionSql, changes: readonly Positioned<Pa
         follow_ups: {},
       };
       for (const col of ROW_COLUMNS) if (col !== 'follow_ups') blank[col] = null;
-      const row = patchedRow(blank, c.patch);
+      const row = patchedRow(blank, c.patch) ?? blank;
       rows.set(c.streamId, { row, from: c.position, stored: false, changed: true });
       cellChange(blank, row, c.position);
       continue;
     }
     const next = patchedRow(current.row, c.patch);
-    if (sameRow(next, current.row)) continue;
+    if (next === undefined) continue;
     closed.push(copyLine([...version(current.row), current.from, c.position]));
     cellChange(current.row, next, c.position);
     rows.set(c.streamId, { row: next, from: c.position, stored: current.stored, changed: true });
@@ -488,7 +496,7 @@ async function replaySegment(tx: TransactionSql, changes: readonly Positioned<Pa
       tx,
       'participant_cell_totals',
       [...CHANGE_COLUMNS.slice(1), 'people'],
-      [...totals.values()].map(({ cell, people }) => copyLine([...cell, people])),
+      [...totals].map(([key, people]) => copyLine([...key.split('\0'), people])),
     );
     await tx.unsafe(`
       insert into participant_cells (${CELL_KEY}, people)
