@@ -412,6 +412,13 @@ async function copyInto(tx: TransactionSql, table: string, columns: readonly str
 }
 
 const VERSION_COLUMNS = [...IDENTITY, ...ROW_COLUMNS];
+
+const ADD_CELL_TOTALS_SQL = `
+  insert into participant_cells (${CELL_KEY}, people)
+  select "programmeId", "providerId", figure, month, "ageBand", setting, people
+  from jsonb_to_recordset($1::text::jsonb) as x("programmeId" text, "providerId" text, figure text, month date, "ageBand" text, setting text, people integer)
+  order by 1, 2, 3, 4, 5, 6
+  on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people`;
 const CHANGE_COLUMNS = ['stream_id', 'programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'];
 
 async function replaySegment(tx: TransactionSql, changes: readonly Positioned<ParticipantChange>[]): Promise<void> {
@@ -489,21 +496,16 @@ async function replaySegment(tx: TransactionSql, changes: readonly Positioned<Pa
     changed.map((r) => copyLine([...version(r.row), r.from])),
   );
   await copyInto(tx, 'participant_cell_changes_versions', [...CHANGE_COLUMNS, 'change', 'valid_from'], cellChanges);
-  if (totals.size > 0) {
+  if (totals.size > 0)
     // Every cell a change touched gets its row, as the round path's upsert gives it (a zero sum included).
-    await tx`create temp table participant_cell_totals (like participant_cells) on commit drop`;
-    await copyInto(
-      tx,
-      'participant_cell_totals',
-      [...CHANGE_COLUMNS.slice(1), 'people'],
-      [...totals].map(([key, people]) => copyLine([...key.split('\0'), people])),
-    );
-    await tx.unsafe(`
-      insert into participant_cells (${CELL_KEY}, people)
-      select ${CELL_KEY}, people from participant_cell_totals order by ${CELL_KEY}
-      on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people;
-      drop table participant_cell_totals`);
-  }
+    await tx.unsafe(ADD_CELL_TOTALS_SQL, [
+      recordset(
+        [...totals].map(([key, people]) => {
+          const [programmeId, providerId, figure, month, ageBand, setting] = key.split('\0');
+          return { programmeId, providerId, figure, month, ageBand, setting, people };
+        }),
+      ),
+    ]);
 }
 
 /** What a participant cell is: the columns its running count and each change of it are kept by. */
