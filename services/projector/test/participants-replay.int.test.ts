@@ -1,0 +1,111 @@
+import t from 'tap';
+import { DeliverySettings } from '@vru/contracts';
+import { addMonths } from '@vru/domain';
+import { applyBatch, compareWithRebuild, ensureProjectionSchema, participantsProjection } from '@vru/projector';
+import { Harness, PROGRAMME, event } from '@vru/testkit';
+
+/**
+ * A replay writes the participants read model by its own path (each chunk's versions computed in the rebuild process,
+ * not a statement per round and the versioning trigger): every version, closed version, cell change, running count
+ * and stream position it writes equals what live batches wrote for the same log, with patches that change nothing
+ * (later sessions than the first, a follow-up recorded again as it was), follow-ups merged and recorded again, consents withdrawn and given again,
+ * exits in the enrolment's quarter and later ones, and erasures in the middle of the log with events after them.
+ */
+const h = await Harness.start();
+t.teardown(() => h.close());
+
+type Json = Record<string, unknown>;
+const day = (month: number, d: number) => `2025-${String(month).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+const followUp = (ref: string, monthsAfterExit: number, followUpDate: string, status: string): Json => ({
+  ...event.exited(ref),
+  type: 'FollowUpRecorded',
+  schemaVersion: 1,
+  data: { monthsAfterExit, followUpDate, contactMade: status !== 'unknown', status },
+});
+
+/** A journey whose shape depends on the seed: every kind of patch, some of them changing nothing. */
+function journeyOf(ref: string, seed: number): Json[] {
+  const referral = day(1 + (seed % 9), 1 + (seed % 20));
+  const out: Json[] = [
+    event.referred(ref, { data: { referralDate: referral, ageAtReferral: [10, 13, 16, 19, 22, 24][seed % 6] } }),
+    event.consent(ref, 'evaluation', { data: { recordedOn: referral } }),
+  ];
+  if (seed % 3 !== 2) out.push(event.consent(ref, 'follow-up-contact', { data: { recordedOn: referral } }));
+  if (seed % 5 === 2) {
+    out.push(event.withdrawn(ref, 'evaluation', { data: { withdrawnOn: addMonths(referral, 1) } }));
+    if (seed % 2 === 0) out.push(event.consent(ref, 'evaluation', { data: { recordedOn: addMonths(referral, 2) } }));
+  }
+  if (seed % 6 === 5) return out;
+  const enrolled = addMonths(referral, seed % 2);
+  out.push(
+    event.enrolled(ref, {
+      data: { startDate: enrolled, deliverySetting: DeliverySettings[seed % DeliverySettings.length] },
+    }),
+  );
+  // Sessions out of date order: the earliest wins, the later ones change nothing.
+  for (const [i, months] of [1, 0, 2].entries())
+    out.push(event.attended(ref, `${ref}-s${i}`, addMonths(enrolled, months)));
+  if (seed % 3 !== 2) {
+    const exit = addMonths(enrolled, seed % 5);
+    out.push(event.exited(ref, { data: { exitDate: exit, reason: seed % 2 ? 'completed' : 'disengaged' } }));
+    out.push(followUp(ref, 3, addMonths(exit, 3), 'no-further-concerns'));
+    if (seed % 2 === 0) out.push(followUp(ref, 3, addMonths(exit, 3), 'further-concerns'));
+    out.push(followUp(ref, 6, addMonths(exit, 6), 'unknown'));
+    // Recorded again as it was: no new version.
+    if (seed % 4 === 0) out.push(followUp(ref, 6, addMonths(exit, 6), 'unknown'));
+  }
+  return out;
+}
+
+/** Posts a batch, fails naming the rules of any event refused, and returns the event ids. */
+async function postAccepted(events: Json[], key: string): Promise<string[]> {
+  const res = await h.post('/v1/events/batch', { events }, key);
+  const answer = res.json<{ results: { eventId: string; status: string; problem?: { code: string } }[] }>();
+  const refused = answer.results.filter((r) => r.status === 'rejected').map((r) => r.problem?.code);
+  if (refused.length > 0) throw new Error(`refused: ${JSON.stringify(refused)}`);
+  return answer.results.map((r) => r.eventId);
+}
+
+await t.test('a replay writes the same participants read model as live batches', async (t) => {
+  await ensureProjectionSchema(h.sql, participantsProjection);
+  const first = await postAccepted(
+    Array.from({ length: 30 }, (_, i) => journeyOf(`PR-${i}`, i)).flat(),
+    h.keys.providerA,
+  );
+  // Erasures in the middle of the log, then more events of other people (and of one erased person's programme).
+  for (const ref of ['PR-1', 'PR-8']) {
+    const res = await h.post(`/v1/participants/${ref}/erasure`, { programmeId: PROGRAMME }, h.keys.providerA);
+    t.equal(res.statusCode, 202, res.body);
+  }
+  const second = await postAccepted(
+    Array.from({ length: 12 }, (_, i) => journeyOf(`PR-B-${i}`, i + 30)).flat(),
+    h.keys.providerB,
+  );
+  const erasures = await h.sql<{ event_id: string }[]>`
+    select event_id::text from events where type = 'ParticipantErased' order by position`;
+  const stored = await h.storedInOrder([...first, ...erasures.map((e) => e.event_id), ...second]);
+  t.equal(erasures.length, 2);
+  // Live: streams apart, then everything again (a redelivery).
+  const streams = [...new Set(stored.map((e) => e.streamId))];
+  const later = new Set(streams.filter((_, i) => i % 2 === 1));
+  await applyBatch(
+    h.sql,
+    participantsProjection,
+    stored.filter((e) => later.has(e.streamId)),
+  );
+  await applyBatch(
+    h.sql,
+    participantsProjection,
+    stored.filter((e) => !later.has(e.streamId)),
+  );
+  await applyBatch(h.sql, participantsProjection, stored);
+
+  const [counts] = await h.sql<{ closed: number; sessions: number; changes: number; erased: number }[]>`
+    select (select count(*)::int from rm_participants.participants_closed) as closed,
+      (select count(*)::int from rm_participants.participants where first_session_date is not null) as sessions,
+      (select count(*)::int from rm_participants.participant_cell_changes_versions) as changes,
+      (select count(*)::int from rm_participants.participants_versions
+       where stream_id in (select stream_id from events where type = 'ParticipantErased') and age_band is null) as erased`;
+  t.ok(counts!.closed > 200 && counts!.changes > 100 && counts!.erased >= 2, JSON.stringify(counts));
+  t.same(await compareWithRebuild(h.sql, participantsProjection, h.vault), [], 'no table differs');
+});
