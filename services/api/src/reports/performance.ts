@@ -154,11 +154,15 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       }[]
     >`
       select o.provider_id, o.programme_id, o.instrument, o.baseline_score, o.exit_score, o.exit_on::text
-      from ${sql(outcomesTable)} o join ${sql(participantsTable)} p on p.stream_id = o.stream_id
+      from ${sql(outcomesTable)} o
       where o.provider_id = any(${providers}::text[]) and o.programme_id = any(${programmes}::text[])
         and o.instrument = any(${[...TargetInstruments]}::text[]) and o.baseline_score is not null and o.exit_score is not null
-        and p.evaluation_consent_from is not null
-        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)`.catch(
+        and o.exit_on between ${from}::date and ${to}::date
+        -- A semi-join (a participant is one row at any position): through the as-at views a join's estimate was a
+        -- hundred times too high, and the planner sorted every participant to merge them.
+        and exists (
+          select from ${sql(participantsTable)} p where p.stream_id = o.stream_id and p.evaluation_consent_from is not null
+            and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date))`.catch(
       emptyIfNoReadModel,
     ),
     counted ? readParticipantFlows(sql, programme, from, to) : [],
@@ -175,6 +179,7 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const flowsIn = groupRows(flows, cellKey);
   const sessionCellsIn = groupRows(sessionCells, cellKey);
   const targetsOf = groupRows(targets, (t) => t.grant_ref);
+  const spendOf = groupRows(spend, (s) => s.grant_ref);
   const cellsByProgramme = new Map<string, Record<PeopleIndicator, readonly Member[] | CellCounts>>();
   const rows = grants.flatMap((g) => {
     const mine = targetsOf.get(g.grant_ref) ?? [];
@@ -199,7 +204,7 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     }
     for (const s of attendancesIn.get(cellKey(g)) ?? [])
       if (within(s.session_date, g)) at(s.session_date).sessionsDelivered += 1;
-    for (const s of spend) if (s.grant_ref === g.grant_ref) at(s.period_start).spendPence += Number(s.amount_pence);
+    for (const s of spendOf.get(g.grant_ref) ?? []) at(s.period_start).spendPence += Number(s.amount_pence);
     for (const o of outcomesIn.get(cellKey(g)) ?? []) {
       if (!within(o.exit_on, g)) continue;
       const figures = at(o.exit_on).outcomes as Record<string, { pairs: number; improved: number }>;

@@ -5,7 +5,8 @@ import type { Sql } from '@vru/runtime';
 import { disclosureScope, withheld, type Disclosure } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
-import { groupBy, rate, round } from './figures.js';
+import { rate, round } from './figures.js';
+import { groupRows } from './group-rows.js';
 import { emptyIfNoReadModel } from './read-model.js';
 
 const { offences: offencesTable } = offencesReadModel.tables;
@@ -75,7 +76,9 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
     select stream_id, offence_date::text, proven_date::text, serious_violence from ${sql(offencesTable)}
     where stream_id = any(${inScope.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
-  const byStream = groupBy(offences, (o) => o.stream_id);
+  const byStream = groupRows(offences, (o) => o.stream_id);
+  const cohortOf = groupRows(cohort, (p) => p.programme_id);
+  const inScopeOf = groupRows(inScope, (p) => p.programme_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
   const programmes = [
     ...new Set([...programmeRows.map((p) => p.programme_id), ...(q.programmeId ? [q.programmeId] : [])]),
@@ -89,8 +92,8 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const all = cohort.filter((p) => p.programme_id === programmeId);
-      const members = inScope.filter((p) => p.programme_id === programmeId);
+      const all = cohortOf.get(programmeId) ?? [];
+      const members = inScopeOf.get(programmeId) ?? [];
       const participants: ReoffendingParticipant[] = members.map((p) => ({
         indexDate: p.enrolled_on,
         evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on,

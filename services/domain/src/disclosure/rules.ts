@@ -8,6 +8,7 @@
  * isolate, not from the row alone.
  */
 import { addMonths } from '../metrics/dates.js';
+import { memoized } from '../memo.js';
 
 export const DISCLOSURE_VERSION = 'vru-sdc-1';
 /** A population (cohort, referrals, enrolled, attenders) of fewer people than this publishes no figure at all. */
@@ -22,8 +23,10 @@ export interface AlignedPeriod extends Period {
   level: PeriodLevel;
 }
 
-const lastDayOfMonth = (date: string): string =>
-  new Date(Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)), 0)).toISOString().slice(0, 10);
+const lastDayOfYearMonth = memoized((yearMonth) =>
+  new Date(Date.UTC(Number(yearMonth.slice(0, 4)), Number(yearMonth.slice(5, 7)), 0)).toISOString().slice(0, 10),
+);
+const lastDayOfMonth = (date: string): string => lastDayOfYearMonth(date.slice(0, 7));
 
 export const monthOf = (date: string): Period => ({ from: `${date.slice(0, 7)}-01`, to: lastDayOfMonth(date) });
 
@@ -73,6 +76,12 @@ export function siblingChain(p: AlignedPeriod): AlignedPeriod[][] {
   if (p.level === 'month') chain.push(childPeriods({ ...quarterPeriodOf(p.from), level: 'quarter' }));
   return chain;
 }
+
+/** siblingChain's periods in one list, by `level\0from\0to`: every row of a report is judged against the same few. */
+const siblingPeriods = memoized((period): readonly AlignedPeriod[] => {
+  const [level, from, to] = period.split('\u0000') as [PeriodLevel, string, string];
+  return Object.freeze(siblingChain({ level, from, to }).flat());
+});
 
 /** A problem with a query's period, for the 422 answer. */
 export interface PeriodIssue {
@@ -137,6 +146,10 @@ export interface CellCounts {
   count(key: string | null, p: Period | null): number;
 }
 
+/** A cell key (null: every cell) and period (null: any date) as one map key. */
+const cellInPeriod = (key: string | null, p: Period | null): string =>
+  `${key === null ? '\u0001' : `\u0002${key}`}\u0000${p?.from ?? ''}\u0000${p?.to ?? ''}`;
+
 /**
  * The people of a report row's population and of its sibling cells (other groups, other providers, other
  * periods of the same financial year), counted by cell.
@@ -158,8 +171,20 @@ export class PopulationCells implements CellCounts {
     return [...this.byKey.keys()];
   }
 
+  /** Counts already made: a breakdown's rows are each judged against the same sibling cells. */
+  private readonly counted = new Map<string, number>();
+
   /** Distinct people in cell `key` (every cell when null) with a date in `p` (any date when null). */
   count(key: string | null, p: Period | null): number {
+    const at = cellInPeriod(key, p);
+    const known = this.counted.get(at);
+    if (known !== undefined) return known;
+    const n = this.distinct(key, p);
+    this.counted.set(at, n);
+    return n;
+  }
+
+  private distinct(key: string | null, p: Period | null): number {
     const ids = new Set<string>();
     for (const m of key === null ? this.members : (this.byKey.get(key) ?? [])) {
       if (p !== null && (m.date === null || m.date < p.from || m.date > p.to)) continue;
@@ -179,14 +204,10 @@ export class CountedCells implements CellCounts {
   private readonly cellKeys = new Set<string>();
   constructor(rows: Iterable<{ key: string | null; period: Period | null; people: number }>) {
     for (const r of rows) {
-      const at = CountedCells.at(r.key, r.period);
+      const at = cellInPeriod(r.key, r.period);
       this.counts.set(at, r.people);
       if (r.key !== null && r.people > 0) this.cellKeys.add(r.key);
     }
-  }
-
-  private static at(key: string | null, p: Period | null): string {
-    return `${key === null ? '\u0001' : `\u0002${key}`}\u0000${p?.from ?? ''}\u0000${p?.to ?? ''}`;
   }
 
   keys(): string[] {
@@ -194,7 +215,7 @@ export class CountedCells implements CellCounts {
   }
 
   count(key: string | null, p: Period | null): number {
-    return this.counts.get(CountedCells.at(key, p)) ?? 0;
+    return this.counts.get(cellInPeriod(key, p)) ?? 0;
   }
 }
 
@@ -211,7 +232,8 @@ export const safeCell = (n: number): boolean => n === 0 || n >= MIN_POPULATION;
  */
 export function rowPublished(cells: CellCounts, p: AlignedPeriod | null, key: string | null): boolean {
   const keys = key === null ? [null] : cells.keys();
-  const periods: (AlignedPeriod | null)[] = p === null ? [null] : siblingChain(p).flat();
+  const periods: readonly (AlignedPeriod | null)[] =
+    p === null ? [null] : siblingPeriods(`${p.level}\u0000${p.from}\u0000${p.to}`);
   for (const period of periods) for (const k of keys) if (!safeCell(cells.count(k, period))) return false;
   return cells.count(key, p) >= MIN_POPULATION;
 }

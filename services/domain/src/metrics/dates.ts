@@ -1,5 +1,7 @@
 /** Calendar arithmetic on ISO dates (YYYY-MM-DD), in UTC so no time zone shifts a day. */
 
+import { memoized } from '../memo.js';
+
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function parts(date: string): [number, number, number] {
@@ -13,6 +15,15 @@ function parts(date: string): [number, number, number] {
  * (2025-01-31 + 1 month = 2025-02-28, 2024-02-29 + 12 months = 2025-02-28).
  */
 export function addMonths(date: string, months: number): string {
+  let shift = shifts.get(months);
+  if (!shift) shifts.set(months, (shift = memoized((from) => computeAddMonths(from, months))));
+  return shift(date);
+}
+
+/** addMonths per number of months: a report shifts a few thousand dates by a handful of month counts. */
+const shifts = new Map<number, (date: string) => string>();
+
+function computeAddMonths(date: string, months: number): string {
   const [y, m, d] = parts(date);
   const first = new Date(Date.UTC(y, m - 1 + months, 1));
   const lastDay = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();

@@ -1,13 +1,15 @@
+import { memoized } from '../memo.js';
+
 /** Calendar quarters written as '2026Q3' (July to September 2026), as in the quarterly return and delivery targets. */
 
 /** '2026Q3' → first and last day of the quarter. */
-export function quarterBounds(quarter: string): { start: string; end: string } {
+export const quarterBounds: (quarter: string) => Readonly<{ start: string; end: string }> = memoized((quarter) => {
   const year = Number(quarter.slice(0, 4));
   const q = Number(quarter.slice(5));
   const start = new Date(Date.UTC(year, (q - 1) * 3, 1)).toISOString().slice(0, 10);
   const end = new Date(Date.UTC(year, q * 3, 0)).toISOString().slice(0, 10);
-  return { start, end };
-}
+  return Object.freeze({ start, end });
+});
 
 /** The calendar quarter a date ('2026-08-14') falls in: '2026Q3'. */
 export function calendarQuarterOf(date: string): string {
