@@ -317,7 +317,9 @@ function inStoredForm(change: ParticipantChange): boolean {
         ? canonicalDate(v)
         : type === 'integer'
           ? Number.isInteger(v) && Math.abs(v as number) < 2 ** 31
-          : isText(v);
+          : type === 'boolean'
+            ? typeof v === 'boolean'
+            : type === 'text' && isText(v);
     if (!ok) return false;
   }
   if (patch.firstSessionDate !== undefined && !canonicalDate(patch.firstSessionDate)) return false;
