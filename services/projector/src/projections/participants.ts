@@ -406,7 +406,10 @@ const copyValue = (v: unknown): string =>
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const copyLine = (values: readonly unknown[]): string => `${values.map(copyValue).join('\t')}\n`;
 
-/** Rows into a table by COPY (text format). No other statement may be sent on the connection meanwhile. */
+/**
+ * Rows into a table by COPY (text format). No statement may be sent on the connection while it runs (postgres.js
+ * refuses it): applyInTransaction sends its own statements of the chunk before this write's first one returns.
+ */
 async function copyInto(tx: TransactionSql, table: string, columns: readonly string[], lines: string[]) {
   if (lines.length === 0) return;
   const stream = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
@@ -423,9 +426,17 @@ const ADD_CELL_TOTALS_SQL = `
   on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people`;
 const CHANGE_COLUMNS = ['stream_id', 'programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'];
 
+/**
+ * A replay's blank row has nulls where the round path's insert takes the columns' defaults: the replay path serves only
+ * while no column but follow_ups has a default (a column given one later sends replays round by round until this code
+ * knows it).
+ */
+const replayable = (): boolean =>
+  participantsProjection.tables[0]!.columns.every((c) => c.startsWith('follow_ups ') || !/\bdefault\b/i.test(c));
+
 async function replaySegment(tx: TransactionSql, changes: readonly Positioned<ParticipantChange>[]): Promise<void> {
   if (changes.length === 0) return;
-  if (!changes.every(inStoredForm)) {
+  if (!replayable() || !changes.every(inStoredForm)) {
     // Round by round as a live batch is: each stream's k-th change in the k-th round.
     const rounds: Positioned<ParticipantChange>[][] = [];
     const seen = new Map<string, number>();
