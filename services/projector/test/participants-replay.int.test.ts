@@ -8,7 +8,7 @@ import { Harness, PROGRAMME, event } from '@vru/testkit';
  * A replay writes the participants read model by its own path (each chunk's versions computed in the rebuild process,
  * not a statement per round and the versioning trigger): every version, closed version, cell change, running count
  * and stream position it writes equals what live batches wrote for the same log, with patches that change nothing
- * (later sessions than the first, a follow-up recorded again as it was), follow-ups merged and recorded again, consents withdrawn and given again,
+ * (later sessions than the first, a follow-up recorded again as it was, a second baseline measure), follow-ups merged and recorded again, consents withdrawn and given again,
  * exits in the enrolment's quarter and later ones, and erasures in the middle of the log with events after them.
  */
 const h = await Harness.start();
@@ -21,6 +21,13 @@ const followUp = (ref: string, monthsAfterExit: number, followUpDate: string, st
   type: 'FollowUpRecorded',
   schemaVersion: 1,
   data: { monthsAfterExit, followUpDate, contactMade: status !== 'unknown', status },
+});
+
+const measure = (ref: string, timepoint: string, measuredOn: string): Json => ({
+  ...event.exited(ref),
+  type: 'OutcomeMeasured',
+  schemaVersion: 2,
+  data: { instrument: 'swemwbs', timepoint, measuredOn, score: 20 },
 });
 
 /** A journey whose shape depends on the seed: every kind of patch, some of them changing nothing. */
@@ -42,12 +49,16 @@ function journeyOf(ref: string, seed: number): Json[] {
       data: { startDate: enrolled, deliverySetting: DeliverySettings[seed % DeliverySettings.length] },
     }),
   );
+  // Outcome measures: a baseline (taken twice for some: the second changes nothing), an exit measure below.
+  if (seed % 2 === 0)
+    for (let i = 0; i < 1 + (seed % 4) / 2; i++) out.push(measure(ref, 'baseline', addMonths(enrolled, 0)));
   // Sessions out of date order: the earliest wins, the later ones change nothing.
   for (const [i, months] of [1, 0, 2].entries())
     out.push(event.attended(ref, `${ref}-s${i}`, addMonths(enrolled, months)));
   if (seed % 3 !== 2) {
     const exit = addMonths(enrolled, seed % 5);
     out.push(event.exited(ref, { data: { exitDate: exit, reason: seed % 2 ? 'completed' : 'disengaged' } }));
+    if (seed % 3 === 0 && seed % 5 !== 2) out.push(measure(ref, 'exit', exit));
     out.push(followUp(ref, 3, addMonths(exit, 3), 'no-further-concerns'));
     if (seed % 2 === 0) out.push(followUp(ref, 3, addMonths(exit, 3), 'further-concerns'));
     out.push(followUp(ref, 6, addMonths(exit, 6), 'unknown'));

@@ -1,7 +1,5 @@
 import type { StoredEvent } from '@vru/contracts';
 import { ageAtReferral, ageBand } from '@vru/domain';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { TransactionSql } from '@vru/runtime';
 import { type Positioned, type Projection, recordset } from '../projection.js';
 
@@ -63,6 +61,9 @@ export interface ParticipantPatch {
   exitReason?: string;
   /** Keyed by months after exit; merged, a later record for the same month replaces the earlier. */
   followUps?: Record<string, { followUpDate: string; contactMade: boolean; status: string }>;
+  /** An outcome measure at baseline, or at exit, was recorded (data quality's missing measures count those without). */
+  measuredBaseline?: true;
+  measuredExit?: true;
 }
 
 export interface ParticipantChange {
@@ -132,6 +133,13 @@ function participantPatch(type: string, d: Record<string, unknown>): Participant
       return { firstSessionDate: String(d.sessionDate) };
     case 'ParticipantExited':
       return { exitDate: String(d.exitDate), exitReason: String(d.reason) };
+    case 'OutcomeMeasured':
+      // Only whether one was taken: the scores are the outcomes read model's.
+      return d.timepoint === 'baseline'
+        ? { measuredBaseline: true }
+        : d.timepoint === 'exit'
+          ? { measuredExit: true }
+          : null;
     case 'FollowUpRecorded':
       return {
         followUps: {
@@ -185,6 +193,8 @@ const COLUMNS: [keyof ParticipantPatch, string, string][] = [
   ['deliverySetting', 'delivery_setting', 'text'],
   ['exitDate', 'exit_date', 'date'],
   ['exitReason', 'exit_reason', 'text'],
+  ['measuredBaseline', 'measured_baseline', 'boolean'],
+  ['measuredExit', 'measured_exit', 'boolean'],
 ];
 
 /** The current version of each row patched, at the patch's position (the versioning trigger keeps the one before). */
@@ -413,7 +423,18 @@ const copyLine = (values: readonly unknown[]): string => `${values.map(copyValue
 async function copyInto(tx: TransactionSql, table: string, columns: readonly string[], lines: string[]) {
   if (lines.length === 0) return;
   const stream = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
-  await pipeline(Readable.from([lines.join('')]), stream);
+  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  failed.catch(() => {});
+  await Promise.race([
+    new Promise<void>((resolve, reject) => stream.write(lines.join(''), (e) => (e ? reject(e) : resolve()))),
+    failed,
+  ]);
+  stream.end();
+  // postgres.js never settles a COPY that PostgreSQL refuses after its end was sent (a row breaking a constraint):
+  // a statement sent right behind it (once the end is out, which frees the connection) fails then, as the
+  // transaction is aborted, and otherwise answers once the COPY is done, so the replay fails instead of hanging.
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.race([tx`select 1`, failed]);
 }
 
 const VERSION_COLUMNS = [...IDENTITY, ...ROW_COLUMNS];
@@ -427,16 +448,28 @@ const ADD_CELL_TOTALS_SQL = `
 const CHANGE_COLUMNS = ['stream_id', 'programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'];
 
 /**
- * A replay's blank row has nulls where the round path's insert takes the columns' defaults: the replay path serves only
- * while no column but follow_ups has a default (a column given one later sends replays round by round until this code
- * knows it).
+ * A new stream's blank row as the round path's insert gives it: each column's default (a boolean, follow-ups' empty
+ * object), else null; undefined while a column has a default not known here (replays then go round by round).
  */
-const replayable = (): boolean =>
-  participantsProjection.tables[0]!.columns.every((c) => c.startsWith('follow_ups ') || !/\bdefault\b/i.test(c));
+let blankCache: Map<string, unknown> | null | undefined = null;
+function blankRowValues(): Map<string, unknown> | undefined {
+  if (blankCache !== null) return blankCache;
+  const values = new Map<string, unknown>();
+  for (const definition of participantsProjection.tables[0]!.columns) {
+    const name = definition.trim().split(/\s+/)[0]!;
+    const given = /\bdefault\s+(.+)$/i.exec(definition)?.[1]?.trim();
+    if (given === undefined) values.set(name, null);
+    else if (given === 'true' || given === 'false') values.set(name, given === 'true');
+    else if (name === 'follow_ups' && given === "'{}'") values.set(name, {});
+    else return (blankCache = undefined);
+  }
+  return (blankCache = values);
+}
 
 async function replaySegment(tx: TransactionSql, changes: readonly Positioned<ParticipantChange>[]): Promise<void> {
   if (changes.length === 0) return;
-  if (!replayable() || !changes.every(inStoredForm)) {
+  const blankValues = blankRowValues();
+  if (blankValues === undefined || !changes.every(inStoredForm)) {
     // Round by round as a live batch is: each stream's k-th change in the k-th round.
     const rounds: Positioned<ParticipantChange>[][] = [];
     const seen = new Map<string, number>();
@@ -484,7 +517,7 @@ async function replaySegment(tx: TransactionSql, changes: readonly Positioned<Pa
         programme_id: c.programmeId,
         follow_ups: {},
       };
-      for (const col of ROW_COLUMNS) if (col !== 'follow_ups') blank[col] = null;
+      for (const col of ROW_COLUMNS) if (col !== 'follow_ups') blank[col] = blankValues.get(col) ?? null;
       const row = patchedRow(blank, c.patch) ?? blank;
       rows.set(c.streamId, { row, from: c.position, stored: false, changed: true });
       cellChange(blank, row, c.position);
@@ -535,8 +568,8 @@ export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
   // 5: closed versions in their own table. 6: disclosure cells of referrals, enrolments, completions and the active
-  // stock.
-  version: 6,
+  // stock. 7: whether a baseline and an exit measure were recorded.
+  version: 7,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -545,6 +578,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
     'SessionAttended',
     'ParticipantExited',
     'FollowUpRecorded',
+    'OutcomeMeasured',
     'ParticipantErased',
   ],
   tables: [
@@ -574,16 +608,18 @@ export const participantsProjection: Projection<ParticipantChange> = {
         'exit_date date',
         'exit_reason text',
         `follow_ups jsonb not null default '{}'`,
+        'measured_baseline boolean not null default false',
+        'measured_exit boolean not null default false',
       ],
       key: ['stream_id'],
       indexes: [
         'programme_id, referral_date',
         'provider_id, referral_date',
-        // Data quality's missing measures: every current participant in stream order, merged with the outcomes'
-        // index below, without reading the rows (an index-only scan).
+        // Data quality's missing measures: per provider, without reading the rows (an index-only scan).
         {
-          columns: 'stream_id',
-          include: 'provider_id, enrolled_on, exit_date, evaluation_consent_from, evaluation_consent_withdrawn_on',
+          columns: 'provider_id',
+          include:
+            'enrolled_on, exit_date, evaluation_consent_from, evaluation_consent_withdrawn_on, measured_baseline, measured_exit',
         },
       ],
     },
