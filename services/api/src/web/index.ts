@@ -607,6 +607,10 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     },
   );
 
+  const formExpired = () =>
+    new HttpProblem(403, 'csrf-failed', 'The form has expired', undefined, 'Reload the page and upload again.');
+  const fileRequired = () =>
+    new HttpProblem(422, 'file-required', 'Choose a CSV file', undefined, 'Choose a CSV file to upload');
   app.post('/app/upload', { config: { pageRoles: SUBMITTING_ROLES } }, async (request, reply) => {
     if (!request.isMultipart())
       throw new HttpProblem(415, 'unsupported-media-type', 'Send the form as multipart/form-data');
@@ -623,13 +627,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       // is read only in its upload turn, as a stream (a workbook whole, within the size limit), like the API's.
       if (!csrfValid(secret, request.webSession!.sid, fields._csrf)) {
         part.file.resume();
-        throw new HttpProblem(
-          403,
-          'csrf-failed',
-          'The form has expired',
-          undefined,
-          'Reload the page and upload again.',
-        );
+        throw formExpired();
       }
       const type = fields.eventType ?? '';
       if (!submittableTypes(principal.role).includes(type as EventType)) {
@@ -641,10 +639,7 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
         };
       } else if (part.filename === '') {
         part.file.resume();
-        outcome = {
-          chosen: type,
-          problem: new HttpProblem(422, 'file-required', 'Choose a CSV file', undefined, 'Choose a CSV file to upload'),
-        };
+        outcome = { chosen: type, problem: fileRequired() };
       } else {
         try {
           const result = await inUploadTurn(imports, () =>
@@ -661,18 +656,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
       }
     }
     if (!outcome) {
-      if (!csrfValid(secret, request.webSession!.sid, fields._csrf))
-        throw new HttpProblem(
-          403,
-          'csrf-failed',
-          'The form has expired',
-          undefined,
-          'Reload the page and upload again.',
-        );
-      outcome = {
-        chosen: fields.eventType,
-        problem: new HttpProblem(422, 'file-required', 'Choose a CSV file', undefined, 'Choose a CSV file to upload'),
-      };
+      if (!csrfValid(secret, request.webSession!.sid, fields._csrf)) throw formExpired();
+      outcome = { chosen: fields.eventType, problem: fileRequired() };
     }
     return uploadPage(request, reply, outcome);
   });
