@@ -58,6 +58,5 @@ COPY infra/migrations infra/migrations
 USER node
 EXPOSE 8080 9464 9465
 # SIGTERM goes straight to node (exec form), which drains and exits (see services/runtime/src/lifecycle.ts).
-# The API's young generation is smaller still, and its malloc keeps to 2 arenas (scripts/lib.sh, API_NODE_FLAGS and
-# API_ENV; the same in infra/compose.yaml). `env` execs node, which stays the process that gets SIGTERM.
-CMD ["env", "MALLOC_ARENA_MAX=2", "node", "--max-semi-space-size=8", "services/api/dist/server.js"]
+# The API's young generation is smaller still (scripts/lib.sh, API_NODE_FLAGS; the same in infra/compose.yaml).
+CMD ["node", "--max-semi-space-size=8", "services/api/dist/server.js"]

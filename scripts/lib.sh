@@ -11,11 +11,6 @@ export NODE_OPTIONS="${NODE_OPTIONS:-} --enable-source-maps --max-semi-space-siz
 # under the ingest load. The relay, projector and rebuild keep 16: a rebuild ran slower with 8 (docs/performance.md,
 # "API memory under 200 MB").
 export API_NODE_FLAGS="--max-semi-space-size=8"
-# The API's own environment (VAR=value words, wherever the API starts, as its flags): glibc's malloc with 2 arenas
-# instead of up to 8 a core. V8's compiler and GC threads each filled an arena of their own that malloc never gave
-# back (about 15 MB of the API's peak under the ingest load); with two they reuse the same memory (docs/performance.md,
-# "API native memory under the ingest load").
-export API_ENV="MALLOC_ARENA_MAX=2"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 

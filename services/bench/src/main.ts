@@ -143,13 +143,6 @@ const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-p
 const apiNodeArgs = `${process.env.API_NODE_FLAGS ?? ''} ${process.env.BENCH_API_NODE_ARGS ?? ''}`
   .split(' ')
   .filter(Boolean);
-/** The API's own environment (API_ENV from scripts/lib.sh: VAR=value words, as wherever the API starts). */
-const apiEnv = Object.fromEntries(
-  (process.env.API_ENV ?? '')
-    .split(' ')
-    .filter(Boolean)
-    .map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
-);
 
 /** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
 function startService(
@@ -159,13 +152,12 @@ function startService(
   options: { echo?: boolean; args?: readonly string[] } = {},
 ): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
-  const isApi = name.startsWith('api');
-  const nodeArgs = isApi ? apiNodeArgs : [];
+  const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
   const child = spawn(
     process.execPath,
     [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`, ...(options.args ?? [])],
     {
-      env: { ...process.env, ...(isApi ? apiEnv : {}), ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', options.echo ? 'pipe' : out, out],
     },
   );
