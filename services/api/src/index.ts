@@ -4,7 +4,7 @@ export { upsertProgramme, upsertProvider } from './ingest/reference-data.js';
 export { CommandHandler, type AppendCommand, type AppendOutcome } from './ingest/command-handler.js';
 export { requestHash } from './ingest/request-hash.js';
 export { applyRetention } from './ingest/retention.js';
-export { MAX_UPLOADS_AT_ONCE, UPLOAD_WAIT_MS } from './csv-upload.js';
+export { MAX_CSV_BYTES, MAX_UPLOADS_AT_ONCE, UPLOAD_WAIT_MS } from './csv-upload.js';
 export { readXlsx, writeXlsx, XLSX_CONTENT_TYPE, type XlsxSheet } from './xlsx.js';
 export { REPORTS, type Filters } from './web/data.js';
 export { atConsistentPosition } from './report-snapshot.js';

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import t from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
-import { buildApp } from '@vru/api';
+import { buildApp, MAX_CSV_BYTES } from '@vru/api';
 import { Harness, PROGRAMME, event } from '@vru/testkit';
 
 // Dashboard sessions, sign-in throttling and the rate limit, played by an attacker against the real app and database.
@@ -170,4 +172,85 @@ t.test('the upload page stores a CSV file posted as a form, in an upload turn li
   const again = await h.app.inject({ method: 'POST', url: '/app/upload', headers: { cookie }, payload: form });
   t.equal(again.statusCode, 200);
   t.match(again.body, /1 rows read from your ParticipantReferred file/, 'the same file again is answered, not refused');
+});
+
+const REFERRALS_HEADER =
+  'participantRef,programmeId,referralDate,referralSource,ageAtReferral,gender,ethnicity,postcodeDistrict,riskFactors';
+const referralRow = (ref: string, postcode = 'DE23') =>
+  `${ref},${PROGRAMME},2026-01-10,school,15,male,white-british,${postcode},school-exclusion`;
+
+t.test('the upload page refuses a file over the size limit whole: no row of it is stored', async (t) => {
+  const { cookie, csrf } = await signIn(h.keys.providerA);
+  // 3,000 rows of 3 KB: under the row limits, over the size limit; every row would be refused for its postcode
+  // anyway, so the count below would show any row stored.
+  const ref = `P-BIG-${Date.now()}`;
+  const rows = Array.from({ length: 3000 }, (_, i) => referralRow(`${ref}-${i}`, 'X'.repeat(3000)));
+  const file = `${REFERRALS_HEADER}\r\n${rows.join('\r\n')}\r\n`;
+  t.ok(file.length > MAX_CSV_BYTES);
+  const before = await h.count('events');
+  const form = new FormData();
+  form.append('_csrf', csrf);
+  form.append('eventType', 'ParticipantReferred');
+  form.append('file', new Blob([file], { type: 'text/csv' }), 'big.csv');
+  const res = await h.app.inject({ method: 'POST', url: '/app/upload', headers: { cookie }, payload: form });
+  t.equal(res.statusCode, 413);
+  t.match(res.body, /The file is too large/);
+  t.equal(await h.count('events'), before, 'nothing stored');
+});
+
+t.test('the upload page reads the file only in its upload turn, not while it waits for one', async (t) => {
+  const { cookie, csrf } = await signIn(h.keys.providerA);
+  const header = 'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy';
+  // Two API uploads whose files arrive slowly hold both turns until their clients finish sending.
+  const held = [new PassThrough(), new PassThrough()];
+  const running = held.map((s) => {
+    s.write(`${header}\r\n`);
+    return h.app.inject({
+      method: 'POST',
+      url: '/v1/imports?eventType=SessionAttended',
+      headers: { authorization: `Bearer ${h.keys.providerA}`, 'content-type': 'text/csv' },
+      payload: s,
+    });
+  });
+  for (let i = 0; held.some((s) => s.readableLength > 0); i++) {
+    if (i > 200) throw new Error('the held uploads were not read');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  // The page's form with a 2 MB file, sent as fast as the server reads it (a chunk each time the last was taken): a
+  // reader that takes the file before its turn takes all of it while it waits.
+  const boundary = 'page-upload-boundary';
+  const field = (name: string, value: string) =>
+    `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const ref = `P-TURN-${Date.now()}`;
+  const rows = Array.from({ length: 4000 }, (_, i) => referralRow(`${ref}-${i}`, 'X'.repeat(500)));
+  const file = Buffer.from(
+    field('_csrf', csrf) +
+      field('eventType', 'ParticipantReferred') +
+      `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="referrals.csv"\r\n` +
+      `content-type: text/csv\r\n\r\n${REFERRALS_HEADER}\r\n${rows.join('\r\n')}\r\n--${boundary}--\r\n`,
+  );
+  t.ok(file.length > 2_000_000);
+  const body = new PassThrough({ highWaterMark: 16_384 });
+  let taken = 0;
+  const sending = (async () => {
+    for (let at = 0; at < file.length; at += 16_384) {
+      const chunk = file.subarray(at, at + 16_384);
+      if (!body.write(chunk)) await once(body, 'drain');
+      taken += chunk.length;
+    }
+    body.end();
+  })();
+  const page = h.app.inject({
+    method: 'POST',
+    url: '/app/upload',
+    headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    payload: body,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.ok(taken < 500_000, `while both turns are taken, the file is left unread (${taken} bytes taken)`);
+  held.forEach((s, i) => s.end(`P-1,${PROGRAMME},S-page-${i},2026-02-03,60,one-to-one,staff\r\n`));
+  await sending;
+  const [answer] = await Promise.all([page, ...running]);
+  t.equal(answer.statusCode, 200);
+  t.match(answer.body, /4000 rows read from your ParticipantReferred file/, 'then it is read in its turn');
 });

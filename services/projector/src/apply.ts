@@ -56,10 +56,18 @@ export async function createProjectionSchema(
   await tx.unsafe(`create schema ${schema}`);
   await tx.unsafe(`set local search_path to ${schema}, public`);
   await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables, options));
+  await replaceAsAtViews(tx, projection, schema);
+  await tx`insert into checkpoint (projection_version) values (${projection.version})`;
+}
+
+/**
+ * (Re)creates the schema of a projection schema's as-at views. They hold no rows, so a projector recreates them on
+ * start from this code's definitions: a change to how they read needs no rebuild.
+ */
+async function replaceAsAtViews(tx: TransactionSql, projection: Projection, schema: string): Promise<void> {
   await tx.unsafe(`drop schema if exists ${asAtSchemaOf(schema)} cascade`);
   await tx.unsafe(`create schema ${asAtSchemaOf(schema)}`);
   await tx.unsafe(asAtViewsDdl(schema, asAtSchemaOf(schema), projection.tables));
-  await tx`insert into checkpoint (projection_version) values (${projection.version})`;
 }
 
 /**
@@ -105,7 +113,10 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
     const [row] = await tx.unsafe<{ projection_version: number }[]>(
       `select projection_version from ${schema}.checkpoint`,
     );
-    return row?.projection_version ?? 0;
+    const stored = row?.projection_version ?? 0;
+    // An older version's tables may not be what the views read: its rebuild creates them instead.
+    if (exists.length > 0 && stored === projection.version) await replaceAsAtViews(tx, projection, schema);
+    return stored;
   });
 }
 

@@ -82,7 +82,8 @@ t.test("current views read the current rows only; as-at views filter on the tran
   );
   t.match(
     asAtViewsDdl('rm_participants', 'rm_participants_as_at', participantsProjection.tables),
-    /from only rm_participants\.participants_versions where valid_to is null and valid_from <= current_setting\('vru\.as_at'\)::bigint union all select .* from rm_participants\.participants_closed where int8range\(valid_from, greatest\(valid_from, valid_to\)\) @> current_setting\('vru\.as_at'\)::bigint;/,
+    /from only rm_participants\.participants_versions where valid_to is null and valid_from <= \(select current_setting\('vru\.as_at'\)::bigint\) union all select .* from rm_participants\.participants_closed where int8range\(valid_from, greatest\(valid_from, valid_to\)\) @> \(select current_setting\('vru\.as_at'\)::bigint\);/,
+    'the position read once per statement, not once per row',
   );
   t.notMatch(
     readModelDdl(attendanceProjection.tables),

@@ -329,3 +329,31 @@ await t.test(
     );
   },
 );
+
+await t.test(
+  'a projector recreates its as-at views on start: a change to how they read needs no rebuild',
+  async (t) => {
+    const views = async () =>
+      (
+        await h.sql<{ definition: string }[]>`
+      select definition from pg_views where schemaname = 'rm_attendance_as_at' and viewname = 'sessions'`
+      ).map((v) => v.definition);
+    await ensureProjectionSchema(h.sql, attendanceProjection);
+    // As a deployment with an older definition would hold them.
+    await h.sql.unsafe('drop schema rm_attendance_as_at cascade');
+    await h.sql.unsafe('create schema rm_attendance_as_at');
+    await h.sql.unsafe(
+      `create view rm_attendance_as_at.sessions as select * from rm_attendance.sessions_versions where valid_from <= current_setting('vru.as_at')::bigint`,
+    );
+    t.notMatch((await views())[0], /SELECT \(?current_setting/i, 'the older view reads the position per row');
+    const sessions = await h.count('rm_attendance.sessions');
+    await ensureProjectionSchema(h.sql, attendanceProjection);
+    const [definition] = await views();
+    t.match(
+      definition,
+      /SELECT \(?current_setting\('vru\.as_at'::text\)\)?::bigint/i,
+      'replaced: read once per statement',
+    );
+    t.equal(await h.count('rm_attendance.sessions'), sessions, 'the rows are untouched');
+  },
+);

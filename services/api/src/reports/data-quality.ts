@@ -4,7 +4,6 @@ import {
   LAG_DAYS_SQL,
   LATE_SQL,
   liveTable,
-  outcomesReadModel,
   participantsReadModel,
   storedTableOf,
   submissionsProjection,
@@ -18,11 +17,10 @@ import { emptyIfNoReadModel } from './read-model.js';
 const { submissions: submissionsTable, counts: countsTable } = submissionsReadModel.tables;
 const submissionsVersions = storedTableOf(submissionsProjection.tables.find((t) => t.name === submissionsTable)!);
 const { participants: participantsTable } = participantsReadModel.tables;
-const { outcomes: outcomesTable } = outcomesReadModel.tables;
 
 /** The data-quality report per provider and month (a provider key sees its own figures only). */
 export const dataQualityReport = (sql: Sql, principal: Principal, q: DataQualityQuery) =>
-  atConsistentPosition(sql, principal, ['submissions', 'participants', 'outcomes'], q, (tx, at) =>
+  atConsistentPosition(sql, principal, ['submissions', 'participants'], q, (tx, at) =>
     dataQualityAt(tx, at, principal, q),
   );
 
@@ -44,19 +42,18 @@ async function dataQualityAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       select provider_id, rule, count(*)::int as count from rejected_submissions
       where provider_id is not null ${receivedFilter('received_at')}
       group by 1, 2 order by 1, 3 desc, 2`,
+    // Whether a baseline and an exit measure were recorded is kept on the participant's row by its projector: one
+    // pass over the participants, not a join with every outcome grouped by person.
     sql<{ provider_id: string; enrolled: number; missing_baseline: number; exited: number; missing_exit: number }[]>`
-      select p.provider_id,
-             count(*) filter (where p.enrolled_on is not null)::int as enrolled,
-             count(*) filter (where p.enrolled_on is not null and not coalesce(o.has_baseline, false))::int as missing_baseline,
-             count(*) filter (where p.exit_date is not null)::int as exited,
-             count(*) filter (where p.exit_date is not null and not coalesce(o.has_exit, false))::int as missing_exit
-      -- One pass over the outcomes joined by hash: two index probes per participant were most of this query's time.
-      from ${sql(participantsTable)} p left join (
-        select stream_id, bool_or(baseline_score is not null) as has_baseline, bool_or(exit_score is not null) as has_exit
-        from ${sql(outcomesTable)} group by stream_id) o on o.stream_id = p.stream_id
-      where p.evaluation_consent_from is not null
-        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > coalesce(p.exit_date, current_date))
-        ${provider ? sql`and p.provider_id = ${provider}` : sql``}
+      select provider_id,
+             count(*) filter (where enrolled_on is not null)::int as enrolled,
+             count(*) filter (where enrolled_on is not null and not measured_baseline)::int as missing_baseline,
+             count(*) filter (where exit_date is not null)::int as exited,
+             count(*) filter (where exit_date is not null and not measured_exit)::int as missing_exit
+      from ${sql(participantsTable)}
+      where evaluation_consent_from is not null
+        and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > coalesce(exit_date, current_date))
+        ${provider ? sql`and provider_id = ${provider}` : sql``}
       group by 1 order by 1`.catch(emptyIfNoReadModel),
   ]);
   const rows = new Map<

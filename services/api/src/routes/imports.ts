@@ -189,6 +189,57 @@ async function readBody(stream: Readable, maxBytes: number): Promise<Buffer> {
   return Buffer.concat(chunks, bytes);
 }
 
+/**
+ * A file of either kind, read as a stream in the caller's upload turn: a workbook (a zip, so it starts with the zip
+ * signature "PK") is read whole within the size limit, anything else streams through the CSV reader. For the upload
+ * page, whose form does not say which kind it sends.
+ */
+export async function importFile(
+  deps: ImportRouteDeps,
+  principal: Principal,
+  type: EventType,
+  file: Readable,
+  requestId: string,
+): Promise<ImportResult> {
+  const { head, ended } = await firstBytes(file, 2);
+  if (head.subarray(0, 2).toString('latin1') === 'PK')
+    return importXlsx(deps, principal, type, ended ? head : await readBody(file, MAX_CSV_BYTES), requestId);
+  return importCsv(deps, principal, type, ended ? head.toString('utf8') : file, requestId);
+}
+
+/**
+ * The first `n` bytes of a stream, put back so that its next reader gets every byte; or, when the stream ended
+ * before `n`, all it held (`ended`: there is nothing left to read from it).
+ */
+async function firstBytes(stream: Readable, n: number): Promise<{ head: Buffer; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  while (size < n && !ended) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    } else ended = await readableOrEnded(stream);
+  }
+  const head = Buffer.concat(chunks, size);
+  if (!ended && size > 0) stream.unshift(head);
+  return { head, ended };
+}
+
+/** True once the stream has ended, false when it has more to read; rejects with the stream's error. */
+const readableOrEnded = (stream: Readable): Promise<boolean> =>
+  new Promise((resolve, reject) => {
+    const settle = (result: boolean | Error) => {
+      stream.off('readable', readable).off('end', end).off('error', settle);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const readable = () => settle(false);
+    const end = () => settle(true);
+    stream.once('readable', readable).once('end', end).once('error', settle);
+  });
+
 /** Upload bodies as the parser found them, unread, for the handler to read in the upload's turn. */
 const unreadBodies = new WeakMap<FastifyRequest, Readable>();
 

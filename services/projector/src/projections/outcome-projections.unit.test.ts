@@ -87,6 +87,18 @@ t.test('participant changes fold in stream order', async (t) => {
   );
 });
 
+t.test('a participant row records whether a baseline and an exit measure were taken, not the scores', async (t) => {
+  const m = (timepoint: string) =>
+    projectParticipant(
+      stored('OutcomeMeasured', { instrument: 'sdq-total', timepoint, measuredOn: '2025-02-01', score: 9 }),
+    );
+  t.same(m('baseline')[0]?.patch, { measuredBaseline: true });
+  t.same(m('exit')[0]?.patch, { measuredExit: true });
+  t.same(m('interim'), [], 'an interim measure changes nothing');
+  const [merged] = mergeParticipantChanges([...m('baseline'), ...m('interim'), ...m('exit')]);
+  t.same(merged!.patch, { measuredBaseline: true, measuredExit: true });
+});
+
 t.test('outcome pairs: first baseline, last exit', async (t) => {
   const m = (timepoint: string, measuredOn: string, score: number) =>
     stored('OutcomeMeasured', { instrument: 'sdq-total', timepoint, measuredOn, score });

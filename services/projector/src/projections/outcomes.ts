@@ -85,8 +85,8 @@ export const outcomesProjection: Projection<OutcomeRow> = {
   name: outcomesReadModel.name,
   // 2: version 1 scales are read as scale ids where they normalise to one (the catalogue's upcaster).
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
-  // 5: closed versions in their own table.
-  version: 5,
+  // 5: closed versions in their own table. 6: without the index data quality's missing measures no longer read.
+  version: 6,
   handles: ['OutcomeMeasured'],
   tables: [
     {
@@ -105,8 +105,7 @@ export const outcomesProjection: Projection<OutcomeRow> = {
         'measurements integer not null',
       ],
       key: ['stream_id', 'instrument', 'scale'],
-      // The second: data quality's missing measures, per participant in stream order without reading the rows.
-      indexes: ['programme_id, instrument', { columns: 'stream_id', include: 'baseline_score, exit_score' }],
+      indexes: ['programme_id, instrument'],
     },
   ],
   project: projectOutcome,

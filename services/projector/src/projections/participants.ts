@@ -60,6 +60,9 @@ export interface ParticipantPatch {
   exitReason?: string;
   /** Keyed by months after exit; merged, a later record for the same month replaces the earlier. */
   followUps?: Record<string, { followUpDate: string; contactMade: boolean; status: string }>;
+  /** An outcome measure at baseline, or at exit, was recorded (data quality's missing measures count those without). */
+  measuredBaseline?: true;
+  measuredExit?: true;
 }
 
 export interface ParticipantChange {
@@ -129,6 +132,13 @@ function participantPatch(type: string, d: Record<string, unknown>): Participant
       return { firstSessionDate: String(d.sessionDate) };
     case 'ParticipantExited':
       return { exitDate: String(d.exitDate), exitReason: String(d.reason) };
+    case 'OutcomeMeasured':
+      // Only whether one was taken: the scores are the outcomes read model's.
+      return d.timepoint === 'baseline'
+        ? { measuredBaseline: true }
+        : d.timepoint === 'exit'
+          ? { measuredExit: true }
+          : null;
     case 'FollowUpRecorded':
       return {
         followUps: {
@@ -182,6 +192,8 @@ const COLUMNS: [keyof ParticipantPatch, string, string][] = [
   ['deliverySetting', 'delivery_setting', 'text'],
   ['exitDate', 'exit_date', 'date'],
   ['exitReason', 'exit_reason', 'text'],
+  ['measuredBaseline', 'measured_baseline', 'boolean'],
+  ['measuredExit', 'measured_exit', 'boolean'],
 ];
 
 /** The current version of each row patched, at the patch's position (the versioning trigger keeps the one before). */
@@ -270,8 +282,8 @@ export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
   // 5: closed versions in their own table. 6: disclosure cells of referrals, enrolments, completions and the active
-  // stock.
-  version: 6,
+  // stock. 7: whether a baseline and an exit measure were recorded.
+  version: 7,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -280,6 +292,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
     'SessionAttended',
     'ParticipantExited',
     'FollowUpRecorded',
+    'OutcomeMeasured',
     'ParticipantErased',
   ],
   tables: [
@@ -309,16 +322,18 @@ export const participantsProjection: Projection<ParticipantChange> = {
         'exit_date date',
         'exit_reason text',
         `follow_ups jsonb not null default '{}'`,
+        'measured_baseline boolean not null default false',
+        'measured_exit boolean not null default false',
       ],
       key: ['stream_id'],
       indexes: [
         'programme_id, referral_date',
         'provider_id, referral_date',
-        // Data quality's missing measures: every current participant in stream order, merged with the outcomes'
-        // index below, without reading the rows (an index-only scan).
+        // Data quality's missing measures: per provider, without reading the rows (an index-only scan).
         {
-          columns: 'stream_id',
-          include: 'provider_id, enrolled_on, exit_date, evaluation_consent_from, evaluation_consent_withdrawn_on',
+          columns: 'provider_id',
+          include:
+            'enrolled_on, exit_date, evaluation_consent_from, evaluation_consent_withdrawn_on, measured_baseline, measured_exit',
         },
       ],
     },
