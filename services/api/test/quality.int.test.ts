@@ -33,7 +33,7 @@ await t.test(
 
     await h.waitFor('data-quality projections', async () => {
       const body = (await h.get('/v1/reports/data-quality', h.keys.providerA)).json();
-      // Each read model has its own consumer: wait until all three have caught up.
+      // Each read model has its own consumer: wait until both have caught up.
       return body.missingMeasures?.[0]?.missingBaseline === 0 &&
         body.missingMeasures[0].missingExit === 1 &&
         body.rows.some((r: { accepted: number }) => r.accepted === a.length)

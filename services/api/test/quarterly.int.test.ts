@@ -436,16 +436,8 @@ await t.test('outcomes grouped by gender', async (t) => {
     measure('Q4', 'exit', '2026-10-20', 19),
     measure('Q5', 'baseline', '2026-07-20', 20),
   ]);
-  await h.waitFor(
-    'outcomes applied',
-    async () => {
-      const rows = await h.sql
-        .unsafe<{ n: string }[]>('select events_applied::text as n from rm_outcomes.checkpoint')
-        .catch(() => [{ n: '0' }]);
-      return Number(rows[0]?.n ?? 0) >= posted ? true : undefined;
-    },
-    60_000,
-  );
+  // The outcomes report reads at the position both its read models have reached.
+  await h.waitForProjections(['outcomes', 'participants'], posted);
   const res = await get('/v1/reports/outcomes?groupBy=gender', h.keys.providerA);
   t.equal(res.status, 200);
   t.same(
