@@ -59,4 +59,4 @@ USER node
 EXPOSE 8080 9464 9465
 # SIGTERM goes straight to node (exec form), which drains and exits (see services/runtime/src/lifecycle.ts).
 # The API's young generation is smaller still (scripts/lib.sh, API_NODE_FLAGS; the same in infra/compose.yaml).
-CMD ["node", "--max-semi-space-size=8", "services/api/dist/server.js"]
+CMD ["node", "--max-semi-space-size=4", "services/api/dist/server.js"]

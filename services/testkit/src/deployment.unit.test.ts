@@ -113,7 +113,7 @@ t.test('the services are configured with the variables of config.ts, as scripts/
   t.same(
     SERVICES.map((s) => compose.services[s]!.command),
     [
-      ['node', '--max-semi-space-size=8', 'services/api/dist/server.js'],
+      ['node', '--max-semi-space-size=4', 'services/api/dist/server.js'],
       ['node', 'services/relay/dist/main.js'],
       ['node', 'services/projector/dist/main.js'],
     ],
