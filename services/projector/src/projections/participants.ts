@@ -365,7 +365,7 @@ export function patchedRow(row: ParticipantRow, patch: ParticipantPatch): Partic
   if (patch.followUps !== undefined) {
     // As jsonb's ||, from the patch as JSON carries it (a key without a value is not in it).
     const merged = { ...row.follow_ups };
-    for (const [k, v] of Object.entries(patch.followUps)) if (v !== undefined) merged[k] = v;
+    for (const [k, v] of Object.entries(patch.followUps as Record<string, unknown>)) if (v !== undefined) merged[k] = v;
     if (canonicalJson(merged) !== canonicalJson(row.follow_ups)) set('follow_ups', merged);
   }
   return next;
@@ -412,7 +412,8 @@ function cellKeys(r: ParticipantRow): string[] {
 const copyValue = (v: unknown): string =>
   v === null || v === undefined
     ? '\\N'
-    : (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
+    : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object is JSON; the rest are scalars
+      (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const copyLine = (values: readonly unknown[]): string => `${values.map(copyValue).join('\t')}\n`;
 
