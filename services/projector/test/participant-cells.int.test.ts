@@ -103,19 +103,7 @@ await t.test('cells kept as events arrive equal the people counted from the part
   );
   const stored = await h.storedInOrder([...a.results, ...b.results].map((r) => r.eventId));
   // Streams applied out of position order (as partitions may be), then everything again (a redelivery).
-  const streams = [...new Set(stored.map((e) => e.streamId))];
-  const later = new Set(streams.filter((_, i) => i % 2 === 1));
-  await applyBatch(
-    h.sql,
-    participantsProjection,
-    stored.filter((e) => later.has(e.streamId)),
-  );
-  await applyBatch(
-    h.sql,
-    participantsProjection,
-    stored.filter((e) => !later.has(e.streamId)),
-  );
-  await applyBatch(h.sql, participantsProjection, stored);
+  await h.applyOutOfOrderThenAgain(participantsProjection, stored);
 
   // Two erasures, each applied twice: their age bands go from every position.
   for (const ref of ['PC-A-1', 'PC-A-7']) {

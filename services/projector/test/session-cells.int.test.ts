@@ -1,6 +1,6 @@
 import t from 'tap';
 import { financialYearOf, monthOf, quarterPeriodOf } from '@vru/domain';
-import { applyBatch, attendanceProjection, ensureProjectionSchema } from '@vru/projector';
+import { attendanceProjection, ensureProjectionSchema } from '@vru/projector';
 import { Harness, event } from '@vru/testkit';
 
 /**
@@ -78,19 +78,7 @@ await t.test('cells kept as events arrive equal distinct people counted from the
   const ids = [...a.results, ...b.results].map((r) => r.eventId);
   const stored = await h.storedInOrder(ids);
   // Streams applied out of position order (as partitions may be), then everything again (a redelivery).
-  const streams = [...new Set(stored.map((e) => e.streamId))];
-  const later = new Set(streams.filter((_, i) => i % 2 === 1));
-  await applyBatch(
-    h.sql,
-    attendanceProjection,
-    stored.filter((e) => later.has(e.streamId)),
-  );
-  await applyBatch(
-    h.sql,
-    attendanceProjection,
-    stored.filter((e) => !later.has(e.streamId)),
-  );
-  await applyBatch(h.sql, attendanceProjection, stored);
+  await h.applyOutOfOrderThenAgain(attendanceProjection, stored);
 
   const sessions = await h.sql<Session[]>`
     select stream_id, provider_id, programme_id, session_date::text, attended, valid_from::text

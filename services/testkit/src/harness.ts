@@ -32,7 +32,7 @@ import {
   type Logger,
   type Sql,
 } from '@vru/runtime';
-import { projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
+import { applyBatch, projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
 import { createTestDatabase, dropTestDatabase } from './test-database.js';
 import { PROGRAMME, PROGRAMME_2 } from './fixtures.js';
@@ -295,6 +295,26 @@ export class Harness {
       },
       60_000,
     );
+  }
+
+  /**
+   * Applies stored events as partitions and redelivery may: every other stream's events first, then the rest, then
+   * all of them again.
+   */
+  async applyOutOfOrderThenAgain(projection: Projection, stored: readonly StoredEvent[]): Promise<void> {
+    const streams = [...new Set(stored.map((e) => e.streamId))];
+    const later = new Set(streams.filter((_, i) => i % 2 === 1));
+    await applyBatch(
+      this.sql,
+      projection,
+      stored.filter((e) => later.has(e.streamId)),
+    );
+    await applyBatch(
+      this.sql,
+      projection,
+      stored.filter((e) => !later.has(e.streamId)),
+    );
+    await applyBatch(this.sql, projection, [...stored]);
   }
 
   async count(table: string): Promise<number> {
