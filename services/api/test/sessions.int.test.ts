@@ -179,6 +179,21 @@ const REFERRALS_HEADER =
 const referralRow = (ref: string, postcode = 'DE23') =>
   `${ref},${PROGRAMME},2026-01-10,school,15,male,white-british,${postcode},school-exclusion`;
 
+t.test("a forged upload form (no CSRF token, or another session's) is refused and stores nothing", async (t) => {
+  const { cookie } = await signIn(h.keys.providerA);
+  const other = await signIn(h.keys.providerA);
+  const before = await h.count('events');
+  for (const csrf of [undefined, other.csrf]) {
+    const form = new FormData();
+    if (csrf) form.append('_csrf', csrf);
+    form.append('eventType', 'ParticipantReferred');
+    form.append('file', new Blob([`${REFERRALS_HEADER}\r\n${referralRow(`P-FORGED-${Date.now()}`)}\r\n`]), 'x.csv');
+    const res = await h.app.inject({ method: 'POST', url: '/app/upload', headers: { cookie }, payload: form });
+    t.equal(res.statusCode, 403, csrf ? "another session's token" : 'no token');
+  }
+  t.equal(await h.count('events'), before, 'nothing stored');
+});
+
 t.test('the upload page refuses a file over the size limit whole: no row of it is stored', async (t) => {
   const { cookie, csrf } = await signIn(h.keys.providerA);
   // 3,000 rows of 3 KB: under the row limits, over the size limit; every row would be refused for its postcode
