@@ -1,5 +1,7 @@
 import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
-import { lastPerKey, recordset, type Projection } from '../projection.js';
+import type { TransactionSql } from '@vru/runtime';
+import { lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
+import { copyInto, copyLine, isText } from '../replay.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const submissionsReadModel = {
@@ -40,6 +42,85 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
       recordedAt: event.recordedAt,
     },
   ];
+}
+
+/** A timestamp as a rebuild reads it (Date's ISO form: UTC, milliseconds), on which this process computes exactly. */
+const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DAY_MS = 86_400_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const millisOf = (iso: string): number | undefined => {
+  if (!ISO_MILLIS.test(iso) || iso < '1000') return undefined;
+  const ms = Date.parse(iso);
+  // A day that does not exist (30 February) parses as another or not at all: PostgreSQL refuses it.
+  return Number.isNaN(ms) || new Date(ms).toISOString() !== iso ? undefined : ms;
+};
+
+/**
+ * Where submission_counts counts a submission, as the SQL of `write` computes it: the day received (UTC), the whole
+ * days late (LAG_DAYS_SQL) and whether it was late (LATE_SQL). Undefined where a timestamp is not in the form above.
+ */
+export function submissionBucket(
+  row: Pick<SubmissionRow, 'occurredAt' | 'recordedAt'>,
+): { receivedOn: string; lagDays: number; late: boolean } | undefined {
+  const [occurred, recorded] = [millisOf(row.occurredAt), millisOf(row.recordedAt)];
+  if (occurred === undefined || recorded === undefined) return undefined;
+  const lag = recorded - occurred;
+  return { receivedOn: row.recordedAt.slice(0, 10), lagDays: Math.floor(lag / DAY_MS), late: lag > LATE_AFTER_DAYS * DAY_MS };
+}
+
+const SUBMISSION_COLUMNS = [
+  'event_id',
+  'provider_id',
+  'programme_id',
+  'type',
+  'source',
+  'occurred_at',
+  'recorded_at',
+  'valid_from',
+];
+
+/**
+ * A replay's chunk: the rows by COPY and the chunk's counts added in one statement, computed here (the same rows and
+ * counts as `write`, which inserted from JSON and counted in SQL). The log's event ids are unique, so a replay inserts
+ * every row `write` would. A chunk with a value this code does not know to read back as it is goes through `write`.
+ */
+export async function writeSubmissionsReplay(
+  tx: TransactionSql,
+  changes: readonly Positioned<SubmissionRow>[],
+): Promise<void> {
+  const counts = new Map<string, { providerId: string; receivedOn: string; lagDays: number; accepted: number; late: number }>();
+  const lines: string[] = [];
+  for (const c of changes) {
+    const bucket = submissionBucket(c);
+    const known =
+      bucket !== undefined &&
+      UUID.test(c.eventId) &&
+      isText(c.providerId) &&
+      (c.programmeId === null || isText(c.programmeId)) &&
+      isText(c.type) &&
+      isText(c.source);
+    if (!known) return submissionsProjection.write(tx, [...changes]);
+    const key = `${c.providerId}\0${bucket.receivedOn}\0${bucket.lagDays}`;
+    const count = counts.get(key) ?? { providerId: c.providerId, ...bucket, accepted: 0, late: 0 };
+    count.accepted += 1;
+    if (bucket.late) count.late += 1;
+    counts.set(key, count);
+    lines.push(
+      copyLine([c.eventId, c.providerId, c.programmeId, c.type, c.source, c.occurredAt, c.recordedAt, c.position]),
+    );
+  }
+  // Before the COPY: no other statement may be sent on the connection while a COPY runs (copyInto).
+  if (counts.size > 0)
+    await tx`
+      insert into submission_counts (provider_id, received_on, lag_days, accepted, late)
+      select "providerId", "receivedOn", "lagDays", accepted, late
+      from jsonb_to_recordset(${recordset([...counts.values()])}::text::jsonb)
+        as x("providerId" text, "receivedOn" date, "lagDays" integer, accepted integer, late integer)
+      order by 1, 2, 3
+      on conflict (provider_id, received_on, lag_days) do update
+        set accepted = submission_counts.accepted + excluded.accepted, late = submission_counts.late + excluded.late`;
+  await copyInto(tx, 'submissions_versions', SUBMISSION_COLUMNS, lines);
 }
 
 export const submissionsProjection: Projection<SubmissionRow> = {
@@ -99,6 +180,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
     },
   ],
   project: projectSubmission,
+  writeReplay: writeSubmissionsReplay,
   write: async (tx, changes) => {
     const rows = lastPerKey(changes, (r) => r.eventId);
     // Only the rows inserted are counted, so a submission seen twice is counted once. Totals are upserted in key
