@@ -1,7 +1,7 @@
 import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
 import { lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
-import { copyInto, copyLine, isText } from '../replay.js';
+import { canonicalDate, copyInto, copyLine, isText } from '../replay.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const submissionsReadModel = {
@@ -44,16 +44,26 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
   ];
 }
 
-/** A timestamp as a rebuild reads it (Date's ISO form: UTC, milliseconds), on which this process computes exactly. */
-const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/**
+ * A timestamp as a rebuild reads it (Date's ISO form: UTC, milliseconds), on which this process computes exactly; its
+ * time of day in range (Date.parse would take 24:00 and 30 February as the next day, PostgreSQL refuses the second).
+ */
+const ISO_MILLIS = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether each day is a calendar day, remembered: a chunk's timestamps fall on few days. */
+const calendarDays = new Map<string, boolean>();
 const millisOf = (iso: string): number | undefined => {
-  if (!ISO_MILLIS.test(iso) || iso < '1000') return undefined;
-  const ms = Date.parse(iso);
-  // A day that does not exist (30 February) parses as another or not at all: PostgreSQL refuses it.
-  return Number.isNaN(ms) || new Date(ms).toISOString() !== iso ? undefined : ms;
+  const day = ISO_MILLIS.exec(iso)?.[1];
+  if (day === undefined) return undefined;
+  let known = calendarDays.get(day);
+  if (known === undefined) {
+    known = canonicalDate(day);
+    if (calendarDays.size > 100_000) calendarDays.clear();
+    calendarDays.set(day, known);
+  }
+  return known ? Date.parse(iso) : undefined;
 };
 
 /**
