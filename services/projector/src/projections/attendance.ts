@@ -1,7 +1,5 @@
 import type { StoredEvent } from '@vru/contracts';
-import type { TransactionSql } from '@vru/runtime';
-import { recordset, type Positioned, type Projection } from '../projection.js';
-import { canonicalDate, copyInto, copyLine, isText } from '../replay.js';
+import { recordset, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const attendanceReadModel = {
@@ -55,113 +53,6 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
       deliveredBy: event.type === 'SessionAttended' ? String(d.deliveredBy) : null,
     },
   ];
-}
-
-/**
- * The rest of a statement that starts with a CTE `inserted` of the sessions inserted (stream_id, provider_id,
- * programme_id, session_date, attended, valid_from): each person joins a cell at the lowest position of their sessions
- * in it, whatever order partitions are applied in, and only a row inserted adds to the cell's people. Rows are written
- * in key order: concurrent batches lock shared rows in the same order.
- */
-const SESSION_COUNTS_SQL = `
-      cells as (
-        select c.period_from, i.programme_id, c.period_level, p.provider_id, i.stream_id, i.attended, i.valid_from
-        from inserted i
-        cross join lateral ${SESSION_PERIODS_SQL} as c(period_level, period_from)
-        cross join lateral (values (i.provider_id), ('')) as p(provider_id)),
-      members as (
-        select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(valid_from) as valid_from
-        from cells cross join lateral (select 'session' union all select 'attended' where cells.attended) as k(kind)
-        group by 1, 2, 3, 4, 5, 6),
-      added as (
-        insert into session_people_versions (period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from)
-        select period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from
-        from members order by 1, 2, 3, 4, 5, 6
-        on conflict (period_from, programme_id, period_level, provider_id, kind, stream_id) do update
-          set valid_from = excluded.valid_from where session_people_versions.valid_from > excluded.valid_from
-        returning period_from, programme_id, period_level, provider_id, kind, (xmax = 0) as new),
-      joined as (
-        select period_from, programme_id, period_level, provider_id,
-          count(*) filter (where new and kind = 'session')::int as people,
-          count(*) filter (where new and kind = 'attended')::int as attenders
-        from added group by 1, 2, 3, 4),
-      sums as (
-        select period_from, programme_id, period_level, provider_id,
-          count(*) filter (where attended)::int as attended, count(*) filter (where not attended)::int as missed
-        from cells group by 1, 2, 3, 4)
-      insert into session_cells (period_from, programme_id, period_level, provider_id, people, attenders, attended, missed)
-      select s.period_from, s.programme_id, s.period_level, s.provider_id,
-        coalesce(j.people, 0), coalesce(j.attenders, 0), s.attended, s.missed
-      from sums s left join joined j using (period_from, programme_id, period_level, provider_id)
-      order by 1, 2, 3, 4
-      on conflict (period_from, programme_id, period_level, provider_id) do update
-        set people = session_cells.people + excluded.people, attenders = session_cells.attenders + excluded.attenders,
-          attended = session_cells.attended + excluded.attended, missed = session_cells.missed + excluded.missed`;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Whether every value of the row reads back from PostgreSQL as it is here (COPY's text form of each). */
-const inStoredForm = (r: SessionRow): boolean =>
-  UUID.test(r.eventId) &&
-  isText(r.streamId) &&
-  isText(r.providerId) &&
-  isText(r.programmeId) &&
-  canonicalDate(r.sessionDate) &&
-  typeof r.attended === 'boolean' &&
-  (r.durationMinutes === null || (Number.isInteger(r.durationMinutes) && Math.abs(r.durationMinutes) < 2 ** 31)) &&
-  isText(r.sessionType) &&
-  (r.deliveredBy === null || isText(r.deliveredBy));
-
-const SESSION_COLUMNS = [
-  'event_id',
-  'stream_id',
-  'provider_id',
-  'programme_id',
-  'session_date',
-  'attended',
-  'duration_minutes',
-  'session_type',
-  'delivered_by',
-  'valid_from',
-];
-
-/**
- * A replay's chunk: the sessions by COPY, and their people and counts by SESSION_COUNTS_SQL from the few columns it
- * reads, as arrays (the same rows and counts as `write`, which inserted the sessions from JSON in the same statement).
- * The log's event ids are unique, so a replay inserts every session `write` would. A chunk with a value this code
- * does not know to read back as it is goes through `write`.
- */
-export async function writeAttendanceReplay(tx: TransactionSql, rows: readonly Positioned<SessionRow>[]): Promise<void> {
-  if (rows.length === 0) return;
-  if (!rows.every(inStoredForm)) return attendanceProjection.write(tx, [...rows]);
-  const column = (value: (r: Positioned<SessionRow>) => string) => rows.map(value);
-  // Before the COPY: no other statement may be sent on the connection while a COPY runs (copyInto).
-  await tx`
-    with inserted as (
-      select * from unnest(${column((r) => r.streamId)}::text[], ${column((r) => r.providerId)}::text[],
-        ${column((r) => r.programmeId)}::text[], ${column((r) => r.sessionDate)}::text[]::date[],
-        ${column((r) => (r.attended ? 't' : 'f'))}::text[]::boolean[], ${column((r) => r.position)}::text[]::bigint[])
-        as x(stream_id, provider_id, programme_id, session_date, attended, valid_from)),
-    ${tx.unsafe(SESSION_COUNTS_SQL)}`;
-  await copyInto(
-    tx,
-    'sessions_versions',
-    SESSION_COLUMNS,
-    rows.map((r) =>
-      copyLine([
-        r.eventId,
-        r.streamId,
-        r.providerId,
-        r.programmeId,
-        r.sessionDate,
-        r.attended,
-        r.durationMinutes,
-        r.sessionType,
-        r.deliveredBy,
-        r.position,
-      ]),
-    ),
-  );
 }
 
 export const attendanceProjection: Projection<SessionRow> = {
@@ -225,7 +116,6 @@ export const attendanceProjection: Projection<SessionRow> = {
     },
   ],
   project: projectAttendance,
-  writeReplay: writeAttendanceReplay,
   write: async (tx, rows) => {
     if (rows.length === 0) return;
     // Only the sessions inserted count (an event seen twice counts once). A person joins a cell at the lowest
@@ -240,6 +130,38 @@ export const attendanceProjection: Projection<SessionRow> = {
           "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
         on conflict (event_id) do nothing
         returning stream_id, provider_id, programme_id, session_date, attended, valid_from),
-      ${tx.unsafe(SESSION_COUNTS_SQL)}`;
+      cells as (
+        select c.period_from, i.programme_id, c.period_level, p.provider_id, i.stream_id, i.attended, i.valid_from
+        from inserted i
+        cross join lateral ${tx.unsafe(SESSION_PERIODS_SQL)} as c(period_level, period_from)
+        cross join lateral (values (i.provider_id), ('')) as p(provider_id)),
+      members as (
+        select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(valid_from) as valid_from
+        from cells cross join lateral (select 'session' union all select 'attended' where cells.attended) as k(kind)
+        group by 1, 2, 3, 4, 5, 6),
+      added as (
+        insert into session_people_versions (period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from)
+        select period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from
+        from members order by 1, 2, 3, 4, 5, 6
+        on conflict (period_from, programme_id, period_level, provider_id, kind, stream_id) do update
+          set valid_from = excluded.valid_from where session_people_versions.valid_from > excluded.valid_from
+        returning period_from, programme_id, period_level, provider_id, kind, (xmax = 0) as new),
+      joined as (
+        select period_from, programme_id, period_level, provider_id,
+          count(*) filter (where new and kind = 'session')::int as people,
+          count(*) filter (where new and kind = 'attended')::int as attenders
+        from added group by 1, 2, 3, 4),
+      sums as (
+        select period_from, programme_id, period_level, provider_id,
+          count(*) filter (where attended)::int as attended, count(*) filter (where not attended)::int as missed
+        from cells group by 1, 2, 3, 4)
+      insert into session_cells (period_from, programme_id, period_level, provider_id, people, attenders, attended, missed)
+      select s.period_from, s.programme_id, s.period_level, s.provider_id,
+        coalesce(j.people, 0), coalesce(j.attenders, 0), s.attended, s.missed
+      from sums s left join joined j using (period_from, programme_id, period_level, provider_id)
+      order by 1, 2, 3, 4
+      on conflict (period_from, programme_id, period_level, provider_id) do update
+        set people = session_cells.people + excluded.people, attenders = session_cells.attenders + excluded.attenders,
+          attended = session_cells.attended + excluded.attended, missed = session_cells.missed + excluded.missed`;
   },
 };

@@ -48,22 +48,24 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
  * A timestamp as a rebuild reads it (Date's ISO form: UTC, milliseconds), on which this process computes exactly; its
  * time of day in range (Date.parse would take 24:00 and 30 February as the next day, PostgreSQL refuses the second).
  */
-const ISO_MILLIS = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Whether each day is a calendar day, remembered: a chunk's timestamps fall on few days. */
-const calendarDays = new Map<string, boolean>();
+/** Each day's first millisecond (UTC), or null where it is not a calendar day; remembered, as a chunk's fall on few. */
+const dayStarts = new Map<string, number | null>();
 const millisOf = (iso: string): number | undefined => {
-  const day = ISO_MILLIS.exec(iso)?.[1];
-  if (day === undefined) return undefined;
-  let known = calendarDays.get(day);
-  if (known === undefined) {
-    known = canonicalDate(day);
-    if (calendarDays.size > 100_000) calendarDays.clear();
-    calendarDays.set(day, known);
+  if (!ISO_MILLIS.test(iso)) return undefined;
+  const day = iso.slice(0, 10);
+  let start = dayStarts.get(day);
+  if (start === undefined) {
+    start = canonicalDate(day) ? Date.parse(day) : null;
+    if (dayStarts.size > 100_000) dayStarts.clear();
+    dayStarts.set(day, start);
   }
-  return known ? Date.parse(iso) : undefined;
+  if (start === null) return undefined;
+  const [h, m, sec, ms] = [iso.slice(11, 13), iso.slice(14, 16), iso.slice(17, 19), iso.slice(20, 23)].map(Number);
+  return start + h! * 3_600_000 + m! * 60_000 + sec! * 1000 + ms!;
 };
 
 /**
@@ -101,23 +103,31 @@ export async function writeSubmissionsReplay(
 ): Promise<void> {
   const counts = new Map<string, { providerId: string; receivedOn: string; lagDays: number; accepted: number; late: number }>();
   const lines: string[] = [];
+  // Providers, programmes, types and sources repeat: each is checked and put in COPY's form once per chunk.
+  const texts = new Map<string | null, string | undefined>();
+  const text = (v: string | null): string | undefined => {
+    if (!texts.has(v)) texts.set(v, v === null ? '\\N' : isText(v) ? copyLine([v]).slice(0, -1) : undefined);
+    return texts.get(v);
+  };
   for (const c of changes) {
     const bucket = submissionBucket(c);
+    const [provider, programme, type, source] = [text(c.providerId), text(c.programmeId), text(c.type), text(c.source)];
     const known =
       bucket !== undefined &&
       UUID.test(c.eventId) &&
-      isText(c.providerId) &&
-      (c.programmeId === null || isText(c.programmeId)) &&
-      isText(c.type) &&
-      isText(c.source);
+      provider !== undefined &&
+      programme !== undefined &&
+      type !== undefined &&
+      source !== undefined;
     if (!known) return submissionsProjection.write(tx, [...changes]);
     const key = `${c.providerId}\0${bucket.receivedOn}\0${bucket.lagDays}`;
     const count = counts.get(key) ?? { providerId: c.providerId, ...bucket, accepted: 0, late: 0 };
     count.accepted += 1;
     if (bucket.late) count.late += 1;
     counts.set(key, count);
+    // The id, the timestamps and the position are checked above: nothing in them needs escaping.
     lines.push(
-      copyLine([c.eventId, c.providerId, c.programmeId, c.type, c.source, c.occurredAt, c.recordedAt, c.position]),
+      `${c.eventId}\t${provider}\t${programme}\t${type}\t${source}\t${c.occurredAt}\t${c.recordedAt}\t${c.position}\n`,
     );
   }
   // Before the COPY: no other statement may be sent on the connection while a COPY runs (copyInto).
