@@ -2,7 +2,6 @@ import type { StoredEvent } from '@vru/contracts';
 import { ageAtReferral, ageBand } from '@vru/domain';
 import type { TransactionSql } from '@vru/runtime';
 import { type Positioned, type Projection, recordset } from '../projection.js';
-import { canonicalDate, canonicalJson, copyInto, copyLine, isObject, isText } from '../replay.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const participantsReadModel = {
@@ -303,6 +302,19 @@ const ROW_COLUMNS: string[] = [
 ];
 const IDENTITY = ['stream_id', 'provider_id', 'programme_id'];
 
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A date as PostgreSQL prints it back (so it compares as text): four-digit year from 1000, a real calendar day. */
+const canonicalDate = (v: unknown): boolean => {
+  const m = typeof v === 'string' ? DATE.exec(v) : null;
+  if (m === null) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return y >= 1000 && mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+};
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+// A lone surrogate fails PostgreSQL's JSON input (the round path's error) but would be replaced in a COPY; a NUL is
+// refused by both, and separates a cell's parts here.
+const isText = (v: unknown): boolean => typeof v === 'string' && !/[\p{Cs}\0]/u.test(v);
+
 /** Whether every value of the change reads back from PostgreSQL as it is here (so equal rows compare equal here). */
 function inStoredForm(change: ParticipantChange): boolean {
   const { patch } = change;
@@ -323,6 +335,18 @@ function inStoredForm(change: ParticipantChange): boolean {
   if (patch.firstSessionDate !== undefined && !canonicalDate(patch.firstSessionDate)) return false;
   return patch.followUps === undefined || isObject(patch.followUps);
 }
+
+/** JSON with object keys sorted: jsonb's equality (key order is not kept) as a string comparison. */
+const canonicalJson = (v: unknown): string =>
+  JSON.stringify(v, (_, x: unknown) =>
+    isObject(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
 
 /**
  * UPDATE_SQL's new row for one patch (set keys replace, the earliest first session, follow-ups merged by key), or
@@ -382,6 +406,36 @@ function cellKeys(r: ParticipantRow): string[] {
   let keys = cellKeysOf.get(r);
   if (keys === undefined) cellKeysOf.set(r, (keys = participantCells(r).map((c) => c.join('\0'))));
   return keys;
+}
+
+/** A value in COPY's text format. */
+const copyValue = (v: unknown): string =>
+  v === null || v === undefined
+    ? '\\N'
+    : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an object is JSON; the rest are scalars
+      (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const copyLine = (values: readonly unknown[]): string => `${values.map(copyValue).join('\t')}\n`;
+
+/**
+ * Rows into a table by COPY (text format). No statement may be sent on the connection while it runs (postgres.js
+ * refuses it): applyInTransaction sends its own statements of the chunk before this write's first one returns.
+ */
+async function copyInto(tx: TransactionSql, table: string, columns: readonly string[], lines: string[]) {
+  if (lines.length === 0) return;
+  const stream = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
+  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  failed.catch(() => {});
+  await Promise.race([
+    new Promise<void>((resolve, reject) => stream.write(lines.join(''), (e) => (e ? reject(e) : resolve()))),
+    failed,
+  ]);
+  stream.end();
+  // postgres.js never settles a COPY that PostgreSQL refuses after its end was sent (a row breaking a constraint):
+  // a statement sent right behind it (once the end is out, which frees the connection) fails then, as the
+  // transaction is aborted, and otherwise answers once the COPY is done, so the replay fails instead of hanging.
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.race([tx`select 1`, failed]);
 }
 
 const VERSION_COLUMNS = [...IDENTITY, ...ROW_COLUMNS];
