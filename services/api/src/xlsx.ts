@@ -29,6 +29,13 @@ export interface XlsxLimits {
   maxEntries: number;
   /** Inflated / compressed size above which a large part is taken for a zip bomb. */
   maxCompressionRatio: number;
+  /**
+   * Characters of cell text in one row, and in the whole sheet, once shared strings are resolved: a cell names a
+   * shared string by its index, so a tiny sheet can repeat one long string in every cell, and each copy costs as much
+   * to check and store as if it had been sent.
+   */
+  maxRowChars: number;
+  maxTextChars: number;
 }
 
 export const DEFAULT_XLSX_LIMITS: XlsxLimits = {
@@ -38,6 +45,8 @@ export const DEFAULT_XLSX_LIMITS: XlsxLimits = {
   maxTotalBytes: 64 * 1024 * 1024,
   maxEntries: 500,
   maxCompressionRatio: 200,
+  maxRowChars: 64 * 1024,
+  maxTextChars: 8 * 1024 * 1024,
 };
 
 /** Why a workbook was refused, with the HTTP status the API answers (413 for too much, 422 for unreadable). */
@@ -211,12 +220,38 @@ async function readSmallPart(zip: ZipFile, entry: Entry): Promise<{ name: string
   return tags;
 }
 
+/**
+ * Refuses, from the sizes the zip's directory declares and before a byte is inflated, parts that together would take
+ * far longer to parse than their upload took to send: past the size limits, or compressed like a zip bomb. Every part
+ * that is read is checked, the small ones (workbook.xml, its relationships) as much as the sheet.
+ */
+function refuseOversizedParts(parts: readonly Entry[], limits: XlsxLimits): void {
+  let total = 0;
+  for (const e of parts) {
+    total += e.uncompressedSize;
+    if (e.uncompressedSize > limits.maxPartBytes || total > limits.maxTotalBytes) {
+      throw new XlsxError(413, 'xlsx-too-large', `The sheet is too large: at most ${limits.maxRows} rows of ordinary size`);
+    }
+    if (
+      e.uncompressedSize > 1024 * 1024 &&
+      e.uncompressedSize > Math.max(1, e.compressedSize) * limits.maxCompressionRatio
+    ) {
+      throw new XlsxError(
+        413,
+        'xlsx-compression-ratio',
+        'The workbook compresses far more than a spreadsheet does (a zip bomb?)',
+      );
+    }
+  }
+}
+
 /** The path of the workbook's first sheet (in tab order), from workbook.xml and its relationships. */
-async function firstSheetPath(zip: ZipFile, entries: Map<string, Entry>): Promise<string> {
+async function firstSheetPath(zip: ZipFile, entries: Map<string, Entry>, limits: XlsxLimits): Promise<string> {
   const workbook = entries.get('xl/workbook.xml');
   const rels = entries.get('xl/_rels/workbook.xml.rels');
   if (!workbook || !rels)
     throw new XlsxError(422, 'xlsx-unreadable', 'The file is not an .xlsx workbook (no xl/workbook.xml)');
+  refuseOversizedParts([workbook, rels], limits);
   const sheet = (await readSmallPart(zip, workbook)).find((t) => t.name === 'sheet');
   const id = sheet?.attrs['r:id'] ?? Object.entries(sheet?.attrs ?? {}).find(([k]) => k.endsWith(':id'))?.[1];
   const target = (await readSmallPart(zip, rels)).find((t) => t.name === 'Relationship' && t.attrs.Id === id)?.attrs
@@ -238,32 +273,13 @@ export async function readXlsx(
   const zip = await openZip(buffer);
   try {
     const entries = await listEntries(zip, limits);
-    const sheetPath = await firstSheetPath(zip, entries);
+    const sheetPath = await firstSheetPath(zip, entries, limits);
     const sheetEntry = entries.get(sheetPath);
     if (!sheetEntry) throw new XlsxError(422, 'xlsx-no-sheet', "The workbook's first sheet is missing");
     const stringsEntry = entries.get('xl/sharedStrings.xml');
-    const parts = [sheetEntry, ...(stringsEntry ? [stringsEntry] : [])];
-    let total = 0;
-    for (const e of parts) {
-      total += e.uncompressedSize;
-      if (e.uncompressedSize > limits.maxPartBytes || total > limits.maxTotalBytes) {
-        throw new XlsxError(
-          413,
-          'xlsx-too-large',
-          `The sheet is too large: at most ${limits.maxRows} rows of ordinary size`,
-        );
-      }
-      if (
-        e.uncompressedSize > 1024 * 1024 &&
-        e.uncompressedSize > Math.max(1, e.compressedSize) * limits.maxCompressionRatio
-      ) {
-        throw new XlsxError(
-          413,
-          'xlsx-compression-ratio',
-          'The workbook compresses far more than a spreadsheet does (a zip bomb?)',
-        );
-      }
-    }
+    // The total counts every part read, workbook.xml and its relationships included.
+    const indexParts = [entries.get('xl/workbook.xml')!, entries.get('xl/_rels/workbook.xml.rels')!];
+    refuseOversizedParts([...indexParts, sheetEntry, ...(stringsEntry ? [stringsEntry] : [])], limits);
     const strings = stringsEntry ? await readSharedStrings(zip, stringsEntry) : [];
     return await readSheet(zip, sheetEntry, strings, limits, options.dateColumns ?? new Map());
   } finally {
@@ -310,6 +326,27 @@ async function readSheet(
   let cell: { column: number; type: string; value: string; inValue: boolean } | null = null;
   let nextRow = 1;
   let nextColumn = 0;
+  let rowChars = 0;
+  let textChars = 0;
+  /** Counted as each cell is resolved, so that reading stops at the first cell past a limit. */
+  const countText = (line: number, text: string) => {
+    rowChars += text.length;
+    textChars += text.length;
+    if (rowChars > limits.maxRowChars) {
+      throw new XlsxError(
+        413,
+        'row-too-long',
+        `Row ${line} of the sheet holds more than ${limits.maxRowChars} characters of text`,
+      );
+    }
+    if (textChars > limits.maxTextChars) {
+      throw new XlsxError(
+        413,
+        'xlsx-too-much-text',
+        `The sheet holds more than ${limits.maxTextChars} characters of text (reached at row ${line})`,
+      );
+    }
+  };
   const finishRow = () => {
     if (!row) return;
     const hasValue = row.cells.some((c) => c.trim() !== '');
@@ -330,6 +367,7 @@ async function readSheet(
         row = { line, cells: [] };
         nextRow = line + 1;
         nextColumn = 0;
+        rowChars = 0;
       } else if (name === 'c' && row) {
         const ref = attrs.r ? parseCellRef(attrs.r) : null;
         const column = ref ? ref.column : nextColumn;
@@ -352,12 +390,9 @@ async function readSheet(
         const r: { line: number; cells: string[] } = row;
         const columnName = header?.[cell.column];
         while (r.cells.length < cell.column) r.cells.push('');
-        r.cells[cell.column] = cellText(
-          cell.type,
-          cell.value,
-          strings,
-          columnName ? dateColumns.get(columnName) : undefined,
-        );
+        const text = cellText(cell.type, cell.value, strings, columnName ? dateColumns.get(columnName) : undefined);
+        countText(r.line, text);
+        r.cells[cell.column] = text;
         cell = null;
       } else if (name === 'row') finishRow();
     },

@@ -11,14 +11,15 @@ import {
 } from './xlsx.js';
 
 /** A minimal workbook written the way Excel does (shared strings, sparse cells, dates as day numbers), not by writeXlsx. */
-function excelLike(sheetXml: string, sharedStrings?: string): Promise<Buffer> {
+function excelLike(sheetXml: string, sharedStrings?: string, workbookExtra = ''): Promise<Buffer> {
   const zip = new yazl.ZipFile();
   const add = (name: string, xml: string) => zip.addBuffer(Buffer.from(xml), name);
   add('[Content_Types].xml', '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>');
   add(
     'xl/workbook.xml',
     '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
-      'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId7"/></sheets></workbook>',
+      'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId7"/></sheets>' +
+      `${workbookExtra}</workbook>`,
   );
   add(
     'xl/_rels/workbook.xml.rels',
@@ -158,4 +159,38 @@ t.test('bounded: bombs, huge sheets and junk are refused quickly, before inflati
   );
   t.equal(entity.status, 422, 'custom entities are refused, so no entity expansion');
   t.equal(await readXlsx(await excelLike('')), null, 'an empty sheet reads as nothing');
+});
+
+t.test('bounded: workbook.xml is checked like the sheet before it is inflated', async (t) => {
+  // 48 MiB of padding in workbook.xml, the part read first to find the sheet: a bomb of its own.
+  const bomb = await excelLike(
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>',
+    undefined,
+    ' '.repeat(48 * 1024 * 1024),
+  );
+  t.ok(bomb.length < 200_000, `the bomb is ${bomb.length} bytes`);
+  const tooLarge = await refusal(t, readXlsx(bomb));
+  t.same([tooLarge.status, tooLarge.code], [413, 'xlsx-too-large']);
+  const ratio = await refusal(
+    t,
+    readXlsx(bomb, { limits: { maxPartBytes: 64 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 } }),
+  );
+  t.same([ratio.status, ratio.code], [413, 'xlsx-compression-ratio'], 'under the size limits, the ratio gives it away');
+});
+
+t.test('bounded: one long shared string repeated in every cell is counted at each use', async (t) => {
+  const long = 'school-exclusion;'.repeat(600); // 10,200 characters, stored once
+  const row = (r: number) =>
+    `<row r="${r}">${Array.from({ length: 9 }, (_, c) => `<c r="${columnLetter(c)}${r}" t="s"><v>0</v></c>`).join('')}</row>`;
+  const sheet = Array.from({ length: 20 }, (_, i) => row(i + 1)).join('');
+  const bytes = await excelLike(sheet, `<si><t>${long}</t></si>`);
+  t.ok(bytes.length < 10_000, `the workbook is ${bytes.length} bytes`);
+  const wideRow = await refusal(t, readXlsx(bytes));
+  t.same([wideRow.status, wideRow.code], [413, 'row-too-long'], 'nine copies are more text than a row may hold');
+  t.match(wideRow.message, /^Row 1 of the sheet holds more than 65536 characters/, 'the first row is named');
+  const manyRows = await refusal(t, readXlsx(bytes, { limits: { maxRowChars: 100_000, maxTextChars: 500_000 } }));
+  t.same([manyRows.status, manyRows.code], [413, 'xlsx-too-much-text'], 'and every row counts towards the sheet');
+  t.match(manyRows.message, /reached at row 6\)$/, '500,000 characters are passed in the sixth row');
+  const fits = await readXlsx(bytes, { limits: { maxRowChars: 100_000, maxTextChars: 10_000_000 } });
+  t.equal(fits?.rows.length, 19, 'within the limits the same sheet reads');
 });

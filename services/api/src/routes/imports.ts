@@ -334,7 +334,9 @@ export async function importXlsx(
   );
   let sheet: Awaited<ReturnType<typeof readXlsx>>;
   try {
-    sheet = await readXlsx(bytes, { limits: { maxRows: MAX_CSV_ROWS }, dateColumns });
+    // A workbook carries no more text than the CSV file of the same rows may: per row and in all.
+    const limits = { maxRows: MAX_CSV_ROWS, maxRowChars: MAX_CSV_RECORD_CHARS, maxTextChars: MAX_CSV_BYTES };
+    sheet = await readXlsx(bytes, { limits, dateColumns });
   } catch (err) {
     if (!(err instanceof XlsxError)) throw err;
     const title = err.status === 413 ? 'The workbook is too large' : 'The file is not a readable .xlsx workbook';
