@@ -181,6 +181,39 @@ await t.test(
       'one row over the limit refuses the file',
     );
 
+    // One long shared string, stored once and named by index in every row: each use is text to check and store.
+    const repeated = (risk: string, rows: number) =>
+      workbook([
+        HEADER,
+        ...Array.from({ length: rows }, (_, i) => [
+          `S-${i}`,
+          PROGRAMME,
+          { day: 46279 },
+          'school',
+          15,
+          'male',
+          'white-british',
+          'DE1',
+          risk,
+        ]),
+      ]);
+    const longRow = await repeated('school-exclusion;'.repeat(4000), 3);
+    t.ok(longRow.length < 5000, `a workbook of ${longRow.length} bytes`);
+    const rowRefused = await upload(longRow);
+    t.same(
+      [rowRefused.statusCode, rowRefused.json().code],
+      [413, 'row-too-long'],
+      'a row longer than a CSV row may be is refused, as in a CSV file',
+    );
+    t.match(rowRefused.json().detail, /^Row 2 of the sheet holds more than 65536 characters/, 'naming the row');
+    const muchText = await repeated('school-exclusion;'.repeat(2400), 250);
+    const textRefused = await upload(muchText);
+    t.same(
+      [textRefused.statusCode, textRefused.json().code],
+      [413, 'xlsx-too-much-text'],
+      `rows within the row limit still add up: ${muchText.length} bytes holding more text than an 8 MiB CSV file`,
+    );
+
     const junk = await upload(Buffer.from('participantRef,programmeId\r\nP-1,x\r\n'));
     t.same([junk.statusCode, junk.json().code], [422, 'xlsx-unreadable'], 'a CSV sent as a workbook');
     t.equal(await h.count('events'), before, 'nothing stored');
