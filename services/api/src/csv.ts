@@ -14,8 +14,12 @@ import { reportWorkbook } from './xlsx-workbooks.js';
 // that a locale splitting on ; (or , or a tab) would make a cell of its own.
 const FORMULA_SIGN = '[=+\\-@\\uFF1D\\uFF0B\\uFF0D\\uFF20]';
 const IGNORABLE = '[\\s\\u0000-\\u001F\\u007F\\u200B-\\u200D\\u2060\\uFEFF]*';
+// The same characters less the separators among them (tab, CR, LF), as two disjoint classes. After a separator only
+// these are skipped: a run of tabs or line breaks is then matched from its last one alone, rather than retried from
+// each of them (time quadratic in the run's length), and the cells marked are the same.
+const IGNORABLE_BUT_SEPARATORS = '(?:[^\\S\\t\\r\\n]|[\\u0000-\\u0008\\u000E-\\u001F\\u007F\\u200B-\\u200D\\u2060])*';
 const FORMULA_AT_START = new RegExp(`^(?:${IGNORABLE}${FORMULA_SIGN}|[\\t\\r])`);
-const FORMULA_AFTER_SEPARATOR = new RegExp(`([;,\\t\\r\\n]${IGNORABLE})(${FORMULA_SIGN})`, 'g');
+const FORMULA_AFTER_SEPARATOR = new RegExp(`([;,\\t\\r\\n]${IGNORABLE_BUT_SEPARATORS})(${FORMULA_SIGN})`, 'g');
 
 /** Text a spreadsheet shows as text: a ' before the cell and before each formula sign that starts a part of it. */
 export function neutraliseFormula(s: string): string {
