@@ -93,11 +93,11 @@ export class Disclosure {
     return true;
   }
 
-  /** `inScope` in SQL, over a row with `provider_id` and the report's `date` column. */
+  /** `inScope` in SQL: a condition on a row with `provider_id` and the report's `date` column. */
   inScopeSql(sql: Sql, date: string) {
     const period = this.period;
-    return sql`${this.provider ? sql`and provider_id = ${this.provider}` : sql``}
-      ${period ? sql`and ${sql(date)} between ${period.from}::date and ${period.to}::date` : sql``}`;
+    return sql`(${this.provider ? sql`provider_id = ${this.provider}` : sql`true`}
+      and ${period ? sql`${sql(date)} between ${period.from}::date and ${period.to}::date` : sql`true`})`;
   }
 
   /**
@@ -183,7 +183,7 @@ export function withheld<R extends Record<string, unknown>>(
 }
 
 type GroupBy = (typeof ReportGroupings)[number];
-export const TIME_GROUPS: readonly GroupBy[] = ['month', 'quarter'];
+const TIME_GROUPS: readonly GroupBy[] = ['month', 'quarter'];
 
 /** The periods of `p` at a breakdown's level (months or quarters); `p` itself when it is already as fine. */
 export function periodsWithin(p: AlignedPeriod, level: 'month' | 'quarter'): AlignedPeriod[] {

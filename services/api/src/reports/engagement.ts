@@ -6,7 +6,6 @@ import {
   disclosedRows,
   disclosureScope,
   groupVocabulary,
-  TIME_GROUPS,
   withheld,
   type Disclosure,
   type MonthCell,
@@ -93,40 +92,42 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
   const by = q.groupBy;
   const people = sql`
     select programme_id, provider_id, referral_date, evaluation_consent_from, evaluation_consent_withdrawn_on,
-           enrolled_on, first_session_date, exit_reason, ${groupValueSql(sql, by, 'referral_date')} as grp
+           enrolled_on, first_session_date, exit_reason, ${groupValueSql(sql, by, 'referral_date')} as grp,
+           date_trunc('month', referral_date::timestamp)::date::text as month, ${dc.inScopeSql(sql, 'referral_date')} as in_scope
     from ${sql(participantsTable)}
     where referral_date is not null
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
       ${window.from ? sql`and referral_date >= ${window.from}::date` : sql``}
       ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`;
-  // Each row's own people (its provider, its period) counted per stage; exit reasons as a grouping set of their own.
-  const funnels = await sql<(Funnel & { programme_id: string; grp: string; exit_reason: string | null; exited: number })[]>`
+  // One scan: each row's own people (its provider, its period) counted per stage, and its exit reasons; under the
+  // layer, every provider's people of the window per cell and month (the siblings each row is judged by).
+  const counted = await sql<
+    (Funnel & { programme_id: string; grp: string; exit_reason: string | null; exited: number; cell: boolean } & MonthCell)[]
+  >`
     select programme_id, grp, case when grouping(exit_reason) = 0 then coalesce(exit_reason, '') end as exit_reason,
-      count(*)::int as referrals,
-      count(*) filter (where evaluation_consent_from is not null
+      grouping(provider_id) = 0 as cell, provider_id, month, grp as "group", count(*)::int as people,
+      count(*) filter (where in_scope)::int as referrals,
+      count(*) filter (where in_scope and evaluation_consent_from is not null
         and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date))::int as consented,
-      count(enrolled_on)::int as enrolled,
-      count(*) filter (where enrolled_on is not null and first_session_date is not null)::int as attended,
-      count(*) filter (where enrolled_on is not null and exit_reason = 'completed')::int as completed,
-      count(*) filter (where enrolled_on is not null and exit_reason <> '')::int as exited,
-      percentile_cont(0.5) within group (order by enrolled_on - referral_date) as "medianDaysReferralToEnrolment"
+      count(enrolled_on) filter (where in_scope)::int as enrolled,
+      count(*) filter (where in_scope and enrolled_on is not null and first_session_date is not null)::int as attended,
+      count(*) filter (where in_scope and enrolled_on is not null and exit_reason = 'completed')::int as completed,
+      count(*) filter (where in_scope and enrolled_on is not null and exit_reason <> '')::int as exited,
+      percentile_cont(0.5) within group (order by enrolled_on - referral_date) filter (where in_scope)
+        as "medianDaysReferralToEnrolment"
     from (${people}) p
-    where true ${dc.inScopeSql(sql, 'referral_date')}
-    group by grouping sets ((programme_id, grp), (programme_id, grp, exit_reason))`.catch(emptyIfNoReadModel);
-  // Under the layer, every provider's people of the window per cell and month: the siblings each row is judged by.
-  const cells = dc.applied
-    ? await sql<(MonthCell & { programme_id: string })[]>`
-    select programme_id, provider_id, ${by && !TIME_GROUPS.includes(by) ? sql`grp` : sql`null`} as "group",
-      date_trunc('month', referral_date)::date::text as month, count(*)::int as people
-    from (${people}) p
-    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel)
-    : [];
+    group by grouping sets ((programme_id, grp), (programme_id, grp, exit_reason), (programme_id, provider_id, month, grp))`.catch(
+    emptyIfNoReadModel,
+  );
+  const cells = counted.filter((c) => c.cell);
+  const funnels = counted.filter((c) => !c.cell);
   const funnelOf = new Map<string, Funnel & { exits: Record<string, number> }>();
   for (const f of funnels) {
     const at = `${f.programme_id}\u0000${f.grp}`;
     const exits = funnelOf.get(at)?.exits ?? {};
     if (f.exit_reason === null) funnelOf.set(at, { ...f, exits });
-    else if (f.exited > 0) funnelOf.set(at, { ...(funnelOf.get(at) ?? NOBODY), exits: { ...exits, [f.exit_reason]: f.exited } });
+    else if (f.exited > 0)
+      funnelOf.set(at, { ...(funnelOf.get(at) ?? NOBODY), exits: { ...exits, [f.exit_reason]: f.exited } });
   }
   const cellsOf = groupRows(cells, (c) => c.programme_id);
   const groupsOf = groupRows(

@@ -2,7 +2,7 @@ import type { OutcomesQuery, Principal } from '@vru/contracts';
 import { pairedChange, RELIABLE_CHANGE, rateSuppressed } from '@vru/domain';
 import { outcomesReadModel, participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { disclosedRows, disclosureScope, groupVocabulary, TIME_GROUPS, withheld, type MonthCell } from '../disclosure.js';
+import { disclosedRows, disclosureScope, groupVocabulary, withheld, type MonthCell } from '../disclosure.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { groupValueSql, rate, round } from './figures.js';
 import { groupRows } from './group-rows.js';
@@ -34,7 +34,8 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
   const { computedAt, position, asOf } = at;
   const by = q.groupBy;
   const people = sql`
-    select r.*, ${groupValueSql(sql, by, 'enrolled_on')} as grp
+    select r.*, ${groupValueSql(sql, by, 'enrolled_on')} as grp,
+      date_trunc('month', enrolled_on::timestamp)::date::text as month, ${dc.inScopeSql(sql, 'enrolled_on')} as in_scope
     from (
       select o.stream_id, o.programme_id, o.instrument, o.scale, o.baseline_score, o.exit_score, p.enrolled_on,
              p.provider_id, p.age_band, p.gender, p.ethnicity, p.referral_source, p.postcode_district
@@ -45,24 +46,20 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
         ${dc.sqlProvider ? sql`and o.provider_id = ${dc.sqlProvider}` : sql``}
         ${window.from ? sql`and p.enrolled_on >= ${window.from}::date` : sql``}
         ${window.to ? sql`and p.enrolled_on <= ${window.to}::date` : sql``}) r`;
-  // Each row's own people (its provider, its period), with the scores of those measured at both ends.
-  const both = sql`baseline_score is not null and exit_score is not null`;
-  const figures = await sql<OutcomeFigures[]>`
-    select programme_id, instrument, scale, grp, count(*)::int as members,
+  // One scan: each row's own people (its provider, its period) with the scores of those measured at both ends; under
+  // the layer, every provider's people of the window per cell and month (the siblings each row is judged by).
+  const both = sql`in_scope and baseline_score is not null and exit_score is not null`;
+  const counted = await sql<(OutcomeFigures & MonthCell & { cell: boolean })[]>`
+    select programme_id, instrument, scale, grp, grouping(provider_id) = 0 as cell, provider_id, month, grp as "group",
+      count(*)::int as people, count(*) filter (where in_scope)::int as members,
       array_agg(baseline_score order by stream_id) filter (where ${both}) as baselines,
       array_agg(exit_score order by stream_id) filter (where ${both}) as exits
     from (${people}) r
-    where true ${dc.inScopeSql(sql, 'enrolled_on')}
-    group by 1, 2, 3, 4`.catch(emptyIfNoReadModel);
-  // Under the layer, every provider's people of the window per cell and month: the siblings each row is judged by.
-  const cells = dc.applied
-    ? await sql<(MonthCell & { programme_id: string; instrument: string; scale: string })[]>`
-    select programme_id, instrument, scale, provider_id,
-      ${by && !TIME_GROUPS.includes(by) ? sql`grp` : sql`null`} as "group",
-      date_trunc('month', enrolled_on)::date::text as month, count(*)::int as people
-    from (${people}) r
-    group by 1, 2, 3, 4, 5, 6`.catch(emptyIfNoReadModel)
-    : [];
+    group by grouping sets ((programme_id, instrument, scale, grp), (programme_id, instrument, scale, provider_id, month, grp))`.catch(
+    emptyIfNoReadModel,
+  );
+  const cells = counted.filter((c) => c.cell);
+  const figures = counted.filter((c) => !c.cell);
   const populationOf = (r: { programme_id: string; instrument: string; scale: string }) =>
     `${r.programme_id}\u0000${r.instrument}\u0000${r.scale}`;
   const cellsOf = groupRows(cells, populationOf);

@@ -214,8 +214,8 @@ t.test('people counted per cell and month judge every row as the people themselv
       for (const key of [null, ...keys]) {
         if (counted.count(key, p) !== people.count(key, p))
           t.fail(`world ${world}: ${key} in ${p?.from}..${p?.to} counted ${counted.count(key, p)}`);
-        const row = rowPublished(counted, p as AlignedPeriod | null, key);
-        if (row !== rowPublished(people, p as AlignedPeriod | null, key)) t.fail(`world ${world}: ${key} ${p?.from}`);
+        const row = rowPublished(counted, p, key);
+        if (row !== rowPublished(people, p, key)) t.fail(`world ${world}: ${key} ${p?.from}`);
         if (row) published += 1;
       }
   }
