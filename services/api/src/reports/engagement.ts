@@ -97,6 +97,7 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
     from ${sql(participantsTable)}
     where referral_date is not null
       ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+      ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
       ${window.from ? sql`and referral_date >= ${window.from}::date` : sql``}
       ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`;
   // One scan: each row's own people (its provider, its period) counted per stage, and its exit reasons; under the
