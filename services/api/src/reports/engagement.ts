@@ -1,5 +1,5 @@
 import { ExitReasons, type EngagementQuery, type Principal } from '@vru/contracts';
-import { MIN_POPULATION, rateSuppressed, suppressRecord, wilsonInterval } from '@vru/domain';
+import { medianOfCounts, MIN_POPULATION, rateSuppressed, suppressRecord, wilsonInterval } from '@vru/domain';
 import { participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
 import {
@@ -71,7 +71,8 @@ export function engagementRow(programmeId: string, f: Funnel, dc: Disclosure) {
       suppress && (shown.completed === null || rateSuppressed(f.completed, f.enrolled))
         ? null
         : rate(wilsonInterval(f.completed, f.enrolled)),
-    medianDaysReferralToEnrolment: suppress && rateSuppressed(null, f.enrolled) ? null : f.medianDaysReferralToEnrolment,
+    medianDaysReferralToEnrolment:
+      suppress && rateSuppressed(null, f.enrolled) ? null : f.medianDaysReferralToEnrolment,
     exitReasons: !suppress
       ? exits
       : enrolledWithheld
@@ -92,7 +93,8 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
   const by = q.groupBy;
   const people = sql`
     select programme_id, provider_id, referral_date, evaluation_consent_from, evaluation_consent_withdrawn_on,
-           enrolled_on, first_session_date, exit_reason, ${groupValueSql(sql, by, 'referral_date')} as grp,
+           enrolled_on, first_session_date, exit_reason, enrolled_on - referral_date as days,
+           ${groupValueSql(sql, by, 'referral_date')} as grp,
            date_trunc('month', referral_date::timestamp)::date::text as month, ${dc.inScopeSql(sql, 'referral_date')} as in_scope
     from ${sql(participantsTable)}
     where referral_date is not null
@@ -100,13 +102,22 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
       ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}
       ${window.from ? sql`and referral_date >= ${window.from}::date` : sql``}
       ${window.to ? sql`and referral_date <= ${window.to}::date` : sql``}`;
-  // One scan: each row's own people (its provider, its period) counted per stage, and its exit reasons; under the
-  // layer, every provider's people of the window per cell and month (the siblings each row is judged by).
+  // One scan, hashed: each row's own people (its provider, its period) counted per stage, by exit reason and by days
+  // from referral to enrolment (the median's counts); under the layer, every provider's people of the window per
+  // cell and month (the siblings each row is judged by).
   const counted = await sql<
-    (Funnel & { programme_id: string; grp: string; exit_reason: string | null; exited: number; cell: boolean } & MonthCell)[]
+    (Funnel &
+      MonthCell & { programme_id: string; grp: string; kind: 'row' | 'exit' | 'days' | 'cell' } & {
+        exit_reason: string | null;
+        exited: number;
+        days: number | null;
+        at_days: number;
+      })[]
   >`
-    select programme_id, grp, case when grouping(exit_reason) = 0 then coalesce(exit_reason, '') end as exit_reason,
-      grouping(provider_id) = 0 as cell, provider_id, month, grp as "group", count(*)::int as people,
+    select programme_id, grp, provider_id, month, grp as "group", exit_reason, days,
+      case when grouping(provider_id) = 0 then 'cell' when grouping(exit_reason) = 0 then 'exit'
+        when grouping(days) = 0 then 'days' else 'row' end as kind,
+      count(*)::int as people,
       count(*) filter (where in_scope)::int as referrals,
       count(*) filter (where in_scope and evaluation_consent_from is not null
         and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date))::int as consented,
@@ -114,21 +125,22 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
       count(*) filter (where in_scope and enrolled_on is not null and first_session_date is not null)::int as attended,
       count(*) filter (where in_scope and enrolled_on is not null and exit_reason = 'completed')::int as completed,
       count(*) filter (where in_scope and enrolled_on is not null and exit_reason <> '')::int as exited,
-      percentile_cont(0.5) within group (order by enrolled_on - referral_date) filter (where in_scope)
-        as "medianDaysReferralToEnrolment"
+      count(days) filter (where in_scope)::int as at_days
     from (${people}) p
-    group by grouping sets ((programme_id, grp), (programme_id, grp, exit_reason), (programme_id, provider_id, month, grp))`.catch(
-    emptyIfNoReadModel,
-  );
-  const cells = counted.filter((c) => c.cell);
-  const funnels = counted.filter((c) => !c.cell);
-  const funnelOf = new Map<string, Funnel & { exits: Record<string, number> }>();
-  for (const f of funnels) {
-    const at = `${f.programme_id}\u0000${f.grp}`;
-    const exits = funnelOf.get(at)?.exits ?? {};
-    if (f.exit_reason === null) funnelOf.set(at, { ...f, exits });
-    else if (f.exited > 0)
-      funnelOf.set(at, { ...(funnelOf.get(at) ?? NOBODY), exits: { ...exits, [f.exit_reason]: f.exited } });
+    group by grouping sets ((programme_id, grp), (programme_id, grp, exit_reason), (programme_id, grp, days),
+      (programme_id, provider_id, month, grp))`.catch(emptyIfNoReadModel);
+  const cells = counted.filter((c) => c.kind === 'cell');
+  const funnels = counted.filter((c) => c.kind === 'row');
+  const funnelOf = new Map<string, Funnel>();
+  for (const f of funnels) funnelOf.set(`${f.programme_id}\u0000${f.grp}`, f);
+  const exitsOf = new Map<string, Record<string, number>>();
+  const daysOf = new Map<string, { value: number; n: number }[]>();
+  for (const c of counted) {
+    const at = `${c.programme_id}\u0000${c.grp}`;
+    if (c.kind === 'exit' && c.exit_reason && c.exited > 0)
+      exitsOf.set(at, { ...exitsOf.get(at), [c.exit_reason]: c.exited });
+    if (c.kind === 'days' && c.days !== null)
+      daysOf.set(at, [...(daysOf.get(at) ?? []), { value: c.days, n: c.at_days }]);
   }
   const cellsOf = groupRows(cells, (c) => c.programme_id);
   const groupsOf = groupRows(
@@ -148,7 +160,12 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
       const present = (groupsOf.get(programmeId) ?? []).map((f) => f.grp);
       return disclosedRows(dc, cellsOf.get(programmeId) ?? [], by, vocabulary?.(programmeId) ?? null, present).flatMap(
         ({ group, published }) => {
-          const funnel = funnelOf.get(`${programmeId}\u0000${group ?? ''}`) ?? NOBODY;
+          const at = `${programmeId}\u0000${group ?? ''}`;
+          const funnel: Funnel = {
+            ...(funnelOf.get(at) ?? NOBODY),
+            exits: exitsOf.get(at) ?? {},
+            medianDaysReferralToEnrolment: medianOfCounts(daysOf.get(at) ?? []),
+          };
           if (group === undefined && funnel.referrals === 0 && !dc.applied) return [];
           const { programmeId: id, ...figures } = engagementRow(programmeId, funnel, dc);
           const row = { programmeId: id, ...(group !== undefined ? { group } : {}), ...figures };

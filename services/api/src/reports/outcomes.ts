@@ -52,8 +52,8 @@ async function outcomesAt(sql: Sql, at: ReportSnapshot, principal: Principal, q:
   const counted = await sql<(OutcomeFigures & MonthCell & { cell: boolean })[]>`
     select programme_id, instrument, scale, grp, grouping(provider_id) = 0 as cell, provider_id, month, grp as "group",
       count(*)::int as people, count(*) filter (where in_scope)::int as members,
-      array_agg(baseline_score order by stream_id) filter (where ${both}) as baselines,
-      array_agg(exit_score order by stream_id) filter (where ${both}) as exits
+      -- Both arrays take a group's rows in the same order (one pass), unordered so that the aggregate can hash.
+      array_agg(baseline_score) filter (where ${both}) as baselines, array_agg(exit_score) filter (where ${both}) as exits
     from (${people}) r
     group by grouping sets ((programme_id, instrument, scale, grp), (programme_id, instrument, scale, provider_id, month, grp))`.catch(
     emptyIfNoReadModel,
