@@ -133,20 +133,16 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
   const funnels = counted.filter((c) => c.kind === 'row');
   const funnelOf = new Map<string, Funnel>();
   for (const f of funnels) funnelOf.set(`${f.programme_id}\u0000${f.grp}`, f);
-  const exitsOf = new Map<string, Record<string, number>>();
-  const daysOf = new Map<string, { value: number; n: number }[]>();
-  for (const c of counted) {
-    const at = `${c.programme_id}\u0000${c.grp}`;
-    if (c.kind === 'exit' && c.exit_reason && c.exited > 0)
-      exitsOf.set(at, { ...exitsOf.get(at), [c.exit_reason]: c.exited });
-    if (c.kind === 'days' && c.days !== null)
-      daysOf.set(at, [...(daysOf.get(at) ?? []), { value: c.days, n: c.at_days }]);
-  }
-  const cellsOf = groupRows(cells, (c) => c.programme_id);
-  const groupsOf = groupRows(
-    funnels.filter((f) => f.exit_reason === null),
-    (f) => f.programme_id,
+  const exitsOf = groupRows(
+    counted.filter((c) => c.kind === 'exit' && c.exit_reason && c.exited > 0),
+    (c) => `${c.programme_id}\u0000${c.grp}`,
   );
+  const daysOf = groupRows(
+    counted.filter((c) => c.kind === 'days' && c.days !== null),
+    (c) => `${c.programme_id}\u0000${c.grp}`,
+  );
+  const cellsOf = groupRows(cells, (c) => c.programme_id);
+  const groupsOf = groupRows(funnels, (f) => f.programme_id);
   const programmes = [...(dc.applied ? cellsOf : groupsOf).keys()].sort((a, b) => a.localeCompare(b));
   return {
     report: 'engagement' as const,
@@ -163,8 +159,10 @@ async function engagementAt(sql: Sql, at: ReportSnapshot, principal: Principal, 
           const at = `${programmeId}\u0000${group ?? ''}`;
           const funnel: Funnel = {
             ...(funnelOf.get(at) ?? NOBODY),
-            exits: exitsOf.get(at) ?? {},
-            medianDaysReferralToEnrolment: medianOfCounts(daysOf.get(at) ?? []),
+            exits: Object.fromEntries((exitsOf.get(at) ?? []).map((c): [string, number] => [c.exit_reason!, c.exited])),
+            medianDaysReferralToEnrolment: medianOfCounts(
+              (daysOf.get(at) ?? []).map((c) => ({ value: c.days!, n: c.at_days })),
+            ),
           };
           if (group === undefined && funnel.referrals === 0 && !dc.applied) return [];
           const { programmeId: id, ...figures } = engagementRow(programmeId, funnel, dc);
