@@ -2,7 +2,13 @@ import { Compile, type Validator } from 'typebox/compile';
 import './formats.js';
 import { EventCatalogue, envelopeSchema, eventDefinition, type EventDefinition, type EventType } from './catalogue.js';
 import { InstrumentRanges } from './events/vocabulary.js';
-import { schemaFieldErrors, type FieldError } from './field-errors.js';
+import {
+  MAX_FIELD_ERRORS,
+  pointerSegment,
+  schemaFieldErrors,
+  type FieldError,
+  type SchemaError,
+} from './field-errors.js';
 
 export interface ValidSubmission {
   eventId: string;
@@ -23,12 +29,18 @@ export interface ValidSubmission {
 export type SubmissionCheck =
   { ok: true; submission: ValidSubmission; definition: EventDefinition } | { ok: false; errors: FieldError[] };
 
-const compiled = new Map<string, Validator>();
-function checker(def: EventDefinition, version: number): Validator {
+/** One version's schema and its compiled check. */
+interface Checker {
+  schema: ShapeSchema;
+  check: Validator;
+}
+const compiled = new Map<string, Checker>();
+function checker(def: EventDefinition, version: number): Checker {
   const key = `${def.type}@${version}`;
   let c = compiled.get(key);
   if (!c) {
-    c = Compile(envelopeSchema(def, version));
+    const schema = envelopeSchema(def, version);
+    c = { schema, check: Compile(schema) };
     compiled.set(key, c);
   }
   return c;
@@ -38,6 +50,49 @@ for (const def of Object.values(EventCatalogue)) for (const v of Object.keys(def
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The parts of a JSON Schema the size pass below follows (TypeBox schemas are JSON Schema). */
+interface ShapeSchema {
+  type?: unknown;
+  properties?: Record<string, ShapeSchema>;
+  additionalProperties?: unknown;
+  items?: ShapeSchema;
+  maxItems?: number;
+}
+
+/**
+ * What the schema check would spend time on in proportion to what was sent rather than to the schema, found in one
+ * cheap pass first: an array longer than its maxItems (the check still compares every pair of its items for
+ * uniqueness, and reports each bad item), and more unknown properties in one object than a refusal names (each is an
+ * error the check builds). A body with neither goes to the check, whose work is then bounded by the schema's size.
+ */
+function oversizedErrors(schema: ShapeSchema, value: unknown, pointer: string, out: SchemaError[]): SchemaError[] {
+  if (out.length >= MAX_FIELD_ERRORS) return out;
+  if (Array.isArray(value)) {
+    if (schema.type !== 'array') return out;
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) {
+      out.push({ keyword: 'maxItems', instancePath: pointer, params: { limit: schema.maxItems } });
+    } else if (schema.items) {
+      for (let i = 0; i < value.length; i++) oversizedErrors(schema.items, value[i], `${pointer}/${String(i)}`, out);
+    }
+    return out;
+  }
+  if (!isRecord(value) || schema.type !== 'object') return out;
+  const unknown: string[] = [];
+  for (const key of Object.keys(value)) {
+    const property = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
+    if (property) oversizedErrors(property, value[key], `${pointer}/${pointerSegment(key)}`, out);
+    else if (schema.additionalProperties === false) unknown.push(key);
+  }
+  if (unknown.length > MAX_FIELD_ERRORS) {
+    out.push({
+      keyword: 'additionalProperties',
+      instancePath: pointer,
+      params: { additionalProperties: unknown.slice(0, MAX_FIELD_ERRORS) },
+    });
+  }
+  return out;
 }
 
 /** A data partner names the participant one way: by match token, or by provider and the provider's reference. */
@@ -88,7 +143,7 @@ export function unstorableTextErrors(value: unknown, pointer = ''): FieldError[]
   if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? [error(pointer)] : [];
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, v]) => {
-    const field = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    const field = `${pointer}/${pointerSegment(key)}`;
     return UNSTORABLE_TEXT.test(key) ? [error(field)] : unstorableTextErrors(v, field);
   });
 }
@@ -220,7 +275,9 @@ export function checkSubmission(body: unknown): SubmissionCheck {
       ],
     };
   }
-  const check = checker(def, version);
+  const { schema, check } = checker(def, version);
+  const oversized = oversizedErrors(schema, body, '', []);
+  if (oversized.length > 0) return { ok: false, errors: schemaFieldErrors(oversized) };
   if (!check.Check(body)) {
     return { ok: false, errors: schemaFieldErrors(check.Errors(body)) };
   }

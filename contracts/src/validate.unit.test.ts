@@ -448,3 +448,27 @@ t.test(
     ]);
   },
 );
+
+t.test('When a body is made large to make its check slow (an attacker with a provider key)', async (t) => {
+  // A list's items are compared pairwise for uniqueness and each bad one is an error: before this pass, 20,000 items
+  // (a 40 KB body) kept the check busy for 30 s.
+  t.test('should refuse a list longer than its vocabulary by its length alone', async (t) => {
+    for (const item of [1, 'weapon-carrying']) {
+      t.same(
+        errorsOf(t, referral({ riskFactors: Array.from({ length: 200_000 }, () => item) })),
+        [['/data/riskFactors', 'max-items']],
+        `200,000 × ${JSON.stringify(item)}`,
+      );
+    }
+  });
+  t.test('should name at most 50 of many unknown properties, the first ones, in data or the envelope', async (t) => {
+    const junk = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`x${String(i)}`, i]));
+    const expected = (at: string) => Array.from({ length: 50 }, (_, i) => [`${at}/x${String(i)}`, 'unknown-property']);
+    t.same(errorsOf(t, { ...referral({}), ...junk }), expected(''));
+    t.same(errorsOf(t, referral(junk)), expected('/data'));
+  });
+  t.test('should leave a list within its limit, and a few unknown properties, to the schema check', async (t) => {
+    t.same(errorsOf(t, referral({ riskFactors: [1] })), [['/data/riskFactors/0', 'string']]);
+    t.same(errorsOf(t, referral({ extra: 1 })), [['/data/extra', 'unknown-property']]);
+  });
+});

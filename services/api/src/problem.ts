@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { schemaFieldErrors, type FieldError, type SchemaError } from '@vru/contracts';
+import { pointerSegment, schemaFieldErrors, type FieldError, type SchemaError } from '@vru/contracts';
 import type { Refusal, RefusalKind } from '@vru/domain';
 import { isDatabaseUnavailable } from '@vru/runtime';
 
@@ -92,11 +92,11 @@ function prototypeKeys(root: unknown): string[] {
     const [value, pointer] = stack.pop()!;
     if (value === null || typeof value !== 'object') continue;
     for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-      const here = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      if (key === '__proto__') found.push(here);
-      else if (key === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype')) {
-        found.push(`${here}/prototype`);
-      } else stack.push([v, here]);
+      // A pointer is built only for what is named or descended into: most values of a large body are neither.
+      if (key === '__proto__') found.push(`${pointer}/${pointerSegment(key)}`);
+      else if (v === null || typeof v !== 'object') continue;
+      else if (key === 'constructor' && Object.hasOwn(v, 'prototype')) found.push(`${pointer}/constructor/prototype`);
+      else stack.push([v, `${pointer}/${pointerSegment(key)}`]);
     }
   }
   return found;

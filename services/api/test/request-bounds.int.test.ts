@@ -171,6 +171,67 @@ t.test('a refusal names at most 50 fields, however many the body breaks', async 
   t.ok(admin.json().errors.length <= 50, `${admin.json().errors.length} fields named`);
 });
 
+t.test('attacker: a list far past its vocabulary is refused by its length, in JSON, a batch and a file', async (t) => {
+  // Before the size pass, 20,000 items (a 40 KB body) kept the API's one thread busy for about 30 s: every other
+  // request waited. Each answer here is the list's length named as the rule, and nothing is stored.
+  const before = await h.count('events');
+  const referral = event.referred('BOUND-LIST');
+  const long = {
+    ...referral,
+    data: { ...(referral.data as object), riskFactors: Array(100_000).fill('weapon-carrying') },
+  };
+  const res = await h.post('/v1/events', long, h.keys.providerA);
+  t.equal(res.statusCode, 422);
+  t.same(
+    res.json().errors.map((e: { field: string; rule: string }) => [e.field, e.rule]),
+    [['/data/riskFactors', 'max-items']],
+  );
+  // Twenty events of 10,000 items each: 3.6 MB, under the body limit.
+  const shorter = { ...long, data: { ...long.data, riskFactors: long.data.riskFactors.slice(0, 10_000) } };
+  const batch = await h.post(
+    '/v1/events/batch',
+    { events: Array.from({ length: 20 }, () => shorter) },
+    h.keys.providerA,
+  );
+  t.equal(batch.statusCode, 200);
+  t.same(
+    new Set(
+      batch
+        .json()
+        .results.map((r: { status: string; problem?: { errors?: { field: string; rule: string }[] } }) =>
+          JSON.stringify([r.status, r.problem?.errors?.map((e) => [e.field, e.rule])]),
+        ),
+    ),
+    new Set([JSON.stringify(['rejected', [['/data/riskFactors', 'max-items']]])]),
+  );
+  // The file's record limit leaves room for about 30,000 items in one cell.
+  const file = new Map([
+    ['participantRef', 'BOUND-LIST'],
+    ['programmeId', PROGRAMME],
+    ['referralDate', '2026-02-01'],
+    ['referralSource', 'school'],
+    ['gender', 'male'],
+    ['ethnicity', 'white-british'],
+    ['ageAtReferral', '15'],
+    ['postcodeDistrict', 'DE23'],
+    ['riskFactors', Array(30_000).fill('x').join(';')],
+  ]);
+  const csv = await h.post(
+    '/v1/imports?eventType=ParticipantReferred',
+    `${[...file.keys()].join(',')}\r\n${[...file.values()].join(',')}\r\n`,
+    h.keys.providerA,
+    {
+      'content-type': 'text/csv',
+    },
+  );
+  t.equal(csv.statusCode, 200);
+  t.match(csv.json(), {
+    accepted: 0,
+    results: [{ status: 'rejected', errors: [{ column: 'riskFactors', rule: 'max-items' }] }],
+  });
+  t.equal(await h.count('events'), before, 'nothing stored');
+});
+
 t.test('concurrent audit verifications share one pass over the log', async (t) => {
   await h.postAccepted(journey(`RB-${Date.now()}`, { attended: 2, missed: 1 }), h.keys.providerA);
   await h.appendAndSign();
