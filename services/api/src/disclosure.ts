@@ -7,6 +7,7 @@ import {
   financialYearOf,
   MIN_POPULATION,
   periodIssues,
+  CountedCells,
   PopulationCells,
   quarterOf,
   rowPublished,
@@ -90,6 +91,13 @@ export class Disclosure {
     if (this.provider && providerId !== this.provider) return false;
     if (period && (date === null || date < period.from || date > period.to)) return false;
     return true;
+  }
+
+  /** `inScope` in SQL: a condition on a row with `provider_id` and the report's `date` column. */
+  inScopeSql(sql: Sql, date: string) {
+    const period = this.period;
+    return sql`(${this.provider ? sql`provider_id = ${this.provider}` : sql`true`}
+      and ${period ? sql`${sql(date)} between ${period.from}::date and ${period.to}::date` : sql`true`})`;
   }
 
   /**
@@ -225,49 +233,44 @@ export async function groupVocabulary(
   );
 }
 
+/** People of one population counted by SQL per provider, group (null: no breakdown) and month of their date. */
+export interface MonthCell {
+  provider_id: string;
+  group: string | null;
+  /** `YYYY-MM-01`, null for no date. */
+  month: string | null;
+  people: number;
+}
+
 /**
- * Splits one row's population (every provider, the whole window) into the rows a report answers, each with
- * its in-scope members and whether the layer publishes it. Without a breakdown: one row. With one, when the
- * layer applies: a row for every value of the vocabulary (months and quarters: every period of the query's),
- * judged against all of them; for a provider's own figures: the groups it has, as before.
+ * The rows a report answers for one population (every provider, the whole window) and whether the layer publishes
+ * each, judged from its people counted per provider, group and month (`cells`, each person in one) rather than from
+ * the people. Without a breakdown: one row. With one, when the layer applies: a row for every value of the vocabulary
+ * (months and quarters: every period of the query's), judged against all of them; for a provider's own figures:
+ * the groups it has (`present`), in order. The report counts each row's in-scope people itself.
  */
-export function disclosedGroups<T>(
+export function disclosedRows(
   dc: Disclosure,
-  people: readonly T[],
+  cells: readonly MonthCell[],
   by: GroupBy | undefined,
   vocabulary: readonly string[] | null,
-  f: { id: (p: T) => string; provider: (p: T) => string; date: (p: T) => string | null; group: (p: T) => string },
-): { group: string | undefined; members: T[]; published: boolean }[] {
-  const cellsBy = (group: (p: T) => string | null): Member[] =>
-    people.map((p) => ({ id: f.id(p), key: dc.key(f.provider(p), group(p)), date: f.date(p) }));
-  if (!by) {
-    return [
-      {
-        group: undefined,
-        members: people.filter((p) => dc.inScope(f.provider(p), f.date(p))),
-        published: dc.published(
-          cellsBy(() => null),
-          null,
-        ),
-      },
-    ];
-  }
-  if (!dc.applied) {
-    const labels = [...new Set(people.map(f.group))].sort();
-    return labels.map((group) => ({ group, members: people.filter((p) => f.group(p) === group), published: true }));
-  }
+  present: readonly string[],
+): { group: string | undefined; published: boolean }[] {
+  if (!by) return [{ group: undefined, published: dc.publishedCells(countedByKey(dc, cells, false), null) }];
+  if (!dc.applied) return [...present].sort().map((group) => ({ group, published: true }));
   if (TIME_GROUPS.includes(by)) {
-    const cells = cellsBy(() => null);
+    const counted = countedByKey(dc, cells, false);
     return periodsWithin(dc.period!, by as 'month' | 'quarter').map((sp) => ({
       group: by === 'month' ? sp.from.slice(0, 7) : quarterOf(sp.from),
-      members: people.filter((p) => dc.inScope(f.provider(p), f.date(p), sp)),
-      published: dc.published(cells, null, sp),
+      published: dc.publishedCells(counted, null, sp),
     }));
   }
-  const cells = cellsBy(f.group);
-  return (vocabulary ?? []).map((group) => ({
-    group,
-    members: people.filter((p) => f.group(p) === group && dc.inScope(f.provider(p), f.date(p))),
-    published: dc.published(cells, group),
-  }));
+  const counted = countedByKey(dc, cells, true);
+  return (vocabulary ?? []).map((group) => ({ group, published: dc.publishedCells(counted, group) }));
 }
+
+/** Month cells under the layer's keys: by provider when the query names one, by group when `grouped`. */
+const countedByKey = (dc: Disclosure, cells: readonly MonthCell[], grouped: boolean): CountedCells =>
+  CountedCells.fromMonths(
+    cells.map((c) => ({ key: dc.key(c.provider_id, grouped ? c.group : null), month: c.month, people: c.people })),
+  );

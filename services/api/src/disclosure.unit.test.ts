@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Principal } from '@vru/contracts';
 import { EngagementReport } from '@vru/contracts';
-import { disclosedGroups, disclosureScope, periodsWithin, withheld } from './disclosure.js';
+import { disclosedRows, disclosureScope, periodsWithin, withheld, type MonthCell } from './disclosure.js';
 import { schemaColumns, toCsv } from './csv.js';
 import { HttpProblem } from './problem.js';
 
@@ -45,41 +45,57 @@ t.test("the scope: a provider's own figures bypass the layer, every other role g
 
 t.test('breakdowns: every value answered, published whole or not at all', async (t) => {
   const dc = disclosureScope(commissioner, undefined, { from: '2026-04-01', to: '2027-03-31', required: true });
-  const person = (i: number, gender: string) => ({ id: `p${i}`, provider: 'prov-a', date: '2026-05-10', gender });
-  const many = [
-    ...Array.from({ length: 12 }, (_, i) => person(i, 'male')),
-    ...Array.from({ length: 10 }, (_, i) => person(100 + i, 'female')),
-  ];
-  const f = {
-    id: (p: { id: string }) => p.id,
-    provider: (p: { provider: string }) => p.provider,
-    date: (p: { date: string }) => p.date,
-    group: (p: { gender: string }) => p.gender,
-  };
-  const rows = disclosedGroups(dc, many, 'gender', ['female', 'male', 'other'], f);
+  const cell = (group: string | null, people: number, month = '2026-05-01'): MonthCell => ({
+    provider_id: 'prov-a',
+    group,
+    month,
+    people,
+  });
+  const many = [cell('male', 12), cell('female', 10)];
+  const rows = disclosedRows(dc, many, 'gender', ['female', 'male', 'other'], []);
   t.same(
-    rows.map((r) => [r.group, r.members.length, r.published]),
+    rows.map((r) => [r.group, r.published]),
     [
-      ['female', 10, true],
-      ['male', 12, true],
-      ['other', 0, false],
+      ['female', true],
+      ['male', true],
+      ['other', false],
     ],
   );
-  const withOne = disclosedGroups(dc, [...many, person(999, 'other')], 'gender', ['female', 'male', 'other'], f);
+  const withOne = disclosedRows(dc, [...many, cell('other', 1)], 'gender', ['female', 'male', 'other'], []);
   t.same(
     withOne.map((r) => r.published),
     [false, false, false],
     'one person in a group withholds the breakdown whole',
   );
-  const months = disclosedGroups(dc, many, 'quarter', null, f);
+  const quarters = disclosedRows(dc, [cell(null, 22)], 'quarter', null, []);
   t.same(
-    months.map((r) => [r.group, r.members.length, r.published]),
+    quarters.map((r) => [r.group, r.published]),
     [
-      ['2026-Q2', 22, true],
-      ['2026-Q3', 0, false],
-      ['2026-Q4', 0, false],
-      ['2027-Q1', 0, false],
+      ['2026-Q2', true],
+      ['2026-Q3', false],
+      ['2026-Q4', false],
+      ['2027-Q1', false],
     ],
+  );
+  const smallMonth = disclosedRows(dc, [cell(null, 22), cell(null, 3, '2026-08-01')], 'quarter', null, []);
+  t.same(
+    smallMonth.map((r) => r.published),
+    [false, false, false, false],
+    'a quarter of under ten people withholds every quarter (the year less the others would give it back)',
+  );
+  t.same(
+    disclosedRows(dc, [cell(null, 22), cell(null, 3, '2026-08-01')], undefined, null, []).map((r) => r.published),
+    [true],
+    'the year without a breakdown is judged by its own population',
+  );
+  const own = disclosureScope(provider, undefined, { required: true });
+  t.same(
+    disclosedRows(own, [], 'gender', null, ['male', 'female']).map((r) => [r.group, r.published]),
+    [
+      ['female', true],
+      ['male', true],
+    ],
+    "a provider's own figures: the groups it has, in order",
   );
   t.same(
     periodsWithin({ from: '2026-07-01', to: '2026-09-30', level: 'quarter' }, 'month').map((p) => p.from),

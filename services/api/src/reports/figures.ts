@@ -1,5 +1,6 @@
 import type { EngagementQuery } from '@vru/contracts';
 import { quarterOf, type Proportion } from '@vru/domain';
+import type { Sql } from '@vru/runtime';
 import { groupRows } from './group-rows.js';
 
 /** Figures the engagement, outcomes, reoffending and spend reports share: rounding, rates, grouping and consent. */
@@ -44,4 +45,27 @@ export function groupValue(p: GroupFields, by: EngagementQuery['groupBy'] & stri
     'postcode-district': p.postcode_district,
   }[by];
   return v ?? 'unknown';
+}
+
+/** A piece of SQL built with the report's `sql` tag, to be embedded in another. */
+export type Fragment = ReturnType<Sql['unsafe']>;
+
+/**
+ * groupValue in SQL, over a row with the participant's columns (and `date`, the report's date column): '' without a
+ * breakdown.
+ */
+export function groupValueSql(sql: Sql, by: EngagementQuery['groupBy'], date: string): Fragment {
+  if (!by) return sql`''`;
+  const value = {
+    month: sql`to_char(${sql(date)}, 'YYYY-MM')`,
+    quarter: sql`to_char(${sql(date)}, 'YYYY-"Q"Q')`,
+    programme: sql`programme_id`,
+    provider: sql`provider_id`,
+    'age-band': sql`age_band`,
+    gender: sql`gender`,
+    ethnicity: sql`ethnicity`,
+    'referral-source': sql`referral_source`,
+    'postcode-district': sql`postcode_district`,
+  }[by];
+  return sql`coalesce(${value}, 'unknown')`;
 }

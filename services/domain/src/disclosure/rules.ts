@@ -217,6 +217,29 @@ export class CountedCells implements CellCounts {
   count(key: string | null, p: Period | null): number {
     return this.counts.get(cellInPeriod(key, p)) ?? 0;
   }
+
+  /**
+   * Counts from people counted per cell key and month (`YYYY-MM-01`, null for no date) where each person is in one
+   * cell and one month, as a report's SQL can group them: such counts add up into the month's quarter and financial
+   * year, into no period (any date) and into every cell together, the periods and keys `rowPublished` asks for.
+   */
+  static fromMonths(rows: Iterable<{ key: string; month: string | null; people: number }>): CountedCells {
+    const sums = new Map<string, { key: string | null; period: Period | null; people: number }>();
+    const add = (key: string | null, period: Period | null, people: number) => {
+      const at = cellInPeriod(key, period);
+      const sum = sums.get(at);
+      if (sum) sum.people += people;
+      else sums.set(at, { key, period, people });
+    };
+    for (const { key, month, people } of rows) {
+      const periods = month === null ? [null] : [null, monthOf(month), quarterPeriodOf(month), financialYearOf(month)];
+      for (const period of periods) {
+        add(key, period, people);
+        add(null, period, people);
+      }
+    }
+    return new CountedCells(sums.values());
+  }
 }
 
 /** A cell that can be isolated by differencing is safe when it holds nobody or at least MIN_POPULATION people. */

@@ -3,6 +3,7 @@ import { seededRandom } from '../testing/random.js';
 import {
   alignPeriod,
   childPeriods,
+  CountedCells,
   financialYearOf,
   MIN_POPULATION,
   periodIssues,
@@ -182,4 +183,41 @@ t.test('no combination of published answers isolates a small cell (200 random po
   }
   t.ok(smallCells > 500, `${smallCells} small cells attacked`);
   t.ok(published > 200, `${published} answers published`);
+});
+
+t.test('people counted per cell and month judge every row as the people themselves do', async (t) => {
+  const random = seededRandom(27);
+  const keys = ['a', 'b', 'c'];
+  const dates = ['2026-04-03', '2026-05-31', '2026-07-01', '2026-08-15', '2026-12-31', '2027-01-01', '2027-03-31'];
+  const quarters = childPeriods(FY);
+  const periods = [FY, ...quarters, ...quarters.flatMap((q) => childPeriods(q))];
+  let published = 0;
+  for (let world = 0; world < 100; world++) {
+    const members: Member[] = [];
+    for (const key of keys)
+      for (const date of [...dates, null]) {
+        const r = random();
+        const n = r < 0.4 ? 0 : r < 0.7 ? 1 + Math.floor(random() * 9) : 10 + Math.floor(random() * 20);
+        for (let i = 0; i < n; i++) members.push({ id: `${world}${key}${date}${i}`, key, date });
+      }
+    const months = new Map<string, { key: string; month: string | null; people: number }>();
+    for (const m of members) {
+      const month = m.date === null ? null : `${m.date.slice(0, 7)}-01`;
+      const cell = months.get(`${m.key} ${month}`) ?? { key: m.key, month, people: 0 };
+      cell.people += 1;
+      months.set(`${m.key} ${month}`, cell);
+    }
+    const people = new PopulationCells(members);
+    const counted = CountedCells.fromMonths(months.values());
+    t.same(counted.keys().sort(), people.keys().sort(), `world ${world}: the same cells`);
+    for (const p of [null, ...periods])
+      for (const key of [null, ...keys]) {
+        if (counted.count(key, p) !== people.count(key, p))
+          t.fail(`world ${world}: ${key} in ${p?.from}..${p?.to} counted ${counted.count(key, p)}`);
+        const row = rowPublished(counted, p, key);
+        if (row !== rowPublished(people, p, key)) t.fail(`world ${world}: ${key} ${p?.from}`);
+        if (row) published += 1;
+      }
+  }
+  t.ok(published > 100, `${published} rows published, the rest withheld, alike`);
 });

@@ -94,3 +94,20 @@ export function median(values: readonly number[]): number | null {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/** `median` of values given as how many times each occurs (as SQL counts them); null for none. */
+export function medianOfCounts(counts: Iterable<{ value: number; n: number }>): number | null {
+  const s = [...counts].filter((c) => c.n > 0).sort((a, b) => a.value - b.value);
+  const total = s.reduce((sum, c) => sum + c.n, 0);
+  if (total === 0) return null;
+  // The value at 0-based position i of the sorted values.
+  const at = (i: number) => {
+    for (const c of s) {
+      if (i < c.n) return c.value;
+      i -= c.n;
+    }
+    throw new RangeError(`no value at ${i}`);
+  };
+  const mid = Math.floor(total / 2);
+  return total % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+}

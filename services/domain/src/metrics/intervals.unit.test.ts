@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
-import { meanWithCI, median, tCritical95, wilsonInterval } from './intervals.js';
+import { meanWithCI, median, medianOfCounts, tCritical95, wilsonInterval } from './intervals.js';
+import { seededRandom } from '../testing/random.js';
 import { addMonths, daysBetween } from './dates.js';
 import { quarterOf } from './spend.js';
 
@@ -67,4 +68,24 @@ t.test('calendar dates', async (t) => {
   t.equal(quarterOf('2025-07-01'), '2025-Q3');
   t.equal(quarterOf('2026-03-31'), '2026-Q1');
   t.throws(() => addMonths('2025-1-1', 1));
+});
+
+t.test('the median of counted values is the median of the values', async (t) => {
+  const random = seededRandom(7);
+  t.equal(medianOfCounts([]), null);
+  t.equal(medianOfCounts([{ value: 4, n: 0 }]), null);
+  t.equal(
+    medianOfCounts([
+      { value: 9, n: 1 },
+      { value: 2, n: 1 },
+    ]),
+    5.5,
+  );
+  for (let i = 0; i < 200; i++) {
+    const values = Array.from({ length: 1 + Math.floor(random() * 40) }, () => Math.floor(random() * 30) - 5);
+    const counts = new Map<number, number>();
+    for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const counted = medianOfCounts([...counts].map(([value, n]) => ({ value, n })));
+    if (counted !== median(values)) t.fail(`${values.join(',')}: ${counted} against ${median(values)}`);
+  }
 });
