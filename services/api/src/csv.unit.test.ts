@@ -32,7 +32,25 @@ t.test('runs of separators and spaces before a formula sign: marked as before, i
     const parts = s.replace(new RegExp(`([;,\\t\\r\\n]${ignorable})(${sign})`, 'g'), "$1'$2");
     return new RegExp(`^(?:${ignorable}${sign}|[\\t\\r])`).test(parts) ? `'${parts}` : parts;
   };
-  const alphabet = ['\t', '\r', '\n', ';', ',', ' ', '\u00a0', '\u200b', '\u000b', '\u001c', '\ufeff', '=', '+', '-', '@', '\uff1d', 'a'];
+  const alphabet = [
+    '\t',
+    '\r',
+    '\n',
+    ';',
+    ',',
+    ' ',
+    '\u00a0',
+    '\u200b',
+    '\u000b',
+    '\u001c',
+    '\ufeff',
+    '=',
+    '+',
+    '-',
+    '@',
+    '\uff1d',
+    'a',
+  ];
   let seed = 7;
   const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
   let differing = 0;

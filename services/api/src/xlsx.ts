@@ -230,7 +230,11 @@ function refuseOversizedParts(parts: readonly Entry[], limits: XlsxLimits): void
   for (const e of parts) {
     total += e.uncompressedSize;
     if (e.uncompressedSize > limits.maxPartBytes || total > limits.maxTotalBytes) {
-      throw new XlsxError(413, 'xlsx-too-large', `The sheet is too large: at most ${limits.maxRows} rows of ordinary size`);
+      throw new XlsxError(
+        413,
+        'xlsx-too-large',
+        `The sheet is too large: at most ${limits.maxRows} rows of ordinary size`,
+      );
     }
     if (
       e.uncompressedSize > 1024 * 1024 &&
