@@ -160,33 +160,12 @@ await t.test(
     t.match(refused.headers['content-type'], /application\/problem\+json/);
     t.equal(refused.json().code, 'xlsx-too-large');
 
-    const many = await workbook([
-      HEADER,
-      ...Array.from({ length: 5001 }, (_, i) => [
-        `M-${i}`,
-        PROGRAMME,
-        { day: 46279 },
-        'school',
-        15,
-        'male',
-        'white-british',
-        'DE1',
-        null,
-      ]),
-    ]);
-    const tooMany = await upload(many);
-    t.same(
-      [tooMany.statusCode, tooMany.json().code],
-      [413, 'too-many-rows'],
-      'one row over the limit refuses the file',
-    );
-
-    // One long shared string, stored once and named by index in every row: each use is text to check and store.
-    const repeated = (risk: string, rows: number) =>
+    // Referral rows under the header, each with its own reference and the same risk factors.
+    const referrals = (prefix: string, rows: number, risk: string | null) =>
       workbook([
         HEADER,
         ...Array.from({ length: rows }, (_, i) => [
-          `S-${i}`,
+          `${prefix}-${i}`,
           PROGRAMME,
           { day: 46279 },
           'school',
@@ -197,7 +176,16 @@ await t.test(
           risk,
         ]),
       ]);
-    const longRow = await repeated('school-exclusion;'.repeat(4000), 3);
+    const many = await referrals('M', 5001, null);
+    const tooMany = await upload(many);
+    t.same(
+      [tooMany.statusCode, tooMany.json().code],
+      [413, 'too-many-rows'],
+      'one row over the limit refuses the file',
+    );
+
+    // One long shared string, stored once and named by index in every row: each use is text to check and store.
+    const longRow = await referrals('S', 3, 'school-exclusion;'.repeat(4000));
     t.ok(longRow.length < 5000, `a workbook of ${longRow.length} bytes`);
     const rowRefused = await upload(longRow);
     t.same(
@@ -206,7 +194,7 @@ await t.test(
       'a row longer than a CSV row may be is refused, as in a CSV file',
     );
     t.match(rowRefused.json().detail, /^Row 2 of the sheet holds more than 65536 characters/, 'naming the row');
-    const muchText = await repeated('school-exclusion;'.repeat(2400), 250);
+    const muchText = await referrals('S', 250, 'school-exclusion;'.repeat(2400));
     const textRefused = await upload(muchText);
     t.same(
       [textRefused.statusCode, textRefused.json().code],
