@@ -43,7 +43,13 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const { computedAt, position, asOf } = at;
   // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial
   // year), filtered here rather than after reading every participant of the programmes.
-  const [programmeRows, cohort] = await Promise.all([
+  const cohortOf = (window: { from: string | undefined; to: string | undefined }, provider: string | null) => sql`
+      evaluation_consent_from is not null
+      and enrolled_on between ${window.from!}::date and ${window.to!}::date
+      and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date)
+      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
+      ${provider ? sql`and provider_id = ${provider}` : sql``}`;
+  const [programmeRows, cohort, offences] = await Promise.all([
     sql<{ programme_id: string }[]>`
       select distinct programme_id from ${sql(participantsTable)}
       where true
@@ -60,24 +66,21 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     >`
       select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_withdrawn_on::text
       from ${sql(participantsTable)}
-      where evaluation_consent_from is not null
-        and enrolled_on between ${window.from!}::date and ${window.to!}::date
-        and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date)
-        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-        ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel),
+      where ${cohortOf(window, dc.sqlProvider)}`.catch(emptyIfNoReadModel),
+    // Offences only of the cohort's people in scope (the query's provider and period): the siblings are counted, not
+    // measured. Joined here rather than asked for by thousands of ids.
+    sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
+      select o.stream_id, o.offence_date::text, o.proven_date::text, o.serious_violence
+      from ${sql(offencesTable)} o
+      where o.stream_id in (
+        select stream_id from ${sql(participantsTable)}
+        where ${cohortOf({ from: q.cohortFrom, to: q.cohortTo }, dc.provider)})`.catch(emptyIfNoReadModel),
   ]);
-  // Offences only of the cohort's people in scope (the query's provider and period): the siblings are counted, not measured.
   const inScope = cohort.filter((p) =>
     dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
   );
-  const offences =
-    inScope.length === 0
-      ? []
-      : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
-    select stream_id, offence_date::text, proven_date::text, serious_violence from ${sql(offencesTable)}
-    where stream_id = any(${inScope.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const byStream = groupRows(offences, (o) => o.stream_id);
-  const cohortOf = groupRows(cohort, (p) => p.programme_id);
+  const cohortByProgramme = groupRows(cohort, (p) => p.programme_id);
   const inScopeOf = groupRows(inScope, (p) => p.programme_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
   const programmes = [
@@ -92,7 +95,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const all = cohortOf.get(programmeId) ?? [];
+      const all = cohortByProgramme.get(programmeId) ?? [];
       const members = inScopeOf.get(programmeId) ?? [];
       const participants: ReoffendingParticipant[] = members.map((p) => ({
         indexDate: p.enrolled_on,
