@@ -42,14 +42,10 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const window = dc.window(q.cohortFrom, q.cohortTo);
   const { computedAt, position, asOf } = at;
   // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial
-  // year), filtered here rather than after reading every participant of the programmes.
-  const cohortOf = (window: { from: string | undefined; to: string | undefined }, provider: string | null) => sql`
-      evaluation_consent_from is not null
-      and enrolled_on between ${window.from!}::date and ${window.to!}::date
-      and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date)
-      ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-      ${provider ? sql`and provider_id = ${provider}` : sql``}`;
-  const [programmeRows, cohort, offences] = await Promise.all([
+  // year), filtered here rather than after reading every participant of the programmes; with each person's offences
+  // (a row per offence, none without), joined here rather than read again by thousands of ids. Only the offences of
+  // the cohort's people in scope (the query's provider and period) are measured: the siblings are counted.
+  const [programmeRows, cohortOffences] = await Promise.all([
     sql<{ programme_id: string }[]>`
       select distinct programme_id from ${sql(participantsTable)}
       where true
@@ -62,20 +58,23 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         provider_id: string;
         enrolled_on: string;
         evaluation_consent_withdrawn_on: string | null;
+        offender: string | null;
+        offence_date: string;
+        proven_date: string;
+        serious_violence: boolean;
       }[]
     >`
-      select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_withdrawn_on::text
-      from ${sql(participantsTable)}
-      where ${cohortOf(window, dc.sqlProvider)}`.catch(emptyIfNoReadModel),
-    // Offences only of the cohort's people in scope (the query's provider and period): the siblings are counted, not
-    // measured. Joined here rather than asked for by thousands of ids.
-    sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
-      select o.stream_id, o.offence_date::text, o.proven_date::text, o.serious_violence
-      from ${sql(offencesTable)} o
-      where o.stream_id in (
-        select stream_id from ${sql(participantsTable)}
-        where ${cohortOf({ from: q.cohortFrom, to: q.cohortTo }, dc.provider)})`.catch(emptyIfNoReadModel),
+      select p.stream_id, p.programme_id, p.provider_id, p.enrolled_on::text, p.evaluation_consent_withdrawn_on::text,
+        o.stream_id as offender, o.offence_date::text, o.proven_date::text, o.serious_violence
+      from ${sql(participantsTable)} p left join ${sql(offencesTable)} o on o.stream_id = p.stream_id
+      where p.evaluation_consent_from is not null
+        and p.enrolled_on between ${window.from!}::date and ${window.to!}::date
+        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
+        ${q.programmeId ? sql`and p.programme_id = ${q.programmeId}` : sql``}
+        ${dc.sqlProvider ? sql`and p.provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel),
   ]);
+  const cohort = [...new Map(cohortOffences.map((p) => [p.stream_id, p])).values()];
+  const offences = cohortOffences.filter((o) => o.offender !== null);
   const inScope = cohort.filter((p) =>
     dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
   );
