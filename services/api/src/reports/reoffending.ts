@@ -2,7 +2,7 @@ import type { Principal, ReoffendingQuery } from '@vru/contracts';
 import { provenReoffending, rateSuppressed, type ReoffendingMeasures, type ReoffendingParticipant } from '@vru/domain';
 import { offencesReadModel, participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { disclosedRows, disclosureScope, withheld, type Disclosure, type MonthCell } from '../disclosure.js';
+import { disclosedRows, disclosureScope, monthCells, withheld, type Disclosure } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { rate, round } from './figures.js';
@@ -114,7 +114,16 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         finalOn: r.finalOn,
         provisional: r.provisional,
       };
-      if (disclosedRows(dc, monthCells(all), undefined, null, [])[0]!.published) return row;
+      if (
+        disclosedRows(
+          dc,
+          monthCells(all, (p) => p.enrolled_on),
+          undefined,
+          null,
+          [],
+        )[0]!.published
+      )
+        return row;
       // Withheld: finalOn would give the last index date away, so it falls back to the one for an empty cohort.
       const blank = withheld(row, ['programmeId', 'provisional']);
       const finalOn = provenReoffending([], { from: q.cohortFrom, to: q.cohortTo }, asOf);
@@ -126,21 +135,4 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       };
     }),
   };
-}
-
-/**
- * A cohort's people counted per provider and month of their index date: each person is one row of the cohort, so
- * these counts add up into the quarters and years disclosure control judges a row by (without a set of people per
- * cell and period).
- */
-function monthCells(cohort: readonly { provider_id: string; enrolled_on: string }[]): MonthCell[] {
-  const cells = new Map<string, MonthCell>();
-  for (const p of cohort) {
-    const month = `${p.enrolled_on.slice(0, 7)}-01`;
-    const key = `${p.provider_id}\u0000${month}`;
-    const cell = cells.get(key);
-    if (cell) cell.people += 1;
-    else cells.set(key, { provider_id: p.provider_id, group: null, month, people: 1 });
-  }
-  return [...cells.values()];
 }
