@@ -569,9 +569,8 @@ export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
   // 5: closed versions in their own table. 6: disclosure cells of referrals, enrolments, completions and the active
-  // stock. 7: whether a baseline and an exit measure were recorded. 8: indexes on the referral and enrolment dates,
-  // which the reports of a period read by.
-  version: 8,
+  // stock. 7: whether a baseline and an exit measure were recorded.
+  version: 7,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -617,10 +616,6 @@ export const participantsProjection: Projection<ParticipantChange> = {
       indexes: [
         'programme_id, referral_date',
         'provider_id, referral_date',
-        // A period's people across programmes (engagement by referral; outcomes, reoffending and spend by enrolment):
-        // a quarter of the rows at four financial years, rather than a scan of every participant.
-        'referral_date',
-        'enrolled_on',
         // Data quality's missing measures: per provider, without reading the rows (an index-only scan).
         {
           columns: 'provider_id',
