@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -77,7 +77,8 @@ const reportPlan = {
 const CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
 const BATCH_SIZE = 500;
-const LAG_RATE = 1_000;
+/** The issue's rate; --lag-rate=N offers another (a rate the machine sustains shows each process's cost per event). */
+const LAG_RATE = Number(option('lag-rate') ?? 1_000);
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const logDir = `${process.env.VRU_STATE_DIR ?? `${REPO}.run`}/bench`;
@@ -124,6 +125,49 @@ function peakRssMb(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 once it has gone. */
+function cpuSecondsOf(pid: number | string | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times. */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds so far of each service the bench started, of PostgreSQL's processes, of the JVMs (the broker) and of
+ * the whole machine (/proc/stat: everything but idle and I/O wait). On a machine shared with other work, PostgreSQL's
+ * and the JVMs' include that work's.
+ */
+function cpuSecondsNow(started: readonly Service[]): Record<string, number> {
+  const out: Record<string, number> = { postgres: 0, kafka: 0 };
+  for (const s of started) out[s.name] = cpuSecondsOf(s.child.pid);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (comm === 'postgres') out.postgres! += cpuSecondsOf(pid);
+    else if (comm === 'java') out.kafka! += cpuSecondsOf(pid);
+  }
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  out.machine = (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
+  return out;
 }
 
 interface Service {
@@ -377,6 +421,7 @@ try {
     endPhase('first journey');
     say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
     // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
+    const cpuBefore = cpuSecondsNow([api, relay, projector]);
     const lag = await runDriver({
       kind: 'lag',
       url: apiUrl,
@@ -405,6 +450,17 @@ try {
       'p99 < 500 ms at 1,000 ev/s offered',
     );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
+    // Read before lagStages, whose own consumer would count as the machine's.
+    const cpuAfter = cpuSecondsNow([api, relay, projector]);
+    const offered = Math.max(1, Math.round((lag.offered_eps ?? 0) * plan.lag));
+    const cpuPerEvent = (what: string) => round((((cpuAfter[what] ?? 0) - (cpuBefore[what] ?? 0)) * 1000) / offered, 2);
+    const cpuParts = ['api', 'relay', 'projector', 'postgres', 'kafka'] as const;
+    for (const part of [...cpuParts, 'machine' as const]) results[`lag_cpu_ms_per_event_${part}`] = cpuPerEvent(part);
+    const rest = round(cpuPerEvent('machine') - cpuParts.reduce((n, part) => n + cpuPerEvent(part), 0), 2);
+    row(
+      '  lag phase CPU ms per event offered: API | relay | projector | PostgreSQL | broker | the rest (load driver, OS) = machine',
+      `${cpuParts.map((part) => cpuPerEvent(part)).join(' | ')} | ${rest} = ${cpuPerEvent('machine')} (${os.cpus().length} cores: ${round((os.cpus().length * 1000) / LAG_RATE, 2)} ms per event at the offered rate)`,
+    );
     const stages = await lagStages(lag.stages ?? []);
     Object.assign(results, stages.results);
     row(...stages.row);

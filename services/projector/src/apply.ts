@@ -145,7 +145,7 @@ export async function applyInTransaction(
   projection: Projection,
   schema: string,
   events: StoredEvent[],
-  kafka?: KafkaPosition,
+  kafka?: readonly KafkaPosition[],
   gaps?: { fill: GapFiller; report: GapReporter },
   replayedThrough?: string,
 ): Promise<number> {
@@ -215,9 +215,11 @@ export async function applyInTransaction(
              and not exists (select 1 from stream_positions sp where sp.stream_id = e.stream_id and sp.version >= e.stream_version)
            order by e.position limit 1),
           (select coalesce(max(position), 0) from public.events)))`,
-    kafka
+    kafka && kafka.length > 0
       ? tx`
-          insert into kafka_offsets (topic, partition, next_offset) values (${kafka.topic}, ${kafka.partition}, ${kafka.nextOffset})
+          insert into kafka_offsets (topic, partition, next_offset)
+          select * from unnest(${kafka.map((k) => k.topic)}::text[], ${kafka.map((k) => k.partition)}::int[],
+            ${kafka.map((k) => k.nextOffset)}::bigint[])
           on conflict (topic, partition) do update set next_offset = greatest(kafka_offsets.next_offset, excluded.next_offset)`
       : undefined,
   ]);
@@ -229,7 +231,7 @@ export async function applyBatch(
   sql: Sql,
   projection: Projection,
   events: StoredEvent[],
-  kafka?: KafkaPosition,
+  kafka?: readonly KafkaPosition[],
   gaps?: { fill: GapFiller; report: GapReporter },
 ): Promise<number> {
   return sql.begin(async (tx) => {

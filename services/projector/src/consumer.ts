@@ -2,7 +2,14 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredEvent } from '@vru/contracts';
 import { readStreamRange, storedEventsById, upcastEvent, type PersonalDataVault } from '@vru/event-store';
-import { projectorRejected, projectorStreamGaps, recordProjected, type Logger, type Sql } from '@vru/runtime';
+import {
+  Coalescer,
+  projectorRejected,
+  projectorStreamGaps,
+  recordProjected,
+  type Logger,
+  type Sql,
+} from '@vru/runtime';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
 import type { Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
@@ -15,6 +22,11 @@ const FETCH_MAX_WAIT_MS = 500;
 /** A batch that could not be applied (PostgreSQL down, say) is fetched again after this, doubling to the maximum. */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/**
+ * kafkajs hands each partition's batch of a fetch to a worker of its own, this many at most: with one worker per
+ * partition (the topic has 12 by default) every batch of a fetch is handed over at once and applied together.
+ */
+const PARTITIONS_AT_ONCE = 32;
 
 export interface RunningProjector {
   projection: string;
@@ -79,12 +91,12 @@ export async function startProjector(opts: {
     await c.subscribe({ topic, fromBeginning: true });
     await c.run({
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: PARTITIONS_AT_ONCE,
       eachBatch: async (payload) => {
         const { batch } = payload;
         if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
         try {
-          await projectBatch(payload);
+          await partitionsTogether.submit(payload);
           failedBatches = 0;
         } catch (err) {
           // Never thrown to kafkajs: its runner leaves a second partition's rejection unhandled, which ends the process
@@ -101,35 +113,40 @@ export async function startProjector(opts: {
       },
     });
   };
-  const projectBatch = async (payload: EachBatchPayload): Promise<void> => {
-    // kafkajs builds these per batch as closures (its own examples destructure them); no `this` is lost.
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- see above
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary } = payload;
+  /**
+   * Applies the batches of several partitions (those handed over while the previous group was applied) in one
+   * transaction: one read of the store to check them, one decryption, one write per table, instead of one of each per
+   * partition. Each stream lives on one partition, whose batches come in order, so every stream's events stay in order.
+   */
+  const projectBatches = async (payloads: readonly EachBatchPayload[]): Promise<void> => {
+    const current = payloads.filter((p) => p.isRunning() && !p.isStale());
     const published: StoredEvent[] = [];
     // One child logger per event, carrying its correlation id (the HTTP request that appended it).
     const eventLogs: Logger[] = [];
     const perEvent = log.isLevelEnabled('debug');
-    for (const m of batch.messages) {
-      const correlationId = m.headers?.['correlation-id']?.toString();
-      try {
-        const event = JSON.parse(m.value?.toString() ?? 'null') as StoredEvent;
-        published.push(event);
-        if (perEvent) {
-          eventLogs.push(
-            log.child({
-              // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
-              correlationId: correlationId ?? event.metadata?.requestId,
-              eventId: event.eventId,
-              eventType: event.type,
-              position: event.position,
-              partition: batch.partition,
-              offset: m.offset,
-            }),
-          );
+    for (const { batch } of current) {
+      for (const m of batch.messages) {
+        const correlationId = m.headers?.['correlation-id']?.toString();
+        try {
+          const event = JSON.parse(m.value?.toString() ?? 'null') as StoredEvent;
+          published.push(event);
+          if (perEvent) {
+            eventLogs.push(
+              log.child({
+                // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a message is parsed JSON, checked against the store only later
+                correlationId: correlationId ?? event.metadata?.requestId,
+                eventId: event.eventId,
+                eventType: event.type,
+                position: event.position,
+                partition: batch.partition,
+                offset: m.offset,
+              }),
+            );
+          }
+        } catch {
+          // A message that is not an event cannot be projected; it must not block the partition either.
+          log.error({ correlationId, partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
         }
-      } catch {
-        // A message that is not an event cannot be projected; it must not block the partition either.
-        log.error({ correlationId, partition: batch.partition, offset: m.offset }, 'skipping unreadable message');
       }
     }
     // Only what the store holds is applied: a message that is not, field for field, a stored event is refused.
@@ -144,16 +161,16 @@ export async function startProjector(opts: {
     for (const r of rejected) {
       projectorRejected.inc({ projection: projection.name, reason: r.reason });
       const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
-      log.error(
-        { ...named, reason: r.reason, partition: batch.partition },
-        'refusing a message that is not the event the store holds',
-      );
+      log.error({ ...named, reason: r.reason }, 'refusing a message that is not the event the store holds');
     }
     // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
     const events = (await vault.open(sql, accepted)).map(upcastEvent);
-    const last = batch.lastOffset();
-    const position = { topic, partition: batch.partition, nextOffset: (BigInt(last) + 1n).toString() };
-    const applied = await applyBatch(sql, projection, events, position, {
+    const positions = current.map(({ batch }) => ({
+      topic,
+      partition: batch.partition,
+      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+    }));
+    const applied = await applyBatch(sql, projection, events, positions, {
       fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
       report: (gap) => {
         projectorStreamGaps.inc({ projection: projection.name });
@@ -170,17 +187,30 @@ export async function startProjector(opts: {
       applied,
       events.map((e) => e.position),
     );
-    resolveOffset(last);
-    await commitOffsetsIfNecessary();
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs builds these per batch as closures (its own examples destructure them)
+    for (const { batch, resolveOffset } of current) resolveOffset(batch.lastOffset());
+    for (const payload of current) await payload.commitOffsetsIfNecessary();
     lastProgressAt = Date.now();
-    await heartbeat();
+    for (const payload of current) await payload.heartbeat();
     // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
     for (const eventLog of eventLogs) eventLog.debug('event projected');
     log.debug(
-      { partition: batch.partition, received: batch.messages.length, applied, lastOffset: last },
-      'batch projected',
+      {
+        partitions: current.map(({ batch }) => batch.partition),
+        received: published.length,
+        applied,
+        nextOffsets: positions.map((p) => p.nextOffset),
+      },
+      'batches projected',
     );
   };
+  const partitionsTogether = new Coalescer<EachBatchPayload, void>(
+    async (payloads) => {
+      await projectBatches(payloads);
+      return payloads.map(() => undefined);
+    },
+    { gatherSameTurn: true },
+  );
   const scheduleRestart = () => {
     // One replacement at a time: a crash and the stall watchdog may both ask for one.
     if (stopped || restartTimer) return;

@@ -7,3 +7,4 @@ export * from './lifecycle.js';
 export * from './setup.js';
 export * from './metrics.js';
 export * from './progress.js';
+export * from './coalesce.js';
