@@ -114,16 +114,14 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         finalOn: r.finalOn,
         provisional: r.provisional,
       };
-      if (
-        disclosedRows(
-          dc,
-          monthCells(all, (p) => p.enrolled_on),
-          undefined,
-          null,
-          [],
-        )[0]!.published
-      )
-        return row;
+      const [whole] = disclosedRows(
+        dc,
+        monthCells(all, (p) => p.enrolled_on),
+        undefined,
+        null,
+        [],
+      );
+      if (whole!.published) return row;
       // Withheld: finalOn would give the last index date away, so it falls back to the one for an empty cohort.
       const blank = withheld(row, ['programmeId', 'provisional']);
       const finalOn = provenReoffending([], { from: q.cohortFrom, to: q.cohortTo }, asOf);
