@@ -141,14 +141,20 @@ function cpuSecondsOf(pid: number | string | undefined): number {
 /** Linux's USER_HZ, the unit of /proc's CPU times. */
 const CLOCK_TICKS = 100;
 
+/** CPU seconds used so far by each process of interest (by pid, with its part) and by the whole machine. */
+interface CpuSnapshot {
+  processes: Map<string, { part: string; seconds: number }>;
+  machine: number;
+}
+
 /**
- * CPU seconds so far of each service the bench started, of PostgreSQL's processes, of the JVMs (the broker) and of
+ * The CPU used so far by each service the bench started, by PostgreSQL's processes, by the JVMs (the broker) and by
  * the whole machine (/proc/stat: everything but idle and I/O wait). On a machine shared with other work, PostgreSQL's
  * and the JVMs' include that work's.
  */
-function cpuSecondsNow(started: readonly Service[]): Record<string, number> {
-  const out: Record<string, number> = { postgres: 0, kafka: 0 };
-  for (const s of started) out[s.name] = cpuSecondsOf(s.child.pid);
+function cpuSnapshot(started: readonly Service[]): CpuSnapshot {
+  const processes = new Map<string, { part: string; seconds: number }>();
+  const ours = new Map(started.map((s) => [String(s.child.pid), s.name]));
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     let comm: string;
@@ -157,8 +163,8 @@ function cpuSecondsNow(started: readonly Service[]): Record<string, number> {
     } catch {
       continue;
     }
-    if (comm === 'postgres') out.postgres! += cpuSecondsOf(pid);
-    else if (comm === 'java') out.kafka! += cpuSecondsOf(pid);
+    const part = ours.get(pid) ?? (comm === 'postgres' ? 'postgres' : comm === 'java' ? 'kafka' : undefined);
+    if (part) processes.set(pid, { part, seconds: cpuSecondsOf(pid) });
   }
   const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
     .split('\n')[0]!
@@ -166,8 +172,15 @@ function cpuSecondsNow(started: readonly Service[]): Record<string, number> {
     .split(/\s+/)
     .slice(1)
     .map(Number);
-  out.machine = (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
-  return out;
+  return { processes, machine: (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS };
+}
+
+/** CPU seconds used between two snapshots, by part; a process that ended in between is not counted. */
+function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
+  const used: Record<string, number> = { machine: after.machine - before.machine };
+  for (const [pid, { part, seconds }] of after.processes)
+    used[part] = (used[part] ?? 0) + seconds - (before.processes.get(pid)?.seconds ?? 0);
+  return used;
 }
 
 interface Service {
@@ -421,7 +434,7 @@ try {
     endPhase('first journey');
     say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
     // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
-    const cpuBefore = cpuSecondsNow([api, relay, projector]);
+    const cpuBefore = cpuSnapshot([api, relay, projector]);
     const lag = await runDriver({
       kind: 'lag',
       url: apiUrl,
@@ -451,9 +464,9 @@ try {
     );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
     // Read before lagStages, whose own consumer would count as the machine's.
-    const cpuAfter = cpuSecondsNow([api, relay, projector]);
+    const cpuInPhase = cpuUsed(cpuBefore, cpuSnapshot([api, relay, projector]));
     const offered = Math.max(1, Math.round((lag.offered_eps ?? 0) * plan.lag));
-    const cpuPerEvent = (what: string) => round((((cpuAfter[what] ?? 0) - (cpuBefore[what] ?? 0)) * 1000) / offered, 2);
+    const cpuPerEvent = (what: string) => round(((cpuInPhase[what] ?? 0) * 1000) / offered, 2);
     const cpuParts = ['api', 'relay', 'projector', 'postgres', 'kafka'] as const;
     for (const part of [...cpuParts, 'machine' as const]) results[`lag_cpu_ms_per_event_${part}`] = cpuPerEvent(part);
     const rest = round(cpuPerEvent('machine') - cpuParts.reduce((n, part) => n + cpuPerEvent(part), 0), 2);

@@ -11,3 +11,4 @@ export * from './projections/spend.js';
 export * from './projections/submissions.js';
 export * from './projections/comparisons.js';
 export * from './verify.js';
+export * from './stored-events.js';

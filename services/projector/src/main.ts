@@ -2,6 +2,7 @@ import { PersonalDataVault } from '@vru/event-store';
 import { createKafka, ensureEventTopic, openDatabase, runService, serveMetrics, watchConsumerLag } from '@vru/runtime';
 import { startProjector, type RunningProjector } from './consumer.js';
 import { projections } from './projections/index.js';
+import { StoredEvents } from './stored-events.js';
 
 runService('projector', async (config, logger) => {
   const sql = await openDatabase(config, logger, 'vru-projector');
@@ -10,6 +11,7 @@ runService('projector', async (config, logger) => {
   const kafka = createKafka(config, 'projector', logger);
   const only = config.PROJECTIONS?.split(',');
   const vault = new PersonalDataVault(config.PERSONAL_DATA_KEY);
+  const storedEvents = new StoredEvents(sql);
   const running: RunningProjector[] = [];
   for (const projection of projections.filter((p) => !only || only.includes(p.name))) {
     running.push(
@@ -20,6 +22,7 @@ runService('projector', async (config, logger) => {
         projection,
         logger,
         vault,
+        storedEvents,
         groupPrefix: config.PROJECTOR_GROUP_PREFIX,
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       }),

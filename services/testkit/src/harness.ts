@@ -32,7 +32,14 @@ import {
   type Logger,
   type Sql,
 } from '@vru/runtime';
-import { applyBatch, projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
+import {
+  applyBatch,
+  projections,
+  startProjector,
+  StoredEvents,
+  type Projection,
+  type RunningProjector,
+} from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
 import { createTestDatabase, dropTestDatabase } from './test-database.js';
 import { PROGRAMME, PROGRAMME_2 } from './fixtures.js';
@@ -187,6 +194,8 @@ export class Harness {
   /** Starts the projectors (all, or `only`); `logger` lets a test read what they log. */
   async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
     // Side by side: each joins a consumer group of its own, and most of that time is spent waiting on the broker.
+    // They share the store's copies, as the projections of one projector process do.
+    const storedEvents = new StoredEvents(this.sql);
     this.projectors.push(
       ...(await Promise.all(
         (only ?? projections).map((projection) =>
@@ -197,6 +206,7 @@ export class Harness {
             projection,
             logger,
             vault: this.vault,
+            storedEvents,
             groupPrefix: this.config.PROJECTOR_GROUP_PREFIX,
             sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
           }),
