@@ -243,6 +243,26 @@ export interface MonthCell {
 }
 
 /**
+ * People counted per provider and month of their date (no breakdown), from one row per person: the cells
+ * `disclosedRows` judges a population by, without a set of people per cell and period.
+ */
+export function monthCells<P extends { provider_id: string }>(
+  people: readonly P[],
+  dateOf: (p: P) => string | null,
+): MonthCell[] {
+  const cells = new Map<string, MonthCell>();
+  for (const p of people) {
+    const date = dateOf(p);
+    const month = date === null ? null : `${date.slice(0, 7)}-01`;
+    const key = `${p.provider_id}\u0000${month ?? ''}`;
+    const cell = cells.get(key);
+    if (cell) cell.people += 1;
+    else cells.set(key, { provider_id: p.provider_id, group: null, month, people: 1 });
+  }
+  return [...cells.values()];
+}
+
+/**
  * The rows a report answers for one population (every provider, the whole window) and whether the layer publishes
  * each, judged from its people counted per provider, group and month (`cells`, each person in one) rather than from
  * the people. Without a breakdown: one row. With one, when the layer applies: a row for every value of the vocabulary

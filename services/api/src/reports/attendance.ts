@@ -1,5 +1,5 @@
 import type { AttendanceQuery, Principal } from '@vru/contracts';
-import { DISCLOSURE_VERSION } from '@vru/domain';
+import { DISCLOSURE_VERSION, type CountedCells } from '@vru/domain';
 import { attendanceReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
 import { tenantOf } from '../auth.js';
@@ -66,14 +66,14 @@ export async function attendanceAt(
     // of cells (a few hundred rows), not of sessions.
     const period = dc.period!;
     const cells = await readOnce(() => readSessionCells(sql, q.programmeId, window as { from: string; to: string }));
-    const byProgramme = groupRows(cells, (c) => c.programme_id);
+    const byProgramme = countedProgrammes(dc, cells);
     return {
       ...header,
       rows: [...byProgramme.keys()].sort().map((programmeId) => {
-        const mine = byProgramme.get(programmeId)!;
+        const { cells: mine, counted } = byProgramme.get(programmeId)!;
         const cell = scopeCell(dc, mine, period);
         const row = attendanceRow(dc, programmeId, cell?.people ?? 0, cell?.attended ?? 0, cell?.missed ?? 0);
-        return publishedRow(row, dc.publishedCells(sessionCellCounts(dc, mine, 'people'), null));
+        return publishedRow(row, dc.publishedCells(counted, null));
       }),
     };
   }
@@ -92,6 +92,33 @@ export async function attendanceAt(
       return publishedRow(row, dc.published(members, null));
     }),
   };
+}
+
+/**
+ * One read's session cells by programme, with the counts disclosure control judges each programme's rows by. The
+ * months of a page share one read (`AttendanceReads`), and so these counts: they depend on the cells and the query's
+ * provider only, not on the month.
+ */
+const countedOfRead = new WeakMap<readonly SessionCell[], Map<string, Map<string, ProgrammeCells>>>();
+interface ProgrammeCells {
+  cells: SessionCell[];
+  counted: CountedCells;
+}
+function countedProgrammes(dc: Disclosure, cells: readonly SessionCell[]): Map<string, ProgrammeCells> {
+  const byProvider = countedOfRead.get(cells) ?? new Map<string, Map<string, ProgrammeCells>>();
+  countedOfRead.set(cells, byProvider);
+  const provider = dc.provider ?? '';
+  let programmes = byProvider.get(provider);
+  if (!programmes) {
+    programmes = new Map(
+      [...groupRows(cells, (c) => c.programme_id)].map(([programmeId, mine]) => [
+        programmeId,
+        { cells: mine, counted: sessionCellCounts(dc, mine, 'people') },
+      ]),
+    );
+    byProvider.set(provider, programmes);
+  }
+  return programmes;
 }
 
 function attendanceRow(dc: Disclosure, programmeId: string, participants: number, attended: number, missed: number) {

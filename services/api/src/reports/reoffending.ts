@@ -2,7 +2,7 @@ import type { Principal, ReoffendingQuery } from '@vru/contracts';
 import { provenReoffending, rateSuppressed, type ReoffendingMeasures, type ReoffendingParticipant } from '@vru/domain';
 import { offencesReadModel, participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { disclosureScope, withheld, type Disclosure } from '../disclosure.js';
+import { disclosedRows, disclosureScope, monthCells, withheld, type Disclosure } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { rate, round } from './figures.js';
@@ -42,8 +42,10 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const window = dc.window(q.cohortFrom, q.cohortTo);
   const { computedAt, position, asOf } = at;
   // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial
-  // year), filtered here rather than after reading every participant of the programmes.
-  const [programmeRows, cohort] = await Promise.all([
+  // year), filtered here rather than after reading every participant of the programmes; with each person's offences
+  // (a row per offence, none without), joined here rather than read again by thousands of ids. Only the offences of
+  // the cohort's people in scope (the query's provider and period) are measured: the siblings are counted.
+  const [programmeRows, cohortOffences] = await Promise.all([
     sql<{ programme_id: string }[]>`
       select distinct programme_id from ${sql(participantsTable)}
       where true
@@ -56,28 +58,28 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         provider_id: string;
         enrolled_on: string;
         evaluation_consent_withdrawn_on: string | null;
+        offender: string | null;
+        offence_date: string;
+        proven_date: string;
+        serious_violence: boolean;
       }[]
     >`
-      select stream_id, programme_id, provider_id, enrolled_on::text, evaluation_consent_withdrawn_on::text
-      from ${sql(participantsTable)}
-      where evaluation_consent_from is not null
-        and enrolled_on between ${window.from!}::date and ${window.to!}::date
-        and (evaluation_consent_withdrawn_on is null or evaluation_consent_withdrawn_on > ${asOf}::date)
-        ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
-        ${dc.sqlProvider ? sql`and provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel),
+      select p.stream_id, p.programme_id, p.provider_id, p.enrolled_on::text, p.evaluation_consent_withdrawn_on::text,
+        o.stream_id as offender, o.offence_date::text, o.proven_date::text, o.serious_violence
+      from ${sql(participantsTable)} p left join ${sql(offencesTable)} o on o.stream_id = p.stream_id
+      where p.evaluation_consent_from is not null
+        and p.enrolled_on between ${window.from!}::date and ${window.to!}::date
+        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
+        ${q.programmeId ? sql`and p.programme_id = ${q.programmeId}` : sql``}
+        ${dc.sqlProvider ? sql`and p.provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel),
   ]);
-  // Offences only of the cohort's people in scope (the query's provider and period): the siblings are counted, not measured.
+  const cohort = [...new Map(cohortOffences.map((p) => [p.stream_id, p])).values()];
+  const offences = cohortOffences.filter((o) => o.offender !== null);
   const inScope = cohort.filter((p) =>
     dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
   );
-  const offences =
-    inScope.length === 0
-      ? []
-      : await sql<{ stream_id: string; offence_date: string; proven_date: string; serious_violence: boolean }[]>`
-    select stream_id, offence_date::text, proven_date::text, serious_violence from ${sql(offencesTable)}
-    where stream_id = any(${inScope.map((p) => p.stream_id)}::text[])`.catch(emptyIfNoReadModel);
   const byStream = groupRows(offences, (o) => o.stream_id);
-  const cohortOf = groupRows(cohort, (p) => p.programme_id);
+  const cohortByProgramme = groupRows(cohort, (p) => p.programme_id);
   const inScopeOf = groupRows(inScope, (p) => p.programme_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
   const programmes = [
@@ -92,7 +94,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const all = cohortOf.get(programmeId) ?? [];
+      const all = cohortByProgramme.get(programmeId) ?? [];
       const members = inScopeOf.get(programmeId) ?? [];
       const participants: ReoffendingParticipant[] = members.map((p) => ({
         indexDate: p.enrolled_on,
@@ -112,8 +114,14 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         finalOn: r.finalOn,
         provisional: r.provisional,
       };
-      const cells = all.map((p) => ({ id: p.stream_id, key: dc.key(p.provider_id, null), date: p.enrolled_on }));
-      if (dc.published(cells, null)) return row;
+      const [whole] = disclosedRows(
+        dc,
+        monthCells(all, (p) => p.enrolled_on),
+        undefined,
+        null,
+        [],
+      );
+      if (whole!.published) return row;
       // Withheld: finalOn would give the last index date away, so it falls back to the one for an empty cohort.
       const blank = withheld(row, ['programmeId', 'provisional']);
       const finalOn = provenReoffending([], { from: q.cohortFrom, to: q.cohortTo }, asOf);
