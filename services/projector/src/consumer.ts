@@ -21,7 +21,7 @@ const STALL_AFTER_MS = 45_000;
 const STALL_CHECK_MS = 15_000;
 const FETCH_MAX_WAIT_MS = 100;
 const FETCH_MIN_BYTES = 256 * 1024;
-/** A batch that could not be applied (PostgreSQL down, say) is fetched again after this, doubling to the maximum. */
+/** Batches that could not be applied (PostgreSQL down, say) are fetched again after this, doubling to the maximum. */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 5_000;
 /**
@@ -102,21 +102,10 @@ export async function startProjector(opts: {
       eachBatch: async (payload) => {
         const { batch } = payload;
         if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
-        try {
-          await partitionsTogether.submit(payload);
-          failedBatches = 0;
-        } catch (err) {
-          // Never thrown to kafkajs: its runner leaves a second partition's rejection unhandled, which ends the process
-          // (seen when PostgreSQL stopped under load). Nothing of the batch was resolved, so the next fetch delivers it
-          // again from the partition's last resolved offset; applying it is idempotent.
-          failedBatches += 1;
-          const retryInMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failedBatches - 1, 6));
-          log.warn(
-            { error: (err as Error).message, partition: batch.partition, failedBatches, retryInMs },
-            'batch not applied; it is fetched again',
-          );
-          await sleep(retryInMs);
-        }
+        // Never thrown to kafkajs: its runner leaves a second partition's rejection unhandled, which ends the process
+        // (seen when PostgreSQL stopped under load). A failed group was logged and waited for once, by the group; nothing
+        // of this batch was resolved, so the next fetch delivers it again (applying it is idempotent).
+        await partitionsTogether.submit(payload).catch(() => {});
       },
     });
   };
@@ -212,7 +201,24 @@ export async function startProjector(opts: {
   };
   const partitionsTogether = new Coalescer<EachBatchPayload, void>(
     async (payloads) => {
-      await projectBatches(payloads);
+      try {
+        await projectBatches(payloads);
+        failedBatches = 0;
+      } catch (err) {
+        failedBatches += 1;
+        const retryInMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failedBatches - 1, 6));
+        log.warn(
+          {
+            error: (err as Error).message,
+            partitions: payloads.map(({ batch }) => batch.partition),
+            failedBatches,
+            retryInMs,
+          },
+          'batches not applied; they are fetched again',
+        );
+        await sleep(retryInMs);
+        throw err;
+      }
       return payloads.map(() => undefined);
     },
     { gatherSameTurn: true },
