@@ -34,6 +34,8 @@ const reportsDbReused = option('reports-db');
 const ingestOnly = process.argv.includes('--ingest-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
 const skipAsAt = process.argv.includes('--skip-as-at');
+/** --report=NAME (repeatable): only the reports whose name contains NAME, e.g. to profile the overview alone. */
+const reportsChosen = process.argv.filter((a) => a.startsWith('--report=')).map((a) => a.slice('--report='.length));
 // Quick: rates and ratios, not the full run's sizes. A rebuild rate settles within ten of its 5,000-event chunks and a
 // verification's cost is linear in the leaves, so 50,000 and 20,000 keep those figures while the quick run fits its
 // two minutes (at 100,000 each they took 37 s and 46 s of a 402 s run on the loaded machine). Every contender's round is
@@ -864,7 +866,7 @@ async function reportPhase(): Promise<void> {
     say(
       `phase: report latency on ${events} events (${participants} participants), ${reportPlan.rounds} interleaved rounds after a warm-up, /healthz every 50 ms`,
     );
-    const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds);
+    const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds, { only: reportsChosen });
     Object.assign(results, {
       report_events: events,
       report_participants: participants,
@@ -928,7 +930,11 @@ async function measureAsAt(rsql: Sql, reportUrl: string, keys: ReportKeys): Prom
   say(
     `phase: reports at asAt=${asAt} (published; every read model holds events above it): the first requests, then ${reportPlan.rounds} rounds`,
   );
-  const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds, { asAt, timeoutMs: 3_600_000 });
+  const m = await measureReportLatency(reportUrl, keys, reportPlan.rounds, {
+    asAt,
+    timeoutMs: 3_600_000,
+    only: reportsChosen,
+  });
   Object.assign(results, { report_asat_position: Number(asAt) });
   row(`report latency at asAt=${asAt} (${reportPlan.rounds} rounds)`, 'first; then p50 / p99 / max', '');
   for (const r of m.reports) {

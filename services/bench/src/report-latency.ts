@@ -159,16 +159,15 @@ export async function measureReportLatency(
   url: string,
   keys: ReportKeys,
   rounds: number,
-  { timeoutMs = 180_000, asAt }: { timeoutMs?: number; asAt?: bigint } = {},
+  { timeoutMs = 180_000, asAt, only = [] }: { timeoutMs?: number; asAt?: bigint; only?: readonly string[] } = {},
 ): Promise<{
   reports: ReportLatency[];
   healthz: { p50_ms: number; p99_ms: number; max_ms: number; requests: number };
 }> {
   const cookie = await dashboardCookie(url, keys.commissioner);
+  const chosen = REPORT_REQUESTS.filter((r) => only.length === 0 || only.some((name) => r.name.includes(name)));
   const requests =
-    asAt === undefined
-      ? REPORT_REQUESTS
-      : REPORT_REQUESTS.filter((r) => !r.page).map((r) => ({ ...r, path: `${r.path}&asAt=${asAt}` }));
+    asAt === undefined ? chosen : chosen.filter((r) => !r.page).map((r) => ({ ...r, path: `${r.path}&asAt=${asAt}` }));
   const samples = new Map<string, number[]>(requests.map((r) => [r.name, []]));
   const first = new Map<string, number>();
   const failures = new Map<string, { errors: number; first?: string }>();
