@@ -94,8 +94,7 @@ export class Disclosure {
   }
 
   /** `inScope` in SQL: a condition on a row with `provider_id` and the report's `date` column. */
-  inScopeSql(sql: Sql, date: string) {
-    const period = this.period;
+  inScopeSql(sql: Sql, date: string, period: Period | null = this.period) {
     return sql`(${this.provider ? sql`provider_id = ${this.provider}` : sql`true`}
       and ${period ? sql`${sql(date)} between ${period.from}::date and ${period.to}::date` : sql`true`})`;
   }

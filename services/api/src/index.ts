@@ -8,3 +8,4 @@ export { MAX_CSV_BYTES, MAX_UPLOADS_AT_ONCE, UPLOAD_WAIT_MS } from './csv-upload
 export { readXlsx, writeXlsx, XLSX_CONTENT_TYPE, type XlsxSheet } from './xlsx.js';
 export { REPORTS, type Filters } from './web/data.js';
 export { atConsistentPosition } from './report-snapshot.js';
+export { provenReoffenceSql } from './reports/reoffending.js';

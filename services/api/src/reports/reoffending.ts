@@ -1,8 +1,16 @@
 import type { Principal, ReoffendingQuery } from '@vru/contracts';
-import { provenReoffending, rateSuppressed, type ReoffendingMeasures, type ReoffendingParticipant } from '@vru/domain';
+import {
+  FOLLOW_UP_MONTHS,
+  provenReoffending,
+  rateSuppressed,
+  reoffendingResult,
+  WAITING_PERIOD_MONTHS,
+  type ReoffendingCounts,
+  type ReoffendingMeasures,
+} from '@vru/domain';
 import { offencesReadModel, participantsReadModel } from '@vru/projector';
 import type { Sql } from '@vru/runtime';
-import { disclosedRows, disclosureScope, monthCells, withheld, type Disclosure } from '../disclosure.js';
+import { disclosedRows, disclosureScope, withheld, type Disclosure } from '../disclosure.js';
 import { HttpProblem } from '../problem.js';
 import { atConsistentPosition, reportFilters, type ReportSnapshot } from '../report-snapshot.js';
 import { rate, round } from './figures.js';
@@ -24,6 +32,49 @@ function measuresOut(m: ReoffendingMeasures, cohortSize: number, dc: Disclosure)
   };
 }
 
+/**
+ * `isProvenReoffence` in SQL, for an offence `o` of a participant `p` indexed on `p.enrolled_on`: committed in the
+ * follow-up year, proven before its waiting period ends and by `asOf`. Date plus months in PostgreSQL ends on the target
+ * month's last day when the day does not exist, as `addMonths` does; reoffending-rule.int.test holds the two equal.
+ */
+export const provenReoffenceSql = (sql: Sql, asOf: string) => sql`(o.offence_date >= p.enrolled_on
+  and o.offence_date < (p.enrolled_on + make_interval(months => ${FOLLOW_UP_MONTHS}::int))::date
+  and o.proven_date < (p.enrolled_on + make_interval(months => ${FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS}::int))::date
+  and o.proven_date <= ${asOf}::date)`;
+
+/** One programme's cohort counted per provider, month of enrolment and whether the query's scope holds it. */
+interface CohortCell {
+  programme_id: string;
+  provider_id: string;
+  month: string;
+  in_scope: boolean;
+  people: number;
+  reoffenders: number;
+  reoffences: number;
+  serious_reoffenders: number;
+  serious_reoffences: number;
+  last_index_date: string;
+}
+
+/** The in-scope cells of a programme added up, as `reoffendingResult` takes them. */
+function countedInScope(cells: readonly CohortCell[]) {
+  const all: ReoffendingCounts = { people: 0, reoffenders: 0, reoffences: 0 };
+  const seriousViolence: ReoffendingCounts = { people: 0, reoffenders: 0, reoffences: 0 };
+  let lastIndexDate: string | null = null;
+  for (const c of cells) {
+    if (!c.in_scope) continue;
+    all.people += c.people;
+    all.reoffenders += c.reoffenders;
+    all.reoffences += c.reoffences;
+    seriousViolence.people += c.people;
+    seriousViolence.reoffenders += c.serious_reoffenders;
+    seriousViolence.reoffences += c.serious_reoffences;
+    if (lastIndexDate === null || c.last_index_date > lastIndexDate) lastIndexDate = c.last_index_date;
+  }
+  // The query leaves out those who withdrew consent; the report does not publish how many.
+  return { all, seriousViolence, lastIndexDate, excludedWithdrawn: 0 };
+}
+
 /** The proven reoffending report (MoJ method) per programme. */
 export const reoffendingReport = (sql: Sql, principal: Principal, q: ReoffendingQuery) =>
   atConsistentPosition(sql, principal, ['participants', 'offences'], q, (tx, at) =>
@@ -42,45 +93,37 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
   const window = dc.window(q.cohortFrom, q.cohortTo);
   const { computedAt, position, asOf } = at;
   // The cohort population: consented, not withdrawn by asOf, index date in the window (the period, or its financial
-  // year), filtered here rather than after reading every participant of the programmes; with each person's offences
-  // (a row per offence, none without), joined here rather than read again by thousands of ids. Only the offences of
-  // the cohort's people in scope (the query's provider and period) are measured: the siblings are counted.
-  const [programmeRows, cohortOffences] = await Promise.all([
+  // year). Counted here per programme, provider, month of enrolment and scope, each member's proven reoffences by
+  // `provenReoffenceSql` (the domain's rule), so no person's row leaves the database. Only the cohort's people in scope
+  // (the query's provider and period) are measured; the siblings are counted for disclosure control.
+  const cohortPeriod = { from: q.cohortFrom, to: q.cohortTo };
+  const [programmeRows, cohortCells] = await Promise.all([
     sql<{ programme_id: string }[]>`
       select distinct programme_id from ${sql(participantsTable)}
       where true
         ${q.programmeId ? sql`and programme_id = ${q.programmeId}` : sql``}
         ${dc.provider ? sql`and provider_id = ${dc.provider}` : sql``}`.catch(emptyIfNoReadModel),
-    sql<
-      {
-        stream_id: string;
-        programme_id: string;
-        provider_id: string;
-        enrolled_on: string;
-        evaluation_consent_withdrawn_on: string | null;
-        offender: string | null;
-        offence_date: string;
-        proven_date: string;
-        serious_violence: boolean;
-      }[]
-    >`
-      select p.stream_id, p.programme_id, p.provider_id, p.enrolled_on::text, p.evaluation_consent_withdrawn_on::text,
-        o.stream_id as offender, o.offence_date::text, o.proven_date::text, o.serious_violence
-      from ${sql(participantsTable)} p left join ${sql(offencesTable)} o on o.stream_id = p.stream_id
-      where p.evaluation_consent_from is not null
-        and p.enrolled_on between ${window.from!}::date and ${window.to!}::date
-        and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
-        ${q.programmeId ? sql`and p.programme_id = ${q.programmeId}` : sql``}
-        ${dc.sqlProvider ? sql`and p.provider_id = ${dc.sqlProvider}` : sql``}`.catch(emptyIfNoReadModel),
+    sql<CohortCell[]>`
+      select programme_id, provider_id, to_char(enrolled_on, 'YYYY-MM') || '-01' as month,
+        ${dc.inScopeSql(sql, 'enrolled_on', cohortPeriod)} as in_scope,
+        count(*)::int as people, count(*) filter (where reoffences > 0)::int as reoffenders,
+        sum(reoffences)::int as reoffences, count(*) filter (where serious > 0)::int as serious_reoffenders,
+        sum(serious)::int as serious_reoffences, max(enrolled_on)::text as last_index_date
+      from (
+        select p.programme_id, p.provider_id, p.enrolled_on, count(o.stream_id) as reoffences,
+          count(o.stream_id) filter (where o.serious_violence) as serious
+        from ${sql(participantsTable)} p
+          left join ${sql(offencesTable)} o on o.stream_id = p.stream_id and ${provenReoffenceSql(sql, asOf)}
+        where p.evaluation_consent_from is not null
+          and p.enrolled_on between ${window.from!}::date and ${window.to!}::date
+          and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date)
+          ${q.programmeId ? sql`and p.programme_id = ${q.programmeId}` : sql``}
+          ${dc.sqlProvider ? sql`and p.provider_id = ${dc.sqlProvider}` : sql``}
+        group by p.stream_id, p.programme_id, p.provider_id, p.enrolled_on
+      ) member
+      group by programme_id, provider_id, month, in_scope`.catch(emptyIfNoReadModel),
   ]);
-  const cohort = [...new Map(cohortOffences.map((p) => [p.stream_id, p])).values()];
-  const offences = cohortOffences.filter((o) => o.offender !== null);
-  const inScope = cohort.filter((p) =>
-    dc.inScope(p.provider_id, p.enrolled_on, { from: q.cohortFrom, to: q.cohortTo }),
-  );
-  const byStream = groupRows(offences, (o) => o.stream_id);
-  const cohortByProgramme = groupRows(cohort, (p) => p.programme_id);
-  const inScopeOf = groupRows(inScope, (p) => p.programme_id);
+  const cellsOf = groupRows(cohortCells, (c) => c.programme_id);
   // Every programme with a participant in scope answers a row, an emptied cohort included (finalOn from cohortTo).
   const programmes = [
     ...new Set([...programmeRows.map((p) => p.programme_id), ...(q.programmeId ? [q.programmeId] : [])]),
@@ -94,18 +137,8 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     suppressed: dc.applied,
     disclosure: dc.stamp,
     rows: programmes.map((programmeId) => {
-      const all = cohortByProgramme.get(programmeId) ?? [];
-      const members = inScopeOf.get(programmeId) ?? [];
-      const participants: ReoffendingParticipant[] = members.map((p) => ({
-        indexDate: p.enrolled_on,
-        evaluationConsentWithdrawnOn: p.evaluation_consent_withdrawn_on,
-        offences: (byStream.get(p.stream_id) ?? []).map((o) => ({
-          offenceDate: o.offence_date,
-          provenDate: o.proven_date,
-          seriousViolence: o.serious_violence,
-        })),
-      }));
-      const r = provenReoffending(participants, { from: q.cohortFrom, to: q.cohortTo }, asOf);
+      const cells = cellsOf.get(programmeId) ?? [];
+      const r = reoffendingResult(countedInScope(cells), cohortPeriod, asOf);
       const row = {
         programmeId,
         cohortSize: r.cohortSize as number | null,
@@ -116,7 +149,7 @@ async function reoffendingAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       };
       const [whole] = disclosedRows(
         dc,
-        monthCells(all, (p) => p.enrolled_on),
+        cells.map((c) => ({ provider_id: c.provider_id, group: null, month: c.month, people: c.people })),
         undefined,
         null,
         [],

@@ -75,16 +75,58 @@ export const inEvaluationOn = (
 /** The follow-up year and the waiting period have ended for a person indexed on `indexDate` from this date on. */
 export const finalOnFor = (indexDate: string): string => addMonths(indexDate, FOLLOW_UP_MONTHS + WAITING_PERIOD_MONTHS);
 
-function measures(counts: readonly number[]): ReoffendingMeasures {
-  const n = counts.length;
-  const reoffenders = counts.filter((c) => c > 0).length;
-  const reoffences = counts.reduce((s, c) => s + c, 0);
+/** A cohort's proven reoffending counted: its people, those with a proven reoffence, and the reoffences. */
+export interface ReoffendingCounts {
+  people: number;
+  reoffenders: number;
+  reoffences: number;
+}
+
+/** Each member's proven reoffences, counted. */
+export function countReoffending(perMember: readonly number[]): ReoffendingCounts {
+  return {
+    people: perMember.length,
+    reoffenders: perMember.filter((c) => c > 0).length,
+    reoffences: perMember.reduce((s, c) => s + c, 0),
+  };
+}
+
+function measures({ people: n, reoffenders, reoffences }: ReoffendingCounts): ReoffendingMeasures {
   return {
     reoffenders,
     reoffences,
     binaryRate: wilsonInterval(reoffenders, n),
     frequencyPerPerson: n === 0 ? null : reoffences / n,
     frequencyPerReoffender: reoffenders === 0 ? null : reoffences / reoffenders,
+  };
+}
+
+/**
+ * The result from a cohort already counted (by `provenReoffending`, or by a query applying `isProvenReoffence`'s
+ * rule per member): `all` and `seriousViolence` over the same members, `lastIndexDate` the latest member's index date
+ * (null for an empty cohort).
+ */
+export function reoffendingResult(
+  counted: {
+    all: ReoffendingCounts;
+    seriousViolence: ReoffendingCounts;
+    lastIndexDate: string | null;
+    excludedWithdrawn: number;
+  },
+  cohort: { from: string; to: string },
+  asOf: string,
+): ReoffendingResult {
+  const finalOn = finalOnFor(counted.lastIndexDate ?? cohort.to);
+  return {
+    cohortFrom: cohort.from,
+    cohortTo: cohort.to,
+    asOf,
+    cohortSize: counted.all.people,
+    excludedWithdrawn: counted.excludedWithdrawn,
+    ...measures(counted.all),
+    seriousViolence: measures(counted.seriousViolence),
+    finalOn,
+    provisional: asOf < finalOn,
   };
 }
 
@@ -103,16 +145,14 @@ export function provenReoffending(
   const members = inPeriod.filter((p) => inEvaluationOn(p, asOf));
   const all = members.map((p) => p.offences.filter((o) => isProvenReoffence(p.indexDate, o, asOf)));
   const lastIndex = members.reduce((m, p) => (p.indexDate > m ? p.indexDate : m), '');
-  const finalOn = finalOnFor(lastIndex || cohort.to);
-  return {
-    cohortFrom: cohort.from,
-    cohortTo: cohort.to,
+  return reoffendingResult(
+    {
+      all: countReoffending(all.map((os) => os.length)),
+      seriousViolence: countReoffending(all.map((os) => os.filter((o) => o.seriousViolence).length)),
+      lastIndexDate: lastIndex || null,
+      excludedWithdrawn: inPeriod.length - members.length,
+    },
+    cohort,
     asOf,
-    cohortSize: members.length,
-    excludedWithdrawn: inPeriod.length - members.length,
-    ...measures(all.map((os) => os.length)),
-    seriousViolence: measures(all.map((os) => os.filter((o) => o.seriousViolence).length)),
-    finalOn,
-    provisional: asOf < finalOn,
-  };
+  );
 }
