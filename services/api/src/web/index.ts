@@ -339,16 +339,23 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
     async (request, reply) => {
       const principal = request.webPrincipal!;
       const f = withDefaultPeriod(principal, request.query as Filters);
-      const [attendance, byMonth, engagement, outcomes, reoffending, spend, quality, options] = await Promise.all([
-        REPORTS.attendance.run(sql, principal, f),
-        REPORTS['attendance-by-month'].run(sql, principal, f),
-        REPORTS.engagement.run(sql, principal, f),
-        REPORTS.outcomes.run(sql, principal, f),
-        REPORTS.reoffending.run(sql, principal, f),
-        REPORTS.spend.run(sql, principal, f),
-        REPORTS['data-quality'].run(sql, principal, f),
-        choices(principal),
-      ]);
+      // Each section is drawn as soon as its reports answer, while the database still counts the slower ones: the
+      // drawing then overlaps the queries rather than waiting for the last of them.
+      const engagement = REPORTS.engagement.run(sql, principal, f);
+      const [attendance, engagementHtml, outcomes, reoffending, spend, quality, suppressed, options] =
+        await Promise.all([
+          Promise.all([
+            REPORTS['attendance-by-month'].run(sql, principal, f),
+            REPORTS.attendance.run(sql, principal, f),
+          ]).then(([byMonth, totals]) => attendanceSection(byMonth, totals, f)),
+          engagement.then((r) => engagementSection(r, f)),
+          REPORTS.outcomes.run(sql, principal, f).then((r) => outcomesSection(r, f)),
+          REPORTS.reoffending.run(sql, principal, f).then((r) => reoffendingSection(r, f)),
+          REPORTS.spend.run(sql, principal, f).then((r) => spendSection(r, f)),
+          REPORTS['data-quality'].run(sql, principal, f).then((r) => dataQualitySection(r, f)),
+          engagement.then((r) => suppressionNote(r.suppressed)),
+          choices(principal),
+        ]);
       const own = principal.role === 'provider';
       return sendPage(
         reply,
@@ -358,13 +365,13 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
           html`
       <h1 class="govuk-heading-l">${own ? `Your programmes (${principal.providerId})` : 'Programme overview'}</h1>
       ${filtersForm('/app/overview', principal, f, options)}
-      ${suppressionNote(engagement.suppressed)}
-      ${attendanceSection(byMonth, attendance, f)}
-      ${engagementSection(engagement, f)}
-      ${outcomesSection(outcomes, f)}
-      ${reoffendingSection(reoffending, f)}
-      ${spendSection(spend, f)}
-      ${dataQualitySection(quality, f)}`,
+      ${suppressed}
+      ${attendance}
+      ${engagementHtml}
+      ${outcomes}
+      ${reoffending}
+      ${spend}
+      ${quality}`,
         ),
       );
     },
