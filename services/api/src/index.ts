@@ -9,3 +9,4 @@ export { readXlsx, writeXlsx, XLSX_CONTENT_TYPE, type XlsxSheet } from './xlsx.j
 export { REPORTS, type Filters } from './web/data.js';
 export { atConsistentPosition } from './report-snapshot.js';
 export { provenReoffenceSql } from './reports/reoffending.js';
+export { reliablyImprovedSql } from './reports/performance.js';

@@ -9,7 +9,7 @@ import {
   quarterBounds,
   quarterPerformance,
   quartersOfYear,
-  reliablyImproved,
+  RELIABLE_CHANGE,
   type CellCounts,
   type IndicatorPerformance,
   type Member,
@@ -143,17 +143,12 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       select grant_ref, period_start::text, amount_pence::text from ${sql(spendTable)}
       where grant_ref = any(${refs}::text[])`.catch(emptyIfNoReadModel),
     // Outcome actuals follow the outcomes report: evaluation consent in force today, first baseline and last exit.
-    sql<
-      {
-        provider_id: string;
-        programme_id: string;
-        instrument: string;
-        baseline_score: number;
-        exit_score: number;
-        exit_on: string;
-      }[]
-    >`
-      select o.provider_id, o.programme_id, o.instrument, o.baseline_score, o.exit_score, o.exit_on::text
+    // Pairs and those reliably improved (the domain's rule, reliablyImprovedSql) are counted per cell, instrument and
+    // day of exit, or month when every grant runs whole months (a month is then within a grant or outside it).
+    sql<OutcomeCount[]>`
+      select o.provider_id, o.programme_id, o.instrument,
+        ${grants.every(wholeMonths) ? sql`date_trunc('month', o.exit_on)::date::text` : sql`o.exit_on::text`} as exit_on,
+        count(*)::int as pairs, count(*) filter (where ${reliablyImprovedSql(sql)})::int as improved
       from ${sql(outcomesTable)} o
       where o.provider_id = any(${providers}::text[]) and o.programme_id = any(${programmes}::text[])
         and o.instrument = any(${[...TargetInstruments]}::text[]) and o.baseline_score is not null and o.exit_score is not null
@@ -162,9 +157,8 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
         -- hundred times too high, and the planner sorted every participant to merge them.
         and exists (
           select from ${sql(participantsTable)} p where p.stream_id = o.stream_id and p.evaluation_consent_from is not null
-            and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date))`.catch(
-      emptyIfNoReadModel,
-    ),
+            and (p.evaluation_consent_withdrawn_on is null or p.evaluation_consent_withdrawn_on > ${asOf}::date))
+      group by 1, 2, 3, 4`.catch(emptyIfNoReadModel),
     counted ? readParticipantFlows(sql, programme, from, to) : [],
     counted ? readSessionCells(sql, programme, { from, to }) : [],
   ]);
@@ -209,8 +203,8 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
       if (!within(o.exit_on, g)) continue;
       const figures = at(o.exit_on).outcomes as Record<string, { pairs: number; improved: number }>;
       const f = (figures[o.instrument] ??= { pairs: 0, improved: 0 });
-      f.pairs += 1;
-      if (reliablyImproved(o.instrument, { baseline: o.baseline_score, exit: o.exit_score })) f.improved += 1;
+      f.pairs += o.pairs;
+      f.improved += o.improved;
     }
     const targetMap = new Map(
       mine.map((t) => [
@@ -284,6 +278,37 @@ function cellsOf(
     sessionsDelivered: attendances.map((s) => ({ id: s.stream_id, key: s.provider_id, date: s.session_date })),
   };
 }
+
+interface OutcomeCount {
+  provider_id: string;
+  programme_id: string;
+  instrument: string;
+  exit_on: string;
+  pairs: number;
+  improved: number;
+}
+
+/**
+ * The domain's `reliablyImproved` for a row of outcomes `o` in SQL: the change (exit − baseline, in the improving
+ * direction) at least the instrument's reliable-change points. Scores are float8, whose rounding is JavaScript's, but
+ * PostgreSQL raises an error where JavaScript's difference overflows to an infinity and orders NaN above every number:
+ * a NaN score is improved in neither; beyond ±1e300 (where a difference is 0 or far above any threshold) the order
+ * of the two scores decides, as the infinite difference does in JavaScript.
+ */
+export const reliablyImprovedSql = (sql: Sql) => {
+  const rules = Object.entries(RELIABLE_CHANGE);
+  const when = (rule: (typeof rules)[number][1], near: boolean) => {
+    const [gain, loss] = rule.improvement === 'increase' ? ['exit', 'baseline'] : ['baseline', 'exit'];
+    return near
+      ? sql`${sql(`o.${gain}_score`)} - ${sql(`o.${loss}_score`)} >= ${rule.points}::float8`
+      : sql`${sql(`o.${gain}_score`)} > ${sql(`o.${loss}_score`)}`;
+  };
+  const byInstrument = (near: boolean) =>
+    sql`case o.instrument ${rules.map(([instrument, rule]) => sql`when ${instrument} then ${when(rule, near)} `)} else false end`;
+  return sql`(case when o.exit_score = 'NaN'::float8 or o.baseline_score = 'NaN'::float8 then false
+    when abs(o.exit_score) < 1e300 and abs(o.baseline_score) < 1e300 then ${byInstrument(true)}
+    else ${byInstrument(false)} end)`;
+};
 
 const FLOW_INDICATOR = { referred: 'referrals', enrolled: 'enrolments', completed: 'completions' } as const;
 

@@ -1,9 +1,11 @@
 import t from 'tap';
-import { addMonths, isProvenReoffence } from '@vru/domain';
+import { addMonths, isProvenReoffence, RELIABLE_CHANGE, reliablyImproved } from '@vru/domain';
 import { Harness } from '@vru/testkit';
-import { provenReoffenceSql } from '@vru/api';
+import { provenReoffenceSql, reliablyImprovedSql } from '@vru/api';
 
 /**
+ * Rules the reports apply in SQL, each decided there and by the domain's function on the same cases.
+ *
  * The reoffending report counts proven reoffences in SQL; the rule is the domain's `isProvenReoffence`. Every case
  * here is decided by both, on the anniversaries and the days either side of them, at month ends (where a month has no
  * such day and the date falls back to the month's last) and leap days, against several `asOf` dates.
@@ -62,4 +64,37 @@ t.test('the SQL rule decides every case as isProvenReoffence does', async (t) =>
     );
     t.ok(rows.some((r) => r.proven) && rows.some((r) => !r.proven), `${asOf}: both answers occur`);
   }
+});
+
+t.test('the SQL reliable-change rule decides every pair as reliablyImproved does', async (t) => {
+  // Around each threshold in both directions, fractions whose float difference falls just short of it, and the
+  // values a float8 column can hold that no validated event carries (NaN, infinities).
+  const scores = ['0', '1', '2.5', '3', '5.9', '6', '8', '20.3', '23.3', '0.1', '3.1', '14', '17', '26'];
+  const odd = ['NaN', 'Infinity', '-Infinity', '1e308', '-1e308', '9e307', '-9e307', '1e299'];
+  const values = [...scores, ...odd];
+  const cases: { instrument: string; baseline: string; exit: string }[] = [];
+  for (const instrument of [...Object.keys(RELIABLE_CHANGE), 'unknown-instrument'])
+    for (const baseline of values) for (const exit of values) cases.push({ instrument, baseline, exit });
+  const rows = await h.sql<{ i: number; improved: boolean }[]>`
+    select i::int - 1 as i, ${reliablyImprovedSql(h.sql)} as improved
+    from unnest(${cases.map((c) => c.instrument)}::text[], ${cases.map((c) => c.baseline)}::float8[],
+                ${cases.map((c) => c.exit)}::float8[]) with ordinality as o(instrument, baseline_score, exit_score, i)
+    order by i`;
+  t.equal(rows.length, cases.length, 'every pair answered');
+  const differing = rows.filter((r) => {
+    const c = cases[r.i]!;
+    return (
+      r.improved !== (reliablyImproved(c.instrument, { baseline: Number(c.baseline), exit: Number(c.exit) }) === true)
+    );
+  });
+  t.same(
+    differing.map((r) => cases[r.i]),
+    [],
+    'no pair decided differently',
+  );
+  t.ok(rows.some((r) => r.improved) && rows.some((r) => !r.improved), 'both answers occur');
+  t.ok(
+    rows.some((r) => cases[r.i]!.baseline === '20.3' && cases[r.i]!.exit === '23.3' && !r.improved),
+    "a difference of 3 that floats make 2.999… is not swemwbs's 3 points in either",
+  );
 });
