@@ -69,7 +69,7 @@ t.test('the SQL rule decides every case as isProvenReoffence does', async (t) =>
 t.test('the SQL reliable-change rule decides every pair as reliablyImproved does', async (t) => {
   // Around each threshold in both directions, fractions whose float difference falls just short of it, and the
   // values a float8 column can hold that no validated event carries (NaN, infinities).
-  const scores = ['0', '1', '2.5', '3', '5.9', '6', '8', '20.3', '23.3', '0.1', '3.1', '14', '17', '26'];
+  const scores = ['0', '1', '2.5', '3', '5.9', '6', '8', '20.3', '23.3', '1.1', '4.1', '0.2', '2.2', '8.2', '14', '26'];
   const odd = ['NaN', 'Infinity', '-Infinity', '1e308', '-1e308', '9e307', '-9e307', '1e299'];
   const values = [...scores, ...odd];
   const cases: { instrument: string; baseline: string; exit: string }[] = [];
@@ -93,8 +93,13 @@ t.test('the SQL reliable-change rule decides every pair as reliablyImproved does
     'no pair decided differently',
   );
   t.ok(rows.some((r) => r.improved) && rows.some((r) => !r.improved), 'both answers occur');
-  t.ok(
-    rows.some((r) => cases[r.i]!.baseline === '20.3' && cases[r.i]!.exit === '23.3' && !r.improved),
-    "a difference of 3 that floats make 2.999… is not swemwbs's 3 points in either",
-  );
+  const decided = (instrument: string, baseline: string, exit: string) =>
+    rows.find((r) => {
+      const c = cases[r.i]!;
+      return c.instrument === instrument && c.baseline === baseline && c.exit === exit;
+    })?.improved;
+  // 4.1 − 1.1 is 2.9999999999999996 in floats, 23.3 − 20.3 exactly 3; 8.2 − 2.2 is 5.999999999999999.
+  t.equal(decided('swemwbs', '1.1', '4.1'), false, 'a change floats make 2.999… is short of 3 points');
+  t.equal(decided('swemwbs', '20.3', '23.3'), true, 'a change of exactly 3 points is reliable');
+  t.equal(decided('sdq-total', '8.2', '2.2'), false, 'a fall floats make 5.999… is short of 6 points');
 });
