@@ -265,12 +265,14 @@ async function readAtConsistentPosition<T>(
       }
       await tx`select set_config('vru.as_at', ${at.position.toString()}, true)`;
     }
-    // Sent now and awaited with the report: the connection runs it before the report's queries (one round trip less).
+    // Sent now and awaited with the report (whose failure it then is too): the connection runs it before the report's
+    // queries, one round trip less.
     const searchPath = tx.unsafe(`set local search_path to ${readModelSearchPath(schemas)}`).execute();
-    const computedAt = await computedAtPosition(sql, tx as unknown as Sql, readModels, at.position);
-    // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
     const [value] = await Promise.all([
-      report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt }),
+      computedAtPosition(sql, tx as unknown as Sql, readModels, at.position).then((computedAt) =>
+        // The transaction stands in for the pool: reports only run queries on it (never begin, end or listen).
+        report(tx as unknown as Sql, { position: at.position.toString(), asOf, computedAt }),
+      ),
       searchPath,
     ]);
     return { position: at.position.toString(), value };
