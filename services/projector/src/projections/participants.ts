@@ -569,8 +569,9 @@ export const participantsProjection: Projection<ParticipantChange> = {
   name: participantsReadModel.name,
   // 3: versioned rows (as-at reads filter on their positions). 4: the index data quality's missing measures scan.
   // 5: closed versions in their own table. 6: disclosure cells of referrals, enrolments, completions and the active
-  // stock. 7: whether a baseline and an exit measure were recorded.
-  version: 7,
+  // stock. 7: whether a baseline and an exit measure were recorded. 8: the indexes a year's referrals and enrolments
+  // are read by without the rows.
+  version: 8,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -621,6 +622,18 @@ export const participantsProjection: Projection<ParticipantChange> = {
           columns: 'provider_id',
           include:
             'enrolled_on, exit_date, evaluation_consent_from, evaluation_consent_withdrawn_on, measured_baseline, measured_exit',
+        },
+        // A period's referrals (engagement) and enrolments (outcomes, reoffending, spend) across every programme,
+        // without reading the rows (index-only scans): each of those reports otherwise scanned every participant.
+        {
+          columns: 'referral_date',
+          include:
+            'programme_id, provider_id, evaluation_consent_from, evaluation_consent_withdrawn_on, enrolled_on, first_session_date, exit_reason',
+        },
+        {
+          columns: 'enrolled_on',
+          include:
+            'stream_id, programme_id, provider_id, evaluation_consent_from, evaluation_consent_withdrawn_on, exit_reason',
         },
       ],
     },
