@@ -119,7 +119,8 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     .at(-1)!;
   // Under the layer, when every grant runs whole months, the people counts are the cells the projectors keep: a
   // grant's actuals are its provider's months within its dates, and its disclosure cells their quarters and years.
-  const counted = dc.applied && grants.every(wholeMonths);
+  const monthly = grants.every(wholeMonths);
+  const counted = dc.applied && monthly;
   const programme = programmes.length === 1 ? programmes[0] : undefined;
   const [targets, people, attendances, spend, outcomes, flows, sessionCells] = await Promise.all([
     sql<TargetRow[]>`
@@ -147,7 +148,7 @@ async function performanceAt(sql: Sql, at: ReportSnapshot, principal: Principal,
     // day of exit, or month when every grant runs whole months (a month is then within a grant or outside it).
     sql<OutcomeCount[]>`
       select o.provider_id, o.programme_id, o.instrument,
-        ${grants.every(wholeMonths) ? sql`date_trunc('month', o.exit_on)::date::text` : sql`o.exit_on::text`} as exit_on,
+        ${monthly ? sql`date_trunc('month', o.exit_on)::date::text` : sql`o.exit_on::text`} as exit_on,
         count(*)::int as pairs, count(*) filter (where ${reliablyImprovedSql(sql)})::int as improved
       from ${sql(outcomesTable)} o
       where o.provider_id = any(${providers}::text[]) and o.programme_id = any(${programmes}::text[])
