@@ -175,5 +175,31 @@ await t.test('the row limit and role rules apply to the whole file', async (t) =
   t.equal(offences.statusCode, 403, 'a provider key may not upload offences');
 });
 
+await t.test(
+  'a file longer than one append transaction is stored in file order, repeats found across them',
+  async (t) => {
+    const header = 'participantRef,programmeId,sessionId,sessionDate,durationMinutes,sessionType,deliveredBy';
+    const rows = Array.from({ length: 700 }, (_, i) => `P-2,${PROGRAMME},S-long-${i},2026-03-01,30,group,staff`);
+    // The first row again, hundreds of rows (more than one transaction) later: the same derived eventId.
+    rows.push(rows[0]!);
+    const res = await upload('SessionAttended', csv(header, ...rows));
+    t.equal(res.statusCode, 200);
+    const body = res.json();
+    t.match(body, { rows: 701, accepted: 700, duplicates: 1, rejected: 0 });
+    const results = body.results as { line: number; status: string; eventId: string; position: string }[];
+    t.same(
+      results.map((r) => r.line),
+      Array.from({ length: 701 }, (_, i) => i + 2),
+      'one result per row, in file order',
+    );
+    const positions = results.slice(0, 700).map((r) => BigInt(r.position));
+    t.ok(
+      positions.every((p, i) => i === 0 || p > positions[i - 1]!),
+      'each row is stored after the one before it',
+    );
+    t.match(results[700], { status: 'duplicate', eventId: results[0]!.eventId, position: results[0]!.position });
+  },
+);
+
 // The root test ends here, not at process exit: the open pools would otherwise keep the process alive.
 t.end();

@@ -28,8 +28,9 @@ const option = (name: string): string | undefined =>
 const reportsOnly = process.argv.includes('--reports-only');
 const reportsDbReused = option('reports-db');
 /**
- * Only the ingest phases (lag, single-event and batch rounds, API memory): an A/B of an ingest change, with
- * BENCH_API_SERVER naming the other build's server.js.
+ * Only the ingest phases (lag, the CSV uploads, single-event and batch rounds, API memory): an A/B of an ingest or
+ * memory change, with BENCH_API_SERVER naming the other build's server.js. The uploads stay in because the API's
+ * peak memory is set by them in a full run.
  */
 const ingestOnly = process.argv.includes('--ingest-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
@@ -488,17 +489,15 @@ try {
     endPhase('lag');
 
     // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
-    if (!ingestOnly) {
-      const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
-      Object.assign(results, health.results);
-      for (const r of health.rows) row(...r);
-    }
+    const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+    Object.assign(results, health.results);
+    for (const r of health.rows) row(...r);
     apiPeakAfter.uploads = api.peakRss();
     endPhase('/healthz under CSV uploads');
 
     // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
     // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
-    const rounds = plan.rounds;
+    const rounds = Number(option('rounds') ?? plan.rounds);
     const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = {
       ceiling: [],
       ingest: [],
@@ -1116,7 +1115,9 @@ async function measureHealthUnderUploads(apiUrl: string, apiKey: string, seconds
   say(`phase: /healthz latency at rest and under CSV uploads (${seconds} s each)`);
   const rest = await healthLatency(apiUrl, seconds);
   const empty = await healthLatency(apiUrl, seconds, upload(emptyRows));
+  say(`  8 MiB CSV of empty rows: ${empty.loads} uploads in ${seconds} s`);
   const full = await healthLatency(apiUrl, seconds, upload(fullRows));
+  say(`  5,000-row CSV: ${full.loads} uploads in ${seconds} s`);
   const mib = (text: string) => round(Buffer.byteLength(text) / 2 ** 20, 1);
   return {
     results: {
