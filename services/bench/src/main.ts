@@ -203,6 +203,13 @@ const profileArgs = process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-p
 const apiNodeArgs = `${process.env.API_NODE_FLAGS ?? ''} ${process.env.BENCH_API_NODE_ARGS ?? ''}`
   .split(' ')
   .filter(Boolean);
+/** The API's own environment (API_ENV from scripts/lib.sh: VAR=value words, as wherever the API starts). */
+const apiEnv = Object.fromEntries(
+  (process.env.API_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+);
 
 /** Starts a service with its output in .run/bench/<name>.log; `echo` also shows its stdout (progress lines). */
 function startService(
@@ -212,12 +219,13 @@ function startService(
   options: { echo?: boolean; args?: readonly string[] } = {},
 ): Service {
   const out = openSync(`${logDir}/${name}.log`, 'a');
-  const nodeArgs = name.startsWith('api') ? apiNodeArgs : [];
+  const isApi = name.startsWith('api');
+  const nodeArgs = isApi ? apiNodeArgs : [];
   const child = spawn(
     process.execPath,
     [...profileArgs, ...nodeArgs, script.startsWith('/') ? script : `${REPO}${script}`, ...(options.args ?? [])],
     {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...(isApi ? apiEnv : {}), ...env },
       stdio: ['ignore', options.echo ? 'pipe' : out, out],
     },
   );

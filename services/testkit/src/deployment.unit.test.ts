@@ -113,7 +113,7 @@ t.test('the services are configured with the variables of config.ts, as scripts/
   t.same(
     SERVICES.map((s) => compose.services[s]!.command),
     [
-      ['node', '--max-semi-space-size=4', 'services/api/dist/server.js'],
+      ['env', 'MALLOC_MMAP_THRESHOLD_=65536', 'node', '--max-semi-space-size=4', 'services/api/dist/server.js'],
       ['node', 'services/relay/dist/main.js'],
       ['node', 'services/projector/dist/main.js'],
     ],
@@ -180,10 +180,20 @@ t.test('the Dockerfile builds with pnpm and tsc -b on node:24-slim and runs as a
     imageSemiSpace,
     'the scripts run the services with the same cap',
   );
-  // The API's own flags (a smaller young generation still) on its command line in the image, compose and the scripts.
-  const apiFlags = /^export API_NODE_FLAGS="([^"]*)"$/m.exec(await readFile(root('scripts/lib.sh'), 'utf8'))?.[1];
+  // The API's own flags (a smaller young generation still) and environment (malloc's mmap threshold) on its command
+  // line in the image, compose and the scripts.
+  const lib = await readFile(root('scripts/lib.sh'), 'utf8');
+  const apiFlags = /^export API_NODE_FLAGS="([^"]*)"$/m.exec(lib)?.[1];
   t.match(apiFlags, /--max-semi-space-size=\d+/, 'the scripts give the API its own young generation');
-  const apiCommand = ['node', ...(apiFlags ?? '').split(' '), 'services/api/dist/server.js'];
+  const apiEnv = /^export API_ENV="([^"]*)"$/m.exec(lib)?.[1];
+  t.match(apiEnv, /^MALLOC_MMAP_THRESHOLD_=\d+$/, "the scripts set the API's malloc mmap threshold");
+  const apiCommand = [
+    'env',
+    ...(apiEnv ?? '').split(' '),
+    'node',
+    ...(apiFlags ?? '').split(' '),
+    'services/api/dist/server.js',
+  ];
   t.match(dockerfile, `CMD ${JSON.stringify(apiCommand).replace(/,/g, ', ')}`, "the image's API has the same flags");
   t.same(compose.services.api?.command, apiCommand, "compose's API has the same flags");
   const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
