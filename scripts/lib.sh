@@ -14,8 +14,8 @@ export NODE_OPTIONS="${NODE_OPTIONS:-} --enable-source-maps --max-semi-space-siz
 export API_NODE_FLAGS="--max-semi-space-size=4"
 # The API's own environment (VAR=value words, wherever the API starts, as its flags): glibc's malloc serves blocks of
 # 64 KiB and more (socket reads, large buffers, V8's larger zones on its worker threads) from mappings of their own,
-# unmapped when freed, instead of from heaps it never gives back; that kept 5-12 MB off the API's peak under the
-# uploads (docs/performance.md, "glibc's mmap threshold for the API").
+# unmapped when freed, instead of from heaps it never gives back; that kept 2-16 MB off the API's peak in six pairs
+# under the ingest load (docs/performance.md, "glibc's mmap threshold for the API").
 export API_ENV="MALLOC_MMAP_THRESHOLD_=65536"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }

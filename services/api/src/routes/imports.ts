@@ -41,7 +41,7 @@ import { summarise } from './events.js';
 /**
  * Rows per append transaction. A chunk's working set (its rows, stream states and statement parameters) outlives
  * several young-generation collections and is promoted; with 1,000 rows it raised the API's old space and so its
- * resident memory by 10-30 MB under back-to-back uploads, for about 10 % more rows a second than 250
+ * resident memory by 5-33 MB under back-to-back uploads, for about 10 % more rows a second than 250
  * (docs/performance.md, "CSV uploads appended 250 rows at a time").
  */
 const APPEND_CHUNK = 250;
