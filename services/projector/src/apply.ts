@@ -136,9 +136,34 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
 }
 
 /**
+ * A replay's own bookkeeping for one shadow schema: the position it has read through, and each stream's applied
+ * version, kept here between chunks (and stored with writeStreamPositions at the end) instead of read and upserted
+ * for every stream of every chunk: the replay is the schema's only writer until the swap.
+ */
+export interface ReplayProgress {
+  through: string;
+  readonly streamPositions: Map<string, number>;
+}
+
+/** Streams per statement when a replay stores its stream positions: bounds one statement's size. */
+const POSITIONS_PER_STATEMENT = 50_000;
+
+/** Stores a replay's stream positions (into the transaction's search path), once, after its last chunk. */
+export async function writeStreamPositions(tx: TransactionSql, positions: ReadonlyMap<string, number>): Promise<void> {
+  const all = [...positions];
+  for (let i = 0; i < all.length; i += POSITIONS_PER_STATEMENT) {
+    const part = all.slice(i, i + POSITIONS_PER_STATEMENT);
+    await tx`
+      insert into stream_positions (stream_id, version)
+      select * from unnest(${part.map(([id]) => id)}::text[], ${part.map(([, v]) => v)}::int[])`;
+  }
+}
+
+/**
  * Applies events to a projection in the transaction given: skips every event whose stream version was already
  * applied (so redelivery, replays and overlaps between a rebuild and the live consumer never double count),
- * writes the rows, the stream positions and the checkpoint together.
+ * writes the rows, the stream positions and the checkpoint together (a replay keeps its stream positions in
+ * `replay` instead).
  */
 export async function applyInTransaction(
   tx: TransactionSql,
@@ -147,12 +172,12 @@ export async function applyInTransaction(
   events: StoredEvent[],
   kafka?: readonly KafkaPosition[],
   gaps?: { fill: GapFiller; report: GapReporter },
-  replayedThrough?: string,
+  replay?: ReplayProgress,
 ): Promise<number> {
   // Statements that do not depend on each other's results are sent together (postgres.js pipelines them on the
   // transaction's connection, in order): a live batch costs four round trips instead of nine.
-  const streamIds = [...new Set(events.map((e) => e.streamId))];
-  const known = new Map<string, number>();
+  const streamIds = replay ? [] : [...new Set(events.map((e) => e.streamId))];
+  const known = replay?.streamPositions ?? new Map<string, number>();
   const [, rows] = await Promise.all([
     tx.unsafe(`set local search_path to ${schema}, public`),
     streamIds.length > 0
@@ -179,7 +204,8 @@ export async function applyInTransaction(
     fresh.push(e);
   }
   const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
-  const writeReplay = replayedThrough !== undefined ? projection.writeReplay : undefined;
+  const writeReplay = replay ? projection.writeReplay : undefined;
+  if (replay) for (const [streamId, version] of applied) known.set(streamId, version);
   await Promise.all([
     // A replay's chunk is in position order into a schema only the replay writes: a projection that can compute its
     // versions itself writes the chunk at once; otherwise (and always live) one statement per round.
@@ -188,7 +214,7 @@ export async function applyInTransaction(
       : (async () => {
           for (const round of changeRounds(projection, fresh)) await projection.write(tx, round);
         })(),
-    applied.size > 0
+    applied.size > 0 && !replay
       ? tx`
           insert into stream_positions (stream_id, version)
           select * from unnest(${[...applied.keys()]}::text[], ${[...applied.values()]}::int[])
@@ -199,8 +225,8 @@ export async function applyInTransaction(
         events_applied = events_applied + ${fresh.length}, updated_at = now()`,
     // A replay of the log in position order has applied every event at or below the last one it read (appends
     // commit in position order, so none below it can commit later): its consistent position needs no scan.
-    replayedThrough !== undefined
-      ? tx`update checkpoint set consistent_position = greatest(consistent_position, ${replayedThrough}::bigint)`
+    replay
+      ? tx`update checkpoint set consistent_position = greatest(consistent_position, ${replay.through}::bigint)`
       : // After the checkpoint update above, which holds the checkpoint row until commit: this statement's snapshot
         // therefore sees every batch of this projection committed before it (other partitions, other instances), and
         // the last batch to commit sees them all, so the position also advances for partitions that are idle.

@@ -36,6 +36,12 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    * costs a statement whatever its size, and a mutable read model has as many rounds as a stream has events in a chunk.
    */
   readonly writeReplay?: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
+  /**
+   * Optional, with writeReplay: a replay's last step, after its last chunk and before the swap's catch-up (which
+   * writes live). Derives from the rows writeReplay stored the tables it left out (running counts, people per cell),
+   * as one aggregate over the whole read model instead of an upsert per chunk; the result equals what `write` keeps.
+   */
+  readonly finishReplay?: (tx: TransactionSql) => Promise<void>;
 }
 
 /** A change with the position of the event it came from: where the row version it writes becomes true. */

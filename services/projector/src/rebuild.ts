@@ -3,7 +3,13 @@ import type { EventRow, PersonalDataVault } from '@vru/event-store';
 import type { Logger, Sql, TransactionSql } from '@vru/runtime';
 import { EVENT_COLUMNS, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
-import { applyInTransaction, createProjectionSchema, projectionLockKey } from './apply.js';
+import {
+  applyInTransaction,
+  createProjectionSchema,
+  projectionLockKey,
+  writeStreamPositions,
+  type ReplayProgress,
+} from './apply.js';
 import {
   STREAM_POSITIONS,
   asAtSchemaOf,
@@ -96,11 +102,15 @@ async function replayLogInto(
     }
   });
   onChunk(0);
+  const progress = new Map<Projection, ReplayProgress>(
+    targets.map((projection) => [projection, { through: '0', streamPositions: new Map() }]),
+  );
   const total = await replayChunks(
     sql,
     readable,
     async (events) => {
       const through = events[events.length - 1]!.position;
+      for (const p of progress.values()) p.through = through;
       // One transaction per read model, side by side on the pool's connections: each shadow schema is its own (its
       // stream positions and checkpoint included), and PostgreSQL then writes on more than one core while this
       // process prepares the next statements.
@@ -117,13 +127,25 @@ async function replayLogInto(
               events,
               undefined,
               undefined,
-              through,
+              progress.get(projection),
             );
           }),
         ),
       );
     },
     onChunk,
+  );
+  // What the replay's chunks left to the end (the stream positions, and see Projection.finishReplay), every read
+  // model side by side.
+  await Promise.all(
+    targets.map((projection) =>
+      sql.begin(async (tx) => {
+        await tx`set local synchronous_commit = off`;
+        await tx.unsafe(`set local search_path to ${schemaOf(projection.name, suffix)}, public`);
+        await writeStreamPositions(tx, progress.get(projection)!.streamPositions);
+        await projection.finishReplay?.(tx);
+      }),
+    ),
   );
   // The readers' indexes, each built by one sort over the loaded rows, and statistics for the planner before the
   // read model is swapped in.

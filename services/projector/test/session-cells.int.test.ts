@@ -1,13 +1,19 @@
 import t from 'tap';
 import { financialYearOf, monthOf, quarterPeriodOf } from '@vru/domain';
-import { attendanceProjection, ensureProjectionSchema } from '@vru/projector';
+import {
+  attendanceProjection,
+  compareWithRebuild,
+  ensureProjectionSchema,
+  submissionsProjection,
+} from '@vru/projector';
 import { Harness, event } from '@vru/testkit';
 
 /**
  * The disclosure cells the attendance projection keeps (distinct people per programme, provider or every provider,
  * month, quarter and financial year; people with a session and attenders) equal the distinct people counted from
  * the sessions themselves: now, and at every earlier position, with streams applied out of position order and
- * every event delivered twice.
+ * every event delivered twice. A replay, which stores the sessions and submissions alone and derives the cells, the
+ * submission counts and the stream positions once at its end, leaves every table as the live path does.
  */
 const h = await Harness.start();
 t.teardown(() => h.close());
@@ -104,4 +110,10 @@ await t.test('cells kept as events arrive equal distinct people counted from the
     const want = new Map([...expected(sessions, p)].map(([k, c]) => [k, { people: c.people, attenders: c.attenders }]));
     t.same(new Map(atP.map(({ key, ...c }) => [key, c])), want, `the people of every cell at position ${p}`);
   }
+
+  t.same(await compareWithRebuild(h.sql, attendanceProjection, h.vault), [], 'a replay stores the same attendance rows');
+  await ensureProjectionSchema(h.sql, submissionsProjection);
+  await h.applyOutOfOrderThenAgain(submissionsProjection, stored);
+  t.ok((await h.count('rm_submissions.submission_counts')) > 0, 'submissions are counted');
+  t.same(await compareWithRebuild(h.sql, submissionsProjection, h.vault), [], 'a replay stores the same submission rows');
 });

@@ -1,5 +1,6 @@
 import type { StoredEvent } from '@vru/contracts';
-import { recordset, type Projection } from '../projection.js';
+import type { TransactionSql } from '@vru/runtime';
+import { recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const attendanceReadModel = {
@@ -123,18 +124,11 @@ export const attendanceProjection: Projection<SessionRow> = {
     // cell's people. Rows are written in key order: concurrent batches lock shared rows in the same order.
     await tx`
       with inserted as (
-        insert into sessions_versions (
-          event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
-        select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
-        from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
-          "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
-        on conflict (event_id) do nothing
+        ${insertSessions(tx, rows)}
         returning stream_id, provider_id, programme_id, session_date, attended, valid_from),
       cells as (
         select c.period_from, i.programme_id, c.period_level, p.provider_id, i.stream_id, i.attended, i.valid_from
-        from inserted i
-        cross join lateral ${tx.unsafe(SESSION_PERIODS_SQL)} as c(period_level, period_from)
-        cross join lateral (values (i.provider_id), ('')) as p(provider_id)),
+        from inserted i ${tx.unsafe(CELLS_OF_SESSION('i'))}),
       members as (
         select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(valid_from) as valid_from
         from cells cross join lateral (select 'session' union all select 'attended' where cells.attended) as k(kind)
@@ -164,4 +158,60 @@ export const attendanceProjection: Projection<SessionRow> = {
         set people = session_cells.people + excluded.people, attenders = session_cells.attenders + excluded.attenders,
           attended = session_cells.attended + excluded.attended, missed = session_cells.missed + excluded.missed`;
   },
+  // A replay stores the sessions alone, chunk by chunk; who is in each cell and the cells' counts are then derived
+  // once from all of them (finishReplay), rather than looked up and upserted for every chunk.
+  writeReplay: async (tx, rows) => {
+    if (rows.length > 0) await insertSessions(tx, rows);
+  },
+  finishReplay: async (tx) => {
+    // A cell's periods are whole months, so one row per person, programme, provider and month (its first session and
+    // first attended session, sessions attended and missed) decides every cell that person's sessions count in.
+    await tx`
+      with monthly as (
+        select stream_id, programme_id, provider_id, date_trunc('month', session_date)::date as session_date,
+          min(valid_from) as first_session, min(valid_from) filter (where attended) as first_attended,
+          count(*) filter (where attended)::int as attended, count(*) filter (where not attended)::int as missed
+        from sessions_versions group by 1, 2, 3, 4),
+      cells as (
+        select c.period_from, m.programme_id, c.period_level, p.provider_id, m.stream_id, m.first_session,
+          m.first_attended, m.attended, m.missed
+        from monthly m ${tx.unsafe(CELLS_OF_SESSION('m'))}),
+      added as (
+        insert into session_people_versions (period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from)
+        select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(k.valid_from)
+        from cells cross join lateral (values ('session', first_session), ('attended', first_attended)) as k(kind, valid_from)
+        where k.valid_from is not null
+        group by 1, 2, 3, 4, 5, 6
+        returning period_from, programme_id, period_level, provider_id, kind),
+      joined as (
+        select period_from, programme_id, period_level, provider_id,
+          count(*) filter (where kind = 'session')::int as people,
+          count(*) filter (where kind = 'attended')::int as attenders
+        from added group by 1, 2, 3, 4),
+      sums as (
+        select period_from, programme_id, period_level, provider_id, sum(attended)::int as attended,
+          sum(missed)::int as missed
+        from cells group by 1, 2, 3, 4)
+      insert into session_cells (period_from, programme_id, period_level, provider_id, people, attenders, attended, missed)
+      select s.period_from, s.programme_id, s.period_level, s.provider_id, j.people, j.attenders, s.attended, s.missed
+      from sums s join joined j using (period_from, programme_id, period_level, provider_id)`;
+  },
 };
+
+/** The insert of sessions (a statement, or a CTE's body with a `returning` after it). */
+const insertSessions = (tx: TransactionSql, rows: readonly Positioned<SessionRow>[]) => tx`
+  insert into sessions_versions (
+    event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
+  select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
+  from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
+    "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
+  on conflict (event_id) do nothing`;
+
+/**
+ * The cells a row with `session_date`, `provider_id` and `programme_id` counts in, joined to it as
+ * (period_level, period_from) and provider_id: its month, quarter and financial year, for its provider and for every
+ * provider together ('').
+ */
+const CELLS_OF_SESSION = (alias: string): string =>
+  `cross join lateral ${SESSION_PERIODS_SQL.replaceAll('session_date', `${alias}.session_date`)} as c(period_level, period_from)
+   cross join lateral (values (${alias}.provider_id), ('')) as p(provider_id)`;

@@ -1,5 +1,6 @@
 import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
-import { lastPerKey, recordset, type Projection } from '../projection.js';
+import type { TransactionSql } from '@vru/runtime';
+import { lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const submissionsReadModel = {
@@ -105,17 +106,34 @@ export const submissionsProjection: Projection<SubmissionRow> = {
     // order: concurrent batches lock shared rows in the same order and cannot deadlock.
     await tx`
       with inserted as (
-        insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
-        select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
-        from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
-          type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
-        on conflict (event_id) do nothing
+        ${insertSubmissions(tx, rows)}
         returning provider_id, occurred_at, recorded_at)
       insert into submission_counts (provider_id, received_on, lag_days, accepted, late)
-      select provider_id, (recorded_at at time zone 'UTC')::date, ${tx.unsafe(LAG_DAYS_SQL)}, count(*),
-        count(*) filter (where ${tx.unsafe(LATE_SQL)})
-      from inserted group by 1, 2, 3 order by 1, 2, 3
+      ${tx.unsafe(COUNTS_OF('inserted'))} order by 1, 2, 3
       on conflict (provider_id, received_on, lag_days) do update
         set accepted = submission_counts.accepted + excluded.accepted, late = submission_counts.late + excluded.late`;
   },
+  // A replay stores the submissions alone, chunk by chunk (an event id is one event of the log, so none repeats), and
+  // counts them once at the end.
+  writeReplay: async (tx, rows) => {
+    if (rows.length > 0) await insertSubmissions(tx, rows);
+  },
+  finishReplay: async (tx) => {
+    await tx`
+      insert into submission_counts (provider_id, received_on, lag_days, accepted, late)
+      ${tx.unsafe(COUNTS_OF('submissions_versions'))}`;
+  },
 };
+
+/** The insert of submissions (a statement, or a CTE's body with a `returning` after it). */
+const insertSubmissions = (tx: TransactionSql, rows: readonly Positioned<SubmissionRow>[]) => tx`
+  insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
+  select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
+  from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
+    type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
+  on conflict (event_id) do nothing`;
+
+/** submission_counts' rows counted from a relation of submissions rows (provider, occurred and recorded times). */
+const COUNTS_OF = (relation: string): string => `
+  select provider_id, (recorded_at at time zone 'UTC')::date, ${LAG_DAYS_SQL}, count(*), count(*) filter (where ${LATE_SQL})
+  from ${relation} group by 1, 2, 3`;
