@@ -45,7 +45,8 @@ export function projectionLockKey(name: string): number {
 
 /**
  * Creates a projection's schema (its tables, versioning and current views) and the schema of its as-at views; with
- * `deferIndexes` (a rebuild's bulk load), without the indexes only readers use (readModelIndexDdl, created later).
+ * `deferIndexes` (a rebuild's bulk load), without the indexes only readers use (readModelIndexDdl, created later),
+ * nor, for a projection that writes its replay itself, the append-only tables' primary keys (readModelKeyDdl).
  */
 export async function createProjectionSchema(
   tx: TransactionSql,
@@ -55,7 +56,8 @@ export async function createProjectionSchema(
 ): Promise<void> {
   await tx.unsafe(`create schema ${schema}`);
   await tx.unsafe(`set local search_path to ${schema}, public`);
-  await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables, options));
+  const deferKeys = options.deferIndexes === true && projection.writeReplay !== undefined;
+  await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables, { ...options, deferKeys }));
   await replaceAsAtViews(tx, projection, schema);
   await tx`insert into checkpoint (projection_version) values (${projection.version})`;
 }

@@ -34,6 +34,7 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    * Optional: writes a replay's chunk (a rebuild into a shadow schema no other writer touches, every change in
    * position order) with the same resulting rows as `write` round by round would, but in a few statements: a round
    * costs a statement whatever its size, and a mutable read model has as many rounds as a stream has events in a chunk.
+   * It writes each append-only row once (it never relies on their primary keys, which the replay builds at its end).
    */
   readonly writeReplay?: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
   /**
@@ -121,9 +122,13 @@ end $$;
  * Unqualified DDL for a projection's tables, run with search_path set to its schema: the versioned tables, the
  * indexes their writes need (keys), the versioning trigger and the current views under the original names; with
  * `deferIndexes`, the indexes only readers use are left for readModelIndexDdl (a rebuild creates them after its bulk
- * load: one sort per index instead of an index insertion per row).
+ * load: one sort per index instead of an index insertion per row); with `deferKeys` as well, so are the append-only
+ * tables' primary keys (readModelKeyDdl), for a replay that writes each of their rows once.
  */
-export function readModelDdl(tables: readonly ReadModelTable[], options: { deferIndexes?: boolean } = {}): string {
+export function readModelDdl(
+  tables: readonly ReadModelTable[],
+  options: { deferIndexes?: boolean; deferKeys?: boolean } = {},
+): string {
   const parts: string[] = [];
   if (tables.some(isMutable)) parts.push(VERSION_ROW_DDL);
   for (const t of tables) {
@@ -134,7 +139,7 @@ export function readModelDdl(tables: readonly ReadModelTable[], options: { defer
       parts.push(`create table ${stored} (${[...t.columns, `primary key (${key})`].join(', ')});`);
     } else if (t.appendOnly) {
       parts.push(
-        `create table ${stored} (${[...t.columns, 'valid_from bigint not null', `primary key (${key})`].join(', ')});`,
+        `create table ${stored} (${[...t.columns, 'valid_from bigint not null', ...(options.deferKeys ? [] : [`primary key (${key})`])].join(', ')});`,
       );
       parts.push(`create view ${t.name} as select ${names} from ${stored};`);
     } else {
@@ -152,6 +157,13 @@ export function readModelDdl(tables: readonly ReadModelTable[], options: { defer
   if (!options.deferIndexes) parts.push(readModelIndexDdl(tables));
   return parts.join('\n');
 }
+
+/** The append-only tables' primary keys, when readModelDdl left them out (`deferKeys`): each built by one sort. */
+export const readModelKeyDdl = (tables: readonly ReadModelTable[]): string =>
+  tables
+    .filter((t) => t.appendOnly === true)
+    .map((t) => `alter table ${storedTableOf(t)} add primary key (${t.key.join(', ')});`)
+    .join('\n');
 
 /**
  * The indexes of a projection's tables that only readers use: on a mutable table's closed versions (key, valid_from)

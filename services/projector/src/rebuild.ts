@@ -14,6 +14,7 @@ import {
   STREAM_POSITIONS,
   asAtSchemaOf,
   readModelIndexDdl,
+  readModelKeyDdl,
   schemaOf,
   storedTableOf,
   closedTableOf,
@@ -147,7 +148,8 @@ async function replayLogInto(
       }),
     ),
   );
-  // The readers' indexes, each built by one sort over the loaded rows, and statistics for the planner before the
+  // The append-only tables' keys (where the replay left them out) and the readers' indexes, each built by one sort
+  // over the loaded rows, and statistics for the planner before the
   // read model is swapped in.
   for (const projection of targets) {
     const shadow = schemaOf(projection.name, suffix);
@@ -156,7 +158,7 @@ async function replayLogInto(
     // events).
     for (const table of projection.tables.filter(isMutable))
       await sql.unsafe(`vacuum full ${shadow}.${storedTableOf(table)}`);
-    const indexes = readModelIndexDdl(projection.tables);
+    const indexes = (projection.writeReplay ? readModelKeyDdl(projection.tables) + '\n' : '') + readModelIndexDdl(projection.tables);
     if (indexes !== '')
       await sql.begin(async (tx) => {
         await tx.unsafe(`set local search_path to ${shadow}, public`);

@@ -124,7 +124,7 @@ export const attendanceProjection: Projection<SessionRow> = {
     // cell's people. Rows are written in key order: concurrent batches lock shared rows in the same order.
     await tx`
       with inserted as (
-        ${insertSessions(tx, rows)}
+        ${insertSessions(tx, rows, 'live')}
         returning stream_id, provider_id, programme_id, session_date, attended, valid_from),
       cells as (
         select c.period_from, i.programme_id, c.period_level, p.provider_id, i.stream_id, i.attended, i.valid_from
@@ -161,7 +161,7 @@ export const attendanceProjection: Projection<SessionRow> = {
   // A replay stores the sessions alone, chunk by chunk; who is in each cell and the cells' counts are then derived
   // once from all of them (finishReplay), rather than looked up and upserted for every chunk.
   writeReplay: async (tx, rows) => {
-    if (rows.length > 0) await insertSessions(tx, rows);
+    if (rows.length > 0) await insertSessions(tx, rows, 'replay');
   },
   finishReplay: async (tx) => {
     // A cell's periods are whole months, so one row per person, programme, provider and month (its first session and
@@ -198,14 +198,21 @@ export const attendanceProjection: Projection<SessionRow> = {
   },
 };
 
-/** The insert of sessions (a statement, or a CTE's body with a `returning` after it). */
-const insertSessions = (tx: TransactionSql, rows: readonly Positioned<SessionRow>[]) => tx`
+/**
+ * The insert of sessions (a statement, or a CTE's body with a `returning` after it). Live, an event seen twice is
+ * stored once; a replay stores each event once into a table without its key yet.
+ */
+const insertSessions = (
+  tx: TransactionSql,
+  rows: readonly Positioned<SessionRow>[],
+  path: 'live' | 'replay',
+) => tx`
   insert into sessions_versions (
     event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
   select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
   from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
     "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
-  on conflict (event_id) do nothing`;
+  ${tx.unsafe(path === 'live' ? 'on conflict (event_id) do nothing' : '')}`;
 
 /**
  * The cells a row with `session_date`, `provider_id` and `programme_id` counts in, joined to it as

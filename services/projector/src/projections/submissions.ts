@@ -106,7 +106,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
     // order: concurrent batches lock shared rows in the same order and cannot deadlock.
     await tx`
       with inserted as (
-        ${insertSubmissions(tx, rows)}
+        ${insertSubmissions(tx, rows, 'live')}
         returning provider_id, occurred_at, recorded_at)
       insert into submission_counts (provider_id, received_on, lag_days, accepted, late)
       ${tx.unsafe(COUNTS_OF('inserted'))} order by 1, 2, 3
@@ -116,7 +116,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
   // A replay stores the submissions alone, chunk by chunk (an event id is one event of the log, so none repeats), and
   // counts them once at the end.
   writeReplay: async (tx, rows) => {
-    if (rows.length > 0) await insertSubmissions(tx, rows);
+    if (rows.length > 0) await insertSubmissions(tx, rows, 'replay');
   },
   finishReplay: async (tx) => {
     await tx`
@@ -125,13 +125,20 @@ export const submissionsProjection: Projection<SubmissionRow> = {
   },
 };
 
-/** The insert of submissions (a statement, or a CTE's body with a `returning` after it). */
-const insertSubmissions = (tx: TransactionSql, rows: readonly Positioned<SubmissionRow>[]) => tx`
+/**
+ * The insert of submissions (a statement, or a CTE's body with a `returning` after it). Live, an event seen twice is
+ * stored once; a replay stores each event once into a table without its key yet.
+ */
+const insertSubmissions = (
+  tx: TransactionSql,
+  rows: readonly Positioned<SubmissionRow>[],
+  path: 'live' | 'replay',
+) => tx`
   insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
   select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
   from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
     type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
-  on conflict (event_id) do nothing`;
+  ${tx.unsafe(path === 'live' ? 'on conflict (event_id) do nothing' : '')}`;
 
 /** submission_counts' rows counted from a relation of submissions rows (provider, occurred and recorded times). */
 const COUNTS_OF = (relation: string): string => `
