@@ -257,8 +257,9 @@ export function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
 }
 
 /**
- * Rows as one JSON parameter for `jsonb_to_recordset`: typed columns, nulls and booleans intact, and one
- * statement text whatever the row count (postgres.js encodes typed array parameters unreliably).
+ * Rows as one JSON parameter for `json_to_recordset`: typed columns, nulls and booleans intact, and one
+ * statement text whatever the row count (postgres.js encodes typed array parameters unreliably). `json`, not `jsonb`:
+ * the text is read once, where `jsonb` first builds (and sorts the keys of) a binary copy of every row.
  */
 export const recordset = (rows: readonly object[]): string => JSON.stringify(rows);
-// Use as `jsonb_to_recordset(${recordset(rows)}::text::jsonb)`: typed as text so postgres.js does not encode it twice.
+// Use as `json_to_recordset(${recordset(rows)}::text::json)`: typed as text so postgres.js does not encode it twice.

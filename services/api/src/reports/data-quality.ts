@@ -180,7 +180,7 @@ async function acceptedPerMonth(sql: Sql, provider: string | null, q: DataQualit
       where provider_id = x.provider and ${sql.unsafe(LAG_DAYS_SQL)} = x.lag
         and recorded_at >= x.from and recorded_at < x.before
       order by 1 offset x.skip limit 1) as v
-    from jsonb_to_recordset(${JSON.stringify(
+    from json_to_recordset(${JSON.stringify(
       picks.map((p) => ({
         i: p.i,
         provider: p.providerId,
@@ -189,7 +189,7 @@ async function acceptedPerMonth(sql: Sql, provider: string | null, q: DataQualit
         before: p.before,
         skip: p.offset,
       })),
-    )}::text::jsonb) as x(i integer, provider text, lag integer, "from" timestamptz, before timestamptz, skip integer)`;
+    )}::text::json) as x(i integer, provider text, lag integer, "from" timestamptz, before timestamptz, skip integer)`;
   const value = new Map(values.map((v) => [v.i, v.v]));
   return list.map(({ providerId, month, accepted, late }, index) => {
     const lo = value.get(index * 2) ?? null;

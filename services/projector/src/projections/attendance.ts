@@ -210,7 +210,7 @@ const insertSessions = (
   insert into sessions_versions (
     event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
   select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
-  from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
+  from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
     "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
   ${tx.unsafe(path === 'live' ? 'on conflict (event_id) do nothing' : '')}`;
 

@@ -161,7 +161,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
                                                  ethnicity_group, area, prior_offences, prior_serious_violence, prior_custody, valid_from)
         select "streamId", "dataPartnerId", "poolId", "indexDate", "indexEvent", "ageAtIndex", gender, "ethnicityGroup", area,
                "priorOffences", "priorSeriousViolence", "priorCustody", position
-        from jsonb_to_recordset(${recordset(records)}::text::jsonb) as x("streamId" text, "dataPartnerId" text, "poolId" text,
+        from json_to_recordset(${recordset(records)}::text::json) as x("streamId" text, "dataPartnerId" text, "poolId" text,
           "indexDate" date, "indexEvent" text, "ageAtIndex" integer, gender text, "ethnicityGroup" text, area text, "priorOffences" integer,
           "priorSeriousViolence" boolean, "priorCustody" boolean, position bigint)
         on conflict (stream_id) where valid_to is null do nothing`;
@@ -170,7 +170,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
       await tx`
         insert into comparison_offences_versions (event_id, stream_id, offence_date, proven_date, serious_violence, custodial, valid_from)
         select "eventId", "streamId", "offenceDate", "provenDate", "seriousViolence", custodial, position
-        from jsonb_to_recordset(${recordset(offences)}::text::jsonb) as x("eventId" uuid, "streamId" text, "offenceDate" date,
+        from json_to_recordset(${recordset(offences)}::text::json) as x("eventId" uuid, "streamId" text, "offenceDate" date,
           "provenDate" date, "seriousViolence" boolean, custodial boolean, position bigint)
         on conflict (event_id) do nothing`;
     }
@@ -184,7 +184,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
         where stream_id = any(${streams}::text[])`;
       await tx`
         update only comparison_records_versions r set erased = true, valid_from = x.position
-        from jsonb_to_recordset(${recordset(erased)}::text::jsonb) as x("streamId" text, position bigint)
+        from json_to_recordset(${recordset(erased)}::text::json) as x("streamId" text, position bigint)
         where r.stream_id = x."streamId" and r.valid_to is null`;
       await tx`delete from comparison_offences_versions where stream_id = any(${streams}::text[])`;
     }

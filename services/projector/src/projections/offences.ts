@@ -91,7 +91,7 @@ export const offencesProjection: Projection<OffenceChange> = {
                                      serious_violence, custodial, valid_from)
       select "eventId", "streamId", "providerId", "programmeId", "offenceDate", "provenDate", disposal, "offenceCategory",
              "seriousViolence", custodial, position
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
+      from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
         "offenceDate" date, "provenDate" date, disposal text, "offenceCategory" text, "seriousViolence" boolean, custodial boolean,
         position bigint)
       on conflict (event_id) do nothing`;

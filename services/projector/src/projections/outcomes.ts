@@ -116,7 +116,7 @@ export const outcomesProjection: Projection<OutcomeRow> = {
                                           baseline_score, exit_on, exit_score, measurements, valid_from)
       select "streamId", "providerId", "programmeId", instrument, scale, "higherIsBetter", "baselineOn", "baselineScore", "exitOn",
              "exitScore", measurements, position
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, instrument text,
+      from json_to_recordset(${recordset(rows)}::text::json) as x("streamId" text, "providerId" text, "programmeId" text, instrument text,
         scale text, "higherIsBetter" boolean, "baselineOn" date, "baselineScore" double precision, "exitOn" date, "exitScore" double precision,
         measurements integer, position bigint)
       on conflict (stream_id, instrument, scale) where valid_to is null do update set

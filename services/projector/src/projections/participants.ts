@@ -204,7 +204,7 @@ const UPDATE_SQL = `
     first_session_date = least(t.first_session_date, (x.patch->>'firstSessionDate')::date),
     follow_ups = t.follow_ups || coalesce(x.patch->'followUps', '{}'::jsonb),
     valid_from = x.position
-  from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb, position bigint)
+  from json_to_recordset($1::text::json) as x("streamId" text, patch jsonb, position bigint)
   where t.stream_id = x."streamId" and t.valid_to is null`;
 
 const CELL_KEY = 'programme_id, provider_id, figure, month, age_band, setting';
@@ -218,7 +218,7 @@ const UPDATE_WITH_CELLS_SQL = `
   with old as (
     select stream_id, programme_id, provider_id, referral_date, enrolled_on, exit_date, exit_reason, age_band, delivery_setting
     from only participants_versions
-    where valid_to is null and stream_id in (select "streamId" from jsonb_to_recordset($1::text::jsonb) as x("streamId" text))),
+    where valid_to is null and stream_id in (select "streamId" from json_to_recordset($1::text::json) as x("streamId" text))),
   updated as (${UPDATE_SQL}
     returning t.stream_id, t.programme_id, t.provider_id, t.referral_date, t.enrolled_on, t.exit_date, t.exit_reason,
       t.age_band, t.delivery_setting, t.valid_from),
@@ -244,7 +244,7 @@ const UPDATE_WITH_CELLS_SQL = `
  * ERASE_SQL rewrites every version of the row) and the running counts move with them.
  */
 const ERASE_CELLS_SQL = `
-  with erased as (select "streamId" as stream_id from jsonb_to_recordset($1::text::jsonb) as x("streamId" text)),
+  with erased as (select "streamId" as stream_id from json_to_recordset($1::text::json) as x("streamId" text)),
   known as (
     select ${CELL_KEY}, change from participant_cell_changes_versions
     where stream_id in (select stream_id from erased) and age_band <> 'unknown'),
@@ -266,7 +266,7 @@ const ERASE_CELLS_SQL = `
 const ERASE_SQL = `
   update participants_versions t set
     ${COLUMNS.map(([key, col, type]) => `${col} = case when x.patch ? '${key}' then (x.patch->>'${key}')::${type} else t.${col} end`).join(',\n    ')}
-  from jsonb_to_recordset($1::text::jsonb) as x("streamId" text, patch jsonb)
+  from json_to_recordset($1::text::json) as x("streamId" text, patch jsonb)
   where t.stream_id = x."streamId"`;
 
 /**
@@ -443,7 +443,7 @@ const VERSION_COLUMNS = [...IDENTITY, ...ROW_COLUMNS];
 const ADD_CELL_TOTALS_SQL = `
   insert into participant_cells (${CELL_KEY}, people)
   select "programmeId", "providerId", figure, month, "ageBand", setting, people
-  from jsonb_to_recordset($1::text::jsonb) as x("programmeId" text, "providerId" text, figure text, month date, "ageBand" text, setting text, people integer)
+  from json_to_recordset($1::text::json) as x("programmeId" text, "providerId" text, figure text, month date, "ageBand" text, setting text, people integer)
   order by 1, 2, 3, 4, 5, 6
   on conflict (${CELL_KEY}) do update set people = participant_cells.people + excluded.people`;
 const CHANGE_COLUMNS = ['stream_id', 'programme_id', 'provider_id', 'figure', 'month', 'age_band', 'setting'];
@@ -671,7 +671,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
     await tx`
       insert into participants_versions (stream_id, provider_id, programme_id, valid_from)
       select "streamId", "providerId", "programmeId", position
-      from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("streamId" text, "providerId" text, "programmeId" text, position bigint)
+      from json_to_recordset(${recordset(rows)}::text::json) as x("streamId" text, "providerId" text, "programmeId" text, position bigint)
       on conflict (stream_id) where valid_to is null do nothing`;
     await tx.unsafe(UPDATE_WITH_CELLS_SQL, [
       recordset(rows.map((r) => ({ streamId: r.streamId, patch: r.patch, position: r.position }))),

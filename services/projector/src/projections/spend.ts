@@ -192,7 +192,7 @@ export const spendProjection: Projection<SpendChange> = {
         insert into grants_versions (grant_ref, stream_id, provider_id, programme_id, amount_pence, start_date, end_date, target_participants,
                                      valid_from)
         select "grantRef", "streamId", "providerId", "programmeId", "amountPence", "startDate", "endDate", "targetParticipants", position
-        from jsonb_to_recordset(${recordset(grants)}::text::jsonb) as x("grantRef" text, "streamId" text, "providerId" text, "programmeId" text,
+        from json_to_recordset(${recordset(grants)}::text::json) as x("grantRef" text, "streamId" text, "providerId" text, "programmeId" text,
           "amountPence" bigint, "startDate" date, "endDate" date, "targetParticipants" integer, position bigint)
         on conflict (grant_ref) where valid_to is null do update set provider_id = excluded.provider_id, programme_id = excluded.programme_id,
           amount_pence = excluded.amount_pence, start_date = excluded.start_date, end_date = excluded.end_date,
@@ -204,7 +204,7 @@ export const spendProjection: Projection<SpendChange> = {
                                     original_amount_pence, original_category, valid_from)
         select "eventId", "grantRef", "providerId", "amountPence", category, "periodStart", "periodEnd", "evidenceRef", "amountPence", category,
                position
-        from jsonb_to_recordset(${recordset(spends)}::text::jsonb) as x("eventId" uuid, "grantRef" text, "providerId" text, "amountPence" bigint,
+        from json_to_recordset(${recordset(spends)}::text::json) as x("eventId" uuid, "grantRef" text, "providerId" text, "amountPence" bigint,
           category text, "periodStart" date, "periodEnd" date, "evidenceRef" text, position bigint)
         on conflict (event_id) where valid_to is null do nothing`;
     }
@@ -222,7 +222,7 @@ export const spendProjection: Projection<SpendChange> = {
           outcome_targets, revisions, valid_from)
         select "grantRef", quarter, referrals, enrolments, "sessionsDelivered", completions, "spendPence", "shareReliablyImproved",
           revisions, position
-        from jsonb_to_recordset(${recordset([...targets.values()])}::text::jsonb) as x("grantRef" text, quarter text, referrals integer,
+        from json_to_recordset(${recordset([...targets.values()])}::text::json) as x("grantRef" text, quarter text, referrals integer,
           enrolments integer, "sessionsDelivered" integer, completions integer, "spendPence" bigint, "shareReliablyImproved" jsonb,
           revisions integer, position bigint)
         on conflict (grant_ref, quarter) where valid_to is null do update set referrals = excluded.referrals, enrolments = excluded.enrolments,
@@ -234,7 +234,7 @@ export const spendProjection: Projection<SpendChange> = {
       await tx`
         update only spend_versions s set amount_pence = x."amountPence", category = x.category, corrections = s.corrections + x.count,
           valid_from = x.position
-        from jsonb_to_recordset(${recordset([...corrections.values()])}::text::jsonb)
+        from json_to_recordset(${recordset([...corrections.values()])}::text::json)
           as x("correctsEventId" uuid, "amountPence" bigint, category text, count integer, position bigint)
         where s.event_id = x."correctsEventId" and s.valid_to is null`;
     }

@@ -136,7 +136,7 @@ const insertSubmissions = (
 ) => tx`
   insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
   select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
-  from jsonb_to_recordset(${recordset(rows)}::text::jsonb) as x("eventId" uuid, "providerId" text, "programmeId" text,
+  from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "providerId" text, "programmeId" text,
     type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
   ${tx.unsafe(path === 'live' ? 'on conflict (event_id) do nothing' : '')}`;
 
