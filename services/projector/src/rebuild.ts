@@ -158,7 +158,8 @@ async function replayLogInto(
     // events).
     for (const table of projection.tables.filter(isMutable))
       await sql.unsafe(`vacuum full ${shadow}.${storedTableOf(table)}`);
-    const indexes = (projection.writeReplay ? readModelKeyDdl(projection.tables) + '\n' : '') + readModelIndexDdl(projection.tables);
+    const indexes =
+      (projection.writeReplay ? readModelKeyDdl(projection.tables) + '\n' : '') + readModelIndexDdl(projection.tables);
     if (indexes !== '')
       await sql.begin(async (tx) => {
         await tx.unsafe(`set local search_path to ${shadow}, public`);

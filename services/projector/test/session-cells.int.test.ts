@@ -111,9 +111,17 @@ await t.test('cells kept as events arrive equal distinct people counted from the
     t.same(new Map(atP.map(({ key, ...c }) => [key, c])), want, `the people of every cell at position ${p}`);
   }
 
-  t.same(await compareWithRebuild(h.sql, attendanceProjection, h.vault), [], 'a replay stores the same attendance rows');
+  t.same(
+    await compareWithRebuild(h.sql, attendanceProjection, h.vault),
+    [],
+    'a replay stores the same attendance rows',
+  );
   await ensureProjectionSchema(h.sql, submissionsProjection);
   await h.applyOutOfOrderThenAgain(submissionsProjection, stored);
   t.ok((await h.count('rm_submissions.submission_counts')) > 0, 'submissions are counted');
-  t.same(await compareWithRebuild(h.sql, submissionsProjection, h.vault), [], 'a replay stores the same submission rows');
+  t.same(
+    await compareWithRebuild(h.sql, submissionsProjection, h.vault),
+    [],
+    'a replay stores the same submission rows',
+  );
 });

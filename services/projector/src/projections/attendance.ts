@@ -202,11 +202,7 @@ export const attendanceProjection: Projection<SessionRow> = {
  * The insert of sessions (a statement, or a CTE's body with a `returning` after it). Live, an event seen twice is
  * stored once; a replay stores each event once into a table without its key yet.
  */
-const insertSessions = (
-  tx: TransactionSql,
-  rows: readonly Positioned<SessionRow>[],
-  path: 'live' | 'replay',
-) => tx`
+const insertSessions = (tx: TransactionSql, rows: readonly Positioned<SessionRow>[], path: 'live' | 'replay') => tx`
   insert into sessions_versions (
     event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
   select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
