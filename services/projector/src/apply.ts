@@ -5,6 +5,7 @@ import {
   asAtSchemaOf,
   asAtViewsDdl,
   readModelDdl,
+  replayDefersKeys,
   schemaOf,
   type Positioned,
   type Projection,
@@ -56,7 +57,7 @@ export async function createProjectionSchema(
 ): Promise<void> {
   await tx.unsafe(`create schema ${schema}`);
   await tx.unsafe(`set local search_path to ${schema}, public`);
-  const deferKeys = options.deferIndexes === true && projection.writeReplay !== undefined;
+  const deferKeys = options.deferIndexes === true && replayDefersKeys(projection);
   await tx.unsafe(FRAMEWORK_DDL + readModelDdl(projection.tables, { ...options, deferKeys }));
   await replaceAsAtViews(tx, projection, schema);
   await tx`insert into checkpoint (projection_version) values (${projection.version})`;

@@ -158,6 +158,9 @@ export function readModelDdl(
   return parts.join('\n');
 }
 
+/** Whether a replay of this projection loads its append-only tables before their keys (it writes them itself). */
+export const replayDefersKeys = (projection: Projection): boolean => projection.writeReplay !== undefined;
+
 /** The append-only tables' primary keys, when readModelDdl left them out (`deferKeys`): each built by one sort. */
 export const readModelKeyDdl = (tables: readonly ReadModelTable[]): string =>
   tables

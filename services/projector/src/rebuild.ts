@@ -15,6 +15,7 @@ import {
   asAtSchemaOf,
   readModelIndexDdl,
   readModelKeyDdl,
+  replayDefersKeys,
   schemaOf,
   storedTableOf,
   closedTableOf,
@@ -149,8 +150,7 @@ async function replayLogInto(
     ),
   );
   // The append-only tables' keys (where the replay left them out) and the readers' indexes, each built by one sort
-  // over the loaded rows, and statistics for the planner before the
-  // read model is swapped in.
+  // over the loaded rows, and statistics for the planner before the read model is swapped in.
   for (const projection of targets) {
     const shadow = schemaOf(projection.name, suffix);
     // Each version the replay closed left a dead tuple behind in the current rows' table (its copy went to the closed
@@ -158,8 +158,8 @@ async function replayLogInto(
     // events).
     for (const table of projection.tables.filter(isMutable))
       await sql.unsafe(`vacuum full ${shadow}.${storedTableOf(table)}`);
-    const indexes =
-      (projection.writeReplay ? readModelKeyDdl(projection.tables) + '\n' : '') + readModelIndexDdl(projection.tables);
+    const keys = replayDefersKeys(projection) ? readModelKeyDdl(projection.tables) : '';
+    const indexes = [keys, readModelIndexDdl(projection.tables)].filter((ddl) => ddl !== '').join('\n');
     if (indexes !== '')
       await sql.begin(async (tx) => {
         await tx.unsafe(`set local search_path to ${shadow}, public`);
