@@ -260,6 +260,29 @@ export function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
 }
 
 /**
+ * The positions of a replay's changes (in position order) as an `int8multirange` literal of runs, for a statement that
+ * reads those events' rows straight from the log: a few ranges where the positions are consecutive, whatever their
+ * number.
+ */
+export function positionRuns(changes: readonly { position: string }[]): string {
+  const runs: string[] = [];
+  let from: bigint | undefined;
+  let to = 0n;
+  for (const c of changes) {
+    const p = BigInt(c.position);
+    if (from !== undefined && p === to) {
+      to = p + 1n;
+      continue;
+    }
+    if (from !== undefined) runs.push(`[${from},${to})`);
+    from = p;
+    to = p + 1n;
+  }
+  if (from !== undefined) runs.push(`[${from},${to})`);
+  return `{${runs.join(',')}}`;
+}
+
+/**
  * Rows as one JSON parameter for `json_to_recordset`: typed columns, nulls and booleans intact, and one
  * statement text whatever the row count (postgres.js encodes typed array parameters unreliably). `json`, not `jsonb`:
  * the text is read once, where `jsonb` first builds (and sorts the keys of) a binary copy of every row.

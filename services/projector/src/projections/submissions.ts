@@ -1,6 +1,6 @@
 import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
-import { lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
+import { lastPerKey, positionRuns, recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const submissionsReadModel = {
@@ -106,7 +106,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
     // order: concurrent batches lock shared rows in the same order and cannot deadlock.
     await tx`
       with inserted as (
-        ${insertSubmissions(tx, rows, 'live')}
+        ${insertSubmissions(tx, rows)}
         returning provider_id, occurred_at, recorded_at)
       insert into submission_counts (provider_id, received_on, lag_days, accepted, late)
       ${tx.unsafe(COUNTS_OF('inserted'))} order by 1, 2, 3
@@ -114,9 +114,21 @@ export const submissionsProjection: Projection<SubmissionRow> = {
         set accepted = submission_counts.accepted + excluded.accepted, late = submission_counts.late + excluded.late`;
   },
   // A replay stores the submissions alone, chunk by chunk (an event id is one event of the log, so none repeats), and
-  // counts them once at the end.
+  // counts them once at the end. A row is columns of its event's envelope (which upcasting leaves as stored), so the
+  // replay copies them from the log in SQL rather than sending each row back as JSON: the same row as
+  // projectSubmission's, times to the millisecond as a stored event carries them (services/projector/test/
+  // session-cells.int.test.ts compares a replay with live batches).
   writeReplay: async (tx, rows) => {
-    if (rows.length > 0) await insertSubmissions(tx, rows, 'replay');
+    if (rows.length === 0) return;
+    const inserted = await tx`
+      insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
+      select event_id, provider_id, programme_id, type, metadata->>'source',
+        date_trunc('milliseconds', occurred_at), date_trunc('milliseconds', recorded_at), position
+      from public.events
+      where position between ${rows[0]!.position}::bigint and ${rows[rows.length - 1]!.position}::bigint
+        and position <@ ${positionRuns(rows)}::int8multirange`;
+    if (inserted.count !== rows.length)
+      throw new Error(`submissions replay: ${inserted.count} rows copied from the log for ${rows.length} events`);
   },
   finishReplay: async (tx) => {
     await tx`
@@ -125,20 +137,13 @@ export const submissionsProjection: Projection<SubmissionRow> = {
   },
 };
 
-/**
- * The insert of submissions (a statement, or a CTE's body with a `returning` after it). Live, an event seen twice is
- * stored once; a replay stores each event once into a table without its key yet.
- */
-const insertSubmissions = (
-  tx: TransactionSql,
-  rows: readonly Positioned<SubmissionRow>[],
-  path: 'live' | 'replay',
-) => tx`
+/** The insert of live submissions (a CTE's body with a `returning` after it): an event seen twice is stored once. */
+const insertSubmissions = (tx: TransactionSql, rows: readonly Positioned<SubmissionRow>[]) => tx`
   insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
   select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
   from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "providerId" text, "programmeId" text,
     type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
-  ${tx.unsafe(path === 'live' ? 'on conflict (event_id) do nothing' : '')}`;
+  on conflict (event_id) do nothing`;
 
 /** submission_counts' rows counted from a relation of submissions rows (provider, occurred and recorded times). */
 const COUNTS_OF = (relation: string): string => `
