@@ -139,13 +139,28 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
 }
 
 /**
- * A replay's own bookkeeping for one shadow schema: the position it has read through, and each stream's applied
- * version, kept here between chunks (and stored with writeStreamPositions at the end) instead of read and upserted
- * for every stream of every chunk: the replay is the schema's only writer until the swap.
+ * A replay's chunk as applyInTransaction takes it: its events already reduced to those not yet applied (replayEvents,
+ * once per chunk for every read model the replay writes), and the position the replay has read through.
  */
-export interface ReplayProgress {
-  through: string;
-  readonly streamPositions: Map<string, number>;
+export interface ReplayChunk {
+  readonly through: string;
+}
+
+/**
+ * A replay's events not yet applied, advancing `streamPositions` (each stream's applied version) past them: what
+ * applyInTransaction's check per stream keeps of them, computed once per chunk for every read model the replay writes
+ * (each starts empty and sees the same events), with the versions kept here between chunks instead of read and
+ * upserted for every stream of every chunk (the replay is its schemas' only writer until the swap). A replay has no
+ * store to fill a gap from, so an event after one is left out, as live without a gap filler.
+ */
+export function replayEvents(events: readonly StoredEvent[], streamPositions: Map<string, number>): StoredEvent[] {
+  const fresh: StoredEvent[] = [];
+  for (const e of events) {
+    if (e.streamVersion !== (streamPositions.get(e.streamId) ?? 0) + 1) continue;
+    streamPositions.set(e.streamId, e.streamVersion);
+    fresh.push(e);
+  }
+  return fresh;
 }
 
 /** Streams per statement when a replay stores its stream positions: bounds one statement's size. */
@@ -165,8 +180,8 @@ export async function writeStreamPositions(tx: TransactionSql, positions: Readon
 /**
  * Applies events to a projection in the transaction given: skips every event whose stream version was already
  * applied (so redelivery, replays and overlaps between a rebuild and the live consumer never double count),
- * writes the rows, the stream positions and the checkpoint together (a replay keeps its stream positions in
- * `replay` instead).
+ * writes the rows, the stream positions and the checkpoint together. A replay's chunk (`replay`) comes with that check
+ * done (replayEvents) and its stream positions kept by the replay.
  */
 export async function applyInTransaction(
   tx: TransactionSql,
@@ -175,12 +190,11 @@ export async function applyInTransaction(
   events: StoredEvent[],
   kafka?: readonly KafkaPosition[],
   gaps?: { fill: GapFiller; report: GapReporter },
-  replay?: ReplayProgress,
+  replay?: ReplayChunk,
 ): Promise<number> {
   // Statements that do not depend on each other's results are sent together (postgres.js pipelines them on the
   // transaction's connection, in order): a live batch costs four round trips instead of nine.
   const streamIds = replay ? [] : [...new Set(events.map((e) => e.streamId))];
-  const known = replay?.streamPositions ?? new Map<string, number>();
   const [, rows] = await Promise.all([
     tx.unsafe(`set local search_path to ${schema}, public`),
     streamIds.length > 0
@@ -188,10 +202,12 @@ export async function applyInTransaction(
           select stream_id, version from stream_positions where stream_id = any(${streamIds}::text[])`
       : Promise.resolve([]),
   ]);
+  const known = new Map<string, number>();
   for (const r of rows) known.set(r.stream_id, r.version);
-  const fresh: StoredEvent[] = [];
+  const fresh: StoredEvent[] = replay ? events : [];
   const applied = new Map<string, number>();
-  for (const e of events) {
+  if (!replay)
+    for (const e of events) {
     const at = applied.get(e.streamId) ?? known.get(e.streamId) ?? 0;
     if (e.streamVersion <= at) continue;
     if (e.streamVersion > at + 1) {
@@ -206,9 +222,8 @@ export async function applyInTransaction(
     applied.set(e.streamId, e.streamVersion);
     fresh.push(e);
   }
-  const maxPosition = fresh.reduce((m, e) => (BigInt(e.position) > m ? BigInt(e.position) : m), 0n);
+  const maxPosition = fresh.reduce((m, e) => (isLaterPosition(e.position, m) ? e.position : m), '0');
   const writeReplay = replay ? projection.writeReplay : undefined;
-  if (replay) for (const [streamId, version] of applied) known.set(streamId, version);
   await Promise.all([
     // A replay's chunk is in position order into a schema only the replay writes: a projection that can compute its
     // versions itself writes the chunk at once; otherwise (and always live) one statement per round.
@@ -224,7 +239,7 @@ export async function applyInTransaction(
           on conflict (stream_id) do update set version = greatest(stream_positions.version, excluded.version)`
       : undefined,
     tx`
-      update checkpoint set position = greatest(position, ${maxPosition.toString()}::bigint),
+      update checkpoint set position = greatest(position, ${maxPosition}::bigint),
         events_applied = events_applied + ${fresh.length}, updated_at = now()`,
     // A replay of the log in position order has applied every event at or below the last one it read (appends
     // commit in position order, so none below it can commit later): its consistent position needs no scan.
@@ -254,6 +269,9 @@ export async function applyInTransaction(
   ]);
   return fresh.length;
 }
+
+/** Whether position `a` is after `b`: both decimal strings as a stored event carries them (no sign, no leading zero). */
+const isLaterPosition = (a: string, b: string): boolean => (a.length === b.length ? a > b : a.length > b.length);
 
 /** A live batch: shared lock, so instances of one projection run side by side but never during a rebuild's swap. */
 export async function applyBatch(

@@ -7,8 +7,8 @@ import {
   applyInTransaction,
   createProjectionSchema,
   projectionLockKey,
+  replayEvents,
   writeStreamPositions,
-  type ReplayProgress,
 } from './apply.js';
 import {
   STREAM_POSITIONS,
@@ -104,15 +104,14 @@ async function replayLogInto(
     }
   });
   onChunk(0);
-  const progress = new Map<Projection, ReplayProgress>(
-    targets.map((projection) => [projection, { through: '0', streamPositions: new Map() }]),
-  );
+  // Each stream's applied version, the same in every shadow schema (each starts empty and sees the same events).
+  const streamPositions = new Map<string, number>();
   const total = await replayChunks(
     sql,
     readable,
-    async (events) => {
-      const through = events[events.length - 1]!.position;
-      for (const p of progress.values()) p.through = through;
+    async (chunk) => {
+      const through = chunk[chunk.length - 1]!.position;
+      const events = replayEvents(chunk, streamPositions);
       // One transaction per read model, side by side on the pool's connections: each shadow schema is its own (its
       // stream positions and checkpoint included), and PostgreSQL then writes on more than one core while this
       // process prepares the next statements.
@@ -129,7 +128,7 @@ async function replayLogInto(
               events,
               undefined,
               undefined,
-              progress.get(projection),
+              { through },
             );
           }),
         ),
@@ -144,7 +143,7 @@ async function replayLogInto(
       sql.begin(async (tx) => {
         await tx`set local synchronous_commit = off`;
         await tx.unsafe(`set local search_path to ${schemaOf(projection.name, suffix)}, public`);
-        await writeStreamPositions(tx, progress.get(projection)!.streamPositions);
+        await writeStreamPositions(tx, streamPositions);
         await projection.finishReplay?.(tx);
       }),
     ),
