@@ -12,8 +12,9 @@ import { Harness, event } from '@vru/testkit';
  * The disclosure cells the attendance projection keeps (distinct people per programme, provider or every provider,
  * month, quarter and financial year; people with a session and attenders) equal the distinct people counted from
  * the sessions themselves: now, and at every earlier position, with streams applied out of position order and
- * every event delivered twice. A replay, which stores the sessions and submissions alone and derives the cells, the
- * submission counts and the stream positions once at its end, leaves every table as the live path does.
+ * every event delivered twice. A replay, which stores the sessions and submissions alone (copied from the log in SQL
+ * where no upcasting is needed) and derives the cells, the submission counts and the stream positions once at its end,
+ * leaves every table as the live path does.
  */
 const h = await Harness.start();
 t.teardown(() => h.close());
@@ -27,7 +28,9 @@ function person(ref: string, seed: number): Json[] {
   const out: Json[] = [event.referred(ref), event.consent(ref, 'evaluation'), event.enrolled(ref)];
   for (let i = 0; i < 1 + (seed % 4); i++) {
     const date = DATES[(seed * 7 + i * 3) % DATES.length]!;
-    out.push((seed + i) % 3 === 0 ? event.missed(ref, `s-${i}`, date) : event.attended(ref, `s-${i}`, date));
+    // Some attended sessions stored at their first version, which a replay upcasts rather than copies from the log.
+    const attended = (seed + i) % 5 === 1 ? event.attendedV1 : event.attended;
+    out.push((seed + i) % 3 === 0 ? event.missed(ref, `s-${i}`, date) : attended(ref, `s-${i}`, date));
   }
   return out;
 }
@@ -90,6 +93,9 @@ await t.test('cells kept as events arrive equal distinct people counted from the
     select stream_id, provider_id, programme_id, session_date::text, attended, valid_from::text
     from rm_attendance.sessions_versions`;
   t.ok(sessions.length > 40, `${sessions.length} sessions`);
+  const upcast = await h.sql<{ n: number }[]>`
+    select count(*)::int as n from events where type = 'SessionAttended' and schema_version = 1`;
+  t.ok(upcast[0]!.n > 0, `${upcast[0]!.n} sessions stored at their first version`);
   const head = stored.reduce((p, e) => (BigInt(e.position) > p ? BigInt(e.position) : p), 0n);
 
   const kept = await h.sql<{ key: string; people: number; attenders: number; attended: number; missed: number }[]>`

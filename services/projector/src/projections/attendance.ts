@@ -1,6 +1,6 @@
-import type { StoredEvent } from '@vru/contracts';
+import { EventCatalogue, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
-import { recordset, type Positioned, type Projection } from '../projection.js';
+import { positionRuns, recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const attendanceReadModel = {
@@ -161,7 +161,28 @@ export const attendanceProjection: Projection<SessionRow> = {
   // A replay stores the sessions alone, chunk by chunk; who is in each cell and the cells' counts are then derived
   // once from all of them (finishReplay), rather than looked up and upserted for every chunk.
   writeReplay: async (tx, rows) => {
-    if (rows.length > 0) await insertSessions(tx, rows, 'replay');
+    if (rows.length === 0) return;
+    // One row per session event. Those stored at their type's latest version need no upcasting: their rows are copied
+    // from the log in SQL (SESSION_FROM_LOG_SQL), rather than sent back as JSON; the others (older versions, upcast in
+    // this process) as projectAttendance gives them.
+    const first = rows[0]!.position;
+    const last = rows[rows.length - 1]!.position;
+    const runs = positionRuns(rows);
+    const copied = await tx`
+      insert into sessions_versions (${tx.unsafe(SESSION_COLUMNS)})
+      select ${tx.unsafe(SESSION_FROM_LOG_SQL)} from public.events
+      where position between ${first}::bigint and ${last}::bigint and position <@ ${runs}::int8multirange
+        and ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
+    if (copied.count === rows.length) return;
+    const older = await tx<{ position: string }[]>`
+      select position::text from public.events
+      where position between ${first}::bigint and ${last}::bigint and position <@ ${runs}::int8multirange
+        and not ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
+    const upcast = new Set(older.map((e) => e.position));
+    const rest = rows.filter((r) => upcast.has(r.position));
+    if (copied.count + rest.length !== rows.length)
+      throw new Error(`attendance replay: ${copied.count} + ${rest.length} rows for ${rows.length} sessions`);
+    await insertSessions(tx, rest, 'replay');
   },
   finishReplay: async (tx) => {
     // A cell's periods are whole months, so one row per person, programme, provider and month (its first session and
@@ -198,13 +219,29 @@ export const attendanceProjection: Projection<SessionRow> = {
   },
 };
 
+const SESSION_COLUMNS =
+  'event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from';
+
+/**
+ * projectAttendance's row in SQL over a stored session event at its type's latest version (STORED_AT_LATEST_SQL):
+ * the same values, in SESSION_COLUMNS' order. A session's fields that rows keep are never sealed (only its id is
+ * personal). services/projector/test/session-cells.int.test.ts compares a replay with live batches.
+ */
+const SESSION_FROM_LOG_SQL = `event_id, stream_id, provider_id, coalesce(programme_id, ''), (data->>'sessionDate')::date,
+  type = 'SessionAttended', case when type = 'SessionAttended' then (data->>'durationMinutes')::integer end,
+  data->>'sessionType', case when type = 'SessionAttended' then data->>'deliveredBy' end, position`;
+
+/** Stored at the latest version of its type, among the types attendance handles: read as stored, without upcasting. */
+const STORED_AT_LATEST_SQL = `(type, schema_version) in (${attendanceProjection.handles
+  .map((type) => `('${type}', ${EventCatalogue[type].latest})`)
+  .join(', ')})`;
+
 /**
  * The insert of sessions (a statement, or a CTE's body with a `returning` after it). Live, an event seen twice is
  * stored once; a replay stores each event once into a table without its key yet.
  */
 const insertSessions = (tx: TransactionSql, rows: readonly Positioned<SessionRow>[], path: 'live' | 'replay') => tx`
-  insert into sessions_versions (
-    event_id, stream_id, provider_id, programme_id, session_date, attended, duration_minutes, session_type, delivered_by, valid_from)
+  insert into sessions_versions (${tx.unsafe(SESSION_COLUMNS)})
   select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
   from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
     "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
