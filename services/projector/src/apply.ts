@@ -208,20 +208,20 @@ export async function applyInTransaction(
   const applied = new Map<string, number>();
   if (!replay)
     for (const e of events) {
-    const at = applied.get(e.streamId) ?? known.get(e.streamId) ?? 0;
-    if (e.streamVersion <= at) continue;
-    if (e.streamVersion > at + 1) {
-      // A gap is never applied over: the missing versions come from the store first, or the event waits.
-      const missing = gaps ? await gaps.fill(tx, e.streamId, at, e.streamVersion) : [];
-      const filled =
-        missing.length === e.streamVersion - at - 1 && missing.every((m, i) => m.streamVersion === at + 1 + i);
-      gaps?.report({ streamId: e.streamId, afterVersion: at, beforeVersion: e.streamVersion, filled });
-      if (!filled) continue;
-      fresh.push(...missing);
+      const at = applied.get(e.streamId) ?? known.get(e.streamId) ?? 0;
+      if (e.streamVersion <= at) continue;
+      if (e.streamVersion > at + 1) {
+        // A gap is never applied over: the missing versions come from the store first, or the event waits.
+        const missing = gaps ? await gaps.fill(tx, e.streamId, at, e.streamVersion) : [];
+        const filled =
+          missing.length === e.streamVersion - at - 1 && missing.every((m, i) => m.streamVersion === at + 1 + i);
+        gaps?.report({ streamId: e.streamId, afterVersion: at, beforeVersion: e.streamVersion, filled });
+        if (!filled) continue;
+        fresh.push(...missing);
+      }
+      applied.set(e.streamId, e.streamVersion);
+      fresh.push(e);
     }
-    applied.set(e.streamId, e.streamVersion);
-    fresh.push(e);
-  }
   const maxPosition = fresh.reduce((m, e) => (isLaterPosition(e.position, m) ? e.position : m), '0');
   const writeReplay = replay ? projection.writeReplay : undefined;
   await Promise.all([
