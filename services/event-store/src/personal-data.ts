@@ -80,15 +80,27 @@ export class PersonalDataVault {
     return { ...rest, [SEALED_FIELD]: encrypt(key, Buffer.from(JSON.stringify(personal)), streamId) };
   }
 
-  /** Stored events with their personal fields decrypted, or marked erased where the key is gone. */
-  async open(sql: Sql | TransactionSql, events: StoredEvent[]): Promise<StoredEvent[]> {
-    const sealed = [...new Set(events.filter((e) => typeof e.data[SEALED_FIELD] === 'string').map((e) => e.streamId))];
-    if (sealed.length === 0) return events;
-    const keys = await this.existingKeys(sql, sealed);
+  /**
+   * Stored events with their personal fields decrypted, or marked erased where the key is gone. With `opens`, only
+   * events of the types it accepts are decrypted: the others come without their personal fields, which stay sealed
+   * (a reader that needs none of them never holds them, and spends nothing on decrypting them).
+   */
+  async open(
+    sql: Sql | TransactionSql,
+    events: StoredEvent[],
+    opens: (type: string) => boolean = () => true,
+  ): Promise<StoredEvent[]> {
+    const sealed = [
+      ...new Set(
+        events.filter((e) => typeof e.data[SEALED_FIELD] === 'string' && opens(e.type)).map((e) => e.streamId),
+      ),
+    ];
+    const keys = sealed.length === 0 ? new Map<string, Buffer>() : await this.existingKeys(sql, sealed);
     return events.map((e) => {
       const ciphertext = e.data[SEALED_FIELD];
       if (typeof ciphertext !== 'string') return e;
       const { [SEALED_FIELD]: _sealed, ...rest } = e.data;
+      if (!opens(e.type)) return { ...e, data: rest };
       const key = keys.get(e.streamId);
       if (!key) return { ...e, data: { ...rest, [ERASED_FIELD]: true } };
       return {

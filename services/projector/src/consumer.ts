@@ -11,7 +11,7 @@ import {
   type Sql,
 } from '@vru/runtime';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
-import type { Projection } from './projection.js';
+import { personalFieldsReadBy, type Projection } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
 import { StoredEvents } from './stored-events.js';
 import { checkAgainstStore } from './verify.js';
@@ -54,6 +54,7 @@ export async function startProjector(opts: {
 }): Promise<RunningProjector> {
   const { sql, kafka, topic, projection, vault } = opts;
   const storedEvents = opts.storedEvents ?? new StoredEvents(sql);
+  const opens = personalFieldsReadBy([projection]);
   const log = opts.logger.child({ projection: projection.name });
   const stored = await ensureProjectionSchema(sql, projection);
   if (stored !== projection.version) {
@@ -158,15 +159,15 @@ export async function startProjector(opts: {
       const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
       log.error({ ...named, reason: r.reason }, 'refusing a message that is not the event the store holds');
     }
-    // Kafka carries personal fields sealed; they are decrypted here, while the participant's key exists.
-    const events = (await vault.open(sql, accepted)).map(upcastEvent);
+    // Kafka carries personal fields sealed; those the read model reads are decrypted here, while the key exists.
+    const events = (await vault.open(sql, accepted, opens)).map(upcastEvent);
     const positions = current.map(({ batch }) => ({
       topic,
       partition: batch.partition,
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
     }));
     const applied = await applyBatch(sql, projection, events, positions, {
-      fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before),
+      fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before, opens),
       report: (gap) => {
         projectorStreamGaps.inc({ projection: projection.name });
         log.warn(

@@ -23,6 +23,12 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   readonly handles: readonly Event['type'][];
   /** The read model's tables; their DDL, views and versioning come from these (readModelDdl). */
   readonly tables: readonly ReadModelTable[];
+  /**
+   * The event types whose personal fields `project` reads: only those are decrypted for it. Every other event reaches
+   * it with its personal fields left sealed and out of the data (projections.unit.test.ts checks that its rows do not
+   * depend on them).
+   */
+  readonly readsPersonalFieldsOf?: readonly Event['type'][];
   readonly project: (event: Event) => Change[];
   /**
    * Writes changes to the `<table>_versions` tables, each at its event's position. A mutable row is written at most
@@ -43,6 +49,12 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    * as one aggregate over the whole read model instead of an upsert per chunk; the result equals what `write` keeps.
    */
   readonly finishReplay?: (tx: TransactionSql) => Promise<void>;
+}
+
+/** Whether any of the projections reads the personal fields of an event type (Projection.readsPersonalFieldsOf). */
+export function personalFieldsReadBy(projections: readonly Projection[]): (type: string) => boolean {
+  const read: ReadonlySet<string> = new Set(projections.flatMap((p) => p.readsPersonalFieldsOf ?? []));
+  return (type) => read.has(type);
 }
 
 /** A change with the position of the event it came from: where the row version it writes becomes true. */

@@ -20,6 +20,7 @@ import {
   storedTableOf,
   closedTableOf,
   isMutable,
+  personalFieldsReadBy,
   type Projection,
 } from './projection.js';
 
@@ -63,7 +64,7 @@ export async function rebuildProjections(
   options: RebuildOptions,
 ): Promise<{ events: number; ms: number }> {
   const started = Date.now();
-  const readable = readableWith(options.vault);
+  const readable = readableWith(options.vault, personalFieldsReadBy(targets));
   const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
   for (const projection of targets) rebuildEventsTotal.set({ projection: projection.name }, expected);
   const total = await replayLogInto(sql, targets, '__rebuild', readable, (replayed) => {
@@ -79,11 +80,14 @@ export async function rebuildProjections(
 
 type Readable = (db: Sql | TransactionSql, rows: EventRow[]) => Promise<StoredEvent[]>;
 
-/** Stored rows as projections read them: personal fields decrypted (while the key exists), upcast to the latest version. */
+/**
+ * Stored rows as projections read them: the personal fields they read decrypted (while the key exists), upcast to the
+ * latest version.
+ */
 const readableWith =
-  (vault: PersonalDataVault): Readable =>
+  (vault: PersonalDataVault, opens: (type: string) => boolean): Readable =>
   async (db, rows) =>
-    (await vault.open(db, rows.map(toStoredEvent))).map(upcastEvent);
+    (await vault.open(db, rows.map(toStoredEvent), opens)).map(upcastEvent);
 
 /**
  * Replays the whole log, in position order, into a fresh schema per projection (`rm_<name><suffix>`, dropped
@@ -121,15 +125,9 @@ async function replayLogInto(
             // The shadow schemas are nobody's until the swap, which commits durably: a crash before it loses only a
             // replay that starts again, so the chunks need not wait for their WAL to reach disk.
             await tx`set local synchronous_commit = off`;
-            await applyInTransaction(
-              tx,
-              projection,
-              schemaOf(projection.name, suffix),
-              events,
-              undefined,
-              undefined,
-              { through },
-            );
+            await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events, undefined, undefined, {
+              through,
+            });
           }),
         ),
       );
@@ -234,7 +232,7 @@ export async function compareWithRebuild(
 ): Promise<ProjectionDifference[]> {
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__verify');
-  await replayLogInto(sql, [projection], '__verify', readableWith(vault), () => {});
+  await replayLogInto(sql, [projection], '__verify', readableWith(vault, personalFieldsReadBy([projection])), () => {});
   try {
     const differences: ProjectionDifference[] = [];
     for (const table of [...projection.tables.map(storedTableOf), STREAM_POSITIONS]) {

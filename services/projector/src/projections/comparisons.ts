@@ -107,6 +107,7 @@ export const comparisonsProjection: Projection<ComparisonChange> = {
   // 2: an erased record's offences are removed (their details are sealed under its destroyed key).
   // 3: versioned rows (as-at reads filter on their positions). 4: closed versions in their own table.
   version: 4,
+  readsPersonalFieldsOf: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded'],
   handles: ['ComparisonRecordSubmitted', 'ComparisonOffenceRecorded', 'ComparisonRecordErased'],
   tables: [
     {

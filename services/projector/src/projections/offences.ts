@@ -57,6 +57,7 @@ export const offencesProjection: Projection<OffenceChange> = {
   name: offencesReadModel.name,
   // 4: rows carry the position they became true at.
   version: 4,
+  readsPersonalFieldsOf: ['OffenceRecorded'],
   handles: ['OffenceRecorded', 'ParticipantErased'],
   tables: [
     {

@@ -572,6 +572,7 @@ export const participantsProjection: Projection<ParticipantChange> = {
   // stock. 7: whether a baseline and an exit measure were recorded. 8: the indexes a year's referrals and enrolments
   // are read by without the rows.
   version: 8,
+  readsPersonalFieldsOf: ['ParticipantReferred'],
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
