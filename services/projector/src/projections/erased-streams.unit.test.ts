@@ -1,23 +1,7 @@
 import t from 'tap';
-import type { StoredEvent } from '@vru/contracts';
 import { projectAttendance } from './attendance.js';
 import { projectOffence } from './offences.js';
-
-const EVENT_ID = '6f1c2a4e-1b2c-4d3e-8f40-0123456789ab';
-const stored = (type: string, data: Record<string, unknown>): StoredEvent => ({
-  position: '7',
-  eventId: EVENT_ID,
-  streamId: 'participant-x',
-  streamVersion: 4,
-  type,
-  schemaVersion: 2,
-  providerId: 'prov-a',
-  programmeId: 'mentoring-test',
-  occurredAt: '2026-02-01T10:00:00.000Z',
-  recordedAt: '2026-02-01T10:00:01.000Z',
-  data,
-  metadata: { requestId: 'req-1', keyId: 'k1', role: 'provider', source: 'api' },
-});
+import { STORED_EVENT_ID as EVENT_ID, storedEvent as stored } from './stored-event.testing.js';
 
 const attended = { sessionDate: '2026-02-01', durationMinutes: 60, sessionType: 'one-to-one', deliveredBy: 'staff' };
 

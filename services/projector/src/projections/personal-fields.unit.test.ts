@@ -1,6 +1,7 @@
 import t from 'tap';
-import { EventCatalogue, eventDefinition, type ReadEvent, type StoredEvent } from '@vru/contracts';
+import { EventCatalogue, eventDefinition, type ReadEvent } from '@vru/contracts';
 import { projections } from './index.js';
+import { storedEvent as stored } from './stored-event.testing.js';
 
 /**
  * A projection is given the personal fields of the event types it declares (readsPersonalFieldsOf) and no others:
@@ -8,20 +9,6 @@ import { projections } from './index.js';
  * not depend on them: each handled type's catalogue example projects to the same rows with its personal fields and
  * without them.
  */
-const stored = (type: string, data: Record<string, unknown>): StoredEvent => ({
-  position: '7',
-  eventId: '6f1c2a4e-1b2c-4d3e-8f40-0123456789ab',
-  streamId: `${eventDefinition(type)!.stream}-x`,
-  streamVersion: 3,
-  type,
-  schemaVersion: eventDefinition(type)!.latest,
-  providerId: 'prov-a',
-  programmeId: 'mentoring-test',
-  occurredAt: '2026-02-01T10:00:00.000Z',
-  recordedAt: '2026-02-01T10:00:01.000Z',
-  data,
-  metadata: { requestId: 'req-1', keyId: 'k1', role: 'provider', source: 'api' },
-});
 
 for (const projection of projections) {
   t.test(`${projection.name}: rows do not depend on personal fields it does not read`, async (t) => {
