@@ -99,6 +99,7 @@ async function replayLogInto(
   suffix: string,
   readable: Readable,
   onChunk: (replayed: number) => void,
+  chunkSize = CHUNK,
 ): Promise<number> {
   await sql.begin(async (tx) => {
     for (const projection of targets) {
@@ -133,6 +134,7 @@ async function replayLogInto(
       );
     },
     onChunk,
+    chunkSize,
   );
   // What the replay's chunks left to the end (the stream positions, and see Projection.finishReplay), every read
   // model side by side.
@@ -179,7 +181,7 @@ async function dropProjectionSchema(tx: Sql | TransactionSql, schema: string): P
 }
 
 /**
- * Reads the whole log in position order, CHUNK events at a time, decodes each chunk and hands it to `apply`; returns
+ * Reads the whole log in position order, `chunkSize` events at a time, decodes each chunk and hands it to `apply`; returns
  * the events read. The next chunk is read and decoded (on the pool's other connection) while one is applied, so the
  * decoding's CPU overlaps PostgreSQL's writing instead of adding to it. Each chunk is awaited, so the event loop stays
  * responsive during a replay.
@@ -189,11 +191,12 @@ async function replayChunks(
   readable: Readable,
   apply: (events: StoredEvent[]) => Promise<void>,
   onChunk: (replayed: number) => void,
+  chunkSize: number,
 ): Promise<number> {
   const read = async (after: bigint): Promise<{ rows: EventRow[]; events: StoredEvent[] }> => {
     const rows = await db<EventRow[]>`
       select ${db.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint
-      order by position limit ${CHUNK}`;
+      order by position limit ${chunkSize}`;
     return { rows, events: rows.length === 0 ? [] : await readable(db, rows) };
   };
   let total = 0;
@@ -224,15 +227,18 @@ export interface ProjectionDifference {
  * every version of every table of the projection and its per-stream positions, row by row, plus the checkpoint's
  * event count.
  * Meant for a quiet system (fault injection, checks after an incident); an empty list means they are equal.
+ * `chunkSize`: events per chunk of the replay (a test's small log replayed over many chunks).
  */
 export async function compareWithRebuild(
   sql: Sql,
   projection: Projection,
   vault: PersonalDataVault,
+  chunkSize = CHUNK,
 ): Promise<ProjectionDifference[]> {
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__verify');
-  await replayLogInto(sql, [projection], '__verify', readableWith(vault, personalFieldsReadBy([projection])), () => {});
+  const readable = readableWith(vault, personalFieldsReadBy([projection]));
+  await replayLogInto(sql, [projection], '__verify', readable, () => {}, chunkSize);
   try {
     const differences: ProjectionDifference[] = [];
     for (const table of [...projection.tables.map(storedTableOf), STREAM_POSITIONS]) {

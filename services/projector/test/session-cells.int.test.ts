@@ -122,6 +122,11 @@ await t.test('cells kept as events arrive equal distinct people counted from the
     [],
     'a replay stores the same attendance rows',
   );
+  t.same(
+    await compareWithRebuild(h.sql, attendanceProjection, h.vault, 7),
+    [],
+    'a replay over chunks of 7 events stores the same attendance rows',
+  );
   await ensureProjectionSchema(h.sql, submissionsProjection);
   await h.applyOutOfOrderThenAgain(submissionsProjection, stored);
   t.ok((await h.count('rm_submissions.submission_counts')) > 0, 'submissions are counted');
