@@ -25,7 +25,7 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   readonly tables: readonly ReadModelTable[];
   /**
    * The event types whose personal fields `project` reads: only those are decrypted for it. Every other event reaches
-   * it with its personal fields left sealed and out of the data (projections.unit.test.ts checks that its rows do not
+   * it with its personal fields left sealed and out of the data (personal-fields.unit.test.ts checks that its rows do not
    * depend on them).
    */
   readonly readsPersonalFieldsOf?: readonly Event['type'][];
