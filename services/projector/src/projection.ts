@@ -295,6 +295,14 @@ export function positionRuns(changes: readonly { position: string }[]): string {
 }
 
 /**
+ * The condition on `events` that selects the events of a replay's changes (in position order, at least one): their
+ * positions' range for the index, and the runs (positionRuns) for the exact set.
+ */
+export const atPositionsOf = (tx: TransactionSql, changes: readonly { position: string }[]) => tx`
+  position between ${changes[0]!.position}::bigint and ${changes[changes.length - 1]!.position}::bigint
+    and position <@ ${positionRuns(changes)}::int8multirange`;
+
+/**
  * Rows as one JSON parameter for `json_to_recordset`: typed columns, nulls and booleans intact, and one
  * statement text whatever the row count (postgres.js encodes typed array parameters unreliably). `json`, not `jsonb`:
  * the text is read once, where `jsonb` first builds (and sorts the keys of) a binary copy of every row.

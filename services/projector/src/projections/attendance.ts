@@ -1,6 +1,6 @@
 import { EventCatalogue, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
-import { positionRuns, recordset, type Positioned, type Projection } from '../projection.js';
+import { atPositionsOf, recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const attendanceReadModel = {
@@ -165,19 +165,14 @@ export const attendanceProjection: Projection<SessionRow> = {
     // One row per session event. Those stored at their type's latest version need no upcasting: their rows are copied
     // from the log in SQL (SESSION_FROM_LOG_SQL), rather than sent back as JSON; the others (older versions, upcast in
     // this process) as projectAttendance gives them.
-    const first = rows[0]!.position;
-    const last = rows[rows.length - 1]!.position;
-    const runs = positionRuns(rows);
     const copied = await tx`
       insert into sessions_versions (${tx.unsafe(SESSION_COLUMNS)})
       select ${tx.unsafe(SESSION_FROM_LOG_SQL)} from public.events
-      where position between ${first}::bigint and ${last}::bigint and position <@ ${runs}::int8multirange
-        and ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
+      where ${atPositionsOf(tx, rows)} and ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
     if (copied.count === rows.length) return;
     const older = await tx<{ position: string }[]>`
       select position::text from public.events
-      where position between ${first}::bigint and ${last}::bigint and position <@ ${runs}::int8multirange
-        and not ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
+      where ${atPositionsOf(tx, rows)} and not ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
     const upcast = new Set(older.map((e) => e.position));
     const rest = rows.filter((r) => upcast.has(r.position));
     if (copied.count + rest.length !== rows.length)

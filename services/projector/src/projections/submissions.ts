@@ -1,6 +1,6 @@
 import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
-import { lastPerKey, positionRuns, recordset, type Positioned, type Projection } from '../projection.js';
+import { atPositionsOf, lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const submissionsReadModel = {
@@ -124,9 +124,7 @@ export const submissionsProjection: Projection<SubmissionRow> = {
       insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
       select event_id, provider_id, programme_id, type, metadata->>'source',
         date_trunc('milliseconds', occurred_at), date_trunc('milliseconds', recorded_at), position
-      from public.events
-      where position between ${rows[0]!.position}::bigint and ${rows[rows.length - 1]!.position}::bigint
-        and position <@ ${positionRuns(rows)}::int8multirange`;
+      from public.events where ${atPositionsOf(tx, rows)}`;
     if (inserted.count !== rows.length)
       throw new Error(`submissions replay: ${inserted.count} rows copied from the log for ${rows.length} events`);
   },
