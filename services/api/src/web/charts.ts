@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type * as PlotModule from '@observablehq/plot';
-import type * as LinkedomModule from 'linkedom';
 import { html, trustedMarkup, type Html } from './html.js';
 
 /**
@@ -8,20 +7,28 @@ import { html, trustedMarkup, type Html } from './html.js';
  * script. Each SVG is an image with a text name and description; the table beside it carries the figures.
  * Withheld (suppressed) figures are left out of the chart and named in its description.
  */
-// Plot and linkedom are loaded on the first chart drawn, not at start: they cost the API about 14 MB of resident
-// memory from the start (docs/performance.md), which a process that only ingests events never uses. Synchronous, so
-// the chart functions stay plain functions; the first chart waits once for the load.
-const load = createRequire(import.meta.url);
+// Plot and linkedom are loaded when the dashboard is first used, not at start: they cost the API about 14 MB of
+// resident memory (docs/performance.md), which a process that only ingests events never uses. Loaded as modules,
+// one after the other with a turn of the event loop between them: a synchronous load held every other request for
+// 150–350 ms at the first chart drawn.
 let kit: { plot: typeof PlotModule; document: unknown } | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads the drawing kit once; the chart functions below need it loaded. */
+export function loadDrawingKit(): Promise<void> {
+  loading ??= (async () => {
+    const { parseHTML } = await import('linkedom');
+    await nextTurn();
+    const plot = await import('@observablehq/plot');
+    await nextTurn();
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- linkedom declares its window with the DOM lib, which the API does not build with
+    kit = { plot, document: parseHTML('<!doctype html><html><body></body></html>').document };
+  })();
+  return loading;
+}
+
 function drawingKit(): { plot: typeof PlotModule; document: unknown } {
-  if (!kit) {
-    const { parseHTML } = load('linkedom') as typeof LinkedomModule;
-    kit = {
-      plot: load('@observablehq/plot') as typeof PlotModule,
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- linkedom declares its window with the DOM lib, which the API does not build with
-      document: parseHTML('<!doctype html><html><body></body></html>').document,
-    };
-  }
+  if (!kit) throw new Error('charts drawn before loadDrawingKit() finished');
   return kit;
 }
 /** Plot's marks and helpers, looked up in the module once a chart asks for one. */

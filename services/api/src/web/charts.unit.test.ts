@@ -11,7 +11,10 @@ import {
   reoffendingChart,
   spendByQuarterChart,
   spendChart,
+  loadDrawingKit,
 } from './charts.js';
+
+await loadDrawingKit();
 
 /** The widths of the bars (rect marks) of a horizontal bar chart, and heights of a vertical one, in drawing order. */
 const rects = (svg: string, attr: 'width' | 'height'): number[] =>

@@ -54,6 +54,7 @@ import {
   uploadForm,
   type Choices,
 } from './pages.js';
+import { loadDrawingKit } from './charts.js';
 import {
   csrfToken,
   csrfValid,
@@ -158,6 +159,8 @@ export async function webRoutes(app: FastifyInstance, deps: WebDeps): Promise<vo
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/app/govuk/') || request.url === '/app/app.css') return;
+    // From a visitor's first page (the sign-in form), so the charts find it loaded.
+    await loadDrawingKit();
     const signedIn = await readSession(sql, request);
     const principal = signedIn?.principal ?? null;
     if (signedIn) {
