@@ -897,7 +897,7 @@ async function reportPhase(): Promise<void> {
     }
     row(
       '  /healthz while the reports run',
-      `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`,
+      `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests; slowest sent during ${m.healthz.slowest_during})`,
       'p99 < 250 ms (no report blocks the API)',
     );
     endPhase('report rounds');
@@ -960,7 +960,7 @@ async function measureAsAt(rsql: Sql, reportUrl: string, keys: ReportKeys): Prom
   }
   row(
     '  /healthz while they run',
-    `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests)`,
+    `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests; slowest sent during ${m.healthz.slowest_during})`,
     '',
   );
   Object.assign(results, {
