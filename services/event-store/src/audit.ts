@@ -28,7 +28,7 @@ import {
   type TreeHead,
   type VerifierKey,
 } from '@vru/verifier';
-import { toStoredEvent, type EventEntryRow } from './event-row.js';
+import { isoTimeSql, toStoredEvent, type EventEntryRow } from './event-row.js';
 import { repeatEvery } from './repeat.js';
 
 /**
@@ -56,7 +56,7 @@ export const storedEntry = (row: AuditEventRow): string => canonicalJson(toStore
 
 export const entryLeafHash = (row: AuditEventRow): Hash => leafHash(utf8(storedEntry(row)));
 
-const TS = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const TS = (column: string) => isoTimeSql(column, 'microseconds');
 /** Event columns as hashed, with timestamps rendered in SQL so no precision is lost in a JS Date. */
 export const ENTRY_COLUMNS = `e.position, e.event_id, e.stream_id, e.stream_version, e.type, e.schema_version, e.provider_id,
   e.programme_id, ${TS('e.occurred_at')} as occurred_at, ${TS('e.recorded_at')} as recorded_at, e.data, e.metadata`;

@@ -30,6 +30,21 @@ export const eventColumns = (alias?: string): string =>
 
 export const EVENT_COLUMNS = eventColumns();
 
+/**
+ * A timestamp column as ISO 8601 text in UTC: to the millisecond exactly as a Date read from it prints it
+ * (`toISOString`; both drop the microseconds), or to the microsecond.
+ */
+export const isoTimeSql = (column: string, unit: 'milliseconds' | 'microseconds'): string =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.${unit === 'milliseconds' ? 'MS' : 'US'}"Z"')`;
+
+/**
+ * EVENT_COLUMNS with the timestamps as a Date's ISO text, for readers of many rows (a replay): toStoredEvent gives the
+ * same event without a Date made and printed for each timestamp.
+ */
+export const EVENT_COLUMNS_TIMES_AS_TEXT = EVENT_COLUMN_NAMES.map((c) =>
+  c === 'occurred_at' || c === 'recorded_at' ? `${isoTimeSql(c, 'milliseconds')} as ${c}` : c,
+).join(', ');
+
 export interface EventRow {
   position: bigint;
   event_id: string;
@@ -53,8 +68,8 @@ export function upcastEvent(event: StoredEvent): StoredEvent {
 }
 
 /**
- * The same row as the audit log reads it (ENTRY_COLUMNS): timestamps rendered in SQL as ISO text with microseconds,
- * which a Date would lose.
+ * A row read with its timestamps rendered in SQL as ISO text: as the audit log reads it (ENTRY_COLUMNS, with the
+ * microseconds a Date would lose), or with EVENT_COLUMNS_TIMES_AS_TEXT.
  */
 export type EventEntryRow = Omit<EventRow, 'position' | 'occurred_at' | 'recorded_at'> & {
   position: bigint | string;

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { storedEventsById } from '@vru/event-store';
+import {
+  EVENT_COLUMNS,
+  EVENT_COLUMNS_TIMES_AS_TEXT,
+  isoTimeSql,
+  storedEventsById,
+  toStoredEvent,
+  type EventEntryRow,
+  type EventRow,
+} from '@vru/event-store';
 import { StoredEvents } from '@vru/projector';
 import { Harness, event, journey } from '@vru/testkit';
 
@@ -46,3 +54,30 @@ t.test('an id the store does not hold is not remembered: once stored, it is foun
   const found = await shared.byId([eventId]);
   t.equal(found.get(eventId)?.eventId, eventId);
 });
+
+t.test(
+  'rows read with their timestamps as text (as a replay reads them) are the same events as read through a Date',
+  async (t) => {
+    const viaDate = await h.sql<EventRow[]>`select ${h.sql.unsafe(EVENT_COLUMNS)} from events order by position`;
+    const asText = await h.sql<EventEntryRow[]>`
+    select ${h.sql.unsafe(EVENT_COLUMNS_TIMES_AS_TEXT)} from events order by position`;
+    t.ok(viaDate.length >= ids.length);
+    t.same(asText.map(toStoredEvent), viaDate.map(toStoredEvent));
+    // Microseconds that would round up (across a year's end too), before 1970, a leap day, an offset that is not whole
+    // hours; read by a session whose time zone is not UTC.
+    await h.sql.begin(async (tx) => {
+      await tx`set local time zone 'Asia/Kolkata'`;
+      for (const time of [
+        '2026-03-29 00:59:59.999999+00',
+        '1969-12-31 23:59:59.9995+00',
+        '1999-12-31 23:59:59.9999+00',
+        '2024-02-29 23:30:00.123456-05:30',
+        '2026-10-25 01:30:00.5+01',
+      ]) {
+        const [row] = await tx<{ date: Date; text: string }[]>`
+        select x as date, ${tx.unsafe(isoTimeSql('x', 'milliseconds'))} as text from (select ${time}::timestamptz as x) v`;
+        t.equal(row!.text, row!.date.toISOString(), time);
+      }
+    });
+  },
+);
