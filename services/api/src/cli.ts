@@ -204,8 +204,10 @@ async function rebuild(name: string): Promise<number> {
     return 2;
   }
   const sql = await openDatabase(config, logger, 'vru-rebuild', {
-    // The next chunk is read on one connection while the read models write theirs on the others (docs/performance.md).
-    max: 4,
+    // The next chunk is read on one connection while the read models write theirs, one after another, on the other.
+    // Measured on two cores, 2 connections beat 3 and 4, and 4 beat 8: every PostgreSQL process writing at once takes
+    // the core this process needs to prepare the writes (docs/performance.md).
+    max: 2,
   });
   try {
     const names = targets.map((p) => p.name).join(', ');

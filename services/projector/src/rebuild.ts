@@ -54,8 +54,9 @@ export async function rebuildProjection(
 
 /**
  * Rebuilds several projections from one pass over the log: each chunk is read and decoded once and applied
- * to every shadow schema, one transaction per schema, side by side (reading and decoding cost as much as applying;
- * see docs/performance.md). Each projection is then swapped in on its own, as rebuildProjection does.
+ * to every shadow schema, one transaction per schema, on as many connections as the pool has (reading and decoding
+ * cost as much as applying; see docs/performance.md). Each projection is then swapped in on its own, as
+ * rebuildProjection does.
  */
 export async function rebuildProjections(
   sql: Sql,
@@ -117,9 +118,8 @@ async function replayLogInto(
     async (chunk) => {
       const through = chunk[chunk.length - 1]!.position;
       const events = replayEvents(chunk, streamPositions);
-      // One transaction per read model, side by side on the pool's connections: each shadow schema is its own (its
-      // stream positions and checkpoint included), and PostgreSQL then writes on more than one core while this
-      // process prepares the next statements.
+      // One transaction per read model, each shadow schema its own (its stream positions and checkpoint included),
+      // as many at once as the pool has connections free.
       await Promise.all(
         targets.map((projection) =>
           sql.begin(async (tx) => {
