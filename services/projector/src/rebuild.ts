@@ -1,7 +1,7 @@
 import type { StoredEvent } from '@vru/contracts';
 import type { EventEntryRow, EventRow, PersonalDataVault } from '@vru/event-store';
 import type { Logger, Sql, TransactionSql } from '@vru/runtime';
-import { EVENT_COLUMNS, EVENT_COLUMNS_TIMES_AS_TEXT, toStoredEvent, upcastEvent } from '@vru/event-store';
+import { EVENT_COLUMNS_TIMES_AS_TEXT, eventColumns, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
 import {
   applyInTransaction,
@@ -307,9 +307,7 @@ async function swapIn(sql: Sql, projection: Projection, readable: Readable): Pro
         left join ${shadow}.stream_positions sp on sp.stream_id = s.stream_id
         where s.version > coalesce(sp.version, 0)
       )
-      select ${EVENT_COLUMNS.split(', ')
-        .map((c) => `e.${c}`)
-        .join(', ')} from behind b
+      select ${eventColumns('e')} from behind b
       join events e on e.stream_id = b.stream_id and e.stream_version > b.applied
       order by e.position`);
     if (missing.length > 0) await applyInTransaction(tx, projection, shadow, await readable(tx, missing));
