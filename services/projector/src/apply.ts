@@ -138,31 +138,6 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
   });
 }
 
-/**
- * A replay's chunk as applyInTransaction takes it: its events already reduced to those not yet applied (replayEvents,
- * once per chunk for every read model the replay writes), and the position the replay has read through.
- */
-export interface ReplayChunk {
-  readonly through: string;
-}
-
-/**
- * A replay's events not yet applied, advancing `streamPositions` (each stream's applied version) past them: what
- * applyInTransaction's check per stream keeps of them, computed once per chunk for every read model the replay writes
- * (each starts empty and sees the same events), with the versions kept here between chunks instead of read and
- * upserted for every stream of every chunk (the replay is its schemas' only writer until the swap). A replay has no
- * store to fill a gap from, so an event after one is left out, as live without a gap filler.
- */
-export function replayEvents(events: readonly StoredEvent[], streamPositions: Map<string, number>): StoredEvent[] {
-  const fresh: StoredEvent[] = [];
-  for (const e of events) {
-    if (e.streamVersion !== (streamPositions.get(e.streamId) ?? 0) + 1) continue;
-    streamPositions.set(e.streamId, e.streamVersion);
-    fresh.push(e);
-  }
-  return fresh;
-}
-
 /** Streams per statement when a replay stores its stream positions: bounds one statement's size. */
 const POSITIONS_PER_STATEMENT = 50_000;
 
@@ -180,8 +155,9 @@ export async function writeStreamPositions(tx: TransactionSql, positions: Readon
 /**
  * Applies events to a projection in the transaction given: skips every event whose stream version was already
  * applied (so redelivery, replays and overlaps between a rebuild and the live consumer never double count),
- * writes the rows, the stream positions and the checkpoint together. A replay's chunk (`replay`) comes with that check
- * done (replayEvents) and its stream positions kept by the replay.
+ * writes the rows, the stream positions and the checkpoint together. A replay's chunk (`replay`: events of the log in
+ * position order through a head below which it has no gap, none applied yet) needs no check; the replay stores the
+ * stream positions and the checkpoint once, at its end (rebuild.ts).
  */
 export async function applyInTransaction(
   tx: TransactionSql,
@@ -190,7 +166,7 @@ export async function applyInTransaction(
   events: StoredEvent[],
   kafka?: readonly KafkaPosition[],
   gaps?: { fill: GapFiller; report: GapReporter },
-  replay?: ReplayChunk,
+  replay = false,
 ): Promise<number> {
   // Statements that do not depend on each other's results are sent together (postgres.js pipelines them on the
   // transaction's connection, in order): a live batch costs four round trips instead of nine.
@@ -238,13 +214,13 @@ export async function applyInTransaction(
           select * from unnest(${[...applied.keys()]}::text[], ${[...applied.values()]}::int[])
           on conflict (stream_id) do update set version = greatest(stream_positions.version, excluded.version)`
       : undefined,
-    tx`
-      update checkpoint set position = greatest(position, ${maxPosition}::bigint),
-        events_applied = events_applied + ${fresh.length}, updated_at = now()`,
-    // A replay of the log in position order has applied every event at or below the last one it read (appends
-    // commit in position order, so none below it can commit later): its consistent position needs no scan.
     replay
-      ? tx`update checkpoint set consistent_position = greatest(consistent_position, ${replay.through}::bigint)`
+      ? undefined
+      : tx`
+          update checkpoint set position = greatest(position, ${maxPosition}::bigint),
+            events_applied = events_applied + ${fresh.length}, updated_at = now()`,
+    replay
+      ? undefined
       : // After the checkpoint update above, which holds the checkpoint row until commit: this statement's snapshot
         // therefore sees every batch of this projection committed before it (other partitions, other instances), and
         // the last batch to commit sees them all, so the position also advances for partitions that are idle.

@@ -1,4 +1,4 @@
-import type { ReadEvent } from '@vru/contracts';
+import { EventCatalogue, type ReadEvent, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
 
 /**
@@ -44,12 +44,28 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    */
   readonly writeReplay?: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
   /**
-   * Optional, with writeReplay: a replay's last step, after its last chunk and before the swap's catch-up (which
-   * writes live). Derives from the rows writeReplay stored the tables it left out (running counts, people per cell),
+   * Optional, with writeReplay or replayFromLog: a replay's last step, after its last chunk and before the swap's
+   * catch-up (which writes live). Derives from the rows writeReplay stored the tables it left out (running counts, people per cell),
    * as one aggregate over the whole read model instead of an upsert per chunk; the result equals what `write` keeps.
    */
   readonly finishReplay?: (tx: TransactionSql) => Promise<void>;
+  /**
+   * Optional, instead of writeReplay, for a read model whose rows are columns of its events: the whole replay of the
+   * log at or below position `through`, copied from it in SQL in a few statements (into the transaction's search path,
+   * a shadow schema no other writer touches) instead of chunk by chunk. SQL reads an event as stored, so `upcast`
+   * yields, chunk by chunk in position order, this projection's events at or below `through` stored at an older version
+   * than their type's latest (atLatestVersionSql tells them apart), upcast; it reads the log only when iterated.
+   * finishReplay follows. The result equals what `write` keeps, applied event by event.
+   */
+  readonly replayFromLog?: (tx: TransactionSql, through: string, upcast: AsyncIterable<StoredEvent[]>) => Promise<void>;
 }
+
+/**
+ * Whether a stored event (a row of `events`) is at its type's latest version, for the given types: SQL reads such an
+ * event's data as a projection would after upcasting. False for a type not given.
+ */
+export const atLatestVersionSql = (types: readonly ReadEvent['type'][]): string =>
+  `(type, schema_version) in (${types.map((type) => `('${type}', ${EventCatalogue[type].latest})`).join(', ')})`;
 
 /** Whether any of the projections reads the personal fields of an event type (Projection.readsPersonalFieldsOf). */
 export function personalFieldsReadBy(projections: readonly Projection[]): (type: string) => boolean {
@@ -171,7 +187,8 @@ export function readModelDdl(
 }
 
 /** Whether a replay of this projection loads its append-only tables before their keys (it writes them itself). */
-export const replayDefersKeys = (projection: Projection): boolean => projection.writeReplay !== undefined;
+export const replayDefersKeys = (projection: Projection): boolean =>
+  projection.writeReplay !== undefined || projection.replayFromLog !== undefined;
 
 /** The append-only tables' primary keys, when readModelDdl left them out (`deferKeys`): each built by one sort. */
 export const readModelKeyDdl = (tables: readonly ReadModelTable[]): string =>
@@ -270,37 +287,6 @@ export function lastPerKey<T>(rows: T[], key: (row: T) => string): T[] {
   for (const r of rows) byKey.set(key(r), r);
   return [...byKey.values()];
 }
-
-/**
- * The positions of a replay's changes (in position order) as an `int8multirange` literal of runs, for a statement that
- * reads those events' rows straight from the log: a few ranges where the positions are consecutive, whatever their
- * number.
- */
-export function positionRuns(changes: readonly { position: string }[]): string {
-  const runs: string[] = [];
-  let from: bigint | undefined;
-  let to = 0n;
-  for (const c of changes) {
-    const p = BigInt(c.position);
-    if (from !== undefined && p === to) {
-      to = p + 1n;
-      continue;
-    }
-    if (from !== undefined) runs.push(`[${from},${to})`);
-    from = p;
-    to = p + 1n;
-  }
-  if (from !== undefined) runs.push(`[${from},${to})`);
-  return `{${runs.join(',')}}`;
-}
-
-/**
- * The condition on `events` that selects the events of a replay's changes (in position order, at least one): their
- * positions' range for the index, and the runs (positionRuns) for the exact set.
- */
-export const atPositionsOf = (tx: TransactionSql, changes: readonly { position: string }[]) => tx`
-  position between ${changes[0]!.position}::bigint and ${changes[changes.length - 1]!.position}::bigint
-    and position <@ ${positionRuns(changes)}::int8multirange`;
 
 /**
  * Rows as one JSON parameter for `json_to_recordset`: typed columns, nulls and booleans intact, and one

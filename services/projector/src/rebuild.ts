@@ -3,13 +3,7 @@ import type { EventEntryRow, EventRow, PersonalDataVault } from '@vru/event-stor
 import type { Logger, Sql, TransactionSql } from '@vru/runtime';
 import { EVENT_COLUMNS_TIMES_AS_TEXT, eventColumns, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
-import {
-  applyInTransaction,
-  createProjectionSchema,
-  projectionLockKey,
-  replayEvents,
-  writeStreamPositions,
-} from './apply.js';
+import { applyInTransaction, createProjectionSchema, projectionLockKey, writeStreamPositions } from './apply.js';
 import {
   STREAM_POSITIONS,
   asAtSchemaOf,
@@ -20,6 +14,7 @@ import {
   storedTableOf,
   closedTableOf,
   isMutable,
+  atLatestVersionSql,
   personalFieldsReadBy,
   type Projection,
 } from './projection.js';
@@ -55,10 +50,10 @@ export async function rebuildProjection(
 }
 
 /**
- * Rebuilds several projections from one pass over the log: each chunk is read and decoded once and applied
- * to every shadow schema, one transaction per schema, on as many connections as the pool has (reading and decoding
- * cost as much as applying; see docs/performance.md). Each projection is then swapped in on its own, as
- * rebuildProjection does.
+ * Rebuilds several projections from one pass over the log (replayLogInto): each chunk is read and decoded once and
+ * applied to every shadow schema that needs it, one transaction per schema, on as many connections as the pool has,
+ * while the read models copied from the log in SQL are replayed and finished beside them (see docs/performance.md).
+ * Each projection is then swapped in on its own, as rebuildProjection does.
  */
 export async function rebuildProjections(
   sql: Sql,
@@ -93,8 +88,11 @@ const readableWith =
     (await vault.open(db, rows.map(toStoredEvent), opens)).map(upcastEvent);
 
 /**
- * Replays the whole log, in position order, into a fresh schema per projection (`rm_<name><suffix>`, dropped
- * first if it exists), reading and decoding each chunk once for all of them; returns the events replayed.
+ * Replays the log through its head as it is now, in position order, into a fresh schema per projection
+ * (`rm_<name><suffix>`, dropped first if it exists); the swap catches up with what follows. Returns the events replayed.
+ * The read models that copy their replay from the log in SQL (replayFromLog) do so one after another, and take their
+ * last steps at once, beside the others' chunks: each chunk, of the events those others handle, is read and decoded
+ * once for all of them.
  */
 async function replayLogInto(
   sql: Sql,
@@ -112,65 +110,141 @@ async function replayLogInto(
     }
   });
   onChunk(0);
-  // Each stream's applied version, the same in every shadow schema (each starts empty and sees the same events).
-  const streamPositions = new Map<string, number>();
-  const total = await replayChunks(
-    sql,
-    readable,
-    async (chunk) => {
-      const through = chunk[chunk.length - 1]!.position;
-      const events = replayEvents(chunk, streamPositions);
-      // One transaction per read model, each shadow schema its own (its stream positions and checkpoint included),
-      // as many at once as the pool has connections free.
+  const log = await logThroughHead(sql);
+  const fromLog = targets.filter((projection) => projection.replayFromLog !== undefined);
+  const chunked = targets.filter((projection) => projection.replayFromLog === undefined);
+  const lanes = await Promise.allSettled([
+    (async () => {
+      for (const projection of fromLog) {
+        const shadow = schemaOf(projection.name, suffix);
+        await copyReplayFromLog(sql, projection, shadow, log.head, readable);
+        await finishShadow(sql, projection, shadow, log);
+      }
+    })(),
+    (async () => {
+      if (chunked.length === 0) return;
+      await replayChunks(sql, chunked, suffix, log, readable, onChunk, chunkSize);
+      // Each read model's last steps, two read models at a time: the rebuild process has little left to do, and
+      // PostgreSQL then works on both of this machine's cores (each of these statements runs on one).
+      const waiting = [...chunked];
       await Promise.all(
-        targets.map((projection) =>
-          sql.begin(async (tx) => {
-            // The shadow schemas are nobody's until the swap, which commits durably: a crash before it loses only a
-            // replay that starts again, so the chunks need not wait for their WAL to reach disk.
-            await tx`set local synchronous_commit = off`;
-            await applyInTransaction(tx, projection, schemaOf(projection.name, suffix), events, undefined, undefined, {
-              through,
-            });
-          }),
-        ),
+        Array.from({ length: FINISHING_SIDE_BY_SIDE }, async () => {
+          for (let projection = waiting.shift(); projection; projection = waiting.shift())
+            await finishShadow(sql, projection, schemaOf(projection.name, suffix), log);
+        }),
       );
-    },
-    onChunk,
-    chunkSize,
-  );
-  // Each read model's last steps, two read models at a time: the rebuild process has little left to do, and
-  // PostgreSQL then works on both of this machine's cores (each of these statements runs on one).
-  const waiting = [...targets];
-  await Promise.all(
-    Array.from({ length: FINISHING_SIDE_BY_SIDE }, async () => {
-      for (let projection = waiting.shift(); projection; projection = waiting.shift())
-        await finishShadow(sql, projection, schemaOf(projection.name, suffix), streamPositions);
-    }),
-  );
-  return total;
+    })(),
+  ]);
+  // Both lanes have stopped before a failure is passed on: none is left writing on a pool about to close.
+  for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
+  onChunk(log.events);
+  return log.events;
+}
+
+/**
+ * The log as a replay through its head sees it: the head, the events at or below it, and each stream's highest version
+ * there. Every event at or below the head is committed already, and none can commit below it later
+ * (EVENT_APPEND_LOCK), so a statement reading through it sees the same events whenever it runs; and a stream's
+ * versions run from 1 without a gap (the next is appended only after the one before committed), so each of them is
+ * applied once, in order, and the highest is the stream's applied version.
+ */
+interface LogThroughHead {
+  head: string;
+  events: number;
+  streamPositions: ReadonlyMap<string, number>;
+}
+
+async function logThroughHead(sql: Sql): Promise<LogThroughHead> {
+  return sql.begin('isolation level repeatable read', async (tx) => {
+    const [{ head, events } = { head: '0', events: 0 }] = await tx<{ head: string; events: number }[]>`
+      select coalesce(max(position), 0)::text as head, count(*)::int as events from events`;
+    const versions = await tx<{ stream_id: string; version: number }[]>`
+      select stream_id, max(stream_version) as version from events group by stream_id`;
+    return { head, events, streamPositions: new Map(versions.map((v) => [v.stream_id, v.version])) };
+  });
+}
+
+/** A read model's replay copied from the log through `head` (Projection.replayFromLog). */
+async function copyReplayFromLog(
+  sql: Sql,
+  projection: Projection,
+  shadow: string,
+  head: string,
+  readable: Readable,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    // See replayChunks.
+    await tx`set local synchronous_commit = off`;
+    await tx.unsafe(`set local search_path to ${shadow}, public`);
+    const olderVersions = `position <= ${BigInt(head)} and ${typeIn(projection.handles)}
+      and not ${atLatestVersionSql(projection.handles)}`;
+    await projection.replayFromLog!(tx, head, readLog(tx, readable, olderVersions, CHUNK));
+  });
+}
+
+/** An SQL condition on `events`: of one of the given (catalogue) types. */
+const typeIn = (types: readonly string[]): string => `type in (${types.map((type) => `'${type}'`).join(', ')})`;
+
+/**
+ * The chunked replay: the events the targets handle, through the head, each chunk read and decoded once and applied to
+ * every target's shadow schema. Each chunk is awaited, so the event loop stays responsive during a replay.
+ */
+async function replayChunks(
+  sql: Sql,
+  targets: readonly Projection[],
+  suffix: string,
+  log: LogThroughHead,
+  readable: Readable,
+  onChunk: (replayed: number) => void,
+  chunkSize: number,
+): Promise<void> {
+  const handled = `position <= ${BigInt(log.head)} and ${typeIn([...new Set(targets.flatMap((p) => p.handles))])}`;
+  for await (const events of readLog(sql, readable, handled, chunkSize)) {
+    // One transaction per read model, each shadow schema its own, as many at once as the pool has connections free.
+    await Promise.all(
+      targets.map((projection) =>
+        sql.begin(async (tx) => {
+          // The shadow schemas are nobody's until the swap, which commits durably: a crash before it loses only a
+          // replay that starts again, so the chunks need not wait for their WAL to reach disk.
+          await tx`set local synchronous_commit = off`;
+          await applyInTransaction(
+            tx,
+            projection,
+            schemaOf(projection.name, suffix),
+            events,
+            undefined,
+            undefined,
+            true,
+          );
+        }),
+      ),
+    );
+    // Progress as the chunk's last position: a position counts the events up to it, but for the few a rolled-back
+    // append left unused.
+    onChunk(Math.min(log.events, Number(events[events.length - 1]!.position)));
+  }
 }
 
 /** Read models whose last steps (finishShadow) run at once. */
 const FINISHING_SIDE_BY_SIDE = 2;
 
 /**
- * A replayed shadow schema made ready to read: what the replay's chunks left to the end (the stream positions, and
- * see Projection.finishReplay), then the append-only tables' keys (where the replay left them out) and the readers'
+ * A replayed shadow schema made ready to read: what the replay left to the end (the stream positions and the
+ * checkpoint, and see Projection.finishReplay), then the append-only tables' keys (where the replay left them out) and the readers'
  * indexes, each built by one sort over the loaded rows, and statistics for the planner.
  */
-async function finishShadow(
-  sql: Sql,
-  projection: Projection,
-  shadow: string,
-  streamPositions: ReadonlyMap<string, number>,
-): Promise<void> {
+async function finishShadow(sql: Sql, projection: Projection, shadow: string, log: LogThroughHead): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`set local synchronous_commit = off`;
     // The end aggregates group every row of a table at once (hundreds of thousands of groups at a million events):
     // with the default 4 MB they spill to disk.
     await tx`set local work_mem = '64MB'`;
     await tx.unsafe(`set local search_path to ${shadow}, public`);
-    await writeStreamPositions(tx, streamPositions);
+    await writeStreamPositions(tx, log.streamPositions);
+    // As the live path leaves them for the same events: every event through the head applied.
+    await tx`
+      update checkpoint set position = ${log.head}::bigint, consistent_position = ${log.head}::bigint,
+        events_applied = ${log.events}, updated_at = now()`;
     await projection.finishReplay?.(tx);
   });
   // Each version the replay closed left a dead tuple behind in the current rows' table (its copy went to the closed
@@ -200,40 +274,38 @@ async function dropProjectionSchema(tx: Sql | TransactionSql, schema: string): P
 }
 
 /**
- * Reads the whole log in position order, `chunkSize` events at a time, decodes each chunk and hands it to `apply`; returns
- * the events read. The next chunk is read and decoded (on the pool's other connection) while one is applied, so the
- * decoding's CPU overlaps PostgreSQL's writing instead of adding to it. Each chunk is awaited, so the event loop stays
- * responsive during a replay.
+ * The log's events that meet `where` (SQL over `events`), read in position order `chunkSize` at a time and decoded. The
+ * next chunk is read and decoded (on another of the pool's connections) while the caller handles one, so the decoding's
+ * CPU overlaps PostgreSQL's writing instead of adding to it. Each chunk is awaited, so the event loop stays responsive
+ * during a replay.
  */
-async function replayChunks(
+async function* readLog(
   db: Sql | TransactionSql,
   readable: Readable,
-  apply: (events: StoredEvent[]) => Promise<void>,
-  onChunk: (replayed: number) => void,
+  where: string,
   chunkSize: number,
-): Promise<number> {
+): AsyncGenerator<StoredEvent[]> {
   // Timestamps as text: a million Dates made and printed again cost this process seconds of a replay.
-  const read = async (
-    after: bigint,
-  ): Promise<{ rows: (EventEntryRow & { position: bigint })[]; events: StoredEvent[] }> => {
+  const read = async (after: bigint): Promise<{ last: bigint | undefined; events: StoredEvent[] }> => {
     const rows = await db<(EventEntryRow & { position: bigint })[]>`
-      select ${db.unsafe(EVENT_COLUMNS_TIMES_AS_TEXT)} from events where position > ${after.toString()}::bigint
+      select ${db.unsafe(EVENT_COLUMNS_TIMES_AS_TEXT)} from events
+      where position > ${after.toString()}::bigint and ${db.unsafe(where)}
       order by position limit ${chunkSize}`;
-    return { rows, events: rows.length === 0 ? [] : await readable(db, rows) };
+    return { last: rows[rows.length - 1]?.position, events: rows.length === 0 ? [] : await readable(db, rows) };
   };
-  let total = 0;
   let next = read(0n);
-  for (;;) {
-    const { rows, events } = await next;
-    if (rows.length === 0) break;
-    next = read(rows[rows.length - 1]!.position);
-    // Awaited on the next turn; if `apply` throws first, its rejection must not go unhandled meanwhile.
-    next.catch(() => {});
-    await apply(events);
-    total += rows.length;
-    onChunk(total);
+  try {
+    for (;;) {
+      const { last, events } = await next;
+      if (last === undefined) return;
+      next = read(last);
+      // Awaited on the next turn; if the caller throws first, its rejection must not go unhandled meanwhile.
+      next.catch(() => {});
+      yield events;
+    }
+  } finally {
+    await next.catch(() => {});
   }
-  return total;
 }
 
 export interface ProjectionDifference {

@@ -1,9 +1,9 @@
 import t from 'tap';
 import type { StoredEvent } from '@vru/contracts';
-import { changeRounds, replayEvents } from './apply.js';
+import { changeRounds } from './apply.js';
 import { attendanceProjection } from './projections/attendance.js';
 import { participantsProjection } from './projections/participants.js';
-import { readModelDdl, asAtViewsDdl, positionRuns } from './projection.js';
+import { readModelDdl, asAtViewsDdl } from './projection.js';
 
 let position = 100;
 const stored = (streamId: string, type: string, data: Record<string, unknown>): StoredEvent => ({
@@ -89,38 +89,5 @@ t.test("current views read the current rows only; as-at views filter on the tran
     readModelDdl(attendanceProjection.tables),
     /valid_to|trigger/,
     'append-only rows need no end position and no trigger',
-  );
-});
-
-t.test("a replay's positions as runs of consecutive positions", async (t) => {
-  const at = (...positions: string[]) => positions.map((position) => ({ position }));
-  t.equal(positionRuns(at()), '{}', 'none');
-  t.equal(positionRuns(at('7')), '{[7,8)}', 'one');
-  t.equal(positionRuns(at('1', '2', '3', '5', '7', '8')), '{[1,4),[5,6),[7,9)}', 'gaps start a new run');
-  t.equal(
-    positionRuns(at('9007199254740993', '9007199254740994')),
-    '{[9007199254740993,9007199254740995)}',
-    'beyond the doubles exactly',
-  );
-});
-
-t.test("replayEvents keeps each stream's next version only, and advances the versions", async (t) => {
-  const versions = new Map<string, number>([['s-2', 3]]);
-  const e = (streamId: string, streamVersion: number) => ({
-    ...stored(streamId, 'SessionAttended', {}),
-    streamVersion,
-  });
-  const chunk = [e('s-1', 1), e('s-1', 2), e('s-2', 3), e('s-2', 4), e('s-3', 2), e('s-1', 2)];
-  t.same(
-    replayEvents(chunk, versions).map((x) => `${x.streamId}@${x.streamVersion}`),
-    ['s-1@1', 's-1@2', 's-2@4'],
-    'an applied version and one after a gap are left out',
-  );
-  t.same(
-    [...versions],
-    [
-      ['s-2', 4],
-      ['s-1', 2],
-    ],
   );
 });

@@ -1,6 +1,7 @@
-import { EventCatalogue, type StoredEvent } from '@vru/contracts';
+import type { StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
-import { atPositionsOf, recordset, type Positioned, type Projection } from '../projection.js';
+import { atLatestVersionSql, recordset, type Positioned, type Projection } from '../projection.js';
+import { changesInOrder } from '../apply.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const attendanceReadModel = {
@@ -158,26 +159,16 @@ export const attendanceProjection: Projection<SessionRow> = {
         set people = session_cells.people + excluded.people, attenders = session_cells.attenders + excluded.attenders,
           attended = session_cells.attended + excluded.attended, missed = session_cells.missed + excluded.missed`;
   },
-  // A replay stores the sessions alone, chunk by chunk; who is in each cell and the cells' counts are then derived
-  // once from all of them (finishReplay), rather than looked up and upserted for every chunk.
-  writeReplay: async (tx, rows) => {
-    if (rows.length === 0) return;
-    // One row per session event. Those stored at their type's latest version need no upcasting: their rows are copied
-    // from the log in SQL (SESSION_FROM_LOG_SQL), rather than sent back as JSON; the others (older versions, upcast in
-    // this process) as projectAttendance gives them.
-    const copied = await tx`
+  // A replay stores the sessions alone, copied from the log in SQL (SESSION_FROM_LOG_SQL) rather than decoded and sent
+  // back as JSON; who is in each cell and the cells' counts are then derived once from all of them (finishReplay),
+  // rather than looked up and upserted for every chunk.
+  replayFromLog: async (tx, through, upcast) => {
+    await tx`
       insert into sessions_versions (${tx.unsafe(SESSION_COLUMNS)})
       select ${tx.unsafe(SESSION_FROM_LOG_SQL)} from public.events
-      where ${atPositionsOf(tx, rows)} and ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
-    if (copied.count === rows.length) return;
-    const older = await tx<{ position: string }[]>`
-      select position::text from public.events
-      where ${atPositionsOf(tx, rows)} and not ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
-    const upcast = new Set(older.map((e) => e.position));
-    const rest = rows.filter((r) => upcast.has(r.position));
-    if (copied.count + rest.length !== rows.length)
-      throw new Error(`attendance replay: ${copied.count} + ${rest.length} rows for ${rows.length} sessions`);
-    await insertSessions(tx, rest, 'replay');
+      where position <= ${through}::bigint and ${tx.unsafe(STORED_AT_LATEST_SQL)}`;
+    // Sessions stored at an older version, as projectAttendance gives them once upcast.
+    for await (const events of upcast) await insertSessions(tx, changesInOrder(attendanceProjection, events), 'replay');
   },
   finishReplay: async (tx) => {
     // A cell's periods are whole months, so one row per person, programme, provider and month (its first session and
@@ -227,9 +218,7 @@ const SESSION_FROM_LOG_SQL = `event_id, stream_id, provider_id, coalesce(program
   data->>'sessionType', case when type = 'SessionAttended' then data->>'deliveredBy' end, position`;
 
 /** Stored at the latest version of its type, among the types attendance handles: read as stored, without upcasting. */
-const STORED_AT_LATEST_SQL = `(type, schema_version) in (${attendanceProjection.handles
-  .map((type) => `('${type}', ${EventCatalogue[type].latest})`)
-  .join(', ')})`;
+const STORED_AT_LATEST_SQL = atLatestVersionSql(attendanceProjection.handles);
 
 /**
  * The insert of sessions (a statement, or a CTE's body with a `returning` after it). Live, an event seen twice is

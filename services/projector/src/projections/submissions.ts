@@ -1,6 +1,6 @@
 import { LATE_AFTER_DAYS, type StoredEvent } from '@vru/contracts';
 import type { TransactionSql } from '@vru/runtime';
-import { atPositionsOf, lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
+import { lastPerKey, recordset, type Positioned, type Projection } from '../projection.js';
 
 /** The read model's projection name (its schema is rm_<name>) and tables: the reports and the audit read them by these names. */
 export const submissionsReadModel = {
@@ -113,20 +113,17 @@ export const submissionsProjection: Projection<SubmissionRow> = {
       on conflict (provider_id, received_on, lag_days) do update
         set accepted = submission_counts.accepted + excluded.accepted, late = submission_counts.late + excluded.late`;
   },
-  // A replay stores the submissions alone, chunk by chunk (an event id is one event of the log, so none repeats), and
-  // counts them once at the end. A row is columns of its event's envelope (which upcasting leaves as stored), so the
-  // replay copies them from the log in SQL rather than sending each row back as JSON: the same row as
-  // projectSubmission's, times to the millisecond as a stored event carries them (services/projector/test/
-  // session-cells.int.test.ts compares a replay with live batches).
-  writeReplay: async (tx, rows) => {
-    if (rows.length === 0) return;
-    const inserted = await tx`
+  // A replay stores the submissions alone and counts them once at the end. A row is columns of its event's envelope
+  // (which upcasting leaves as stored, so no event needs upcasting here), so the replay copies them from the log in
+  // SQL rather than decoding each event and sending its row back as JSON: the same row as projectSubmission's, times to
+  // the millisecond as a stored event carries them (services/projector/test/session-cells.int.test.ts compares a
+  // replay with live batches).
+  replayFromLog: async (tx, through) => {
+    await tx`
       insert into submissions_versions (event_id, provider_id, programme_id, type, source, occurred_at, recorded_at, valid_from)
       select event_id, provider_id, programme_id, type, metadata->>'source',
         date_trunc('milliseconds', occurred_at), date_trunc('milliseconds', recorded_at), position
-      from public.events where ${atPositionsOf(tx, rows)}`;
-    if (inserted.count !== rows.length)
-      throw new Error(`submissions replay: ${inserted.count} rows copied from the log for ${rows.length} events`);
+      from public.events where position <= ${through}::bigint and type = any(${[...submissionsProjection.handles]}::text[])`;
   },
   finishReplay: async (tx) => {
     await tx`
