@@ -50,6 +50,14 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    */
   readonly finishReplay?: (tx: TransactionSql) => Promise<void>;
   /**
+   * Optional: event types whose only effect on this read model is to lower a column of their stream's current row to a
+   * value the event carries (or set it while null), such as the first session's date. A replay reads only those that
+   * may still lower it: below every earlier one of their stream, in the chunk read and in the rows stored so far (which
+   * hold an earlier value or a later one, never a lower one than the log's). The others would change nothing, and they
+   * are most of a log: not decoding them saves most of a replay's work.
+   */
+  readonly replayLowers?: readonly LoweringEvents<Event['type']>[];
+  /**
    * Optional, instead of writeReplay, for a read model whose rows are columns of its events: the whole replay of the
    * log at or below position `through`, copied from it in SQL in a few statements (into the transaction's search path,
    * a shadow schema no other writer touches) instead of chunk by chunk. SQL reads an event as stored, so `upcast`
@@ -58,6 +66,17 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
    * finishReplay follows. The result equals what `write` keeps, applied event by event.
    */
   readonly replayFromLog?: (tx: TransactionSql, through: string, upcast: AsyncIterable<StoredEvent[]>) => Promise<void>;
+}
+
+/**
+ * Events of `type` that lower `column` of their stream's current row in `table` (keyed by `stream_id`) to `value`:
+ * SQL over the stored event at its type's latest version (the others a replay reads and upcasts all).
+ */
+export interface LoweringEvents<Type extends string = string> {
+  readonly type: Type;
+  readonly value: string;
+  readonly table: string;
+  readonly column: string;
 }
 
 /**

@@ -178,7 +178,7 @@ async function copyReplayFromLog(
     await tx.unsafe(`set local search_path to ${shadow}, public`);
     const olderVersions = `position <= ${BigInt(head)} and ${typeIn(projection.handles)}
       and not ${atLatestVersionSql(projection.handles)}`;
-    await projection.replayFromLog!(tx, head, readLog(tx, readable, olderVersions, CHUNK));
+    await projection.replayFromLog!(tx, head, readLog(tx, readable, eventsWhere(olderVersions, CHUNK)));
   });
 }
 
@@ -198,8 +198,8 @@ async function replayChunks(
   onChunk: (replayed: number) => void,
   chunkSize: number,
 ): Promise<void> {
-  const handled = `position <= ${BigInt(log.head)} and ${typeIn([...new Set(targets.flatMap((p) => p.handles))])}`;
-  for await (const events of readLog(sql, readable, handled, chunkSize)) {
+  const query = chunkedQuery(targets, suffix, log.head, chunkSize);
+  for await (const events of readLog(sql, readable, query)) {
     // One transaction per read model, each shadow schema its own, as many at once as the pool has connections free.
     await Promise.all(
       targets.map((projection) =>
@@ -274,34 +274,92 @@ async function dropProjectionSchema(tx: Sql | TransactionSql, schema: string): P
 }
 
 /**
- * The log's events that meet `where` (SQL over `events`), read in position order `chunkSize` at a time and decoded. The
- * next chunk is read and decoded (on another of the pool's connections) while the caller handles one, so the decoding's
- * CPU overlaps PostgreSQL's writing instead of adding to it. Each chunk is awaited, so the event loop stays responsive
- * during a replay.
+ * Reads rows of `events` in position order, a chunk after a position: the rows, and the position the chunk reads
+ * through (the next chunk reads after it), undefined once there is nothing left to read.
  */
-async function* readLog(
+type ChunkQuery = (
   db: Sql | TransactionSql,
-  readable: Readable,
-  where: string,
-  chunkSize: number,
-): AsyncGenerator<StoredEvent[]> {
-  // Timestamps as text: a million Dates made and printed again cost this process seconds of a replay.
-  const read = async (after: bigint): Promise<{ last: bigint | undefined; events: StoredEvent[] }> => {
+  after: bigint,
+) => Promise<{ rows: (EventEntryRow & { position: bigint })[]; through: bigint | undefined }>;
+
+/** The events that meet `where` (SQL over `events`), `chunkSize` at a time. */
+const eventsWhere =
+  (where: string, chunkSize: number): ChunkQuery =>
+  async (db, after) => {
+    // Timestamps as text: a million Dates made and printed again cost this process seconds of a replay.
     const rows = await db<(EventEntryRow & { position: bigint })[]>`
       select ${db.unsafe(EVENT_COLUMNS_TIMES_AS_TEXT)} from events
       where position > ${after.toString()}::bigint and ${db.unsafe(where)}
       order by position limit ${chunkSize}`;
-    return { last: rows[rows.length - 1]?.position, events: rows.length === 0 ? [] : await readable(db, rows) };
+    return { rows, through: rows[rows.length - 1]?.position };
+  };
+
+/**
+ * The chunked replay's query: the events the targets handle, through the head, less those that one target's
+ * replayLowers leaves out where no other target handles their type. A chunk spans `chunkSize` of the events handled;
+ * of those it reads an event lowering a column only if it is below every earlier one of its stream in the chunk, and
+ * below the value of its stream's row in the target's shadow schema. That row holds what the chunks before wrote, or
+ * (read while the chunk before is applied) what the ones before that did: never a value below the log's, so an event
+ * read here for nothing changes nothing, and none that lowers the column is left out.
+ */
+function chunkedQuery(targets: readonly Projection[], suffix: string, head: string, chunkSize: number): ChunkQuery {
+  const handled = `position <= ${BigInt(head)} and ${typeIn([...new Set(targets.flatMap((p) => p.handles))])}`;
+  const lowering = targets.flatMap((projection) =>
+    (projection.replayLowers ?? [])
+      .filter((rule) => targets.every((other) => other === projection || !other.handles.includes(rule.type)))
+      .map((rule) => ({ ...rule, shadow: schemaOf(projection.name, suffix) })),
+  );
+  if (lowering.length === 0) return eventsWhere(handled, chunkSize);
+  const lowest = lowering.map(
+    (rule, i) => `min(${rule.value}) filter (where type = '${rule.type}' and ${atLatestVersionSql([rule.type])})
+      over (partition by stream_id collate "C" order by position rows between unbounded preceding and 1 preceding)
+      as lowest_${i}`,
+  );
+  const read = lowering.map(
+    (rule, i) => `not (type = '${rule.type}' and ${atLatestVersionSql([rule.type])} and ((lowest_${i} <= ${rule.value}) is true
+      or exists (select 1 from ${rule.shadow}.${rule.table} r where r.stream_id = e.stream_id and r.${rule.column} <= ${rule.value})))`,
+  );
+  return async (db, after) => {
+    // The chunk's end: the chunkSize-th event handled after `after`, or the head for the last chunk.
+    const [end] = await db<{ position: bigint }[]>`
+      select position from events where position > ${after.toString()}::bigint and ${db.unsafe(handled)}
+      order by position offset ${chunkSize - 1} limit 1`;
+    const through = end?.position ?? (after < BigInt(head) ? BigInt(head) : undefined);
+    if (through === undefined) return { rows: [], through };
+    const rows = await db<(EventEntryRow & { position: bigint })[]>`
+      select ${db.unsafe(EVENT_COLUMNS_TIMES_AS_TEXT)} from (
+        select e.*, ${db.unsafe(lowest.join(', '))} from events e
+        where position > ${after.toString()}::bigint and position <= ${through.toString()}::bigint and ${db.unsafe(handled)}
+      ) e
+      where ${db.unsafe(read.join(' and '))}
+      order by position`;
+    return { rows, through };
+  };
+}
+
+/**
+ * The events a query reads, chunk by chunk, decoded. The next chunk is read and decoded (on another of the pool's
+ * connections) while the caller handles one, so the decoding's CPU overlaps PostgreSQL's writing instead of adding to
+ * it. Each chunk is awaited, so the event loop stays responsive during a replay.
+ */
+async function* readLog(
+  db: Sql | TransactionSql,
+  readable: Readable,
+  query: ChunkQuery,
+): AsyncGenerator<StoredEvent[]> {
+  const read = async (after: bigint): Promise<{ through: bigint | undefined; events: StoredEvent[] }> => {
+    const { rows, through } = await query(db, after);
+    return { through, events: rows.length === 0 ? [] : await readable(db, rows) };
   };
   let next = read(0n);
   try {
     for (;;) {
-      const { last, events } = await next;
-      if (last === undefined) return;
-      next = read(last);
+      const { through, events } = await next;
+      if (through === undefined) return;
+      next = read(through);
       // Awaited on the next turn; if the caller throws first, its rejection must not go unhandled meanwhile.
       next.catch(() => {});
-      yield events;
+      if (events.length > 0) yield events;
     }
   } finally {
     await next.catch(() => {});

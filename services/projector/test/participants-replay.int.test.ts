@@ -8,7 +8,7 @@ import { Harness, PROGRAMME, event } from '@vru/testkit';
  * A replay writes the participants read model by its own path (each chunk's versions computed in the rebuild process,
  * not a statement per round and the versioning trigger): every version, closed version, cell change, running count
  * and stream position it writes equals what live batches wrote for the same log, with patches that change nothing
- * (later sessions than the first, a follow-up recorded again as it was, a second baseline measure), follow-ups merged and recorded again, consents withdrawn and given again,
+ * (later sessions than the first or on its day, a follow-up recorded again as it was, a second baseline measure), follow-ups merged and recorded again, consents withdrawn and given again,
  * exits in the enrolment's quarter and later ones, and erasures in the middle of the log with events after them.
  */
 const h = await Harness.start();
@@ -52,9 +52,12 @@ function journeyOf(ref: string, seed: number): Json[] {
   // Outcome measures: a baseline (taken twice for some: the second changes nothing), an exit measure below.
   if (seed % 2 === 0)
     for (let i = 0; i < 1 + (seed % 4) / 2; i++) out.push(measure(ref, 'baseline', addMonths(enrolled, 0)));
-  // Sessions out of date order: the earliest wins, the later ones change nothing.
-  for (const [i, months] of [1, 0, 2].entries())
-    out.push(event.attended(ref, `${ref}-s${i}`, addMonths(enrolled, months)));
+  // Sessions out of date order: the earliest wins, the later ones and one on the same day change nothing. Some are
+  // stored at their first version, which a replay reads whatever their date.
+  for (const [i, months] of [1, 0, 2, 0].entries()) {
+    const attended = (seed + i) % 4 === 1 ? event.attendedV1 : event.attended;
+    out.push(attended(ref, `${ref}-s${i}`, addMonths(enrolled, months)));
+  }
   if (seed % 3 !== 2) {
     const exit = addMonths(enrolled, seed % 5);
     out.push(event.exited(ref, { data: { exitDate: exit, reason: seed % 2 ? 'completed' : 'disengaged' } }));

@@ -573,6 +573,15 @@ export const participantsProjection: Projection<ParticipantChange> = {
   // are read by without the rows.
   version: 8,
   readsPersonalFieldsOf: ['ParticipantReferred'],
+  // A session attended only ever moves the first session's date earlier (participantPatch, mergeParticipantChanges).
+  replayLowers: [
+    {
+      type: 'SessionAttended',
+      value: "(data->>'sessionDate')::date",
+      table: participantsReadModel.tables.participants,
+      column: 'first_session_date',
+    },
+  ],
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
