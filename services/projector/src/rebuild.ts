@@ -1,7 +1,7 @@
 import type { StoredEvent } from '@vru/contracts';
 import type { EventEntryRow, EventRow, PersonalDataVault } from '@vru/event-store';
 import type { Logger, Sql, TransactionSql } from '@vru/runtime';
-import { EVENT_COLUMNS_TIMES_AS_TEXT, eventColumns, toStoredEvent, upcastEvent } from '@vru/event-store';
+import { EVENT_COLUMNS, EVENT_COLUMNS_TIMES_AS_TEXT, toStoredEvent, upcastEvent } from '@vru/event-store';
 import { rebuildEventsReplayed, rebuildEventsTotal } from '@vru/runtime';
 import { applyInTransaction, createProjectionSchema, projectionLockKey, writeStreamPositions } from './apply.js';
 import {
@@ -37,8 +37,8 @@ export interface RebuildOptions {
 
 /**
  * Replays the whole log into a fresh schema while the live one keeps serving, then swaps them in one
- * transaction. The swap takes the projection's lock exclusively and first applies whatever the live
- * consumer saw that the replay has not (compared per stream version), so nothing is lost or doubled.
+ * transaction. The swap takes the projection's lock exclusively and first applies what was appended after the log's
+ * head the replay read through, checked per stream version as live batches are, so nothing is lost or doubled.
  */
 export async function rebuildProjection(
   sql: Sql,
@@ -65,12 +65,12 @@ export async function rebuildProjections(
   const readable = readableWith(options.vault, personalFieldsReadBy(targets));
   const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
   for (const projection of targets) rebuildEventsTotal.set({ projection: projection.name }, expected);
-  const total = await replayLogInto(sql, targets, '__rebuild', readable, (replayed) => {
+  const { events: total, head } = await replayLogInto(sql, targets, '__rebuild', readable, (replayed) => {
     for (const projection of targets) rebuildEventsReplayed.set({ projection: projection.name }, replayed);
     options.onProgress?.(replayed, Math.max(expected, replayed));
   });
   for (const projection of targets) {
-    const caughtUp = await swapIn(sql, projection, readable);
+    const caughtUp = await swapIn(sql, projection, readable, head);
     log.info({ projection: projection.name, events: total + caughtUp, ms: Date.now() - started }, 'projection rebuilt');
   }
   return { events: total, ms: Date.now() - started };
@@ -101,7 +101,7 @@ async function replayLogInto(
   readable: Readable,
   onChunk: (replayed: number) => void,
   chunkSize = CHUNK,
-): Promise<number> {
+): Promise<{ events: number; head: string }> {
   await sql.begin(async (tx) => {
     for (const projection of targets) {
       const shadow = schemaOf(projection.name, suffix);
@@ -138,7 +138,7 @@ async function replayLogInto(
   // Both lanes have stopped before a failure is passed on: none is left writing on a pool about to close.
   for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
   onChunk(log.events);
-  return log.events;
+  return { events: log.events, head: log.head };
 }
 
 /**
@@ -316,7 +316,10 @@ function chunkedQuery(targets: readonly Projection[], suffix: string, head: stri
       as lowest_${i}`,
   );
   const read = lowering.map(
-    (rule, i) => `not (type = '${rule.type}' and ${atLatestVersionSql([rule.type])} and ((lowest_${i} <= ${rule.value}) is true
+    (
+      rule,
+      i,
+    ) => `not (type = '${rule.type}' and ${atLatestVersionSql([rule.type])} and ((lowest_${i} <= ${rule.value}) is true
       or exists (select 1 from ${rule.shadow}.${rule.table} r where r.stream_id = e.stream_id and r.${rule.column} <= ${rule.value})))`,
   );
   return async (db, after) => {
@@ -422,24 +425,19 @@ export async function compareWithRebuild(
   }
 }
 
-/** Applies what the replay missed, then renames the shadow schema over the live one; returns the events applied here. */
-async function swapIn(sql: Sql, projection: Projection, readable: Readable): Promise<number> {
+/** Applies what was appended after the replay's head, then renames the shadow schema over the live one; returns the events applied here. */
+async function swapIn(sql: Sql, projection: Projection, readable: Readable, head: string): Promise<number> {
   const live = schemaOf(projection.name);
   const shadow = schemaOf(projection.name, '__rebuild');
   const retired = schemaOf(projection.name, '__retired');
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${projectionLockKey(projection.name)})`;
-    // Events committed out of position order (or after the replay read past them) that the shadow lacks.
-    // The streams table has one row per stream, so finding the laggards does not scan the whole log.
-    const missing = await tx.unsafe<EventRow[]>(`
-      with behind as (
-        select s.stream_id, coalesce(sp.version, 0) as applied from streams s
-        left join ${shadow}.stream_positions sp on sp.stream_id = s.stream_id
-        where s.version > coalesce(sp.version, 0)
-      )
-      select ${eventColumns('e')} from behind b
-      join events e on e.stream_id = b.stream_id and e.stream_version > b.applied
-      order by e.position`);
+    // The replay applied every event through the head, and none can commit below it later (EVENT_APPEND_LOCK): what
+    // it lacks was appended after it.
+    const missing = await tx.unsafe<EventRow[]>(
+      `select ${EVENT_COLUMNS} from events where position > $1::bigint order by position`,
+      [head],
+    );
     if (missing.length > 0) await applyInTransaction(tx, projection, shadow, await readable(tx, missing));
     await dropProjectionSchema(tx, retired);
     const exists = await tx`select 1 from information_schema.schemata where schema_name = ${live}`;
