@@ -52,9 +52,9 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   /**
    * Optional: event types whose only effect on this read model is to lower a column of their stream's current row to a
    * value the event carries (or set it while null), such as the first session's date. A replay reads only those that
-   * may still lower it: below every earlier one of their stream, in the chunk read and in the rows stored so far (which
-   * hold an earlier value or a later one, never a lower one than the log's). The others would change nothing, and they
-   * are most of a log: not decoding them saves most of a replay's work.
+   * may still lower it: below every earlier one of their stream in the chunk read, and below the row the replay has
+   * stored so far (as of some earlier event, so never below the value before this one). The others would change
+   * nothing, and they are most of a log: not decoding them saves most of a replay's work.
    */
   readonly replayLowers?: readonly LoweringEvents<Event['type']>[];
   /**

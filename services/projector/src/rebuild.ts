@@ -230,8 +230,8 @@ const FINISHING_SIDE_BY_SIDE = 2;
 
 /**
  * A replayed shadow schema made ready to read: what the replay left to the end (the stream positions and the
- * checkpoint, and see Projection.finishReplay), then the append-only tables' keys (where the replay left them out) and the readers'
- * indexes, each built by one sort over the loaded rows, and statistics for the planner.
+ * checkpoint, and see Projection.finishReplay), then the append-only tables' keys (where the replay left them out)
+ * and the readers' indexes, each built by one sort over the loaded rows, and statistics for the planner.
  */
 async function finishShadow(sql: Sql, projection: Projection, shadow: string, log: LogThroughHead): Promise<void> {
   await sql.begin(async (tx) => {
@@ -310,18 +310,18 @@ function chunkedQuery(targets: readonly Projection[], suffix: string, head: stri
       .map((rule) => ({ ...rule, shadow: schemaOf(projection.name, suffix) })),
   );
   if (lowering.length === 0) return eventsWhere(handled, chunkSize);
+  // The sort behind the window only groups a stream's events: bytewise, not by the database's collation (slower).
   const lowest = lowering.map(
     (rule, i) => `min(${rule.value}) filter (where type = '${rule.type}' and ${atLatestVersionSql([rule.type])})
       over (partition by stream_id collate "C" order by position rows between unbounded preceding and 1 preceding)
       as lowest_${i}`,
   );
-  const read = lowering.map(
-    (
-      rule,
-      i,
-    ) => `not (type = '${rule.type}' and ${atLatestVersionSql([rule.type])} and ((lowest_${i} <= ${rule.value}) is true
-      or exists (select 1 from ${rule.shadow}.${rule.table} r where r.stream_id = e.stream_id and r.${rule.column} <= ${rule.value})))`,
-  );
+  const leftOut = lowering.map((rule, i) => {
+    const lowered = `select 1 from ${rule.shadow}.${rule.table} r
+      where r.stream_id = e.stream_id and r.${rule.column} <= ${rule.value}`;
+    return `(type = '${rule.type}' and ${atLatestVersionSql([rule.type])}
+      and ((lowest_${i} <= ${rule.value}) is true or exists (${lowered})))`;
+  });
   return async (db, after) => {
     // The chunk's end: the chunkSize-th event handled after `after`, or the head for the last chunk.
     const [end] = await db<{ position: bigint }[]>`
@@ -334,7 +334,7 @@ function chunkedQuery(targets: readonly Projection[], suffix: string, head: stri
         select e.*, ${db.unsafe(lowest.join(', '))} from events e
         where position > ${after.toString()}::bigint and position <= ${through.toString()}::bigint and ${db.unsafe(handled)}
       ) e
-      where ${db.unsafe(read.join(' and '))}
+      where not (${db.unsafe(leftOut.join(' or '))})
       order by position`;
     return { rows, through };
   };
