@@ -63,10 +63,11 @@ export async function rebuildProjections(
 ): Promise<{ events: number; ms: number }> {
   const started = Date.now();
   const readable = readableWith(options.vault, personalFieldsReadBy(targets));
-  const [{ n: expected } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
-  for (const projection of targets) rebuildEventsTotal.set({ projection: projection.name }, expected);
-  const { events: total, head } = await replayLogInto(sql, targets, '__rebuild', readable, (replayed) => {
-    for (const projection of targets) rebuildEventsReplayed.set({ projection: projection.name }, replayed);
+  const { events: total, head } = await replayLogInto(sql, targets, '__rebuild', readable, (replayed, expected) => {
+    for (const projection of targets) {
+      rebuildEventsTotal.set({ projection: projection.name }, expected);
+      rebuildEventsReplayed.set({ projection: projection.name }, replayed);
+    }
     options.onProgress?.(replayed, Math.max(expected, replayed));
   });
   for (const projection of targets) {
@@ -99,7 +100,7 @@ async function replayLogInto(
   targets: readonly Projection[],
   suffix: string,
   readable: Readable,
-  onChunk: (replayed: number) => void,
+  onChunk: (replayed: number, total: number) => void,
   chunkSize = CHUNK,
 ): Promise<{ events: number; head: string }> {
   await sql.begin(async (tx) => {
@@ -109,8 +110,8 @@ async function replayLogInto(
       await createProjectionSchema(tx, projection, shadow, { deferIndexes: true });
     }
   });
-  onChunk(0);
   const log = await logThroughHead(sql);
+  onChunk(0, log.events);
   const fromLog = targets.filter((projection) => projection.replayFromLog !== undefined);
   const chunked = targets.filter((projection) => projection.replayFromLog === undefined);
   const lanes = await Promise.allSettled([
@@ -137,7 +138,7 @@ async function replayLogInto(
   ]);
   // Both lanes have stopped before a failure is passed on: none is left writing on a pool about to close.
   for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
-  onChunk(log.events);
+  onChunk(log.events, log.events);
   return { events: log.events, head: log.head };
 }
 
@@ -159,7 +160,8 @@ async function logThroughHead(sql: Sql): Promise<LogThroughHead> {
     const [{ head, events } = { head: '0', events: 0 }] = await tx<{ head: string; events: number }[]>`
       select coalesce(max(position), 0)::text as head, count(*)::int as events from events`;
     const versions = await tx<{ stream_id: string; version: number }[]>`
-      select stream_id, max(stream_version) as version from events group by stream_id`;
+      select stream_id, max(stream_version) as version from events group by stream_id order by stream_id`;
+    // In key order: each shadow's stream_positions key then grows at its end as they are stored.
     return { head, events, streamPositions: new Map(versions.map((v) => [v.stream_id, v.version])) };
   });
 }
@@ -195,7 +197,7 @@ async function replayChunks(
   suffix: string,
   log: LogThroughHead,
   readable: Readable,
-  onChunk: (replayed: number) => void,
+  onChunk: (replayed: number, total: number) => void,
   chunkSize: number,
 ): Promise<void> {
   const query = chunkedQuery(targets, suffix, log.head, chunkSize);
@@ -221,7 +223,7 @@ async function replayChunks(
     );
     // Progress as the chunk's last position: a position counts the events up to it, but for the few a rolled-back
     // append left unused.
-    onChunk(Math.min(log.events, Number(events[events.length - 1]!.position)));
+    onChunk(Math.min(log.events, Number(events[events.length - 1]!.position)), log.events);
   }
 }
 
@@ -296,8 +298,8 @@ const eventsWhere =
 
 /**
  * The chunked replay's query: the events the targets handle, through the head, less those that one target's
- * replayLowers leaves out where no other target handles their type. A chunk spans `chunkSize` of the events handled;
- * of those it reads an event lowering a column only if it is below every earlier one of its stream in the chunk, and
+ * replayLowers leaves out where no other target handles their type. A chunk spans `chunkSize` positions; of the
+ * events there it reads an event lowering a column only if it is below every earlier one of its stream in the chunk, and
  * below the value of its stream's row in the target's shadow schema. That row holds what the chunks before wrote, or
  * (read while the chunk before is applied) what the ones before that did: never a value below the log's, so an event
  * read here for nothing changes nothing, and none that lowers the column is left out.
@@ -323,12 +325,9 @@ function chunkedQuery(targets: readonly Projection[], suffix: string, head: stri
       and ((lowest_${i} <= ${rule.value}) is true or exists (${lowered})))`;
   });
   return async (db, after) => {
-    // The chunk's end: the chunkSize-th event handled after `after`, or the head for the last chunk.
-    const [end] = await db<{ position: bigint }[]>`
-      select position from events where position > ${after.toString()}::bigint and ${db.unsafe(handled)}
-      order by position offset ${chunkSize - 1} limit 1`;
-    const through = end?.position ?? (after < BigInt(head) ? BigInt(head) : undefined);
-    if (through === undefined) return { rows: [], through };
+    // The next `chunkSize` positions (at most as many events), up to the head.
+    if (after >= BigInt(head)) return { rows: [], through: undefined };
+    const through = after + BigInt(chunkSize) < BigInt(head) ? after + BigInt(chunkSize) : BigInt(head);
     const rows = await db<(EventEntryRow & { position: bigint })[]>`
       select ${db.unsafe(EVENT_COLUMNS_TIMES_AS_TEXT)} from (
         select e.*, ${db.unsafe(lowest.join(', '))} from events e
