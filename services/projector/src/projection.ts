@@ -45,8 +45,9 @@ export interface Projection<Change = any, Event extends ReadEvent = ReadEvent> {
   readonly writeReplay?: (tx: TransactionSql, changes: Positioned<Change>[]) => Promise<void>;
   /**
    * Optional, with writeReplay or replayFromLog: a replay's last step, after its last chunk and before the swap's
-   * catch-up (which writes live). Derives from the rows writeReplay stored the tables it left out (running counts, people per cell),
-   * as one aggregate over the whole read model instead of an upsert per chunk; the result equals what `write` keeps.
+   * catch-up (which writes live). Derives from the rows the replay stored the tables it left out (running counts,
+   * people per cell), as one aggregate over the whole read model instead of an upsert per chunk; the result equals
+   * what `write` keeps.
    */
   readonly finishReplay?: (tx: TransactionSql) => Promise<void>;
   /**
