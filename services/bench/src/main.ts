@@ -33,6 +33,11 @@ const reportsDbReused = option('reports-db');
  * peak memory is set by them in a full run.
  */
 const ingestOnly = process.argv.includes('--ingest-only');
+/**
+ * Only the end-to-end lag phase (with the pipeline's CPU per event and projector memory): an A/B of a relay or
+ * projector change, with BENCH_PROJECTOR_MAIN naming the other build's projector main.js.
+ */
+const lagOnly = process.argv.includes('--lag-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
 const skipAsAt = process.argv.includes('--skip-as-at');
 /** --report=NAME (repeatable): only the reports whose name contains NAME, e.g. to profile the overview alone. */
@@ -411,7 +416,11 @@ try {
     const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
     const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
-    const projector = startService('projector', 'services/projector/dist/main.js', serviceEnv);
+    const projector = startService(
+      'projector',
+      process.env.BENCH_PROJECTOR_MAIN ?? 'services/projector/dist/main.js',
+      serviceEnv,
+    );
     let projectorPeak = 0;
     const stopPipeline = async () => {
       projectorPeak = Math.max(projectorPeak, projector.peakRss());
@@ -495,296 +504,300 @@ try {
     // The API's peak resident set so far, after each phase: which load sets the peak (VmHWM never goes down).
     const apiPeakAfter: Record<string, number> = { lag: api.peakRss() };
     endPhase('lag');
+    if (lagOnly) {
+      Object.assign(results, { api_rss_after_lag_mb: apiPeakAfter.lag, projector_rss_mb: projectorPeak });
+      row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
+    } else {
+      // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
+      const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
+      Object.assign(results, health.results);
+      for (const r of health.rows) row(...r);
+      apiPeakAfter.uploads = api.peakRss();
+      endPhase('/healthz under CSV uploads');
 
-    // One request must not stall everyone: /healthz latency at rest, then while the largest CSV uploads run back to back.
-    const health = await measureHealthUnderUploads(apiUrl, apiKey, plan.health);
-    Object.assign(results, health.results);
-    for (const r of health.rows) row(...r);
-    apiPeakAfter.uploads = api.peakRss();
-    endPhase('/healthz under CSV uploads');
-
-    // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
-    // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
-    const rounds = Number(option('rounds') ?? plan.rounds);
-    const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = {
-      ceiling: [],
-      ingest: [],
-      peer: [],
-      peerHttp: [],
-      batchCeiling: [],
-      batch: [],
-    };
-    // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
-    const peerPort = await freePort();
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const peerApp = startService('emmett-fastify', fileURLToPath(new URL('./emmett-fastify.js', import.meta.url)), {
-      PORT: String(peerPort),
-      BENCH_KEYS_DATABASE_URL: benchUrl,
-      BENCH_EMMETT_DATABASE_URL: emmettUrl,
-      API_KEY_PEPPER: config.API_KEY_PEPPER,
-    });
-    await waitFor(
-      'Emmett behind Fastify',
-      async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
-      60_000,
-    );
-    const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
-    for (let round = 1; round <= rounds; round++) {
+      // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
+      // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
+      const rounds = Number(option('rounds') ?? plan.rounds);
+      const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = {
+        ceiling: [],
+        ingest: [],
+        peer: [],
+        peerHttp: [],
+        batchCeiling: [],
+        batch: [],
+      };
+      // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
+      const peerPort = await freePort();
+      const peerUrl = `http://127.0.0.1:${peerPort}`;
+      const peerApp = startService('emmett-fastify', fileURLToPath(new URL('./emmett-fastify.js', import.meta.url)), {
+        PORT: String(peerPort),
+        BENCH_KEYS_DATABASE_URL: benchUrl,
+        BENCH_EMMETT_DATABASE_URL: emmettUrl,
+        API_KEY_PEPPER: config.API_KEY_PEPPER,
+      });
+      await waitFor(
+        'Emmett behind Fastify',
+        async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
+        60_000,
+      );
+      const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
+      for (let round = 1; round <= rounds; round++) {
+        say(
+          `round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`,
+        );
+        merged.ceiling.push(
+          await runDriver({
+            kind: 'ceiling-single',
+            databaseUrl: benchUrl,
+            secret: config.PSEUDONYM_SECRET,
+            concurrency: CONCURRENCY,
+            seconds: slice(plan.ceiling),
+            warmupSeconds: plan.warmup,
+          }),
+        );
+        merged.ingest.push(
+          await runDriver({
+            kind: 'http-single',
+            url: apiUrl,
+            apiKey,
+            concurrency: CONCURRENCY,
+            seconds: slice(plan.ingest),
+            warmupSeconds: plan.warmup,
+          }),
+        );
+        merged.peer.push(
+          await runDriver({
+            kind: 'emmett',
+            databaseUrl: emmettUrl,
+            concurrency: CONCURRENCY,
+            seconds: slice(plan.emmett),
+            warmupSeconds: plan.warmup,
+          }),
+        );
+        merged.peerHttp.push(
+          await runDriver({
+            kind: 'http-single',
+            url: peerUrl,
+            apiKey,
+            concurrency: CONCURRENCY,
+            seconds: slice(plan.emmett),
+            warmupSeconds: plan.warmup,
+          }),
+        );
+      }
+      apiPeakAfter.single = api.peakRss();
+      endPhase('single-event rounds');
+      for (let round = 1; round <= rounds; round++) {
+        say(
+          `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
+        );
+        merged.batchCeiling.push(
+          await runDriver({
+            kind: 'ceiling-batch',
+            databaseUrl: benchUrl,
+            secret: config.PSEUDONYM_SECRET,
+            concurrency: BATCH_CONCURRENCY,
+            seconds: slice(plan.ceiling),
+            warmupSeconds: plan.warmup,
+            batchSize: BATCH_SIZE,
+          }),
+        );
+        merged.batch.push(
+          await runDriver({
+            kind: 'http-batch',
+            url: apiUrl,
+            apiKey,
+            concurrency: BATCH_CONCURRENCY,
+            seconds: slice(plan.batch),
+            warmupSeconds: plan.warmup,
+            batchSize: BATCH_SIZE,
+          }),
+        );
+      }
+      apiPeakAfter.batch = api.peakRss();
+      endPhase('batch rounds');
+      // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
+      const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
+      const ceiling = mergeRounds(merged.ceiling);
+      const ingest = mergeRounds(merged.ingest);
+      const peer = mergeRounds(merged.peer);
+      const peerHttp = mergeRounds(merged.peerHttp);
+      Object.assign(results, { emmett_fastify_rss_mb: peerApp.peakRss() });
+      await stopService(peerApp);
+      const batchCeiling = mergeRounds(merged.batchCeiling);
+      const batch = mergeRounds(merged.batch);
       say(
-        `round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`,
+        `per round, events/s: ${Object.entries(merged)
+          .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
+          .join('; ')}`,
       );
-      merged.ceiling.push(
-        await runDriver({
-          kind: 'ceiling-single',
-          databaseUrl: benchUrl,
-          secret: config.PSEUDONYM_SECRET,
-          concurrency: CONCURRENCY,
-          seconds: slice(plan.ceiling),
-          warmupSeconds: plan.warmup,
-        }),
-      );
-      merged.ingest.push(
-        await runDriver({
-          kind: 'http-single',
-          url: apiUrl,
-          apiKey,
-          concurrency: CONCURRENCY,
-          seconds: slice(plan.ingest),
-          warmupSeconds: plan.warmup,
-        }),
-      );
-      merged.peer.push(
-        await runDriver({
-          kind: 'emmett',
-          databaseUrl: emmettUrl,
-          concurrency: CONCURRENCY,
-          seconds: slice(plan.emmett),
-          warmupSeconds: plan.warmup,
-        }),
-      );
-      merged.peerHttp.push(
-        await runDriver({
-          kind: 'http-single',
-          url: peerUrl,
-          apiKey,
-          concurrency: CONCURRENCY,
-          seconds: slice(plan.emmett),
-          warmupSeconds: plan.warmup,
-        }),
-      );
-    }
-    apiPeakAfter.single = api.peakRss();
-    endPhase('single-event rounds');
-    for (let round = 1; round <= rounds; round++) {
-      say(
-        `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
-      );
-      merged.batchCeiling.push(
-        await runDriver({
-          kind: 'ceiling-batch',
-          databaseUrl: benchUrl,
-          secret: config.PSEUDONYM_SECRET,
-          concurrency: BATCH_CONCURRENCY,
-          seconds: slice(plan.ceiling),
-          warmupSeconds: plan.warmup,
-          batchSize: BATCH_SIZE,
-        }),
-      );
-      merged.batch.push(
-        await runDriver({
-          kind: 'http-batch',
-          url: apiUrl,
-          apiKey,
-          concurrency: BATCH_CONCURRENCY,
-          seconds: slice(plan.batch),
-          warmupSeconds: plan.warmup,
-          batchSize: BATCH_SIZE,
-        }),
-      );
-    }
-    apiPeakAfter.batch = api.peakRss();
-    endPhase('batch rounds');
-    // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
-    const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
-    const ceiling = mergeRounds(merged.ceiling);
-    const ingest = mergeRounds(merged.ingest);
-    const peer = mergeRounds(merged.peer);
-    const peerHttp = mergeRounds(merged.peerHttp);
-    Object.assign(results, { emmett_fastify_rss_mb: peerApp.peakRss() });
-    await stopService(peerApp);
-    const batchCeiling = mergeRounds(merged.batchCeiling);
-    const batch = mergeRounds(merged.batch);
-    say(
-      `per round, events/s: ${Object.entries(merged)
-        .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
-        .join('; ')}`,
-    );
-    for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp, batchCeiling, batch }))
-      if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+      for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp, batchCeiling, batch }))
+        if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
 
-    Object.assign(results, {
-      ingest_eps: ingest.eps,
-      ingest_p50_ms: ingest.p50_ms ?? 0,
-      ingest_p99_ms: ingest.p99_ms ?? 0,
-      ingest_errors: ingest.errors,
-      ceiling_eps: ceiling.eps,
-      ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
-      emmett_eps: peer.eps,
-      ingest_vs_emmett: ratio(ingest.eps, peer.eps),
-      emmett_fastify_eps: peerHttp.eps,
-      ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
-      batch_eps: batch.eps,
-      batch_ceiling_eps: batchCeiling.eps,
-      batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
-    });
-    row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
-    row(
-      'single-row ceiling (postgres.js, 1 row/tx)',
-      `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`,
-      '≈ 11,700 ev/s on the reference machine',
-    );
-    row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 0.5');
-    row(
-      'Emmett appendToStream',
-      `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`,
-      '≈ 3,200 ev/s on the reference machine',
-    );
-    row('  ingest ÷ Emmett appendToStream (library call, no HTTP)', `${results.ingest_vs_emmett}`, '≥ 1.2');
-    row(
-      'Emmett behind Fastify (HTTP, own process)',
-      `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
-    );
-    row('  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0');
-    row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
-    row(
-      `batch ceiling (${BATCH_SIZE}-row insert)`,
-      `${batchCeiling.eps} ev/s`,
-      '≈ 43,600 ev/s on the reference machine',
-    );
-    row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
+      Object.assign(results, {
+        ingest_eps: ingest.eps,
+        ingest_p50_ms: ingest.p50_ms ?? 0,
+        ingest_p99_ms: ingest.p99_ms ?? 0,
+        ingest_errors: ingest.errors,
+        ceiling_eps: ceiling.eps,
+        ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
+        emmett_eps: peer.eps,
+        ingest_vs_emmett: ratio(ingest.eps, peer.eps),
+        emmett_fastify_eps: peerHttp.eps,
+        ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
+        batch_eps: batch.eps,
+        batch_ceiling_eps: batchCeiling.eps,
+        batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
+      });
+      row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
+      row(
+        'single-row ceiling (postgres.js, 1 row/tx)',
+        `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`,
+        '≈ 11,700 ev/s on the reference machine',
+      );
+      row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 0.5');
+      row(
+        'Emmett appendToStream',
+        `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`,
+        '≈ 3,200 ev/s on the reference machine',
+      );
+      row('  ingest ÷ Emmett appendToStream (library call, no HTTP)', `${results.ingest_vs_emmett}`, '≥ 1.2');
+      row(
+        'Emmett behind Fastify (HTTP, own process)',
+        `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
+      );
+      row('  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0');
+      row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
+      row(
+        `batch ceiling (${BATCH_SIZE}-row insert)`,
+        `${batchCeiling.eps} ev/s`,
+        '≈ 43,600 ev/s on the reference machine',
+      );
+      row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
 
-    // 6. Rebuild (not in an ingest-only run): the log topped up to N events with copies of what the phases stored (new streams, same bodies).
-    if (!ingestOnly) {
-      const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
-      if (stored < plan.rebuildEvents) {
-        say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
-        const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
-        // One statement per copy of the stored events, so that a long top-up reports its progress.
-        for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
-          const take = Math.min(stored, plan.rebuildEvents - total);
-          await sql`
+      // 6. Rebuild (not in an ingest-only run): the log topped up to N events with copies of what the phases stored (new streams, same bodies).
+      if (!ingestOnly) {
+        const stored = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+        if (stored < plan.rebuildEvents) {
+          say(`phase: topping the log up from ${stored} to ${plan.rebuildEvents} events (copies under new stream ids)`);
+          const last = (await sql<{ last: bigint }[]>`select max(position) as last from events`)[0]!.last;
+          // One statement per copy of the stored events, so that a long top-up reports its progress.
+          for (let copy = 1, total = stored; total < plan.rebuildEvents; copy++) {
+            const take = Math.min(stored, plan.rebuildEvents - total);
+            await sql`
             insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id, programme_id, occurred_at, data, metadata, request_hash)
             select gen_random_uuid(), e.stream_id || '~' || ${copy}::int, e.stream_version, e.type, e.schema_version, e.provider_id, e.programme_id,
                    e.occurred_at, e.data, e.metadata, e.request_hash
             from events e where e.position <= ${last.toString()}::bigint
             order by e.position
             limit ${take}::int`;
-          total += take;
-          say(`  top-up: ${total} events in the log`);
+            total += take;
+            say(`  top-up: ${total} events in the log`);
+          }
         }
-      }
-      await sql`vacuum analyze events`;
-      const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+        await sql`vacuum analyze events`;
+        const logSize = (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
 
-      say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
-      const seqStarted = performance.now();
-      let after = 0n;
-      let read = 0;
-      for (;;) {
-        const chunk = await sql<{ position: bigint }[]>`
+        say(`phase: plain sequential read of ${logSize} events (the rebuild's query and chunk size, same driver)`);
+        const seqStarted = performance.now();
+        let after = 0n;
+        let read = 0;
+        for (;;) {
+          const chunk = await sql<{ position: bigint }[]>`
           select ${sql.unsafe(EVENT_COLUMNS)} from events where position > ${after.toString()}::bigint order by position limit 5000`;
-        if (chunk.length === 0) break;
-        after = chunk[chunk.length - 1]!.position;
-        read += chunk.length;
+          if (chunk.length === 0) break;
+          after = chunk[chunk.length - 1]!.position;
+          read += chunk.length;
+        }
+        const seqSeconds = (performance.now() - seqStarted) / 1000;
+
+        endPhase('top-up and sequential read');
+        say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
+        const rebuildStarted = performance.now();
+        const rebuild = startService(
+          'rebuild',
+          'services/api/dist/cli.js',
+          { ...serviceEnv, LOG_LEVEL: 'warn' },
+          { echo: true, args: ['rebuild', 'all'] },
+        );
+        let rebuildPeak = 0;
+        const sampler = setInterval(() => {
+          rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
+        }, 250);
+        const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+        clearInterval(sampler);
+        if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
+        const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+        Object.assign(results, {
+          rebuild_events: logSize,
+          rebuild_s: round(rebuildSeconds, 1),
+          rebuild_eps: round(logSize / rebuildSeconds),
+          seqread_eps: round(read / seqSeconds),
+          rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
+          rebuild_rss_mb: rebuildPeak,
+        });
+        row(
+          `rebuild, every read model (${logSize} events)`,
+          `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
+          '1,000,000 events in ≤ 25 s',
+        );
+        row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
+        row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
       }
-      const seqSeconds = (performance.now() - seqStarted) / 1000;
 
-      endPhase('top-up and sequential read');
-      say(`phase: rebuild of every read model from ${logSize} events (scripts/rebuild all)`);
-      const rebuildStarted = performance.now();
-      const rebuild = startService(
-        'rebuild',
-        'services/api/dist/cli.js',
-        { ...serviceEnv, LOG_LEVEL: 'warn' },
-        { echo: true, args: ['rebuild', 'all'] },
-      );
-      let rebuildPeak = 0;
-      const sampler = setInterval(() => {
-        rebuildPeak = Math.max(rebuildPeak, rebuild.peakRss());
-      }, 250);
-      const rebuildCode = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
-      clearInterval(sampler);
-      if (rebuildCode !== 0) throw new Error(`rebuild exited with ${rebuildCode}; see ${logDir}/rebuild.log`);
-      const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
+      Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
+      row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
       Object.assign(results, {
-        rebuild_events: logSize,
-        rebuild_s: round(rebuildSeconds, 1),
-        rebuild_eps: round(logSize / rebuildSeconds),
-        seqread_eps: round(read / seqSeconds),
-        rebuild_vs_seqread: ratio(logSize / rebuildSeconds, read / seqSeconds),
-        rebuild_rss_mb: rebuildPeak,
+        api_rss_after_lag_mb: apiPeakAfter.lag,
+        api_rss_after_uploads_mb: apiPeakAfter.uploads,
+        api_rss_after_single_mb: apiPeakAfter.single,
+        api_rss_after_batch_mb: apiPeakAfter.batch,
       });
       row(
-        `rebuild, every read model (${logSize} events)`,
-        `${results.rebuild_eps} ev/s in ${results.rebuild_s} s (peak RSS ${rebuildPeak} MB)`,
-        '1,000,000 events in ≤ 25 s',
+        '  API peak RSS so far, after: lag / CSV uploads / single / batch',
+        `${apiPeakAfter.lag} / ${apiPeakAfter.uploads} / ${apiPeakAfter.single} / ${apiPeakAfter.batch} MB`,
       );
-      row('plain sequential read of the log', `${results.seqread_eps} ev/s`);
-      row('  rebuild ÷ sequential read', `${results.rebuild_vs_seqread}`);
-    }
+      if (memory) {
+        Object.assign(results, {
+          api_heap_total_mb: memory.heapTotal,
+          api_heap_used_mb: memory.heapUsed,
+          api_external_mb: memory.external,
+        });
+        row(
+          '  API memory after the ingest phases',
+          `RSS ${memory.rss} MB: heap ${memory.heapTotal} MB (used ${memory.heapUsed}; new space ${memory.newSpace}, old ${memory.oldSpace}, code ${memory.codeSpace}), external ${memory.external} MB`,
+        );
+      }
+      row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
 
-    Object.assign(results, { api_rss_mb: api.peakRss(), projector_rss_mb: projectorPeak });
-    row('API peak RSS (under the ingest load)', `${results.api_rss_mb} MB`, '< 200 MB');
-    Object.assign(results, {
-      api_rss_after_lag_mb: apiPeakAfter.lag,
-      api_rss_after_uploads_mb: apiPeakAfter.uploads,
-      api_rss_after_single_mb: apiPeakAfter.single,
-      api_rss_after_batch_mb: apiPeakAfter.batch,
-    });
-    row(
-      '  API peak RSS so far, after: lag / CSV uploads / single / batch',
-      `${apiPeakAfter.lag} / ${apiPeakAfter.uploads} / ${apiPeakAfter.single} / ${apiPeakAfter.batch} MB`,
-    );
-    if (memory) {
-      Object.assign(results, {
-        api_heap_total_mb: memory.heapTotal,
-        api_heap_used_mb: memory.heapUsed,
-        api_external_mb: memory.external,
-      });
-      row(
-        '  API memory after the ingest phases',
-        `RSS ${memory.rss} MB: heap ${memory.heapTotal} MB (used ${memory.heapUsed}; new space ${memory.newSpace}, old ${memory.oldSpace}, code ${memory.codeSpace}), external ${memory.external} MB`,
-      );
-    }
-    row('projector peak RSS (lag phase)', `${results.projector_rss_mb} MB`);
-
-    if (!ingestOnly) {
-      endPhase('rebuild');
-      say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
-      const audit = await measureAuditLog(plan.auditEvents);
-      Object.assign(results, {
-        audit_leaves: audit.verifyFullLeaves,
-        audit_verify_full_ms: audit.verifyFullMs,
-        audit_verify_incremental_ms: audit.verifyIncrementalMs,
-        audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
-        audit_projector_check_us: audit.projectorCheckPerEventUs,
-      });
-      row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
-      row(
-        `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
-        `${audit.verifyIncrementalMs} ms`,
-        'proportional to what is new',
-      );
-      endPhase('audit log');
-      row(
-        '  inclusion proof / projector check per event',
-        `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
-      );
+      if (!ingestOnly) {
+        endPhase('rebuild');
+        say(`phase: the audit log on ${plan.auditEvents} events (a database of its own)`);
+        const audit = await measureAuditLog(plan.auditEvents);
+        Object.assign(results, {
+          audit_leaves: audit.verifyFullLeaves,
+          audit_verify_full_ms: audit.verifyFullMs,
+          audit_verify_incremental_ms: audit.verifyIncrementalMs,
+          audit_inclusion_proof_bytes: audit.inclusionProof.bytes,
+          audit_projector_check_us: audit.projectorCheckPerEventUs,
+        });
+        row(`audit log: full verification (${audit.verifyFullLeaves} leaves)`, `${audit.verifyFullMs} ms`);
+        row(
+          `  incremental verification (${audit.verifyIncrementalLeaves} new leaves)`,
+          `${audit.verifyIncrementalMs} ms`,
+          'proportional to what is new',
+        );
+        endPhase('audit log');
+        row(
+          '  inclusion proof / projector check per event',
+          `${audit.inclusionProof.hashes} hashes (${audit.inclusionProof.bytes} B) / ${audit.projectorCheckPerEventUs} µs`,
+        );
+      }
     }
   }
 
   // 7. Report latency at scale, in a database of its own served by an API process of its own.
-  if (reportPlan.events > 0 && !ingestOnly) await reportPhase();
+  if (reportPlan.events > 0 && !ingestOnly && !lagOnly) await reportPhase();
 } finally {
   await Promise.all(services.map(stopService));
   if (!reportsOnly) {

@@ -116,16 +116,23 @@ export function changesInOrder<Change>(
   return out;
 }
 
-/** Creates the projection's schema if it is missing; returns the stored projection version. */
+/**
+ * Creates the projection's schema if it is missing; returns the stored projection version, or 0 for a schema just
+ * created while the log already holds events: a consumer group that has moved past them would never deliver them
+ * to a new read model, so it is built from the log first.
+ */
 export async function ensureProjectionSchema(sql: Sql, projection: Projection): Promise<number> {
   const schema = schemaOf(projection.name);
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${projectionLockKey(projection.name)})`;
     const exists = await tx`select 1 from information_schema.schemata where schema_name = ${schema}`;
-    if (exists.length === 0) await createProjectionSchema(tx, projection, schema);
+    if (exists.length === 0) {
+      await createProjectionSchema(tx, projection, schema);
+      const [log] = await tx<{ empty: boolean }[]>`select not exists (select 1 from public.events) as empty`;
+      return log?.empty === false ? 0 : projection.version;
+    }
     // Schemas created before the consistent position existed get it here; it catches up with the next batch.
-    else
-      await tx.unsafe(
+    await tx.unsafe(
         `alter table ${schema}.checkpoint add column if not exists consistent_position bigint not null default 0`,
       );
     const [row] = await tx.unsafe<{ projection_version: number }[]>(
@@ -133,7 +140,7 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
     );
     const stored = row?.projection_version ?? 0;
     // An older version's tables may not be what the views read: its rebuild creates them instead.
-    if (exists.length > 0 && stored === projection.version) await replaceAsAtViews(tx, projection, schema);
+    if (stored === projection.version) await replaceAsAtViews(tx, projection, schema);
     return stored;
   });
 }

@@ -12,7 +12,8 @@ import {
 } from '@vru/runtime';
 import { applyBatch, ensureProjectionSchema } from './apply.js';
 import { personalFieldsReadBy, type Projection } from './projection.js';
-import { rebuildProjection } from './rebuild.js';
+import { projections as allProjections } from './projections/index.js';
+import { rebuildProjections } from './rebuild.js';
 import { StoredEvents } from './stored-events.js';
 import { checkAgainstStore } from './verify.js';
 
@@ -31,37 +32,67 @@ const RETRY_MAX_MS = 5_000;
 const PARTITIONS_AT_ONCE = 32;
 
 export interface RunningProjector {
-  projection: string;
+  /** The names of the projections this consumer applies. */
+  projections: string[];
   groupId: string;
   stop(): Promise<void>;
 }
 
 /**
- * Runs one projection as a member of its own consumer group. Kafka's committed offsets say where to resume;
- * PostgreSQL's stream positions (written with the rows) make any redelivery harmless.
+ * The consumer group of a set of projections: `<prefix>-all` for every projection, else their names. Instances that run
+ * the same set share the work; a projection added to the set is rebuilt from the log when its schema is created
+ * (ensureProjectionSchema), so the group's committed offsets never leave it without the events before them.
+ */
+export function projectorGroupId(prefix: string | undefined, selected: readonly Pick<Projection, 'name'>[]): string {
+  const names = [...new Set(selected.map((p) => p.name))].sort();
+  const everyOne = names.length === allProjections.length && allProjections.every((p) => names.includes(p.name));
+  return `${prefix ?? 'vru-projection'}-${everyOne ? 'all' : names.join('+')}`;
+}
+
+/**
+ * Runs a set of projections from one consumer group: each message is fetched, parsed and checked against the store
+ * once, then applied to every projection, each in its own transaction. Kafka's committed offsets say where to
+ * resume, once every projection has applied the batch; PostgreSQL's stream positions (written with each read model's
+ * rows) make any redelivery harmless.
  */
 export async function startProjector(opts: {
   sql: Sql;
   kafka: Kafka;
   topic: string;
-  projection: Projection;
+  projections: readonly Projection[];
   logger: Logger;
   vault: PersonalDataVault;
-  /** The store's copies, shared by the projections of one process (each checks the same messages). */
+  /** The store's copies of the events checked (a redelivered message is not read again). */
   storedEvents?: StoredEvents;
   groupPrefix?: string;
   sessionTimeoutMs?: number;
 }): Promise<RunningProjector> {
-  const { sql, kafka, topic, projection, vault } = opts;
+  const { sql, kafka, topic, vault } = opts;
   const storedEvents = opts.storedEvents ?? new StoredEvents(sql);
-  const opens = personalFieldsReadBy([projection]);
-  const log = opts.logger.child({ projection: projection.name });
-  const stored = await ensureProjectionSchema(sql, projection);
-  if (stored !== projection.version) {
-    log.info({ stored, current: projection.version }, 'projection version changed: rebuilding from the log');
-    await rebuildProjection(sql, projection, log, { vault });
+  const names = opts.projections.map((p) => p.name);
+  if (names.length === 0) throw new Error('a projector needs at least one projection to run');
+  const log = opts.logger.child({ projections: names });
+  const outdated: Projection[] = [];
+  for (const projection of opts.projections) {
+    const stored = await ensureProjectionSchema(sql, projection);
+    if (stored === projection.version) continue;
+    log.info(
+      { projection: projection.name, stored, current: projection.version },
+      stored === 0
+        ? 'new read model on a log that has events: building it from the log'
+        : 'projection version changed: rebuilding from the log',
+    );
+    outdated.push(projection);
   }
-  const groupId = `${opts.groupPrefix ?? 'vru-projection'}-${projection.name}`;
+  if (outdated.length > 0) await rebuildProjections(sql, outdated, log, { vault });
+  // Each projection is given only the personal fields it reads; those that read none share one copy of the events.
+  const appliers = opts.projections.map((projection) => ({
+    projection,
+    opens: personalFieldsReadBy([projection]),
+    readsPersonalFields: (projection.readsPersonalFieldsOf ?? []).length > 0,
+    log: opts.logger.child({ projection: projection.name }),
+  }));
+  const groupId = projectorGroupId(opts.groupPrefix, opts.projections);
   let stopped = false;
   let consumer: Consumer | null = null;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -155,40 +186,59 @@ export async function startProjector(opts: {
       ),
     );
     for (const r of rejected) {
-      projectorRejected.inc({ projection: projection.name, reason: r.reason });
+      // Counted for each projection the message was offered to, as when each ran a consumer of its own.
+      for (const name of names) projectorRejected.inc({ projection: name, reason: r.reason });
       const named = { eventId: String(r.eventId).slice(0, 64), position: String(r.position).slice(0, 32) };
       log.error({ ...named, reason: r.reason }, 'refusing a message that is not the event the store holds');
     }
-    // Kafka carries personal fields sealed; those the read model reads are decrypted here, while the key exists.
-    const events = (await vault.open(sql, accepted, opens)).map(upcastEvent);
     const positions = current.map(({ batch }) => ({
       topic,
       partition: batch.partition,
       nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
     }));
-    const applied = await applyBatch(sql, projection, events, positions, {
-      fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before, opens),
-      report: (gap) => {
-        projectorStreamGaps.inc({ projection: projection.name });
-        log.warn(
-          gap,
-          gap.filled
-            ? 'stream version gap: the missing events were read from the store first'
-            : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)',
+    // Kafka carries personal fields sealed; those a read model reads are decrypted for it, while the key exists.
+    let withoutPersonalFields: Promise<StoredEvent[]> | undefined;
+    const eventsFor = async ({ opens, readsPersonalFields }: (typeof appliers)[number]) =>
+      readsPersonalFields
+        ? (await vault.open(sql, accepted, opens)).map(upcastEvent)
+        : (withoutPersonalFields ??= vault.open(sql, accepted, opens).then((events) => events.map(upcastEvent)));
+    // Every projection's transaction is waited for, failed or not, before the batch is given up: the next delivery
+    // must never apply a projection's events while its previous transaction may still commit them.
+    const outcomes = await Promise.allSettled(
+      appliers.map(async (applier) => {
+        const { projection, opens } = applier;
+        const events = await eventsFor(applier);
+        const applied = await applyBatch(sql, projection, events, positions, {
+          fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before, opens),
+          report: (gap) => {
+            projectorStreamGaps.inc({ projection: projection.name });
+            applier.log.warn(
+              gap,
+              gap.filled
+                ? 'stream version gap: the missing events were read from the store first'
+                : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)',
+            );
+          },
+        });
+        recordProjected(
+          projection.name,
+          applied,
+          events.map((e) => e.position),
         );
-      },
-    });
-    recordProjected(
-      projection.name,
-      applied,
-      events.map((e) => e.position),
+        return applied;
+      }),
     );
+    const applied: Record<string, number> = {};
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'rejected') throw outcome.reason as Error;
+      applied[names[i]!] = outcome.value;
+    }
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs builds these per batch as closures (its own examples destructure them)
     for (const { batch, resolveOffset } of current) resolveOffset(batch.lastOffset());
     for (const payload of current) await payload.commitOffsetsIfNecessary();
     lastProgressAt = Date.now();
     for (const payload of current) await payload.heartbeat();
-    // Redelivered events are skipped inside applyBatch; the line says the event is in the read model either way.
+    // Redelivered events are skipped inside applyBatch; the line says the event is in the read models either way.
     for (const eventLog of eventLogs) eventLog.debug('event projected');
     log.debug(
       {
@@ -284,7 +334,7 @@ export async function startProjector(opts: {
   watchdog.unref();
   await connect();
   return {
-    projection: projection.name,
+    projections: names,
     groupId,
     stop: async () => {
       stopped = true;

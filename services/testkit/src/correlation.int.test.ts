@@ -61,7 +61,7 @@ await t.test('the projector logs each event with its correlation id', async (t) 
   });
   const referralLine = projected.find((l) => l.eventId === referral!.eventId)!;
   t.equal(referralLine.correlationId, REQUEST_ID);
-  t.equal(referralLine.projection, 'participants');
+  t.same(referralLine.projections, ['participants'], 'the projections it was applied to');
   t.equal(projected.find((l) => l.eventId === consent!.eventId)!.correlationId, TRACE_ID);
   t.notOk(
     capture.lines().some((l) => JSON.stringify(l).includes('P-corr')),

@@ -36,7 +36,6 @@ import {
   applyBatch,
   projections,
   startProjector,
-  StoredEvents,
   type Projection,
   type RunningProjector,
 } from '@vru/projector';
@@ -191,27 +190,19 @@ export class Harness {
     this.relay = null;
   }
 
-  /** Starts the projectors (all, or `only`); `logger` lets a test read what they log. */
+  /** Starts a projector (all projections, or `only`) as the projector process does; `logger` lets a test read what it logs. */
   async startProjectors(only?: Projection[], logger: Logger = this.logger): Promise<void> {
-    // Side by side: each joins a consumer group of its own, and most of that time is spent waiting on the broker.
-    // They share the store's copies, as the projections of one projector process do.
-    const storedEvents = new StoredEvents(this.sql);
     this.projectors.push(
-      ...(await Promise.all(
-        (only ?? projections).map((projection) =>
-          startProjector({
-            sql: this.sql,
-            kafka: this.projectorKafka,
-            topic: this.config.KAFKA_TOPIC,
-            projection,
-            logger,
-            vault: this.vault,
-            storedEvents,
-            groupPrefix: this.config.PROJECTOR_GROUP_PREFIX,
-            sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
-          }),
-        ),
-      )),
+      await startProjector({
+        sql: this.sql,
+        kafka: this.projectorKafka,
+        topic: this.config.KAFKA_TOPIC,
+        projections: only ?? projections,
+        logger,
+        vault: this.vault,
+        groupPrefix: this.config.PROJECTOR_GROUP_PREFIX,
+        sessionTimeoutMs: this.config.KAFKA_SESSION_TIMEOUT_MS,
+      }),
     );
   }
 

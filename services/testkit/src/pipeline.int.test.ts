@@ -1,4 +1,5 @@
 import t from 'tap';
+import { projectorGroupId, projections } from '@vru/projector';
 import { Harness, PROGRAMME, PROGRAMME_2, event, journey } from './index.js';
 
 const h = await Harness.start();
@@ -86,7 +87,7 @@ await t.test('a restarted projector does not count anything twice', async (t) =>
   const admin = h.kafka.admin();
   await admin.connect();
   await admin.resetOffsets({
-    groupId: `${h.config.PROJECTOR_GROUP_PREFIX}-attendance`,
+    groupId: projectorGroupId(h.config.PROJECTOR_GROUP_PREFIX, projections),
     topic: h.config.KAFKA_TOPIC,
     earliest: true,
   });

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { RELAY_LOCK } from '@vru/relay';
-import { projections, storedTableOf } from '@vru/projector';
+import { projectorGroupId, projections, storedTableOf } from '@vru/projector';
 import { event } from '../fixtures.js';
 import { REPO_ROOT, kafkaScriptWith } from '../harness.js';
 import { freePort, type ServiceProcess } from '../processes.js';
@@ -457,10 +457,10 @@ const duplicateDelivery: Scenario = {
       const admin = h.kafka.admin();
       await admin.connect();
       const ends = await admin.fetchTopicOffsets(h.config.KAFKA_TOPIC);
-      const groups = projections.map((p) => `${h.config.PROJECTOR_GROUP_PREFIX}-${p.name}`);
+      const groups = [projectorGroupId(h.config.PROJECTOR_GROUP_PREFIX, projections)];
       for (const groupId of groups) await admin.resetOffsets({ groupId, topic: h.config.KAFKA_TOPIC, earliest: true });
       o.log(
-        `duplicate-delivery: ${groups.length} consumer groups reset to the beginning; ${ends.reduce((s, p) => s + Number(p.high), 0)} messages will be delivered again`,
+        `duplicate-delivery: the projector's consumer group reset to the beginning; ${ends.reduce((s, p) => s + Number(p.high), 0)} messages will be delivered again`,
       );
       await stack.startProjector();
       // Redelivered when every group's committed offsets are back at the end of every partition.
@@ -589,7 +589,7 @@ const projectorsScaledOut: Scenario = {
       const { h } = stack;
       const admin = h.kafka.admin();
       await admin.connect();
-      const groupId = `${h.config.PROJECTOR_GROUP_PREFIX}-attendance`;
+      const groupId = projectorGroupId(h.config.PROJECTOR_GROUP_PREFIX, projections);
       const members = await h.waitFor(
         'both instances in the group',
         async () => {
