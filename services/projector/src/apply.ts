@@ -133,8 +133,8 @@ export async function ensureProjectionSchema(sql: Sql, projection: Projection): 
     }
     // Schemas created before the consistent position existed get it here; it catches up with the next batch.
     await tx.unsafe(
-        `alter table ${schema}.checkpoint add column if not exists consistent_position bigint not null default 0`,
-      );
+      `alter table ${schema}.checkpoint add column if not exists consistent_position bigint not null default 0`,
+    );
     const [row] = await tx.unsafe<{ projection_version: number }[]>(
       `select projection_version from ${schema}.checkpoint`,
     );

@@ -25,11 +25,26 @@ const FETCH_MIN_BYTES = 256 * 1024;
 /** Batches that could not be applied (PostgreSQL down, say) are fetched again after this, doubling to the maximum. */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 5_000;
+const HEARTBEAT_INTERVAL_MS = 3_000;
 /**
  * kafkajs hands each partition's batch of a fetch to a worker of its own, this many at most: with one worker per
  * partition (the topic has 12 by default) every batch of a fetch is handed over at once and applied together.
  */
 const PARTITIONS_AT_ONCE = 32;
+
+/**
+ * Waits before a failed batch is fetched again, heartbeating meanwhile: kafkajs heartbeats only between batches, so a
+ * wait longer than the session timeout inside one would have the group drop this member (seen with PostgreSQL down).
+ */
+async function backOff(ms: number, payloads: readonly EachBatchPayload[]): Promise<void> {
+  const until = Date.now() + ms;
+  for (let left = ms; left > 0; left = until - Date.now()) {
+    // kafkajs sends a heartbeat only once the interval has passed since the last: asking every second keeps the gap
+    // near the interval. One refused during a rebalance changes nothing here: the batch is given up either way.
+    await sleep(Math.min(left, 1_000));
+    for (const payload of payloads) await payload.heartbeat().catch(() => {});
+  }
+}
 
 export interface RunningProjector {
   /** The names of the projections this consumer applies. */
@@ -108,7 +123,7 @@ export async function startProjector(opts: {
     const c = kafka.consumer({
       groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: 3_000,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       // The broker holds a fetch until it has this many bytes or this long has passed: under load, fewer and fuller
@@ -267,7 +282,7 @@ export async function startProjector(opts: {
           },
           'batches not applied; they are fetched again',
         );
-        await sleep(retryInMs);
+        await backOff(retryInMs, payloads);
         throw err;
       }
       return payloads.map(() => undefined);

@@ -32,13 +32,7 @@ import {
   type Logger,
   type Sql,
 } from '@vru/runtime';
-import {
-  applyBatch,
-  projections,
-  startProjector,
-  type Projection,
-  type RunningProjector,
-} from '@vru/projector';
+import { applyBatch, projections, startProjector, type Projection, type RunningProjector } from '@vru/projector';
 import { startRelay, type RunningRelay } from '@vru/relay';
 import { createTestDatabase, dropTestDatabase } from './test-database.js';
 import { PROGRAMME, PROGRAMME_2 } from './fixtures.js';
