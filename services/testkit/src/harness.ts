@@ -293,22 +293,15 @@ export class Harness {
   }
 
   /**
-   * Applies stored events as partitions and redelivery may: every other stream's events first, then the rest, then
-   * all of them again.
+   * Applies stored events as partitions and redelivery may: every other stream's events first, then the rest, each
+   * in batches of a few events (so a stream's events span several batches, each meeting the rows of the ones
+   * before), then all of them again in one batch.
    */
   async applyOutOfOrderThenAgain(projection: Projection, stored: readonly StoredEvent[]): Promise<void> {
     const streams = [...new Set(stored.map((e) => e.streamId))];
     const later = new Set(streams.filter((_, i) => i % 2 === 1));
-    await applyBatch(
-      this.sql,
-      projection,
-      stored.filter((e) => later.has(e.streamId)),
-    );
-    await applyBatch(
-      this.sql,
-      projection,
-      stored.filter((e) => !later.has(e.streamId)),
-    );
+    for (const half of [stored.filter((e) => later.has(e.streamId)), stored.filter((e) => !later.has(e.streamId))])
+      for (let i = 0; i < half.length; i += 5) await applyBatch(this.sql, projection, half.slice(i, i + 5));
     await applyBatch(this.sql, projection, [...stored]);
   }
 

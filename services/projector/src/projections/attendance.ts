@@ -134,10 +134,19 @@ export const attendanceProjection: Projection<SessionRow> = {
         select period_from, programme_id, period_level, provider_id, k.kind, stream_id, min(valid_from) as valid_from
         from cells cross join lateral (select 'session' union all select 'attended' where cells.attended) as k(kind)
         group by 1, 2, 3, 4, 5, 6),
+      -- Most sessions are by people already in their cells from an earlier position: those rows are left alone, since
+      -- an upsert whose update does nothing still locks (and logs) the row it finds.
+      joining as (
+        select m.* from members m
+        where not exists (
+          select 1 from session_people_versions s
+          where s.period_from = m.period_from and s.programme_id = m.programme_id and s.period_level = m.period_level
+            and s.provider_id = m.provider_id and s.kind = m.kind and s.stream_id = m.stream_id
+            and s.valid_from <= m.valid_from)),
       added as (
         insert into session_people_versions (period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from)
         select period_from, programme_id, period_level, provider_id, kind, stream_id, valid_from
-        from members order by 1, 2, 3, 4, 5, 6
+        from joining order by 1, 2, 3, 4, 5, 6
         on conflict (period_from, programme_id, period_level, provider_id, kind, stream_id) do update
           set valid_from = excluded.valid_from where session_people_versions.valid_from > excluded.valid_from
         returning period_from, programme_id, period_level, provider_id, kind, (xmax = 0) as new),
