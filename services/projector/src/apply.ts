@@ -256,7 +256,40 @@ export async function applyInTransaction(
 /** Whether position `a` is after `b`: both decimal strings as a stored event carries them (no sign, no leading zero). */
 const isLaterPosition = (a: string, b: string): boolean => (a.length === b.length ? a > b : a.length > b.length);
 
-/** A live batch: shared lock, so instances of one projection run side by side but never during a rebuild's swap. */
+/** One read model's part of a live batch: its events (opened and upcast for it) and how its gaps are filled. */
+export interface ReadModelBatch {
+  projection: Projection;
+  events: StoredEvent[];
+  gaps?: { fill: GapFiller; report: GapReporter };
+}
+
+/**
+ * A live batch applied to several read models in one transaction, one read model after another (each sets its own
+ * search path); returns how many events each applied. Each read model's lock is taken shared, in name order, so
+ * instances run side by side but never during a rebuild's swap, which takes one read model's lock exclusively.
+ */
+export async function applyBatches(
+  sql: Sql,
+  batches: readonly ReadModelBatch[],
+  kafka?: readonly KafkaPosition[],
+): Promise<number[]> {
+  return sql.begin(async (tx) => {
+    // Sent now (execute) so that they precede every statement of applyInTransaction on the connection, but not
+    // awaited alone: the locks and the first reads share one round trip.
+    const names = [...new Set(batches.map((b) => b.projection.name))].sort();
+    const locked = Promise.all(
+      names.map((name) => tx`select pg_advisory_xact_lock_shared(${projectionLockKey(name)})`.execute()),
+    );
+    locked.catch(() => {}); // awaited below; a failed lock fails the statements after it too
+    const applied: number[] = [];
+    for (const { projection, events, gaps } of batches)
+      applied.push(await applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka, gaps));
+    await locked;
+    return applied;
+  });
+}
+
+/** A live batch of one read model (applyBatches). */
 export async function applyBatch(
   sql: Sql,
   projection: Projection,
@@ -264,14 +297,6 @@ export async function applyBatch(
   kafka?: readonly KafkaPosition[],
   gaps?: { fill: GapFiller; report: GapReporter },
 ): Promise<number> {
-  return sql.begin(async (tx) => {
-    // Sent now (execute) so that it precedes every statement of applyInTransaction on the connection, but not
-    // awaited alone: the lock and the first reads share one round trip.
-    const locked = tx`select pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`.execute();
-    const [, applied] = await Promise.all([
-      locked,
-      applyInTransaction(tx, projection, schemaOf(projection.name), events, kafka, gaps),
-    ]);
-    return applied;
-  });
+  const [applied] = await applyBatches(sql, [{ projection, events, gaps }], kafka);
+  return applied!;
 }

@@ -9,8 +9,9 @@ import {
   recordProjected,
   type Logger,
   type Sql,
+  type TransactionSql,
 } from '@vru/runtime';
-import { applyBatch, ensureProjectionSchema } from './apply.js';
+import { applyBatches, ensureProjectionSchema, type GapReporter } from './apply.js';
 import { personalFieldsReadBy, type Projection } from './projection.js';
 import { projections as allProjections } from './projections/index.js';
 import { rebuildProjections } from './rebuild.js';
@@ -217,16 +218,15 @@ export async function startProjector(opts: {
       readsPersonalFields
         ? (await vault.open(sql, accepted, opens)).map(upcastEvent)
         : (withoutPersonalFields ??= vault.open(sql, accepted, opens).then((events) => events.map(upcastEvent)));
-    // Every projection's transaction is waited for, failed or not, before the batch is given up: the next delivery
-    // must never apply a projection's events while its previous transaction may still commit them.
-    const outcomes = await Promise.allSettled(
-      appliers.map(async (applier) => {
-        const { projection, opens } = applier;
-        const events = await eventsFor(applier);
-        const applied = await applyBatch(sql, projection, events, positions, {
-          fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before, opens),
-          report: (gap) => {
-            projectorStreamGaps.inc({ projection: projection.name });
+    const perReadModel = await Promise.all(
+      appliers.map(async (applier) => ({
+        projection: applier.projection,
+        events: await eventsFor(applier),
+        gaps: {
+          fill: (tx: TransactionSql, streamId: string, after: number, before: number) =>
+            readStreamRange(tx, vault, streamId, after, before, applier.opens),
+          report: (gap: Parameters<GapReporter>[0]) => {
+            projectorStreamGaps.inc({ projection: applier.projection.name });
             applier.log.warn(
               gap,
               gap.filled
@@ -234,20 +234,20 @@ export async function startProjector(opts: {
                 : 'stream version gap the store cannot fill: the event is not applied (a stored event is missing)',
             );
           },
-        });
-        recordProjected(
-          projection.name,
-          applied,
-          events.map((e) => e.position),
-        );
-        return applied;
-      }),
+        },
+      })),
     );
+    // Every read model's rows, stream positions and checkpoint commit together, in one transaction for the batch.
+    const counts = await applyBatches(sql, perReadModel, positions);
     const applied: Record<string, number> = {};
-    for (const [i, outcome] of outcomes.entries()) {
-      if (outcome.status === 'rejected') throw outcome.reason as Error;
-      applied[names[i]!] = outcome.value;
-    }
+    perReadModel.forEach(({ projection, events }, i) => {
+      applied[projection.name] = counts[i]!;
+      recordProjected(
+        projection.name,
+        counts[i]!,
+        events.map((e) => e.position),
+      );
+    });
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs builds these per batch as closures (its own examples destructure them)
     for (const { batch, resolveOffset } of current) resolveOffset(batch.lastOffset());
     for (const payload of current) await payload.commitOffsetsIfNecessary();
