@@ -9,9 +9,8 @@ import {
   recordProjected,
   type Logger,
   type Sql,
-  type TransactionSql,
 } from '@vru/runtime';
-import { applyBatches, ensureProjectionSchema, type GapReporter } from './apply.js';
+import { applyBatches, ensureProjectionSchema, type ReadModelBatch } from './apply.js';
 import { personalFieldsReadBy, type Projection } from './projection.js';
 import { projections as allProjections } from './projections/index.js';
 import { rebuildProjections } from './rebuild.js';
@@ -67,9 +66,8 @@ export function projectorGroupId(prefix: string | undefined, selected: readonly 
 
 /**
  * Runs a set of projections from one consumer group: each message is fetched, parsed and checked against the store
- * once, then applied to every projection, each in its own transaction. Kafka's committed offsets say where to
- * resume, once every projection has applied the batch; PostgreSQL's stream positions (written with each read model's
- * rows) make any redelivery harmless.
+ * once, then applied to every projection, all in one transaction. Kafka's committed offsets say where to resume;
+ * PostgreSQL's stream positions (written with each read model's rows) make any redelivery harmless.
  */
 export async function startProjector(opts: {
   sql: Sql;
@@ -219,13 +217,12 @@ export async function startProjector(opts: {
         ? (await vault.open(sql, accepted, opens)).map(upcastEvent)
         : (withoutPersonalFields ??= vault.open(sql, accepted, opens).then((events) => events.map(upcastEvent)));
     const perReadModel = await Promise.all(
-      appliers.map(async (applier) => ({
+      appliers.map(async (applier): Promise<ReadModelBatch> => ({
         projection: applier.projection,
         events: await eventsFor(applier),
         gaps: {
-          fill: (tx: TransactionSql, streamId: string, after: number, before: number) =>
-            readStreamRange(tx, vault, streamId, after, before, applier.opens),
-          report: (gap: Parameters<GapReporter>[0]) => {
+          fill: (tx, streamId, after, before) => readStreamRange(tx, vault, streamId, after, before, applier.opens),
+          report: (gap) => {
             projectorStreamGaps.inc({ projection: applier.projection.name });
             applier.log.warn(
               gap,
@@ -253,7 +250,7 @@ export async function startProjector(opts: {
     for (const payload of current) await payload.commitOffsetsIfNecessary();
     lastProgressAt = Date.now();
     for (const payload of current) await payload.heartbeat();
-    // Redelivered events are skipped inside applyBatch; the line says the event is in the read models either way.
+    // Redelivered events are skipped inside applyBatches; the line says the event is in the read models either way.
     for (const eventLog of eventLogs) eventLog.debug('event projected');
     log.debug(
       {

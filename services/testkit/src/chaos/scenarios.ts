@@ -442,7 +442,8 @@ const postgresStopped: Scenario = {
 
 const duplicateDelivery: Scenario = {
   name: 'duplicate-delivery',
-  describe: "the projector's consumer group reset to the beginning: the same messages delivered twice change no read model",
+  describe:
+    "the projector's consumer group reset to the beginning: the same messages delivered twice change no read model",
   run: (o) =>
     withStack({}, async (stack) => {
       const { url } = await stack.startApi();
