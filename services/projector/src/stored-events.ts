@@ -3,11 +3,11 @@ import { storedEventsById } from '@vru/event-store';
 import type { Sql } from '@vru/runtime';
 
 /**
- * The store's copies of events by id, shared by the projections of one process: each projection checks the same
- * messages against the store, so a row read for one is kept for the others, and a read in flight is shared. Stored
- * events never change (the log is append-only; erasure destroys a participant's key, not the rows), so a kept copy is
- * what a new read would return; the copies are frozen, as every projection sees the same objects. Decryption is not
- * kept: it happens per batch with the keys as they are then. The oldest copies go first beyond `capacity`.
+ * The store's copies of events by id, kept across batches: a batch that failed (PostgreSQL down, say) and a
+ * redelivery are checked again without reading the store again, and a read in flight is shared. Stored events never
+ * change (the log is append-only; erasure destroys a participant's key, not the rows), so a kept copy is what a new
+ * read would return; the copies are frozen, as the read models of a batch share them. Decryption is not kept: it
+ * happens per batch with the keys as they are then. The oldest copies go first beyond `capacity`.
  */
 export class StoredEvents {
   private readonly kept = new Map<string, Promise<StoredEvent | undefined>>();
