@@ -29,6 +29,8 @@ const RULES: Record<string, string> = {
 const kebab = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 /** A property name as one JSON Pointer segment. */
 export const pointerSegment = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+/** Property names and array indexes from the root as a JSON Pointer; built only for an error, not for every field checked. */
+export const pointerOf = (path: readonly string[]) => path.map((s) => `/${pointerSegment(s)}`).join('');
 
 /** What to enter in a field whose pattern it broke, in plain words with an example (GOV.UK error message style). */
 const PATTERN_MESSAGES: Record<string, string> = {

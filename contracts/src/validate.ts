@@ -2,13 +2,7 @@ import { Compile, type Validator } from 'typebox/compile';
 import './formats.js';
 import { EventCatalogue, envelopeSchema, eventDefinition, type EventDefinition, type EventType } from './catalogue.js';
 import { InstrumentRanges } from './events/vocabulary.js';
-import {
-  MAX_FIELD_ERRORS,
-  pointerSegment,
-  schemaFieldErrors,
-  type FieldError,
-  type SchemaError,
-} from './field-errors.js';
+import { MAX_FIELD_ERRORS, pointerOf, schemaFieldErrors, type FieldError, type SchemaError } from './field-errors.js';
 
 export interface ValidSubmission {
   eventId: string;
@@ -67,14 +61,18 @@ interface ShapeSchema {
  * uniqueness, and reports each bad item), and more unknown properties in one object than a refusal names (each is an
  * error the check builds). A body with neither goes to the check, whose work is then bounded by the schema's size.
  */
-function oversizedErrors(schema: ShapeSchema, value: unknown, pointer: string, out: SchemaError[]): SchemaError[] {
+function oversizedErrors(schema: ShapeSchema, value: unknown, path: string[], out: SchemaError[]): SchemaError[] {
   if (out.length >= MAX_FIELD_ERRORS) return out;
   if (Array.isArray(value)) {
     if (schema.type !== 'array') return out;
     if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-      out.push({ keyword: 'maxItems', instancePath: pointer, params: { limit: schema.maxItems } });
+      out.push({ keyword: 'maxItems', instancePath: pointerOf(path), params: { limit: schema.maxItems } });
     } else if (schema.items) {
-      for (let i = 0; i < value.length; i++) oversizedErrors(schema.items, value[i], `${pointer}/${String(i)}`, out);
+      for (let i = 0; i < value.length; i++) {
+        path.push(String(i));
+        oversizedErrors(schema.items, value[i], path, out);
+        path.pop();
+      }
     }
     return out;
   }
@@ -82,13 +80,16 @@ function oversizedErrors(schema: ShapeSchema, value: unknown, pointer: string, o
   const unknown: string[] = [];
   for (const key of Object.keys(value)) {
     const property = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
-    if (property) oversizedErrors(property, value[key], `${pointer}/${pointerSegment(key)}`, out);
-    else if (schema.additionalProperties === false) unknown.push(key);
+    if (property) {
+      path.push(key);
+      oversizedErrors(property, value[key], path, out);
+      path.pop();
+    } else if (schema.additionalProperties === false) unknown.push(key);
   }
   if (unknown.length > MAX_FIELD_ERRORS) {
     out.push({
       keyword: 'additionalProperties',
-      instancePath: pointer,
+      instancePath: pointerOf(path),
       params: { additionalProperties: unknown.slice(0, MAX_FIELD_ERRORS) },
     });
   }
@@ -134,18 +135,28 @@ function envelopeErrors(def: EventDefinition, body: Record<string, unknown>): Fi
 const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Every string (and key) in a body that PostgreSQL could not store, by JSON Pointer: events and admin bodies alike. */
-export function unstorableTextErrors(value: unknown, pointer = ''): FieldError[] {
-  const error = (field: string): FieldError => ({
-    field: field || '/',
+export function unstorableTextErrors(value: unknown): FieldError[] {
+  return collectUnstorableText(value, [], []);
+}
+
+function collectUnstorableText(value: unknown, path: string[], out: FieldError[]): FieldError[] {
+  const error = (): FieldError => ({
+    field: pointerOf(path) || '/',
     rule: 'unsupported-character',
     message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
   });
-  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? [error(pointer)] : [];
-  if (value === null || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, v]) => {
-    const field = `${pointer}/${pointerSegment(key)}`;
-    return UNSTORABLE_TEXT.test(key) ? [error(field)] : unstorableTextErrors(v, field);
-  });
+  if (typeof value === 'string') {
+    if (UNSTORABLE_TEXT.test(value)) out.push(error());
+    return out;
+  }
+  if (value === null || typeof value !== 'object') return out;
+  for (const key of Object.keys(value)) {
+    path.push(key);
+    if (UNSTORABLE_TEXT.test(key)) out.push(error());
+    else collectUnstorableText((value as Record<string, unknown>)[key], path, out);
+    path.pop();
+  }
+  return out;
 }
 
 /** Bounds of a custom instrument's range (and so of its scores): wider than any published scale, far from overflow. */
@@ -276,7 +287,7 @@ export function checkSubmission(body: unknown): SubmissionCheck {
     };
   }
   const { schema, check } = checker(def, version);
-  const oversized = oversizedErrors(schema, body, '', []);
+  const oversized = oversizedErrors(schema, body, [], []);
   if (oversized.length > 0) return { ok: false, errors: schemaFieldErrors(oversized) };
   if (!check.Check(body)) {
     return { ok: false, errors: schemaFieldErrors(check.Errors(body)) };

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { upcast } from './catalogue.js';
-import { checkSubmission } from './validate.js';
+import { checkSubmission, unstorableTextErrors } from './validate.js';
 
 type Json = Record<string, unknown>;
 
@@ -471,4 +471,23 @@ t.test('When a body is made large to make its check slow (an attacker with a pro
     t.same(errorsOf(t, referral({ riskFactors: [1] })), [['/data/riskFactors/0', 'string']]);
     t.same(errorsOf(t, referral({ extra: 1 })), [['/data/extra', 'unknown-property']]);
   });
+});
+
+t.test('unstorable text is named by the JSON Pointer of its string or key, escaped, at any depth', async (t) => {
+  const fields = (value: unknown) => unstorableTextErrors(value).map((e) => [e.field, e.rule]);
+  t.same(fields('a\u0000b'), [['/', 'unsupported-character']]);
+  t.same(
+    fields({
+      ok: 'fine',
+      a: { 'x/y~z': 'bad\u0000', list: ['ok', 'half \ud800 pair', { deep: '\udc00' }] },
+      'k\u0000': 1,
+    }),
+    [
+      ['/a/x~1y~0z', 'unsupported-character'],
+      ['/a/list/1', 'unsupported-character'],
+      ['/a/list/2/deep', 'unsupported-character'],
+      ['/k\u0000', 'unsupported-character'],
+    ],
+  );
+  t.same(fields({ ok: ['a', { b: 'c', pair: '\ud83d\ude00' }] }), [], 'a paired surrogate is storable');
 });
