@@ -18,6 +18,7 @@ runService('relay', async (config, logger) => {
     logger,
     batchSize: config.RELAY_BATCH_SIZE,
     pollMs: config.RELAY_POLL_MS,
+    lingerMs: config.RELAY_LINGER_MS,
   });
   logger.info({ topic: config.KAFKA_TOPIC }, 'relay started');
   watchOutbox(sql);

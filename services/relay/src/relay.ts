@@ -15,6 +15,8 @@ export interface RelayOptions {
   logger: Logger;
   batchSize?: number;
   pollMs?: number;
+  /** After less than a full batch, wait this long before reading again (0: read again at once). */
+  lingerMs?: number;
 }
 
 export interface RunningRelay {
@@ -34,6 +36,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const log = opts.logger.child({ component: 'relay' });
   const batchSize = opts.batchSize ?? 500;
   const pollMs = opts.pollMs ?? 200;
+  const lingerMs = opts.lingerMs ?? 0;
   let running = true;
   let published = 0;
   let wake: (() => void) | null = null;
@@ -139,6 +142,10 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         published += rows.length;
         relayPublished.inc(rows.length);
         backoff = pollMs;
+        // Under a steady load the outbox gains one commit's events at a time: reading it again at once would cost a
+        // read, a Kafka request and a delete per commit (and a fetch and a transaction downstream). A short wait lets
+        // the next read take several commits together. A full batch means a backlog: no wait then.
+        if (rows.length < batchSize && lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
       } catch (err) {
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() clears it while the batch is awaited
         if (!running) break;

@@ -116,6 +116,13 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 50_000_000, default: 5_000_000 }),
   RELAY_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  RELAY_LINGER_MS: Type.Integer({
+    minimum: 0,
+    maximum: 1_000,
+    default: 20,
+    description:
+      'After publishing less than a full batch, the relay waits this long before reading the outbox again, so that one read, one Kafka request and one delete carry the events of several commits.',
+  }),
   API_METRICS_PORT: Type.Integer({
     minimum: 0,
     maximum: 65535,
