@@ -49,6 +49,11 @@ export type Task =
       rate: number;
       seconds: number;
       concurrency: number;
+      /**
+       * Offered on the same schedule before the measured `seconds`, and not counted: the services' and the broker's
+       * JIT compilers and caches warm up, as in every throughput contender's warm-up.
+       */
+      warmupSeconds: number;
       /** After the schedule, wait at most this long for answers and visibility (default: 60 s for visibility). */
       drainSeconds?: number;
     };
@@ -371,7 +376,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   const sql: Sql = createSql(t.databaseUrl, { max: 2, applicationName: 'vru-bench-lag' });
   const pending = new Map<
     string,
-    { version: number; dueAt: number; position: string; sentAt: number; answeredAt: number }[]
+    { version: number; dueAt: number; position: string; sentAt: number; answeredAt: number; counted: boolean }[]
   >();
   const lags: number[] = [];
   const stages: [string, number, number, number, number][] = [];
@@ -382,7 +387,8 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   let firstError: string | undefined;
   let polling = true;
   const started = performance.now();
-  const deadline = started + t.seconds * 1000;
+  const measuredFrom = started + t.warmupSeconds * 1000;
+  const deadline = measuredFrom + t.seconds * 1000;
   // A bounded wait (drainSeconds) ends when the schedule's events are not all answered and visible by then: what is
   // still queued is not sent, what is in flight is dropped, and each of those events counts as unseen with its lag
   // at least the time from its due time to the end.
@@ -401,7 +407,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
           const still = waiting.filter((w) => w.version > r.version);
           const seenAt = Date.now();
           for (const w of waiting)
-            if (w.version <= r.version) {
+            if (w.version <= r.version && w.counted) {
               lags.push(now - w.dueAt);
               stages.push([w.position, performance.timeOrigin + w.dueAt, w.sentAt, w.answeredAt, seenAt]);
             }
@@ -440,8 +446,9 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   const slots: Slot[] = Array.from({ length: t.concurrency }, fresh);
   const send = async (slot: Slot, e: Body, dueAt: number) => {
     if (slot.broken) return;
+    const counted = dueAt >= measuredFrom;
     if (performance.now() > drainUntil) {
-      bounded.push(performance.now() - dueAt);
+      if (counted) bounded.push(performance.now() - dueAt);
       return;
     }
     const sentAt = Date.now();
@@ -451,10 +458,10 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
     }));
     const answeredAt = Date.now();
     if (performance.now() > drainUntil) {
-      bounded.push(performance.now() - dueAt);
+      if (counted) bounded.push(performance.now() - dueAt);
       return;
     }
-    answered += 1;
+    if (counted) answered += 1;
     if (res.status !== 202) {
       errors += 1;
       firstError ??= `${res.status} ${res.body.slice(0, 300)}`;
@@ -463,11 +470,11 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
     }
     const { streamVersion, position } = JSON.parse(res.body) as { streamVersion: number; position: string };
     const list = pending.get(slot.streamId) ?? [];
-    list.push({ version: streamVersion, dueAt, position, sentAt, answeredAt });
+    list.push({ version: streamVersion, dueAt, position, sentAt, answeredAt, counted });
     pending.set(slot.streamId, list);
   };
   // The schedule: every event due by now is issued now; never waits for an answer.
-  const total = Math.floor(t.rate * t.seconds);
+  const total = Math.floor(t.rate * (t.warmupSeconds + t.seconds));
   for (let i = 0; i < total;) {
     const now = performance.now();
     for (; i < total && started + (i * 1000) / t.rate <= now; i++) {
@@ -476,18 +483,19 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
       const slot = slots[k]!;
       const e = slot.events[slot.next++]!;
       const dueAt = started + (i * 1000) / t.rate;
-      if (slot.inFlight > 0) late += 1;
+      const counted = dueAt >= measuredFrom;
+      if (slot.inFlight > 0 && counted) late += 1;
       slot.inFlight += 1;
       slot.chain = slot.chain
         .then(() => send(slot, e, dueAt))
         .finally(() => {
           slot.inFlight -= 1;
         });
-      sent += 1;
+      if (counted) sent += 1;
     }
     await sleep(1);
   }
-  const sendSeconds = (performance.now() - started) / 1000;
+  const sendSeconds = (performance.now() - measuredFrom) / 1000;
   if (t.drainSeconds !== undefined) {
     drainUntil = performance.now() + t.drainSeconds * 1000;
     const answers = Promise.all(slots.map((s) => s.chain));
@@ -499,7 +507,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
   await poller;
   stopProgress();
   const end = performance.now();
-  for (const waiting of pending.values()) for (const w of waiting) bounded.push(end - w.dueAt);
+  for (const waiting of pending.values()) for (const w of waiting) if (w.counted) bounded.push(end - w.dueAt);
   const unseen = bounded.length;
   if (!pool.destroyed) await pool.close();
   await sql.end();

@@ -38,6 +38,7 @@ const ingestOnly = process.argv.includes('--ingest-only');
  * projector change, with BENCH_PROJECTOR_MAIN naming the other build's projector main.js.
  */
 const lagOnly = process.argv.includes('--lag-only');
+const batchOnly = process.argv.includes('--batch-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
 const skipAsAt = process.argv.includes('--skip-as-at');
 /** --report=NAME (repeatable): only the reports whose name contains NAME, e.g. to profile the overview alone. */
@@ -56,6 +57,7 @@ const plan = quick
       ceiling: 4,
       emmett: 4,
       lag: 6,
+      lagWarmup: 1,
       // The wait for the backlog after the 6 s offered: it took 30-40 s on the loaded machine, where the API answers a
       // few hundred events a second. Events not answered and seen by then count as unseen, at least that late.
       lagDrain: 4 as number | undefined,
@@ -71,6 +73,7 @@ const plan = quick
       ceiling: 20,
       emmett: 20,
       lag: 30,
+      lagWarmup: 10,
       lagDrain: undefined,
       health: 15,
       rebuildEvents: 1_000_000,
@@ -327,6 +330,77 @@ function mergeRounds(results: Result[]): Result & { samples: number[] } {
 }
 
 /**
+ * The batch rounds: the multi-row insert ceiling and our batch ingest over HTTP, interleaved. Sets the batch figures
+ * in `results` (with the API's CPU per event, which the machine's noise moves less than its throughput) and returns
+ * their rows.
+ */
+async function measureBatchRounds(
+  apiUrl: string,
+  apiKey: string,
+  api: Service,
+  rounds: number,
+): Promise<[string, string, string][]> {
+  const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
+  const merged: Record<'batchCeiling' | 'batch', Result[]> = { batchCeiling: [], batch: [] };
+  let apiCpuSeconds = 0;
+  for (let round = 1; round <= rounds; round++) {
+    say(
+      `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
+    );
+    merged.batchCeiling.push(
+      await runDriver({
+        kind: 'ceiling-batch',
+        databaseUrl: benchUrl,
+        secret: config.PSEUDONYM_SECRET,
+        concurrency: BATCH_CONCURRENCY,
+        seconds: slice(plan.ceiling),
+        warmupSeconds: plan.warmup,
+        batchSize: BATCH_SIZE,
+      }),
+    );
+    const cpuBefore = cpuSnapshot([api]);
+    merged.batch.push(
+      await runDriver({
+        kind: 'http-batch',
+        url: apiUrl,
+        apiKey,
+        concurrency: BATCH_CONCURRENCY,
+        seconds: slice(plan.batch),
+        warmupSeconds: plan.warmup,
+        batchSize: BATCH_SIZE,
+      }),
+    );
+    apiCpuSeconds += cpuUsed(cpuBefore, cpuSnapshot([api])).api ?? 0;
+  }
+  const batchCeiling = mergeRounds(merged.batchCeiling);
+  const batch = mergeRounds(merged.batch);
+  say(
+    `per round, events/s: ${Object.entries(merged)
+      .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
+      .join('; ')}`,
+  );
+  for (const [name, r] of Object.entries({ batchCeiling, batch }))
+    if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+  // The warm-up's events are the API's work too: counted at the measured rate.
+  const apiEvents = batch.events + batch.eps * plan.warmup * rounds;
+  Object.assign(results, {
+    batch_eps: batch.eps,
+    batch_ceiling_eps: batchCeiling.eps,
+    batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
+    batch_api_cpu_us_per_event: round((apiCpuSeconds * 1e6) / Math.max(1, apiEvents), 1),
+  });
+  return [
+    [
+      `batch ingest (HTTP, ${BATCH_SIZE}/batch)`,
+      `${batch.eps} ev/s, p50 ${batch.p50_ms} ms (API CPU ${results.batch_api_cpu_us_per_event} µs per event)`,
+      '',
+    ],
+    [`batch ceiling (${BATCH_SIZE}-row insert)`, `${batchCeiling.eps} ev/s`, '≈ 43,600 ev/s on the reference machine'],
+    ['  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0'],
+  ];
+}
+
+/**
  * scripts/bench starts the broker while the bench sets up its databases, and writes the start's exit
  * status to BENCH_KAFKA_STATUS when it ends: waited for before anything needs the broker.
  */
@@ -411,7 +485,16 @@ const results: Record<string, number> = {};
 const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
 try {
-  if (!reportsOnly) {
+  if (batchOnly) {
+    // The batch rounds alone, with the relay and the projector not running (as in a full run's batch rounds).
+    const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
+    await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
+    endPhase('databases and API start');
+    rows.push(...(await measureBatchRounds(apiUrl, apiKey, api, Number(option('rounds') ?? plan.rounds))));
+    Object.assign(results, { api_rss_mb: api.peakRss() });
+    row('API peak RSS (batch rounds)', `${results.api_rss_mb} MB`, '< 200 MB');
+    endPhase('batch rounds');
+  } else if (!reportsOnly) {
     await brokerStarted();
     const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
@@ -452,9 +535,10 @@ try {
     );
 
     endPhase('first journey');
-    say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s`);
+    say(`phase: end-to-end lag at ${LAG_RATE} events/s for ${plan.lag} s, after ${plan.lagWarmup} s not counted`);
     // Open loop: 1,000 participants in rotation, so each one's next event falls due a second after its previous one.
-    const cpuBefore = cpuSnapshot([api, relay, projector]);
+    // The CPU per event counts from the warm-up's end (the driver's start, a few hundred ms, is in the window).
+    const cpuFromWarm = sleep(plan.lagWarmup * 1000).then(() => cpuSnapshot([api, relay, projector]));
     const lag = await runDriver({
       kind: 'lag',
       url: apiUrl,
@@ -463,6 +547,7 @@ try {
       secret: config.PSEUDONYM_SECRET,
       rate: LAG_RATE,
       seconds: plan.lag,
+      warmupSeconds: plan.lagWarmup,
       concurrency: 1_000,
       drainSeconds: plan.lagDrain,
     });
@@ -484,7 +569,7 @@ try {
     );
     if (lag.firstError) say(`lag: first error: ${lag.firstError}`);
     // Read before lagStages, whose own consumer would count as the machine's.
-    const cpuInPhase = cpuUsed(cpuBefore, cpuSnapshot([api, relay, projector]));
+    const cpuInPhase = cpuUsed(await cpuFromWarm, cpuSnapshot([api, relay, projector]));
     const offered = Math.max(1, Math.round((lag.offered_eps ?? 0) * plan.lag));
     const cpuPerEvent = (what: string) => round(((cpuInPhase[what] ?? 0) * 1000) / offered, 2);
     const cpuParts = ['api', 'relay', 'projector', 'postgres', 'kafka'] as const;
@@ -518,13 +603,11 @@ try {
       // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
       // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
       const rounds = Number(option('rounds') ?? plan.rounds);
-      const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp' | 'batchCeiling' | 'batch', Result[]> = {
+      const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp', Result[]> = {
         ceiling: [],
         ingest: [],
         peer: [],
         peerHttp: [],
-        batchCeiling: [],
-        batch: [],
       };
       // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
       const peerPort = await freePort();
@@ -587,33 +670,7 @@ try {
       }
       apiPeakAfter.single = api.peakRss();
       endPhase('single-event rounds');
-      for (let round = 1; round <= rounds; round++) {
-        say(
-          `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
-        );
-        merged.batchCeiling.push(
-          await runDriver({
-            kind: 'ceiling-batch',
-            databaseUrl: benchUrl,
-            secret: config.PSEUDONYM_SECRET,
-            concurrency: BATCH_CONCURRENCY,
-            seconds: slice(plan.ceiling),
-            warmupSeconds: plan.warmup,
-            batchSize: BATCH_SIZE,
-          }),
-        );
-        merged.batch.push(
-          await runDriver({
-            kind: 'http-batch',
-            url: apiUrl,
-            apiKey,
-            concurrency: BATCH_CONCURRENCY,
-            seconds: slice(plan.batch),
-            warmupSeconds: plan.warmup,
-            batchSize: BATCH_SIZE,
-          }),
-        );
-      }
+      const batchRows = await measureBatchRounds(apiUrl, apiKey, api, rounds);
       apiPeakAfter.batch = api.peakRss();
       endPhase('batch rounds');
       // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
@@ -624,14 +681,12 @@ try {
       const peerHttp = mergeRounds(merged.peerHttp);
       Object.assign(results, { emmett_fastify_rss_mb: peerApp.peakRss() });
       await stopService(peerApp);
-      const batchCeiling = mergeRounds(merged.batchCeiling);
-      const batch = mergeRounds(merged.batch);
       say(
         `per round, events/s: ${Object.entries(merged)
           .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
           .join('; ')}`,
       );
-      for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp, batchCeiling, batch }))
+      for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp }))
         if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
 
       Object.assign(results, {
@@ -645,9 +700,6 @@ try {
         ingest_vs_emmett: ratio(ingest.eps, peer.eps),
         emmett_fastify_eps: peerHttp.eps,
         ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
-        batch_eps: batch.eps,
-        batch_ceiling_eps: batchCeiling.eps,
-        batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
       });
       row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
       row(
@@ -667,13 +719,7 @@ try {
         `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
       );
       row('  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0');
-      row(`batch ingest (HTTP, ${BATCH_SIZE}/batch)`, `${batch.eps} ev/s`);
-      row(
-        `batch ceiling (${BATCH_SIZE}-row insert)`,
-        `${batchCeiling.eps} ev/s`,
-        '≈ 43,600 ev/s on the reference machine',
-      );
-      row('  batch ÷ multi-row insert ceiling', `${results.batch_vs_ceiling}`, '≥ 1.0');
+      rows.push(...batchRows);
 
       // 6. Rebuild (not in an ingest-only run): the log topped up to N events with copies of what the phases stored (new streams, same bodies).
       if (!ingestOnly) {
@@ -797,10 +843,10 @@ try {
   }
 
   // 7. Report latency at scale, in a database of its own served by an API process of its own.
-  if (reportPlan.events > 0 && !ingestOnly && !lagOnly) await reportPhase();
+  if (reportPlan.events > 0 && !ingestOnly && !lagOnly && !batchOnly) await reportPhase();
 } finally {
   await Promise.all(services.map(stopService));
-  if (!reportsOnly) {
+  if (!reportsOnly && !batchOnly) {
     const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
     await kafkaAdmin
       .connect()
