@@ -420,7 +420,9 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
       await sleep(10);
     }
   })();
-  const stopProgress = progress('lag (events offered)', () => sent);
+  // Progress counts the warm-up's events too: the rate shown is the schedule's.
+  let scheduled = 0;
+  const stopProgress = progress('lag (events offered, warm-up included)', () => scheduled);
   const journeys = new Journeys(`l-${process.pid}`);
   interface Slot {
     ref: string;
@@ -492,6 +494,7 @@ async function lag(t: Extract<Task, { kind: 'lag' }>): Promise<Result> {
           slot.inFlight -= 1;
         });
       if (counted) sent += 1;
+      scheduled += 1;
     }
     await sleep(1);
   }
