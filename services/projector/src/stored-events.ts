@@ -7,14 +7,17 @@ import type { Sql } from '@vru/runtime';
  * redelivery are checked again without reading the store again, and a read in flight is shared. Stored events never
  * change (the log is append-only; erasure destroys a participant's key, not the rows), so a kept copy is what a new
  * read would return; the copies are frozen, as the read models of a batch share them. Decryption is not kept: it
- * happens per batch with the keys as they are then. The oldest copies go first beyond `capacity`.
+ * happens per batch with the keys as they are then. The oldest copies go first beyond `capacity`: a few fetches'
+ * worth, enough for a redelivery. Every copy kept outlives the young generation, so a larger store costs the
+ * projector memory and old-generation collections (20,000 kept 50 MB more, and the projector's stage p99 was higher
+ * in three pairs of three; docs/performance.md).
  */
 export class StoredEvents {
   private readonly kept = new Map<string, Promise<StoredEvent | undefined>>();
 
   constructor(
     private readonly sql: Sql,
-    private readonly capacity = 20_000,
+    private readonly capacity = 2_000,
   ) {}
 
   async byId(eventIds: readonly unknown[]): Promise<Map<string, StoredEvent>> {
