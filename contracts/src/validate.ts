@@ -139,20 +139,21 @@ export function unstorableTextErrors(value: unknown): FieldError[] {
   return collectUnstorableText(value, [], []);
 }
 
+const unstorableTextError = (path: readonly string[]): FieldError => ({
+  field: pointerOf(path) || '/',
+  rule: 'unsupported-character',
+  message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
+});
+
 function collectUnstorableText(value: unknown, path: string[], out: FieldError[]): FieldError[] {
-  const error = (): FieldError => ({
-    field: pointerOf(path) || '/',
-    rule: 'unsupported-character',
-    message: 'Text may not contain the NUL character or an unpaired UTF-16 surrogate',
-  });
   if (typeof value === 'string') {
-    if (UNSTORABLE_TEXT.test(value)) out.push(error());
+    if (UNSTORABLE_TEXT.test(value)) out.push(unstorableTextError(path));
     return out;
   }
   if (value === null || typeof value !== 'object') return out;
   for (const key of Object.keys(value)) {
     path.push(key);
-    if (UNSTORABLE_TEXT.test(key)) out.push(error());
+    if (UNSTORABLE_TEXT.test(key)) out.push(unstorableTextError(path));
     else collectUnstorableText((value as Record<string, unknown>)[key], path, out);
     path.pop();
   }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '@vru/event-store';
 import { createSql, relayErrors, relayPublished, type Logger, type Sql } from '@vru/runtime';
@@ -145,7 +146,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         // Under a steady load the outbox gains one commit's events at a time: reading it again at once would cost a
         // read, a Kafka request and a delete per commit (and a fetch and a transaction downstream). A short wait lets
         // the next read take several commits together. A full batch means a backlog: no wait then.
-        if (rows.length < batchSize && lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
+        if (rows.length < batchSize && lingerMs > 0) await delay(lingerMs);
       } catch (err) {
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() clears it while the batch is awaited
         if (!running) break;
