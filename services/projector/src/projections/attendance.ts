@@ -22,8 +22,8 @@ export const SESSION_PERIODS_SQL = `(values
  * One row per session offered to a participant: attended or missed. Figures are aggregated at query time.
  * The provider's session id is free text from their system (it has been seen to carry a participant's reference), and
  * any digest of it would confirm a guessed id: the read model keeps nothing derived from it. A row is keyed by the
- * event that recorded the session; the participant decider already refuses a session id recorded twice in a stream,
- * so one event is one session. Erasure leaves the rows as they are: they hold no personal field, and still count.
+ * position of the event that recorded the session; the participant decider already refuses a session id recorded twice
+ * in a stream, so one event is one session. Erasure leaves the rows as they are: they hold no personal field, and still count.
  */
 export interface SessionRow {
   kind: 'session';
@@ -59,8 +59,9 @@ export function projectAttendance(event: StoredEvent): SessionRow[] {
 
 export const attendanceProjection: Projection<SessionRow> = {
   name: attendanceReadModel.name,
-  // 5: rows carry the position they became true at (as-at reads filter on it). 6: distinct people per cell.
-  version: 6,
+  // 5: rows carry the position they became true at (as-at reads filter on it). 6: distinct people per cell. 7: sessions
+  // keyed by position.
+  version: 7,
   handles: ['SessionAttended', 'SessionMissed'],
   tables: [
     {
@@ -77,9 +78,10 @@ export const attendanceProjection: Projection<SessionRow> = {
         'session_type text not null',
         'delivered_by text',
       ],
-      key: ['event_id'],
-      // valid_from: the sessions above a position, which as-at reads subtract from the cells' running counts.
-      indexes: ['programme_id, session_date', 'provider_id, session_date', 'valid_from'],
+      // The event's position: one row per event, as the event id would be, but a key that grows at its end, and it
+      // serves as-at reads (the sessions above a position, subtracted from the cells' running counts) as well.
+      key: ['valid_from'],
+      indexes: ['programme_id, session_date', 'provider_id, session_date'],
     },
     {
       // Who is in each disclosure cell: a person once per programme, provider ('' for every provider together),
@@ -238,7 +240,7 @@ const insertSessions = (tx: TransactionSql, rows: readonly Positioned<SessionRow
   select "eventId", "streamId", "providerId", "programmeId", "sessionDate", attended, "durationMinutes", "sessionType", "deliveredBy", position
   from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "streamId" text, "providerId" text, "programmeId" text,
     "sessionDate" date, attended boolean, "durationMinutes" integer, "sessionType" text, "deliveredBy" text, position bigint)
-  ${tx.unsafe(path === 'live' ? 'on conflict (event_id) do nothing' : '')}`;
+  ${tx.unsafe(path === 'live' ? 'on conflict (valid_from) do nothing' : '')}`;
 
 /**
  * The cells a row with `session_date`, `provider_id` and `programme_id` counts in, joined to it as

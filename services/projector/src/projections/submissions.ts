@@ -45,8 +45,9 @@ export function projectSubmission(event: StoredEvent): SubmissionRow[] {
 
 export const submissionsProjection: Projection<SubmissionRow> = {
   name: submissionsReadModel.name,
-  // 3: rows carry the position they became true at. 4: counts per provider, day received and days late.
-  version: 4,
+  // 3: rows carry the position they became true at. 4: counts per provider, day received and days late. 5: keyed by
+  // position.
+  version: 5,
   handles: [
     'ParticipantReferred',
     'ConsentRecorded',
@@ -79,10 +80,11 @@ export const submissionsProjection: Projection<SubmissionRow> = {
         'occurred_at timestamptz not null',
         'recorded_at timestamptz not null',
       ],
-      key: ['event_id'],
-      // The submissions above a position (as-at reads subtract them from the counts), and one provider's submissions
-      // of one lateness bucket by time received (where a median lies).
-      indexes: ['valid_from', `provider_id, (${LAG_DAYS_SQL}), recorded_at`],
+      // The event's position, as in attendance's sessions: it also finds the submissions above a position (as-at reads
+      // subtract them from the counts).
+      key: ['valid_from'],
+      // One provider's submissions of one lateness bucket by time received (where a median lies).
+      indexes: [`provider_id, (${LAG_DAYS_SQL}), recorded_at`],
     },
     {
       // Accepted and late submissions per provider, day received (UTC) and days late: the data-quality report's
@@ -138,7 +140,7 @@ const insertSubmissions = (tx: TransactionSql, rows: readonly Positioned<Submiss
   select "eventId", "providerId", "programmeId", type, source, "occurredAt", "recordedAt", position
   from json_to_recordset(${recordset(rows)}::text::json) as x("eventId" uuid, "providerId" text, "programmeId" text,
     type text, source text, "occurredAt" timestamptz, "recordedAt" timestamptz, position bigint)
-  on conflict (event_id) do nothing`;
+  on conflict (valid_from) do nothing`;
 
 /** submission_counts' rows counted from a relation of submissions rows (provider, occurred and recorded times). */
 const COUNTS_OF = (relation: string): string => `
