@@ -941,15 +941,20 @@ async function reportPhase(): Promise<void> {
     });
     row(
       `report latency (${events} events, ${participants} participants; ${reportPlan.rounds} rounds)`,
-      'p50 / p99 / max',
+      // The warm-up round's request is the first of its kind: what nothing remembered yet (a drawn chart) costs.
+      'p50 / p99 / max (warm-up request)',
       '',
     );
     for (const r of m.reports) {
       const slug = r.name.replace(/ /g, '_');
-      Object.assign(results, { [`report_${slug}_p50_ms`]: r.p50_ms, [`report_${slug}_p99_ms`]: r.p99_ms });
+      Object.assign(results, {
+        [`report_${slug}_p50_ms`]: r.p50_ms,
+        [`report_${slug}_p99_ms`]: r.p99_ms,
+        [`report_${slug}_first_ms`]: r.first_ms,
+      });
       row(
         `  ${r.name}`,
-        `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
+        `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms (${r.first_ms ?? 'failed'})${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
         'p99 < 250 ms at 1,000,000 events',
       );
       if (r.firstError) say(`${r.name}: first error: ${r.firstError}`);

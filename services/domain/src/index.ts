@@ -16,3 +16,4 @@ export * from './metrics/age.js';
 export * from './evaluation/index.js';
 export * from './disclosure/rules.js';
 export * from './returns/restatement.js';
+export * from './memo.js';

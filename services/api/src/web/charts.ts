@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type * as PlotModule from '@observablehq/plot';
+import { memoized } from '@vru/domain';
 import { html, trustedMarkup, type Html } from './html.js';
 
 /**
@@ -105,6 +106,21 @@ function render(label: string, description: string, options: PlotModule.PlotOpti
   return html`<div class="app-chart">${trustedMarkup(node.outerHTML)}</div>`;
 }
 
+/** Charts drawn and kept (a few KB of markup each). */
+const CHARTS_KEPT = 64;
+
+/**
+ * A chart remembered by what it draws. Drawing one costs the API's single thread several milliseconds (Plot into a
+ * DOM, then markup), and a page of them tens (docs/performance.md), while its figures change only when events arrive:
+ * readers of the same figures get the same chart. The chart is drawn from the key itself (its arguments as JSON), so
+ * a remembered chart is exactly what drawing those figures gives, whoever asked: a reader's chart depends on nothing
+ * but the figures it was given, which disclosure control has already passed for that reader.
+ */
+function drawnOnce<Args extends unknown[]>(draw: (...args: Args) => Html): (...args: Args) => Html {
+  const byFigures = memoized((key) => draw(...(JSON.parse(key) as Args)), CHARTS_KEPT);
+  return (...args) => byFigures(JSON.stringify(args));
+}
+
 /** No chart: nothing matched the filters, or every figure that did is withheld. */
 const empty = (what: string, withheld = false): Html =>
   html`<p class="govuk-body app-chart-empty">${
@@ -115,7 +131,9 @@ const empty = (what: string, withheld = false): Html =>
 const withheldNote = (names: string[]) =>
   names.length ? ` Withheld (small numbers) and not drawn: ${names.join(', ')}.` : '';
 
-export function attendanceChart(points: readonly { month: string; programmeId: string; rate: number | null }[]): Html {
+export const attendanceChart = drawnOnce(function attendanceChart(
+  points: readonly { month: string; programmeId: string; rate: number | null }[],
+): Html {
   const drawn = points.filter((p) => p.rate !== null).map((p) => ({ ...p, date: new Date(`${p.month}-01T00:00:00Z`) }));
   if (drawn.length === 0) return empty('attendance', points.length > 0);
   return render(
@@ -137,9 +155,9 @@ export function attendanceChart(points: readonly { month: string; programmeId: s
       ],
     },
   );
-}
+});
 
-export function funnelChart(
+export const funnelChart = drawnOnce(function funnelChart(
   rows: readonly { programmeId: string; stages: readonly { stage: string; n: number | null }[] }[],
 ): Html {
   const drawn = rows.flatMap((r) =>
@@ -177,10 +195,10 @@ export function funnelChart(
       ],
     },
   );
-}
+});
 
 /** Mean change (exit − baseline) with its 95% interval, one row per programme, instrument and scale. */
-export function outcomeChangeChart(
+export const outcomeChangeChart = drawnOnce(function outcomeChangeChart(
   rows: readonly { label: string; mean: number | null; lower: number | null; upper: number | null }[],
 ): Html {
   const drawn = rows.filter((r) => r.mean !== null);
@@ -212,10 +230,10 @@ export function outcomeChangeChart(
       ],
     },
   );
-}
+});
 
 /** Binary reoffending rate with its Wilson interval; provisional cohorts drawn hollow and labelled. */
-export function reoffendingChart(
+export const reoffendingChart = drawnOnce(function reoffendingChart(
   rows: readonly {
     programmeId: string;
     value: number | null;
@@ -256,9 +274,11 @@ export function reoffendingChart(
       ],
     },
   );
-}
+});
 
-export function spendChart(rows: readonly { grantRef: string; awardedPence: number; spentPence: number }[]): Html {
+export const spendChart = drawnOnce(function spendChart(
+  rows: readonly { grantRef: string; awardedPence: number; spentPence: number }[],
+): Html {
   if (rows.length === 0) return empty('spend');
   const pounds = rows.map((r) => ({ ...r, awarded: r.awardedPence / 100, spent: r.spentPence / 100 }));
   return render(
@@ -289,9 +309,11 @@ export function spendChart(rows: readonly { grantRef: string; awardedPence: numb
       ],
     },
   );
-}
+});
 
-export function spendByQuarterChart(rows: readonly { grantRef: string; quarter: string; pence: number }[]): Html {
+export const spendByQuarterChart = drawnOnce(function spendByQuarterChart(
+  rows: readonly { grantRef: string; quarter: string; pence: number }[],
+): Html {
   if (rows.length === 0) return empty('spend');
   const pounds = rows.map((r) => ({ ...r, pounds: r.pence / 100 }));
   return render('Spend by quarter', 'Stacked bars of spend per quarter, coloured by grant.', {
@@ -308,9 +330,11 @@ export function spendByQuarterChart(rows: readonly { grantRef: string; quarter: 
       Plot.ruleY([0]),
     ],
   });
-}
+});
 
-export function dataQualityChart(rows: readonly { providerId: string; rate: number | null }[]): Html {
+export const dataQualityChart = drawnOnce(function dataQualityChart(
+  rows: readonly { providerId: string; rate: number | null }[],
+): Html {
   const drawn = rows.filter((r) => r.rate !== null);
   if (drawn.length === 0) return empty('data quality');
   return render('Rejected submissions per provider', 'A bar per provider for the share of submissions refused.', {
@@ -333,13 +357,13 @@ export function dataQualityChart(rows: readonly { providerId: string; rate: numb
       Plot.ruleX([0]),
     ],
   });
-}
+});
 
 /**
  * Actual against target per quarter for one indicator: a bar for the actual, a dark tick for the target. Shares are
  * drawn on a 0–100% axis from fractions (Plot's percent option), money in pounds.
  */
-export function performanceChart(
+export const performanceChart = drawnOnce(function performanceChart(
   indicator: string,
   unit: 'count' | 'pence' | 'share',
   rows: readonly { quarter: string; target: number; actual: number | null }[],
@@ -394,13 +418,13 @@ export function performanceChart(
       ],
     },
   );
-}
+});
 
 /**
  * Balance: the standardised mean difference of each covariate before matching (hollow grey) and after (blue), with
  * the conventional ±0.1 limits dashed. A dot inside the limits after matching means the groups are alike on it.
  */
-export function balanceChart(
+export const balanceChart = drawnOnce(function balanceChart(
   rows: readonly { name: string; smdBefore: number | null; smdAfter: number | null }[],
   threshold: number,
 ): Html {
@@ -443,10 +467,10 @@ export function balanceChart(
       ],
     },
   );
-}
+});
 
 /** The matched difference per 100 participants with its 95% interval, one line per measure; zero is no difference. */
-export function impactEstimateChart(
+export const impactEstimateChart = drawnOnce(function impactEstimateChart(
   rows: readonly { label: string; difference: number; lower: number; upper: number }[],
 ): Html {
   if (rows.length === 0) return empty('impact estimate');
@@ -477,4 +501,4 @@ export function impactEstimateChart(
       ],
     },
   );
-}
+});

@@ -299,3 +299,35 @@ t.test('a chart with a legend names the chart as the image, not a legend swatch,
     'swatches are hidden',
   );
 });
+
+t.test('a chart is remembered by the figures it draws, and by nothing else', async (t) => {
+  const rows = [
+    { providerId: 'prov-kept-a', rate: 0.1 },
+    { providerId: 'prov-kept-b', rate: 0.02 },
+  ];
+  const first = dataQualityChart(rows);
+  t.equal(
+    dataQualityChart(rows.map((r) => ({ ...r }))),
+    first,
+    'the same figures in new objects: the chart drawn before',
+  );
+  const changed = dataQualityChart([rows[0]!, { providerId: 'prov-kept-b', rate: 0.03 }]);
+  t.not(changed.value, first.value, 'one figure changed: another chart');
+  t.match(changed.value, 'data-value="0.03"');
+  t.notMatch(changed.value, 'data-value="0.02"');
+  const renamed = dataQualityChart([rows[0]!, { providerId: 'prov-kept-c', rate: 0.02 }]);
+  t.match(renamed.value, 'data-label="prov-kept-c"', 'the same figures under another name: drawn with that name');
+  t.notMatch(renamed.value, 'prov-kept-b');
+
+  // Drawn from the figures as they were when asked for: a caller changing its rows afterwards changes nothing kept.
+  const held = [{ providerId: 'prov-kept-d', rate: 0.2 }];
+  const drawn = dataQualityChart(held);
+  held[0]!.rate = 0.4;
+  t.equal(dataQualityChart([{ providerId: 'prov-kept-d', rate: 0.2 }]), drawn);
+  t.match(drawn.value, 'data-value="0.2"');
+  t.match(dataQualityChart(held).value, 'data-value="0.4"');
+
+  // Charts of several arguments are told apart by each of them.
+  const quarters = [{ quarter: '2025-Q1', target: 10, actual: 8 }];
+  t.not(performanceChart('People', 'count', quarters).value, performanceChart('Sessions', 'count', quarters).value);
+});
