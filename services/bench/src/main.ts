@@ -13,7 +13,7 @@ import { createTestDatabase } from '@vru/testkit/test-database';
 import type { Result, Task } from './driver.js';
 import { percentile, ratio, round, sleep } from './stats.js';
 import { BENCH_PROGRAMME, BENCH_PROVIDER, Journeys, streamIdOf } from './workload.js';
-import { loadReportWorkload, measureReportLatency, type ReportKeys } from './report-latency.js';
+import { loadReportWorkload, measureReportLatency, type ReportKeys, type ReportLatency } from './report-latency.js';
 import { reportProgrammes, reportProviders } from './report-workload.js';
 
 /**
@@ -484,6 +484,27 @@ const serviceEnv = {
 const results: Record<string, number> = {};
 const rows: [string, string, string][] = [];
 const row = (what: string, figure: string, target = '') => rows.push([what, figure, target]);
+
+/**
+ * Each report's figures: its first request (the warm-up's, before anything is remembered, such as a drawn chart), then
+ * p50 / p99 / max over the rounds; recorded as report_<name><suffix>_{first,p50,p99}_ms.
+ */
+function reportRows(reports: readonly ReportLatency[], suffix: '' | '_asat', target: string): void {
+  for (const r of reports) {
+    const slug = `${r.name.replace(/ /g, '_')}${suffix}`;
+    Object.assign(results, {
+      [`report_${slug}_first_ms`]: r.first_ms,
+      [`report_${slug}_p50_ms`]: r.p50_ms,
+      [`report_${slug}_p99_ms`]: r.p99_ms,
+    });
+    row(
+      `  ${r.name}`,
+      `${r.first_ms === null ? 'failed' : `${r.first_ms} ms`}; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
+      target,
+    );
+    if (r.firstError) say(`${r.name}${suffix ? ' at asAt' : ''}: first error: ${r.firstError}`);
+  }
+}
 try {
   if (batchOnly) {
     // The batch rounds alone, with the relay and the projector not running (as in a full run's batch rounds).
@@ -941,24 +962,10 @@ async function reportPhase(): Promise<void> {
     });
     row(
       `report latency (${events} events, ${participants} participants; ${reportPlan.rounds} rounds)`,
-      // The warm-up round's request is the first of its kind: what nothing remembered yet (a drawn chart) costs.
-      'p50 / p99 / max (warm-up request)',
+      'first; then p50 / p99 / max',
       '',
     );
-    for (const r of m.reports) {
-      const slug = r.name.replace(/ /g, '_');
-      Object.assign(results, {
-        [`report_${slug}_p50_ms`]: r.p50_ms,
-        [`report_${slug}_p99_ms`]: r.p99_ms,
-        [`report_${slug}_first_ms`]: r.first_ms,
-      });
-      row(
-        `  ${r.name}`,
-        `${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms (${r.first_ms ?? 'failed'})${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
-        'p99 < 250 ms at 1,000,000 events',
-      );
-      if (r.firstError) say(`${r.name}: first error: ${r.firstError}`);
-    }
+    reportRows(m.reports, '', 'p99 < 250 ms at 1,000,000 events');
     row(
       '  /healthz while the reports run',
       `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests; slowest sent during ${m.healthz.slowest_during})`,
@@ -1008,20 +1015,7 @@ async function measureAsAt(rsql: Sql, reportUrl: string, keys: ReportKeys): Prom
   });
   Object.assign(results, { report_asat_position: Number(asAt) });
   row(`report latency at asAt=${asAt} (${reportPlan.rounds} rounds)`, 'first; then p50 / p99 / max', '');
-  for (const r of m.reports) {
-    const slug = r.name.replace(/ /g, '_');
-    Object.assign(results, {
-      [`report_${slug}_asat_first_ms`]: r.first_ms,
-      [`report_${slug}_asat_p50_ms`]: r.p50_ms,
-      [`report_${slug}_asat_p99_ms`]: r.p99_ms,
-    });
-    row(
-      `  ${r.name}`,
-      `${r.first_ms === null ? 'failed' : `${r.first_ms} ms`}; ${r.p50_ms} / ${r.p99_ms} / ${r.max_ms} ms${r.errors ? ` (${r.errors} errors: ${r.firstError?.slice(0, 120)})` : ''}`,
-      '',
-    );
-    if (r.firstError) say(`${r.name} at asAt: first error: ${r.firstError}`);
-  }
+  reportRows(m.reports, '_asat', '');
   row(
     '  /healthz while they run',
     `${m.healthz.p50_ms} / ${m.healthz.p99_ms} / ${m.healthz.max_ms} ms (${m.healthz.requests} requests; slowest sent during ${m.healthz.slowest_during})`,
