@@ -519,7 +519,7 @@ try {
     await brokerStarted();
     const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
-    const relay = startService('relay', 'services/relay/dist/main.js', serviceEnv);
+    const relay = startService('relay', process.env.BENCH_RELAY_MAIN ?? 'services/relay/dist/main.js', serviceEnv);
     const projector = startService(
       'projector',
       process.env.BENCH_PROJECTOR_MAIN ?? 'services/projector/dist/main.js',

@@ -90,6 +90,13 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
   const loop = async () => {
     let backoff = pollMs;
     let haveLock = false;
+    // The highest position this relay has published and deleted. Positions commit in order (EVENT_APPEND_LOCK), so
+    // every outbox row still to publish lies above it: reading from there skips the deleted rows that vacuum has not
+    // yet removed, which a read from the outbox's start walks through one by one (between two vacuums, most of its
+    // index). Forgotten whenever the lock is taken again or a batch fails: the next read starts from the bottom.
+    // The events are then fetched by position from the batch's array, so that no plan can join the outbox to a scan
+    // of the whole log (a join of the two, planned from estimates, was seen reading about 4,000 pages per batch).
+    let publishedThrough = 0n;
     while (running) {
       try {
         if (!haveLock || Date.now() - lockCheckedAt >= LOCK_CHECK_MS) {
@@ -100,20 +107,22 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
             await sleep(1_000);
             continue;
           }
-          if (!had) log.info('relay holds the publishing lock');
+          if (!had) {
+            publishedThrough = 0n;
+            log.info('relay holds the publishing lock');
+          }
         }
         if (!connected) {
           await producer.connect();
           connected = true;
         }
         const rows = await sql<EventRow[]>`
-          select ${sql.unsafe(
-            EVENT_COLUMNS.split(', ')
-              .map((c) => `e.${c}`)
-              .join(', '),
-          )}
-          from outbox o join events e on e.position = o.position
-          order by o.position limit ${batchSize}`;
+          select ${sql.unsafe(EVENT_COLUMNS)}
+          from events e
+          where e.position = any(array(
+            select position from outbox where position > ${publishedThrough.toString()}::bigint
+            order by position limit ${batchSize}))
+          order by e.position`;
         if (rows.length === 0) {
           const waiters = drainWaiters;
           drainWaiters = [];
@@ -140,6 +149,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
           }),
         });
         await sql`delete from outbox where position = any(${rows.map((r) => r.position.toString())}::bigint[])`;
+        publishedThrough = rows.at(-1)!.position;
         published += rows.length;
         relayPublished.inc(rows.length);
         backoff = pollMs;
@@ -157,6 +167,7 @@ export async function startRelay(opts: RelayOptions): Promise<RunningRelay> {
         );
         // The lock's connection may have died with the error: ask again before the next batch.
         lockCheckedAt = 0;
+        publishedThrough = 0n;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
       }
