@@ -20,7 +20,7 @@ import { checkAgainstStore } from './verify.js';
 /** No batch for this long while messages wait on the topic: the consumer is taken for stalled and replaced. */
 const STALL_AFTER_MS = 45_000;
 const STALL_CHECK_MS = 15_000;
-const FETCH_MAX_WAIT_MS = 100;
+const FETCH_MAX_WAIT_MS = 40;
 const FETCH_MIN_BYTES = 256 * 1024;
 /** Batches that could not be applied (PostgreSQL down, say) are fetched again after this, doubling to the maximum. */
 const RETRY_BASE_MS = 250;
@@ -126,7 +126,9 @@ export async function startProjector(opts: {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       // The broker holds a fetch until it has this many bytes or this long has passed: under load, fewer and fuller
-      // batches (each costs a store read, a key read and a transaction, per projection) for at most 100 ms of wait.
+      // batches (each costs a store read, a key read and a transaction, per projection). Every event waits for it, so
+      // it is short: at 1,000 events/s, 100 ms saved the projector about 0.03 ms of CPU per event and cost 150-500 ms of
+      // end-to-end lag at p99; 20 ms cost PostgreSQL and the projector more CPU for no clear gain in lag.
       // A stop waits for the fetch in flight, so kafkajs' 5 s default made every stop (SIGTERM, a test's teardown) slow.
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       minBytes: FETCH_MIN_BYTES,
