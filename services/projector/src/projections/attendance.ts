@@ -23,7 +23,8 @@ export const SESSION_PERIODS_SQL = `(values
  * The provider's session id is free text from their system (it has been seen to carry a participant's reference), and
  * any digest of it would confirm a guessed id: the read model keeps nothing derived from it. A row is keyed by the
  * position of the event that recorded the session; the participant decider already refuses a session id recorded twice
- * in a stream, so one event is one session. Erasure leaves the rows as they are: they hold no personal field, and still count.
+ * in a stream, so one event is one session. Erasure leaves the rows as they are: they hold no personal field, and
+ * still count.
  */
 export interface SessionRow {
   kind: 'session';
