@@ -374,6 +374,65 @@ await t.test(
 );
 
 await t.test(
+  'a late commit hidden behind a forged leaf, so that the appender counts as many leaves as events: verification names it',
+  async (t) => {
+    const { h, total } = await honestLog(t);
+    // Two rolled-back appends leave two positions unused, then a real event commits above them.
+    for (const stream of ['participant-rolled-back-1', 'participant-rolled-back-2'])
+      await h.sql
+        .begin(async (tx) => {
+          await tx.unsafe(`insert into events (event_id, stream_id, stream_version, type, schema_version, provider_id,
+        programme_id, occurred_at, data, metadata, request_hash)
+        select gen_random_uuid(), '${stream}', 1, type, schema_version, provider_id, programme_id, occurred_at, data,
+               metadata, request_hash from events limit 1`);
+          throw new Error('rolled back');
+        })
+        .catch(() => {});
+    const [{ hidden }] = await h.sql<[{ hidden: string }]>`select (max(position) + 1)::text as hidden from events`;
+    const forged = String(Number(hidden) + 1);
+    await h.postAccepted(
+      [
+        grantEvent('SpendRecorded', {
+          amountPence: 7_000,
+          category: 'staff',
+          periodStart: '2025-10-01',
+          periodEnd: '2025-12-31',
+          evidenceRef: 'INV-HIDDEN',
+        }),
+      ],
+      h.keys.providerA,
+    );
+    t.equal((await h.appendAndSign(total + 1)).status, 'signed');
+    // The attacker commits an event at the first unused position, below the logged head, and adds a leaf for the
+    // second (which holds no event) in the same window, so that the window's events and leaves count the same.
+    await asDatabaseAdmin(h, async (sql) => {
+      await sql.unsafe(
+        `insert into events (position, event_id, stream_id, stream_version, type, schema_version, provider_id,
+           programme_id, occurred_at, recorded_at, data, metadata, request_hash)
+         overriding system value
+         select $1::bigint, gen_random_uuid(), 'participant-hidden', 1, type, schema_version, provider_id, programme_id,
+                occurred_at, now() - interval '1 minute', data, metadata, request_hash
+         from events where type = 'SessionAttended' order by position limit 1`,
+        [hidden],
+      );
+      await sql`insert into audit_log_leaves (leaf_index, position) values (${total + 1}, ${forged}::bigint)`;
+    });
+    t.equal((await appendPending(h.sql)).appended, 0, 'the appender, counting first, finds nothing to add');
+    const [{ leaves }] = await h.sql<[{ leaves: number }]>`
+      select count(*)::int as leaves from audit_log_leaves where position = ${hidden}::bigint`;
+    t.equal(leaves, 0, 'the late event has no leaf');
+    const full = await verify(h, true);
+    t.equal(full.ok, false);
+    t.ok(
+      full.problems.some(
+        (p: { kind: string; position?: string }) => p.kind === 'event-missing' && p.position === forged,
+      ),
+      'the forged leaf is named: its event is not in the log',
+    );
+  },
+);
+
+await t.test(
   'read-model tampering: the drift check names the grant and the funding page says so instead of "Verified"',
   async (t) => {
     const { h, key, spendIds } = await honestLog(t);

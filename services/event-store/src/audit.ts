@@ -72,7 +72,10 @@ export async function treeSize(sql: Sql): Promise<number> {
   return Number(row!.size);
 }
 
-/** Stored perfect subtrees in one query, in the order asked; throws when one is missing. */
+/** A stored perfect subtree the tree needs is not there: rows were removed or added around the appender. */
+export class MissingSubtreeError extends Error {}
+
+/** Stored perfect subtrees in one query, in the order asked; throws MissingSubtreeError when one is missing. */
 export async function loadNodes(sql: Sql, ids: readonly NodeId[]): Promise<Hash[]> {
   if (ids.length === 0) return [];
   const rows = await sql<{ level: number; index: string; hash: Buffer }[]>`
@@ -81,7 +84,8 @@ export async function loadNodes(sql: Sql, ids: readonly NodeId[]): Promise<Hash[
   const byKey = new Map(rows.map((r) => [`${r.level}:${r.index}`, bytes(r.hash)]));
   return ids.map((n) => {
     const hash = byKey.get(`${n.level}:${n.index}`);
-    if (!hash) throw new Error(`the audit log has no stored subtree at level ${n.level}, index ${n.index}`);
+    if (!hash)
+      throw new MissingSubtreeError(`the audit log has no stored subtree at level ${n.level}, index ${n.index}`);
     return hash;
   });
 }
@@ -357,11 +361,25 @@ export async function verifyLog(
   const problem = (p: LogProblem) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
+  // A stored tree with a subtree missing (a leaf row added or a node removed by hand) has no root: reported as a
+  // mismatch, like a wrong root, rather than failing the verification.
+  const storedRoot = async (treeAt: number): Promise<Hash | null> => {
+    try {
+      return await rootAt(sql, treeAt);
+    } catch (err) {
+      if (err instanceof MissingSubtreeError) return null;
+      throw err;
+    }
+  };
+  const storedRootMatches = async (treeAt: number, expected: Hash): Promise<boolean> => {
+    const root = await storedRoot(treeAt);
+    return root !== null && hashEquals(root, expected);
+  };
   const size = await treeSize(sql);
   if (size < from.size) {
     const message = `the log has ${size} leaves; ${from.size} were verified before: leaves ${size + 1} to ${from.size} are gone`;
     problem({ kind: 'truncated', message });
-  } else if (from.size > 0 && !hashEquals(await rootAt(sql, from.size), frontierRoot(from.frontier))) {
+  } else if (from.size > 0 && !(await storedRootMatches(from.size, frontierRoot(from.frontier)))) {
     problem({
       kind: 'tree-mismatch',
       message: `the stored tree at ${from.size} leaves no longer has the root verified before`,
@@ -398,7 +416,7 @@ export async function verifyLog(
     while (nextHead < pending.length && pending[nextHead]!.head.size <= treeAt) {
       const { id, head } = pending[nextHead++]!;
       // A head below what an earlier run verified is compared with the stored tree (its leaves were verified then).
-      const expected = head.size === treeAt ? root() : head.size < from.size ? await rootAt(sql, head.size) : null;
+      const expected = head.size === treeAt ? root() : head.size < from.size ? await storedRoot(head.size) : null;
       if (head.size === 0) continue;
       if (!expected || !hashEquals(expected, head.rootHash)) {
         problem({
@@ -475,7 +493,7 @@ export async function verifyLog(
       message: `signed head ${id} covers ${head.size} leaves, the log has ${size}: leaves ${size + 1} to ${head.size} are gone`,
     });
   }
-  if (size > 0 && frontier.size === size && !hashEquals(await rootAt(sql, size), frontierRoot(frontier))) {
+  if (size > 0 && frontier.size === size && !(await storedRootMatches(size, frontierRoot(frontier)))) {
     problem({
       kind: 'tree-mismatch',
       message: `the stored tree's root at ${size} leaves is not the root of the events as stored`,
