@@ -39,6 +39,7 @@ const ingestOnly = process.argv.includes('--ingest-only');
  */
 const lagOnly = process.argv.includes('--lag-only');
 const batchOnly = process.argv.includes('--batch-only');
+const singleOnly = process.argv.includes('--single-only');
 /** Leaves out the reports at an earlier asAt position (an A/B of the current-position figures in less time). */
 const skipAsAt = process.argv.includes('--skip-as-at');
 /** --report=NAME (repeatable): only the reports whose name contains NAME, e.g. to profile the overview alone. */
@@ -330,6 +331,145 @@ function mergeRounds(results: Result[]): Result & { samples: number[] } {
 }
 
 /**
+ * The single-event rounds: the single-row ceiling, our API over HTTP, Emmett's appendToStream and Emmett behind
+ * Fastify, interleaved; with the API's CPU per event.
+ */
+async function measureSingleRounds(
+  apiUrl: string,
+  apiKey: string,
+  api: Service,
+  rounds: number,
+): Promise<[string, string, string][]> {
+  const out: [string, string, string][] = [];
+  // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
+  // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
+  const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp', Result[]> = {
+    ceiling: [],
+    ingest: [],
+    peer: [],
+    peerHttp: [],
+  };
+  // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
+  const peerPort = await freePort();
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const peerApp = startService('emmett-fastify', fileURLToPath(new URL('./emmett-fastify.js', import.meta.url)), {
+    PORT: String(peerPort),
+    BENCH_KEYS_DATABASE_URL: benchUrl,
+    BENCH_EMMETT_DATABASE_URL: emmettUrl,
+    API_KEY_PEPPER: config.API_KEY_PEPPER,
+  });
+  await waitFor(
+    'Emmett behind Fastify',
+    async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
+    60_000,
+  );
+  let apiCpuSeconds = 0;
+  const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
+  for (let round = 1; round <= rounds; round++) {
+    say(
+      `round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`,
+    );
+    merged.ceiling.push(
+      await runDriver({
+        kind: 'ceiling-single',
+        databaseUrl: benchUrl,
+        secret: config.PSEUDONYM_SECRET,
+        concurrency: CONCURRENCY,
+        seconds: slice(plan.ceiling),
+        warmupSeconds: plan.warmup,
+      }),
+    );
+    const cpuBefore = cpuSnapshot([api]);
+    merged.ingest.push(
+      await runDriver({
+        kind: 'http-single',
+        url: apiUrl,
+        apiKey,
+        concurrency: CONCURRENCY,
+        seconds: slice(plan.ingest),
+        warmupSeconds: plan.warmup,
+      }),
+    );
+    apiCpuSeconds += cpuUsed(cpuBefore, cpuSnapshot([api])).api ?? 0;
+    merged.peer.push(
+      await runDriver({
+        kind: 'emmett',
+        databaseUrl: emmettUrl,
+        concurrency: CONCURRENCY,
+        seconds: slice(plan.emmett),
+        warmupSeconds: plan.warmup,
+      }),
+    );
+    merged.peerHttp.push(
+      await runDriver({
+        kind: 'http-single',
+        url: peerUrl,
+        apiKey,
+        concurrency: CONCURRENCY,
+        seconds: slice(plan.emmett),
+        warmupSeconds: plan.warmup,
+      }),
+    );
+  }
+  const ceiling = mergeRounds(merged.ceiling);
+  const ingest = mergeRounds(merged.ingest);
+  const peer = mergeRounds(merged.peer);
+  const peerHttp = mergeRounds(merged.peerHttp);
+  Object.assign(results, { emmett_fastify_rss_mb: peerApp.peakRss() });
+  await stopService(peerApp);
+  say(
+    `per round, events/s: ${Object.entries(merged)
+      .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
+      .join('; ')}`,
+  );
+  for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp }))
+    if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
+
+  Object.assign(results, {
+    ingest_eps: ingest.eps,
+    ingest_p50_ms: ingest.p50_ms ?? 0,
+    ingest_p99_ms: ingest.p99_ms ?? 0,
+    ingest_errors: ingest.errors,
+    ceiling_eps: ceiling.eps,
+    ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
+    emmett_eps: peer.eps,
+    ingest_vs_emmett: ratio(ingest.eps, peer.eps),
+    emmett_fastify_eps: peerHttp.eps,
+    ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
+    // The warm-up's events are the API's work too: counted at the measured rate.
+    ingest_api_cpu_us_per_event: round(
+      (apiCpuSeconds * 1e6) / Math.max(1, ingest.events + ingest.eps * plan.warmup * rounds),
+      1,
+    ),
+  });
+  out.push([
+    'single-event ingest (HTTP)',
+    `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms (API CPU ${results.ingest_api_cpu_us_per_event} µs per event)`,
+    '',
+  ]);
+  out.push([
+    'single-row ceiling (postgres.js, 1 row/tx)',
+    `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`,
+    '≈ 11,700 ev/s on the reference machine',
+  ]);
+  out.push(['  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 0.5']);
+  out.push([
+    'Emmett appendToStream',
+    `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`,
+    '≈ 3,200 ev/s on the reference machine',
+  ]);
+  out.push(['  ingest ÷ Emmett appendToStream (library call, no HTTP)', `${results.ingest_vs_emmett}`, '≥ 1.2']);
+  out.push([
+    'Emmett behind Fastify (HTTP, own process)',
+    `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
+    '',
+  ]);
+  out.push(['  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0']);
+
+  return out;
+}
+
+/**
  * The batch rounds: the multi-row insert ceiling and our batch ingest over HTTP, interleaved. Sets the batch figures
  * in `results` (with the API's CPU per event, which the machine's noise moves less than its throughput) and returns
  * their rows.
@@ -506,15 +646,17 @@ function reportRows(reports: readonly ReportLatency[], suffix: '' | '_asat', tar
   }
 }
 try {
-  if (batchOnly) {
-    // The batch rounds alone, with the relay and the projector not running (as in a full run's batch rounds).
+  if (batchOnly || singleOnly) {
+    // The batch or single-event rounds alone, with the relay and the projector not running (as in a full run's rounds).
     const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
     await waitFor('the API', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), 60_000);
     endPhase('databases and API start');
-    rows.push(...(await measureBatchRounds(apiUrl, apiKey, api, Number(option('rounds') ?? plan.rounds))));
+    const rounds = Number(option('rounds') ?? plan.rounds);
+    const phase = batchOnly ? 'batch rounds' : 'single-event rounds';
+    rows.push(...(await (batchOnly ? measureBatchRounds : measureSingleRounds)(apiUrl, apiKey, api, rounds)));
     Object.assign(results, { api_rss_mb: api.peakRss() });
-    row('API peak RSS (batch rounds)', `${results.api_rss_mb} MB`, '< 200 MB');
-    endPhase('batch rounds');
+    row(`API peak RSS (${phase})`, `${results.api_rss_mb} MB`, '< 200 MB');
+    endPhase(phase);
   } else if (!reportsOnly) {
     await brokerStarted();
     const api = startService('api', process.env.BENCH_API_SERVER ?? 'services/api/dist/server.js', serviceEnv);
@@ -621,74 +763,8 @@ try {
       apiPeakAfter.uploads = api.peakRss();
       endPhase('/healthz under CSV uploads');
 
-      // Each contender runs in several short rounds, interleaved (ceiling, ours, peer, ceiling, ours, peer, ...):
-      // on a shared machine the load changes by the minute, and interleaving spreads it over all of them alike.
       const rounds = Number(option('rounds') ?? plan.rounds);
-      const merged: Record<'ceiling' | 'ingest' | 'peer' | 'peerHttp', Result[]> = {
-        ceiling: [],
-        ingest: [],
-        peer: [],
-        peerHttp: [],
-      };
-      // The peer a team would build instead: Emmett behind Fastify, a process of its own like our API (emmett-fastify.ts).
-      const peerPort = await freePort();
-      const peerUrl = `http://127.0.0.1:${peerPort}`;
-      const peerApp = startService('emmett-fastify', fileURLToPath(new URL('./emmett-fastify.js', import.meta.url)), {
-        PORT: String(peerPort),
-        BENCH_KEYS_DATABASE_URL: benchUrl,
-        BENCH_EMMETT_DATABASE_URL: emmettUrl,
-        API_KEY_PEPPER: config.API_KEY_PEPPER,
-      });
-      await waitFor(
-        'Emmett behind Fastify',
-        async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
-        60_000,
-      );
-      const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
-      for (let round = 1; round <= rounds; round++) {
-        say(
-          `round ${round}/${rounds}: single-row ceiling, single-event ingest over HTTP, Emmett appendToStream, Emmett behind Fastify over HTTP (${CONCURRENCY} in flight each)`,
-        );
-        merged.ceiling.push(
-          await runDriver({
-            kind: 'ceiling-single',
-            databaseUrl: benchUrl,
-            secret: config.PSEUDONYM_SECRET,
-            concurrency: CONCURRENCY,
-            seconds: slice(plan.ceiling),
-            warmupSeconds: plan.warmup,
-          }),
-        );
-        merged.ingest.push(
-          await runDriver({
-            kind: 'http-single',
-            url: apiUrl,
-            apiKey,
-            concurrency: CONCURRENCY,
-            seconds: slice(plan.ingest),
-            warmupSeconds: plan.warmup,
-          }),
-        );
-        merged.peer.push(
-          await runDriver({
-            kind: 'emmett',
-            databaseUrl: emmettUrl,
-            concurrency: CONCURRENCY,
-            seconds: slice(plan.emmett),
-            warmupSeconds: plan.warmup,
-          }),
-        );
-        merged.peerHttp.push(
-          await runDriver({
-            kind: 'http-single',
-            url: peerUrl,
-            apiKey,
-            concurrency: CONCURRENCY,
-            seconds: slice(plan.emmett),
-            warmupSeconds: plan.warmup,
-          }),
-        );
-      }
+      rows.push(...(await measureSingleRounds(apiUrl, apiKey, api, rounds)));
       apiPeakAfter.single = api.peakRss();
       endPhase('single-event rounds');
       const batchRows = await measureBatchRounds(apiUrl, apiKey, api, rounds);
@@ -696,50 +772,6 @@ try {
       endPhase('batch rounds');
       // Where the API's memory is, right after the heaviest load (the batch rounds): its own prom-client gauges.
       const memory = await apiMemory(`http://127.0.0.1:${apiMetricsPort}/metrics`).catch(() => null);
-      const ceiling = mergeRounds(merged.ceiling);
-      const ingest = mergeRounds(merged.ingest);
-      const peer = mergeRounds(merged.peer);
-      const peerHttp = mergeRounds(merged.peerHttp);
-      Object.assign(results, { emmett_fastify_rss_mb: peerApp.peakRss() });
-      await stopService(peerApp);
-      say(
-        `per round, events/s: ${Object.entries(merged)
-          .map(([k, rs]) => `${k} ${rs.map((r) => r.eps).join(' / ')}`)
-          .join('; ')}`,
-      );
-      for (const [name, r] of Object.entries({ ceiling, ingest, peer, peerHttp }))
-        if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
-
-      Object.assign(results, {
-        ingest_eps: ingest.eps,
-        ingest_p50_ms: ingest.p50_ms ?? 0,
-        ingest_p99_ms: ingest.p99_ms ?? 0,
-        ingest_errors: ingest.errors,
-        ceiling_eps: ceiling.eps,
-        ingest_vs_ceiling: ratio(ingest.eps, ceiling.eps),
-        emmett_eps: peer.eps,
-        ingest_vs_emmett: ratio(ingest.eps, peer.eps),
-        emmett_fastify_eps: peerHttp.eps,
-        ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
-      });
-      row('single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`);
-      row(
-        'single-row ceiling (postgres.js, 1 row/tx)',
-        `${ceiling.eps} ev/s, p50 ${ceiling.p50_ms} ms, p99 ${ceiling.p99_ms} ms`,
-        '≈ 11,700 ev/s on the reference machine',
-      );
-      row('  ingest ÷ single-row ceiling', `${results.ingest_vs_ceiling}`, '≥ 0.5');
-      row(
-        'Emmett appendToStream',
-        `${peer.eps} ev/s, p50 ${peer.p50_ms} ms, p99 ${peer.p99_ms} ms`,
-        '≈ 3,200 ev/s on the reference machine',
-      );
-      row('  ingest ÷ Emmett appendToStream (library call, no HTTP)', `${results.ingest_vs_emmett}`, '≥ 1.2');
-      row(
-        'Emmett behind Fastify (HTTP, own process)',
-        `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
-      );
-      row('  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0');
       rows.push(...batchRows);
 
       // 6. Rebuild (not in an ingest-only run): the log topped up to N events with copies of what the phases stored (new streams, same bodies).
@@ -864,10 +896,10 @@ try {
   }
 
   // 7. Report latency at scale, in a database of its own served by an API process of its own.
-  if (reportPlan.events > 0 && !ingestOnly && !lagOnly && !batchOnly) await reportPhase();
+  if (reportPlan.events > 0 && !ingestOnly && !lagOnly && !batchOnly && !singleOnly) await reportPhase();
 } finally {
   await Promise.all(services.map(stopService));
-  if (!reportsOnly && !batchOnly) {
+  if (!reportsOnly && !batchOnly && !singleOnly) {
     const kafkaAdmin = createKafka({ ...config, KAFKA_CLIENT_ID: `vru-bench-${runId}` }, 'admin', logger).admin();
     await kafkaAdmin
       .connect()
