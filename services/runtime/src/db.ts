@@ -1,7 +1,11 @@
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql<{ bigint: bigint }>;
-export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
+/**
+ * Statements inside a transaction: one `sql.begin` opened, or the connection `pipelinedTransaction` holds. A function
+ * that takes one runs its statements in its caller's transaction.
+ */
+export type TransactionSql = postgres.ISql<{ bigint: bigint }>;
 
 /**
  * One pool per process. bigint columns (log positions) come back as BigInt, never as lossy numbers;
@@ -54,4 +58,42 @@ const UNAVAILABLE_CODES = new Set([
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return typeof code === 'string' && UNAVAILABLE_CODES.has(code);
+}
+
+/** Sends COMMIT, pipelined behind the statements already sent; resolves once PostgreSQL has committed. */
+export type Commit = () => Promise<void>;
+
+/**
+ * A transaction that costs no round trip of its own: BEGIN travels with the first statements, and `work` may send
+ * COMMIT with its last ones (`commit`), so a lock those take is released when the commit's WAL flush ends, not a round
+ * trip to this process later. Commits after `work` if it did not; rolls back if it throws first. A COMMIT that ends an
+ * aborted transaction (PostgreSQL answers ROLLBACK) rejects.
+ */
+export async function pipelinedTransaction<T>(
+  sql: Sql,
+  work: (tx: TransactionSql, commit: Commit) => Promise<T>,
+): Promise<T> {
+  const connection = await sql.reserve();
+  let committing: Promise<void> | undefined;
+  const commit: Commit = () =>
+    (committing ??= connection`commit`.execute().then((r) => {
+      if (r.command !== 'COMMIT') throw Object.assign(new Error('transaction rolled back'), { code: '25P02' });
+    }));
+  // Awaited below; a failed BEGIN fails the statements behind it too, which is what `work` sees first.
+  const begun = connection`begin`.execute();
+  begun.catch(() => {});
+  try {
+    const result = await work(connection, commit);
+    await begun;
+    await commit();
+    connection.release();
+    return result;
+  } catch (err) {
+    if (committing) await committing.catch(() => {});
+    else await connection`rollback`.catch(() => {});
+    // A connection that failed is closed, and the pool reconnects it when next needed; released, it would go back
+    // to the pool as if open and fail the next statement sent on it.
+    if (!isDatabaseUnavailable(err)) connection.release();
+    throw err;
+  }
 }

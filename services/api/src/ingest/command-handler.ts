@@ -29,7 +29,7 @@ import {
   type StoredAppend,
   type StreamRow,
 } from '@vru/event-store';
-import { countAppended, type Sql, type TransactionSql } from '@vru/runtime';
+import { countAppended, pipelinedTransaction, type Sql, type TransactionSql } from '@vru/runtime';
 import { ReferenceData } from './reference-data.js';
 import { recordKeeping } from './record-keeping.js';
 import { requestHash, requestHashKey } from './request-hash.js';
@@ -151,7 +151,7 @@ export class CommandHandler {
     const live = commands.map((_, i) => i).filter((i) => targets[i] !== undefined);
     if (live.length === 0) return outcomes as AppendOutcome[];
 
-    return this.sql.begin(async (tx) => {
+    return pipelinedTransaction(this.sql, async (tx, commit) => {
       const streamMeta = new Map(live.map((i) => [targets[i]!.streamId, targets[i]!]));
       const [known, streams] = await Promise.all([
         storedAppends(
@@ -299,7 +299,7 @@ export class CommandHandler {
           };
         });
         const snapshots = [...states.values()].filter((st) => st.dirty);
-        const positions = await appendEvents(tx, events, snapshots);
+        const positions = await appendEvents(tx, events, snapshots, commit);
         events.forEach((e, k) => {
           outcomes[decided[k]!.i] = {
             status: 'accepted',

@@ -1,5 +1,5 @@
 import type { EventMetadata } from '@vru/contracts';
-import type { TransactionSql } from '@vru/runtime';
+import type { Commit, TransactionSql } from '@vru/runtime';
 import { EVENT_APPEND_LOCK } from '../event-row.js';
 
 /** One event to append at the stream version its writer decided under the stream's lock. */
@@ -30,19 +30,19 @@ export interface StreamSnapshot {
 /**
  * Appends events, their outbox rows and the streams' snapshots in one statement (one round trip, one write to the
  * socket), under the append lock; answers each event's log position by event id. The caller holds the streams' locks
- * (lockStreams) and chose the versions.
+ * (lockStreams) and chose the versions. With `commit` (pipelinedTransaction's), the transaction commits in the same
+ * round trip, so the append lock is held for the insert and the commit's WAL flush only.
  */
 export async function appendEvents(
   tx: TransactionSql,
   events: readonly NewEvent[],
   snapshots: readonly StreamSnapshot[],
+  commit?: Commit,
 ): Promise<Map<string, string>> {
   // Positions are allocated and committed in one order (see EVENT_APPEND_LOCK). Taken as late as possible, so appends
   // serialise only for the insert and the commit; sent with the insert, not awaited alone (one round trip).
   const ordered = tx`select pg_advisory_xact_lock(${EVENT_APPEND_LOCK})`.execute();
-  const [, stored] = await Promise.all([
-    ordered,
-    tx<{ event_id: string; position: bigint }[]>`
+  const inserted = tx<{ event_id: string; position: bigint }[]>`
       with input as (
         select * from unnest(
           ${events.map((e) => e.eventId)}::uuid[],
@@ -76,7 +76,8 @@ export async function appendEvents(
              as x(stream_id, version, state, state_version, provider_id)
         where s.stream_id = x.stream_id
       )
-      select event_id, position from ins`,
-  ]);
+      select event_id, position from ins`.execute();
+  // Sent after the insert: statements run in the order they are sent.
+  const [, stored] = await Promise.all([ordered, inserted, commit?.()]);
   return new Map(stored.map((r) => [r.event_id, r.position.toString()]));
 }
