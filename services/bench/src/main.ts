@@ -363,7 +363,8 @@ async function measureSingleRounds(
     async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
     60_000,
   );
-  let apiCpuSeconds = 0;
+  const cpuSeconds = { api: 0, postgres: 0, machine: 0 };
+  const peerCpuSeconds = { 'emmett-fastify': 0, postgres: 0, machine: 0 };
   const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
   for (let round = 1; round <= rounds; round++) {
     say(
@@ -390,7 +391,8 @@ async function measureSingleRounds(
         warmupSeconds: plan.warmup,
       }),
     );
-    apiCpuSeconds += cpuUsed(cpuBefore, cpuSnapshot([api])).api ?? 0;
+    const used = cpuUsed(cpuBefore, cpuSnapshot([api]));
+    for (const part of ['api', 'postgres', 'machine'] as const) cpuSeconds[part] += used[part] ?? 0;
     merged.peer.push(
       await runDriver({
         kind: 'emmett',
@@ -400,6 +402,7 @@ async function measureSingleRounds(
         warmupSeconds: plan.warmup,
       }),
     );
+    const peerCpuBefore = cpuSnapshot([peerApp]);
     merged.peerHttp.push(
       await runDriver({
         kind: 'http-single',
@@ -410,6 +413,8 @@ async function measureSingleRounds(
         warmupSeconds: plan.warmup,
       }),
     );
+    const peerUsed = cpuUsed(peerCpuBefore, cpuSnapshot([peerApp]));
+    for (const part of ['emmett-fastify', 'postgres', 'machine'] as const) peerCpuSeconds[part] += peerUsed[part] ?? 0;
   }
   const ceiling = mergeRounds(merged.ceiling);
   const ingest = mergeRounds(merged.ingest);
@@ -436,15 +441,21 @@ async function measureSingleRounds(
     ingest_vs_emmett: ratio(ingest.eps, peer.eps),
     emmett_fastify_eps: peerHttp.eps,
     ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
-    // The warm-up's events are the API's work too: counted at the measured rate.
-    ingest_api_cpu_us_per_event: round(
-      (apiCpuSeconds * 1e6) / Math.max(1, ingest.events + ingest.eps * plan.warmup * rounds),
-      1,
-    ),
   });
+  // The warm-up's events are the API's work too: counted at the measured rate.
+  const ingestEvents = Math.max(1, ingest.events + ingest.eps * plan.warmup * rounds);
+  for (const part of ['api', 'postgres', 'machine'] as const)
+    results[`ingest_cpu_us_per_event_${part}`] = round((cpuSeconds[part] * 1e6) / ingestEvents, 1);
+  const peerEvents = Math.max(1, peerHttp.events + peerHttp.eps * plan.warmup * rounds);
+  for (const part of ['emmett-fastify', 'postgres', 'machine'] as const)
+    results[`emmett_fastify_cpu_us_per_event_${part.replace('emmett-fastify', 'app')}`] = round(
+      (peerCpuSeconds[part] * 1e6) / peerEvents,
+      1,
+    );
+  out.push(['single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`, '']);
   out.push([
-    'single-event ingest (HTTP)',
-    `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms (API CPU ${results.ingest_api_cpu_us_per_event} µs per event)`,
+    '  CPU µs per event: API | PostgreSQL | machine (load driver and OS included)',
+    `${results.ingest_cpu_us_per_event_api} | ${results.ingest_cpu_us_per_event_postgres} | ${results.ingest_cpu_us_per_event_machine}`,
     '',
   ]);
   out.push([
@@ -462,6 +473,11 @@ async function measureSingleRounds(
   out.push([
     'Emmett behind Fastify (HTTP, own process)',
     `${peerHttp.eps} ev/s, p50 ${peerHttp.p50_ms} ms, p99 ${peerHttp.p99_ms} ms`,
+    '',
+  ]);
+  out.push([
+    '  CPU µs per event: app | PostgreSQL | machine (load driver and OS included)',
+    `${results.emmett_fastify_cpu_us_per_event_app} | ${results.emmett_fastify_cpu_us_per_event_postgres} | ${results.emmett_fastify_cpu_us_per_event_machine}`,
     '',
   ]);
   out.push(['  ingest ÷ Emmett behind Fastify', `${results.ingest_vs_emmett_fastify}`, '≥ 2.0']);
