@@ -67,7 +67,8 @@ export type Commit = () => Promise<void>;
  * A transaction that costs no round trip of its own: BEGIN travels with the first statements, and `work` may send
  * COMMIT with its last ones (`commit`), so a lock those take is released when the commit's WAL flush ends, not a round
  * trip to this process later. Commits after `work` if it did not; rolls back if it throws first. A COMMIT that ends an
- * aborted transaction (PostgreSQL answers ROLLBACK) rejects.
+ * aborted transaction (PostgreSQL answers ROLLBACK) rejects. Once `commit` has resolved, the work is stored, whatever
+ * `work` does after it: callers commit with their last statement.
  */
 export async function pipelinedTransaction<T>(
   sql: Sql,
