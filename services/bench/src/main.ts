@@ -195,6 +195,18 @@ function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Record<string, number
   return used;
 }
 
+/** CPU seconds by part (a service's name, postgres, machine), summed over rounds. */
+type CpuSeconds = Record<string, number>;
+
+/** Runs one driver task, adding the CPU that `service`, PostgreSQL and the whole machine used meanwhile to `cpu`. */
+async function runCounted(task: Task, service: Service, cpu: CpuSeconds): Promise<Result> {
+  const before = cpuSnapshot([service]);
+  const result = await runDriver(task);
+  const used = cpuUsed(before, cpuSnapshot([service]));
+  for (const part of [service.name, 'postgres', 'machine']) cpu[part] = (cpu[part] ?? 0) + (used[part] ?? 0);
+  return result;
+}
+
 interface Service {
   name: string;
   child: ChildProcess;
@@ -363,8 +375,8 @@ async function measureSingleRounds(
     async () => ((await fetch(`${peerUrl}/readyz`)).ok ? true : undefined),
     60_000,
   );
-  const cpuSeconds = { api: 0, postgres: 0, machine: 0 };
-  const peerCpuSeconds = { 'emmett-fastify': 0, postgres: 0, machine: 0 };
+  const cpuSeconds: CpuSeconds = {};
+  const peerCpuSeconds: CpuSeconds = {};
   const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
   for (let round = 1; round <= rounds; round++) {
     say(
@@ -380,19 +392,20 @@ async function measureSingleRounds(
         warmupSeconds: plan.warmup,
       }),
     );
-    const cpuBefore = cpuSnapshot([api]);
     merged.ingest.push(
-      await runDriver({
-        kind: 'http-single',
-        url: apiUrl,
-        apiKey,
-        concurrency: CONCURRENCY,
-        seconds: slice(plan.ingest),
-        warmupSeconds: plan.warmup,
-      }),
+      await runCounted(
+        {
+          kind: 'http-single',
+          url: apiUrl,
+          apiKey,
+          concurrency: CONCURRENCY,
+          seconds: slice(plan.ingest),
+          warmupSeconds: plan.warmup,
+        },
+        api,
+        cpuSeconds,
+      ),
     );
-    const used = cpuUsed(cpuBefore, cpuSnapshot([api]));
-    for (const part of ['api', 'postgres', 'machine'] as const) cpuSeconds[part] += used[part] ?? 0;
     merged.peer.push(
       await runDriver({
         kind: 'emmett',
@@ -402,19 +415,20 @@ async function measureSingleRounds(
         warmupSeconds: plan.warmup,
       }),
     );
-    const peerCpuBefore = cpuSnapshot([peerApp]);
     merged.peerHttp.push(
-      await runDriver({
-        kind: 'http-single',
-        url: peerUrl,
-        apiKey,
-        concurrency: CONCURRENCY,
-        seconds: slice(plan.emmett),
-        warmupSeconds: plan.warmup,
-      }),
+      await runCounted(
+        {
+          kind: 'http-single',
+          url: peerUrl,
+          apiKey,
+          concurrency: CONCURRENCY,
+          seconds: slice(plan.emmett),
+          warmupSeconds: plan.warmup,
+        },
+        peerApp,
+        peerCpuSeconds,
+      ),
     );
-    const peerUsed = cpuUsed(peerCpuBefore, cpuSnapshot([peerApp]));
-    for (const part of ['emmett-fastify', 'postgres', 'machine'] as const) peerCpuSeconds[part] += peerUsed[part] ?? 0;
   }
   const ceiling = mergeRounds(merged.ceiling);
   const ingest = mergeRounds(merged.ingest);
@@ -442,16 +456,19 @@ async function measureSingleRounds(
     emmett_fastify_eps: peerHttp.eps,
     ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
   });
-  // The warm-up's events are the API's work too: counted at the measured rate.
-  const ingestEvents = Math.max(1, ingest.events + ingest.eps * plan.warmup * rounds);
-  for (const part of ['api', 'postgres', 'machine'] as const)
-    results[`ingest_cpu_us_per_event_${part}`] = round((cpuSeconds[part] * 1e6) / ingestEvents, 1);
-  const peerEvents = Math.max(1, peerHttp.events + peerHttp.eps * plan.warmup * rounds);
-  for (const part of ['emmett-fastify', 'postgres', 'machine'] as const)
-    results[`emmett_fastify_cpu_us_per_event_${part.replace('emmett-fastify', 'app')}`] = round(
-      (peerCpuSeconds[part] * 1e6) / peerEvents,
-      1,
-    );
+  // CPU µs per event of the app's process, PostgreSQL and the machine, as `<prefix>_cpu_us_per_event_<app|postgres|
+  // machine>`. The warm-up's events are work too: counted at the measured rate.
+  const recordCpuPerEvent = (prefix: string, cpu: CpuSeconds, service: string, app: string, measured: Result) => {
+    const events = Math.max(1, measured.events + measured.eps * plan.warmup * rounds);
+    for (const [part, name] of [
+      [service, app],
+      ['postgres', 'postgres'],
+      ['machine', 'machine'],
+    ] as const)
+      results[`${prefix}_cpu_us_per_event_${name}`] = round(((cpu[part] ?? 0) * 1e6) / events, 1);
+  };
+  recordCpuPerEvent('ingest', cpuSeconds, 'api', 'api', ingest);
+  recordCpuPerEvent('emmett_fastify', peerCpuSeconds, 'emmett-fastify', 'app', peerHttp);
   out.push(['single-event ingest (HTTP)', `${ingest.eps} ev/s, p50 ${ingest.p50_ms} ms, p99 ${ingest.p99_ms} ms`, '']);
   out.push([
     '  CPU µs per event: API | PostgreSQL | machine (load driver and OS included)',
@@ -498,7 +515,7 @@ async function measureBatchRounds(
 ): Promise<[string, string, string][]> {
   const slice = (seconds: number) => Math.max(2, Math.round(seconds / rounds));
   const merged: Record<'batchCeiling' | 'batch', Result[]> = { batchCeiling: [], batch: [] };
-  let apiCpuSeconds = 0;
+  const cpuSeconds: CpuSeconds = {};
   for (let round = 1; round <= rounds; round++) {
     say(
       `round ${round}/${rounds}: ${BATCH_SIZE}-row insert ceiling, ${BATCH_SIZE}-event batch ingest over HTTP (${BATCH_CONCURRENCY} in flight each)`,
@@ -514,19 +531,21 @@ async function measureBatchRounds(
         batchSize: BATCH_SIZE,
       }),
     );
-    const cpuBefore = cpuSnapshot([api]);
     merged.batch.push(
-      await runDriver({
-        kind: 'http-batch',
-        url: apiUrl,
-        apiKey,
-        concurrency: BATCH_CONCURRENCY,
-        seconds: slice(plan.batch),
-        warmupSeconds: plan.warmup,
-        batchSize: BATCH_SIZE,
-      }),
+      await runCounted(
+        {
+          kind: 'http-batch',
+          url: apiUrl,
+          apiKey,
+          concurrency: BATCH_CONCURRENCY,
+          seconds: slice(plan.batch),
+          warmupSeconds: plan.warmup,
+          batchSize: BATCH_SIZE,
+        },
+        api,
+        cpuSeconds,
+      ),
     );
-    apiCpuSeconds += cpuUsed(cpuBefore, cpuSnapshot([api])).api ?? 0;
   }
   const batchCeiling = mergeRounds(merged.batchCeiling);
   const batch = mergeRounds(merged.batch);
@@ -543,7 +562,7 @@ async function measureBatchRounds(
     batch_eps: batch.eps,
     batch_ceiling_eps: batchCeiling.eps,
     batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
-    batch_api_cpu_us_per_event: round((apiCpuSeconds * 1e6) / Math.max(1, apiEvents), 1),
+    batch_api_cpu_us_per_event: round(((cpuSeconds.api ?? 0) * 1e6) / Math.max(1, apiEvents), 1),
   });
   return [
     [
