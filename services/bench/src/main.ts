@@ -195,6 +195,11 @@ function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Record<string, number
   return used;
 }
 
+/** The events a contender's rounds handled, warm-ups included (counted at the measured rate): what its CPU paid for. */
+function eventsWithWarmup(measured: Result, rounds: number): number {
+  return Math.max(1, measured.events + measured.eps * plan.warmup * rounds);
+}
+
 /** CPU seconds by part (a service's name, postgres, machine), summed over rounds. */
 type CpuSeconds = Record<string, number>;
 
@@ -457,9 +462,9 @@ async function measureSingleRounds(
     ingest_vs_emmett_fastify: ratio(ingest.eps, peerHttp.eps),
   });
   // CPU µs per event of the app's process, PostgreSQL and the machine, as `<prefix>_cpu_us_per_event_<app|postgres|
-  // machine>`. The warm-up's events are work too: counted at the measured rate.
+  // machine>`.
   const recordCpuPerEvent = (prefix: string, cpu: CpuSeconds, service: string, app: string, measured: Result) => {
-    const events = Math.max(1, measured.events + measured.eps * plan.warmup * rounds);
+    const events = eventsWithWarmup(measured, rounds);
     for (const [part, name] of [
       [service, app],
       ['postgres', 'postgres'],
@@ -556,13 +561,11 @@ async function measureBatchRounds(
   );
   for (const [name, r] of Object.entries({ batchCeiling, batch }))
     if (r.firstError) say(`${name}: ${r.errors} errors, first: ${r.firstError}`);
-  // The warm-up's events are the API's work too: counted at the measured rate.
-  const apiEvents = batch.events + batch.eps * plan.warmup * rounds;
   Object.assign(results, {
     batch_eps: batch.eps,
     batch_ceiling_eps: batchCeiling.eps,
     batch_vs_ceiling: ratio(batch.eps, batchCeiling.eps),
-    batch_api_cpu_us_per_event: round(((cpuSeconds.api ?? 0) * 1e6) / Math.max(1, apiEvents), 1),
+    batch_api_cpu_us_per_event: round(((cpuSeconds.api ?? 0) * 1e6) / eventsWithWarmup(batch, rounds), 1),
   });
   return [
     [
