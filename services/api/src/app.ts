@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { loggerOptions, recordHttpRequest, watchOutbox, type Config, type Sql } from '@vru/runtime';
@@ -13,6 +12,7 @@ import { Ingest } from './ingest/ingest.js';
 import { authPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, HttpProblem, parseJsonBody, sendProblem } from './problem.js';
 import { openapiOptions } from './openapi.js';
+import { securityHeadersPlugin } from './security-headers.js';
 import { erasureRoutes, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
@@ -86,16 +86,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => auditMonitor.stop());
 
   app.decorate('commands', commands);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback hooks, not async ones: each runs on every request, and an async hook costs a promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
   // Prometheus metrics: routes by pattern (never the URL, which can hold a participantRef); outbox gauges on scrape.
   // Added before the plugins so the hook reaches every route. The scrape itself is served on a listener of its own
   // (server.ts, API_METRICS_PORT), never on the public port.
   watchOutbox(sql);
   app.addHook('onClose', async () => watchOutbox(null));
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     recordHttpRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
+    done();
   });
   app.setErrorHandler(errorHandler);
   // JSON bodies: a parse error says where the JSON broke, and a valid body that uses __proto__ or constructor.prototype
@@ -122,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   // Security headers everywhere; the docs page needs its own scripts and styles, so CSP stays off for it.
-  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(securityHeadersPlugin);
   // Per key once its secret has been checked (the verifier's cache), otherwise per client address: a made-up key
   // id in a header never opens a fresh bucket, and one charity's runaway script cannot starve the others.
   await app.register(rateLimit, {
