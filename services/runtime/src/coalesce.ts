@@ -8,6 +8,11 @@ interface Waiting<Item, Answer> {
 export interface CoalescerOptions<Item> {
   /** Groups handled at once; the rest wait. */
   maxInFlight?: number;
+  /**
+   * While a group is in flight, another starts beside it only if it weighs at least this much; a lighter one waits,
+   * gathering what arrives meanwhile, and starts when the group in flight ends. Default: any weight.
+   */
+  overlapMinWeight?: number;
   /** A group's total weight stays at or below this, unless its first item alone weighs more (it then goes alone). */
   maxWeight?: number;
   weight?: (item: Item) => number;
@@ -35,6 +40,7 @@ export class Coalescer<Item, Answer> {
   private pumpScheduled = false;
   private readonly maxInFlight: number;
   private readonly maxWeight: number;
+  private readonly overlapMinWeight: number;
   private readonly weight: (item: Item) => number;
 
   constructor(
@@ -43,6 +49,7 @@ export class Coalescer<Item, Answer> {
   ) {
     this.maxInFlight = options.maxInFlight ?? 1;
     this.maxWeight = options.maxWeight ?? Number.POSITIVE_INFINITY;
+    this.overlapMinWeight = options.overlapMinWeight ?? 0;
     this.weight = options.weight ?? (() => 1);
   }
 
@@ -70,6 +77,7 @@ export class Coalescer<Item, Answer> {
         weight += next;
         take += 1;
       }
+      if (this.inFlight > 0 && weight < this.overlapMinWeight) return;
       const group = this.queue.splice(0, take);
       this.inFlight += 1;
       let timer: NodeJS.Timeout | undefined;

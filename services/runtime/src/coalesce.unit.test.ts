@@ -60,6 +60,25 @@ t.test(
   },
 );
 
+t.test(
+  'overlapMinWeight: beside a group in flight only a heavy group starts; light ones wait and go together',
+  async (t) => {
+    const h = gatedHandler();
+    const c = new Coalescer(h.handle, { maxInFlight: 2, maxWeight: 10, overlapMinWeight: 5, weight: (i) => i });
+    const all = [1, 2, 1].map((i) => c.submit(i));
+    t.same(h.calls, [[1]], 'the first group starts at once, however light; 2 + 1 wait beside it');
+    all.push(c.submit(6));
+    t.same(h.calls, [[1], [2, 1, 6]], 'once what waits weighs 5 or more, it starts beside the group in flight');
+    all.push(c.submit(1), c.submit(1));
+    await h.releaseNext();
+    t.same(h.calls.length, 2, 'a slot is free, but 1 + 1 is too light to start beside the heavy group');
+    await h.releaseNext();
+    t.same(h.calls.at(-1), [1, 1], 'with nothing in flight the light ones start, together');
+    await h.releaseNext();
+    t.same(await Promise.all(all), ['answer 1', 'answer 2', 'answer 1', 'answer 6', 'answer 1', 'answer 1']);
+  },
+);
+
 t.test('a failed group rejects each of its items and frees its slot for the next', async (t) => {
   let calls = 0;
   const c = new Coalescer<number, number>(async (items) => {
