@@ -102,8 +102,9 @@ export const ConfigSchema = Type.Object({
     maximum: 64,
     default: 2,
     description:
-      'Group-commit transactions in flight at once. Commits take the append lock one after another, so fewer, fuller ' +
-      'transactions go faster (docs/performance.md).',
+      'Group-commit transactions in flight at once, at most. Commits take the append lock one after another, so ' +
+      'fewer, fuller transactions go faster: a second one starts beside the first only for a batch of 100 or more ' +
+      '(docs/performance.md).',
   }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 1,
