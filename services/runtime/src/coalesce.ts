@@ -10,7 +10,7 @@ export interface CoalescerOptions<Item> {
   maxInFlight?: number;
   /**
    * While a group is in flight, another starts beside it only if it weighs at least this much; a lighter one waits,
-   * gathering what arrives meanwhile, and starts when the group in flight ends. Default: any weight.
+   * gathering what arrives meanwhile, and starts once no group is in flight. Default: any weight.
    */
   overlapMinWeight?: number;
   /** A group's total weight stays at or below this, unless its first item alone weighs more (it then goes alone). */
